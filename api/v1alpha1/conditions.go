@@ -1,0 +1,109 @@
+package v1alpha1
+
+// ConditionType is the type of a condition in a Bridgehead object's status.conditions.
+type ConditionType string
+
+// ConditionReason is the machine-readable cause in a condition's reason field. The
+// condition's message always names the field, the referenced object and the fix.
+type ConditionReason string
+
+// Condition types. Every Bridgehead object carries Accepted, ResolvedRefs and Ready;
+// the others appear where they apply.
+const (
+	// ConditionAccepted says whether the object's spec makes sense on its own.
+	//   True:  ReasonAccepted.
+	//   False: ReasonInvalid (e.g. a match rule that does not parse), ReasonConflicted
+	//          (another object with the same rule and priority won), ReasonUnsupportedValue.
+	ConditionAccepted ConditionType = "Accepted"
+
+	// ConditionResolvedRefs says whether every object the spec references exists, may be
+	// read, and holds usable data.
+	//   True:  ReasonResolvedRefs.
+	//   False: ReasonRefNotPermitted, ReasonNotFound, ReasonInvalidSecret,
+	//          ReasonPortNotFound, ReasonExternalNameNotAllowed.
+	ConditionResolvedRefs ConditionType = "ResolvedRefs"
+
+	// ConditionReady says whether the gateway serves the object as written.
+	//   True:    ReasonReady.
+	//   False:   the reason of the first failing condition above, or ReasonNoEndpoints,
+	//            ReasonTLSOptionConflict, ReasonPartiallyReady.
+	//   Unknown: ReasonPending, before the first snapshot that includes the object.
+	ConditionReady ConditionType = "Ready"
+
+	// ConditionWarnings lists problems that do not stop the object from serving but are
+	// likely mistakes (the static TLS lint).
+	//   True:  ReasonInsecureSkipVerify, ReasonCertificateHostMismatch,
+	//          ReasonCertificateExpiringSoon, ReasonMultipleWarnings.
+	//   False: ReasonNoWarnings.
+	ConditionWarnings ConditionType = "Warnings"
+
+	// ConditionBackendTLSReady is the runtime verdict on TLS to the backends, from real
+	// handshakes (requests and proactive probes).
+	//   True:    ReasonHandshakeSucceeded.
+	//   False:   one of the classified failure reasons (ReasonUnknownAuthority, ...).
+	//   Unknown: ReasonNotYetProbed.
+	ConditionBackendTLSReady ConditionType = "BackendTLSReady"
+
+	// ConditionCompatibility lists Traefik fields in the manifest that Bridgehead ignores.
+	//   True:  ReasonIgnoredFields (the message lists them).
+	//   False: ReasonFullyCompatible.
+	ConditionCompatibility ConditionType = "Compatibility"
+)
+
+// Reasons for Accepted.
+const (
+	ReasonAccepted         ConditionReason = "Accepted"
+	ReasonInvalid          ConditionReason = "Invalid"
+	ReasonConflicted       ConditionReason = "Conflicted"
+	ReasonUnsupportedValue ConditionReason = "UnsupportedValue"
+)
+
+// Reasons for ResolvedRefs (and Ready when a reference is the cause).
+const (
+	ReasonResolvedRefs           ConditionReason = "ResolvedRefs"
+	ReasonRefNotPermitted        ConditionReason = "RefNotPermitted"
+	ReasonNotFound               ConditionReason = "NotFound"
+	ReasonInvalidSecret          ConditionReason = "InvalidSecret"
+	ReasonPortNotFound           ConditionReason = "PortNotFound"
+	ReasonExternalNameNotAllowed ConditionReason = "ExternalNameNotAllowed"
+)
+
+// Reasons for Ready.
+const (
+	ReasonReady             ConditionReason = "Ready"
+	ReasonPending           ConditionReason = "Pending"
+	ReasonNoEndpoints       ConditionReason = "NoEndpoints"
+	ReasonTLSOptionConflict ConditionReason = "TLSOptionConflict"
+	ReasonPartiallyReady    ConditionReason = "PartiallyReady"
+)
+
+// Reasons for Warnings.
+const (
+	ReasonNoWarnings              ConditionReason = "NoWarnings"
+	ReasonInsecureSkipVerify      ConditionReason = "InsecureSkipVerify"
+	ReasonCertificateHostMismatch ConditionReason = "CertificateHostMismatch"
+	ReasonCertificateExpiringSoon ConditionReason = "CertificateExpiringSoon"
+	ReasonMultipleWarnings        ConditionReason = "MultipleWarnings"
+)
+
+// Reasons for BackendTLSReady: the classified causes of an upstream failure.
+const (
+	ReasonHandshakeSucceeded         ConditionReason = "HandshakeSucceeded"
+	ReasonNotYetProbed               ConditionReason = "NotYetProbed"
+	ReasonUnknownAuthority           ConditionReason = "UnknownAuthority"
+	ReasonNameMismatch               ConditionReason = "NameMismatch"
+	ReasonCertificateExpired         ConditionReason = "CertificateExpired"
+	ReasonBackendNotTLS              ConditionReason = "BackendNotTLS"
+	ReasonBackendExpectsTLS          ConditionReason = "BackendExpectsTLS"
+	ReasonClientCertificateRequired  ConditionReason = "ClientCertificateRequired"
+	ReasonTLSVersionOrCipherMismatch ConditionReason = "TLSVersionOrCipherMismatch"
+	ReasonConnectionRefused          ConditionReason = "ConnectionRefused"
+	ReasonTimeout                    ConditionReason = "Timeout"
+	ReasonConnectionReset            ConditionReason = "ConnectionReset"
+)
+
+// Reasons for Compatibility.
+const (
+	ReasonIgnoredFields   ConditionReason = "IgnoredFields"
+	ReasonFullyCompatible ConditionReason = "FullyCompatible"
+)

@@ -1,0 +1,190 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// MiddlewareSpec holds exactly one middleware.
+// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, headers, ipAllowList or passTLSClientCert"
+type MiddlewareSpec struct {
+	// RedirectScheme redirects requests to another scheme (typically http to https).
+	// +optional
+	RedirectScheme *RedirectScheme `json:"redirectScheme,omitempty"`
+	// StripPrefix removes path prefixes before forwarding.
+	// +optional
+	StripPrefix *StripPrefix `json:"stripPrefix,omitempty"`
+	// AddPrefix adds a path prefix before forwarding.
+	// +optional
+	AddPrefix *AddPrefix `json:"addPrefix,omitempty"`
+	// Headers adds or removes request and response headers.
+	// +optional
+	Headers *Headers `json:"headers,omitempty"`
+	// IPAllowList accepts requests only from the listed client addresses.
+	// +optional
+	IPAllowList *IPAllowList `json:"ipAllowList,omitempty"`
+	// PassTLSClientCert forwards the client's certificate (or parts of it) in a header.
+	// +optional
+	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
+}
+
+// RedirectScheme redirects to another scheme, keeping host, path and query.
+type RedirectScheme struct {
+	// Scheme to redirect to.
+	// +kubebuilder:validation:Enum=http;https
+	Scheme string `json:"scheme"`
+	// Port to redirect to; empty keeps the scheme's default port.
+	// +kubebuilder:validation:Pattern=`^[0-9]{1,5}$`
+	// +optional
+	Port string `json:"port,omitempty"`
+	// Permanent answers 308 instead of 307 (301/302 for GET and HEAD, as in Traefik).
+	// +optional
+	Permanent bool `json:"permanent,omitempty"`
+}
+
+// StripPrefix removes the first matching prefix from the request path.
+type StripPrefix struct {
+	// Prefixes to strip; each starts with /.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:Pattern=`^/`
+	// +kubebuilder:validation:items:MaxLength=1024
+	Prefixes []string `json:"prefixes"`
+	// ForceSlash is accepted for Traefik compatibility.
+	//
+	// Deprecated: Traefik v3 removed its effect.
+	// +optional
+	ForceSlash *bool `json:"forceSlash,omitempty"`
+}
+
+// AddPrefix prepends a path prefix.
+type AddPrefix struct {
+	// Prefix to add; starts with /.
+	// +kubebuilder:validation:Pattern=`^/`
+	// +kubebuilder:validation:MaxLength=1024
+	Prefix string `json:"prefix"`
+}
+
+// Headers sets custom request and response headers; an empty value removes the header.
+type Headers struct {
+	// CustomRequestHeaders are set on the request sent to the backend.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-A-Za-z0-9!#$%&*+.^_|~]+$'))",message="customRequestHeaders keys must be valid HTTP header names"
+	// +optional
+	CustomRequestHeaders map[string]string `json:"customRequestHeaders,omitempty"`
+	// CustomResponseHeaders are set on the response sent to the client.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-A-Za-z0-9!#$%&*+.^_|~]+$'))",message="customResponseHeaders keys must be valid HTTP header names"
+	// +optional
+	CustomResponseHeaders map[string]string `json:"customResponseHeaders,omitempty"`
+}
+
+// IPAllowList accepts only requests from the listed ranges.
+type IPAllowList struct {
+	// SourceRange lists the allowed client addresses, as IPs or CIDRs.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.all(r, isIP(r) || isCIDR(r))",message="each sourceRange entry must be an IP address or a CIDR such as 10.0.0.0/8 or 2001:db8::/32"
+	SourceRange []string `json:"sourceRange"`
+	// IPStrategy says which address counts as the client's.
+	// +optional
+	IPStrategy *IPStrategy `json:"ipStrategy,omitempty"`
+	// RejectStatusCode is answered to other clients; default 403.
+	// +kubebuilder:validation:Minimum=400
+	// +kubebuilder:validation:Maximum=599
+	// +optional
+	RejectStatusCode int `json:"rejectStatusCode,omitempty"`
+}
+
+// IPStrategy picks the client address from X-Forwarded-For instead of the connection.
+type IPStrategy struct {
+	// Depth takes the address this many entries from the right of X-Forwarded-For.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=64
+	// +optional
+	Depth int `json:"depth,omitempty"`
+	// ExcludedIPs are skipped when walking X-Forwarded-For from the right.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.all(r, isIP(r) || isCIDR(r))",message="each excludedIPs entry must be an IP address or a CIDR"
+	// +optional
+	ExcludedIPs []string `json:"excludedIPs,omitempty"`
+}
+
+// PassTLSClientCert forwards the verified client certificate to the backend.
+// +kubebuilder:validation:XValidation:rule="(has(self.pem) && self.pem) || has(self.info)",message="set pem: true or info, or the middleware forwards nothing"
+type PassTLSClientCert struct {
+	// PEM forwards the whole certificate, URL-escaped, in X-Forwarded-Tls-Client-Cert.
+	// +optional
+	PEM bool `json:"pem,omitempty"`
+	// Info forwards selected fields in X-Forwarded-Tls-Client-Cert-Info.
+	// +optional
+	Info *TLSClientCertInfo `json:"info,omitempty"`
+}
+
+// TLSClientCertInfo selects certificate fields to forward.
+type TLSClientCertInfo struct {
+	// NotAfter forwards the expiry time.
+	// +optional
+	NotAfter bool `json:"notAfter,omitempty"`
+	// NotBefore forwards the start of validity.
+	// +optional
+	NotBefore bool `json:"notBefore,omitempty"`
+	// Sans forwards the subject alternative names.
+	// +optional
+	Sans bool `json:"sans,omitempty"`
+	// SerialNumber forwards the serial number.
+	// +optional
+	SerialNumber bool `json:"serialNumber,omitempty"`
+	// Subject selects subject fields.
+	// +optional
+	Subject *TLSClientCertDN `json:"subject,omitempty"`
+	// Issuer selects issuer fields.
+	// +optional
+	Issuer *TLSClientCertDN `json:"issuer,omitempty"`
+}
+
+// TLSClientCertDN selects distinguished-name fields.
+type TLSClientCertDN struct {
+	// +optional
+	Country bool `json:"country,omitempty"`
+	// +optional
+	Province bool `json:"province,omitempty"`
+	// +optional
+	Locality bool `json:"locality,omitempty"`
+	// +optional
+	Organization bool `json:"organization,omitempty"`
+	// +optional
+	OrganizationalUnit bool `json:"organizationalUnit,omitempty"`
+	// +optional
+	CommonName bool `json:"commonName,omitempty"`
+	// +optional
+	SerialNumber bool `json:"serialNumber,omitempty"`
+	// +optional
+	DomainComponent bool `json:"domainComponent,omitempty"`
+}
+
+// Middleware transforms or filters requests on the routes that list it.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=mw,categories=bridgehead
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Middleware struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   MiddlewareSpec `json:"spec"`
+	Status Status         `json:"status,omitempty"`
+}
+
+// MiddlewareList is a list of Middlewares.
+//
+// +kubebuilder:object:root=true
+type MiddlewareList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Middleware `json:"items"`
+}

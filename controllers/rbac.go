@@ -1,0 +1,17 @@
+// Package controllers holds the controller-runtime reconcilers that watch the gateway's
+// inputs, rebuild the routing snapshot and write status.
+package controllers
+
+// The permissions the gateway needs: read its inputs, write status and events, and hold a
+// Lease for leader election. Secrets are read-only and never listed cluster-wide by the
+// Helm chart unless the user asks for every namespace.
+//
+// +kubebuilder:rbac:groups=gateway.bridgehead.dev,resources=ingressroutes;ingressroutetcps;tlsoptions;tlsstores;serverstransports;serverstransporttcps;middlewares,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.bridgehead.dev,resources=ingressroutes/status;ingressroutetcps/status;tlsoptions/status;tlsstores/status;serverstransports/status;serverstransporttcps/status;middlewares/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets;services;configmaps,verbs=get;list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;ingressclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
