@@ -20,7 +20,7 @@ const (
 	// read, and holds usable data.
 	//   True:  ReasonResolvedRefs.
 	//   False: ReasonRefNotPermitted, ReasonNotFound, ReasonInvalidSecret,
-	//          ReasonPortNotFound, ReasonExternalNameNotAllowed.
+	//          ReasonInvalidRef, ReasonPortNotFound, ReasonExternalNameNotAllowed.
 	ConditionResolvedRefs ConditionType = "ResolvedRefs"
 
 	// ConditionReady says whether the gateway serves the object as written.
@@ -33,7 +33,8 @@ const (
 	// ConditionWarnings lists problems that do not stop the object from serving but are
 	// likely mistakes (the static TLS lint).
 	//   True:  ReasonInsecureSkipVerify, ReasonCertificateHostMismatch,
-	//          ReasonCertificateExpiringSoon, ReasonMultipleWarnings.
+	//          ReasonCertificateExpiringSoon, ReasonCertificateExpired,
+	//          ReasonIneffectiveSetting, ReasonMultipleWarnings.
 	//   False: ReasonNoWarnings.
 	ConditionWarnings ConditionType = "Warnings"
 
@@ -60,10 +61,12 @@ const (
 
 // Reasons for ResolvedRefs (and Ready when a reference is the cause).
 const (
-	ReasonResolvedRefs           ConditionReason = "ResolvedRefs"
-	ReasonRefNotPermitted        ConditionReason = "RefNotPermitted"
-	ReasonNotFound               ConditionReason = "NotFound"
-	ReasonInvalidSecret          ConditionReason = "InvalidSecret"
+	ReasonResolvedRefs    ConditionReason = "ResolvedRefs"
+	ReasonRefNotPermitted ConditionReason = "RefNotPermitted"
+	ReasonNotFound        ConditionReason = "NotFound"
+	ReasonInvalidSecret   ConditionReason = "InvalidSecret"
+	// ReasonInvalidRef: the referenced object exists but is itself not accepted.
+	ReasonInvalidRef             ConditionReason = "InvalidRef"
 	ReasonPortNotFound           ConditionReason = "PortNotFound"
 	ReasonExternalNameNotAllowed ConditionReason = "ExternalNameNotAllowed"
 )
@@ -83,7 +86,10 @@ const (
 	ReasonInsecureSkipVerify      ConditionReason = "InsecureSkipVerify"
 	ReasonCertificateHostMismatch ConditionReason = "CertificateHostMismatch"
 	ReasonCertificateExpiringSoon ConditionReason = "CertificateExpiringSoon"
-	ReasonMultipleWarnings        ConditionReason = "MultipleWarnings"
+	// ReasonIneffectiveSetting: a field has no effect as written (for example a
+	// serversTransport on a backend spoken to over plain http).
+	ReasonIneffectiveSetting ConditionReason = "IneffectiveSetting"
+	ReasonMultipleWarnings   ConditionReason = "MultipleWarnings"
 )
 
 // Reasons for BackendTLSReady: the classified causes of an upstream failure.

@@ -1,0 +1,53 @@
+package snapshot
+
+import "net/netip"
+
+// Middleware is one compiled Middleware object; exactly one field besides Source is set.
+type Middleware struct {
+	Source            Ref                `json:"source"`
+	RedirectScheme    *RedirectScheme    `json:"redirectScheme,omitempty"`
+	StripPrefix       *StripPrefix       `json:"stripPrefix,omitempty"`
+	AddPrefix         *AddPrefix         `json:"addPrefix,omitempty"`
+	Headers           *Headers           `json:"headers,omitempty"`
+	IPAllowList       *IPAllowList       `json:"ipAllowList,omitempty"`
+	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
+}
+
+// RedirectScheme redirects to Scheme, keeping host, path and query.
+type RedirectScheme struct {
+	Scheme    string `json:"scheme"`
+	Port      string `json:"port,omitempty"`
+	Permanent bool   `json:"permanent,omitempty"`
+}
+
+// StripPrefix removes the first matching prefix.
+type StripPrefix struct {
+	Prefixes []string `json:"prefixes"`
+}
+
+// AddPrefix prepends Prefix.
+type AddPrefix struct {
+	Prefix string `json:"prefix"`
+}
+
+// Headers sets (or, with an empty value, removes) headers.
+type Headers struct {
+	Request  map[string]string `json:"request,omitempty"`
+	Response map[string]string `json:"response,omitempty"`
+}
+
+// IPAllowList admits only clients in SourceRange.
+type IPAllowList struct {
+	SourceRange      []netip.Prefix `json:"sourceRange"`
+	Depth            int            `json:"depth,omitempty"`
+	ExcludedIPs      []netip.Prefix `json:"excludedIPs,omitempty"`
+	RejectStatusCode int            `json:"rejectStatusCode"`
+}
+
+// PassTLSClientCert forwards the client certificate.
+type PassTLSClientCert struct {
+	PEM bool `json:"pem,omitempty"`
+	// Info lists the fields forwarded in X-Forwarded-Tls-Client-Cert-Info, e.g.
+	// "notAfter", "subject.commonName".
+	Info []string `json:"info,omitempty"`
+}

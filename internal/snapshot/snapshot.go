@@ -1,0 +1,182 @@
+// Package snapshot is the immutable routing model the data plane serves from, and the
+// Store that swaps it atomically. It imports the standard library only: it is the proxy's
+// whole contract with the control plane.
+//
+// A Snapshot is built off the hot path (by internal/translate), validated, then stored; it
+// is never modified afterwards. Slices are sorted so that the same inputs give the same
+// snapshot, byte for byte when serialized (see Hash).
+package snapshot
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// Snapshot is everything the proxy needs to serve one generation of configuration.
+type Snapshot struct {
+	// HTTPRoutes in evaluation order: priority descending, then by ID.
+	HTTPRoutes []*HTTPRoute `json:"httpRoutes,omitempty"`
+	// TCPRoutes in evaluation order: priority descending, then by ID.
+	TCPRoutes []*TCPRoute `json:"tcpRoutes,omitempty"`
+	// TLS is the edge: certificates and policies per host name.
+	TLS TLS `json:"tls"`
+	// Transports are the upstream TLS/connection specs, by ID.
+	Transports []*Transport `json:"transports,omitempty"`
+}
+
+// Ref names the Kubernetes object a snapshot element came from, so the data plane can
+// attribute what it observes (e.g. an upstream TLS failure) to it.
+type Ref struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// String is Kind/namespace/name.
+func (r Ref) String() string { return r.Kind + "/" + r.Namespace + "/" + r.Name }
+
+// Failure makes an element fail closed: the proxy answers with Status and Reason instead
+// of serving it insecurely. Message is safe to show (it never holds secret material).
+type Failure struct {
+	// Reason is a short typed cause (e.g. "NotFound", "NoEndpoints"), sent in the
+	// Bridgehead-Error header.
+	Reason string `json:"reason"`
+	// Status is the HTTP status the client gets: 502 for broken TLS/trust, 503 for no endpoints.
+	Status int `json:"status"`
+	// Message says what is wrong and how to fix it.
+	Message string `json:"message"`
+}
+
+// HTTPRoute is one compiled-ready rule of an IngressRoute.
+type HTTPRoute struct {
+	// ID is unique and stable: namespace/name/index of the route in the IngressRoute.
+	ID string `json:"id"`
+	// Source is the IngressRoute (or Ingress) this came from.
+	Source Ref `json:"source"`
+	// RouteIndex is the position in spec.routes.
+	RouteIndex int `json:"routeIndex"`
+	// Match is the rule text, parsed again by the proxy's router.
+	Match string `json:"match"`
+	// Priority is explicit, or the rule's length.
+	Priority int `json:"priority"`
+	// EntryPoints narrows the listeners; empty means all of the route's kind (TLS or plain).
+	EntryPoints []string `json:"entryPoints,omitempty"`
+	// TLS is true when the route serves on TLS entry points.
+	TLS bool `json:"tls"`
+	// Policy is the ID of the TLS policy a connection must have been negotiated under for
+	// this route to serve it (421 otherwise). Empty for plain routes.
+	Policy string `json:"policy,omitempty"`
+	// Middlewares run in order before forwarding.
+	Middlewares []*Middleware `json:"middlewares,omitempty"`
+	// Backends receive the requests, by weight.
+	Backends []*Backend `json:"backends,omitempty"`
+	// Failure, when set, is answered for every request this route matches.
+	Failure *Failure `json:"failure,omitempty"`
+}
+
+// Backend is one weighted Service of a route, resolved to endpoints.
+type Backend struct {
+	// Service is the Kubernetes Service.
+	Service Ref `json:"service"`
+	// Port is the Service port as written (number or name).
+	Port string `json:"port"`
+	// Scheme is http, https or h2c.
+	Scheme string `json:"scheme"`
+	// Weight among the route's backends.
+	Weight int `json:"weight"`
+	// PassHostHeader forwards the client's Host.
+	PassHostHeader bool `json:"passHostHeader"`
+	// Transport is the ID of the upstream transport (for https and h2c); empty means the
+	// default transport (system roots).
+	Transport string `json:"transport,omitempty"`
+	// ServerName is the SNI sent to the backend.
+	ServerName string `json:"serverName,omitempty"`
+	// VerifyNames are the names the backend's certificate may be valid for. The status
+	// message lists them when verification fails.
+	VerifyNames []string `json:"verifyNames,omitempty"`
+	// Endpoints are ready addresses.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+	// Sticky, when set, pins clients to an endpoint with this cookie.
+	Sticky *StickyCookie `json:"sticky,omitempty"`
+	// HealthCheck, when set, probes endpoints actively.
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
+	// Failure, when set, is answered instead of forwarding to this backend.
+	Failure *Failure `json:"failure,omitempty"`
+}
+
+// Endpoint is one address of a backend: an IP (from an EndpointSlice) or a host name
+// (from an ExternalName Service).
+type Endpoint struct {
+	// Address is host:port, ready to dial.
+	Address string `json:"address"`
+	// Name is the pod or target name, for logs and status.
+	Name string `json:"name,omitempty"`
+}
+
+// StickyCookie configures session affinity.
+type StickyCookie struct {
+	Name     string `json:"name"`
+	Secure   bool   `json:"secure,omitempty"`
+	HTTPOnly bool   `json:"httpOnly,omitempty"`
+	SameSite string `json:"sameSite,omitempty"`
+	MaxAge   int    `json:"maxAge,omitempty"`
+	Path     string `json:"path"`
+}
+
+// HealthCheck probes endpoints with the backend's own transport.
+type HealthCheck struct {
+	Scheme            string            `json:"scheme"`
+	Path              string            `json:"path"`
+	Method            string            `json:"method"`
+	Status            int               `json:"status,omitempty"`
+	Port              int               `json:"port,omitempty"`
+	Hostname          string            `json:"hostname,omitempty"`
+	Interval          time.Duration     `json:"interval"`
+	UnhealthyInterval time.Duration     `json:"unhealthyInterval"`
+	Timeout           time.Duration     `json:"timeout"`
+	Headers           map[string]string `json:"headers,omitempty"`
+}
+
+// Hash is the SHA-256 of the snapshot's canonical JSON: replicas that read the same
+// inputs expose the same hash.
+func (s *Snapshot) Hash() string {
+	data, err := json.Marshal(s)
+	if err != nil {
+		// Every field is a plain value; a marshalling error is a programming error.
+		panic("snapshot: cannot marshal: " + err.Error())
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// Certificate is a parsed certificate chain with its key, plus what status may show of it.
+type Certificate struct {
+	// Source is the Secret it came from.
+	Source Ref `json:"source"`
+	// Subject is the leaf's subject.
+	Subject string `json:"subject"`
+	// DNSNames and IPAddresses are the leaf's SANs.
+	DNSNames    []string `json:"dnsNames,omitempty"`
+	IPAddresses []string `json:"ipAddresses,omitempty"`
+	// NotAfter is the leaf's expiry.
+	NotAfter time.Time `json:"notAfter"`
+	// Fingerprint is the SHA-256 of the leaf's DER, hex.
+	Fingerprint string `json:"fingerprint"`
+	// Cert is the chain and key, ready for crypto/tls.
+	Cert *tls.Certificate `json:"-"`
+}
+
+// CertPool is a set of trusted CA certificates and what status may show of them.
+type CertPool struct {
+	// Sources are the Secrets/ConfigMaps the roots came from.
+	Sources []Ref `json:"sources"`
+	// Subjects and Fingerprints of the roots, in the order read.
+	Subjects     []string `json:"subjects"`
+	Fingerprints []string `json:"fingerprints"`
+	// Pool is ready for crypto/tls.
+	Pool *x509.CertPool `json:"-"`
+}

@@ -1,0 +1,35 @@
+package snapshot
+
+// TCPRoute is one rule of an IngressRouteTCP.
+type TCPRoute struct {
+	ID          string   `json:"id"`
+	Source      Ref      `json:"source"`
+	RouteIndex  int      `json:"routeIndex"`
+	Match       string   `json:"match"`
+	Priority    int      `json:"priority"`
+	EntryPoints []string `json:"entryPoints,omitempty"`
+	// Passthrough sends the client's TLS bytes untouched.
+	Passthrough bool `json:"passthrough,omitempty"`
+	// Terminate makes the gateway terminate TLS (with Policy) before forwarding.
+	Terminate bool   `json:"terminate,omitempty"`
+	Policy    string `json:"policy,omitempty"`
+	// Hosts are the SNI names the rule requires (empty for HostSNI(`*`)).
+	Hosts    []string      `json:"hosts,omitempty"`
+	Backends []*TCPBackend `json:"backends,omitempty"`
+	Failure  *Failure      `json:"failure,omitempty"`
+}
+
+// TCPBackend is one weighted Service of a TCP route.
+type TCPBackend struct {
+	Service Ref    `json:"service"`
+	Port    string `json:"port"`
+	Weight  int    `json:"weight"`
+	// TLS opens TLS to the backend with Transport's trust and ServerName.
+	TLS           bool       `json:"tls,omitempty"`
+	Transport     string     `json:"transport,omitempty"`
+	ServerName    string     `json:"serverName,omitempty"`
+	VerifyNames   []string   `json:"verifyNames,omitempty"`
+	ProxyProtocol int        `json:"proxyProtocol,omitempty"`
+	Endpoints     []Endpoint `json:"endpoints,omitempty"`
+	Failure       *Failure   `json:"failure,omitempty"`
+}

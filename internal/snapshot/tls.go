@@ -1,0 +1,58 @@
+package snapshot
+
+import "crypto/tls"
+
+// TLS is the edge configuration: which certificate and which policy each SNI gets.
+type TLS struct {
+	// Policies are the client-facing TLS policies (from TLSOptions), by ID.
+	Policies []*Policy `json:"policies,omitempty"`
+	// DefaultPolicy is the ID of the policy for names no route claims.
+	DefaultPolicy string `json:"defaultPolicy"`
+	// Hosts are the names routes serve over TLS, sorted; wildcards are "*.example.com".
+	Hosts []*HostTLS `json:"hosts,omitempty"`
+	// DefaultCertificate is the TLSStore default; nil means the proxy's generated one.
+	DefaultCertificate *Certificate `json:"defaultCertificate,omitempty"`
+	// StoreCertificates are served for the names they cover when no route's certificate does.
+	StoreCertificates []*Certificate `json:"storeCertificates,omitempty"`
+}
+
+// Policy is a compiled TLSOption.
+type Policy struct {
+	// ID is namespace/name of the TLSOption, or BuiltinPolicyID.
+	ID     string `json:"id"`
+	Source Ref    `json:"source"`
+	// MinVersion and MaxVersion are crypto/tls version constants.
+	MinVersion uint16 `json:"minVersion"`
+	MaxVersion uint16 `json:"maxVersion"`
+	// CipherSuites are crypto/tls suite IDs; empty means Go's defaults.
+	CipherSuites     []uint16      `json:"cipherSuites,omitempty"`
+	CurvePreferences []tls.CurveID `json:"curvePreferences,omitempty"`
+	// ClientAuth is the client certificate mode.
+	ClientAuth tls.ClientAuthType `json:"clientAuth"`
+	// ClientCAs verify client certificates when ClientAuth verifies.
+	ClientCAs             *CertPool `json:"clientCAs,omitempty"`
+	SNIStrict             bool      `json:"sniStrict,omitempty"`
+	ALPNProtocols         []string  `json:"alpnProtocols"`
+	DisableSessionTickets bool      `json:"disableSessionTickets,omitempty"`
+	// Failure refuses handshakes under this policy (e.g. its client CA is missing): a
+	// policy that asks for mTLS is never served without it.
+	Failure *Failure `json:"failure,omitempty"`
+}
+
+// BuiltinPolicyID is the policy used when no TLSOption named "default" exists.
+const BuiltinPolicyID = "bridgehead/builtin-default"
+
+// HostTLS is one name served over TLS.
+type HostTLS struct {
+	// Name is lower case without a trailing dot; "*.example.com" for a wildcard.
+	Name string `json:"name"`
+	// Certificate served for the name; nil means the default certificate.
+	Certificate *Certificate `json:"certificate,omitempty"`
+	// Policy is the ID of the TLS policy negotiated for the name.
+	Policy string `json:"policy"`
+	// Routes are the objects serving this name over TLS.
+	Routes []Ref `json:"routes"`
+	// Failure refuses the name (e.g. two routes ask for different policies): it is never
+	// served under the weaker one.
+	Failure *Failure `json:"failure,omitempty"`
+}

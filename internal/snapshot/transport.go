@@ -1,0 +1,44 @@
+package snapshot
+
+import "time"
+
+// Transport is how the gateway connects to backends: a compiled ServersTransport or
+// ServersTransportTCP. The proxy caches one client per (ID, Hash), so a snapshot that
+// leaves a transport unchanged keeps its warm connections.
+type Transport struct {
+	// ID is Kind/namespace/name of the source object.
+	ID     string `json:"id"`
+	Source Ref    `json:"source"`
+	// Hash covers every field and the fingerprints of the roots and client certificates.
+	Hash string `json:"hash"`
+
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
+	// RootCAs verify the backend; nil means the system roots.
+	RootCAs *CertPool `json:"rootCAs,omitempty"`
+	// ClientCertificates are presented to backends that ask for one.
+	ClientCertificates []*Certificate `json:"clientCertificates,omitempty"`
+	// ServerName, when set, overrides every backend's default server name.
+	ServerName   string   `json:"serverName,omitempty"`
+	PeerCertURI  string   `json:"peerCertURI,omitempty"`
+	PeerCertSANs []string `json:"peerCertSANs,omitempty"`
+	MinVersion   uint16   `json:"minVersion,omitempty"`
+	MaxVersion   uint16   `json:"maxVersion,omitempty"`
+	CipherSuites []uint16 `json:"cipherSuites,omitempty"`
+
+	MaxIdleConnsPerHost   int           `json:"maxIdleConnsPerHost,omitempty"`
+	DialTimeout           time.Duration `json:"dialTimeout,omitempty"`
+	ResponseHeaderTimeout time.Duration `json:"responseHeaderTimeout,omitempty"`
+	IdleConnTimeout       time.Duration `json:"idleConnTimeout,omitempty"`
+	ReadIdleTimeout       time.Duration `json:"readIdleTimeout,omitempty"`
+	PingTimeout           time.Duration `json:"pingTimeout,omitempty"`
+	DisableHTTP2          bool          `json:"disableHTTP2,omitempty"`
+
+	// TCP transports only.
+	DialKeepAlive    time.Duration `json:"dialKeepAlive,omitempty"`
+	TerminationDelay time.Duration `json:"terminationDelay,omitempty"`
+	ProxyProtocol    int           `json:"proxyProtocol,omitempty"`
+
+	// Failure makes every backend using the transport fail closed (502): a trust or
+	// identity reference that cannot be read never falls back to weaker verification.
+	Failure *Failure `json:"failure,omitempty"`
+}

@@ -1,0 +1,132 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Validate checks the invariants the proxy relies on. A snapshot that fails is a bug in
+// the translator, not in user input (user mistakes become Failures and conditions), so
+// the message is for developers; the Store refuses such a snapshot and keeps the last one.
+func (s *Snapshot) Validate() error {
+	if s == nil {
+		return errors.New("snapshot: nil")
+	}
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	policies := map[string]bool{}
+	for _, p := range s.TLS.Policies {
+		if policies[p.ID] {
+			add("policy %q appears twice", p.ID)
+		}
+		policies[p.ID] = true
+		if p.MinVersion != 0 && p.MaxVersion != 0 && p.MinVersion > p.MaxVersion {
+			add("policy %q: minVersion above maxVersion", p.ID)
+		}
+	}
+	if !policies[s.TLS.DefaultPolicy] {
+		add("default policy %q is not among the policies", s.TLS.DefaultPolicy)
+	}
+	if !sort.SliceIsSorted(s.TLS.Hosts, func(i, j int) bool { return s.TLS.Hosts[i].Name < s.TLS.Hosts[j].Name }) {
+		add("TLS hosts are not sorted")
+	}
+	for i, h := range s.TLS.Hosts {
+		if i > 0 && s.TLS.Hosts[i-1].Name == h.Name {
+			add("TLS host %q appears twice", h.Name)
+		}
+		if h.Name == "" || h.Name != strings.ToLower(h.Name) || strings.HasSuffix(h.Name, ".") {
+			add("TLS host %q is not normalised", h.Name)
+		}
+		if !policies[h.Policy] {
+			add("TLS host %q uses unknown policy %q", h.Name, h.Policy)
+		}
+		if h.Certificate != nil && h.Certificate.Cert == nil {
+			add("TLS host %q has a certificate without key material", h.Name)
+		}
+	}
+	for _, c := range append([]*Certificate{s.TLS.DefaultCertificate}, s.TLS.StoreCertificates...) {
+		if c != nil && c.Cert == nil {
+			add("store certificate from %s has no key material", c.Source)
+		}
+	}
+
+	transports := map[string]bool{}
+	for _, t := range s.Transports {
+		if transports[t.ID] {
+			add("transport %q appears twice", t.ID)
+		}
+		transports[t.ID] = true
+		if t.Hash == "" {
+			add("transport %q has no hash", t.ID)
+		}
+	}
+
+	ids := map[string]bool{}
+	checkFailure := func(where string, f *Failure) {
+		if f != nil && (f.Status < 400 || f.Status > 599 || f.Reason == "") {
+			add("%s: failure needs a 4xx/5xx status and a reason", where)
+		}
+	}
+	for i, r := range s.HTTPRoutes {
+		if ids[r.ID] {
+			add("route %q appears twice", r.ID)
+		}
+		ids[r.ID] = true
+		if r.Match == "" {
+			add("route %q has no match rule", r.ID)
+		}
+		if i > 0 && s.HTTPRoutes[i-1].Priority < r.Priority {
+			add("HTTP routes are not in priority order at %q", r.ID)
+		}
+		if r.TLS && !policies[r.Policy] {
+			add("TLS route %q uses unknown policy %q", r.ID, r.Policy)
+		}
+		checkFailure("route "+r.ID, r.Failure)
+		if r.Failure == nil && len(r.Backends) == 0 && !redirectsOnly(r) {
+			add("route %q has neither backends nor a failure", r.ID)
+		}
+		for _, b := range r.Backends {
+			if b.Transport != "" && !transports[b.Transport] {
+				add("route %q: backend %s uses unknown transport %q", r.ID, b.Service, b.Transport)
+			}
+			if b.Weight < 0 {
+				add("route %q: backend %s has a negative weight", r.ID, b.Service)
+			}
+			checkFailure("route "+r.ID+" backend "+b.Service.String(), b.Failure)
+		}
+	}
+	for i, r := range s.TCPRoutes {
+		if ids[r.ID] {
+			add("route %q appears twice", r.ID)
+		}
+		ids[r.ID] = true
+		if i > 0 && s.TCPRoutes[i-1].Priority < r.Priority {
+			add("TCP routes are not in priority order at %q", r.ID)
+		}
+		if r.Terminate && !policies[r.Policy] {
+			add("TCP route %q uses unknown policy %q", r.ID, r.Policy)
+		}
+		for _, b := range r.Backends {
+			if b.Transport != "" && !transports[b.Transport] {
+				add("TCP route %q: backend %s uses unknown transport %q", r.ID, b.Service, b.Transport)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("snapshot is inconsistent: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// redirectsOnly is true for a route that answers from a middleware without a backend.
+func redirectsOnly(r *HTTPRoute) bool {
+	for _, m := range r.Middlewares {
+		if m.RedirectScheme != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,163 @@
+// Package status writes the conditions translate computed onto the objects, once per
+// object per build, from the leader only.
+package status
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+// Writer applies statuses to the API server. It runs only on the elected leader: Publish
+// is cheap and may be called by every replica; only a started Writer writes.
+type Writer struct {
+	Client   client.Client
+	Recorder events.EventRecorder
+	Clock    func() time.Time
+	Log      logr.Logger
+
+	mu      sync.Mutex
+	pending translate.Statuses
+	wake    chan struct{}
+	once    sync.Once
+	written map[translate.Key]*translate.ObjectStatus // last applied, to skip no-op work
+}
+
+func (w *Writer) init() {
+	w.once.Do(func() {
+		w.wake = make(chan struct{}, 1)
+		w.written = map[translate.Key]*translate.ObjectStatus{}
+	})
+}
+
+// Publish hands the latest statuses to the writer; older unwritten ones are replaced.
+func (w *Writer) Publish(s translate.Statuses) {
+	w.init()
+	w.mu.Lock()
+	w.pending = s
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// NeedLeaderElection makes the manager start the writer on the leader only.
+func (w *Writer) NeedLeaderElection() bool { return true }
+
+// Start writes published statuses until ctx ends (the lease is lost or the process stops).
+func (w *Writer) Start(ctx context.Context) error {
+	w.init()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.wake:
+		}
+		w.mu.Lock()
+		s := w.pending
+		w.mu.Unlock()
+		for _, k := range s.Keys() {
+			if ctx.Err() != nil {
+				return nil //nolint:nilerr // the lease was lost or the process stops: not an error
+			}
+			if reflect.DeepEqual(w.written[k], s[k]) {
+				continue
+			}
+			if err := w.apply(ctx, k, s[k]); err != nil {
+				w.Log.Error(err, "writing status", "object", k.String())
+				continue
+			}
+			w.written[k] = s[k]
+		}
+	}
+}
+
+// apply merges the computed conditions into the object's status and writes it if
+// anything changed, retrying on conflict with a fresh read.
+func (w *Writer) apply(ctx context.Context, k translate.Key, st *translate.ObjectStatus) error {
+	obj, err := newObject(k.Kind)
+	if err != nil {
+		return err
+	}
+	var readyBefore, readyAfter *metav1.Condition
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := w.Client.Get(ctx, types.NamespacedName{Namespace: k.Namespace, Name: k.Name}, obj); err != nil {
+			return err
+		}
+		cur := statusOf(obj)
+		// Never overwrite what was computed for a newer generation of the object.
+		if cur.status.ObservedGeneration > st.Generation || obj.GetGeneration() != st.Generation {
+			return nil
+		}
+		next := cur.status.DeepCopy()
+		next.ObservedGeneration = st.Generation
+		now := metav1.NewTime(w.Clock())
+		for _, c := range st.Conditions {
+			c.LastTransitionTime = now
+			meta.SetStatusCondition(&next.Conditions, c)
+		}
+		hostsChanged := cur.hosts != nil && !sameStrings(*cur.hosts, st.Hosts)
+		if reflect.DeepEqual(next, &cur.status) && !hostsChanged {
+			return nil
+		}
+		readyBefore = meta.FindStatusCondition(cur.status.Conditions, string(bhv1.ConditionReady))
+		readyAfter = meta.FindStatusCondition(next.Conditions, string(bhv1.ConditionReady))
+		cur.set(*next, st.Hosts)
+		return w.Client.Status().Update(ctx, obj)
+	})
+	if apierrors.IsNotFound(err) {
+		return nil // deleted since the build: nothing to report on
+	}
+	if err != nil {
+		return err
+	}
+	w.event(obj, readyBefore, readyAfter)
+	return nil
+}
+
+// event records a Kubernetes Event when the Ready condition changes status.
+func (w *Writer) event(obj client.Object, before, after *metav1.Condition) {
+	if w.Recorder == nil || after == nil || (before != nil && before.Status == after.Status && before.Reason == after.Reason) {
+		return
+	}
+	typ := corev1.EventTypeNormal
+	if after.Status != metav1.ConditionTrue {
+		typ = corev1.EventTypeWarning
+	}
+	w.Recorder.Eventf(obj, nil, typ, after.Reason, "Translate", "%s", truncate(fmt.Sprintf("Ready=%s: %s", after.Status, after.Message), 1000))
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}

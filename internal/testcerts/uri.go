@@ -1,0 +1,5 @@
+package testcerts
+
+import "net/url"
+
+func parseURI(s string) (*url.URL, error) { return url.Parse(s) }

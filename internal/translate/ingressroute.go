@@ -1,0 +1,336 @@
+package translate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/rule"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// Health-check defaults.
+const (
+	defaultHealthInterval = 30 * time.Second
+	defaultHealthTimeout  = 5 * time.Second
+)
+
+// ruleSlot identifies routes that would compete for the same requests: same rule text,
+// same priority, same entry points.
+type ruleSlot struct {
+	match, entryPoints string
+	priority           int
+	tcp                bool
+}
+
+// slotEntry is one route in a slot, with what decides which route wins.
+type slotEntry struct {
+	created metav1.Time
+	id      string
+	rep     *report
+	field   string
+	served  bool
+	remove  func()
+}
+
+func (t *translator) buildIngressRoutes() {
+	slots := map[ruleSlot][]slotEntry{}
+	for _, ir := range sortedByName(t.in.IngressRoutes) {
+		t.buildIngressRoute(ir, slots)
+	}
+	t.resolveConflicts(slots)
+}
+
+func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntry) {
+	rep := t.reportFor(KindIngressRoute, &ir.ObjectMeta)
+	src := snapshot.Ref{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}
+	obj := "IngressRoute " + ir.Namespace + "/" + ir.Name
+	var front *edge
+	if tlsSpec := ir.Spec.TLS; tlsSpec != nil {
+		front = t.edgeTLS(rep, obj, ir.Namespace, tlsSpec.SecretName, tlsSpec.Options, tlsSpec.Domains)
+	}
+	allHosts := map[string]bool{}
+
+	for i, r := range ir.Spec.Routes {
+		field := fmt.Sprintf("spec.routes[%d]", i)
+		rep.total++
+		parsed, err := rule.Parse(r.Match, rule.HTTP)
+		if err != nil {
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("%s.match: %v", field, err))
+			continue
+		}
+		hosts, anyHost := parsed.Hosts()
+		for _, h := range hosts {
+			allHosts[h] = true
+		}
+		hr := &snapshot.HTTPRoute{
+			ID:          fmt.Sprintf("%s/%s/%d", ir.Namespace, ir.Name, i),
+			Source:      src,
+			RouteIndex:  i,
+			Match:       r.Match,
+			Priority:    r.Priority,
+			EntryPoints: ir.Spec.EntryPoints,
+			TLS:         front != nil,
+		}
+		if hr.Priority == 0 {
+			hr.Priority = parsed.Len()
+		}
+		for j, ref := range r.Middlewares {
+			m, problem := t.middleware(ir.Namespace, ref)
+			if problem != nil {
+				msg := fmt.Sprintf("%s.middlewares[%d]: %s; requests on this route get 503 until it is fixed", field, j, problem.message)
+				rep.refError(problem.reason, msg)
+				hr.Failure = &snapshot.Failure{Reason: string(problem.reason), Status: http.StatusServiceUnavailable, Message: obj + " " + msg}
+				continue
+			}
+			hr.Middlewares = append(hr.Middlewares, m)
+		}
+		for j, s := range r.Services {
+			hr.Backends = append(hr.Backends, t.httpBackend(rep, obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s))
+		}
+		if front != nil {
+			hr.Policy = front.policy
+			if front.failure != nil && hr.Failure == nil {
+				hr.Failure = front.failure
+			}
+			names := append(append([]string(nil), hosts...), front.domains...)
+			if len(names) == 0 || (anyHost && len(front.domains) == 0) {
+				t.warnHostless(rep, field, front)
+			}
+			t.claimHosts(rep, src, hr.ID, names, front)
+		}
+		serves := hr.Failure == nil && anyBackendServes(hr.Backends)
+		if serves {
+			rep.served++
+		}
+		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
+		slot := ruleSlot{match: parsed.String(), entryPoints: entryPointsKey(ir.Spec.EntryPoints), priority: hr.Priority}
+		slots[slot] = append(slots[slot], slotEntry{created: ir.CreationTimestamp, id: hr.ID, rep: rep, field: field, served: serves,
+			remove: func() { t.removeHTTPRoute(hr.ID) }})
+	}
+	rep.hosts = sortedKeys(allHosts)
+}
+
+func anyBackendServes(bs []*snapshot.Backend) bool {
+	for _, b := range bs {
+		if b.Failure == nil && b.Weight > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// httpBackend resolves one service of a route.
+func (t *translator) httpBackend(rep *report, obj, field, ns string, s bhv1.Service) *snapshot.Backend {
+	svcNS := s.Namespace
+	if svcNS == "" {
+		svcNS = ns
+	}
+	b := &snapshot.Backend{
+		Service:        snapshot.Ref{Kind: "Service", Namespace: svcNS, Name: s.Name},
+		Port:           string(s.Port),
+		Weight:         1,
+		PassHostHeader: true,
+	}
+	if s.Weight != nil {
+		b.Weight = *s.Weight
+	}
+	if s.PassHostHeader != nil {
+		b.PassHostHeader = *s.PassHostHeader
+	}
+	res, problem, status := t.resolveService(ns, svcNS, s.Name, s.Port)
+	var port *corev1.ServicePort
+	if res != nil {
+		b.Endpoints, port = res.endpoints, res.port
+	}
+	b.Scheme = backendScheme(s.Scheme, port, s.Port)
+	if problem != nil {
+		msg := fmt.Sprintf("%s: %s", field, problem.message)
+		if problem.reason == bhv1.ReasonNoEndpoints {
+			rep.notReadyf(problem.reason, msg)
+		} else {
+			rep.refError(problem.reason, msg+fmt.Sprintf("; requests on this route get %d until it is fixed", status))
+		}
+		b.Failure = &snapshot.Failure{Reason: string(problem.reason), Status: status, Message: obj + " " + msg}
+	}
+
+	if b.Scheme == "https" {
+		b.ServerName, b.VerifyNames = t.upstreamNames(res, svcNS, s.Name)
+	}
+	if s.ServersTransport != "" {
+		t.useTransport(rep, obj, field, KindServersTransport, ns, svcNS, s.ServersTransport, b.Scheme == "https", "requests on this route get 502",
+			func(tr *snapshot.Transport) {
+				b.Transport = tr.ID
+				if tr.ServerName != "" && b.Scheme == "https" {
+					b.ServerName, b.VerifyNames = tr.ServerName, []string{tr.ServerName}
+				}
+			},
+			func(f *snapshot.Failure) {
+				if b.Failure == nil {
+					b.Failure = f
+				}
+			})
+		if b.Scheme != "https" {
+			rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf(
+				"%s: serversTransport %q is set but the backend is spoken to over plain %s (port %s), so its TLS settings are never used; set scheme: https or name the Service's https port",
+				field, s.ServersTransport, b.Scheme, string(s.Port)))
+		}
+	}
+	if s.Sticky != nil && s.Sticky.Cookie != nil {
+		b.Sticky = stickyCookie(rep.key, field, s.Sticky.Cookie)
+	}
+	if s.HealthCheck != nil {
+		b.HealthCheck = t.healthCheck(rep, field, b.Scheme, s.HealthCheck)
+	}
+	return b
+}
+
+// useTransport resolves a serversTransport reference in the route's namespace.
+func (t *translator) useTransport(rep *report, obj, field, kind, ns, svcNS, name string, used bool, consequence string, ok func(*snapshot.Transport), fail func(*snapshot.Failure)) {
+	tr, found := t.built[transportID(kind, ns, name)]
+	if !found {
+		where := ""
+		if svcNS != ns {
+			where = " (a serversTransport is looked up in the route's namespace, not the Service's)"
+		}
+		msg := fmt.Sprintf("%s: %s %q not found in namespace %s%s; %s until it exists", field, kind, name, ns, where, consequence)
+		rep.refError(bhv1.ReasonNotFound, msg)
+		fail(&snapshot.Failure{Reason: string(bhv1.ReasonNotFound), Status: http.StatusBadGateway, Message: obj + " " + msg})
+		return
+	}
+	ok(tr)
+	if tr.Failure != nil {
+		until := "it is fixed"
+		if tr.Failure.Reason == string(bhv1.ReasonNotFound) {
+			until = "it exists"
+		}
+		msg := fmt.Sprintf("%s: %s; %s until %s", field, tr.Failure.Message, consequence, until)
+		rep.refError(bhv1.ConditionReason(tr.Failure.Reason), msg)
+		fail(&snapshot.Failure{Reason: tr.Failure.Reason, Status: http.StatusBadGateway, Message: obj + " " + msg})
+	}
+	if tr.InsecureSkipVerify && used {
+		rep.warn(bhv1.ReasonInsecureSkipVerify, fmt.Sprintf("%s: %s %s/%s has insecureSkipVerify: the backend's certificate is not verified", field, kind, ns, name))
+	}
+}
+
+func stickyCookie(k Key, field string, c *bhv1.Cookie) *snapshot.StickyCookie {
+	out := &snapshot.StickyCookie{Name: c.Name, Secure: c.Secure, HTTPOnly: c.HTTPOnly, SameSite: string(c.SameSite), MaxAge: c.MaxAge, Path: "/"}
+	if c.Path != nil {
+		out.Path = *c.Path
+	}
+	if out.Name == "" {
+		sum := sha256.Sum256([]byte(k.String() + "/" + field))
+		out.Name = "_bh_" + hex.EncodeToString(sum[:6])
+	}
+	return out
+}
+
+func (t *translator) healthCheck(rep *report, field, scheme string, h *bhv1.HealthCheck) *snapshot.HealthCheck {
+	out := &snapshot.HealthCheck{
+		Scheme: string(h.Scheme), Path: h.Path, Method: h.Method, Status: h.Status, Port: h.Port,
+		Hostname: h.Hostname, Headers: h.Headers, Interval: defaultHealthInterval, Timeout: defaultHealthTimeout,
+	}
+	if out.Scheme == "" {
+		out.Scheme = scheme
+	}
+	if out.Path == "" {
+		out.Path = "/"
+	}
+	if out.Method == "" {
+		out.Method = http.MethodGet
+	}
+	// A bad health-check duration does not stop the route: it is a warning and the default
+	// applies (the schema refuses it in a cluster; a manifests folder is not validated).
+	warnDuration := func(name string, d *bhv1.Duration, dst *time.Duration) {
+		if d == nil {
+			return
+		}
+		if v, err := d.Parse(); err != nil {
+			rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("%s.healthCheck.%s: %v; the default %s is used", field, name, err, *dst))
+		} else {
+			*dst = v
+		}
+	}
+	warnDuration("interval", h.Interval, &out.Interval)
+	warnDuration("timeout", h.Timeout, &out.Timeout)
+	out.UnhealthyInterval = out.Interval
+	warnDuration("unhealthyInterval", h.UnhealthyInterval, &out.UnhealthyInterval)
+	return out
+}
+
+// removeHTTPRoute drops a route that lost a rule conflict.
+func (t *translator) removeHTTPRoute(id string) {
+	routes := t.snap.HTTPRoutes[:0]
+	for _, r := range t.snap.HTTPRoutes {
+		if r.ID != id {
+			routes = append(routes, r)
+		}
+	}
+	t.snap.HTTPRoutes = routes
+}
+
+// resolveConflicts keeps one route per slot: the oldest object wins, then by name, and each
+// loser is told which route won and how to fix it.
+func (t *translator) resolveConflicts(slots map[ruleSlot][]slotEntry) {
+	keys := make([]ruleSlot, 0, len(slots))
+	for k, v := range slots {
+		if len(v) > 1 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return slots[keys[i]][0].id < slots[keys[j]][0].id })
+	for _, k := range keys {
+		entries := slots[k]
+		sort.SliceStable(entries, func(i, j int) bool {
+			a, b := entries[i], entries[j]
+			if !a.created.Equal(&b.created) {
+				return a.created.Before(&b.created)
+			}
+			return a.id < b.id
+		})
+		winner := entries[0]
+		for _, e := range entries[1:] {
+			e.remove()
+			if e.served {
+				e.rep.served--
+			}
+			e.rep.invalidf(bhv1.ReasonConflicted, fmt.Sprintf(
+				"%s: route %s has the same match, priority and entry points as route %s, which wins (older, or first by name); give one of them a different priority or match",
+				e.field, e.id, winner.id))
+		}
+	}
+}
+
+// entryPointsKey is order-insensitive: [web, websecure] and [websecure, web] compete.
+func entryPointsKey(eps []string) string {
+	s := append([]string(nil), eps...)
+	sort.Strings(s)
+	return strings.Join(s, ",")
+}
+
+// upstreamNames are the SNI and the accepted certificate names of a backend without a
+// serverName: the in-cluster Service names, or the target of an ExternalName Service.
+func (t *translator) upstreamNames(res *resolved, ns, svc string) (string, []string) {
+	if res != nil && res.service.Spec.Type == corev1.ServiceTypeExternalName {
+		host := strings.TrimSuffix(strings.ToLower(res.service.Spec.ExternalName), ".")
+		return host, []string{host}
+	}
+	return t.serviceNames(ns, svc)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

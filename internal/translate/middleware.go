@@ -1,0 +1,146 @@
+package translate
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"sort"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// buildMiddlewares compiles every Middleware; routes then reference the compiled ones.
+func (t *translator) buildMiddlewares() {
+	for _, m := range sortedByName(t.in.Middlewares) {
+		rep := t.reportFor(KindMiddleware, &m.ObjectMeta)
+		rep.total = 1
+		k := nsName{m.Namespace, m.Name}
+		out := &snapshot.Middleware{Source: snapshot.Ref{Kind: KindMiddleware, Namespace: m.Namespace, Name: m.Name}}
+		spec := m.Spec
+		set := 0
+		if r := spec.RedirectScheme; r != nil {
+			set++
+			out.RedirectScheme = &snapshot.RedirectScheme{Scheme: r.Scheme, Port: r.Port, Permanent: r.Permanent}
+		}
+		if s := spec.StripPrefix; s != nil {
+			set++
+			out.StripPrefix = &snapshot.StripPrefix{Prefixes: s.Prefixes}
+			if s.ForceSlash != nil { //nolint:staticcheck // reading it is how we warn about it
+				rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("Middleware %s: spec.stripPrefix.forceSlash has no effect (Traefik v3 removed it too); remove it", k))
+			}
+		}
+		if a := spec.AddPrefix; a != nil {
+			set++
+			out.AddPrefix = &snapshot.AddPrefix{Prefix: a.Prefix}
+		}
+		if h := spec.Headers; h != nil {
+			set++
+			out.Headers = &snapshot.Headers{Request: h.CustomRequestHeaders, Response: h.CustomResponseHeaders}
+		}
+		if a := spec.IPAllowList; a != nil {
+			set++
+			out.IPAllowList = t.ipAllowList(rep, k, a)
+		}
+		if p := spec.PassTLSClientCert; p != nil {
+			set++
+			out.PassTLSClientCert = &snapshot.PassTLSClientCert{PEM: p.PEM, Info: certInfoFields(p.Info)}
+		}
+		if set != 1 {
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, headers, ipAllowList or passTLSClientCert", k, set))
+		}
+		if len(rep.invalid) > 0 {
+			t.mwProblems[k] = rep.invalid[0]
+			continue
+		}
+		rep.served = 1
+		t.builtMW[k] = out
+	}
+}
+
+func (t *translator) ipAllowList(rep *report, k nsName, a *bhv1.IPAllowList) *snapshot.IPAllowList {
+	out := &snapshot.IPAllowList{RejectStatusCode: http.StatusForbidden}
+	if a.RejectStatusCode != 0 {
+		out.RejectStatusCode = a.RejectStatusCode
+	}
+	parse := func(field string, list []string) []netip.Prefix {
+		var ps []netip.Prefix
+		for i, s := range list {
+			p, err := parsePrefix(s)
+			if err != nil {
+				rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: %s[%d] %q is neither an IP address nor a CIDR", k, field, i, s))
+				continue
+			}
+			ps = append(ps, p)
+		}
+		return ps
+	}
+	out.SourceRange = parse("spec.ipAllowList.sourceRange", a.SourceRange)
+	if s := a.IPStrategy; s != nil {
+		out.Depth = s.Depth
+		out.ExcludedIPs = parse("spec.ipAllowList.ipStrategy.excludedIPs", s.ExcludedIPs)
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// certInfoFields lists the selected certificate fields, sorted.
+func certInfoFields(info *bhv1.TLSClientCertInfo) []string {
+	if info == nil {
+		return nil
+	}
+	var out []string
+	add := func(on bool, name string) {
+		if on {
+			out = append(out, name)
+		}
+	}
+	add(info.NotAfter, "notAfter")
+	add(info.NotBefore, "notBefore")
+	add(info.Sans, "sans")
+	add(info.SerialNumber, "serialNumber")
+	for prefix, dn := range map[string]*bhv1.TLSClientCertDN{"subject": info.Subject, "issuer": info.Issuer} {
+		if dn == nil {
+			continue
+		}
+		add(dn.Country, prefix+".country")
+		add(dn.Province, prefix+".province")
+		add(dn.Locality, prefix+".locality")
+		add(dn.Organization, prefix+".organization")
+		add(dn.OrganizationalUnit, prefix+".organizationalUnit")
+		add(dn.CommonName, prefix+".commonName")
+		add(dn.SerialNumber, prefix+".serialNumber")
+		add(dn.DomainComponent, prefix+".domainComponent")
+	}
+	sort.Strings(out)
+	return out
+}
+
+// middleware resolves a route's reference to a compiled middleware.
+func (t *translator) middleware(fromNS string, ref bhv1.ObjectReference) (*snapshot.Middleware, *finding) {
+	ns := ref.Namespace
+	if ns == "" {
+		ns = fromNS
+	}
+	if !t.permitted(fromNS, ns) {
+		return nil, &finding{bhv1.ReasonRefNotPermitted, fmt.Sprintf("Middleware %s/%s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or move the Middleware to namespace %s)", ns, ref.Name, fromNS)}
+	}
+	k := nsName{ns, ref.Name}
+	if m, ok := t.builtMW[k]; ok {
+		return m, nil
+	}
+	if p, ok := t.mwProblems[k]; ok {
+		return nil, &finding{bhv1.ReasonInvalidRef, p.message + " (the Middleware is not accepted)"}
+	}
+	return nil, &finding{bhv1.ReasonNotFound, fmt.Sprintf("Middleware %q not found in namespace %s", ref.Name, ns)}
+}

@@ -1,0 +1,209 @@
+package translate
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"sort"
+	"strings"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// certResult is a parsed kubernetes.io/tls Secret, or why it cannot be used. Messages
+// never include secret bytes.
+type certResult struct {
+	cert    *snapshot.Certificate
+	problem *finding
+}
+
+// certificate reads tls.crt and tls.key from a Secret.
+func (t *translator) certificate(namespace, name string) certResult {
+	k := nsName{namespace, name}
+	if r, ok := t.certCache[k]; ok {
+		return r
+	}
+	r := t.readCertificate(k)
+	t.certCache[k] = r
+	return r
+}
+
+func (t *translator) readCertificate(k nsName) certResult {
+	s, ok := t.secrets[k]
+	if !ok {
+		return certResult{problem: &finding{bhv1.ReasonNotFound, fmt.Sprintf("Secret %q not found in namespace %s", k.name, k.namespace)}}
+	}
+	crt, key := s.Data["tls.crt"], s.Data["tls.key"]
+	switch {
+	case len(crt) == 0 && len(key) == 0:
+		return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s has no tls.crt and no tls.key; create it with kubectl create secret tls", k)}}
+	case len(crt) == 0:
+		return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s has no tls.crt", k)}}
+	case len(key) == 0:
+		return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s has no tls.key", k)}}
+	}
+	pair, err := tls.X509KeyPair(crt, key)
+	if err != nil {
+		return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s: tls.crt and tls.key do not form a usable certificate (%s)", k, keyPairError(err))}}
+	}
+	leaf := pair.Leaf
+	if leaf == nil {
+		if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
+			return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s: tls.crt does not parse: %v", k, err)}}
+		}
+		pair.Leaf = leaf
+	}
+	c := &snapshot.Certificate{
+		Source:      snapshot.Ref{Kind: "Secret", Namespace: k.namespace, Name: k.name},
+		Subject:     leaf.Subject.String(),
+		DNSNames:    lowerAll(leaf.DNSNames),
+		NotAfter:    leaf.NotAfter.UTC(),
+		Fingerprint: fingerprint(leaf.Raw),
+		Cert:        &pair,
+	}
+	for _, ip := range leaf.IPAddresses {
+		c.IPAddresses = append(c.IPAddresses, ip.String())
+	}
+	return certResult{cert: c}
+}
+
+// keyPairError turns crypto/tls's errors into words without echoing key material.
+func keyPairError(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "private key does not match public key"):
+		return "tls.key is not the key of the certificate in tls.crt"
+	case strings.Contains(msg, "failed to find any PEM data in certificate"):
+		return "tls.crt holds no PEM certificate"
+	case strings.Contains(msg, "failed to find any PEM data in key"), strings.Contains(msg, "failed to find \"PRIVATE KEY\""):
+		return "tls.key holds no PEM private key"
+	default:
+		return "tls.crt/tls.key could not be parsed"
+	}
+}
+
+// caSource is where a set of CA certificates is read from.
+type caSource struct {
+	kind      string // Secret or ConfigMap
+	namespace string
+	name      string
+}
+
+type caResult struct {
+	pool    *snapshot.CertPool
+	certs   []*x509.Certificate // parsed, so several bundles can be merged into one pool
+	problem *finding
+}
+
+// caKeys are the keys a Secret's CA bundle is read from, in order.
+var caKeys = []string{"ca.crt", "tls.ca"}
+
+// caBundle reads PEM CA certificates from a Secret (ca.crt or tls.ca; with
+// allowTLSCrt also tls.crt, for client CAs published as a TLS Secret) or a ConfigMap (ca.crt).
+func (t *translator) caBundle(src caSource, allowTLSCrt bool) caResult {
+	if r, ok := t.caCache[src]; ok && !allowTLSCrt {
+		return r
+	}
+	r := t.readCABundle(src, allowTLSCrt)
+	if !allowTLSCrt {
+		t.caCache[src] = r
+	}
+	return r
+}
+
+func (t *translator) readCABundle(src caSource, allowTLSCrt bool) caResult {
+	var data []byte
+	var key string
+	k := nsName{src.namespace, src.name}
+	switch src.kind {
+	case "ConfigMap":
+		cm, ok := t.configMaps[k]
+		if !ok {
+			return caResult{problem: &finding{bhv1.ReasonNotFound, fmt.Sprintf("ConfigMap %q not found in namespace %s", src.name, src.namespace)}}
+		}
+		key, data = "ca.crt", []byte(cm.Data["ca.crt"])
+		if len(data) == 0 {
+			return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("ConfigMap %s has no ca.crt", k)}}
+		}
+	default:
+		s, ok := t.secrets[k]
+		if !ok {
+			return caResult{problem: &finding{bhv1.ReasonNotFound, fmt.Sprintf("Secret %q not found in namespace %s", src.name, src.namespace)}}
+		}
+		keys := caKeys
+		if allowTLSCrt {
+			keys = append(append([]string(nil), caKeys...), "tls.crt")
+		}
+		for _, candidate := range keys {
+			if len(s.Data[candidate]) > 0 {
+				key, data = candidate, s.Data[candidate]
+				break
+			}
+		}
+		if len(data) == 0 {
+			return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s has none of the keys %s", k, strings.Join(keys, ", "))}}
+		}
+	}
+	pool := &snapshot.CertPool{
+		Sources: []snapshot.Ref{{Kind: src.kind, Namespace: src.namespace, Name: src.name}},
+		Pool:    x509.NewCertPool(),
+	}
+	var certs []*x509.Certificate
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("%s %s key %s: a certificate does not parse: %v", src.kind, k, key, err)}}
+		}
+		pool.Pool.AddCert(cert)
+		certs = append(certs, cert)
+		pool.Subjects = append(pool.Subjects, cert.Subject.String())
+		pool.Fingerprints = append(pool.Fingerprints, fingerprint(cert.Raw))
+	}
+	if len(pool.Subjects) == 0 {
+		return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("%s %s key %s holds no PEM certificate", src.kind, k, key)}}
+	}
+	return caResult{pool: pool, certs: certs}
+}
+
+// mergePools joins CA bundles into one pool, keeping every source, subject and fingerprint.
+func mergePools(bundles []caResult) *snapshot.CertPool {
+	if len(bundles) == 1 {
+		return bundles[0].pool
+	}
+	out := &snapshot.CertPool{Pool: x509.NewCertPool()}
+	for _, b := range bundles {
+		out.Sources = append(out.Sources, b.pool.Sources...)
+		out.Subjects = append(out.Subjects, b.pool.Subjects...)
+		out.Fingerprints = append(out.Fingerprints, b.pool.Fingerprints...)
+		for _, c := range b.certs {
+			out.Pool.AddCert(c)
+		}
+	}
+	return out
+}
+
+func fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:])
+}
+
+func lowerAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.TrimSuffix(strings.ToLower(n), ".")
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,172 @@
+package translate
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// resolved is a Service port resolved to endpoints.
+type resolved struct {
+	service   *corev1.Service
+	port      *corev1.ServicePort // nil for an ExternalName Service given a port number
+	endpoints []snapshot.Endpoint
+}
+
+// resolveService finds a Service port and its ready endpoints. A problem is returned with
+// the HTTP status the route must answer while it lasts.
+func (t *translator) resolveService(fromNS, ns, name string, port bhv1.Port) (*resolved, *finding, int) {
+	if ns == "" {
+		ns = fromNS
+	}
+	if !t.permitted(fromNS, ns) {
+		return nil, &finding{bhv1.ReasonRefNotPermitted, fmt.Sprintf(
+			"Service %s/%s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or route to a Service in namespace %s)", ns, name, fromNS)}, http.StatusServiceUnavailable
+	}
+	svc, ok := t.services[nsName{ns, name}]
+	if !ok {
+		return nil, &finding{bhv1.ReasonNotFound, fmt.Sprintf("Service %q not found in namespace %s", name, ns)}, http.StatusServiceUnavailable
+	}
+	res := &resolved{service: svc}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return t.resolveExternalName(res, port)
+	}
+	res.port = findPort(svc, port)
+	if res.port == nil {
+		return nil, &finding{bhv1.ReasonPortNotFound, fmt.Sprintf("port %q not found on Service %s/%s (it has: %s)", string(port), ns, name, listPorts(svc))}, http.StatusServiceUnavailable
+	}
+	res.endpoints = t.readyEndpoints(ns, name, res.port)
+	if len(res.endpoints) == 0 {
+		return res, &finding{bhv1.ReasonNoEndpoints, fmt.Sprintf("Service %s/%s port %s has no ready endpoints; requests get 503 until a pod is ready", ns, name, portLabel(res.port))}, http.StatusServiceUnavailable
+	}
+	return res, nil, 0
+}
+
+func (t *translator) resolveExternalName(res *resolved, port bhv1.Port) (*resolved, *finding, int) {
+	svc := res.service
+	if !t.opts.AllowExternalNameServices {
+		return nil, &finding{bhv1.ReasonExternalNameNotAllowed, fmt.Sprintf(
+			"Service %s/%s is of type ExternalName (%s), which is off because it can point anywhere, including the gateway's own admin port; start the gateway with --allow-external-name-services to allow it",
+			svc.Namespace, svc.Name, svc.Spec.ExternalName)}, http.StatusServiceUnavailable
+	}
+	number, isNumber := port.Number()
+	if p := findPort(svc, port); p != nil {
+		res.port, number, isNumber = p, p.Port, true
+	}
+	if !isNumber {
+		return nil, &finding{bhv1.ReasonPortNotFound, fmt.Sprintf("port %q not found on ExternalName Service %s/%s; name a port number or declare the port", string(port), svc.Namespace, svc.Name)}, http.StatusServiceUnavailable
+	}
+	host := strings.TrimSuffix(svc.Spec.ExternalName, ".")
+	res.endpoints = []snapshot.Endpoint{{Address: net.JoinHostPort(host, strconv.Itoa(int(number))), Name: host}}
+	return res, nil, 0
+}
+
+func findPort(svc *corev1.Service, port bhv1.Port) *corev1.ServicePort {
+	n, isNumber := port.Number()
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		if (isNumber && p.Port == n) || (!isNumber && p.Name == string(port)) {
+			return p
+		}
+	}
+	return nil
+}
+
+func listPorts(svc *corev1.Service) string {
+	if len(svc.Spec.Ports) == 0 {
+		return "no ports"
+	}
+	var out []string
+	for i := range svc.Spec.Ports {
+		out = append(out, portLabel(&svc.Spec.Ports[i]))
+	}
+	return strings.Join(out, ", ")
+}
+
+func portLabel(p *corev1.ServicePort) string {
+	if p.Name == "" {
+		return strconv.Itoa(int(p.Port))
+	}
+	return p.Name + "/" + strconv.Itoa(int(p.Port))
+}
+
+// readyEndpoints returns the ready, non-terminating addresses of a Service port, sorted
+// and de-duplicated across EndpointSlices.
+func (t *translator) readyEndpoints(ns, svc string, port *corev1.ServicePort) []snapshot.Endpoint {
+	seen := map[string]bool{}
+	var out []snapshot.Endpoint
+	for _, es := range t.slices[nsName{ns, svc}] {
+		if es.AddressType == discoveryv1.AddressTypeFQDN {
+			continue
+		}
+		var target *int32
+		for _, p := range es.Ports {
+			if p.Port != nil && ptrString(p.Name) == port.Name && (p.Protocol == nil || *p.Protocol == corev1.ProtocolTCP) {
+				target = p.Port
+				break
+			}
+		}
+		if target == nil {
+			continue
+		}
+		for _, ep := range es.Endpoints {
+			if (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) || (ep.Conditions.Terminating != nil && *ep.Conditions.Terminating) {
+				continue
+			}
+			name := ""
+			if ep.TargetRef != nil {
+				name = ep.TargetRef.Name
+			}
+			for _, addr := range ep.Addresses {
+				a := net.JoinHostPort(addr, strconv.Itoa(int(*target)))
+				if !seen[a] {
+					seen[a] = true
+					out = append(out, snapshot.Endpoint{Address: a, Name: name})
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out
+}
+
+func ptrString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// backendScheme applies the scheme rule: explicit wins; else https when the port is 443
+// or its name starts with "https"; else http.
+func backendScheme(explicit bhv1.Scheme, port *corev1.ServicePort, written bhv1.Port) string {
+	if explicit != "" {
+		return string(explicit)
+	}
+	if n, ok := written.Number(); ok && n == 443 {
+		return "https"
+	}
+	if port != nil && (port.Port == 443 || strings.HasPrefix(port.Name, "https")) {
+		return "https"
+	}
+	if strings.HasPrefix(string(written), "https") {
+		return "https"
+	}
+	return "http"
+}
+
+// serviceNames are the names a backend certificate may carry when no serverName is set:
+// the SNI sent is the first in-cluster form, <svc>.<ns>.svc.
+func (t *translator) serviceNames(ns, svc string) (sni string, verify []string) {
+	sni = svc + "." + ns + ".svc"
+	return sni, []string{svc, svc + "." + ns, sni, sni + "." + t.opts.ClusterDomain}
+}

@@ -1,0 +1,169 @@
+package translate
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/http"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// DefaultTLSOptionName is the TLSOption (in the gateway's namespace) that applies to routes
+// naming none, as in Traefik.
+const DefaultTLSOptionName = "default"
+
+var tlsVersions = map[bhv1.TLSVersion]uint16{
+	bhv1.VersionTLS10: tls.VersionTLS10,
+	bhv1.VersionTLS11: tls.VersionTLS11,
+	bhv1.VersionTLS12: tls.VersionTLS12,
+	bhv1.VersionTLS13: tls.VersionTLS13,
+}
+
+var clientAuthTypes = map[bhv1.ClientAuthType]tls.ClientAuthType{
+	"":                              tls.NoClientCert,
+	bhv1.NoClientCert:               tls.NoClientCert,
+	bhv1.RequestClientCert:          tls.RequestClientCert,
+	bhv1.RequireAnyClientCert:       tls.RequireAnyClientCert,
+	bhv1.VerifyClientCertIfGiven:    tls.VerifyClientCertIfGiven,
+	bhv1.RequireAndVerifyClientCert: tls.RequireAndVerifyClientCert,
+}
+
+var curves = map[bhv1.Curve]tls.CurveID{
+	"CurveP256": tls.CurveP256, "secp256r1": tls.CurveP256,
+	"CurveP384": tls.CurveP384, "secp384r1": tls.CurveP384,
+	"CurveP521": tls.CurveP521, "secp521r1": tls.CurveP521,
+	"X25519": tls.X25519, "x25519": tls.X25519,
+	"X25519MLKEM768": tls.X25519MLKEM768,
+}
+
+// cipherSuiteIDs maps Go's cipher suite names (and the legacy CHACHA20 aliases Traefik
+// accepts) to their IDs. TLS 1.3 suites map to 0: Go does not make them configurable.
+var cipherSuiteIDs = func() map[bhv1.CipherSuite]uint16 {
+	m := map[bhv1.CipherSuite]uint16{}
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		m[bhv1.CipherSuite(s.Name)] = s.ID
+		for _, v := range s.SupportedVersions {
+			if v == tls.VersionTLS13 {
+				m[bhv1.CipherSuite(s.Name)] = 0
+			}
+		}
+	}
+	m["TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305"] = tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+	m["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"] = tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+	return m
+}()
+
+// versionRange returns the crypto/tls versions, with defaults min 1.2 and max 1.3.
+func versionRange(lo, hi bhv1.TLSVersion) (uint16, uint16) {
+	minV, maxV := uint16(tls.VersionTLS12), uint16(tls.VersionTLS13)
+	if v, ok := tlsVersions[lo]; ok {
+		minV = v
+	}
+	if v, ok := tlsVersions[hi]; ok {
+		maxV = v
+	}
+	return minV, maxV
+}
+
+// cipherSuites converts names to IDs; unknown names (the schema prevents them) are reported.
+func cipherSuites(names []bhv1.CipherSuite) ([]uint16, []string) {
+	var ids []uint16
+	var unknown []string
+	for _, n := range names {
+		id, ok := cipherSuiteIDs[n]
+		switch {
+		case !ok:
+			unknown = append(unknown, string(n))
+		case id != 0:
+			ids = append(ids, id)
+		}
+	}
+	return ids, unknown
+}
+
+func builtinPolicy() *snapshot.Policy {
+	return &snapshot.Policy{
+		ID:            snapshot.BuiltinPolicyID,
+		Source:        snapshot.Ref{Kind: "Builtin", Namespace: "bridgehead", Name: "builtin-default"},
+		MinVersion:    tls.VersionTLS12,
+		MaxVersion:    tls.VersionTLS13,
+		ClientAuth:    tls.NoClientCert,
+		ALPNProtocols: []string{"h2", "http/1.1"},
+	}
+}
+
+// buildPolicies compiles every TLSOption and picks the default policy.
+func (t *translator) buildPolicies() {
+	for _, o := range sortedByName(t.in.TLSOptions) {
+		t.policies[nsName{o.Namespace, o.Name}.String()] = t.buildPolicy(o)
+	}
+	def := nsName{t.opts.GatewayNamespace, DefaultTLSOptionName}.String()
+	if _, ok := t.policies[def]; ok {
+		t.snap.TLS.DefaultPolicy = def
+		return
+	}
+	t.policies[snapshot.BuiltinPolicyID] = builtinPolicy()
+	t.snap.TLS.DefaultPolicy = snapshot.BuiltinPolicyID
+}
+
+func (t *translator) buildPolicy(o *bhv1.TLSOption) *snapshot.Policy {
+	rep := t.reportFor(KindTLSOption, &o.ObjectMeta)
+	id := nsName{o.Namespace, o.Name}
+	spec := o.Spec
+	p := &snapshot.Policy{
+		ID:                    id.String(),
+		Source:                snapshot.Ref{Kind: KindTLSOption, Namespace: o.Namespace, Name: o.Name},
+		ClientAuth:            clientAuthTypes[spec.ClientAuth.ClientAuthType],
+		SNIStrict:             spec.SniStrict,
+		ALPNProtocols:         spec.ALPNProtocols,
+		DisableSessionTickets: spec.DisableSessionTickets,
+	}
+	p.MinVersion, p.MaxVersion = versionRange(spec.MinVersion, spec.MaxVersion)
+	if len(p.ALPNProtocols) == 0 {
+		p.ALPNProtocols = []string{"h2", "http/1.1"}
+	}
+	var unknown []string
+	p.CipherSuites, unknown = cipherSuites(spec.CipherSuites)
+	if len(unknown) > 0 {
+		rep.invalidf(bhv1.ReasonUnsupportedValue, fmt.Sprintf("TLSOption %s: spec.cipherSuites %v are not supported by Go's crypto/tls; remove them", id, unknown))
+	}
+	for _, c := range spec.CurvePreferences {
+		p.CurvePreferences = append(p.CurvePreferences, curves[c])
+	}
+	if p.MinVersion > p.MaxVersion {
+		msg := fmt.Sprintf("TLSOption %s: spec.minVersion %s is newer than spec.maxVersion %s, so no version can be negotiated", id, spec.MinVersion, spec.MaxVersion)
+		rep.invalidf(bhv1.ReasonInvalid, msg)
+		// Keep the policy well-formed; the Failure refuses handshakes under it anyway.
+		p.MinVersion, p.MaxVersion = versionRange("", "")
+		p.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonInvalid), Status: http.StatusMisdirectedRequest, Message: msg}
+	}
+
+	var bundles []caResult
+	for i, name := range spec.ClientAuth.SecretNames {
+		r := t.caBundle(caSource{"Secret", o.Namespace, string(name)}, true)
+		if r.problem != nil {
+			rep.refError(r.problem.reason, fmt.Sprintf("TLSOption %s: spec.clientAuth.secretNames[%d]: %s", id, i, r.problem.message))
+			continue
+		}
+		bundles = append(bundles, r)
+	}
+	verifies := p.ClientAuth == tls.VerifyClientCertIfGiven || p.ClientAuth == tls.RequireAndVerifyClientCert
+	switch {
+	case len(rep.refs) > 0 && verifies:
+		// Never serve a policy that asks for verified client certificates without its CAs.
+		p.Failure = &snapshot.Failure{Reason: string(rep.refs[0].reason), Status: http.StatusMisdirectedRequest,
+			Message: rep.refs[0].message + "; it cannot verify client certificates, so TLS handshakes for its hosts are refused until it is fixed"}
+	case len(bundles) > 0:
+		p.ClientCAs = mergePools(bundles)
+	}
+	if verifies && len(spec.ClientAuth.SecretNames) == 0 {
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("TLSOption %s: spec.clientAuth.clientAuthType %s needs spec.clientAuth.secretNames with the client CA", id, spec.ClientAuth.ClientAuthType))
+		p.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonInvalid), Status: http.StatusMisdirectedRequest, Message: "TLSOption " + id.String() + " has no client CA"}
+	}
+	if !verifies && len(spec.ClientAuth.SecretNames) > 0 {
+		rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("TLSOption %s: spec.clientAuth.secretNames are set but clientAuthType %q does not verify client certificates; set clientAuthType: RequireAndVerifyClientCert, or remove secretNames", id, spec.ClientAuth.ClientAuthType))
+	}
+	rep.total, rep.served = 1, 1
+	return p
+}

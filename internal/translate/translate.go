@@ -1,0 +1,224 @@
+// Package translate turns the gateway's inputs (Kubernetes objects, from the API server or
+// from a folder) into an immutable snapshot and a status per object.
+//
+// Translate is pure: no I/O, no clock (Options.Now is injected), no logging. Every
+// problem becomes a condition on the object that caused it, and everything that cannot be
+// served safely fails closed in the snapshot with a Failure naming the cause.
+package translate
+
+import (
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// Inputs is everything translate reads. Order does not matter: translate sorts.
+type Inputs struct {
+	IngressRoutes        []*bhv1.IngressRoute
+	IngressRouteTCPs     []*bhv1.IngressRouteTCP
+	TLSOptions           []*bhv1.TLSOption
+	TLSStores            []*bhv1.TLSStore
+	ServersTransports    []*bhv1.ServersTransport
+	ServersTransportTCPs []*bhv1.ServersTransportTCP
+	Middlewares          []*bhv1.Middleware
+	Secrets              []*corev1.Secret
+	ConfigMaps           []*corev1.ConfigMap
+	Services             []*corev1.Service
+	EndpointSlices       []*discoveryv1.EndpointSlice
+}
+
+// Options are the gateway's flags that change translation.
+type Options struct {
+	// GatewayNamespace holds the TLSOption and TLSStore named "default".
+	GatewayNamespace string
+	// AllowCrossNamespace permits references to objects in other namespaces.
+	AllowCrossNamespace bool
+	// AllowExternalNameServices permits ExternalName Services as backends. Off by default:
+	// an ExternalName can point anywhere, including the gateway's own admin port.
+	AllowExternalNameServices bool
+	// ClusterDomain completes the Service DNS names a backend certificate may carry.
+	ClusterDomain string
+	// Now is the time used for certificate validity checks.
+	Now time.Time
+	// ExpiryWarning is how far ahead an expiring certificate raises a warning.
+	ExpiryWarning time.Duration
+}
+
+// DefaultOptions are the gateway's defaults.
+func DefaultOptions() Options {
+	return Options{GatewayNamespace: "bridgehead", ClusterDomain: "cluster.local", ExpiryWarning: 14 * 24 * time.Hour}
+}
+
+// Kinds, as they appear in keys, refs and messages.
+const (
+	KindIngressRoute        = "IngressRoute"
+	KindIngressRouteTCP     = "IngressRouteTCP"
+	KindTLSOption           = "TLSOption"
+	KindTLSStore            = "TLSStore"
+	KindServersTransport    = "ServersTransport"
+	KindServersTransportTCP = "ServersTransportTCP"
+	KindMiddleware          = "Middleware"
+)
+
+// translator is the state of one Translate call; nothing survives it.
+type translator struct {
+	in   *Inputs
+	opts Options
+
+	secrets     map[nsName]*corev1.Secret
+	configMaps  map[nsName]*corev1.ConfigMap
+	services    map[nsName]*corev1.Service
+	slices      map[nsName][]*discoveryv1.EndpointSlice // by namespace + service name
+	tlsOptions  map[nsName]*bhv1.TLSOption
+	transports  map[nsName]*bhv1.ServersTransport
+	transportsT map[nsName]*bhv1.ServersTransportTCP
+	middlewares map[nsName]*bhv1.Middleware
+	certCache   map[nsName]certResult
+	caCache     map[caSource]caResult
+	reports     map[Key]*report
+	policies    map[string]*snapshot.Policy     // by ID
+	built       map[string]*snapshot.Transport  // transports by ID
+	builtMW     map[nsName]*snapshot.Middleware // compiled middlewares
+	mwProblems  map[nsName]finding              // why a middleware cannot be used
+	hostClaims  map[string][]hostClaim          // TLS host name -> routes claiming it
+	snap        *snapshot.Snapshot
+}
+
+type nsName struct{ namespace, name string }
+
+func (n nsName) String() string { return n.namespace + "/" + n.name }
+
+// Translate builds the snapshot and the statuses from the inputs.
+func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
+	if opts.ClusterDomain == "" {
+		opts.ClusterDomain = "cluster.local"
+	}
+	t := &translator{
+		in: in, opts: opts,
+		secrets: map[nsName]*corev1.Secret{}, configMaps: map[nsName]*corev1.ConfigMap{},
+		services: map[nsName]*corev1.Service{}, slices: map[nsName][]*discoveryv1.EndpointSlice{},
+		tlsOptions: map[nsName]*bhv1.TLSOption{}, transports: map[nsName]*bhv1.ServersTransport{},
+		transportsT: map[nsName]*bhv1.ServersTransportTCP{}, middlewares: map[nsName]*bhv1.Middleware{},
+		certCache: map[nsName]certResult{}, caCache: map[caSource]caResult{},
+		reports: map[Key]*report{}, policies: map[string]*snapshot.Policy{},
+		built: map[string]*snapshot.Transport{}, builtMW: map[nsName]*snapshot.Middleware{},
+		mwProblems: map[nsName]finding{}, hostClaims: map[string][]hostClaim{},
+		snap: &snapshot.Snapshot{},
+	}
+	t.index()
+	t.buildPolicies()
+	t.buildTLSStore()
+	t.buildTransports()
+	t.buildMiddlewares()
+	t.buildIngressRoutes()
+	t.buildIngressRouteTCPs()
+	t.buildHosts()
+	t.finish()
+
+	statuses := Statuses{}
+	for k, r := range t.reports {
+		statuses[k] = r.status()
+	}
+	return t.snap, statuses
+}
+
+func (t *translator) index() {
+	for _, s := range t.in.Secrets {
+		t.secrets[nsName{s.Namespace, s.Name}] = s
+	}
+	for _, c := range t.in.ConfigMaps {
+		t.configMaps[nsName{c.Namespace, c.Name}] = c
+	}
+	for _, s := range t.in.Services {
+		t.services[nsName{s.Namespace, s.Name}] = s
+	}
+	for _, es := range t.in.EndpointSlices {
+		svc := es.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			continue
+		}
+		k := nsName{es.Namespace, svc}
+		t.slices[k] = append(t.slices[k], es)
+	}
+	for _, o := range t.in.TLSOptions {
+		t.tlsOptions[nsName{o.Namespace, o.Name}] = o
+	}
+	for _, o := range t.in.ServersTransports {
+		t.transports[nsName{o.Namespace, o.Name}] = o
+	}
+	for _, o := range t.in.ServersTransportTCPs {
+		t.transportsT[nsName{o.Namespace, o.Name}] = o
+	}
+	for _, o := range t.in.Middlewares {
+		t.middlewares[nsName{o.Namespace, o.Name}] = o
+	}
+}
+
+// reportFor returns the report of an object, creating it on first use.
+func (t *translator) reportFor(kind string, meta *metav1.ObjectMeta) *report {
+	k := Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
+	r, ok := t.reports[k]
+	if !ok {
+		r = &report{key: k, generation: meta.Generation}
+		t.reports[k] = r
+	}
+	return r
+}
+
+// finish sorts everything that is not yet in its final order.
+func (t *translator) finish() {
+	s := t.snap
+	sort.SliceStable(s.HTTPRoutes, func(i, j int) bool {
+		a, b := s.HTTPRoutes[i], s.HTTPRoutes[j]
+		if a.Priority != b.Priority {
+			return a.Priority > b.Priority
+		}
+		return a.ID < b.ID
+	})
+	sort.SliceStable(s.TCPRoutes, func(i, j int) bool {
+		a, b := s.TCPRoutes[i], s.TCPRoutes[j]
+		if a.Priority != b.Priority {
+			return a.Priority > b.Priority
+		}
+		return a.ID < b.ID
+	})
+	ids := make([]string, 0, len(t.policies))
+	for id := range t.policies {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		s.TLS.Policies = append(s.TLS.Policies, t.policies[id])
+	}
+	tids := make([]string, 0, len(t.built))
+	for id := range t.built {
+		tids = append(tids, id)
+	}
+	sort.Strings(tids)
+	for _, id := range tids {
+		s.Transports = append(s.Transports, t.built[id])
+	}
+}
+
+// sortedByName returns objects sorted by namespace/name, for deterministic processing.
+func sortedByName[T metav1.Object](objs []T) []T {
+	out := append([]T(nil), objs...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].GetNamespace() != out[j].GetNamespace() {
+			return out[i].GetNamespace() < out[j].GetNamespace()
+		}
+		return out[i].GetName() < out[j].GetName()
+	})
+	return out
+}
+
+// permitted reports whether an object in namespace from may reference one in namespace to.
+func (t *translator) permitted(from, to string) bool {
+	return from == to || t.opts.AllowCrossNamespace
+}
