@@ -87,8 +87,8 @@ build: ## Build the bridgehead binary into bin/.
 	go build -o bin/bridgehead ./cmd/bridgehead
 
 .PHONY: run
-run: build ## Run the gateway on its embedded default (standalone quickstart).
-	bin/bridgehead serve
+run: build ## Run the quickstart: demo PKI, HTTPS demo backend, gateway on examples/quickstart.
+	bin/bridgehead quickstart
 
 ##@ Tools
 

@@ -114,7 +114,8 @@ type IPStrategy struct {
 // PassTLSClientCert forwards the verified client certificate to the backend.
 // +kubebuilder:validation:XValidation:rule="(has(self.pem) && self.pem) || has(self.info)",message="set pem: true or info, or the middleware forwards nothing"
 type PassTLSClientCert struct {
-	// PEM forwards the whole certificate, URL-escaped, in X-Forwarded-Tls-Client-Cert.
+	// PEM forwards the certificate chain (base64 DER, comma-separated, as Traefik v3 does) in
+	// X-Forwarded-Tls-Client-Cert.
 	// +optional
 	PEM bool `json:"pem,omitempty"`
 	// Info forwards selected fields in X-Forwarded-Tls-Client-Cert-Info.

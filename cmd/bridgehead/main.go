@@ -10,8 +10,11 @@ import (
 const usage = `bridgehead — a Kubernetes ingress gateway built for end-to-end TLS
 
 Usage:
-  bridgehead serve      run the gateway
-  bridgehead version    print the version
+  bridgehead serve [--config-dir DIR]     run the gateway (standalone from a folder, or in a cluster)
+  bridgehead status --config-dir DIR      print the status of every object in a folder
+  bridgehead quickstart                   generate certificates, start the demo backend, serve examples/quickstart
+  bridgehead demo-backend                 an HTTPS-only backend that says what it saw
+  bridgehead version                      print the version
 `
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -28,10 +31,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
-		// The data plane and standalone mode land in their own issues; until then, say so
-		// plainly and exit cleanly rather than pretend to serve.
-		_, _ = fmt.Fprintln(stdout, "bridgehead serve: not yet — the proxy and standalone mode are still being built; see README.md")
-		return 0
+		return serve(args[1:], stdout, stderr)
+	case "status":
+		return statusCommand(args[1:], stdout, stderr)
+	case "demo-backend":
+		return demoBackendCommand(args[1:], stdout, stderr)
+	case "quickstart":
+		return quickstartCommand(args[1:], stdout, stderr)
 	case "version":
 		_, _ = fmt.Fprintln(stdout, version)
 		return 0

@@ -1,5 +1,5 @@
-// Package testcerts issues certificates for tests: private CAs, server and client leaves,
-// and deliberately broken ones (expired, wrong names, wrong issuer).
+// Package testcerts issues certificates for tests and for the quickstart demo: private
+// CAs, server and client leaves, and deliberately broken ones (expired, wrong names).
 package testcerts
 
 import (

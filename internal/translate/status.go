@@ -69,6 +69,7 @@ type report struct {
 	served     int       // routes (or the object itself) that serve
 	total      int       // routes that could serve
 	hosts      []string
+	ignored    []string // Traefik fields Bridgehead does not implement
 }
 
 func (r *report) invalidf(reason bhv1.ConditionReason, msg string) {
@@ -121,6 +122,14 @@ func (r *report) status() *ObjectStatus {
 		w.Status, w.Reason, w.Message = metav1.ConditionTrue, string(bhv1.ReasonMultipleWarnings), joinFindings(r.warnings)
 	}
 	st.Conditions = append(st.Conditions, w)
+	if len(r.ignored) > 0 {
+		st.Conditions = append(st.Conditions, metav1.Condition{
+			Type: string(bhv1.ConditionCompatibility), Status: metav1.ConditionTrue, ObservedGeneration: r.generation,
+			Reason: string(bhv1.ReasonIgnoredFields),
+			Message: "these fields of the Traefik manifest are not implemented by Bridgehead and are ignored: " +
+				strings.Join(r.ignored, ", ") + "; remove them, or check that the route does not depend on them",
+		})
+	}
 	return st
 }
 

@@ -31,6 +31,9 @@ type Inputs struct {
 	ConfigMaps           []*corev1.ConfigMap
 	Services             []*corev1.Service
 	EndpointSlices       []*discoveryv1.EndpointSlice
+	// Ignored lists, per object, fields of a Traefik manifest that Bridgehead does not
+	// implement; each such object gets a Compatibility condition naming them.
+	Ignored map[Key][]string
 }
 
 // Options are the gateway's flags that change translation.
@@ -123,6 +126,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 
 	statuses := Statuses{}
 	for k, r := range t.reports {
+		r.ignored = in.Ignored[k]
 		statuses[k] = r.status()
 	}
 	return t.snap, statuses

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/internal/translate"
+	"github.com/bridgehead/bridgehead/proxy"
+)
+
+// serveFlags are the flags of `bridgehead serve`.
+type serveFlags struct {
+	web, websecure, admin string
+	redirect              bool
+	configDir             string
+	kubeconfig            string
+	namespace             string
+	watchNamespaces       string
+	crossNamespace        bool
+	externalName          bool
+	clusterDomain         string
+	expiryWarning         time.Duration
+	logLevel              string
+	accessLog             bool
+	errorHeader           bool
+	leaderElect           bool
+	shutdownDelay, grace  time.Duration
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.web, "web-address", ":8000", "address of the plain HTTP entry point \"web\"")
+	fs.StringVar(&f.websecure, "websecure-address", ":8443", "address of the TLS entry point \"websecure\"")
+	fs.StringVar(&f.admin, "admin-address", ":9000", "address of the admin port (/healthz, /readyz, /metrics); empty turns it off")
+	fs.BoolVar(&f.redirect, "redirect-to-https", false, "redirect every request on web to websecure, except ACME http-01 challenges")
+	fs.StringVar(&f.configDir, "config-dir", "", "standalone mode: serve the manifests in this folder instead of a cluster")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, or $KUBECONFIG)")
+	fs.StringVar(&f.namespace, "gateway-namespace", envOr("POD_NAMESPACE", "bridgehead"), "namespace of the default TLSOption and TLSStore")
+	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to watch (default: all)")
+	fs.BoolVar(&f.crossNamespace, "allow-cross-namespace", false, "allow references to Secrets, Services, TLSOptions and Middlewares in other namespaces")
+	fs.BoolVar(&f.externalName, "allow-external-name-services", false, "allow ExternalName Services as backends (they can point anywhere)")
+	fs.StringVar(&f.clusterDomain, "cluster-domain", "cluster.local", "cluster DNS domain, for the names a backend certificate may carry")
+	fs.DurationVar(&f.expiryWarning, "certificate-expiry-warning", 14*24*time.Hour, "warn about certificates expiring within this time")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug (logs every TLS handshake), info, warn, error")
+	fs.BoolVar(&f.accessLog, "access-log", false, "write a JSON access log line per request to stdout")
+	fs.BoolVar(&f.errorHeader, "error-header", true, "send the short failure reason in a Bridgehead-Error response header")
+	fs.BoolVar(&f.leaderElect, "leader-elect", true, "cluster mode: elect one replica to write status (every replica serves)")
+	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail readiness for this long before closing listeners")
+	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGTERM, how long in-flight requests may finish")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve: unexpected arguments %v", fs.Args())
+	}
+	return f, nil
+}
+
+// signalContext ends on SIGINT (Ctrl-C) or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (f *serveFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w (use debug, info, warn or error)", err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+func (f *serveFlags) translateOptions() translate.Options {
+	o := translate.DefaultOptions()
+	o.GatewayNamespace = f.namespace
+	o.AllowCrossNamespace = f.crossNamespace
+	o.AllowExternalNameServices = f.externalName
+	o.ClusterDomain = f.clusterDomain
+	o.ExpiryWarning = f.expiryWarning
+	return o
+}
+
+func (f *serveFlags) proxyConfig(log *slog.Logger, stdout io.Writer) proxy.Config {
+	cfg := proxy.Config{
+		EntryPoints: []proxy.EntryPoint{
+			{Name: "web", Address: f.web},
+			{Name: "websecure", Address: f.websecure, TLS: true},
+		},
+		AdminAddress:  f.admin,
+		ErrorHeader:   f.errorHeader,
+		Log:           log,
+		ShutdownDelay: f.shutdownDelay,
+		Grace:         f.grace,
+	}
+	if f.redirect {
+		cfg.EntryPoints[0].RedirectTo = "websecure"
+	}
+	if f.accessLog {
+		cfg.AccessLog = stdout
+	}
+	return cfg
+}
+
+// serve runs the gateway until SIGINT or SIGTERM.
+func serve(args []string, stdout, stderr io.Writer) int {
+	f, err := parseServeFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ctx, stop := signalContext()
+	defer stop()
+
+	store := &snapshot.Store{}
+	if f.configDir != "" {
+		err = runStandalone(ctx, f, store, log, stdout)
+	} else {
+		err = runCluster(ctx, f, store, log, stdout)
+	}
+	if err != nil {
+		log.Error("bridgehead stopped", "error", err.Error())
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/internal/translate"
+	"github.com/bridgehead/bridgehead/proxy"
+)
+
+// standalone holds what the admin port shows in standalone mode.
+type standalone struct {
+	mu       sync.Mutex
+	statuses translate.Statuses
+	problems []manifests.Problem
+	origin   map[translate.Key]string
+	loaded   bool
+}
+
+// runStandalone serves a folder of manifests: every change goes through the same
+// translate -> validate -> swap path as in a cluster, and a broken edit keeps the last
+// good snapshot serving.
+func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, log *slog.Logger, stdout io.Writer) error {
+	st := &standalone{}
+	srv, err := proxy.New(f.proxyConfig(log, stdout), store)
+	if err != nil {
+		return err
+	}
+	srv.HandleAdmin("GET /status", st)
+	srv.HandleAdmin("GET /snapshot/hash", snapshotHash(store))
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	log.Info("bridgehead serving", "mode", "standalone", "configDir", f.configDir, "addresses", srv.Addrs())
+	opts := f.translateOptions()
+	watchErr := make(chan error, 1)
+	go func() {
+		watchErr <- manifests.Watch(ctx, f.configDir, func(res *manifests.Result) {
+			opts.Now = time.Now()
+			in := res.Inputs
+			in.Ignored = res.Ignored
+			snap, statuses := translate.Translate(in, opts)
+			if err := store.Swap(snap); err != nil {
+				log.Error("refusing an inconsistent snapshot; the previous one keeps serving", "error", err.Error())
+				return
+			}
+			st.set(statuses, res)
+			printStatus(stdout, statuses, res.Problems, res.Origin)
+		})
+	}()
+	serveErr := srv.Serve(ctx)
+	if err := <-watchErr; err != nil && serveErr == nil {
+		serveErr = err
+	}
+	return serveErr
+}
+
+func (s *standalone) set(statuses translate.Statuses, res *manifests.Result) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.statuses, s.problems, s.origin, s.loaded = statuses, res.Problems, res.Origin, true
+}
+
+// ServeHTTP serves the statuses as JSON, as the controller would write them.
+func (s *standalone) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type object struct {
+		Object string `json:"object"`
+		Origin string `json:"origin,omitempty"`
+		*translate.ObjectStatus
+	}
+	out := struct {
+		Objects  []object `json:"objects"`
+		Problems []string `json:"problems"`
+	}{Objects: []object{}, Problems: []string{}}
+	for _, k := range s.statuses.Keys() {
+		out.Objects = append(out.Objects, object{Object: k.String(), Origin: s.origin[k], ObjectStatus: s.statuses[k]})
+	}
+	for _, p := range s.problems {
+		out.Problems = append(out.Problems, p.String())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(out)
+}
+
+// statusCommand is `bridgehead status --config-dir DIR`: the conditions once, on demand.
+func statusCommand(args []string, stdout, stderr io.Writer) int {
+	f, err := parseServeFlags(args, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if f.configDir == "" {
+		fmt.Fprintln(stderr, "status: --config-dir is required (in a cluster, use kubectl get ingressroutes)")
+		return 2
+	}
+	res, err := manifests.Load(f.configDir)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	opts := f.translateOptions()
+	opts.Now = time.Now()
+	in := res.Inputs
+	in.Ignored = res.Ignored
+	_, statuses := translate.Translate(in, opts)
+	if printStatus(stdout, statuses, res.Problems, res.Origin) {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,568 @@
+// Package manifests is standalone mode's source of inputs: a folder of the very YAML a user
+// would `kubectl apply` (a "cluster in a folder"), read into translate.Inputs and watched
+// for changes.
+//
+// Bridgehead's own kinds are admitted as the API server would admit them: unknown fields
+// are refused (kubectl's strict field validation), defaults from the CRD schema are set,
+// and the OpenAPI schema and the CEL rules (x-kubernetes-validations) of the embedded CRDs
+// are checked with the API server's own code, so a document gets the message
+// `kubectl apply` would print. Traefik manifests (traefik.io/v1alpha1 and
+// traefik.containo.us/v1alpha1) are read as Bridgehead's kinds; their fields Bridgehead
+// does not implement are listed in Result.Ignored rather than refused.
+//
+// A document that cannot be used becomes a Problem naming its file, document and field;
+// it never stops the others from loading.
+package manifests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/yaml"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+// Result is one read of a folder.
+type Result struct {
+	Inputs *translate.Inputs
+	// Problems are documents that could not be used, each with file, document index and
+	// field path. An invalid document never stops the valid ones.
+	Problems []Problem
+	// Ignored lists, per object, the fields of a Traefik manifest that Bridgehead does not
+	// implement (for a Compatibility warning condition), e.g. "spec.routes[0].observability".
+	Ignored map[translate.Key][]string
+	// Origin says where each object came from, for messages: "quickstart/route.yaml#2".
+	Origin map[translate.Key]string
+}
+
+// Problem is a document, or a part of one, that could not be used.
+type Problem struct {
+	// File is the path relative to the folder, with forward slashes.
+	File string
+	// Doc is the 1-based index of the document in the file (counting non-empty documents
+	// only); zero when the problem is with the file as a whole.
+	Doc int
+	// Field is the JSON path of the offending field, empty for the document as a whole.
+	Field string
+	// Message says what is wrong, in the API server's words where it has some.
+	Message string
+}
+
+// String formats the problem as "quickstart/route.yaml#2 spec.routes[0].services[0].port: <message>".
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Doc > 0 {
+		b.WriteString("#")
+		b.WriteString(strconv.Itoa(p.Doc))
+	}
+	if p.Field != "" {
+		b.WriteString(" ")
+		b.WriteString(p.Field)
+	}
+	b.WriteString(": ")
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// Kinds of core objects, as they appear in keys.
+const (
+	KindSecret        = "Secret"
+	KindConfigMap     = "ConfigMap"
+	KindService       = "Service"
+	KindEndpointSlice = "EndpointSlice"
+)
+
+// API groups read as Bridgehead's own.
+const (
+	traefikGroup       = "traefik.io"
+	traefikLegacyGroup = "traefik.containo.us"
+)
+
+// ourKinds are the CRD kinds, in gateway.bridgehead.dev and in Traefik's groups.
+var ourKinds = []string{
+	translate.KindIngressRoute, translate.KindIngressRouteTCP, translate.KindTLSOption, translate.KindTLSStore,
+	translate.KindServersTransport, translate.KindServersTransportTCP, translate.KindMiddleware,
+}
+
+// epoch is the creation time of the first object of a folder; each following document is
+// one second younger, so that translate's "oldest wins" is file order, stable across reloads.
+var epoch = time.Date(2000, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// Load reads every *.yaml and *.yml file under dir (recursively, sorted, skipping hidden
+// files and directories), multi-document. The error is only for a dir that cannot be read;
+// everything wrong inside it is a Problem.
+//
+// Kustomize files (kustomization.yaml, or any document in kustomize.config.k8s.io) are
+// build instructions rather than objects, and are skipped. Symlinked files are read
+// through (a mounted ConfigMap is a folder of symlinks); symlinked directories are not
+// followed.
+func Load(dir string) (*Result, error) {
+	schemas, err := loadSchemas()
+	if err != nil {
+		return nil, fmt.Errorf("embedded CRDs: %w", err)
+	}
+	files, problems, err := listFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	l := &loader{
+		ctx:     context.Background(),
+		schemas: schemas,
+		res: &Result{
+			Inputs:  &translate.Inputs{},
+			Ignored: map[translate.Key][]string{},
+			Origin:  map[translate.Key]string{},
+		},
+	}
+	l.res.Problems = append(l.res.Problems, problems...)
+	for _, f := range files {
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			l.res.Problems = append(l.res.Problems, Problem{File: f.rel, Message: err.Error()})
+			continue
+		}
+		l.file(f.rel, data)
+	}
+	return l.res, nil
+}
+
+// file is one manifest file found under the folder.
+type file struct {
+	path string // as opened
+	rel  string // relative to the folder, forward slashes
+}
+
+// listFiles walks dir in lexical order. Only an unreadable dir is an error; an unreadable
+// subdirectory is a Problem.
+func listFiles(dir string) ([]file, []Problem, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !info.IsDir() {
+		return nil, nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	var files []file
+	var problems []Problem
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		rel, relErr := filepath.Rel(dir, p)
+		if relErr != nil {
+			rel = p
+		}
+		rel = filepath.ToSlash(rel)
+		if err != nil {
+			if p == dir {
+				return err
+			}
+			problems = append(problems, Problem{File: rel, Message: err.Error()})
+			return nil
+		}
+		if p == dir {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !isManifestName(d.Name()) {
+			return nil
+		}
+		if ok, problem := isRegular(p, d); problem != "" {
+			problems = append(problems, Problem{File: rel, Message: problem})
+		} else if ok {
+			files = append(files, file{path: p, rel: rel})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, problems, nil
+}
+
+// isRegular reports a regular file. A symlinked file (as in a mounted ConfigMap) is read
+// through; a symlinked directory is not followed. A dangling link is a problem.
+func isRegular(p string, d fs.DirEntry) (bool, string) {
+	if d.Type()&fs.ModeSymlink == 0 {
+		return d.Type().IsRegular(), ""
+	}
+	target, err := os.Stat(p)
+	if err != nil {
+		return false, err.Error()
+	}
+	return target.Mode().IsRegular(), ""
+}
+
+func isManifestName(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// isKustomization reports a kustomize file: build instructions, not an object to apply.
+func isKustomization(rel string) bool {
+	switch filepath.Base(rel) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
+}
+
+type loader struct {
+	ctx     context.Context
+	schemas map[string]*crdSchema
+	res     *Result
+	ordinal int // documents seen so far, across files
+}
+
+// doc is one non-empty document of a file.
+type doc struct {
+	file  string
+	index int // 1-based
+	line  int // first line of the document in the file, 1-based
+	data  []byte
+}
+
+func (d *doc) origin() string { return d.file + "#" + strconv.Itoa(d.index) }
+
+func (l *loader) problem(d *doc, fieldPath, format string, args ...any) {
+	l.res.Problems = append(l.res.Problems, Problem{File: d.file, Doc: d.index, Field: fieldPath, Message: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) fieldErrors(d *doc, errs field.ErrorList) {
+	for _, e := range errs {
+		f, msg := e.Field, e.ErrorBody()
+		if f == "<nil>" {
+			f = ""
+			if e.Type == field.ErrorTypeInvalid && e.BadValue == nil {
+				msg = e.Detail
+			}
+		}
+		l.res.Problems = append(l.res.Problems, Problem{File: d.file, Doc: d.index, Field: f, Message: msg})
+	}
+}
+
+func (l *loader) file(rel string, data []byte) {
+	kustomization := isKustomization(rel)
+	for _, d := range splitDocuments(rel, data) {
+		l.ordinal++
+		if kustomization {
+			continue
+		}
+		l.document(d)
+	}
+}
+
+// splitDocuments splits a YAML stream at "---" lines, as kubectl does, and drops documents
+// that hold only comments and blank lines.
+func splitDocuments(rel string, data []byte) []*doc {
+	var docs []*doc
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	var cur []byte
+	start, empty := 1, true
+	flush := func() {
+		if !empty {
+			docs = append(docs, &doc{file: rel, index: len(docs) + 1, line: start, data: cur})
+		}
+	}
+	for i, line := range lines {
+		if isSeparator(line) {
+			flush()
+			cur, start, empty = nil, i+2, true
+			continue
+		}
+		cur = append(cur, line...)
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			empty = false
+		}
+	}
+	flush()
+	return docs
+}
+
+func isSeparator(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("---"))
+	if !ok {
+		return false
+	}
+	rest = bytes.TrimSpace(rest)
+	return len(rest) == 0 || rest[0] == '#'
+}
+
+var yamlLine = regexp.MustCompile(`\bline (\d+)\b`)
+
+// yamlError rewrites the parser's document-relative line numbers into file lines.
+func yamlError(d *doc, err error) string {
+	msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+	msg = strings.Join(strings.Fields(msg), " ") // multi-line "unmarshal errors" on one line
+	return yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
+		n, convErr := strconv.Atoi(strings.TrimPrefix(m, "line "))
+		if convErr != nil {
+			return m
+		}
+		return "line " + strconv.Itoa(n+d.line-1)
+	})
+}
+
+func (l *loader) document(d *doc) {
+	jsonData, err := yaml.YAMLToJSONStrict(d.data)
+	if err != nil {
+		l.problem(d, "", "invalid YAML: %s", yamlError(d, err))
+		return
+	}
+	var obj map[string]any
+	if err := utiljson.Unmarshal(jsonData, &obj); err != nil {
+		l.problem(d, "", "a document must be a YAML mapping (an object with apiVersion, kind and metadata)")
+		return
+	}
+	if obj == nil {
+		return
+	}
+	apiVersion, avOK := obj["apiVersion"].(string)
+	kind, kindOK := obj["kind"].(string)
+	if !avOK || apiVersion == "" {
+		l.problem(d, "apiVersion", "apiVersion not set")
+	}
+	if !kindOK || kind == "" {
+		l.problem(d, "kind", "kind not set")
+	}
+	if !avOK || !kindOK || apiVersion == "" || kind == "" {
+		return
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		l.problem(d, "apiVersion", "%v", err)
+		return
+	}
+	gvk := gv.WithKind(kind)
+
+	switch gv.Group {
+	case bhv1.GroupName:
+		if gv.Version != bhv1.GroupVersion.Version || !isOurKind(kind) {
+			l.unknownKind(d, gvk)
+			return
+		}
+		l.custom(d, obj, kind, false)
+	case traefikGroup, traefikLegacyGroup:
+		if gv.Version != "v1alpha1" || !isOurKind(kind) {
+			l.problem(d, "kind", "%s %s is not supported by Bridgehead; it reads %s in %s (or %s) as its own", apiVersion, kind,
+				strings.Join(ourKinds, ", "), traefikGroup+"/v1alpha1", traefikLegacyGroup+"/v1alpha1")
+			return
+		}
+		l.custom(d, obj, kind, true)
+	case "":
+		switch {
+		case gv.Version == "v1" && (kind == KindSecret || kind == KindConfigMap || kind == KindService):
+			l.core(d, jsonData, obj, gvk)
+		case gv.Version == "v1" && kind == "List":
+			l.problem(d, "kind", "kind List is not supported; write one object per document, separated by ---")
+		default:
+			l.unknownKind(d, gvk)
+		}
+	case discoveryv1.GroupName:
+		if gv.Version == "v1" && kind == KindEndpointSlice {
+			l.core(d, jsonData, obj, gvk)
+			return
+		}
+		l.unknownKind(d, gvk)
+	case "networking.k8s.io":
+		if kind == "Ingress" || kind == "IngressClass" {
+			l.problem(d, "kind", "%s %s is not supported yet in standalone mode; write an IngressRoute instead", apiVersion, kind)
+			return
+		}
+		l.unknownKind(d, gvk)
+	case "kustomize.config.k8s.io":
+		// Build instructions for kustomize, not an object.
+	default:
+		l.unknownKind(d, gvk)
+	}
+}
+
+func isOurKind(kind string) bool {
+	for _, k := range ourKinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loader) unknownKind(d *doc, gvk schema.GroupVersionKind) {
+	l.problem(d, "kind", "no matches for kind %q in version %q; standalone mode reads %s/%s (%s), v1 Secret, ConfigMap and Service, and discovery.k8s.io/v1 EndpointSlice",
+		gvk.Kind, gvk.GroupVersion().String(), bhv1.GroupName, bhv1.GroupVersion.Version, strings.Join(ourKinds, ", "))
+}
+
+// custom admits one of Bridgehead's kinds, or a Traefik manifest read as one.
+func (l *loader) custom(d *doc, obj map[string]any, kind string, traefik bool) {
+	s := l.schemas[kind]
+	obj["apiVersion"] = bhv1.GroupVersion.String()
+	// Status is the controller's to write: creation drops it (status subresource).
+	delete(obj, "status")
+
+	meta, _, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
+	if err != nil {
+		l.problem(d, "metadata", "%v", err)
+		return
+	}
+	if meta == nil {
+		meta = &metav1.ObjectMeta{}
+	}
+	unknown = append(unknown, s.prune(obj)...)
+	sort.Strings(unknown)
+	failed := false
+	if !traefik {
+		for _, p := range unknown {
+			l.problem(d, p, "unknown field %q", p)
+			failed = true
+		}
+	}
+	s.applyDefaults(obj)
+
+	errs := l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain)
+	if err := schemaobjectmeta.SetObjectMeta(obj, meta); err != nil {
+		l.problem(d, "metadata", "%v", err)
+		return
+	}
+	errs = append(errs, s.validate(l.ctx, obj)...)
+	if traefik && kind == translate.KindMiddleware {
+		var ok bool
+		if errs, ok = l.traefikMiddleware(d, obj, unknown, errs); !ok {
+			failed = true
+		}
+	}
+	if len(errs) > 0 {
+		l.fieldErrors(d, errs)
+		failed = true
+	}
+	if failed {
+		return
+	}
+
+	data, err := json.Marshal(obj)
+	if err != nil {
+		l.problem(d, "", "%v", err)
+		return
+	}
+	key := translate.Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
+	if !l.claim(d, key) {
+		return
+	}
+	in := l.res.Inputs
+	switch kind {
+	case translate.KindIngressRoute:
+		err = decodeInto(data, &in.IngressRoutes)
+	case translate.KindIngressRouteTCP:
+		err = decodeInto(data, &in.IngressRouteTCPs)
+	case translate.KindTLSOption:
+		err = decodeInto(data, &in.TLSOptions)
+	case translate.KindTLSStore:
+		err = decodeInto(data, &in.TLSStores)
+	case translate.KindServersTransport:
+		err = decodeInto(data, &in.ServersTransports)
+	case translate.KindServersTransportTCP:
+		err = decodeInto(data, &in.ServersTransportTCPs)
+	case translate.KindMiddleware:
+		err = decodeInto(data, &in.Middlewares)
+	}
+	if err != nil {
+		// The schema admitted something the Go type cannot hold: a bug in the CRD.
+		delete(l.res.Origin, key)
+		l.problem(d, "", "cannot decode the admitted object: %v", err)
+		return
+	}
+	if traefik && len(unknown) > 0 {
+		l.res.Ignored[key] = unknown
+	}
+}
+
+// decodeInto decodes one object and appends it to the list.
+func decodeInto[T any](data []byte, list *[]*T) error {
+	v := new(T)
+	if err := json.Unmarshal(data, v); err != nil {
+		return err
+	}
+	*list = append(*list, v)
+	return nil
+}
+
+// traefikMiddleware handles the middleware types Bridgehead lacks. Traefik refuses a
+// Middleware with more than one type, so a valid Traefik Middleware has exactly one: when
+// that one is not implemented, the object is kept with an empty spec (translate then
+// refuses it with a condition, and routes using it fail closed) rather than refused here.
+func (l *loader) traefikMiddleware(d *doc, obj map[string]any, unknown []string, errs field.ErrorList) (field.ErrorList, bool) {
+	var lacking []string
+	for _, p := range unknown {
+		if isSpecChild(p) {
+			lacking = append(lacking, strings.TrimPrefix(p, "spec."))
+		}
+	}
+	if len(lacking) == 0 {
+		return errs, true
+	}
+	spec, _ := obj["spec"].(map[string]any)
+	var known []string
+	for k := range spec {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	if len(known)+len(lacking) > 1 {
+		l.problem(d, "spec", "sets %d middleware types (%s); Traefik refuses a Middleware with more than one type too: declare one Middleware per type",
+			len(known)+len(lacking), strings.Join(append(known, lacking...), ", "))
+		return errs, false
+	}
+	var kept field.ErrorList
+	for _, e := range errs {
+		if e.Field == "spec" && strings.Contains(e.Detail, "set exactly one middleware") {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept, true
+}
+
+// prepareMeta does what kubectl and the API server do to a new object's metadata, and
+// validates it.
+func (l *loader) prepareMeta(meta *metav1.ObjectMeta, nameFn apivalidation.ValidateNameFunc) field.ErrorList {
+	if meta.Namespace == "" {
+		meta.Namespace = metav1.NamespaceDefault
+	}
+	meta.Generation = 1
+	meta.CreationTimestamp = metav1.NewTime(epoch.Add(time.Duration(l.ordinal) * time.Second))
+	var errs field.ErrorList
+	if meta.Name == "" && meta.GenerateName != "" {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "generateName"), meta.GenerateName, "cannot use generate name with apply; set metadata.name"))
+		return errs
+	}
+	return append(errs, apivalidation.ValidateObjectMeta(meta, true, nameFn, field.NewPath("metadata"))...)
+}
+
+// claim records the object's origin, or reports it as a duplicate of an earlier one.
+func (l *loader) claim(d *doc, key translate.Key) bool {
+	if first, ok := l.res.Origin[key]; ok {
+		l.problem(d, "metadata.name", "%s %s/%s is already defined in %s; this duplicate is ignored", key.Kind, key.Namespace, key.Name, first)
+		return false
+	}
+	l.res.Origin[key] = d.origin()
+	return true
+}

@@ -1,0 +1,138 @@
+package manifests
+
+import (
+	"context"
+	"crypto/sha256"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// Watch timing: the folder is polled every pollInterval; a change is delivered once the
+// folder has been quiet for one poll, or at the latest maxDelay after the change was
+// seen, so a burst of writes becomes one or two reloads and no change waits over a second.
+const (
+	pollInterval = 150 * time.Millisecond
+	maxDelay     = 450 * time.Millisecond
+	// recent is how young a file's mtime must be for its content to be hashed as well:
+	// two writes of the same size within one timestamp tick look identical to stat.
+	recent = 2 * time.Second
+)
+
+// Watch calls fn with a fresh Result once at start and then after every change under dir
+// (a file created, written, removed or renamed, including editors that write a temporary
+// file and rename it over the original), within a second, coalescing bursts. It polls, so
+// it works on every file system, including mounted ConfigMaps (whose files are symlinks
+// swapped atomically). fn runs on Watch's goroutine.
+//
+// The error is for a dir that cannot be read at start. If dir becomes unreadable later,
+// Watch keeps the last Result and waits for it to come back. Watch returns nil when ctx ends.
+func Watch(ctx context.Context, dir string, fn func(*Result)) error {
+	prev, err := scan(dir, nil)
+	if err != nil {
+		return err
+	}
+	res, err := Load(dir)
+	if err != nil {
+		return err
+	}
+	fn(res)
+
+	ticker := time.NewTicker(pollInterval)
+	defer ticker.Stop()
+	var pendingSince time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+		cur, err := scan(dir, prev)
+		if err != nil {
+			continue
+		}
+		now := time.Now()
+		changed := !cur.equal(prev)
+		if changed {
+			prev = cur
+			if pendingSince.IsZero() {
+				pendingSince = now
+			}
+		}
+		// Wait for a quiet poll, but not longer than maxDelay.
+		if pendingSince.IsZero() || (changed && now.Sub(pendingSince) < maxDelay) {
+			continue
+		}
+		res, err := Load(dir)
+		if err != nil {
+			continue
+		}
+		pendingSince = time.Time{}
+		if ctx.Err() != nil {
+			return nil
+		}
+		fn(res)
+	}
+}
+
+// stamp is what a poll remembers of one file.
+type stamp struct {
+	info fs.FileInfo // of the target, for a symlink; compared with os.SameFile
+	size int64
+	mod  time.Time
+	hash [sha256.Size]byte // only for recently modified files
+}
+
+type fingerprint map[string]stamp
+
+func (f fingerprint) equal(g fingerprint) bool {
+	if len(f) != len(g) {
+		return false
+	}
+	for p, a := range f {
+		b, ok := g[p]
+		if !ok || a.size != b.size || !a.mod.Equal(b.mod) || a.hash != b.hash || !sameFile(a.info, b.info) {
+			return false
+		}
+	}
+	return true
+}
+
+// scan stats the files Load would read. A file whose stat is unchanged since prev and not
+// recent keeps its previous stamp without being read.
+func scan(dir string, prev fingerprint) (fingerprint, error) {
+	files, problems, err := listFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make(fingerprint, len(files)+len(problems))
+	now := time.Now()
+	for _, f := range files {
+		info, err := os.Stat(f.path)
+		if err != nil {
+			out[f.rel] = stamp{}
+			continue
+		}
+		st := stamp{info: info, size: info.Size(), mod: info.ModTime()}
+		if now.Sub(st.mod) < recent {
+			if data, err := os.ReadFile(f.path); err == nil {
+				st.hash = sha256.Sum256(data)
+			}
+		} else if p, ok := prev[f.rel]; ok && p.size == st.size && p.mod.Equal(st.mod) && sameFile(p.info, info) {
+			st.hash = p.hash
+		}
+		out[f.rel] = st
+	}
+	// An unreadable entry that becomes readable (or the reverse) is a change too.
+	for _, p := range problems {
+		out["\x00"+p.File] = stamp{}
+	}
+	return out, nil
+}
+
+func sameFile(a, b fs.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b)
+}

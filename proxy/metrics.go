@@ -1,0 +1,145 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// The metrics are kept in atomics and written in the Prometheus text format by hand: the
+// data plane imports no metrics library, and counting costs one atomic add per request.
+
+// trackedCodes get their own counter; other codes are counted under their class.
+var trackedCodes = []int{200, 201, 204, 206, 301, 302, 304, 307, 308, 400, 401, 403, 404, 405, 408, 413, 421, 429, 499, 500, 502, 503, 504}
+
+var codeSlot = func() [600]uint8 {
+	var t [600]uint8
+	for i, c := range trackedCodes {
+		t[c] = uint8(i + 1)
+	}
+	return t
+}()
+
+// routeStats counts a route's responses; it survives snapshot swaps.
+type routeStats struct {
+	id      string
+	byCode  [24]atomic.Uint64 // slot 0: other codes, see classes
+	classes [6]atomic.Uint64  // other codes by class (1xx..5xx)
+}
+
+func (r *routeStats) count(code int) {
+	if code > 0 && code < len(codeSlot) && codeSlot[code] != 0 {
+		r.byCode[codeSlot[code]].Add(1)
+		return
+	}
+	if c := code / 100; c >= 1 && c <= 5 {
+		r.classes[c].Add(1)
+	}
+}
+
+type metrics struct {
+	mu         sync.Mutex
+	routes     map[string]*routeStats
+	upstream   sync.Map // "route\x00reason" -> *atomic.Uint64
+	handshakes sync.Map // reason -> *atomic.Uint64
+	certs      atomic.Pointer[[]certGauge]
+}
+
+type certGauge struct {
+	source, kind, subject string
+	notAfter              int64
+}
+
+func newMetrics() *metrics { return &metrics{routes: map[string]*routeStats{}} }
+
+func (m *metrics) route(id string) *routeStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.routes[id]
+	if !ok {
+		r = &routeStats{id: id}
+		m.routes[id] = r
+	}
+	return r
+}
+
+func counter(m *sync.Map, key string) *atomic.Uint64 {
+	if c, ok := m.Load(key); ok {
+		return c.(*atomic.Uint64)
+	}
+	c, _ := m.LoadOrStore(key, new(atomic.Uint64))
+	return c.(*atomic.Uint64)
+}
+
+func (m *metrics) upstreamFailure(route, reason string) {
+	counter(&m.upstream, route+"\x00"+reason).Add(1)
+}
+
+func (m *metrics) handshakeFailure(reason string) { counter(&m.handshakes, reason).Add(1) }
+
+// write prints every metric in the Prometheus text exposition format.
+func (m *metrics) write(out io.Writer) {
+	w := &strings.Builder{}
+	defer func() { _, _ = io.WriteString(out, w.String()) }()
+	fmt.Fprintln(w, "# HELP bridgehead_requests_total HTTP responses by route and status code.")
+	fmt.Fprintln(w, "# TYPE bridgehead_requests_total counter")
+	m.mu.Lock()
+	ids := make([]string, 0, len(m.routes))
+	for id := range m.routes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	routes := make([]*routeStats, len(ids))
+	for i, id := range ids {
+		routes[i] = m.routes[id]
+	}
+	m.mu.Unlock()
+	for _, r := range routes {
+		for i, c := range trackedCodes {
+			if v := r.byCode[i+1].Load(); v > 0 {
+				fmt.Fprintf(w, "bridgehead_requests_total{route=%s,code=\"%d\"} %d\n", quote(r.id), c, v)
+			}
+		}
+		for c := 1; c <= 5; c++ {
+			if v := r.classes[c].Load(); v > 0 {
+				fmt.Fprintf(w, "bridgehead_requests_total{route=%s,code=\"%dxx\"} %d\n", quote(r.id), c, v)
+			}
+		}
+	}
+	writeMap(w, &m.upstream, "bridgehead_upstream_failures_total", "Upstream failures by route and classified reason.", []string{"route", "reason"})
+	writeMap(w, &m.handshakes, "bridgehead_client_handshake_failures_total", "Client TLS handshakes refused, by reason.", []string{"reason"})
+	fmt.Fprintln(w, "# HELP bridgehead_certificate_not_after_seconds Expiry of the certificates in use (unix time).")
+	fmt.Fprintln(w, "# TYPE bridgehead_certificate_not_after_seconds gauge")
+	if certs := m.certs.Load(); certs != nil {
+		for _, c := range *certs {
+			fmt.Fprintf(w, "bridgehead_certificate_not_after_seconds{source=%s,use=%s,subject=%s} %d\n", quote(c.source), quote(c.kind), quote(c.subject), c.notAfter)
+		}
+	}
+}
+
+func writeMap(w *strings.Builder, m *sync.Map, name, help string, labels []string) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
+	var lines []string
+	m.Range(func(k, v any) bool {
+		parts := strings.Split(k.(string), "\x00")
+		var b strings.Builder
+		for i, l := range labels {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(l + "=" + quote(parts[i]))
+		}
+		lines = append(lines, fmt.Sprintf("%s{%s} %d", name, b.String(), v.(*atomic.Uint64).Load()))
+		return true
+	})
+	sort.Strings(lines)
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+}
+
+func quote(s string) string { return strconv.Quote(s) }

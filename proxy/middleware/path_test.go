@@ -1,0 +1,92 @@
+package middleware
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+func TestStripPrefix(t *testing.T) {
+	tests := []struct {
+		name       string
+		prefixes   []string
+		target     string
+		wantPath   string
+		wantRaw    string
+		wantURI    string
+		wantPrefix string // "" = header absent
+	}{
+		{"no match", []string{"/api"}, "/web/x", "/web/x", "", "/web/x", ""},
+		{"strip", []string{"/api"}, "/api/users?x=1", "/users", "", "/users?x=1", "/api"},
+		{"strip to root", []string{"/api"}, "/api", "/", "", "/", "/api"},
+		{"trailing-slash prefix", []string{"/api/"}, "/api/users", "/users", "", "/users", "/api/"},
+		{"trailing-slash prefix leaves root", []string{"/api/"}, "/api/", "/", "", "/", "/api/"},
+		{"trailing-slash prefix does not match bare", []string{"/api/"}, "/api", "/api", "", "/api", ""},
+		{"string prefix as in Traefik", []string{"/api"}, "/apiv2/x", "/v2/x", "", "/v2/x", "/api"},
+		{"first listed wins, not longest", []string{"/a", "/a/b"}, "/a/b/c", "/b/c", "", "/b/c", "/a"},
+		{"second listed when first misses", []string{"/x", "/a/b"}, "/a/b/c", "/c", "", "/c", "/a/b"},
+		{"raw path kept escaped", []string{"/api"}, "/api/a%2Fb", "/a/b", "/a%2Fb", "/a%2Fb", "/api"},
+		{"raw path with escaped prefix byte", []string{"/api"}, "/ap%69/a%2Fb", "/a/b", "/a%2Fb", "/a%2Fb", "/api"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next := &capture{}
+			h := Chain([]*snapshot.Middleware{{StripPrefix: &snapshot.StripPrefix{Prefixes: tt.prefixes}}}, next)
+			r := newReq(http.MethodGet, tt.target, "example.com")
+			r.Header.Set("X-Forwarded-Prefix", "/client-said")
+			if tt.wantPrefix == "" {
+				r.Header.Del("X-Forwarded-Prefix")
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if next.path != tt.wantPath || next.raw != tt.wantRaw || next.requestURI != tt.wantURI {
+				t.Fatalf("path %q raw %q uri %q, want %q %q %q", next.path, next.raw, next.requestURI, tt.wantPath, tt.wantRaw, tt.wantURI)
+			}
+			if got := next.header.Values("X-Forwarded-Prefix"); tt.wantPrefix == "" && len(got) != 0 ||
+				tt.wantPrefix != "" && (len(got) != 1 || got[0] != tt.wantPrefix) {
+				t.Fatalf("X-Forwarded-Prefix %q, want %q", got, tt.wantPrefix)
+			}
+		})
+	}
+}
+
+func TestAddPrefix(t *testing.T) {
+	tests := []struct {
+		name, prefix, target, wantPath, wantRaw, wantURI string
+	}{
+		{"add", "/api", "/users?x=1", "/api/users", "", "/api/users?x=1"},
+		{"root", "/api", "/", "/api/", "", "/api/"},
+		{"raw path kept escaped", "/api", "/a%2Fb", "/api/a/b", "/api/a%2Fb", "/api/a%2Fb"},
+		{"prefix needing escape", "/my api", "/a%2Fb", "/my api/a/b", "/my%20api/a%2Fb", "/my%20api/a%2Fb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next := &capture{}
+			h := Chain([]*snapshot.Middleware{{AddPrefix: &snapshot.AddPrefix{Prefix: tt.prefix}}}, next)
+			h.ServeHTTP(httptest.NewRecorder(), newReq(http.MethodGet, tt.target, "example.com"))
+			if next.path != tt.wantPath || next.raw != tt.wantRaw || next.requestURI != tt.wantURI {
+				t.Fatalf("path %q raw %q uri %q, want %q %q %q", next.path, next.raw, next.requestURI, tt.wantPath, tt.wantRaw, tt.wantURI)
+			}
+		})
+	}
+}
+
+func TestRawPrefixLen(t *testing.T) {
+	tests := []struct {
+		raw, p string
+		want   int
+	}{
+		{"/api/x", "/api", 4},
+		{"/%61pi/x", "/api", 6},
+		{"/%2", "/a", -1},
+		{"/ap", "/api", -1},
+		{"/%zzpi", "/api", -1},
+		{"/a%2Fb", "/a/", 5},
+	}
+	for _, tt := range tests {
+		if got := rawPrefixLen(tt.raw, tt.p); got != tt.want {
+			t.Errorf("rawPrefixLen(%q, %q) = %d, want %d", tt.raw, tt.p, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/upstream"
+)
+
+// upstreamError classifies a failed round trip, answers the client (502/504, never 500),
+// ejects the endpoint for connect and TLS failures, and records the cause for metrics,
+// the log and the route's status.
+func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *route, b *backend, err error) {
+	reason, status, detail := upstream.Classify(err)
+	if detail.Endpoint == "" && req.URL != nil {
+		detail.Endpoint = req.URL.Host
+	}
+	if reason == upstream.ClientCanceled {
+		w.WriteHeader(status)
+		return
+	}
+	if es := b.endpoint(detail.Endpoint); es != nil {
+		es.okReported.Store(false)
+		if reason != upstream.Timeout && len(b.endpoints) > 1 {
+			es.ejectedUntil.Store(time.Now().Add(ejectFor).UnixNano())
+		}
+	}
+	s.metrics.upstreamFailure(r.snap.ID, string(reason))
+	s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: detail.Endpoint, Reason: reason, Detail: detail, At: time.Now()})
+	s.log.Warn("upstream request failed",
+		"route", r.snap.ID, "service", b.snap.Service.String(), "endpoint", detail.Endpoint,
+		"reason", string(reason), "status", status, "detail", detail.Message,
+		"presentedSubject", detail.Subject, "presentedIssuer", detail.Issuer, "presentedSANs", detail.SANs,
+		"namesChecked", detail.NamesChecked, "roots", detail.Roots)
+	if rec := findRecorder(w); rec != nil {
+		rec.reason = string(reason)
+	}
+	s.fail(w, status, string(reason))
+}
+
+func findRecorder(w http.ResponseWriter) *recorder {
+	for {
+		switch v := w.(type) {
+		case *recorder:
+			return v
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = v.Unwrap()
+		default:
+			return nil
+		}
+	}
+}
+
+// checkResponse detects a TLS backend reached with plain HTTP.
+func (s *Server) checkResponse(resp *http.Response) error {
+	if resp.StatusCode != http.StatusBadRequest {
+		return nil
+	}
+	return upstream.CheckResponse(resp)
+}
+
+// observeSuccess records that a backend answered, once per endpoint after each failure
+// (and once at first), so a status that said otherwise heals without a lock per request.
+func (s *Server) observeSuccess(r *route, b *backend, endpoint string) {
+	es := b.endpoint(endpoint)
+	if es == nil || es.okReported.Load() || es.okReported.Swap(true) {
+		return
+	}
+	s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: endpoint, OK: true, At: time.Now()})
+}
+
+// recordCertificates publishes the expiry of every certificate in use as gauges.
+func (s *Server) recordCertificates(snap *snapshot.Snapshot) {
+	var gs []certGauge
+	seen := map[string]bool{}
+	add := func(c *snapshot.Certificate, use string) {
+		if c == nil || seen[c.Fingerprint+use] {
+			return
+		}
+		seen[c.Fingerprint+use] = true
+		gs = append(gs, certGauge{source: c.Source.Namespace + "/" + c.Source.Name, kind: use, subject: c.Subject, notAfter: c.NotAfter.Unix()})
+	}
+	for _, h := range snap.TLS.Hosts {
+		add(h.Certificate, "edge")
+	}
+	add(snap.TLS.DefaultCertificate, "edge")
+	for _, c := range snap.TLS.StoreCertificates {
+		add(c, "edge")
+	}
+	for _, t := range snap.Transports {
+		for _, c := range t.ClientCertificates {
+			add(c, "upstream-client")
+		}
+	}
+	s.metrics.certs.Store(&gs)
+}
+
+// debugHandshake logs each client handshake's outcome at debug level.
+func (s *Server) debugHandshake(cs tls.ConnectionState) {
+	if !s.log.Enabled(nil, slog.LevelDebug) { //nolint:staticcheck // a nil context is allowed by slog
+		return
+	}
+	var peers []string
+	for _, c := range cs.PeerCertificates {
+		peers = append(peers, c.Subject.String())
+	}
+	s.log.Debug("client TLS handshake",
+		"sni", cs.ServerName, "version", tls.VersionName(cs.Version), "cipher", tls.CipherSuiteName(cs.CipherSuite),
+		"alpn", cs.NegotiatedProtocol, "resumed", cs.DidResume, "peerCertificates", peers)
+}
+
+// accessLine is one access-log record.
+type accessLine struct {
+	Time       string  `json:"time"`
+	EntryPoint string  `json:"entryPoint"`
+	Route      string  `json:"route"`
+	Method     string  `json:"method"`
+	Host       string  `json:"host"`
+	Path       string  `json:"path"`
+	Proto      string  `json:"proto"`
+	Status     int     `json:"status"`
+	DurationMS float64 `json:"durationMs"`
+	Client     string  `json:"client"`
+	Upstream   string  `json:"upstreamError,omitempty"`
+}
+
+func (s *Server) accessLog(ep *entryPoint, r *http.Request, rte *route, rec *recorder, d time.Duration) {
+	line := accessLine{
+		Time: time.Now().UTC().Format(time.RFC3339Nano), EntryPoint: ep.Name, Route: rte.snap.ID,
+		Method: r.Method, Host: r.Host, Path: r.URL.Path, Proto: r.Proto, Status: rec.code(),
+		DurationMS: float64(d.Microseconds()) / 1000, Client: r.RemoteAddr, Upstream: rec.reason,
+	}
+	data, err := json.Marshal(line)
+	if err != nil {
+		return
+	}
+	s.accessMu.Lock()
+	_, _ = s.cfg.AccessLog.Write(append(data, '\n'))
+	s.accessMu.Unlock()
+}
+
+// adminHandler serves health, readiness and metrics.
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := s.ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		s.metrics.write(w)
+	})
+	for path, h := range s.extraAdmin {
+		mux.Handle(path, h)
+	}
+	return mux
+}
+
+func (s *Server) ready() error {
+	switch {
+	case s.draining.Load():
+		return errDraining
+	case s.state.Load() == nil:
+		return errNotReady
+	case s.cfg.Ready != nil:
+		return s.cfg.Ready()
+	}
+	return nil
+}
+
+// HandleAdmin adds a handler to the admin port (status pages, snapshot hash). Call it
+// before Serve.
+func (s *Server) HandleAdmin(pattern string, h http.Handler) {
+	if s.extraAdmin == nil {
+		s.extraAdmin = map[string]http.Handler{}
+	}
+	s.extraAdmin[pattern] = h
+}

@@ -1,0 +1,68 @@
+package proxy
+
+import (
+	"net/http"
+	"sync"
+)
+
+// recorder captures the status code for metrics and the access log. It is pooled, and it
+// unwraps, so http.ResponseController (used by ReverseProxy to flush and to hijack for
+// WebSocket) reaches the server's own writer.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	reason string // classified upstream failure, for the access log
+}
+
+var recorders = sync.Pool{New: func() any { return new(recorder) }}
+
+func getRecorder(w http.ResponseWriter) *recorder {
+	r := recorders.Get().(*recorder)
+	r.ResponseWriter, r.status, r.reason = w, 0, ""
+	return r
+}
+
+func putRecorder(r *recorder) {
+	r.ResponseWriter = nil
+	recorders.Put(r)
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(p)
+}
+
+// Flush keeps streaming fast without going through ResponseController.
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *recorder) code() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+// bufferPool lends ReverseProxy its copy buffers.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
+}
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(v []byte) { b.p.Put(&v) }

@@ -1,0 +1,118 @@
+package proxy
+
+import (
+	"net/http"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/bridgehead/bridgehead/internal/rule"
+)
+
+// router finds the route for a request. Routes are indexed by the host their rule
+// requires, so lookup cost does not grow with the number of unrelated hosts: one map
+// lookup for the exact host (whose list already holds the wildcard and host-less routes
+// that could also match, in priority order), then rule evaluation of those few routes.
+type router struct {
+	exact    map[string][]*route
+	wildcard map[string][]*route // by suffix "example.com"
+	anyHost  []*route
+}
+
+// indexed is a route with its parsed rule, before the index is built.
+type indexed struct {
+	r     *route
+	rule  *rule.Rule
+	hosts []string
+	any   bool
+	order int
+}
+
+func buildRouter(routes []*route) *router {
+	rt := &router{exact: map[string][]*route{}, wildcard: map[string][]*route{}}
+	var all []indexed
+	for i, r := range routes {
+		hosts, anyHost := r.rule.Hosts()
+		all = append(all, indexed{r: r, rule: r.rule, hosts: hosts, any: anyHost || len(hosts) == 0, order: i})
+	}
+	byExact := map[string][]indexed{}
+	byWild := map[string][]indexed{}
+	var anyList []indexed
+	for _, ix := range all {
+		if ix.any {
+			anyList = append(anyList, ix)
+			continue
+		}
+		for _, h := range ix.hosts {
+			if suffix, ok := strings.CutPrefix(h, "*."); ok {
+				byWild[suffix] = append(byWild[suffix], ix)
+			} else {
+				byExact[h] = append(byExact[h], ix)
+			}
+		}
+	}
+	merge := func(lists ...[]indexed) []*route {
+		seen := map[*route]bool{}
+		var m []indexed
+		for _, l := range lists {
+			for _, ix := range l {
+				if !seen[ix.r] {
+					seen[ix.r] = true
+					m = append(m, ix)
+				}
+			}
+		}
+		// Snapshot order is priority order; keep it across the merged lists.
+		sort.SliceStable(m, func(i, j int) bool { return m[i].order < m[j].order })
+		out := make([]*route, len(m))
+		for i, ix := range m {
+			out[i] = ix.r
+		}
+		return out
+	}
+	for h, l := range byExact {
+		var wild []indexed
+		if i := strings.IndexByte(h, '.'); i > 0 {
+			wild = byWild[h[i+1:]]
+		}
+		rt.exact[h] = merge(l, wild, anyList)
+	}
+	for suffix, l := range byWild {
+		rt.wildcard[suffix] = merge(l, anyList)
+	}
+	rt.anyHost = merge(anyList)
+	return rt
+}
+
+// match returns the highest-priority route whose rule matches, or nil.
+func (rt *router) match(req *http.Request, client netip.Addr) *route {
+	host := requestHost(req)
+	candidates, ok := rt.exact[host]
+	if !ok {
+		candidates = rt.anyHost
+		if i := strings.IndexByte(host, '.'); i > 0 {
+			if l, ok := rt.wildcard[host[i+1:]]; ok {
+				candidates = l
+			}
+		}
+	}
+	for _, r := range candidates {
+		if r.rule.MatchHTTP(req, client) {
+			return r
+		}
+	}
+	return nil
+}
+
+// requestHost is the request's host, lower-cased, without port or trailing dot.
+func requestHost(req *http.Request) string {
+	h := req.Host
+	if h == "" && req.URL != nil {
+		h = req.URL.Host
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	return normalizeHost(h)
+}

@@ -1,0 +1,361 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/middleware"
+	"github.com/bridgehead/bridgehead/proxy/upstream"
+)
+
+// EntryPoint is one listener.
+type EntryPoint struct {
+	Name    string
+	Address string
+	TLS     bool
+	// RedirectTo, on a plain entry point, redirects every request to this TLS entry point
+	// (permanently), except ACME http-01 challenges, which are routed as usual.
+	RedirectTo string
+}
+
+// Config configures the data plane.
+type Config struct {
+	EntryPoints []EntryPoint
+	// AdminAddress serves /healthz, /readyz and /metrics; empty turns it off.
+	AdminAddress string
+	// Ready reports whether the control plane has produced its first snapshot.
+	Ready func() error
+	// ErrorHeader sends the short failure reason in a Bridgehead-Error response header.
+	ErrorHeader bool
+	// Log is the structured logger; debug level logs every TLS handshake.
+	Log *slog.Logger
+	// AccessLog receives one JSON line per request; nil turns it off.
+	AccessLog io.Writer
+	// DialContext replaces the upstream dialer (tests map cluster addresses to local ones).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// ShutdownDelay is how long readiness fails before listeners stop, so load balancers
+	// stop sending new connections first. Grace bounds draining after that.
+	ShutdownDelay, Grace time.Duration
+	// Timeouts of the client side.
+	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+	MaxHeaderBytes                              int
+	MaxConcurrentStreams                        int
+}
+
+// Defaults fills unset fields with production defaults.
+func (c *Config) Defaults() {
+	if c.Log == nil {
+		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 180 * time.Second
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = 1 << 20
+	}
+	if c.MaxConcurrentStreams == 0 {
+		c.MaxConcurrentStreams = 250
+	}
+	if c.Grace == 0 {
+		c.Grace = 30 * time.Second
+	}
+}
+
+// Server is the data plane.
+type Server struct {
+	cfg          Config
+	store        *snapshot.Store
+	state        atomic.Pointer[state]
+	pool         *upstream.Pool
+	observations *upstream.Registry
+	health       healthRegistry
+	healthChecks *healthChecker
+	tickets      *ticketKeys
+	base         *tls.Config // every handshake starts here; it only dispatches per SNI
+	defaultCert  *tls.Certificate
+	metrics      *metrics
+	buffers      *bufferPool
+	log          *slog.Logger
+	errorLog     *log.Logger
+	entryPoints  []*entryPoint
+	draining     atomic.Bool
+
+	accessMu   sync.Mutex
+	extraAdmin map[string]http.Handler
+	listeners  []net.Listener
+	servers    []*http.Server
+}
+
+type entryPoint struct {
+	EntryPoint
+	srv  *Server
+	port []string
+}
+
+// New builds the data plane on a Store: every successful Swap is compiled for serving.
+func New(cfg Config, store *snapshot.Store) (*Server, error) {
+	cfg.Defaults()
+	s := &Server{
+		cfg:          cfg,
+		store:        store,
+		pool:         upstream.NewPool(upstream.Options{DialContext: cfg.DialContext}),
+		observations: &upstream.Registry{},
+		tickets:      newTicketKeys(),
+		metrics:      newMetrics(),
+		buffers:      newBufferPool(),
+		log:          cfg.Log,
+		errorLog:     slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
+	}
+	s.healthChecks = newHealthChecker(s)
+	s.base = &tls.Config{GetConfigForClient: s.configForClient}
+	var err error
+	if s.defaultCert, err = defaultCertificate(); err != nil {
+		return nil, err
+	}
+	for _, ep := range cfg.EntryPoints {
+		s.entryPoints = append(s.entryPoints, &entryPoint{EntryPoint: ep, srv: s})
+	}
+	store.OnSwap(s.swap)
+	if snap := store.Load(); snap != nil {
+		s.swap(snap)
+	}
+	return s, nil
+}
+
+func (s *Server) swap(snap *snapshot.Snapshot) {
+	s.state.Store(s.compile(snap))
+	s.pool.Retain(snap)
+}
+
+// Observations returns the classified upstream outcomes seen so far (for status).
+func (s *Server) Observations() *upstream.Registry { return s.observations }
+
+// Listen opens every entry point's listener (and the admin one), so callers learn of a
+// port in use before serving starts. Addresses actually bound are returned by Addrs.
+func (s *Server) Listen() error {
+	for _, ep := range s.entryPoints {
+		ln, err := net.Listen("tcp", ep.Address)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("entry point %s: %w", ep.Name, err)
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		ep.port = []string{port}
+		s.listeners = append(s.listeners, ln)
+	}
+	if s.cfg.AdminAddress != "" {
+		ln, err := net.Listen("tcp", s.cfg.AdminAddress)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("admin: %w", err)
+		}
+		s.listeners = append(s.listeners, ln)
+	}
+	return nil
+}
+
+// Addrs returns the bound address of each entry point by name, plus "admin".
+func (s *Server) Addrs() map[string]string {
+	out := map[string]string{}
+	for i, ep := range s.entryPoints {
+		if i < len(s.listeners) {
+			out[ep.Name] = s.listeners[i].Addr().String()
+		}
+	}
+	if s.cfg.AdminAddress != "" && len(s.listeners) == len(s.entryPoints)+1 {
+		out["admin"] = s.listeners[len(s.entryPoints)].Addr().String()
+	}
+	return out
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range s.listeners {
+		_ = ln.Close()
+	}
+	s.listeners = nil
+}
+
+// Serve serves every listener until ctx ends, then shuts down gracefully: readiness fails
+// first, then listeners close and in-flight requests drain within the grace period.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.listeners == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	errs := make(chan error, len(s.listeners))
+	for i, ep := range s.entryPoints {
+		hs := s.httpServer(ep)
+		ln := s.listeners[i]
+		if ep.TLS {
+			ln = &tlsListener{Listener: ln, srv: s}
+		}
+		s.servers = append(s.servers, hs)
+		go func() { errs <- serveErr(hs.Serve(ln)) }()
+	}
+	if s.cfg.AdminAddress != "" {
+		hs := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: s.errorLog}
+		s.servers = append(s.servers, hs)
+		ln := s.listeners[len(s.entryPoints)]
+		go func() { errs <- serveErr(hs.Serve(ln)) }()
+	}
+	select {
+	case err := <-errs:
+		_ = s.shutdown() // the serve error is the one worth reporting
+		return err
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	if s.cfg.ShutdownDelay > 0 {
+		s.log.Info("shutting down: readiness fails now, listeners close after the delay", "delay", s.cfg.ShutdownDelay)
+		time.Sleep(s.cfg.ShutdownDelay) // the delay itself is the point: let load balancers notice
+	}
+	return s.shutdown()
+}
+
+func serveErr(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Grace)
+	defer cancel()
+	var first error
+	for _, hs := range s.servers {
+		if err := hs.Shutdown(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.healthChecks.stop()
+	s.pool.Close()
+	return first
+}
+
+func (s *Server) httpServer(ep *entryPoint) *http.Server {
+	hs := &http.Server{
+		Handler:           ep,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ErrorLog:          s.errorLog,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: s.cfg.MaxConcurrentStreams},
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, connPolicyKey{}, &connState{port: ep.port})
+		},
+	}
+	// TLS listeners hand over *tls.Conn values whose config (and ALPN) is chosen per SNI;
+	// net/http then serves HTTP/2 when h2 was negotiated.
+	return hs
+}
+
+// acmeChallengePrefix is never redirected, so ACME http-01 solvers keep working.
+const acmeChallengePrefix = "/.well-known/acme-challenge/"
+
+// ServeHTTP routes one request: load the state once, match, check that the connection's
+// TLS policy is the route's own (421 otherwise), then run the route's handler.
+func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := ep.srv
+	st := s.state.Load()
+	if st == nil {
+		s.fail(w, http.StatusServiceUnavailable, "NotReady")
+		return
+	}
+	if ep.RedirectTo != "" && !strings.HasPrefix(r.URL.Path, acmeChallengePrefix) {
+		middleware.Redirect(w, r, "https", s.redirectPort(ep.RedirectTo), true)
+		return
+	}
+	client, _ := netip.ParseAddrPort(r.RemoteAddr)
+	rt := st.routers[ep.Name]
+	var rte *route
+	if rt != nil {
+		rte = rt.match(r, client.Addr())
+	}
+	if rte == nil {
+		s.fail(w, http.StatusNotFound, "NoRoute")
+		return
+	}
+	if ep.TLS {
+		cs := connStateFrom(r.Context())
+		if cs == nil || cs.policy != rte.policy {
+			// The connection was negotiated under another TLS policy (domain fronting,
+			// HTTP/2 connection reuse, a host-less route): serving it would bypass this
+			// route's policy, such as client mTLS.
+			s.fail(w, http.StatusMisdirectedRequest, "MisdirectedRequest")
+			rte.stats.count(http.StatusMisdirectedRequest)
+			return
+		}
+	}
+	if _, ok := r.Header["Connection"]; ok {
+		dropConnectionListed(r.Header)
+	}
+	rec := getRecorder(w)
+	start := time.Now()
+	rte.handler.ServeHTTP(rec, r)
+	rte.stats.count(rec.code())
+	if s.cfg.AccessLog != nil {
+		s.accessLog(ep, r, rte, rec, time.Since(start))
+	}
+	putRecorder(rec)
+}
+
+// dropConnectionListed removes the headers a client names in Connection before the
+// middlewares run: ReverseProxy strips them only later, which would let a client delete a
+// header a middleware set (the Connection-header smuggling pattern). Upgrade stays, for
+// WebSocket.
+func dropConnectionListed(h http.Header) {
+	for _, v := range h["Connection"] {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			switch strings.ToLower(name) {
+			case "", "upgrade", "close", "keep-alive":
+				continue
+			}
+			h.Del(name)
+		}
+	}
+}
+
+// redirectPort is the port to put in redirects to the named TLS entry point: empty for
+// 443, so URLs stay clean.
+func (s *Server) redirectPort(name string) string {
+	for _, ep := range s.entryPoints {
+		if ep.Name == name && len(ep.port) == 1 && ep.port[0] != "443" {
+			return ep.port[0]
+		}
+	}
+	return ""
+}
+
+// fail answers with a status and, when enabled, the short typed reason in a header. The
+// body never carries configuration details: those go to the log and the status.
+func (s *Server) fail(w http.ResponseWriter, status int, reason string) {
+	h := w.Header()
+	if s.cfg.ErrorHeader {
+		h.Set("Bridgehead-Error", reason)
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, strconv.Itoa(status)+" "+http.StatusText(status)+" ("+reason+")\n")
+}

@@ -1,0 +1,165 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"slices"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/rule"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/middleware"
+)
+
+// state is one snapshot compiled for serving. It is immutable once built.
+type state struct {
+	snap    *snapshot.Snapshot
+	edge    *edge
+	routers map[string]*router // by entry point name
+}
+
+// route is a compiled HTTP route.
+type route struct {
+	snap    *snapshot.HTTPRoute
+	rule    *rule.Rule
+	policy  string
+	handler http.Handler
+	stats   *routeStats
+}
+
+// compile builds the serving state of a snapshot. It runs on every swap, off the hot
+// path; a route whose rule does not compile fails closed with 502 rather than vanishing.
+func (s *Server) compile(snap *snapshot.Snapshot) *state {
+	st := &state{snap: snap, routers: map[string]*router{}}
+	st.edge = compileEdge(snap, s.defaultCert, s.tickets, s.debugHandshake)
+
+	used := map[*endpointState]bool{}
+	transports := make(map[string]*snapshot.Transport, len(snap.Transports))
+	for _, t := range snap.Transports {
+		transports[t.ID] = t
+	}
+	var routes []*route
+	for _, hr := range snap.HTTPRoutes {
+		r := &route{snap: hr, policy: hr.Policy, stats: s.metrics.route(hr.ID)}
+		parsed, err := rule.Parse(hr.Match, rule.HTTP)
+		if err != nil {
+			// translate parsed it already; this only guards against a version skew.
+			s.log.Error("route rule does not compile", "route", hr.ID, "error", err)
+			continue
+		}
+		r.rule = parsed
+		switch {
+		case hr.Failure != nil:
+			r.handler = failureHandler(s, r, hr.Failure.Reason, hr.Failure.Status)
+		default:
+			r.handler = middleware.Chain(hr.Middlewares, s.forwarder(r, transports, used))
+		}
+		routes = append(routes, r)
+	}
+	s.health.retain(used)
+	s.healthChecks.sweep()
+
+	for _, ep := range s.entryPoints {
+		var mine []*route
+		for _, r := range routes {
+			if r.snap.TLS == ep.TLS && (len(r.snap.EntryPoints) == 0 || slices.Contains(r.snap.EntryPoints, ep.Name)) {
+				mine = append(mine, r)
+			}
+		}
+		st.routers[ep.Name] = buildRouter(mine)
+	}
+	s.recordCertificates(snap)
+	return st
+}
+
+// forwarder builds the handler that balances a route's requests over its backends.
+func (s *Server) forwarder(r *route, transports map[string]*snapshot.Transport, used map[*endpointState]bool) http.Handler {
+	f := &forwarder{srv: s, route: r}
+	var weights []int
+	for _, b := range r.snap.Backends {
+		cb := &backend{snap: b, failure: b.Failure}
+		for _, ep := range b.Endpoints {
+			es := s.health.get(b.Service.String()+"/"+b.Port+"/"+b.Scheme, ep.Address)
+			used[es] = true
+			cb.endpoints = append(cb.endpoints, es)
+		}
+		if b.Sticky != nil {
+			cb.sticky = map[string]*endpointState{}
+			for _, es := range cb.endpoints {
+				cb.sticky[stickyValue(es.address)] = es
+			}
+		}
+		if cb.failure == nil {
+			cb.proxy = s.reverseProxy(f, cb, s.pool.For(transports[b.Transport], b))
+		}
+		if b.HealthCheck != nil && cb.failure == nil && len(cb.endpoints) > 0 {
+			s.healthChecks.ensure(cb)
+		}
+		f.backends = append(f.backends, cb)
+		w := b.Weight
+		if cb.failure != nil || len(cb.endpoints) == 0 {
+			w = 0
+		}
+		weights = append(weights, w)
+	}
+	f.schedule = newSchedule(weights)
+	return f
+}
+
+// reverseProxy builds the proxy for one backend. Rewrite picks the endpoint, so no
+// per-request context is needed to carry it.
+func (s *Server) reverseProxy(f *forwarder, b *backend, rt http.RoundTripper) *httputil.ReverseProxy {
+	scheme := "http"
+	if b.snap.Scheme == "https" {
+		scheme = "https"
+	}
+	passHost := b.snap.PassHostHeader
+	hostOverride := b.snap.ServerName
+	return &httputil.ReverseProxy{
+		Transport:  rt,
+		BufferPool: s.buffers,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			ep := b.pick(pr.In)
+			pr.Out.URL.Scheme = scheme
+			pr.Out.URL.Host = ep.address
+			if !passHost {
+				pr.Out.Host = hostOverride
+			}
+			setForwarded(pr)
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if scheme == "http" {
+				if err := s.checkResponse(resp); err != nil {
+					return err
+				}
+			}
+			if b.sticky != nil {
+				b.setStickyCookie(resp)
+			}
+			s.observeSuccess(f.route, b, resp.Request.URL.Host)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			s.upstreamError(w, req, f.route, b, err)
+		},
+		ErrorLog: s.errorLog,
+	}
+}
+
+// failureHandler answers a route or backend that fails closed.
+func failureHandler(s *Server, r *route, reason string, status int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.fail(w, status, reason)
+	})
+}
+
+// defaultCertificate is served to clients whose SNI matches nothing, as Traefik does.
+func defaultCertificate() (*tls.Certificate, error) {
+	c, err := selfSigned("Bridgehead default certificate", time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("generating the default certificate: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,105 @@
+package upstream
+
+import (
+	"container/list"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// Observation is the outcome of one request to one endpoint, for status conditions and
+// metrics.
+type Observation struct {
+	RouteID  string
+	Backend  snapshot.Ref
+	Endpoint string
+	// Reason is empty when OK.
+	Reason Reason
+	Detail Detail
+	At     time.Time
+	OK     bool
+}
+
+// MaxObservations bounds a Registry: the status writer needs the latest outcome per
+// route and endpoint, not a history, and a churn of endpoints must not grow memory.
+const MaxObservations = 10000
+
+// registryShards spread Record over several locks: it runs once per request.
+const registryShards = 16
+
+// Registry keeps the latest Observation per (RouteID, Endpoint), at most MaxObservations;
+// when full, the entry recorded longest ago makes room. The zero value is ready to use and
+// it is safe for concurrent use.
+type Registry struct {
+	shards [registryShards]registryShard
+}
+
+type obsKey struct{ route, endpoint string }
+
+type registryShard struct {
+	mu    sync.Mutex
+	byKey map[obsKey]*list.Element // values are *Observation
+	order list.List                // least recently recorded first
+}
+
+// Record stores o as the latest observation for its route and endpoint, unless a later
+// one is already there (requests finish out of order).
+func (r *Registry) Record(o Observation) {
+	k := obsKey{o.RouteID, o.Endpoint}
+	s := &r.shards[shardOf(k)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.byKey[k]; ok {
+		if cur := el.Value.(*Observation); !o.At.Before(cur.At) {
+			*cur = o
+			s.order.MoveToBack(el)
+		}
+		return
+	}
+	if s.byKey == nil {
+		s.byKey = map[obsKey]*list.Element{}
+	}
+	if s.order.Len() >= MaxObservations/registryShards {
+		oldest := s.order.Front()
+		old := oldest.Value.(*Observation)
+		delete(s.byKey, obsKey{old.RouteID, old.Endpoint})
+		s.order.Remove(oldest)
+	}
+	s.byKey[k] = s.order.PushBack(&o)
+}
+
+// Latest returns a copy of the latest observations, sorted by RouteID, then Endpoint.
+func (r *Registry) Latest() []Observation {
+	var out []Observation
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		for el := s.order.Front(); el != nil; el = el.Next() {
+			out = append(out, *el.Value.(*Observation))
+		}
+		s.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].RouteID != out[j].RouteID {
+			return out[i].RouteID < out[j].RouteID
+		}
+		return out[i].Endpoint < out[j].Endpoint
+	})
+	return out
+}
+
+// shardOf is FNV-1a over the key: cheap, allocation-free, and needs no seed, so the zero
+// Registry works.
+func shardOf(k obsKey) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(k.route); i++ {
+		h = (h ^ uint32(k.route[i])) * 16777619
+	}
+	h = (h ^ 0xff) * 16777619 // separator: ("ab","c") and ("a","bc") differ
+	for i := 0; i < len(k.endpoint); i++ {
+		h = (h ^ uint32(k.endpoint[i])) * 16777619
+	}
+	return int(h % registryShards)
+}

@@ -1,0 +1,303 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// Defaults where the ServersTransport leaves a field zero. They follow Traefik's, so
+// migrated manifests behave the same.
+const (
+	defaultMaxIdleConnsPerHost = 200
+	defaultDialTimeout         = 30 * time.Second
+	defaultIdleConnTimeout     = 90 * time.Second
+	tlsHandshakeTimeout        = 10 * time.Second
+)
+
+// upstream is the round tripper for one (transport, backend identity): an http.Transport
+// plus what its errors must carry.
+type upstream struct {
+	tr *http.Transport
+	// urlScheme is the only request scheme accepted: a request for an https backend that
+	// arrives as http:// must fail, never go out in clear text.
+	urlScheme     string
+	scheme        string
+	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
+	tlsConfig     *tls.Config
+	clientCert    *tls.Certificate
+	names         []string
+	roots         []string
+	hasClientCert bool
+	hints         hints
+}
+
+// handshakeKey carries the per-handshake state through the handshake context, so that
+// GetClientCertificate (shared by every connection) can record what happened on this one.
+type handshakeKey struct{}
+
+type handshake struct{ certRequested bool }
+
+// build makes the round tripper for t and b. It never fails: what cannot be built
+// becomes a round tripper that fails every request with a named reason.
+func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTripper, *http.Transport) {
+	if t != nil && t.Failure != nil {
+		return &failing{reason: Reason(t.Failure.Reason), message: t.Failure.Message}, nil
+	}
+	scheme := b.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	if scheme != "http" && scheme != "https" && scheme != "h2c" {
+		return &failing{reason: Unknown, message: "unsupported backend scheme " + scheme + "; use http, https or h2c"}, nil
+	}
+
+	u := &upstream{scheme: scheme, urlScheme: "http"}
+	if scheme == "https" {
+		u.urlScheme = "https"
+	}
+	st := t
+	if st == nil {
+		st = &snapshot.Transport{}
+	}
+	dialTimeout := orDefault(st.DialTimeout, defaultDialTimeout)
+	dial := p.opts.DialContext
+	if dial == nil {
+		d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+		dial = d.DialContext
+	}
+	u.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, u.wrap(addr, err)
+		}
+		return c, nil
+	}
+
+	tr := &http.Transport{
+		// Proxy stays nil: HTTP_PROXY must never redirect traffic meant for a pod.
+		DialContext:           u.dial,
+		MaxIdleConnsPerHost:   st.MaxIdleConnsPerHost,
+		IdleConnTimeout:       orDefault(st.IdleConnTimeout, defaultIdleConnTimeout),
+		ResponseHeaderTimeout: st.ResponseHeaderTimeout,
+		TLSHandshakeTimeout:   tlsHandshakeTimeout,
+		ExpectContinueTimeout: time.Second,
+		// A proxy forwards bodies as they are; transparent gzip would rewrite them.
+		DisableCompression: true,
+	}
+	if tr.MaxIdleConnsPerHost == 0 {
+		tr.MaxIdleConnsPerHost = defaultMaxIdleConnsPerHost
+	}
+	protocols := new(http.Protocols)
+	switch scheme {
+	case "http":
+		protocols.SetHTTP1(true)
+	case "h2c":
+		protocols.SetUnencryptedHTTP2(true)
+		tr.DialContext = u.dialH2C
+	case "https":
+		protocols.SetHTTP1(true)
+		protocols.SetHTTP2(!st.DisableHTTP2)
+		u.setupTLS(t, b)
+		// We handshake ourselves so that errors carry the endpoint and what the backend
+		// asked for; http.Transport still reads ALPN from the *tls.Conn we return.
+		tr.DialTLSContext = u.dialTLS
+	}
+	tr.Protocols = protocols
+	if protocols.HTTP2() || protocols.UnencryptedHTTP2() {
+		// The standard library's equivalents of x/net/http2's ReadIdleTimeout and
+		// PingTimeout: a dead backend connection is found by ping, not by the next request.
+		tr.HTTP2 = &http.HTTP2Config{SendPingTimeout: st.ReadIdleTimeout, PingTimeout: st.PingTimeout}
+	}
+	u.tr = tr
+	return u, tr
+}
+
+func (u *upstream) setupTLS(t *snapshot.Transport, b *snapshot.Backend) {
+	serverName := b.ServerName
+	if serverName == "" && t != nil {
+		serverName = t.ServerName
+	}
+	u.names = b.VerifyNames
+	if len(u.names) == 0 && serverName != "" {
+		u.names = []string{serverName}
+	}
+	cfg := &tls.Config{
+		ServerName: serverName,
+		// Verification happens in VerifyConnection, against any of the accepted names;
+		// crypto/tls's own check knows only ServerName.
+		InsecureSkipVerify:   true,
+		MinVersion:           tls.VersionTLS12,
+		ClientSessionCache:   tls.NewLRUClientSessionCache(0),
+		GetClientCertificate: u.getClientCertificate,
+		NextProtos:           []string{"http/1.1"},
+	}
+	if t == nil || !t.DisableHTTP2 {
+		cfg.NextProtos = []string{"h2", "http/1.1"}
+	}
+	v := newVerifier(t, b.VerifyNames)
+	u.roots = v.rootNames
+	if t != nil {
+		if t.MinVersion != 0 {
+			cfg.MinVersion = t.MinVersion
+		}
+		cfg.MaxVersion = t.MaxVersion
+		cfg.CipherSuites = t.CipherSuites
+		for _, c := range t.ClientCertificates {
+			if c != nil && c.Cert != nil {
+				u.clientCert, u.hasClientCert = c.Cert, true
+				break
+			}
+		}
+		if t.InsecureSkipVerify {
+			// insecureSkipVerify means exactly that; translate raises a warning condition.
+			u.roots = nil
+			u.tlsConfig = cfg
+			return
+		}
+	}
+	cfg.VerifyConnection = v.verify
+	u.tlsConfig = cfg
+}
+
+// getClientCertificate sends our certificate whenever the backend asks, whatever CAs it
+// lists: a backend that rejects it then says so, which is clearer than sending nothing.
+func (u *upstream) getClientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	if hs, ok := cri.Context().Value(handshakeKey{}).(*handshake); ok {
+		hs.certRequested = true
+	}
+	if u.clientCert != nil {
+		return u.clientCert, nil
+	}
+	return &tls.Certificate{}, nil
+}
+
+func (u *upstream) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	raw, err := u.dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := u.tlsConfig
+	if cfg.ServerName == "" {
+		// No name configured: send the host we dial, as http.Transport would.
+		host, _, splitErr := net.SplitHostPort(addr)
+		if splitErr != nil {
+			host = addr
+		}
+		cfg = cfg.Clone()
+		cfg.ServerName = host
+	}
+	hs := &handshake{}
+	hctx, cancel := context.WithTimeout(context.WithValue(ctx, handshakeKey{}, hs), tlsHandshakeTimeout)
+	defer cancel()
+	conn := tls.Client(raw, cfg)
+	if err := conn.HandshakeContext(hctx); err != nil {
+		_ = raw.Close()
+		e := u.wrap(addr, err)
+		e.certRequested = hs.certRequested
+		return nil, e
+	}
+	u.noteHandshake(addr, conn.ConnectionState().Version, hs.certRequested)
+	return conn, nil
+}
+
+func (u *upstream) dialH2C(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := u.dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &sniffConn{Conn: c, onTLS: func() {
+		u.hints.set(addr, hint{reason: BackendExpectsTLS, at: time.Now(),
+			message: "the backend at " + addr + " answered our HTTP/2 cleartext (h2c) preface in TLS; set scheme https for this service port"})
+	}}, nil
+}
+
+// wrap attaches the endpoint and our trust to a dial or handshake error. A verification
+// error keeps its own detail (it knows the certificate; we add where we dialled): it was
+// made for this handshake alone, so filling it in is safe.
+func (u *upstream) wrap(endpoint string, err error) *Error {
+	var ve *Error
+	if errors.As(err, &ve) {
+		if ve.Detail.Endpoint == "" {
+			ve.Detail.Endpoint = endpoint
+		}
+		ve.scheme, ve.hasClientCert = u.scheme, u.hasClientCert
+		return ve
+	}
+	return &Error{
+		Detail: Detail{Endpoint: endpoint, NamesChecked: u.names, Roots: u.roots},
+		Err:    err, scheme: u.scheme, hasClientCert: u.hasClientCert,
+	}
+}
+
+// RoundTrip forwards req and names any failure: the returned error is always an *Error.
+// A 400 answer that is really a protocol mismatch (see CheckResponse) becomes an error too.
+func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != u.urlScheme {
+		closeBody(req)
+		return nil, &Error{Reason: Unknown, Detail: Detail{Endpoint: req.URL.Host,
+			Message: "request URL scheme " + req.URL.Scheme + " does not match the backend's transport (" + u.urlScheme + "); this is a bug in the proxy"}}
+	}
+	resp, err := u.tr.RoundTrip(req)
+	if err != nil {
+		var de *Error
+		if errors.As(err, &de) {
+			// A dial or handshake error already says where and why; the same value may
+			// reach several waiting requests, so it is not touched again.
+			return nil, err
+		}
+		e := u.wrap(req.URL.Host, err)
+		if cause(err, e) == ConnectionReset {
+			if h, ok := u.hints.get(req.URL.Host); ok {
+				e.Reason, e.Detail.Message = h.reason, h.message
+			}
+		}
+		return nil, e
+	}
+	u.hints.clear(req.URL.Host)
+	if resp.StatusCode == http.StatusBadRequest {
+		if err := CheckResponse(resp); err != nil {
+			_ = resp.Body.Close()
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// CloseIdleConnections closes the transport's idle connections (http.Client and
+// httputil look for this method).
+func (u *upstream) CloseIdleConnections() { u.tr.CloseIdleConnections() }
+
+// failing answers every request with the same named failure, without dialling: a
+// ServersTransport that cannot be built must not fall back to weaker verification.
+type failing struct {
+	reason  Reason
+	message string
+}
+
+func (f *failing) RoundTrip(req *http.Request) (*http.Response, error) {
+	closeBody(req)
+	return nil, &Error{Reason: f.reason, status: http.StatusBadGateway,
+		Detail: Detail{Endpoint: req.URL.Host, Message: f.message}}
+}
+
+// closeBody honours the RoundTripper contract on paths that do not send the request.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
