@@ -2,22 +2,133 @@ package proxy
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/bridgehead/bridgehead/proxy/sniff"
 )
 
-// tlsListener wraps accepted connections in server-side TLS whose configuration is
-// chosen per SNI from the current state.
-type tlsListener struct {
+// routedListener accepts connections for one entry point and decides, per connection,
+// whether a TCP route takes it (passthrough, or TLS then TCP) or net/http serves it.
+// Peeking happens on the connection's own goroutine, so a slow client never blocks the
+// accept loop; net/http receives the connections it should serve from Accept.
+type routedListener struct {
 	net.Listener
-	srv *Server
+	srv   *Server
+	ep    *entryPoint
+	conns chan net.Conn
+	errs  chan error
+	done  chan struct{}
+	once  sync.Once
 }
 
-func (l *tlsListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+func newRoutedListener(ln net.Listener, s *Server, ep *entryPoint) *routedListener {
+	l := &routedListener{Listener: ln, srv: s, ep: ep, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{})}
+	go l.acceptLoop()
+	return l
+}
+
+func (l *routedListener) acceptLoop() {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			select {
+			case l.errs <- err:
+			case <-l.done:
+			}
+			return
+		}
+		st := l.srv.state.Load()
+		if st == nil || len(st.tcp[l.ep.Name]) == 0 {
+			// No TCP route on this entry point: no need to look before handing over.
+			l.handOver(l.wrap(c))
+			continue
+		}
+		go l.route(c, st)
 	}
-	return tls.Server(c, l.srv.base), nil
+}
+
+// route peeks (on TLS entry points) and dispatches one connection.
+func (l *routedListener) route(c net.Conn, st *state) {
+	start := time.Now()
+	client, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	if !l.ep.TLS {
+		if r := st.matchTCP(l.ep.Name, sniff.Hello{}, client.Addr()); r != nil {
+			l.srv.serveTCP(l.ep, st, r, c, start)
+			return
+		}
+		l.handOver(c)
+		return
+	}
+	hello, peeked, err := sniff.Peek(c, l.srv.cfg.PeekTimeout, sniff.DefaultMaxBytes)
+	if err != nil {
+		// Not a TLS ClientHello, too large, or too slow: closed, never a fall-through.
+		l.srv.metrics.handshakeFailure(peekReason(err))
+		_ = c.Close()
+		return
+	}
+	pc := &peekedConn{Conn: peeked.(*sniff.Conn), hello: hello}
+	if r := st.matchTCP(l.ep.Name, *hello, client.Addr()); r != nil {
+		l.srv.serveTCP(l.ep, st, r, pc, start)
+		return
+	}
+	l.handOver(tls.Server(pc, l.srv.base))
+}
+
+func peekReason(err error) string {
+	switch {
+	case errors.Is(err, sniff.ErrNotTLS):
+		return "NotTLS"
+	case errors.Is(err, sniff.ErrTooLarge):
+		return "ClientHelloTooLarge"
+	default:
+		return "ClientHelloTimeout"
+	}
+}
+
+func (l *routedListener) wrap(c net.Conn) net.Conn {
+	if l.ep.TLS {
+		return tls.Server(c, l.srv.base)
+	}
+	return c
+}
+
+func (l *routedListener) handOver(c net.Conn) {
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		_ = c.Close()
+	}
+}
+
+// Accept returns the next connection net/http should serve.
+func (l *routedListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case err := <-l.errs:
+		return nil, err
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *routedListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// peekedConn is a connection whose ClientHello was read (and will be replayed).
+type peekedConn struct {
+	*sniff.Conn
+	hello *sniff.Hello
 }
 
 // configForClient returns the prebuilt config of the ClientHello's SNI and records, in

@@ -46,6 +46,9 @@ type metrics struct {
 	routes     map[string]*routeStats
 	upstream   sync.Map // "route\x00reason" -> *atomic.Uint64
 	handshakes sync.Map // reason -> *atomic.Uint64
+	tcpConns   sync.Map // route -> *atomic.Uint64
+	tcpBytesIO sync.Map // "route\x00direction" -> *atomic.Uint64
+	tcpFails   sync.Map // "route\x00reason" -> *atomic.Uint64
 	certs      atomic.Pointer[[]certGauge]
 }
 
@@ -81,6 +84,17 @@ func (m *metrics) upstreamFailure(route, reason string) {
 
 func (m *metrics) handshakeFailure(reason string) { counter(&m.handshakes, reason).Add(1) }
 
+func (m *metrics) tcpConnection(route string) { counter(&m.tcpConns, route).Add(1) }
+
+func (m *metrics) tcpFailure(route, reason string) {
+	counter(&m.tcpFails, route+"\x00"+reason).Add(1)
+}
+
+func (m *metrics) tcpBytes(route string, in, out int64) {
+	counter(&m.tcpBytesIO, route+"\x00in").Add(uint64(in))
+	counter(&m.tcpBytesIO, route+"\x00out").Add(uint64(out))
+}
+
 // write prints every metric in the Prometheus text exposition format.
 func (m *metrics) write(out io.Writer) {
 	w := &strings.Builder{}
@@ -112,6 +126,9 @@ func (m *metrics) write(out io.Writer) {
 	}
 	writeMap(w, &m.upstream, "bridgehead_upstream_failures_total", "Upstream failures by route and classified reason.", []string{"route", "reason"})
 	writeMap(w, &m.handshakes, "bridgehead_client_handshake_failures_total", "Client TLS handshakes refused, by reason.", []string{"reason"})
+	writeMap(w, &m.tcpConns, "bridgehead_tcp_connections_total", "TCP connections by route.", []string{"route"})
+	writeMap(w, &m.tcpBytesIO, "bridgehead_tcp_bytes_total", "Bytes forwarded on TCP routes; in is client to backend.", []string{"route", "direction"})
+	writeMap(w, &m.tcpFails, "bridgehead_tcp_failures_total", "TCP connections that failed, by route and reason.", []string{"route", "reason"})
 	fmt.Fprintln(w, "# HELP bridgehead_certificate_not_after_seconds Expiry of the certificates in use (unix time).")
 	fmt.Fprintln(w, "# TYPE bridgehead_certificate_not_after_seconds gauge")
 	if certs := m.certs.Load(); certs != nil {

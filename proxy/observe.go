@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -185,4 +186,31 @@ func (s *Server) HandleAdmin(pattern string, h http.Handler) {
 		s.extraAdmin = map[string]http.Handler{}
 	}
 	s.extraAdmin[pattern] = h
+}
+
+// tcpAccessLine is one access-log record of a TCP connection.
+type tcpAccessLine struct {
+	Time       string  `json:"time"`
+	EntryPoint string  `json:"entryPoint"`
+	Route      string  `json:"route"`
+	Client     string  `json:"client"`
+	Backend    string  `json:"backend,omitempty"`
+	BytesIn    int64   `json:"bytesIn"`
+	BytesOut   int64   `json:"bytesOut"`
+	DurationMS float64 `json:"durationMs"`
+	Error      string  `json:"error,omitempty"`
+}
+
+func (s *Server) tcpAccessLog(ep *entryPoint, r *tcpRoute, conn net.Conn, backend string, in, out int64, reason string, d time.Duration) {
+	data, err := json.Marshal(tcpAccessLine{
+		Time: time.Now().UTC().Format(time.RFC3339Nano), EntryPoint: ep.Name, Route: r.snap.ID,
+		Client: conn.RemoteAddr().String(), Backend: backend, BytesIn: in, BytesOut: out,
+		DurationMS: float64(d.Microseconds()) / 1000, Error: reason,
+	})
+	if err != nil {
+		return
+	}
+	s.accessMu.Lock()
+	_, _ = s.cfg.AccessLog.Write(append(data, '\n'))
+	s.accessMu.Unlock()
 }

@@ -50,6 +50,11 @@ type Config struct {
 	// ShutdownDelay is how long readiness fails before listeners stop, so load balancers
 	// stop sending new connections first. Grace bounds draining after that.
 	ShutdownDelay, Grace time.Duration
+	// TCPRouteGrace is how long connections of a removed TCP route may finish.
+	TCPRouteGrace time.Duration
+	// PeekTimeout bounds how long a client may take to send its ClientHello on a TLS
+	// entry point that has TCP routes.
+	PeekTimeout time.Duration
 	// Timeouts of the client side.
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
 	MaxHeaderBytes                              int
@@ -76,6 +81,12 @@ func (c *Config) Defaults() {
 	if c.Grace == 0 {
 		c.Grace = 30 * time.Second
 	}
+	if c.PeekTimeout == 0 {
+		c.PeekTimeout = 10 * time.Second
+	}
+	if c.TCPRouteGrace == 0 {
+		c.TCPRouteGrace = 10 * time.Second
+	}
 }
 
 // Server is the data plane.
@@ -96,6 +107,7 @@ type Server struct {
 	errorLog     *log.Logger
 	entryPoints  []*entryPoint
 	draining     atomic.Bool
+	tcpConns     tcpTracker
 
 	accessMu   sync.Mutex
 	extraAdmin map[string]http.Handler
@@ -142,6 +154,7 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 func (s *Server) swap(snap *snapshot.Snapshot) {
 	s.state.Store(s.compile(snap))
 	s.pool.Retain(snap)
+	s.tcpConns.retire(snap, s.cfg.TCPRouteGrace)
 }
 
 // Observations returns the classified upstream outcomes seen so far (for status).
@@ -203,10 +216,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	errs := make(chan error, len(s.listeners))
 	for i, ep := range s.entryPoints {
 		hs := s.httpServer(ep)
-		ln := s.listeners[i]
-		if ep.TLS {
-			ln = &tlsListener{Listener: ln, srv: s}
-		}
+		ln := net.Listener(newRoutedListener(s.listeners[i], s, ep))
 		s.servers = append(s.servers, hs)
 		go func() { errs <- serveErr(hs.Serve(ln)) }()
 	}

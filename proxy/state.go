@@ -17,7 +17,8 @@ import (
 type state struct {
 	snap    *snapshot.Snapshot
 	edge    *edge
-	routers map[string]*router // by entry point name
+	routers map[string]*router     // by entry point name
+	tcp     map[string][]*tcpRoute // by entry point name, in priority order
 }
 
 // route is a compiled HTTP route.
@@ -58,6 +59,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		}
 		routes = append(routes, r)
 	}
+	s.compileTCP(st, transports, used)
 	s.health.retain(used)
 	s.healthChecks.sweep()
 

@@ -36,6 +36,7 @@ type Pool struct {
 	seed  maphash.Seed
 	cache atomic.Pointer[cacheMap]
 	mu    sync.Mutex // serialises writers: misses, Retain and Close
+	tcp   tcpCache
 }
 
 // cacheMap buckets entries by a hash of their key; a bucket is searched by comparing the
@@ -104,6 +105,11 @@ func (p *Pool) miss(h uint64, t *snapshot.Transport, b *snapshot.Backend) http.R
 // does not use. Call it after each swap. Requests in flight on a retired transport
 // finish normally; their connections then close after the idle timeout.
 func (p *Pool) Retain(snap *snapshot.Snapshot) {
+	// TCP client setups are cheap to rebuild; drop them all so none outlives its transport.
+	p.tcp.mu.Lock()
+	p.tcp.m = nil
+	p.tcp.mu.Unlock()
+
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	old := *p.cache.Load()

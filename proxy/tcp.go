@@ -1,0 +1,311 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/rule"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/sniff"
+	"github.com/bridgehead/bridgehead/proxy/upstream"
+)
+
+// tcpRoute is a compiled IngressRouteTCP rule.
+type tcpRoute struct {
+	snap       *snapshot.TCPRoute
+	rule       *rule.Rule
+	backends   []*tcpBackend
+	schedule   *schedule
+	transports map[string]*snapshot.Transport
+}
+
+type tcpBackend struct {
+	snap      *snapshot.TCPBackend
+	endpoints []*endpointState
+	next      schedule
+}
+
+// compileTCP builds the TCP routes of each entry point, in priority order.
+func (s *Server) compileTCP(st *state, transports map[string]*snapshot.Transport, used map[*endpointState]bool) {
+	st.tcp = map[string][]*tcpRoute{}
+	for _, tr := range st.snap.TCPRoutes {
+		parsed, err := rule.Parse(tr.Match, rule.TCP)
+		if err != nil {
+			s.log.Error("TCP route rule does not compile", "route", tr.ID, "error", err)
+			continue
+		}
+		r := &tcpRoute{snap: tr, rule: parsed, transports: transports}
+		var weights []int
+		for _, b := range tr.Backends {
+			cb := &tcpBackend{snap: b}
+			for _, ep := range b.Endpoints {
+				es := s.health.get("tcp/"+b.Service.String()+"/"+b.Port, ep.Address)
+				used[es] = true
+				cb.endpoints = append(cb.endpoints, es)
+			}
+			w := b.Weight
+			if b.Failure != nil || len(cb.endpoints) == 0 {
+				w = 0
+			}
+			weights = append(weights, w)
+			r.backends = append(r.backends, cb)
+		}
+		r.schedule = newSchedule(weights)
+		for _, ep := range s.entryPoints {
+			if len(tr.EntryPoints) == 0 || slices.Contains(tr.EntryPoints, ep.Name) {
+				st.tcp[ep.Name] = append(st.tcp[ep.Name], r)
+			}
+		}
+	}
+}
+
+// Decision says which router takes a connection, and why: for `diagnose` and logs.
+type Decision struct {
+	Router string // "tcp" or "https"
+	Route  string // the TCP route's ID, when Router is tcp
+	Why    string
+}
+
+// Explain answers "for SNI x on this entry point, which router wins and why". A TCP route
+// whose rule matches wins over HTTP routes for the same name (that is how passthrough
+// and HTTPS share a port); everything else goes to the HTTPS router.
+func (s *Server) Explain(entryPoint, sni string, alpn []string) Decision {
+	st := s.state.Load()
+	if st == nil {
+		return Decision{Router: "none", Why: "no configuration yet"}
+	}
+	if r := st.matchTCP(entryPoint, sniff.Hello{ServerName: normalizeHost(sni), ALPN: alpn}, netip.Addr{}); r != nil {
+		kind := "terminated then forwarded as TCP"
+		if r.snap.Passthrough {
+			kind = "passed through untouched"
+		}
+		return Decision{Router: "tcp", Route: r.snap.ID, Why: "IngressRouteTCP " + r.snap.Source.Namespace + "/" + r.snap.Source.Name + " matches " + r.snap.Match + " and TCP routes win over HTTP routes on a shared entry point; the connection is " + kind}
+	}
+	return Decision{Router: "https", Why: "no TCP route matches; TLS is terminated and requests go to the HTTP router"}
+}
+
+func (st *state) matchTCP(entryPoint string, h sniff.Hello, client netip.Addr) *tcpRoute {
+	info := rule.ConnInfo{SNI: h.ServerName, ALPN: h.ALPN, ClientIP: client}
+	for _, r := range st.tcp[entryPoint] {
+		if r.rule.MatchConn(info) {
+			return r
+		}
+	}
+	return nil
+}
+
+// tcpConn is one client connection handled by a TCP route.
+type tcpConn struct {
+	client  net.Conn
+	backend net.Conn
+	route   string
+	closed  atomic.Bool
+}
+
+func (c *tcpConn) close() {
+	if c.closed.Swap(true) {
+		return
+	}
+	_ = c.client.Close()
+	if c.backend != nil {
+		_ = c.backend.Close()
+	}
+}
+
+// tcpTracker remembers open TCP connections by route, so that a connection survives
+// snapshot swaps and is closed only when its route is removed (after a grace period).
+type tcpTracker struct {
+	mu    sync.Mutex
+	conns map[string]map[*tcpConn]struct{}
+}
+
+func (t *tcpTracker) add(c *tcpConn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.conns == nil {
+		t.conns = map[string]map[*tcpConn]struct{}{}
+	}
+	if t.conns[c.route] == nil {
+		t.conns[c.route] = map[*tcpConn]struct{}{}
+	}
+	t.conns[c.route][c] = struct{}{}
+}
+
+func (t *tcpTracker) remove(c *tcpConn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.conns[c.route], c)
+}
+
+// retire closes, after grace, the connections of routes the snapshot no longer has.
+func (t *tcpTracker) retire(snap *snapshot.Snapshot, grace time.Duration) {
+	live := map[string]bool{}
+	for _, r := range snap.TCPRoutes {
+		live[r.ID] = true
+	}
+	t.mu.Lock()
+	var gone []*tcpConn
+	for route, set := range t.conns {
+		if live[route] {
+			continue
+		}
+		for c := range set {
+			gone = append(gone, c)
+		}
+	}
+	t.mu.Unlock()
+	if len(gone) == 0 {
+		return
+	}
+	time.AfterFunc(grace, func() {
+		for _, c := range gone {
+			c.close()
+		}
+	})
+}
+
+// serveTCP forwards a connection on a TCP route: the client's bytes untouched
+// (passthrough), or TLS terminated here first, then plain or TLS to the backend.
+func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn, start time.Time) {
+	tc := &tcpConn{client: conn, route: r.snap.ID}
+	s.tcpConns.add(tc)
+	defer s.tcpConns.remove(tc)
+	defer tc.close()
+	s.metrics.tcpConnection(r.snap.ID)
+
+	if r.snap.Failure != nil {
+		s.tcpFailed(ep, r, conn, "", upstream.Reason(r.snap.Failure.Reason), start)
+		return
+	}
+	client := conn
+	if r.snap.Terminate {
+		cfg, _, err := st.edge.configFor(sniOf(conn))
+		if err != nil {
+			s.tcpFailed(ep, r, conn, "", "Refused", start)
+			return
+		}
+		tlsConn := tls.Server(conn, tcpServerConfig(cfg))
+		hctx, cancel := context.WithTimeout(context.Background(), s.cfg.ReadHeaderTimeout)
+		err = tlsConn.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			s.metrics.handshakeFailure("TCPHandshake")
+			return
+		}
+		client = tlsConn
+	}
+
+	i := r.schedule.pick()
+	if i < 0 {
+		reason := upstream.NoEndpoints
+		for _, b := range r.backends {
+			if b.snap.Failure != nil {
+				reason = upstream.Reason(b.snap.Failure.Reason)
+				break
+			}
+		}
+		s.tcpFailed(ep, r, client, "", reason, start)
+		return
+	}
+	b := r.backends[i]
+	es := pickTCP(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	backendConn, err := s.pool.DialTCP(ctx, r.transports[b.snap.Transport], b.snap, es.address)
+	cancel()
+	if err != nil {
+		reason, _, detail := upstream.Classify(err)
+		s.metrics.tcpFailure(r.snap.ID, string(reason))
+		s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: es.address, Reason: reason, Detail: detail, At: time.Now()})
+		s.log.Warn("TCP backend failed", "route", r.snap.ID, "endpoint", es.address, "reason", string(reason), "detail", detail.Message)
+		s.tcpFailed(ep, r, client, es.address, reason, start)
+		return
+	}
+	tc.backend = backendConn
+	if b.snap.ProxyProtocol != 0 {
+		if err := writeProxyHeader(backendConn, b.snap.ProxyProtocol, conn.RemoteAddr(), conn.LocalAddr()); err != nil {
+			s.tcpFailed(ep, r, client, es.address, upstream.ConnectionReset, start)
+			return
+		}
+	}
+	terminationDelay := 100 * time.Millisecond
+	if t := r.transports[b.snap.Transport]; t != nil && t.TerminationDelay > 0 {
+		terminationDelay = t.TerminationDelay
+	}
+	in, out := pipe(client, backendConn, terminationDelay)
+	s.metrics.tcpBytes(r.snap.ID, in, out)
+	if s.cfg.AccessLog != nil {
+		s.tcpAccessLog(ep, r, conn, es.address, in, out, "", time.Since(start))
+	}
+}
+
+// tcpServerConfig is the edge config without HTTP's ALPN: a terminated TCP route speaks
+// whatever the client and backend speak.
+func tcpServerConfig(cfg *tls.Config) *tls.Config {
+	c := cfg.Clone()
+	c.NextProtos = nil
+	return c
+}
+
+// sniOf returns the SNI a peeked connection announced.
+func sniOf(c net.Conn) string {
+	if p, ok := c.(*peekedConn); ok {
+		return p.hello.ServerName
+	}
+	return ""
+}
+
+func pickTCP(b *tcpBackend) *endpointState {
+	now := time.Now().UnixNano()
+	n := uint64(len(b.endpoints))
+	start := b.next.next.Add(1) - 1
+	for k := range n {
+		if es := b.endpoints[(start+k)%n]; es.available(now) {
+			return es
+		}
+	}
+	return b.endpoints[start%n]
+}
+
+func (s *Server) tcpFailed(ep *entryPoint, r *tcpRoute, conn net.Conn, endpoint string, reason upstream.Reason, start time.Time) {
+	s.metrics.tcpFailure(r.snap.ID, string(reason))
+	if s.cfg.AccessLog != nil {
+		s.tcpAccessLog(ep, r, conn, endpoint, 0, 0, string(reason), time.Since(start))
+	}
+}
+
+// pipe copies both ways until both directions end. When one side finishes sending, the
+// other side's write half is closed (half-close propagates), and the connection is torn
+// down terminationDelay later if the other direction has not finished by then. Between
+// two TCP connections io.Copy splices in the kernel.
+func pipe(client, backend net.Conn, terminationDelay time.Duration) (in, out int64) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	var once sync.Once
+	closeBoth := func() {
+		once.Do(func() {
+			_ = client.Close()
+			_ = backend.Close()
+		})
+	}
+	copyHalf := func(dst, src net.Conn, n *int64) {
+		defer wg.Done()
+		*n, _ = io.Copy(dst, src)
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			time.AfterFunc(terminationDelay, closeBoth)
+			return
+		}
+		closeBoth()
+	}
+	go copyHalf(backend, client, &in)
+	copyHalf(client, backend, &out)
+	wg.Wait()
+	closeBoth()
+	return in, out
+}
