@@ -46,6 +46,10 @@ func (l *routedListener) acceptLoop() {
 			return
 		}
 		st := l.srv.state.Load()
+		if len(l.ep.TrustedProxies) > 0 {
+			go l.route(c, st)
+			continue
+		}
 		if st == nil || len(st.tcp[l.ep.Name]) == 0 {
 			// No TCP route on this entry point: no need to look before handing over.
 			l.handOver(l.wrap(c))
@@ -59,6 +63,25 @@ func (l *routedListener) acceptLoop() {
 func (l *routedListener) route(c net.Conn, st *state) {
 	start := time.Now()
 	client, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	if l.trusted(client.Addr()) {
+		_ = c.SetReadDeadline(start.Add(l.srv.cfg.PeekTimeout))
+		remote, err := readProxyHeader(c)
+		_ = c.SetReadDeadline(time.Time{})
+		if err != nil {
+			l.srv.metrics.handshakeFailure("ProxyProtocol")
+			l.srv.log.Debug("closing a connection from a trusted load balancer without a valid PROXY header", "peer", c.RemoteAddr().String(), "error", err.Error())
+			_ = c.Close()
+			return
+		}
+		if remote != nil {
+			c = &remoteConn{Conn: c, remote: remote}
+			client, _ = netip.ParseAddrPort(remote.String())
+		}
+	}
+	if st == nil || len(st.tcp[l.ep.Name]) == 0 {
+		l.handOver(l.wrap(c))
+		return
+	}
 	if !l.ep.TLS {
 		if r := st.matchTCP(l.ep.Name, sniff.Hello{}, client.Addr()); r != nil {
 			l.srv.serveTCP(l.ep, st, r, c, start)
@@ -80,6 +103,16 @@ func (l *routedListener) route(c net.Conn, st *state) {
 		return
 	}
 	l.handOver(tls.Server(pc, l.srv.base))
+}
+
+func (l *routedListener) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range l.ep.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func peekReason(err error) string {

@@ -30,6 +30,10 @@ type EntryPoint struct {
 	// RedirectTo, on a plain entry point, redirects every request to this TLS entry point
 	// (permanently), except ACME http-01 challenges, which are routed as usual.
 	RedirectTo string
+	// TrustedProxies are load balancers whose connections start with a PROXY protocol
+	// header (v1 or v2): the client address it carries replaces theirs. Connections from
+	// these addresses without a valid header are closed.
+	TrustedProxies []netip.Prefix
 }
 
 // Config configures the data plane.

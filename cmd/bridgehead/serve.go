@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +36,8 @@ type serveFlags struct {
 	errorHeader           bool
 	leaderElect           bool
 	shutdownDelay, grace  time.Duration
+	trustedProxies        string
+	trusted               []netip.Prefix
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -58,11 +62,22 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "cluster mode: elect one replica to write status (every replica serves)")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail readiness for this long before closing listeners")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGTERM, how long in-flight requests may finish")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers that send a PROXY protocol header (v1 or v2); their connections must start with one")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("serve: unexpected arguments %v", fs.Args())
+	}
+	for _, cidr := range strings.Split(f.trustedProxies, ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+		f.trusted = append(f.trusted, prefix)
 	}
 	return f, nil
 }
@@ -111,6 +126,9 @@ func (f *serveFlags) proxyConfig(log *slog.Logger, stdout io.Writer) proxy.Confi
 	}
 	if f.redirect {
 		cfg.EntryPoints[0].RedirectTo = "websecure"
+	}
+	for i := range cfg.EntryPoints {
+		cfg.EntryPoints[i].TrustedProxies = f.trusted
 	}
 	if f.accessLog {
 		cfg.AccessLog = stdout

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -355,5 +356,38 @@ func TestPassthroughConnectionsSurviveSwapsUntilTheirRouteIsRemoved(t *testing.T
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := br.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read: %v; want the connection closed once its route is gone", err)
+	}
+}
+
+func TestTrustedLoadBalancerPROXYHeaderGivesTheClientAddress(t *testing.T) {
+	p := newPKI()
+	b := startHTTPBackend(t)
+	objs := []client.Object{tlsSecret("app-tls", p.edge),
+		ingressRoute(routeSpec{name: "app", match: "Host(`app.example.com`)", svc: "plain", scheme: "http", secret: "app-tls"})}
+	g := startGateway(t, append(objs, service("plain", "http", addrOf(b))...), func(c *proxy.Config) {
+		for i := range c.EntryPoints {
+			c.EntryPoints[i].TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		}
+	})
+	c := g.httpsClient(p.edgeCA)
+	c.Transport.(*http.Transport).DialContext = func(ctx context.Context, n, _ string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, n, g.secure)
+		if err == nil {
+			_, err = io.WriteString(conn, "PROXY TCP4 203.0.113.9 127.0.0.1 40000 443\r\n")
+		}
+		return conn, err
+	}
+	resp, err := c.Get("https://app.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if got := resp.Header.Get("X-Seen-Forwarded-For"); got != "203.0.113.9" {
+		t.Fatalf("X-Forwarded-For %q, want the address from the PROXY header", got)
+	}
+	// From a trusted address, a connection without the header is closed.
+	if resp, err := g.httpsClient(p.edgeCA).Get("https://app.example.com/"); err == nil {
+		_ = resp.Body.Close()
+		t.Fatalf("a trusted peer without a PROXY header was served (%d)", resp.StatusCode)
 	}
 }
