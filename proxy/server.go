@@ -112,6 +112,7 @@ type Server struct {
 	entryPoints  []*entryPoint
 	draining     atomic.Bool
 	tcpConns     tcpTracker
+	prober       *prober
 
 	accessMu   sync.Mutex
 	extraAdmin map[string]http.Handler
@@ -140,6 +141,7 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 		errorLog:     slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
 	}
 	s.healthChecks = newHealthChecker(s)
+	s.prober = newProber()
 	s.base = &tls.Config{GetConfigForClient: s.configForClient}
 	var err error
 	if s.defaultCert, err = defaultCertificate(); err != nil {
@@ -159,6 +161,7 @@ func (s *Server) swap(snap *snapshot.Snapshot) {
 	s.state.Store(s.compile(snap))
 	s.pool.Retain(snap)
 	s.tcpConns.retire(snap, s.cfg.TCPRouteGrace)
+	s.probeChanges(snap)
 }
 
 // Observations returns the classified upstream outcomes seen so far (for status).
@@ -261,6 +264,7 @@ func (s *Server) shutdown() error {
 		}
 	}
 	s.healthChecks.stop()
+	s.prober.close()
 	s.pool.Close()
 	return first
 }

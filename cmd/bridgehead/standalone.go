@@ -7,29 +7,32 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sync"
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/manifests"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/translate"
+	"github.com/bridgehead/bridgehead/internal/verdict"
 	"github.com/bridgehead/bridgehead/proxy"
 )
 
 // standalone holds what the admin port shows in standalone mode.
 type standalone struct {
 	mu       sync.Mutex
-	statuses translate.Statuses
+	statuses translate.Statuses // from translate
+	runtime  verdict.Conditions // from real handshakes
 	problems []manifests.Problem
 	origin   map[translate.Key]string
-	loaded   bool
+	out      io.Writer
 }
 
 // runStandalone serves a folder of manifests: every change goes through the same
 // translate -> validate -> swap path as in a cluster, and a broken edit keeps the last
 // good snapshot serving.
 func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, log *slog.Logger, stdout io.Writer) error {
-	st := &standalone{}
+	st := &standalone{out: stdout}
 	srv, err := proxy.New(f.proxyConfig(log, stdout), store)
 	if err != nil {
 		return err
@@ -53,8 +56,19 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 				return
 			}
 			st.set(statuses, res)
-			printStatus(stdout, statuses, res.Problems, res.Origin)
 		})
+	}()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				st.setRuntime(verdict.Compute(store.Load(), srv.Observations().Latest(), time.Now(), f.expiryWarning))
+			}
+		}
 	}()
 	serveErr := srv.Serve(ctx)
 	if err := <-watchErr; err != nil && serveErr == nil {
@@ -63,10 +77,24 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 	return serveErr
 }
 
+// set records a new build and prints the table, as the controller would write statuses.
 func (s *standalone) set(statuses translate.Statuses, res *manifests.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.statuses, s.problems, s.origin, s.loaded = statuses, res.Problems, res.Origin, true
+	s.statuses, s.problems, s.origin = statuses, res.Problems, res.Origin
+	printStatus(s.out, verdict.Merge(s.statuses, s.runtime), s.problems, s.origin)
+}
+
+// setRuntime records new runtime verdicts, printing the table again only when they change.
+func (s *standalone) setRuntime(c verdict.Conditions) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if reflect.DeepEqual(s.runtime, c) || s.statuses == nil {
+		s.runtime = c
+		return
+	}
+	s.runtime = c
+	printStatus(s.out, verdict.Merge(s.statuses, s.runtime), s.problems, s.origin)
 }
 
 // ServeHTTP serves the statuses as JSON, as the controller would write them.
@@ -82,8 +110,9 @@ func (s *standalone) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 		Objects  []object `json:"objects"`
 		Problems []string `json:"problems"`
 	}{Objects: []object{}, Problems: []string{}}
-	for _, k := range s.statuses.Keys() {
-		out.Objects = append(out.Objects, object{Object: k.String(), Origin: s.origin[k], ObjectStatus: s.statuses[k]})
+	merged := verdict.Merge(s.statuses, s.runtime)
+	for _, k := range merged.Keys() {
+		out.Objects = append(out.Objects, object{Object: k.String(), Origin: s.origin[k], ObjectStatus: merged[k]})
 	}
 	for _, p := range s.problems {
 		out.Problems = append(out.Problems, p.String())

@@ -27,6 +27,9 @@ func printStatus(w io.Writer, statuses translate.Statuses, problems []manifests.
 			warning = warn.Reason
 			details = append(details, fmt.Sprintf("%s: warning: %s", k, warn.Message))
 		}
+		if c := st.Condition(bhv1.ConditionBackendTLSReady); c != nil && c.Status == "False" && (ready == nil || ready.Status == "True") {
+			details = append(details, fmt.Sprintf("%s: backend TLS: %s", k, c.Message))
+		}
 		if c := st.Condition(bhv1.ConditionCompatibility); c != nil && c.Status == "True" {
 			details = append(details, fmt.Sprintf("%s: compatibility: %s", k, c.Message))
 		}

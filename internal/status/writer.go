@@ -21,6 +21,7 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/translate"
+	"github.com/bridgehead/bridgehead/internal/verdict"
 )
 
 // Writer applies statuses to the API server. It runs only on the elected leader: Publish
@@ -33,6 +34,7 @@ type Writer struct {
 
 	mu      sync.Mutex
 	pending translate.Statuses
+	runtime verdict.Conditions // BackendTLSReady and friends, from real handshakes
 	wake    chan struct{}
 	once    sync.Once
 	written map[translate.Key]*translate.ObjectStatus // last applied, to skip no-op work
@@ -57,6 +59,24 @@ func (w *Writer) Publish(s translate.Statuses) {
 	}
 }
 
+// SetRuntime hands the writer the latest runtime conditions; they are merged into the
+// published statuses. Unchanged verdicts cause no work, so a flood of identical failures
+// is one status write.
+func (w *Writer) SetRuntime(c verdict.Conditions) {
+	w.init()
+	w.mu.Lock()
+	same := reflect.DeepEqual(w.runtime, c)
+	w.runtime = c
+	w.mu.Unlock()
+	if same {
+		return
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
 // NeedLeaderElection makes the manager start the writer on the leader only.
 func (w *Writer) NeedLeaderElection() bool { return true }
 
@@ -70,7 +90,7 @@ func (w *Writer) Start(ctx context.Context) error {
 		case <-w.wake:
 		}
 		w.mu.Lock()
-		s := w.pending
+		s := verdict.Merge(w.pending, w.runtime)
 		w.mu.Unlock()
 		for _, k := range s.Keys() {
 			if ctx.Err() != nil {

@@ -1,0 +1,113 @@
+package proxy
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/upstream"
+)
+
+// Proactive probes: when a snapshot changes the TLS path of a route (new transport or
+// transport hash, new endpoints, other names), the gateway performs a real handshake to
+// each affected endpoint right away, so the route's BackendTLSReady condition is right
+// before the first user request fails.
+
+const (
+	probeConcurrency = 8
+	probeTimeout     = 5 * time.Second
+)
+
+type prober struct {
+	mu   sync.Mutex
+	seen map[string]bool // probe keys of the previous snapshot
+	sem  chan struct{}
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+func newProber() *prober {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &prober{seen: map[string]bool{}, sem: make(chan struct{}, probeConcurrency), ctx: ctx, stop: cancel}
+}
+
+// probeKey identifies what a handshake depends on.
+func probeKey(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr string) string {
+	k := routeID + "|" + b.Scheme + "|" + b.ServerName + "|" + addr
+	for _, n := range b.VerifyNames {
+		k += "|" + n
+	}
+	if t != nil {
+		k += "|" + t.ID + "@" + t.Hash
+	}
+	return k
+}
+
+// probeChanges probes every endpoint whose TLS path the snapshot changed.
+func (s *Server) probeChanges(snap *snapshot.Snapshot) {
+	transports := map[string]*snapshot.Transport{}
+	for _, t := range snap.Transports {
+		transports[t.ID] = t
+	}
+	p := s.prober
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	next := map[string]bool{}
+	for _, r := range snap.HTTPRoutes {
+		if r.Failure != nil {
+			continue
+		}
+		for _, b := range r.Backends {
+			if b.Failure != nil || b.Scheme != "https" {
+				continue
+			}
+			t := transports[b.Transport]
+			for _, ep := range b.Endpoints {
+				k := probeKey(r.ID, t, b, ep.Address)
+				next[k] = true
+				if !p.seen[k] {
+					s.probe(r.ID, t, b, ep.Address)
+				}
+			}
+		}
+	}
+	p.seen = next
+}
+
+func (s *Server) probe(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr string) {
+	p := s.prober
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		select {
+		case p.sem <- struct{}{}:
+		case <-p.ctx.Done():
+			return
+		}
+		defer func() { <-p.sem }()
+		ctx, cancel := context.WithTimeout(p.ctx, probeTimeout)
+		defer cancel()
+		presented, err := s.pool.Probe(ctx, t, b, addr)
+		if p.ctx.Err() != nil {
+			return
+		}
+		o := upstream.Observation{RouteID: routeID, Backend: b.Service, Endpoint: addr, At: time.Now()}
+		if err != nil {
+			o.Reason, _, o.Detail = upstream.Classify(err)
+			s.log.Warn("backend probe failed", "route", routeID, "endpoint", addr, "reason", string(o.Reason), "detail", o.Detail.Message)
+		} else {
+			o.OK = true
+			if presented != nil {
+				o.Detail = upstream.Detail{Endpoint: addr, Subject: presented.Subject, Issuer: presented.Issuer, SANs: presented.SANs, NotAfter: presented.NotAfter}
+			}
+		}
+		s.observations.Record(o)
+	}()
+}
+
+func (p *prober) close() {
+	p.stop()
+	p.wg.Wait()
+}
