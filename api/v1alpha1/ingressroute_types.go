@@ -212,6 +212,39 @@ type IngressRouteStatus struct {
 	// +kubebuilder:validation:MaxItems=256
 	// +optional
 	Hosts []string `json:"hosts,omitempty"`
+	// Certificates is the inventory of the certificates the route depends on: the edge
+	// certificate, and the roots and client certificates of its ServersTransports.
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Certificates []CertificateInfo `json:"certificates,omitempty"`
+}
+
+// CertificateUse says what a certificate in the inventory is for.
+// +kubebuilder:validation:Enum=Edge;UpstreamRoot;UpstreamClient
+type CertificateUse string
+
+// The certificate uses.
+const (
+	CertificateUseEdge           CertificateUse = "Edge"
+	CertificateUseUpstreamRoot   CertificateUse = "UpstreamRoot"
+	CertificateUseUpstreamClient CertificateUse = "UpstreamClient"
+)
+
+// CertificateInfo identifies a certificate without any secret material.
+type CertificateInfo struct {
+	// Use is what the route uses the certificate for.
+	Use CertificateUse `json:"use"`
+	// Source is the Secret or ConfigMap it is read from, as Kind/namespace/name.
+	// +kubebuilder:validation:MaxLength=512
+	Source string `json:"source"`
+	// Subject of the certificate.
+	// +kubebuilder:validation:MaxLength=1024
+	Subject string `json:"subject"`
+	// SHA256 is the fingerprint of the certificate's DER encoding, hex.
+	// +kubebuilder:validation:MaxLength=64
+	SHA256 string `json:"sha256"`
+	// NotAfter is when the certificate expires.
+	NotAfter metav1.Time `json:"notAfter"`
 }
 
 // IngressRoute is an HTTP route with optional TLS termination, in the style of Traefik's.

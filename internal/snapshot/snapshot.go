@@ -177,6 +177,8 @@ type CertPool struct {
 	// Subjects and Fingerprints of the roots, in the order read.
 	Subjects     []string `json:"subjects"`
 	Fingerprints []string `json:"fingerprints"`
+	// NotAfters are the roots' expiry times, in the same order.
+	NotAfters []time.Time `json:"notAfters"`
 	// Pool is ready for crypto/tls.
 	Pool *x509.CertPool `json:"-"`
 }

@@ -33,27 +33,29 @@ func newObject(kind string) (client.Object, error) {
 type statusView struct {
 	status bhv1.Status
 	hosts  *[]string
-	set    func(bhv1.Status, []string)
+	certs  *[]bhv1.CertificateInfo
+	set    func(bhv1.Status, []string, []bhv1.CertificateInfo)
 }
 
 func statusOf(obj client.Object) statusView {
 	switch o := obj.(type) {
 	case *bhv1.IngressRoute:
-		return statusView{status: o.Status.Status, hosts: &o.Status.Hosts, set: func(s bhv1.Status, h []string) {
-			o.Status.Status, o.Status.Hosts = s, h
-		}}
+		return statusView{status: o.Status.Status, hosts: &o.Status.Hosts, certs: &o.Status.Certificates,
+			set: func(s bhv1.Status, h []string, c []bhv1.CertificateInfo) {
+				o.Status.Status, o.Status.Hosts, o.Status.Certificates = s, h, c
+			}}
 	case *bhv1.IngressRouteTCP:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string) { o.Status = s }}
+		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
 	case *bhv1.TLSOption:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string) { o.Status = s }}
+		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
 	case *bhv1.TLSStore:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string) { o.Status = s }}
+		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
 	case *bhv1.ServersTransport:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string) { o.Status = s }}
+		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
 	case *bhv1.ServersTransportTCP:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string) { o.Status = s }}
+		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
 	case *bhv1.Middleware:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string) { o.Status = s }}
+		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
 	}
 	panic(fmt.Sprintf("status: unexpected object %T", obj))
 }

@@ -133,12 +133,13 @@ func (w *Writer) apply(ctx context.Context, k translate.Key, st *translate.Objec
 			meta.SetStatusCondition(&next.Conditions, c)
 		}
 		hostsChanged := cur.hosts != nil && !sameStrings(*cur.hosts, st.Hosts)
-		if reflect.DeepEqual(next, &cur.status) && !hostsChanged {
+		certsChanged := cur.certs != nil && !sameCerts(*cur.certs, st.Certificates)
+		if reflect.DeepEqual(next, &cur.status) && !hostsChanged && !certsChanged {
 			return nil
 		}
 		readyBefore = meta.FindStatusCondition(cur.status.Conditions, string(bhv1.ConditionReady))
 		readyAfter = meta.FindStatusCondition(next.Conditions, string(bhv1.ConditionReady))
-		cur.set(*next, st.Hosts)
+		cur.set(*next, st.Hosts, st.Certificates)
 		return w.Client.Status().Update(ctx, obj)
 	})
 	if apierrors.IsNotFound(err) {
@@ -169,6 +170,18 @@ func sameStrings(a, b []string) bool {
 	}
 	for i := range a {
 		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func sameCerts(a, b []bhv1.CertificateInfo) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].SHA256 != b[i].SHA256 || a[i].Use != b[i].Use || a[i].Source != b[i].Source || !a[i].NotAfter.Equal(&b[i].NotAfter) {
 			return false
 		}
 	}

@@ -84,13 +84,17 @@ func render(t *testing.T, in *Inputs, opts Options) []byte {
 	}
 	type statusOut struct {
 		Object     string   `json:"object"`
-		Hosts      []string `json:"hosts,omitempty"`
-		Conditions []string `json:"conditions"`
+		Hosts        []string `json:"hosts,omitempty"`
+		Certificates []string `json:"certificates,omitempty"`
+		Conditions   []string `json:"conditions"`
 	}
 	var sts []statusOut
 	for _, k := range statuses.Keys() {
 		st := statuses[k]
 		o := statusOut{Object: k.String(), Hosts: st.Hosts}
+		for _, c := range st.Certificates {
+			o.Certificates = append(o.Certificates, fmt.Sprintf("%s %s %q notAfter=%s sha256=%s", c.Use, c.Source, c.Subject, c.NotAfter.UTC().Format(time.RFC3339), c.SHA256[:16]))
+		}
 		for _, c := range st.Conditions {
 			o.Conditions = append(o.Conditions, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
 		}

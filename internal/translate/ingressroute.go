@@ -58,6 +58,10 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 		front = t.edgeTLS(rep, obj, ir.Namespace, tlsSpec.SecretName, tlsSpec.Options, tlsSpec.Domains)
 	}
 	allHosts := map[string]bool{}
+	var inv inventory
+	if front != nil {
+		inv.certificate(bhv1.CertificateUseEdge, front.cert)
+	}
 
 	for i, r := range ir.Spec.Routes {
 		field := fmt.Sprintf("spec.routes[%d]", i)
@@ -94,7 +98,9 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 			hr.Middlewares = append(hr.Middlewares, m)
 		}
 		for j, s := range r.Services {
-			hr.Backends = append(hr.Backends, t.httpBackend(rep, obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s))
+			b := t.httpBackend(rep, obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s)
+			inv.transport(t.built[b.Transport])
+			hr.Backends = append(hr.Backends, b)
 		}
 		if front != nil {
 			hr.Policy = front.policy
@@ -117,6 +123,7 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 			remove: func() { t.removeHTTPRoute(hr.ID) }})
 	}
 	rep.hosts = sortedKeys(allHosts)
+	rep.certs = inv.result()
 }
 
 func anyBackendServes(bs []*snapshot.Backend) bool {

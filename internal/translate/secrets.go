@@ -170,6 +170,7 @@ func (t *translator) readCABundle(src caSource, allowTLSCrt bool) caResult {
 		certs = append(certs, cert)
 		pool.Subjects = append(pool.Subjects, cert.Subject.String())
 		pool.Fingerprints = append(pool.Fingerprints, fingerprint(cert.Raw))
+		pool.NotAfters = append(pool.NotAfters, cert.NotAfter.UTC())
 	}
 	if len(pool.Subjects) == 0 {
 		return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("%s %s key %s holds no PEM certificate", src.kind, k, key)}}
@@ -187,6 +188,7 @@ func mergePools(bundles []caResult) *snapshot.CertPool {
 		out.Sources = append(out.Sources, b.pool.Sources...)
 		out.Subjects = append(out.Subjects, b.pool.Subjects...)
 		out.Fingerprints = append(out.Fingerprints, b.pool.Fingerprints...)
+		out.NotAfters = append(out.NotAfters, b.pool.NotAfters...)
 		for _, c := range b.certs {
 			out.Pool.AddCert(c)
 		}

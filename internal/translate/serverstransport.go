@@ -111,6 +111,9 @@ func (t *translator) upstreamTLS(rep *report, kind, namespace, name, prefix stri
 	}
 	if len(bundles) > 0 && len(rep.refs) == 0 {
 		tr.RootCAs = mergePools(bundles)
+		for i, na := range tr.RootCAs.NotAfters {
+			t.checkExpiry(rep, prefix+"rootCAs", &snapshot.Certificate{Subject: tr.RootCAs.Subjects[i], NotAfter: na, Source: tr.RootCAs.Sources[min(i, len(tr.RootCAs.Sources)-1)]})
+		}
 	}
 	for i, s := range spec.CertificatesSecrets {
 		r := t.certificate(namespace, string(s))

@@ -26,6 +26,8 @@ type ObjectStatus struct {
 	Conditions []metav1.Condition `json:"conditions"`
 	// Hosts is set for IngressRoutes.
 	Hosts []string `json:"hosts,omitempty"`
+	// Certificates is the inventory of an IngressRoute's certificates.
+	Certificates []bhv1.CertificateInfo `json:"certificates,omitempty"`
 }
 
 // Condition returns the condition of type t, or nil.
@@ -69,6 +71,7 @@ type report struct {
 	served     int       // routes (or the object itself) that serve
 	total      int       // routes that could serve
 	hosts      []string
+	certs      []bhv1.CertificateInfo
 	ignored    []string // Traefik fields Bridgehead does not implement
 }
 
@@ -86,7 +89,7 @@ func (r *report) warn(reason bhv1.ConditionReason, msg string) {
 }
 
 func (r *report) status() *ObjectStatus {
-	st := &ObjectStatus{Generation: r.generation, Hosts: r.hosts}
+	st := &ObjectStatus{Generation: r.generation, Hosts: r.hosts, Certificates: r.certs}
 	add := func(t bhv1.ConditionType, ok bool, okReason bhv1.ConditionReason, okMsg string, fs []finding) {
 		c := metav1.Condition{Type: string(t), ObservedGeneration: r.generation}
 		if ok {

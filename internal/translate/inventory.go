@@ -1,0 +1,69 @@
+package translate
+
+import (
+	"sort"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// inventory lists the certificates a route depends on, for its status: the edge
+// certificate and, per ServersTransport it uses, the roots and client certificates.
+type inventory struct {
+	seen  map[string]bool
+	items []bhv1.CertificateInfo
+}
+
+func (inv *inventory) add(use bhv1.CertificateUse, source snapshot.Ref, subject, fp string, notAfter metav1.Time) {
+	if inv.seen == nil {
+		inv.seen = map[string]bool{}
+	}
+	k := string(use) + "|" + fp
+	if fp == "" || inv.seen[k] {
+		return
+	}
+	inv.seen[k] = true
+	inv.items = append(inv.items, bhv1.CertificateInfo{Use: use, Source: source.Kind + "/" + source.Namespace + "/" + source.Name,
+		Subject: subject, SHA256: fp, NotAfter: notAfter})
+}
+
+func (inv *inventory) certificate(use bhv1.CertificateUse, c *snapshot.Certificate) {
+	if c != nil {
+		inv.add(use, c.Source, c.Subject, c.Fingerprint, metav1.NewTime(c.NotAfter))
+	}
+}
+
+func (inv *inventory) transport(t *snapshot.Transport) {
+	if t == nil {
+		return
+	}
+	if p := t.RootCAs; p != nil {
+		for i, fp := range p.Fingerprints {
+			src := p.Sources[0]
+			if len(p.Sources) == len(p.Fingerprints) {
+				src = p.Sources[i]
+			}
+			var na metav1.Time
+			if i < len(p.NotAfters) {
+				na = metav1.NewTime(p.NotAfters[i])
+			}
+			inv.add(bhv1.CertificateUseUpstreamRoot, src, p.Subjects[i], fp, na)
+		}
+	}
+	for _, c := range t.ClientCertificates {
+		inv.certificate(bhv1.CertificateUseUpstreamClient, c)
+	}
+}
+
+// result is the inventory in a stable order.
+func (inv *inventory) result() []bhv1.CertificateInfo {
+	sort.SliceStable(inv.items, func(i, j int) bool {
+		if inv.items[i].Use != inv.items[j].Use {
+			return inv.items[i].Use < inv.items[j].Use
+		}
+		return inv.items[i].SHA256 < inv.items[j].SHA256
+	})
+	return inv.items
+}
