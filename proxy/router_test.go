@@ -1,0 +1,70 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+
+	"github.com/bridgehead/bridgehead/internal/rule"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+func mustRoute(t testing.TB, id, match string) *route {
+	r, err := rule.Parse(match, rule.HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &route{snap: &snapshot.HTTPRoute{ID: id, Match: match}, rule: r}
+}
+
+func TestRouterPicksTheHighestPriorityMatchAcrossExactWildcardAndHostless(t *testing.T) {
+	// Snapshot order is priority order.
+	routes := []*route{
+		mustRoute(t, "api", "Host(`a.example.com`) && PathPrefix(`/api`)"),
+		mustRoute(t, "wild-admin", "Host(`*.example.com`) && PathPrefix(`/admin`)"),
+		mustRoute(t, "health", "PathPrefix(`/healthz`)"),
+		mustRoute(t, "a", "Host(`a.example.com`)"),
+		mustRoute(t, "wild", "Host(`*.example.com`)"),
+	}
+	rt := buildRouter(routes)
+	for _, tc := range []struct{ host, path, want string }{
+		{"a.example.com", "/api/v1", "api"},
+		{"A.Example.COM:8443", "/admin", "wild-admin"},
+		{"a.example.com", "/healthz", "health"},
+		{"a.example.com", "/", "a"},
+		{"b.example.com", "/", "wild"},
+		{"b.example.com", "/healthz", "health"},
+		{"x.y.example.com", "/", ""},
+		{"other.org", "/healthz", "health"},
+		{"other.org", "/", ""},
+	} {
+		req := httptest.NewRequest("GET", "http://"+tc.host+tc.path, nil)
+		got := ""
+		if r := rt.match(req, netip.MustParseAddr("192.0.2.1")); r != nil {
+			got = r.snap.ID
+		}
+		if got != tc.want {
+			t.Errorf("%s%s: got route %q, want %q", tc.host, tc.path, got, tc.want)
+		}
+	}
+}
+
+func benchmarkRouter(b *testing.B, hosts int) {
+	routes := make([]*route, 0, hosts)
+	for i := range hosts {
+		routes = append(routes, mustRoute(b, fmt.Sprint(i), fmt.Sprintf("Host(`app-%05d.example.com`) && PathPrefix(`/api`)", i)))
+	}
+	rt := buildRouter(routes)
+	req := httptest.NewRequest("GET", fmt.Sprintf("https://app-%05d.example.com/api/orders", hosts/2), nil)
+	client := netip.MustParseAddr("192.0.2.1")
+	b.ReportAllocs()
+	for b.Loop() {
+		if rt.match(req, client) == nil {
+			b.Fatal("no match")
+		}
+	}
+}
+
+func BenchmarkRouter1kHosts(b *testing.B)  { benchmarkRouter(b, 1000) }
+func BenchmarkRouter10kHosts(b *testing.B) { benchmarkRouter(b, 10000) }
