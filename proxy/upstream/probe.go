@@ -35,10 +35,10 @@ func (p *Pool) Probe(ctx context.Context, t *snapshot.Transport, b *snapshot.Bac
 			return nil, err
 		}
 		defer func() { _ = conn.Close() }()
-		// A TLS 1.3 backend that rejects our client certificate says so only after the
+		// A TLS 1.3 backend that wants a client certificate (or rejects ours) says so only after the
 		// handshake: read once, briefly, to catch that alert.
 		tc := conn.(*tls.Conn)
-		if tc.ConnectionState().Version == tls.VersionTLS13 && u.hasClientCert {
+		if tc.ConnectionState().Version == tls.VersionTLS13 {
 			_ = tc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 			if _, err := tc.Read(make([]byte, 1)); err != nil && !isTimeout(err) {
 				return nil, u.wrap(addr, err)
