@@ -46,7 +46,14 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 	opts := f.translateOptions()
 	watchErr := make(chan error, 1)
 	go func() {
+		var prev *manifests.Result
 		watchErr <- manifests.Watch(ctx, f.configDir, func(res *manifests.Result) {
+			// A broken edit keeps the object's last good version serving, as a refused
+			// kubectl apply would.
+			if kept := res.KeepLastGood(prev); len(kept) > 0 {
+				log.Warn("keeping the last good version of objects whose edit was refused", "objects", fmt.Sprint(kept))
+			}
+			prev = res
 			opts.Now = time.Now()
 			in := res.Inputs
 			in.Ignored = res.Ignored

@@ -1,0 +1,68 @@
+package manifests
+
+import (
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+// KeepLastGood carries over, from the previous result, each object that is missing now
+// because its document was refused: in a cluster, `kubectl apply` of a broken edit is
+// rejected and the object keeps its last good spec, and a folder behaves the same. An
+// object whose document is simply gone (file deleted, document removed) stays gone.
+// It returns the keys carried over.
+func (r *Result) KeepLastGood(prev *Result) []translate.Key {
+	if prev == nil {
+		return nil
+	}
+	brokenFiles := map[string]bool{}
+	for _, p := range r.Problems {
+		brokenFiles[p.File] = true
+	}
+	var kept []translate.Key
+	keep := func(kind string, o metav1.Object) bool {
+		k := translate.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+		if _, present := r.Origin[k]; present {
+			return false
+		}
+		origin := prev.Origin[k]
+		file, _, _ := strings.Cut(origin, "#")
+		if !brokenFiles[file] {
+			return false
+		}
+		r.Origin[k] = origin + " (last good version: the edit was refused)"
+		kept = append(kept, k)
+		return true
+	}
+	p, c := prev.Inputs, r.Inputs
+	carry(p.IngressRoutes, &c.IngressRoutes, translate.KindIngressRoute, keep)
+	carry(p.IngressRouteTCPs, &c.IngressRouteTCPs, translate.KindIngressRouteTCP, keep)
+	carry(p.TLSOptions, &c.TLSOptions, translate.KindTLSOption, keep)
+	carry(p.TLSStores, &c.TLSStores, translate.KindTLSStore, keep)
+	carry(p.ServersTransports, &c.ServersTransports, translate.KindServersTransport, keep)
+	carry(p.ServersTransportTCPs, &c.ServersTransportTCPs, translate.KindServersTransportTCP, keep)
+	carry(p.Middlewares, &c.Middlewares, translate.KindMiddleware, keep)
+	carry(p.Secrets, &c.Secrets, KindSecret, keep)
+	carry(p.ConfigMaps, &c.ConfigMaps, KindConfigMap, keep)
+	carry(p.Services, &c.Services, KindService, keep)
+	carry(p.EndpointSlices, &c.EndpointSlices, KindEndpointSlice, keep)
+	for _, k := range kept {
+		if ig, ok := prev.Ignored[k]; ok {
+			if r.Ignored == nil {
+				r.Ignored = map[translate.Key][]string{}
+			}
+			r.Ignored[k] = ig
+		}
+	}
+	return kept
+}
+
+func carry[T metav1.Object](prev []T, cur *[]T, kind string, keep func(string, metav1.Object) bool) {
+	for _, o := range prev {
+		if keep(kind, o) {
+			*cur = append(*cur, o)
+		}
+	}
+}
