@@ -12,6 +12,9 @@ const usage = `bridgehead — a Kubernetes ingress gateway built for end-to-end 
 Usage:
   bridgehead serve [--config-dir DIR]     run the gateway (standalone from a folder, or in a cluster)
   bridgehead status --config-dir DIR      print the status of every object in a folder
+  bridgehead diagnose ingressroute/NAME   walk a route's TLS path hop by hop, with real handshakes (-n NS, --config-dir DIR)
+  bridgehead diagnose https://HOST/PATH   check a URL as a client of the gateway (--cacert, --resolve)
+  bridgehead lint --config-dir DIR        the static checks, offline, for CI before kubectl apply (or -f FILE...)
   bridgehead quickstart                   generate certificates, start the demo backend, serve examples/quickstart
   bridgehead demo-backend                 an HTTPS-only backend that says what it saw
   bridgehead version                      print the version
@@ -34,6 +37,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "status":
 		return statusCommand(args[1:], stdout, stderr)
+	case "diagnose":
+		return diagnoseCommand(args[1:], stdout, stderr)
+	case "lint":
+		return lintCommand(args[1:], stdout, stderr)
 	case "demo-backend":
 		return demoBackendCommand(args[1:], stdout, stderr)
 	case "quickstart":

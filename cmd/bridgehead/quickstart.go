@@ -52,26 +52,27 @@ func (q *quickstartOptions) flagSet(stderr io.Writer) *flag.FlagSet {
 // returns the options and the arguments for serve (the folder's first, then the command
 // line's, so that the command line wins).
 func parseQuickstartArgs(args []string, stderr io.Writer) (*quickstartOptions, []string, error) {
-	q := &quickstartOptions{}
-	if err := q.flagSet(stderr).Parse(args); err != nil {
+	first := &quickstartOptions{}
+	if err := first.flagSet(stderr).Parse(args); err != nil {
 		return nil, nil, err
 	}
-	file := filepath.Join(q.dir, quickstartFlagsFile)
+	file := filepath.Join(first.dir, quickstartFlagsFile)
 	fileArgs, err := readFlagsFile(file)
 	if err != nil {
 		return nil, nil, err
 	}
-	q = &quickstartOptions{}
+	// One flag set for both, so that the command line's values override the file's.
+	q := &quickstartOptions{}
 	fset := q.flagSet(stderr)
 	if err := fset.Parse(fileArgs); err != nil {
 		return nil, nil, fmt.Errorf("in %s: %w", file, err)
 	}
 	serveArgs := append([]string(nil), fset.Args()...)
-	fset = q.flagSet(stderr)
 	if err := fset.Parse(args); err != nil {
 		return nil, nil, err
 	}
 	serveArgs = append(serveArgs, fset.Args()...)
+	q.dir = first.dir // the folder is the command line's, whatever its file says
 	if q.backendClientCA != "" && !filepath.IsAbs(q.backendClientCA) {
 		q.backendClientCA = filepath.Join(q.dir, q.backendClientCA)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net/http"
 	"time"
 
@@ -20,7 +21,8 @@ type Presented struct {
 
 // Probe checks one endpoint of a backend with exactly the configuration requests use:
 // for https a real TLS handshake (trust, names, pins, client certificate), for http and
-// h2c a HEAD request. It returns what the backend presented, or an *Error that Classify
+// h2c a small GET (a HEAD answer has no body, which would hide the "plain HTTP request was
+// sent to an HTTPS port" page of a TLS backend). It returns what the backend presented, or an *Error that Classify
 // names. The proxy probes when a snapshot changes a TLS path, so the status is right
 // before the first user request fails; `bridgehead diagnose` uses it too.
 func (p *Pool) Probe(ctx context.Context, t *snapshot.Transport, b *snapshot.Backend, addr string) (*Presented, error) {
@@ -46,7 +48,7 @@ func (p *Pool) Probe(ctx context.Context, t *snapshot.Transport, b *snapshot.Bac
 		}
 		return presented(tc.ConnectionState().PeerCertificates), nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+addr+"/", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +57,7 @@ func (p *Pool) Probe(ctx context.Context, t *snapshot.Transport, b *snapshot.Bac
 	if err != nil {
 		return nil, err
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	_ = resp.Body.Close()
 	return nil, nil
 }

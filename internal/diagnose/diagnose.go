@@ -1,0 +1,346 @@
+package diagnose
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/internal/translate"
+	"github.com/bridgehead/bridgehead/proxy/upstream"
+)
+
+// Options configure a diagnose run.
+type Options struct {
+	// Translate are the gateway's flags that change translation, as `serve` sets them.
+	// A zero Now means the current time.
+	Translate translate.Options
+	// Probe makes a real handshake and request to every endpoint, as the gateway would.
+	// Without it only the static checks run.
+	Probe bool
+	// Timeout bounds each endpoint check; zero means 5s.
+	Timeout time.Duration
+	// Origin says where each object was read from (standalone mode), for titles.
+	Origin map[translate.Key]string
+	// Problems are the documents of a manifests folder that could not be used.
+	Problems []manifests.Problem
+	// Notes are printed first, as warnings (e.g. namespaces that could not be read).
+	Notes []string
+	// DialContext, when set, replaces the upstream dialer (tests).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// DefaultTimeout bounds one endpoint check.
+const DefaultTimeout = 5 * time.Second
+
+// Target names a route to diagnose.
+type Target struct {
+	// Kind is translate.KindIngressRoute or translate.KindIngressRouteTCP.
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+func (t Target) String() string { return t.Kind + " " + t.Namespace + "/" + t.Name }
+
+// ParseTarget reads "ingressroute/NAME" (also ingressroutes, ir, ingressroutetcp,
+// ingressroutetcps, irt, and the kinds' full names), with the namespace given apart as
+// kubectl does.
+func ParseTarget(s, namespace string) (Target, error) {
+	kind, name, ok := strings.Cut(s, "/")
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return Target{}, fmt.Errorf("%q: name a route as ingressroute/NAME or ingressroutetcp/NAME, with -n NAMESPACE", s)
+	}
+	if namespace == "" {
+		namespace = corev1.NamespaceDefault
+	}
+	k := strings.ToLower(kind)
+	k = strings.TrimSuffix(strings.TrimSuffix(k, "."+bhv1.GroupName), ".traefik.io")
+	switch k {
+	case "ingressroute", "ingressroutes", "ir":
+		return Target{Kind: translate.KindIngressRoute, Namespace: namespace, Name: name}, nil
+	case "ingressroutetcp", "ingressroutetcps", "irt", "irtcp":
+		return Target{Kind: translate.KindIngressRouteTCP, Namespace: namespace, Name: name}, nil
+	}
+	return Target{}, fmt.Errorf("%q: unknown kind %q; diagnose walks ingressroute/NAME or ingressroutetcp/NAME", s, kind)
+}
+
+type nsName struct{ namespace, name string }
+
+func (n nsName) String() string { return n.namespace + "/" + n.name }
+
+// env is one diagnose run: the inputs, what translate made of them, and indexes.
+type env struct {
+	ctx        context.Context
+	opts       Options
+	in         *translate.Inputs
+	snap       *snapshot.Snapshot
+	statuses   translate.Statuses
+	pool       *upstream.Pool
+	services   map[nsName]*corev1.Service
+	slices     map[nsName][]*discoveryv1.EndpointSlice
+	secrets    map[nsName]*corev1.Secret
+	transports map[string]*snapshot.Transport
+	policies   map[string]*snapshot.Policy
+	mixups     map[nsName][]mixup
+}
+
+func newEnv(ctx context.Context, in *translate.Inputs, opts Options) *env {
+	if opts.Translate.Now.IsZero() {
+		opts.Translate.Now = time.Now()
+	}
+	if opts.Translate.ClusterDomain == "" {
+		opts.Translate.ClusterDomain = "cluster.local"
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	snap, statuses := translate.Translate(in, opts.Translate)
+	e := &env{
+		ctx: ctx, opts: opts, in: in, snap: snap, statuses: statuses,
+		pool:     upstream.NewPool(upstream.Options{DialContext: opts.DialContext}),
+		services: map[nsName]*corev1.Service{}, slices: map[nsName][]*discoveryv1.EndpointSlice{},
+		secrets: map[nsName]*corev1.Secret{}, transports: map[string]*snapshot.Transport{},
+		policies: map[string]*snapshot.Policy{},
+	}
+	for _, s := range in.Services {
+		e.services[nsName{s.Namespace, s.Name}] = s
+	}
+	for _, s := range in.EndpointSlices {
+		if svc := s.Labels[discoveryv1.LabelServiceName]; svc != "" {
+			k := nsName{s.Namespace, svc}
+			e.slices[k] = append(e.slices[k], s)
+		}
+	}
+	for _, s := range in.Secrets {
+		e.secrets[nsName{s.Namespace, s.Name}] = s
+	}
+	for _, t := range snap.Transports {
+		e.transports[t.ID] = t
+	}
+	for _, p := range snap.TLS.Policies {
+		e.policies[p.ID] = p
+	}
+	e.mixups = findMixups(in)
+	return e
+}
+
+// Routes diagnoses the named routes, or every IngressRoute and IngressRouteTCP when
+// targets is empty. With opts.Probe, every endpoint gets a real handshake and request.
+func Routes(ctx context.Context, in *translate.Inputs, targets []Target, opts Options) *Report {
+	e := newEnv(ctx, in, opts)
+	defer e.pool.Close()
+	r := &Report{Verdict: OK}
+	if len(opts.Notes) > 0 || len(opts.Problems) > 0 {
+		sec := Section{Title: "Inputs"}
+		for _, n := range opts.Notes {
+			sec.add(Hop{Kind: "Note", Verdict: Warn, Message: n})
+		}
+		for _, p := range opts.Problems {
+			sec.add(Hop{Kind: "Document", Object: docName(p), Verdict: Warn, Reason: "DocumentNotUsed", Message: p.Message,
+				Fix: "fix the document; until then the object is missing, and every reference to it fails"})
+		}
+		r.addSection(sec)
+	}
+	if len(targets) == 0 {
+		targets = allTargets(in)
+		if len(targets) == 0 {
+			sec := Section{Title: "Routes"}
+			sec.add(Hop{Kind: "Routes", Object: "(none)", Verdict: Fail, Reason: "NothingToDiagnose",
+				Message: "no IngressRoute or IngressRouteTCP was found", Fix: "point diagnose at the folder or cluster that holds the routes"})
+			r.addSection(sec)
+		}
+	}
+	for _, t := range targets {
+		r.addSection(e.target(t))
+	}
+	return r
+}
+
+func docName(p manifests.Problem) string {
+	s := p.File
+	if p.Doc > 0 {
+		s += fmt.Sprintf("#%d", p.Doc)
+	}
+	if p.Field != "" {
+		s += " " + p.Field
+	}
+	return s
+}
+
+func allTargets(in *translate.Inputs) []Target {
+	var out []Target
+	for _, ir := range in.IngressRoutes {
+		out = append(out, Target{Kind: translate.KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name})
+	}
+	for _, ir := range in.IngressRouteTCPs {
+		out = append(out, Target{Kind: translate.KindIngressRouteTCP, Namespace: ir.Namespace, Name: ir.Name})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name
+	})
+	return out
+}
+
+func (e *env) target(t Target) Section {
+	switch t.Kind {
+	case translate.KindIngressRoute:
+		for _, ir := range e.in.IngressRoutes {
+			if ir.Namespace == t.Namespace && ir.Name == t.Name {
+				return e.ingressRoute(ir)
+			}
+		}
+	case translate.KindIngressRouteTCP:
+		for _, ir := range e.in.IngressRouteTCPs {
+			if ir.Namespace == t.Namespace && ir.Name == t.Name {
+				return e.ingressRouteTCP(ir)
+			}
+		}
+	}
+	sec := Section{Title: t.String()}
+	var have []string
+	for _, o := range allTargets(e.in) {
+		if o.Kind == t.Kind && o.Namespace == t.Namespace {
+			have = append(have, o.Name)
+		}
+	}
+	fix := fmt.Sprintf("check the name and the namespace (-n); namespace %s has no %s", t.Namespace, t.Kind)
+	if len(have) > 0 {
+		fix = fmt.Sprintf("check the name and the namespace (-n); namespace %s has: %s", t.Namespace, strings.Join(have, ", "))
+	}
+	if len(e.opts.Problems) > 0 {
+		fix += "; if it is in one of the documents not used (above), fix that document"
+	}
+	sec.add(Hop{Kind: t.Kind, Object: t.Namespace + "/" + t.Name, Verdict: Fail, Reason: string(bhv1.ReasonNotFound),
+		Message: fmt.Sprintf("%s %s/%s not found", t.Kind, t.Namespace, t.Name), Fix: fix})
+	return sec
+}
+
+// conditionHops adds an object's conditions, as translate computed them: one hop for
+// Ready (which carries every blocking finding), one for Warnings, one for Compatibility.
+// okMessage is the summary of a healthy object; empty adds no hop for it.
+func (e *env) conditionHops(sec *Section, key translate.Key, okMessage string, facts ...string) {
+	st := e.statuses[key]
+	if st == nil {
+		return
+	}
+	kind, obj := key.Kind, key.Namespace+"/"+key.Name
+	if c := st.Condition(bhv1.ConditionReady); c != nil && c.Status != "True" {
+		sec.add(Hop{Kind: kind, Object: obj, Verdict: Fail, Reason: c.Reason, Message: c.Message, Fix: conditionFix(c.Reason), Facts: facts})
+	} else if okMessage != "" {
+		sec.add(Hop{Kind: kind, Object: obj, Message: okMessage, Facts: facts})
+	}
+	if c := st.Condition(bhv1.ConditionWarnings); c != nil && c.Status == "True" {
+		sec.add(Hop{Kind: kind, Object: obj, Verdict: Warn, Reason: c.Reason, Message: c.Message, Fix: conditionFix(c.Reason)})
+	}
+	if c := st.Condition(bhv1.ConditionCompatibility); c != nil && c.Status == "True" {
+		sec.add(Hop{Kind: kind, Object: obj, Verdict: Warn, Reason: c.Reason, Message: c.Message})
+	}
+}
+
+// tlsSpec is the tls section shared by both route kinds.
+type tlsSpec struct {
+	secretName bhv1.SecretName
+	options    *bhv1.ObjectReference
+	domains    []bhv1.Domain
+}
+
+func (t tlsSpec) domainNames() []string {
+	var out []string
+	for _, d := range t.domains {
+		if d.Main != "" {
+			out = append(out, d.Main)
+		}
+		out = append(out, d.SANs...)
+	}
+	return out
+}
+
+func (e *env) ingressRoute(ir *bhv1.IngressRoute) Section {
+	key := translate.Key{Kind: translate.KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}
+	ref := snapshot.Ref{Kind: key.Kind, Namespace: key.Namespace, Name: key.Name}
+	obj := "IngressRoute " + ir.Namespace + "/" + ir.Name
+	sec := Section{Title: obj, Origin: e.opts.Origin[key]}
+	var hostsFact []string
+	if st := e.statuses[key]; st != nil && len(st.Hosts) > 0 {
+		hostsFact = []string{"hosts: " + strings.Join(st.Hosts, ", ")}
+	}
+	e.conditionHops(&sec, key, "accepted, every reference resolves, serving", hostsFact...)
+
+	routes := map[int]*snapshot.HTTPRoute{}
+	for _, hr := range e.snap.HTTPRoutes {
+		if hr.Source == ref {
+			routes[hr.RouteIndex] = hr
+		}
+	}
+	if t := ir.Spec.TLS; t != nil {
+		spec := tlsSpec{secretName: t.SecretName, options: t.Options, domains: t.Domains}
+		matches := make([]string, len(ir.Spec.Routes))
+		for i, r := range ir.Spec.Routes {
+			matches[i] = r.Match
+		}
+		e.edge(&sec, ref, ir.Namespace, spec, matches, false)
+	} else {
+		sec.add(Hop{Kind: "TLS", Object: "(none)", Message: "no spec.tls: the route is served on the plain HTTP entry points only"})
+	}
+	for i, r := range ir.Spec.Routes {
+		field := fmt.Sprintf("spec.routes[%d]", i)
+		hr := routes[i]
+		if hr == nil {
+			sec.add(Hop{Kind: "Route", Object: ir.Namespace + "/" + ir.Name + " " + field, Verdict: Fail, Reason: "NotServed",
+				Message: fmt.Sprintf("%s (%s) is not served: see the IngressRoute's Ready condition above", field, r.Match),
+				Fix:     "fix what the condition names for this route"})
+			continue
+		}
+		e.routeHop(&sec, ir.Namespace+"/"+ir.Name+" "+field, hr.Match, hr.Priority, hr.EntryPoints, hr.Failure)
+		for j, s := range r.Services {
+			if j >= len(hr.Backends) {
+				break
+			}
+			b := hr.Backends[j]
+			ref := svcRef{obj: obj, field: fmt.Sprintf("%s.services[%d]", field, j), routeNS: ir.Namespace, name: s.Name, ns: s.Namespace,
+				port: s.Port, scheme: s.Scheme, transport: s.ServersTransport}
+			if ref.ns == "" {
+				ref.ns = ir.Namespace
+			}
+			e.backend(&sec, ref, viewHTTP(b))
+		}
+	}
+	return sec
+}
+
+// routeHop summarises one rule. A failure with status 421 comes from the edge (its TLS
+// hops say why); any other (a middleware) is this hop's.
+func (e *env) routeHop(sec *Section, obj, match string, priority int, entryPoints []string, f *snapshot.Failure) {
+	eps := "every entry point"
+	if len(entryPoints) > 0 {
+		eps = "entry points " + strings.Join(entryPoints, ", ")
+	}
+	h := Hop{Kind: "Route", Object: obj, Message: fmt.Sprintf("match %s, priority %d, on %s", match, priority, eps)}
+	if f != nil && f.Status != 421 {
+		h.Verdict, h.Reason = Fail, f.Reason
+		h.Message = fmt.Sprintf("requests matching %s get %d: %s", match, f.Status, f.Message)
+		h.Fix = conditionFix(f.Reason)
+	}
+	sec.add(h)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
