@@ -11,6 +11,7 @@ export BRIDGEHEAD_CACHE := $(CACHE_DIR)
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION ?= v3.22.0
 # kube-apiserver and etcd for envtest, built from source by hack/envtest.sh. The minor
 # matches the k8s.io libraries that controller-runtime v0.25 pins (v0.37).
 K8S_VERSION ?= 1.37.1
@@ -19,6 +20,7 @@ export K8S_VERSION ETCD_VERSION
 
 CONTROLLER_GEN := bin/controller-gen
 GOLANGCI_LINT := bin/golangci-lint
+HELM := bin/helm
 
 GO_TEST_FLAGS ?= -race -count=1
 # Debian packages the tests drive as real clients.
@@ -39,6 +41,7 @@ help: ## Show this help.
 manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the API types and markers.
 	$(CONTROLLER_GEN) crd rbac:roleName=bridgehead paths=./api/... paths=./controllers/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:dir=config/rbac
+	@$(MAKE) --no-print-directory sync-chart-crds
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
@@ -51,6 +54,18 @@ verify-generated: manifests generate ## Fail if regenerating changed files (comp
 		git diff --stat -- api config; echo "$$untracked"; \
 		echo "Generated files are stale: run 'make manifests generate' and commit the result."; exit 1; \
 	fi
+
+.PHONY: sync-chart-crds
+sync-chart-crds: ## Copy the CRDs from config/crd/bases into the Helm chart (charts/bridgehead/crds).
+	@mkdir -p charts/bridgehead/crds
+	@rm -f charts/bridgehead/crds/*.yaml
+	@cp config/crd/bases/*.yaml charts/bridgehead/crds/
+
+.PHONY: verify-chart-crds
+verify-chart-crds: ## Fail if the Helm chart's CRDs differ from config/crd/bases.
+	@diff -r config/crd/bases charts/bridgehead/crds >/dev/null || { \
+		diff -r config/crd/bases charts/bridgehead/crds | head -20; \
+		echo "The Helm chart's CRDs drifted from config/crd/bases: run 'make sync-chart-crds' and commit the result."; exit 1; }
 
 .PHONY: fmt
 fmt: ## Run gofmt on the tree.
@@ -73,11 +88,11 @@ test-deps: ## Install the Debian packages the tests use as real clients, when mi
 	@hack/apt-install.sh $(TEST_PACKAGES)
 
 .PHONY: test
-test: verify-generated vet lint envtest test-deps ## Run every check and test.
+test: verify-generated verify-chart-crds vet lint envtest test-deps helm ## Run every check and test.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-unit
-test-unit: ## Run the tests only (no generation check, no lint).
+test-unit: helm ## Run the tests only (no generation check, no lint).
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
 
 ##@ Build and run
@@ -90,12 +105,26 @@ build: ## Build the bridgehead binary into bin/.
 run: build ## Run the quickstart: demo PKI, HTTPS demo backend, gateway on examples/quickstart.
 	bin/bridgehead quickstart
 
+.PHONY: run-cluster
+run-cluster: build envtest ## A local API server (envtest binaries) with the CRDs, and the gateway against it: kubectl apply -f examples/ingress, then curl.
+	hack/run-cluster.sh
+
+.PHONY: bench
+bench: build ## Benchmark against HAProxy on the same end-to-end TLS path (hack/bench/run.sh).
+	bash hack/bench/run.sh
+
 ##@ Tools
 
 # Always asked: cheap when the pinned version is cached, and it relinks on a version bump.
-.PHONY: $(CONTROLLER_GEN) $(GOLANGCI_LINT)
+.PHONY: $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(HELM)
 $(CONTROLLER_GEN):
 	@hack/tool.sh controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen $(CONTROLLER_TOOLS_VERSION)
 
 $(GOLANGCI_LINT):
 	@hack/tool.sh golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION)
+
+.PHONY: helm
+helm: $(HELM) ## Install helm (pinned, built from the Go module proxy) into bin/.
+
+$(HELM):
+	@hack/tool.sh helm helm.sh/helm/v3/cmd/helm $(HELM_VERSION)

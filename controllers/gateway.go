@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,6 +33,7 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/status"
 	"github.com/bridgehead/bridgehead/internal/translate"
+	"github.com/bridgehead/bridgehead/internal/verdict"
 )
 
 // rebuildKey is the only key the controller ever reconciles: every event means "rebuild
@@ -48,18 +53,73 @@ type Config struct {
 	Clock func() time.Time
 	// OnRebuild, when set, is told the outcome of every rebuild (metrics, logs, tests).
 	OnRebuild func(snap *snapshot.Snapshot, statuses translate.Statuses, err error)
+	// PublishService, when set, is the Service (of type LoadBalancer, usually) whose
+	// addresses go into status.loadBalancer of every Ingress the gateway serves.
+	PublishService types.NamespacedName
+	// PublishAddresses, when set, are written there instead: IPs or host names.
+	PublishAddresses []string
+	// LeaderElection, when set, lets only the holder of a Lease write status and Events;
+	// losing it stops the writers and nothing else. When nil the writers run whenever the
+	// manager runs its leader-election runnables (always, without manager leader election).
+	LeaderElection *LeaderElection
 }
 
 // Gateway is the rebuild controller: list from the cache, translate, validate, swap,
 // publish statuses. It runs on every replica (each serves from its own cache); only the
 // status writer needs the lease.
 type Gateway struct {
-	cfg    Config
-	client client.Client
-	writer *status.Writer
-	log    logr.Logger
+	cfg      Config
+	client   client.Client
+	writers  client.Client // counts status writes
+	recorder events.EventRecorder
+	log      logr.Logger
 
-	statuses atomic.Pointer[translate.Statuses]
+	statuses     atomic.Pointer[translate.Statuses]
+	leading      atomic.Bool
+	statusWrites atomic.Int64
+	// writer receives the runtime verdicts (runtime.go) for whichever term is current.
+	writer runtimeSink
+
+	// termMu guards the writers of the current leadership term and the latest results,
+	// which a new term starts from.
+	termMu  sync.Mutex
+	term    *term
+	latest  translate.Statuses
+	ingress *status.IngressReport
+	runtime verdict.Conditions
+}
+
+// runtimeSink forwards runtime verdicts to the current term's writers and keeps the latest
+// for the next term.
+type runtimeSink struct{ g *Gateway }
+
+// SetRuntime is Writer.SetRuntime for whichever writers are current.
+func (r runtimeSink) SetRuntime(c verdict.Conditions) {
+	g := r.g
+	g.termMu.Lock()
+	defer g.termMu.Unlock()
+	g.runtime = c
+	if g.term != nil {
+		g.term.crd.SetRuntime(withoutIngresses(c))
+		g.term.ingress.SetRuntime(c)
+	}
+}
+
+func withoutIngresses(c verdict.Conditions) verdict.Conditions {
+	out := verdict.Conditions{}
+	for k, cs := range c {
+		if k.Kind != translate.KindIngress {
+			out[k] = cs
+		}
+	}
+	return out
+}
+
+// term is one leadership term's writers; a new term gets new ones, so nothing a previous
+// term remembered (another leader may have written since) suppresses a write.
+type term struct {
+	crd     *status.Writer
+	ingress *status.IngressWriter
 }
 
 // Setup registers the gateway controller, its indexes and the leader-only status writer.
@@ -73,9 +133,22 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Gateway, erro
 	if cfg.Debounce == 0 {
 		cfg.Debounce = 100 * time.Millisecond
 	}
-	g := &Gateway{cfg: cfg, client: mgr.GetClient(), log: mgr.GetLogger().WithName("gateway")}
-	g.writer = &status.Writer{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("bridgehead"), Clock: cfg.Clock, Log: g.log.WithName("status")}
-	if err := mgr.Add(g.writer); err != nil {
+	g := &Gateway{cfg: cfg, client: mgr.GetClient(), recorder: mgr.GetEventRecorder("bridgehead"), log: mgr.GetLogger().WithName("gateway")}
+	g.writers = countingClient{Client: mgr.GetClient(), n: &g.statusWrites}
+	g.writer = runtimeSink{g: g}
+	if le := cfg.LeaderElection; le != nil {
+		if err := le.defaults(); err != nil {
+			return nil, err
+		}
+		if err := mgr.Add(&elector{cfg: *le, restCfg: mgr.GetConfig(), log: g.log.WithName("leader"), lead: g.lead, leading: &g.leading}); err != nil {
+			return nil, err
+		}
+	} else if err := mgr.Add(leaderOnly(func(ctx context.Context) error {
+		g.leading.Store(true)
+		defer g.leading.Store(false)
+		g.lead(ctx)
+		return nil
+	})); err != nil {
 		return nil, err
 	}
 	if err := addIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
@@ -90,6 +163,11 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Gateway, erro
 
 	spec := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	core := builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})
+	// Ingress annotations and the default-class annotation change what is served without
+	// changing the generation; status changes (our own writes) change nothing.
+	specOrAnnotations := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
+	ingresses := builder.WithPredicates(specOrAnnotations, g.mayServe())
+	classes := builder.WithPredicates(specOrAnnotations)
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("bridgehead-gateway").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: ptr.To(true), NeedLeaderElection: ptr.To(false)}).
@@ -101,6 +179,8 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Gateway, erro
 		Watches(&bhv1.ServersTransport{}, enqueue, spec).
 		Watches(&bhv1.ServersTransportTCP{}, enqueue, spec).
 		Watches(&bhv1.Middleware{}, enqueue, spec).
+		Watches(&networkingv1.Ingress{}, enqueue, ingresses).
+		Watches(&networkingv1.IngressClass{}, enqueue, classes).
 		Watches(&corev1.Secret{}, g.ifReferenced("Secret", enqueue), core).
 		Watches(&corev1.ConfigMap{}, g.ifReferenced("ConfigMap", enqueue), core).
 		Watches(&corev1.Service{}, g.ifReferenced("Service", enqueue), core).
@@ -143,19 +223,26 @@ func (g *Gateway) ifReferenced(kind string, next handler.TypedEventHandler[clien
 		}
 		return ref(kind, o.GetNamespace(), name)
 	}
+	publish := ""
+	if p := g.cfg.PublishService; kind == "Service" && p.Name != "" {
+		publish = ref("Service", p.Namespace, p.Name)
+	}
+	referenced := func(ctx context.Context, key string) bool {
+		return key == publish || isReferenced(ctx, g.client, key)
+	}
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if isReferenced(ctx, g.client, key(e.Object)) {
+			if referenced(ctx, key(e.Object)) {
 				next.Create(ctx, e, q)
 			}
 		},
 		UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if isReferenced(ctx, g.client, key(e.ObjectNew)) {
+			if referenced(ctx, key(e.ObjectNew)) {
 				next.Update(ctx, e, q)
 			}
 		},
 		DeleteFunc: func(ctx context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if isReferenced(ctx, g.client, key(e.Object)) {
+			if referenced(ctx, key(e.Object)) {
 				next.Delete(ctx, e, q)
 			}
 		},
@@ -181,7 +268,7 @@ func (g *Gateway) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile
 		return reconcile.Result{}, nil
 	}
 	g.statuses.Store(&statuses)
-	g.writer.Publish(statuses)
+	g.publish(statuses, g.ingressReport(ctx, statuses))
 	g.log.V(1).Info("snapshot swapped", "generation", g.cfg.Store.Generation(), "httpRoutes", len(snap.HTTPRoutes), "tcpRoutes", len(snap.TCPRoutes))
 	// Certificate expiry warnings depend on the clock: look again later even if nothing changes.
 	return reconcile.Result{RequeueAfter: time.Hour}, nil
@@ -217,8 +304,10 @@ func (g *Gateway) list(ctx context.Context) (*translate.Inputs, error) {
 		cms   corev1.ConfigMapList
 		svcs  corev1.ServiceList
 		slice discoveryv1.EndpointSliceList
+		ings  networkingv1.IngressList
+		ics   networkingv1.IngressClassList
 	)
-	for _, l := range []client.ObjectList{&irs, &irts, &opts, &tss, &sts, &stts, &mws, &secs, &cms, &svcs, &slice} {
+	for _, l := range []client.ObjectList{&irs, &irts, &opts, &tss, &sts, &stts, &mws, &secs, &cms, &svcs, &slice, &ings, &ics} {
 		// translate never modifies its inputs, so the cache's objects are read in place.
 		if err := g.client.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing from the cache: %w", err)
@@ -235,6 +324,8 @@ func (g *Gateway) list(ctx context.Context) (*translate.Inputs, error) {
 	in.ConfigMaps = ptrs(cms.Items)
 	in.Services = ptrs(svcs.Items)
 	in.EndpointSlices = ptrs(slice.Items)
+	in.Ingresses = ptrs(ings.Items)
+	in.IngressClasses = ptrs(ics.Items)
 	return in, nil
 }
 
@@ -245,3 +336,148 @@ func ptrs[T any](items []T) []*T {
 	}
 	return out
 }
+
+// mayServe drops events about Ingresses of other classes. An update passes when either
+// version may be ours, so an Ingress that moves to another class leaves the snapshot.
+func (g *Gateway) mayServe() predicate.Predicate {
+	class := g.cfg.Options.IngressClass
+	may := func(o client.Object) bool {
+		ing, ok := o.(*networkingv1.Ingress)
+		return !ok || translate.MayServeIngress(ing, class)
+	}
+	return predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return may(e.Object) },
+		DeleteFunc:  func(e event.DeleteEvent) bool { return may(e.Object) },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return may(e.ObjectOld) || may(e.ObjectNew) },
+		GenericFunc: func(e event.GenericEvent) bool { return may(e.Object) },
+	}
+}
+
+// publish hands a build's results to the writers of the current term, if this replica
+// leads, and keeps them for the next term.
+func (g *Gateway) publish(statuses translate.Statuses, ingress *status.IngressReport) {
+	crd := translate.Statuses{}
+	for k, st := range statuses {
+		if k.Kind != translate.KindIngress {
+			crd[k] = st
+		}
+	}
+	g.termMu.Lock()
+	defer g.termMu.Unlock()
+	g.latest, g.ingress = crd, ingress
+	if g.term != nil {
+		g.term.crd.Publish(crd)
+		g.term.ingress.Publish(ingress)
+	}
+}
+
+// lead runs one leadership term: fresh writers, fed the latest results, until ctx ends.
+func (g *Gateway) lead(ctx context.Context) {
+	log := g.log.WithName("status")
+	t := &term{
+		crd:     &status.Writer{Client: g.writers, Recorder: g.recorder, Clock: g.cfg.Clock, Log: log},
+		ingress: &status.IngressWriter{Client: g.writers, Recorder: g.recorder, Log: log.WithName("ingress")},
+	}
+	g.termMu.Lock()
+	g.term = t
+	if g.latest != nil {
+		t.crd.Publish(g.latest)
+	}
+	if g.ingress != nil {
+		t.ingress.Publish(g.ingress)
+	}
+	if g.runtime != nil {
+		t.crd.SetRuntime(withoutIngresses(g.runtime))
+		t.ingress.SetRuntime(g.runtime)
+	}
+	g.termMu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, r := range []manager.Runnable{t.crd, t.ingress} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Start(ctx); err != nil {
+				log.Error(err, "status writer stopped")
+			}
+		}()
+	}
+	wg.Wait()
+	g.termMu.Lock()
+	if g.term == t {
+		g.term = nil
+	}
+	g.termMu.Unlock()
+}
+
+// leaderOnly is a runnable the manager starts on its leader (at once without manager
+// leader election).
+type leaderOnly func(ctx context.Context) error
+
+func (f leaderOnly) Start(ctx context.Context) error { return f(ctx) }
+func (f leaderOnly) NeedLeaderElection() bool        { return true }
+
+// ingressReport computes the load-balancer addresses for Ingress status.
+func (g *Gateway) ingressReport(ctx context.Context, statuses translate.Statuses) *status.IngressReport {
+	r := &status.IngressReport{Statuses: statuses}
+	switch {
+	case len(g.cfg.PublishAddresses) > 0:
+		r.Publish = true
+		for _, a := range g.cfg.PublishAddresses {
+			if net.ParseIP(a) != nil {
+				r.Addresses = append(r.Addresses, networkingv1.IngressLoadBalancerIngress{IP: a})
+			} else {
+				r.Addresses = append(r.Addresses, networkingv1.IngressLoadBalancerIngress{Hostname: a})
+			}
+		}
+	case g.cfg.PublishService.Name != "":
+		r.Publish = true
+		svc := &corev1.Service{}
+		if err := g.client.Get(ctx, g.cfg.PublishService, svc); err != nil {
+			g.log.Error(err, "reading the --publish-service Service; Ingress status gets no address until it can be read", "service", g.cfg.PublishService.String())
+			return r
+		}
+		r.Addresses = serviceAddresses(svc)
+	}
+	status.SortAddresses(r.Addresses)
+	return r
+}
+
+// serviceAddresses are the addresses clients reach a Service on: its load balancer's, its
+// external IPs, the target of an ExternalName, or else its cluster IPs.
+func serviceAddresses(svc *corev1.Service) []networkingv1.IngressLoadBalancerIngress {
+	var out []networkingv1.IngressLoadBalancerIngress
+	seen := map[string]bool{}
+	add := func(a networkingv1.IngressLoadBalancerIngress) {
+		if k := a.IP + "|" + a.Hostname; (a.IP != "" || a.Hostname != "") && !seen[k] {
+			seen[k] = true
+			out = append(out, a)
+		}
+	}
+	for _, lb := range svc.Status.LoadBalancer.Ingress {
+		add(networkingv1.IngressLoadBalancerIngress{IP: lb.IP, Hostname: lb.Hostname})
+	}
+	for _, ip := range svc.Spec.ExternalIPs {
+		add(networkingv1.IngressLoadBalancerIngress{IP: ip})
+	}
+	switch {
+	case svc.Spec.Type == corev1.ServiceTypeExternalName:
+		add(networkingv1.IngressLoadBalancerIngress{Hostname: svc.Spec.ExternalName})
+	case svc.Spec.Type == corev1.ServiceTypeLoadBalancer:
+		// Pending until the cloud assigns an address: publish nothing rather than an
+		// address clients cannot reach.
+	case len(out) == 0:
+		for _, ip := range svc.Spec.ClusterIPs {
+			if ip != corev1.ClusterIPNone {
+				add(networkingv1.IngressLoadBalancerIngress{IP: ip})
+			}
+		}
+	}
+	return out
+}
+
+// IsLeader reports whether this replica currently writes status.
+func (g *Gateway) IsLeader() bool { return g.leading.Load() }
+
+// StatusWrites counts the status updates this replica has made.
+func (g *Gateway) StatusWrites() int64 { return g.statusWrites.Load() }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -51,6 +52,30 @@ var referencing = []struct {
 		for _, r := range ir.Spec.Routes {
 			for _, s := range r.Services {
 				out = append(out, ref("Service", orDefault(s.Namespace, ir.Namespace), s.Name))
+			}
+		}
+		return out
+	}},
+	{&networkingv1.Ingress{}, &networkingv1.IngressList{}, func(o client.Object) []string {
+		ing := o.(*networkingv1.Ingress)
+		var out []string
+		for _, t := range ing.Spec.TLS {
+			if t.SecretName != "" {
+				out = append(out, ref("Secret", ing.Namespace, t.SecretName))
+			}
+		}
+		backend := func(b *networkingv1.IngressBackend) {
+			if b != nil && b.Service != nil {
+				out = append(out, ref("Service", ing.Namespace, b.Service.Name))
+			}
+		}
+		backend(ing.Spec.DefaultBackend)
+		for _, r := range ing.Spec.Rules {
+			if r.HTTP == nil {
+				continue
+			}
+			for i := range r.HTTP.Paths {
+				backend(&r.HTTP.Paths[i].Backend)
 			}
 		}
 		return out

@@ -3,8 +3,9 @@
 package controllers
 
 // The permissions the gateway needs: read its inputs, write status and events, and hold a
-// Lease for leader election. Secrets are read-only and never listed cluster-wide by the
-// Helm chart unless the user asks for every namespace.
+// Lease for leader election (in its own namespace only). Secrets are read-only and never
+// listed cluster-wide by the Helm chart unless the user asks for every namespace. The
+// chart's templates/rbac.yaml mirrors these rules; test/cluster checks that they agree.
 //
 // +kubebuilder:rbac:groups=gateway.bridgehead.dev,resources=ingressroutes;ingressroutetcps;tlsoptions;tlsstores;serverstransports;serverstransporttcps;middlewares,verbs=get;list;watch
 // +kubebuilder:rbac:groups=gateway.bridgehead.dev,resources=ingressroutes/status;ingressroutetcps/status;tlsoptions/status;tlsstores/status;serverstransports/status;serverstransporttcps/status;middlewares/status,verbs=get;update;patch
@@ -14,4 +15,4 @@ package controllers
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=bridgehead,resources=leases,verbs=get;create;update

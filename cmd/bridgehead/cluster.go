@@ -2,14 +2,22 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -20,12 +28,99 @@ import (
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/controllers"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/proxy"
 )
+
+// clusterFlags are the serve flags that only matter in cluster mode: which Ingresses are
+// served, what their status says, and how replicas elect the one that writes status.
+type clusterFlags struct {
+	ingressClass   string
+	publishService string
+	publishAddress string
+	redirectPort   string
+	leaseName      string
+	leaseDuration  time.Duration
+	renewDeadline  time.Duration
+	retryPeriod    time.Duration
+}
+
+func (c *clusterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.ingressClass, "ingress-class", translate.DefaultIngressClass,
+		"serve the Ingresses of this IngressClass (its spec.controller must be "+translate.IngressController+"), and those with the legacy kubernetes.io/ingress.class annotation set to it")
+	fs.StringVar(&c.publishService, "publish-service", "",
+		"NAMESPACE/NAME of the Service in front of the gateway; its addresses go into status.loadBalancer of every served Ingress")
+	fs.StringVar(&c.publishAddress, "publish-address", "",
+		"comma-separated IPs or host names to put into status.loadBalancer of every served Ingress (instead of --publish-service)")
+	fs.StringVar(&c.redirectPort, "redirect-port", "",
+		"the port clients reach websecure on, for the HTTPS redirects of Ingresses with bridgehead.dev/ssl-redirect (default: 443, left out of the URL)")
+	fs.StringVar(&c.leaseName, "leader-election-id", "bridgehead-status-writer", "name of the Lease (in --gateway-namespace) that elects the replica writing status")
+	fs.DurationVar(&c.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long other replicas wait before replacing a leader that stopped renewing")
+	fs.DurationVar(&c.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before it stops writing status")
+	fs.DurationVar(&c.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often replicas try to acquire or renew the Lease")
+}
+
+func (c *clusterFlags) apply(o *translate.Options) {
+	o.IngressClass = c.ingressClass
+	o.RedirectPort = c.redirectPort
+}
+
+// gatewayConfig turns the flags into the controller's configuration.
+func (f *serveFlags) gatewayConfig(store *snapshot.Store) (controllers.Config, error) {
+	c := f.cluster
+	cfg := controllers.Config{Options: f.translateOptions(), Store: store}
+	if c.publishService != "" && c.publishAddress != "" {
+		return cfg, fmt.Errorf("--publish-service and --publish-address: set one of them")
+	}
+	if c.publishService != "" {
+		ns, name, ok := strings.Cut(c.publishService, "/")
+		if !ok || ns == "" || name == "" {
+			return cfg, fmt.Errorf("--publish-service %q: write NAMESPACE/NAME", c.publishService)
+		}
+		cfg.PublishService = types.NamespacedName{Namespace: ns, Name: name}
+	}
+	for _, a := range strings.Split(c.publishAddress, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.PublishAddresses = append(cfg.PublishAddresses, a)
+		}
+	}
+	if c.redirectPort != "" {
+		if p, err := strconv.Atoi(c.redirectPort); err != nil || p < 1 || p > 65535 {
+			return cfg, fmt.Errorf("--redirect-port %q: want a port number", c.redirectPort)
+		}
+	}
+	if f.leaderElect {
+		cfg.LeaderElection = &controllers.LeaderElection{
+			Namespace:     f.namespace,
+			Name:          c.leaseName,
+			Identity:      identity(),
+			LeaseDuration: c.leaseDuration,
+			RenewDeadline: c.renewDeadline,
+			RetryPeriod:   c.retryPeriod,
+		}
+	}
+	return cfg, nil
+}
+
+// identity names this replica in the Lease: the pod name (or host name) and a random
+// suffix, so a restarted pod never mistakes the old lease for its own.
+func identity() string {
+	name := os.Getenv("POD_NAME")
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return name + "_" + hex.EncodeToString(b)
+}
 
 // runCluster serves from the Kubernetes API: the controller builds snapshots from its
 // cache on every replica; the leader alone writes status.
 func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *slog.Logger, stdout io.Writer) error {
+	gwCfg, err := f.gatewayConfig(store)
+	if err != nil {
+		return err
+	}
 	restCfg, err := restConfig(f.kubeconfig)
 	if err != nil {
 		return err
@@ -38,15 +133,13 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 		return err
 	}
 	opts := ctrl.Options{
-		Scheme:                  scheme,
-		Logger:                  logr.FromSlogHandler(log.Handler()),
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:  "0",
-		LeaderElection:          f.leaderElect,
-		LeaderElectionID:        "bridgehead-status-writer",
-		LeaderElectionNamespace: f.namespace,
-		// Losing the lease must only stop status writes, never traffic.
-		LeaderElectionReleaseOnCancel: true,
+		Scheme:                 scheme,
+		Logger:                 logr.FromSlogHandler(log.Handler()),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// The manager's own leader election would stop the caches (and the traffic) when
+		// the lease is lost; controllers.LeaderElection stops only the status writers.
+		LeaderElection: false,
 	}
 	if f.watchNamespaces != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{}
@@ -58,7 +151,7 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 	if err != nil {
 		return fmt.Errorf("creating the controller manager: %w", err)
 	}
-	gw, err := controllers.Setup(ctx, mgr, controllers.Config{Options: f.translateOptions(), Store: store})
+	gw, err := controllers.Setup(ctx, mgr, gwCfg)
 	if err != nil {
 		return err
 	}
@@ -69,10 +162,16 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 		return err
 	}
 	srv.HandleAdmin("GET /snapshot/hash", snapshotHash(store))
+	identity := ""
+	if le := gwCfg.LeaderElection; le != nil {
+		identity = le.Identity
+	}
+	srv.HandleAdmin("GET /leader", leaderStatus(gw, identity))
 	if err := srv.Listen(); err != nil {
 		return err
 	}
-	log.Info("bridgehead serving", "mode", "cluster", "addresses", srv.Addrs())
+	log.Info("bridgehead serving", "mode", "cluster", "addresses", srv.Addrs(), "ingressClass", gwCfg.Options.IngressClass, "identity", identity)
+	go gw.WatchVerdicts(ctx, store, srv.Observations().Latest)
 	errs := make(chan error, 2)
 	go func() { errs <- mgr.Start(ctx) }()
 	go func() { errs <- srv.Serve(ctx) }()
@@ -100,5 +199,18 @@ func snapshotHash(store *snapshot.Store) http.Handler {
 			return
 		}
 		_, _ = io.WriteString(w, s.Hash()+"\n")
+	})
+}
+
+// leaderStatus says whether this replica holds the Lease and writes status, and how many
+// status writes it has made.
+func leaderStatus(gw *controllers.Gateway, identity string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(struct {
+			Identity     string `json:"identity,omitempty"`
+			Leader       bool   `json:"leader"`
+			StatusWrites int64  `json:"statusWrites"`
+		}{identity, gw.IsLeader(), gw.StatusWrites()})
 	})
 }

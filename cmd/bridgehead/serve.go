@@ -38,6 +38,7 @@ type serveFlags struct {
 	shutdownDelay, grace  time.Duration
 	trustedProxies        string
 	trusted               []netip.Prefix
+	cluster               clusterFlags // cluster mode only: Ingress and leader election (cluster.go)
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -63,6 +64,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail readiness for this long before closing listeners")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGTERM, how long in-flight requests may finish")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers that send a PROXY protocol header (v1 or v2); their connections must start with one")
+	f.cluster.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -109,6 +111,7 @@ func (f *serveFlags) translateOptions() translate.Options {
 	o.AllowExternalNameServices = f.externalName
 	o.ClusterDomain = f.clusterDomain
 	o.ExpiryWarning = f.expiryWarning
+	f.cluster.apply(&o)
 	return o
 }
 

@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -83,7 +84,7 @@ func render(t *testing.T, in *Inputs, opts Options) []byte {
 		t.Fatalf("translate produced a snapshot that fails validation: %v", err)
 	}
 	type statusOut struct {
-		Object     string   `json:"object"`
+		Object       string   `json:"object"`
 		Hosts        []string `json:"hosts,omitempty"`
 		Certificates []string `json:"certificates,omitempty"`
 		Conditions   []string `json:"conditions"`
@@ -116,6 +117,9 @@ var decoder = func() runtime.Decoder {
 		panic(err)
 	}
 	if err := discoveryv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := networkingv1.AddToScheme(s); err != nil {
 		panic(err)
 	}
 	return serializer.NewCodecFactory(s).UniversalDeserializer()
@@ -192,6 +196,10 @@ func loadCase(t *testing.T, path string) (*Inputs, Options) {
 			in.Services = append(in.Services, o)
 		case *discoveryv1.EndpointSlice:
 			in.EndpointSlices = append(in.EndpointSlices, o)
+		case *networkingv1.Ingress:
+			in.Ingresses = append(in.Ingresses, o)
+		case *networkingv1.IngressClass:
+			in.IngressClasses = append(in.IngressClasses, o)
 		default:
 			t.Fatalf("%s#%d: unsupported kind %T", path, i, obj)
 		}
@@ -240,6 +248,7 @@ func shuffle(in *Inputs) {
 	sh(len(in.EndpointSlices), func(i, j int) {
 		in.EndpointSlices[i], in.EndpointSlices[j] = in.EndpointSlices[j], in.EndpointSlices[i]
 	})
+	sh(len(in.Ingresses), func(i, j int) { in.Ingresses[i], in.Ingresses[j] = in.Ingresses[j], in.Ingresses[i] })
 }
 
 // diffLines shows the first lines that differ, enough to see what changed.

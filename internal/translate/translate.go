@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
@@ -31,6 +32,10 @@ type Inputs struct {
 	ConfigMaps           []*corev1.ConfigMap
 	Services             []*corev1.Service
 	EndpointSlices       []*discoveryv1.EndpointSlice
+	// Ingresses are every networking.k8s.io/v1 Ingress; translate serves those of
+	// Options.IngressClass (see ingress.go) and ignores the rest.
+	Ingresses      []*networkingv1.Ingress
+	IngressClasses []*networkingv1.IngressClass
 	// Ignored lists, per object, fields of a Traefik manifest that Bridgehead does not
 	// implement; each such object gets a Compatibility condition naming them.
 	Ignored map[Key][]string
@@ -51,11 +56,18 @@ type Options struct {
 	Now time.Time
 	// ExpiryWarning is how far ahead an expiring certificate raises a warning.
 	ExpiryWarning time.Duration
+	// IngressClass is the name of the IngressClass whose Ingresses this gateway serves
+	// (empty means DefaultIngressClass).
+	IngressClass string
+	// RedirectPort is the port clients reach the websecure entry point on, written into
+	// the HTTPS redirects of Ingresses with bridgehead.dev/ssl-redirect; empty or 443
+	// leaves it out of the Location.
+	RedirectPort string
 }
 
 // DefaultOptions are the gateway's defaults.
 func DefaultOptions() Options {
-	return Options{GatewayNamespace: "bridgehead", ClusterDomain: "cluster.local", ExpiryWarning: 14 * 24 * time.Hour}
+	return Options{GatewayNamespace: "bridgehead", ClusterDomain: "cluster.local", ExpiryWarning: 14 * 24 * time.Hour, IngressClass: DefaultIngressClass}
 }
 
 // Kinds, as they appear in keys, refs and messages.
@@ -67,6 +79,7 @@ const (
 	KindServersTransport    = "ServersTransport"
 	KindServersTransportTCP = "ServersTransportTCP"
 	KindMiddleware          = "Middleware"
+	KindIngress             = "Ingress"
 )
 
 // translator is the state of one Translate call; nothing survives it.
@@ -120,6 +133,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	t.buildTransports()
 	t.buildMiddlewares()
 	t.buildIngressRoutes()
+	t.buildIngresses()
 	t.buildIngressRouteTCPs()
 	t.buildHosts()
 	t.finish()

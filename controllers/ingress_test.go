@@ -1,0 +1,160 @@
+package controllers
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+func ingress(ns, name, class, host, svc string, port int32) *networkingv1.Ingress {
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{
+			Host: host,
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix),
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: svc, Port: networkingv1.ServiceBackendPort{Number: port}}},
+			}}}},
+		}}},
+	}
+	if class != "" {
+		ing.Spec.IngressClassName = ptr.To(class)
+	}
+	return ing
+}
+
+// ingressRoutes lists the IDs of the snapshot's routes that come from an Ingress.
+func ingressRoutes(ns, name string) []string {
+	var out []string
+	if s := store.Load(); s != nil {
+		for _, r := range s.HTTPRoutes {
+			if r.Source.Kind == translate.KindIngress && r.Source.Namespace == ns && r.Source.Name == name {
+				out = append(out, r.ID)
+			}
+		}
+	}
+	return out
+}
+
+// eventsFor returns "Type/Reason: note" of the Events regarding an object.
+func eventsFor(g Gomega, ns, kind, name string) []string {
+	var evs eventsv1.EventList
+	g.Expect(k8s.List(bg(), &evs, client.InNamespace(ns))).To(Succeed())
+	var out []string
+	for _, e := range evs.Items {
+		if e.Regarding.Kind == kind && e.Regarding.Name == name {
+			out = append(out, e.Type+"/"+e.Reason+": "+e.Note)
+		}
+	}
+	return out
+}
+
+var _ = Describe("Ingresses", Ordered, func() {
+	const ns = "ingress-watch"
+
+	BeforeAll(func() {
+		create(namespace(ns),
+			&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "bridgehead"}, Spec: networkingv1.IngressClassSpec{Controller: translate.IngressController}},
+			&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx"}, Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}},
+		)
+		create(httpsService(ns, "app", "10.0.3.5")...)
+	})
+
+	It("serves an Ingress of class bridgehead and ignores one of another class", func() {
+		create(ingress(ns, "ours", "bridgehead", "ours.example.com", "app", 443),
+			ingress(ns, "theirs", "nginx", "theirs.example.com", "app", 443))
+		Eventually(func(g Gomega) {
+			g.Expect(ingressRoutes(ns, "ours")).To(ConsistOf(ns + "/ours/ingress/rules[0].paths[0]/web"))
+		}).Should(Succeed())
+		Expect(ingressRoutes(ns, "theirs")).To(BeEmpty())
+		Expect(gateway.Statuses()).NotTo(HaveKey(translate.Key{Kind: translate.KindIngress, Namespace: ns, Name: "theirs"}))
+	})
+
+	It("stops serving an Ingress moved to another class", func() {
+		ing := &networkingv1.Ingress{}
+		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "ours"}, ing)).To(Succeed())
+		ing.Spec.IngressClassName = ptr.To("nginx")
+		Expect(k8s.Update(bg(), ing)).To(Succeed())
+		Eventually(func() []string { return ingressRoutes(ns, "ours") }).Should(BeEmpty())
+		ing.Spec.IngressClassName = ptr.To("bridgehead")
+		Expect(k8s.Update(bg(), ing)).To(Succeed())
+		Eventually(func() []string { return ingressRoutes(ns, "ours") }).ShouldNot(BeEmpty())
+	})
+
+	It("rebuilds when only an annotation changes (the generation does not)", func() {
+		ing := &networkingv1.Ingress{}
+		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "ours"}, ing)).To(Succeed())
+		generation := ing.Generation
+		ing.Annotations = map[string]string{translate.AnnotationBackendProtocol: "https", translate.AnnotationSSLRedirect: "true"}
+		ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"ours.example.com"}, SecretName: "ours-tls"}}
+		Expect(k8s.Update(bg(), ing)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(ingressRoutes(ns, "ours")).To(ConsistOf(
+				ns+"/ours/ingress/rules[0].paths[0]/websecure",
+				ns+"/ours/ingress/ssl-redirect/ours.example.com",
+			))
+		}).Should(Succeed())
+
+		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "ours"}, ing)).To(Succeed())
+		Expect(ing.Generation).To(Equal(generation+1), "the tls change bumped the generation once")
+		ing.Annotations[translate.AnnotationSSLRedirect] = "false"
+		Expect(k8s.Update(bg(), ing)).To(Succeed())
+		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "ours"}, ing)).To(Succeed())
+		Expect(ing.Generation).To(Equal(generation + 1))
+		Eventually(func() []string { return ingressRoutes(ns, "ours") }).Should(ContainElement(ns + "/ours/ingress/rules[0].paths[0]/web"))
+	})
+
+	It("tells what is wrong with an Ingress in a Warning Event, and announces when it is fixed", func() {
+		Eventually(func(g Gomega) {
+			g.Expect(eventsFor(g, ns, "Ingress", "ours")).To(ContainElement(
+				`Warning/NotFound: spec.tls[0].secretName: Secret "ours-tls" not found in namespace ingress-watch; the default certificate is served meanwhile, which clients will refuse`))
+		}).Should(Succeed())
+
+		// The Secret is referenced by the Ingress only: creating it must rebuild.
+		ca := testcerts.MustCA("edge CA")
+		create(tlsSecret(ns, "ours-tls", ca.MustIssue("ours.example.com", testcerts.Options{DNSNames: []string{"ours.example.com"}})))
+		Eventually(func(g Gomega) {
+			g.Expect(eventsFor(g, ns, "Ingress", "ours")).To(ContainElement("Normal/Ready: the gateway serves this Ingress for ours.example.com"))
+			host := false
+			for _, h := range store.Load().TLS.Hosts {
+				if h.Name == "ours.example.com" && h.Certificate != nil && h.Certificate.Source.Name == "ours-tls" {
+					host = true
+				}
+			}
+			g.Expect(host).To(BeTrue(), "the Ingress's certificate is served for its host")
+		}).Should(Succeed())
+	})
+
+	It("never writes Events or status on an Ingress of another class", func() {
+		Consistently(func(g Gomega) {
+			g.Expect(eventsFor(g, ns, "Ingress", "theirs")).To(BeEmpty())
+			ing := &networkingv1.Ingress{}
+			g.Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "theirs"}, ing)).To(Succeed())
+			g.Expect(ing.Status.LoadBalancer.Ingress).To(BeEmpty())
+		}).WithTimeout(time.Second).Should(Succeed())
+	})
+
+	It("does not rebuild for a change to an Ingress of another class", func() {
+		before := rebuildCount()
+		ing := &networkingv1.Ingress{}
+		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "theirs"}, ing)).To(Succeed())
+		ing.Spec.Rules[0].Host = "elsewhere.example.com"
+		Expect(k8s.Update(bg(), ing)).To(Succeed())
+		Consistently(rebuildCount).WithTimeout(time.Second).Should(Equal(before))
+	})
+
+	It("leaves status.loadBalancer alone without --publish-service or --publish-address", func() {
+		ing := &networkingv1.Ingress{}
+		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "ours"}, ing)).To(Succeed())
+		Expect(ing.Status).To(Equal(networkingv1.IngressStatus{}))
+	})
+})

@@ -1,0 +1,279 @@
+package status
+
+import (
+	"context"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/translate"
+	"github.com/bridgehead/bridgehead/internal/verdict"
+)
+
+// IngressReport is what one build concluded about Ingresses.
+type IngressReport struct {
+	// Statuses may hold every kind; only the Ingress entries are used.
+	Statuses translate.Statuses
+	// Publish says whether the gateway manages status.loadBalancer of its Ingresses
+	// (--publish-service or --publish-address is set).
+	Publish bool
+	// Addresses go into status.loadBalancer.ingress of every served Ingress, sorted.
+	Addresses []networkingv1.IngressLoadBalancerIngress
+}
+
+// IngressWriter reports on Ingresses, which have no conditions: it writes the load
+// balancer's addresses into their status and records an Event when what translate found
+// about one changes (Warning for problems, Normal once it serves). Like Writer, it runs
+// only on the leader; a new leader starts with a new IngressWriter, so it re-announces
+// the current state once.
+type IngressWriter struct {
+	Client   client.Client
+	Recorder events.EventRecorder
+	Log      logr.Logger
+
+	mu      sync.Mutex
+	pending *IngressReport
+	runtime verdict.Conditions // BackendTLSReady from real handshakes, Ingress keys only
+	wake    chan struct{}
+	once    sync.Once
+
+	// Only the Start goroutine touches these.
+	primed    bool // the first report of the term has been made
+	announced map[translate.Key]announcement
+	published map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress
+}
+
+// announcement is what the last Events said about an Ingress.
+type announcement struct {
+	ready, warnings, backend string
+}
+
+func (w *IngressWriter) init() {
+	w.once.Do(func() {
+		w.wake = make(chan struct{}, 1)
+		w.announced = map[translate.Key]announcement{}
+		w.published = map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{}
+	})
+}
+
+// Publish hands the latest report to the writer; an older unwritten one is replaced.
+func (w *IngressWriter) Publish(r *IngressReport) {
+	w.init()
+	w.mu.Lock()
+	w.pending = r
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// SetRuntime hands the writer the latest runtime conditions (those of other kinds are
+// ignored); a change of an Ingress's BackendTLSReady is announced with an Event.
+func (w *IngressWriter) SetRuntime(c verdict.Conditions) {
+	w.init()
+	mine := verdict.Conditions{}
+	for k, cs := range c {
+		if k.Kind == translate.KindIngress {
+			mine[k] = cs
+		}
+	}
+	w.mu.Lock()
+	same := reflect.DeepEqual(w.runtime, mine)
+	w.runtime = mine
+	w.mu.Unlock()
+	if same {
+		return
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// NeedLeaderElection makes a manager start the writer on the leader only.
+func (w *IngressWriter) NeedLeaderElection() bool { return true }
+
+// Start reports until ctx ends (the lease is lost or the process stops).
+func (w *IngressWriter) Start(ctx context.Context) error {
+	w.init()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.wake:
+		}
+		w.mu.Lock()
+		r, runtime := w.pending, w.runtime
+		w.mu.Unlock()
+		if r != nil {
+			w.report(ctx, r, runtime)
+		}
+	}
+}
+
+func (w *IngressWriter) report(ctx context.Context, r *IngressReport, runtime verdict.Conditions) {
+	served := map[types.NamespacedName]bool{}
+	for _, k := range r.Statuses.Keys() {
+		if k.Kind != translate.KindIngress {
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		nn := types.NamespacedName{Namespace: k.Namespace, Name: k.Name}
+		served[nn] = true
+		ing := &networkingv1.Ingress{}
+		if err := w.Client.Get(ctx, nn, ing); err != nil {
+			if !apierrors.IsNotFound(err) {
+				w.Log.Error(err, "reading an Ingress", "ingress", nn.String())
+			}
+			continue
+		}
+		w.announce(k, ing, r.Statuses[k], runtime[k])
+		if r.Publish {
+			if err := w.setAddresses(ctx, nn, r.Addresses); err != nil {
+				w.Log.Error(err, "writing the load-balancer status", "ingress", nn.String())
+				continue
+			}
+			w.published[nn] = r.Addresses
+		}
+	}
+	w.primed = true
+	// An Ingress that left our class (or the flags) keeps no address of ours.
+	for nn, addrs := range w.published {
+		if served[nn] || ctx.Err() != nil {
+			continue
+		}
+		if err := w.clearAddresses(ctx, nn, addrs); err != nil {
+			w.Log.Error(err, "clearing the load-balancer status", "ingress", nn.String())
+			continue
+		}
+		delete(w.published, nn)
+	}
+}
+
+// announce records an Event when the Ingress's readiness or warnings changed since the
+// last one this writer recorded. The first report of a term (a new leader, a restart)
+// repeats problems but not that healthy Ingresses serve: a failover in a cluster with
+// thousands of Ingresses must not flood the API server with Events nobody needs.
+func (w *IngressWriter) announce(k translate.Key, ing *networkingv1.Ingress, st *translate.ObjectStatus, runtime []metav1.Condition) {
+	if w.Recorder == nil || st == nil {
+		return
+	}
+	ready, warn := st.Condition(bhv1.ConditionReady), st.Condition(bhv1.ConditionWarnings)
+	var backend *metav1.Condition
+	for i := range runtime {
+		if runtime[i].Type == string(bhv1.ConditionBackendTLSReady) {
+			backend = &runtime[i]
+		}
+	}
+	var now announcement
+	if backend != nil && backend.Status != metav1.ConditionUnknown {
+		now.backend = string(backend.Status) + "/" + backend.Reason + "/" + backend.Message
+	}
+	if ready != nil {
+		now.ready = string(ready.Status) + "/" + ready.Reason + "/" + ready.Message
+	}
+	if warn != nil && warn.Status == metav1.ConditionTrue {
+		now.warnings = warn.Reason + "/" + warn.Message
+	}
+	before, seen := w.announced[k]
+	w.announced[k] = now
+	if ready != nil && (!seen || before.ready != now.ready) {
+		switch {
+		case ready.Status != metav1.ConditionTrue:
+			w.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, ready.Reason, "Translate", "%s", clip(ready.Message))
+		case w.primed: // at the start of a term, a healthy Ingress is only the baseline
+			note := "the gateway serves this Ingress"
+			if len(st.Hosts) > 0 {
+				note += " for " + strings.Join(st.Hosts, ", ")
+			}
+			w.Recorder.Eventf(ing, nil, corev1.EventTypeNormal, ready.Reason, "Translate", "%s", clip(note))
+		}
+	}
+	if now.warnings != "" && (!seen || before.warnings != now.warnings) {
+		w.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, warn.Reason, "Translate", "%s", clip(warn.Message))
+	}
+	if now.backend != "" && before.backend != now.backend {
+		switch {
+		case backend.Status == metav1.ConditionFalse:
+			w.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, backend.Reason, "Proxy", "%s", clip("TLS to the backend fails: "+backend.Message))
+		case before.backend != "":
+			w.Recorder.Eventf(ing, nil, corev1.EventTypeNormal, backend.Reason, "Proxy", "%s", clip("TLS to the backend works again: "+backend.Message))
+		}
+	}
+}
+
+// setAddresses writes status.loadBalancer.ingress when it differs.
+func (w *IngressWriter) setAddresses(ctx context.Context, nn types.NamespacedName, addrs []networkingv1.IngressLoadBalancerIngress) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		ing := &networkingv1.Ingress{}
+		if err := w.Client.Get(ctx, nn, ing); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		if sameAddresses(ing.Status.LoadBalancer.Ingress, addrs) {
+			return nil
+		}
+		ing.Status.LoadBalancer.Ingress = addrs
+		return client.IgnoreNotFound(w.Client.Status().Update(ctx, ing))
+	})
+}
+
+// clearAddresses removes the addresses this writer set, and only those: another
+// controller may own the Ingress now.
+func (w *IngressWriter) clearAddresses(ctx context.Context, nn types.NamespacedName, ours []networkingv1.IngressLoadBalancerIngress) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		ing := &networkingv1.Ingress{}
+		if err := w.Client.Get(ctx, nn, ing); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		if len(ing.Status.LoadBalancer.Ingress) == 0 || !sameAddresses(ing.Status.LoadBalancer.Ingress, ours) {
+			return nil
+		}
+		ing.Status.LoadBalancer.Ingress = nil
+		return client.IgnoreNotFound(w.Client.Status().Update(ctx, ing))
+	})
+}
+
+func sameAddresses(a, b []networkingv1.IngressLoadBalancerIngress) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// SortAddresses orders load-balancer addresses, IPs first, so that every replica writes
+// the same list.
+func SortAddresses(addrs []networkingv1.IngressLoadBalancerIngress) {
+	sort.Slice(addrs, func(i, j int) bool {
+		if (addrs[i].IP == "") != (addrs[j].IP == "") {
+			return addrs[i].IP != ""
+		}
+		if addrs[i].IP != addrs[j].IP {
+			return addrs[i].IP < addrs[j].IP
+		}
+		return addrs[i].Hostname < addrs[j].Hostname
+	})
+}
+
+// clip keeps an Event note under the API's 1 KiB limit.
+func clip(s string) string {
+	const limit = 1000
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit-len(" [truncated]")] + " [truncated]"
+}

@@ -1,0 +1,89 @@
+// Package cluster tests Bridgehead in a cluster on one machine: a real kube-apiserver and
+// etcd (envtest, as `make run-cluster` starts them), the built `bridgehead` binary run as
+// replicas against it, real TLS clients and backends, and the Helm chart and kustomize
+// install applied to the API server with kubectl.
+package cluster
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/testenv"
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+var (
+	env    *testenv.Env
+	k8s    client.Client
+	binary string // the bridgehead binary built for this run
+	scheme = newScheme()
+)
+
+func TestCluster(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Bridgehead in a local cluster")
+}
+
+var _ = BeforeSuite(func() {
+	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	SetDefaultEventuallyTimeout(20 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+
+	dir := GinkgoT().TempDir()
+	binary = filepath.Join(dir, "bridgehead")
+	build := exec.Command("go", "build", "-o", binary, "./cmd/bridgehead")
+	build.Dir = testenv.RepoRoot()
+	out, err := build.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "building bridgehead: %s", out)
+
+	env, err = testenv.Start(dir)
+	Expect(err).NotTo(HaveOccurred())
+	k8s, err = client.New(env.Config, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	// What the chart and config/default install besides the gateway: its namespace (the
+	// Lease, the default TLSOption) and the IngressClass.
+	Expect(k8s.Create(bg(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bridgehead"}})).To(Succeed())
+	Expect(k8s.Create(bg(), &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "bridgehead"},
+		Spec: networkingv1.IngressClassSpec{Controller: translate.IngressController}})).To(Succeed())
+})
+
+var _ = AfterSuite(func() {
+	if env != nil {
+		Expect(env.Stop()).To(Succeed())
+	}
+})
+
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := bhv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// kubectl runs the kubectl built with the control plane against it.
+func kubectl(args ...string) *exec.Cmd {
+	cmd := exec.Command(env.Kubectl, append([]string{"--kubeconfig", env.Kubeconfig}, args...)...)
+	cmd.Dir = testenv.RepoRoot()
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig)
+	return cmd
+}
