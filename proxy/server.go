@@ -30,6 +30,9 @@ type EntryPoint struct {
 	// RedirectTo, on a plain entry point, redirects every request to this TLS entry point
 	// (permanently), except ACME http-01 challenges, which are routed as usual.
 	RedirectTo string
+	// AdvertisedPort is the port clients reach this entry point on when a Service or load
+	// balancer maps another port to it (443 -> 8443); redirects to it use this port.
+	AdvertisedPort string
 	// TrustedProxies are load balancers whose connections start with a PROXY protocol
 	// header (v1 or v2): the client address it carries replaces theirs. Connections from
 	// these addresses without a valid header are closed.
@@ -358,9 +361,17 @@ func dropConnectionListed(h http.Header) {
 // 443, so URLs stay clean.
 func (s *Server) redirectPort(name string) string {
 	for _, ep := range s.entryPoints {
-		if ep.Name == name && len(ep.port) == 1 && ep.port[0] != "443" {
-			return ep.port[0]
+		if ep.Name != name {
+			continue
 		}
+		port := ep.AdvertisedPort
+		if port == "" && len(ep.port) == 1 {
+			port = ep.port[0]
+		}
+		if port == "443" {
+			return ""
+		}
+		return port
 	}
 	return ""
 }

@@ -53,7 +53,7 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.publishAddress, "publish-address", "",
 		"comma-separated IPs or host names to put into status.loadBalancer of every served Ingress (instead of --publish-service)")
 	fs.StringVar(&c.redirectPort, "redirect-port", "",
-		"the port clients reach websecure on, for the HTTPS redirects of Ingresses with bridgehead.dev/ssl-redirect (default: 443, left out of the URL)")
+		"the port clients reach websecure on, for HTTPS redirects (--redirect-to-https, and Ingresses with bridgehead.dev/ssl-redirect); default 443, left out of the URL")
 	fs.StringVar(&c.leaseName, "leader-election-id", "bridgehead-status-writer", "name of the Lease (in --gateway-namespace) that elects the replica writing status")
 	fs.DurationVar(&c.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long other replicas wait before replacing a leader that stopped renewing")
 	fs.DurationVar(&c.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before it stops writing status")

@@ -129,6 +129,11 @@ func (f *serveFlags) proxyConfig(log *slog.Logger, stdout io.Writer) proxy.Confi
 	}
 	if f.redirect {
 		cfg.EntryPoints[0].RedirectTo = "websecure"
+		// Behind a Service that maps 443 to the pod's port, redirects name the public port.
+		cfg.EntryPoints[1].AdvertisedPort = f.cluster.redirectPort
+		if cfg.EntryPoints[1].AdvertisedPort == "" && f.configDir == "" {
+			cfg.EntryPoints[1].AdvertisedPort = "443"
+		}
 	}
 	for i := range cfg.EntryPoints {
 		cfg.EntryPoints[i].TrustedProxies = f.trusted

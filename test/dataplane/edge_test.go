@@ -12,6 +12,7 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/proxy"
 )
 
 func mtlsOption(name string, secrets ...string) *bhv1.TLSOption {
@@ -181,5 +182,21 @@ func TestForwardedHeadersAreOursAlone(t *testing.T) {
 	}
 	if got := resp.Header.Get("X-Seen-Host"); got != "app.example.com" {
 		t.Errorf("Host %q, want the client's (passHostHeader defaults to true)", got)
+	}
+}
+
+// Behind a Service that maps 443 to the gateway's port, redirects name the public port.
+func TestRedirectUsesTheAdvertisedPort(t *testing.T) {
+	g := startGateway(t, nil, withRedirect(), func(c *proxy.Config) { c.EntryPoints[1].AdvertisedPort = "443" })
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", "http://"+g.web+"/login", nil)
+	req.Host = "app.example.com"
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "https://app.example.com/login" {
+		t.Fatalf("got %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
