@@ -48,6 +48,8 @@ func (r *Result) KeepLastGood(prev *Result) []translate.Key {
 	carry(p.ConfigMaps, &c.ConfigMaps, KindConfigMap, keep)
 	carry(p.Services, &c.Services, KindService, keep)
 	carry(p.EndpointSlices, &c.EndpointSlices, KindEndpointSlice, keep)
+	carry(p.Ingresses, &c.Ingresses, "Ingress", keep)
+	carry(p.IngressClasses, &c.IngressClasses, "IngressClass", keep)
 	for _, k := range kept {
 		if ig, ok := prev.Ignored[k]; ok {
 			if r.Ignored == nil {

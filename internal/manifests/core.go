@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -29,6 +30,9 @@ var coreDecoder = func() runtime.Decoder {
 		panic(err)
 	}
 	if err := discoveryv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := networkingv1.AddToScheme(s); err != nil {
 		panic(err)
 	}
 	return serializer.NewCodecFactory(s, serializer.EnableStrict).UniversalDeserializer()
@@ -87,6 +91,14 @@ func (l *loader) core(d *doc, data []byte, raw map[string]any, gvk schema.GroupV
 				"name the Service this EndpointSlice belongs to; without it no Service uses the slice"))
 		}
 		add = func() { in.EndpointSlices = append(in.EndpointSlices, o) }
+	case *networkingv1.Ingress:
+		meta = &o.ObjectMeta
+		errs = l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain)
+		add = func() { in.Ingresses = append(in.Ingresses, o) }
+	case *networkingv1.IngressClass:
+		meta = &o.ObjectMeta
+		errs = l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain)
+		add = func() { in.IngressClasses = append(in.IngressClasses, o) }
 	default:
 		l.problem(d, "kind", "unexpected kind %s", gvk.Kind)
 		return

@@ -387,8 +387,8 @@ func (l *loader) document(d *doc) {
 		}
 		l.unknownKind(d, gvk)
 	case "networking.k8s.io":
-		if kind == "Ingress" || kind == "IngressClass" {
-			l.problem(d, "kind", "%s %s is not supported yet in standalone mode; write an IngressRoute instead", apiVersion, kind)
+		if gv.Version == "v1" && (kind == "Ingress" || kind == "IngressClass") {
+			l.core(d, jsonData, obj, gvk)
 			return
 		}
 		l.unknownKind(d, gvk)

@@ -395,14 +395,9 @@ spec:
 			want: []string{`no matches for kind "IngressRoute" in version "gateway.bridgehead.dev/v1"`},
 		},
 		{
-			name: "Ingress is not supported yet",
-			doc:  "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\nspec: {}\n",
-			want: []string{"f.yaml#2 kind: networking.k8s.io/v1 Ingress is not supported yet"},
-		},
-		{
-			name: "IngressClass is not supported yet",
-			doc:  "apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: i}\nspec: {controller: x}\n",
-			want: []string{"not supported yet"},
+			name: "Ingress in an unknown version",
+			doc:  "apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata: {name: i}\nspec: {}\n",
+			want: []string{"networking.k8s.io/v1beta1"},
 		},
 		{
 			name: "Traefik kind we lack",
