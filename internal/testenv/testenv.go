@@ -43,6 +43,9 @@ func Start(dir string) (*Env, error) {
 	}
 	cfg, err := env.Start()
 	if err != nil {
+		// Start may fail after it launched etcd and kube-apiserver (e.g. a CRD the server
+		// refuses): stop them, or they outlive the test run.
+		_ = env.Stop()
 		return nil, fmt.Errorf("starting envtest from %s: %w", assets, err)
 	}
 	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
