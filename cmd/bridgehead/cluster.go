@@ -162,6 +162,7 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 		return err
 	}
 	srv.HandleAdmin("GET /snapshot/hash", snapshotHash(store))
+	f.registerProfiler(srv)
 	identity := ""
 	if le := gwCfg.LeaderElection; le != nil {
 		identity = le.Identity

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -37,6 +39,7 @@ type serveFlags struct {
 	leaderElect           bool
 	shutdownDelay, grace  time.Duration
 	trustedProxies        string
+	pprof                 bool
 	trusted               []netip.Prefix
 	cluster               clusterFlags // cluster mode only: Ingress and leader election (cluster.go)
 }
@@ -63,6 +66,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "cluster mode: elect one replica to write status (every replica serves)")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail readiness for this long before closing listeners")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGTERM, how long in-flight requests may finish")
+	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on the admin port")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers that send a PROXY protocol header (v1 or v2); their connections must start with one")
 	f.cluster.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -173,4 +177,16 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// registerProfiler serves Go's profiler on the admin port when --pprof is set.
+func (f *serveFlags) registerProfiler(srv *proxy.Server) {
+	if !f.pprof {
+		return
+	}
+	srv.HandleAdmin("/debug/pprof/", http.HandlerFunc(pprof.Index))
+	srv.HandleAdmin("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+	srv.HandleAdmin("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+	srv.HandleAdmin("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	srv.HandleAdmin("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 }

@@ -38,6 +38,7 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 		return err
 	}
 	srv.HandleAdmin("GET /status", st)
+	f.registerProfiler(srv)
 	srv.HandleAdmin("GET /snapshot/hash", snapshotHash(store))
 	if err := srv.Listen(); err != nil {
 		return err
