@@ -86,13 +86,13 @@ func (e *env) serviceHop(sec *Section, s svcRef, v view) bool {
 			fmt.Sprintf("%s: Service %s/%s is of type ExternalName (%s), which is off by default", s.field, s.ns, s.name, svc.Spec.ExternalName),
 			"run the gateway (and diagnose) with --allow-external-name-services, or route to a Service with endpoints")
 	}
-	port := findPort(svc, s.port)
+	port := translate.FindServicePort(svc, s.port)
 	if port == nil && svc.Spec.Type != corev1.ServiceTypeExternalName {
-		return fail(bhv1.ReasonPortNotFound, fmt.Sprintf("%s.port: port %q not found on Service %s/%s (it has: %s)", s.field, s.port, s.ns, s.name, listPorts(svc)),
-			fmt.Sprintf("set %s.port to one of: %s", s.field, listPorts(svc)))
+		return fail(bhv1.ReasonPortNotFound, fmt.Sprintf("%s.port: port %q not found on Service %s/%s (it has: %s)", s.field, s.port, s.ns, s.name, translate.DescribeServicePorts(svc)),
+			fmt.Sprintf("set %s.port to one of: %s", s.field, translate.DescribeServicePorts(svc)))
 	}
 	if port != nil {
-		hop.Facts = append(hop.Facts, fmt.Sprintf("Service port %s, targetPort %s", portLabel(port), port.TargetPort.String()))
+		hop.Facts = append(hop.Facts, fmt.Sprintf("Service port %s, targetPort %s", translate.ServicePortLabel(port), port.TargetPort.String()))
 	}
 	scheme, why := e.schemeWhy(s, v, port)
 	hop.Facts = append(hop.Facts, scheme+": "+why)
@@ -168,35 +168,6 @@ func (e *env) noEndpointsFix(svc *corev1.Service, port *corev1.ServicePort) stri
 	}
 	return fmt.Sprintf("the EndpointSlices of Service %s/%s have ports named %s, but endpoints are matched to the Service port by name: name the slice's port %q",
 		svc.Namespace, svc.Name, strings.Join(names, ", "), want)
-}
-
-func findPort(svc *corev1.Service, port bhv1.Port) *corev1.ServicePort {
-	n, isNumber := port.Number()
-	for i := range svc.Spec.Ports {
-		p := &svc.Spec.Ports[i]
-		if (isNumber && p.Port == n) || (!isNumber && p.Name == string(port)) {
-			return p
-		}
-	}
-	return nil
-}
-
-func listPorts(svc *corev1.Service) string {
-	if len(svc.Spec.Ports) == 0 {
-		return "no ports"
-	}
-	var out []string
-	for i := range svc.Spec.Ports {
-		out = append(out, portLabel(&svc.Spec.Ports[i]))
-	}
-	return strings.Join(out, ", ")
-}
-
-func portLabel(p *corev1.ServicePort) string {
-	if p.Name == "" {
-		return strconv.Itoa(int(p.Port))
-	}
-	return p.Name + "/" + strconv.Itoa(int(p.Port))
 }
 
 // transportHop describes how the gateway trusts and identifies itself to the backend. It

@@ -252,7 +252,7 @@ func assumeCluster(in *translate.Inputs) []string {
 			assumed[r.nsName] = true
 		}
 		// A Service of the manifests keeps its ports: a port it lacks is a finding.
-		if assumed[r.nsName] && findPort(svc, r.port) == nil {
+		if assumed[r.nsName] && translate.FindServicePort(svc, r.port) == nil {
 			p := corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP}
 			if n, isNumber := r.port.Number(); isNumber {
 				p.Port = n

@@ -40,13 +40,13 @@ func (t *translator) resolveService(fromNS, ns, name string, port bhv1.Port) (*r
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return t.resolveExternalName(res, port)
 	}
-	res.port = findPort(svc, port)
+	res.port = FindServicePort(svc, port)
 	if res.port == nil {
-		return nil, &finding{bhv1.ReasonPortNotFound, fmt.Sprintf("port %q not found on Service %s/%s (it has: %s)", string(port), ns, name, listPorts(svc))}, http.StatusServiceUnavailable
+		return nil, &finding{bhv1.ReasonPortNotFound, fmt.Sprintf("port %q not found on Service %s/%s (it has: %s)", string(port), ns, name, DescribeServicePorts(svc))}, http.StatusServiceUnavailable
 	}
 	res.endpoints = t.readyEndpoints(ns, name, res.port)
 	if len(res.endpoints) == 0 {
-		return res, &finding{bhv1.ReasonNoEndpoints, fmt.Sprintf("Service %s/%s port %s has no ready endpoints; requests get 503 until a pod is ready", ns, name, portLabel(res.port))}, http.StatusServiceUnavailable
+		return res, &finding{bhv1.ReasonNoEndpoints, fmt.Sprintf("Service %s/%s port %s has no ready endpoints; requests get 503 until a pod is ready", ns, name, ServicePortLabel(res.port))}, http.StatusServiceUnavailable
 	}
 	return res, nil, 0
 }
@@ -59,7 +59,7 @@ func (t *translator) resolveExternalName(res *resolved, port bhv1.Port) (*resolv
 			svc.Namespace, svc.Name, svc.Spec.ExternalName)}, http.StatusServiceUnavailable
 	}
 	number, isNumber := port.Number()
-	if p := findPort(svc, port); p != nil {
+	if p := FindServicePort(svc, port); p != nil {
 		res.port, number, isNumber = p, p.Port, true
 	}
 	if !isNumber {
@@ -70,7 +70,8 @@ func (t *translator) resolveExternalName(res *resolved, port bhv1.Port) (*resolv
 	return res, nil, 0
 }
 
-func findPort(svc *corev1.Service, port bhv1.Port) *corev1.ServicePort {
+// FindServicePort returns the Service port a route names, by number or by name.
+func FindServicePort(svc *corev1.Service, port bhv1.Port) *corev1.ServicePort {
 	n, isNumber := port.Number()
 	for i := range svc.Spec.Ports {
 		p := &svc.Spec.Ports[i]
@@ -81,18 +82,20 @@ func findPort(svc *corev1.Service, port bhv1.Port) *corev1.ServicePort {
 	return nil
 }
 
-func listPorts(svc *corev1.Service) string {
+// DescribeServicePorts lists a Service's ports as name/number, for messages.
+func DescribeServicePorts(svc *corev1.Service) string {
 	if len(svc.Spec.Ports) == 0 {
 		return "no ports"
 	}
 	var out []string
 	for i := range svc.Spec.Ports {
-		out = append(out, portLabel(&svc.Spec.Ports[i]))
+		out = append(out, ServicePortLabel(&svc.Spec.Ports[i]))
 	}
 	return strings.Join(out, ", ")
 }
 
-func portLabel(p *corev1.ServicePort) string {
+// ServicePortLabel is name/number (or the number alone) of a Service port.
+func ServicePortLabel(p *corev1.ServicePort) string {
 	if p.Name == "" {
 		return strconv.Itoa(int(p.Port))
 	}
