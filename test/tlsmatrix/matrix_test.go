@@ -35,6 +35,7 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/controllers"
+	"github.com/bridgehead/bridgehead/internal/diagnose"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/internal/testenv"
@@ -239,7 +240,23 @@ func (s *scenario) servePlain(t *testing.T) {
 	env.mapAddress(s.slice, b.Listener.Addr().String())
 }
 
-// expectBroken asserts the cause on the route within 5 seconds, and what a client gets.
+// diagnoseRoute runs `bridgehead diagnose ingressroute/app -n NS` against the cluster, with
+// real handshakes through the same address mapping as the gateway.
+func diagnoseRoute(g Gomega, s *scenario) (*diagnose.Report, string) {
+	ctx := context.Background()
+	target := []diagnose.Target{{Kind: translate.KindIngressRoute, Namespace: s.ns, Name: "app"}}
+	in, targets, notes, err := diagnose.FromCluster(ctx, env.k8s, s.ns, target, "bridgehead")
+	g.Expect(err).NotTo(HaveOccurred())
+	opts := translate.DefaultOptions()
+	opts.GatewayNamespace = "bridgehead"
+	rep := diagnose.Routes(ctx, in, targets, diagnose.Options{Translate: opts, Probe: true, Notes: notes, DialContext: env.dialContext})
+	var out strings.Builder
+	rep.WriteText(&out)
+	return rep, out.String()
+}
+
+// expectBroken asserts the cause on the route within 5 seconds, what a client gets, and
+// what diagnose says.
 func expectBroken(t *testing.T, g Gomega, s *scenario, reason string, status int, header string, message ...string) {
 	g.Eventually(func(g Gomega) {
 		c := readyOf(g, s.ns, "app")
@@ -253,6 +270,10 @@ func expectBroken(t *testing.T, g Gomega, s *scenario, reason string, status int
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(code).To(Equal(status))
 	g.Expect(got).To(Equal(header))
+	rep, out := diagnoseRoute(g, s)
+	g.Expect(rep.Broken()).To(BeTrue(), out)
+	g.Expect(out).To(ContainSubstring(reason))
+	g.Expect(out).To(ContainSubstring("fix:"))
 }
 
 func expectReady(g Gomega, s *scenario) {
@@ -262,6 +283,8 @@ func expectReady(g Gomega, s *scenario) {
 		code, reason, err := env.get(s.host)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(code).To(Equal(200), reason)
+		rep, out := diagnoseRoute(g, s)
+		g.Expect(rep.Broken()).To(BeFalse(), out)
 	}).WithTimeout(5 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
 }
 
