@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -62,6 +63,9 @@ type Config struct {
 	// losing it stops the writers and nothing else. When nil the writers run whenever the
 	// manager runs its leader-election runnables (always, without manager leader election).
 	LeaderElection *LeaderElection
+	// WatchTraefik also serves the objects of Traefik's CRD groups (traefik.io,
+	// traefik.containo.us) when those CRDs are installed, read as ours.
+	WatchTraefik bool
 }
 
 // Gateway is the rebuild controller: list from the cache, translate, validate, swap,
@@ -74,9 +78,13 @@ type Gateway struct {
 	recorder events.EventRecorder
 	log      logr.Logger
 
-	statuses     atomic.Pointer[translate.Statuses]
-	leading      atomic.Bool
-	statusWrites atomic.Int64
+	statuses atomic.Pointer[translate.Statuses]
+	// traefik are the Traefik kinds watched (--watch-traefik-crds); traefikReport is the
+	// last logged list of their ignored fields, to log only changes.
+	traefik       []schema.GroupVersionKind
+	traefikReport atomic.Value
+	leading       atomic.Bool
+	statusWrites  atomic.Int64
 	// writer receives the runtime verdicts (runtime.go) for whichever term is current.
 	writer runtimeSink
 
@@ -185,6 +193,9 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Gateway, erro
 		Watches(&corev1.ConfigMap{}, g.ifReferenced("ConfigMap", enqueue), core).
 		Watches(&corev1.Service{}, g.ifReferenced("Service", enqueue), core).
 		Watches(&discoveryv1.EndpointSlice{}, g.ifReferenced("Service", enqueue), core)
+	if cfg.WatchTraefik {
+		b = g.watchTraefik(b, mgr, enqueue)
+	}
 	if err := b.Complete(g); err != nil {
 		return nil, err
 	}
@@ -228,7 +239,8 @@ func (g *Gateway) ifReferenced(kind string, next handler.TypedEventHandler[clien
 		publish = ref("Service", p.Namespace, p.Name)
 	}
 	referenced := func(ctx context.Context, key string) bool {
-		return key == publish || isReferenced(ctx, g.client, key)
+		// Objects of Traefik groups are not indexed: with them watched, any change counts.
+		return key == publish || len(g.traefik) > 0 || isReferenced(ctx, g.client, key)
 	}
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -326,6 +338,9 @@ func (g *Gateway) list(ctx context.Context) (*translate.Inputs, error) {
 	in.EndpointSlices = ptrs(slice.Items)
 	in.Ingresses = ptrs(ings.Items)
 	in.IngressClasses = ptrs(ics.Items)
+	if err := g.addTraefik(ctx, in); err != nil {
+		return nil, err
+	}
 	return in, nil
 }
 

@@ -68,7 +68,7 @@ func (c *clusterFlags) apply(o *translate.Options) {
 // gatewayConfig turns the flags into the controller's configuration.
 func (f *serveFlags) gatewayConfig(store *snapshot.Store) (controllers.Config, error) {
 	c := f.cluster
-	cfg := controllers.Config{Options: f.translateOptions(), Store: store}
+	cfg := controllers.Config{Options: f.translateOptions(), Store: store, WatchTraefik: f.watchTraefik}
 	if c.publishService != "" && c.publishAddress != "" {
 		return cfg, fmt.Errorf("--publish-service and --publish-address: set one of them")
 	}

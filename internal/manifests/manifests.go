@@ -566,3 +566,28 @@ func (l *loader) claim(d *doc, key translate.Key) bool {
 	l.res.Origin[key] = d.origin()
 	return true
 }
+
+// LoadObjects reads objects that come from elsewhere than a folder — in cluster mode, the
+// Traefik-group objects the controller watches — through the same path as a folder's
+// documents: Traefik groups read as ours, fields Bridgehead lacks listed in Ignored, and
+// the CRD schemas' validation. Each object's name is its origin in messages.
+func LoadObjects(objs map[string][]byte) (*Result, error) {
+	schemas, err := loadSchemas()
+	if err != nil {
+		return nil, fmt.Errorf("embedded CRDs: %w", err)
+	}
+	l := &loader{
+		ctx:     context.Background(),
+		schemas: schemas,
+		res:     &Result{Inputs: &translate.Inputs{}, Ignored: map[translate.Key][]string{}, Origin: map[translate.Key]string{}},
+	}
+	names := make([]string, 0, len(objs))
+	for name := range objs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		l.file(name, objs[name])
+	}
+	return l.res, nil
+}

@@ -87,6 +87,9 @@ var _ = Describe("the examples/ingress walkthrough", Ordered, func() {
 		// What make run-cluster starts the gateway with.
 		gw = startReplica("run-cluster", "--watch-namespaces", "demo,bridgehead", "--leader-election-id", "examples",
 			"--allow-external-name-services", "--publish-address", "127.0.0.1", "--redirect-port", "8443")
+		// Lead before the objects exist, so their first report is a change (and an Event)
+		// rather than the baseline a new leadership term starts from.
+		Eventually(func(g Gomega) { g.Expect(gw.leader(g).Leader).To(BeTrue()) }).WithTimeout(30 * time.Second).Should(Succeed())
 
 		output(kubectl("apply", "-f", "examples/ingress/namespace.yaml"))
 		create(tlsSecret("demo", "app-localtest-me-tls", edgeCA.MustIssue(host, testcerts.Options{DNSNames: []string{host}})),

@@ -1,0 +1,191 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+// TraefikGroups are the API groups of Traefik's CRDs that --watch-traefik-crds reads as
+// ours: traefik.io (v3) and traefik.containo.us (v2).
+var TraefikGroups = []string{"traefik.io", "traefik.containo.us"}
+
+var traefikKinds = []string{
+	translate.KindIngressRoute, translate.KindIngressRouteTCP, translate.KindTLSOption, translate.KindTLSStore,
+	translate.KindServersTransport, translate.KindServersTransportTCP, translate.KindMiddleware,
+}
+
+// installedTraefikKinds returns the Traefik kinds whose CRDs the API server has.
+func installedTraefikKinds(mgr manager.Manager) []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	for _, g := range TraefikGroups {
+		for _, k := range traefikKinds {
+			gvk := schema.GroupVersionKind{Group: g, Version: "v1alpha1", Kind: k}
+			if _, err := mgr.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
+				out = append(out, gvk)
+			}
+		}
+	}
+	return out
+}
+
+// watchTraefik adds a watch per installed Traefik kind to the controller being built.
+func (g *Gateway) watchTraefik(b *builder.Builder, mgr manager.Manager, enqueue handler.TypedEventHandler[client.Object, reconcile.Request]) *builder.Builder {
+	g.traefik = installedTraefikKinds(mgr)
+	for _, gvk := range g.traefik {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		b = b.Watches(u, enqueue, builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	}
+	if len(g.traefik) == 0 {
+		g.log.Info("--watch-traefik-crds: no Traefik CRDs are installed; only gateway.bridgehead.dev objects are served")
+	}
+	return b
+}
+
+// addTraefik reads the watched Traefik objects as ours, through the same loader as a
+// folder of manifests, and adds them to in. An object of ours with the same kind,
+// namespace and name wins. Fields Bridgehead does not implement are logged once per
+// change (Traefik's CRDs have no status for our conditions) and stay visible in diagnose.
+func (g *Gateway) addTraefik(ctx context.Context, in *translate.Inputs) error {
+	if len(g.traefik) == 0 {
+		return nil
+	}
+	objs := map[string][]byte{}
+	for _, gvk := range g.traefik {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := g.client.List(ctx, list); err != nil {
+			return fmt.Errorf("listing %s: %w", gvk, err)
+		}
+		for i := range list.Items {
+			item := &list.Items[i]
+			data, err := json.Marshal(item.Object)
+			if err != nil {
+				return err
+			}
+			objs[fmt.Sprintf("%s %s/%s (%s)", gvk.Kind, item.GetNamespace(), item.GetName(), gvk.Group)] = data
+		}
+	}
+	res, err := manifests.LoadObjects(objs)
+	if err != nil {
+		return err
+	}
+	ours := map[translate.Key]bool{}
+	for _, k := range keysOf(in) {
+		ours[k] = true
+	}
+	merge(in, res.Inputs, func(k translate.Key) bool {
+		if ours[k] {
+			g.log.Info("a Traefik object has the same kind and name as one of ours, which wins", "object", k.String())
+			return false
+		}
+		return true
+	})
+	g.reportTraefik(res)
+	return nil
+}
+
+func (g *Gateway) reportTraefik(res *manifests.Result) {
+	var lines []string
+	for k, fields := range res.Ignored {
+		lines = append(lines, k.String()+": "+strings.Join(fields, ", "))
+	}
+	for _, p := range res.Problems {
+		lines = append(lines, "not served: "+p.String())
+	}
+	sort.Strings(lines)
+	text := strings.Join(lines, "\n")
+	if old, _ := g.traefikReport.Swap(text).(string); old == text {
+		return
+	}
+	for _, l := range lines {
+		g.log.Info("Traefik manifest: fields Bridgehead does not implement are ignored, or the object is not served", "detail", l)
+	}
+}
+
+// keysOf lists the keys of our objects in in.
+func keysOf(in *translate.Inputs) []translate.Key {
+	var out []translate.Key
+	add := func(kind string, o client.Object) {
+		out = append(out, translate.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()})
+	}
+	for _, o := range in.IngressRoutes {
+		add(translate.KindIngressRoute, o)
+	}
+	for _, o := range in.IngressRouteTCPs {
+		add(translate.KindIngressRouteTCP, o)
+	}
+	for _, o := range in.TLSOptions {
+		add(translate.KindTLSOption, o)
+	}
+	for _, o := range in.TLSStores {
+		add(translate.KindTLSStore, o)
+	}
+	for _, o := range in.ServersTransports {
+		add(translate.KindServersTransport, o)
+	}
+	for _, o := range in.ServersTransportTCPs {
+		add(translate.KindServersTransportTCP, o)
+	}
+	for _, o := range in.Middlewares {
+		add(translate.KindMiddleware, o)
+	}
+	return out
+}
+
+// merge appends the Traefik objects that keep allows.
+func merge(in, from *translate.Inputs, keep func(translate.Key) bool) {
+	k := func(kind string, o client.Object) bool {
+		return keep(translate.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()})
+	}
+	for _, o := range from.IngressRoutes {
+		if k(translate.KindIngressRoute, o) {
+			in.IngressRoutes = append(in.IngressRoutes, o)
+		}
+	}
+	for _, o := range from.IngressRouteTCPs {
+		if k(translate.KindIngressRouteTCP, o) {
+			in.IngressRouteTCPs = append(in.IngressRouteTCPs, o)
+		}
+	}
+	for _, o := range from.TLSOptions {
+		if k(translate.KindTLSOption, o) {
+			in.TLSOptions = append(in.TLSOptions, o)
+		}
+	}
+	for _, o := range from.TLSStores {
+		if k(translate.KindTLSStore, o) {
+			in.TLSStores = append(in.TLSStores, o)
+		}
+	}
+	for _, o := range from.ServersTransports {
+		if k(translate.KindServersTransport, o) {
+			in.ServersTransports = append(in.ServersTransports, o)
+		}
+	}
+	for _, o := range from.ServersTransportTCPs {
+		if k(translate.KindServersTransportTCP, o) {
+			in.ServersTransportTCPs = append(in.ServersTransportTCPs, o)
+		}
+	}
+	for _, o := range from.Middlewares {
+		if k(translate.KindMiddleware, o) {
+			in.Middlewares = append(in.Middlewares, o)
+		}
+	}
+}
