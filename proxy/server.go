@@ -57,6 +57,9 @@ type Config struct {
 	// ShutdownDelay is how long readiness fails before listeners stop, so load balancers
 	// stop sending new connections first. Grace bounds draining after that.
 	ShutdownDelay, Grace time.Duration
+	// TCPIdleTimeout closes a TCP route's connection when neither side sent anything for
+	// this long; zero keeps connections open (and the kernel-spliced copy).
+	TCPIdleTimeout time.Duration
 	// TCPRouteGrace is how long connections of a removed TCP route may finish.
 	TCPRouteGrace time.Duration
 	// PeekTimeout bounds how long a client may take to send its ClientHello on a TLS

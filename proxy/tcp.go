@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -238,10 +239,37 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	if t := r.transports[b.snap.Transport]; t != nil && t.TerminationDelay > 0 {
 		terminationDelay = t.TerminationDelay
 	}
-	in, out := pipe(client, backendConn, terminationDelay)
+	in, out := pipe(client, backendConn, terminationDelay, s.cfg.TCPIdleTimeout)
 	s.metrics.tcpBytes(r.snap.ID, in, out)
 	if s.cfg.AccessLog != nil {
 		s.tcpAccessLog(ep, r, conn, es.address, in, out, "", time.Since(start))
+	}
+}
+
+// copyIdle copies like io.Copy but gives up once neither direction has carried a byte for
+// idle (a one-way download keeps both halves open). It trades the kernel splice of
+// io.Copy for the ability to see activity, so it is used only with an idle timeout.
+func copyIdle(dst, src net.Conn, idle time.Duration, lastActive *atomic.Int64) int64 {
+	buf := make([]byte, 32<<10)
+	var n int64
+	for {
+		_ = src.SetReadDeadline(time.Now().Add(idle))
+		r, err := src.Read(buf)
+		if r > 0 {
+			lastActive.Store(time.Now().UnixNano())
+			w, werr := dst.Write(buf[:r])
+			n += int64(w)
+			if werr != nil {
+				return n
+			}
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && time.Since(time.Unix(0, lastActive.Load())) < idle {
+				continue // the other direction is busy: this side is merely quiet
+			}
+			return n
+		}
 	}
 }
 
@@ -284,10 +312,12 @@ func (s *Server) tcpFailed(ep *entryPoint, r *tcpRoute, conn net.Conn, endpoint 
 // other side's write half is closed (half-close propagates), and the connection is torn
 // down terminationDelay later if the other direction has not finished by then. Between
 // two TCP connections io.Copy splices in the kernel.
-func pipe(client, backend net.Conn, terminationDelay time.Duration) (in, out int64) {
+func pipe(client, backend net.Conn, terminationDelay, idle time.Duration) (in, out int64) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	var once sync.Once
+	var lastActive atomic.Int64 // unix nanos of the last byte in either direction
+	lastActive.Store(time.Now().UnixNano())
 	closeBoth := func() {
 		once.Do(func() {
 			_ = client.Close()
@@ -296,7 +326,11 @@ func pipe(client, backend net.Conn, terminationDelay time.Duration) (in, out int
 	}
 	copyHalf := func(dst, src net.Conn, n *int64) {
 		defer wg.Done()
-		*n, _ = io.Copy(dst, src)
+		if idle > 0 {
+			*n = copyIdle(dst, src, idle, &lastActive)
+		} else {
+			*n, _ = io.Copy(dst, src)
+		}
 		if cw, ok := dst.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
 			time.AfterFunc(terminationDelay, closeBoth)
 			return

@@ -41,6 +41,7 @@ type serveFlags struct {
 	trustedProxies        string
 	pprof                 bool
 	watchTraefik          bool
+	tcpIdleTimeout        time.Duration
 	trusted               []netip.Prefix
 	cluster               clusterFlags // cluster mode only: Ingress and leader election (cluster.go)
 }
@@ -68,6 +69,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail readiness for this long before closing listeners")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGTERM, how long in-flight requests may finish")
 	fs.BoolVar(&f.watchTraefik, "watch-traefik-crds", false, "cluster mode: also serve objects of Traefik's CRD groups (traefik.io, traefik.containo.us) when those CRDs are installed, read as ours")
+	fs.DurationVar(&f.tcpIdleTimeout, "tcp-idle-timeout", 0, "close a TCP route's connection when neither side sent anything for this long (0: never; a timeout gives up kernel splicing)")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on the admin port")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers that send a PROXY protocol header (v1 or v2); their connections must start with one")
 	f.cluster.register(fs)
@@ -127,11 +129,12 @@ func (f *serveFlags) proxyConfig(log *slog.Logger, stdout io.Writer) proxy.Confi
 			{Name: "web", Address: f.web},
 			{Name: "websecure", Address: f.websecure, TLS: true},
 		},
-		AdminAddress:  f.admin,
-		ErrorHeader:   f.errorHeader,
-		Log:           log,
-		ShutdownDelay: f.shutdownDelay,
-		Grace:         f.grace,
+		AdminAddress:   f.admin,
+		ErrorHeader:    f.errorHeader,
+		Log:            log,
+		ShutdownDelay:  f.shutdownDelay,
+		TCPIdleTimeout: f.tcpIdleTimeout,
+		Grace:          f.grace,
 	}
 	if f.redirect {
 		cfg.EntryPoints[0].RedirectTo = "websecure"

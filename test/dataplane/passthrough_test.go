@@ -391,3 +391,23 @@ func TestTrustedLoadBalancerPROXYHeaderGivesTheClientAddress(t *testing.T) {
 		t.Fatalf("a trusted peer without a PROXY header was served (%d)", resp.StatusCode)
 	}
 }
+
+func TestTCPIdleTimeoutClosesSilentConnections(t *testing.T) {
+	p := newPKI()
+	dbCA := testcerts.MustCA("db CA")
+	g, clientCA := passthroughSetup(t, p, dbCA, func(c *proxy.Config) { c.TCPIdleTimeout = 300 * time.Millisecond })
+	alice := clientCA.MustIssue("alice", testcerts.Options{})
+	conn, err := tls.Dial("tcp", g.secure, &tls.Config{ServerName: "db.example.com", RootCAs: dbCA.Pool(), Certificates: []tls.Certificate{alice.TLS}, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read: %v; want the silent connection closed by the gateway", err)
+	}
+	if waited := time.Since(start); waited > 3*time.Second {
+		t.Fatalf("closed after %v, want about the 300ms idle timeout", waited)
+	}
+}
