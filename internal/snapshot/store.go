@@ -31,16 +31,19 @@ func (s *Store) Swap(next *Snapshot) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.current.Store(next)
-	s.generation.Add(1)
+	// Listeners (the proxy compiling its serving state) run before the snapshot becomes
+	// current, so whatever reads the Store (the snapshot hash on the admin port, tests)
+	// never runs ahead of what is actually served.
 	for _, l := range s.listeners {
 		l(next)
 	}
+	s.current.Store(next)
+	s.generation.Add(1)
 	return nil
 }
 
-// OnSwap registers fn to run after every successful Swap, in order, with the new
-// snapshot. fn runs under the Store's lock and must not call Swap.
+// OnSwap registers fn to run on every successful Swap, in order, with the new snapshot,
+// just before it becomes current. fn runs under the Store's lock and must not call Swap.
 func (s *Store) OnSwap(fn func(*Snapshot)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
