@@ -749,24 +749,8 @@ func (t *translator) finishIngressTransport(b *ingressBuild) {
 // resolveIngressConflicts keeps one route per slot, as for IngressRoutes: the oldest
 // Ingress wins, then by name; each loser is told which Ingress won.
 func (t *translator) resolveIngressConflicts(slots map[ruleSlot][]ingressSlot) {
-	keys := make([]ruleSlot, 0, len(slots))
-	for k, v := range slots {
-		if len(v) > 1 {
-			keys = append(keys, k)
-		}
-	}
-	sort.Slice(keys, func(i, j int) bool { return slots[keys[i]][0].id < slots[keys[j]][0].id })
-	for _, k := range keys {
-		entries := slots[k]
-		sort.SliceStable(entries, func(i, j int) bool {
-			a, b := entries[i], entries[j]
-			if !a.created.Equal(&b.created) {
-				return a.created.Before(&b.created)
-			}
-			return a.id < b.id
-		})
-		winner := entries[0]
-		for _, e := range entries[1:] {
+	eachConflict(slots, func(e ingressSlot) (metav1.Time, string) { return e.created, e.id },
+		func(k ruleSlot, winner, e ingressSlot) {
 			e.remove()
 			if e.path.served && !e.path.lost {
 				e.b.rep.served--
@@ -779,6 +763,5 @@ func (t *translator) resolveIngressConflicts(slots map[ruleSlot][]ingressSlot) {
 			e.b.rep.invalidf(bhv1.ReasonConflicted, fmt.Sprintf(
 				"%s: %s on entry point %s is already served by %s, which wins (older, or first by name); remove the duplicate or change its host or path",
 				e.field, e.what, k.entryPoints, by))
-		}
-	}
+		})
 }

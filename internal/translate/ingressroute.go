@@ -287,24 +287,8 @@ func (t *translator) removeHTTPRoute(id string) {
 // resolveConflicts keeps one route per slot: the oldest object wins, then by name, and each
 // loser is told which route won and how to fix it.
 func (t *translator) resolveConflicts(slots map[ruleSlot][]slotEntry) {
-	keys := make([]ruleSlot, 0, len(slots))
-	for k, v := range slots {
-		if len(v) > 1 {
-			keys = append(keys, k)
-		}
-	}
-	sort.Slice(keys, func(i, j int) bool { return slots[keys[i]][0].id < slots[keys[j]][0].id })
-	for _, k := range keys {
-		entries := slots[k]
-		sort.SliceStable(entries, func(i, j int) bool {
-			a, b := entries[i], entries[j]
-			if !a.created.Equal(&b.created) {
-				return a.created.Before(&b.created)
-			}
-			return a.id < b.id
-		})
-		winner := entries[0]
-		for _, e := range entries[1:] {
+	eachConflict(slots, func(e slotEntry) (metav1.Time, string) { return e.created, e.id },
+		func(_ ruleSlot, winner, e slotEntry) {
 			e.remove()
 			if e.served {
 				e.rep.served--
@@ -312,6 +296,33 @@ func (t *translator) resolveConflicts(slots map[ruleSlot][]slotEntry) {
 			e.rep.invalidf(bhv1.ReasonConflicted, fmt.Sprintf(
 				"%s: route %s has the same match, priority and entry points as route %s, which wins (older, or first by name); give one of them a different priority or match",
 				e.field, e.id, winner.id))
+		})
+}
+
+// eachConflict calls lose for every entry of a slot that more than one route claims,
+// with the winner: the oldest object, then the first by ID. Slots are visited in a
+// stable order, so the outcome does not depend on map iteration.
+func eachConflict[E any](slots map[ruleSlot][]E, order func(E) (metav1.Time, string), lose func(slot ruleSlot, winner, loser E)) {
+	keys := make([]ruleSlot, 0, len(slots))
+	firstID := func(k ruleSlot) string { _, id := order(slots[k][0]); return id }
+	for k, v := range slots {
+		if len(v) > 1 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return firstID(keys[i]) < firstID(keys[j]) })
+	for _, k := range keys {
+		entries := slots[k]
+		sort.SliceStable(entries, func(i, j int) bool {
+			ca, ia := order(entries[i])
+			cb, ib := order(entries[j])
+			if !ca.Equal(&cb) {
+				return ca.Before(&cb)
+			}
+			return ia < ib
+		})
+		for _, e := range entries[1:] {
+			lose(k, entries[0], e)
 		}
 	}
 }
