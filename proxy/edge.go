@@ -77,22 +77,24 @@ func (k *ticketKeys) forPolicy(id string) [32]byte {
 
 // compileEdge builds every TLS config of a snapshot. defaultCert is served when the
 // snapshot names no default certificate.
-func compileEdge(s *snapshot.Snapshot, defaultCert *tls.Certificate, keys *ticketKeys, debug func(tls.ConnectionState)) *edge {
+func compileEdge(s *snapshot.Snapshot, defaultCert *tls.Certificate, served *servedCerts, keys *ticketKeys, debug func(tls.ConnectionState)) *edge {
 	policies := map[string]*policyConfig{}
 	for _, p := range s.TLS.Policies {
 		policies[p.ID] = compilePolicy(p, keys, debug)
 	}
 	e := &edge{exact: map[string]*hostConfig{}, wildcard: map[string]*hostConfig{}, defaultPolicy: policies[s.TLS.DefaultPolicy]}
 
-	fallbackCert := defaultCert
-	if c := s.TLS.DefaultCertificate; c != nil {
-		fallbackCert = c.Cert
-	}
+	gen := served.begin()
+	defer gen.done()
 	store := make([]tls.Certificate, 0, len(s.TLS.StoreCertificates)+1)
 	for _, c := range s.TLS.StoreCertificates {
-		store = append(store, *c.Cert)
+		store = append(store, gen.get(c))
 	}
-	store = append(store, *fallbackCert)
+	if c := s.TLS.DefaultCertificate; c != nil {
+		store = append(store, gen.get(c))
+	} else {
+		store = append(store, *defaultCert)
+	}
 	e.fallback = withCertificates(e.defaultPolicy.template, store)
 
 	for _, h := range s.TLS.Hosts {
@@ -106,7 +108,7 @@ func compileEdge(s *snapshot.Snapshot, defaultCert *tls.Certificate, keys *ticke
 		default:
 			certs := store
 			if h.Certificate != nil {
-				certs = []tls.Certificate{*h.Certificate.Cert}
+				certs = []tls.Certificate{gen.get(h.Certificate)}
 			}
 			hc.config = withCertificates(p.template, certs)
 		}

@@ -69,6 +69,9 @@ type Config struct {
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
 	MaxHeaderBytes                              int
 	MaxConcurrentStreams                        int
+	// GoRSA keeps RSA signatures in Go's crypto even in builds that can hand them to
+	// OpenSSL (proxy/opensslrsa), whose are about 3.5x cheaper.
+	GoRSA bool
 }
 
 // Defaults fills unset fields with production defaults.
@@ -111,6 +114,7 @@ type Server struct {
 	tickets      *ticketKeys
 	base         *tls.Config // every handshake starts here; it only dispatches per SNI
 	defaultCert  *tls.Certificate
+	certs        *servedCerts
 	metrics      *metrics
 	buffers      *bufferPool
 	log          *slog.Logger
@@ -141,11 +145,13 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 		pool:         upstream.NewPool(upstream.Options{DialContext: cfg.DialContext}),
 		observations: &upstream.Registry{},
 		tickets:      newTicketKeys(),
+		certs:        newServedCerts(!cfg.GoRSA, cfg.Log),
 		metrics:      newMetrics(),
 		buffers:      newBufferPool(),
 		log:          cfg.Log,
 		errorLog:     slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
 	}
+	s.certs.logSigner(!cfg.GoRSA)
 	s.healthChecks = newHealthChecker(s)
 	s.prober = newProber()
 	s.base = &tls.Config{GetConfigForClient: s.configForClient}

@@ -34,7 +34,7 @@ type route struct {
 // path; a route whose rule does not compile fails closed with 502 rather than vanishing.
 func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	st := &state{snap: snap, routers: map[string]*router{}}
-	st.edge = compileEdge(snap, s.defaultCert, s.tickets, s.debugHandshake)
+	st.edge = compileEdge(snap, s.defaultCert, s.certs, s.tickets, s.debugHandshake)
 
 	used := map[*endpointState]bool{}
 	transports := make(map[string]*snapshot.Transport, len(snap.Transports))

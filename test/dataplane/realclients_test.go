@@ -97,3 +97,29 @@ func TestOpenSSLSeesTheRightCertificateAndMTLS(t *testing.T) {
 		t.Fatalf("admin.example.com with alice's certificate: %v\n%s", err, out)
 	}
 }
+
+// An RSA edge certificate is signed for by OpenSSL's libcrypto (proxy/opensslrsa) when
+// the gateway can load it: real openssl clients must accept every signature scheme it
+// makes — PSS in TLS 1.3 and 1.2, PKCS #1 v1.5 in TLS 1.2 — and get the backend's answer.
+func TestRSAEdgeCertificateSignaturesWithOpenSSLClients(t *testing.T) {
+	p := newPKI()
+	p.edge = p.edgeCA.MustIssue("app.example.com", testcerts.Options{DNSNames: []string{"app.example.com"}, Key: testcerts.RSA2048})
+	b := tlsBackend(t, p.backend("backend.web.svc"))
+	g := startGateway(t, e2e(p, addrOf(b), serversTransport("backend", "backend.web.svc", []string{"backend-ca"}, nil),
+		routeSpec{name: "app", match: "Host(`app.example.com`)", svc: "backend", transport: "backend", secret: "app-tls"}))
+	ca := writePEM(t, "ca.pem", p.edgeCA.PEM)
+	req := "GET / HTTP/1.1\r\nHost: app.example.com\r\nConnection: close\r\n\r\n"
+	for _, c := range []struct{ version, sigalgs string }{
+		{"-tls1_3", "rsa_pss_rsae_sha256"},
+		{"-tls1_3", "rsa_pss_rsae_sha512"},
+		{"-tls1_2", "rsa_pss_rsae_sha384"},
+		{"-tls1_2", "RSA+SHA256"},
+		{"-tls1_2", "RSA+SHA512"},
+	} {
+		out, err := run(t, req, "openssl", "s_client", c.version, "-sigalgs", c.sigalgs, "-connect", g.secure,
+			"-servername", "app.example.com", "-CAfile", ca, "-verify_return_error", "-ign_eof")
+		if err != nil || !strings.Contains(out, "Verification: OK") || !strings.Contains(out, "backend:backend.web.svc") {
+			t.Fatalf("openssl s_client %s -sigalgs %s: %v\n%s", c.version, c.sigalgs, err, out)
+		}
+	}
+}
