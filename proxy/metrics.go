@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
 // The metrics are kept in atomics and written in the Prometheus text format by hand: the
@@ -68,6 +70,35 @@ func (m *metrics) route(id string) *routeStats {
 		m.routes[id] = r
 	}
 	return r
+}
+
+// retain drops the series of routes the snapshot no longer has, so route churn (every
+// Ingress ever created) does not grow /metrics and memory without bound. A route that
+// comes back starts from zero, which Prometheus reads as a counter reset.
+func (m *metrics) retain(snap *snapshot.Snapshot) {
+	live := make(map[string]bool, len(snap.HTTPRoutes)+len(snap.TCPRoutes))
+	for _, r := range snap.HTTPRoutes {
+		live[r.ID] = true
+	}
+	for _, r := range snap.TCPRoutes {
+		live[r.ID] = true
+	}
+	m.mu.Lock()
+	for id := range m.routes {
+		if !live[id] {
+			delete(m.routes, id)
+		}
+	}
+	m.mu.Unlock()
+	for _, series := range []*sync.Map{&m.upstream, &m.tcpConns, &m.tcpBytesIO, &m.tcpFails} {
+		series.Range(func(k, _ any) bool {
+			route, _, _ := strings.Cut(k.(string), "\x00")
+			if !live[route] {
+				series.Delete(k)
+			}
+			return true
+		})
+	}
 }
 
 func counter(m *sync.Map, key string) *atomic.Uint64 {

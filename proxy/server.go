@@ -171,6 +171,7 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 
 func (s *Server) swap(snap *snapshot.Snapshot) {
 	s.state.Store(s.compile(snap))
+	s.metrics.retain(snap)
 	s.pool.Retain(snap)
 	s.tcpConns.retire(snap, s.cfg.TCPRouteGrace)
 	s.probeChanges(snap)
