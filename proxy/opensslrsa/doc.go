@@ -38,14 +38,6 @@ func Wrap(cert tls.Certificate) (tls.Certificate, error) {
 	return cert, nil
 }
 
-// Name is the RSA signer Wrap uses, for logs: "openssl" or "go".
-func Name() string {
-	if Available() {
-		return "openssl"
-	}
-	return "go"
-}
-
 // signer is the crypto.Signer (and crypto.Decrypter) crypto/tls gets instead of the Go
 // key. It keeps the Go key for what OpenSSL is not asked to do.
 type signer struct {

@@ -133,8 +133,8 @@ func BenchmarkSignPSS(b *testing.B) {
 	digest := make([]byte, 32)
 	opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}
 	for name, key := range map[string]crypto.Signer{
-		"go":              leaf.TLS.PrivateKey.(crypto.Signer),
-		opensslrsa.Name(): wrapped(b, leaf).PrivateKey.(crypto.Signer),
+		"go":      leaf.TLS.PrivateKey.(crypto.Signer),
+		"wrapped": wrapped(b, leaf).PrivateKey.(crypto.Signer), // OpenSSL where Available
 	} {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
@@ -155,7 +155,7 @@ func TestWithoutLibcryptoGoSigns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if opensslrsa.Available() || opensslrsa.Name() != "go" {
+		if opensslrsa.Available() {
 			t.Fatalf("OpenSSL available with %s=%s", opensslrsa.LibraryEnv, os.Getenv(opensslrsa.LibraryEnv))
 		}
 		if _, ok := w.PrivateKey.(*rsa.PrivateKey); !ok {
