@@ -58,8 +58,12 @@ type Config struct {
 	// stop sending new connections first. Grace bounds draining after that.
 	ShutdownDelay, Grace time.Duration
 	// TCPIdleTimeout closes a TCP route's connection when neither side sent anything for
-	// this long; zero keeps connections open (and the kernel-spliced copy).
+	// this long; zero keeps connections open.
 	TCPIdleTimeout time.Duration
+	// GoroutineTCPCopy copies plain TCP pairs (passthrough, TCP forwarding) with two
+	// goroutines each instead of the event-loop relay (proxy/relay), which costs less CPU;
+	// it is what other platforms than Linux always do.
+	GoroutineTCPCopy bool
 	// TCPRouteGrace is how long connections of a removed TCP route may finish.
 	TCPRouteGrace time.Duration
 	// PeekTimeout bounds how long a client may take to send its ClientHello on a TLS

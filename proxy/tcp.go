@@ -14,6 +14,7 @@ import (
 
 	"github.com/bridgehead/bridgehead/internal/rule"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/relay"
 	"github.com/bridgehead/bridgehead/proxy/sniff"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
@@ -108,10 +109,15 @@ type tcpConn struct {
 	backend net.Conn
 	route   string
 	closed  atomic.Bool
+	relayed atomic.Pointer[relay.Handle] // set once the relay owns both connections
 }
 
 func (c *tcpConn) close() {
 	if c.closed.Swap(true) {
+		return
+	}
+	if h := c.relayed.Load(); h != nil {
+		h.Close()
 		return
 	}
 	_ = c.client.Close()
@@ -177,8 +183,13 @@ func (t *tcpTracker) retire(snap *snapshot.Snapshot, grace time.Duration) {
 func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn, start time.Time) {
 	tc := &tcpConn{client: conn, route: r.snap.ID}
 	s.tcpConns.add(tc)
-	defer s.tcpConns.remove(tc)
-	defer tc.close()
+	relayed := false
+	defer func() {
+		if !relayed { // else the relay's completion does this
+			s.tcpConns.remove(tc)
+			tc.close()
+		}
+	}()
 	s.metrics.tcpConnection(r.snap.ID)
 
 	if r.snap.Failure != nil {
@@ -239,11 +250,53 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	if t := r.transports[b.snap.Transport]; t != nil && t.TerminationDelay > 0 {
 		terminationDelay = t.TerminationDelay
 	}
-	in, out := pipe(client, backendConn, terminationDelay, s.cfg.TCPIdleTimeout)
-	s.metrics.tcpBytes(r.snap.ID, in, out)
-	if s.cfg.AccessLog != nil {
-		s.tcpAccessLog(ep, r, conn, es.address, in, out, "", time.Since(start))
+	finished := func(in, out int64) {
+		s.metrics.tcpBytes(r.snap.ID, in, out)
+		if s.cfg.AccessLog != nil {
+			s.tcpAccessLog(ep, r, conn, es.address, in, out, "", time.Since(start))
+		}
 	}
+	opts := relay.Options{TerminationDelay: terminationDelay, IdleTimeout: s.cfg.TCPIdleTimeout}
+	if relayed = s.relay(tc, client, backendConn, opts, finished); relayed {
+		return
+	}
+	finished(pipe(client, backendConn, terminationDelay, s.cfg.TCPIdleTimeout))
+}
+
+// relay hands a pair of plain TCP connections (passthrough, or plain TCP forwarding) to
+// the event-loop relay; it reports false, with both connections untouched, when they are
+// not both bare TCP sockets (TLS terminated here or to the backend) or the relay is not
+// available, and the caller copies with goroutines.
+func (s *Server) relay(tc *tcpConn, client, backend net.Conn, opts relay.Options, finished func(in, out int64)) bool {
+	bc, ok := backend.(*net.TCPConn)
+	if !ok || s.cfg.GoroutineTCPCopy {
+		return false
+	}
+	var prefix []byte // the ClientHello the peek read: the relay sends it first
+	if p, ok := client.(*peekedConn); ok {
+		prefix, client = p.Prefix(), p.Underlying()
+	}
+	if rc, ok := client.(*remoteConn); ok {
+		client = rc.Conn
+	}
+	cc, ok := client.(*net.TCPConn)
+	if !ok {
+		return false
+	}
+	opts.Prefix = prefix
+	h, err := relay.Default.Start(cc, bc, opts, func(res relay.Result) {
+		finished(res.In, res.Out)
+		s.tcpConns.remove(tc)
+	})
+	if err != nil {
+		s.log.Debug("TCP event loop unavailable, copying with goroutines", "error", err.Error())
+		return false
+	}
+	tc.relayed.Store(h)
+	if tc.closed.Load() { // retired while being handed over
+		h.Close()
+	}
+	return true
 }
 
 // copyIdle copies like io.Copy but gives up once neither direction has carried a byte for

@@ -43,6 +43,7 @@ type serveFlags struct {
 	watchTraefik          bool
 	tcpIdleTimeout        time.Duration
 	rsaSigner             string
+	tcpCopy               string
 	trusted               []netip.Prefix
 	cluster               clusterFlags // cluster mode only: Ingress and leader election (cluster.go)
 }
@@ -70,7 +71,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail readiness for this long before closing listeners")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGTERM, how long in-flight requests may finish")
 	fs.BoolVar(&f.watchTraefik, "watch-traefik-crds", false, "cluster mode: also serve objects of Traefik's CRD groups (traefik.io, traefik.containo.us) when those CRDs are installed, read as ours")
-	fs.DurationVar(&f.tcpIdleTimeout, "tcp-idle-timeout", 0, "close a TCP route's connection when neither side sent anything for this long (0: never; a timeout gives up kernel splicing)")
+	fs.DurationVar(&f.tcpIdleTimeout, "tcp-idle-timeout", 0, "close a TCP route's connection when neither side sent anything for this long (0: never)")
+	fs.StringVar(&f.tcpCopy, "tcp-copy", "event-loop", "how passthrough and plain TCP routes copy bytes: event-loop (epoll loops shared by all connections; Linux only, elsewhere goroutines) or goroutines (two per connection)")
 	fs.StringVar(&f.rsaSigner, "rsa-signer", "openssl", "who signs TLS handshakes for RSA certificates: openssl (about 3.5x cheaper; used when the binary was built with cgo and libcrypto, else go) or go")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on the admin port")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers that send a PROXY protocol header (v1 or v2); their connections must start with one")
@@ -80,6 +82,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("serve: unexpected arguments %v", fs.Args())
+	}
+	if f.tcpCopy != "event-loop" && f.tcpCopy != "goroutines" {
+		return nil, fmt.Errorf("--tcp-copy: %q is neither event-loop nor goroutines", f.tcpCopy)
 	}
 	if f.rsaSigner != "openssl" && f.rsaSigner != "go" {
 		return nil, fmt.Errorf("--rsa-signer: %q is neither openssl nor go", f.rsaSigner)
@@ -134,13 +139,14 @@ func (f *serveFlags) proxyConfig(log *slog.Logger, stdout io.Writer) proxy.Confi
 			{Name: "web", Address: f.web},
 			{Name: "websecure", Address: f.websecure, TLS: true},
 		},
-		AdminAddress:   f.admin,
-		ErrorHeader:    f.errorHeader,
-		Log:            log,
-		ShutdownDelay:  f.shutdownDelay,
-		TCPIdleTimeout: f.tcpIdleTimeout,
-		Grace:          f.grace,
-		GoRSA:          f.rsaSigner == "go",
+		AdminAddress:     f.admin,
+		ErrorHeader:      f.errorHeader,
+		Log:              log,
+		ShutdownDelay:    f.shutdownDelay,
+		TCPIdleTimeout:   f.tcpIdleTimeout,
+		Grace:            f.grace,
+		GoRSA:            f.rsaSigner == "go",
+		GoroutineTCPCopy: f.tcpCopy == "goroutines",
 	}
 	if f.redirect {
 		cfg.EntryPoints[0].RedirectTo = "websecure"
