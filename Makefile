@@ -98,8 +98,8 @@ test-unit: helm ## Run the tests only (no generation check, no lint).
 ##@ Build and run
 
 .PHONY: build
-build: ## Build the bridgehead binary into bin/.
-	go build -o bin/bridgehead ./cmd/bridgehead
+build: ## Build bin/bridgehead and the data-plane process it starts, bin/bridgehead-dataplane.
+	go build -o bin/ ./cmd/bridgehead ./cmd/bridgehead-dataplane
 
 .PHONY: run
 run: build ## Run the quickstart: demo PKI, HTTPS demo backend, gateway on examples/quickstart.

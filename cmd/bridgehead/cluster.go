@@ -29,7 +29,6 @@ import (
 	"github.com/bridgehead/bridgehead/controllers"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/translate"
-	"github.com/bridgehead/bridgehead/proxy"
 )
 
 // clusterFlags are the serve flags that only matter in cluster mode: which Ingresses are
@@ -116,7 +115,7 @@ func identity() string {
 
 // runCluster serves from the Kubernetes API: the controller builds snapshots from its
 // cache on every replica; the leader alone writes status.
-func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *slog.Logger, stdout io.Writer) error {
+func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *slog.Logger, stdout, stderr io.Writer) error {
 	gwCfg, err := f.gatewayConfig(store)
 	if err != nil {
 		return err
@@ -155,14 +154,11 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 	if err != nil {
 		return err
 	}
-	cfg := f.proxyConfig(log, stdout)
-	cfg.Ready = func() error { return gw.ReadyCheck(nil) }
-	srv, err := proxy.New(cfg, store)
+	srv, err := f.newDataPlane(store, func() error { return gw.ReadyCheck(nil) }, log, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	srv.HandleAdmin("GET /snapshot/hash", snapshotHash(store))
-	f.registerProfiler(srv)
 	identity := ""
 	if le := gwCfg.LeaderElection; le != nil {
 		identity = le.Identity
@@ -172,7 +168,7 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 		return err
 	}
 	log.Info("bridgehead serving", "mode", "cluster", "addresses", srv.Addrs(), "ingressClass", gwCfg.Options.IngressClass, "identity", identity)
-	go gw.WatchVerdicts(ctx, store, srv.Observations().Latest)
+	go gw.WatchVerdicts(ctx, store, srv.Latest)
 	errs := make(chan error, 2)
 	go func() { errs <- mgr.Start(ctx) }()
 	go func() { errs <- srv.Serve(ctx) }()

@@ -139,7 +139,7 @@ func quickstartCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	web, websecure, admin := ":8000", ":8443", ":9000"
 	if f, err := parseServeFlags(serveArgs, io.Discard); err == nil {
-		web, websecure, admin = f.web, f.websecure, f.admin
+		web, websecure, admin = f.proxy.Web, f.proxy.Websecure, f.proxy.Admin
 	}
 	fmt.Fprintf(stdout, "  gateway: https://app.localtest.me%s (TLS), http://localhost%s, admin http://localhost%s\n",
 		portOf(websecure), portOf(web), portOf(admin))

@@ -9,53 +9,41 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
-	"net/netip"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/bridgehead/bridgehead/internal/dataplane"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/proxy"
+	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
 // serveFlags are the flags of `bridgehead serve`.
 type serveFlags struct {
-	web, websecure, admin string
-	redirect              bool
-	configDir             string
-	kubeconfig            string
-	namespace             string
-	watchNamespaces       string
-	crossNamespace        bool
-	externalName          bool
-	clusterDomain         string
-	expiryWarning         time.Duration
-	logLevel              string
-	accessLog             bool
-	errorHeader           bool
-	leaderElect           bool
-	shutdownDelay, grace  time.Duration
-	trustedProxies        string
-	pprof                 bool
-	watchTraefik          bool
-	tcpIdleTimeout        time.Duration
-	rsaSigner             string
-	tcpCopy               string
-	trusted               []netip.Prefix
-	cluster               clusterFlags // cluster mode only: Ingress and leader election (cluster.go)
+	proxy           dataplane.Flags // what the data plane serves with (listeners, timeouts, logs)
+	dataplane       string
+	configDir       string
+	kubeconfig      string
+	namespace       string
+	watchNamespaces string
+	crossNamespace  bool
+	externalName    bool
+	clusterDomain   string
+	expiryWarning   time.Duration
+	leaderElect     bool
+	watchTraefik    bool
+	cluster         clusterFlags // cluster mode only: Ingress and leader election (cluster.go)
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	f := &serveFlags{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.web, "web-address", ":8000", "address of the plain HTTP entry point \"web\"")
-	fs.StringVar(&f.websecure, "websecure-address", ":8443", "address of the TLS entry point \"websecure\"")
-	fs.StringVar(&f.admin, "admin-address", ":9000", "address of the admin port (/healthz, /readyz, /metrics); empty turns it off")
-	fs.BoolVar(&f.redirect, "redirect-to-https", false, "redirect every request on web to websecure, except ACME http-01 challenges")
+	f.proxy.Register(fs)
+	fs.StringVar(&f.dataplane, "dataplane", "auto", "where the proxy runs: process (the "+dataplane.BinaryName+" binary beside this one, fed snapshots: it maps a fraction of this process's memory), in-process, or auto (process when that binary is there)")
 	fs.StringVar(&f.configDir, "config-dir", "", "standalone mode: serve the manifests in this folder instead of a cluster")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, or $KUBECONFIG)")
 	fs.StringVar(&f.namespace, "gateway-namespace", envOr("POD_NAMESPACE", "bridgehead"), "namespace of the default TLSOption and TLSStore")
@@ -64,18 +52,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.BoolVar(&f.externalName, "allow-external-name-services", false, "allow ExternalName Services as backends (they can point anywhere)")
 	fs.StringVar(&f.clusterDomain, "cluster-domain", "cluster.local", "cluster DNS domain, for the names a backend certificate may carry")
 	fs.DurationVar(&f.expiryWarning, "certificate-expiry-warning", 14*24*time.Hour, "warn about certificates expiring within this time")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug (logs every TLS handshake), info, warn, error")
-	fs.BoolVar(&f.accessLog, "access-log", false, "write a JSON access log line per request to stdout")
-	fs.BoolVar(&f.errorHeader, "error-header", true, "send the short failure reason in a Bridgehead-Error response header")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "cluster mode: elect one replica to write status (every replica serves)")
-	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail readiness for this long before closing listeners")
-	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGTERM, how long in-flight requests may finish")
 	fs.BoolVar(&f.watchTraefik, "watch-traefik-crds", false, "cluster mode: also serve objects of Traefik's CRD groups (traefik.io, traefik.containo.us) when those CRDs are installed, read as ours")
-	fs.DurationVar(&f.tcpIdleTimeout, "tcp-idle-timeout", 0, "close a TCP route's connection when neither side sent anything for this long (0: never)")
-	fs.StringVar(&f.tcpCopy, "tcp-copy", "event-loop", "how passthrough and plain TCP routes copy bytes: event-loop (epoll loops shared by all connections; Linux only, elsewhere goroutines) or goroutines (two per connection)")
-	fs.StringVar(&f.rsaSigner, "rsa-signer", "openssl", "who signs TLS handshakes for RSA certificates: openssl (about 3.5x cheaper; used when the binary was built with cgo and libcrypto, else go) or go")
-	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on the admin port")
-	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers that send a PROXY protocol header (v1 or v2); their connections must start with one")
 	f.cluster.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -83,21 +61,13 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("serve: unexpected arguments %v", fs.Args())
 	}
-	if f.tcpCopy != "event-loop" && f.tcpCopy != "goroutines" {
-		return nil, fmt.Errorf("--tcp-copy: %q is neither event-loop nor goroutines", f.tcpCopy)
+	if err := f.proxy.Check(); err != nil {
+		return nil, err
 	}
-	if f.rsaSigner != "openssl" && f.rsaSigner != "go" {
-		return nil, fmt.Errorf("--rsa-signer: %q is neither openssl nor go", f.rsaSigner)
-	}
-	for _, cidr := range strings.Split(f.trustedProxies, ",") {
-		if cidr = strings.TrimSpace(cidr); cidr == "" {
-			continue
-		}
-		prefix, err := netip.ParsePrefix(cidr)
-		if err != nil {
-			return nil, fmt.Errorf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8", cidr)
-		}
-		f.trusted = append(f.trusted, prefix)
+	switch f.dataplane {
+	case "auto", "process", "in-process":
+	default:
+		return nil, fmt.Errorf("--dataplane: %q is none of process, in-process, auto", f.dataplane)
 	}
 	return f, nil
 }
@@ -114,13 +84,7 @@ func envOr(key, def string) string {
 	return def
 }
 
-func (f *serveFlags) logger(w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w (use debug, info, warn or error)", err)
-	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
-}
+func (f *serveFlags) logger(w io.Writer) (*slog.Logger, error) { return f.proxy.Logger(w) }
 
 func (f *serveFlags) translateOptions() translate.Options {
 	o := translate.DefaultOptions()
@@ -133,36 +97,59 @@ func (f *serveFlags) translateOptions() translate.Options {
 	return o
 }
 
-func (f *serveFlags) proxyConfig(log *slog.Logger, stdout io.Writer) proxy.Config {
-	cfg := proxy.Config{
-		EntryPoints: []proxy.EntryPoint{
-			{Name: "web", Address: f.web},
-			{Name: "websecure", Address: f.websecure, TLS: true},
-		},
-		AdminAddress:     f.admin,
-		ErrorHeader:      f.errorHeader,
-		Log:              log,
-		ShutdownDelay:    f.shutdownDelay,
-		TCPIdleTimeout:   f.tcpIdleTimeout,
-		Grace:            f.grace,
-		GoRSA:            f.rsaSigner == "go",
-		GoroutineTCPCopy: f.tcpCopy == "goroutines",
+// advertisedPort is the public port redirects to websecure name: behind a Service that
+// maps 443 to the pod's port, 443.
+func (f *serveFlags) advertisedPort() string {
+	if p := f.cluster.redirectPort; p != "" || f.configDir != "" {
+		return p
 	}
-	if f.redirect {
-		cfg.EntryPoints[0].RedirectTo = "websecure"
-		// Behind a Service that maps 443 to the pod's port, redirects name the public port.
-		cfg.EntryPoints[1].AdvertisedPort = f.cluster.redirectPort
-		if cfg.EntryPoints[1].AdvertisedPort == "" && f.configDir == "" {
-			cfg.EntryPoints[1].AdvertisedPort = "443"
+	return "443"
+}
+
+// dataPlaneServer is what the control code needs of the proxy, in this process
+// (proxy.Server) or in its own (dataplane.Process).
+type dataPlaneServer interface {
+	HandleAdmin(pattern string, h http.Handler)
+	Listen() error
+	Addrs() map[string]string
+	Serve(ctx context.Context) error
+	Latest() []upstream.Observation
+}
+
+// inProcess is the proxy in this process.
+type inProcess struct{ *proxy.Server }
+
+func (s inProcess) Latest() []upstream.Observation { return s.Observations().Latest() }
+
+// newDataPlane starts serving store: in a data-plane process when --dataplane allows and
+// the binary is there, else here. ready is the control side's readiness (nil: always).
+func (f *serveFlags) newDataPlane(store *snapshot.Store, ready func() error, log *slog.Logger, stdout, stderr io.Writer) (dataPlaneServer, error) {
+	binary := ""
+	if f.dataplane != "in-process" {
+		binary = dataplane.Find()
+		if binary == "" && f.dataplane == "process" {
+			return nil, fmt.Errorf("--dataplane=process: no %s beside this executable (make build puts it in bin/)", dataplane.BinaryName)
 		}
 	}
-	for i := range cfg.EntryPoints {
-		cfg.EntryPoints[i].TrustedProxies = f.trusted
+	if binary != "" {
+		p := &dataplane.Process{Binary: binary, Flags: &f.proxy, AdvertisedPort: f.advertisedPort(), Ready: ready, Log: log, Stdout: stdout, Stderr: stderr}
+		p.Attach(store)
+		return p, nil
 	}
-	if f.accessLog {
-		cfg.AccessLog = stdout
+	cfg := f.proxy.Config(log, stdout, f.advertisedPort())
+	cfg.Ready = ready
+	srv, err := proxy.New(cfg, store)
+	if err != nil {
+		return nil, err
 	}
-	return cfg
+	if f.proxy.Pprof {
+		srv.HandleAdmin("/debug/pprof/", http.HandlerFunc(pprof.Index))
+		srv.HandleAdmin("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+		srv.HandleAdmin("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+		srv.HandleAdmin("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+		srv.HandleAdmin("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+	}
+	return inProcess{srv}, nil
 }
 
 // serve runs the gateway until SIGINT or SIGTERM.
@@ -185,25 +172,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 
 	store := &snapshot.Store{}
 	if f.configDir != "" {
-		err = runStandalone(ctx, f, store, log, stdout)
+		err = runStandalone(ctx, f, store, log, stdout, stderr)
 	} else {
-		err = runCluster(ctx, f, store, log, stdout)
+		err = runCluster(ctx, f, store, log, stdout, stderr)
 	}
 	if err != nil {
 		log.Error("bridgehead stopped", "error", err.Error())
 		return 1
 	}
 	return 0
-}
-
-// registerProfiler serves Go's profiler on the admin port when --pprof is set.
-func (f *serveFlags) registerProfiler(srv *proxy.Server) {
-	if !f.pprof {
-		return
-	}
-	srv.HandleAdmin("/debug/pprof/", http.HandlerFunc(pprof.Index))
-	srv.HandleAdmin("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
-	srv.HandleAdmin("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
-	srv.HandleAdmin("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
-	srv.HandleAdmin("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 }

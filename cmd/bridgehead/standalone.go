@@ -15,7 +15,6 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/internal/verdict"
-	"github.com/bridgehead/bridgehead/proxy"
 )
 
 // standalone holds what the admin port shows in standalone mode.
@@ -31,24 +30,26 @@ type standalone struct {
 // runStandalone serves a folder of manifests: every change goes through the same
 // translate -> validate -> swap path as in a cluster, and a broken edit keeps the last
 // good snapshot serving.
-func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, log *slog.Logger, stdout io.Writer) error {
+func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, log *slog.Logger, stdout, stderr io.Writer) error {
 	st := &standalone{out: stdout}
-	srv, err := proxy.New(f.proxyConfig(log, stdout), store)
+	srv, err := f.newDataPlane(store, nil, log, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	srv.HandleAdmin("GET /status", st)
-	f.registerProfiler(srv)
 	srv.HandleAdmin("GET /snapshot/hash", snapshotHash(store))
 	if err := srv.Listen(); err != nil {
 		return err
 	}
 	log.Info("bridgehead serving", "mode", "standalone", "configDir", f.configDir, "addresses", srv.Addrs())
 	opts := f.translateOptions()
+	// The watcher also stops when serving ends on its own (a data plane that died).
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
 	watchErr := make(chan error, 1)
 	go func() {
 		var prev *manifests.Result
-		watchErr <- manifests.Watch(ctx, f.configDir, func(res *manifests.Result) {
+		watchErr <- manifests.Watch(watchCtx, f.configDir, func(res *manifests.Result) {
 			// A broken edit keeps the object's last good version serving, as a refused
 			// kubectl apply would.
 			if kept := res.KeepLastGood(prev); len(kept) > 0 {
@@ -71,14 +72,15 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-watchCtx.Done():
 				return
 			case <-t.C:
-				st.setRuntime(verdict.Compute(store.Load(), srv.Observations().Latest(), time.Now(), f.expiryWarning))
+				st.setRuntime(verdict.Compute(store.Load(), srv.Latest(), time.Now(), f.expiryWarning))
 			}
 		}
 	}()
 	serveErr := srv.Serve(ctx)
+	stopWatching()
 	if err := <-watchErr; err != nil && serveErr == nil {
 		serveErr = err
 	}

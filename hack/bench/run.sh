@@ -157,7 +157,11 @@ CLK_TCK=$(getconf CLK_TCK)
 # rebuilds it) sits in the page cache in large folios that the kernel maps whole on the
 # first fault, which shows ~10 MiB more file-backed RSS than the same binary read from
 # disk or an image, as a deployment runs it.
+# bridgehead-dataplane, the proxy process `serve` starts, is copied beside it.
 cp "$BRIDGEHEAD" "$WORK/bridgehead"
+dataplane_bin="$(dirname "$BRIDGEHEAD")/bridgehead-dataplane"
+[ -x "$dataplane_bin" ] || die "$dataplane_bin is missing: make build builds it beside bin/bridgehead"
+cp "$dataplane_bin" "$WORK/bridgehead-dataplane"
 BRIDGEHEAD=$WORK/bridgehead
 
 say "benchtool (certificates, backend) and RSA-2048 PKI in $WORK"
@@ -347,6 +351,9 @@ start_proxy() {
 			--admin-address "127.0.0.1:$ADMIN_PORT"
 		PROXY_PID=$LAST_PID
 		wait_until 30 "$PROXY_PID" "bridgehead /readyz" curl -sf --max-time 2 "http://127.0.0.1:$ADMIN_PORT/readyz"
+		# The proxy itself is the data-plane process; serve is its control process.
+		DATAPLANE_PID=$(pgrep -P "$PROXY_PID" | head -n 1)
+		[ -n "$DATAPLANE_PID" ] || die "bridgehead serve started no data-plane process"
 		;;
 	haproxy)
 		haproxy_config "$scenario" "$base.cfg"
@@ -356,6 +363,7 @@ start_proxy() {
 		}
 		start "$base.log" "${PIN_PROXY[@]}" haproxy -db -f "$base.cfg"
 		PROXY_PID=$LAST_PID
+		DATAPLANE_PID=$PROXY_PID
 		wait_until 30 "$PROXY_PID" "haproxy listening" probe_tcp "$PROXY_PORT"
 		;;
 	esac
@@ -406,6 +414,13 @@ resumption_probe() {
 # proc_cpu PID: utime + stime in clock ticks (all threads).
 proc_cpu() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 proc_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+# proxy_cpu: the proxy's CPU ticks; Bridgehead's counts both of its processes.
+proxy_cpu() {
+	local c
+	c=$(proc_cpu "$DATAPLANE_PID")
+	[ "$DATAPLANE_PID" = "$PROXY_PID" ] || c=$((c + $(proc_cpu "$PROXY_PID")))
+	echo "$c"
+}
 # proc_rss_split PID: "anon file" resident MiB now (heap, stacks vs. mapped binary and libraries).
 proc_rss_split() { awk '/^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} END {printf "%.1f %.1f\n", a / 1024, f / 1024}' "/proc/$1/status"; }
 # core_ticks N: "busy total" ticks of core N since boot.
@@ -498,7 +513,7 @@ parse() {
 		}' "$out"
 }
 
-declare -A ANON FILE RPS P99 CPUREQ CPUPCT CORE0 OTHER0 CORE1 RSS ERRS STATUS CONNREQ BCPUREQ BCONNS DETAIL
+declare -A CTLRSS ANON FILE RPS P99 CPUREQ CPUPCT CORE0 OTHER0 CORE1 RSS ERRS STATUS CONNREQ BCPUREQ BCONNS DETAIL
 
 # noisy KEY: a note when much besides the proxy ran on its core during the run (kernel
 # network work is normally a few %).
@@ -562,7 +577,7 @@ measure_one() {
 	load "$scenario" "$WARMUP" "$out.warmup" || true
 	rm -f "$out.warmup.requests"
 	local cpu0 cpu1 bcpu0 bcpu1 core0 core1 pcore0 pcore1 opens0 opens1 t0 t1
-	cpu0=$(proc_cpu "$PROXY_PID")
+	cpu0=$(proxy_cpu)
 	bcpu0=$(proc_cpu "$BACKEND_PID")
 	read -r -a core0 < <(core_ticks "$LOAD_CORE")
 	read -r -a pcore0 < <(core_ticks "$PROXY_CORE")
@@ -587,13 +602,17 @@ measure_one() {
 		wait "$PROXY_PID" 2>/dev/null || true
 		return
 	}
-	cpu1=$(proc_cpu "$PROXY_PID")
+	cpu1=$(proxy_cpu)
 	bcpu1=$(proc_cpu "$BACKEND_PID")
 	read -r -a core1 < <(core_ticks "$LOAD_CORE")
 	read -r -a pcore1 < <(core_ticks "$PROXY_CORE")
 	opens1=$(tcp_active_opens)
-	RSS[$key]=$(awk -v k="$(proc_hwm_kb "$PROXY_PID")" 'BEGIN {printf "%.1f", k / 1024}')
-	read -r ANON[$key] FILE[$key] < <(proc_rss_split "$PROXY_PID")
+	RSS[$key]=$(awk -v k="$(proc_hwm_kb "$DATAPLANE_PID")" 'BEGIN {printf "%.1f", k / 1024}')
+	read -r ANON[$key] FILE[$key] < <(proc_rss_split "$DATAPLANE_PID")
+	CTLRSS[$key]=-
+	if [ "$DATAPLANE_PID" != "$PROXY_PID" ]; then
+		CTLRSS[$key]=$(awk -v k="$(proc_hwm_kb "$PROXY_PID")" 'BEGIN {printf "%.1f", k / 1024}')
+	fi
 	if [ "$rc" != 0 ]; then
 		warn "the load generator exited with status $rc:"
 		cat "$out" >&2
@@ -662,28 +681,32 @@ v() { local x=${1:-}; echo "${x:--}"; }
 {
 	echo
 	echo "Results"
-	row() { printf '%-12s %-11s %9s %8s %8s %6s %6s %6s %8s %7s %7s %8s %9s %6s  %s\n' "$@"; }
-	row scenario proxy req/s p99_ms us/req proxy core0 core1 be_us/req be_conn conn/req peak_MiB anon/file errors status
+	row() { printf '%-12s %-11s %9s %8s %8s %6s %6s %6s %8s %7s %7s %8s %9s %7s %6s  %s\n' "$@"; }
+	row scenario proxy req/s p99_ms us/req proxy core0 core1 be_us/req be_conn conn/req peak_MiB anon/file ctl_MiB errors status
 	for scenario in $SCENARIOS; do
 		for proxy in "${PROXIES[@]}"; do
 			k="$scenario/$proxy"
 			if [ "${STATUS[$k]:-}" = ok ] || [ "${STATUS[$k]:-}" = ERRORS ]; then
 				row "$scenario" "$proxy" "$(v "${RPS[$k]:-}")" "$(v "${P99[$k]:-}")" "$(v "${CPUREQ[$k]:-}")" \
 					"$(v "${CPUPCT[$k]:-}")%" "$(v "${CORE0[$k]:-}")%" "$(v "${CORE1[$k]:-}")%" "$(v "${BCPUREQ[$k]:-}")" \
-					"$(v "${BCONNS[$k]:-}")" "$(v "${CONNREQ[$k]:-}")" "$(v "${RSS[$k]:-}")" "$(v "${ANON[$k]:-}")/$(v "${FILE[$k]:-}")" "$(v "${ERRS[$k]:-}")" \
+					"$(v "${BCONNS[$k]:-}")" "$(v "${CONNREQ[$k]:-}")" "$(v "${RSS[$k]:-}")" "$(v "${ANON[$k]:-}")/$(v "${FILE[$k]:-}")" "$(v "${CTLRSS[$k]:-}")" "$(v "${ERRS[$k]:-}")" \
 					"${STATUS[$k]}$(noisy "$k")"
 			else
-				row "$scenario" "$proxy" - - - - - - - - - - - - "${STATUS[$k]:-not run}"
+				row "$scenario" "$proxy" - - - - - - - - - - - - - "${STATUS[$k]:-not run}"
 			fi
 		done
 	done
 	cat <<EOF
-  us/req     the proxy's CPU time (user + system, all threads) per completed request, in microseconds
+  us/req     the proxy's CPU time (user + system, all threads) per completed request, in microseconds;
+             Bridgehead's adds its control process (bridgehead serve) to its data plane
   proxy      the proxy's CPU use during the run (100% = one core); core0/core1: how busy each core was
              (core $PROXY_CORE: the proxy plus kernel network work; core $LOAD_CORE: load generator + backend)
   be_us/req  the backend's CPU per request; be_conn: proxy-to-backend connections halfway through
   conn/req   new TCP connections on the machine per request (1 = a new connection each request)
-  peak_MiB   the proxy's VmHWM (peak resident memory), fresh process per scenario
+  peak_MiB   the proxy's VmHWM (peak resident memory), fresh process per scenario: for Bridgehead,
+             the data-plane process that carries the traffic (bridgehead-dataplane)
+  ctl_MiB    Bridgehead's control process (bridgehead serve: manifests, validation, status), which
+             carries no traffic; HAProxy has none
   anon/file  resident MiB at the end of the run: anonymous (heap, stacks) / file-backed (the
              mapped binary and shared libraries, clean pages shared with the page cache)
   noisy      more than 20% of core $PROXY_CORE went to something other than the proxy (normally a few %

@@ -167,6 +167,7 @@ func (t *translator) readCABundle(src caSource, allowTLSCrt bool) caResult {
 			return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("%s %s key %s: a certificate does not parse: %v", src.kind, k, key, err)}}
 		}
 		pool.Pool.AddCert(cert)
+		pool.Roots = append(pool.Roots, cert.Raw)
 		certs = append(certs, cert)
 		pool.Subjects = append(pool.Subjects, cert.Subject.String())
 		pool.Fingerprints = append(pool.Fingerprints, fingerprint(cert.Raw))
@@ -189,6 +190,7 @@ func mergePools(bundles []caResult) *snapshot.CertPool {
 		out.Subjects = append(out.Subjects, b.pool.Subjects...)
 		out.Fingerprints = append(out.Fingerprints, b.pool.Fingerprints...)
 		out.NotAfters = append(out.NotAfters, b.pool.NotAfters...)
+		out.Roots = append(out.Roots, b.pool.Roots...)
 		for _, c := range b.certs {
 			out.Pool.AddCert(c)
 		}

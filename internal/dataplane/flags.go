@@ -1,0 +1,149 @@
+// Package dataplane runs the proxy in a process of its own, fed snapshots by the control
+// process (`bridgehead serve`), and is the two ends of that arrangement:
+//
+//   - the data-plane process (cmd/bridgehead-dataplane, RunChild) imports no Kubernetes
+//     package, so it stays small: it maps a fifth of the pages the control process does and
+//     carries none of its heap (informer caches, CRD validators). It listens, serves, and
+//     reports what it observes upstream;
+//   - the control process (Process) starts it, sends every snapshot the Store accepts
+//     and waits until it is served, serves the admin paths that need the control side
+//     (status, leader, snapshot hash, readiness of the caches) through the data plane's
+//     admin port, and reads the upstream observations back for status.
+//
+// The two talk over a socket pair (frames, protocol.go) and, for admin paths, a unix
+// socket in a private directory. A crashed data plane ends the control process too, so a
+// supervisor (the kubelet) restarts the pair.
+package dataplane
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bridgehead/bridgehead/proxy"
+)
+
+// Flags are the data plane's settings, shared by `bridgehead serve` (which passes them on)
+// and `bridgehead-dataplane`.
+type Flags struct {
+	Web, Websecure, Admin string
+	Redirect              bool
+	LogLevel              string
+	AccessLog             bool
+	ErrorHeader           bool
+	ShutdownDelay, Grace  time.Duration
+	TrustedProxies        string
+	Pprof                 bool
+	TCPIdleTimeout        time.Duration
+	RSASigner             string
+	TCPCopy               string
+
+	trusted []netip.Prefix
+}
+
+// Register adds the flags to fs.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.Web, "web-address", ":8000", "address of the plain HTTP entry point \"web\"")
+	fs.StringVar(&f.Websecure, "websecure-address", ":8443", "address of the TLS entry point \"websecure\"")
+	fs.StringVar(&f.Admin, "admin-address", ":9000", "address of the admin port (/healthz, /readyz, /metrics); empty turns it off")
+	fs.BoolVar(&f.Redirect, "redirect-to-https", false, "redirect every request on web to websecure, except ACME http-01 challenges")
+	fs.StringVar(&f.LogLevel, "log-level", "info", "log level: debug (logs every TLS handshake), info, warn, error")
+	fs.BoolVar(&f.AccessLog, "access-log", false, "write a JSON access log line per request to stdout")
+	fs.BoolVar(&f.ErrorHeader, "error-header", true, "send the short failure reason in a Bridgehead-Error response header")
+	fs.DurationVar(&f.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail readiness for this long before closing listeners")
+	fs.DurationVar(&f.Grace, "grace", 30*time.Second, "on SIGTERM, how long in-flight requests may finish")
+	fs.DurationVar(&f.TCPIdleTimeout, "tcp-idle-timeout", 0, "close a TCP route's connection when neither side sent anything for this long (0: never)")
+	fs.StringVar(&f.TCPCopy, "tcp-copy", "event-loop", "how passthrough and plain TCP routes copy bytes: event-loop (epoll loops shared by all connections; Linux only, elsewhere goroutines) or goroutines (two per connection)")
+	fs.StringVar(&f.RSASigner, "rsa-signer", "openssl", "who signs TLS handshakes for RSA certificates: openssl (about 3.5x cheaper; used when the binary was built with cgo and libcrypto, else go) or go")
+	fs.BoolVar(&f.Pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on the admin port (of the data plane, when it runs as its own process)")
+	fs.StringVar(&f.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers that send a PROXY protocol header (v1 or v2); their connections must start with one")
+}
+
+// Check validates the values Register parsed.
+func (f *Flags) Check() error {
+	if f.TCPCopy != "event-loop" && f.TCPCopy != "goroutines" {
+		return fmt.Errorf("--tcp-copy: %q is neither event-loop nor goroutines", f.TCPCopy)
+	}
+	if f.RSASigner != "openssl" && f.RSASigner != "go" {
+		return fmt.Errorf("--rsa-signer: %q is neither openssl nor go", f.RSASigner)
+	}
+	if _, err := f.Logger(io.Discard); err != nil {
+		return err
+	}
+	f.trusted = nil
+	for _, cidr := range strings.Split(f.TrustedProxies, ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return fmt.Errorf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+		f.trusted = append(f.trusted, prefix)
+	}
+	return nil
+}
+
+// Logger is the JSON logger at --log-level.
+func (f *Flags) Logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w (use debug, info, warn or error)", err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+// Config is the proxy configuration of the flags. advertisedPort is the public port
+// redirects to websecure name ("" for its own).
+func (f *Flags) Config(log *slog.Logger, stdout io.Writer, advertisedPort string) proxy.Config {
+	cfg := proxy.Config{
+		EntryPoints: []proxy.EntryPoint{
+			{Name: "web", Address: f.Web},
+			{Name: "websecure", Address: f.Websecure, TLS: true},
+		},
+		AdminAddress:     f.Admin,
+		ErrorHeader:      f.ErrorHeader,
+		Log:              log,
+		ShutdownDelay:    f.ShutdownDelay,
+		TCPIdleTimeout:   f.TCPIdleTimeout,
+		Grace:            f.Grace,
+		GoRSA:            f.RSASigner == "go",
+		GoroutineTCPCopy: f.TCPCopy == "goroutines",
+	}
+	if f.Redirect {
+		cfg.EntryPoints[0].RedirectTo = "websecure"
+		cfg.EntryPoints[1].AdvertisedPort = advertisedPort
+	}
+	for i := range cfg.EntryPoints {
+		cfg.EntryPoints[i].TrustedProxies = f.trusted
+	}
+	if f.AccessLog {
+		cfg.AccessLog = stdout
+	}
+	return cfg
+}
+
+// Args are command-line flags that give a data-plane process these same settings.
+func (f *Flags) Args() []string {
+	return []string{
+		"--web-address=" + f.Web,
+		"--websecure-address=" + f.Websecure,
+		"--admin-address=" + f.Admin,
+		"--redirect-to-https=" + strconv.FormatBool(f.Redirect),
+		"--log-level=" + f.LogLevel,
+		"--access-log=" + strconv.FormatBool(f.AccessLog),
+		"--error-header=" + strconv.FormatBool(f.ErrorHeader),
+		"--shutdown-delay=" + f.ShutdownDelay.String(),
+		"--grace=" + f.Grace.String(),
+		"--tcp-idle-timeout=" + f.TCPIdleTimeout.String(),
+		"--tcp-copy=" + f.TCPCopy,
+		"--rsa-signer=" + f.RSASigner,
+		"--pprof=" + strconv.FormatBool(f.Pprof),
+		"--trusted-proxies=" + f.TrustedProxies,
+	}
+}
