@@ -35,6 +35,7 @@ type upstream struct {
 	roots         []string
 	hasClientCert bool
 	hints         hints
+	gate          *dialGate // HTTP/2 over TLS only
 }
 
 // handshakeKey carries the per-handshake state through the handshake context, so that
@@ -106,6 +107,9 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 		protocols.SetHTTP1(true)
 		protocols.SetHTTP2(!st.DisableHTTP2)
 		u.setupTLS(t, b)
+		if protocols.HTTP2() {
+			u.gate = &dialGate{}
+		}
 		// We handshake ourselves so that errors carry the endpoint and what the backend
 		// asked for; http.Transport still reads ALPN from the *tls.Conn we return.
 		tr.DialTLSContext = u.dialTLS
@@ -179,7 +183,31 @@ func (u *upstream) getClientCertificate(cri *tls.CertificateRequestInfo) (*tls.C
 	return &tls.Certificate{}, nil
 }
 
+// dialTLS dials through the gate when HTTP/2 is on (see dialGate).
 func (u *upstream) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	var conn *tls.Conn
+	if u.gate == nil {
+		c, err := u.dialTLSNow(ctx, network, addr)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return c, nil
+	}
+	err := u.gate.dial(ctx, addr, func() (bool, error) {
+		c, err := u.dialTLSNow(ctx, network, addr)
+		if err != nil {
+			return false, err
+		}
+		conn = c
+		return c.ConnectionState().NegotiatedProtocol == "h2", nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
+func (u *upstream) dialTLSNow(ctx context.Context, network, addr string) (*tls.Conn, error) {
 	raw, err := u.dial(ctx, network, addr)
 	if err != nil {
 		return nil, err
@@ -244,6 +272,9 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, &Error{Reason: Unknown, Detail: Detail{Endpoint: req.URL.Host,
 			Message: "request URL scheme " + req.URL.Scheme + " does not match the backend's transport (" + u.urlScheme + "); this is a bug in the proxy"}}
+	}
+	if u.gate != nil {
+		req = u.gate.watch(req)
 	}
 	resp, err := u.tr.RoundTrip(req)
 	if err != nil {
