@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -143,11 +142,7 @@ func (f *serveFlags) newDataPlane(store *snapshot.Store, ready func() error, log
 		return nil, err
 	}
 	if f.proxy.Pprof {
-		srv.HandleAdmin("/debug/pprof/", http.HandlerFunc(pprof.Index))
-		srv.HandleAdmin("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
-		srv.HandleAdmin("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
-		srv.HandleAdmin("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
-		srv.HandleAdmin("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+		dataplane.RegisterProfiler(srv)
 	}
 	return inProcess{srv}, nil
 }

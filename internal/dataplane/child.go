@@ -90,11 +90,7 @@ func runChild(f *Flags, controlSocket, forward, advertised string, control net.C
 	}
 	if f.Pprof {
 		runtime.MemProfileRate = defaultMemProfileRate // bridgehead-dataplane starts with it off
-		srv.HandleAdmin("/debug/pprof/", http.HandlerFunc(pprof.Index))
-		srv.HandleAdmin("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
-		srv.HandleAdmin("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
-		srv.HandleAdmin("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
-		srv.HandleAdmin("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+		RegisterProfiler(srv)
 	}
 	if err := srv.Listen(); err != nil {
 		_ = out.write(frameFailed, []byte(err.Error()))
@@ -135,6 +131,15 @@ func runChild(f *Flags, controlSocket, forward, advertised string, control net.C
 	}()
 	go reportObservations(ctx, srv, out)
 	return srv.Serve(ctx)
+}
+
+// RegisterProfiler serves Go's profiler on an admin port (--pprof).
+func RegisterProfiler(admin interface{ HandleAdmin(string, http.Handler) }) {
+	admin.HandleAdmin("/debug/pprof/", http.HandlerFunc(pprof.Index))
+	admin.HandleAdmin("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+	admin.HandleAdmin("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+	admin.HandleAdmin("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	admin.HandleAdmin("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 }
 
 // reportObservations sends the upstream observations to the control process whenever

@@ -226,7 +226,10 @@ func (p *Process) read(conn net.Conn, listening chan<- error) {
 		case frameFailed:
 			listening <- errors.New(string(payload))
 		case frameApplied:
-			p.applied <- string(payload)
+			select {
+			case p.applied <- string(payload):
+			default: // an answer nobody waits for (its send timed out) must not stop the reader
+			}
 		case frameObservations:
 			var obs []upstream.Observation
 			if json.Unmarshal(payload, &obs) == nil {

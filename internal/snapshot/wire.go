@@ -127,42 +127,54 @@ func UnmarshalWire(data []byte) (*Snapshot, error) {
 		}
 	}
 	s := w.Snapshot
-	var err error
-	nc, np := 0, 0
+	certRefs := &refs{list: w.CertRefs, of: len(certs), what: "certificate"}
+	poolRefs := &refs{list: w.PoolRefs, of: len(pools), what: "CA pool"}
 	s.walk(func(c *Certificate) {
-		i := -2
-		if nc < len(w.CertRefs) {
-			i = w.CertRefs[nc]
-		}
-		nc++
-		switch {
-		case i == -1:
-		case i >= 0 && i < len(certs):
+		if i := certRefs.next(); i >= 0 {
 			c.Cert = certs[i]
-		case err == nil:
-			err = fmt.Errorf("snapshot: certificate reference %d of %d is out of range", nc, len(w.CertRefs))
 		}
 	}, func(p *CertPool) {
-		i := -2
-		if np < len(w.PoolRefs) {
-			i = w.PoolRefs[np]
-		}
-		np++
-		switch {
-		case i == -1:
-		case i >= 0 && i < len(pools):
+		if i := poolRefs.next(); i >= 0 {
 			p.Pool, p.Roots = pools[i], w.Pools[i]
-		case err == nil:
-			err = fmt.Errorf("snapshot: CA pool reference %d of %d is out of range", np, len(w.PoolRefs))
 		}
 	})
-	if err == nil && (nc != len(w.CertRefs) || np != len(w.PoolRefs)) {
-		err = fmt.Errorf("snapshot: %d certificates and %d pools referenced, %d and %d present", len(w.CertRefs), len(w.PoolRefs), nc, np)
-	}
-	if err != nil {
+	if err := errors.Join(certRefs.done(), poolRefs.done()); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// refs reads a wire snapshot's references in walk order, remembering the first bad one.
+type refs struct {
+	list []int
+	of   int // how many things they may refer to
+	what string
+	n    int
+	err  error
+}
+
+// next returns the next reference, or -1 for "none here" and for a bad one.
+func (r *refs) next() int {
+	r.n++
+	if r.n > len(r.list) {
+		return -1 // counted in done
+	}
+	i := r.list[r.n-1]
+	if i < -1 || i >= r.of {
+		if r.err == nil {
+			r.err = fmt.Errorf("snapshot: %s reference %d of %d is out of range", r.what, r.n, len(r.list))
+		}
+		return -1
+	}
+	return i
+}
+
+// done reports a bad reference, or a count that does not match the snapshot's.
+func (r *refs) done() error {
+	if r.err == nil && r.n != len(r.list) {
+		return fmt.Errorf("snapshot: %d %s references for %d in the snapshot", len(r.list), r.what, r.n)
+	}
+	return r.err
 }
 
 func (wc wireCert) certificate() (*tls.Certificate, error) {
