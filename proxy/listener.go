@@ -102,7 +102,7 @@ func (l *routedListener) route(c net.Conn, st *state) {
 		l.srv.serveTCP(l.ep, st, r, pc, start)
 		return
 	}
-	l.handOver(tls.Server(pc, l.srv.base))
+	l.handOver(tls.Server(lingering(pc), l.srv.base))
 }
 
 func (l *routedListener) trusted(a netip.Addr) bool {
@@ -128,7 +128,7 @@ func peekReason(err error) string {
 
 func (l *routedListener) wrap(c net.Conn) net.Conn {
 	if l.ep.TLS {
-		return tls.Server(c, l.srv.base)
+		return tls.Server(lingering(c), l.srv.base)
 	}
 	return c
 }

@@ -298,6 +298,13 @@ func (s *Server) httpServer(ep *entryPoint) *http.Server {
 		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
 			return context.WithValue(ctx, connPolicyKey{}, &connState{port: ep.port})
 		},
+		// Active (HTTP/1 and HTTP/2 alike) means the TLS handshake completed: such a
+		// connection closes without lingering (see lingerConn).
+		ConnState: func(c net.Conn, state http.ConnState) {
+			if state == http.StateActive {
+				markServed(c)
+			}
+		},
 	}
 	// TLS listeners hand over *tls.Conn values whose config (and ALPN) is chosen per SNI;
 	// net/http then serves HTTP/2 when h2 was negotiated.

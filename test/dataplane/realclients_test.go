@@ -123,3 +123,22 @@ func TestRSAEdgeCertificateSignaturesWithOpenSSLClients(t *testing.T) {
 		}
 	}
 }
+
+// TestCurlSeesWhyItsCertificateWasRefused: a client without the certificate an mTLS host
+// requires is told so by the TLS alert. curl sends its request right behind its TLS 1.3
+// Finished; a plain close answered that with a reset, and curl printed "Transport
+// endpoint is not connected" or "Connection reset by peer" instead, most of the time.
+func TestCurlSeesWhyItsCertificateWasRefused(t *testing.T) {
+	p := newPKI()
+	g := mtlsSetup(t, p, testcerts.MustCA("client CA"))
+	_, port, _ := strings.Cut(g.secure, ":")
+	ca := writePEM(t, "ca.pem", p.edgeCA.PEM)
+	for _, proto := range []string{"--http2", "--http1.1"} {
+		for range 10 {
+			out, err := run(t, "", "curl", "-sS", proto, "--cacert", ca, "--resolve", "admin.example.com:"+port+":127.0.0.1", "https://admin.example.com:"+port+"/")
+			if err == nil || !strings.Contains(out, "alert certificate required") {
+				t.Fatalf("curl %s without a client certificate: %v\n%s\nwant the TLS alert \"certificate required\"", proto, err, out)
+			}
+		}
+	}
+}
