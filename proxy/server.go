@@ -19,6 +19,7 @@ import (
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
+	"github.com/bridgehead/bridgehead/proxy/pathnorm"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
@@ -322,6 +323,10 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		s.fail(w, http.StatusServiceUnavailable, "NotReady")
 		return
+	}
+	// Route, and forward, the path the request names: /public/../admin is /admin.
+	if clean := pathnorm.Clean(r.URL.Path); clean != r.URL.Path {
+		r.URL.Path, r.URL.RawPath = clean, "" // re-escaped from the clean path
 	}
 	if ep.RedirectTo != "" && !strings.HasPrefix(r.URL.Path, acmeChallengePrefix) {
 		middleware.Redirect(w, r, "https", s.redirectPort(ep.RedirectTo), true)
