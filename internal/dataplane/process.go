@@ -2,6 +2,8 @@ package dataplane
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -125,12 +128,10 @@ func (p *Process) send(s *snapshot.Snapshot) {
 // Listen starts the data plane and returns once its listeners are open, or why they
 // could not be.
 func (p *Process) Listen() error {
-	dir, err := os.MkdirTemp("", "bridgehead-control-")
+	socket, err := p.controlSocket()
 	if err != nil {
 		return err
 	}
-	p.dir = dir
-	socket := filepath.Join(dir, "control.sock")
 	ln, err := net.Listen("unix", socket)
 	if err != nil {
 		p.cleanup()
@@ -273,6 +274,26 @@ func (p *Process) Serve(ctx context.Context) error {
 		return fmt.Errorf("the data plane stopped: %w", p.exitErr)
 	}
 	return nil
+}
+
+// controlSocket names the unix socket the data plane reaches this process on. On Linux it
+// is abstract (no file: the pod's root file system is read-only, and the socket goes
+// away with the process); it is reachable from the pod's network namespace, like the
+// admin port whose paths it answers. Elsewhere it lives in a private temporary folder.
+func (p *Process) controlSocket() (string, error) {
+	if runtime.GOOS == "linux" {
+		var id [8]byte
+		if _, err := rand.Read(id[:]); err != nil {
+			return "", err
+		}
+		return "@bridgehead-control-" + hex.EncodeToString(id[:]), nil
+	}
+	dir, err := os.MkdirTemp("", "bridgehead-control-")
+	if err != nil {
+		return "", err
+	}
+	p.dir = dir
+	return filepath.Join(dir, "control.sock"), nil
 }
 
 // exitStatus is how the data plane ended (after p.exited is closed).
