@@ -42,6 +42,18 @@ func (c *servedCerts) logSigner(asked bool) {
 	}
 }
 
+// clientKey prepares a client certificate the gateway presents to backends
+// (certificatesSecrets): an RSA key signs through OpenSSL too. The upstream pool calls it
+// once per transport it builds; the OpenSSL key lives as long as that transport.
+func (c *servedCerts) clientKey(cert tls.Certificate) tls.Certificate {
+	wrapped, err := opensslrsa.Wrap(cert)
+	if err != nil {
+		c.log.Warn("RSA client key stays with Go's signer", "error", err)
+		return cert
+	}
+	return wrapped
+}
+
 // certGeneration collects the certificates one snapshot serves.
 type certGeneration struct {
 	c    *servedCerts

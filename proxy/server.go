@@ -144,13 +144,18 @@ type entryPoint struct {
 // New builds the data plane on a Store: every successful Swap is compiled for serving.
 func New(cfg Config, store *snapshot.Store) (*Server, error) {
 	cfg.Defaults()
+	certs := newServedCerts(!cfg.GoRSA, cfg.Log)
+	poolOpts := upstream.Options{DialContext: cfg.DialContext}
+	if certs.openssl {
+		poolOpts.ClientKey = certs.clientKey
+	}
 	s := &Server{
 		cfg:          cfg,
 		store:        store,
-		pool:         upstream.NewPool(upstream.Options{DialContext: cfg.DialContext}),
+		pool:         upstream.NewPool(poolOpts),
 		observations: &upstream.Registry{},
 		tickets:      newTicketKeys(),
-		certs:        newServedCerts(!cfg.GoRSA, cfg.Log),
+		certs:        certs,
 		metrics:      newMetrics(),
 		buffers:      newBufferPool(),
 		log:          cfg.Log,

@@ -9,6 +9,7 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
 	"hash/maphash"
 	"net"
 	"net/http"
@@ -24,6 +25,10 @@ type Options struct {
 	// DialContext, when set, replaces the dialer (tests map EndpointSlice addresses to
 	// local backends). The transport's DialTimeout still bounds it.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// ClientKey, when set, prepares a client certificate (certificatesSecrets) for the
+	// handshakes it signs: the proxy hands RSA keys to OpenSSL with it. It runs once per
+	// transport built, not per connection.
+	ClientKey func(tls.Certificate) tls.Certificate
 }
 
 // Pool caches one round tripper per upstream configuration across snapshots.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/proxy/opensslrsa"
 )
 
 // tlsAlertRecord is a fatal protocol_version alert: what many TLS servers answer to bytes
@@ -116,6 +117,31 @@ func TestClientCertificates(t *testing.T) {
 				defer seen.mu.Unlock()
 				if len(seen.clientCN) != 1 || seen.clientCN[0] != "gateway" {
 					t.Fatalf("backend saw client certificates %q", seen.clientCN)
+				}
+			})
+			// An RSA client key prepared by Options.ClientKey (the proxy hands it to
+			// OpenSSL) signs the handshake the backend verifies.
+			t.Run("RSA, signed through ClientKey", func(t *testing.T) {
+				tr := trust(serverCA, "backend-ca")
+				tr.ClientCertificates = []*snapshot.Certificate{clientCert(clientCA.MustIssue("gateway-rsa", testcerts.Options{Key: testcerts.RSA2048}))}
+				var prepared atomic.Int32
+				p := NewPool(Options{ClientKey: func(c tls.Certificate) tls.Certificate {
+					prepared.Add(1)
+					wrapped, err := opensslrsa.Wrap(c)
+					if err != nil {
+						t.Error(err)
+					}
+					return wrapped
+				}})
+				mustServe(t, p, tr, b)
+				mustServe(t, p, tr, b)
+				if n := prepared.Load(); n != 1 {
+					t.Fatalf("ClientKey ran %d times for one transport, want once", n)
+				}
+				seen.mu.Lock()
+				defer seen.mu.Unlock()
+				if last := seen.clientCN[len(seen.clientCN)-1]; last != "gateway-rsa" {
+					t.Fatalf("backend saw client certificate %q", last)
 				}
 			})
 		})

@@ -72,7 +72,7 @@ func (p *Pool) tcpUpstream(t *snapshot.Transport, b *snapshot.TCPBackend) *upstr
 		return c, nil
 	}
 	if b.TLS {
-		u.setupTLS(t, &snapshot.Backend{Scheme: "https", ServerName: b.ServerName, VerifyNames: b.VerifyNames})
+		u.setupTLS(p.opts.ClientKey, t, &snapshot.Backend{Scheme: "https", ServerName: b.ServerName, VerifyNames: b.VerifyNames})
 		// Raw TCP carries no ALPN of ours.
 		u.tlsConfig.NextProtos = nil
 	}

@@ -106,7 +106,7 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 	case "https":
 		protocols.SetHTTP1(true)
 		protocols.SetHTTP2(!st.DisableHTTP2)
-		u.setupTLS(t, b)
+		u.setupTLS(p.opts.ClientKey, t, b)
 		if protocols.HTTP2() {
 			u.gate = &dialGate{}
 		}
@@ -124,7 +124,7 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 	return u, tr
 }
 
-func (u *upstream) setupTLS(t *snapshot.Transport, b *snapshot.Backend) {
+func (u *upstream) setupTLS(clientKey func(tls.Certificate) tls.Certificate, t *snapshot.Transport, b *snapshot.Backend) {
 	serverName := b.ServerName
 	if serverName == "" && t != nil {
 		serverName = t.ServerName
@@ -157,6 +157,10 @@ func (u *upstream) setupTLS(t *snapshot.Transport, b *snapshot.Backend) {
 		for _, c := range t.ClientCertificates {
 			if c != nil && c.Cert != nil {
 				u.clientCert, u.hasClientCert = c.Cert, true
+				if clientKey != nil {
+					prepared := clientKey(*c.Cert)
+					u.clientCert = &prepared
+				}
 				break
 			}
 		}
