@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -43,11 +42,8 @@ type IngressWriter struct {
 	Recorder events.EventRecorder
 	Log      logr.Logger
 
-	mu      sync.Mutex
-	pending *IngressReport
-	runtime verdict.Conditions // BackendTLSReady from real handshakes, Ingress keys only
-	wake    chan struct{}
-	once    sync.Once
+	// The newest report, and BackendTLSReady from real handshakes (Ingress keys only).
+	box mailbox[*IngressReport]
 
 	// Only the Start goroutine touches these.
 	primed    bool // the first report of the term has been made
@@ -60,47 +56,19 @@ type announcement struct {
 	ready, warnings, backend string
 }
 
-func (w *IngressWriter) init() {
-	w.once.Do(func() {
-		w.wake = make(chan struct{}, 1)
-		w.announced = map[translate.Key]announcement{}
-		w.published = map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{}
-	})
-}
-
 // Publish hands the latest report to the writer; an older unwritten one is replaced.
-func (w *IngressWriter) Publish(r *IngressReport) {
-	w.init()
-	w.mu.Lock()
-	w.pending = r
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *IngressWriter) Publish(r *IngressReport) { w.box.publish(r) }
 
 // SetRuntime hands the writer the latest runtime conditions (those of other kinds are
 // ignored); a change of an Ingress's BackendTLSReady is announced with an Event.
 func (w *IngressWriter) SetRuntime(c verdict.Conditions) {
-	w.init()
 	mine := verdict.Conditions{}
 	for k, cs := range c {
 		if k.Kind == translate.KindIngress {
 			mine[k] = cs
 		}
 	}
-	w.mu.Lock()
-	same := reflect.DeepEqual(w.runtime, mine)
-	w.runtime = mine
-	w.mu.Unlock()
-	if same {
-		return
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	w.box.setRuntime(mine)
 }
 
 // NeedLeaderElection makes a manager start the writer on the leader only.
@@ -108,20 +76,16 @@ func (w *IngressWriter) NeedLeaderElection() bool { return true }
 
 // Start reports until ctx ends (the lease is lost or the process stops).
 func (w *IngressWriter) Start(ctx context.Context) error {
-	w.init()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-w.wake:
-		}
-		w.mu.Lock()
-		r, runtime := w.pending, w.runtime
-		w.mu.Unlock()
+	if w.announced == nil {
+		w.announced = map[translate.Key]announcement{}
+		w.published = map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{}
+	}
+	w.box.run(ctx, func(r *IngressReport, runtime verdict.Conditions) {
 		if r != nil {
 			w.report(ctx, r, runtime)
 		}
-	}
+	})
+	return nil
 }
 
 func (w *IngressWriter) report(ctx context.Context, r *IngressReport, runtime verdict.Conditions) {

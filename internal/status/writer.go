@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -32,69 +31,32 @@ type Writer struct {
 	Clock    func() time.Time
 	Log      logr.Logger
 
-	mu      sync.Mutex
-	pending translate.Statuses
-	runtime verdict.Conditions // BackendTLSReady and friends, from real handshakes
-	wake    chan struct{}
-	once    sync.Once
-	written map[translate.Key]*translate.ObjectStatus // last applied, to skip no-op work
-}
-
-func (w *Writer) init() {
-	w.once.Do(func() {
-		w.wake = make(chan struct{}, 1)
-		w.written = map[translate.Key]*translate.ObjectStatus{}
-	})
+	// The newest statuses, and BackendTLSReady and friends from real handshakes.
+	box     mailbox[translate.Statuses]
+	written map[translate.Key]*translate.ObjectStatus // last applied, to skip no-op work; Start's alone
 }
 
 // Publish hands the latest statuses to the writer; older unwritten ones are replaced.
-func (w *Writer) Publish(s translate.Statuses) {
-	w.init()
-	w.mu.Lock()
-	w.pending = s
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *Writer) Publish(s translate.Statuses) { w.box.publish(s) }
 
 // SetRuntime hands the writer the latest runtime conditions; they are merged into the
 // published statuses. Unchanged verdicts cause no work, so a flood of identical failures
 // is one status write.
-func (w *Writer) SetRuntime(c verdict.Conditions) {
-	w.init()
-	w.mu.Lock()
-	same := reflect.DeepEqual(w.runtime, c)
-	w.runtime = c
-	w.mu.Unlock()
-	if same {
-		return
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *Writer) SetRuntime(c verdict.Conditions) { w.box.setRuntime(c) }
 
 // NeedLeaderElection makes the manager start the writer on the leader only.
 func (w *Writer) NeedLeaderElection() bool { return true }
 
 // Start writes published statuses until ctx ends (the lease is lost or the process stops).
 func (w *Writer) Start(ctx context.Context) error {
-	w.init()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-w.wake:
-		}
-		w.mu.Lock()
-		s := verdict.Merge(w.pending, w.runtime)
-		w.mu.Unlock()
+	if w.written == nil {
+		w.written = map[translate.Key]*translate.ObjectStatus{}
+	}
+	w.box.run(ctx, func(pending translate.Statuses, runtime verdict.Conditions) {
+		s := verdict.Merge(pending, runtime)
 		for _, k := range s.Keys() {
 			if ctx.Err() != nil {
-				return nil //nolint:nilerr // the lease was lost or the process stops: not an error
+				return // the lease was lost or the process stops
 			}
 			if reflect.DeepEqual(w.written[k], s[k]) {
 				continue
@@ -105,7 +67,8 @@ func (w *Writer) Start(ctx context.Context) error {
 			}
 			w.written[k] = s[k]
 		}
-	}
+	})
+	return nil
 }
 
 // apply merges the computed conditions into the object's status and writes it if
