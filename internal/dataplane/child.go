@@ -52,6 +52,7 @@ func RunChild(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log, _ := f.Logger(stderr)
+	log = log.With("process", "dataplane") // its lines share serve's stderr
 	control, err := net.FileConn(os.NewFile(controlFD, "control"))
 	if err != nil {
 		fmt.Fprintf(stderr, "bridgehead-dataplane runs under `bridgehead serve`, which passes it descriptor %d: %v\n", controlFD, err)
