@@ -272,16 +272,13 @@ func (s *Server) relay(tc *tcpConn, client, backend net.Conn, opts relay.Options
 	if !ok || s.cfg.GoroutineTCPCopy {
 		return false
 	}
+	cc := tcpOf(client) // nil for TLS terminated here
+	if cc == nil {
+		return false
+	}
 	var prefix []byte // the ClientHello the peek read: the relay sends it first
 	if p, ok := client.(*peekedConn); ok {
-		prefix, client = p.Prefix(), p.Underlying()
-	}
-	if rc, ok := client.(*remoteConn); ok {
-		client = rc.Conn
-	}
-	cc, ok := client.(*net.TCPConn)
-	if !ok {
-		return false
+		prefix = p.Prefix()
 	}
 	opts.Prefix = prefix
 	h, err := relay.Default.Start(cc, bc, opts, func(res relay.Result) {
