@@ -153,7 +153,7 @@ func (p *Process) Listen() error {
 	p.ctl = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = p.ctl.Serve(ln) }()
 
-	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	pair, err := socketPair()
 	if err != nil {
 		p.cleanup()
 		return fmt.Errorf("socket pair: %w", err)
@@ -274,6 +274,21 @@ func (p *Process) Serve(ctx context.Context) error {
 		return fmt.Errorf("the data plane stopped: %w", p.exitErr)
 	}
 	return nil
+}
+
+// socketPair is a connected pair of unix stream sockets, both close-on-exec (exec.Cmd
+// passes one on explicitly). ForkLock keeps a concurrent fork from inheriting them
+// between the two calls, where SOCK_CLOEXEC is not available (macOS).
+func socketPair() ([2]int, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		return pair, err
+	}
+	syscall.CloseOnExec(pair[0])
+	syscall.CloseOnExec(pair[1])
+	return pair, nil
 }
 
 // controlSocket names the unix socket the data plane reaches this process on. On Linux it
