@@ -19,6 +19,10 @@ import (
 // syscalls, shared by every pair of the loop.
 const bufSize = 64 << 10
 
+// epoch is where the loops' clock starts. Timers and activity are monotonic nanoseconds
+// since then, so a step of the wall clock neither fires nor stalls them.
+var epoch = time.Now()
+
 // wakeSlot marks the loop's eventfd in epoll events; pair slots are >= 0.
 const wakeSlot = -1
 
@@ -48,14 +52,13 @@ type side struct {
 }
 
 type pair struct {
-	slot        int32
-	sides       [2]side // 0: client, 1: backend
-	opts        Options
-	done        func(Result)
-	lastActive  int64 // unix nanos of the last byte read either way
-	terminateAt int64 // unix nanos; 0 until one side has finished
-	closed      bool
-	closeAsked  atomic.Bool
+	slot       int32
+	sides      [2]side // 0: client, 1: backend
+	opts       Options
+	done       func(Result)
+	lastActive int64 // when (since epoch) the last byte was read either way
+	closed     bool
+	closeAsked atomic.Bool
 }
 
 func newLoop() (*loop, error) {
@@ -118,6 +121,7 @@ func (l *loop) start(client, backend *net.TCPConn, opts Options, done func(Resul
 	if len(opts.Prefix) > 0 {
 		// Pending like any blocked write: the backend's first writable event sends it.
 		p.sides[0].pending = opts.Prefix
+		p.opts.Prefix = nil // the pending copy is the one that goes; let it go once sent
 	}
 	l.mu.Lock()
 	l.incoming = append(l.incoming, p)
@@ -166,14 +170,14 @@ func (l *loop) run() {
 			deadline = next
 			t := time.Time{}
 			if next != 0 {
-				t = time.Unix(0, next)
+				t = epoch.Add(time.Duration(next))
 			}
 			_ = f.SetReadDeadline(t)
 		}
 		n = 0
 		// Nil, or os.ErrDeadlineExceeded: a timer is due.
 		_ = rc.Read(harvest)
-		now := time.Now().UnixNano()
+		now := int64(time.Since(epoch))
 		for _, ev := range l.events[:n] {
 			if ev.Fd == wakeSlot {
 				l.control(now)
@@ -324,8 +328,7 @@ func (l *loop) finish(p *pair, d int, now int64) {
 		return
 	}
 	_ = unix.Shutdown(p.sides[1-d].fd, unix.SHUT_WR)
-	p.terminateAt = now + int64(p.opts.TerminationDelay)
-	heap.Push(&l.timers, timer{when: p.terminateAt, p: p})
+	heap.Push(&l.timers, timer{when: now + int64(p.opts.TerminationDelay), p: p})
 }
 
 func (l *loop) close(p *pair) {
