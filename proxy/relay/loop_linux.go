@@ -121,7 +121,7 @@ func (l *loop) start(client, backend *net.TCPConn, opts Options, done func(Resul
 	if len(opts.Prefix) > 0 {
 		// Pending like any blocked write: the backend's first writable event sends it.
 		p.sides[0].pending = opts.Prefix
-		p.opts.Prefix = nil // the pending copy is the one that goes; let it go once sent
+		p.opts.Prefix = nil // pending holds it now: without this reference it goes once sent
 	}
 	l.mu.Lock()
 	l.incoming = append(l.incoming, p)
