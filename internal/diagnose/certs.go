@@ -155,22 +155,5 @@ func describeRoots(p *snapshot.CertPool) []string {
 	if p == nil {
 		return []string{"the system roots"}
 	}
-	src := func(r snapshot.Ref) string { return r.Kind + " " + r.Namespace + "/" + r.Name }
-	var out []string
-	switch {
-	case len(p.Sources) == len(p.Subjects):
-		for i, s := range p.Subjects {
-			out = append(out, src(p.Sources[i])+": "+s)
-		}
-	case len(p.Sources) == 1:
-		for _, s := range p.Subjects {
-			out = append(out, src(p.Sources[0])+": "+s)
-		}
-	default:
-		for _, r := range p.Sources {
-			out = append(out, src(r))
-		}
-		out = append(out, p.Subjects...)
-	}
-	return out
+	return p.Describe()
 }

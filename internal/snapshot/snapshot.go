@@ -185,3 +185,27 @@ type CertPool struct {
 	// snapshot crosses to a data-plane process (x509.CertPool cannot list its contents).
 	Roots [][]byte `json:"-"`
 }
+
+// Describe lists the roots for a message, each with the object it came from when the
+// pool can tell (one source, or one root per source); otherwise the sources, then the
+// roots, without pretending to pair them.
+func (p *CertPool) Describe() []string {
+	src := func(r Ref) string { return r.Kind + " " + r.Namespace + "/" + r.Name }
+	var out []string
+	switch {
+	case len(p.Sources) == len(p.Subjects):
+		for i, s := range p.Subjects {
+			out = append(out, src(p.Sources[i])+": "+s)
+		}
+	case len(p.Sources) == 1:
+		for _, s := range p.Subjects {
+			out = append(out, src(p.Sources[0])+": "+s)
+		}
+	default:
+		for _, r := range p.Sources {
+			out = append(out, src(r))
+		}
+		out = append(out, p.Subjects...)
+	}
+	return out
+}

@@ -34,33 +34,12 @@ func newVerifier(t *snapshot.Transport, names []string) *verifier {
 	return v
 }
 
-// describeRoots lists the trusted roots for a status message, pairing each root with the
-// object it came from when the pool says which.
+// describeRoots lists the trusted roots for a status message.
 func describeRoots(t *snapshot.Transport) []string {
 	if t == nil || t.RootCAs == nil {
 		return []string{"system roots"}
 	}
-	p := t.RootCAs
-	src := func(r snapshot.Ref) string { return r.Kind + " " + r.Namespace + "/" + r.Name }
-	var out []string
-	switch {
-	case len(p.Sources) == len(p.Subjects):
-		for i, s := range p.Subjects {
-			out = append(out, src(p.Sources[i])+": "+s)
-		}
-	case len(p.Sources) == 1:
-		for _, s := range p.Subjects {
-			out = append(out, src(p.Sources[0])+": "+s)
-		}
-	default:
-		// Several objects with several roots each: we cannot tell which root came from
-		// which, so list both without pretending.
-		for _, r := range p.Sources {
-			out = append(out, src(r))
-		}
-		out = append(out, p.Subjects...)
-	}
-	return out
+	return t.RootCAs.Describe()
 }
 
 // verify is the tls.Config.VerifyConnection hook. It returns *Error with the reason and
