@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/lastgood"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/status"
 	"github.com/bridgehead/bridgehead/internal/translate"
@@ -78,6 +79,9 @@ type Gateway struct {
 	recorder events.EventRecorder
 	log      logr.Logger
 
+	// keeper holds each object's last good version; Reconcile alone uses it
+	// (MaxConcurrentReconciles is 1).
+	keeper   lastgood.Keeper
 	statuses atomic.Pointer[translate.Statuses]
 	// traefik are the Traefik kinds watched (--watch-traefik-crds); traefikReport is the
 	// last logged list of their ignored fields, to log only changes.
@@ -270,7 +274,7 @@ func (g *Gateway) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile
 	}
 	opts := g.cfg.Options
 	opts.Now = g.cfg.Clock()
-	snap, statuses := translate.Translate(in, opts)
+	snap, statuses := g.keeper.Translate(in, opts)
 	err = g.cfg.Store.Swap(snap)
 	if g.cfg.OnRebuild != nil {
 		g.cfg.OnRebuild(snap, statuses, err)

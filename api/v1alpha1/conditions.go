@@ -26,7 +26,8 @@ const (
 	// ConditionReady says whether the gateway serves the object as written.
 	//   True:    ReasonReady.
 	//   False:   the reason of the first failing condition above, or ReasonNoEndpoints,
-	//            ReasonTLSOptionConflict, ReasonPartiallyReady.
+	//            ReasonTLSOptionConflict, ReasonPartiallyReady, ReasonServingLastGood (the
+	//            newest generation is refused and the last good one keeps serving).
 	//   Unknown: ReasonPending, before the first snapshot that includes the object.
 	ConditionReady ConditionType = "Ready"
 
@@ -34,7 +35,7 @@ const (
 	// likely mistakes (the static TLS lint).
 	//   True:  ReasonInsecureSkipVerify, ReasonCertificateHostMismatch,
 	//          ReasonCertificateExpiringSoon, ReasonCertificateExpired,
-	//          ReasonIneffectiveSetting, ReasonMultipleWarnings.
+	//          ReasonIneffectiveSetting, ReasonDataRefused, ReasonMultipleWarnings.
 	//   False: ReasonNoWarnings.
 	ConditionWarnings ConditionType = "Warnings"
 
@@ -78,6 +79,9 @@ const (
 	ReasonNoEndpoints       ConditionReason = "NoEndpoints"
 	ReasonTLSOptionConflict ConditionReason = "TLSOptionConflict"
 	ReasonPartiallyReady    ConditionReason = "PartiallyReady"
+	// ReasonServingLastGood: the newest generation of the spec cannot be served (Accepted
+	// says why), so the last generation that could keeps serving in its place.
+	ReasonServingLastGood ConditionReason = "ServingLastGood"
 )
 
 // Reasons for Warnings.
@@ -89,7 +93,11 @@ const (
 	// ReasonIneffectiveSetting: a field has no effect as written (for example a
 	// serversTransport on a backend spoken to over plain http).
 	ReasonIneffectiveSetting ConditionReason = "IneffectiveSetting"
-	ReasonMultipleWarnings   ConditionReason = "MultipleWarnings"
+	// ReasonDataRefused: a Secret or ConfigMap the object reads was changed to data that
+	// cannot be used (garbage PEM, a key that does not match); its last good data keeps
+	// serving, and the message says what was wrong with the new data.
+	ReasonDataRefused      ConditionReason = "DataRefused"
+	ReasonMultipleWarnings ConditionReason = "MultipleWarnings"
 )
 
 // Reasons for BackendTLSReady: the classified causes of an upstream failure.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bridgehead/bridgehead/internal/lastgood"
 	"github.com/bridgehead/bridgehead/internal/manifests"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/translate"
@@ -49,6 +50,7 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 	watchErr := make(chan error, 1)
 	go func() {
 		var prev *manifests.Result
+		var keeper lastgood.Keeper
 		watchErr <- manifests.Watch(watchCtx, f.configDir, func(res *manifests.Result) {
 			// A broken edit keeps the object's last good version serving, as a refused
 			// kubectl apply would.
@@ -59,7 +61,7 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 			opts.Now = time.Now()
 			in := res.Inputs
 			in.Ignored = res.Ignored
-			snap, statuses := translate.Translate(in, opts)
+			snap, statuses := keeper.Translate(in, opts)
 			if err := store.Swap(snap); err != nil {
 				log.Error("refusing an inconsistent snapshot; the previous one keeps serving", "error", err.Error())
 				return

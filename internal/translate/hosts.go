@@ -70,7 +70,7 @@ func (t *translator) edgeTLS(rep *report, obj, ns string, secretName bhv1.Secret
 		e.failure = &snapshot.Failure{Reason: string(bhv1.ReasonInvalidRef), Status: http.StatusMisdirectedRequest, Message: obj + " " + msg}
 	}
 	if secretName != "" {
-		r := t.certificate(ns, string(secretName))
+		r := t.certificate(rep, ns, string(secretName))
 		if r.problem != nil {
 			rep.refError(r.problem.reason, fmt.Sprintf("spec.tls.secretName: %s; the default certificate is served meanwhile, which clients will refuse", r.problem.message))
 		} else {

@@ -628,7 +628,7 @@ func (t *translator) ingressTLS(b *ingressBuild) {
 		}
 		efield := fmt.Sprintf("spec.tls[%d]", k)
 		if entry.SecretName != "" {
-			r := t.certificate(ns, entry.SecretName)
+			r := t.certificate(b.rep, ns, entry.SecretName)
 			if r.problem != nil {
 				e.broken = true
 				b.rep.refError(r.problem.reason, fmt.Sprintf("%s.secretName: %s; the default certificate is served meanwhile, which clients will refuse", efield, r.problem.message))

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
@@ -21,14 +23,15 @@ type certResult struct {
 	problem *finding
 }
 
-// certificate reads tls.crt and tls.key from a Secret.
-func (t *translator) certificate(namespace, name string) certResult {
+// certificate reads tls.crt and tls.key from a Secret for the object of rep.
+func (t *translator) certificate(rep *report, namespace, name string) certResult {
 	k := nsName{namespace, name}
-	if r, ok := t.certCache[k]; ok {
-		return r
+	r, ok := t.certCache[k]
+	if !ok {
+		r = t.readCertificate(k)
+		t.certCache[k] = r
 	}
-	r := t.readCertificate(k)
-	t.certCache[k] = r
+	t.noteRefusedData(rep, KindSecret, k)
 	return r
 }
 
@@ -46,6 +49,11 @@ func (t *translator) readCertificate(k nsName) certResult {
 	case len(key) == 0:
 		return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s has no tls.key", k)}}
 	}
+	return parseKeyPair(k, crt, key)
+}
+
+// parseKeyPair parses a certificate chain and its key; messages never echo the bytes.
+func parseKeyPair(k nsName, crt, key []byte) certResult {
 	pair, err := tls.X509KeyPair(crt, key)
 	if err != nil {
 		return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s: tls.crt and tls.key do not form a usable certificate (%s)", k, keyPairError(err))}}
@@ -58,7 +66,7 @@ func (t *translator) readCertificate(k nsName) certResult {
 		pair.Leaf = leaf
 	}
 	c := &snapshot.Certificate{
-		Source:      snapshot.Ref{Kind: "Secret", Namespace: k.namespace, Name: k.name},
+		Source:      snapshot.Ref{Kind: KindSecret, Namespace: k.namespace, Name: k.name},
 		Subject:     leaf.Subject.String(),
 		DNSNames:    lowerAll(leaf.DNSNames),
 		NotAfter:    leaf.NotAfter.UTC(),
@@ -69,6 +77,22 @@ func (t *translator) readCertificate(k nsName) certResult {
 		c.IPAddresses = append(c.IPAddresses, ip.String())
 	}
 	return certResult{cert: c}
+}
+
+// noteRefusedData tells the object of rep, once, that a Secret or ConfigMap it reads was
+// changed to data that cannot be used and that its last good data serves instead.
+func (t *translator) noteRefusedData(rep *report, kind string, k nsName) {
+	ref, ok := t.in.Refused[Key{Kind: kind, Namespace: k.namespace, Name: k.name}]
+	if !ok || rep == nil {
+		return
+	}
+	msg := fmt.Sprintf("%s %s: its new data is refused (%s); the last good data keeps serving until it is fixed", kind, k, ref.Message)
+	for _, w := range rep.warnings {
+		if w.message == msg {
+			return
+		}
+	}
+	rep.warn(bhv1.ReasonDataRefused, msg)
 }
 
 // keyPairError turns crypto/tls's errors into words without echoing key material.
@@ -103,8 +127,10 @@ type caResult struct {
 var caKeys = []string{"ca.crt", "tls.ca"}
 
 // caBundle reads PEM CA certificates from a Secret (ca.crt or tls.ca; with
-// allowTLSCrt also tls.crt, for client CAs published as a TLS Secret) or a ConfigMap (ca.crt).
-func (t *translator) caBundle(src caSource, allowTLSCrt bool) caResult {
+// allowTLSCrt also tls.crt, for client CAs published as a TLS Secret) or a ConfigMap
+// (ca.crt), for the object of rep.
+func (t *translator) caBundle(rep *report, src caSource, allowTLSCrt bool) caResult {
+	t.noteRefusedData(rep, src.kind, nsName{src.namespace, src.name})
 	if r, ok := t.caCache[src]; ok && !allowTLSCrt {
 		return r
 	}
@@ -120,7 +146,7 @@ func (t *translator) readCABundle(src caSource, allowTLSCrt bool) caResult {
 	var key string
 	k := nsName{src.namespace, src.name}
 	switch src.kind {
-	case "ConfigMap":
+	case KindConfigMap:
 		cm, ok := t.configMaps[k]
 		if !ok {
 			return caResult{problem: &finding{bhv1.ReasonNotFound, fmt.Sprintf("ConfigMap %q not found in namespace %s", src.name, src.namespace)}}
@@ -148,6 +174,12 @@ func (t *translator) readCABundle(src caSource, allowTLSCrt bool) caResult {
 			return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s has none of the keys %s", k, strings.Join(keys, ", "))}}
 		}
 	}
+	return parseCAs(src, key, data)
+}
+
+// parseCAs parses the PEM certificates of one key of a Secret or ConfigMap into a pool.
+func parseCAs(src caSource, key string, data []byte) caResult {
+	k := nsName{src.namespace, src.name}
 	pool := &snapshot.CertPool{
 		Sources: []snapshot.Ref{{Kind: src.kind, Namespace: src.namespace, Name: src.name}},
 		Pool:    x509.NewCertPool(),
@@ -211,3 +243,43 @@ func lowerAll(names []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// CheckSecret reports why the data translate reads from a Secret cannot be used, or nil:
+// tls.crt with tls.key (a certificate and its key), tls.crt alone (CA certificates) and the
+// CA bundle keys, wherever they are present and not empty. Empty or missing keys are not
+// refused here: translate reports them on the objects that need them.
+func CheckSecret(s *corev1.Secret) *Refusal {
+	k := nsName{s.Namespace, s.Name}
+	src := caSource{KindSecret, s.Namespace, s.Name}
+	crt, key := s.Data["tls.crt"], s.Data["tls.key"]
+	switch {
+	case len(crt) > 0 && len(key) > 0:
+		if r := parseKeyPair(k, crt, key); r.problem != nil {
+			return refusalOf(r.problem)
+		}
+	case len(crt) > 0:
+		if r := parseCAs(src, "tls.crt", crt); r.problem != nil {
+			return refusalOf(r.problem)
+		}
+	}
+	for _, ck := range caKeys {
+		if data := s.Data[ck]; len(data) > 0 {
+			if r := parseCAs(src, ck, data); r.problem != nil {
+				return refusalOf(r.problem)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckConfigMap is CheckSecret for a ConfigMap's ca.crt.
+func CheckConfigMap(c *corev1.ConfigMap) *Refusal {
+	if data := c.Data["ca.crt"]; data != "" {
+		if r := parseCAs(caSource{KindConfigMap, c.Namespace, c.Name}, "ca.crt", []byte(data)); r.problem != nil {
+			return refusalOf(r.problem)
+		}
+	}
+	return nil
+}
+
+func refusalOf(f *finding) *Refusal { return &Refusal{Reason: f.reason, Message: f.message} }

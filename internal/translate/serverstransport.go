@@ -116,7 +116,7 @@ func (t *translator) upstreamTLS(rep *report, kind, namespace, name, prefix stri
 		}
 	}
 	for i, s := range spec.CertificatesSecrets {
-		r := t.certificate(namespace, string(s))
+		r := t.certificate(rep, namespace, string(s))
 		if r.problem != nil {
 			rep.refError(r.problem.reason, fmt.Sprintf("%s: %scertificatesSecrets[%d]: %s", obj, prefix, i, r.problem.message))
 			continue
@@ -128,7 +128,7 @@ func (t *translator) upstreamTLS(rep *report, kind, namespace, name, prefix stri
 }
 
 func (t *translator) addRoots(rep *report, obj, field string, src caSource, bundles []caResult) []caResult {
-	r := t.caBundle(src, false)
+	r := t.caBundle(rep, src, false)
 	if r.problem != nil {
 		rep.refError(r.problem.reason, fmt.Sprintf("%s: %s: %s", obj, field, r.problem.message))
 		return bundles

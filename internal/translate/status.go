@@ -28,6 +28,10 @@ type ObjectStatus struct {
 	Hosts []string `json:"hosts,omitempty"`
 	// Certificates is the inventory of an IngressRoute's certificates.
 	Certificates []bhv1.CertificateInfo `json:"certificates,omitempty"`
+	// Refused is set when the object's own spec (not a reference, not a conflict with
+	// another object) cannot be served: what internal/lastgood replaces with the object's
+	// last good version.
+	Refused *Refusal `json:"-"`
 }
 
 // Condition returns the condition of type t, or nil.
@@ -73,6 +77,8 @@ type report struct {
 	hosts      []string
 	certs      []bhv1.CertificateInfo
 	ignored    []string // Traefik fields Bridgehead does not implement
+	refused    *Refusal // the newest version was refused; an older one is translated
+	lastGood   bool     // what serves is the last good version (see refusedVersion)
 }
 
 func (r *report) invalidf(reason bhv1.ConditionReason, msg string) {
@@ -90,6 +96,12 @@ func (r *report) warn(reason bhv1.ConditionReason, msg string) {
 
 func (r *report) status() *ObjectStatus {
 	st := &ObjectStatus{Generation: r.generation, Hosts: r.hosts, Certificates: r.certs}
+	if own := r.ownFaults(); len(own) > 0 {
+		st.Refused = &Refusal{Generation: r.generation, Reason: own[0].reason, Message: joinFindings(own)}
+	}
+	if r.refused != nil {
+		r.refusedVersion()
+	}
 	add := func(t bhv1.ConditionType, ok bool, okReason bhv1.ConditionReason, okMsg string, fs []finding) {
 		c := metav1.Condition{Type: string(t), ObservedGeneration: r.generation}
 		if ok {
@@ -107,6 +119,9 @@ func (r *report) status() *ObjectStatus {
 	switch {
 	case len(blocking) == 0:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionTrue, string(bhv1.ReasonReady), "serving"
+	case r.lastGood:
+		// Traffic is served, but by an older spec than the one written: not Ready as written.
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, string(bhv1.ReasonServingLastGood), joinFindings(blocking)
 	case r.total > 1 && r.served > 0:
 		ready.Status, ready.Reason = metav1.ConditionFalse, string(bhv1.ReasonPartiallyReady)
 		ready.Message = partialMessage(r.served, r.total) + joinFindings(blocking)
@@ -138,6 +153,28 @@ func (r *report) status() *ObjectStatus {
 
 // maxMessage keeps condition messages under the API's 32 KiB limit with room to spare.
 const maxMessage = 8 * 1024
+
+// ownFaults are the findings about the object's own spec: a conflict is about two objects,
+// so neither is at fault on its own.
+func (r *report) ownFaults() []finding {
+	var out []finding
+	for _, f := range r.invalid {
+		if f.reason != bhv1.ReasonConflicted {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// refusedVersion turns a refused newest version into the findings of the status: the
+// spec as written is not accepted (with the reason its own translation gave), and what
+// serves is the last good version, which was translated in its place.
+func (r *report) refusedVersion() {
+	refused, serving := r.refused.versions()
+	msg := fmt.Sprintf("%s is refused: %s; %s keeps serving until the spec is fixed", refused, r.refused.Message, serving)
+	r.invalid = append([]finding{{r.refused.Reason, msg}}, r.invalid...)
+	r.lastGood = true
+}
 
 func joinFindings(fs []finding) string {
 	msgs := make([]string, 0, len(fs))

@@ -141,7 +141,7 @@ func (t *translator) buildPolicy(o *bhv1.TLSOption) *snapshot.Policy {
 
 	var bundles []caResult
 	for i, name := range spec.ClientAuth.SecretNames {
-		r := t.caBundle(caSource{"Secret", o.Namespace, string(name)}, true)
+		r := t.caBundle(rep, caSource{"Secret", o.Namespace, string(name)}, true)
 		if r.problem != nil {
 			rep.refError(r.problem.reason, fmt.Sprintf("TLSOption %s: spec.clientAuth.secretNames[%d]: %s", id, i, r.problem.message))
 			continue

@@ -22,7 +22,7 @@ func (t *translator) buildTLSStore() {
 			continue
 		}
 		if d := s.Spec.DefaultCertificate; d != nil {
-			r := t.certificate(s.Namespace, string(d.SecretName))
+			r := t.certificate(rep, s.Namespace, string(d.SecretName))
 			if r.problem != nil {
 				rep.refError(r.problem.reason, fmt.Sprintf("TLSStore %s/%s: spec.defaultCertificate: %s; a generated self-signed certificate is served meanwhile", s.Namespace, s.Name, r.problem.message))
 			} else {
@@ -31,7 +31,7 @@ func (t *translator) buildTLSStore() {
 			}
 		}
 		for i, c := range s.Spec.Certificates {
-			r := t.certificate(s.Namespace, string(c.SecretName))
+			r := t.certificate(rep, s.Namespace, string(c.SecretName))
 			if r.problem != nil {
 				rep.refError(r.problem.reason, fmt.Sprintf("TLSStore %s/%s: spec.certificates[%d]: %s", s.Namespace, s.Name, i, r.problem.message))
 				continue

@@ -7,6 +7,7 @@
 package translate
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -39,6 +40,31 @@ type Inputs struct {
 	// Ignored lists, per object, fields of a Traefik manifest that Bridgehead does not
 	// implement; each such object gets a Compatibility condition naming them.
 	Ignored map[Key][]string
+	// Refused lists the objects whose newest version was refused, with the last good
+	// version in their place among the inputs (see internal/lastgood): their statuses say
+	// which version serves and why the newer one does not, and so do the statuses of the
+	// objects that read a refused Secret or ConfigMap.
+	Refused map[Key]Refusal
+}
+
+// Refusal says why the newest version of an object is not the one being translated.
+type Refusal struct {
+	// Generation is the refused version's metadata.generation, ServingGeneration the
+	// generation of the version translated instead (equal when the source does not count
+	// generations, as for Secrets and a folder of manifests).
+	Generation, ServingGeneration int64
+	// Reason and Message are why the newest version was refused, as its own translation
+	// (or data check) said.
+	Reason  bhv1.ConditionReason
+	Message string
+}
+
+// versions names the refused and the serving version for a message.
+func (r Refusal) versions() (refused, serving string) {
+	if r.Generation == r.ServingGeneration || r.Generation == 0 || r.ServingGeneration == 0 {
+		return "the newest version", "the last version that was accepted"
+	}
+	return fmt.Sprintf("generation %d", r.Generation), fmt.Sprintf("generation %d, the last that was accepted,", r.ServingGeneration)
 }
 
 // Options are the gateway's flags that change translation.
@@ -80,6 +106,8 @@ const (
 	KindServersTransportTCP = "ServersTransportTCP"
 	KindMiddleware          = "Middleware"
 	KindIngress             = "Ingress"
+	KindSecret              = "Secret"
+	KindConfigMap           = "ConfigMap"
 )
 
 // translator is the state of one Translate call; nothing survives it.
@@ -184,6 +212,10 @@ func (t *translator) reportFor(kind string, meta *metav1.ObjectMeta) *report {
 	r, ok := t.reports[k]
 	if !ok {
 		r = &report{key: k, generation: meta.Generation}
+		if ref, refused := t.in.Refused[k]; refused {
+			// The status is about the newest generation: it says that one is refused.
+			r.refused, r.generation = &ref, ref.Generation
+		}
 		t.reports[k] = r
 	}
 	return r

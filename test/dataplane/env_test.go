@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/lastgood"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/internal/translate"
@@ -38,6 +39,9 @@ type gateway struct {
 	admin   string
 	opts    translate.Options
 	objects []client.Object
+	// keeper translates as the gateway does: a broken version of an object is replaced
+	// by its last good version.
+	keeper lastgood.Keeper
 }
 
 type gatewayOption func(*proxy.Config)
@@ -118,7 +122,7 @@ func (g *gateway) apply(objs ...client.Object) translate.Statuses {
 		}
 	}
 	g.opts.Now = time.Now()
-	snap, statuses := translate.Translate(in, g.opts)
+	snap, statuses := g.keeper.Translate(in, g.opts)
 	if err := g.store.Swap(snap); err != nil {
 		g.t.Fatalf("swap: %v", err)
 	}

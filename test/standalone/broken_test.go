@@ -198,3 +198,57 @@ func writeFolderFile(t *testing.T, dir, rel, content string) {
 	}
 	writeFile(t, path, content)
 }
+
+// TestTranslationFailuresKeepTheLastGoodVersion breaks two serving things in ways the
+// schema cannot see: the edge certificate Secret gets garbage PEM, and an IngressRoute a
+// match that does not parse. Each keeps its last good version serving (the certificate,
+// not the self-signed default; the route, not a fall-through), and the status the gateway
+// prints and serves says what was refused and why.
+func TestTranslationFailuresKeepTheLastGoodVersion(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	a := tlsBackend(t, p, "A", false)
+	dir := writeFolder(t, map[string]string{
+		"secrets.yaml":   p.secretsYAML(),
+		"backends.yaml":  serviceYAML(t, "svc-a", addrOf(a)),
+		"transport.yaml": transportYAML,
+		"app.yaml":       namedRoute("app", "app", "svc-a"),
+	})
+	gw := serveFolder(t, dir)
+	expectA := func(when string) {
+		t.Helper()
+		// A new client each time: a new TLS handshake sees the certificate served now.
+		status, body, err := get(gw.httpsClient(p.edgeCA, false), "https://app.example.test/")
+		if err != nil || status != http.StatusOK || body != "A" {
+			t.Errorf("%s: status %d body %q err %v, want 200 A", when, status, body, err)
+		}
+	}
+	expectA("before")
+
+	garbage := strings.Replace(p.secretsYAML(), strings.Split(strings.TrimSpace(string(p.edge.CertPEM)), "\n")[1], "Z2FyYmFnZQ==", 1)
+	writeFile(t, filepath.Join(dir, "secrets.yaml"), garbage)
+	const refusedData = "Secret web/edge-tls: its new data is refused"
+	var st *adminStatus
+	if _, ok := eventually(reloadLimit+time.Second, func() bool {
+		st = gw.status()
+		_, reason, msg, _ := st.condition("IngressRoute/web/app", "Warnings")
+		return reason == "DataRefused" && strings.Contains(msg, refusedData)
+	}); !ok {
+		t.Fatalf("the IngressRoute does not say the Secret's new data was refused: %+v", st.Objects)
+	}
+	expectA("after garbage PEM in the edge certificate")
+
+	writeFile(t, filepath.Join(dir, "app.yaml"), strings.Replace(namedRoute("app", "app", "svc-a"), "Host(`app.example.test`)", "Host(`app.example.test`", 1))
+	if _, ok := eventually(reloadLimit+time.Second, func() bool {
+		_, reason, _, _ := gw.status().condition("IngressRoute/web/app", "Ready")
+		return reason == "ServingLastGood"
+	}); !ok {
+		t.Fatalf("the broken match is not reported as ServingLastGood: %+v", gw.status().Objects)
+	}
+	_, _, msg, _ := gw.status().condition("IngressRoute/web/app", "Accepted")
+	if !strings.Contains(msg, "the newest version is refused: spec.routes[0].match") || !strings.Contains(msg, "the last version that was accepted keeps serving") {
+		t.Errorf("Accepted message = %q, want it to say the newest version is refused and why, and that the last accepted one serves", msg)
+	}
+	gw.waitPrinted("ServingLastGood")
+	expectA("after a match that does not parse")
+}
