@@ -134,10 +134,15 @@ func compilePolicy(p *snapshot.Policy, keys *ticketKeys, debug func(tls.Connecti
 	if p.Failure != nil {
 		pc.refusal = errors.New(p.Failure.Message)
 	}
+	suites := p.CipherSuites
+	if len(suites) == 0 {
+		// Never Go's defaults: they include CBC-SHA1 suites (see IntermediateCipherSuites).
+		suites = snapshot.IntermediateCipherSuites()
+	}
 	c := &tls.Config{
 		MinVersion:             p.MinVersion,
 		MaxVersion:             p.MaxVersion,
-		CipherSuites:           p.CipherSuites,
+		CipherSuites:           suites,
 		CurvePreferences:       p.CurvePreferences,
 		NextProtos:             p.ALPNProtocols,
 		ClientAuth:             p.ClientAuth,

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
@@ -46,13 +46,17 @@ func (r *routeStats) count(code int) {
 type metrics struct {
 	mu         sync.Mutex
 	routes     map[string]*routeStats
-	upstream   sync.Map // "route\x00reason" -> *atomic.Uint64
-	handshakes sync.Map // reason -> *atomic.Uint64
-	tcpConns   sync.Map // route -> *atomic.Uint64
-	tcpBytesIO sync.Map // "route\x00direction" -> *atomic.Uint64
-	tcpFails   sync.Map // "route\x00reason" -> *atomic.Uint64
+	upstream   sync.Map // labels{route, reason} -> *atomic.Uint64
+	handshakes sync.Map // labels{reason} -> *atomic.Uint64
+	tcpConns   sync.Map // labels{route} -> *atomic.Uint64
+	tcpBytesIO sync.Map // labels{route, direction} -> *atomic.Uint64
+	tcpFails   sync.Map // labels{route, reason} -> *atomic.Uint64
 	certs      atomic.Pointer[[]certGauge]
 }
+
+// labels are the label values of one series, in the order writeMap names them. A struct,
+// not a joined string: a value may hold any byte, so no separator is safe.
+type labels [2]string
 
 type certGauge struct {
 	source, kind, subject string
@@ -92,8 +96,7 @@ func (m *metrics) retain(snap *snapshot.Snapshot) {
 	m.mu.Unlock()
 	for _, series := range []*sync.Map{&m.upstream, &m.tcpConns, &m.tcpBytesIO, &m.tcpFails} {
 		series.Range(func(k, _ any) bool {
-			route, _, _ := strings.Cut(k.(string), "\x00")
-			if !live[route] {
+			if !live[k.(labels)[0]] {
 				series.Delete(k)
 			}
 			return true
@@ -101,7 +104,7 @@ func (m *metrics) retain(snap *snapshot.Snapshot) {
 	}
 }
 
-func counter(m *sync.Map, key string) *atomic.Uint64 {
+func counter(m *sync.Map, key labels) *atomic.Uint64 {
 	if c, ok := m.Load(key); ok {
 		return c.(*atomic.Uint64)
 	}
@@ -110,20 +113,20 @@ func counter(m *sync.Map, key string) *atomic.Uint64 {
 }
 
 func (m *metrics) upstreamFailure(route, reason string) {
-	counter(&m.upstream, route+"\x00"+reason).Add(1)
+	counter(&m.upstream, labels{route, reason}).Add(1)
 }
 
-func (m *metrics) handshakeFailure(reason string) { counter(&m.handshakes, reason).Add(1) }
+func (m *metrics) handshakeFailure(reason string) { counter(&m.handshakes, labels{reason}).Add(1) }
 
-func (m *metrics) tcpConnection(route string) { counter(&m.tcpConns, route).Add(1) }
+func (m *metrics) tcpConnection(route string) { counter(&m.tcpConns, labels{route}).Add(1) }
 
 func (m *metrics) tcpFailure(route, reason string) {
-	counter(&m.tcpFails, route+"\x00"+reason).Add(1)
+	counter(&m.tcpFails, labels{route, reason}).Add(1)
 }
 
 func (m *metrics) tcpBytes(route string, in, out int64) {
-	counter(&m.tcpBytesIO, route+"\x00in").Add(uint64(in))
-	counter(&m.tcpBytesIO, route+"\x00out").Add(uint64(out))
+	counter(&m.tcpBytesIO, labels{route, "in"}).Add(uint64(in))
+	counter(&m.tcpBytesIO, labels{route, "out"}).Add(uint64(out))
 }
 
 // write prints every metric in the Prometheus text exposition format.
@@ -169,17 +172,17 @@ func (m *metrics) write(out io.Writer) {
 	}
 }
 
-func writeMap(w *strings.Builder, m *sync.Map, name, help string, labels []string) {
+func writeMap(w *strings.Builder, m *sync.Map, name, help string, names []string) {
 	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
 	var lines []string
 	m.Range(func(k, v any) bool {
-		parts := strings.Split(k.(string), "\x00")
+		values := k.(labels)
 		var b strings.Builder
-		for i, l := range labels {
+		for i, l := range names {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(l + "=" + quote(parts[i]))
+			b.WriteString(l + "=" + quote(values[i]))
 		}
 		lines = append(lines, fmt.Sprintf("%s{%s} %d", name, b.String(), v.(*atomic.Uint64).Load()))
 		return true
@@ -190,4 +193,17 @@ func writeMap(w *strings.Builder, m *sync.Map, name, help string, labels []strin
 	}
 }
 
-func quote(s string) string { return strconv.Quote(s) }
+// labelEscaper escapes what the text exposition format escapes in a label value, and
+// nothing else: backslash, double quote and line feed. Go's strconv.Quote is not that
+// format (it writes \t, \u00e9, \x00, which Prometheus refuses or misreads).
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+// quote writes s as a quoted label value. The format is UTF-8, so bytes that are not
+// valid UTF-8 (a route or certificate name can hold any) become U+FFFD first. Values
+// without anything to change cost no allocation beyond the quotes.
+func quote(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return `"` + labelEscaper.Replace(s) + `"`
+}

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
@@ -45,5 +48,49 @@ func TestMetricsDropRemovedRoutes(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, text)
 		}
+	}
+}
+
+// hostile label values: everything the text format escapes, what strconv.Quote escaped
+// differently (tab, é, NUL), a Prometheus-looking line break, and invalid UTF-8.
+var hostile = "web/a\tb\"c\\d\ne\u00e9\x00}{x=\"1\"} 2\n#f\xff\xfeg"
+
+// The whole page parses with Prometheus's own text parser, and every label value reads
+// back as written (invalid UTF-8 as U+FFFD).
+func TestMetricsLabelValuesAreEscapedForPrometheus(t *testing.T) {
+	m := newMetrics()
+	m.route(hostile).count(200)
+	m.route(hostile).count(299)
+	m.upstreamFailure(hostile, "Timeout")
+	m.handshakeFailure(hostile)
+	m.tcpConnection(hostile)
+	m.tcpBytes(hostile, 1, 2)
+	m.tcpFailure(hostile, "ConnectionRefused")
+	m.certs.Store(&[]certGauge{{source: hostile, kind: "edge", subject: hostile, notAfter: 1}})
+	var out strings.Builder
+	m.write(&out)
+
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(out.String()))
+	if err != nil {
+		t.Fatalf("Prometheus's parser refuses /metrics: %v\n%s", err, out.String())
+	}
+	want := strings.ToValidUTF8(hostile, "\uFFFD")
+	seen := 0
+	for name, f := range families {
+		for _, metric := range f.GetMetric() {
+			for _, l := range metric.GetLabel() {
+				switch l.GetName() {
+				case "route", "reason", "source", "subject":
+					if l.GetValue() != want && l.GetValue() != "Timeout" && l.GetValue() != "ConnectionRefused" {
+						t.Errorf("%s: label %s reads back as %q, want %q", name, l.GetName(), l.GetValue(), want)
+					}
+					seen++
+				}
+			}
+		}
+	}
+	if len(families) != 7 || seen != 12 {
+		t.Errorf("%d families, %d hostile-capable labels read back; want 7 and 12:\n%s", len(families), seen, out.String())
 	}
 }

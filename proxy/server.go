@@ -74,6 +74,9 @@ type Config struct {
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
 	MaxHeaderBytes                              int
 	MaxConcurrentStreams                        int
+	// Path allows what request paths may hold beyond plain segments (encoded slashes,
+	// backslashes, parameters); by default such requests get 400.
+	Path pathnorm.Options
 	// GoRSA keeps RSA signatures in Go's crypto even in builds that can hand them to
 	// OpenSSL (proxy/opensslrsa), whose are about 3.5x cheaper.
 	GoRSA bool
@@ -329,9 +332,12 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, "NotReady")
 		return
 	}
-	// Route, and forward, the path the request names: /public/../admin is /admin.
-	if clean := pathnorm.Clean(r.URL.Path); clean != r.URL.Path {
-		r.URL.Path, r.URL.RawPath = clean, "" // re-escaped from the clean path
+	// Route, and forward, the path in the one form every backend reads alike
+	// (proxy/pathnorm): //admin and /public/%2e%2e/admin are /admin; what backends read
+	// differently (%2F, '\', ';') is refused unless Config.Path allows it.
+	if reason := s.cfg.Path.Apply(r.URL); reason != "" {
+		s.fail(w, http.StatusBadRequest, string(reason))
+		return
 	}
 	if ep.RedirectTo != "" && !strings.HasPrefix(r.URL.Path, acmeChallengePrefix) {
 		middleware.Redirect(w, r, "https", s.redirectPort(ep.RedirectTo), true)

@@ -34,6 +34,7 @@ type serveFlags struct {
 	expiryWarning   time.Duration
 	leaderElect     bool
 	watchTraefik    bool
+	tlsProfile      string
 	cluster         clusterFlags // cluster mode only: Ingress and leader election (cluster.go)
 }
 
@@ -53,6 +54,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.DurationVar(&f.expiryWarning, "certificate-expiry-warning", 14*24*time.Hour, "warn about certificates expiring within this time")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "cluster mode: elect one replica to write status (every replica serves)")
 	fs.BoolVar(&f.watchTraefik, "watch-traefik-crds", false, "cluster mode: also serve objects of Traefik's CRD groups (traefik.io, traefik.containo.us) when those CRDs are installed, read as ours")
+	fs.StringVar(&f.tlsProfile, "tls-default-profile", string(translate.TLSProfileIntermediate), "TLS 1.2 cipher suites of client-facing TLS policies whose TLSOption lists none: intermediate (ECDHE with AES-GCM or CHACHA20-POLY1305, Mozilla's intermediate profile) or legacy (adds ECDHE with AES-CBC-SHA1 for old clients); TLS 1.3 is always Go's")
 	f.cluster.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -62,6 +64,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	}
 	if err := f.proxy.Check(); err != nil {
 		return nil, err
+	}
+	if _, err := translate.ParseTLSProfile(f.tlsProfile); err != nil {
+		return nil, fmt.Errorf("--tls-default-profile: %w", err)
 	}
 	switch f.dataplane {
 	case "auto", "process", "in-process":
@@ -92,6 +97,7 @@ func (f *serveFlags) translateOptions() translate.Options {
 	o.AllowExternalNameServices = f.externalName
 	o.ClusterDomain = f.clusterDomain
 	o.ExpiryWarning = f.expiryWarning
+	o.TLSDefaultProfile = translate.TLSProfile(f.tlsProfile)
 	f.cluster.apply(&o)
 	return o
 }

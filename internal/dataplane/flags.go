@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/bridgehead/bridgehead/proxy"
+	"github.com/bridgehead/bridgehead/proxy/pathnorm"
 )
 
 // Flags are the data plane's settings, shared by `bridgehead serve` (which passes them on)
@@ -42,6 +43,8 @@ type Flags struct {
 	TCPIdleTimeout        time.Duration
 	RSASigner             string
 	TCPCopy               string
+	// What request paths may hold that some backends read as structure (proxy/pathnorm).
+	AllowEncodedSlash, AllowBackslash, AllowPathParameters bool
 
 	trusted []netip.Prefix
 }
@@ -61,6 +64,9 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.TCPCopy, "tcp-copy", "event-loop", "how passthrough and plain TCP routes copy bytes: event-loop (epoll loops shared by all connections; Linux only, elsewhere goroutines) or goroutines (two per connection)")
 	fs.StringVar(&f.RSASigner, "rsa-signer", "openssl", "who signs TLS handshakes for RSA certificates: openssl (about 3.5x cheaper; used when the binary was built with cgo and libcrypto, else go) or go")
 	fs.BoolVar(&f.Pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on the admin port (of the data plane, when it runs as its own process)")
+	fs.BoolVar(&f.AllowEncodedSlash, "allow-encoded-slash", false, "forward request paths holding %2F (kept encoded, so not a separator) instead of answering 400 EncodedSlashInPath; only for backends that do not decode %2F into /")
+	fs.BoolVar(&f.AllowBackslash, "allow-backslash", false, "forward request paths holding \\ or %5C (as %5C) instead of answering 400 BackslashInPath; only for backends that do not read \\ as /")
+	fs.BoolVar(&f.AllowPathParameters, "allow-path-parameters", false, "forward request paths holding ; or %3B (matched as part of their segment) instead of answering 400 ParametersInPath; a parameter on an empty or dot segment (/..;/) is refused still")
 	fs.StringVar(&f.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers that send a PROXY protocol header (v1 or v2); their connections must start with one")
 }
 
@@ -114,6 +120,7 @@ func (f *Flags) Config(log *slog.Logger, stdout io.Writer, advertisedPort string
 		Grace:            f.Grace,
 		GoRSA:            f.RSASigner == "go",
 		GoroutineTCPCopy: f.TCPCopy == "goroutines",
+		Path:             pathnorm.Options{AllowEncodedSlash: f.AllowEncodedSlash, AllowBackslash: f.AllowBackslash, AllowParameters: f.AllowPathParameters},
 	}
 	if f.Redirect {
 		cfg.EntryPoints[0].RedirectTo = "websecure"
@@ -145,5 +152,8 @@ func (f *Flags) Args() []string {
 		"--rsa-signer=" + f.RSASigner,
 		"--pprof=" + strconv.FormatBool(f.Pprof),
 		"--trusted-proxies=" + f.TrustedProxies,
+		"--allow-encoded-slash=" + strconv.FormatBool(f.AllowEncodedSlash),
+		"--allow-backslash=" + strconv.FormatBool(f.AllowBackslash),
+		"--allow-path-parameters=" + strconv.FormatBool(f.AllowPathParameters),
 	}
 }

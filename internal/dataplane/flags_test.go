@@ -31,6 +31,7 @@ func TestArgsCarryEveryFlag(t *testing.T) {
 		"--redirect-to-https", "--log-level=debug", "--access-log", "--error-header=false",
 		"--shutdown-delay=3s", "--grace=7s", "--tcp-idle-timeout=1m0s", "--tcp-copy=goroutines",
 		"--rsa-signer=go", "--pprof", "--trusted-proxies=10.0.0.0/8, 192.168.0.0/16",
+		"--allow-encoded-slash", "--allow-backslash", "--allow-path-parameters",
 	}
 	want := parse(t, given)
 	args := want.Args()

@@ -24,7 +24,8 @@ type Policy struct {
 	// MinVersion and MaxVersion are crypto/tls version constants.
 	MinVersion uint16 `json:"minVersion"`
 	MaxVersion uint16 `json:"maxVersion"`
-	// CipherSuites are crypto/tls suite IDs; empty means Go's defaults.
+	// CipherSuites are the TLS 1.2 suites offered, as crypto/tls IDs; empty means
+	// IntermediateCipherSuites. TLS 1.3 suites are Go's, not configurable.
 	CipherSuites     []uint16      `json:"cipherSuites,omitempty"`
 	CurvePreferences []tls.CurveID `json:"curvePreferences,omitempty"`
 	// ClientAuth is the client certificate mode.
@@ -37,6 +38,18 @@ type Policy struct {
 	// Failure refuses handshakes under this policy (e.g. its client CA is missing): a
 	// policy that asks for mTLS is never served without it.
 	Failure *Failure `json:"failure,omitempty"`
+}
+
+// IntermediateCipherSuites are the TLS 1.2 suites of a policy that lists none: Mozilla's
+// "intermediate" profile, ECDHE key exchange with AEAD ciphers only. Go's own defaults add
+// AES-CBC with SHA-1 MACs, which testssl reports as potentially vulnerable to LUCKY13;
+// translate lists those explicitly when the legacy profile is asked for.
+func IntermediateCipherSuites() []uint16 {
+	return []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}
 }
 
 // BuiltinPolicyID is the policy used when no TLSOption named "default" exists.

@@ -82,7 +82,40 @@ func cipherSuites(names []bhv1.CipherSuite) ([]uint16, []string) {
 	return ids, unknown
 }
 
-func builtinPolicy() *snapshot.Policy {
+// TLSProfile names the TLS 1.2 cipher suites of policies that list none.
+type TLSProfile string
+
+const (
+	// TLSProfileIntermediate is Mozilla's intermediate profile: ECDHE with AES-GCM or
+	// CHACHA20-POLY1305 only (snapshot.IntermediateCipherSuites). TLS 1.3 is Go's.
+	TLSProfileIntermediate TLSProfile = "intermediate"
+	// TLSProfileLegacy adds ECDHE with AES-CBC and SHA-1 (what Go offers by default), for
+	// TLS 1.2 clients that have no AEAD suite. testssl flags these as LUCKY13-prone.
+	TLSProfileLegacy TLSProfile = "legacy"
+)
+
+// ParseTLSProfile checks a --tls-default-profile value.
+func ParseTLSProfile(s string) (TLSProfile, error) {
+	switch p := TLSProfile(s); p {
+	case TLSProfileIntermediate, TLSProfileLegacy:
+		return p, nil
+	}
+	return "", fmt.Errorf("%q is neither %s nor %s", s, TLSProfileIntermediate, TLSProfileLegacy)
+}
+
+// defaultCipherSuites is what a policy listing no TLS 1.2 suite gets: nothing for the
+// intermediate profile, which the proxy applies to every empty list (so no snapshot
+// that leaves the list empty can fall back to Go's defaults), the full list for legacy.
+func (o Options) defaultCipherSuites() []uint16 {
+	if o.TLSDefaultProfile != TLSProfileLegacy {
+		return nil
+	}
+	return append(snapshot.IntermediateCipherSuites(),
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA)
+}
+
+func (t *translator) builtinPolicy() *snapshot.Policy {
 	return &snapshot.Policy{
 		ID:            snapshot.BuiltinPolicyID,
 		Source:        snapshot.Ref{Kind: "Builtin", Namespace: "bridgehead", Name: "builtin-default"},
@@ -90,6 +123,7 @@ func builtinPolicy() *snapshot.Policy {
 		MaxVersion:    tls.VersionTLS13,
 		ClientAuth:    tls.NoClientCert,
 		ALPNProtocols: []string{"h2", "http/1.1"},
+		CipherSuites:  t.opts.defaultCipherSuites(),
 	}
 }
 
@@ -103,7 +137,7 @@ func (t *translator) buildPolicies() {
 		t.snap.TLS.DefaultPolicy = def
 		return
 	}
-	t.policies[snapshot.BuiltinPolicyID] = builtinPolicy()
+	t.policies[snapshot.BuiltinPolicyID] = t.builtinPolicy()
 	t.snap.TLS.DefaultPolicy = snapshot.BuiltinPolicyID
 }
 
@@ -125,6 +159,10 @@ func (t *translator) buildPolicy(o *bhv1.TLSOption) *snapshot.Policy {
 	}
 	var unknown []string
 	p.CipherSuites, unknown = cipherSuites(spec.CipherSuites)
+	if len(p.CipherSuites) == 0 {
+		// None listed, or only TLS 1.3 ones (which Go does not let us choose).
+		p.CipherSuites = t.opts.defaultCipherSuites()
+	}
 	if len(unknown) > 0 {
 		rep.invalidf(bhv1.ReasonUnsupportedValue, fmt.Sprintf("TLSOption %s: spec.cipherSuites %v are not supported by Go's crypto/tls; remove them", id, unknown))
 	}

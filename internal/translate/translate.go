@@ -89,6 +89,10 @@ type Options struct {
 	// the HTTPS redirects of Ingresses with bridgehead.dev/ssl-redirect; empty or 443
 	// leaves it out of the Location.
 	RedirectPort string
+	// TLSDefaultProfile is the cipher suite list of client-facing TLS policies whose
+	// TLSOption lists no TLS 1.2 suite (and of the built-in policy); empty means
+	// TLSProfileIntermediate.
+	TLSDefaultProfile TLSProfile
 }
 
 // DefaultOptions are the gateway's defaults.
