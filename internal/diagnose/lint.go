@@ -112,7 +112,6 @@ func Lint(res *manifests.Result, opts LintOptions) *LintResult {
 		out.Findings = append(out.Findings, Finding{Origin: p.File + docSuffix(p.Doc), Field: p.Field, Reason: "DocumentNotUsed", Message: p.Message})
 	}
 	in := *res.Inputs
-	in.Ignored = res.Ignored
 	out.Objects = countObjects(&in)
 	if !opts.Strict {
 		out.Notes = append(out.Notes, assumeCluster(&in)...)
@@ -127,9 +126,6 @@ func Lint(res *manifests.Result, opts LintOptions) *LintResult {
 		}
 		if c := st.Condition(bhv1.ConditionWarnings); c != nil && c.Status == metav1.ConditionTrue {
 			out.Findings = append(out.Findings, Finding{Origin: origin(k), Object: obj, Reason: c.Reason, Message: c.Message})
-		}
-		if c := st.Condition(bhv1.ConditionCompatibility); c != nil && c.Status == metav1.ConditionTrue {
-			out.Notes = append(out.Notes, obj+": "+c.Message)
 		}
 	}
 	mixups := findMixups(&in)

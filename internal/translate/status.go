@@ -28,6 +28,9 @@ type ObjectStatus struct {
 	Hosts []string `json:"hosts,omitempty"`
 	// Certificates is the inventory of an IngressRoute's certificates.
 	Certificates []bhv1.CertificateInfo `json:"certificates,omitempty"`
+	// APIGroup is set for an object read from one of Traefik's API groups: it has no
+	// status of ours, so its conditions are shown elsewhere (Events, logs, status/lint).
+	APIGroup string `json:"apiGroup,omitempty"`
 }
 
 // Condition returns the condition of type t, or nil.
@@ -57,6 +60,9 @@ func (s Statuses) Keys() []Key {
 type finding struct {
 	reason  bhv1.ConditionReason
 	message string
+	// detail, when set, goes with the reason into the Bridgehead-Error header: the
+	// namespace/name of a missing object (CASecretNotFound).
+	detail string
 }
 
 // report collects findings about one object while it is translated, then becomes its
@@ -72,20 +78,22 @@ type report struct {
 	total      int       // routes that could serve
 	hosts      []string
 	certs      []bhv1.CertificateInfo
-	ignored    []string // Traefik fields Bridgehead does not implement
 }
 
 func (r *report) invalidf(reason bhv1.ConditionReason, msg string) {
-	r.invalid = append(r.invalid, finding{reason, msg})
+	r.invalid = append(r.invalid, finding{reason: reason, message: msg})
 }
 func (r *report) refError(reason bhv1.ConditionReason, msg string) {
-	r.refs = append(r.refs, finding{reason, msg})
+	r.refs = append(r.refs, finding{reason: reason, message: msg})
+}
+func (r *report) refErrorDetail(reason bhv1.ConditionReason, msg, detail string) {
+	r.refs = append(r.refs, finding{reason: reason, message: msg, detail: detail})
 }
 func (r *report) notReadyf(reason bhv1.ConditionReason, msg string) {
-	r.notReady = append(r.notReady, finding{reason, msg})
+	r.notReady = append(r.notReady, finding{reason: reason, message: msg})
 }
 func (r *report) warn(reason bhv1.ConditionReason, msg string) {
-	r.warnings = append(r.warnings, finding{reason, msg})
+	r.warnings = append(r.warnings, finding{reason: reason, message: msg})
 }
 
 func (r *report) status() *ObjectStatus {
@@ -125,14 +133,6 @@ func (r *report) status() *ObjectStatus {
 		w.Status, w.Reason, w.Message = metav1.ConditionTrue, string(bhv1.ReasonMultipleWarnings), joinFindings(r.warnings)
 	}
 	st.Conditions = append(st.Conditions, w)
-	if len(r.ignored) > 0 {
-		st.Conditions = append(st.Conditions, metav1.Condition{
-			Type: string(bhv1.ConditionCompatibility), Status: metav1.ConditionTrue, ObservedGeneration: r.generation,
-			Reason: string(bhv1.ReasonIgnoredFields),
-			Message: "these fields of the Traefik manifest are not implemented by Bridgehead and are ignored: " +
-				strings.Join(r.ignored, ", ") + "; remove them, or check that the route does not depend on them",
-		})
-	}
 	return st
 }
 
