@@ -144,14 +144,15 @@ var _ = Describe("the gateway controller", func() {
 			Eventually(func(g Gomega) {
 				c := readyCondition(g, ns, "web-ingressroute")
 				g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
-				g.Expect(c.Reason).To(Equal(string(bhv1.ReasonNotFound)))
-				g.Expect(c.Message).To(ContainSubstring(`ServersTransport web/web-transport: spec.rootCAs[0]: Secret "backend-ca" not found in namespace web; requests on this route get 502 until it exists`))
+				g.Expect(c.Reason).To(Equal(string(bhv1.ReasonCASecretNotFound)))
+				g.Expect(c.Message).To(ContainSubstring(`ServersTransport web/web-transport: spec.rootCAs[0]: Secret "backend-ca" (CA certificates) not found in namespace web; create it with the PEM roots at key ca.crt; requests on this route get 502 until it exists`))
 			}).WithTimeout(2 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
 
 			broken := routeInSnapshot("web/web-ingressroute/0")
 			Expect(broken).NotTo(BeNil(), "a broken route stays in the snapshot and fails closed")
 			Expect(broken.Backends[0].Failure).NotTo(BeNil())
 			Expect(broken.Backends[0].Failure.Status).To(Equal(502))
+			Expect(broken.Backends[0].Failure.Header()).To(Equal("CASecretNotFound web/backend-ca"), "Bridgehead-Error names the missing Secret")
 			Expect(routeInSnapshot("web/other/0")).NotTo(BeNil(), "the rest of the snapshot keeps serving")
 			Expect(readyCondition(Default, ns, "other").Status).To(Equal(metav1.ConditionTrue))
 		})
@@ -166,7 +167,7 @@ var _ = Describe("the gateway controller", func() {
 						reasons = append(reasons, e.Type+"/"+e.Reason)
 					}
 				}
-				g.Expect(reasons).To(ContainElement("Warning/NotFound"))
+				g.Expect(reasons).To(ContainElement("Warning/CASecretNotFound"))
 			}).Should(Succeed())
 		})
 
