@@ -206,6 +206,47 @@ var _ = Describe("the gateway controller", func() {
 		})
 	})
 
+	Describe("a MiddlewareTCP", func() {
+		It("is watched, has its own status, and filters the TCP routes that list it", func() {
+			create(namespace("tcp"))
+			create(httpsService("tcp", "db", "10.0.2.5")...)
+			create(&bhv1.MiddlewareTCP{ObjectMeta: metav1.ObjectMeta{Namespace: "tcp", Name: "office"},
+				Spec: bhv1.MiddlewareTCPSpec{IPAllowList: &bhv1.TCPIPAllowList{SourceRange: []string{"192.0.2.0/24"}}}})
+			create(&bhv1.IngressRouteTCP{ObjectMeta: metav1.ObjectMeta{Namespace: "tcp", Name: "db"},
+				Spec: bhv1.IngressRouteTCPSpec{
+					Routes: []bhv1.RouteTCP{{Match: "HostSNI(`db.example.com`)", Middlewares: []bhv1.ObjectReference{{Name: "office"}},
+						Services: []bhv1.ServiceTCP{{Name: "db", Port: "443"}}}},
+					TLS: &bhv1.TLSTCP{Passthrough: true}}})
+			Eventually(func(g Gomega) {
+				mw := &bhv1.MiddlewareTCP{}
+				g.Expect(k8s.Get(bg(), client.ObjectKey{Namespace: "tcp", Name: "office"}, mw)).To(Succeed())
+				c := apimeta.FindStatusCondition(mw.Status.Conditions, string(bhv1.ConditionReady))
+				g.Expect(c).NotTo(BeNil())
+				g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+				var r *snapshot.TCPRoute
+				for _, tr := range store.Load().TCPRoutes {
+					if tr.ID == "tcp/db/0" {
+						r = tr
+					}
+				}
+				g.Expect(r).NotTo(BeNil())
+				g.Expect(r.Middlewares).To(HaveLen(1))
+				g.Expect(r.Middlewares[0].IPAllowList.SourceRange[0].String()).To(Equal("192.0.2.0/24"))
+			}).Should(Succeed())
+
+			// Deleting it fails the route closed, naming the field and the MiddlewareTCP.
+			Expect(k8s.Delete(bg(), &bhv1.MiddlewareTCP{ObjectMeta: metav1.ObjectMeta{Namespace: "tcp", Name: "office"}})).To(Succeed())
+			Eventually(func(g Gomega) {
+				irt := &bhv1.IngressRouteTCP{}
+				g.Expect(k8s.Get(bg(), client.ObjectKey{Namespace: "tcp", Name: "db"}, irt)).To(Succeed())
+				c := apimeta.FindStatusCondition(irt.Status.Conditions, string(bhv1.ConditionReady))
+				g.Expect(c).NotTo(BeNil())
+				g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+				g.Expect(c.Message).To(ContainSubstring(`spec.routes[0].middlewares[0]: MiddlewareTCP "office" not found in namespace tcp`))
+			}).Should(Succeed())
+		})
+	})
+
 	Describe("two routes asking for different TLSOptions on one host", func() {
 		It("fail closed on both routes", func() {
 			const ns = "payments"
