@@ -210,7 +210,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	}
 	// The route's middlewares judge the client before it costs a TLS handshake or a
 	// backend connection; a refused client is closed without a byte sent anywhere.
-	release, reason, ok := r.admit(clientAddr(conn))
+	release, reason, ok := r.admit(conn)
 	if !ok {
 		s.log.Debug("TCP connection refused by the route's middlewares", "route", r.snap.ID, "client", conn.RemoteAddr().String(), "reason", reason)
 		s.tcpFailed(ep, r, conn, "", upstream.Reason(reason), start)

@@ -44,13 +44,15 @@ func (s *Server) compileTCPFilters(tr *snapshot.TCPRoute, used map[string]bool) 
 	return out
 }
 
-// admit runs the route's filters on a new connection from client, in order, before any
-// TLS handshake or backend dial. On success, release frees what the connection holds
-// (its in-flight slots) and must be called once when it ends; on refusal, reason says why.
-func (r *tcpRoute) admit(client netip.Addr) (release func(), reason string, ok bool) {
+// admit runs the route's filters on a new connection, in order, before any TLS handshake
+// or backend dial. On success, release frees what the connection holds (its in-flight
+// slots) and must be called once when it ends; on refusal, reason says why. A route
+// without filters costs one length check.
+func (r *tcpRoute) admit(conn net.Conn) (release func(), reason string, ok bool) {
 	if len(r.filters) == 0 {
 		return nil, "", true
 	}
+	client := clientAddr(conn)
 	var held []*connCounter
 	release = func() {
 		for _, c := range held {
