@@ -191,6 +191,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Gateway, erro
 		Watches(&bhv1.ServersTransport{}, enqueue, spec).
 		Watches(&bhv1.ServersTransportTCP{}, enqueue, spec).
 		Watches(&bhv1.Middleware{}, enqueue, spec).
+		Watches(&bhv1.MiddlewareTCP{}, enqueue, spec).
 		Watches(&networkingv1.Ingress{}, enqueue, ingresses).
 		Watches(&networkingv1.IngressClass{}, enqueue, classes).
 		Watches(&corev1.Secret{}, g.ifReferenced("Secret", enqueue), core).
@@ -316,6 +317,7 @@ func (g *Gateway) list(ctx context.Context) (*translate.Inputs, error) {
 		sts   bhv1.ServersTransportList
 		stts  bhv1.ServersTransportTCPList
 		mws   bhv1.MiddlewareList
+		mwts  bhv1.MiddlewareTCPList
 		secs  corev1.SecretList
 		cms   corev1.ConfigMapList
 		svcs  corev1.ServiceList
@@ -323,7 +325,7 @@ func (g *Gateway) list(ctx context.Context) (*translate.Inputs, error) {
 		ings  networkingv1.IngressList
 		ics   networkingv1.IngressClassList
 	)
-	for _, l := range []client.ObjectList{&irs, &irts, &opts, &tss, &sts, &stts, &mws, &secs, &cms, &svcs, &slice, &ings, &ics} {
+	for _, l := range []client.ObjectList{&irs, &irts, &opts, &tss, &sts, &stts, &mws, &mwts, &secs, &cms, &svcs, &slice, &ings, &ics} {
 		// translate never modifies its inputs, so the cache's objects are read in place.
 		if err := g.client.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing from the cache: %w", err)
@@ -336,6 +338,7 @@ func (g *Gateway) list(ctx context.Context) (*translate.Inputs, error) {
 	in.ServersTransports = ptrs(sts.Items)
 	in.ServersTransportTCPs = ptrs(stts.Items)
 	in.Middlewares = ptrs(mws.Items)
+	in.MiddlewareTCPs = ptrs(mwts.Items)
 	in.Secrets = ptrs(secs.Items)
 	in.ConfigMaps = ptrs(cms.Items)
 	in.Services = ptrs(svcs.Items)

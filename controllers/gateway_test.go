@@ -144,14 +144,15 @@ var _ = Describe("the gateway controller", func() {
 			Eventually(func(g Gomega) {
 				c := readyCondition(g, ns, "web-ingressroute")
 				g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
-				g.Expect(c.Reason).To(Equal(string(bhv1.ReasonNotFound)))
-				g.Expect(c.Message).To(ContainSubstring(`ServersTransport web/web-transport: spec.rootCAs[0]: Secret "backend-ca" not found in namespace web; requests on this route get 502 until it exists`))
+				g.Expect(c.Reason).To(Equal(string(bhv1.ReasonCASecretNotFound)))
+				g.Expect(c.Message).To(ContainSubstring(`ServersTransport web/web-transport: spec.rootCAs[0]: Secret "backend-ca" (CA certificates) not found in namespace web; create it with the PEM roots at key ca.crt; requests on this route get 502 until it exists`))
 			}).WithTimeout(2 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
 
 			broken := routeInSnapshot("web/web-ingressroute/0")
 			Expect(broken).NotTo(BeNil(), "a broken route stays in the snapshot and fails closed")
 			Expect(broken.Backends[0].Failure).NotTo(BeNil())
 			Expect(broken.Backends[0].Failure.Status).To(Equal(502))
+			Expect(broken.Backends[0].Failure.Header()).To(Equal("CASecretNotFound web/backend-ca"), "Bridgehead-Error names the missing Secret")
 			Expect(routeInSnapshot("web/other/0")).NotTo(BeNil(), "the rest of the snapshot keeps serving")
 			Expect(readyCondition(Default, ns, "other").Status).To(Equal(metav1.ConditionTrue))
 		})
@@ -166,7 +167,7 @@ var _ = Describe("the gateway controller", func() {
 						reasons = append(reasons, e.Type+"/"+e.Reason)
 					}
 				}
-				g.Expect(reasons).To(ContainElement("Warning/NotFound"))
+				g.Expect(reasons).To(ContainElement("Warning/CASecretNotFound"))
 			}).Should(Succeed())
 		})
 
@@ -201,6 +202,47 @@ var _ = Describe("the gateway controller", func() {
 				g.Expect(c.Reason).To(Equal(string(bhv1.ReasonRefNotPermitted)))
 				g.Expect(c.Message).To(ContainSubstring("Service shared/catalog is in another namespace"))
 				g.Expect(c.Message).To(ContainSubstring("--allow-cross-namespace"))
+			}).Should(Succeed())
+		})
+	})
+
+	Describe("a MiddlewareTCP", func() {
+		It("is watched, has its own status, and filters the TCP routes that list it", func() {
+			create(namespace("tcp"))
+			create(httpsService("tcp", "db", "10.0.2.5")...)
+			create(&bhv1.MiddlewareTCP{ObjectMeta: metav1.ObjectMeta{Namespace: "tcp", Name: "office"},
+				Spec: bhv1.MiddlewareTCPSpec{IPAllowList: &bhv1.TCPIPAllowList{SourceRange: []string{"192.0.2.0/24"}}}})
+			create(&bhv1.IngressRouteTCP{ObjectMeta: metav1.ObjectMeta{Namespace: "tcp", Name: "db"},
+				Spec: bhv1.IngressRouteTCPSpec{
+					Routes: []bhv1.RouteTCP{{Match: "HostSNI(`db.example.com`)", Middlewares: []bhv1.ObjectReference{{Name: "office"}},
+						Services: []bhv1.ServiceTCP{{Name: "db", Port: "443"}}}},
+					TLS: &bhv1.TLSTCP{Passthrough: true}}})
+			Eventually(func(g Gomega) {
+				mw := &bhv1.MiddlewareTCP{}
+				g.Expect(k8s.Get(bg(), client.ObjectKey{Namespace: "tcp", Name: "office"}, mw)).To(Succeed())
+				c := apimeta.FindStatusCondition(mw.Status.Conditions, string(bhv1.ConditionReady))
+				g.Expect(c).NotTo(BeNil())
+				g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+				var r *snapshot.TCPRoute
+				for _, tr := range store.Load().TCPRoutes {
+					if tr.ID == "tcp/db/0" {
+						r = tr
+					}
+				}
+				g.Expect(r).NotTo(BeNil())
+				g.Expect(r.Middlewares).To(HaveLen(1))
+				g.Expect(r.Middlewares[0].IPAllowList.SourceRange[0].String()).To(Equal("192.0.2.0/24"))
+			}).Should(Succeed())
+
+			// Deleting it fails the route closed, naming the field and the MiddlewareTCP.
+			Expect(k8s.Delete(bg(), &bhv1.MiddlewareTCP{ObjectMeta: metav1.ObjectMeta{Namespace: "tcp", Name: "office"}})).To(Succeed())
+			Eventually(func(g Gomega) {
+				irt := &bhv1.IngressRouteTCP{}
+				g.Expect(k8s.Get(bg(), client.ObjectKey{Namespace: "tcp", Name: "db"}, irt)).To(Succeed())
+				c := apimeta.FindStatusCondition(irt.Status.Conditions, string(bhv1.ConditionReady))
+				g.Expect(c).NotTo(BeNil())
+				g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+				g.Expect(c.Message).To(ContainSubstring(`spec.routes[0].middlewares[0]: MiddlewareTCP "office" not found in namespace tcp`))
 			}).Should(Succeed())
 		})
 	})

@@ -35,7 +35,7 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reason, status := "NoEndpoints", http.StatusServiceUnavailable
 		for _, b := range f.backends {
 			if b.failure != nil {
-				reason, status = b.failure.Reason, b.failure.Status
+				reason, status = b.failure.Header(), b.failure.Status
 				break
 			}
 		}

@@ -130,6 +130,7 @@ type Server struct {
 	entryPoints  []*entryPoint
 	draining     atomic.Bool
 	tcpConns     tcpTracker
+	connCounters connCounters // inFlightConn counts, across snapshot swaps (tcpfilter.go)
 	prober       *prober
 
 	accessMu   sync.Mutex
@@ -414,7 +415,10 @@ func (s *Server) redirectPort(name string) string {
 }
 
 // fail answers with a status and, when enabled, the short typed reason in a header. The
-// body never carries configuration details: those go to the log and the status.
+// reason may be followed by a space and a detail (snapshot.Failure.Header: the
+// namespace/name of a missing CA Secret); the detail goes only into the header, which
+// --error-header=false turns off. The body never carries configuration details: those go
+// to the log and the status.
 func (s *Server) fail(w http.ResponseWriter, status int, reason string) {
 	h := w.Header()
 	if s.cfg.ErrorHeader {
@@ -423,5 +427,6 @@ func (s *Server) fail(w http.ResponseWriter, status int, reason string) {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = io.WriteString(w, strconv.Itoa(status)+" "+http.StatusText(status)+" ("+reason+")\n")
+	token, _, _ := strings.Cut(reason, " ")
+	_, _ = io.WriteString(w, strconv.Itoa(status)+" "+http.StatusText(status)+" ("+token+")\n")
 }

@@ -53,7 +53,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		r.rule = parsed
 		switch {
 		case hr.Failure != nil:
-			r.handler = failureHandler(s, r, hr.Failure.Reason, hr.Failure.Status)
+			r.handler = failureHandler(s, r, hr.Failure.Header(), hr.Failure.Status)
 		default:
 			r.handler = middleware.Chain(hr.Middlewares, s.forwarder(r, transports, used))
 		}

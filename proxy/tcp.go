@@ -23,6 +23,7 @@ import (
 type tcpRoute struct {
 	snap       *snapshot.TCPRoute
 	rule       *rule.Rule
+	filters    []tcpFilter // the route's MiddlewareTCPs, in order
 	backends   []*tcpBackend
 	schedule   *schedule
 	transports map[string]*snapshot.Transport
@@ -37,13 +38,15 @@ type tcpBackend struct {
 // compileTCP builds the TCP routes of each entry point, in priority order.
 func (s *Server) compileTCP(st *state, transports map[string]*snapshot.Transport, used map[*endpointState]bool) {
 	st.tcp = map[string][]*tcpRoute{}
+	counters := map[string]bool{}
+	defer s.connCounters.retain(counters)
 	for _, tr := range st.snap.TCPRoutes {
 		parsed, err := rule.Parse(tr.Match, rule.TCP)
 		if err != nil {
 			s.log.Error("TCP route rule does not compile", "route", tr.ID, "error", err)
 			continue
 		}
-		r := &tcpRoute{snap: tr, rule: parsed, transports: transports}
+		r := &tcpRoute{snap: tr, rule: parsed, transports: transports, filters: s.compileTCPFilters(tr, counters)}
 		var weights []int
 		for _, b := range tr.Backends {
 			cb := &tcpBackend{snap: b}
@@ -108,6 +111,8 @@ type tcpConn struct {
 	client  net.Conn
 	backend net.Conn
 	route   string
+	release func()    // frees the connection's in-flight slots; run once, when it ends
+	done    sync.Once // guards release
 	closed  atomic.Bool
 	relayed atomic.Pointer[relay.Handle] // set once the relay owns both connections
 }
@@ -145,10 +150,17 @@ func (t *tcpTracker) add(c *tcpConn) {
 	t.conns[c.route][c] = struct{}{}
 }
 
+// remove forgets a connection that has ended, and frees what its route's middlewares
+// counted for it.
 func (t *tcpTracker) remove(c *tcpConn) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	delete(t.conns[c.route], c)
+	t.mu.Unlock()
+	c.done.Do(func() {
+		if c.release != nil {
+			c.release()
+		}
+	})
 }
 
 // retire closes, after grace, the connections of routes the snapshot no longer has.
@@ -196,6 +208,15 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 		s.tcpFailed(ep, r, conn, "", upstream.Reason(r.snap.Failure.Reason), start)
 		return
 	}
+	// The route's middlewares judge the client before it costs a TLS handshake or a
+	// backend connection; a refused client is closed without a byte sent anywhere.
+	release, reason, ok := r.admit(conn)
+	if !ok {
+		s.log.Debug("TCP connection refused by the route's middlewares", "route", r.snap.ID, "client", conn.RemoteAddr().String(), "reason", reason)
+		s.tcpFailed(ep, r, conn, "", upstream.Reason(reason), start)
+		return
+	}
+	tc.release = release
 	client := conn
 	if r.snap.Terminate {
 		cfg, _, err := st.edge.configFor(sniOf(conn))

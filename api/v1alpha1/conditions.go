@@ -13,14 +13,18 @@ const (
 	// ConditionAccepted says whether the object's spec makes sense on its own.
 	//   True:  ReasonAccepted.
 	//   False: ReasonInvalid (e.g. a match rule that does not parse), ReasonConflicted
-	//          (another object with the same rule and priority won), ReasonUnsupportedValue.
+	//          (another object with the same rule and priority won), ReasonUnsupportedValue,
+	//          ReasonUnsupportedField (a Traefik manifest sets a field Bridgehead does not
+	//          implement: the object is not served, rather than served without it),
+	//          ReasonUnsupportedKind (a Traefik kind Bridgehead does not read).
 	ConditionAccepted ConditionType = "Accepted"
 
 	// ConditionResolvedRefs says whether every object the spec references exists, may be
 	// read, and holds usable data.
 	//   True:  ReasonResolvedRefs.
 	//   False: ReasonRefNotPermitted, ReasonNotFound, ReasonInvalidSecret,
-	//          ReasonInvalidRef, ReasonPortNotFound, ReasonExternalNameNotAllowed.
+	//          ReasonInvalidRef, ReasonPortNotFound, ReasonExternalNameNotAllowed,
+	//          ReasonCASecretNotFound, ReasonCAConfigMapNotFound.
 	ConditionResolvedRefs ConditionType = "ResolvedRefs"
 
 	// ConditionReady says whether the gateway serves the object as written.
@@ -45,11 +49,6 @@ const (
 	//   False:   one of the classified failure reasons (ReasonUnknownAuthority, ...).
 	//   Unknown: ReasonNotYetProbed.
 	ConditionBackendTLSReady ConditionType = "BackendTLSReady"
-
-	// ConditionCompatibility lists Traefik fields in the manifest that Bridgehead ignores.
-	//   True:  ReasonIgnoredFields (the message lists them).
-	//   False: ReasonFullyCompatible.
-	ConditionCompatibility ConditionType = "Compatibility"
 )
 
 // Reasons for Accepted.
@@ -58,6 +57,14 @@ const (
 	ReasonInvalid          ConditionReason = "Invalid"
 	ReasonConflicted       ConditionReason = "Conflicted"
 	ReasonUnsupportedValue ConditionReason = "UnsupportedValue"
+	// ReasonUnsupportedField: a manifest read from Traefik's API groups sets a field that
+	// Bridgehead does not implement. The message names each field path and what to do;
+	// the object is not served until the field is removed.
+	ReasonUnsupportedField ConditionReason = "UnsupportedField"
+	// ReasonUnsupportedKind: an object of one of Traefik's kinds that Bridgehead does not
+	// read (TraefikService, IngressRouteUDP), watched with --watch-traefik-crds so that it
+	// is reported rather than silently left unserved.
+	ReasonUnsupportedKind ConditionReason = "UnsupportedKind"
 )
 
 // Reasons for ResolvedRefs (and Ready when a reference is the cause).
@@ -70,6 +77,12 @@ const (
 	ReasonInvalidRef             ConditionReason = "InvalidRef"
 	ReasonPortNotFound           ConditionReason = "PortNotFound"
 	ReasonExternalNameNotAllowed ConditionReason = "ExternalNameNotAllowed"
+	// ReasonCASecretNotFound: a Secret named as a source of CA certificates (a
+	// ServersTransport's rootCAs, a TLSOption's clientAuth.secretNames) does not exist.
+	// Requests that need it get 502 with Bridgehead-Error "CASecretNotFound NAMESPACE/NAME".
+	ReasonCASecretNotFound ConditionReason = "CASecretNotFound"
+	// ReasonCAConfigMapNotFound: the same for a ConfigMap named in rootCAs.
+	ReasonCAConfigMapNotFound ConditionReason = "CAConfigMapNotFound"
 )
 
 // Reasons for Ready.
@@ -114,10 +127,4 @@ const (
 	ReasonConnectionRefused          ConditionReason = "ConnectionRefused"
 	ReasonTimeout                    ConditionReason = "Timeout"
 	ReasonConnectionReset            ConditionReason = "ConnectionReset"
-)
-
-// Reasons for Compatibility.
-const (
-	ReasonIgnoredFields   ConditionReason = "IgnoredFields"
-	ReasonFullyCompatible ConditionReason = "FullyCompatible"
 )

@@ -39,6 +39,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&ServersTransport{}, &ServersTransportList{},
 		&ServersTransportTCP{}, &ServersTransportTCPList{},
 		&Middleware{}, &MiddlewareList{},
+		&MiddlewareTCP{}, &MiddlewareTCPList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -37,6 +37,11 @@ type RouteTCP struct {
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=32
 	Services []ServiceTCP `json:"services"`
+	// Middlewares are MiddlewareTCPs (ipAllowList, inFlightConn) applied in order to each
+	// connection, before a TLS handshake or a backend connection.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Middlewares []ObjectReference `json:"middlewares,omitempty"`
 }
 
 // ServiceTCP is a Kubernetes Service a TCP route forwards to.

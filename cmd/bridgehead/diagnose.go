@@ -198,7 +198,6 @@ func (f *diagnoseFlags) diagnoseFolder(ctx context.Context, pos []string) (*diag
 		return nil, err
 	}
 	in := res.Inputs
-	in.Ignored = res.Ignored
 	opts := f.routeOptions()
 	opts.Origin, opts.Problems = res.Origin, res.Problems
 	return diagnose.Routes(ctx, in, targets, opts), nil

@@ -27,7 +27,7 @@ func TestLintFiles(t *testing.T) {
 	}
 	for _, want := range []string{
 		route + `#1 IngressRoute web/app: NotFound: spec.tls.secretName: Secret "app-tls" not found in namespace web`,
-		route + `#2 ServersTransport web/backend: NotFound:`,
+		route + `#2 ServersTransport web/backend: CASecretNotFound:`,
 		"2 findings in 2 objects",
 	} {
 		if !strings.Contains(out, want) {

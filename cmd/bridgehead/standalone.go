@@ -60,7 +60,6 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 			prev = res
 			opts.Now = time.Now()
 			in := res.Inputs
-			in.Ignored = res.Ignored
 			snap, statuses := keeper.Translate(in, opts)
 			if err := store.Swap(snap); err != nil {
 				log.Error("refusing an inconsistent snapshot; the previous one keeps serving", "error", err.Error())
@@ -154,7 +153,6 @@ func statusCommand(args []string, stdout, stderr io.Writer) int {
 	opts := f.translateOptions()
 	opts.Now = time.Now()
 	in := res.Inputs
-	in.Ignored = res.Ignored
 	_, statuses := translate.Translate(in, opts)
 	if printStatus(stdout, statuses, res.Problems, res.Origin) {
 		return 1

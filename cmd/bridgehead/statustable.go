@@ -30,9 +30,6 @@ func printStatus(w io.Writer, statuses translate.Statuses, problems []manifests.
 		if c := st.Condition(bhv1.ConditionBackendTLSReady); c != nil && c.Status == "False" && (ready == nil || ready.Status == "True") {
 			details = append(details, fmt.Sprintf("%s: backend TLS: %s", k, c.Message))
 		}
-		if c := st.Condition(bhv1.ConditionCompatibility); c != nil && c.Status == "True" {
-			details = append(details, fmt.Sprintf("%s: compatibility: %s", k, c.Message))
-		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k, ready.Status, ready.Reason, warning, origin[k])
 		if ready.Status != "True" {
 			broken = true

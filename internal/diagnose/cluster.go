@@ -207,6 +207,9 @@ func relevant(irs []*bhv1.IngressRoute, irts []*bhv1.IngressRouteTCP, targets []
 			for _, s := range r.Services {
 				ref(ir.Namespace, s.Namespace)
 			}
+			for _, m := range r.Middlewares {
+				ref(ir.Namespace, m.Namespace)
+			}
 		}
 	}
 	return ns
@@ -220,6 +223,7 @@ func listNamespace(ctx context.Context, c client.Reader, ns string, in *translat
 		sts    bhv1.ServersTransportList
 		stts   bhv1.ServersTransportTCPList
 		mws    bhv1.MiddlewareList
+		mwts   bhv1.MiddlewareTCPList
 		secs   corev1.SecretList
 		cms    corev1.ConfigMapList
 		svcs   corev1.ServiceList
@@ -231,7 +235,7 @@ func listNamespace(ctx context.Context, c client.Reader, ns string, in *translat
 		what string
 	}{
 		{&opts, "TLSOptions"}, {&stores, "TLSStores"}, {&sts, "ServersTransports"}, {&stts, "ServersTransportTCPs"},
-		{&mws, "Middlewares"}, {&secs, "Secrets"}, {&cms, "ConfigMaps"}, {&svcs, "Services"}, {&slices, "EndpointSlices"},
+		{&mws, "Middlewares"}, {&mwts, "MiddlewareTCPs"}, {&secs, "Secrets"}, {&cms, "ConfigMaps"}, {&svcs, "Services"}, {&slices, "EndpointSlices"},
 	}
 	for _, l := range lists {
 		if err := c.List(ctx, l.list, client.InNamespace(ns)); err != nil {
@@ -243,6 +247,7 @@ func listNamespace(ctx context.Context, c client.Reader, ns string, in *translat
 	in.ServersTransports = append(in.ServersTransports, ptrs(sts.Items)...)
 	in.ServersTransportTCPs = append(in.ServersTransportTCPs, ptrs(stts.Items)...)
 	in.Middlewares = append(in.Middlewares, ptrs(mws.Items)...)
+	in.MiddlewareTCPs = append(in.MiddlewareTCPs, ptrs(mwts.Items)...)
 	in.Secrets = append(in.Secrets, ptrs(secs.Items)...)
 	in.ConfigMaps = append(in.ConfigMaps, ptrs(cms.Items)...)
 	in.Services = append(in.Services, ptrs(svcs.Items)...)

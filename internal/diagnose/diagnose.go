@@ -228,7 +228,7 @@ func (e *env) target(t Target) Section {
 }
 
 // conditionHops adds an object's conditions, as translate computed them: one hop for
-// Ready (which carries every blocking finding), one for Warnings, one for Compatibility.
+// Ready (which carries every blocking finding, UnsupportedField included), one for Warnings.
 // okMessage is the summary of a healthy object; empty adds no hop for it.
 func (e *env) conditionHops(sec *Section, key translate.Key, okMessage string, facts ...string) {
 	st := e.statuses[key]
@@ -243,9 +243,6 @@ func (e *env) conditionHops(sec *Section, key translate.Key, okMessage string, f
 	}
 	if c := st.Condition(bhv1.ConditionWarnings); c != nil && c.Status == "True" {
 		sec.add(Hop{Kind: kind, Object: obj, Verdict: Warn, Reason: c.Reason, Message: c.Message, Fix: conditionFix(c.Reason)})
-	}
-	if c := st.Condition(bhv1.ConditionCompatibility); c != nil && c.Status == "True" {
-		sec.add(Hop{Kind: kind, Object: obj, Verdict: Warn, Reason: c.Reason, Message: c.Message})
 	}
 }
 

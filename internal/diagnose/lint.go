@@ -112,7 +112,6 @@ func Lint(res *manifests.Result, opts LintOptions) *LintResult {
 		out.Findings = append(out.Findings, Finding{Origin: p.File + docSuffix(p.Doc), Field: p.Field, Reason: "DocumentNotUsed", Message: p.Message})
 	}
 	in := *res.Inputs
-	in.Ignored = res.Ignored
 	out.Objects = countObjects(&in)
 	if !opts.Strict {
 		out.Notes = append(out.Notes, assumeCluster(&in)...)
@@ -127,9 +126,6 @@ func Lint(res *manifests.Result, opts LintOptions) *LintResult {
 		}
 		if c := st.Condition(bhv1.ConditionWarnings); c != nil && c.Status == metav1.ConditionTrue {
 			out.Findings = append(out.Findings, Finding{Origin: origin(k), Object: obj, Reason: c.Reason, Message: c.Message})
-		}
-		if c := st.Condition(bhv1.ConditionCompatibility); c != nil && c.Status == metav1.ConditionTrue {
-			out.Notes = append(out.Notes, obj+": "+c.Message)
 		}
 	}
 	mixups := findMixups(&in)
@@ -162,7 +158,7 @@ func sortedNsNames[V any](m map[nsName]V) []nsName {
 
 func countObjects(in *translate.Inputs) int {
 	return len(in.IngressRoutes) + len(in.IngressRouteTCPs) + len(in.TLSOptions) + len(in.TLSStores) +
-		len(in.ServersTransports) + len(in.ServersTransportTCPs) + len(in.Middlewares) + len(in.Secrets) +
+		len(in.ServersTransports) + len(in.ServersTransportTCPs) + len(in.Middlewares) + len(in.MiddlewareTCPs) + len(in.Secrets) +
 		len(in.ConfigMaps) + len(in.Services) + len(in.EndpointSlices)
 }
 

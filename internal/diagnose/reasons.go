@@ -29,6 +29,10 @@ func conditionFix(reason string) string {
 		return "give one of the routes a different priority or match"
 	case bhv1.ReasonInvalid, bhv1.ReasonUnsupportedValue:
 		return "correct the field the message names"
+	case bhv1.ReasonUnsupportedField:
+		return "remove the fields the message names (each with what to use instead); the object is not served while they are set"
+	case bhv1.ReasonCASecretNotFound, bhv1.ReasonCAConfigMapNotFound:
+		return "create the Secret (or ConfigMap) the message names with the CA certificates at key ca.crt, or correct the name in rootCAs"
 	case bhv1.ReasonInsecureSkipVerify:
 		return "set spec.rootCAs to the backend's CA and remove insecureSkipVerify"
 	case bhv1.ReasonCertificateHostMismatch:
@@ -83,6 +87,9 @@ func gatewayReason(reason string) (meaning, fix string) {
 			"add Host() to the route's match so its TLSOption is negotiated, and send the request on a connection for that host"
 	case "NotReady":
 		return "the gateway has not loaded its configuration yet", "wait for the gateway to become ready; check its logs"
+	case string(bhv1.ReasonCASecretNotFound), string(bhv1.ReasonCAConfigMapNotFound):
+		return "the route fails closed: the CA certificates its ServersTransport trusts are in a Secret (or ConfigMap) that does not exist (" + reason + ", followed by its namespace/name)",
+			conditionFix(reason)
 	case string(bhv1.ReasonNotFound), string(bhv1.ReasonRefNotPermitted), string(bhv1.ReasonPortNotFound),
 		string(bhv1.ReasonExternalNameNotAllowed), string(bhv1.ReasonInvalidSecret), string(bhv1.ReasonInvalidRef),
 		string(bhv1.ReasonInvalid), string(bhv1.ReasonTLSOptionConflict):

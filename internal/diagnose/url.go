@@ -274,8 +274,10 @@ func (c *urlCheck) request(ctx context.Context) {
 	hop.Facts = append(hop.Facts, fmt.Sprintf("answered %s over %s", resp.Status, resp.Proto))
 	switch {
 	case reason != "":
-		meaning, fix := gatewayReason(reason)
-		hop.Verdict, hop.Reason = Fail, reason
+		// A reason may carry a detail after a space: CASecretNotFound demo/backend-ca.
+		token, _, _ := strings.Cut(reason, " ")
+		meaning, fix := gatewayReason(token)
+		hop.Verdict, hop.Reason = Fail, token
 		hop.Message = fmt.Sprintf("the gateway answered %d with Bridgehead-Error: %s: %s", resp.StatusCode, reason, meaning)
 		hop.Fix = fix + "; to see which object and field, run: bridgehead diagnose ingressroute/NAME -n NAMESPACE (or --config-dir DIR) for the route that serves " + c.host
 	case resp.StatusCode >= 500:

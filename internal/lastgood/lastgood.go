@@ -110,7 +110,7 @@ func (b *build) translate(opts translate.Options) (*snapshot.Snapshot, translate
 	}
 	work := b.in.ShallowCopy()
 	work.Visit(func(key translate.Key, _ metav1.Object) metav1.Object { return b.replaced[key] })
-	work.Refused = b.refused
+	work.Replaced = b.refused
 	return translate.Translate(work, opts)
 }
 

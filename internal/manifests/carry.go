@@ -44,6 +44,7 @@ func (r *Result) KeepLastGood(prev *Result) []translate.Key {
 	carry(p.ServersTransports, &c.ServersTransports, translate.KindServersTransport, keep)
 	carry(p.ServersTransportTCPs, &c.ServersTransportTCPs, translate.KindServersTransportTCP, keep)
 	carry(p.Middlewares, &c.Middlewares, translate.KindMiddleware, keep)
+	carry(p.MiddlewareTCPs, &c.MiddlewareTCPs, translate.KindMiddlewareTCP, keep)
 	carry(p.Secrets, &c.Secrets, KindSecret, keep)
 	carry(p.ConfigMaps, &c.ConfigMaps, KindConfigMap, keep)
 	carry(p.Services, &c.Services, KindService, keep)
@@ -51,11 +52,17 @@ func (r *Result) KeepLastGood(prev *Result) []translate.Key {
 	carry(p.Ingresses, &c.Ingresses, "Ingress", keep)
 	carry(p.IngressClasses, &c.IngressClasses, "IngressClass", keep)
 	for _, k := range kept {
-		if ig, ok := prev.Ignored[k]; ok {
-			if r.Ignored == nil {
-				r.Ignored = map[translate.Key][]string{}
+		if u, ok := p.Unsupported[k]; ok {
+			if c.Unsupported == nil {
+				c.Unsupported = map[translate.Key][]translate.UnsupportedField{}
 			}
-			r.Ignored[k] = ig
+			c.Unsupported[k] = u
+		}
+		if g, ok := p.APIGroups[k]; ok {
+			if c.APIGroups == nil {
+				c.APIGroups = map[translate.Key]string{}
+			}
+			c.APIGroups[k] = g
 		}
 	}
 	return kept

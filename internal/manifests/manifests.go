@@ -7,8 +7,10 @@
 // and the OpenAPI schema and the CEL rules (x-kubernetes-validations) of the embedded CRDs
 // are checked with the API server's own code, so a document gets the message
 // `kubectl apply` would print. Traefik manifests (traefik.io/v1alpha1 and
-// traefik.containo.us/v1alpha1) are read as Bridgehead's kinds; their fields Bridgehead
-// does not implement are listed in Result.Ignored rather than refused.
+// traefik.containo.us/v1alpha1) are read as Bridgehead's kinds; a field of theirs that
+// Bridgehead does not implement is recorded in Inputs.Unsupported with a hint
+// (traefikfields.go), and translate then refuses the object (not Ready, not served) rather
+// than serve it without the field.
 //
 // A document that cannot be used becomes a Problem naming its file, document and field;
 // it never stops the others from loading.
@@ -32,6 +34,7 @@ import (
 	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -47,9 +50,6 @@ type Result struct {
 	// Problems are documents that could not be used, each with file, document index and
 	// field path. An invalid document never stops the valid ones.
 	Problems []Problem
-	// Ignored lists, per object, the fields of a Traefik manifest that Bridgehead does not
-	// implement (for a Compatibility warning condition), e.g. "spec.routes[0].observability".
-	Ignored map[translate.Key][]string
 	// Origin says where each object came from, for messages: "quickstart/route.yaml#2".
 	Origin map[translate.Key]string
 }
@@ -101,7 +101,7 @@ const (
 // ourKinds are the CRD kinds, in gateway.bridgehead.dev and in Traefik's groups.
 var ourKinds = []string{
 	translate.KindIngressRoute, translate.KindIngressRouteTCP, translate.KindTLSOption, translate.KindTLSStore,
-	translate.KindServersTransport, translate.KindServersTransportTCP, translate.KindMiddleware,
+	translate.KindServersTransport, translate.KindServersTransportTCP, translate.KindMiddleware, translate.KindMiddlewareTCP,
 }
 
 // epoch is the creation time of the first object of a folder; each following document is
@@ -128,11 +128,7 @@ func Load(dir string) (*Result, error) {
 	l := &loader{
 		ctx:     context.Background(),
 		schemas: schemas,
-		res: &Result{
-			Inputs:  &translate.Inputs{},
-			Ignored: map[translate.Key][]string{},
-			Origin:  map[translate.Key]string{},
-		},
+		res:     newResult(),
 	}
 	l.res.Problems = append(l.res.Problems, problems...)
 	for _, f := range files {
@@ -144,6 +140,13 @@ func Load(dir string) (*Result, error) {
 		l.file(f.rel, data)
 	}
 	return l.res, nil
+}
+
+func newResult() *Result {
+	return &Result{
+		Inputs: &translate.Inputs{Unsupported: map[translate.Key][]translate.UnsupportedField{}, APIGroups: map[translate.Key]string{}},
+		Origin: map[translate.Key]string{},
+	}
 }
 
 // file is one manifest file found under the folder.
@@ -363,14 +366,18 @@ func (l *loader) document(d *doc) {
 			l.unknownKind(d, gvk)
 			return
 		}
-		l.custom(d, obj, kind, false)
+		l.custom(d, obj, kind, "")
 	case traefikGroup, traefikLegacyGroup:
 		if gv.Version != "v1alpha1" || !isOurKind(kind) {
-			l.problem(d, "kind", "%s %s is not supported by Bridgehead; it reads %s in %s (or %s) as its own", apiVersion, kind,
+			why := "it is not a kind Bridgehead reads"
+			if hint, ok := unreadTraefikKinds[kind]; ok && gv.Version == "v1alpha1" {
+				why = hint
+			}
+			l.problem(d, "kind", "%s %s is not served: %s. Bridgehead reads %s in %s (or %s) as its own", apiVersion, kind, why,
 				strings.Join(ourKinds, ", "), traefikGroup+"/v1alpha1", traefikLegacyGroup+"/v1alpha1")
 			return
 		}
-		l.custom(d, obj, kind, true)
+		l.custom(d, obj, kind, gv.Group)
 	case "":
 		switch {
 		case gv.Version == "v1" && (kind == KindSecret || kind == KindConfigMap || kind == KindService):
@@ -413,12 +420,18 @@ func (l *loader) unknownKind(d *doc, gvk schema.GroupVersionKind) {
 		gvk.Kind, gvk.GroupVersion().String(), bhv1.GroupName, bhv1.GroupVersion.Version, strings.Join(ourKinds, ", "))
 }
 
-// custom admits one of Bridgehead's kinds, or a Traefik manifest read as one.
-func (l *loader) custom(d *doc, obj map[string]any, kind string, traefik bool) {
+// custom admits one of Bridgehead's kinds, or a Traefik manifest read as one (group is
+// then its Traefik API group, else empty).
+func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
+	traefik := group != ""
 	s := l.schemas[kind]
 	obj["apiVersion"] = bhv1.GroupVersion.String()
 	// Status is the controller's to write: creation drops it (status subresource).
 	delete(obj, "status")
+	var original map[string]any
+	if traefik {
+		original = runtime.DeepCopyJSON(obj)
+	}
 
 	meta, _, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
 	if err != nil {
@@ -431,10 +444,16 @@ func (l *loader) custom(d *doc, obj map[string]any, kind string, traefik bool) {
 	unknown = append(unknown, s.prune(obj)...)
 	sort.Strings(unknown)
 	failed := false
-	if !traefik {
-		for _, p := range unknown {
+	var unsupported []translate.UnsupportedField
+	for _, p := range unknown {
+		switch {
+		case !traefik:
 			l.problem(d, p, "unknown field %q", p)
 			failed = true
+		default:
+			if u := unsupportedField(kind, p, original); u != nil {
+				unsupported = append(unsupported, *u)
+			}
 		}
 	}
 	s.applyDefaults(obj)
@@ -445,17 +464,25 @@ func (l *loader) custom(d *doc, obj map[string]any, kind string, traefik bool) {
 		return
 	}
 	errs = append(errs, s.validate(l.ctx, obj)...)
-	if traefik && kind == translate.KindMiddleware {
+	if traefik && (kind == translate.KindMiddleware || kind == translate.KindMiddlewareTCP) {
 		var ok bool
-		if errs, ok = l.traefikMiddleware(d, obj, unknown, errs); !ok {
+		if errs, ok = l.traefikMiddleware(d, obj, unsupported, errs); !ok {
 			failed = true
 		}
 	}
 	if len(errs) > 0 {
 		l.fieldErrors(d, errs)
+		if traefik && kind == translate.KindIngressRoute {
+			l.parentRouteHints(d, errs)
+		}
 		failed = true
 	}
 	if failed {
+		// Say what else keeps the object from being served, so one fix is not followed
+		// by another refusal.
+		for _, u := range unsupported {
+			l.problem(d, u.Path, "not implemented by Bridgehead: %s", u.Hint)
+		}
 		return
 	}
 
@@ -484,6 +511,8 @@ func (l *loader) custom(d *doc, obj map[string]any, kind string, traefik bool) {
 		err = decodeInto(data, &in.ServersTransportTCPs)
 	case translate.KindMiddleware:
 		err = decodeInto(data, &in.Middlewares)
+	case translate.KindMiddlewareTCP:
+		err = decodeInto(data, &in.MiddlewareTCPs)
 	}
 	if err != nil {
 		// The schema admitted something the Go type cannot hold: a bug in the CRD.
@@ -491,8 +520,23 @@ func (l *loader) custom(d *doc, obj map[string]any, kind string, traefik bool) {
 		l.problem(d, "", "cannot decode the admitted object: %v", err)
 		return
 	}
-	if traefik && len(unknown) > 0 {
-		l.res.Ignored[key] = unknown
+	if traefik {
+		in.APIGroups[key] = group
+		if len(unsupported) > 0 {
+			in.Unsupported[key] = unsupported
+		}
+	}
+}
+
+var routeServices = regexp.MustCompile(`^spec\.routes\[\d+\]\.services$`)
+
+// parentRouteHints explains a Traefik route without services: in Traefik v3.5+ it is a
+// parent route of multi-layer routing, which Bridgehead does not implement yet.
+func (l *loader) parentRouteHints(d *doc, errs field.ErrorList) {
+	for _, e := range errs {
+		if e.Type == field.ErrorTypeRequired && routeServices.MatchString(e.Field) {
+			l.problem(d, e.Field, "a route without services is a parent route of Traefik's multi-layer routing (v3.5+), which Bridgehead does not implement yet: give the route its services, and merge the children's rules into it")
+		}
 	}
 }
 
@@ -506,15 +550,16 @@ func decodeInto[T any](data []byte, list *[]*T) error {
 	return nil
 }
 
-// traefikMiddleware handles the middleware types Bridgehead lacks. Traefik refuses a
-// Middleware with more than one type, so a valid Traefik Middleware has exactly one: when
-// that one is not implemented, the object is kept with an empty spec (translate then
-// refuses it with a condition, and routes using it fail closed) rather than refused here.
-func (l *loader) traefikMiddleware(d *doc, obj map[string]any, unknown []string, errs field.ErrorList) (field.ErrorList, bool) {
+// traefikMiddleware handles the middleware types Bridgehead lacks (of a Middleware or a
+// MiddlewareTCP). Traefik refuses a middleware object with more than one type, so a valid
+// one has exactly one: when that one is not implemented, the object is kept with an empty
+// spec, and translate refuses it (UnsupportedField, naming the type) so that the routes
+// using it fail closed.
+func (l *loader) traefikMiddleware(d *doc, obj map[string]any, unsupported []translate.UnsupportedField, errs field.ErrorList) (field.ErrorList, bool) {
 	var lacking []string
-	for _, p := range unknown {
-		if isSpecChild(p) {
-			lacking = append(lacking, strings.TrimPrefix(p, "spec."))
+	for _, u := range unsupported {
+		if isSpecChild(u.Path) {
+			lacking = append(lacking, strings.TrimPrefix(u.Path, "spec."))
 		}
 	}
 	if len(lacking) == 0 {
@@ -527,13 +572,13 @@ func (l *loader) traefikMiddleware(d *doc, obj map[string]any, unknown []string,
 	}
 	sort.Strings(known)
 	if len(known)+len(lacking) > 1 {
-		l.problem(d, "spec", "sets %d middleware types (%s); Traefik refuses a Middleware with more than one type too: declare one Middleware per type",
+		l.problem(d, "spec", "sets %d middleware types (%s); Traefik refuses a middleware with more than one type too: declare one per type",
 			len(known)+len(lacking), strings.Join(append(known, lacking...), ", "))
 		return errs, false
 	}
 	var kept field.ErrorList
 	for _, e := range errs {
-		if e.Field == "spec" && strings.Contains(e.Detail, "set exactly one middleware") {
+		if e.Field == "spec" && strings.Contains(e.Detail, "set exactly one") {
 			continue
 		}
 		kept = append(kept, e)
@@ -569,8 +614,8 @@ func (l *loader) claim(d *doc, key translate.Key) bool {
 
 // LoadObjects reads objects that come from elsewhere than a folder — in cluster mode, the
 // Traefik-group objects the controller watches — through the same path as a folder's
-// documents: Traefik groups read as ours, fields Bridgehead lacks listed in Ignored, and
-// the CRD schemas' validation. Each object's name is its origin in messages.
+// documents: Traefik groups read as ours, fields Bridgehead lacks recorded in
+// Inputs.Unsupported, and the CRD schemas' validation. Each object's name is its origin in messages.
 func LoadObjects(objs map[string][]byte) (*Result, error) {
 	schemas, err := loadSchemas()
 	if err != nil {
@@ -579,7 +624,7 @@ func LoadObjects(objs map[string][]byte) (*Result, error) {
 	l := &loader{
 		ctx:     context.Background(),
 		schemas: schemas,
-		res:     &Result{Inputs: &translate.Inputs{}, Ignored: map[translate.Key][]string{}, Origin: map[translate.Key]string{}},
+		res:     newResult(),
 	}
 	names := make([]string, 0, len(objs))
 	for name := range objs {

@@ -402,7 +402,7 @@ spec:
 		{
 			name: "Traefik kind we lack",
 			doc:  "apiVersion: traefik.io/v1alpha1\nkind: TraefikService\nmetadata: {name: t}\nspec: {}\n",
-			want: []string{"f.yaml#2 kind: traefik.io/v1alpha1 TraefikService is not supported by Bridgehead"},
+			want: []string{"f.yaml#2 kind: traefik.io/v1alpha1 TraefikService is not served: weighted, mirrored and nested TraefikServices are not implemented yet"},
 		},
 		{
 			name: "not a mapping",
@@ -637,7 +637,9 @@ func TestTraefik(t *testing.T) {
 		t.Errorf("clientAuth: %+v", ca)
 	}
 
-	wantIgnored := map[translate.Key][]string{
+	// Every field Bridgehead lacks is recorded, with a hint, for translate to refuse the
+	// object; a value that asks for what Bridgehead does anyway is not.
+	wantUnsupported := map[translate.Key][]string{
 		{Kind: "IngressRoute", Namespace: "apps", Name: "web"}: {
 			"spec.routes[0].observability",
 			"spec.routes[0].services[0].nativeLB",
@@ -647,14 +649,57 @@ func TestTraefik(t *testing.T) {
 		{Kind: "Middleware", Namespace: "apps", Name: "auth"}: {"spec.basicAuth"},
 		{Kind: "Middleware", Namespace: "apps", Name: "hsts"}: {"spec.headers.stsSeconds"},
 	}
-	if len(res.Ignored) != len(wantIgnored) {
-		t.Errorf("Ignored = %v, want %v", res.Ignored, wantIgnored)
+	if len(in.Unsupported) != len(wantUnsupported) {
+		t.Errorf("Unsupported = %v, want %v", in.Unsupported, wantUnsupported)
 	}
-	for k, want := range wantIgnored {
-		if got := res.Ignored[k]; !slices.Equal(got, want) {
-			t.Errorf("Ignored[%s] = %q, want %q", k, got, want)
+	for k, want := range wantUnsupported {
+		var got []string
+		for _, f := range in.Unsupported[k] {
+			got = append(got, f.Path)
+			if f.Hint == "" {
+				t.Errorf("Unsupported[%s] %s has no hint", k, f.Path)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("Unsupported[%s] = %q, want %q", k, got, want)
 		}
 	}
+	for k := range res.Origin {
+		if g := in.APIGroups[k]; g != "traefik.io" && g != "traefik.containo.us" {
+			t.Errorf("APIGroups[%s] = %q", k, g)
+		}
+	}
+	hint := func(k translate.Key, path string) string {
+		for _, f := range in.Unsupported[k] {
+			if f.Path == path {
+				return f.Hint
+			}
+		}
+		return ""
+	}
+	web := translate.Key{Kind: "IngressRoute", Namespace: "apps", Name: "web"}
+	for path, want := range map[string]string{
+		"spec.tls.certResolver":                                "cert-manager",
+		"spec.routes[0].services[0].nativeLB":                  "only false is implemented",
+		"spec.routes[0].services[0].sticky.cookie.partitioned": "Bridgehead does not know this field",
+	} {
+		if h := hint(web, path); !strings.Contains(h, want) {
+			t.Errorf("hint for %s = %q, want it to say %q", path, h, want)
+		}
+	}
+
+	t.Run("a value that asks for what Bridgehead does is served as written", func(t *testing.T) {
+		doc := strings.Replace(traefikManifests, "nativeLB: true", "nativeLB: false\n      strategy: wrr", 1)
+		doc = strings.Replace(doc, "    kind: Rule\n", "    kind: Rule\n    syntax: v3\n", 1)
+		res := load(t, map[string]string{"t.yaml": doc})
+		var got []string
+		for _, f := range res.Inputs.Unsupported[web] {
+			got = append(got, f.Path)
+		}
+		if want := []string{"spec.routes[0].observability", "spec.routes[0].services[0].sticky.cookie.partitioned", "spec.tls.certResolver"}; !slices.Equal(got, want) {
+			t.Errorf("Unsupported[web] = %q, want %q", got, want)
+		}
+	})
 
 	t.Run("a middleware of a type we lack is kept, empty, for translate to refuse", func(t *testing.T) {
 		for _, m := range in.Middlewares {
@@ -677,7 +722,9 @@ func TestTraefik(t *testing.T) {
 	t.Run("a multi-type middleware is refused, as Traefik does", func(t *testing.T) {
 		doc := "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: two}\nspec:\n  basicAuth: {secret: users}\n  addPrefix: {prefix: /a}\n"
 		res := load(t, map[string]string{"t.yaml": doc})
-		if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].String(), "t.yaml#1 spec: sets 2 middleware types") || len(res.Origin) != 0 {
+		// Refused, with the lacking type named too, so that fixing one does not meet the other.
+		if len(res.Problems) != 2 || !strings.Contains(res.Problems[0].String(), "t.yaml#1 spec: sets 2 middleware types") ||
+			!strings.Contains(res.Problems[1].String(), "t.yaml#1 spec.basicAuth: not implemented by Bridgehead: the basicAuth middleware is not implemented yet") || len(res.Origin) != 0 {
 			t.Errorf("problems: %q, objects: %v", problemStrings(res), keys(res))
 		}
 	})
@@ -696,8 +743,8 @@ func TestTraefik(t *testing.T) {
 				t.Errorf("missing %q in:\n%s", w, strings.Join(got, "\n"))
 			}
 		}
-		if len(res.Ignored) != 0 {
-			t.Errorf("Ignored for our group: %v", res.Ignored)
+		if len(res.Inputs.Unsupported) != 0 || len(res.Inputs.APIGroups) != 0 {
+			t.Errorf("Unsupported or APIGroups for our group: %v %v", res.Inputs.Unsupported, res.Inputs.APIGroups)
 		}
 	})
 }
@@ -728,5 +775,16 @@ func TestDuplicateYAMLKey(t *testing.T) {
 	t.Log(p)
 	if !strings.Contains(p, "d.yaml#1: invalid YAML") || !strings.Contains(p, "line 7") || strings.Contains(p, "\n") {
 		t.Errorf("problem: %q", p)
+	}
+}
+
+func TestTraefikParentRouteWithoutServicesIsExplained(t *testing.T) {
+	doc := "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: parent}\nspec:\n  routes:\n  - match: Host(`a.example`)\n"
+	res := load(t, map[string]string{"p.yaml": doc})
+	got := problemStrings(res)
+	if len(res.Origin) != 0 || !slices.ContainsFunc(got, func(s string) bool {
+		return strings.HasPrefix(s, "p.yaml#1 spec.routes[0].services: a route without services is a parent route")
+	}) {
+		t.Errorf("problems %q, objects %v: want the parent route refused and explained", got, keys(res))
 	}
 }

@@ -49,6 +49,17 @@ type Failure struct {
 	Status int `json:"status"`
 	// Message says what is wrong and how to fix it.
 	Message string `json:"message"`
+	// Detail, when set, follows Reason in the Bridgehead-Error header: the
+	// namespace/name of the missing object the reason is about (CASecretNotFound).
+	Detail string `json:"detail,omitempty"`
+}
+
+// Header is the Bridgehead-Error value of the failure: the reason, then the detail.
+func (f *Failure) Header() string {
+	if f.Detail == "" {
+		return f.Reason
+	}
+	return f.Reason + " " + f.Detail
 }
 
 // HTTPRoute is one compiled-ready rule of an IngressRoute.

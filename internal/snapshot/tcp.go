@@ -1,5 +1,7 @@
 package snapshot
 
+import "net/netip"
+
 // TCPRoute is one rule of an IngressRouteTCP.
 type TCPRoute struct {
 	ID          string   `json:"id"`
@@ -14,9 +16,12 @@ type TCPRoute struct {
 	Terminate bool   `json:"terminate,omitempty"`
 	Policy    string `json:"policy,omitempty"`
 	// Hosts are the SNI names the rule requires (empty for HostSNI(`*`)).
-	Hosts    []string      `json:"hosts,omitempty"`
-	Backends []*TCPBackend `json:"backends,omitempty"`
-	Failure  *Failure      `json:"failure,omitempty"`
+	Hosts []string `json:"hosts,omitempty"`
+	// Middlewares filter each connection in order, before a TLS handshake (when the
+	// gateway terminates) and before a backend is dialled.
+	Middlewares []*TCPMiddleware `json:"middlewares,omitempty"`
+	Backends    []*TCPBackend    `json:"backends,omitempty"`
+	Failure     *Failure         `json:"failure,omitempty"`
 }
 
 // TCPBackend is one weighted Service of a TCP route.
@@ -32,4 +37,21 @@ type TCPBackend struct {
 	ProxyProtocol int        `json:"proxyProtocol,omitempty"`
 	Endpoints     []Endpoint `json:"endpoints,omitempty"`
 	Failure       *Failure   `json:"failure,omitempty"`
+}
+
+// TCPMiddleware is one compiled MiddlewareTCP; exactly one field besides Source is set.
+type TCPMiddleware struct {
+	Source       Ref              `json:"source"`
+	IPAllowList  *TCPIPAllowList  `json:"ipAllowList,omitempty"`
+	InFlightConn *TCPInFlightConn `json:"inFlightConn,omitempty"`
+}
+
+// TCPIPAllowList admits only connections whose client address is in SourceRange.
+type TCPIPAllowList struct {
+	SourceRange []netip.Prefix `json:"sourceRange"`
+}
+
+// TCPInFlightConn caps the simultaneous connections of one client IP on the route.
+type TCPInFlightConn struct {
+	Amount int64 `json:"amount"`
 }

@@ -114,6 +114,15 @@ func (s *Snapshot) Validate() error {
 				add("TCP route %q: backend %s uses unknown transport %q", r.ID, b.Service, b.Transport)
 			}
 		}
+		for _, m := range r.Middlewares {
+			// A middleware that filters nothing would serve every client: refuse the snapshot.
+			switch {
+			case (m.IPAllowList == nil) == (m.InFlightConn == nil):
+				add("TCP route %q: middleware %s must set exactly one of ipAllowList and inFlightConn", r.ID, m.Source)
+			case m.InFlightConn != nil && m.InFlightConn.Amount < 1:
+				add("TCP route %q: middleware %s: inFlightConn.amount must be at least 1", r.ID, m.Source)
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("snapshot is inconsistent: %s", strings.Join(errs, "; "))

@@ -25,6 +25,8 @@ func newObject(kind string) (client.Object, error) {
 		return &bhv1.ServersTransportTCP{}, nil
 	case translate.KindMiddleware:
 		return &bhv1.Middleware{}, nil
+	case translate.KindMiddlewareTCP:
+		return &bhv1.MiddlewareTCP{}, nil
 	}
 	return nil, fmt.Errorf("status: no object kind %q", kind)
 }
@@ -55,6 +57,8 @@ func statusOf(obj client.Object) statusView {
 	case *bhv1.ServersTransportTCP:
 		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
 	case *bhv1.Middleware:
+		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
+	case *bhv1.MiddlewareTCP:
 		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
 	}
 	panic(fmt.Sprintf("status: unexpected object %T", obj))

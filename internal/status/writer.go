@@ -34,6 +34,8 @@ type Writer struct {
 	// The newest statuses, and BackendTLSReady and friends from real handshakes.
 	box     mailbox[translate.Statuses]
 	written map[translate.Key]*translate.ObjectStatus // last applied, to skip no-op work; Start's alone
+	// announced is what the last Event on each Traefik-group object said (traefik.go).
+	announced map[translate.Key]string
 }
 
 // Publish hands the latest statuses to the writer; older unwritten ones are replaced.
@@ -52,6 +54,9 @@ func (w *Writer) Start(ctx context.Context) error {
 	if w.written == nil {
 		w.written = map[translate.Key]*translate.ObjectStatus{}
 	}
+	if w.announced == nil {
+		w.announced = map[translate.Key]string{}
+	}
 	w.box.run(ctx, func(pending translate.Statuses, runtime verdict.Conditions) {
 		s := verdict.Merge(pending, runtime)
 		for _, k := range s.Keys() {
@@ -61,7 +66,11 @@ func (w *Writer) Start(ctx context.Context) error {
 			if reflect.DeepEqual(w.written[k], s[k]) {
 				continue
 			}
-			if err := w.apply(ctx, k, s[k]); err != nil {
+			apply := w.apply
+			if s[k].APIGroup != "" {
+				apply = w.announce // a Traefik object: no status of ours to write
+			}
+			if err := apply(ctx, k, s[k]); err != nil {
 				w.Log.Error(err, "writing status", "object", k.String())
 				continue
 			}

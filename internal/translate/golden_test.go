@@ -36,6 +36,9 @@ type caseOptions struct {
 	AllowCrossNamespace       bool   `json:"allowCrossNamespace"`
 	AllowExternalNameServices bool   `json:"allowExternalNameServices"`
 	ClusterDomain             string `json:"clusterDomain"`
+	// Unsupported stands for what the manifests loader finds in a Traefik manifest:
+	// Kind/namespace/name -> the fields Bridgehead lacks.
+	Unsupported map[string][]UnsupportedField `json:"unsupported"`
 }
 
 func TestGolden(t *testing.T) {
@@ -160,6 +163,16 @@ func loadCase(t *testing.T, path string) (*Inputs, Options) {
 				opts.ClusterDomain = co.ClusterDomain
 			}
 			opts.AllowCrossNamespace, opts.AllowExternalNameServices = co.AllowCrossNamespace, co.AllowExternalNameServices
+			for k, fields := range co.Unsupported {
+				parts := strings.SplitN(k, "/", 3)
+				if len(parts) != 3 {
+					t.Fatalf("%s#%d: unsupported key %q is not Kind/namespace/name", path, i, k)
+				}
+				if in.Unsupported == nil {
+					in.Unsupported = map[Key][]UnsupportedField{}
+				}
+				in.Unsupported[Key{Kind: parts[0], Namespace: parts[1], Name: parts[2]}] = fields
+			}
 			continue
 		}
 		obj, _, err := decoder.Decode(doc, nil, nil)
@@ -181,6 +194,8 @@ func loadCase(t *testing.T, path string) (*Inputs, Options) {
 			in.ServersTransportTCPs = append(in.ServersTransportTCPs, o)
 		case *bhv1.Middleware:
 			in.Middlewares = append(in.Middlewares, o)
+		case *bhv1.MiddlewareTCP:
+			in.MiddlewareTCPs = append(in.MiddlewareTCPs, o)
 		case *corev1.Secret:
 			o.Data = resolveFixtures(t, o.Data, o.StringData)
 			o.StringData = nil
@@ -243,6 +258,9 @@ func shuffle(in *Inputs) {
 		in.ServersTransports[i], in.ServersTransports[j] = in.ServersTransports[j], in.ServersTransports[i]
 	})
 	sh(len(in.Middlewares), func(i, j int) { in.Middlewares[i], in.Middlewares[j] = in.Middlewares[j], in.Middlewares[i] })
+	sh(len(in.MiddlewareTCPs), func(i, j int) {
+		in.MiddlewareTCPs[i], in.MiddlewareTCPs[j] = in.MiddlewareTCPs[j], in.MiddlewareTCPs[i]
+	})
 	sh(len(in.Secrets), func(i, j int) { in.Secrets[i], in.Secrets[j] = in.Secrets[j], in.Secrets[i] })
 	sh(len(in.Services), func(i, j int) { in.Services[i], in.Services[j] = in.Services[j], in.Services[i] })
 	sh(len(in.EndpointSlices), func(i, j int) {

@@ -44,13 +44,13 @@ func (t *translator) edgeTLS(rep *report, obj, ns string, secretName bhv1.Secret
 		until := "it exists"
 		switch p, found := t.policies[id]; {
 		case !t.permitted(ns, optNS):
-			problem = &finding{bhv1.ReasonRefNotPermitted, fmt.Sprintf("spec.tls.options: TLSOption %s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or use a TLSOption in namespace %s)", id, ns)}
+			problem = &finding{reason: bhv1.ReasonRefNotPermitted, message: fmt.Sprintf("spec.tls.options: TLSOption %s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or use a TLSOption in namespace %s)", id, ns)}
 			until = "the reference is permitted"
 		case !found:
-			problem = &finding{bhv1.ReasonNotFound, fmt.Sprintf("spec.tls.options: TLSOption %q not found in namespace %s", options.Name, optNS)}
+			problem = &finding{reason: bhv1.ReasonNotFound, message: fmt.Sprintf("spec.tls.options: TLSOption %q not found in namespace %s", options.Name, optNS)}
 		case p.Failure != nil:
 			e.policy = id
-			problem = &finding{bhv1.ReasonInvalidRef, "spec.tls.options: " + p.Failure.Message}
+			problem = &finding{reason: bhv1.ReasonInvalidRef, message: "spec.tls.options: " + p.Failure.Message}
 			until = "it is fixed"
 		default:
 			e.policy = id

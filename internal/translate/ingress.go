@@ -597,13 +597,13 @@ func (t *translator) ingressTLS(b *ingressBuild) {
 		until := "it exists"
 		switch p, found := t.policies[id]; {
 		case !t.permitted(ns, optNS):
-			problem = &finding{bhv1.ReasonRefNotPermitted, fmt.Sprintf("%s: TLSOption %s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or use a TLSOption in namespace %s)", field, id, ns)}
+			problem = &finding{reason: bhv1.ReasonRefNotPermitted, message: fmt.Sprintf("%s: TLSOption %s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or use a TLSOption in namespace %s)", field, id, ns)}
 			until = "the reference is permitted"
 		case !found:
-			problem = &finding{bhv1.ReasonNotFound, fmt.Sprintf("%s: TLSOption %q not found in namespace %s", field, ref.Name, optNS)}
+			problem = &finding{reason: bhv1.ReasonNotFound, message: fmt.Sprintf("%s: TLSOption %q not found in namespace %s", field, ref.Name, optNS)}
 		case p.Failure != nil:
 			b.policy = id
-			problem = &finding{bhv1.ReasonInvalidRef, field + ": " + p.Failure.Message}
+			problem = &finding{reason: bhv1.ReasonInvalidRef, message: field + ": " + p.Failure.Message}
 			until = "it is fixed"
 		default:
 			b.policy = id

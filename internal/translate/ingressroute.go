@@ -53,6 +53,10 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 	rep := t.reportFor(KindIngressRoute, &ir.ObjectMeta)
 	src := snapshot.Ref{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}
 	obj := "IngressRoute " + ir.Namespace + "/" + ir.Name
+	if t.refuseUnsupported(rep, obj) {
+		rep.total = len(ir.Spec.Routes)
+		return
+	}
 	var front *edge
 	if tlsSpec := ir.Spec.TLS; tlsSpec != nil {
 		front = t.edgeTLS(rep, obj, ir.Namespace, tlsSpec.SecretName, tlsSpec.Options, tlsSpec.Domains)
@@ -219,9 +223,12 @@ func (t *translator) useTransport(rep *report, obj, field, kind, ns, svcNS, name
 		if tr.Failure.Reason == string(bhv1.ReasonNotFound) {
 			until = "it exists"
 		}
+		if tr.Failure.Reason == string(bhv1.ReasonCASecretNotFound) || tr.Failure.Reason == string(bhv1.ReasonCAConfigMapNotFound) {
+			until = "it exists"
+		}
 		msg := fmt.Sprintf("%s: %s; %s until %s", field, tr.Failure.Message, consequence, until)
-		rep.refError(bhv1.ConditionReason(tr.Failure.Reason), msg)
-		fail(&snapshot.Failure{Reason: tr.Failure.Reason, Status: http.StatusBadGateway, Message: obj + " " + msg})
+		rep.refErrorDetail(bhv1.ConditionReason(tr.Failure.Reason), msg, tr.Failure.Detail)
+		fail(&snapshot.Failure{Reason: tr.Failure.Reason, Status: http.StatusBadGateway, Message: obj + " " + msg, Detail: tr.Failure.Detail})
 	}
 	if tr.InsecureSkipVerify && used {
 		rep.warn(bhv1.ReasonInsecureSkipVerify, fmt.Sprintf("%s: %s %s/%s has insecureSkipVerify: the backend's certificate is not verified", field, kind, ns, name))

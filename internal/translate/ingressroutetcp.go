@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"net/http"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/rule"
@@ -20,6 +21,10 @@ func (t *translator) buildIngressRouteTCP(ir *bhv1.IngressRouteTCP, slots map[ru
 	rep := t.reportFor(KindIngressRouteTCP, &ir.ObjectMeta)
 	src := snapshot.Ref{Kind: KindIngressRouteTCP, Namespace: ir.Namespace, Name: ir.Name}
 	obj := "IngressRouteTCP " + ir.Namespace + "/" + ir.Name
+	if t.refuseUnsupported(rep, obj) {
+		rep.total = len(ir.Spec.Routes)
+		return
+	}
 	spec := ir.Spec.TLS
 	passthrough := spec != nil && spec.Passthrough
 	var front *edge
@@ -51,12 +56,27 @@ func (t *translator) buildIngressRouteTCP(ir *bhv1.IngressRouteTCP, slots map[ru
 		if tr.Priority == 0 {
 			tr.Priority = parsed.Len()
 		}
+		for j, ref := range r.Middlewares {
+			m, problem := t.middlewareTCP(ir.Namespace, ref)
+			if problem != nil {
+				// Never serve without a filter the route asks for: its connections are closed.
+				msg := fmt.Sprintf("%s.middlewares[%d]: %s; connections on this route are closed until it is fixed", field, j, problem.message)
+				rep.refError(problem.reason, msg)
+				if tr.Failure == nil {
+					tr.Failure = &snapshot.Failure{Reason: string(problem.reason), Status: http.StatusServiceUnavailable, Message: obj + " " + msg}
+				}
+				continue
+			}
+			tr.Middlewares = append(tr.Middlewares, m)
+		}
 		for j, s := range r.Services {
 			tr.Backends = append(tr.Backends, t.tcpBackend(rep, obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s))
 		}
 		if front != nil {
 			tr.Policy = front.policy
-			tr.Failure = front.failure
+			if front.failure != nil && tr.Failure == nil {
+				tr.Failure = front.failure
+			}
 			t.claimHosts(rep, src, tr.ID, append(append([]string(nil), hosts...), front.domains...), front)
 		}
 		serves := tr.Failure == nil && anyTCPBackendServes(tr.Backends)

@@ -16,6 +16,10 @@ func (t *translator) buildMiddlewares() {
 		rep := t.reportFor(KindMiddleware, &m.ObjectMeta)
 		rep.total = 1
 		k := nsName{m.Namespace, m.Name}
+		if t.refuseUnsupported(rep, "Middleware "+k.String()) {
+			t.mwProblems[k] = rep.invalid[0]
+			continue
+		}
 		out := &snapshot.Middleware{Source: snapshot.Ref{Kind: KindMiddleware, Namespace: m.Namespace, Name: m.Name}}
 		spec := m.Spec
 		set := 0
@@ -133,14 +137,14 @@ func (t *translator) middleware(fromNS string, ref bhv1.ObjectReference) (*snaps
 		ns = fromNS
 	}
 	if !t.permitted(fromNS, ns) {
-		return nil, &finding{bhv1.ReasonRefNotPermitted, fmt.Sprintf("Middleware %s/%s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or move the Middleware to namespace %s)", ns, ref.Name, fromNS)}
+		return nil, &finding{reason: bhv1.ReasonRefNotPermitted, message: fmt.Sprintf("Middleware %s/%s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or move the Middleware to namespace %s)", ns, ref.Name, fromNS)}
 	}
 	k := nsName{ns, ref.Name}
 	if m, ok := t.builtMW[k]; ok {
 		return m, nil
 	}
 	if p, ok := t.mwProblems[k]; ok {
-		return nil, &finding{bhv1.ReasonInvalidRef, p.message + " (the Middleware is not accepted)"}
+		return nil, &finding{reason: bhv1.ReasonInvalidRef, message: p.message + " (the Middleware is not accepted)"}
 	}
-	return nil, &finding{bhv1.ReasonNotFound, fmt.Sprintf("Middleware %q not found in namespace %s", ref.Name, ns)}
+	return nil, &finding{reason: bhv1.ReasonNotFound, message: fmt.Sprintf("Middleware %q not found in namespace %s", ref.Name, ns)}
 }

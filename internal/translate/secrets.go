@@ -38,16 +38,16 @@ func (t *translator) certificate(rep *report, namespace, name string) certResult
 func (t *translator) readCertificate(k nsName) certResult {
 	s, ok := t.secrets[k]
 	if !ok {
-		return certResult{problem: &finding{bhv1.ReasonNotFound, fmt.Sprintf("Secret %q not found in namespace %s", k.name, k.namespace)}}
+		return certResult{problem: &finding{reason: bhv1.ReasonNotFound, message: fmt.Sprintf("Secret %q not found in namespace %s", k.name, k.namespace)}}
 	}
 	crt, key := s.Data["tls.crt"], s.Data["tls.key"]
 	switch {
 	case len(crt) == 0 && len(key) == 0:
-		return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s has no tls.crt and no tls.key; create it with kubectl create secret tls", k)}}
+		return certResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("Secret %s has no tls.crt and no tls.key; create it with kubectl create secret tls", k)}}
 	case len(crt) == 0:
-		return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s has no tls.crt", k)}}
+		return certResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("Secret %s has no tls.crt", k)}}
 	case len(key) == 0:
-		return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s has no tls.key", k)}}
+		return certResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("Secret %s has no tls.key", k)}}
 	}
 	return parseKeyPair(k, crt, key)
 }
@@ -56,12 +56,12 @@ func (t *translator) readCertificate(k nsName) certResult {
 func parseKeyPair(k nsName, crt, key []byte) certResult {
 	pair, err := tls.X509KeyPair(crt, key)
 	if err != nil {
-		return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s: tls.crt and tls.key do not form a usable certificate (%s)", k, keyPairError(err))}}
+		return certResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("Secret %s: tls.crt and tls.key do not form a usable certificate (%s)", k, keyPairError(err))}}
 	}
 	leaf := pair.Leaf
 	if leaf == nil {
 		if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
-			return certResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s: tls.crt does not parse: %v", k, err)}}
+			return certResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("Secret %s: tls.crt does not parse: %v", k, err)}}
 		}
 		pair.Leaf = leaf
 	}
@@ -82,7 +82,7 @@ func parseKeyPair(k nsName, crt, key []byte) certResult {
 // noteRefusedData tells the object of rep, once, that a Secret or ConfigMap it reads was
 // changed to data that cannot be used and that its last good data serves instead.
 func (t *translator) noteRefusedData(rep *report, kind string, k nsName) {
-	ref, ok := t.in.Refused[Key{Kind: kind, Namespace: k.namespace, Name: k.name}]
+	ref, ok := t.in.Replaced[Key{Kind: kind, Namespace: k.namespace, Name: k.name}]
 	if !ok || rep == nil {
 		return
 	}
@@ -149,16 +149,18 @@ func (t *translator) readCABundle(src caSource, allowTLSCrt bool) caResult {
 	case KindConfigMap:
 		cm, ok := t.configMaps[k]
 		if !ok {
-			return caResult{problem: &finding{bhv1.ReasonNotFound, fmt.Sprintf("ConfigMap %q not found in namespace %s", src.name, src.namespace)}}
+			return caResult{problem: &finding{reason: bhv1.ReasonCAConfigMapNotFound, detail: k.String(),
+				message: fmt.Sprintf("ConfigMap %q (CA certificates) not found in namespace %s; create it with the PEM roots at key ca.crt", src.name, src.namespace)}}
 		}
 		key, data = "ca.crt", []byte(cm.Data["ca.crt"])
 		if len(data) == 0 {
-			return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("ConfigMap %s has no ca.crt", k)}}
+			return caResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("ConfigMap %s has no ca.crt", k)}}
 		}
 	default:
 		s, ok := t.secrets[k]
 		if !ok {
-			return caResult{problem: &finding{bhv1.ReasonNotFound, fmt.Sprintf("Secret %q not found in namespace %s", src.name, src.namespace)}}
+			return caResult{problem: &finding{reason: bhv1.ReasonCASecretNotFound, detail: k.String(),
+				message: fmt.Sprintf("Secret %q (CA certificates) not found in namespace %s; create it with the PEM roots at key ca.crt", src.name, src.namespace)}}
 		}
 		keys := caKeys
 		if allowTLSCrt {
@@ -171,7 +173,7 @@ func (t *translator) readCABundle(src caSource, allowTLSCrt bool) caResult {
 			}
 		}
 		if len(data) == 0 {
-			return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("Secret %s has none of the keys %s", k, strings.Join(keys, ", "))}}
+			return caResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("Secret %s has none of the keys %s", k, strings.Join(keys, ", "))}}
 		}
 	}
 	return parseCAs(src, key, data)
@@ -196,7 +198,7 @@ func parseCAs(src caSource, key string, data []byte) caResult {
 		}
 		cert, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("%s %s key %s: a certificate does not parse: %v", src.kind, k, key, err)}}
+			return caResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("%s %s key %s: a certificate does not parse: %v", src.kind, k, key, err)}}
 		}
 		pool.Pool.AddCert(cert)
 		pool.Roots = append(pool.Roots, cert.Raw)
@@ -206,7 +208,7 @@ func parseCAs(src caSource, key string, data []byte) caResult {
 		pool.NotAfters = append(pool.NotAfters, cert.NotAfter.UTC())
 	}
 	if len(pool.Subjects) == 0 {
-		return caResult{problem: &finding{bhv1.ReasonInvalidSecret, fmt.Sprintf("%s %s key %s holds no PEM certificate", src.kind, k, key)}}
+		return caResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("%s %s key %s holds no PEM certificate", src.kind, k, key)}}
 	}
 	return caResult{pool: pool, certs: certs}
 }

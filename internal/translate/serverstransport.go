@@ -29,6 +29,10 @@ func transportID(kind, namespace, name string) string { return kind + "/" + name
 func (t *translator) buildTransports() {
 	for _, st := range sortedByName(t.in.ServersTransports) {
 		rep := t.reportFor(KindServersTransport, &st.ObjectMeta)
+		if t.refuseUnsupported(rep, KindServersTransport+" "+st.Namespace+"/"+st.Name) {
+			t.sealTransport(rep, refusedTransport(KindServersTransport, st.Namespace, st.Name))
+			continue
+		}
 		tr := t.upstreamTLS(rep, KindServersTransport, st.Namespace, st.Name, "spec.", &st.Spec.UpstreamTLS)
 		tr.MaxIdleConnsPerHost = defaultMaxIdleConns
 		if st.Spec.MaxIdleConnsPerHost > 0 {
@@ -47,6 +51,10 @@ func (t *translator) buildTransports() {
 	}
 	for _, st := range sortedByName(t.in.ServersTransportTCPs) {
 		rep := t.reportFor(KindServersTransportTCP, &st.ObjectMeta)
+		if t.refuseUnsupported(rep, KindServersTransportTCP+" "+st.Namespace+"/"+st.Name) {
+			t.sealTransport(rep, refusedTransport(KindServersTransportTCP, st.Namespace, st.Name))
+			continue
+		}
 		spec := st.Spec.TLS
 		if spec == nil {
 			spec = &bhv1.UpstreamTLS{}
@@ -64,6 +72,12 @@ func (t *translator) buildTransports() {
 		}
 		t.sealTransport(rep, tr)
 	}
+}
+
+// refusedTransport is the shell of a transport that is not built; sealTransport gives it
+// the Failure every backend using it answers.
+func refusedTransport(kind, namespace, name string) *snapshot.Transport {
+	return &snapshot.Transport{ID: transportID(kind, namespace, name), Source: snapshot.Ref{Kind: kind, Namespace: namespace, Name: name}}
 }
 
 // upstreamTLS compiles the trust and identity fields shared by both transport kinds.
@@ -130,7 +144,7 @@ func (t *translator) upstreamTLS(rep *report, kind, namespace, name, prefix stri
 func (t *translator) addRoots(rep *report, obj, field string, src caSource, bundles []caResult) []caResult {
 	r := t.caBundle(rep, src, false)
 	if r.problem != nil {
-		rep.refError(r.problem.reason, fmt.Sprintf("%s: %s: %s", obj, field, r.problem.message))
+		rep.refErrorDetail(r.problem.reason, fmt.Sprintf("%s: %s: %s", obj, field, r.problem.message), r.problem.detail)
 		return bundles
 	}
 	return append(bundles, r)
@@ -144,7 +158,7 @@ func (t *translator) sealTransport(rep *report, tr *snapshot.Transport) {
 		first := append(append([]finding(nil), rep.invalid...), rep.refs...)[0]
 		// Never fall back to system roots or to no verification: every backend using this
 		// transport answers 502 with the cause.
-		tr.Failure = &snapshot.Failure{Reason: string(first.reason), Status: http.StatusBadGateway, Message: first.message}
+		tr.Failure = &snapshot.Failure{Reason: string(first.reason), Status: http.StatusBadGateway, Message: first.message, Detail: first.detail}
 		tr.RootCAs, tr.ClientCertificates = nil, nil
 	} else {
 		rep.served = 1

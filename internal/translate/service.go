@@ -29,12 +29,13 @@ func (t *translator) resolveService(fromNS, ns, name string, port bhv1.Port) (*r
 		ns = fromNS
 	}
 	if !t.permitted(fromNS, ns) {
-		return nil, &finding{bhv1.ReasonRefNotPermitted, fmt.Sprintf(
-			"Service %s/%s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or route to a Service in namespace %s)", ns, name, fromNS)}, http.StatusServiceUnavailable
+		return nil, &finding{reason: bhv1.ReasonRefNotPermitted, message: fmt.Sprintf(
+				"Service %s/%s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or route to a Service in namespace %s)", ns, name, fromNS)},
+			http.StatusServiceUnavailable
 	}
 	svc, ok := t.services[nsName{ns, name}]
 	if !ok {
-		return nil, &finding{bhv1.ReasonNotFound, fmt.Sprintf("Service %q not found in namespace %s", name, ns)}, http.StatusServiceUnavailable
+		return nil, &finding{reason: bhv1.ReasonNotFound, message: fmt.Sprintf("Service %q not found in namespace %s", name, ns)}, http.StatusServiceUnavailable
 	}
 	res := &resolved{service: svc}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
@@ -42,11 +43,11 @@ func (t *translator) resolveService(fromNS, ns, name string, port bhv1.Port) (*r
 	}
 	res.port = FindServicePort(svc, port)
 	if res.port == nil {
-		return nil, &finding{bhv1.ReasonPortNotFound, fmt.Sprintf("port %q not found on Service %s/%s (it has: %s)", string(port), ns, name, DescribeServicePorts(svc))}, http.StatusServiceUnavailable
+		return nil, &finding{reason: bhv1.ReasonPortNotFound, message: fmt.Sprintf("port %q not found on Service %s/%s (it has: %s)", string(port), ns, name, DescribeServicePorts(svc))}, http.StatusServiceUnavailable
 	}
 	res.endpoints = t.readyEndpoints(ns, name, res.port)
 	if len(res.endpoints) == 0 {
-		return res, &finding{bhv1.ReasonNoEndpoints, fmt.Sprintf("Service %s/%s port %s has no ready endpoints; requests get 503 until a pod is ready", ns, name, ServicePortLabel(res.port))}, http.StatusServiceUnavailable
+		return res, &finding{reason: bhv1.ReasonNoEndpoints, message: fmt.Sprintf("Service %s/%s port %s has no ready endpoints; requests get 503 until a pod is ready", ns, name, ServicePortLabel(res.port))}, http.StatusServiceUnavailable
 	}
 	return res, nil, 0
 }
@@ -54,16 +55,18 @@ func (t *translator) resolveService(fromNS, ns, name string, port bhv1.Port) (*r
 func (t *translator) resolveExternalName(res *resolved, port bhv1.Port) (*resolved, *finding, int) {
 	svc := res.service
 	if !t.opts.AllowExternalNameServices {
-		return nil, &finding{bhv1.ReasonExternalNameNotAllowed, fmt.Sprintf(
-			"Service %s/%s is of type ExternalName (%s), which is off because it can point anywhere, including the gateway's own admin port; start the gateway with --allow-external-name-services to allow it",
-			svc.Namespace, svc.Name, svc.Spec.ExternalName)}, http.StatusServiceUnavailable
+		return nil, &finding{reason: bhv1.ReasonExternalNameNotAllowed, message: fmt.Sprintf(
+				"Service %s/%s is of type ExternalName (%s), which is off because it can point anywhere, including the gateway's own admin port; start the gateway with --allow-external-name-services to allow it",
+				svc.Namespace, svc.Name, svc.Spec.ExternalName)},
+
+			http.StatusServiceUnavailable
 	}
 	number, isNumber := port.Number()
 	if p := FindServicePort(svc, port); p != nil {
 		res.port, number, isNumber = p, p.Port, true
 	}
 	if !isNumber {
-		return nil, &finding{bhv1.ReasonPortNotFound, fmt.Sprintf("port %q not found on ExternalName Service %s/%s; name a port number or declare the port", string(port), svc.Namespace, svc.Name)}, http.StatusServiceUnavailable
+		return nil, &finding{reason: bhv1.ReasonPortNotFound, message: fmt.Sprintf("port %q not found on ExternalName Service %s/%s; name a port number or declare the port", string(port), svc.Namespace, svc.Name)}, http.StatusServiceUnavailable
 	}
 	host := strings.TrimSuffix(svc.Spec.ExternalName, ".")
 	res.endpoints = []snapshot.Endpoint{{Address: net.JoinHostPort(host, strconv.Itoa(int(number))), Name: host}}

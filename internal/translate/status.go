@@ -32,6 +32,9 @@ type ObjectStatus struct {
 	// another object) cannot be served: what internal/lastgood replaces with the object's
 	// last good version.
 	Refused *Refusal `json:"-"`
+	// APIGroup is set for an object read from one of Traefik's API groups: it has no
+	// status of ours, so its conditions are shown elsewhere (Events, logs, status/lint).
+	APIGroup string `json:"apiGroup,omitempty"`
 }
 
 // Condition returns the condition of type t, or nil.
@@ -61,6 +64,9 @@ func (s Statuses) Keys() []Key {
 type finding struct {
 	reason  bhv1.ConditionReason
 	message string
+	// detail, when set, goes with the reason into the Bridgehead-Error header: the
+	// namespace/name of a missing object (CASecretNotFound).
+	detail string
 }
 
 // report collects findings about one object while it is translated, then becomes its
@@ -76,22 +82,24 @@ type report struct {
 	total      int       // routes that could serve
 	hosts      []string
 	certs      []bhv1.CertificateInfo
-	ignored    []string // Traefik fields Bridgehead does not implement
 	refused    *Refusal // the newest version was refused; an older one is translated
 	lastGood   bool     // what serves is the last good version (see refusedVersion)
 }
 
 func (r *report) invalidf(reason bhv1.ConditionReason, msg string) {
-	r.invalid = append(r.invalid, finding{reason, msg})
+	r.invalid = append(r.invalid, finding{reason: reason, message: msg})
 }
 func (r *report) refError(reason bhv1.ConditionReason, msg string) {
-	r.refs = append(r.refs, finding{reason, msg})
+	r.refs = append(r.refs, finding{reason: reason, message: msg})
+}
+func (r *report) refErrorDetail(reason bhv1.ConditionReason, msg, detail string) {
+	r.refs = append(r.refs, finding{reason: reason, message: msg, detail: detail})
 }
 func (r *report) notReadyf(reason bhv1.ConditionReason, msg string) {
-	r.notReady = append(r.notReady, finding{reason, msg})
+	r.notReady = append(r.notReady, finding{reason: reason, message: msg})
 }
 func (r *report) warn(reason bhv1.ConditionReason, msg string) {
-	r.warnings = append(r.warnings, finding{reason, msg})
+	r.warnings = append(r.warnings, finding{reason: reason, message: msg})
 }
 
 func (r *report) status() *ObjectStatus {
@@ -140,14 +148,6 @@ func (r *report) status() *ObjectStatus {
 		w.Status, w.Reason, w.Message = metav1.ConditionTrue, string(bhv1.ReasonMultipleWarnings), joinFindings(r.warnings)
 	}
 	st.Conditions = append(st.Conditions, w)
-	if len(r.ignored) > 0 {
-		st.Conditions = append(st.Conditions, metav1.Condition{
-			Type: string(bhv1.ConditionCompatibility), Status: metav1.ConditionTrue, ObservedGeneration: r.generation,
-			Reason: string(bhv1.ReasonIgnoredFields),
-			Message: "these fields of the Traefik manifest are not implemented by Bridgehead and are ignored: " +
-				strings.Join(r.ignored, ", ") + "; remove them, or check that the route does not depend on them",
-		})
-	}
 	return st
 }
 
@@ -172,7 +172,7 @@ func (r *report) ownFaults() []finding {
 func (r *report) refusedVersion() {
 	refused, serving := r.refused.versions()
 	msg := fmt.Sprintf("%s is refused: %s; %s keeps serving until the spec is fixed", refused, r.refused.Message, serving)
-	r.invalid = append([]finding{{r.refused.Reason, msg}}, r.invalid...)
+	r.invalid = append([]finding{{reason: r.refused.Reason, message: msg}}, r.invalid...)
 	r.lastGood = true
 }
 

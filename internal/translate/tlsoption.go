@@ -144,6 +144,14 @@ func (t *translator) buildPolicies() {
 func (t *translator) buildPolicy(o *bhv1.TLSOption) *snapshot.Policy {
 	rep := t.reportFor(KindTLSOption, &o.ObjectMeta)
 	id := nsName{o.Namespace, o.Name}
+	if t.refuseUnsupported(rep, "TLSOption "+id.String()) {
+		// Handshakes under it are refused: never a weaker policy in its place.
+		p := &snapshot.Policy{ID: id.String(), Source: snapshot.Ref{Kind: KindTLSOption, Namespace: o.Namespace, Name: o.Name}, ALPNProtocols: []string{"h2", "http/1.1"}}
+		p.MinVersion, p.MaxVersion = versionRange("", "")
+		p.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonUnsupportedField), Status: http.StatusMisdirectedRequest, Message: rep.invalid[0].message}
+		rep.total = 1
+		return p
+	}
 	spec := o.Spec
 	p := &snapshot.Policy{
 		ID:                    id.String(),

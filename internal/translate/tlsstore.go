@@ -15,6 +15,9 @@ func (t *translator) buildTLSStore() {
 	for _, s := range sortedByName(t.in.TLSStores) {
 		rep := t.reportFor(KindTLSStore, &s.ObjectMeta)
 		rep.total = 1
+		if t.refuseUnsupported(rep, "TLSStore "+s.Namespace+"/"+s.Name) {
+			continue
+		}
 		if s.Name != DefaultTLSStoreName || s.Namespace != t.opts.GatewayNamespace {
 			rep.invalidf(bhv1.ReasonUnsupportedValue, fmt.Sprintf(
 				"TLSStore %s/%s is not used: only the TLSStore named %q in the gateway's namespace %s is; move its certificates there",

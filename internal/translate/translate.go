@@ -29,6 +29,7 @@ type Inputs struct {
 	ServersTransports    []*bhv1.ServersTransport
 	ServersTransportTCPs []*bhv1.ServersTransportTCP
 	Middlewares          []*bhv1.Middleware
+	MiddlewareTCPs       []*bhv1.MiddlewareTCP
 	Secrets              []*corev1.Secret
 	ConfigMaps           []*corev1.ConfigMap
 	Services             []*corev1.Service
@@ -37,14 +38,42 @@ type Inputs struct {
 	// Options.IngressClass (see ingress.go) and ignores the rest.
 	Ingresses      []*networkingv1.Ingress
 	IngressClasses []*networkingv1.IngressClass
-	// Ignored lists, per object, fields of a Traefik manifest that Bridgehead does not
-	// implement; each such object gets a Compatibility condition naming them.
-	Ignored map[Key][]string
-	// Refused lists the objects whose newest version was refused, with the last good
+	// Unsupported lists, per object, the fields of a Traefik manifest that Bridgehead does
+	// not implement. Such an object is not served: it is not Ready (UnsupportedField, the
+	// message naming each field), its routes stay out of the snapshot, and routes that
+	// reference it fail closed.
+	Unsupported map[Key][]UnsupportedField
+	// APIGroups is the API group of each object read from one of Traefik's groups
+	// (traefik.io, traefik.containo.us); objects of gateway.bridgehead.dev are not listed.
+	// Their statuses carry it: such an object has no status of ours to write.
+	APIGroups map[Key]string
+	// Refused are objects a source found but could not admit: in a cluster, Traefik
+	// objects that fail Bridgehead's schema or are of a kind it does not read (a folder
+	// reports those as problems of its documents instead). Each gets a status that is not
+	// Accepted, so it is reported like any other object.
+	Refused []RefusedObject
+	// Replaced lists the objects whose newest version was refused, with the last good
 	// version in their place among the inputs (see internal/lastgood): their statuses say
 	// which version serves and why the newer one does not, and so do the statuses of the
 	// objects that read a refused Secret or ConfigMap.
-	Refused map[Key]Refusal
+	Replaced map[Key]Refusal
+}
+
+// RefusedObject is an object a source could not admit, and why.
+type RefusedObject struct {
+	Key        Key
+	APIGroup   string
+	Generation int64
+	Reason     bhv1.ConditionReason
+	Message    string
+}
+
+// UnsupportedField is a field set on a Traefik manifest that Bridgehead does not implement.
+type UnsupportedField struct {
+	// Path is the field's path in the object, e.g. "spec.routes[0].services[0].nativeLB".
+	Path string `json:"path"`
+	// Hint says what the field does in Traefik and what to do instead.
+	Hint string `json:"hint"`
 }
 
 // Refusal says why the newest version of an object is not the one being translated.
@@ -109,6 +138,7 @@ const (
 	KindServersTransport    = "ServersTransport"
 	KindServersTransportTCP = "ServersTransportTCP"
 	KindMiddleware          = "Middleware"
+	KindMiddlewareTCP       = "MiddlewareTCP"
 	KindIngress             = "Ingress"
 	KindSecret              = "Secret"
 	KindConfigMap           = "ConfigMap"
@@ -119,23 +149,26 @@ type translator struct {
 	in   *Inputs
 	opts Options
 
-	secrets     map[nsName]*corev1.Secret
-	configMaps  map[nsName]*corev1.ConfigMap
-	services    map[nsName]*corev1.Service
-	slices      map[nsName][]*discoveryv1.EndpointSlice // by namespace + service name
-	tlsOptions  map[nsName]*bhv1.TLSOption
-	transports  map[nsName]*bhv1.ServersTransport
-	transportsT map[nsName]*bhv1.ServersTransportTCP
-	middlewares map[nsName]*bhv1.Middleware
-	certCache   map[nsName]certResult
-	caCache     map[caSource]caResult
-	reports     map[Key]*report
-	policies    map[string]*snapshot.Policy     // by ID
-	built       map[string]*snapshot.Transport  // transports by ID
-	builtMW     map[nsName]*snapshot.Middleware // compiled middlewares
-	mwProblems  map[nsName]finding              // why a middleware cannot be used
-	hostClaims  map[string][]hostClaim          // TLS host name -> routes claiming it
-	snap        *snapshot.Snapshot
+	secrets        map[nsName]*corev1.Secret
+	configMaps     map[nsName]*corev1.ConfigMap
+	services       map[nsName]*corev1.Service
+	slices         map[nsName][]*discoveryv1.EndpointSlice // by namespace + service name
+	tlsOptions     map[nsName]*bhv1.TLSOption
+	transports     map[nsName]*bhv1.ServersTransport
+	transportsT    map[nsName]*bhv1.ServersTransportTCP
+	middlewares    map[nsName]*bhv1.Middleware
+	middlewaresTCP map[nsName]*bhv1.MiddlewareTCP
+	certCache      map[nsName]certResult
+	caCache        map[caSource]caResult
+	reports        map[Key]*report
+	policies       map[string]*snapshot.Policy        // by ID
+	built          map[string]*snapshot.Transport     // transports by ID
+	builtMW        map[nsName]*snapshot.Middleware    // compiled middlewares
+	mwProblems     map[nsName]finding                 // why a middleware cannot be used
+	builtMWT       map[nsName]*snapshot.TCPMiddleware // compiled TCP middlewares
+	mwtProblems    map[nsName]finding                 // why a TCP middleware cannot be used
+	hostClaims     map[string][]hostClaim             // TLS host name -> routes claiming it
+	snap           *snapshot.Snapshot
 }
 
 type nsName struct{ namespace, name string }
@@ -157,23 +190,37 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		reports: map[Key]*report{}, policies: map[string]*snapshot.Policy{},
 		built: map[string]*snapshot.Transport{}, builtMW: map[nsName]*snapshot.Middleware{},
 		mwProblems: map[nsName]finding{}, hostClaims: map[string][]hostClaim{},
-		snap: &snapshot.Snapshot{},
+		middlewaresTCP: map[nsName]*bhv1.MiddlewareTCP{}, builtMWT: map[nsName]*snapshot.TCPMiddleware{},
+		mwtProblems: map[nsName]finding{},
+		snap:        &snapshot.Snapshot{},
 	}
 	t.index()
 	t.buildPolicies()
 	t.buildTLSStore()
 	t.buildTransports()
 	t.buildMiddlewares()
+	t.buildMiddlewareTCPs()
 	t.buildIngressRoutes()
 	t.buildIngresses()
 	t.buildIngressRouteTCPs()
 	t.buildHosts()
 	t.finish()
+	groups := map[Key]string{}
+	for k, g := range in.APIGroups {
+		groups[k] = g
+	}
+	for _, o := range in.Refused {
+		rep := t.reportFor(o.Key.Kind, &metav1.ObjectMeta{Namespace: o.Key.Namespace, Name: o.Key.Name, Generation: o.Generation})
+		rep.total = 1
+		rep.invalidf(o.Reason, o.Message)
+		groups[o.Key] = o.APIGroup
+	}
 
 	statuses := Statuses{}
 	for k, r := range t.reports {
-		r.ignored = in.Ignored[k]
-		statuses[k] = r.status()
+		st := r.status()
+		st.APIGroup = groups[k]
+		statuses[k] = st
 	}
 	return t.snap, statuses
 }
@@ -208,6 +255,9 @@ func (t *translator) index() {
 	for _, o := range t.in.Middlewares {
 		t.middlewares[nsName{o.Namespace, o.Name}] = o
 	}
+	for _, o := range t.in.MiddlewareTCPs {
+		t.middlewaresTCP[nsName{o.Namespace, o.Name}] = o
+	}
 }
 
 // reportFor returns the report of an object, creating it on first use.
@@ -216,7 +266,7 @@ func (t *translator) reportFor(kind string, meta *metav1.ObjectMeta) *report {
 	r, ok := t.reports[k]
 	if !ok {
 		r = &report{key: k, generation: meta.Generation}
-		if ref, refused := t.in.Refused[k]; refused {
+		if ref, refused := t.in.Replaced[k]; refused {
 			// The status is about the newest generation: it says that one is refused.
 			r.refused, r.generation = &ref, ref.Generation
 		}

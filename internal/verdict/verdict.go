@@ -177,7 +177,7 @@ func Merge(st translate.Statuses, runtime Conditions) translate.Statuses {
 			out[k] = s
 			continue
 		}
-		merged := &translate.ObjectStatus{Generation: s.Generation, Hosts: s.Hosts, Certificates: s.Certificates}
+		merged := &translate.ObjectStatus{Generation: s.Generation, Hosts: s.Hosts, Certificates: s.Certificates, APIGroup: s.APIGroup}
 		merged.Conditions = append([]metav1.Condition(nil), s.Conditions...)
 		for _, c := range rc {
 			c.ObservedGeneration = s.Generation

@@ -24,9 +24,9 @@ func newIPAllowList(c *snapshot.IPAllowList, next http.Handler) http.Handler {
 	}
 	return &ipAllowList{
 		next:     next,
-		allowed:  normalizePrefixes(c.SourceRange),
+		allowed:  NormalizePrefixes(c.SourceRange),
 		depth:    c.Depth,
-		excluded: normalizePrefixes(c.ExcludedIPs),
+		excluded: NormalizePrefixes(c.ExcludedIPs),
 		code:     code,
 		// The status text, not always "Forbidden": whoever picks 404 wants the
 		// allow-list to stay hidden.
@@ -34,9 +34,9 @@ func newIPAllowList(c *snapshot.IPAllowList, next http.Handler) http.Handler {
 	}
 }
 
-// normalizePrefixes turns IPv4-mapped IPv6 ranges (::ffff:10.0.0.0/104) into IPv4 ones,
-// because client addresses are unmapped before matching.
-func normalizePrefixes(in []netip.Prefix) []netip.Prefix {
+// NormalizePrefixes turns IPv4-mapped IPv6 ranges (::ffff:10.0.0.0/104) into IPv4 ones,
+// because client addresses are unmapped before matching. The TCP allow list uses it too.
+func NormalizePrefixes(in []netip.Prefix) []netip.Prefix {
 	out := make([]netip.Prefix, 0, len(in))
 	for _, p := range in {
 		if !p.IsValid() {

@@ -156,6 +156,7 @@ var _ = Describe("config/samples", func() {
 		Expect(kinds).To(HaveKey("ServersTransport"))
 		Expect(kinds).To(HaveKey("ServersTransportTCP"))
 		Expect(kinds).To(HaveKey("Middleware"))
+		Expect(kinds).To(HaveKey("MiddlewareTCP"))
 	})
 
 	for _, s := range samples {

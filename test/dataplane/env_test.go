@@ -109,6 +109,8 @@ func (g *gateway) apply(objs ...client.Object) translate.Statuses {
 			in.ServersTransportTCPs = append(in.ServersTransportTCPs, v)
 		case *bhv1.Middleware:
 			in.Middlewares = append(in.Middlewares, v)
+		case *bhv1.MiddlewareTCP:
+			in.MiddlewareTCPs = append(in.MiddlewareTCPs, v)
 		case *corev1.Secret:
 			in.Secrets = append(in.Secrets, v)
 		case *corev1.ConfigMap:

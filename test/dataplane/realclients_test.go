@@ -69,8 +69,8 @@ func TestCurlThroughEndToEndTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("curl: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, " 502") || !strings.Contains(strings.ToLower(out), "bridgehead-error: notfound") {
-		t.Fatalf("want 502 with Bridgehead-Error NotFound (rootCAs secret other-ca missing), got:\n%s", out)
+	if !strings.Contains(out, " 502") || !strings.Contains(strings.ToLower(out), "bridgehead-error: casecretnotfound web/other-ca") {
+		t.Fatalf("want 502 with Bridgehead-Error CASecretNotFound web/other-ca (rootCAs secret other-ca missing), got:\n%s", out)
 	}
 }
 

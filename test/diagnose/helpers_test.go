@@ -260,7 +260,6 @@ func diagnoseDir(t *testing.T, dir string, opts translate.Options, targets ...di
 		t.Errorf("the test's own manifests do not load: %s", p)
 	}
 	in := res.Inputs
-	in.Ignored = res.Ignored
 	opts.Now = time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -115,7 +115,7 @@ func TestLintFindings(t *testing.T) {
 		{"ServersTransport missing", func(s *setup) { s.transport = nil },
 			"IngressRoute web/app", "NotFound", `ServersTransport "backend" not found in namespace web`},
 		{"rootCAs Secret missing", func(s *setup) { delete(s.secrets, "backend-ca") },
-			"ServersTransport web/backend", "NotFound", `Secret "backend-ca" not found in namespace web`},
+			"ServersTransport web/backend", "CASecretNotFound", `Secret "backend-ca" (CA certificates) not found in namespace web`},
 		{"TLSOption missing", func(s *setup) { s.route.Spec.TLS.Options = &bhv1.ObjectReference{Name: "modern"} },
 			"IngressRoute web/app", "NotFound", `TLSOption "modern" not found in namespace web`},
 		{"Service in another namespace", func(s *setup) {

@@ -268,9 +268,9 @@ var scenarios = []scenario{
 		broken: func(s *setup) {
 			delete(s.secrets, "backend-ca")
 		},
-		kind: "ServersTransport", reason: "NotFound",
-		cause: []string{`spec.rootCAs[0]: Secret "backend-ca" not found in namespace web`, "never falls back to weaker verification"},
-		fix:   []string{"create the object the message names"},
+		kind: "ServersTransport", reason: "CASecretNotFound",
+		cause: []string{`spec.rootCAs[0]: Secret "backend-ca" (CA certificates) not found in namespace web`, "never falls back to weaker verification"},
+		fix:   []string{"create the Secret (or ConfigMap) the message names"},
 	},
 	{
 		name: "referenced rootCAs ConfigMap missing",
@@ -282,9 +282,9 @@ var scenarios = []scenario{
 			s.extra = append(s.extra, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "backend-ca"},
 				Data: map[string]string{"ca.crt": string(backendCA.PEM)}})
 		},
-		kind: "ServersTransport", reason: "NotFound",
-		cause: []string{`spec.rootCAs[0]: ConfigMap "backend-ca" not found in namespace web`},
-		fix:   []string{"create the object the message names"},
+		kind: "ServersTransport", reason: "CAConfigMapNotFound",
+		cause: []string{`spec.rootCAs[0]: ConfigMap "backend-ca" (CA certificates) not found in namespace web`},
+		fix:   []string{"create the Secret (or ConfigMap) the message names"},
 	},
 	{
 		name: "referenced TLSOption missing",

@@ -1,5 +1,7 @@
 // Package traefikcrds checks --watch-traefik-crds against a real API server that has
-// Traefik's CRD groups installed: Traefik objects, as they are, are served.
+// Traefik's CRD groups installed: Traefik objects, as they are, are served — or, when
+// they set a field Bridgehead does not implement or are of a kind it does not read, kept
+// out of the snapshot and reported with a Warning Event on the object.
 package traefikcrds
 
 import (
@@ -11,7 +13,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -28,9 +32,10 @@ import (
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
-// traefikCRD turns one of our CRDs into the traefik.io one, keeping unknown fields as
-// Traefik's own schema would (it has fields Bridgehead does not implement).
-func traefikCRD(t *testing.T, file string) *apiextensionsv1.CustomResourceDefinition {
+// traefikCRD turns one of our CRDs into the one of a Traefik group that keeps every field
+// at every depth, as Traefik's own schema keeps the fields Bridgehead does not implement
+// (nativeLB, parentRefs, certResolver, ...). Traefik's YAML itself is not in this project.
+func traefikCRD(t *testing.T, file, group string) *apiextensionsv1.CustomResourceDefinition {
 	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "crd", "bases", file))
 	if err != nil {
 		t.Fatal(err)
@@ -39,27 +44,73 @@ func traefikCRD(t *testing.T, file string) *apiextensionsv1.CustomResourceDefini
 	if err := yaml.Unmarshal(data, crd); err != nil {
 		t.Fatal(err)
 	}
-	crd.Spec.Group = "traefik.io"
-	crd.Name = crd.Spec.Names.Plural + ".traefik.io"
+	crd.Spec.Group = group
+	crd.Name = crd.Spec.Names.Plural + "." + group
 	for i := range crd.Spec.Versions {
-		spec := crd.Spec.Versions[i].Schema.OpenAPIV3Schema.Properties["spec"]
-		spec.XPreserveUnknownFields = ptr(true)
-		crd.Spec.Versions[i].Schema.OpenAPIV3Schema.Properties["spec"] = spec
+		v := &crd.Spec.Versions[i]
+		spec := v.Schema.OpenAPIV3Schema.Properties["spec"]
+		keepUnknown(&spec)
+		v.Schema.OpenAPIV3Schema.Properties["spec"] = spec
+		// Traefik's CRDs have no status subresource for our conditions.
+		v.Subresources = nil
+		delete(v.Schema.OpenAPIV3Schema.Properties, "status")
 	}
 	return crd
 }
 
+// keepUnknown marks every object schema to keep the fields it does not list.
+func keepUnknown(s *apiextensionsv1.JSONSchemaProps) {
+	if s.Type == "object" && len(s.Properties) > 0 {
+		s.XPreserveUnknownFields = ptr(true)
+	}
+	for k, p := range s.Properties {
+		keepUnknown(&p)
+		s.Properties[k] = p
+	}
+	if s.Items != nil && s.Items.Schema != nil {
+		keepUnknown(s.Items.Schema)
+	}
+	// Validation rules of ours that name a field Traefik lacks would not be Traefik's.
+	s.XValidations = nil
+}
+
+// opaqueCRD is a Traefik kind Bridgehead does not read, with a schema that keeps anything.
+func opaqueCRD(group, kind, plural string) *apiextensionsv1.CustomResourceDefinition {
+	return &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: plural + "." + group},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: group, Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural, Singular: strings.ToLower(kind)},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1alpha1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+					Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+						"spec": {Type: "object", XPreserveUnknownFields: ptr(true)},
+					},
+				}}}},
+		},
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
-func TestTraefikObjectsAreServedAsTheyAre(t *testing.T) {
-	g := NewWithT(t)
+type env struct {
+	ctx   context.Context
+	c     client.Client
+	store *snapshot.Store
+}
+
+func start(t *testing.T, g *WithT) *env {
 	te, err := testenv.Start(t.TempDir())
 	g.Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = te.Stop() }()
-	_, err = envtest.InstallCRDs(te.Config, envtest.CRDInstallOptions{CRDs: []*apiextensionsv1.CustomResourceDefinition{
-		traefikCRD(t, "gateway.bridgehead.dev_ingressroutes.yaml"),
-		traefikCRD(t, "gateway.bridgehead.dev_serverstransports.yaml"),
-	}})
+	t.Cleanup(func() { _ = te.Stop() })
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	for _, group := range []string{"traefik.io", "traefik.containo.us"} {
+		for _, f := range []string{"ingressroutes", "ingressroutetcps", "serverstransports", "middlewares", "middlewaretcps"} {
+			crds = append(crds, traefikCRD(t, "gateway.bridgehead.dev_"+f+".yaml", group))
+		}
+		crds = append(crds, opaqueCRD(group, "TraefikService", "traefikservices"))
+	}
+	_, err = envtest.InstallCRDs(te.Config, envtest.CRDInstallOptions{CRDs: crds})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	scheme := runtime.NewScheme()
@@ -68,15 +119,38 @@ func TestTraefikObjectsAreServedAsTheyAre(t *testing.T) {
 	mgr, err := ctrl.NewManager(te.Config, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	g.Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	store := &snapshot.Store{}
-	_, err = controllers.Setup(ctx, mgr, controllers.Config{Options: translate.DefaultOptions(), Store: store, WatchTraefik: true, Debounce: 20 * time.Millisecond})
+	t.Cleanup(cancel)
+	e := &env{ctx: ctx, store: &snapshot.Store{}}
+	_, err = controllers.Setup(ctx, mgr, controllers.Config{Options: translate.DefaultOptions(), Store: e.store, WatchTraefik: true, Debounce: 20 * time.Millisecond})
 	g.Expect(err).NotTo(HaveOccurred())
 	go func() { _ = mgr.Start(ctx) }()
-
-	c, err := client.New(te.Config, client.Options{Scheme: scheme})
+	e.c, err = client.New(te.Config, client.Options{Scheme: scheme})
 	g.Expect(err).NotTo(HaveOccurred())
-	for _, doc := range strings.Split(`apiVersion: traefik.io/v1alpha1
+	return e
+}
+
+func (e *env) apply(g *WithT, docs string) {
+	for _, doc := range strings.Split(docs, "\n---\n") {
+		u := &unstructured.Unstructured{}
+		g.Expect(yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
+		g.Expect(e.c.Create(e.ctx, u)).To(Succeed(), doc)
+	}
+}
+
+// events returns "Type/Reason: note" of the Events about an object of kind and name.
+func (e *env) events(g Gomega, kind, name string) []string {
+	var evs eventsv1.EventList
+	g.Expect(e.c.List(e.ctx, &evs, client.InNamespace("default"))).To(Succeed())
+	var out []string
+	for _, ev := range evs.Items {
+		if ev.Regarding.Kind == kind && ev.Regarding.Name == name {
+			out = append(out, ev.Type+"/"+ev.Reason+": "+ev.Note)
+		}
+	}
+	return out
+}
+
+const served = `apiVersion: traefik.io/v1alpha1
 kind: ServersTransport
 metadata: {name: backend, namespace: default}
 spec:
@@ -90,25 +164,94 @@ spec:
   entryPoints: [websecure]
   routes:
   - kind: Rule
-    match: Host(`+"`app.example.com`"+`)
+    match: Host(` + "`app.example.com`" + `)
     services:
     - name: backend
       port: 443
       serversTransport: backend
-      nativeLB: true
+      nativeLB: false
   tls:
-    secretName: app-tls`, "---") {
-		u := &unstructured.Unstructured{}
-		g.Expect(yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
-		g.Expect(c.Create(ctx, u)).To(Succeed())
-	}
+    secretName: app-tls
+---
+apiVersion: traefik.io/v1alpha1
+kind: MiddlewareTCP
+metadata: {name: office, namespace: default}
+spec:
+  ipAllowList:
+    sourceRange: [192.0.2.0/24]
+---
+apiVersion: traefik.io/v1alpha1
+kind: IngressRouteTCP
+metadata: {name: db, namespace: default}
+spec:
+  entryPoints: [websecure]
+  routes:
+  - match: HostSNI(` + "`db.example.com`" + `)
+    middlewares: [{name: office}]
+    services:
+    - {name: db, port: 5432}
+  tls:
+    passthrough: true`
+
+const refused = `apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata: {name: child, namespace: default}
+spec:
+  parentRefs: [{name: app}]
+  routes:
+  - match: Path(` + "`/api`" + `)
+    services:
+    - {name: api, port: 80}
+---
+apiVersion: traefik.containo.us/v1alpha1
+kind: IngressRoute
+metadata: {name: acme, namespace: default}
+spec:
+  routes:
+  - match: Host(` + "`acme.example.com`" + `)
+    services:
+    - {name: web, port: 80}
+  tls:
+    certResolver: letsencrypt
+---
+apiVersion: traefik.io/v1alpha1
+kind: TraefikService
+metadata: {name: weighted, namespace: default}
+spec:
+  weighted:
+    services: [{name: a, port: 80, weight: 3}, {name: b, port: 80, weight: 1}]`
+
+func TestTraefikObjects(t *testing.T) {
+	g := NewWithT(t)
+	e := start(t, g)
+	e.apply(g, served+"\n---\n"+refused)
+
+	// Served as they are: the HTTP route with its transport (nativeLB: false is what
+	// Bridgehead does), the TCP route with its Traefik MiddlewareTCP.
 	g.Eventually(func(g Gomega) {
-		s := store.Load()
+		s := e.store.Load()
 		g.Expect(s).NotTo(BeNil())
-		g.Expect(s.HTTPRoutes).To(HaveLen(1))
+		var ids []string
+		for _, r := range s.HTTPRoutes {
+			ids = append(ids, r.ID)
+		}
+		g.Expect(ids).To(Equal([]string{"default/app/0"}), "the refused IngressRoutes have no route")
 		r := s.HTTPRoutes[0]
-		g.Expect(r.ID).To(Equal("default/app/0"))
 		g.Expect(r.Backends[0].Transport).To(Equal("ServersTransport/default/backend"))
 		g.Expect(r.Backends[0].ServerName).To(Equal("backend.default.svc"))
+		g.Expect(s.TCPRoutes).To(HaveLen(1))
+		g.Expect(s.TCPRoutes[0].Middlewares).To(HaveLen(1))
+		g.Expect(s.TCPRoutes[0].Middlewares[0].IPAllowList.SourceRange[0].String()).To(Equal("192.0.2.0/24"))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+
+	// Refused, and said on the objects themselves: they have no status of ours.
+	g.Eventually(func(g Gomega) {
+		g.Expect(e.events(g, "IngressRoute", "child")).To(ContainElement(And(
+			HavePrefix("Warning/UnsupportedField: Ready=False: IngressRoute default/child sets Traefik fields Bridgehead does not implement"),
+			ContainSubstring("spec.parentRefs: multi-layer routing (Traefik v3.5+) is not implemented yet"))))
+		g.Expect(e.events(g, "IngressRoute", "acme")).To(ContainElement(And(
+			HavePrefix("Warning/UnsupportedField:"), ContainSubstring("spec.tls.certResolver: ACME is not built in"))))
+		g.Expect(e.events(g, "TraefikService", "weighted")).To(ContainElement(And(
+			HavePrefix("Warning/UnsupportedKind:"), ContainSubstring("TraefikService is not served"))))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 }

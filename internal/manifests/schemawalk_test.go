@@ -1,0 +1,250 @@
+package manifests
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+)
+
+// fieldState is what Bridgehead does with a field of its own schema.
+type fieldState int
+
+const (
+	// served: translate reads the field; setting the sample changes what is served or
+	// what the object's status says.
+	served fieldState = iota
+	// fixed: the schema admits a single value, which is what Bridgehead does (Traefik's
+	// kind: Rule); there is nothing to read.
+	fixed
+	// refused: the object is not Ready, with the field named, when it is set.
+	refused
+)
+
+// ourField is one leaf of our schema: what Bridgehead does with it, and a sample value
+// (YAML) that differs from the walk scenario's. at, when set, is where the sample goes
+// instead (a field that cannot be set alone, such as one of two exclusive fields).
+type ourField struct {
+	state  fieldState
+	sample string
+	at     string
+}
+
+func serve(sample string) ourField { return ourField{state: served, sample: sample} }
+
+// ourFieldTable lists every leaf field of every kind of gateway.bridgehead.dev. A field
+// added to the API without an entry fails TestEveryFieldOfOurSchemaIsServedOrRefused.
+var ourFieldTable = map[string]ourField{
+	"IngressRoute spec.entryPoints":                                       serve(`[websecure, other]`),
+	"IngressRoute spec.routes[].kind":                                     {state: fixed},
+	"IngressRoute spec.routes[].match":                                    serve("Host(`app.example.com`) && PathPrefix(`/x`)"),
+	"IngressRoute spec.routes[].middlewares[].name":                       serve(`mw2`),
+	"IngressRoute spec.routes[].middlewares[].namespace":                  serve(`other`),
+	"IngressRoute spec.routes[].priority":                                 serve(`100`),
+	"IngressRoute spec.routes[].services[].healthCheck.headers":           serve(`{X-Probe: "1"}`),
+	"IngressRoute spec.routes[].services[].healthCheck.hostname":          serve(`probe.example.com`),
+	"IngressRoute spec.routes[].services[].healthCheck.interval":          serve(`10s`),
+	"IngressRoute spec.routes[].services[].healthCheck.method":            serve(`HEAD`),
+	"IngressRoute spec.routes[].services[].healthCheck.path":              serve(`/healthz`),
+	"IngressRoute spec.routes[].services[].healthCheck.port":              serve(`9000`),
+	"IngressRoute spec.routes[].services[].healthCheck.scheme":            serve(`http`),
+	"IngressRoute spec.routes[].services[].healthCheck.status":            serve(`204`),
+	"IngressRoute spec.routes[].services[].healthCheck.timeout":           serve(`2s`),
+	"IngressRoute spec.routes[].services[].healthCheck.unhealthyInterval": serve(`3s`),
+	"IngressRoute spec.routes[].services[].kind":                          {state: fixed},
+	"IngressRoute spec.routes[].services[].name":                          serve(`app2`),
+	"IngressRoute spec.routes[].services[].namespace":                     serve(`other`),
+	"IngressRoute spec.routes[].services[].passHostHeader":                serve(`false`),
+	"IngressRoute spec.routes[].services[].port":                          serve(`80`),
+	"IngressRoute spec.routes[].services[].scheme":                        serve(`h2c`),
+	"IngressRoute spec.routes[].services[].serversTransport":              serve(`st2`),
+	"IngressRoute spec.routes[].services[].sticky.cookie.httpOnly":        serve(`true`),
+	"IngressRoute spec.routes[].services[].sticky.cookie.maxAge":          serve(`60`),
+	"IngressRoute spec.routes[].services[].sticky.cookie.name":            serve(`c`),
+	"IngressRoute spec.routes[].services[].sticky.cookie.path":            serve(`/x`),
+	"IngressRoute spec.routes[].services[].sticky.cookie.sameSite":        serve(`lax`),
+	"IngressRoute spec.routes[].services[].sticky.cookie.secure":          serve(`true`),
+	"IngressRoute spec.routes[].services[].weight":                        serve(`5`),
+	"IngressRoute spec.tls.domains[].main":                                serve(`www.example.com`),
+	"IngressRoute spec.tls.domains[].sans":                                serve(`[alt.example.com]`),
+	"IngressRoute spec.tls.options.name":                                  serve(`opts2`),
+	"IngressRoute spec.tls.options.namespace":                             serve(`other`),
+	"IngressRoute spec.tls.secretName":                                    serve(`edge2-tls`),
+	"IngressRouteTCP spec.entryPoints":                                    serve(`[websecure, other]`),
+	"IngressRouteTCP spec.routes[].match":                                 serve("HostSNI(`db2.example.com`)"),
+	"IngressRouteTCP spec.routes[].middlewares[].name":                    serve(`mwt2`),
+	"IngressRouteTCP spec.routes[].middlewares[].namespace":               serve(`other`),
+	"IngressRouteTCP spec.routes[].priority":                              serve(`100`),
+	"IngressRouteTCP spec.routes[].services[].name":                       serve(`db2`),
+	"IngressRouteTCP spec.routes[].services[].namespace":                  serve(`other`),
+	"IngressRouteTCP spec.routes[].services[].port":                       serve(`5433`),
+	"IngressRouteTCP spec.routes[].services[].proxyProtocol.version":      serve(`1`),
+	"IngressRouteTCP spec.routes[].services[].serversTransport":           serve(`stt2`),
+	"IngressRouteTCP spec.routes[].services[].tls":                        serve(`true`),
+	"IngressRouteTCP spec.routes[].services[].weight":                     serve(`5`),
+	"IngressRouteTCP spec.tls.domains[].main":                             serve(`www.example.com`),
+	"IngressRouteTCP spec.tls.domains[].sans":                             serve(`[alt.example.com]`),
+	"IngressRouteTCP spec.tls.options.name":                               serve(`opts2`),
+	"IngressRouteTCP spec.tls.options.namespace":                          serve(`other`),
+	"IngressRouteTCP spec.tls.passthrough":                                {state: served, sample: `{passthrough: true}`, at: "spec.tls"},
+	"IngressRouteTCP spec.tls.secretName":                                 serve(`edge2-tls`),
+	"Middleware spec.addPrefix.prefix":                                    serve(`/q`),
+	"Middleware spec.headers.customRequestHeaders":                        serve(`{X-A: a}`),
+	"Middleware spec.headers.customResponseHeaders":                       serve(`{X-B: b}`),
+	"Middleware spec.ipAllowList.ipStrategy.depth":                        serve(`2`),
+	"Middleware spec.ipAllowList.ipStrategy.excludedIPs":                  serve(`[10.1.0.0/16]`),
+	"Middleware spec.ipAllowList.rejectStatusCode":                        serve(`404`),
+	"Middleware spec.ipAllowList.sourceRange":                             serve(`[192.0.2.0/24]`),
+	"Middleware spec.passTLSClientCert.info.issuer.commonName":            serve(`true`),
+	"Middleware spec.passTLSClientCert.info.issuer.country":               serve(`true`),
+	"Middleware spec.passTLSClientCert.info.issuer.domainComponent":       serve(`true`),
+	"Middleware spec.passTLSClientCert.info.issuer.locality":              serve(`true`),
+	"Middleware spec.passTLSClientCert.info.issuer.organization":          serve(`true`),
+	"Middleware spec.passTLSClientCert.info.issuer.organizationalUnit":    serve(`true`),
+	"Middleware spec.passTLSClientCert.info.issuer.province":              serve(`true`),
+	"Middleware spec.passTLSClientCert.info.issuer.serialNumber":          serve(`true`),
+	"Middleware spec.passTLSClientCert.info.notAfter":                     serve(`true`),
+	"Middleware spec.passTLSClientCert.info.notBefore":                    serve(`true`),
+	"Middleware spec.passTLSClientCert.info.sans":                         serve(`true`),
+	"Middleware spec.passTLSClientCert.info.serialNumber":                 serve(`true`),
+	"Middleware spec.passTLSClientCert.info.subject.commonName":           serve(`true`),
+	"Middleware spec.passTLSClientCert.info.subject.country":              serve(`true`),
+	"Middleware spec.passTLSClientCert.info.subject.domainComponent":      serve(`true`),
+	"Middleware spec.passTLSClientCert.info.subject.locality":             serve(`true`),
+	"Middleware spec.passTLSClientCert.info.subject.organization":         serve(`true`),
+	"Middleware spec.passTLSClientCert.info.subject.organizationalUnit":   serve(`true`),
+	"Middleware spec.passTLSClientCert.info.subject.province":             serve(`true`),
+	"Middleware spec.passTLSClientCert.info.subject.serialNumber":         serve(`true`),
+	"Middleware spec.passTLSClientCert.pem":                               serve(`false`),
+	"Middleware spec.redirectScheme.permanent":                            serve(`true`),
+	"Middleware spec.redirectScheme.port":                                 serve(`"8443"`),
+	"Middleware spec.redirectScheme.scheme":                               serve(`http`),
+	"Middleware spec.stripPrefix.forceSlash":                              serve(`true`), // read to warn: Traefik v3 gives it no effect either
+	"Middleware spec.stripPrefix.prefixes":                                serve(`[/b]`),
+	"MiddlewareTCP spec.inFlightConn.amount":                              serve(`7`),
+	"MiddlewareTCP spec.ipAllowList.sourceRange":                          serve(`[192.0.2.0/24]`),
+	"ServersTransport spec.certificatesSecrets":                           serve(`[gateway-client]`),
+	"ServersTransport spec.cipherSuites":                                  serve(`[TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]`),
+	"ServersTransport spec.disableHTTP2":                                  serve(`true`),
+	"ServersTransport spec.forwardingTimeouts.dialTimeout":                serve(`7s`),
+	"ServersTransport spec.forwardingTimeouts.idleConnTimeout":            serve(`7s`),
+	"ServersTransport spec.forwardingTimeouts.pingTimeout":                serve(`7s`),
+	"ServersTransport spec.forwardingTimeouts.readIdleTimeout":            serve(`7s`),
+	"ServersTransport spec.forwardingTimeouts.responseHeaderTimeout":      serve(`7s`),
+	"ServersTransport spec.insecureSkipVerify":                            serve(`true`),
+	"ServersTransport spec.maxIdleConnsPerHost":                           serve(`7`),
+	"ServersTransport spec.maxVersion":                                    serve(`VersionTLS12`),
+	"ServersTransport spec.minVersion":                                    serve(`VersionTLS13`),
+	"ServersTransport spec.peerCertSANs":                                  serve(`[x.example.com]`),
+	"ServersTransport spec.peerCertURI":                                   serve(`spiffe://example.com/x`),
+	"ServersTransport spec.rootCAsSecrets":                                serve(`[other-ca]`),
+	"ServersTransport spec.rootCAs[].configMap":                           {state: served, sample: `[{configMap: roots}]`, at: "spec.rootCAs"},
+	"ServersTransport spec.rootCAs[].secret":                              serve(`other-ca`),
+	"ServersTransport spec.serverName":                                    serve(`other.web.svc`),
+	"ServersTransportTCP spec.dialKeepAlive":                              serve(`7s`),
+	"ServersTransportTCP spec.dialTimeout":                                serve(`7s`),
+	"ServersTransportTCP spec.proxyProtocol.version":                      serve(`1`),
+	"ServersTransportTCP spec.terminationDelay":                           serve(`7s`),
+	"ServersTransportTCP spec.tls.certificatesSecrets":                    serve(`[gateway-client]`),
+	"ServersTransportTCP spec.tls.cipherSuites":                           serve(`[TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]`),
+	"ServersTransportTCP spec.tls.insecureSkipVerify":                     serve(`true`),
+	"ServersTransportTCP spec.tls.maxVersion":                             serve(`VersionTLS12`),
+	"ServersTransportTCP spec.tls.minVersion":                             serve(`VersionTLS13`),
+	"ServersTransportTCP spec.tls.peerCertSANs":                           serve(`[x.example.com]`),
+	"ServersTransportTCP spec.tls.peerCertURI":                            serve(`spiffe://example.com/x`),
+	"ServersTransportTCP spec.tls.rootCAsSecrets":                         serve(`[other-ca]`),
+	"ServersTransportTCP spec.tls.rootCAs[].configMap":                    {state: served, sample: `[{configMap: roots}]`, at: "spec.tls.rootCAs"},
+	"ServersTransportTCP spec.tls.rootCAs[].secret":                       serve(`other-ca`),
+	"ServersTransportTCP spec.tls.serverName":                             serve(`other.web.svc`),
+	"TLSOption spec.alpnProtocols":                                        serve(`[h2]`),
+	"TLSOption spec.cipherSuites":                                         serve(`[TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]`),
+	"TLSOption spec.clientAuth.clientAuthType":                            serve(`RequireAnyClientCert`),
+	"TLSOption spec.clientAuth.secretNames":                               serve(`[client-ca]`),
+	"TLSOption spec.curvePreferences":                                     serve(`[CurveP384]`),
+	"TLSOption spec.disableSessionTickets":                                serve(`true`),
+	"TLSOption spec.maxVersion":                                           serve(`VersionTLS12`),
+	"TLSOption spec.minVersion":                                           serve(`VersionTLS13`),
+	"TLSOption spec.sniStrict":                                            serve(`true`),
+	"TLSStore spec.certificates[].secretName":                             {state: served, sample: `[{secretName: store2-tls}]`, at: "spec.certificates"},
+	"TLSStore spec.defaultCertificate.secretName":                         serve(`store2-tls`),
+}
+
+// TestEveryFieldOfOurSchemaIsServedOrRefused walks every field of every CRD in
+// config/crd/bases: a leaf missing from ourFieldTable fails; a served one must change the
+// outcome (the snapshot or the object's status) when its sample is set, so "served"
+// cannot be claimed for a field translate never reads; a refused one must make its object
+// not Ready, naming it; a fixed one must admit a single value. A container is covered by
+// its fields.
+func TestEveryFieldOfOurSchemaIsServedOrRefused(t *testing.T) {
+	fields, err := ourFields()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := run(t, scenario(t, bhv1.GroupName))
+	if len(base.problems) > 0 {
+		t.Fatalf("the walk scenario does not load: %q", base.problems)
+	}
+	for k, st := range base.statuses {
+		if c := st.Condition(bhv1.ConditionReady); c == nil || c.Status != "True" {
+			t.Fatalf("the walk scenario's %s is not Ready: %+v", k, c)
+		}
+	}
+	seen := map[string]bool{}
+	for _, f := range fields {
+		if !f.Leaf {
+			continue
+		}
+		id := f.Kind + " " + f.Path
+		seen[id] = true
+		entry, ok := ourFieldTable[id]
+		if !ok {
+			t.Errorf("%s is in the schema but not in ourFieldTable: implement it in translate and list it as served with a sample, or refuse it", id)
+			continue
+		}
+		t.Run(id, func(t *testing.T) {
+			if entry.state == fixed {
+				if len(f.Enum) != 1 {
+					t.Errorf("fixed, but the schema admits %v rather than one value", f.Enum)
+				}
+				return
+			}
+			key := walkObject[f.Kind]
+			ref, changed := scenario(t, bhv1.GroupName), scenario(t, bhv1.GroupName)
+			path := f.Path
+			if entry.at != "" {
+				path = entry.at
+			}
+			prepare(t, f.Kind, objectOf(t, ref, key), path)
+			parent, name := prepare(t, f.Kind, objectOf(t, changed, key), path)
+			value := parseValue(t, entry.sample)
+			if reflect.DeepEqual(parent[name], value) {
+				t.Fatalf("the sample %s is the scenario's own value", entry.sample)
+			}
+			parent[name] = value
+			before, after := run(t, ref), run(t, changed)
+			if len(before.problems)+len(after.problems) > 0 {
+				t.Fatalf("the scenario does not load: %q %q", before.problems, after.problems)
+			}
+			switch entry.state {
+			case served:
+				if before.rendered == after.rendered {
+					t.Errorf("served, but setting it to %s changes neither the snapshot nor a status: translate does not read it", entry.sample)
+				}
+				if status, reason, msg := after.ready(key); reason == string(bhv1.ReasonUnsupportedField) {
+					t.Errorf("served, but refused: %s %s %s", status, reason, msg)
+				}
+			case refused:
+				status, reason, msg := after.ready(key)
+				if status != "False" || !strings.Contains(msg, concrete(f.Path)) {
+					t.Errorf("refused, but Ready = %s %s %q does not name %s", status, reason, msg, concrete(f.Path))
+				}
+			}
+		})
+	}
+	for id := range ourFieldTable {
+		if !seen[id] {
+			t.Errorf("ourFieldTable lists %s, which is not a leaf of the schema: remove it", id)
+		}
+	}
+}

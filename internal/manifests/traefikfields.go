@@ -1,0 +1,231 @@
+package manifests
+
+import (
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+// traefikField is a field of Traefik's CRDs (traefik.io, traefik.containo.us) that
+// Bridgehead's own schema lacks. A Traefik manifest that sets it is not served — it is
+// not Ready (UnsupportedField) with the hint — unless its value is one of accept: a value
+// that asks for exactly what Bridgehead does anyway (nativeLB: false, syntax: v3), which
+// is served as written. The table covers every such field of the Traefik versions in
+// testdata/traefik-*.txt (a test checks it); a field missing from it is refused too, with
+// a generic hint, so a newer Traefik field never slips through.
+type traefikField struct {
+	kind string
+	// path is the field's path with list indices elided: spec.routes[].services[].nativeLB.
+	// It covers the fields below it.
+	path string
+	// accept are the values that are served as written.
+	accept []any
+	// hint says what the field does in Traefik and what to do with Bridgehead instead.
+	hint string
+}
+
+const (
+	kindIngressRoute    = translate.KindIngressRoute
+	kindIngressRouteTCP = translate.KindIngressRouteTCP
+	kindMiddleware      = translate.KindMiddleware
+)
+
+// Hints shared by several fields.
+const (
+	hintIngressClass = "IngressRoute classes are not implemented: Bridgehead serves every object it reads (the folder, or every Traefik object with --watch-traefik-crds); remove the field from the objects it should serve"
+	hintSyntax       = "only syntax v3 is implemented (every rule is read in Traefik v3 syntax): rewrite the rule in v3 syntax and remove the field or set it to v3"
+	hintNativeLB     = "only false is implemented: Bridgehead balances over the Service's ready endpoints itself, never through its cluster IP or a node port; remove the field or set it to false"
+	hintCertResolver = "ACME is not built in: issue the certificate with cert-manager (its http-01 solver works through the web entry point) and name its Secret in tls.secretName"
+	hintTLSStore     = "TLSStore references are not implemented: the TLSStore named default in the gateway's namespace applies to every route; remove the field"
+	hintCORS         = "CORS is not implemented (Traefik answers preflight requests itself): answer CORS in the backend, and remove the field"
+	hintSSLRedirect  = "Traefik's deprecated SSL redirect options are not implemented: use a redirectScheme Middleware (scheme: https) on the plain-HTTP route"
+)
+
+// middlewareType is the hint for a middleware type Bridgehead lacks, with what to use instead.
+func middlewareType(name, instead string) string {
+	h := "the " + name + " middleware is not implemented yet, so the routes that list this Middleware answer 503 until it is removed from them"
+	if instead != "" {
+		h += "; " + instead
+	}
+	return h
+}
+
+// responseHeader is the hint for a headers field that sets one response header: the same
+// header set with customResponseHeaders.
+func responseHeader(header, value string) string {
+	return "not implemented: set the header yourself with customResponseHeaders (" + header + ": " + value + ") in a headers Middleware"
+}
+
+var traefikFields = []traefikField{
+	// IngressRoute.
+	{kind: kindIngressRoute, path: "spec.ingressClassName", hint: hintIngressClass},
+	{kind: kindIngressRoute, path: "spec.parentRefs", hint: "multi-layer routing (Traefik v3.5+) is not implemented yet: served alone, this child's routes would answer outside its parent's match; until it is, merge the parent's match into each child rule (Host(`a.example`) && PathPrefix(`/api`)) and list the parent's middlewares on the child's routes"},
+	{kind: kindIngressRoute, path: "spec.routes[].observability", hint: "per-route switches for access logs, metrics and tracing are not implemented (Bridgehead logs and counts every route, and does not trace): remove the field"},
+	{kind: kindIngressRoute, path: "spec.routes[].syntax", accept: []any{"v3"}, hint: hintSyntax},
+	{kind: kindIngressRoute, path: "spec.routes[].services[].healthCheck.followRedirects", accept: []any{false}, hint: "only false is implemented: Bridgehead's probes do not follow redirects (a 3xx answer counts as healthy unless healthCheck.status is set); set it to false, or probe a path that does not redirect"},
+	{kind: kindIngressRoute, path: "spec.routes[].services[].healthCheck.mode", accept: []any{"http"}, hint: "only http health checks are implemented, not gRPC: remove the field or set it to http"},
+	{kind: kindIngressRoute, path: "spec.routes[].services[].middlewares", hint: "per-service middlewares are not implemented: list the middlewares on the route (spec.routes[].middlewares)"},
+	{kind: kindIngressRoute, path: "spec.routes[].services[].nativeLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: kindIngressRoute, path: "spec.routes[].services[].nodePortLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: kindIngressRoute, path: "spec.routes[].services[].passiveHealthCheck", hint: "passive health checks are not implemented: use healthCheck (active probes); a failing endpoint is also reported in the route's BackendTLSReady condition"},
+	{kind: kindIngressRoute, path: "spec.routes[].services[].responseForwarding", hint: "responseForwarding.flushInterval is not configurable: remove the field"},
+	{kind: kindIngressRoute, path: "spec.routes[].services[].sticky.cookie.domain", hint: "the cookie's Domain attribute is not implemented (the sticky cookie is host-only): remove the field"},
+	{kind: kindIngressRoute, path: "spec.routes[].services[].strategy", accept: []any{"wrr", "RoundRobin"}, hint: "only wrr (weighted round robin, Traefik's default) is implemented: remove the field or set it to wrr"},
+	{kind: kindIngressRoute, path: "spec.tls.certResolver", hint: hintCertResolver},
+	{kind: kindIngressRoute, path: "spec.tls.store", hint: hintTLSStore},
+
+	// IngressRouteTCP.
+	{kind: kindIngressRouteTCP, path: "spec.ingressClassName", hint: hintIngressClass},
+	{kind: kindIngressRouteTCP, path: "spec.routes[].syntax", accept: []any{"v3"}, hint: hintSyntax},
+	{kind: kindIngressRouteTCP, path: "spec.routes[].services[].nativeLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: kindIngressRouteTCP, path: "spec.routes[].services[].nodePortLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: kindIngressRouteTCP, path: "spec.routes[].services[].terminationDelay", hint: "the per-service terminationDelay is not implemented (Traefik deprecates it): set terminationDelay on a ServersTransportTCP and name it in serversTransport"},
+	{kind: kindIngressRouteTCP, path: "spec.tls.certResolver", hint: hintCertResolver},
+	{kind: kindIngressRouteTCP, path: "spec.tls.store", hint: hintTLSStore},
+
+	// Middleware types.
+	{kind: kindMiddleware, path: "spec.basicAuth", hint: middlewareType("basicAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
+	{kind: kindMiddleware, path: "spec.buffering", hint: middlewareType("buffering", "")},
+	{kind: kindMiddleware, path: "spec.chain", hint: "chain is not implemented: list the middlewares on the route instead (spec.routes[].middlewares runs them in order)"},
+	{kind: kindMiddleware, path: "spec.circuitBreaker", hint: middlewareType("circuitBreaker", "")},
+	{kind: kindMiddleware, path: "spec.compress", hint: middlewareType("compress", "compress in the backend")},
+	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},
+	{kind: kindMiddleware, path: "spec.digestAuth", hint: middlewareType("digestAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
+	{kind: kindMiddleware, path: "spec.encodedCharacters", hint: middlewareType("encodedCharacters", "")},
+	{kind: kindMiddleware, path: "spec.errors", hint: middlewareType("errors (custom error pages)", "")},
+	{kind: kindMiddleware, path: "spec.forwardAuth", hint: middlewareType("forwardAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
+	{kind: kindMiddleware, path: "spec.grpcWeb", hint: middlewareType("grpcWeb", "")},
+	{kind: kindMiddleware, path: "spec.inFlightReq", hint: middlewareType("inFlightReq", "")},
+	{kind: kindMiddleware, path: "spec.ipWhiteList", hint: "ipWhiteList is the name Traefik v2 used: rename it ipAllowList (the same fields)"},
+	{kind: kindMiddleware, path: "spec.ipAllowList.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: list the IPv6 ranges to allow in sourceRange, and remove the field"},
+	{kind: kindMiddleware, path: "spec.plugin", hint: "Traefik plugins are not supported"},
+	{kind: kindMiddleware, path: "spec.rateLimit", hint: middlewareType("rateLimit", "")},
+	{kind: kindMiddleware, path: "spec.redirectRegex", hint: middlewareType("redirectRegex", "for http to https use redirectScheme")},
+	{kind: kindMiddleware, path: "spec.replacePath", hint: middlewareType("replacePath", "stripPrefix and addPrefix cover prefix rewrites")},
+	{kind: kindMiddleware, path: "spec.replacePathRegex", hint: middlewareType("replacePathRegex", "stripPrefix and addPrefix cover prefix rewrites")},
+	{kind: kindMiddleware, path: "spec.retry", hint: middlewareType("retry", "")},
+	{kind: kindMiddleware, path: "spec.stripPrefixRegex", hint: middlewareType("stripPrefixRegex", "stripPrefix covers fixed prefixes")},
+
+	// Middleware headers: only customRequestHeaders and customResponseHeaders are implemented.
+	{kind: kindMiddleware, path: "spec.headers.accessControlAllowCredentials", hint: hintCORS},
+	{kind: kindMiddleware, path: "spec.headers.accessControlAllowHeaders", hint: hintCORS},
+	{kind: kindMiddleware, path: "spec.headers.accessControlAllowMethods", hint: hintCORS},
+	{kind: kindMiddleware, path: "spec.headers.accessControlAllowOriginList", hint: hintCORS},
+	{kind: kindMiddleware, path: "spec.headers.accessControlAllowOriginListRegex", hint: hintCORS},
+	{kind: kindMiddleware, path: "spec.headers.accessControlExposeHeaders", hint: hintCORS},
+	{kind: kindMiddleware, path: "spec.headers.accessControlMaxAge", hint: hintCORS},
+	{kind: kindMiddleware, path: "spec.headers.addVaryHeader", hint: hintCORS},
+	{kind: kindMiddleware, path: "spec.headers.allowedHosts", hint: "allowedHosts is not implemented: name the hosts in the route's match (Host(`a.example`) || Host(`b.example`)), and remove the field"},
+	{kind: kindMiddleware, path: "spec.headers.hostsProxyHeaders", hint: "hostsProxyHeaders (used with allowedHosts) is not implemented: remove the field"},
+	{kind: kindMiddleware, path: "spec.headers.browserXssFilter", hint: responseHeader("X-XSS-Protection", "1; mode=block")},
+	{kind: kindMiddleware, path: "spec.headers.customBrowserXSSValue", hint: responseHeader("X-XSS-Protection", "the value")},
+	{kind: kindMiddleware, path: "spec.headers.contentSecurityPolicy", hint: responseHeader("Content-Security-Policy", "the value")},
+	{kind: kindMiddleware, path: "spec.headers.contentSecurityPolicyReportOnly", hint: responseHeader("Content-Security-Policy-Report-Only", "the value")},
+	{kind: kindMiddleware, path: "spec.headers.contentTypeNosniff", hint: responseHeader("X-Content-Type-Options", "nosniff")},
+	{kind: kindMiddleware, path: "spec.headers.customFrameOptionsValue", hint: responseHeader("X-Frame-Options", "the value")},
+	{kind: kindMiddleware, path: "spec.headers.frameDeny", hint: responseHeader("X-Frame-Options", "DENY")},
+	{kind: kindMiddleware, path: "spec.headers.featurePolicy", hint: responseHeader("Feature-Policy", "the value")},
+	{kind: kindMiddleware, path: "spec.headers.permissionsPolicy", hint: responseHeader("Permissions-Policy", "the value")},
+	{kind: kindMiddleware, path: "spec.headers.publicKey", hint: responseHeader("Public-Key-Pins", "the value")},
+	{kind: kindMiddleware, path: "spec.headers.referrerPolicy", hint: responseHeader("Referrer-Policy", "the value")},
+	{kind: kindMiddleware, path: "spec.headers.stsSeconds", hint: responseHeader("Strict-Transport-Security", "max-age=SECONDS; includeSubDomains; preload") + " on the TLS routes"},
+	{kind: kindMiddleware, path: "spec.headers.stsIncludeSubdomains", hint: responseHeader("Strict-Transport-Security", "max-age=SECONDS; includeSubDomains") + " on the TLS routes"},
+	{kind: kindMiddleware, path: "spec.headers.stsPreload", hint: responseHeader("Strict-Transport-Security", "max-age=SECONDS; preload") + " on the TLS routes"},
+	{kind: kindMiddleware, path: "spec.headers.forceSTSHeader", hint: responseHeader("Strict-Transport-Security", "max-age=SECONDS") + " on the routes that should send it"},
+	{kind: kindMiddleware, path: "spec.headers.isDevelopment", hint: "isDevelopment is not implemented: remove the field"},
+	{kind: kindMiddleware, path: "spec.headers.sslForceHost", hint: hintSSLRedirect},
+	{kind: kindMiddleware, path: "spec.headers.sslHost", hint: hintSSLRedirect},
+	{kind: kindMiddleware, path: "spec.headers.sslProxyHeaders", hint: hintSSLRedirect},
+	{kind: kindMiddleware, path: "spec.headers.sslRedirect", hint: hintSSLRedirect},
+	{kind: kindMiddleware, path: "spec.headers.sslTemporaryRedirect", hint: hintSSLRedirect},
+
+	// The other kinds.
+	{kind: translate.KindMiddlewareTCP, path: "spec.ipWhiteList", hint: "ipWhiteList is the name Traefik v2 used: rename it ipAllowList (the same fields)"},
+	{kind: translate.KindServersTransport, path: "spec.spiffe", hint: "SPIFFE is not implemented: verify the backend with rootCAs and serverName (or peerCertURI)"},
+	{kind: translate.KindServersTransportTCP, path: "spec.tls.spiffe", hint: "SPIFFE is not implemented: verify the backend with tls.rootCAs and tls.serverName (or tls.peerCertURI)"},
+	{kind: translate.KindTLSOption, path: "spec.preferServerCipherSuites", accept: []any{true, false},
+		hint: "has no effect in Traefik either (Go's TLS stack chooses the cipher suite): accepted as written"},
+	{kind: translate.KindTLSStore, path: "spec.defaultGeneratedCert", hint: "a default certificate generated by an ACME resolver is not implemented: put the certificate in a Secret and name it in spec.defaultCertificate.secretName"},
+}
+
+// hintUnknown is the hint for a field that is in no schema Bridgehead knows of.
+const hintUnknown = "Bridgehead does not know this field (it is in no Traefik version it was checked against): remove it"
+
+// traefikKinds are the Traefik kinds Bridgehead does not read, with what to do instead.
+var unreadTraefikKinds = map[string]string{
+	"TraefikService":  "weighted, mirrored and nested TraefikServices are not implemented yet: list the Services with weights in the route's services instead",
+	"IngressRouteUDP": "UDP routing is not implemented",
+}
+
+var listIndex = regexp.MustCompile(`\[\d+\]`)
+
+// normalizePath elides list indices: spec.routes[0].parentRefs -> spec.routes[].parentRefs.
+func normalizePath(p string) string { return listIndex.ReplaceAllString(p, "[]") }
+
+// lookupTraefikField finds the entry of kind that covers the field at path (concrete or
+// normalized): the field itself or the nearest of its parents.
+func lookupTraefikField(kind, path string) *traefikField {
+	p := normalizePath(path)
+	var best *traefikField
+	for i := range traefikFields {
+		f := &traefikFields[i]
+		if f.kind != kind {
+			continue
+		}
+		if p == f.path || strings.HasPrefix(p, f.path+".") || strings.HasPrefix(p, f.path+"[") {
+			if best == nil || len(f.path) > len(best.path) {
+				best = f
+			}
+		}
+	}
+	return best
+}
+
+// unsupportedField decides about one field of a Traefik manifest that Bridgehead's schema
+// does not have: nil when its value asks for what Bridgehead does anyway, else the field
+// with its hint. original is the manifest before pruning.
+func unsupportedField(kind, path string, original map[string]any) *translate.UnsupportedField {
+	f := lookupTraefikField(kind, path)
+	if f == nil {
+		return &translate.UnsupportedField{Path: path, Hint: hintUnknown}
+	}
+	if normalizePath(path) == f.path && len(f.accept) > 0 {
+		if v, ok := valueAt(original, path); ok {
+			for _, a := range f.accept {
+				if reflect.DeepEqual(v, a) {
+					return nil
+				}
+			}
+		}
+	}
+	return &translate.UnsupportedField{Path: path, Hint: f.hint}
+}
+
+// valueAt reads the value at a field path such as spec.routes[0].services[1].nativeLB.
+func valueAt(obj map[string]any, path string) (any, bool) {
+	var cur any = obj
+	for _, part := range strings.Split(path, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[name]; !ok {
+			return nil, false
+		}
+		for rest != "" {
+			idx, after, _ := strings.Cut(rest, "]")
+			i, err := strconv.Atoi(idx)
+			list, ok := cur.([]any)
+			if err != nil || !ok || i < 0 || i >= len(list) {
+				return nil, false
+			}
+			cur = list[i]
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return cur, true
+}
