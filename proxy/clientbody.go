@@ -142,7 +142,11 @@ func (s *Server) clientBodyFailed(w http.ResponseWriter, req *http.Request, rec 
 		w.WriteHeader(status)
 		return true
 	}
-	w.Header()["Connection"] = connectionClose // the rest of the body cannot be framed
+	if req.ProtoMajor == 1 {
+		// The rest of the body cannot be framed. (On HTTP/2 the stream ends alone: there,
+		// Connection: close would shut the whole connection down.)
+		w.Header()["Connection"] = connectionClose
+	}
 	s.fail(w, status, reason)
 	return true
 }

@@ -60,6 +60,8 @@ func (ep *entryPoint) trustsForwarded(c net.Conn) bool {
 	}
 	var a netip.Addr
 	switch v := c.RemoteAddr().(type) {
+	case nil:
+		return false
 	case *net.TCPAddr:
 		a = v.AddrPort().Addr()
 	default:

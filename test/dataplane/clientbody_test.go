@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -138,13 +139,27 @@ func TestStalledUploadGets408(t *testing.T) {
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, "POST", "https://app.example.com/stall2", pr)
 		go func() { _, _ = pw.Write([]byte("0123456789")) }()
-		resp, err := g.h2Client(p).Do(req)
+		c := g.h2Client(p)
+		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
 		if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusRequestTimeout || resp.Header.Get("Bridgehead-Error") != "ClientBodyTimeout" {
 			t.Fatalf("got %s %d %q, want HTTP/2 408 ClientBodyTimeout", resp.Proto, resp.StatusCode, resp.Header.Get("Bridgehead-Error"))
+		}
+		// One stalled stream ends alone: the connection carries on.
+		var reused bool
+		next, _ := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+		}), "GET", "https://app.example.com/after", nil)
+		resp, err = c.Do(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != 200 || !reused {
+			t.Fatalf("after the 408: %d on a reused connection: %v", resp.StatusCode, reused)
 		}
 	})
 	t.Run("a slow but steady upload is served", func(t *testing.T) {
