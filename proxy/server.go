@@ -76,9 +76,9 @@ type Config struct {
 	PeekTimeout time.Duration
 	// Timeouts of the client side.
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
-	// RequestBodyIdleTimeout bounds the time between two reads of a request body that
-	// make no progress: a client that stalls its upload gets 408 (ClientBodyTimeout)
-	// instead of holding a backend connection; negative turns it off.
+	// RequestBodyIdleTimeout bounds how long one read of a request body may wait for the
+	// client: a client that stalls its upload gets 408 (ClientBodyTimeout) instead of
+	// holding a backend connection; negative turns it off.
 	RequestBodyIdleTimeout time.Duration
 	// MaxHeaderBytes bounds a request's header (request line and fields) in HTTP/1.1 and
 	// its header list in HTTP/2 (SETTINGS_MAX_HEADER_LIST_SIZE); MaxHeaderFields bounds
