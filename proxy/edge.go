@@ -47,6 +47,9 @@ type connState struct {
 	policy string
 	// port is the entry point's port, ready to use as the X-Forwarded-Port header value.
 	port []string
+	// trustForwarded: the client is in the entry point's ForwardedTrustedIPs, so its
+	// X-Forwarded-* headers are kept.
+	trustForwarded bool
 }
 
 func connStateFrom(ctx context.Context) *connState {

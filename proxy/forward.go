@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strings"
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -96,16 +97,55 @@ func (b *backend) setStickyCookie(resp *http.Response) {
 	resp.Header.Add("Set-Cookie", ck.String())
 }
 
-// setForwarded sets the X-Forwarded-* and X-Real-Ip headers from what the gateway saw.
-// ReverseProxy has already dropped any the client sent, so clients cannot spoof them, and
-// headers named in the client's Connection header were removed before this runs.
+// Shared X-Forwarded-Proto values (read-only, len == cap).
+var (
+	protoHTTP  = []string{"http"}
+	protoHTTPS = []string{"https"}
+)
+
+// setForwarded sets X-Forwarded-For, -Host, -Proto, -Port and X-Real-Ip from what the
+// gateway saw. The entry point has removed the ones an untrusted client sent
+// (scrubHeader), and headers named in the client's Connection header were removed before
+// the middlewares ran; so what the inbound request still carries was sent by a trusted
+// client or set by a middleware, and it stands: X-Forwarded-For is appended to, the others
+// are kept, and a present but nil X-Forwarded-For (a headers middleware deleting it) sends
+// none. ReverseProxy drops Forwarded, X-Forwarded-For, -Host and -Proto from the outbound
+// request before Rewrite runs, so those are carried over from the inbound one.
 func setForwarded(pr *httputil.ProxyRequest) {
-	pr.SetXForwarded()
-	h := pr.Out.Header
+	in, out := pr.In.Header, pr.Out.Header
+	var ipv []string // the client's address, shared by X-Forwarded-For and X-Real-Ip
 	if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
-		h["X-Real-Ip"] = []string{ip}
+		ipv = []string{ip}
 	}
-	if cs := connStateFrom(pr.In.Context()); cs != nil {
-		h["X-Forwarded-Port"] = cs.port
+	switch prior, ok := in["X-Forwarded-For"]; {
+	case ok && prior == nil, ipv == nil:
+	case len(prior) == 0:
+		out["X-Forwarded-For"] = ipv
+	default:
+		out["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + ipv[0]}
+	}
+	if _, ok := in["X-Real-Ip"]; !ok && ipv != nil {
+		out["X-Real-Ip"] = ipv
+	}
+	if v, ok := in["Forwarded"]; ok {
+		out["Forwarded"] = v
+	}
+	if v, ok := in["X-Forwarded-Host"]; ok {
+		out["X-Forwarded-Host"] = v
+	} else {
+		out["X-Forwarded-Host"] = []string{pr.In.Host}
+	}
+	switch v, ok := in["X-Forwarded-Proto"]; {
+	case ok:
+		out["X-Forwarded-Proto"] = v
+	case pr.In.TLS != nil:
+		out["X-Forwarded-Proto"] = protoHTTPS
+	default:
+		out["X-Forwarded-Proto"] = protoHTTP
+	}
+	if _, ok := in["X-Forwarded-Port"]; !ok {
+		if cs := connStateFrom(pr.In.Context()); cs != nil {
+			out["X-Forwarded-Port"] = cs.port
+		}
 	}
 }

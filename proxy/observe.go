@@ -16,11 +16,18 @@ import (
 // ejects the endpoint for connect and TLS failures, and records the cause for metrics,
 // the log and the route's status.
 func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *route, b *backend, err error) {
+	rec := findRecorder(w)
+	if rec != nil && s.clientBodyFailed(w, req, rec) {
+		return
+	}
 	reason, status, detail := upstream.Classify(err)
 	if detail.Endpoint == "" && req.URL != nil {
 		detail.Endpoint = req.URL.Host
 	}
 	if reason == upstream.ClientCanceled {
+		if rec != nil {
+			rec.clientError = string(reason)
+		}
 		w.WriteHeader(status)
 		return
 	}
@@ -37,7 +44,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *rout
 		"reason", string(reason), "status", status, "detail", detail.Message,
 		"presentedSubject", detail.Subject, "presentedIssuer", detail.Issuer, "presentedSANs", detail.SANs,
 		"namesChecked", detail.NamesChecked, "roots", detail.Roots)
-	if rec := findRecorder(w); rec != nil {
+	if rec != nil {
 		rec.reason = string(reason)
 	}
 	s.fail(w, status, string(reason))
@@ -127,6 +134,9 @@ type accessLine struct {
 	DurationMS float64 `json:"durationMs"`
 	Client     string  `json:"client"`
 	Upstream   string  `json:"upstreamError,omitempty"`
+	// ClientError names a request the client got wrong or abandoned (ClientBodyMalformed,
+	// ClientBodyTimeout, ClientCanceled): not the backend's failure.
+	ClientError string `json:"clientError,omitempty"`
 }
 
 func (s *Server) accessLog(ep *entryPoint, r *http.Request, rte *route, rec *recorder, d time.Duration) {
@@ -134,6 +144,7 @@ func (s *Server) accessLog(ep *entryPoint, r *http.Request, rte *route, rec *rec
 		Time: time.Now().UTC().Format(time.RFC3339Nano), EntryPoint: ep.Name, Route: rte.snap.ID,
 		Method: r.Method, Host: r.Host, Path: r.URL.Path, Proto: r.Proto, Status: rec.code(),
 		DurationMS: float64(d.Microseconds()) / 1000, Client: r.RemoteAddr, Upstream: rec.reason,
+		ClientError: rec.clientError,
 	}
 	data, err := json.Marshal(line)
 	if err != nil {

@@ -12,18 +12,22 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	reason string // classified upstream failure, for the access log
+	// body is the request's watched body (nil without one); clientError is the typed
+	// reason of a failure that was the client's (its body), for the access log.
+	body        *clientBody
+	clientError string
 }
 
 var recorders = sync.Pool{New: func() any { return new(recorder) }}
 
 func getRecorder(w http.ResponseWriter) *recorder {
 	r := recorders.Get().(*recorder)
-	r.ResponseWriter, r.status, r.reason = w, 0, ""
+	r.ResponseWriter, r.status, r.reason, r.body, r.clientError = w, 0, "", nil, ""
 	return r
 }
 
 func putRecorder(r *recorder) {
-	r.ResponseWriter = nil
+	r.ResponseWriter, r.body = nil, nil
 	recorders.Put(r)
 }
 

@@ -38,6 +38,10 @@ type EntryPoint struct {
 	// header (v1 or v2): the client address it carries replaces theirs. Connections from
 	// these addresses without a valid header are closed.
 	TrustedProxies []netip.Prefix
+	// ForwardedTrustedIPs are the clients (by their direct address, after PROXY protocol)
+	// whose X-Forwarded-*, X-Real-Ip and Forwarded headers are kept (X-Forwarded-For is
+	// appended to). Everyone else's are removed before routing; see scrubHeader.
+	ForwardedTrustedIPs []netip.Prefix
 }
 
 // Config configures the data plane.
@@ -72,11 +76,21 @@ type Config struct {
 	PeekTimeout time.Duration
 	// Timeouts of the client side.
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
-	MaxHeaderBytes                              int
-	MaxConcurrentStreams                        int
+	// RequestBodyIdleTimeout bounds how long one read of a request body may wait for the
+	// client: a client that stalls its upload gets 408 (ClientBodyTimeout) instead of
+	// holding a backend connection; negative turns it off.
+	RequestBodyIdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's header (request line and fields) in HTTP/1.1 and
+	// its header list in HTTP/2 (SETTINGS_MAX_HEADER_LIST_SIZE); MaxHeaderFields bounds
+	// the number of fields. Both are answered with 431.
+	MaxHeaderBytes       int
+	MaxHeaderFields      int
+	MaxConcurrentStreams int
 	// Path allows what request paths may hold beyond plain segments (encoded slashes,
 	// backslashes, parameters); by default such requests get 400.
 	Path pathnorm.Options
+	// Upstream are the defaults of every backend transport (see upstream.Limits).
+	Upstream upstream.Limits
 	// GoRSA keeps RSA signatures in Go's crypto even in builds that can hand them to
 	// OpenSSL (proxy/opensslrsa), whose are about 3.5x cheaper.
 	GoRSA bool
@@ -93,9 +107,16 @@ func (c *Config) Defaults() {
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 180 * time.Second
 	}
-	if c.MaxHeaderBytes == 0 {
-		c.MaxHeaderBytes = 1 << 20
+	if c.RequestBodyIdleTimeout == 0 {
+		c.RequestBodyIdleTimeout = DefaultRequestBodyIdleTimeout
 	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.MaxHeaderFields == 0 {
+		c.MaxHeaderFields = DefaultMaxHeaderFields
+	}
+	c.Upstream.Defaults()
 	if c.MaxConcurrentStreams == 0 {
 		c.MaxConcurrentStreams = 250
 	}
@@ -149,7 +170,7 @@ type entryPoint struct {
 func New(cfg Config, store *snapshot.Store) (*Server, error) {
 	cfg.Defaults()
 	certs := newServedCerts(!cfg.GoRSA, cfg.Log)
-	poolOpts := upstream.Options{DialContext: cfg.DialContext}
+	poolOpts := upstream.Options{DialContext: cfg.DialContext, Limits: cfg.Upstream}
 	if certs.openssl {
 		poolOpts.ClientKey = certs.clientKey
 	}
@@ -305,8 +326,8 @@ func (s *Server) httpServer(ep *entryPoint) *http.Server {
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          s.errorLog,
 		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: s.cfg.MaxConcurrentStreams},
-		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
-			return context.WithValue(ctx, connPolicyKey{}, &connState{port: ep.port})
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connPolicyKey{}, &connState{port: ep.port, trustForwarded: ep.trustsForwarded(c)})
 		},
 		// Active (HTTP/1 and HTTP/2 alike) means the TLS handshake completed: such a
 		// connection closes without lingering (see lingerConn).
@@ -333,6 +354,14 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, "NotReady")
 		return
 	}
+	cs := connStateFrom(r.Context())
+	if fields := scrubHeader(r.Header, cs != nil && cs.trustForwarded); fields > s.cfg.MaxHeaderFields {
+		s.fail(w, http.StatusRequestHeaderFieldsTooLarge, reasonTooManyHeaderFields)
+		return
+	}
+	if closeAfter(r) {
+		w.Header()["Connection"] = connectionClose
+	}
 	// Route, and forward, the path in the one form every backend reads alike
 	// (proxy/pathnorm): //admin and /public/%2e%2e/admin are /admin; what backends read
 	// differently (%2F, '\', ';') is refused unless Config.Path allows it.
@@ -355,7 +384,6 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ep.TLS {
-		cs := connStateFrom(r.Context())
 		if cs == nil || cs.policy != rte.policy {
 			// The connection was negotiated under another TLS policy (domain fronting,
 			// HTTP/2 connection reuse, a host-less route): serving it would bypass this
@@ -369,8 +397,14 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dropConnectionListed(r.Header)
 	}
 	rec := getRecorder(w)
+	if r.ContentLength != 0 {
+		rec.body = s.watchBody(w, r)
+	}
 	start := time.Now()
 	rte.handler.ServeHTTP(rec, r)
+	if rec.body != nil {
+		rec.body.stop()
+	}
 	rte.stats.count(rec.code())
 	if s.cfg.AccessLog != nil {
 		s.accessLog(ep, r, rte, rec, time.Since(start))

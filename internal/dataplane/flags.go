@@ -27,6 +27,7 @@ import (
 
 	"github.com/bridgehead/bridgehead/proxy"
 	"github.com/bridgehead/bridgehead/proxy/pathnorm"
+	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
 // Flags are the data plane's settings, shared by `bridgehead serve` (which passes them on)
@@ -46,7 +47,16 @@ type Flags struct {
 	// What request paths may hold that some backends read as structure (proxy/pathnorm).
 	AllowEncodedSlash, AllowBackslash, AllowPathParameters bool
 
-	trusted []netip.Prefix
+	// Limits on what one client can make the gateway hold (README, Security defaults).
+	ForwardedTrustedIPs    string
+	RequestBodyIdleTimeout time.Duration
+	MaxHeaderBytes         int
+	MaxHeaderFields        int
+	BackendHeaderTimeout   time.Duration
+	BackendMaxConns        int
+	BackendHandshakeRate   int
+
+	trusted, forwardedTrusted []netip.Prefix
 }
 
 // Register adds the flags to fs.
@@ -68,6 +78,13 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.AllowBackslash, "allow-backslash", false, "forward request paths holding \\ or %5C (as %5C) instead of answering 400 BackslashInPath; only for backends that do not read \\ as /")
 	fs.BoolVar(&f.AllowPathParameters, "allow-path-parameters", false, "forward request paths holding ; or %3B (matched as part of their segment) instead of answering 400 ParametersInPath; a parameter on an empty or dot segment (/..;/) is refused still")
 	fs.StringVar(&f.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers that send a PROXY protocol header (v1 or v2); their connections must start with one")
+	fs.StringVar(&f.ForwardedTrustedIPs, "forwarded-headers-trusted-ips", "", "comma-separated CIDRs of clients (proxies in front of the gateway) whose X-Forwarded-*, X-Real-Ip and Forwarded headers are kept; everyone else's are removed")
+	fs.DurationVar(&f.RequestBodyIdleTimeout, "request-body-idle-timeout", proxy.DefaultRequestBodyIdleTimeout, "answer 408 when a client sends nothing of its request body for this long (0: never)")
+	fs.IntVar(&f.MaxHeaderBytes, "max-request-header-bytes", proxy.DefaultMaxHeaderBytes, "largest request header (request line and fields; the HTTP/2 header list) accepted; larger ones get 431")
+	fs.IntVar(&f.MaxHeaderFields, "max-request-header-fields", proxy.DefaultMaxHeaderFields, "most request header fields accepted; more get 431")
+	fs.DurationVar(&f.BackendHeaderTimeout, "backend-response-header-timeout", upstream.DefaultResponseHeaderTimeout, "answer 504 when a backend sends no response header this long after getting the request, where its ServersTransport sets no forwardingTimeouts.responseHeaderTimeout (0: wait forever)")
+	fs.IntVar(&f.BackendMaxConns, "backend-max-conns-per-host", upstream.DefaultMaxConnsPerHost, "most connections to one backend endpoint per ServersTransport; requests beyond wait (0: no limit)")
+	fs.IntVar(&f.BackendHandshakeRate, "backend-tls-handshakes-per-second", upstream.DefaultHandshakesPerSecond, "most new TLS connections per second to one backend endpoint per ServersTransport, with a burst of as many (0: no limit)")
 }
 
 // Check validates the values Register parsed.
@@ -81,18 +98,51 @@ func (f *Flags) Check() error {
 	if _, err := f.Logger(io.Discard); err != nil {
 		return err
 	}
-	f.trusted = nil
-	for _, cidr := range strings.Split(f.TrustedProxies, ",") {
+	switch {
+	case f.MaxHeaderBytes <= 0:
+		return fmt.Errorf("--max-request-header-bytes: %d; give a positive number", f.MaxHeaderBytes)
+	case f.MaxHeaderFields <= 0:
+		return fmt.Errorf("--max-request-header-fields: %d; give a positive number", f.MaxHeaderFields)
+	case f.BackendMaxConns < 0:
+		return fmt.Errorf("--backend-max-conns-per-host: %d; give a positive number, or 0 for no limit", f.BackendMaxConns)
+	case f.BackendHandshakeRate < 0:
+		return fmt.Errorf("--backend-tls-handshakes-per-second: %d; give a positive number, or 0 for no limit", f.BackendHandshakeRate)
+	case f.RequestBodyIdleTimeout < 0:
+		return fmt.Errorf("--request-body-idle-timeout: %v; give a positive duration, or 0 for none", f.RequestBodyIdleTimeout)
+	case f.BackendHeaderTimeout < 0:
+		return fmt.Errorf("--backend-response-header-timeout: %v; give a positive duration, or 0 for none", f.BackendHeaderTimeout)
+	}
+	var err error
+	if f.trusted, err = cidrs("--trusted-proxies", f.TrustedProxies); err != nil {
+		return err
+	}
+	f.forwardedTrusted, err = cidrs("--forwarded-headers-trusted-ips", f.ForwardedTrustedIPs)
+	return err
+}
+
+// cidrs parses a comma-separated list of CIDRs given to flag name.
+func cidrs(name, list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, cidr := range strings.Split(list, ",") {
 		if cidr = strings.TrimSpace(cidr); cidr == "" {
 			continue
 		}
 		prefix, err := netip.ParsePrefix(cidr)
 		if err != nil {
-			return fmt.Errorf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8", cidr)
+			return nil, fmt.Errorf("%s: %q is not a CIDR such as 10.0.0.0/8", name, cidr)
 		}
-		f.trusted = append(f.trusted, prefix)
+		out = append(out, prefix)
 	}
-	return nil
+	return out, nil
+}
+
+// offIfZero maps a flag's 0 ("none") to the proxy's "off" (negative); the proxy reads 0
+// as "the default".
+func offIfZero[T int | time.Duration](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // Logger is the JSON logger at --log-level.
@@ -121,6 +171,15 @@ func (f *Flags) Config(log *slog.Logger, stdout io.Writer, advertisedPort string
 		GoRSA:            f.RSASigner == "go",
 		GoroutineTCPCopy: f.TCPCopy == "goroutines",
 		Path:             pathnorm.Options{AllowEncodedSlash: f.AllowEncodedSlash, AllowBackslash: f.AllowBackslash, AllowParameters: f.AllowPathParameters},
+
+		RequestBodyIdleTimeout: offIfZero(f.RequestBodyIdleTimeout),
+		MaxHeaderBytes:         f.MaxHeaderBytes,
+		MaxHeaderFields:        f.MaxHeaderFields,
+		Upstream: upstream.Limits{
+			MaxConnsPerHost:       offIfZero(f.BackendMaxConns),
+			HandshakesPerSecond:   float64(offIfZero(f.BackendHandshakeRate)),
+			ResponseHeaderTimeout: offIfZero(f.BackendHeaderTimeout),
+		},
 	}
 	if f.Redirect {
 		cfg.EntryPoints[0].RedirectTo = "websecure"
@@ -128,6 +187,7 @@ func (f *Flags) Config(log *slog.Logger, stdout io.Writer, advertisedPort string
 	}
 	for i := range cfg.EntryPoints {
 		cfg.EntryPoints[i].TrustedProxies = f.trusted
+		cfg.EntryPoints[i].ForwardedTrustedIPs = f.forwardedTrusted
 	}
 	if f.AccessLog {
 		cfg.AccessLog = stdout
@@ -155,5 +215,12 @@ func (f *Flags) Args() []string {
 		"--allow-encoded-slash=" + strconv.FormatBool(f.AllowEncodedSlash),
 		"--allow-backslash=" + strconv.FormatBool(f.AllowBackslash),
 		"--allow-path-parameters=" + strconv.FormatBool(f.AllowPathParameters),
+		"--forwarded-headers-trusted-ips=" + f.ForwardedTrustedIPs,
+		"--request-body-idle-timeout=" + f.RequestBodyIdleTimeout.String(),
+		"--max-request-header-bytes=" + strconv.Itoa(f.MaxHeaderBytes),
+		"--max-request-header-fields=" + strconv.Itoa(f.MaxHeaderFields),
+		"--backend-response-header-timeout=" + f.BackendHeaderTimeout.String(),
+		"--backend-max-conns-per-host=" + strconv.Itoa(f.BackendMaxConns),
+		"--backend-tls-handshakes-per-second=" + strconv.Itoa(f.BackendHandshakeRate),
 	}
 }

@@ -90,6 +90,17 @@ func gatewayReason(reason string) (meaning, fix string) {
 	case string(bhv1.ReasonCASecretNotFound), string(bhv1.ReasonCAConfigMapNotFound):
 		return "the route fails closed: the CA certificates its ServersTransport trusts are in a Secret (or ConfigMap) that does not exist (" + reason + ", followed by its namespace/name)",
 			conditionFix(reason)
+	case "TooManyHeaderFields":
+		return "the request had more header fields than the gateway accepts (431)",
+			"send fewer header fields, or raise --max-request-header-fields"
+	case "ClientBodyMalformed":
+		return "the request body's framing was broken (a bad chunk, or more data than announced): the client's fault, not the backend's",
+			"fix the client; the backend was not held responsible"
+	case "ClientBodyTimeout":
+		return "the client stopped sending its request body for longer than the body idle timeout (408)",
+			"check the client and the network in front of the gateway, or raise --request-body-idle-timeout"
+	case string(upstream.ClientCanceled):
+		return "the client went away before the answer (logged as 499)", "nothing to fix on the gateway or the backend"
 	case string(bhv1.ReasonNotFound), string(bhv1.ReasonRefNotPermitted), string(bhv1.ReasonPortNotFound),
 		string(bhv1.ReasonExternalNameNotAllowed), string(bhv1.ReasonInvalidSecret), string(bhv1.ReasonInvalidRef),
 		string(bhv1.ReasonInvalid), string(bhv1.ReasonTLSOptionConflict):

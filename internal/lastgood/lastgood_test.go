@@ -285,7 +285,9 @@ func TestConflictIsNotARefusal(t *testing.T) {
 	}
 }
 
-func key(kind, name string) translate.Key { return translate.Key{Kind: kind, Namespace: ns, Name: name} }
+func key(kind, name string) translate.Key {
+	return translate.Key{Kind: kind, Namespace: ns, Name: name}
+}
 
 func routeIDs(s *snapshot.Snapshot) string {
 	var ids []string

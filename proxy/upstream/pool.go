@@ -29,6 +29,9 @@ type Options struct {
 	// handshakes it signs: the proxy hands RSA keys to OpenSSL with it. It runs once per
 	// transport built, not per connection.
 	ClientKey func(tls.Certificate) tls.Certificate
+	// Limits are the connection cap, handshake rate and response-header timeout of every
+	// transport built (zero fields take the defaults).
+	Limits Limits
 }
 
 // Pool caches one round tripper per upstream configuration across snapshots.

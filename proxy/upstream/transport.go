@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -35,7 +36,10 @@ type upstream struct {
 	roots         []string
 	hasClientCert bool
 	hints         hints
-	gate          *dialGate // HTTP/2 over TLS only
+	gate          *dialGate         // HTTP/2 over TLS only
+	handshakes    *handshakeLimiter // nil: unlimited
+	// headerTimeout is the transport's ResponseHeaderTimeout, for the error message.
+	headerTimeout time.Duration
 }
 
 // handshakeKey carries the per-handshake state through the handshake context, so that
@@ -82,12 +86,16 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 		return c, nil
 	}
 
+	lim := p.opts.Limits
+	lim.Defaults()
+	u.headerTimeout = orDefault(st.ResponseHeaderTimeout, max(lim.ResponseHeaderTimeout, 0))
 	tr := &http.Transport{
 		// Proxy stays nil: HTTP_PROXY must never redirect traffic meant for a pod.
 		DialContext:           u.dial,
 		MaxIdleConnsPerHost:   st.MaxIdleConnsPerHost,
+		MaxConnsPerHost:       max(lim.MaxConnsPerHost, 0),
 		IdleConnTimeout:       orDefault(st.IdleConnTimeout, defaultIdleConnTimeout),
-		ResponseHeaderTimeout: st.ResponseHeaderTimeout,
+		ResponseHeaderTimeout: u.headerTimeout,
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
 		ExpectContinueTimeout: time.Second,
 		// A proxy forwards bodies as they are; transparent gzip would rewrite them.
@@ -107,6 +115,7 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 		protocols.SetHTTP1(true)
 		protocols.SetHTTP2(!st.DisableHTTP2)
 		u.setupTLS(p.opts.ClientKey, t, b)
+		u.handshakes = newHandshakeLimiter(lim.HandshakesPerSecond)
 		if protocols.HTTP2() {
 			u.gate = &dialGate{}
 		}
@@ -212,6 +221,9 @@ func (u *upstream) dialTLS(ctx context.Context, network, addr string) (net.Conn,
 }
 
 func (u *upstream) dialTLSNow(ctx context.Context, network, addr string) (*tls.Conn, error) {
+	if err := u.handshakes.wait(ctx, addr); err != nil {
+		return nil, u.wrap(addr, err)
+	}
 	raw, err := u.dial(ctx, network, addr)
 	if err != nil {
 		return nil, err
@@ -289,9 +301,16 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		e := u.wrap(req.URL.Host, err)
-		if cause(err, e) == ConnectionReset {
+		switch cause(err, e) {
+		case ConnectionReset:
 			if h, ok := u.hints.get(req.URL.Host); ok {
 				e.Reason, e.Detail.Message = h.reason, h.message
+			}
+		case Timeout:
+			if strings.Contains(err.Error(), "timeout awaiting response headers") {
+				e.Reason = Timeout
+				e.Detail.Message = "the backend at " + req.URL.Host + " sent no response header within " + u.headerTimeout.String() +
+					" of getting the request (responseHeaderTimeout); check the backend, or raise forwardingTimeouts.responseHeaderTimeout on its ServersTransport"
 			}
 		}
 		return nil, e

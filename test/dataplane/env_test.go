@@ -31,7 +31,7 @@ const ns = "web"
 
 // gateway is a running data plane fed by translate.
 type gateway struct {
-	t       *testing.T
+	t       testing.TB
 	store   *snapshot.Store
 	srv     *proxy.Server
 	web     string // 127.0.0.1:port
@@ -50,7 +50,7 @@ func withRedirect() gatewayOption {
 	return func(c *proxy.Config) { c.EntryPoints[0].RedirectTo = "websecure" }
 }
 
-func startGateway(t *testing.T, objs []client.Object, opts ...gatewayOption) *gateway {
+func startGateway(t testing.TB, objs []client.Object, opts ...gatewayOption) *gateway {
 	t.Helper()
 	g := &gateway{t: t, store: &snapshot.Store{}, opts: translate.DefaultOptions()}
 	g.opts.GatewayNamespace = "bridgehead"
