@@ -121,7 +121,7 @@ func TestEveryKindKeepsItsLastGoodVersion(t *testing.T) {
 	cases := []struct {
 		name   string
 		key    translate.Key
-		break_ func(w *world)
+		breakIt func(w *world)
 		reason bhv1.ConditionReason
 		says   string
 	}{
@@ -153,7 +153,7 @@ func TestEveryKindKeepsItsLastGoodVersion(t *testing.T) {
 			good, st := k.Translate(w.inputs(), options())
 			readyEverywhere(t, st)
 
-			tc.break_(w)
+			tc.breakIt(w)
 			bumpGeneration(w, tc.key)
 			snap, st := k.Translate(w.inputs(), options())
 			if snap.Hash() != good.Hash() {
@@ -189,7 +189,7 @@ func TestEveryKindKeepsItsLastGoodVersion(t *testing.T) {
 func TestGarbagePEMKeepsTheCertificate(t *testing.T) {
 	cases := []struct {
 		name    string
-		break_  func(w *world)
+		breakIt  func(w *world)
 		readers []translate.Key
 		says    string
 	}{
@@ -215,7 +215,7 @@ func TestGarbagePEMKeepsTheCertificate(t *testing.T) {
 			k := &Keeper{}
 			good, st := k.Translate(w.inputs(), options())
 			readyEverywhere(t, st)
-			tc.break_(w)
+			tc.breakIt(w)
 			snap, st := k.Translate(w.inputs(), options())
 			if snap.Hash() != good.Hash() {
 				t.Errorf("the snapshot changed: the last good data should keep serving")
