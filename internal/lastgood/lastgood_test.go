@@ -119,11 +119,11 @@ func readyEverywhere(t *testing.T, st translate.Statuses) {
 // newest is refused. Then the object is fixed, and the fix serves.
 func TestEveryKindKeepsItsLastGoodVersion(t *testing.T) {
 	cases := []struct {
-		name   string
-		key    translate.Key
+		name    string
+		key     translate.Key
 		breakIt func(w *world)
-		reason bhv1.ConditionReason
-		says   string
+		reason  bhv1.ConditionReason
+		says    string
 	}{
 		{"IngressRoute match no longer parses", key(translate.KindIngressRoute, "app"), func(w *world) {
 			w.route = w.route.DeepCopy()
@@ -189,7 +189,7 @@ func TestEveryKindKeepsItsLastGoodVersion(t *testing.T) {
 func TestGarbagePEMKeepsTheCertificate(t *testing.T) {
 	cases := []struct {
 		name    string
-		breakIt  func(w *world)
+		breakIt func(w *world)
 		readers []translate.Key
 		says    string
 	}{
