@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -26,6 +27,7 @@ type backend struct {
 	endpoints []*endpointState
 	next      schedule // round-robin over endpoints
 	sticky    map[string]*endpointState
+	latency   atomic.Pointer[observerRef] // made on the first request, see observe
 }
 
 func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +45,21 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.srv.fail(w, status, reason)
 		return
 	}
-	f.backends[i].proxy.ServeHTTP(w, r)
+	b := f.backends[i]
+	start := time.Now()
+	b.proxy.ServeHTTP(w, r)
+	b.observe(f.route.stats, time.Since(start))
+}
+
+// observe records how long the backend took, in its series on the route (looked up once
+// per snapshot, not per request).
+func (b *backend) observe(stats *routeStats, d time.Duration) {
+	lat := b.latency.Load()
+	if lat == nil {
+		lat = &observerRef{stats.backendLatency(b.snap.Service.String() + ":" + b.snap.Port)}
+		b.latency.Store(lat)
+	}
+	lat.Observe(d.Seconds())
 }
 
 // pick chooses the endpoint: the sticky one when the client's cookie names an available

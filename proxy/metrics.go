@@ -1,21 +1,29 @@
 package proxy
 
 import (
-	"fmt"
 	"io"
-	"sort"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
-// The metrics are kept in atomics and written in the Prometheus text format by hand: the
-// data plane imports no metrics library, and counting costs one atomic add per request.
+// The metrics live in one client_golang registry per Server (two Servers in one process,
+// as the tests run them, never share a series), with the Go runtime and process
+// collectors next to ours. The per-request path never looks a series up by its labels:
+// each route caches the children it has used, so a request costs a few atomic adds.
 
-// trackedCodes get their own counter; other codes are counted under their class.
+// trackedCodes get their own series; other codes are counted under their class ("5xx").
 var trackedCodes = []int{200, 201, 204, 206, 301, 302, 304, 307, 308, 400, 401, 403, 404, 405, 408, 413, 421, 429, 499, 500, 502, 503, 504}
 
 var codeSlot = func() [600]uint8 {
@@ -26,54 +34,181 @@ var codeSlot = func() [600]uint8 {
 	return t
 }()
 
-// routeStats counts a route's responses; it survives snapshot swaps.
-type routeStats struct {
-	id      string
-	byCode  [24]atomic.Uint64 // slot 0: other codes, see classes
-	classes [6]atomic.Uint64  // other codes by class (1xx..5xx)
-}
-
-func (r *routeStats) count(code int) {
-	if code > 0 && code < len(codeSlot) && codeSlot[code] != 0 {
-		r.byCode[codeSlot[code]].Add(1)
-		return
-	}
-	if c := code / 100; c >= 1 && c <= 5 {
-		r.classes[c].Add(1)
-	}
-}
+// latencyBuckets span a cached answer on loopback (1 ms) to a backend at its response
+// header timeout (60 s).
+var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
 type metrics struct {
-	mu         sync.Mutex
-	routes     map[string]*routeStats
-	upstream   sync.Map // labels{route, reason} -> *atomic.Uint64
-	handshakes sync.Map // labels{reason} -> *atomic.Uint64
-	tcpConns   sync.Map // labels{route} -> *atomic.Uint64
-	tcpBytesIO sync.Map // labels{route, direction} -> *atomic.Uint64
-	tcpFails   sync.Map // labels{route, reason} -> *atomic.Uint64
-	certs      atomic.Pointer[[]certGauge]
+	registry        *prometheus.Registry
+	requests        *prometheus.CounterVec   // route, code
+	latency         *prometheus.HistogramVec // route
+	backendLatency  *prometheus.HistogramVec // route, backend
+	upstream        *prometheus.CounterVec   // route, reason
+	handshakes      *prometheus.CounterVec   // reason
+	tcpConns        *prometheus.CounterVec   // route
+	tcpBytesIO      *prometheus.CounterVec   // route, direction
+	tcpFails        *prometheus.CounterVec   // route, reason
+	certificates    *prometheus.GaugeVec     // source, use, subject
+	mu              sync.Mutex
+	routes          map[string]*routeStats
+	certificatesMu  sync.Mutex
+	handshakeByName sync.Map // reason -> prometheus.Counter
 }
 
-// labels are the label values of one series, in the order writeMap names them. A struct,
-// not a joined string: a value may hold any byte, so no separator is safe.
-type labels [2]string
+// routeStats is a route's cached series. It survives snapshot swaps while the route
+// exists, and knows every series it created so that removing the route removes exactly
+// those (no scan over every series of every route).
+type routeStats struct {
+	m       *metrics
+	id      string // the label value: valid UTF-8
+	byCode  [24]atomic.Pointer[counterRef] // slot 0 unused, see codeSlot
+	classes [6]atomic.Pointer[counterRef]  // other codes by class (1xx..5xx)
+	latency atomic.Pointer[observerRef]
 
-type certGauge struct {
-	source, kind, subject string
-	notAfter              int64
+	mu      sync.Mutex
+	seen    map[string]bool         // series keys already in created
+	created [][]string              // label values of each series this route made...
+	vecs    []*prometheus.MetricVec // ...and the vector each belongs to
 }
 
-func newMetrics() *metrics { return &metrics{routes: map[string]*routeStats{}} }
+type counterRef struct{ prometheus.Counter }
+type observerRef struct{ prometheus.Observer }
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		routes:   map[string]*routeStats{},
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgehead_requests_total", Help: "HTTP responses by route and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bridgehead_request_duration_seconds", Help: "Time from routing a request to the end of its response, by route.",
+			Buckets: latencyBuckets,
+		}, []string{"route"}),
+		backendLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bridgehead_backend_request_duration_seconds", Help: "Time a backend Service took to answer (to the end of the response), by route and backend.",
+			Buckets: latencyBuckets,
+		}, []string{"route", "backend"}),
+		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgehead_upstream_failures_total", Help: "Upstream failures by route and classified reason.",
+		}, []string{"route", "reason"}),
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgehead_client_handshake_failures_total", Help: "Client TLS handshakes refused, by reason.",
+		}, []string{"reason"}),
+		tcpConns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgehead_tcp_connections_total", Help: "TCP connections by route.",
+		}, []string{"route"}),
+		tcpBytesIO: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgehead_tcp_bytes_total", Help: "Bytes forwarded on TCP routes; in is client to backend.",
+		}, []string{"route", "direction"}),
+		tcpFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgehead_tcp_failures_total", Help: "TCP connections that failed, by route and reason.",
+		}, []string{"route", "reason"}),
+		certificates: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bridgehead_certificate_not_after_seconds", Help: "Expiry of the certificates in use (unix time).",
+		}, []string{"source", "use", "subject"}),
+	}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.latency, m.backendLatency, m.upstream, m.handshakes,
+		m.tcpConns, m.tcpBytesIO, m.tcpFails, m.certificates,
+	)
+	return m
+}
+
+// labelValue makes s a value client_golang accepts: the exposition format is UTF-8, and a
+// route or certificate name can hold any byte (those become U+FFFD).
+func labelValue(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
 
 func (m *metrics) route(id string) *routeStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.routes[id]
 	if !ok {
-		r = &routeStats{id: id}
+		r = &routeStats{m: m, id: labelValue(id)}
 		m.routes[id] = r
 	}
 	return r
+}
+
+// series returns vec's child for the route and the other label values, remembering it so
+// that forget deletes it.
+func (r *routeStats) series(vec *prometheus.MetricVec, values ...string) prometheus.Metric {
+	lv := append([]string{r.id}, values...)
+	for i := range lv[1:] {
+		lv[i+1] = labelValue(lv[i+1])
+	}
+	metric, err := vec.GetMetricWithLabelValues(lv...)
+	if err != nil {
+		panic(err) // the label counts are fixed here; valid UTF-8 is ensured above
+	}
+	r.mu.Lock()
+	key := strings.Join(lv, "\xff") // 0xff never occurs in valid UTF-8
+	if !r.seen[key] {
+		if r.seen == nil {
+			r.seen = map[string]bool{}
+		}
+		r.seen[key] = true
+		r.created = append(r.created, lv)
+		r.vecs = append(r.vecs, vec)
+	}
+	r.mu.Unlock()
+	return metric
+}
+
+// forget deletes every series of the route.
+func (r *routeStats) forget() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, lv := range r.created {
+		r.vecs[i].DeleteLabelValues(lv...)
+	}
+	r.seen, r.created, r.vecs = nil, nil, nil
+}
+
+// observe counts one response of the route: its status code and its duration.
+func (r *routeStats) observe(code int, d time.Duration) {
+	r.count(code)
+	lat := r.latency.Load()
+	if lat == nil {
+		lat = &observerRef{r.series(r.m.latency.MetricVec).(prometheus.Observer)}
+		r.latency.Store(lat)
+	}
+	lat.Observe(d.Seconds())
+}
+
+// count counts one response of the route by status code.
+func (r *routeStats) count(code int) {
+	var slot *atomic.Pointer[counterRef]
+	switch {
+	case code > 0 && code < len(codeSlot) && codeSlot[code] != 0:
+		slot = &r.byCode[codeSlot[code]]
+	case code >= 100 && code < 600:
+		slot = &r.classes[code/100]
+	default:
+		return
+	}
+	c := slot.Load()
+	if c == nil {
+		label := strconv.Itoa(code)
+		if codeSlot[code] == 0 {
+			label = strconv.Itoa(code/100) + "xx"
+		}
+		c = &counterRef{r.series(r.m.requests.MetricVec, label).(prometheus.Counter)}
+		slot.Store(c)
+	}
+	c.Inc()
+}
+
+// backendLatency returns the latency series of one backend Service of the route.
+func (r *routeStats) backendLatency(service string) prometheus.Observer {
+	return r.series(r.m.backendLatency.MetricVec, service).(prometheus.Observer)
 }
 
 // retain drops the series of routes the snapshot no longer has, so route churn (every
@@ -88,122 +223,78 @@ func (m *metrics) retain(snap *snapshot.Snapshot) {
 		live[r.ID] = true
 	}
 	m.mu.Lock()
-	for id := range m.routes {
+	var gone []*routeStats
+	for id, r := range m.routes {
 		if !live[id] {
+			gone = append(gone, r)
 			delete(m.routes, id)
 		}
 	}
 	m.mu.Unlock()
-	for _, series := range []*sync.Map{&m.upstream, &m.tcpConns, &m.tcpBytesIO, &m.tcpFails} {
-		series.Range(func(k, _ any) bool {
-			if !live[k.(labels)[0]] {
-				series.Delete(k)
-			}
-			return true
-		})
+	for _, r := range gone {
+		r.forget()
 	}
-}
-
-func counter(m *sync.Map, key labels) *atomic.Uint64 {
-	if c, ok := m.Load(key); ok {
-		return c.(*atomic.Uint64)
-	}
-	c, _ := m.LoadOrStore(key, new(atomic.Uint64))
-	return c.(*atomic.Uint64)
 }
 
 func (m *metrics) upstreamFailure(route, reason string) {
-	counter(&m.upstream, labels{route, reason}).Add(1)
+	m.route(route).series(m.upstream.MetricVec, reason).(prometheus.Counter).Inc()
 }
 
-func (m *metrics) handshakeFailure(reason string) { counter(&m.handshakes, labels{reason}).Add(1) }
+func (m *metrics) handshakeFailure(reason string) {
+	if c, ok := m.handshakeByName.Load(reason); ok {
+		c.(prometheus.Counter).Inc()
+		return
+	}
+	c, _ := m.handshakeByName.LoadOrStore(reason, m.handshakes.WithLabelValues(labelValue(reason)))
+	c.(prometheus.Counter).Inc()
+}
 
-func (m *metrics) tcpConnection(route string) { counter(&m.tcpConns, labels{route}).Add(1) }
+func (m *metrics) tcpConnection(route string) {
+	m.route(route).series(m.tcpConns.MetricVec).(prometheus.Counter).Inc()
+}
 
 func (m *metrics) tcpFailure(route, reason string) {
-	counter(&m.tcpFails, labels{route, reason}).Add(1)
+	m.route(route).series(m.tcpFails.MetricVec, reason).(prometheus.Counter).Inc()
 }
 
 func (m *metrics) tcpBytes(route string, in, out int64) {
-	counter(&m.tcpBytesIO, labels{route, "in"}).Add(uint64(in))
-	counter(&m.tcpBytesIO, labels{route, "out"}).Add(uint64(out))
+	r := m.route(route)
+	r.series(m.tcpBytesIO.MetricVec, "in").(prometheus.Counter).Add(float64(in))
+	r.series(m.tcpBytesIO.MetricVec, "out").(prometheus.Counter).Add(float64(out))
 }
 
-// write prints every metric in the Prometheus text exposition format.
-func (m *metrics) write(out io.Writer) {
-	w := &strings.Builder{}
-	defer func() { _, _ = io.WriteString(out, w.String()) }()
-	fmt.Fprintln(w, "# HELP bridgehead_requests_total HTTP responses by route and status code.")
-	fmt.Fprintln(w, "# TYPE bridgehead_requests_total counter")
-	m.mu.Lock()
-	ids := make([]string, 0, len(m.routes))
-	for id := range m.routes {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	routes := make([]*routeStats, len(ids))
-	for i, id := range ids {
-		routes[i] = m.routes[id]
-	}
-	m.mu.Unlock()
-	for _, r := range routes {
-		for i, c := range trackedCodes {
-			if v := r.byCode[i+1].Load(); v > 0 {
-				fmt.Fprintf(w, "bridgehead_requests_total{route=%s,code=\"%d\"} %d\n", quote(r.id), c, v)
-			}
-		}
-		for c := 1; c <= 5; c++ {
-			if v := r.classes[c].Load(); v > 0 {
-				fmt.Fprintf(w, "bridgehead_requests_total{route=%s,code=\"%dxx\"} %d\n", quote(r.id), c, v)
-			}
-		}
-	}
-	writeMap(w, &m.upstream, "bridgehead_upstream_failures_total", "Upstream failures by route and classified reason.", []string{"route", "reason"})
-	writeMap(w, &m.handshakes, "bridgehead_client_handshake_failures_total", "Client TLS handshakes refused, by reason.", []string{"reason"})
-	writeMap(w, &m.tcpConns, "bridgehead_tcp_connections_total", "TCP connections by route.", []string{"route"})
-	writeMap(w, &m.tcpBytesIO, "bridgehead_tcp_bytes_total", "Bytes forwarded on TCP routes; in is client to backend.", []string{"route", "direction"})
-	writeMap(w, &m.tcpFails, "bridgehead_tcp_failures_total", "TCP connections that failed, by route and reason.", []string{"route", "reason"})
-	fmt.Fprintln(w, "# HELP bridgehead_certificate_not_after_seconds Expiry of the certificates in use (unix time).")
-	fmt.Fprintln(w, "# TYPE bridgehead_certificate_not_after_seconds gauge")
-	if certs := m.certs.Load(); certs != nil {
-		for _, c := range *certs {
-			fmt.Fprintf(w, "bridgehead_certificate_not_after_seconds{source=%s,use=%s,subject=%s} %d\n", quote(c.source), quote(c.kind), quote(c.subject), c.notAfter)
-		}
+// certGauge is one certificate in use, for the expiry gauge.
+type certGauge struct {
+	source, kind, subject string
+	notAfter              int64
+}
+
+// setCertificates replaces the expiry gauges with the certificates of a new snapshot.
+func (m *metrics) setCertificates(certs []certGauge) {
+	m.certificatesMu.Lock()
+	defer m.certificatesMu.Unlock()
+	m.certificates.Reset()
+	for _, c := range certs {
+		m.certificates.WithLabelValues(labelValue(c.source), labelValue(c.kind), labelValue(c.subject)).Set(float64(c.notAfter))
 	}
 }
 
-func writeMap(w *strings.Builder, m *sync.Map, name, help string, names []string) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
-	var lines []string
-	m.Range(func(k, v any) bool {
-		values := k.(labels)
-		var b strings.Builder
-		for i, l := range names {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(l + "=" + quote(values[i]))
-		}
-		lines = append(lines, fmt.Sprintf("%s{%s} %d", name, b.String(), v.(*atomic.Uint64).Load()))
-		return true
-	})
-	sort.Strings(lines)
-	for _, l := range lines {
-		fmt.Fprintln(w, l)
-	}
+// handler serves /metrics in the format the scraper asks for (text by default).
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
-// labelEscaper escapes what the text exposition format escapes in a label value, and
-// nothing else: backslash, double quote and line feed. Go's strconv.Quote is not that
-// format (it writes \t, \u00e9, \x00, which Prometheus refuses or misreads).
-var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-
-// quote writes s as a quoted label value. The format is UTF-8, so bytes that are not
-// valid UTF-8 (a route or certificate name can hold any) become U+FFFD first. Values
-// without anything to change cost no allocation beyond the quotes.
-func quote(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
+// write prints every metric in the Prometheus text exposition format (tests, debugging).
+func (m *metrics) write(out io.Writer) error {
+	families, err := m.registry.Gather()
+	if err != nil {
+		return err
 	}
-	return `"` + labelEscaper.Replace(s) + `"`
+	enc := expfmt.NewEncoder(out, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -104,7 +104,7 @@ func (s *Server) recordCertificates(snap *snapshot.Snapshot) {
 			add(c, "upstream-client")
 		}
 	}
-	s.metrics.certs.Store(&gs)
+	s.metrics.setCertificates(gs)
 }
 
 // debugHandshake logs each client handshake's outcome at debug level.
@@ -168,10 +168,7 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		s.metrics.write(w)
-	})
+	mux.Handle("GET /metrics", s.metrics.handler())
 	for path, h := range s.extraAdmin {
 		mux.Handle(path, h)
 	}

@@ -405,9 +405,10 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.body != nil {
 		rec.body.stop()
 	}
-	rte.stats.count(rec.code())
+	took := time.Since(start)
+	rte.stats.observe(rec.code(), took)
 	if s.cfg.AccessLog != nil {
-		s.accessLog(ep, r, rte, rec, time.Since(start))
+		s.accessLog(ep, r, rte, rec, took)
 	}
 	putRecorder(rec)
 }
