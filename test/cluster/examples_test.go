@@ -136,12 +136,12 @@ var _ = Describe("the examples/ingress walkthrough", Ordered, func() {
 		Eventually(func(g Gomega) {
 			out, _ := curl("--include", "--cacert", caFile, "--resolve", host+":"+port+":127.0.0.1", "https://"+host+":"+port+"/")
 			g.Expect(out).To(ContainSubstring("502"))
-			g.Expect(out).To(MatchRegexp(`(?i)bridgehead-error: NotFound`))
+			g.Expect(out).To(MatchRegexp(`(?i)bridgehead-error: CASecretNotFound demo/backend-ca`))
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
 			out := string(output(kubectl("-n", "demo", "describe", "ingress", "app")))
-			g.Expect(out).To(MatchRegexp(`Warning\s+NotFound`))
-			g.Expect(out).To(ContainSubstring(`Secret "backend-ca" not found in namespace demo`))
+			g.Expect(out).To(MatchRegexp(`Warning\s+CASecretNotFound`))
+			g.Expect(out).To(ContainSubstring(`Secret "backend-ca" (CA certificates) not found in namespace demo`))
 		}).Should(Succeed())
 
 		// The fix is announced too. (The first report of a leadership term is a baseline

@@ -349,7 +349,7 @@ func TestRootCASecretMissing(t *testing.T) {
 	apply(g, s.transport("", ""), s.route())
 	expectReady(g, s)
 	remove(g, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "backend-ca"}})
-	expectBroken(t, g, s, "NotFound", 502, "NotFound", `Secret "backend-ca" not found in namespace ca-missing`)
+	expectBroken(t, g, s, "CASecretNotFound", 502, "CASecretNotFound ca-missing/backend-ca", `Secret "backend-ca" (CA certificates) not found in namespace ca-missing`)
 	apply(g, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "backend-ca"}, Data: map[string][]byte{"ca.crt": s.backendCA.PEM}})
 	expectReady(g, s)
 }
