@@ -23,8 +23,8 @@ GOLANGCI_LINT := bin/golangci-lint
 HELM := bin/helm
 
 GO_TEST_FLAGS ?= -race -count=1
-# Debian packages the tests drive as real clients.
-TEST_PACKAGES ?= curl openssl
+# Debian packages the tests drive as real clients (chromium: the admin status page).
+TEST_PACKAGES ?= curl openssl chromium
 
 .PHONY: all
 all: build

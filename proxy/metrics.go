@@ -60,7 +60,7 @@ type metrics struct {
 // those (no scan over every series of every route).
 type routeStats struct {
 	m       *metrics
-	id      string // the label value: valid UTF-8
+	id      string                         // the label value: valid UTF-8
 	byCode  [24]atomic.Pointer[counterRef] // slot 0 unused, see codeSlot
 	classes [6]atomic.Pointer[counterRef]  // other codes by class (1xx..5xx)
 	latency atomic.Pointer[observerRef]

@@ -28,6 +28,7 @@ import (
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/controllers"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/internal/statuspage"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -164,6 +165,14 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 		identity = le.Identity
 	}
 	srv.HandleAdmin("GET /leader", leaderStatus(gw, identity))
+	srv.HandleAdmin("GET /{$}", statuspage.Handler(func() statuspage.Input {
+		mode := "cluster, replica " + identity
+		if gw.IsLeader() {
+			mode += " (status writer)"
+		}
+		return statuspage.Input{Mode: mode, Snapshot: store.Load(), Statuses: gw.Statuses(),
+			Observations: srv.Latest(), Now: time.Now(), ExpiryWarning: f.expiryWarning}
+	}))
 	if err := srv.Listen(); err != nil {
 		return err
 	}

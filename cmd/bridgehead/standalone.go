@@ -14,6 +14,7 @@ import (
 	"github.com/bridgehead/bridgehead/internal/lastgood"
 	"github.com/bridgehead/bridgehead/internal/manifests"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/internal/statuspage"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/internal/verdict"
 )
@@ -38,6 +39,10 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 		return err
 	}
 	srv.HandleAdmin("GET /status", st)
+	srv.HandleAdmin("GET /{$}", statuspage.Handler(func() statuspage.Input {
+		return statuspage.Input{Mode: "folder " + f.configDir, Snapshot: store.Load(), Statuses: st.translated(),
+			Observations: srv.Latest(), Now: time.Now(), ExpiryWarning: f.expiryWarning}
+	}))
 	srv.HandleAdmin("GET /snapshot/hash", snapshotHash(store))
 	if err := srv.Listen(); err != nil {
 		return err
@@ -94,6 +99,13 @@ func (s *standalone) set(statuses translate.Statuses, res *manifests.Result) {
 	defer s.mu.Unlock()
 	s.statuses, s.problems, s.origin = statuses, res.Problems, res.Origin
 	printStatus(s.out, verdict.Merge(s.statuses, s.runtime), s.problems, s.origin)
+}
+
+// translated returns translate's statuses of the last build.
+func (s *standalone) translated() translate.Statuses {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.statuses
 }
 
 // setRuntime records new runtime verdicts, printing the table again only when they change.
