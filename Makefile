@@ -91,9 +91,16 @@ test-deps: ## Install the Debian packages the tests use as real clients, when mi
 test: verify-generated verify-chart-crds vet lint envtest test-deps helm ## Run every check and test.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
 
+# The suites that start a real API server (envtest); test/README.md lists every suite.
+INTEGRATION_PKGS := ./controllers/... ./test/cluster/... ./test/crdvalidation/... ./test/tlsmatrix/... ./test/traefikcrds/...
+
 .PHONY: test-unit
-test-unit: helm ## Run the tests only (no generation check, no lint).
-	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
+test-unit: test-deps ## Run the tests that need no API server (no generation check, no lint).
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -vE '/(controllers|test/(cluster|crdvalidation|tlsmatrix|traefikcrds))$$')
+
+.PHONY: test-integration
+test-integration: envtest test-deps helm ## Run the suites that start a real kube-apiserver and etcd (envtest).
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) $(INTEGRATION_PKGS)
 
 ##@ Build and run
 
