@@ -61,6 +61,11 @@ const (
 	// Bridgehead does not implement. The message names each field path and what to do;
 	// the object is not served until the field is removed.
 	ReasonUnsupportedField ConditionReason = "UnsupportedField"
+	// ReasonUnsupportedAnnotation: an Ingress carries another controller's annotation that
+	// restricts who may reach its backends (client certificates, source ranges,
+	// authentication) and that Bridgehead does not read. Serving it would drop the
+	// restriction, so its routes fail closed (503) until the annotation is replaced.
+	ReasonUnsupportedAnnotation ConditionReason = "UnsupportedAnnotation"
 	// ReasonUnsupportedKind: an object of one of Traefik's kinds that Bridgehead does not
 	// read (TraefikService, IngressRouteUDP), watched with --watch-traefik-crds so that it
 	// is reported rather than silently left unserved.
