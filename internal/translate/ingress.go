@@ -3,7 +3,6 @@ package translate
 import (
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -58,103 +57,6 @@ const (
 	// catchAllPriority puts spec.defaultBackend below every other route.
 	catchAllPriority = 1
 )
-
-var knownAnnotations = []string{AnnotationBackendProtocol, AnnotationMiddlewares, AnnotationServersTransport, AnnotationSSLRedirect, AnnotationTLSOptions}
-
-// foreignAnnotations are annotations of other ingress controllers that users bring along
-// when they migrate, with what does the job in Bridgehead.
-var foreignAnnotations = map[string]string{
-	"nginx.ingress.kubernetes.io/backend-protocol":           AnnotationBackendProtocol,
-	"nginx.ingress.kubernetes.io/ssl-redirect":               AnnotationSSLRedirect,
-	"nginx.ingress.kubernetes.io/force-ssl-redirect":         AnnotationSSLRedirect,
-	"nginx.ingress.kubernetes.io/proxy-ssl-secret":           "a ServersTransport (rootCAs, certificatesSecrets) named by " + AnnotationServersTransport,
-	"nginx.ingress.kubernetes.io/proxy-ssl-verify":           "a ServersTransport (rootCAs) named by " + AnnotationServersTransport + "; backends are always verified",
-	"nginx.ingress.kubernetes.io/proxy-ssl-name":             "serverName in a ServersTransport named by " + AnnotationServersTransport,
-	"nginx.ingress.kubernetes.io/proxy-ssl-server-name":      "serverName in a ServersTransport named by " + AnnotationServersTransport,
-	"nginx.ingress.kubernetes.io/rewrite-target":             "a stripPrefix or addPrefix Middleware named by " + AnnotationMiddlewares,
-	"haproxy.org/server-ssl":                                 AnnotationBackendProtocol + ": https (and a ServersTransport with the CA, named by " + AnnotationServersTransport + ")",
-	"haproxy.org/server-ca":                                  "a ServersTransport (rootCAs) named by " + AnnotationServersTransport,
-	"haproxy.org/server-crt":                                 "a ServersTransport (certificatesSecrets) named by " + AnnotationServersTransport,
-	"haproxy.org/ssl-redirect":                               AnnotationSSLRedirect,
-	"haproxy.org/ssl-passthrough":                            "an IngressRouteTCP with tls.passthrough",
-	"haproxy-ingress.github.io/backend-protocol":             AnnotationBackendProtocol,
-	"haproxy-ingress.github.io/secure-backends":              AnnotationBackendProtocol + ": https",
-	"haproxy-ingress.github.io/secure-verify-ca-secret":      "a ServersTransport (rootCAs) named by " + AnnotationServersTransport,
-	"haproxy-ingress.github.io/ssl-redirect":                 AnnotationSSLRedirect,
-	"traefik.ingress.kubernetes.io/router.middlewares":       AnnotationMiddlewares + " (written NAMESPACE/NAME)",
-	"traefik.ingress.kubernetes.io/router.tls.options":       AnnotationTLSOptions + " (written NAMESPACE/NAME)",
-	"traefik.ingress.kubernetes.io/router.tls":               "spec.tls (list the hosts there)",
-	"traefik.ingress.kubernetes.io/router.entrypoints":       "nothing: rules serve on web, and on websecure for the hosts in spec.tls",
-	"traefik.ingress.kubernetes.io/service.serverstransport": AnnotationServersTransport + " on the Ingress",
-	"traefik.ingress.kubernetes.io/service.serversscheme":    AnnotationBackendProtocol + " on the Ingress",
-}
-
-// foreignPrefixes are the annotation prefixes of the ingress controllers users migrate
-// from; an annotation under one of them that Bridgehead does not read is always named.
-var foreignPrefixes = []string{
-	"nginx.ingress.kubernetes.io/", "traefik.ingress.kubernetes.io/", "haproxy.org/", "haproxy.com/",
-	"ingress.kubernetes.io/", "haproxy-ingress.github.io/",
-}
-
-// restrictingAnnotations are other controllers' annotations that restrict who may reach
-// the backends (by client certificate, source address or credentials), by name after
-// the controller's prefix, with what does the job in Bridgehead. Bridgehead does not read
-// them, and ignoring one would serve to everyone what its author meant to restrict: an
-// Ingress that carries one fails closed.
-var restrictingAnnotations = map[string]map[string]string{
-	"nginx.ingress.kubernetes.io/": {
-		"auth-tls-secret":        "a TLSOption with clientAuth (secretNames, clientAuthType: RequireAndVerifyClientCert) named by " + AnnotationTLSOptions,
-		"auth-tls-verify-client": "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
-		"auth-tls-match-cn":      "a TLSOption with clientAuth named by " + AnnotationTLSOptions + " and a CA that issues only the allowed clients",
-		"whitelist-source-range": "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-		"allowlist-source-range": "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-		"denylist-source-range":  "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
-		"auth-type":              "a basicAuth or forwardAuth Middleware named by " + AnnotationMiddlewares,
-		"auth-secret":            "a basicAuth Middleware named by " + AnnotationMiddlewares,
-		"auth-url":               "a forwardAuth Middleware named by " + AnnotationMiddlewares,
-	},
-	"haproxy-ingress.github.io/": {
-		"auth-tls-secret":        "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
-		"auth-tls-verify-client": "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
-		"allowlist-source-range": "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-		"whitelist-source-range": "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-		"denylist-source-range":  "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
-		"auth-type":              "a basicAuth Middleware named by " + AnnotationMiddlewares,
-		"auth-secret":            "a basicAuth Middleware named by " + AnnotationMiddlewares,
-		"auth-url":               "a forwardAuth Middleware named by " + AnnotationMiddlewares,
-	},
-	// HAProxy Kubernetes Ingress, under its current and its older prefixes.
-	"haproxy.org/":           haproxyRestrictions,
-	"haproxy.com/":           haproxyRestrictions,
-	"ingress.kubernetes.io/": haproxyRestrictions,
-}
-
-var haproxyRestrictions = map[string]string{
-	"client-ca":           "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
-	"client-crt-optional": "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
-	"allow-list":          "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-	"whitelist":           "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-	"deny-list":           "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
-	"blacklist":           "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
-	"auth-type":           "a basicAuth Middleware named by " + AnnotationMiddlewares,
-	"auth-secret":         "a basicAuth Middleware named by " + AnnotationMiddlewares,
-}
-
-// restriction returns what replaces k in Bridgehead when k is a restricting annotation
-// that is in force ("off" turns client-certificate checks off: nothing is restricted).
-func restriction(k, v string) string {
-	for prefix, names := range restrictingAnnotations {
-		name, ok := strings.CutPrefix(k, prefix)
-		if !ok || names[name] == "" {
-			continue
-		}
-		if name == "auth-tls-verify-client" && strings.EqualFold(strings.TrimSpace(v), "off") {
-			return ""
-		}
-		return names[name]
-	}
-	return ""
-}
 
 // MayServeIngress is a cheap pre-filter for watches: false means the Ingress names
 // another class and can never be served by the gateway of className, whatever the
@@ -590,61 +492,6 @@ func (t *translator) ingressAnnotations(b *ingressBuild) {
 		}
 	}
 	t.foreignAnnotations(b)
-}
-
-// foreignAnnotations warns about annotations Bridgehead does not read: unknown
-// bridgehead.dev keys (typos) and other controllers' keys, with what to use instead.
-func (t *translator) foreignAnnotations(b *ingressBuild) {
-	if b.ing.Labels[solverLabel] == "true" {
-		return // cert-manager adds ingress-nginx annotations to every solver Ingress
-	}
-	keys := make([]string, 0, len(b.ing.Annotations))
-	for k := range b.ing.Annotations {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var unread []string
-	for _, k := range keys {
-		if use := restriction(k, b.ing.Annotations[k]); use != "" {
-			msg := fmt.Sprintf("metadata.annotations[%s]: restricts who may reach the backends, and Bridgehead does not read it, so serving this Ingress would drop the restriction; use %s and remove the annotation; requests to this Ingress get 503 until then", k, use)
-			b.rep.invalidf(bhv1.ReasonUnsupportedAnnotation, msg)
-			if b.failure == nil {
-				b.failure = &snapshot.Failure{Reason: string(bhv1.ReasonUnsupportedAnnotation), Status: http.StatusServiceUnavailable, Message: b.obj + " " + msg}
-			}
-			continue
-		}
-		switch {
-		case strings.HasPrefix(k, "bridgehead.dev/"):
-			if !containsString(knownAnnotations, k) {
-				b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations[%s]: not a Bridgehead annotation and ignored; the Ingress annotations are %s", k, strings.Join(knownAnnotations, ", ")))
-			}
-		case foreignAnnotations[k] != "":
-			b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations[%s]: belongs to another ingress controller and is ignored; in Bridgehead use %s", k, foreignAnnotations[k]))
-		case hasAnyPrefix(k, foreignPrefixes):
-			unread = append(unread, k)
-		}
-	}
-	if len(unread) > 0 {
-		b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations: %s belong to another ingress controller and are ignored; check that the Ingress does not depend on them", strings.Join(unread, ", ")))
-	}
-}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // plainName reports whether s can be an object name (no namespace, no Traefik suffix).
