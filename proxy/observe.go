@@ -84,25 +84,8 @@ func (s *Server) observeSuccess(r *route, b *backend, endpoint string) {
 // recordCertificates publishes the expiry of every certificate in use as gauges.
 func (s *Server) recordCertificates(snap *snapshot.Snapshot) {
 	var gs []certGauge
-	seen := map[string]bool{}
-	add := func(c *snapshot.Certificate, use string) {
-		if c == nil || seen[c.Fingerprint+use] {
-			return
-		}
-		seen[c.Fingerprint+use] = true
-		gs = append(gs, certGauge{source: c.Source.Namespace + "/" + c.Source.Name, kind: use, subject: c.Subject, notAfter: c.NotAfter.Unix()})
-	}
-	for _, h := range snap.TLS.Hosts {
-		add(h.Certificate, "edge")
-	}
-	add(snap.TLS.DefaultCertificate, "edge")
-	for _, c := range snap.TLS.StoreCertificates {
-		add(c, "edge")
-	}
-	for _, t := range snap.Transports {
-		for _, c := range t.ClientCertificates {
-			add(c, "upstream-client")
-		}
+	for _, c := range snap.CertificatesInUse() {
+		gs = append(gs, certGauge{source: c.Source.Namespace + "/" + c.Source.Name, kind: c.Use, subject: c.Subject, notAfter: c.NotAfter.Unix()})
 	}
 	s.metrics.setCertificates(gs)
 }

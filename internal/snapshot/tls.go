@@ -69,3 +69,43 @@ type HostTLS struct {
 	// served under the weaker one.
 	Failure *Failure `json:"failure,omitempty"`
 }
+
+// What a certificate in use is for (CertificateInUse.Use).
+const (
+	UseEdge           = "edge"            // served to clients
+	UseUpstreamClient = "upstream-client" // presented to backends
+)
+
+// CertificateInUse is a certificate the snapshot uses, and what for.
+type CertificateInUse struct {
+	*Certificate
+	Use string
+}
+
+// CertificatesInUse lists every certificate the snapshot serves or presents, once per use:
+// the hosts', the default, the TLSStore's, and the client certificates to backends. The
+// expiry gauges and the status page read the same list.
+func (s *Snapshot) CertificatesInUse() []CertificateInUse {
+	var out []CertificateInUse
+	seen := map[string]bool{}
+	add := func(c *Certificate, use string) {
+		if c == nil || seen[c.Fingerprint+use] {
+			return
+		}
+		seen[c.Fingerprint+use] = true
+		out = append(out, CertificateInUse{Certificate: c, Use: use})
+	}
+	for _, h := range s.TLS.Hosts {
+		add(h.Certificate, UseEdge)
+	}
+	add(s.TLS.DefaultCertificate, UseEdge)
+	for _, c := range s.TLS.StoreCertificates {
+		add(c, UseEdge)
+	}
+	for _, t := range s.Transports {
+		for _, c := range t.ClientCertificates {
+			add(c, UseUpstreamClient)
+		}
+	}
+	return out
+}

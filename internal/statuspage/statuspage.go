@@ -225,32 +225,18 @@ func backends(snap *snapshot.Snapshot, obs []upstream.Observation, now time.Time
 }
 
 func certificates(snap *snapshot.Snapshot, now time.Time, warn time.Duration) []Certificate {
-	seen := map[string]bool{}
 	var out []Certificate
-	add := func(c *snapshot.Certificate, use string) {
-		if c == nil || seen[c.Fingerprint+use] {
-			return
-		}
-		seen[c.Fingerprint+use] = true
-		row := Certificate{Use: use, Source: c.Source.Namespace + "/" + c.Source.Name, Subject: c.Subject,
+	for _, c := range snap.CertificatesInUse() {
+		row := Certificate{Use: useName[c.Use], Source: c.Source.Namespace + "/" + c.Source.Name, Subject: c.Subject,
 			Names: strings.Join(append(append([]string{}, c.DNSNames...), c.IPAddresses...), ", ")}
 		row.Expires, row.Expiring = expires(c.NotAfter, now, warn)
 		out = append(out, row)
 	}
-	for _, h := range snap.TLS.Hosts {
-		add(h.Certificate, "edge")
-	}
-	add(snap.TLS.DefaultCertificate, "edge (default)")
-	for _, c := range snap.TLS.StoreCertificates {
-		add(c, "edge")
-	}
-	for _, t := range snap.Transports {
-		for _, c := range t.ClientCertificates {
-			add(c, "client certificate to backends")
-		}
-	}
 	return out
 }
+
+// useName says what a certificate in use is for, in the page's words.
+var useName = map[string]string{snapshot.UseEdge: "served to clients", snapshot.UseUpstreamClient: "client certificate to backends"}
 
 func failures(obs []upstream.Observation, now time.Time) []Failure {
 	var failed []upstream.Observation
