@@ -12,6 +12,7 @@ const usage = `bridgehead — a Kubernetes ingress gateway built for end-to-end 
 Usage:
   bridgehead serve [--config-dir DIR]     run the gateway (standalone from a folder, or in a cluster)
   bridgehead status --config-dir DIR      print the status of every object in a folder
+                    [--watch]             (live from the gateway serving it, when it answers)
   bridgehead diagnose ingressroute/NAME   walk a route's TLS path hop by hop, with real handshakes (-n NS, --config-dir DIR)
   bridgehead diagnose https://HOST/PATH   check a URL as a client of the gateway (--cacert, --resolve)
   bridgehead lint --config-dir DIR        the static checks, offline, for CI before kubectl apply (or -f FILE...)

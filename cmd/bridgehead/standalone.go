@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"time"
@@ -27,13 +28,18 @@ type standalone struct {
 	problems []manifests.Problem
 	origin   map[translate.Key]string
 	out      io.Writer
+	dir      string // the folder served, absolute: `bridgehead status` checks it asks the right gateway
 }
 
 // runStandalone serves a folder of manifests: every change goes through the same
 // translate -> validate -> swap path as in a cluster, and a broken edit keeps the last
 // good snapshot serving.
 func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, log *slog.Logger, stdout, stderr io.Writer) error {
-	st := &standalone{out: stdout}
+	dir, err := filepath.Abs(f.configDir)
+	if err != nil {
+		return err
+	}
+	st := &standalone{out: stdout, dir: dir}
 	srv, err := f.newDataPlane(store, nil, log, stdout, stderr)
 	if err != nil {
 		return err
@@ -98,7 +104,7 @@ func (s *standalone) set(statuses translate.Statuses, res *manifests.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.statuses, s.problems, s.origin = statuses, res.Problems, res.Origin
-	printStatus(s.out, verdict.Merge(s.statuses, s.runtime), s.problems, s.origin)
+	printStatus(s.out, verdict.Merge(s.statuses, s.runtime), problemStrings(s.problems), s.origin)
 }
 
 // translated returns translate's statuses of the last build.
@@ -117,7 +123,7 @@ func (s *standalone) setRuntime(c verdict.Conditions) {
 		return
 	}
 	s.runtime = c
-	printStatus(s.out, verdict.Merge(s.statuses, s.runtime), s.problems, s.origin)
+	printStatus(s.out, verdict.Merge(s.statuses, s.runtime), problemStrings(s.problems), s.origin)
 }
 
 // ServeHTTP serves the statuses as JSON, as the controller would write them.
@@ -130,9 +136,10 @@ func (s *standalone) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 		*translate.ObjectStatus
 	}
 	out := struct {
-		Objects  []object `json:"objects"`
-		Problems []string `json:"problems"`
-	}{Objects: []object{}, Problems: []string{}}
+		ConfigDir string   `json:"configDir"`
+		Objects   []object `json:"objects"`
+		Problems  []string `json:"problems"`
+	}{ConfigDir: s.dir, Objects: []object{}, Problems: []string{}}
 	merged := verdict.Merge(s.statuses, s.runtime)
 	for _, k := range merged.Keys() {
 		out.Objects = append(out.Objects, object{Object: k.String(), Origin: s.origin[k], ObjectStatus: merged[k]})
@@ -144,30 +151,4 @@ func (s *standalone) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(out)
-}
-
-// statusCommand is `bridgehead status --config-dir DIR`: the conditions once, on demand.
-func statusCommand(args []string, stdout, stderr io.Writer) int {
-	f, err := parseServeFlags(args, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	if f.configDir == "" {
-		fmt.Fprintln(stderr, "status: --config-dir is required (in a cluster, use kubectl get ingressroutes)")
-		return 2
-	}
-	res, err := manifests.Load(f.configDir)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	opts := f.translateOptions()
-	opts.Now = time.Now()
-	in := res.Inputs
-	_, statuses := translate.Translate(in, opts)
-	if printStatus(stdout, statuses, res.Problems, res.Origin) {
-		return 1
-	}
-	return 0
 }

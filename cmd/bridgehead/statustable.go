@@ -14,7 +14,7 @@ import (
 // printStatus prints the conditions as a table, then the message of everything that is
 // not ready or warns, then the documents that could not be read. It reports whether
 // anything is broken.
-func printStatus(w io.Writer, statuses translate.Statuses, problems []manifests.Problem, origin map[translate.Key]string) bool {
+func printStatus(w io.Writer, statuses translate.Statuses, problems []string, origin map[translate.Key]string) bool {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "OBJECT\tREADY\tREASON\tWARNINGS\tFROM")
 	broken := len(problems) > 0
@@ -43,9 +43,18 @@ func printStatus(w io.Writer, statuses translate.Statuses, problems []manifests.
 	if len(problems) > 0 {
 		fmt.Fprintln(w, "Documents not used:")
 		for _, p := range problems {
-			fmt.Fprintln(w, "  "+p.String())
+			fmt.Fprintln(w, "  "+p)
 		}
 	}
 	fmt.Fprintln(w, strings.Repeat("-", 40))
 	return broken
+}
+
+// problemStrings is how the table and /status show the documents that could not be read.
+func problemStrings(ps []manifests.Problem) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
 }
