@@ -132,4 +132,7 @@ const (
 	ReasonConnectionRefused          ConditionReason = "ConnectionRefused"
 	ReasonTimeout                    ConditionReason = "Timeout"
 	ReasonConnectionReset            ConditionReason = "ConnectionReset"
+	// ReasonUnknownFailure: a backend failure none of the reasons above describes; the
+	// message carries the raw error.
+	ReasonUnknownFailure ConditionReason = "Unknown"
 )

@@ -34,7 +34,7 @@ type Env struct {
 func Start(dir string) (*Env, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
-		return nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run the tests with `make test` (or `make test-unit`), which builds kube-apiserver and etcd from source and sets it")
+		return nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run the tests with `make test` (or `make test-integration`), which builds kube-apiserver and etcd from source and sets it")
 	}
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},

@@ -111,6 +111,23 @@ func sortObs(os []upstream.Observation) {
 	})
 }
 
+// conditionReason is the API's name of each reason an observed failure can carry
+// (a client that went away is never recorded against a backend).
+var conditionReason = map[upstream.Reason]bhv1.ConditionReason{
+	upstream.UnknownAuthority:           bhv1.ReasonUnknownAuthority,
+	upstream.NameMismatch:               bhv1.ReasonNameMismatch,
+	upstream.CertificateExpired:         bhv1.ReasonCertificateExpired,
+	upstream.BackendNotTLS:              bhv1.ReasonBackendNotTLS,
+	upstream.BackendExpectsTLS:          bhv1.ReasonBackendExpectsTLS,
+	upstream.ClientCertificateRequired:  bhv1.ReasonClientCertificateRequired,
+	upstream.TLSVersionOrCipherMismatch: bhv1.ReasonTLSVersionOrCipherMismatch,
+	upstream.ConnectionRefused:          bhv1.ReasonConnectionRefused,
+	upstream.Timeout:                    bhv1.ReasonTimeout,
+	upstream.ConnectionReset:            bhv1.ReasonConnectionReset,
+	upstream.NoEndpoints:                bhv1.ReasonNoEndpoints,
+	upstream.Unknown:                    bhv1.ReasonUnknownFailure,
+}
+
 func judge(failed, ok []upstream.Observation, total int) metav1.Condition {
 	c := metav1.Condition{Type: string(bhv1.ConditionBackendTLSReady)}
 	sortObs(failed)
@@ -118,7 +135,7 @@ func judge(failed, ok []upstream.Observation, total int) metav1.Condition {
 	switch {
 	case len(failed) > 0:
 		f := failed[0]
-		c.Status, c.Reason = metav1.ConditionFalse, string(f.Reason)
+		c.Status, c.Reason = metav1.ConditionFalse, string(conditionReason[f.Reason])
 		c.Message = fmt.Sprintf("%d of %d endpoints failing; %s", len(failed), total, describe(f))
 	case len(ok) > 0:
 		c.Status, c.Reason = metav1.ConditionTrue, string(bhv1.ReasonHandshakeSucceeded)

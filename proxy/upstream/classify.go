@@ -51,6 +51,12 @@ const (
 	Unknown Reason = "Unknown"
 )
 
+// Reasons are all the reasons, for the test that each one a backend failure can carry
+// to a condition is declared in the API (api/v1alpha1, which the data plane cannot import).
+var Reasons = []Reason{UnknownAuthority, NameMismatch, CertificateExpired, BackendNotTLS, BackendExpectsTLS,
+	ClientCertificateRequired, TLSVersionOrCipherMismatch, ConnectionRefused, Timeout, ConnectionReset,
+	NoEndpoints, ClientCanceled, Unknown}
+
 // StatusClientClosedRequest is the status logged for a client that went away (nginx's 499);
 // the client never sees it.
 const StatusClientClosedRequest = 499
