@@ -15,7 +15,7 @@ const verdictInterval = time.Second
 
 // WatchVerdicts turns the data plane's observations of real handshakes into
 // BackendTLSReady conditions (and backend certificate expiry warnings) until ctx ends.
-func (g *Gateway) WatchVerdicts(ctx context.Context, store *snapshot.Store, observations func() []upstream.Observation) {
+func (g *Rebuilder) WatchVerdicts(ctx context.Context, store *snapshot.Store, observations func() []upstream.Observation) {
 	t := time.NewTicker(verdictInterval)
 	defer t.Stop()
 	for {

@@ -25,7 +25,7 @@ var (
 	env     *testenv.Env
 	k8s     client.Client
 	store   *snapshot.Store
-	gateway *Gateway
+	gateway *Rebuilder
 	cancel  context.CancelFunc
 	scheme  = newScheme()
 
@@ -35,7 +35,7 @@ var (
 
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "Gateway controller against a real API server")
+	RunSpecs(t, "Rebuilder (the gateway controller) against a real API server")
 }
 
 var _ = BeforeSuite(func() {

@@ -51,7 +51,7 @@ func installedTraefikKinds(mgr manager.Manager) []schema.GroupVersionKind {
 }
 
 // watchTraefik adds a watch per installed Traefik kind to the controller being built.
-func (g *Gateway) watchTraefik(b *builder.Builder, mgr manager.Manager, enqueue handler.TypedEventHandler[client.Object, reconcile.Request]) *builder.Builder {
+func (g *Rebuilder) watchTraefik(b *builder.Builder, mgr manager.Manager, enqueue handler.TypedEventHandler[client.Object, reconcile.Request]) *builder.Builder {
 	g.traefik = installedTraefikKinds(mgr)
 	for _, gvk := range g.traefik {
 		u := &unstructured.Unstructured{}
@@ -70,7 +70,7 @@ func (g *Gateway) watchTraefik(b *builder.Builder, mgr manager.Manager, enqueue 
 // that is not served — it sets a field Bridgehead does not implement, fails Bridgehead's
 // schema, or is of a kind it does not read — is logged once per change, and its status
 // (APIGroup set) becomes a Warning Event on it (the status writer does that).
-func (g *Gateway) addTraefik(ctx context.Context, in *translate.Inputs) error {
+func (g *Rebuilder) addTraefik(ctx context.Context, in *translate.Inputs) error {
 	if len(g.traefik) == 0 {
 		return nil
 	}
@@ -160,7 +160,7 @@ func refusedTraefik(problems []manifests.Problem, origin map[string]traefikObjec
 }
 
 // reportTraefik logs, once per change, every Traefik object that is not served and why.
-func (g *Gateway) reportTraefik(res *manifests.Result) {
+func (g *Rebuilder) reportTraefik(res *manifests.Result) {
 	var lines []string
 	for k, fields := range res.Inputs.Unsupported {
 		var parts []string

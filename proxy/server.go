@@ -137,7 +137,7 @@ type Server struct {
 	store        *snapshot.Store
 	state        atomic.Pointer[state]
 	pool         *upstream.Pool
-	observations *upstream.Registry
+	observations *upstream.Outcomes
 	health       healthRegistry
 	healthChecks *healthChecker
 	tickets      *ticketKeys
@@ -178,7 +178,7 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 		cfg:          cfg,
 		store:        store,
 		pool:         upstream.NewPool(poolOpts),
-		observations: &upstream.Registry{},
+		observations: &upstream.Outcomes{},
 		tickets:      newTicketKeys(),
 		certs:        certs,
 		metrics:      newMetrics(),
@@ -213,7 +213,7 @@ func (s *Server) swap(snap *snapshot.Snapshot) {
 }
 
 // Observations returns the classified upstream outcomes seen so far (for status).
-func (s *Server) Observations() *upstream.Registry { return s.observations }
+func (s *Server) Observations() *upstream.Outcomes { return s.observations }
 
 // Listen opens every entry point's listener (and the admin one), so callers learn of a
 // port in use before serving starts. Addresses actually bound are returned by Addrs.

@@ -210,7 +210,7 @@ func snapshotHash(store *snapshot.Store) http.Handler {
 
 // leaderStatus says whether this replica holds the Lease and writes status, and how many
 // status writes it has made.
-func leaderStatus(gw *controllers.Gateway, identity string) http.Handler {
+func leaderStatus(gw *controllers.Rebuilder, identity string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(struct {

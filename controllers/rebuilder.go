@@ -69,10 +69,10 @@ type Config struct {
 	WatchTraefik bool
 }
 
-// Gateway is the rebuild controller: list from the cache, translate, validate, swap,
+// Rebuilder is the rebuild controller: list from the cache, translate, validate, swap,
 // publish statuses. It runs on every replica (each serves from its own cache); only the
 // status writer needs the lease.
-type Gateway struct {
+type Rebuilder struct {
 	cfg      Config
 	client   client.Client
 	writers  client.Client // counts status writes
@@ -103,7 +103,7 @@ type Gateway struct {
 
 // runtimeSink forwards runtime verdicts to the current term's writers and keeps the latest
 // for the next term.
-type runtimeSink struct{ g *Gateway }
+type runtimeSink struct{ g *Rebuilder }
 
 // SetRuntime is Writer.SetRuntime for whichever writers are current.
 func (r runtimeSink) SetRuntime(c verdict.Conditions) {
@@ -135,7 +135,7 @@ type term struct {
 }
 
 // Setup registers the gateway controller, its indexes and the leader-only status writer.
-func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Gateway, error) {
+func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("controllers: Config.Store is required")
 	}
@@ -145,7 +145,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Gateway, erro
 	if cfg.Debounce == 0 {
 		cfg.Debounce = 100 * time.Millisecond
 	}
-	g := &Gateway{cfg: cfg, client: mgr.GetClient(), recorder: mgr.GetEventRecorder("bridgehead"), log: mgr.GetLogger().WithName("gateway")}
+	g := &Rebuilder{cfg: cfg, client: mgr.GetClient(), recorder: mgr.GetEventRecorder("bridgehead"), log: mgr.GetLogger().WithName("gateway")}
 	g.writers = countingClient{Client: mgr.GetClient(), n: &g.statusWrites}
 	g.writer = runtimeSink{g: g}
 	if le := cfg.LeaderElection; le != nil {
@@ -209,7 +209,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Gateway, erro
 
 // debounced enqueues the rebuild key after the debounce delay. The delaying queue keeps
 // the earliest deadline for a key, so later events of a burst do not postpone the rebuild.
-func (g *Gateway) debounced() handler.TypedEventHandler[client.Object, reconcile.Request] {
+func (g *Rebuilder) debounced() handler.TypedEventHandler[client.Object, reconcile.Request] {
 	add := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		q.AddAfter(rebuildKey, g.cfg.Debounce)
 	}
@@ -231,7 +231,7 @@ func (g *Gateway) debounced() handler.TypedEventHandler[client.Object, reconcile
 
 // ifReferenced passes on events for core objects only when one of our objects references
 // them; an EndpointSlice counts as its Service.
-func (g *Gateway) ifReferenced(kind string, next handler.TypedEventHandler[client.Object, reconcile.Request]) handler.TypedEventHandler[client.Object, reconcile.Request] {
+func (g *Rebuilder) ifReferenced(kind string, next handler.TypedEventHandler[client.Object, reconcile.Request]) handler.TypedEventHandler[client.Object, reconcile.Request] {
 	key := func(o client.Object) string {
 		name := o.GetName()
 		if es, ok := o.(*discoveryv1.EndpointSlice); ok {
@@ -268,7 +268,7 @@ func (g *Gateway) ifReferenced(kind string, next handler.TypedEventHandler[clien
 
 // Reconcile rebuilds the snapshot from the cache. A snapshot that fails validation is
 // not stored: the last good one keeps serving.
-func (g *Gateway) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+func (g *Rebuilder) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	in, err := g.list(ctx)
 	if err != nil {
 		return reconcile.Result{}, err
@@ -292,7 +292,7 @@ func (g *Gateway) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile
 }
 
 // Statuses returns the statuses of the last stored snapshot (nil before the first).
-func (g *Gateway) Statuses() translate.Statuses {
+func (g *Rebuilder) Statuses() translate.Statuses {
 	if s := g.statuses.Load(); s != nil {
 		return *s
 	}
@@ -300,14 +300,14 @@ func (g *Gateway) Statuses() translate.Statuses {
 }
 
 // ReadyCheck fails until the first snapshot is stored, for the /readyz endpoint.
-func (g *Gateway) ReadyCheck(_ *http.Request) error {
+func (g *Rebuilder) ReadyCheck(_ *http.Request) error {
 	if g.cfg.Store.Generation() == 0 {
 		return errors.New("no snapshot yet: waiting for the caches to sync and the first build")
 	}
 	return nil
 }
 
-func (g *Gateway) list(ctx context.Context) (*translate.Inputs, error) {
+func (g *Rebuilder) list(ctx context.Context) (*translate.Inputs, error) {
 	in := &translate.Inputs{}
 	var (
 		irs   bhv1.IngressRouteList
@@ -361,7 +361,7 @@ func ptrs[T any](items []T) []*T {
 
 // mayServe drops events about Ingresses of other classes. An update passes when either
 // version may be ours, so an Ingress that moves to another class leaves the snapshot.
-func (g *Gateway) mayServe() predicate.Predicate {
+func (g *Rebuilder) mayServe() predicate.Predicate {
 	class := g.cfg.Options.IngressClass
 	may := func(o client.Object) bool {
 		ing, ok := o.(*networkingv1.Ingress)
@@ -377,7 +377,7 @@ func (g *Gateway) mayServe() predicate.Predicate {
 
 // publish hands a build's results to the writers of the current term, if this replica
 // leads, and keeps them for the next term.
-func (g *Gateway) publish(statuses translate.Statuses, ingress *status.IngressReport) {
+func (g *Rebuilder) publish(statuses translate.Statuses, ingress *status.IngressReport) {
 	crd := translate.Statuses{}
 	for k, st := range statuses {
 		if k.Kind != translate.KindIngress {
@@ -394,7 +394,7 @@ func (g *Gateway) publish(statuses translate.Statuses, ingress *status.IngressRe
 }
 
 // lead runs one leadership term: fresh writers, fed the latest results, until ctx ends.
-func (g *Gateway) lead(ctx context.Context) {
+func (g *Rebuilder) lead(ctx context.Context) {
 	log := g.log.WithName("status")
 	t := &term{
 		crd:     &status.Writer{Client: g.writers, Recorder: g.recorder, Clock: g.cfg.Clock, Log: log},
@@ -440,7 +440,7 @@ func (f leaderOnly) Start(ctx context.Context) error { return f(ctx) }
 func (f leaderOnly) NeedLeaderElection() bool        { return true }
 
 // ingressReport computes the load-balancer addresses for Ingress status.
-func (g *Gateway) ingressReport(ctx context.Context, statuses translate.Statuses) *status.IngressReport {
+func (g *Rebuilder) ingressReport(ctx context.Context, statuses translate.Statuses) *status.IngressReport {
 	r := &status.IngressReport{Statuses: statuses}
 	switch {
 	case len(g.cfg.PublishAddresses) > 0:
@@ -499,7 +499,7 @@ func serviceAddresses(svc *corev1.Service) []networkingv1.IngressLoadBalancerIng
 }
 
 // IsLeader reports whether this replica currently writes status.
-func (g *Gateway) IsLeader() bool { return g.leading.Load() }
+func (g *Rebuilder) IsLeader() bool { return g.leading.Load() }
 
 // StatusWrites counts the status updates this replica has made.
-func (g *Gateway) StatusWrites() int64 { return g.statusWrites.Load() }
+func (g *Rebuilder) StatusWrites() int64 { return g.statusWrites.Load() }

@@ -22,23 +22,23 @@ type Observation struct {
 	OK     bool
 }
 
-// MaxObservations bounds a Registry: the status writer needs the latest outcome per
+// MaxObservations bounds a Outcomes: the status writer needs the latest outcome per
 // route and endpoint, not a history, and a churn of endpoints must not grow memory.
 const MaxObservations = 10000
 
-// registryShards spread Record over several locks: it runs once per request.
-const registryShards = 16
+// outcomeShards spread Record over several locks: it runs once per request.
+const outcomeShards = 16
 
-// Registry keeps the latest Observation per (RouteID, Endpoint), at most MaxObservations;
+// Outcomes keeps the latest Observation per (RouteID, Endpoint), at most MaxObservations;
 // when full, the entry recorded longest ago makes room. The zero value is ready to use and
 // it is safe for concurrent use.
-type Registry struct {
-	shards [registryShards]registryShard
+type Outcomes struct {
+	shards [outcomeShards]outcomeShard
 }
 
 type obsKey struct{ route, endpoint string }
 
-type registryShard struct {
+type outcomeShard struct {
 	mu    sync.Mutex
 	byKey map[obsKey]*list.Element // values are *Observation
 	order list.List                // least recently recorded first
@@ -46,7 +46,7 @@ type registryShard struct {
 
 // Record stores o as the latest observation for its route and endpoint, unless a later
 // one is already there (requests finish out of order).
-func (r *Registry) Record(o Observation) {
+func (r *Outcomes) Record(o Observation) {
 	k := obsKey{o.RouteID, o.Endpoint}
 	s := &r.shards[shardOf(k)]
 	s.mu.Lock()
@@ -61,7 +61,7 @@ func (r *Registry) Record(o Observation) {
 	if s.byKey == nil {
 		s.byKey = map[obsKey]*list.Element{}
 	}
-	if s.order.Len() >= MaxObservations/registryShards {
+	if s.order.Len() >= MaxObservations/outcomeShards {
 		oldest := s.order.Front()
 		old := oldest.Value.(*Observation)
 		delete(s.byKey, obsKey{old.RouteID, old.Endpoint})
@@ -71,7 +71,7 @@ func (r *Registry) Record(o Observation) {
 }
 
 // Latest returns a copy of the latest observations, sorted by RouteID, then Endpoint.
-func (r *Registry) Latest() []Observation {
+func (r *Outcomes) Latest() []Observation {
 	var out []Observation
 	for i := range r.shards {
 		s := &r.shards[i]
@@ -91,7 +91,7 @@ func (r *Registry) Latest() []Observation {
 }
 
 // shardOf is FNV-1a over the key: cheap, allocation-free, and needs no seed, so the zero
-// Registry works.
+// Outcomes works.
 func shardOf(k obsKey) int {
 	h := uint32(2166136261)
 	for i := 0; i < len(k.route); i++ {
@@ -101,5 +101,5 @@ func shardOf(k obsKey) int {
 	for i := 0; i < len(k.endpoint); i++ {
 		h = (h ^ uint32(k.endpoint[i])) * 16777619
 	}
-	return int(h % registryShards)
+	return int(h % outcomeShards)
 }

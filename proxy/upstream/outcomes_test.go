@@ -10,7 +10,7 @@ import (
 )
 
 func TestRegistryKeepsTheLatestObservationPerRouteAndEndpoint(t *testing.T) {
-	var r Registry
+	var r Outcomes
 	t0 := time.Now()
 	svc := snapshot.Ref{Kind: "Service", Namespace: "web", Name: "backend"}
 	r.Record(Observation{RouteID: "web/b/0", Backend: svc, Endpoint: "10.0.0.2:443", OK: true, At: t0})
@@ -36,7 +36,7 @@ func TestRegistryKeepsTheLatestObservationPerRouteAndEndpoint(t *testing.T) {
 }
 
 func TestRegistryIsBounded(t *testing.T) {
-	var r Registry
+	var r Outcomes
 	t0 := time.Now()
 	const n = MaxObservations + 5000 // endpoints churning through a long-lived proxy
 	for i := range n {
@@ -60,7 +60,7 @@ func TestRegistryIsBounded(t *testing.T) {
 }
 
 func TestRegistryIsSafeForConcurrentUse(t *testing.T) {
-	var r Registry
+	var r Outcomes
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
