@@ -15,14 +15,7 @@ import (
 // it without a restart.
 func TestBackendTLSFailureReachesTheStatus(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
-	backend := tlsBackend(t, p, "A", true)
-	dir := writeFolder(t, map[string]string{
-		"secrets.yaml":   p.secretsYAML(),
-		"backends.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
-		"transport.yaml": transportYAML,
-		"app.yaml":       namedRoute("app", "app", "svc-a"),
-	})
+	p, dir := clientCertRequiredFolder(t)
 	gw := serveFolder(t, dir)
 	client := gw.httpsClient(p.edgeCA, true)
 

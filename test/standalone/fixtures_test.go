@@ -209,3 +209,19 @@ func writePEM(t *testing.T, name string, data []byte) string {
 func withClientCert(p *pki) func(*tls.Config) {
 	return func(c *tls.Config) { c.Certificates = []tls.Certificate{p.alice.TLS} }
 }
+
+// clientCertRequiredFolder is a folder whose IngressRoute web/app (app.example.test) goes
+// through the ServersTransport "backends", which has no client certificate, to a backend
+// that requires one: translate finds nothing wrong, and every request fails with
+// ClientCertificateRequired.
+func clientCertRequiredFolder(t *testing.T) (*pki, string) {
+	t.Helper()
+	p := newPKI(t)
+	backend := tlsBackend(t, p, "A", true)
+	return p, writeFolder(t, map[string]string{
+		"secrets.yaml":   p.secretsYAML(),
+		"backends.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
+		"transport.yaml": transportYAML,
+		"app.yaml":       namedRoute("app", "app", "svc-a"),
+	})
+}

@@ -13,14 +13,7 @@ import (
 // cannot; pointed at an address where no gateway serves DIR, it says the table is static.
 func TestStatusCommandShowsTheRunningGatewaysVerdicts(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
-	backend := tlsBackend(t, p, "A", true)
-	dir := writeFolder(t, map[string]string{
-		"secrets.yaml":   p.secretsYAML(),
-		"backends.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
-		"transport.yaml": transportYAML,
-		"app.yaml":       namedRoute("app", "app", "svc-a"),
-	})
+	p, dir := clientCertRequiredFolder(t)
 	gw := serveFolder(t, dir)
 	if code, _, err := get(gw.httpsClient(p.edgeCA, false), "https://app.example.test/"); err != nil || code != http.StatusBadGateway {
 		t.Fatalf("without a client certificate for the backend: %d %v; want 502", code, err)
