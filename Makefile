@@ -92,11 +92,11 @@ test: verify-generated verify-chart-crds vet lint envtest test-deps helm ## Run 
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
 
 # The suites that start a real API server (envtest); test/README.md lists every suite.
-INTEGRATION_PKGS := ./controllers/... ./test/cluster/... ./test/crdvalidation/... ./test/tlsmatrix/... ./test/traefikcrds/...
+INTEGRATION_PKGS := ./controllers/... ./test/apiserver/... ./test/crdvalidation/... ./test/tlsmatrix/... ./test/traefikcrds/...
 
 .PHONY: test-unit
 test-unit: test-deps ## Run the tests that need no API server (no generation check, no lint).
-	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -vE '/(controllers|test/(cluster|crdvalidation|tlsmatrix|traefikcrds))$$')
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -vE '/(controllers|test/(apiserver|crdvalidation|tlsmatrix|traefikcrds))$$')
 
 .PHONY: test-integration
 test-integration: envtest test-deps helm ## Run the suites that start a real kube-apiserver and etcd (envtest).

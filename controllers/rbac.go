@@ -5,7 +5,7 @@ package controllers
 // The permissions the gateway needs: read its inputs, write status and events, and hold a
 // Lease for leader election (in its own namespace only). Secrets are read-only and never
 // listed cluster-wide by the Helm chart unless the user asks for every namespace. The
-// chart's templates/rbac.yaml mirrors these rules; test/cluster checks that they agree.
+// chart's templates/rbac.yaml mirrors these rules; test/apiserver checks that they agree.
 //
 // +kubebuilder:rbac:groups=gateway.bridgehead.dev,resources=ingressroutes;ingressroutetcps;tlsoptions;tlsstores;serverstransports;serverstransporttcps;middlewares;middlewaretcps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=gateway.bridgehead.dev,resources=ingressroutes/status;ingressroutetcps/status;tlsoptions/status;tlsstores/status;serverstransports/status;serverstransporttcps/status;middlewares/status;middlewaretcps/status,verbs=get;update;patch

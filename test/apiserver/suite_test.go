@@ -1,8 +1,8 @@
-// Package cluster tests Bridgehead in a cluster on one machine: a real kube-apiserver and
+// Package apiserver tests Bridgehead in cluster mode against a real kube-apiserver and
 // etcd (envtest, as `make run-cluster` starts them), the built `bridgehead` binary run as
 // replicas against it, real TLS clients and backends, and the Helm chart and kustomize
 // install applied to the API server with kubectl.
-package cluster
+package apiserver
 
 import (
 	"os"
@@ -36,7 +36,7 @@ var (
 
 func TestCluster(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "Bridgehead in a local cluster")
+	RunSpecs(t, "Bridgehead in cluster mode against a real API server (no nodes)")
 }
 
 var _ = BeforeSuite(func() {
