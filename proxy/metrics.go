@@ -39,20 +39,19 @@ var codeSlot = func() [600]uint8 {
 var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
 type metrics struct {
-	registry        *prometheus.Registry
-	requests        *prometheus.CounterVec   // route, code
-	latency         *prometheus.HistogramVec // route
-	backendLatency  *prometheus.HistogramVec // route, backend
-	upstream        *prometheus.CounterVec   // route, reason
-	handshakes      *prometheus.CounterVec   // reason
-	tcpConns        *prometheus.CounterVec   // route
-	tcpBytesIO      *prometheus.CounterVec   // route, direction
-	tcpFails        *prometheus.CounterVec   // route, reason
-	certificates    *prometheus.GaugeVec     // source, use, subject
-	mu              sync.Mutex
-	routes          map[string]*routeStats
-	certificatesMu  sync.Mutex
-	handshakeByName sync.Map // reason -> prometheus.Counter
+	registry       *prometheus.Registry
+	requests       *prometheus.CounterVec   // route, code
+	latency        *prometheus.HistogramVec // route
+	backendLatency *prometheus.HistogramVec // route, backend
+	upstream       *prometheus.CounterVec   // route, reason
+	handshakes     *prometheus.CounterVec   // reason
+	tcpConns       *prometheus.CounterVec   // route
+	tcpBytesIO     *prometheus.CounterVec   // route, direction
+	tcpFails       *prometheus.CounterVec   // route, reason
+	certificates   *prometheus.GaugeVec     // source, use, subject
+	mu             sync.Mutex
+	routes         map[string]*routeStats
+	certificatesMu sync.Mutex
 }
 
 // routeStats is a route's cached series. It survives snapshot swaps while the route
@@ -241,12 +240,7 @@ func (m *metrics) upstreamFailure(route, reason string) {
 }
 
 func (m *metrics) handshakeFailure(reason string) {
-	if c, ok := m.handshakeByName.Load(reason); ok {
-		c.(prometheus.Counter).Inc()
-		return
-	}
-	c, _ := m.handshakeByName.LoadOrStore(reason, m.handshakes.WithLabelValues(labelValue(reason)))
-	c.(prometheus.Counter).Inc()
+	m.handshakes.WithLabelValues(labelValue(reason)).Inc()
 }
 
 func (m *metrics) tcpConnection(route string) {

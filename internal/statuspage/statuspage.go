@@ -60,10 +60,8 @@ func Handler(read func() Input) http.Handler {
 		v := Build(read())
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		if err := page.Execute(w, v); err != nil {
-			// The header is gone by now; the truncated page says enough.
-			return
-		}
+		// A write error means the reader went away; the header is sent by then anyway.
+		_ = page.Execute(w, v)
 	})
 }
 

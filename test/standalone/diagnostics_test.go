@@ -19,18 +19,10 @@ func TestBackendTLSFailureReachesTheStatus(t *testing.T) {
 	gw := serveFolder(t, dir)
 	client := gw.httpsClient(p.edgeCA, true)
 
-	req, err := http.NewRequest(http.MethodGet, "https://app.example.test/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
+	code, header := failureOf(t, client, "https://app.example.test/")
 	const reason = "ClientCertificateRequired"
-	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("Bridgehead-Error") != reason {
-		t.Fatalf("without certificatesSecrets: %s, Bridgehead-Error %q; want 502 %s", resp.Status, resp.Header.Get("Bridgehead-Error"), reason)
+	if code != http.StatusBadGateway || header != reason {
+		t.Fatalf("without certificatesSecrets: %d, Bridgehead-Error %q; want 502 %s", code, header, reason)
 	}
 
 	var got string

@@ -225,3 +225,14 @@ func clientCertRequiredFolder(t *testing.T) (*pki, string) {
 		"app.yaml":       namedRoute("app", "app", "svc-a"),
 	})
 }
+
+// failureOf does one GET and returns the status and the Bridgehead-Error header.
+func failureOf(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Bridgehead-Error")
+}

@@ -55,17 +55,9 @@ func TestIngressWithAnotherControllersAllowListFailsClosed(t *testing.T) {
 	gw := serveFolder(t, dir)
 	client := gw.httpsClient(p.edgeCA, false)
 
-	req, err := http.NewRequest(http.MethodGet, "https://app.example.test/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Bridgehead-Error") != "UnsupportedAnnotation" {
-		t.Fatalf("with an allow list Bridgehead does not read: %s, Bridgehead-Error %q; want 503 UnsupportedAnnotation", resp.Status, resp.Header.Get("Bridgehead-Error"))
+	code, header := failureOf(t, client, "https://app.example.test/")
+	if code != http.StatusServiceUnavailable || header != "UnsupportedAnnotation" {
+		t.Fatalf("with an allow list Bridgehead does not read: %d, Bridgehead-Error %q; want 503 UnsupportedAnnotation", code, header)
 	}
 	status, reason, msg, _ := gw.status().condition("Ingress/web/app", "Ready")
 	if status != "False" || reason != "UnsupportedAnnotation" {
