@@ -87,9 +87,12 @@ envtest: ## Build (once, cached by version) kube-apiserver and etcd for envtest.
 test-deps: ## Install the Debian packages the tests use as real clients, when missing.
 	@hack/apt-install.sh $(TEST_PACKAGES)
 
+# test/e2e runs on its own after the rest: it drives a real node and measures timings, so
+# it does not share the two cores with the envtest suites.
 .PHONY: test
-test: verify-generated verify-chart-crds vet lint envtest test-deps helm ## Run every check and test.
-	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
+test: verify-generated verify-chart-crds vet lint envtest test-deps helm ## Run every check and test, the end-to-end suite on a real node last.
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/e2e$$')
+	@$(MAKE) --no-print-directory test-e2e
 
 # The suites that start a real API server (envtest); test/README.md lists every suite.
 INTEGRATION_PKGS := ./controllers/... ./test/apiserver/... ./test/crdvalidation/... ./test/tlsmatrix/... ./test/traefikcrds/...
@@ -101,6 +104,10 @@ test-unit: test-deps ## Run the tests that need no API server (no generation che
 .PHONY: test-integration
 test-integration: envtest test-deps helm ## Run the suites that start a real kube-apiserver and etcd (envtest).
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) $(INTEGRATION_PKGS)
+
+.PHONY: test-e2e
+test-e2e: envtest test-deps node-deps helm ## The end-to-end suite: image, real node, helm install, real pods (root; see test/README.md).
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test -count=1 -timeout 45m -v ./test/e2e/ -ginkgo.v
 
 ##@ Build and run
 
@@ -119,6 +126,38 @@ run-cluster: build envtest ## A local API server (envtest binaries) with the CRD
 .PHONY: bench
 bench: build ## Benchmark against HAProxy on the same end-to-end TLS path (hack/bench/run.sh).
 	bash hack/bench/run.sh
+
+##@ Image and a real cluster
+
+# Debian packages of the real node: the container runtime, the OCI runtime (runc: crun
+# refuses this kernel's hybrid cgroups), CNI plugins, and what kubelet and kube-proxy use.
+NODE_PACKAGES ?= containerd runc containernetworking-plugins nftables iptables conntrack
+
+.PHONY: image
+image: ## Build the gateway's OCI image from source, without Docker: bin/bridgehead-image.tar (and the node's pause image).
+	hack/image.sh bin
+
+.PHONY: node-deps
+node-deps: ## Install the Debian packages the real node runs, when missing.
+	@hack/apt-install.sh $(NODE_PACKAGES)
+
+.PHONY: bin/cluster
+bin/cluster:
+	@go build -o bin/cluster ./hack/cluster
+
+.PHONY: cluster-up
+cluster-up: envtest node-deps image bin/cluster ## Start a real single-node Kubernetes here (root), with the image imported; bin/kubectl talks to it.
+	@ln -sf "$$(hack/envtest.sh)/kubectl" bin/kubectl
+	bin/cluster up --bin-dir "$$(hack/envtest.sh)" --pause-image bin/pause-image.tar
+	bin/cluster import bin/bridgehead-image.tar
+
+.PHONY: image-import
+image-import: image bin/cluster ## Load bin/bridgehead-image.tar into the running node's containerd.
+	bin/cluster import bin/bridgehead-image.tar
+
+.PHONY: cluster-down
+cluster-down: bin/cluster ## Stop the node and remove everything it made (processes, mounts, cgroups, nft tables, bridge).
+	bin/cluster down
 
 ##@ Tools
 
