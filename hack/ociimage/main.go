@@ -157,7 +157,7 @@ func addLibraries(files map[string]string) error {
 			if strings.Contains(string(out), "not a dynamic executable") {
 				continue // static: nothing to carry
 			}
-			return fmt.Errorf("ldd %s: %v: %s", src, err, out)
+			return fmt.Errorf("ldd %s: %w: %s", src, err, out)
 		}
 		sc := bufio.NewScanner(bytes.NewReader(out))
 		for sc.Scan() {
@@ -261,7 +261,7 @@ func writeArchive(out, fullName string, tag name.Tag, img v1.Image, mtime time.T
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		return err

@@ -296,11 +296,17 @@ func readInt(path string) int64 {
 func podProcesses(cgroup string) []int {
 	GinkgoHelper()
 	var pids []int
-	_ = filepath.WalkDir(cgroup, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
+	err := filepath.WalkDir(cgroup, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || d.Name() != "cgroup.procs" {
 			return nil
 		}
-		b, _ := os.ReadFile(path)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
 		for _, f := range strings.Fields(string(b)) {
 			if n, err := strconv.Atoi(f); err == nil {
 				pids = append(pids, n)
@@ -308,6 +314,7 @@ func podProcesses(cgroup string) []int {
 		}
 		return nil
 	})
+	Expect(err).NotTo(HaveOccurred())
 	return pids
 }
 

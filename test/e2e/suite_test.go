@@ -120,7 +120,7 @@ var _ = AfterSuite(func(ctx SpecContext) {
 }, NodeTimeout(5*time.Minute))
 
 // testNamespaces are the namespaces the specs create (besides the gateway's).
-var testNamespaces = []string{"e2e-apps", "e2e-scale", "e2e-seeds", "e2e-routes", gatewayNS}
+var testNamespaces = []string{"e2e-apps", "e2e-scale", "demo", "e2e-routes", gatewayNS}
 
 // run runs a command to completion and returns its standard output; it fails the spec,
 // with the output, when the command fails.

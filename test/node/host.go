@@ -102,7 +102,7 @@ func setUpNetwork() error {
 	}
 	for _, s := range steps {
 		if out, err := exec.Command(s[0], s[1:]...).CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %v: %s", strings.Join(s, " "), err, out)
+			return fmt.Errorf("%s: %w: %s", strings.Join(s, " "), err, out)
 		}
 	}
 	guard := fmt.Sprintf(`table inet %[1]s {
@@ -121,7 +121,7 @@ func setUpNetwork() error {
 	cmd := exec.Command("nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(guard)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("nft guard table: %v: %s", err, out)
+		return fmt.Errorf("nft guard table: %w: %s", err, out)
 	}
 	return nil
 }

@@ -233,7 +233,7 @@ func (c *Cluster) apiReady(ctx context.Context) error {
 	}
 	body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 	if err != nil {
-		return fmt.Errorf("%v: %s", err, body)
+		return fmt.Errorf("%w: %s", err, body)
 	}
 	return nil
 }
@@ -275,7 +275,7 @@ func (c *Cluster) ready(ctx context.Context) error {
 func (c *Cluster) Import(ctx context.Context, archive string) error {
 	out, err := exec.CommandContext(ctx, "ctr", "-a", c.ContainerdSocket(), "-n", "k8s.io", "images", "import", "--no-unpack=false", archive).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("importing %s: %v: %s", archive, err, out)
+		return fmt.Errorf("importing %s: %w: %s", archive, err, out)
 	}
 	c.logf("imported %s: %s", archive, strings.TrimSpace(string(out)))
 	return nil
@@ -286,7 +286,7 @@ func (c *Cluster) start(name, bin string, args ...string) error {
 	if err != nil {
 		return err
 	}
-	defer logf.Close()
+	defer func() { _ = logf.Close() }() // the child has its own descriptor
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: the node outlives `cluster up`, and a Ctrl-C there does not reach it.
@@ -322,7 +322,7 @@ func (c *Cluster) waitFor(ctx context.Context, what string, limit time.Duration,
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("%s not ready after %s: %v", what, limit, last)
+	return fmt.Errorf("%s not ready after %s: %w", what, limit, last)
 }
 
 func (c *Cluster) running() bool {

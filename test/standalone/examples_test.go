@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bridgehead/bridgehead/test/readme"
 )
 
 // The examples' EndpointSlices name fixed loopback ports; the tests rewrite them to free
@@ -113,7 +115,7 @@ func TestMakeRunQuickstart(t *testing.T) {
 		t.Errorf("the printed status does not show the quickstart route Ready:\n%s", printed)
 	}
 	r.assertAllReady()
-	steps := readmeSteps(t, filepath.Join(repoRoot, "README.md"), func(argv []string) bool { return argv[0] == "curl" })
+	steps := readme.Steps(t, filepath.Join(repoRoot, "README.md"), func(argv []string) bool { return argv[0] == "curl" })
 	runSteps(t, "README.md", r.root, r.gw, steps)
 
 	start := time.Now()
@@ -141,12 +143,12 @@ func TestExamples(t *testing.T) {
 		if !e.IsDir() || name == "quickstart" { // the quickstart is TestMakeRunQuickstart's
 			continue
 		}
-		readme, err := os.ReadFile(filepath.Join(repoRoot, "examples", name, "README.md"))
+		text, err := os.ReadFile(filepath.Join(repoRoot, "examples", name, "README.md"))
 		if err != nil {
 			t.Errorf("examples/%s has no README.md: %v", name, err)
 			continue
 		}
-		if !strings.Contains(string(readme), "bin/bridgehead quickstart --dir examples/"+name+"\n") {
+		if !strings.Contains(string(text), "bin/bridgehead quickstart --dir examples/"+name+"\n") {
 			// Not a standalone example (one for a cluster, say): not this test's to run.
 			t.Logf("examples/%s: its README does not run it with `bin/bridgehead quickstart --dir examples/%s`; skipped", name, name)
 			continue
@@ -154,8 +156,7 @@ func TestExamples(t *testing.T) {
 		seen++
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			readme := filepath.Join(repoRoot, "examples", name, "README.md")
-			steps := readmeSteps(t, readme, exampleCommands)
+			steps := readme.Steps(t, filepath.Join(repoRoot, "examples", name, "README.md"), exampleCommands)
 			r := startExample(t, name)
 			r.assertAllReady()
 			runSteps(t, filepath.Join("examples", name, "README.md"), r.root, r.gw, steps)
