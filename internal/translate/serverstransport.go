@@ -111,7 +111,7 @@ func (t *translator) upstreamTLS(rep *report, kind, namespace, name, prefix stri
 
 	var bundles []caResult
 	for i, ca := range spec.RootCAs {
-		src, field := caSource{"Secret", namespace, ""}, fmt.Sprintf("%srootCAs[%d]", prefix, i)
+		src, field := caSource{"Secret", namespace, "", ca.Key}, fmt.Sprintf("%srootCAs[%d]", prefix, i)
 		switch {
 		case ca.Secret != nil:
 			src.name = string(*ca.Secret)
@@ -121,7 +121,7 @@ func (t *translator) upstreamTLS(rep *report, kind, namespace, name, prefix stri
 		bundles = t.addRoots(rep, obj, field, src, bundles)
 	}
 	for i, s := range spec.RootCAsSecrets { //nolint:staticcheck // Traefik manifests still use the deprecated alias
-		bundles = t.addRoots(rep, obj, fmt.Sprintf("%srootCAsSecrets[%d]", prefix, i), caSource{"Secret", namespace, string(s)}, bundles)
+		bundles = t.addRoots(rep, obj, fmt.Sprintf("%srootCAsSecrets[%d]", prefix, i), caSource{kind: "Secret", namespace: namespace, name: string(s)}, bundles)
 	}
 	if len(bundles) > 0 && len(rep.refs) == 0 {
 		tr.RootCAs = mergePools(bundles)

@@ -187,7 +187,7 @@ func (t *translator) buildPolicy(o *bhv1.TLSOption) *snapshot.Policy {
 
 	var bundles []caResult
 	for i, name := range spec.ClientAuth.SecretNames {
-		r := t.caBundle(rep, caSource{"Secret", o.Namespace, string(name)}, true)
+		r := t.caBundle(rep, caSource{kind: "Secret", namespace: o.Namespace, name: string(name)}, true)
 		if r.problem != nil {
 			rep.refError(r.problem.reason, fmt.Sprintf("TLSOption %s: spec.clientAuth.secretNames[%d]: %s", id, i, r.problem.message))
 			continue
