@@ -130,6 +130,10 @@ type ingressBuild struct {
 	transport         *snapshot.Transport
 	transportFailure  *snapshot.Failure
 	anyHTTPS          bool
+	// foreignTransport is synthesized from other controllers' annotations (see
+	// ingress_annotations.go); handled lists the annotations read that way.
+	foreignTransport *snapshot.Transport
+	handled          map[string]bool
 
 	tlsOption     *bhv1.ObjectReference
 	policy        string
@@ -491,6 +495,7 @@ func (t *translator) ingressAnnotations(b *ingressBuild) {
 			b.middlewares = append(b.middlewares, m)
 		}
 	}
+	t.foreignTLSAnnotations(b)
 	t.foreignAnnotations(b)
 }
 
@@ -655,6 +660,16 @@ func (t *translator) ingressBackend(b *ingressBuild, field string, be *networkin
 			out.Failure = b.transportFailure
 		}
 		b.inv.transport(b.transport)
+	} else if tr := b.foreignTransport; tr != nil {
+		out.Transport = tr.ID
+		if tr.ServerName != "" && out.Scheme == "https" {
+			out.ServerName, out.VerifyNames = tr.ServerName, []string{tr.ServerName}
+		}
+		if out.Failure == nil && tr.Failure != nil && out.Scheme == "https" {
+			out.Failure = &snapshot.Failure{Reason: tr.Failure.Reason, Status: http.StatusBadGateway, Detail: tr.Failure.Detail,
+				Message: tr.Failure.Message + "; requests to this Ingress's backends get 502 until it is fixed"}
+		}
+		b.inv.transport(tr)
 	}
 	return out
 }
@@ -674,6 +689,11 @@ func (t *translator) resolveIngressTransport(b *ingressBuild, https bool) {
 
 // finishIngressTransport warns when the servers-transport annotation can have no effect.
 func (t *translator) finishIngressTransport(b *ingressBuild) {
+	if tr := b.foreignTransport; tr != nil && !b.anyHTTPS {
+		b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf(
+			"metadata.annotations: the backend TLS settings of %s are never used, because every backend is spoken to over plain HTTP; ask for TLS to the backends (backend-protocol HTTPS, server-ssl \"true\", ...) or name the Services' https ports",
+			strings.Join(sortedKeys(b.handled), ", ")))
+	}
 	if b.transportName == "" || b.anyHTTPS || !b.transportResolved {
 		return
 	}

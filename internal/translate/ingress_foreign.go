@@ -18,22 +18,11 @@ var knownAnnotations = []string{AnnotationBackendProtocol, AnnotationMiddlewares
 // foreignAnnotations are annotations of other ingress controllers that users bring along
 // when they migrate, with what does the job in Bridgehead.
 var foreignAnnotations = map[string]string{
-	"nginx.ingress.kubernetes.io/backend-protocol":           AnnotationBackendProtocol,
 	"nginx.ingress.kubernetes.io/ssl-redirect":               AnnotationSSLRedirect,
 	"nginx.ingress.kubernetes.io/force-ssl-redirect":         AnnotationSSLRedirect,
-	"nginx.ingress.kubernetes.io/proxy-ssl-secret":           "a ServersTransport (rootCAs, certificatesSecrets) named by " + AnnotationServersTransport,
-	"nginx.ingress.kubernetes.io/proxy-ssl-verify":           "a ServersTransport (rootCAs) named by " + AnnotationServersTransport + "; backends are always verified",
-	"nginx.ingress.kubernetes.io/proxy-ssl-name":             "serverName in a ServersTransport named by " + AnnotationServersTransport,
-	"nginx.ingress.kubernetes.io/proxy-ssl-server-name":      "serverName in a ServersTransport named by " + AnnotationServersTransport,
 	"nginx.ingress.kubernetes.io/rewrite-target":             "a stripPrefix or addPrefix Middleware named by " + AnnotationMiddlewares,
-	"haproxy.org/server-ssl":                                 AnnotationBackendProtocol + ": https (and a ServersTransport with the CA, named by " + AnnotationServersTransport + ")",
-	"haproxy.org/server-ca":                                  "a ServersTransport (rootCAs) named by " + AnnotationServersTransport,
-	"haproxy.org/server-crt":                                 "a ServersTransport (certificatesSecrets) named by " + AnnotationServersTransport,
 	"haproxy.org/ssl-redirect":                               AnnotationSSLRedirect,
 	"haproxy.org/ssl-passthrough":                            "an IngressRouteTCP with tls.passthrough",
-	"haproxy-ingress.github.io/backend-protocol":             AnnotationBackendProtocol,
-	"haproxy-ingress.github.io/secure-backends":              AnnotationBackendProtocol + ": https",
-	"haproxy-ingress.github.io/secure-verify-ca-secret":      "a ServersTransport (rootCAs) named by " + AnnotationServersTransport,
 	"haproxy-ingress.github.io/ssl-redirect":                 AnnotationSSLRedirect,
 	"traefik.ingress.kubernetes.io/router.middlewares":       AnnotationMiddlewares + " (written NAMESPACE/NAME)",
 	"traefik.ingress.kubernetes.io/router.tls.options":       AnnotationTLSOptions + " (written NAMESPACE/NAME)",
@@ -123,6 +112,9 @@ func (t *translator) foreignAnnotations(b *ingressBuild) {
 	sort.Strings(keys)
 	var unread []string
 	for _, k := range keys {
+		if b.handled[k] {
+			continue // served, and reported, by foreignTLSAnnotations
+		}
 		if use := restriction(k, b.ing.Annotations[k]); use != "" {
 			msg := fmt.Sprintf("metadata.annotations[%s]: restricts who may reach the backends, and Bridgehead does not read it, so serving this Ingress would drop the restriction; use %s and remove the annotation; requests to this Ingress get 503 until then", k, use)
 			b.rep.invalidf(bhv1.ReasonUnsupportedAnnotation, msg)

@@ -165,8 +165,12 @@ func (t *translator) readCABundle(src caSource, allowTLSCrt bool) caResult {
 	default:
 		s, ok := t.secrets[k]
 		if !ok {
+			at := "ca.crt"
+			if src.key != "" {
+				at = src.key
+			}
 			return caResult{problem: &finding{reason: bhv1.ReasonCASecretNotFound, detail: k.String(),
-				message: fmt.Sprintf("Secret %q (CA certificates) not found in namespace %s; create it with the PEM roots at key ca.crt", src.name, src.namespace)}}
+				message: fmt.Sprintf("Secret %q (CA certificates) not found in namespace %s; create it with the PEM roots at key %s", src.name, src.namespace, at)}}
 		}
 		keys := caKeys
 		if src.key != "" {

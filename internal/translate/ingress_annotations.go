@@ -1,0 +1,189 @@
+package translate
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/ingressannotations"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// Other controllers' annotations served as their controllers define them, through
+// ingressannotations. The synthesized ServersTransport spec goes through the same builder
+// as a ServersTransport object (upstreamTLS), with the annotations as its origin, so its
+// problems are reported on the Ingress under the annotation's name.
+
+// servedForeign are the annotations (after the family's prefix) the translator serves
+// through ingressannotations. The others of the package's table still go through
+// foreignAnnotations: named with a Warning, or failing closed when they restrict access.
+var servedForeign = map[ingressannotations.Family]map[string]bool{
+	ingressannotations.Nginx: setOf("backend-protocol", "proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth",
+		"proxy-ssl-name", "proxy-ssl-server-name", "proxy-ssl-protocols", "proxy-ssl-ciphers"),
+	ingressannotations.HAProxyOrg:    haproxyServed,
+	ingressannotations.HAProxyCom:    haproxyServed,
+	ingressannotations.HAProxyLegacy: haproxyServed,
+	ingressannotations.HAProxyIngress: setOf("backend-protocol", "secure-backends", "secure-verify-ca-secret",
+		"secure-verify-hostname", "secure-sni", "secure-crt-secret"),
+}
+
+var haproxyServed = setOf("server-ssl", "server-ca", "server-crt", "server-proto")
+
+func setOf(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// servesForeign reports whether the translator serves annotation key through ingressannotations.
+func servesForeign(key string) bool {
+	for fam, names := range servedForeign {
+		if name, ok := strings.CutPrefix(key, string(fam)); ok && names[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// annotationDefaults are the class defaults of the controller whose class is taken over.
+func (t *translator) annotationDefaults() ingressannotations.Defaults {
+	switch t.opts.IngressClass {
+	case "nginx":
+		return ingressannotations.Defaults{Controller: ingressannotations.ControllerNginx}
+	case "haproxy":
+		return ingressannotations.Defaults{Controller: ingressannotations.ControllerHAProxy}
+	}
+	return ingressannotations.Defaults{}
+}
+
+func (t *translator) lookupSecret(namespace, name string) (*corev1.Secret, bool) {
+	s, ok := t.secrets[nsName{namespace, name}]
+	return s, ok
+}
+
+// foreignTLSAnnotations reads the served foreign annotations of an Ingress: findings go on
+// its report, a blocking one fails every route closed, and the scheme and transport they
+// ask for are used by ingressBackend.
+func (t *translator) foreignTLSAnnotations(b *ingressBuild) {
+	res := ingressannotations.Read(ingressannotations.Input{Ingress: b.ing, Defaults: t.annotationDefaults(), Secrets: t.lookupSecret})
+	b.handled = map[string]bool{}
+	for _, f := range res.Findings {
+		if !servesForeign(f.Annotation) {
+			continue
+		}
+		b.handled[f.Annotation] = true
+		msg := fmt.Sprintf("metadata.annotations[%s]: %q: %s", f.Annotation, f.Value, f.Message)
+		switch f.Disposition {
+		case ingressannotations.Served:
+		case ingressannotations.Malformed, ingressannotations.Refused:
+			msg += "; requests to this Ingress get 503 until it is fixed"
+			b.rep.invalidf(bhv1.ReasonUnsupportedValue, msg)
+			if b.failure == nil {
+				b.failure = &snapshot.Failure{Reason: string(bhv1.ReasonUnsupportedValue), Status: http.StatusServiceUnavailable, Message: b.obj + " " + msg}
+			}
+		case ingressannotations.ServedInsecure:
+			b.rep.warn(bhv1.ReasonInsecureSkipVerify, msg)
+		default:
+			b.rep.warn(bhv1.ReasonIneffectiveSetting, msg)
+		}
+	}
+	if _, own := b.ing.Annotations[AnnotationBackendProtocol]; !own && res.Scheme != ingressannotations.SchemeDefault {
+		b.scheme = string(res.Scheme)
+		if res.Scheme == ingressannotations.SchemeH2 {
+			b.scheme = "https" // HTTP/2 is offered by ALPN on every TLS backend
+		}
+	}
+	tr := res.Transport
+	if tr == nil {
+		return
+	}
+	if b.transportName != "" {
+		b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations[%s]: ServersTransport %q is used, so the backend TLS settings of %s are not (%s takes precedence); remove one of them",
+			AnnotationServersTransport, b.transportName, strings.TrimPrefix(tr.Origin, "annotation "), AnnotationServersTransport))
+		return
+	}
+	b.foreignTransport = t.annotationTransport(b, tr)
+}
+
+// annotationTransport compiles a synthesized ServersTransport spec, reporting its
+// problems on the Ingress. A transport that cannot be built fails closed (502), as a
+// ServersTransport object does.
+func (t *translator) annotationTransport(b *ingressBuild, tr *ingressannotations.Transport) *snapshot.Transport {
+	ns := b.ing.Namespace
+	if tr.Namespace != ns && !t.permitted(ns, tr.Namespace) {
+		msg := fmt.Sprintf("%s: the Secrets are in namespace %s; cross-namespace references are off (start the gateway with --allow-cross-namespace, or copy the Secrets to namespace %s); requests to this Ingress's backends get 502 until then",
+			tr.Origin, tr.Namespace, ns)
+		b.rep.refError(bhv1.ReasonRefNotPermitted, "metadata."+msg)
+		out := &snapshot.Transport{ID: transportID(KindIngress, ns, b.ing.Name), Source: b.src,
+			Failure: &snapshot.Failure{Reason: string(bhv1.ReasonRefNotPermitted), Status: http.StatusBadGateway, Message: b.obj + " " + msg}}
+		t.addTransport(out)
+		return out
+	}
+	fields := transportFieldOrigins(tr.Origin)
+	o := tlsOrigin{
+		kind: KindIngress, namespace: tr.Namespace, name: b.ing.Name, annotations: true,
+		obj:   b.obj,
+		field: func(f string) string { return "metadata.annotations[" + fields(f) + "]" },
+	}
+	scratch := &report{key: b.rep.key}
+	out := t.upstreamTLS(scratch, o, &tr.Spec.UpstreamTLS)
+	// The namespace of an annotation transport is the Ingress's, whatever its Secrets'.
+	out.ID, out.Source = transportID(KindIngress, ns, b.ing.Name), b.src
+	out.MaxIdleConnsPerHost = defaultMaxIdleConns
+	out.DialTimeout, out.IdleConnTimeout, out.PingTimeout = defaultDialTimeout, defaultIdleConnTimeout, defaultPingTimeout
+	out.VerifyHint = tr.VerifyFix
+	problems := append(append([]finding(nil), scratch.invalid...), scratch.refs...)
+	// On the Ingress's own status the object is implied: drop it from the messages.
+	own := func(fs []finding) []finding {
+		out := make([]finding, len(fs))
+		for i, f := range fs {
+			f.message = strings.TrimPrefix(f.message, b.obj+": ")
+			out[i] = f
+		}
+		return out
+	}
+	b.rep.invalid = append(b.rep.invalid, own(scratch.invalid)...)
+	b.rep.refs = append(b.rep.refs, own(scratch.refs)...)
+	b.rep.warnings = append(b.rep.warnings, own(scratch.warnings)...)
+	if len(problems) > 0 {
+		out.Failure = &snapshot.Failure{Reason: string(problems[0].reason), Status: http.StatusBadGateway, Message: problems[0].message, Detail: problems[0].detail}
+		out.RootCAs, out.ClientCertificates = nil, nil
+	}
+	t.addTransport(out)
+	return out
+}
+
+// transportFieldOrigins maps a spec field to the annotation it comes from, for messages.
+// Origin lists the annotations ("annotation a, b"); the field's own annotation is picked by
+// what it sets.
+func transportFieldOrigins(origin string) func(string) string {
+	keys := strings.Split(strings.TrimPrefix(origin, "annotation "), ", ")
+	pick := func(names ...string) string {
+		for _, k := range keys {
+			for _, n := range names {
+				if strings.HasSuffix(k, "/"+n) {
+					return k
+				}
+			}
+		}
+		return strings.Join(keys, ", ")
+	}
+	return func(f string) string {
+		switch {
+		case strings.HasPrefix(f, "rootCAs"):
+			return pick("proxy-ssl-secret", "server-ca", "secure-verify-ca-secret")
+		case strings.HasPrefix(f, "certificatesSecrets"):
+			return pick("proxy-ssl-secret", "server-crt", "secure-crt-secret")
+		case strings.HasPrefix(f, "cipherSuites"):
+			return pick("proxy-ssl-ciphers")
+		case strings.HasPrefix(f, "insecureSkipVerify"):
+			return pick("proxy-ssl-verify", "server-ssl", "secure-backends", "backend-protocol")
+		}
+		return strings.Join(keys, ", ")
+	}
+}

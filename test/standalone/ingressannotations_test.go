@@ -1,0 +1,249 @@
+package standalone
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Other controllers' backend-TLS annotations, served as those controllers define them,
+// through real TLS handshakes on loopback: the gateway process reads a folder, the
+// backends are Go TLS servers with the test PKI's certificates.
+
+// annotatedIngress is an Ingress of class bridgehead for HOST.example.test over TLS to
+// Service svc (its port named https), with the given annotations (YAML lines, indented
+// four spaces).
+func annotatedIngress(name, host, svc string, annotations ...string) string {
+	ann := ""
+	for _, a := range annotations {
+		ann += "    " + a + "\n"
+	}
+	if ann != "" {
+		ann = "  annotations:\n" + ann
+	}
+	return fmt.Sprintf(`---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: %[1]s
+  namespace: web
+%[4]sspec:
+  ingressClassName: bridgehead
+  tls:
+  - hosts: [%[2]s.example.test]
+    secretName: edge-tls
+  rules:
+  - host: %[2]s.example.test
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend: {service: {name: %[3]s, port: {name: https}}}
+`, name, host, svc, ann)
+}
+
+const ingressClassYAML = `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: bridgehead}
+spec: {controller: bridgehead.dev/ingress-controller}
+`
+
+// opaqueSecret writes a Secret of type Opaque with the given keys.
+func opaqueSecret(name string, data map[string][]byte) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: Opaque\nstringData:\n", name, ns)
+	for _, k := range []string{"ca.crt", "tls.crt", "tls.key"} {
+		if v, ok := data[k]; ok {
+			fmt.Fprintf(&b, "  %s: |\n    %s\n", k, strings.ReplaceAll(strings.TrimSpace(string(v)), "\n", "\n    "))
+		}
+	}
+	return b.String()
+}
+
+// waitBody waits (bounded) until GET url answers want, and fails the test otherwise.
+func waitBody(t *testing.T, c *http.Client, url string, wantCode int, want string) {
+	t.Helper()
+	var code int
+	var body string
+	var err error
+	if _, ok := eventually(reloadLimit, func() bool {
+		code, body, err = get(c, url)
+		return err == nil && code == wantCode && (want == "" || body == want)
+	}); !ok {
+		t.Fatalf("GET %s: %d %q (%v); want %d %q", url, code, body, err, wantCode, want)
+	}
+}
+
+func wantCondition(t *testing.T, gw *gatewayProc, object, typ, status string, parts ...string) {
+	t.Helper()
+	var st, reason, msg string
+	ok := false
+	eventually(reloadLimit, func() bool {
+		st, reason, msg, _ = gw.status().condition(object, typ)
+		if st != status {
+			return false
+		}
+		for _, p := range parts {
+			if !strings.Contains(msg, p) {
+				return false
+			}
+		}
+		ok = true
+		return true
+	})
+	if !ok {
+		t.Fatalf("%s %s = %s %s %q; want %s mentioning %q", object, typ, st, reason, msg, status, parts)
+	}
+}
+
+// TestNginxProxySSLAnnotationsServeVerifiedMTLS: backend-protocol HTTPS with
+// proxy-ssl-secret (ca.crt + tls.crt/tls.key in one Secret), proxy-ssl-verify "on" and
+// proxy-ssl-name reach a backend that requires a client certificate, verified. A
+// malformed value is refused with a status naming the annotation, the value and the fix:
+// an Ingress that never served fails closed (503), one that served keeps its last good
+// version; the other Ingresses keep serving.
+func TestNginxProxySSLAnnotationsServeVerifiedMTLS(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	mtls := tlsBackend(t, p, "A", true)
+	other := tlsBackend(t, p, "B", false)
+	annotations := func(verify string) string {
+		return annotatedIngress("app", "app", "svc-a",
+			"nginx.ingress.kubernetes.io/backend-protocol: HTTPS",
+			"nginx.ingress.kubernetes.io/proxy-ssl-secret: web/backend-mtls",
+			"nginx.ingress.kubernetes.io/proxy-ssl-verify: "+verify,
+			"nginx.ingress.kubernetes.io/proxy-ssl-name: backend.web.svc",
+			`nginx.ingress.kubernetes.io/proxy-ssl-server-name: "on"`)
+	}
+	dir := writeFolder(t, map[string]string{
+		"class.yaml":    ingressClassYAML,
+		"secrets.yaml":  p.secretsYAML() + opaqueSecret("backend-mtls", map[string][]byte{"ca.crt": p.backendCA.PEM, "tls.crt": p.gatewayClient.CertPEM, "tls.key": p.gatewayClient.KeyPEM}),
+		"services.yaml": serviceYAML(t, "svc-a", addrOf(mtls)) + serviceYAML(t, "svc-b", addrOf(other)),
+		"app.yaml":      annotations(`"on"`),
+		"other.yaml": annotatedIngress("other", "other", "svc-b",
+			"nginx.ingress.kubernetes.io/backend-protocol: HTTPS",
+			"nginx.ingress.kubernetes.io/proxy-ssl-secret: web/backend-ca",
+			"nginx.ingress.kubernetes.io/proxy-ssl-name: backend.web.svc"),
+		"broken.yaml": annotatedIngress("broken", "broken", "svc-b",
+			"nginx.ingress.kubernetes.io/backend-protocol: HTTPS",
+			"nginx.ingress.kubernetes.io/proxy-ssl-secret: backend-ca"),
+	})
+	gw := serveFolder(t, dir)
+	client := gw.httpsClient(p.edgeCA, false)
+	waitBody(t, client, "https://app.example.test/", http.StatusOK, "A client=bridgehead-gateway")
+	wantCondition(t, gw, "Ingress/web/app", "Ready", "True")
+	waitBody(t, client, "https://other.example.test/", http.StatusOK, "B")
+	if code, header := failureOf(t, client, "https://broken.example.test/"); code != http.StatusServiceUnavailable || header != "UnsupportedValue" {
+		t.Errorf("proxy-ssl-secret without a namespace: %d %q; want 503 UnsupportedValue", code, header)
+	}
+	wantCondition(t, gw, "Ingress/web/broken", "Ready", "False", "nginx.ingress.kubernetes.io/proxy-ssl-secret", `"backend-ca"`, "NAMESPACE/NAME")
+
+	writeFile(t, filepath.Join(dir, "app.yaml"), annotations("maybe"))
+	wantCondition(t, gw, "Ingress/web/app", "Ready", "False", "nginx.ingress.kubernetes.io/proxy-ssl-verify", `"maybe"`, `"on" nor "off"`, "last version that was accepted keeps serving")
+	waitBody(t, client, "https://app.example.test/", http.StatusOK, "A client=bridgehead-gateway")
+	waitBody(t, client, "https://other.example.test/", http.StatusOK, "B")
+}
+
+// TestNginxHTTPSIsVerifiedWhereNginxWasNot: ingress-nginx does not verify an HTTPS
+// backend without proxy-ssl-verify "on"; Bridgehead does, so a backend with a private CA
+// fails (502 UnknownAuthority) and the status says the old controller did not verify and
+// how to fix it. proxy-ssl-verify "off" then serves, with a warning.
+func TestNginxHTTPSIsVerifiedWhereNginxWasNot(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	backend := tlsBackend(t, p, "A", false)
+	ingress := func(extra ...string) string {
+		return annotatedIngress("app", "app", "svc-a", append([]string{
+			"nginx.ingress.kubernetes.io/backend-protocol: HTTPS",
+			"nginx.ingress.kubernetes.io/proxy-ssl-name: backend.web.svc"}, extra...)...)
+	}
+	dir := writeFolder(t, map[string]string{
+		"class.yaml":    ingressClassYAML,
+		"secrets.yaml":  p.secretsYAML(),
+		"services.yaml": serviceYAML(t, "svc-a", addrOf(backend)),
+		"app.yaml":      ingress(),
+	})
+	gw := serveFolder(t, dir)
+	client := gw.httpsClient(p.edgeCA, false)
+	if code, header := failureOf(t, client, "https://app.example.test/"); code != http.StatusBadGateway || header != "UnknownAuthority" {
+		t.Fatalf("unverifiable backend: %d %q; want 502 UnknownAuthority", code, header)
+	}
+	wantCondition(t, gw, "Ingress/web/app", "BackendTLSReady", "False", "ingress-nginx did not verify", `proxy-ssl-verify: "off"`, "proxy-ssl-secret")
+	wantCondition(t, gw, "Ingress/web/app", "Warnings", "True", "where ingress-nginx did not verify them")
+
+	writeFile(t, filepath.Join(dir, "app.yaml"), ingress(`nginx.ingress.kubernetes.io/proxy-ssl-verify: "off"`))
+	waitBody(t, client, "https://app.example.test/", http.StatusOK, "A")
+	wantCondition(t, gw, "Ingress/web/app", "Warnings", "True", "NOT verified")
+}
+
+// TestHAProxySeedServesThroughVerifiedTLS: the Ingress of the HAProxy field report
+// (seeds/01), class changed to bridgehead: server-ssl with server-ca (the CA at tls.crt,
+// as HAProxy reads it) serves through verified TLS. A server-ca that did not sign the
+// backend fails (502 UnknownAuthority), and server-ssl alone serves unverified, as HAProxy
+// does, with a warning.
+func TestHAProxySeedServesThroughVerifiedTLS(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	backend := tlsBackend(t, p, "A", false)
+	seed := func(ann ...string) string {
+		return strings.Replace(annotatedIngress("my-app", "my-app", "backend", ann...), "  ingressClassName: bridgehead\n", "", 1)
+	}
+	classAnnotation := "kubernetes.io/ingress.class: bridgehead"
+	dir := writeFolder(t, map[string]string{
+		"class.yaml":    ingressClassYAML,
+		"secrets.yaml":  p.secretsYAML() + opaqueSecret("ca", map[string][]byte{"tls.crt": p.backendCA.PEM}),
+		"services.yaml": serviceYAML(t, "backend", addrOf(backend)),
+		"ingress.yaml": seed("haproxy.org/server-ca: web/ca", `haproxy.org/server-ssl: "true"`,
+			`haproxy.org/ssl-redirect: "true"`, classAnnotation),
+	})
+	gw := serveFolder(t, dir)
+	client := gw.httpsClient(p.edgeCA, false)
+	waitBody(t, client, "https://my-app.example.test/", http.StatusOK, "A")
+
+	writeFile(t, filepath.Join(dir, "ingress.yaml"), seed("haproxy.org/server-ca: web/client-ca", `haproxy.org/server-ssl: "true"`, classAnnotation))
+	waitBody(t, client, "https://my-app.example.test/", http.StatusBadGateway, "")
+	if code, header := failureOf(t, client, "https://my-app.example.test/"); code != http.StatusBadGateway || header != "UnknownAuthority" {
+		t.Errorf("server-ca of another CA: %d %q; want 502 UnknownAuthority", code, header)
+	}
+
+	writeFile(t, filepath.Join(dir, "ingress.yaml"), seed(`haproxy.org/server-ssl: "true"`, classAnnotation))
+	waitBody(t, client, "https://my-app.example.test/", http.StatusOK, "A")
+	wantCondition(t, gw, "Ingress/web/my-app", "Warnings", "True", "haproxy.org/server-ssl", "WITHOUT verifying", "haproxy.org/server-ca")
+
+	writeFile(t, filepath.Join(dir, "ingress.yaml"), seed(`haproxy.org/server-ssl: "yes please"`, classAnnotation))
+	wantCondition(t, gw, "Ingress/web/my-app", "Ready", "False", "haproxy.org/server-ssl", `"yes please"`, `write "true" or "false"`, "keeps serving")
+	waitBody(t, client, "https://my-app.example.test/", http.StatusOK, "A")
+}
+
+// TestHAProxyIngressSecureAnnotations: HAProxy Ingress's secure-backends with
+// secure-verify-ca-secret, secure-crt-secret and secure-sni reach a backend that requires
+// a client certificate, verified; a malformed secure-sni is refused, and the last good
+// version keeps serving.
+func TestHAProxyIngressSecureAnnotations(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	backend := tlsBackend(t, p, "A", true)
+	ingress := func(sni string) string {
+		return annotatedIngress("app", "app", "svc-a",
+			`haproxy-ingress.github.io/secure-backends: "true"`,
+			"haproxy-ingress.github.io/secure-verify-ca-secret: backend-ca",
+			"haproxy-ingress.github.io/secure-crt-secret: gateway-client",
+			"haproxy-ingress.github.io/secure-sni: "+sni)
+	}
+	dir := writeFolder(t, map[string]string{
+		"class.yaml":    ingressClassYAML,
+		"secrets.yaml":  p.secretsYAML(),
+		"services.yaml": serviceYAML(t, "svc-a", addrOf(backend)),
+		"app.yaml":      ingress("backend.web.svc"),
+	})
+	gw := serveFolder(t, dir)
+	client := gw.httpsClient(p.edgeCA, false)
+	waitBody(t, client, "https://app.example.test/", http.StatusOK, "A client=bridgehead-gateway")
+	wantCondition(t, gw, "Ingress/web/app", "Ready", "True")
+
+	writeFile(t, filepath.Join(dir, "app.yaml"), ingress(`"not a host"`))
+	wantCondition(t, gw, "Ingress/web/app", "Ready", "False", "haproxy-ingress.github.io/secure-sni", `"not a host"`, "neither sni, host nor a host name")
+	waitBody(t, client, "https://app.example.test/", http.StatusOK, "A client=bridgehead-gateway")
+}
