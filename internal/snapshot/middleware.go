@@ -18,6 +18,9 @@ type RedirectScheme struct {
 	Scheme    string `json:"scheme"`
 	Port      string `json:"port,omitempty"`
 	Permanent bool   `json:"permanent,omitempty"`
+	// StatusCode, when set, is the status of every redirect whatever the method (301, 302,
+	// 303, 307 or 308); otherwise Permanent and the method choose.
+	StatusCode int `json:"statusCode,omitempty"`
 }
 
 // StripPrefix removes the first matching prefix.

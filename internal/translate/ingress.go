@@ -119,9 +119,13 @@ type ingressBuild struct {
 	src snapshot.Ref
 	obj string
 
-	scheme      string // from backend-protocol; "" = by port
-	redirect    bool
-	middlewares []*snapshot.Middleware
+	scheme   string // from backend-protocol; "" = by port
+	redirect bool
+	// forceRedirect also redirects hosts without TLS (nginx force-ssl-redirect);
+	// redirectCode fixes the redirect's status (0: 301/308 by method).
+	forceRedirect bool
+	redirectCode  int
+	middlewares   []*snapshot.Middleware
 	// failure makes every route of the Ingress fail closed (a bad annotation or middleware).
 	failure *snapshot.Failure
 
@@ -206,7 +210,7 @@ func (t *translator) buildIngress(ing *networkingv1.Ingress, cls ingressClassSta
 			hosts[host] = true
 		}
 		tlsIndex := b.tlsFor(host)
-		redirect := b.redirect && tlsIndex >= 0 && host != ""
+		redirect := (b.redirect && tlsIndex >= 0 || b.forceRedirect) && host != ""
 		if redirect {
 			redirectHosts[host] = true
 		}
@@ -324,7 +328,7 @@ func (t *translator) addRedirect(b *ingressBuild, host string) {
 		Match:       "Host(" + quoteRule(host) + ") && !PathPrefix(" + quoteRule(acmeChallengePath) + ")",
 		Priority:    pathPriority(host, "/", false),
 		EntryPoints: []string{entryPointWeb},
-		Middlewares: []*snapshot.Middleware{{Source: b.src, RedirectScheme: &snapshot.RedirectScheme{Scheme: "https", Port: t.opts.RedirectPort, Permanent: true}}},
+		Middlewares: []*snapshot.Middleware{{Source: b.src, RedirectScheme: &snapshot.RedirectScheme{Scheme: "https", Port: t.opts.RedirectPort, Permanent: true, StatusCode: b.redirectCode}}},
 	})
 }
 
@@ -495,7 +499,7 @@ func (t *translator) ingressAnnotations(b *ingressBuild) {
 			b.middlewares = append(b.middlewares, m)
 		}
 	}
-	t.foreignTLSAnnotations(b)
+	t.servedForeignAnnotations(b)
 	t.foreignAnnotations(b)
 }
 

@@ -18,12 +18,8 @@ var knownAnnotations = []string{AnnotationBackendProtocol, AnnotationMiddlewares
 // foreignAnnotations are annotations of other ingress controllers that users bring along
 // when they migrate, with what does the job in Bridgehead.
 var foreignAnnotations = map[string]string{
-	"nginx.ingress.kubernetes.io/ssl-redirect":               AnnotationSSLRedirect,
-	"nginx.ingress.kubernetes.io/force-ssl-redirect":         AnnotationSSLRedirect,
 	"nginx.ingress.kubernetes.io/rewrite-target":             "a stripPrefix or addPrefix Middleware named by " + AnnotationMiddlewares,
-	"haproxy.org/ssl-redirect":                               AnnotationSSLRedirect,
 	"haproxy.org/ssl-passthrough":                            "an IngressRouteTCP with tls.passthrough",
-	"haproxy-ingress.github.io/ssl-redirect":                 AnnotationSSLRedirect,
 	"traefik.ingress.kubernetes.io/router.middlewares":       AnnotationMiddlewares + " (written NAMESPACE/NAME)",
 	"traefik.ingress.kubernetes.io/router.tls.options":       AnnotationTLSOptions + " (written NAMESPACE/NAME)",
 	"traefik.ingress.kubernetes.io/router.tls":               "spec.tls (list the hosts there)",
@@ -49,8 +45,6 @@ var restrictingAnnotations = map[string]map[string]string{
 		"auth-tls-secret":        "a TLSOption with clientAuth (secretNames, clientAuthType: RequireAndVerifyClientCert) named by " + AnnotationTLSOptions,
 		"auth-tls-verify-client": "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
 		"auth-tls-match-cn":      "a TLSOption with clientAuth named by " + AnnotationTLSOptions + " and a CA that issues only the allowed clients",
-		"whitelist-source-range": "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-		"allowlist-source-range": "an ipAllowList Middleware named by " + AnnotationMiddlewares,
 		"denylist-source-range":  "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
 		"auth-type":              "a basicAuth or forwardAuth Middleware named by " + AnnotationMiddlewares,
 		"auth-secret":            "a basicAuth Middleware named by " + AnnotationMiddlewares,
@@ -75,8 +69,6 @@ var restrictingAnnotations = map[string]map[string]string{
 var haproxyRestrictions = map[string]string{
 	"client-ca":           "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
 	"client-crt-optional": "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
-	"allow-list":          "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-	"whitelist":           "an ipAllowList Middleware named by " + AnnotationMiddlewares,
 	"deny-list":           "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
 	"blacklist":           "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
 	"auth-type":           "a basicAuth Middleware named by " + AnnotationMiddlewares,
@@ -113,7 +105,7 @@ func (t *translator) foreignAnnotations(b *ingressBuild) {
 	var unread []string
 	for _, k := range keys {
 		if b.handled[k] {
-			continue // served, and reported, by foreignTLSAnnotations
+			continue // served, and reported, by servedForeignAnnotations
 		}
 		if use := restriction(k, b.ing.Annotations[k]); use != "" {
 			msg := fmt.Sprintf("metadata.annotations[%s]: restricts who may reach the backends, and Bridgehead does not read it, so serving this Ingress would drop the restriction; use %s and remove the annotation; requests to this Ingress get 503 until then", k, use)
