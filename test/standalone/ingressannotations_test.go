@@ -1,11 +1,14 @@
 package standalone
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Other controllers' backend-TLS annotations, served as those controllers define them,
@@ -246,4 +249,62 @@ func TestHAProxyIngressSecureAnnotations(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "app.yaml"), ingress(`"not a host"`))
 	wantCondition(t, gw, "Ingress/web/app", "Ready", "False", "haproxy-ingress.github.io/secure-sni", `"not a host"`, "neither sni, host nor a host name")
 	waitBody(t, client, "https://app.example.test/", http.StatusOK, "A client=bridgehead-gateway")
+}
+
+// plainClient sends every request to the gateway's web entry point, without following
+// redirects.
+func (p *gatewayProc) plainClient() *http.Client {
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, p.web)
+	}}
+	p.t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// TestAllowListAndRedirectAnnotations: nginx's whitelist-source-range and HAProxy's
+// allow-list admit only the listed clients (this test's client is 127.0.0.1: 403 outside
+// the list, served inside it); ssl-redirect redirects plain HTTP with ingress-nginx's 308,
+// or HAProxy's ssl-redirect-code; a malformed range fails the Ingress closed.
+func TestAllowListAndRedirectAnnotations(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	backend := tlsBackend(t, p, "A", false)
+	transport := "bridgehead.dev/servers-transport: backends"
+	dir := writeFolder(t, map[string]string{
+		"class.yaml":     ingressClassYAML,
+		"secrets.yaml":   p.secretsYAML(),
+		"transport.yaml": transportYAML,
+		"services.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
+		"nginx.yaml": annotatedIngress("nginx", "nginx", "svc-a", transport,
+			"nginx.ingress.kubernetes.io/whitelist-source-range: 10.0.0.0/8", `nginx.ingress.kubernetes.io/ssl-redirect: "true"`),
+		"local.yaml": annotatedIngress("local", "local", "svc-a", transport,
+			"nginx.ingress.kubernetes.io/allowlist-source-range: 127.0.0.0/8, ::1"),
+		"haproxy.yaml": annotatedIngress("haproxy", "haproxy", "svc-a", transport,
+			"haproxy.org/allow-list: 127.0.0.1", `haproxy.org/ssl-redirect: "true"`, `haproxy.org/ssl-redirect-code: "303"`),
+		"broken.yaml": annotatedIngress("broken", "broken", "svc-a", transport,
+			"haproxy.org/allow-list: 10.0.0.0/33"),
+	})
+	gw := serveFolder(t, dir)
+	client := gw.httpsClient(p.edgeCA, false)
+	waitBody(t, client, "https://local.example.test/", http.StatusOK, "A")
+	waitBody(t, client, "https://haproxy.example.test/", http.StatusOK, "A")
+	waitBody(t, client, "https://nginx.example.test/", http.StatusForbidden, "")
+
+	plain := gw.plainClient()
+	for host, code := range map[string]int{"nginx": http.StatusPermanentRedirect, "haproxy": http.StatusSeeOther} {
+		resp, err := plain.Get("http://" + host + ".example.test/p?q=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != code || resp.Header.Get("Location") != "https://"+host+".example.test/p?q=1" {
+			t.Errorf("http://%s.example.test/: %d Location %q; want %d to https", host, resp.StatusCode, resp.Header.Get("Location"), code)
+		}
+	}
+
+	if code, header := failureOf(t, client, "https://broken.example.test/"); code != http.StatusServiceUnavailable || header != "UnsupportedValue" {
+		t.Errorf("malformed allow-list: %d %q; want 503 UnsupportedValue", code, header)
+	}
+	wantCondition(t, gw, "Ingress/web/broken", "Ready", "False", "haproxy.org/allow-list", `"10.0.0.0/33"`, "CIDR")
 }
