@@ -138,6 +138,10 @@ type ingressBuild struct {
 	// ingress_annotations.go); handled lists the annotations read that way.
 	foreignTransport *snapshot.Transport
 	handled          map[string]bool
+	// annotationPolicy is the ID of the client-certificate policy synthesized from
+	// annotations; plainRefused fails the web routes when it requires a certificate.
+	annotationPolicy string
+	plainRefused     *snapshot.Failure
 
 	tlsOption     *bhv1.ObjectReference
 	policy        string
@@ -301,6 +305,8 @@ func (t *translator) addIngressPath(b *ingressBuild, slots map[ruleSlot][]ingres
 			if hr.Failure == nil {
 				hr.Failure = b.policyFailure
 			}
+		} else if hr.Failure == nil {
+			hr.Failure = b.plainRefused
 		}
 		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
 		slot := ruleSlot{match: s.match, entryPoints: ep, priority: s.priority}
@@ -557,6 +563,12 @@ func (t *translator) ingressTLS(b *ingressBuild) {
 			msg := problem.message + "; TLS handshakes for this Ingress's hosts are refused until " + until + " (they are never served under a weaker policy)"
 			b.rep.refError(problem.reason, msg)
 			b.policyFailure = &snapshot.Failure{Reason: string(problem.reason), Status: http.StatusMisdirectedRequest, Message: b.obj + " " + msg}
+		}
+	} else if id := b.annotationPolicy; id != "" {
+		b.policy = id
+		if p := t.policies[id]; p.Failure != nil {
+			msg := p.Failure.Message + "; TLS handshakes for this Ingress's hosts are refused until it is fixed (they are never served under a weaker policy)"
+			b.policyFailure = &snapshot.Failure{Reason: p.Failure.Reason, Status: http.StatusMisdirectedRequest, Message: msg}
 		}
 	} else if p := t.policies[b.policy]; p != nil && p.Failure != nil {
 		msg := "the default " + p.Failure.Message

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"strings"
@@ -23,16 +24,18 @@ import (
 var servedForeign = map[ingressannotations.Family]map[string]bool{
 	ingressannotations.Nginx: setOf("backend-protocol", "proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth",
 		"proxy-ssl-name", "proxy-ssl-server-name", "proxy-ssl-protocols", "proxy-ssl-ciphers",
-		"ssl-redirect", "force-ssl-redirect", "whitelist-source-range", "allowlist-source-range"),
+		"ssl-redirect", "force-ssl-redirect", "whitelist-source-range", "allowlist-source-range",
+		"auth-tls-secret", "auth-tls-verify-client", "auth-tls-verify-depth"),
 	ingressannotations.HAProxyOrg:    haproxyServed,
 	ingressannotations.HAProxyCom:    haproxyServed,
 	ingressannotations.HAProxyLegacy: haproxyServed,
 	ingressannotations.HAProxyIngress: setOf("backend-protocol", "secure-backends", "secure-verify-ca-secret",
-		"secure-verify-hostname", "secure-sni", "secure-crt-secret", "ssl-redirect"),
+		"secure-verify-hostname", "secure-sni", "secure-crt-secret", "ssl-redirect",
+		"auth-tls-secret", "auth-tls-verify-client"),
 }
 
 var haproxyServed = setOf("server-ssl", "server-ca", "server-crt", "server-proto", "ssl-redirect", "ssl-redirect-code",
-	"allow-list", "whitelist")
+	"allow-list", "whitelist", "client-ca", "client-crt-optional")
 
 func setOf(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -101,6 +104,9 @@ func (t *translator) servedForeignAnnotations(b *ingressBuild) {
 		}
 	}
 	t.annotationMiddlewares(b, res.Middlewares)
+	if opt := res.TLSOption; opt != nil && servesAll(opt.Origin) {
+		t.annotationPolicy(b, opt)
+	}
 	if _, own := b.ing.Annotations[AnnotationSSLRedirect]; !own {
 		// The annotations' redirect, or the class default of the controller taken over
 		// (ingress-nginx: 308; the HAProxy controllers: 302).
@@ -119,6 +125,69 @@ func (t *translator) servedForeignAnnotations(b *ingressBuild) {
 		return
 	}
 	b.foreignTransport = t.annotationTransport(b, tr)
+}
+
+// servesAll reports whether every annotation of an origin ("annotation a, b") is served.
+func servesAll(origin string) bool {
+	for _, k := range strings.Split(strings.TrimPrefix(origin, "annotation "), ", ") {
+		if !servesForeign(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// annotationPolicy compiles the client-certificate policy synthesized from annotations
+// with the TLSOption builder, as the policy of the Ingress's TLS hosts. Where it requires
+// a certificate, plain HTTP to the Ingress is refused (403), as ingress-nginx does: a
+// request without TLS carries no certificate.
+func (t *translator) annotationPolicy(b *ingressBuild, opt *ingressannotations.TLSOption) {
+	ns := b.ing.Namespace
+	annotations := strings.TrimPrefix(opt.Origin, "annotation ")
+	if _, own := b.ing.Annotations[AnnotationTLSOptions]; own {
+		b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations[%s]: the TLSOption it names is used, so the client certificate settings of %s are not (%s takes precedence); remove one of them",
+			AnnotationTLSOptions, annotations, AnnotationTLSOptions))
+		return
+	}
+	id := transportID(KindIngress, ns, b.ing.Name)
+	fail := func(reason bhv1.ConditionReason, msg string) {
+		msg = "metadata.annotations[" + annotations + "]: " + msg + "; requests to this Ingress get 503 until it is fixed (serving it would drop the client certificate check)"
+		b.rep.invalidf(reason, msg)
+		if b.failure == nil {
+			b.failure = &snapshot.Failure{Reason: string(reason), Status: http.StatusServiceUnavailable, Message: b.obj + " " + msg}
+		}
+	}
+	if len(b.ing.Spec.TLS) == 0 && opt.Spec.ClientAuth.ClientAuthType != bhv1.NoClientCert {
+		fail(bhv1.ReasonUnsupportedValue, "client certificates are asked for, but the Ingress has no spec.tls, so no TLS handshake could ask for one; list its hosts in spec.tls")
+		return
+	}
+	if opt.Namespace != ns && !t.permitted(ns, opt.Namespace) {
+		fail(bhv1.ReasonRefNotPermitted, fmt.Sprintf("the client CA Secret is in namespace %s; cross-namespace references are off (start the gateway with --allow-cross-namespace, or copy the Secret to namespace %s)", opt.Namespace, ns))
+		return
+	}
+	fields := func(string) string { return "metadata.annotations[" + annotations + "]" }
+	scratch := &report{key: b.rep.key}
+	p := t.policyFromSpec(scratch, policyOrigin{id: id, source: b.src, namespace: opt.Namespace, obj: b.obj, field: fields}, &opt.Spec)
+	b.rep.invalid = append(b.rep.invalid, ownFindings(b, scratch.invalid)...)
+	b.rep.refs = append(b.rep.refs, ownFindings(b, scratch.refs)...)
+	b.rep.warnings = append(b.rep.warnings, ownFindings(b, scratch.warnings)...)
+	t.policies[id] = p
+	b.annotationPolicy = id
+	switch p.ClientAuth {
+	case tls.RequireAndVerifyClientCert, tls.RequireAnyClientCert:
+		b.plainRefused = &snapshot.Failure{Reason: "ClientCertificateRequired", Status: http.StatusForbidden,
+			Message: b.obj + ": " + annotations + " requires a client certificate, which plain HTTP cannot carry; use HTTPS"}
+	}
+}
+
+// ownFindings drops the object from messages that go on its own status.
+func ownFindings(b *ingressBuild, fs []finding) []finding {
+	out := make([]finding, len(fs))
+	for i, f := range fs {
+		f.message = strings.TrimPrefix(f.message, b.obj+": ")
+		out[i] = f
+	}
+	return out
 }
 
 // annotationMiddlewares compiles the Middlewares synthesized from served annotations
@@ -176,18 +245,9 @@ func (t *translator) annotationTransport(b *ingressBuild, tr *ingressannotations
 	out.DialTimeout, out.IdleConnTimeout, out.PingTimeout = defaultDialTimeout, defaultIdleConnTimeout, defaultPingTimeout
 	out.VerifyHint = tr.VerifyFix
 	problems := append(append([]finding(nil), scratch.invalid...), scratch.refs...)
-	// On the Ingress's own status the object is implied: drop it from the messages.
-	own := func(fs []finding) []finding {
-		out := make([]finding, len(fs))
-		for i, f := range fs {
-			f.message = strings.TrimPrefix(f.message, b.obj+": ")
-			out[i] = f
-		}
-		return out
-	}
-	b.rep.invalid = append(b.rep.invalid, own(scratch.invalid)...)
-	b.rep.refs = append(b.rep.refs, own(scratch.refs)...)
-	b.rep.warnings = append(b.rep.warnings, own(scratch.warnings)...)
+	b.rep.invalid = append(b.rep.invalid, ownFindings(b, scratch.invalid)...)
+	b.rep.refs = append(b.rep.refs, ownFindings(b, scratch.refs)...)
+	b.rep.warnings = append(b.rep.warnings, ownFindings(b, scratch.warnings)...)
 	if len(problems) > 0 {
 		out.Failure = &snapshot.Failure{Reason: string(problems[0].reason), Status: http.StatusBadGateway, Message: problems[0].message, Detail: problems[0].detail}
 		out.RootCAs, out.ClientCertificates = nil, nil

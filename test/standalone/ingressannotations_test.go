@@ -308,3 +308,52 @@ func TestAllowListAndRedirectAnnotations(t *testing.T) {
 	}
 	wantCondition(t, gw, "Ingress/web/broken", "Ready", "False", "haproxy.org/allow-list", `"10.0.0.0/33"`, "CIDR")
 }
+
+// TestClientCertificateAnnotations: ingress-nginx's auth-tls-secret with
+// auth-tls-verify-client "on" requires a client certificate from the CA at the TLS
+// handshake (none: the handshake fails; alice's: served), and plain HTTP to the Ingress
+// answers 403; HAProxy's client-ca with client-crt-optional lets clients without a
+// certificate in. A malformed auth-tls-verify-client fails the Ingress closed.
+func TestClientCertificateAnnotations(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	backend := tlsBackend(t, p, "A", false)
+	transport := "bridgehead.dev/servers-transport: backends"
+	dir := writeFolder(t, map[string]string{
+		"class.yaml":     ingressClassYAML,
+		"secrets.yaml":   p.secretsYAML(),
+		"transport.yaml": transportYAML,
+		"services.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
+		"nginx.yaml": annotatedIngress("nginx", "nginx", "svc-a", transport,
+			"nginx.ingress.kubernetes.io/auth-tls-secret: web/client-ca", `nginx.ingress.kubernetes.io/auth-tls-verify-client: "on"`),
+		"haproxy.yaml": annotatedIngress("haproxy", "haproxy", "svc-a", transport,
+			"haproxy.org/client-ca: web/client-ca", `haproxy.org/client-crt-optional: "true"`),
+		"broken.yaml": annotatedIngress("broken", "broken", "svc-a", transport,
+			"nginx.ingress.kubernetes.io/auth-tls-secret: web/client-ca", "nginx.ingress.kubernetes.io/auth-tls-verify-client: sometimes"),
+	})
+	gw := serveFolder(t, dir)
+	anonymous := gw.httpsClient(p.edgeCA, false)
+	alice := gw.httpsClient(p.edgeCA, false, withClientCert(p))
+
+	waitBody(t, alice, "https://nginx.example.test/", http.StatusOK, "A")
+	if _, _, err := get(anonymous, "https://nginx.example.test/"); err == nil {
+		t.Error("nginx auth-tls-verify-client on: a client without a certificate was served")
+	}
+	resp, err := gw.plainClient().Get("http://nginx.example.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Bridgehead-Error") != "ClientCertificateRequired" {
+		t.Errorf("plain HTTP to a client-certificate Ingress: %d %q; want 403 ClientCertificateRequired", resp.StatusCode, resp.Header.Get("Bridgehead-Error"))
+	}
+
+	waitBody(t, anonymous, "https://haproxy.example.test/", http.StatusOK, "A")
+	waitBody(t, alice, "https://haproxy.example.test/", http.StatusOK, "A")
+	wantCondition(t, gw, "Ingress/web/haproxy", "Warnings", "True", "haproxy.org/client-ca", "ConfigMap")
+
+	if code, header := failureOf(t, alice, "https://broken.example.test/"); code != http.StatusServiceUnavailable || header != "UnsupportedValue" {
+		t.Errorf("malformed auth-tls-verify-client: %d %q; want 503 UnsupportedValue", code, header)
+	}
+	wantCondition(t, gw, "Ingress/web/broken", "Ready", "False", "nginx.ingress.kubernetes.io/auth-tls-verify-client", `"sometimes"`, "optional_no_ca")
+}
