@@ -492,9 +492,10 @@ var haproxyIngressParsers = map[string]parser{
 		}
 		// secure-backends: "true" adds TLS to h1 or h2.
 		if on, ok := parseBool(b.in.Ingress.Annotations[string(HAProxyIngress)+"secure-backends"]); ok && on {
-			if s == SchemeHTTP {
+			switch s {
+			case SchemeHTTP:
 				s = SchemeHTTPS
-			} else if s == SchemeH2C {
+			case SchemeH2C:
 				s = SchemeH2
 			}
 		}

@@ -296,8 +296,3 @@ func (b *builder) hasKey(r *secretRef, key string) bool {
 	}
 	return len(data[key]) > 0
 }
-
-func (b *builder) known(r *secretRef) bool {
-	_, ok := b.secret(r.namespace, r.name)
-	return ok
-}
