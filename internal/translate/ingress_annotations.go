@@ -25,7 +25,8 @@ var servedForeign = map[ingressannotations.Family]map[string]bool{
 	ingressannotations.Nginx: setOf("backend-protocol", "proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth",
 		"proxy-ssl-name", "proxy-ssl-server-name", "proxy-ssl-protocols", "proxy-ssl-ciphers",
 		"ssl-redirect", "force-ssl-redirect", "whitelist-source-range", "allowlist-source-range",
-		"auth-tls-secret", "auth-tls-verify-client", "auth-tls-verify-depth"),
+		"auth-tls-secret", "auth-tls-verify-client", "auth-tls-verify-depth",
+		"auth-tls-pass-certificate-to-upstream", "upstream-vhost"),
 	ingressannotations.HAProxyOrg:    haproxyServed,
 	ingressannotations.HAProxyCom:    haproxyServed,
 	ingressannotations.HAProxyLegacy: haproxyServed,
@@ -212,6 +213,12 @@ func (t *translator) annotationMiddlewares(b *ingressBuild, ms []ingressannotati
 				continue
 			}
 			out = append(out, compiled)
+		}
+		if p := m.Spec.PassTLSClientCert; p != nil {
+			out = append(out, &snapshot.Middleware{Source: b.src, PassTLSClientCert: &snapshot.PassTLSClientCert{PEM: p.PEM, Info: certInfoFields(p.Info)}})
+		}
+		if h := m.Spec.Headers; h != nil {
+			out = append(out, &snapshot.Middleware{Source: b.src, Headers: &snapshot.Headers{Request: h.CustomRequestHeaders, Response: h.CustomResponseHeaders}})
 		}
 	}
 	b.middlewares = append(out, b.middlewares...)

@@ -2,9 +2,11 @@ package standalone
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -356,4 +358,31 @@ func TestClientCertificateAnnotations(t *testing.T) {
 		t.Errorf("malformed auth-tls-verify-client: %d %q; want 503 UnsupportedValue", code, header)
 	}
 	wantCondition(t, gw, "Ingress/web/broken", "Ready", "False", "nginx.ingress.kubernetes.io/auth-tls-verify-client", `"sometimes"`, "optional_no_ca")
+}
+
+// TestUpstreamVhostAndPassCertificateAnnotations: upstream-vhost sets the Host the
+// backend sees; auth-tls-pass-certificate-to-upstream passes the verified client
+// certificate to it (in X-Forwarded-Tls-Client-Cert).
+func TestUpstreamVhostAndPassCertificateAnnotations(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = fmt.Fprintf(w, "host=%s cert=%t", r.Host, r.Header.Get("X-Forwarded-Tls-Client-Cert") != "")
+	}))
+	backend.TLS = &tls.Config{Certificates: []tls.Certificate{p.backend.TLS}}
+	backend.StartTLS()
+	t.Cleanup(backend.Close)
+	dir := writeFolder(t, map[string]string{
+		"class.yaml":     ingressClassYAML,
+		"secrets.yaml":   p.secretsYAML(),
+		"transport.yaml": transportYAML,
+		"services.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
+		"app.yaml": annotatedIngress("app", "app", "svc-a", "bridgehead.dev/servers-transport: backends",
+			"nginx.ingress.kubernetes.io/auth-tls-secret: web/client-ca",
+			`nginx.ingress.kubernetes.io/auth-tls-pass-certificate-to-upstream: "true"`,
+			"nginx.ingress.kubernetes.io/upstream-vhost: internal.example.svc"),
+	})
+	gw := serveFolder(t, dir)
+	waitBody(t, gw.httpsClient(p.edgeCA, false, withClientCert(p)), "https://app.example.test/", http.StatusOK, "host=internal.example.svc cert=true")
+	wantCondition(t, gw, "Ingress/web/app", "Warnings", "True", "X-Forwarded-Tls-Client-Cert")
 }
