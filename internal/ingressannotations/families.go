@@ -283,6 +283,7 @@ func (b *builder) setRewrite(rw rewrite, origin string) (Disposition, string) {
 		msg = fmt.Sprintf("the whole request path is replaced by %s", rw.replacePath)
 	} else {
 		m.Spec.StripPrefix = &bhv1.StripPrefix{Prefixes: rw.strip}
+		m.MatchPrefixes = rw.match
 		msg = fmt.Sprintf("the prefix %s is stripped before requests reach the backends (a stripPrefix Middleware)", strings.Join(rw.strip, ", "))
 	}
 	b.rewrite = &m

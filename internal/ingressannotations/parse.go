@@ -108,6 +108,8 @@ func positiveInt(v string, maxV int) (int, *Finding) {
 type rewrite struct {
 	replacePath string
 	strip       []string
+	// match maps regex paths to the prefix they match.
+	match map[string]string
 }
 
 var (
@@ -127,6 +129,7 @@ func nginxRewrite(paths []string, target string) (rewrite, *Finding) {
 		return rewrite{replacePath: t}, nil
 	}
 	var strip []string
+	var match map[string]string
 	for _, p := range paths {
 		var m []string
 		switch t {
@@ -143,11 +146,15 @@ func nginxRewrite(paths []string, target string) (rewrite, *Finding) {
 			prefix = "/"
 		}
 		strip = append(strip, prefix)
+		if match == nil {
+			match = map[string]string{}
+		}
+		match[p] = prefix
 	}
 	if len(strip) == 0 {
 		return rewrite{}, refused("the Ingress has no paths for the captures to refer to; remove the annotation")
 	}
-	return rewrite{strip: strip}, nil
+	return rewrite{strip: strip, match: match}, nil
 }
 
 // haproxyRewrite reads HAProxy's path-rewrite: "REPLACEMENT" sets the path, "REGEX

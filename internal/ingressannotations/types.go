@@ -146,6 +146,9 @@ type Middleware struct {
 	// MatchCN is a regular expression the client certificate's subject must match
 	// (nginx auth-tls-match-cn, written "CN=...").
 	MatchCN string
+	// MatchPrefixes maps the Ingress paths written as ingress-nginx regular expressions
+	// (/api(/|$)(.*)) to the prefix they stand for (/api), which is what must be matched.
+	MatchPrefixes map[string]string
 }
 
 // Redirect says whether plain HTTP is redirected to HTTPS.

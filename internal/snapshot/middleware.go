@@ -11,6 +11,13 @@ type Middleware struct {
 	Headers           *Headers           `json:"headers,omitempty"`
 	IPAllowList       *IPAllowList       `json:"ipAllowList,omitempty"`
 	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
+	ReplacePath       *ReplacePath       `json:"replacePath,omitempty"`
+}
+
+// ReplacePath replaces the whole request path (ingress-nginx's rewrite-target without
+// captures, HAProxy's one-argument path-rewrite); the query is kept.
+type ReplacePath struct {
+	Path string `json:"path"`
 }
 
 // RedirectScheme redirects to Scheme, keeping host, path and query.

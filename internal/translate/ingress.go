@@ -142,6 +142,9 @@ type ingressBuild struct {
 	// annotations; plainRefused fails the web routes when it requires a certificate.
 	annotationPolicy string
 	plainRefused     *snapshot.Failure
+	// pathPrefixes maps paths written as ingress-nginx regular expressions for
+	// rewrite-target to the prefix they match.
+	pathPrefixes map[string]string
 
 	tlsOption     *bhv1.ObjectReference
 	policy        string
@@ -227,7 +230,11 @@ func (t *translator) buildIngress(ing *networkingv1.Ingress, cls ingressClassSta
 		}
 		for j, p := range r.HTTP.Paths {
 			pfield := fmt.Sprintf("%s.http.paths[%d]", field, j)
-			match, priority, what, problem := ingressMatch(host, p.Path, p.PathType)
+			path, pathType := p.Path, p.PathType
+			if prefix, ok := b.pathPrefixes[path]; ok {
+				path, pathType = prefix, ptrTo(networkingv1.PathTypePrefix)
+			}
+			match, priority, what, problem := ingressMatch(host, path, pathType)
 			if problem != "" {
 				b.rep.total++
 				b.rep.invalidf(bhv1.ReasonInvalid, pfield+": "+problem)
@@ -737,3 +744,5 @@ func (t *translator) resolveIngressConflicts(slots map[ruleSlot][]ingressSlot) {
 				e.field, e.what, k.entryPoints, by))
 		})
 }
+
+func ptrTo[T any](v T) *T { return &v }

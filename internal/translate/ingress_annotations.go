@@ -26,7 +26,7 @@ var servedForeign = map[ingressannotations.Family]map[string]bool{
 		"proxy-ssl-name", "proxy-ssl-server-name", "proxy-ssl-protocols", "proxy-ssl-ciphers",
 		"ssl-redirect", "force-ssl-redirect", "whitelist-source-range", "allowlist-source-range",
 		"auth-tls-secret", "auth-tls-verify-client", "auth-tls-verify-depth",
-		"auth-tls-pass-certificate-to-upstream", "upstream-vhost"),
+		"auth-tls-pass-certificate-to-upstream", "upstream-vhost", "rewrite-target"),
 	ingressannotations.HAProxyOrg:    haproxyServed,
 	ingressannotations.HAProxyCom:    haproxyServed,
 	ingressannotations.HAProxyLegacy: haproxyServed,
@@ -36,7 +36,7 @@ var servedForeign = map[ingressannotations.Family]map[string]bool{
 }
 
 var haproxyServed = setOf("server-ssl", "server-ca", "server-crt", "server-proto", "ssl-redirect", "ssl-redirect-code",
-	"allow-list", "whitelist", "client-ca", "client-crt-optional")
+	"allow-list", "whitelist", "client-ca", "client-crt-optional", "path-rewrite")
 
 func setOf(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -216,6 +216,13 @@ func (t *translator) annotationMiddlewares(b *ingressBuild, ms []ingressannotati
 		}
 		if p := m.Spec.PassTLSClientCert; p != nil {
 			out = append(out, &snapshot.Middleware{Source: b.src, PassTLSClientCert: &snapshot.PassTLSClientCert{PEM: p.PEM, Info: certInfoFields(p.Info)}})
+		}
+		if sp := m.Spec.StripPrefix; sp != nil {
+			out = append(out, &snapshot.Middleware{Source: b.src, StripPrefix: &snapshot.StripPrefix{Prefixes: sp.Prefixes}})
+			b.pathPrefixes = m.MatchPrefixes
+		}
+		if m.ReplacePath != "" {
+			out = append(out, &snapshot.Middleware{Source: b.src, ReplacePath: &snapshot.ReplacePath{Path: m.ReplacePath}})
 		}
 		if h := m.Spec.Headers; h != nil {
 			out = append(out, &snapshot.Middleware{Source: b.src, Headers: &snapshot.Headers{Request: h.CustomRequestHeaders, Response: h.CustomResponseHeaders}})

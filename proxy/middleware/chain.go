@@ -40,6 +40,8 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newIPAllowList(m.IPAllowList, next)
 	case m.PassTLSClientCert != nil:
 		return newPassTLSClientCert(m.PassTLSClientCert, next)
+	case m.ReplacePath != nil:
+		return newReplacePath(m.ReplacePath, next)
 	}
 	return next
 }

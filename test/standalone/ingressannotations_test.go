@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -385,4 +386,47 @@ func TestUpstreamVhostAndPassCertificateAnnotations(t *testing.T) {
 	gw := serveFolder(t, dir)
 	waitBody(t, gw.httpsClient(p.edgeCA, false, withClientCert(p)), "https://app.example.test/", http.StatusOK, "host=internal.example.svc cert=true")
 	wantCondition(t, gw, "Ingress/web/app", "Warnings", "True", "X-Forwarded-Tls-Client-Cert")
+}
+
+// rewriteIngress is an Ingress for HOST.example.test with one ImplementationSpecific path.
+func rewriteIngress(name, path string, annotations ...string) string {
+	return strings.Replace(annotatedIngress(name, name, "svc-a", annotations...),
+		"      - path: /\n        pathType: Prefix\n", "      - path: "+path+"\n        pathType: ImplementationSpecific\n", 1)
+}
+
+// TestRewriteAnnotations: ingress-nginx's prefix-stripping rewrite (path
+// /api(/|$)(.*), rewrite-target /$2) and rewrite to a fixed path, HAProxy's path-rewrite
+// in both forms; a rewrite with other captures is refused and fails the Ingress closed.
+func TestRewriteAnnotations(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.URL.RequestURI())
+	}))
+	backend.TLS = &tls.Config{Certificates: []tls.Certificate{p.backend.TLS}}
+	backend.StartTLS()
+	t.Cleanup(backend.Close)
+	st := "bridgehead.dev/servers-transport: backends"
+	dir := writeFolder(t, map[string]string{
+		"class.yaml":     ingressClassYAML,
+		"secrets.yaml":   p.secretsYAML(),
+		"transport.yaml": transportYAML,
+		"services.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
+		"strip.yaml":     rewriteIngress("strip", "/api(/|$)(.*)", st, "nginx.ingress.kubernetes.io/rewrite-target: /$2"),
+		"fixed.yaml":     rewriteIngress("fixed", "/old", st, "nginx.ingress.kubernetes.io/rewrite-target: /new"),
+		"hstrip.yaml":    rewriteIngress("hstrip", "/api", st, `haproxy.org/path-rewrite: ^/api/(.*) /\1`),
+		"hset.yaml":      rewriteIngress("hset", "/", st, "haproxy.org/path-rewrite: /health"),
+		"broken.yaml":    rewriteIngress("broken", "/(v1)/(.*)", st, "nginx.ingress.kubernetes.io/rewrite-target: /$2/$1"),
+	})
+	gw := serveFolder(t, dir)
+	c := gw.httpsClient(p.edgeCA, false)
+	waitBody(t, c, "https://strip.example.test/api/users?id=7", http.StatusOK, "/users?id=7")
+	waitBody(t, c, "https://strip.example.test/api", http.StatusOK, "/")
+	waitBody(t, c, "https://fixed.example.test/old/page?x=1", http.StatusOK, "/new?x=1")
+	waitBody(t, c, "https://hstrip.example.test/api/users", http.StatusOK, "/users")
+	waitBody(t, c, "https://hset.example.test/anything", http.StatusOK, "/health")
+	if code, header := failureOf(t, c, "https://broken.example.test/(v1)/(.*)"); code != http.StatusServiceUnavailable || header != "UnsupportedValue" {
+		t.Errorf("rewrite with captures: %d %q; want 503 UnsupportedValue", code, header)
+	}
+	wantCondition(t, gw, "Ingress/web/broken", "Ready", "False", "nginx.ingress.kubernetes.io/rewrite-target", `"/$2/$1"`, "stripPrefix")
 }
