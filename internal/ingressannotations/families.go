@@ -206,16 +206,18 @@ var nginxParsers = map[string]parser{
 		return ServedDifferently, "the client certificate is passed to the backends in the header X-Forwarded-Tls-Client-Cert (base64 DER, as Traefik does), not ingress-nginx's ssl-client-cert (URL-encoded PEM); change the backend to read it there"
 	}),
 	"auth-tls-match-cn": func(_ *builder, _ Family, _, v string) (setting, *Finding) {
-		expr, ok := strings.CutPrefix(strings.TrimSpace(v), "CN=")
-		if !ok {
+		// ingress-nginx matches the whole subject DN ($ssl_client_s_dn, RFC 2253) against
+		// the value as a regular expression, "CN=" included.
+		expr := strings.TrimSpace(v)
+		if !strings.HasPrefix(expr, "CN=") {
 			return setting{}, malformed(fmt.Sprintf("%q does not start with CN=; write CN=REGEX, for example CN=(alice|bob)", v))
 		}
 		if _, err := regexp.Compile(expr); err != nil {
-			return setting{}, malformed(fmt.Sprintf("%q is not a regular expression after CN= (%v); fix it", v, err))
+			return setting{}, malformed(fmt.Sprintf("%q is not a regular expression (%v); fix it", v, err))
 		}
 		return simple(cMatchCN, expr, func(b *builder) (Disposition, string) {
 			b.matchCN = expr
-			return served(fmt.Sprintf("requests whose client certificate's subject does not match CN=%s get 403", expr))
+			return served(fmt.Sprintf("requests whose client certificate's subject does not match %s get 403", expr))
 		})
 	},
 	"ssl-redirect": boolSetting(cRedirect, false, func(b *builder, on bool) (Disposition, string) {

@@ -322,7 +322,7 @@ func TestClientAuth(t *testing.T) {
 	if o == nil || o.Spec.ClientAuth.ClientAuthType != bhv1.VerifyClientCertIfGiven || o.Spec.ClientAuth.SecretNames[0] != "clients" || o.VerifyDepth != 2 {
 		t.Fatalf("option %+v", o)
 	}
-	if len(r.Middlewares) != 1 || r.Middlewares[0].MatchCN != "(alice|bob)" {
+	if len(r.Middlewares) != 1 || r.Middlewares[0].MatchCN != "CN=(alice|bob)" {
 		t.Errorf("middlewares %+v", r.Middlewares)
 	}
 	r = read(map[string]string{"haproxy.org/client-ca": "other/clients"})

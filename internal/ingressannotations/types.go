@@ -143,8 +143,8 @@ type Middleware struct {
 	// ReplacePath replaces the whole request path (nginx rewrite-target without captures,
 	// HAProxy path-rewrite with one argument).
 	ReplacePath string
-	// MatchCN is a regular expression the client certificate's subject must match
-	// (nginx auth-tls-match-cn, written "CN=...").
+	// MatchCN is a regular expression the client certificate's whole subject (RFC 2253)
+	// must match (nginx auth-tls-match-cn, "CN=..." included, unanchored).
 	MatchCN string
 	// MatchPrefixes maps the Ingress paths written as ingress-nginx regular expressions
 	// (/api(/|$)(.*)) to the prefix they stand for (/api), which is what must be matched.

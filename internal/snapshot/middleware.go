@@ -12,6 +12,14 @@ type Middleware struct {
 	IPAllowList       *IPAllowList       `json:"ipAllowList,omitempty"`
 	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
 	ReplacePath       *ReplacePath       `json:"replacePath,omitempty"`
+	TLSClientSubject  *TLSClientSubject  `json:"tlsClientSubject,omitempty"`
+}
+
+// TLSClientSubject admits only requests whose verified client certificate's subject
+// (RFC 2253, e.g. "CN=alice,O=Example") matches Pattern, a Go regular expression
+// (ingress-nginx's auth-tls-match-cn); others get 403.
+type TLSClientSubject struct {
+	Pattern string `json:"pattern"`
 }
 
 // ReplacePath replaces the whole request path (ingress-nginx's rewrite-target without

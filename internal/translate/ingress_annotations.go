@@ -26,7 +26,7 @@ var servedForeign = map[ingressannotations.Family]map[string]bool{
 		"proxy-ssl-name", "proxy-ssl-server-name", "proxy-ssl-protocols", "proxy-ssl-ciphers",
 		"ssl-redirect", "force-ssl-redirect", "whitelist-source-range", "allowlist-source-range",
 		"auth-tls-secret", "auth-tls-verify-client", "auth-tls-verify-depth",
-		"auth-tls-pass-certificate-to-upstream", "upstream-vhost", "rewrite-target"),
+		"auth-tls-pass-certificate-to-upstream", "upstream-vhost", "rewrite-target", "auth-tls-match-cn"),
 	ingressannotations.HAProxyOrg:    haproxyServed,
 	ingressannotations.HAProxyCom:    haproxyServed,
 	ingressannotations.HAProxyLegacy: haproxyServed,
@@ -220,6 +220,9 @@ func (t *translator) annotationMiddlewares(b *ingressBuild, ms []ingressannotati
 		if sp := m.Spec.StripPrefix; sp != nil {
 			out = append(out, &snapshot.Middleware{Source: b.src, StripPrefix: &snapshot.StripPrefix{Prefixes: sp.Prefixes}})
 			b.pathPrefixes = m.MatchPrefixes
+		}
+		if m.MatchCN != "" {
+			out = append(out, &snapshot.Middleware{Source: b.src, TLSClientSubject: &snapshot.TLSClientSubject{Pattern: m.MatchCN}})
 		}
 		if m.ReplacePath != "" {
 			out = append(out, &snapshot.Middleware{Source: b.src, ReplacePath: &snapshot.ReplacePath{Path: m.ReplacePath}})

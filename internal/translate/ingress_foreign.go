@@ -42,7 +42,6 @@ var foreignPrefixes = []string{
 // annotations Bridgehead serves are in ingress_annotations.go.)
 var restrictingAnnotations = map[string]map[string]string{
 	"nginx.ingress.kubernetes.io/": {
-		"auth-tls-match-cn":     "a TLSOption with clientAuth named by " + AnnotationTLSOptions + " and a CA that issues only the allowed clients",
 		"denylist-source-range": "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
 		"auth-type":             "a basicAuth or forwardAuth Middleware named by " + AnnotationMiddlewares,
 		"auth-secret":           "a basicAuth Middleware named by " + AnnotationMiddlewares,

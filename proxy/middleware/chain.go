@@ -42,6 +42,8 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newPassTLSClientCert(m.PassTLSClientCert, next)
 	case m.ReplacePath != nil:
 		return newReplacePath(m.ReplacePath, next)
+	case m.TLSClientSubject != nil:
+		return newTLSClientSubject(m.TLSClientSubject, next)
 	}
 	return next
 }

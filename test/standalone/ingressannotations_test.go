@@ -316,7 +316,8 @@ func TestAllowListAndRedirectAnnotations(t *testing.T) {
 // auth-tls-verify-client "on" requires a client certificate from the CA at the TLS
 // handshake (none: the handshake fails; alice's: served), and plain HTTP to the Ingress
 // answers 403; HAProxy's client-ca with client-crt-optional lets clients without a
-// certificate in. A malformed auth-tls-verify-client fails the Ingress closed.
+// certificate in; auth-tls-match-cn admits only the subjects it matches (403 to others).
+// A malformed auth-tls-verify-client fails the Ingress closed.
 func TestClientCertificateAnnotations(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
@@ -333,6 +334,10 @@ func TestClientCertificateAnnotations(t *testing.T) {
 			"haproxy.org/client-ca: web/client-ca", `haproxy.org/client-crt-optional: "true"`),
 		"broken.yaml": annotatedIngress("broken", "broken", "svc-a", transport,
 			"nginx.ingress.kubernetes.io/auth-tls-secret: web/client-ca", "nginx.ingress.kubernetes.io/auth-tls-verify-client: sometimes"),
+		"bob.yaml": annotatedIngress("bob", "bob", "svc-a", transport,
+			"nginx.ingress.kubernetes.io/auth-tls-secret: web/client-ca", `nginx.ingress.kubernetes.io/auth-tls-match-cn: "CN=bob"`),
+		"friends.yaml": annotatedIngress("friends", "friends", "svc-a", transport,
+			"nginx.ingress.kubernetes.io/auth-tls-secret: web/client-ca", `nginx.ingress.kubernetes.io/auth-tls-match-cn: "CN=(alice|bob)"`),
 	})
 	gw := serveFolder(t, dir)
 	anonymous := gw.httpsClient(p.edgeCA, false)
@@ -350,6 +355,9 @@ func TestClientCertificateAnnotations(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Bridgehead-Error") != "ClientCertificateRequired" {
 		t.Errorf("plain HTTP to a client-certificate Ingress: %d %q; want 403 ClientCertificateRequired", resp.StatusCode, resp.Header.Get("Bridgehead-Error"))
 	}
+
+	waitBody(t, alice, "https://friends.example.test/", http.StatusOK, "A")
+	waitBody(t, alice, "https://bob.example.test/", http.StatusForbidden, "")
 
 	waitBody(t, anonymous, "https://haproxy.example.test/", http.StatusOK, "A")
 	waitBody(t, alice, "https://haproxy.example.test/", http.StatusOK, "A")
