@@ -142,6 +142,8 @@ type ingressBuild struct {
 	// annotations; plainRefused fails the web routes when it requires a certificate.
 	annotationPolicy string
 	plainRefused     *snapshot.Failure
+	// passthrough: TLS for the Ingress's hosts goes to the backends untouched.
+	passthrough bool
 	// pathPrefixes maps paths written as ingress-nginx regular expressions for
 	// rewrite-target to the prefix they match.
 	pathPrefixes map[string]string
@@ -262,6 +264,9 @@ func (t *translator) buildIngress(ing *networkingv1.Ingress, cls ingressClassSta
 		}
 		redirects[host] = true
 		t.addRedirect(b, host)
+	}
+	if b.passthrough {
+		t.addPassthrough(b)
 	}
 	t.finishIngressTransport(b)
 	b.rep.hosts = sortedKeys(hosts)

@@ -26,17 +26,18 @@ var servedForeign = map[ingressannotations.Family]map[string]bool{
 		"proxy-ssl-name", "proxy-ssl-server-name", "proxy-ssl-protocols", "proxy-ssl-ciphers",
 		"ssl-redirect", "force-ssl-redirect", "whitelist-source-range", "allowlist-source-range",
 		"auth-tls-secret", "auth-tls-verify-client", "auth-tls-verify-depth",
-		"auth-tls-pass-certificate-to-upstream", "upstream-vhost", "rewrite-target", "auth-tls-match-cn"),
+		"auth-tls-pass-certificate-to-upstream", "upstream-vhost", "rewrite-target", "auth-tls-match-cn",
+		"ssl-passthrough"),
 	ingressannotations.HAProxyOrg:    haproxyServed,
 	ingressannotations.HAProxyCom:    haproxyServed,
 	ingressannotations.HAProxyLegacy: haproxyServed,
 	ingressannotations.HAProxyIngress: setOf("backend-protocol", "secure-backends", "secure-verify-ca-secret",
 		"secure-verify-hostname", "secure-sni", "secure-crt-secret", "ssl-redirect",
-		"auth-tls-secret", "auth-tls-verify-client"),
+		"auth-tls-secret", "auth-tls-verify-client", "ssl-passthrough"),
 }
 
 var haproxyServed = setOf("server-ssl", "server-ca", "server-crt", "server-proto", "ssl-redirect", "ssl-redirect-code",
-	"allow-list", "whitelist", "client-ca", "client-crt-optional", "path-rewrite")
+	"allow-list", "whitelist", "client-ca", "client-crt-optional", "path-rewrite", "ssl-passthrough")
 
 func setOf(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -104,6 +105,7 @@ func (t *translator) servedForeignAnnotations(b *ingressBuild) {
 			b.scheme = "https" // HTTP/2 is offered by ALPN on every TLS backend
 		}
 	}
+	b.passthrough = res.Passthrough
 	t.annotationMiddlewares(b, res.Middlewares)
 	if opt := res.TLSOption; opt != nil && servesAll(opt.Origin) {
 		t.annotationPolicy(b, opt)
@@ -300,5 +302,44 @@ func transportFieldOrigins(origin string) func(string) string {
 			return pick("proxy-ssl-verify", "server-ssl", "secure-backends", "backend-protocol")
 		}
 		return strings.Join(keys, ", ")
+	}
+}
+
+// addPassthrough serves ssl-passthrough as the controllers do: TLS connections on
+// websecure whose SNI is one of the Ingress's hosts go to the backend of that host's
+// first path untouched (paths cannot be seen), as an IngressRouteTCP with tls.passthrough
+// would; plain HTTP keeps its HTTP routes.
+func (t *translator) addPassthrough(b *ingressBuild) {
+	seen := map[string]bool{}
+	for i, r := range b.ing.Spec.Rules {
+		host := normalizeHost(r.Host)
+		field := fmt.Sprintf("spec.rules[%d]", i)
+		if host == "" || strings.HasPrefix(host, "*.") {
+			b.rep.invalidf(bhv1.ReasonUnsupportedValue, fmt.Sprintf("%s: ssl-passthrough routes TLS by its SNI, so each rule needs a host name (not %q); connections for it are not passed through", field, r.Host))
+			continue
+		}
+		if seen[host] || r.HTTP == nil || len(r.HTTP.Paths) == 0 || r.HTTP.Paths[0].Backend.Service == nil {
+			continue
+		}
+		seen[host] = true
+		svc := r.HTTP.Paths[0].Backend.Service
+		port := bhv1.Port(svc.Port.Name)
+		if port == "" {
+			port = bhv1.Port(fmt.Sprint(svc.Port.Number))
+		}
+		backend := t.tcpBackend(b.rep, b.obj, field+".http.paths[0].backend", b.ing.Namespace, bhv1.ServiceTCP{Name: svc.Name, Port: port})
+		t.snap.TCPRoutes = append(t.snap.TCPRoutes, &snapshot.TCPRoute{
+			ID:          fmt.Sprintf("%s/%s/ingress/ssl-passthrough/%s", b.ing.Namespace, b.ing.Name, host),
+			Source:      b.src,
+			RouteIndex:  b.paths,
+			Match:       "HostSNI(" + quoteRule(host) + ")",
+			Priority:    len("HostSNI(``)") + len(host),
+			EntryPoints: []string{entryPointWebsecure},
+			Passthrough: true,
+			Hosts:       []string{host},
+			Backends:    []*snapshot.TCPBackend{backend},
+			Failure:     b.failure,
+		})
+		b.paths++
 	}
 }

@@ -18,7 +18,6 @@ var knownAnnotations = []string{AnnotationBackendProtocol, AnnotationMiddlewares
 // foreignAnnotations are annotations of other ingress controllers that users bring along
 // when they migrate, with what does the job in Bridgehead.
 var foreignAnnotations = map[string]string{
-	"haproxy.org/ssl-passthrough":                            "an IngressRouteTCP with tls.passthrough",
 	"traefik.ingress.kubernetes.io/router.middlewares":       AnnotationMiddlewares + " (written NAMESPACE/NAME)",
 	"traefik.ingress.kubernetes.io/router.tls.options":       AnnotationTLSOptions + " (written NAMESPACE/NAME)",
 	"traefik.ingress.kubernetes.io/router.tls":               "spec.tls (list the hosts there)",

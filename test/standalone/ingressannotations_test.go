@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bridgehead/bridgehead/internal/testcerts"
 )
 
 // Other controllers' backend-TLS annotations, served as those controllers define them,
@@ -437,4 +439,34 @@ func TestRewriteAnnotations(t *testing.T) {
 		t.Errorf("rewrite with captures: %d %q; want 503 UnsupportedValue", code, header)
 	}
 	wantCondition(t, gw, "Ingress/web/broken", "Ready", "False", "nginx.ingress.kubernetes.io/rewrite-target", `"/$2/$1"`, "stripPrefix")
+}
+
+// TestSSLPassthroughAnnotation: with ssl-passthrough the client's TLS reaches the
+// backend untouched (the client sees the backend's own certificate for the host), for
+// ingress-nginx's and HAProxy's spelling.
+func TestSSLPassthroughAnnotation(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	own := func(host string) *httptest.Server {
+		leaf := p.backendCA.MustIssue(host, testcerts.Options{DNSNames: []string{host}})
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "terminated by the backend for "+r.TLS.ServerName)
+		}))
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	nginx, haproxy := own("pt.example.test"), own("hpt.example.test")
+	dir := writeFolder(t, map[string]string{
+		"class.yaml":    ingressClassYAML,
+		"secrets.yaml":  p.secretsYAML(),
+		"services.yaml": serviceYAML(t, "svc-pt", addrOf(nginx)) + serviceYAML(t, "svc-hpt", addrOf(haproxy)),
+		"nginx.yaml":    annotatedIngress("pt", "pt", "svc-pt", `nginx.ingress.kubernetes.io/ssl-passthrough: "true"`),
+		"haproxy.yaml":  annotatedIngress("hpt", "hpt", "svc-hpt", `haproxy.org/ssl-passthrough: "true"`),
+	})
+	gw := serveFolder(t, dir)
+	c := gw.httpsClient(p.backendCA, false)
+	waitBody(t, c, "https://pt.example.test/", http.StatusOK, "terminated by the backend for pt.example.test")
+	waitBody(t, c, "https://hpt.example.test/x", http.StatusOK, "terminated by the backend for hpt.example.test")
 }
