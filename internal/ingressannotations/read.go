@@ -296,3 +296,18 @@ func (b *builder) hasKey(r *secretRef, key string) bool {
 	}
 	return len(data[key]) > 0
 }
+
+// Annotations lists every annotation key Read serves, for every family but bridgehead.dev.
+func Annotations() []string {
+	var out []string
+	for _, f := range Families {
+		if f == Bridgehead {
+			continue
+		}
+		for name := range parsers(f) {
+			out = append(out, string(f)+name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

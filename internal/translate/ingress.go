@@ -21,7 +21,12 @@ import (
 //     when its host is listed in spec.tls (with that entry's Secret);
 //   - with bridgehead.dev/ssl-redirect, a TLS host's web routes are replaced by one
 //     redirect route per host that never redirects ACME http-01 challenges;
-//   - spec.defaultBackend becomes a lowest-priority catch-all.
+//   - spec.defaultBackend becomes a lowest-priority catch-all;
+//   - the TLS, redirect, allow-list, rewrite and passthrough annotations of ingress-nginx
+//     and the HAProxy controllers are served as those controllers define them
+//     (ingress_annotations.go, through the same builders as ServersTransport, TLSOption
+//     and Middleware objects); the other annotations of other controllers are named in a
+//     warning, or fail the Ingress closed when they restrict access (ingress_foreign.go).
 //
 // Ingress has no conditions, so its report is turned into Events by the status writer.
 
