@@ -22,13 +22,16 @@ import (
 
 const diagnoseUsage = `Usage:
   bridgehead diagnose ingressroute/NAME [-n NAMESPACE] [--kubeconfig FILE]   a route in a cluster
-  bridgehead diagnose --config-dir DIR [ingressroute/NAME -n NAMESPACE]        a route (or every route) of a manifests folder
+  bridgehead diagnose ingress/NAME [-n NAMESPACE] [--kubeconfig FILE]        an Ingress in a cluster
+  bridgehead diagnose --config-dir DIR [ingress/NAME -n NAMESPACE]             a route or Ingress (or every one) of a manifests folder
   bridgehead diagnose https://HOST[:PORT]/PATH [--cacert FILE] [--resolve HOST:PORT:ADDRESS] [--cert FILE --key FILE]
 
 A route is walked hop by hop: the route's conditions, the certificate served for each host
 and its TLSOption, each Service (port, scheme, endpoints), its ServersTransport (roots,
 names checked, client certificate), then a real handshake and request to every endpoint
-with exactly the gateway's configuration. Routes may also be named ingressroutetcp/NAME.
+with exactly the gateway's configuration. Routes may also be named ingressroutetcp/NAME;
+an Ingress (ingress/NAME) is walked the same way, with the causes only an Ingress has
+(its class, its spec.tls entries, the Secrets it names).
 A URL is checked as a client of the gateway: the certificate served, then the request.
 
 Exit status: 0 when every hop is OK (warnings allowed), 1 when something is broken,
@@ -45,6 +48,7 @@ type translateFlags struct {
 	externalName  bool
 	clusterDomain string
 	expiry        time.Duration
+	ingressClass  string
 }
 
 func (t *translateFlags) register(fs *flag.FlagSet) {
@@ -53,6 +57,7 @@ func (t *translateFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&t.externalName, "allow-external-name-services", false, "allow ExternalName Services as backends (as serve)")
 	fs.StringVar(&t.clusterDomain, "cluster-domain", "cluster.local", "cluster DNS domain, for the names a backend certificate may carry (as serve)")
 	fs.DurationVar(&t.expiry, "certificate-expiry-warning", 14*24*time.Hour, "warn about certificates expiring within this time (as serve)")
+	fs.StringVar(&t.ingressClass, "ingress-class", translate.DefaultIngressClass, "the IngressClass whose Ingresses the gateway serves (as serve)")
 }
 
 func (t *translateFlags) options() translate.Options {
@@ -62,6 +67,7 @@ func (t *translateFlags) options() translate.Options {
 	o.AllowExternalNameServices = t.externalName
 	o.ClusterDomain = t.clusterDomain
 	o.ExpiryWarning = t.expiry
+	o.IngressClass = t.ingressClass
 	o.Now = time.Now()
 	return o
 }
