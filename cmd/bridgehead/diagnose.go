@@ -17,6 +17,7 @@ import (
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/diagnose"
 	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/source/kube"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -104,6 +105,9 @@ type diagnoseFlags struct {
 	timeout                                  time.Duration
 	cacert, cert, key                        string
 	resolve                                  stringList
+	// Cluster mode reads what the gateway reads: these mirror serve's flags.
+	watchNamespaces string
+	watchTraefik    bool
 }
 
 func parseDiagnoseFlags(args []string, stderr io.Writer) (*diagnoseFlags, []string, error) {
@@ -125,6 +129,8 @@ func parseDiagnoseFlags(args []string, stderr io.Writer) (*diagnoseFlags, []stri
 	fs.Var(&f.resolve, "resolve", "URL mode: HOST:PORT:ADDRESS, connect to ADDRESS for HOST:PORT (repeatable, as curl)")
 	fs.StringVar(&f.cert, "cert", "", "URL mode: PEM client certificate to present")
 	fs.StringVar(&f.key, "key", "", "URL mode: PEM key of --cert")
+	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "cluster mode: read only these namespaces, comma-separated (as serve; default: all)")
+	fs.BoolVar(&f.watchTraefik, "watch-traefik-crds", false, "cluster mode: also read objects of Traefik's CRD groups as ours (as serve)")
 	f.register(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -239,11 +245,20 @@ func (f *diagnoseFlags) diagnoseCluster(ctx context.Context, target string) (*di
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	in, targets, notes, err := diagnose.FromCluster(ctx, c, t.Namespace, []diagnose.Target{t}, f.gatewayNS)
+	ro := kube.Options{}
+	if f.watchNamespaces != "" {
+		for _, n := range strings.Split(f.watchNamespaces, ",") {
+			ro.Namespaces = append(ro.Namespaces, strings.TrimSpace(n))
+		}
+	}
+	if f.watchTraefik {
+		ro.TraefikKinds = kube.InstalledTraefikKinds(c.RESTMapper())
+	}
+	in, problems, err := diagnose.FromCluster(ctx, c, ro)
 	if err != nil {
 		return nil, err
 	}
 	opts := f.routeOptions()
-	opts.Notes = notes
-	return diagnose.Routes(ctx, in, targets, opts), nil
+	opts.Problems = problems
+	return diagnose.Routes(ctx, in, []diagnose.Target{t}, opts), nil
 }
