@@ -130,10 +130,12 @@ var ingressCauses = []ingressCause{
 	{
 		name: "class of another controller (annotation)",
 		broken: func(_ *setup, ing *networkingv1.Ingress) {
+			// The API server refuses an annotation that disagrees with spec.ingressClassName.
+			ing.Spec.IngressClassName = nil
 			ing.Annotations[translate.AnnotationIngressClass] = "nginx"
 		},
 		verdict: diag.Fail, kind: "Ingress", reason: string(bhv1.ReasonIngressClassNotServed),
-		says: []string{`metadata.annotations[kubernetes.io/ingress.class] is "nginx"`, "the annotation wins over spec.ingressClassName"},
+		says: []string{`metadata.annotations[kubernetes.io/ingress.class] is "nginx"`, `this gateway serves class "bridgehead"`},
 	},
 	{
 		name: "an annotation value that cannot be read",
