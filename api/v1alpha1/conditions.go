@@ -41,7 +41,7 @@ const (
 	//   True:  ReasonInsecureSkipVerify, ReasonCertificateHostMismatch,
 	//          ReasonCertificateExpiringSoon, ReasonCertificateExpired,
 	//          ReasonIneffectiveSetting, ReasonDataRefused, ReasonTLSHostsMissing,
-	//          ReasonSecretTypeNotTLS, ReasonMultipleWarnings.
+	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonMultipleWarnings.
 	//   False: ReasonNoWarnings.
 	ConditionWarnings ConditionType = "Warnings"
 
@@ -140,6 +140,10 @@ const (
 	// is not of type kubernetes.io/tls (usually Opaque). It is served; the type is what
 	// other tools (and Kubernetes' own validation of the keys) go by.
 	ReasonSecretTypeNotTLS ConditionReason = "SecretTypeNotTLS"
+	// ReasonRemovedAPIVersion: an Ingress read from a folder in an API version Kubernetes
+	// 1.22 removed (extensions/v1beta1, networking.k8s.io/v1beta1) is served converted to
+	// networking.k8s.io/v1; the message names the fields to rewrite.
+	ReasonRemovedAPIVersion ConditionReason = "RemovedAPIVersion"
 )
 
 // Reasons for BackendTLSReady: the classified causes of an upstream failure.

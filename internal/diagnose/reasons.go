@@ -47,6 +47,8 @@ func conditionFix(reason string) string {
 		return "recreate the Secret as type kubernetes.io/tls: kubectl create secret tls NAME --cert=tls.crt --key=tls.key"
 	case bhv1.ReasonUnsupportedAnnotation:
 		return "remove the annotation the message names, or express it with what the message suggests"
+	case bhv1.ReasonRemovedAPIVersion:
+		return "rewrite the manifest as networking.k8s.io/v1 with the fields the message names (kubectl refuses the old version on a current cluster)"
 	case bhv1.ReasonIngressClassNotServed:
 		return "set spec.ingressClassName to the gateway's IngressClass, or run the gateway (and diagnose) with --ingress-class for that class"
 	case bhv1.ReasonIneffectiveSetting:

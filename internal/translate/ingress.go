@@ -194,6 +194,7 @@ func (t *translator) buildIngress(ing *networkingv1.Ingress, cls ingressClassSta
 	}
 	t.ingressTLS(b)
 	t.checkIngressTLS(b)
+	t.noteRemovedAPIVersion(b)
 
 	hosts := map[string]bool{}
 	redirectHosts := map[string]bool{}

@@ -75,6 +75,13 @@ func ingressHasHosts(ing *networkingv1.Ingress) bool {
 	return false
 }
 
+// noteRemovedAPIVersion warns about an Ingress converted from a removed API version.
+func (t *translator) noteRemovedAPIVersion(b *ingressBuild) {
+	if msg, ok := t.in.RemovedAPIVersions[b.rep.key]; ok {
+		b.rep.warn(bhv1.ReasonRemovedAPIVersion, msg)
+	}
+}
+
 // secretType names a Secret's type as kubectl shows it (an empty type is Opaque).
 func secretType(s *corev1.Secret) string {
 	if s.Type == "" {
