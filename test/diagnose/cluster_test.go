@@ -104,7 +104,9 @@ func (s *setup) inCluster(t *testing.T, target diag.Target) diagnosis {
 	opts.Now = time.Now()
 	var d net.Dialer
 	r := diag.Routes(ctx, in, []diag.Target{target}, diag.Options{Translate: opts, Probe: true, Timeout: 5 * time.Second, Problems: problems,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) { return d.DialContext(ctx, network, addr) }})
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		}})
 	var buf bytes.Buffer
 	r.WriteText(&buf)
 	return diagnosis{report: r, text: buf.String()}
