@@ -224,4 +224,3 @@ func buildCLI(t *testing.T) string {
 	}
 	return bin
 }
-
