@@ -41,7 +41,9 @@ const (
 	//   True:  ReasonInsecureSkipVerify, ReasonCertificateHostMismatch,
 	//          ReasonCertificateExpiringSoon, ReasonCertificateExpired,
 	//          ReasonIneffectiveSetting, ReasonDataRefused, ReasonTLSHostsMissing,
-	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonMultipleWarnings.
+	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonTLSOptionConflict (a
+	//          TLSOption named default outside the gateway's namespace, with others),
+	//          ReasonMultipleWarnings.
 	//   False: ReasonNoWarnings.
 	ConditionWarnings ConditionType = "Warnings"
 
