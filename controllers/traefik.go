@@ -56,4 +56,3 @@ func (g *Rebuilder) reportTraefik(res *manifests.Result) {
 		g.log.Info("Traefik object not served", "detail", l)
 	}
 }
-

@@ -349,12 +349,3 @@ func (e *env) routeHop(sec *Section, obj, match string, priority int, entryPoint
 	}
 	sec.add(h)
 }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
