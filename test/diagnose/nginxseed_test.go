@@ -113,28 +113,11 @@ func TestNginxSeedCLI(t *testing.T) {
 	dir := seedFolder(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	run := func(args ...string) (int, string) {
-		cmd := exec.CommandContext(ctx, bin, args...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			code = exit.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if stderr.Len() > 0 {
-			t.Logf("stderr: %s", stderr.String())
-		}
-		return code, stdout.String()
-	}
-	code, text := run("diagnose", "--config-dir", dir, "ingress/web-app-tls")
+	code, text := runCLI(t, ctx, bin, "diagnose", "--config-dir", dir, "ingress/web-app-tls")
 	if code != 1 {
 		t.Fatalf("exit status %d, want 1 (broken):\n%s", code, text)
 	}
-	code, out := run("diagnose", "--config-dir", dir, "ingress/web-app-tls", "-o", "json")
+	code, out := runCLI(t, ctx, bin, "diagnose", "--config-dir", dir, "ingress/web-app-tls", "-o", "json")
 	if code != 1 {
 		t.Fatalf("exit status %d with -o json, want 1", code)
 	}
@@ -208,6 +191,38 @@ func TestNginxSeedInCluster(t *testing.T) {
 	var buf bytes.Buffer
 	r.WriteText(&buf)
 	checkSeed(t, r, buf.String())
+
+	// The real CLI against the API server (loopback). web-service has no endpoints in
+	// envtest (no pods), so nothing else is dialled.
+	code, out := runCLI(t, ctx, buildCLI(t), "diagnose", "ingress/web-app-tls", "--kubeconfig", apiServer.Kubeconfig, "-o", "json")
+	if code != 1 {
+		t.Fatalf("the CLI in cluster mode: exit status %d, want 1:\n%s", code, out)
+	}
+	var cli diag.Report
+	if err := json.Unmarshal([]byte(out), &cli); err != nil {
+		t.Fatalf("the JSON report does not parse: %v\n%s", err, out)
+	}
+	checkSeed(t, &cli, out)
+}
+
+// runCLI runs the binary and returns its exit status and standard output.
+func runCLI(t *testing.T, ctx context.Context, bin string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if stderr.Len() > 0 {
+		t.Logf("stderr: %s", stderr.String())
+	}
+	return code, stdout.String()
 }
 
 // buildCLI builds cmd/bridgehead into the test's temporary folder.
