@@ -44,10 +44,16 @@ func (t *translator) checkIngressTLS(b *ingressBuild) {
 		hosts := b.tls[k].hosts
 		switch {
 		case entry.SecretName == "" && len(hosts) > 0:
+			// Without a secretName the TLSStore's certificates are served, as ingress-nginx
+			// serves its default certificate: fine where they cover the hosts.
+			uncovered := t.notCoveredByStore(hosts)
+			if len(uncovered) == 0 {
+				break
+			}
 			b.tls[k].broken = true
 			b.rep.notReadyf(bhv1.ReasonTLSSecretNameMissing, fmt.Sprintf(
-				"%s lists hosts %s but no secretName, so no certificate of yours is served for them: clients get the gateway's generated certificate and refuse it; set %s.secretName to a kubernetes.io/tls Secret in namespace %s whose certificate covers them%s",
-				efield, strings.Join(hosts, ", "), efield, ns, partner(k, true)))
+				"%s lists hosts %s but no secretName, and no certificate of the TLSStore covers %s: clients get the gateway's generated certificate and refuse it; set %s.secretName to a kubernetes.io/tls Secret in namespace %s whose certificate covers them%s",
+				efield, strings.Join(hosts, ", "), strings.Join(uncovered, ", "), efield, ns, partner(k, true)))
 		case entry.SecretName != "" && len(hosts) == 0 && ingressHasHosts(b.ing):
 			// Without any rule host (a catch-all Ingress) an entry without hosts is the
 			// natural way to write it.
@@ -64,6 +70,21 @@ func (t *translator) checkIngressTLS(b *ingressBuild) {
 				efield, ns, entry.SecretName, secretType(s), entry.SecretName))
 		}
 	}
+}
+
+// notCoveredByStore returns the hosts no certificate of the default TLSStore covers.
+func (t *translator) notCoveredByStore(hosts []string) []string {
+	var out []string
+	for _, h := range hosts {
+		covered := t.snap.TLS.DefaultCertificate != nil && covers(t.snap.TLS.DefaultCertificate, h)
+		for _, c := range t.snap.TLS.StoreCertificates {
+			covered = covered || covers(c, h)
+		}
+		if !covered {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func ingressHasHosts(ing *networkingv1.Ingress) bool {
