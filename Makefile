@@ -146,7 +146,7 @@ bin/cluster:
 	@go build -o bin/cluster ./hack/cluster
 
 .PHONY: cluster-up
-cluster-up: envtest node-deps image bin/cluster ## Start a real single-node Kubernetes here (root), with the image imported; bin/kubectl talks to it.
+cluster-up: envtest node-deps build helm image bin/cluster ## Start a real single-node Kubernetes here (root), with the image imported; bin/kubectl and bin/helm talk to it.
 	@ln -sf "$$(hack/envtest.sh)/kubectl" bin/kubectl
 	bin/cluster up --bin-dir "$$(hack/envtest.sh)" --pause-image bin/pause-image.tar
 	bin/cluster import bin/bridgehead-image.tar
