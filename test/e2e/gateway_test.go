@@ -321,10 +321,7 @@ var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func(
 		}, 90*time.Second).Should(Succeed())
 		l.setPhase("3 replicas")
 		waitRequests(l, "3 replicas", 300)
-		total, summary, failed := l.finish()
-		AddReportEntry("scale 2 -> 0 -> 3 requests", fmt.Sprintf("%d requests\n%s", total, summary))
-		fmt.Fprintf(GinkgoWriter, "scale 2 -> 0 -> 3: %d requests\n%s", total, summary)
-		Expect(failed).To(BeEmpty())
+		l.finishAndReport("scale 2 -> 0 -> 3")
 	})
 
 	It("restarts the gateway (kubectl rollout restart) under load with no failed request", func(ctx SpecContext) {
@@ -351,11 +348,7 @@ var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func(
 		}, 120*time.Second).Should(Succeed())
 		l.setPhase("after")
 		waitRequests(l, "after", 300)
-		total, summary, failed := l.finish()
-		AddReportEntry("rollout restart requests", fmt.Sprintf("%d requests\n%s", total, summary))
-		fmt.Fprintf(GinkgoWriter, "rollout restart: %d requests\n%s", total, summary)
-		Expect(failed).To(BeEmpty())
-		Expect(total).To(BeNumerically(">=", 1000))
+		Expect(l.finishAndReport("rollout restart")).To(BeNumerically(">=", 1000))
 	})
 
 	It("deletes the leader pod under load: no request lost, status writes resume within the lease time", func(ctx SpecContext) {
@@ -393,10 +386,7 @@ var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func(
 		}, 120*time.Second).Should(Succeed())
 		l.setPhase("after")
 		waitRequests(l, "after", 200)
-		total, summary, failed := l.finish()
-		AddReportEntry("leader deletion requests", fmt.Sprintf("%d requests\n%s", total, summary))
-		fmt.Fprintf(GinkgoWriter, "leader deletion: %d requests\n%s", total, summary)
-		Expect(failed).To(BeEmpty())
+		l.finishAndReport("leader deletion")
 	})
 
 	exampleSpecs()
