@@ -184,7 +184,7 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 		return err
 	}
 	log.Info("bridgehead serving", "mode", "cluster", "addresses", srv.Addrs(), "ingressClass", gwCfg.Options.IngressClass, "identity", identity)
-	go gw.WatchVerdicts(ctx, store, srv.Latest)
+	go gw.WatchVerdicts(ctx, store, srv)
 	errs := make(chan error, 2)
 	go func() { errs <- mgr.Start(ctx) }()
 	go func() { errs <- srv.Serve(ctx) }()
