@@ -71,7 +71,7 @@ type Process struct {
 	observations []upstream.Observation
 	changedOnce  sync.Once
 	changed      chan struct{} // buffered 1: a new set of observations arrived
-	applied      chan string // refusals (or "") of sent snapshots, in order
+	applied      chan string   // refusals (or "") of sent snapshots, in order
 	pending      *snapshot.Snapshot
 	started      bool
 }
