@@ -77,7 +77,7 @@ vet: ## Run go vet.
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned), including the import boundaries.
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 .PHONY: envtest
 envtest: ## Build (once, cached by version) kube-apiserver and etcd for envtest.
