@@ -111,7 +111,7 @@ func run(m *testing.M) (int, error) {
 	env.secure = srv.Addrs()["websecure"]
 	go func() { _ = mgr.Start(ctx) }()
 	go func() { _ = srv.Serve(ctx) }()
-	go gw.WatchVerdicts(ctx, store, srv.Observations().Latest)
+	go gw.WatchVerdicts(ctx, store, srv.Observations())
 	return m.Run(), nil
 }
 
