@@ -95,7 +95,7 @@ test: verify-generated verify-chart-crds vet lint envtest test-deps helm ## Run 
 	@$(MAKE) --no-print-directory test-e2e
 
 # The suites that start a real API server (envtest); test/README.md lists every suite.
-INTEGRATION_PKGS := ./controllers/... ./test/apiserver/... ./test/crdvalidation/... ./test/tlsmatrix/... ./test/traefikcrds/...
+INTEGRATION_PKGS := ./controllers/... ./test/apiserver/... ./test/diagnose/... ./test/crdvalidation/... ./test/tlsmatrix/... ./test/traefikcrds/...
 
 .PHONY: test-unit
 test-unit: test-deps ## Run the tests that need no API server (no generation check, no lint).
