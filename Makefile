@@ -77,7 +77,7 @@ vet: ## Run go vet.
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned), including the import boundaries.
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 .PHONY: envtest
 envtest: ## Build (once, cached by version) kube-apiserver and etcd for envtest.
@@ -95,7 +95,7 @@ test: verify-generated verify-chart-crds vet lint envtest test-deps helm ## Run 
 	@$(MAKE) --no-print-directory test-e2e
 
 # The suites that start a real API server (envtest); test/README.md lists every suite.
-INTEGRATION_PKGS := ./controllers/... ./test/apiserver/... ./test/crdvalidation/... ./test/tlsmatrix/... ./test/traefikcrds/...
+INTEGRATION_PKGS := ./controllers/... ./test/apiserver/... ./test/diagnose/... ./test/crdvalidation/... ./test/tlsmatrix/... ./test/traefikcrds/...
 
 .PHONY: test-unit
 test-unit: test-deps ## Run the tests that need no API server (no generation check, no lint).
@@ -146,7 +146,7 @@ bin/cluster:
 	@go build -o bin/cluster ./hack/cluster
 
 .PHONY: cluster-up
-cluster-up: envtest node-deps image bin/cluster ## Start a real single-node Kubernetes here (root), with the image imported; bin/kubectl talks to it.
+cluster-up: envtest node-deps build helm image bin/cluster ## Start a real single-node Kubernetes here (root), with the image imported; bin/kubectl and bin/helm talk to it.
 	@ln -sf "$$(hack/envtest.sh)/kubectl" bin/kubectl
 	bin/cluster up --bin-dir "$$(hack/envtest.sh)" --pause-image bin/pause-image.tar
 	bin/cluster import bin/bridgehead-image.tar

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -132,6 +133,26 @@ var _ = Describe("Ingresses", Ordered, func() {
 			}
 			g.Expect(host).To(BeTrue(), "the Ingress's certificate is served for its host")
 		}).Should(Succeed())
+	})
+
+	It("names the mistakes of spec.tls in Warning Events: hosts without secretName, a secretName without hosts, a Secret with a close name", func() {
+		split := ingress(ns, "split", "bridgehead", "split.example.com", "app", 443)
+		// One entry split in two by a stray "-", and a typo in the Secret's name.
+		split.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"split.example.com"}}, {SecretName: "ours-tl"}}
+		create(split)
+		Eventually(func(g Gomega) {
+			events := strings.Join(eventsFor(g, ns, "Ingress", "split"), "\n")
+			g.Expect(events).To(ContainSubstring("spec.tls[0] lists hosts split.example.com but no secretName"))
+			g.Expect(events).To(ContainSubstring(`Secret "ours-tl" not found in namespace ingress-watch; did you mean Secret ingress-watch/ours-tls?`))
+			g.Expect(events).To(ContainSubstring(`spec.tls[1] names Secret "ours-tl" but lists no hosts`))
+		}).Should(Succeed())
+		st := gateway.Statuses()[translate.Key{Kind: translate.KindIngress, Namespace: ns, Name: "split"}]
+		Expect(st).NotTo(BeNil())
+		var reasons []string
+		for _, f := range append(append([]translate.Finding(nil), st.Blocking...), st.Warnings...) {
+			reasons = append(reasons, string(f.Reason))
+		}
+		Expect(reasons).To(ContainElements("NotFound", "TLSSecretNameMissing", "TLSHostsMissing"))
 	})
 
 	It("never writes Events or status on an Ingress of another class", func() {

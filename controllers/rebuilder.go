@@ -33,6 +33,7 @@ import (
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/lastgood"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/internal/source/kube"
 	"github.com/bridgehead/bridgehead/internal/status"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/internal/verdict"
@@ -307,56 +308,21 @@ func (g *Rebuilder) ReadyCheck(_ *http.Request) error {
 	return nil
 }
 
+// list reads the inputs from the cache through the reader diagnose also uses, so the two
+// never disagree. Traefik objects (--watch-traefik-crds) are read as ours; those that are
+// not served are logged once per change, and their statuses become Warning Events.
 func (g *Rebuilder) list(ctx context.Context) (*translate.Inputs, error) {
-	in := &translate.Inputs{}
-	var (
-		irs   bhv1.IngressRouteList
-		irts  bhv1.IngressRouteTCPList
-		opts  bhv1.TLSOptionList
-		tss   bhv1.TLSStoreList
-		sts   bhv1.ServersTransportList
-		stts  bhv1.ServersTransportTCPList
-		mws   bhv1.MiddlewareList
-		mwts  bhv1.MiddlewareTCPList
-		secs  corev1.SecretList
-		cms   corev1.ConfigMapList
-		svcs  corev1.ServiceList
-		slice discoveryv1.EndpointSliceList
-		ings  networkingv1.IngressList
-		ics   networkingv1.IngressClassList
-	)
-	for _, l := range []client.ObjectList{&irs, &irts, &opts, &tss, &sts, &stts, &mws, &mwts, &secs, &cms, &svcs, &slice, &ings, &ics} {
-		// translate never modifies its inputs, so the cache's objects are read in place.
-		if err := g.client.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, fmt.Errorf("listing from the cache: %w", err)
-		}
+	res, err := kube.Read(ctx, g.client, kube.Options{TraefikKinds: g.traefik, FromCache: true})
+	if err != nil {
+		return nil, fmt.Errorf("reading from the cache: %w", err)
 	}
-	in.IngressRoutes = ptrs(irs.Items)
-	in.IngressRouteTCPs = ptrs(irts.Items)
-	in.TLSOptions = ptrs(opts.Items)
-	in.TLSStores = ptrs(tss.Items)
-	in.ServersTransports = ptrs(sts.Items)
-	in.ServersTransportTCPs = ptrs(stts.Items)
-	in.Middlewares = ptrs(mws.Items)
-	in.MiddlewareTCPs = ptrs(mwts.Items)
-	in.Secrets = ptrs(secs.Items)
-	in.ConfigMaps = ptrs(cms.Items)
-	in.Services = ptrs(svcs.Items)
-	in.EndpointSlices = ptrs(slice.Items)
-	in.Ingresses = ptrs(ings.Items)
-	in.IngressClasses = ptrs(ics.Items)
-	if err := g.addTraefik(ctx, in); err != nil {
-		return nil, err
+	for _, k := range res.Shadowed {
+		g.log.Info("a Traefik object has the same kind and name as one of ours, which wins", "object", k.String())
 	}
-	return in, nil
-}
-
-func ptrs[T any](items []T) []*T {
-	out := make([]*T, len(items))
-	for i := range items {
-		out[i] = &items[i]
+	if res.Traefik != nil {
+		g.reportTraefik(res.Traefik)
 	}
-	return out
+	return res.Inputs, nil
 }
 
 // mayServe drops events about Ingresses of other classes. An update passes when either

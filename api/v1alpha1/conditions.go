@@ -31,7 +31,8 @@ const (
 	//   True:    ReasonReady.
 	//   False:   the reason of the first failing condition above, or ReasonNoEndpoints,
 	//            ReasonTLSOptionConflict, ReasonPartiallyReady, ReasonServingLastGood (the
-	//            newest generation is refused and the last good one keeps serving).
+	//            newest generation is refused and the last good one keeps serving),
+	//            ReasonTLSSecretNameMissing (Ingress).
 	//   Unknown: ReasonPending, before the first snapshot that includes the object.
 	ConditionReady ConditionType = "Ready"
 
@@ -39,7 +40,10 @@ const (
 	// likely mistakes (the static TLS lint).
 	//   True:  ReasonInsecureSkipVerify, ReasonCertificateHostMismatch,
 	//          ReasonCertificateExpiringSoon, ReasonCertificateExpired,
-	//          ReasonIneffectiveSetting, ReasonDataRefused, ReasonMultipleWarnings.
+	//          ReasonIneffectiveSetting, ReasonDataRefused, ReasonTLSHostsMissing,
+	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonTLSOptionConflict (a
+	//          TLSOption named default outside the gateway's namespace, with others),
+	//          ReasonMultipleWarnings.
 	//   False: ReasonNoWarnings.
 	ConditionWarnings ConditionType = "Warnings"
 
@@ -100,6 +104,20 @@ const (
 	// ReasonServingLastGood: the newest generation of the spec cannot be served (Accepted
 	// says why), so the last generation that could keeps serving in its place.
 	ReasonServingLastGood ConditionReason = "ServingLastGood"
+	// ReasonTLSSecretNameMissing: an Ingress spec.tls entry lists hosts but no
+	// secretName, so no certificate of the user's is served for them (the gateway's
+	// generated one would be, which clients refuse); those hosts' HTTPS routes do not count
+	// as served.
+	ReasonTLSSecretNameMissing ConditionReason = "TLSSecretNameMissing"
+)
+
+// Reasons about Ingresses that are not conditions of any object: diagnose gives them, since
+// the gateway writes nothing on an Ingress it does not serve.
+const (
+	// ReasonIngressClassNotServed: the Ingress's class (spec.ingressClassName or the
+	// kubernetes.io/ingress.class annotation) names another controller's class, so this
+	// gateway does not serve it.
+	ReasonIngressClassNotServed ConditionReason = "IngressClassNotServed"
 )
 
 // Reasons for Warnings.
@@ -116,6 +134,18 @@ const (
 	// serving, and the message says what was wrong with the new data.
 	ReasonDataRefused      ConditionReason = "DataRefused"
 	ReasonMultipleWarnings ConditionReason = "MultipleWarnings"
+	// ReasonTLSHostsMissing: an Ingress spec.tls entry names a Secret but lists no hosts;
+	// it then covers every host of the Ingress that no other entry lists, which is rarely
+	// what was meant (often one entry split in two by a stray "-").
+	ReasonTLSHostsMissing ConditionReason = "TLSHostsMissing"
+	// ReasonSecretTypeNotTLS: a Secret used as a certificate holds tls.crt and tls.key but
+	// is not of type kubernetes.io/tls (usually Opaque). It is served; the type is what
+	// other tools (and Kubernetes' own validation of the keys) go by.
+	ReasonSecretTypeNotTLS ConditionReason = "SecretTypeNotTLS"
+	// ReasonRemovedAPIVersion: an Ingress read from a folder in an API version Kubernetes
+	// 1.22 removed (extensions/v1beta1, networking.k8s.io/v1beta1) is served converted to
+	// networking.k8s.io/v1; the message names the fields to rewrite.
+	ReasonRemovedAPIVersion ConditionReason = "RemovedAPIVersion"
 )
 
 // Reasons for BackendTLSReady: the classified causes of an upstream failure.

@@ -21,6 +21,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -132,9 +133,15 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 	if err := bhv1.AddToScheme(scheme); err != nil {
 		return err
 	}
+	// One log format for everything the process writes: client-go (leader election,
+	// reflectors) logs through klog, controller-runtime's packages through its global
+	// logger; both go to the same JSON handler as ours, so log pipelines parse every line.
+	logger := logr.FromSlogHandler(log.Handler())
+	klog.SetLogger(logger)
+	ctrl.SetLogger(logger)
 	opts := ctrl.Options{
 		Scheme:                 scheme,
-		Logger:                 logr.FromSlogHandler(log.Handler()),
+		Logger:                 logger,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		// The manager's own leader election would stop the caches (and the traffic) when
@@ -177,7 +184,7 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 		return err
 	}
 	log.Info("bridgehead serving", "mode", "cluster", "addresses", srv.Addrs(), "ingressClass", gwCfg.Options.IngressClass, "identity", identity)
-	go gw.WatchVerdicts(ctx, store, srv.Latest)
+	go gw.WatchVerdicts(ctx, store, srv)
 	errs := make(chan error, 2)
 	go func() { errs <- mgr.Start(ctx) }()
 	go func() { errs <- srv.Serve(ctx) }()

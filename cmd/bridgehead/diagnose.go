@@ -17,18 +17,22 @@ import (
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/diagnose"
 	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/source/kube"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
 const diagnoseUsage = `Usage:
   bridgehead diagnose ingressroute/NAME [-n NAMESPACE] [--kubeconfig FILE]   a route in a cluster
-  bridgehead diagnose --config-dir DIR [ingressroute/NAME -n NAMESPACE]        a route (or every route) of a manifests folder
+  bridgehead diagnose ingress/NAME [-n NAMESPACE] [--kubeconfig FILE]        an Ingress in a cluster
+  bridgehead diagnose --config-dir DIR [ingress/NAME -n NAMESPACE]             a route or Ingress (or every one) of a manifests folder
   bridgehead diagnose https://HOST[:PORT]/PATH [--cacert FILE] [--resolve HOST:PORT:ADDRESS] [--cert FILE --key FILE]
 
 A route is walked hop by hop: the route's conditions, the certificate served for each host
 and its TLSOption, each Service (port, scheme, endpoints), its ServersTransport (roots,
 names checked, client certificate), then a real handshake and request to every endpoint
-with exactly the gateway's configuration. Routes may also be named ingressroutetcp/NAME.
+with exactly the gateway's configuration. Routes may also be named ingressroutetcp/NAME;
+an Ingress (ingress/NAME) is walked the same way, with the causes only an Ingress has
+(its class, its spec.tls entries, the Secrets it names).
 A URL is checked as a client of the gateway: the certificate served, then the request.
 
 Exit status: 0 when every hop is OK (warnings allowed), 1 when something is broken,
@@ -45,6 +49,7 @@ type translateFlags struct {
 	externalName  bool
 	clusterDomain string
 	expiry        time.Duration
+	ingressClass  string
 }
 
 func (t *translateFlags) register(fs *flag.FlagSet) {
@@ -53,6 +58,7 @@ func (t *translateFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&t.externalName, "allow-external-name-services", false, "allow ExternalName Services as backends (as serve)")
 	fs.StringVar(&t.clusterDomain, "cluster-domain", "cluster.local", "cluster DNS domain, for the names a backend certificate may carry (as serve)")
 	fs.DurationVar(&t.expiry, "certificate-expiry-warning", 14*24*time.Hour, "warn about certificates expiring within this time (as serve)")
+	fs.StringVar(&t.ingressClass, "ingress-class", translate.DefaultIngressClass, "the IngressClass whose Ingresses the gateway serves (as serve)")
 }
 
 func (t *translateFlags) options() translate.Options {
@@ -62,6 +68,7 @@ func (t *translateFlags) options() translate.Options {
 	o.AllowExternalNameServices = t.externalName
 	o.ClusterDomain = t.clusterDomain
 	o.ExpiryWarning = t.expiry
+	o.IngressClass = t.ingressClass
 	o.Now = time.Now()
 	return o
 }
@@ -98,6 +105,9 @@ type diagnoseFlags struct {
 	timeout                                  time.Duration
 	cacert, cert, key                        string
 	resolve                                  stringList
+	// Cluster mode reads what the gateway reads: these mirror serve's flags.
+	watchNamespaces string
+	watchTraefik    bool
 }
 
 func parseDiagnoseFlags(args []string, stderr io.Writer) (*diagnoseFlags, []string, error) {
@@ -119,6 +129,8 @@ func parseDiagnoseFlags(args []string, stderr io.Writer) (*diagnoseFlags, []stri
 	fs.Var(&f.resolve, "resolve", "URL mode: HOST:PORT:ADDRESS, connect to ADDRESS for HOST:PORT (repeatable, as curl)")
 	fs.StringVar(&f.cert, "cert", "", "URL mode: PEM client certificate to present")
 	fs.StringVar(&f.key, "key", "", "URL mode: PEM key of --cert")
+	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "cluster mode: read only these namespaces, comma-separated (as serve; default: all)")
+	fs.BoolVar(&f.watchTraefik, "watch-traefik-crds", false, "cluster mode: also read objects of Traefik's CRD groups as ours (as serve)")
 	f.register(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -233,11 +245,20 @@ func (f *diagnoseFlags) diagnoseCluster(ctx context.Context, target string) (*di
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	in, targets, notes, err := diagnose.FromCluster(ctx, c, t.Namespace, []diagnose.Target{t}, f.gatewayNS)
+	ro := kube.Options{}
+	if f.watchNamespaces != "" {
+		for _, n := range strings.Split(f.watchNamespaces, ",") {
+			ro.Namespaces = append(ro.Namespaces, strings.TrimSpace(n))
+		}
+	}
+	if f.watchTraefik {
+		ro.TraefikKinds = kube.InstalledTraefikKinds(c.RESTMapper())
+	}
+	in, problems, err := diagnose.FromCluster(ctx, c, ro)
 	if err != nil {
 		return nil, err
 	}
 	opts := f.routeOptions()
-	opts.Notes = notes
-	return diagnose.Routes(ctx, in, targets, opts), nil
+	opts.Problems = problems
+	return diagnose.Routes(ctx, in, []diagnose.Target{t}, opts), nil
 }

@@ -119,12 +119,14 @@ type dataPlaneServer interface {
 	Addrs() map[string]string
 	Serve(ctx context.Context) error
 	Latest() []upstream.Observation
+	Changed() <-chan struct{}
 }
 
 // inProcess is the proxy in this process.
 type inProcess struct{ *proxy.Server }
 
 func (s inProcess) Latest() []upstream.Observation { return s.Observations().Latest() }
+func (s inProcess) Changed() <-chan struct{}       { return s.Observations().Changed() }
 
 // newDataPlane starts serving store: in a data-plane process when --dataplane allows and
 // the binary is there, else here. ready is the control side's readiness (nil: always).

@@ -79,18 +79,7 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 			st.set(statuses, res)
 		})
 	}()
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-watchCtx.Done():
-				return
-			case <-t.C:
-				st.setRuntime(verdict.Compute(store.Load(), srv.Latest(), time.Now(), f.expiryWarning))
-			}
-		}
-	}()
+	go verdict.Watch(watchCtx, store, srv, time.Now, f.expiryWarning, st.setRuntime)
 	serveErr := srv.Serve(ctx)
 	stopWatching()
 	if err := <-watchErr; err != nil && serveErr == nil {

@@ -143,17 +143,24 @@ func RegisterProfiler(admin interface{ HandleAdmin(string, http.Handler) }) {
 	admin.HandleAdmin("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 }
 
-// reportObservations sends the upstream observations to the control process whenever
-// they change: status conditions are written from them there.
+// reportCoalesce gathers the changes of a burst (many endpoints failing at once) into one
+// frame: far below the one second a condition may take, far above one request.
+const reportCoalesce = 50 * time.Millisecond
+
+// reportObservations pushes the upstream observations to the control process when they
+// change (status conditions are written from them there), and sends nothing otherwise.
 func reportObservations(ctx context.Context, srv *proxy.Server, out *frameWriter) {
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
 	var last []byte
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-srv.Observations().Changed():
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(reportCoalesce):
 		}
 		data, err := json.Marshal(srv.Observations().Latest())
 		if err != nil || string(data) == string(last) {

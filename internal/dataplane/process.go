@@ -69,7 +69,9 @@ type Process struct {
 
 	mu           sync.Mutex
 	observations []upstream.Observation
-	applied      chan string // refusals (or "") of sent snapshots, in order
+	changedOnce  sync.Once
+	changed      chan struct{} // buffered 1: a new set of observations arrived
+	applied      chan string   // refusals (or "") of sent snapshots, in order
 	pending      *snapshot.Snapshot
 	started      bool
 }
@@ -237,6 +239,10 @@ func (p *Process) read(conn net.Conn, listening chan<- error) {
 				p.mu.Lock()
 				p.observations = obs
 				p.mu.Unlock()
+				select {
+				case p.changedChan() <- struct{}{}:
+				default:
+				}
 			}
 		}
 	}
@@ -244,6 +250,14 @@ func (p *Process) read(conn net.Conn, listening chan<- error) {
 
 // Addrs are the data plane's listening addresses, by entry point.
 func (p *Process) Addrs() map[string]string { return p.addrs }
+
+// Changed signals (coalesced) each time the data plane pushes changed observations.
+func (p *Process) Changed() <-chan struct{} { return p.changedChan() }
+
+func (p *Process) changedChan() chan struct{} {
+	p.changedOnce.Do(func() { p.changed = make(chan struct{}, 1) })
+	return p.changed
+}
 
 // Latest are the data plane's latest upstream observations.
 func (p *Process) Latest() []upstream.Observation {

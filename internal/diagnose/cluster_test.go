@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/source/kube"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -42,76 +43,48 @@ func secret(ns, name string) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 }
 
-// TestFromCluster: the target, the routes sharing its host, and every kind in the
-// namespaces they touch are read; unrelated namespaces are not.
+// TestFromCluster: everything the gateway reads, in every namespace, or only in the
+// watched ones, as the gateway with --watch-namespaces.
 func TestFromCluster(t *testing.T) {
 	c := fake.NewClientBuilder().WithScheme(clusterScheme(t)).WithObjects(
 		route("web", "app", "Host(`app.example.test`)", nil, "backends"),
-		route("admin", "app-admin", "Host(`app.example.test`) && PathPrefix(`/admin`)", &bhv1.ObjectReference{Name: "strict", Namespace: "security"}, ""),
 		route("other", "unrelated", "Host(`other.example.test`)", nil, ""),
-		secret("web", "a"), secret("backends", "b"), secret("admin", "c"), secret("security", "d"),
-		secret("bridgehead", "e"), secret("other", "f"),
+		secret("web", "a"), secret("bridgehead", "e"), secret("other", "f"),
 	).Build()
-	target := Target{Kind: translate.KindIngressRoute, Namespace: "web", Name: "app"}
-	in, targets, notes, err := FromCluster(context.Background(), c, "web", []Target{target}, "bridgehead")
+	in, problems, err := FromCluster(context.Background(), c, kube.Options{})
+	if err != nil || len(problems) != 0 {
+		t.Fatal(err, problems)
+	}
+	if len(in.IngressRoutes) != 2 || len(in.Secrets) != 3 {
+		t.Fatalf("want every route and Secret, got %d routes and %d Secrets", len(in.IngressRoutes), len(in.Secrets))
+	}
+	in, _, err = FromCluster(context.Background(), c, kube.Options{Namespaces: []string{"web", "bridgehead"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(targets) != 1 || targets[0] != target || len(notes) != 0 {
-		t.Fatalf("targets %v, notes %v", targets, notes)
-	}
-	var routes, secrets []string
-	for _, r := range in.IngressRoutes {
-		routes = append(routes, r.Namespace+"/"+r.Name)
-	}
+	var got []string
 	for _, s := range in.Secrets {
-		secrets = append(secrets, s.Namespace+"/"+s.Name)
+		got = append(got, s.Namespace+"/"+s.Name)
 	}
-	if got := strings.Join(routes, ","); got != "admin/app-admin,web/app" {
-		t.Errorf("routes read: %s; want the target and the route sharing its host", got)
-	}
-	// web (target), backends (its Service), admin (route sharing the host), security (its
-	// TLSOption), bridgehead (the gateway's namespace); not "other".
-	if got := strings.Join(secrets, ","); got != "admin/c,backends/b,bridgehead/e,security/d,web/a" {
-		t.Errorf("Secrets read: %s", got)
+	if len(in.IngressRoutes) != 1 || strings.Join(got, ",") != "web/a,bridgehead/e" {
+		t.Fatalf("want the watched namespaces only, got %d routes and Secrets %v", len(in.IngressRoutes), got)
 	}
 }
 
-// TestFromClusterForbidden: without the right to list cluster-wide, routes are read in the
-// target's namespace, and what cannot be read is said, not silently missing.
+// TestFromClusterForbidden: a list the credentials may not make is an error that says
+// what diagnose reads and how to narrow it.
 func TestFromClusterForbidden(t *testing.T) {
-	forbidden := func(what string) error {
-		return apierrors.NewForbidden(schema.GroupResource{Resource: what}, "", nil)
-	}
-	c := fake.NewClientBuilder().WithScheme(clusterScheme(t)).WithObjects(
-		route("web", "app", "Host(`app.example.test`)", nil, ""), secret("web", "a"),
-	).WithInterceptorFuncs(interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
-		lo := &client.ListOptions{}
-		lo.ApplyOptions(opts)
-		switch list.(type) {
-		case *bhv1.IngressRouteList, *bhv1.IngressRouteTCPList:
-			if lo.Namespace == "" {
-				return forbidden("ingressroutes")
+	c := fake.NewClientBuilder().WithScheme(clusterScheme(t)).WithInterceptorFuncs(interceptor.Funcs{
+		List: func(ctx context.Context, cl client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			if _, ok := list.(*corev1.SecretList); ok {
+				return apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", nil)
 			}
-		case *corev1.SecretList:
-			if lo.Namespace == "bridgehead" {
-				return forbidden("secrets")
-			}
-		}
-		return c.List(ctx, list, opts...)
-	}}).Build()
-	in, targets, notes, err := FromCluster(context.Background(), c, "web", nil, "bridgehead")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(targets) != 1 || targets[0].Name != "app" || len(in.Secrets) != 1 {
-		t.Fatalf("targets %v, secrets %d", targets, len(in.Secrets))
-	}
-	text := strings.Join(notes, "\n")
-	for _, want := range []string{"routes could only be listed in namespace web", "could not list Secrets in namespace bridgehead"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("the notes do not say %q:\n%s", want, text)
-		}
+			return cl.List(ctx, list, opts...)
+		},
+	}).Build()
+	_, _, err := FromCluster(context.Background(), c, kube.Options{})
+	if err == nil || !strings.Contains(err.Error(), "--watch-namespaces") || !strings.Contains(err.Error(), "Secrets") {
+		t.Fatalf("want a forbidden error naming Secrets and --watch-namespaces, got %v", err)
 	}
 }
 

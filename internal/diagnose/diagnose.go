@@ -43,7 +43,8 @@ const DefaultTimeout = 5 * time.Second
 
 // Target names a route to diagnose.
 type Target struct {
-	// Kind is translate.KindIngressRoute or translate.KindIngressRouteTCP.
+	// Kind is translate.KindIngressRoute, translate.KindIngressRouteTCP or
+	// translate.KindIngress.
 	Kind      string
 	Namespace string
 	Name      string
@@ -52,25 +53,28 @@ type Target struct {
 func (t Target) String() string { return t.Kind + " " + t.Namespace + "/" + t.Name }
 
 // ParseTarget reads "ingressroute/NAME" (also ingressroutes, ir, ingressroutetcp,
-// ingressroutetcps, irt, and the kinds' full names), with the namespace given apart as
-// kubectl does.
+// ingressroutetcps, irt, ingress, ingresses, ing, and the kinds' full names), with the
+// namespace given apart as kubectl does.
 func ParseTarget(s, namespace string) (Target, error) {
 	kind, name, ok := strings.Cut(s, "/")
 	if !ok || name == "" || strings.Contains(name, "/") {
-		return Target{}, fmt.Errorf("%q: name a route as ingressroute/NAME or ingressroutetcp/NAME, with -n NAMESPACE", s)
+		return Target{}, fmt.Errorf("%q: name a route as ingressroute/NAME, ingressroutetcp/NAME or ingress/NAME, with -n NAMESPACE", s)
 	}
 	if namespace == "" {
 		namespace = corev1.NamespaceDefault
 	}
 	k := strings.ToLower(kind)
 	k = strings.TrimSuffix(strings.TrimSuffix(k, "."+bhv1.GroupName), ".traefik.io")
+	k = strings.TrimSuffix(strings.TrimSuffix(k, ".networking.k8s.io"), ".extensions")
 	switch k {
+	case "ingress", "ingresses", "ing":
+		return Target{Kind: translate.KindIngress, Namespace: namespace, Name: name}, nil
 	case "ingressroute", "ingressroutes", "ir":
 		return Target{Kind: translate.KindIngressRoute, Namespace: namespace, Name: name}, nil
 	case "ingressroutetcp", "ingressroutetcps", "irt", "irtcp":
 		return Target{Kind: translate.KindIngressRouteTCP, Namespace: namespace, Name: name}, nil
 	}
-	return Target{}, fmt.Errorf("%q: unknown kind %q; diagnose walks ingressroute/NAME or ingressroutetcp/NAME", s, kind)
+	return Target{}, fmt.Errorf("%q: unknown kind %q; diagnose walks ingressroute/NAME, ingressroutetcp/NAME or ingress/NAME", s, kind)
 }
 
 type nsName struct{ namespace, name string }
@@ -151,11 +155,11 @@ func Routes(ctx context.Context, in *translate.Inputs, targets []Target, opts Op
 		r.addSection(sec)
 	}
 	if len(targets) == 0 {
-		targets = allTargets(in)
+		targets = allTargets(in, opts.Translate)
 		if len(targets) == 0 {
 			sec := Section{Title: "Routes"}
 			sec.add(Hop{Kind: "Routes", Object: "(none)", Verdict: Fail, Reason: "NothingToDiagnose",
-				Message: "no IngressRoute or IngressRouteTCP was found", Fix: "point diagnose at the folder or cluster that holds the routes"})
+				Message: "no IngressRoute, IngressRouteTCP or Ingress of the gateway's class was found", Fix: "point diagnose at the folder or cluster that holds the routes"})
 			r.addSection(sec)
 		}
 	}
@@ -176,8 +180,14 @@ func docName(p manifests.Problem) string {
 	return s
 }
 
-func allTargets(in *translate.Inputs) []Target {
+// allTargets are every route of in, and every Ingress the gateway serves.
+func allTargets(in *translate.Inputs, opts translate.Options) []Target {
 	var out []Target
+	for _, ing := range in.Ingresses {
+		if served, _, _ := translate.IngressClassVerdict(in, opts, ing); served {
+			out = append(out, Target{Kind: translate.KindIngress, Namespace: ing.Namespace, Name: ing.Name})
+		}
+	}
 	for _, ir := range in.IngressRoutes {
 		out = append(out, Target{Kind: translate.KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name})
 	}
@@ -207,10 +217,17 @@ func (e *env) target(t Target) Section {
 				return e.ingressRouteTCP(ir)
 			}
 		}
+	case translate.KindIngress:
+		for _, ing := range e.in.Ingresses {
+			if ing.Namespace == t.Namespace && ing.Name == t.Name {
+				return e.ingress(ing)
+			}
+		}
+		// Known to the API server but not translated: not of our class, filtered out.
 	}
 	sec := Section{Title: t.String()}
 	var have []string
-	for _, o := range allTargets(e.in) {
+	for _, o := range allTargets(e.in, e.opts.Translate) {
 		if o.Kind == t.Kind && o.Namespace == t.Namespace {
 			have = append(have, o.Name)
 		}
@@ -331,13 +348,4 @@ func (e *env) routeHop(sec *Section, obj, match string, priority int, entryPoint
 		h.Fix = conditionFix(f.Reason)
 	}
 	sec.add(h)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -39,6 +39,18 @@ func conditionFix(reason string) string {
 		return "issue a certificate whose SANs cover every host the route serves"
 	case bhv1.ReasonCertificateExpired, bhv1.ReasonCertificateExpiringSoon:
 		return "renew the certificate in the Secret the message names"
+	case bhv1.ReasonTLSSecretNameMissing:
+		return "set secretName on the spec.tls entry the message names, to a kubernetes.io/tls Secret in the Ingress's namespace whose certificate covers its hosts"
+	case bhv1.ReasonTLSHostsMissing:
+		return "list in the spec.tls entry's hosts the rule hosts its certificate is for (one entry per Secret: hosts and secretName together)"
+	case bhv1.ReasonSecretTypeNotTLS:
+		return "recreate the Secret as type kubernetes.io/tls: kubectl create secret tls NAME --cert=tls.crt --key=tls.key"
+	case bhv1.ReasonUnsupportedAnnotation:
+		return "remove the annotation the message names, or express it with what the message suggests"
+	case bhv1.ReasonRemovedAPIVersion:
+		return "rewrite the manifest as networking.k8s.io/v1 with the fields the message names (kubectl refuses the old version on a current cluster)"
+	case bhv1.ReasonIngressClassNotServed:
+		return "set spec.ingressClassName to the gateway's IngressClass, or run the gateway (and diagnose) with --ingress-class for that class"
 	case bhv1.ReasonIneffectiveSetting:
 		return "change or remove the setting the message names: as written it has no effect"
 	}

@@ -398,6 +398,16 @@ func (l *loader) document(d *doc) {
 			l.core(d, jsonData, obj, gvk)
 			return
 		}
+		if gv.Version == "v1beta1" && (kind == "Ingress" || kind == "IngressClass") {
+			l.legacy(d, obj, gvk)
+			return
+		}
+		l.unknownKind(d, gvk)
+	case "extensions":
+		if legacyIngressVersions[apiVersion] && kind == "Ingress" {
+			l.legacy(d, obj, gvk)
+			return
+		}
 		l.unknownKind(d, gvk)
 	case "kustomize.config.k8s.io":
 		// Build instructions for kustomize, not an object.
@@ -416,7 +426,7 @@ func isOurKind(kind string) bool {
 }
 
 func (l *loader) unknownKind(d *doc, gvk schema.GroupVersionKind) {
-	l.problem(d, "kind", "no matches for kind %q in version %q; standalone mode reads %s/%s (%s), v1 Secret, ConfigMap and Service, and discovery.k8s.io/v1 EndpointSlice",
+	l.problem(d, "kind", "no matches for kind %q in version %q; standalone mode reads %s/%s (%s), v1 Secret, ConfigMap and Service, discovery.k8s.io/v1 EndpointSlice, networking.k8s.io/v1 Ingress and IngressClass (and the removed extensions/v1beta1 and networking.k8s.io/v1beta1 Ingress, converted)",
 		gvk.Kind, gvk.GroupVersion().String(), bhv1.GroupName, bhv1.GroupVersion.Version, strings.Join(ourKinds, ", "))
 }
 

@@ -396,8 +396,8 @@ spec:
 		},
 		{
 			name: "Ingress in an unknown version",
-			doc:  "apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata: {name: i}\nspec: {}\n",
-			want: []string{"networking.k8s.io/v1beta1"},
+			doc:  "apiVersion: networking.k8s.io/v2\nkind: Ingress\nmetadata: {name: i}\nspec: {}\n",
+			want: []string{"networking.k8s.io/v2", "networking.k8s.io/v1 Ingress and IngressClass"},
 		},
 		{
 			name: "Traefik kind we lack",

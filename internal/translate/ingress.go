@@ -215,6 +215,8 @@ func (t *translator) buildIngress(ing *networkingv1.Ingress, cls ingressClassSta
 		b.rep.invalidf(bhv1.ReasonInvalid, "spec: neither rules nor defaultBackend is set, so nothing is served; add rules")
 	}
 	t.ingressTLS(b)
+	t.checkIngressTLS(b)
+	t.noteRemovedAPIVersion(b)
 
 	hosts := map[string]bool{}
 	redirectHosts := map[string]bool{}
@@ -605,7 +607,7 @@ func (t *translator) ingressTLS(b *ingressBuild) {
 			r := t.certificate(b.rep, ns, entry.SecretName)
 			if r.problem != nil {
 				e.broken = true
-				b.rep.refError(r.problem.reason, fmt.Sprintf("%s.secretName: %s; the default certificate is served meanwhile, which clients will refuse", efield, r.problem.message))
+				b.rep.refError(r.problem.reason, fmt.Sprintf("%s.secretName: %s%s; the default certificate is served meanwhile, which clients will refuse", efield, r.problem.message, t.secretHint(ns, entry.SecretName, r.problem)))
 			} else {
 				e.cert = r.cert
 				b.inv.certificate(bhv1.CertificateUseEdge, r.cert)

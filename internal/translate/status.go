@@ -35,6 +35,25 @@ type ObjectStatus struct {
 	// APIGroup is set for an object read from one of Traefik's API groups: it has no
 	// status of ours, so its conditions are shown elsewhere (Events, logs, status/lint).
 	APIGroup string `json:"apiGroup,omitempty"`
+	// Blocking and Warnings are every finding behind Ready=False and Warnings=True, each
+	// with its own reason: a condition carries one reason (MultipleWarnings for several),
+	// and diagnose names each cause apart.
+	Blocking []Finding `json:"-"`
+	Warnings []Finding `json:"-"`
+}
+
+// Finding is one cause found about an object.
+type Finding struct {
+	Reason  bhv1.ConditionReason
+	Message string
+}
+
+func exportFindings(fs []finding) []Finding {
+	out := make([]Finding, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, Finding{Reason: f.reason, Message: f.message})
+	}
+	return out
 }
 
 // Condition returns the condition of type t, or nil.
@@ -123,6 +142,7 @@ func (r *report) status() *ObjectStatus {
 	add(bhv1.ConditionResolvedRefs, len(r.refs) == 0, bhv1.ReasonResolvedRefs, "every reference resolves", r.refs)
 
 	blocking := append(append(append([]finding(nil), r.invalid...), r.refs...), r.notReady...)
+	st.Blocking, st.Warnings = exportFindings(blocking), exportFindings(r.warnings)
 	ready := metav1.Condition{Type: string(bhv1.ConditionReady), ObservedGeneration: r.generation}
 	switch {
 	case len(blocking) == 0:

@@ -137,6 +137,10 @@ func (t *translator) buildPolicies() {
 		t.snap.TLS.DefaultPolicy = def
 		return
 	}
+	if id, ok := t.defaultElsewhere(); ok {
+		t.snap.TLS.DefaultPolicy = id
+		return
+	}
 	t.policies[snapshot.BuiltinPolicyID] = t.builtinPolicy()
 	t.snap.TLS.DefaultPolicy = snapshot.BuiltinPolicyID
 }

@@ -57,6 +57,10 @@ type Inputs struct {
 	// which version serves and why the newer one does not, and so do the statuses of the
 	// objects that read a refused Secret or ConfigMap.
 	Replaced map[Key]Refusal
+	// RemovedAPIVersions are the Ingresses a folder held in an API version Kubernetes
+	// removed (extensions/v1beta1, networking.k8s.io/v1beta1), converted to
+	// networking.k8s.io/v1: each gets the message as a RemovedAPIVersion warning.
+	RemovedAPIVersions map[Key]string
 }
 
 // RefusedObject is an object a source could not admit, and why.

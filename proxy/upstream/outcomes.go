@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"container/list"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -34,6 +35,9 @@ const outcomeShards = 16
 // it is safe for concurrent use.
 type Outcomes struct {
 	shards [outcomeShards]outcomeShard
+
+	changedOnce sync.Once
+	changed     chan struct{} // buffered 1: signals coalesce
 }
 
 type obsKey struct{ route, endpoint string }
@@ -47,16 +51,29 @@ type outcomeShard struct {
 // Record stores o as the latest observation for its route and endpoint, unless a later
 // one is already there (requests finish out of order).
 func (r *Outcomes) Record(o Observation) {
+	if r.record(o) {
+		select {
+		case r.changedChan() <- struct{}{}:
+		default: // a signal is already pending: whoever takes it reads Latest after
+		}
+	}
+}
+
+// record stores o and reports whether a verdict could see the difference.
+func (r *Outcomes) record(o Observation) bool {
 	k := obsKey{o.RouteID, o.Endpoint}
 	s := &r.shards[shardOf(k)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if el, ok := s.byKey[k]; ok {
-		if cur := el.Value.(*Observation); !o.At.Before(cur.At) {
-			*cur = o
-			s.order.MoveToBack(el)
+		cur := el.Value.(*Observation)
+		if o.At.Before(cur.At) {
+			return false
 		}
-		return
+		changed := !sameOutcome(cur, &o)
+		*cur = o
+		s.order.MoveToBack(el)
+		return changed
 	}
 	if s.byKey == nil {
 		s.byKey = map[obsKey]*list.Element{}
@@ -68,6 +85,31 @@ func (r *Outcomes) Record(o Observation) {
 		s.order.Remove(oldest)
 	}
 	s.byKey[k] = s.order.PushBack(&o)
+	return true
+}
+
+// Changed signals, coalesced, each time the latest outcome of an endpoint changes in a
+// way its verdict could show: a first outcome, success turning to failure or back, another
+// reason, another certificate presented. The same outcome again (what almost every request
+// records) does not signal, so a reader that waits on Changed and then reads Latest does
+// nothing while nothing changes.
+func (r *Outcomes) Changed() <-chan struct{} { return r.changedChan() }
+
+func (r *Outcomes) changedChan() chan struct{} {
+	r.changedOnce.Do(func() { r.changed = make(chan struct{}, 1) })
+	return r.changed
+}
+
+// sameOutcome compares what a verdict reads of two observations of one endpoint (not
+// their time). It runs once per request: no reflection.
+func sameOutcome(a, b *Observation) bool {
+	if a.OK != b.OK || a.Reason != b.Reason || a.Backend != b.Backend {
+		return false
+	}
+	x, y := &a.Detail, &b.Detail
+	return x.Endpoint == y.Endpoint && x.Subject == y.Subject && x.Issuer == y.Issuer &&
+		x.NotAfter.Equal(y.NotAfter) && x.Message == y.Message &&
+		slices.Equal(x.SANs, y.SANs) && slices.Equal(x.NamesChecked, y.NamesChecked) && slices.Equal(x.Roots, y.Roots)
 }
 
 // Latest returns a copy of the latest observations, sorted by RouteID, then Endpoint.

@@ -77,3 +77,60 @@ func TestRegistryIsSafeForConcurrentUse(t *testing.T) {
 		t.Fatalf("%d observations, want %d", got, 8*50)
 	}
 }
+
+// Changed is the push half of runtime feedback: it signals what a verdict could show and
+// stays quiet for the same outcome again, which is what almost every request records.
+func TestOutcomesSignalOnlyChanges(t *testing.T) {
+	var r Outcomes
+	t0 := time.Now()
+	svc := snapshot.Ref{Kind: "Service", Namespace: "web", Name: "backend"}
+	ok := Observation{RouteID: "web/a/0", Backend: svc, Endpoint: "10.0.0.1:443", OK: true, At: t0}
+	signalled := func() bool {
+		select {
+		case <-r.Changed():
+			return true
+		default:
+			return false
+		}
+	}
+	r.Record(ok)
+	if !signalled() {
+		t.Fatal("a first outcome did not signal")
+	}
+	for i := 1; i <= 100; i++ {
+		again := ok
+		again.At = t0.Add(time.Duration(i) * time.Millisecond)
+		r.Record(again)
+	}
+	if signalled() {
+		t.Fatal("the same outcome again signalled")
+	}
+	failed := ok
+	failed.OK, failed.Reason, failed.At = false, UnknownAuthority, t0.Add(time.Second)
+	failed.Detail = Detail{Endpoint: ok.Endpoint, Issuer: "CN=Somebody else's CA", Roots: []string{"Secret web/ca"}}
+	r.Record(failed)
+	r.Record(failed) // two changes before anyone reads: one signal, Latest has the news
+	if !signalled() || signalled() {
+		t.Fatal("a failure did not signal exactly once")
+	}
+	if got := r.Latest()[0]; got.OK || got.Reason != UnknownAuthority {
+		t.Fatalf("Latest after the signal: %+v", got)
+	}
+	other := failed
+	other.Detail.Issuer, other.At = "CN=Yet another CA", t0.Add(2*time.Second)
+	r.Record(other)
+	if !signalled() {
+		t.Fatal("another certificate presented did not signal")
+	}
+}
+
+func BenchmarkOutcomesRecordSameOutcome(b *testing.B) {
+	var r Outcomes
+	o := Observation{RouteID: "web/a/0", Backend: snapshot.Ref{Kind: "Service", Namespace: "web", Name: "backend"}, Endpoint: "10.0.0.1:443", OK: true}
+	t0 := time.Now()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		o.At = t0.Add(time.Duration(i))
+		r.Record(o)
+	}
+}

@@ -25,6 +25,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
@@ -225,6 +226,10 @@ func gvkOf(t *testing.T, o client.Object) (gvk schema.GroupVersionKind) {
 		return corev1.SchemeGroupVersion.WithKind("Service")
 	case *discoveryv1.EndpointSlice:
 		return discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice")
+	case *networkingv1.Ingress:
+		return networkingv1.SchemeGroupVersion.WithKind("Ingress")
+	case *networkingv1.IngressClass:
+		return networkingv1.SchemeGroupVersion.WithKind("IngressClass")
 	}
 	t.Fatalf("no kind for %T", o)
 	return gvk

@@ -193,8 +193,17 @@ func (l *load) setPhase(p string) {
 	l.mu.Unlock()
 }
 
-// finish stops the load and returns the counts (printed into the test output) and the
-// failures.
+// finishAndReport stops the load, reports the requests made per phase and outcome (in the
+// test output: the evidence behind "zero failed requests"), fails the spec if any outcome
+// was not acceptable, and returns the number of requests.
+func (l *load) finishAndReport(name string) int {
+	GinkgoHelper()
+	total, summary, failed := l.finish()
+	AddReportEntry(name+" requests", fmt.Sprintf("%d requests\n%s", total, summary))
+	Expect(failed).To(BeEmpty(), "%s: %d requests\n%s", name, total, summary)
+	return total
+}
+
 func (l *load) finish() (total int, summary string, failed []string) {
 	close(l.stop)
 	l.wg.Wait()

@@ -37,6 +37,7 @@ import (
 	"github.com/bridgehead/bridgehead/controllers"
 	"github.com/bridgehead/bridgehead/internal/diagnose"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/internal/source/kube"
 	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/internal/testenv"
 	"github.com/bridgehead/bridgehead/internal/translate"
@@ -110,7 +111,7 @@ func run(m *testing.M) (int, error) {
 	env.secure = srv.Addrs()["websecure"]
 	go func() { _ = mgr.Start(ctx) }()
 	go func() { _ = srv.Serve(ctx) }()
-	go gw.WatchVerdicts(ctx, store, srv.Observations().Latest)
+	go gw.WatchVerdicts(ctx, store, srv.Observations())
 	return m.Run(), nil
 }
 
@@ -245,11 +246,11 @@ func (s *scenario) servePlain(t *testing.T) {
 func diagnoseRoute(g Gomega, s *scenario) (*diagnose.Report, string) {
 	ctx := context.Background()
 	target := []diagnose.Target{{Kind: translate.KindIngressRoute, Namespace: s.ns, Name: "app"}}
-	in, targets, notes, err := diagnose.FromCluster(ctx, env.k8s, s.ns, target, "bridgehead")
+	in, problems, err := diagnose.FromCluster(ctx, env.k8s, kube.Options{})
 	g.Expect(err).NotTo(HaveOccurred())
 	opts := translate.DefaultOptions()
 	opts.GatewayNamespace = "bridgehead"
-	rep := diagnose.Routes(ctx, in, targets, diagnose.Options{Translate: opts, Probe: true, Notes: notes, DialContext: env.dialContext})
+	rep := diagnose.Routes(ctx, in, target, diagnose.Options{Translate: opts, Probe: true, Problems: problems, DialContext: env.dialContext})
 	var out strings.Builder
 	rep.WriteText(&out)
 	return rep, out.String()

@@ -27,7 +27,9 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/controllers"
+	"github.com/bridgehead/bridgehead/internal/diagnose"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/internal/source/kube"
 	"github.com/bridgehead/bridgehead/internal/testenv"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
@@ -254,4 +256,18 @@ func TestTraefikObjects(t *testing.T) {
 		g.Expect(e.events(g, "TraefikService", "weighted")).To(ContainElement(And(
 			HavePrefix("Warning/UnsupportedKind:"), ContainSubstring("TraefikService is not served"))))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
+
+	// `bridgehead diagnose --watch-traefik-crds` reads them through the gateway's reader:
+	// the same objects served, the same refused.
+	in, _, err := diagnose.FromCluster(context.Background(), e.c, kube.Options{TraefikKinds: kube.InstalledTraefikKinds(e.c.RESTMapper())})
+	g.Expect(err).NotTo(HaveOccurred())
+	report := func(name string) string {
+		r := diagnose.Routes(context.Background(), in, []diagnose.Target{{Kind: translate.KindIngressRoute, Namespace: "default", Name: name}},
+			diagnose.Options{Translate: translate.DefaultOptions()})
+		var b strings.Builder
+		r.WriteText(&b)
+		return b.String()
+	}
+	g.Expect(report("child")).To(And(ContainSubstring("UnsupportedField"), ContainSubstring("spec.parentRefs")))
+	g.Expect(report("app")).To(ContainSubstring("Route default/app spec.routes[0]"))
 }

@@ -1,0 +1,378 @@
+// Package kube reads the gateway's inputs from a Kubernetes API: from the controller's
+// informer cache when the gateway runs, and straight from the API server when `bridgehead
+// diagnose` looks at a cluster. Both go through Read, so what diagnose reports is what the
+// gateway serves: the same kinds, the same namespaces, the same Ingress classes (translate
+// filters those), the same Traefik objects read as ours.
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+// TraefikGroups are the API groups of Traefik's CRDs that --watch-traefik-crds reads as
+// ours: traefik.io (v3) and traefik.containo.us (v2).
+var TraefikGroups = []string{"traefik.io", "traefik.containo.us"}
+
+// traefikKinds are read as ours; the unread ones are listed only to report each of their
+// objects as not served (UnsupportedKind), rather than leave it unserved in silence.
+var (
+	traefikKinds = []string{
+		translate.KindIngressRoute, translate.KindIngressRouteTCP, translate.KindTLSOption, translate.KindTLSStore,
+		translate.KindServersTransport, translate.KindServersTransportTCP, translate.KindMiddleware, translate.KindMiddlewareTCP,
+	}
+	unreadTraefikKinds = []string{"TraefikService", "IngressRouteUDP"}
+)
+
+// InstalledTraefikKinds returns the Traefik kinds whose CRDs the API server has.
+func InstalledTraefikKinds(mapper meta.RESTMapper) []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	for _, g := range TraefikGroups {
+		for _, k := range append(append([]string(nil), traefikKinds...), unreadTraefikKinds...) {
+			gvk := schema.GroupVersionKind{Group: g, Version: "v1alpha1", Kind: k}
+			if _, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
+				out = append(out, gvk)
+			}
+		}
+	}
+	return out
+}
+
+// Options say what to read, as the gateway's flags do.
+type Options struct {
+	// Namespaces limits the namespaced kinds to these namespaces (--watch-namespaces);
+	// empty reads every namespace. A controller whose cache is already limited leaves it
+	// empty.
+	Namespaces []string
+	// TraefikKinds are the Traefik kinds read as ours (--watch-traefik-crds, see
+	// InstalledTraefikKinds); none when empty.
+	TraefikKinds []schema.GroupVersionKind
+	// FromCache: c is an informer cache, whose objects are read in place (translate never
+	// modifies its inputs) rather than deep-copied on every rebuild.
+	FromCache bool
+}
+
+// Result is what Read found.
+type Result struct {
+	Inputs *translate.Inputs
+	// Traefik is the loader's result for the Traefik objects (nil when none are read):
+	// its Problems and Inputs.Unsupported say which are not served, for the caller to
+	// report.
+	Traefik *manifests.Result
+	// Shadowed are Traefik objects with the kind, namespace and name of one of ours,
+	// which wins.
+	Shadowed []translate.Key
+}
+
+// Read lists every kind translate reads.
+func Read(ctx context.Context, c client.Reader, opts Options) (*Result, error) {
+	in := &translate.Inputs{}
+	var (
+		irs   bhv1.IngressRouteList
+		irts  bhv1.IngressRouteTCPList
+		tlso  bhv1.TLSOptionList
+		tss   bhv1.TLSStoreList
+		sts   bhv1.ServersTransportList
+		stts  bhv1.ServersTransportTCPList
+		mws   bhv1.MiddlewareList
+		mwts  bhv1.MiddlewareTCPList
+		secs  corev1.SecretList
+		cms   corev1.ConfigMapList
+		svcs  corev1.ServiceList
+		slice discoveryv1.EndpointSliceList
+		ings  networkingv1.IngressList
+		ics   networkingv1.IngressClassList
+	)
+	namespaced := []struct {
+		list client.ObjectList
+		add  func()
+	}{
+		{&irs, func() { in.IngressRoutes = append(in.IngressRoutes, ptrs(irs.Items)...) }},
+		{&irts, func() { in.IngressRouteTCPs = append(in.IngressRouteTCPs, ptrs(irts.Items)...) }},
+		{&tlso, func() { in.TLSOptions = append(in.TLSOptions, ptrs(tlso.Items)...) }},
+		{&tss, func() { in.TLSStores = append(in.TLSStores, ptrs(tss.Items)...) }},
+		{&sts, func() { in.ServersTransports = append(in.ServersTransports, ptrs(sts.Items)...) }},
+		{&stts, func() { in.ServersTransportTCPs = append(in.ServersTransportTCPs, ptrs(stts.Items)...) }},
+		{&mws, func() { in.Middlewares = append(in.Middlewares, ptrs(mws.Items)...) }},
+		{&mwts, func() { in.MiddlewareTCPs = append(in.MiddlewareTCPs, ptrs(mwts.Items)...) }},
+		{&secs, func() { in.Secrets = append(in.Secrets, ptrs(secs.Items)...) }},
+		{&cms, func() { in.ConfigMaps = append(in.ConfigMaps, ptrs(cms.Items)...) }},
+		{&svcs, func() { in.Services = append(in.Services, ptrs(svcs.Items)...) }},
+		{&slice, func() { in.EndpointSlices = append(in.EndpointSlices, ptrs(slice.Items)...) }},
+		{&ings, func() { in.Ingresses = append(in.Ingresses, ptrs(ings.Items)...) }},
+	}
+	for _, l := range namespaced {
+		for _, lo := range opts.scopes() {
+			if err := c.List(ctx, l.list, lo...); err != nil {
+				return nil, fmt.Errorf("listing %s%s: %w", kindOf(l.list), where(lo), err)
+			}
+			l.add()
+		}
+	}
+	if err := c.List(ctx, &ics, opts.listOptions()...); err != nil {
+		return nil, fmt.Errorf("listing IngressClasses: %w", err)
+	}
+	in.IngressClasses = ptrs(ics.Items)
+	res := &Result{Inputs: in}
+	if len(opts.TraefikKinds) > 0 {
+		if err := readTraefik(ctx, c, opts, res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// scopes are the list options of one list per namespace read (one for all namespaces).
+func (o Options) scopes() [][]client.ListOption {
+	if len(o.Namespaces) == 0 {
+		return [][]client.ListOption{o.listOptions()}
+	}
+	var out [][]client.ListOption
+	for _, ns := range o.Namespaces {
+		out = append(out, append(o.listOptions(), client.InNamespace(ns)))
+	}
+	return out
+}
+
+func (o Options) listOptions() []client.ListOption {
+	if o.FromCache {
+		return []client.ListOption{client.UnsafeDisableDeepCopy}
+	}
+	return nil
+}
+
+func where(lo []client.ListOption) string {
+	for _, o := range lo {
+		if ns, ok := o.(client.InNamespace); ok {
+			return " in namespace " + string(ns)
+		}
+	}
+	return ""
+}
+
+// kindOf names a list's kind for messages ("*v1alpha1.TLSOptionList" -> "TLSOptions").
+func kindOf(l client.ObjectList) string {
+	s := fmt.Sprintf("%T", l)
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.TrimSuffix(s, "List") + "s"
+}
+
+func ptrs[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
+// readTraefik reads the Traefik objects as ours, through the same loader as a folder of
+// manifests, and adds them to res.Inputs. An object of ours with the same kind, namespace
+// and name wins. An object that is not served (a field Bridgehead does not implement, a
+// value its schema refuses, a kind it does not read) is added as refused, so that it gets
+// a status like any other object.
+func readTraefik(ctx context.Context, c client.Reader, opts Options, res *Result) error {
+	in := res.Inputs
+	objs := map[string][]byte{}
+	// Each document's name in the loader's problems leads back to its object.
+	origin := map[string]traefikObject{}
+	for _, gvk := range opts.TraefikKinds {
+		for _, lo := range opts.scopes() {
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			if err := c.List(ctx, list, lo...); err != nil {
+				return fmt.Errorf("listing %s%s: %w", gvk, where(lo), err)
+			}
+			for i := range list.Items {
+				item := &list.Items[i]
+				data, err := json.Marshal(item.Object)
+				if err != nil {
+					return err
+				}
+				name := fmt.Sprintf("%s %s/%s (%s)", gvk.Kind, item.GetNamespace(), item.GetName(), gvk.Group)
+				objs[name] = data
+				origin[name] = traefikObject{
+					key:   translate.Key{Kind: gvk.Kind, Namespace: item.GetNamespace(), Name: item.GetName()},
+					group: gvk.Group, generation: item.GetGeneration(),
+				}
+			}
+		}
+	}
+	loaded, err := manifests.LoadObjects(objs)
+	if err != nil {
+		return err
+	}
+	ours := map[translate.Key]bool{}
+	for _, k := range keysOf(in) {
+		ours[k] = true
+	}
+	merge(in, loaded.Inputs, func(k translate.Key) bool {
+		if ours[k] {
+			res.Shadowed = append(res.Shadowed, k)
+			return false
+		}
+		return true
+	})
+	in.Refused = append(in.Refused, refusedTraefik(loaded.Problems, origin, ours)...)
+	res.Traefik = loaded
+	return nil
+}
+
+// traefikObject is where one document given to the loader came from.
+type traefikObject struct {
+	key        translate.Key
+	group      string
+	generation int64
+}
+
+// refusedTraefik turns the loader's problems into refused objects, one per object with
+// every problem of it in the message, so that each gets a status (and an Event).
+func refusedTraefik(problems []manifests.Problem, origin map[string]traefikObject, ours map[translate.Key]bool) []translate.RefusedObject {
+	byName := map[string][]string{}
+	var names []string
+	for _, p := range problems {
+		if _, ok := origin[p.File]; !ok {
+			continue
+		}
+		if byName[p.File] == nil {
+			names = append(names, p.File)
+		}
+		msg := p.Message
+		if p.Field != "" {
+			msg = p.Field + ": " + msg
+		}
+		byName[p.File] = append(byName[p.File], msg)
+	}
+	sort.Strings(names)
+	var out []translate.RefusedObject
+	for _, name := range names {
+		o := origin[name]
+		if ours[o.key] {
+			continue // ours wins, and has its own status
+		}
+		reason := bhv1.ReasonInvalid
+		if slices.Contains(unreadTraefikKinds, o.key.Kind) {
+			reason = bhv1.ReasonUnsupportedKind
+		}
+		out = append(out, translate.RefusedObject{Key: o.key, APIGroup: o.group, Generation: o.generation, Reason: reason,
+			Message: fmt.Sprintf("%s %s/%s (%s) is not served: %s", o.key.Kind, o.key.Namespace, o.key.Name, o.group, strings.Join(byName[name], "; "))})
+	}
+	return out
+}
+
+// keysOf lists the keys of our objects in in.
+func keysOf(in *translate.Inputs) []translate.Key {
+	var out []translate.Key
+	add := func(kind string, o client.Object) {
+		out = append(out, translate.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()})
+	}
+	for _, o := range in.IngressRoutes {
+		add(translate.KindIngressRoute, o)
+	}
+	for _, o := range in.IngressRouteTCPs {
+		add(translate.KindIngressRouteTCP, o)
+	}
+	for _, o := range in.TLSOptions {
+		add(translate.KindTLSOption, o)
+	}
+	for _, o := range in.TLSStores {
+		add(translate.KindTLSStore, o)
+	}
+	for _, o := range in.ServersTransports {
+		add(translate.KindServersTransport, o)
+	}
+	for _, o := range in.ServersTransportTCPs {
+		add(translate.KindServersTransportTCP, o)
+	}
+	for _, o := range in.Middlewares {
+		add(translate.KindMiddleware, o)
+	}
+	for _, o := range in.MiddlewareTCPs {
+		add(translate.KindMiddlewareTCP, o)
+	}
+	return out
+}
+
+// merge appends the Traefik objects that keep allows.
+func merge(in, from *translate.Inputs, keep func(translate.Key) bool) {
+	kept := map[translate.Key]bool{}
+	k := func(kind string, o client.Object) bool {
+		key := translate.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+		kept[key] = keep(key)
+		return kept[key]
+	}
+	for _, o := range from.IngressRoutes {
+		if k(translate.KindIngressRoute, o) {
+			in.IngressRoutes = append(in.IngressRoutes, o)
+		}
+	}
+	for _, o := range from.IngressRouteTCPs {
+		if k(translate.KindIngressRouteTCP, o) {
+			in.IngressRouteTCPs = append(in.IngressRouteTCPs, o)
+		}
+	}
+	for _, o := range from.TLSOptions {
+		if k(translate.KindTLSOption, o) {
+			in.TLSOptions = append(in.TLSOptions, o)
+		}
+	}
+	for _, o := range from.TLSStores {
+		if k(translate.KindTLSStore, o) {
+			in.TLSStores = append(in.TLSStores, o)
+		}
+	}
+	for _, o := range from.ServersTransports {
+		if k(translate.KindServersTransport, o) {
+			in.ServersTransports = append(in.ServersTransports, o)
+		}
+	}
+	for _, o := range from.ServersTransportTCPs {
+		if k(translate.KindServersTransportTCP, o) {
+			in.ServersTransportTCPs = append(in.ServersTransportTCPs, o)
+		}
+	}
+	for _, o := range from.Middlewares {
+		if k(translate.KindMiddleware, o) {
+			in.Middlewares = append(in.Middlewares, o)
+		}
+	}
+	for _, o := range from.MiddlewareTCPs {
+		if k(translate.KindMiddlewareTCP, o) {
+			in.MiddlewareTCPs = append(in.MiddlewareTCPs, o)
+		}
+	}
+	// What the loader found about the objects kept: unsupported fields refuse them.
+	for key, fields := range from.Unsupported {
+		if kept[key] {
+			if in.Unsupported == nil {
+				in.Unsupported = map[translate.Key][]translate.UnsupportedField{}
+			}
+			in.Unsupported[key] = fields
+		}
+	}
+	for key, group := range from.APIGroups {
+		if kept[key] {
+			if in.APIGroups == nil {
+				in.APIGroups = map[translate.Key]string{}
+			}
+			in.APIGroups[key] = group
+		}
+	}
+}
