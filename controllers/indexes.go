@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/ingressannotations"
 )
 
 // refsIndex indexes our objects by the core objects they reference ("Secret/ns/name",
@@ -78,7 +79,7 @@ var referencing = []struct {
 				backend(&r.HTTP.Paths[i].Backend)
 			}
 		}
-		return out
+		return append(out, annotationRefs(ing)...)
 	}},
 	{&bhv1.TLSOption{}, &bhv1.TLSOptionList{}, func(o client.Object) []string {
 		opt := o.(*bhv1.TLSOption)
@@ -110,6 +111,22 @@ var referencing = []struct {
 		}
 		return upstreamRefs(st.Namespace, st.Spec.TLS)
 	}},
+}
+
+// annotationRefs are the Secrets other controllers' annotations on an Ingress name (a
+// backend CA, a client certificate, a client CA), so that changing one re-translates it.
+func annotationRefs(ing *networkingv1.Ingress) []string {
+	res := ingressannotations.Read(ingressannotations.Input{Ingress: ing})
+	var out []string
+	if tr := res.Transport; tr != nil {
+		out = append(out, upstreamRefs(tr.Namespace, &tr.Spec.UpstreamTLS)...)
+	}
+	if opt := res.TLSOption; opt != nil {
+		for _, s := range opt.Spec.ClientAuth.SecretNames {
+			out = append(out, ref("Secret", opt.Namespace, string(s)))
+		}
+	}
+	return out
 }
 
 func upstreamRefs(ns string, u *bhv1.UpstreamTLS) []string {

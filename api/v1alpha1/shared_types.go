@@ -89,6 +89,13 @@ type RootCA struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	ConfigMap *string `json:"configMap,omitempty"`
+	// Key is the key holding the PEM roots (Bridgehead extension); default ca.crt, then
+	// tls.ca. HAProxy's server-ca Secrets keep the CA at tls.crt.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +optional
+	Key string `json:"key,omitempty"`
 }
 
 // ProxyProtocol sends a PROXY protocol header carrying the client's address to the backend.

@@ -11,6 +11,21 @@ type Middleware struct {
 	Headers           *Headers           `json:"headers,omitempty"`
 	IPAllowList       *IPAllowList       `json:"ipAllowList,omitempty"`
 	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
+	ReplacePath       *ReplacePath       `json:"replacePath,omitempty"`
+	TLSClientSubject  *TLSClientSubject  `json:"tlsClientSubject,omitempty"`
+}
+
+// TLSClientSubject admits only requests whose verified client certificate's subject
+// (RFC 2253, e.g. "CN=alice,O=Example") matches Pattern, a Go regular expression
+// (ingress-nginx's auth-tls-match-cn); others get 403.
+type TLSClientSubject struct {
+	Pattern string `json:"pattern"`
+}
+
+// ReplacePath replaces the whole request path (ingress-nginx's rewrite-target without
+// captures, HAProxy's one-argument path-rewrite); the query is kept.
+type ReplacePath struct {
+	Path string `json:"path"`
 }
 
 // RedirectScheme redirects to Scheme, keeping host, path and query.
@@ -18,6 +33,9 @@ type RedirectScheme struct {
 	Scheme    string `json:"scheme"`
 	Port      string `json:"port,omitempty"`
 	Permanent bool   `json:"permanent,omitempty"`
+	// StatusCode, when set, is the status of every redirect whatever the method (301, 302,
+	// 303, 307 or 308); otherwise Permanent and the method choose.
+	StatusCode int `json:"statusCode,omitempty"`
 }
 
 // StripPrefix removes the first matching prefix.

@@ -38,6 +38,11 @@ type Transport struct {
 	TerminationDelay time.Duration `json:"terminationDelay,omitempty"`
 	ProxyProtocol    int           `json:"proxyProtocol,omitempty"`
 
+	// VerifyHint, when set, is added to backend certificate verification failures: the
+	// transport comes from annotations whose old controller did not verify, and the hint
+	// says so and how to fix it.
+	VerifyHint string `json:"verifyHint,omitempty"`
+
 	// Failure makes every backend using the transport fail closed (502): a trust or
 	// identity reference that cannot be read never falls back to weaker verification.
 	Failure *Failure `json:"failure,omitempty"`

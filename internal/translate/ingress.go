@@ -21,7 +21,12 @@ import (
 //     when its host is listed in spec.tls (with that entry's Secret);
 //   - with bridgehead.dev/ssl-redirect, a TLS host's web routes are replaced by one
 //     redirect route per host that never redirects ACME http-01 challenges;
-//   - spec.defaultBackend becomes a lowest-priority catch-all.
+//   - spec.defaultBackend becomes a lowest-priority catch-all;
+//   - the TLS, redirect, allow-list, rewrite and passthrough annotations of ingress-nginx
+//     and the HAProxy controllers are served as those controllers define them
+//     (ingress_annotations.go, through the same builders as ServersTransport, TLSOption
+//     and Middleware objects); the other annotations of other controllers are named in a
+//     warning, or fail the Ingress closed when they restrict access (ingress_foreign.go).
 //
 // Ingress has no conditions, so its report is turned into Events by the status writer.
 
@@ -119,9 +124,13 @@ type ingressBuild struct {
 	src snapshot.Ref
 	obj string
 
-	scheme      string // from backend-protocol; "" = by port
-	redirect    bool
-	middlewares []*snapshot.Middleware
+	scheme   string // from backend-protocol; "" = by port
+	redirect bool
+	// forceRedirect also redirects hosts without TLS (nginx force-ssl-redirect);
+	// redirectCode fixes the redirect's status (0: 301/308 by method).
+	forceRedirect bool
+	redirectCode  int
+	middlewares   []*snapshot.Middleware
 	// failure makes every route of the Ingress fail closed (a bad annotation or middleware).
 	failure *snapshot.Failure
 
@@ -130,6 +139,19 @@ type ingressBuild struct {
 	transport         *snapshot.Transport
 	transportFailure  *snapshot.Failure
 	anyHTTPS          bool
+	// foreignTransport is synthesized from other controllers' annotations (see
+	// ingress_annotations.go); handled lists the annotations read that way.
+	foreignTransport *snapshot.Transport
+	handled          map[string]bool
+	// annotationPolicy is the ID of the client-certificate policy synthesized from
+	// annotations; plainRefused fails the web routes when it requires a certificate.
+	annotationPolicy string
+	plainRefused     *snapshot.Failure
+	// passthrough: TLS for the Ingress's hosts goes to the backends untouched.
+	passthrough bool
+	// pathPrefixes maps paths written as ingress-nginx regular expressions for
+	// rewrite-target to the prefix they match.
+	pathPrefixes map[string]string
 
 	tlsOption     *bhv1.ObjectReference
 	policy        string
@@ -204,7 +226,7 @@ func (t *translator) buildIngress(ing *networkingv1.Ingress, cls ingressClassSta
 			hosts[host] = true
 		}
 		tlsIndex := b.tlsFor(host)
-		redirect := b.redirect && tlsIndex >= 0 && host != ""
+		redirect := (b.redirect && tlsIndex >= 0 || b.forceRedirect) && host != ""
 		if redirect {
 			redirectHosts[host] = true
 		}
@@ -217,7 +239,11 @@ func (t *translator) buildIngress(ing *networkingv1.Ingress, cls ingressClassSta
 		}
 		for j, p := range r.HTTP.Paths {
 			pfield := fmt.Sprintf("%s.http.paths[%d]", field, j)
-			match, priority, what, problem := ingressMatch(host, p.Path, p.PathType)
+			path, pathType := p.Path, p.PathType
+			if prefix, ok := b.pathPrefixes[path]; ok {
+				path, pathType = prefix, ptrTo(networkingv1.PathTypePrefix)
+			}
+			match, priority, what, problem := ingressMatch(host, path, pathType)
 			if problem != "" {
 				b.rep.total++
 				b.rep.invalidf(bhv1.ReasonInvalid, pfield+": "+problem)
@@ -245,6 +271,9 @@ func (t *translator) buildIngress(ing *networkingv1.Ingress, cls ingressClassSta
 		}
 		redirects[host] = true
 		t.addRedirect(b, host)
+	}
+	if b.passthrough {
+		t.addPassthrough(b)
 	}
 	t.finishIngressTransport(b)
 	b.rep.hosts = sortedKeys(hosts)
@@ -295,6 +324,8 @@ func (t *translator) addIngressPath(b *ingressBuild, slots map[ruleSlot][]ingres
 			if hr.Failure == nil {
 				hr.Failure = b.policyFailure
 			}
+		} else if hr.Failure == nil {
+			hr.Failure = b.plainRefused
 		}
 		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
 		slot := ruleSlot{match: s.match, entryPoints: ep, priority: s.priority}
@@ -322,7 +353,7 @@ func (t *translator) addRedirect(b *ingressBuild, host string) {
 		Match:       "Host(" + quoteRule(host) + ") && !PathPrefix(" + quoteRule(acmeChallengePath) + ")",
 		Priority:    pathPriority(host, "/", false),
 		EntryPoints: []string{entryPointWeb},
-		Middlewares: []*snapshot.Middleware{{Source: b.src, RedirectScheme: &snapshot.RedirectScheme{Scheme: "https", Port: t.opts.RedirectPort, Permanent: true}}},
+		Middlewares: []*snapshot.Middleware{{Source: b.src, RedirectScheme: &snapshot.RedirectScheme{Scheme: "https", Port: t.opts.RedirectPort, Permanent: true, StatusCode: b.redirectCode}}},
 	})
 }
 
@@ -493,6 +524,7 @@ func (t *translator) ingressAnnotations(b *ingressBuild) {
 			b.middlewares = append(b.middlewares, m)
 		}
 	}
+	t.servedForeignAnnotations(b)
 	t.foreignAnnotations(b)
 }
 
@@ -550,6 +582,12 @@ func (t *translator) ingressTLS(b *ingressBuild) {
 			msg := problem.message + "; TLS handshakes for this Ingress's hosts are refused until " + until + " (they are never served under a weaker policy)"
 			b.rep.refError(problem.reason, msg)
 			b.policyFailure = &snapshot.Failure{Reason: string(problem.reason), Status: http.StatusMisdirectedRequest, Message: b.obj + " " + msg}
+		}
+	} else if id := b.annotationPolicy; id != "" {
+		b.policy = id
+		if p := t.policies[id]; p.Failure != nil {
+			msg := p.Failure.Message + "; TLS handshakes for this Ingress's hosts are refused until it is fixed (they are never served under a weaker policy)"
+			b.policyFailure = &snapshot.Failure{Reason: p.Failure.Reason, Status: http.StatusMisdirectedRequest, Message: msg}
 		}
 	} else if p := t.policies[b.policy]; p != nil && p.Failure != nil {
 		msg := "the default " + p.Failure.Message
@@ -657,6 +695,16 @@ func (t *translator) ingressBackend(b *ingressBuild, field string, be *networkin
 			out.Failure = b.transportFailure
 		}
 		b.inv.transport(b.transport)
+	} else if tr := b.foreignTransport; tr != nil {
+		out.Transport = tr.ID
+		if tr.ServerName != "" && out.Scheme == "https" {
+			out.ServerName, out.VerifyNames = tr.ServerName, []string{tr.ServerName}
+		}
+		if out.Failure == nil && tr.Failure != nil && out.Scheme == "https" {
+			out.Failure = &snapshot.Failure{Reason: tr.Failure.Reason, Status: http.StatusBadGateway, Detail: tr.Failure.Detail,
+				Message: tr.Failure.Message + "; requests to this Ingress's backends get 502 until it is fixed"}
+		}
+		b.inv.transport(tr)
 	}
 	return out
 }
@@ -676,6 +724,11 @@ func (t *translator) resolveIngressTransport(b *ingressBuild, https bool) {
 
 // finishIngressTransport warns when the servers-transport annotation can have no effect.
 func (t *translator) finishIngressTransport(b *ingressBuild) {
+	if tr := b.foreignTransport; tr != nil && !b.anyHTTPS {
+		b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf(
+			"metadata.annotations: the backend TLS settings of %s are never used, because every backend is spoken to over plain HTTP; ask for TLS to the backends (backend-protocol HTTPS, server-ssl \"true\", ...) or name the Services' https ports",
+			strings.Join(sortedKeys(b.handled), ", ")))
+	}
 	if b.transportName == "" || b.anyHTTPS || !b.transportResolved {
 		return
 	}
@@ -703,3 +756,5 @@ func (t *translator) resolveIngressConflicts(slots map[ruleSlot][]ingressSlot) {
 				e.field, e.what, k.entryPoints, by))
 		})
 }
+
+func ptrTo[T any](v T) *T { return &v }

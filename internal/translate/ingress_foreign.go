@@ -18,23 +18,6 @@ var knownAnnotations = []string{AnnotationBackendProtocol, AnnotationMiddlewares
 // foreignAnnotations are annotations of other ingress controllers that users bring along
 // when they migrate, with what does the job in Bridgehead.
 var foreignAnnotations = map[string]string{
-	"nginx.ingress.kubernetes.io/backend-protocol":           AnnotationBackendProtocol,
-	"nginx.ingress.kubernetes.io/ssl-redirect":               AnnotationSSLRedirect,
-	"nginx.ingress.kubernetes.io/force-ssl-redirect":         AnnotationSSLRedirect,
-	"nginx.ingress.kubernetes.io/proxy-ssl-secret":           "a ServersTransport (rootCAs, certificatesSecrets) named by " + AnnotationServersTransport,
-	"nginx.ingress.kubernetes.io/proxy-ssl-verify":           "a ServersTransport (rootCAs) named by " + AnnotationServersTransport + "; backends are always verified",
-	"nginx.ingress.kubernetes.io/proxy-ssl-name":             "serverName in a ServersTransport named by " + AnnotationServersTransport,
-	"nginx.ingress.kubernetes.io/proxy-ssl-server-name":      "serverName in a ServersTransport named by " + AnnotationServersTransport,
-	"nginx.ingress.kubernetes.io/rewrite-target":             "a stripPrefix or addPrefix Middleware named by " + AnnotationMiddlewares,
-	"haproxy.org/server-ssl":                                 AnnotationBackendProtocol + ": https (and a ServersTransport with the CA, named by " + AnnotationServersTransport + ")",
-	"haproxy.org/server-ca":                                  "a ServersTransport (rootCAs) named by " + AnnotationServersTransport,
-	"haproxy.org/server-crt":                                 "a ServersTransport (certificatesSecrets) named by " + AnnotationServersTransport,
-	"haproxy.org/ssl-redirect":                               AnnotationSSLRedirect,
-	"haproxy.org/ssl-passthrough":                            "an IngressRouteTCP with tls.passthrough",
-	"haproxy-ingress.github.io/backend-protocol":             AnnotationBackendProtocol,
-	"haproxy-ingress.github.io/secure-backends":              AnnotationBackendProtocol + ": https",
-	"haproxy-ingress.github.io/secure-verify-ca-secret":      "a ServersTransport (rootCAs) named by " + AnnotationServersTransport,
-	"haproxy-ingress.github.io/ssl-redirect":                 AnnotationSSLRedirect,
 	"traefik.ingress.kubernetes.io/router.middlewares":       AnnotationMiddlewares + " (written NAMESPACE/NAME)",
 	"traefik.ingress.kubernetes.io/router.tls.options":       AnnotationTLSOptions + " (written NAMESPACE/NAME)",
 	"traefik.ingress.kubernetes.io/router.tls":               "spec.tls (list the hosts there)",
@@ -54,22 +37,16 @@ var foreignPrefixes = []string{
 // the backends (by client certificate, source address or credentials), by name after
 // the controller's prefix, with what does the job in Bridgehead. Bridgehead does not read
 // them, and ignoring one would serve to everyone what its author meant to restrict: an
-// Ingress that carries one fails closed.
+// Ingress that carries one fails closed. (The allow-lists and client-certificate
+// annotations Bridgehead serves are in ingress_annotations.go.)
 var restrictingAnnotations = map[string]map[string]string{
 	"nginx.ingress.kubernetes.io/": {
-		"auth-tls-secret":        "a TLSOption with clientAuth (secretNames, clientAuthType: RequireAndVerifyClientCert) named by " + AnnotationTLSOptions,
-		"auth-tls-verify-client": "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
-		"auth-tls-match-cn":      "a TLSOption with clientAuth named by " + AnnotationTLSOptions + " and a CA that issues only the allowed clients",
-		"whitelist-source-range": "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-		"allowlist-source-range": "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-		"denylist-source-range":  "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
-		"auth-type":              "a basicAuth or forwardAuth Middleware named by " + AnnotationMiddlewares,
-		"auth-secret":            "a basicAuth Middleware named by " + AnnotationMiddlewares,
-		"auth-url":               "a forwardAuth Middleware named by " + AnnotationMiddlewares,
+		"denylist-source-range": "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
+		"auth-type":             "a basicAuth or forwardAuth Middleware named by " + AnnotationMiddlewares,
+		"auth-secret":           "a basicAuth Middleware named by " + AnnotationMiddlewares,
+		"auth-url":              "a forwardAuth Middleware named by " + AnnotationMiddlewares,
 	},
 	"haproxy-ingress.github.io/": {
-		"auth-tls-secret":        "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
-		"auth-tls-verify-client": "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
 		"allowlist-source-range": "an ipAllowList Middleware named by " + AnnotationMiddlewares,
 		"whitelist-source-range": "an ipAllowList Middleware named by " + AnnotationMiddlewares,
 		"denylist-source-range":  "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
@@ -84,28 +61,19 @@ var restrictingAnnotations = map[string]map[string]string{
 }
 
 var haproxyRestrictions = map[string]string{
-	"client-ca":           "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
-	"client-crt-optional": "a TLSOption with clientAuth named by " + AnnotationTLSOptions,
-	"allow-list":          "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-	"whitelist":           "an ipAllowList Middleware named by " + AnnotationMiddlewares,
-	"deny-list":           "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
-	"blacklist":           "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
-	"auth-type":           "a basicAuth Middleware named by " + AnnotationMiddlewares,
-	"auth-secret":         "a basicAuth Middleware named by " + AnnotationMiddlewares,
+	"deny-list":   "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
+	"blacklist":   "an ipAllowList Middleware (listing the allowed ranges) named by " + AnnotationMiddlewares,
+	"auth-type":   "a basicAuth Middleware named by " + AnnotationMiddlewares,
+	"auth-secret": "a basicAuth Middleware named by " + AnnotationMiddlewares,
 }
 
 // restriction returns what replaces k in Bridgehead when k is a restricting annotation
-// that is in force ("off" turns client-certificate checks off: nothing is restricted).
-func restriction(k, v string) string {
+// that Bridgehead does not serve.
+func restriction(k string) string {
 	for prefix, names := range restrictingAnnotations {
-		name, ok := strings.CutPrefix(k, prefix)
-		if !ok || names[name] == "" {
-			continue
+		if name, ok := strings.CutPrefix(k, prefix); ok && names[name] != "" {
+			return names[name]
 		}
-		if name == "auth-tls-verify-client" && strings.EqualFold(strings.TrimSpace(v), "off") {
-			return ""
-		}
-		return names[name]
 	}
 	return ""
 }
@@ -123,7 +91,10 @@ func (t *translator) foreignAnnotations(b *ingressBuild) {
 	sort.Strings(keys)
 	var unread []string
 	for _, k := range keys {
-		if use := restriction(k, b.ing.Annotations[k]); use != "" {
+		if b.handled[k] {
+			continue // served, and reported, by servedForeignAnnotations
+		}
+		if use := restriction(k); use != "" {
 			msg := fmt.Sprintf("metadata.annotations[%s]: restricts who may reach the backends, and Bridgehead does not read it, so serving this Ingress would drop the restriction; use %s and remove the annotation; requests to this Ingress get 503 until then", k, use)
 			b.rep.invalidf(bhv1.ReasonUnsupportedAnnotation, msg)
 			if b.failure == nil {

@@ -178,3 +178,38 @@ func TestMayServeIngress(t *testing.T) {
 		}
 	}
 }
+
+// TestTakenOverClassRedirectsAsItsController: with --ingress-class nginx the TLS hosts of
+// an Ingress are redirected with ingress-nginx's 308 without any annotation, unless
+// ssl-redirect says "false"; with --ingress-class haproxy, with HAProxy's 302; with the
+// bridgehead class, only when asked.
+func TestTakenOverClassRedirectsAsItsController(t *testing.T) {
+	for _, tc := range []struct {
+		class string
+		ann   map[string]string
+		want  int // 0: no redirect
+	}{
+		{"nginx", nil, 308},
+		{"nginx", map[string]string{"nginx.ingress.kubernetes.io/ssl-redirect": "false"}, 0},
+		{"haproxy", nil, 302},
+		{"haproxy", map[string]string{"haproxy.org/ssl-redirect-code": "301"}, 301},
+		{"bridgehead", nil, 0},
+	} {
+		opts := DefaultOptions()
+		opts.IngressClass = tc.class
+		ing := testIngress("web", tc.class, path("/", networkingv1.PathTypePrefix))
+		ing.Annotations = tc.ann
+		ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"a.example.com"}}}
+		snap, _ := translateIngresses(t, opts, []*networkingv1.Ingress{ing}, ingressClass(tc.class, IngressController))
+		id := routeFor(t, snap, "a.example.com", "/login")
+		got := 0
+		for _, r := range snap.HTTPRoutes {
+			if r.ID == id && len(r.Middlewares) == 1 && r.Middlewares[0].RedirectScheme != nil {
+				got = r.Middlewares[0].RedirectScheme.StatusCode
+			}
+		}
+		if got != tc.want {
+			t.Errorf("class %s, annotations %v: redirect %d, want %d (route %s)", tc.class, tc.ann, got, tc.want, id)
+		}
+	}
+}

@@ -115,6 +115,8 @@ type caSource struct {
 	kind      string // Secret or ConfigMap
 	namespace string
 	name      string
+	// key, when set, is the only key read (rootCAs[].key).
+	key string
 }
 
 type caResult struct {
@@ -152,18 +154,28 @@ func (t *translator) readCABundle(src caSource, allowTLSCrt bool) caResult {
 			return caResult{problem: &finding{reason: bhv1.ReasonCAConfigMapNotFound, detail: k.String(),
 				message: fmt.Sprintf("ConfigMap %q (CA certificates) not found in namespace %s; create it with the PEM roots at key ca.crt", src.name, src.namespace)}}
 		}
-		key, data = "ca.crt", []byte(cm.Data["ca.crt"])
+		key = "ca.crt"
+		if src.key != "" {
+			key = src.key
+		}
+		data = []byte(cm.Data[key])
 		if len(data) == 0 {
-			return caResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("ConfigMap %s has no ca.crt", k)}}
+			return caResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("ConfigMap %s has no %s", k, key)}}
 		}
 	default:
 		s, ok := t.secrets[k]
 		if !ok {
+			at := "ca.crt"
+			if src.key != "" {
+				at = src.key
+			}
 			return caResult{problem: &finding{reason: bhv1.ReasonCASecretNotFound, detail: k.String(),
-				message: fmt.Sprintf("Secret %q (CA certificates) not found in namespace %s; create it with the PEM roots at key ca.crt", src.name, src.namespace)}}
+				message: fmt.Sprintf("Secret %q (CA certificates) not found in namespace %s; create it with the PEM roots at key %s", src.name, src.namespace, at)}}
 		}
 		keys := caKeys
-		if allowTLSCrt {
+		if src.key != "" {
+			keys = []string{src.key}
+		} else if allowTLSCrt {
 			keys = append(append([]string(nil), caKeys...), "tls.crt")
 		}
 		for _, candidate := range keys {
@@ -252,7 +264,7 @@ func lowerAll(names []string) []string {
 // refused here: translate reports them on the objects that need them.
 func CheckSecret(s *corev1.Secret) *Refusal {
 	k := nsName{s.Namespace, s.Name}
-	src := caSource{KindSecret, s.Namespace, s.Name}
+	src := caSource{kind: KindSecret, namespace: s.Namespace, name: s.Name}
 	crt, key := s.Data["tls.crt"], s.Data["tls.key"]
 	switch {
 	case len(crt) > 0 && len(key) > 0:
@@ -277,7 +289,7 @@ func CheckSecret(s *corev1.Secret) *Refusal {
 // CheckConfigMap is CheckSecret for a ConfigMap's ca.crt.
 func CheckConfigMap(c *corev1.ConfigMap) *Refusal {
 	if data := c.Data["ca.crt"]; data != "" {
-		if r := parseCAs(caSource{KindConfigMap, c.Namespace, c.Name}, "ca.crt", []byte(data)); r.problem != nil {
+		if r := parseCAs(caSource{kind: KindConfigMap, namespace: c.Namespace, name: c.Name}, "ca.crt", []byte(data)); r.problem != nil {
 			return refusalOf(r.problem)
 		}
 	}

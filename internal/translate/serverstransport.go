@@ -33,7 +33,7 @@ func (t *translator) buildTransports() {
 			t.sealTransport(rep, refusedTransport(KindServersTransport, st.Namespace, st.Name))
 			continue
 		}
-		tr := t.upstreamTLS(rep, KindServersTransport, st.Namespace, st.Name, "spec.", &st.Spec.UpstreamTLS)
+		tr := t.upstreamTLS(rep, objectTLSOrigin(KindServersTransport, st.Namespace, st.Name, "spec."), &st.Spec.UpstreamTLS)
 		tr.MaxIdleConnsPerHost = defaultMaxIdleConns
 		if st.Spec.MaxIdleConnsPerHost > 0 {
 			tr.MaxIdleConnsPerHost = st.Spec.MaxIdleConnsPerHost
@@ -59,7 +59,7 @@ func (t *translator) buildTransports() {
 		if spec == nil {
 			spec = &bhv1.UpstreamTLS{}
 		}
-		tr := t.upstreamTLS(rep, KindServersTransportTCP, st.Namespace, st.Name, "spec.tls.", spec)
+		tr := t.upstreamTLS(rep, objectTLSOrigin(KindServersTransportTCP, st.Namespace, st.Name, "spec.tls."), spec)
 		tr.DialTimeout, tr.DialKeepAlive, tr.TerminationDelay = defaultDialTimeout, defaultDialKeepAlive, defaultTerminationDelay
 		t.duration(rep, "spec.dialTimeout", st.Spec.DialTimeout, &tr.DialTimeout)
 		t.duration(rep, "spec.dialKeepAlive", st.Spec.DialKeepAlive, &tr.DialKeepAlive)
@@ -80,14 +80,31 @@ func refusedTransport(kind, namespace, name string) *snapshot.Transport {
 	return &snapshot.Transport{ID: transportID(kind, namespace, name), Source: snapshot.Ref{Kind: kind, Namespace: namespace, Name: name}}
 }
 
-// upstreamTLS compiles the trust and identity fields shared by both transport kinds.
-// prefix is the field path of the UpstreamTLS in the object ("spec." or "spec.tls.").
-func (t *translator) upstreamTLS(rep *report, kind, namespace, name, prefix string, spec *bhv1.UpstreamTLS) *snapshot.Transport {
-	id := transportID(kind, namespace, name)
-	obj := kind + " " + namespace + "/" + name
+// tlsOrigin says where an UpstreamTLS spec comes from: an object (a ServersTransport)
+// or an Ingress's annotations. It gives the transport its ID and names the spec's fields
+// in messages, so that a problem is reported where the user wrote it.
+type tlsOrigin struct {
+	kind, namespace, name string
+	// obj prefixes messages: "ServersTransport web/st", "Ingress web/app annotation ...".
+	obj string
+	// field names a spec field ("rootCAs[0]") as the user wrote it.
+	field func(string) string
+	// annotations: the insecureSkipVerify warning is the annotation finding's to give.
+	annotations bool
+}
+
+func objectTLSOrigin(kind, namespace, name, prefix string) tlsOrigin {
+	return tlsOrigin{kind: kind, namespace: namespace, name: name, obj: kind + " " + namespace + "/" + name,
+		field: func(f string) string { return prefix + f }}
+}
+
+// upstreamTLS compiles the trust and identity fields shared by both transport kinds and
+// the transports synthesized from Ingress annotations. Secrets are read in o.namespace.
+func (t *translator) upstreamTLS(rep *report, o tlsOrigin, spec *bhv1.UpstreamTLS) *snapshot.Transport {
+	namespace, obj := o.namespace, o.obj
 	tr := &snapshot.Transport{
-		ID:                 id,
-		Source:             snapshot.Ref{Kind: kind, Namespace: namespace, Name: name},
+		ID:                 transportID(o.kind, o.namespace, o.name),
+		Source:             snapshot.Ref{Kind: o.kind, Namespace: o.namespace, Name: o.name},
 		InsecureSkipVerify: spec.InsecureSkipVerify,
 		ServerName:         spec.ServerName,
 		PeerCertURI:        spec.PeerCertURI,
@@ -102,16 +119,16 @@ func (t *translator) upstreamTLS(rep *report, kind, namespace, name, prefix stri
 	var unknown []string
 	tr.CipherSuites, unknown = cipherSuites(spec.CipherSuites)
 	if len(unknown) > 0 {
-		rep.invalidf(bhv1.ReasonUnsupportedValue, fmt.Sprintf("%s: %scipherSuites %v are not supported by Go's crypto/tls; remove them", obj, prefix, unknown))
+		rep.invalidf(bhv1.ReasonUnsupportedValue, fmt.Sprintf("%s: %s %v are not supported by Go's crypto/tls; remove them", obj, o.field("cipherSuites"), unknown))
 	}
-	if spec.InsecureSkipVerify {
+	if spec.InsecureSkipVerify && !o.annotations {
 		rep.warn(bhv1.ReasonInsecureSkipVerify, fmt.Sprintf(
-			"%s: %sinsecureSkipVerify is true: backend certificates are not verified, so anyone on the path to the backend can impersonate it; set rootCAs to the backend's CA instead", obj, prefix))
+			"%s: %s is true: backend certificates are not verified, so anyone on the path to the backend can impersonate it; set rootCAs to the backend's CA instead", obj, o.field("insecureSkipVerify")))
 	}
 
 	var bundles []caResult
 	for i, ca := range spec.RootCAs {
-		src, field := caSource{"Secret", namespace, ""}, fmt.Sprintf("%srootCAs[%d]", prefix, i)
+		src, field := caSource{"Secret", namespace, "", ca.Key}, o.field(fmt.Sprintf("rootCAs[%d]", i))
 		switch {
 		case ca.Secret != nil:
 			src.name = string(*ca.Secret)
@@ -121,22 +138,22 @@ func (t *translator) upstreamTLS(rep *report, kind, namespace, name, prefix stri
 		bundles = t.addRoots(rep, obj, field, src, bundles)
 	}
 	for i, s := range spec.RootCAsSecrets { //nolint:staticcheck // Traefik manifests still use the deprecated alias
-		bundles = t.addRoots(rep, obj, fmt.Sprintf("%srootCAsSecrets[%d]", prefix, i), caSource{"Secret", namespace, string(s)}, bundles)
+		bundles = t.addRoots(rep, obj, o.field(fmt.Sprintf("rootCAsSecrets[%d]", i)), caSource{kind: "Secret", namespace: namespace, name: string(s)}, bundles)
 	}
 	if len(bundles) > 0 && len(rep.refs) == 0 {
 		tr.RootCAs = mergePools(bundles)
 		for i, na := range tr.RootCAs.NotAfters {
-			t.checkExpiry(rep, prefix+"rootCAs", &snapshot.Certificate{Subject: tr.RootCAs.Subjects[i], NotAfter: na, Source: tr.RootCAs.Sources[min(i, len(tr.RootCAs.Sources)-1)]})
+			t.checkExpiry(rep, o.field("rootCAs"), &snapshot.Certificate{Subject: tr.RootCAs.Subjects[i], NotAfter: na, Source: tr.RootCAs.Sources[min(i, len(tr.RootCAs.Sources)-1)]})
 		}
 	}
 	for i, s := range spec.CertificatesSecrets {
 		r := t.certificate(rep, namespace, string(s))
 		if r.problem != nil {
-			rep.refError(r.problem.reason, fmt.Sprintf("%s: %scertificatesSecrets[%d]: %s", obj, prefix, i, r.problem.message))
+			rep.refError(r.problem.reason, fmt.Sprintf("%s: %s: %s", obj, o.field(fmt.Sprintf("certificatesSecrets[%d]", i)), r.problem.message))
 			continue
 		}
 		tr.ClientCertificates = append(tr.ClientCertificates, r.cert)
-		t.checkExpiry(rep, fmt.Sprintf("%scertificatesSecrets[%d]", prefix, i), r.cert)
+		t.checkExpiry(rep, o.field(fmt.Sprintf("certificatesSecrets[%d]", i)), r.cert)
 	}
 	return tr
 }
@@ -163,6 +180,11 @@ func (t *translator) sealTransport(rep *report, tr *snapshot.Transport) {
 	} else {
 		rep.served = 1
 	}
+	t.addTransport(tr)
+}
+
+// addTransport hashes a compiled transport and adds it to the snapshot.
+func (t *translator) addTransport(tr *snapshot.Transport) {
 	data, err := json.Marshal(tr)
 	if err != nil {
 		panic("translate: transport does not marshal: " + err.Error())

@@ -156,10 +156,29 @@ func (t *translator) buildPolicy(o *bhv1.TLSOption) *snapshot.Policy {
 		rep.total = 1
 		return p
 	}
-	spec := o.Spec
+	p := t.policyFromSpec(rep, policyOrigin{
+		id: id.String(), source: snapshot.Ref{Kind: KindTLSOption, Namespace: o.Namespace, Name: o.Name},
+		namespace: o.Namespace, obj: "TLSOption " + id.String(), field: func(f string) string { return "spec." + f },
+	}, &o.Spec)
+	rep.total, rep.served = 1, 1
+	return p
+}
+
+// policyOrigin says where a TLSOptionSpec comes from (a TLSOption, or an Ingress's
+// annotations), for the policy's ID and for messages.
+type policyOrigin struct {
+	id        string
+	source    snapshot.Ref
+	namespace string // of the client CA Secrets
+	obj       string
+	field     func(string) string
+}
+
+// policyFromSpec compiles a client-facing TLS policy; problems go on rep.
+func (t *translator) policyFromSpec(rep *report, o policyOrigin, spec *bhv1.TLSOptionSpec) *snapshot.Policy {
 	p := &snapshot.Policy{
-		ID:                    id.String(),
-		Source:                snapshot.Ref{Kind: KindTLSOption, Namespace: o.Namespace, Name: o.Name},
+		ID:                    o.id,
+		Source:                o.source,
 		ClientAuth:            clientAuthTypes[spec.ClientAuth.ClientAuthType],
 		SNIStrict:             spec.SniStrict,
 		ALPNProtocols:         spec.ALPNProtocols,
@@ -176,13 +195,13 @@ func (t *translator) buildPolicy(o *bhv1.TLSOption) *snapshot.Policy {
 		p.CipherSuites = t.opts.defaultCipherSuites()
 	}
 	if len(unknown) > 0 {
-		rep.invalidf(bhv1.ReasonUnsupportedValue, fmt.Sprintf("TLSOption %s: spec.cipherSuites %v are not supported by Go's crypto/tls; remove them", id, unknown))
+		rep.invalidf(bhv1.ReasonUnsupportedValue, fmt.Sprintf("%s: %s %v are not supported by Go's crypto/tls; remove them", o.obj, o.field("cipherSuites"), unknown))
 	}
 	for _, c := range spec.CurvePreferences {
 		p.CurvePreferences = append(p.CurvePreferences, curves[c])
 	}
 	if p.MinVersion > p.MaxVersion {
-		msg := fmt.Sprintf("TLSOption %s: spec.minVersion %s is newer than spec.maxVersion %s, so no version can be negotiated", id, spec.MinVersion, spec.MaxVersion)
+		msg := fmt.Sprintf("%s: %s %s is newer than %s %s, so no version can be negotiated", o.obj, o.field("minVersion"), spec.MinVersion, o.field("maxVersion"), spec.MaxVersion)
 		rep.invalidf(bhv1.ReasonInvalid, msg)
 		// Keep the policy well-formed; the Failure refuses handshakes under it anyway.
 		p.MinVersion, p.MaxVersion = versionRange("", "")
@@ -191,9 +210,9 @@ func (t *translator) buildPolicy(o *bhv1.TLSOption) *snapshot.Policy {
 
 	var bundles []caResult
 	for i, name := range spec.ClientAuth.SecretNames {
-		r := t.caBundle(rep, caSource{"Secret", o.Namespace, string(name)}, true)
+		r := t.caBundle(rep, caSource{kind: "Secret", namespace: o.namespace, name: string(name)}, true)
 		if r.problem != nil {
-			rep.refError(r.problem.reason, fmt.Sprintf("TLSOption %s: spec.clientAuth.secretNames[%d]: %s", id, i, r.problem.message))
+			rep.refError(r.problem.reason, fmt.Sprintf("%s: %s: %s", o.obj, o.field(fmt.Sprintf("clientAuth.secretNames[%d]", i)), r.problem.message))
 			continue
 		}
 		bundles = append(bundles, r)
@@ -208,12 +227,11 @@ func (t *translator) buildPolicy(o *bhv1.TLSOption) *snapshot.Policy {
 		p.ClientCAs = mergePools(bundles)
 	}
 	if verifies && len(spec.ClientAuth.SecretNames) == 0 {
-		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("TLSOption %s: spec.clientAuth.clientAuthType %s needs spec.clientAuth.secretNames with the client CA", id, spec.ClientAuth.ClientAuthType))
-		p.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonInvalid), Status: http.StatusMisdirectedRequest, Message: "TLSOption " + id.String() + " has no client CA"}
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("%s: %s %s needs %s with the client CA", o.obj, o.field("clientAuth.clientAuthType"), spec.ClientAuth.ClientAuthType, o.field("clientAuth.secretNames")))
+		p.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonInvalid), Status: http.StatusMisdirectedRequest, Message: o.obj + " has no client CA"}
 	}
 	if !verifies && len(spec.ClientAuth.SecretNames) > 0 {
-		rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("TLSOption %s: spec.clientAuth.secretNames are set but clientAuthType %q does not verify client certificates; set clientAuthType: RequireAndVerifyClientCert, or remove secretNames", id, spec.ClientAuth.ClientAuthType))
+		rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("%s: %s are set but clientAuthType %q does not verify client certificates; set clientAuthType: RequireAndVerifyClientCert, or remove secretNames", o.obj, o.field("clientAuth.secretNames"), spec.ClientAuth.ClientAuthType))
 	}
-	rep.total, rep.served = 1, 1
 	return p
 }

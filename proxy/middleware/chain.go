@@ -40,6 +40,10 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newIPAllowList(m.IPAllowList, next)
 	case m.PassTLSClientCert != nil:
 		return newPassTLSClientCert(m.PassTLSClientCert, next)
+	case m.ReplacePath != nil:
+		return newReplacePath(m.ReplacePath, next)
+	case m.TLSClientSubject != nil:
+		return newTLSClientSubject(m.TLSClientSubject, next)
 	}
 	return next
 }

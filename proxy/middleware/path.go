@@ -140,3 +140,28 @@ func (m *addPrefix) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.RequestURI = u.RequestURI()
 	m.next.ServeHTTP(w, r)
 }
+
+const xReplacedPath = "X-Replaced-Path"
+
+type replacePath struct {
+	next http.Handler
+	path string
+}
+
+func newReplacePath(c *snapshot.ReplacePath, next http.Handler) http.Handler {
+	if c.Path == "" {
+		return next
+	}
+	return &replacePath{next: next, path: c.Path}
+}
+
+// ServeHTTP replaces the path and keeps the query; the backend can read the path the
+// client asked for in X-Replaced-Path (set, not added: a client cannot supply it).
+func (m *replacePath) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header == nil {
+		r.Header = make(http.Header)
+	}
+	r.Header[xReplacedPath] = []string{r.URL.EscapedPath()}
+	r.URL.Path, r.URL.RawPath = m.path, ""
+	m.next.ServeHTTP(w, r)
+}

@@ -90,3 +90,17 @@ func TestRawPrefixLen(t *testing.T) {
 		}
 	}
 }
+
+func TestReplacePath(t *testing.T) {
+	next := &capture{}
+	h := Chain([]*snapshot.Middleware{{ReplacePath: &snapshot.ReplacePath{Path: "/"}}}, next)
+	r := newReq(http.MethodGet, "/something/a%2Fb?q=1", "example.com")
+	r.Header.Set("X-Replaced-Path", "/forged")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if !next.called || next.path != "/" || next.raw != "" || next.req.URL.RawQuery != "q=1" {
+		t.Fatalf("path %q raw %q query %q", next.path, next.raw, next.req.URL.RawQuery)
+	}
+	if got := next.header.Values("X-Replaced-Path"); len(got) != 1 || got[0] != "/something/a%2Fb" {
+		t.Errorf("X-Replaced-Path %q", got)
+	}
+}

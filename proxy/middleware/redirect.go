@@ -23,11 +23,14 @@ type redirectScheme struct {
 	scheme    string
 	port      string // "" when it is the scheme's default, so it is left out of Location
 	permanent bool
+	// code, when set, is the status of every redirect, whatever the method (the
+	// ssl-redirect-code of the HAProxy controllers, ingress-nginx's 308).
+	code int
 }
 
 func newRedirectScheme(c *snapshot.RedirectScheme, next http.Handler) http.Handler {
 	scheme := strings.ToLower(c.Scheme)
-	return &redirectScheme{next: next, scheme: scheme, port: explicitPort(scheme, c.Port), permanent: c.Permanent}
+	return &redirectScheme{next: next, scheme: scheme, port: explicitPort(scheme, c.Port), permanent: c.Permanent, code: c.StatusCode}
 }
 
 func (m *redirectScheme) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +40,7 @@ func (m *redirectScheme) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.next.ServeHTTP(w, r)
 		return
 	}
-	redirect(w, r, m.scheme, m.port, m.permanent)
+	redirectWith(w, r, m.scheme, m.port, m.permanent, m.code)
 }
 
 // requestScheme is the scheme of our own connection. X-Forwarded-Proto is the client's
@@ -60,12 +63,20 @@ func Redirect(w http.ResponseWriter, r *http.Request, scheme, port string, perma
 }
 
 func redirect(w http.ResponseWriter, r *http.Request, scheme, port string, permanent bool) {
+	redirectWith(w, r, scheme, port, permanent, 0)
+}
+
+// redirectWith is redirect with a fixed status code (0: chosen by method and permanence).
+func redirectWith(w http.ResponseWriter, r *http.Request, scheme, port string, permanent bool, fixed int) {
 	host, ok := splitHost(r.Host)
 	if !ok {
 		writeText(w, http.StatusBadRequest, badHostBody)
 		return
 	}
 	code := redirectStatus(r.Method, permanent)
+	if fixed != 0 {
+		code = fixed
+	}
 	h := w.Header()
 	h["Location"] = []string{location(scheme, host, port, r.URL)}
 	h["Content-Type"] = textPlain
@@ -93,6 +104,7 @@ var (
 	body302 = []byte(http.StatusText(http.StatusFound))
 	body307 = []byte(http.StatusText(http.StatusTemporaryRedirect))
 	body308 = []byte(http.StatusText(http.StatusPermanentRedirect))
+	body303 = []byte(http.StatusText(http.StatusSeeOther))
 )
 
 func statusBody(code int) []byte {
@@ -103,6 +115,8 @@ func statusBody(code int) []byte {
 		return body302
 	case http.StatusPermanentRedirect:
 		return body308
+	case http.StatusSeeOther:
+		return body303
 	}
 	return body307
 }

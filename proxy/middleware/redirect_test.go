@@ -117,6 +117,8 @@ func TestRedirectSchemeMiddleware(t *testing.T) {
 		{name: "already https on another port", cfg: snapshot.RedirectScheme{Scheme: "https", Port: "8443"}, tls: true, wantCode: 200, wantNext: true},
 		{name: "X-Forwarded-Proto is not trusted", cfg: snapshot.RedirectScheme{Scheme: "https"}, header: map[string]string{"X-Forwarded-Proto": "https"}, wantCode: 302, wantLoc: "https://example.com/p?q=1"},
 		{name: "https to http", cfg: snapshot.RedirectScheme{Scheme: "http", Port: "8080"}, tls: true, wantCode: 302, wantLoc: "http://example.com:8080/p?q=1"},
+		{name: "fixed code 308 (ingress-nginx)", cfg: snapshot.RedirectScheme{Scheme: "https", StatusCode: 308}, wantCode: 308, wantLoc: "https://example.com/p?q=1"},
+		{name: "fixed code 303 (HAProxy ssl-redirect-code)", cfg: snapshot.RedirectScheme{Scheme: "https", Permanent: true, StatusCode: 303}, wantCode: 303, wantLoc: "https://example.com/p?q=1"},
 		{name: "already http", cfg: snapshot.RedirectScheme{Scheme: "http"}, header: map[string]string{"X-Forwarded-Proto": "https"}, wantCode: 200, wantNext: true},
 	}
 	for _, tt := range tests {

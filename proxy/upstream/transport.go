@@ -40,6 +40,8 @@ type upstream struct {
 	handshakes    *handshakeLimiter // nil: unlimited
 	// headerTimeout is the transport's ResponseHeaderTimeout, for the error message.
 	headerTimeout time.Duration
+	// verifyHint is added to certificate verification failures (snapshot.Transport.VerifyHint).
+	verifyHint string
 }
 
 // handshakeKey carries the per-handshake state through the handshake context, so that
@@ -158,6 +160,7 @@ func (u *upstream) setupTLS(clientKey func(tls.Certificate) tls.Certificate, t *
 	v := newVerifier(t, b.VerifyNames)
 	u.roots = v.rootNames
 	if t != nil {
+		u.verifyHint = t.VerifyHint
 		if t.MinVersion != 0 {
 			cfg.MinVersion = t.MinVersion
 		}
@@ -273,6 +276,15 @@ func (u *upstream) wrap(endpoint string, err error) *Error {
 			ve.Detail.Endpoint = endpoint
 		}
 		ve.scheme, ve.hasClientCert = u.scheme, u.hasClientCert
+		switch ve.Reason {
+		case UnknownAuthority, NameMismatch, CertificateExpired:
+			if u.verifyHint != "" && !strings.Contains(ve.Detail.Message, u.verifyHint) {
+				if ve.Detail.Message == "" {
+					ve.Detail.Message = explain(ve.Reason, ve.Detail, ve, ve.Err)
+				}
+				ve.Detail.Message += "; " + u.verifyHint
+			}
+		}
 		return ve
 	}
 	return &Error{

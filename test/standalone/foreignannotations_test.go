@@ -37,12 +37,12 @@ metadata:
 `
 }
 
-// TestIngressWithAnotherControllersAllowListFailsClosed: an Ingress brought from
-// ingress-nginx with an allow list Bridgehead does not read answers 503
+// TestIngressWithAnotherControllersDenyListFailsClosed: an Ingress brought from
+// ingress-nginx with a deny list Bridgehead does not read answers 503
 // UnsupportedAnnotation (never 200 to everyone), says so in its status with the fix, and
 // serves once the annotation is gone; "auth-tls-verify-client: off" restricts nothing
-// and serves.
-func TestIngressWithAnotherControllersAllowListFailsClosed(t *testing.T) {
+// and serves. (The allow-lists are served: ingressannotations_test.go.)
+func TestIngressWithAnotherControllersDenyListFailsClosed(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	backend := tlsBackend(t, p, "A", false)
@@ -50,20 +50,20 @@ func TestIngressWithAnotherControllersAllowListFailsClosed(t *testing.T) {
 		"secrets.yaml":   p.secretsYAML(),
 		"backends.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
 		"transport.yaml": transportYAML,
-		"ingress.yaml":   restrictedIngress("    nginx.ingress.kubernetes.io/whitelist-source-range: 10.0.0.0/8\n"),
+		"ingress.yaml":   restrictedIngress("    nginx.ingress.kubernetes.io/denylist-source-range: 10.0.0.0/8\n"),
 	})
 	gw := serveFolder(t, dir)
 	client := gw.httpsClient(p.edgeCA, false)
 
 	code, header := failureOf(t, client, "https://app.example.test/")
 	if code != http.StatusServiceUnavailable || header != "UnsupportedAnnotation" {
-		t.Fatalf("with an allow list Bridgehead does not read: %d, Bridgehead-Error %q; want 503 UnsupportedAnnotation", code, header)
+		t.Fatalf("with a deny list Bridgehead does not read: %d, Bridgehead-Error %q; want 503 UnsupportedAnnotation", code, header)
 	}
 	status, reason, msg, _ := gw.status().condition("Ingress/web/app", "Ready")
 	if status != "False" || reason != "UnsupportedAnnotation" {
 		t.Errorf("/status: Ingress/web/app Ready = %s %s %s; want False UnsupportedAnnotation", status, reason, msg)
 	}
-	for _, want := range []string{"nginx.ingress.kubernetes.io/whitelist-source-range", "ipAllowList Middleware"} {
+	for _, want := range []string{"nginx.ingress.kubernetes.io/denylist-source-range", "ipAllowList Middleware"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the condition does not name %q: %s", want, msg)
 		}
@@ -74,6 +74,6 @@ func TestIngressWithAnotherControllersAllowListFailsClosed(t *testing.T) {
 		code, body, err := get(client, "https://app.example.test/")
 		return err == nil && code == http.StatusOK && body == "A"
 	}); !ok {
-		t.Fatalf("without the allow list, the backend did not answer within %s", reloadLimit)
+		t.Fatalf("without the deny list, the backend did not answer within %s", reloadLimit)
 	}
 }
