@@ -21,6 +21,12 @@ type svcRef struct {
 	port      bhv1.Port
 	scheme    bhv1.Scheme // explicit scheme (HTTP routes)
 	transport string      // serversTransport as written
+	// schemeFrom names the annotation that set the scheme of an Ingress's backends
+	// (backend-protocol, server-ssl, ...), when one did.
+	schemeFrom string
+	// annotations describes where an Ingress's annotations put a synthesized transport
+	// ("Ingress web/app annotations"); the snapshot holds it under the Ingress's ID.
+	annotations string
 }
 
 // view is a compiled backend of either route kind.
@@ -129,6 +135,8 @@ func (e *env) schemeWhy(s svcRef, v view, port *corev1.ServicePort) (string, str
 		return "plain TCP", s.field + ".tls is not set: bytes are forwarded as they are"
 	}
 	switch {
+	case s.schemeFrom != "":
+		return v.scheme, fmt.Sprintf("the annotation %s says so", s.schemeFrom)
 	case s.scheme != "":
 		return v.scheme, fmt.Sprintf("%s.scheme is %s", s.field, s.scheme)
 	case v.scheme == "https" && port != nil && port.Port == 443:
@@ -173,6 +181,9 @@ func (e *env) noEndpointsFix(svc *corev1.Service, port *corev1.ServicePort) stri
 // transportHop describes how the gateway trusts and identifies itself to the backend. It
 // returns the compiled transport (nil: the default one, system roots).
 func (e *env) transportHop(sec *Section, s svcRef, v view) *snapshot.Transport {
+	if s.transport == "" && s.annotations != "" && e.transports[v.transport] != nil {
+		return e.annotationTransportHop(sec, s, v, e.transports[v.transport])
+	}
 	if s.transport == "" {
 		if v.tls {
 			sec.add(Hop{Kind: v.kind, Object: "(none)", Facts: []string{
@@ -262,4 +273,27 @@ func transportFacts(t *snapshot.Transport, v view) []string {
 		facts = append(facts, "versions: "+versionRange(t.MinVersion, t.MaxVersion))
 	}
 	return facts
+}
+
+// annotationTransportHop shows the transport an Ingress's annotations made (ingress-nginx's
+// proxy-ssl-*, HAProxy's server-ca, ...): the same roots, names and client certificate the
+// gateway verifies with, under the annotations' name rather than an object's.
+func (e *env) annotationTransportHop(sec *Section, s svcRef, v view, t *snapshot.Transport) *snapshot.Transport {
+	hop := Hop{Kind: v.kind, Object: s.annotations, Facts: transportFacts(t, v)}
+	switch {
+	case t.Failure != nil:
+		hop.Verdict, hop.Reason = Fail, t.Failure.Reason
+		hop.Message = t.Failure.Message + "; every backend of this Ingress answers 502 (it never falls back to weaker verification)"
+		hop.Fix = conditionFix(t.Failure.Reason)
+	case !v.tls:
+		hop.Message = "its TLS settings are not used for this backend, which is spoken to in clear text (see the Service hop)"
+	case t.InsecureSkipVerify:
+		hop.Verdict, hop.Reason = Warn, string(bhv1.ReasonInsecureSkipVerify)
+		hop.Message = "the annotations ask for an unverified backend: anyone on the path can impersonate it"
+		hop.Fix = "give the annotations the backend's CA (e.g. nginx proxy-ssl-secret with ca.crt and proxy-ssl-verify \"on\", HAProxy server-ca)"
+	default:
+		hop.Message = "the backend's certificate must chain to these roots and carry one of the names checked"
+	}
+	sec.add(hop)
+	return t
 }

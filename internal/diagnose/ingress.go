@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/ingressannotations"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
@@ -35,6 +36,10 @@ func (e *env) ingress(ing *networkingv1.Ingress) Section {
 	e.findingHops(&sec, key, st, "accepted, every reference resolves, serving", facts)
 
 	ann := ing.Annotations
+	// What the gateway reads of the other controllers' annotations: the scheme they set
+	// and where a transport they synthesize comes from (the transport itself is the
+	// snapshot's, under the Ingress's ID).
+	annotated := ingressannotations.Read(ingressannotations.Input{Ingress: ing})
 	if len(ing.Spec.TLS) == 0 {
 		sec.add(Hop{Kind: "TLS", Object: "(none)", Message: "no spec.tls: the Ingress is served on the plain HTTP entry point only"})
 	} else {
@@ -92,9 +97,10 @@ func (e *env) ingress(ing *networkingv1.Ingress) Section {
 			}
 			continue
 		}
-		e.backend(&sec, svcRef{obj: obj, field: field + ".backend.service", routeNS: ing.Namespace, name: b.Service.Name, ns: ing.Namespace,
-			port: bhv1.Port(b.Port), scheme: bhv1.Scheme(strings.ToLower(strings.TrimSpace(ann[translate.AnnotationBackendProtocol]))),
-			transport: strings.TrimSpace(ann[translate.AnnotationServersTransport])}, viewHTTP(b))
+		ref := svcRef{obj: obj, field: field + ".backend.service", routeNS: ing.Namespace, name: b.Service.Name, ns: ing.Namespace,
+			port: bhv1.Port(b.Port), transport: strings.TrimSpace(ann[translate.AnnotationServersTransport]),
+			schemeFrom: annotated.SchemeFrom, annotations: "Ingress " + objName + " annotations"}
+		e.backend(&sec, ref, viewHTTP(b))
 	}
 	return sec
 }

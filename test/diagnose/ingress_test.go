@@ -299,3 +299,44 @@ func TestIngressEveryTarget(t *testing.T) {
 		t.Fatalf("want Ingress web/app diagnosed and web/nginx-one left out:\n%s", d.text)
 	}
 }
+
+// An Ingress whose end-to-end TLS lives in ingress-nginx annotations is diagnosed as the
+// gateway serves it: the scheme the annotation sets (the Service port alone would say
+// plain HTTP), the transport the annotations make (their CA, not the system roots), and a
+// real handshake checked against that CA.
+func TestIngressAnnotationsAsTheGatewayReadsThem(t *testing.T) {
+	annotate := func(s *setup, ing *networkingv1.Ingress, caSecret string) {
+		ing.Annotations = map[string]string{
+			"nginx.ingress.kubernetes.io/backend-protocol": "HTTPS",
+			"nginx.ingress.kubernetes.io/proxy-ssl-secret": ns + "/" + caSecret,
+			"nginx.ingress.kubernetes.io/proxy-ssl-verify": "on",
+			"nginx.ingress.kubernetes.io/proxy-ssl-name":   "backend.web.svc",
+		}
+		// A port neither 443 nor named https: only the annotation makes it TLS.
+		s.service.Spec.Ports[0] = corev1.ServicePort{Name: "web", Port: 8443}
+		s.slice.Ports[0].Name = ptr.To("web")
+		ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port = networkingv1.ServiceBackendPort{Name: "web"}
+	}
+	t.Run("verified", func(t *testing.T) {
+		s, ing := ingressSetup()
+		annotate(s, ing, "backend-ca")
+		d := s.diagnoseTarget(t, ingressTarget)
+		if d.report.Verdict != diag.OK {
+			t.Fatalf("verdict %s, want OK:\n%s", d.report.Verdict, d.text)
+		}
+		for _, want := range []string{"the annotation nginx.ingress.kubernetes.io/backend-protocol says so", "Ingress web/app annotations", "Secret web/backend-ca"} {
+			if !strings.Contains(d.text, want) {
+				t.Errorf("the report does not say %q:\n%s", want, d.text)
+			}
+		}
+	})
+	t.Run("a CA that did not sign the backend", func(t *testing.T) {
+		s, ing := ingressSetup()
+		s.secrets["other-ca"] = caSecret("other-ca", testcerts.MustCA("Somebody else's CA"))
+		annotate(s, ing, "other-ca")
+		d := s.diagnoseTarget(t, ingressTarget)
+		if hops := d.hop(diag.Fail, "UnknownAuthority"); len(hops) == 0 {
+			t.Fatalf("no UnknownAuthority hop:\n%s", d.text)
+		}
+	})
+}
