@@ -208,25 +208,18 @@ func (e *env) transportHop(sec *Section, s svcRef, v view) *snapshot.Transport {
 	}
 	key := translate.Key{Kind: v.kind, Namespace: s.routeNS, Name: s.transport}
 	hop := Hop{Kind: v.kind, Object: obj, Facts: transportFacts(t, v)}
-	switch {
-	case t.Failure != nil:
-		hop.Verdict, hop.Reason, hop.Message = Fail, t.Failure.Reason, t.Failure.Message
+	failure := ""
+	if t.Failure != nil {
+		failure = t.Failure.Message
 		if st := e.statuses[key]; st != nil {
 			if c := st.Condition(bhv1.ConditionReady); c != nil && c.Status != "True" {
-				hop.Message = c.Message // every finding, where the failure keeps the first
+				failure = c.Message // every finding, where the failure keeps the first
 			}
 		}
-		hop.Message += "; every backend using it answers 502 (it never falls back to weaker verification)"
-		hop.Fix = conditionFix(t.Failure.Reason)
-	case !v.tls:
-		hop.Message = "its TLS settings are not used for this backend, which is spoken to in clear text (see the Service hop)"
-	case t.InsecureSkipVerify:
-		hop.Verdict, hop.Reason = Warn, string(bhv1.ReasonInsecureSkipVerify)
-		hop.Message = "insecureSkipVerify is true: the backend's certificate is not verified, so anyone on the path can impersonate it"
-		hop.Fix = "set spec.rootCAs to the backend's CA and remove insecureSkipVerify"
-	default:
-		hop.Message = "the backend's certificate must chain to these roots and carry one of the names checked"
 	}
+	judgeTransport(&hop, t, v, failure,
+		"insecureSkipVerify is true: the backend's certificate is not verified, so anyone on the path can impersonate it",
+		"set spec.rootCAs to the backend's CA and remove insecureSkipVerify")
 	sec.add(hop)
 	if st := e.statuses[key]; st != nil && t.InsecureSkipVerify {
 		// The insecureSkipVerify warning is the hop above; show only others.
@@ -280,20 +273,31 @@ func transportFacts(t *snapshot.Transport, v view) []string {
 // gateway verifies with, under the annotations' name rather than an object's.
 func (e *env) annotationTransportHop(sec *Section, s svcRef, v view, t *snapshot.Transport) *snapshot.Transport {
 	hop := Hop{Kind: v.kind, Object: s.annotations, Facts: transportFacts(t, v)}
+	failure := ""
+	if t.Failure != nil {
+		failure = t.Failure.Message
+	}
+	judgeTransport(&hop, t, v, failure,
+		"the annotations ask for an unverified backend: anyone on the path can impersonate it",
+		"give the annotations the backend's CA (e.g. nginx proxy-ssl-secret with ca.crt and proxy-ssl-verify \"on\", HAProxy server-ca)")
+	sec.add(hop)
+	return t
+}
+
+// judgeTransport gives a transport hop its verdict: the transport as the gateway compiled
+// it (failure is the message to show for a transport that failed), for this backend.
+func judgeTransport(hop *Hop, t *snapshot.Transport, v view, failure, insecure, insecureFix string) {
 	switch {
 	case t.Failure != nil:
 		hop.Verdict, hop.Reason = Fail, t.Failure.Reason
-		hop.Message = t.Failure.Message + "; every backend of this Ingress answers 502 (it never falls back to weaker verification)"
+		hop.Message = failure + "; every backend using it answers 502 (it never falls back to weaker verification)"
 		hop.Fix = conditionFix(t.Failure.Reason)
 	case !v.tls:
 		hop.Message = "its TLS settings are not used for this backend, which is spoken to in clear text (see the Service hop)"
 	case t.InsecureSkipVerify:
 		hop.Verdict, hop.Reason = Warn, string(bhv1.ReasonInsecureSkipVerify)
-		hop.Message = "the annotations ask for an unverified backend: anyone on the path can impersonate it"
-		hop.Fix = "give the annotations the backend's CA (e.g. nginx proxy-ssl-secret with ca.crt and proxy-ssl-verify \"on\", HAProxy server-ca)"
+		hop.Message, hop.Fix = insecure, insecureFix
 	default:
 		hop.Message = "the backend's certificate must chain to these roots and carry one of the names checked"
 	}
-	sec.add(hop)
-	return t
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/bridgehead/bridgehead/internal/spelling"
 )
 
 // SyntaxError is returned (wrapped or not) for every parse/validation failure.
@@ -118,7 +120,7 @@ func suggest(name string, names []string) string {
 	best, bestD := "", 0
 	ln := strings.ToLower(name)
 	for _, n := range names {
-		d := editDistance(ln, strings.ToLower(n))
+		d := spelling.Distance(ln, strings.ToLower(n))
 		if best == "" || d < bestD {
 			best, bestD = n, d
 		}
@@ -129,23 +131,3 @@ func suggest(name string, names []string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance, plenty for matcher names of a dozen bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}

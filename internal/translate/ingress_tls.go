@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/spelling"
 )
 
 // checkIngressTLS names the mistakes in an Ingress's spec.tls that the Ingress API accepts
@@ -189,32 +190,13 @@ func nameDistance(a, b string) int {
 	if len(short) >= 3 && strings.Contains(long, short) {
 		return len(long) - len(short)
 	}
-	d := levenshtein(a, b)
+	d := spelling.Distance(a, b)
 	if d <= 3 && d*3 <= len(long) {
 		return d
 	}
 	return -1
 }
 
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
 
 // IngressClassVerdict says whether the gateway run with opts serves ing, given the
 // IngressClasses of in, and when it does not, why (naming the field) and the fix. It is
