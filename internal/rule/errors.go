@@ -130,4 +130,3 @@ func suggest(name string, names []string) string {
 	}
 	return best
 }
-

@@ -197,7 +197,6 @@ func nameDistance(a, b string) int {
 	return -1
 }
 
-
 // IngressClassVerdict says whether the gateway run with opts serves ing, given the
 // IngressClasses of in, and when it does not, why (naming the field) and the fix. It is
 // the rule translate itself applies, for diagnose.
