@@ -81,6 +81,28 @@ func clientCert(b *builder, r *secretRef, key string) (Disposition, string) {
 
 // --- ingress-nginx ---------------------------------------------------------------------
 
+// authTLSSecret reads auth-tls-secret, which ingress-nginx and HAProxy Ingress define
+// alike (bareOK: a name without a namespace is the Ingress's own namespace).
+func authTLSSecret(bareOK bool) parser {
+	return secretSetting(cClientCA, bareOK, func(b *builder, r *secretRef, key string) (Disposition, string) {
+		b.clientCA, b.clientFrom = r, key
+		return served(fmt.Sprintf("client certificates are checked against ca.crt of Secret %s/%s", r.namespace, r.name))
+	})
+}
+
+// authTLSVerifyClient reads auth-tls-verify-client (on, off, optional, optional_no_ca),
+// the same in ingress-nginx and HAProxy Ingress.
+func authTLSVerifyClient(_ *builder, _ Family, _, v string) (setting, *Finding) {
+	mode, f := nginxVerifyClient(v)
+	if f != nil {
+		return setting{}, f
+	}
+	return simple(cClientMode, string(mode), func(b *builder) (Disposition, string) {
+		b.clientMode, b.clientModeSet = mode, true
+		return clientModeMessage(mode)
+	})
+}
+
 var nginxParsers = map[string]parser{
 	"backend-protocol": func(_ *builder, _ Family, _, v string) (setting, *Finding) {
 		var s Scheme
@@ -174,20 +196,8 @@ var nginxParsers = map[string]parser{
 			return served(fmt.Sprintf("backends are offered %s (TLS 1.2; TLS 1.3 suites are fixed)", strings.Join(cipherNames(suites), ", ")))
 		})
 	},
-	"auth-tls-secret": secretSetting(cClientCA, false, func(b *builder, r *secretRef, key string) (Disposition, string) {
-		b.clientCA, b.clientFrom = r, key
-		return served(fmt.Sprintf("client certificates are checked against ca.crt of Secret %s/%s", r.namespace, r.name))
-	}),
-	"auth-tls-verify-client": func(_ *builder, _ Family, _, v string) (setting, *Finding) {
-		mode, f := nginxVerifyClient(v)
-		if f != nil {
-			return setting{}, f
-		}
-		return simple(cClientMode, string(mode), func(b *builder) (Disposition, string) {
-			b.clientMode, b.clientModeSet = mode, true
-			return clientModeMessage(mode)
-		})
-	},
+	"auth-tls-secret": authTLSSecret(false),
+	"auth-tls-verify-client": authTLSVerifyClient,
 	"auth-tls-verify-depth": func(_ *builder, _ Family, _, v string) (setting, *Finding) {
 		n, f := positiveInt(v, 100)
 		if f != nil {
@@ -564,18 +574,6 @@ var haproxyIngressParsers = map[string]parser{
 		}
 		return served("TLS is terminated by the gateway")
 	}),
-	"auth-tls-secret": secretSetting(cClientCA, true, func(b *builder, r *secretRef, key string) (Disposition, string) {
-		b.clientCA, b.clientFrom = r, key
-		return served(fmt.Sprintf("client certificates are checked against ca.crt of Secret %s/%s", r.namespace, r.name))
-	}),
-	"auth-tls-verify-client": func(_ *builder, _ Family, _, v string) (setting, *Finding) {
-		mode, f := nginxVerifyClient(v)
-		if f != nil {
-			return setting{}, f
-		}
-		return simple(cClientMode, string(mode), func(b *builder) (Disposition, string) {
-			b.clientMode, b.clientModeSet = mode, true
-			return clientModeMessage(mode)
-		})
-	},
+	"auth-tls-secret": authTLSSecret(true),
+	"auth-tls-verify-client": authTLSVerifyClient,
 }
