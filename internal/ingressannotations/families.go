@@ -196,7 +196,7 @@ var nginxParsers = map[string]parser{
 			return served(fmt.Sprintf("backends are offered %s (TLS 1.2; TLS 1.3 suites are fixed)", strings.Join(cipherNames(suites), ", ")))
 		})
 	},
-	"auth-tls-secret": authTLSSecret(false),
+	"auth-tls-secret":        authTLSSecret(false),
 	"auth-tls-verify-client": authTLSVerifyClient,
 	"auth-tls-verify-depth": func(_ *builder, _ Family, _, v string) (setting, *Finding) {
 		n, f := positiveInt(v, 100)
@@ -574,6 +574,6 @@ var haproxyIngressParsers = map[string]parser{
 		}
 		return served("TLS is terminated by the gateway")
 	}),
-	"auth-tls-secret": authTLSSecret(true),
+	"auth-tls-secret":        authTLSSecret(true),
 	"auth-tls-verify-client": authTLSVerifyClient,
 }
