@@ -84,7 +84,8 @@ func (r *Outcomes) record(o Observation) bool {
 		delete(s.byKey, obsKey{old.RouteID, old.Endpoint})
 		s.order.Remove(oldest)
 	}
-	s.byKey[k] = s.order.PushBack(&o)
+	stored := o // only a new key allocates: o itself stays on the caller's stack
+	s.byKey[k] = s.order.PushBack(&stored)
 	return true
 }
 
