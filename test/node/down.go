@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ func (c *Cluster) Down(ctx context.Context) error {
 		// Removes the rules kube-proxy leaves behind on purpose (they outlive restarts).
 		out, err := exec.Command(filepath.Join(c.BinDir, "kube-proxy"), "--cleanup", "--config", c.path("kube-proxy.yaml")).CombinedOutput()
 		if err != nil {
-			c.logf("kube-proxy --cleanup: %v: %s", err, tail2(out))
+			c.logf("kube-proxy --cleanup: %v: %s", err, lastLines(string(out), 2))
 		}
 	}
 	c.killTasks()
@@ -108,7 +109,7 @@ func (c *Cluster) shims() []int {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !strings.Contains(string(cmdline), "containerd-shim") || !containsBytes(cmdline, needle) {
+		if err != nil || !strings.Contains(string(cmdline), "containerd-shim") || !bytes.Contains(cmdline, needle) {
 			continue
 		}
 		if zombie(pid) {
@@ -333,16 +334,4 @@ func zombie(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(b), ')')
 	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
-}
-
-func containsBytes(haystack, needle []byte) bool {
-	return strings.Contains(string(haystack), string(needle))
-}
-
-func tail2(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > 2 {
-		lines = lines[len(lines)-2:]
-	}
-	return strings.Join(lines, " | ")
 }

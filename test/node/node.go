@@ -375,9 +375,14 @@ func tail(path string, lines int) string {
 	if err != nil {
 		return err.Error()
 	}
-	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
+	return lastLines(string(b), lines)
+}
+
+// lastLines is the end of a log or a command's output, for error messages.
+func lastLines(s string, n int) string {
+	all := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(all) > n {
+		all = all[len(all)-n:]
 	}
 	return strings.Join(all, "\n")
 }
