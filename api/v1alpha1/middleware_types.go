@@ -4,8 +4,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// MiddlewareSpec holds exactly one middleware.
-// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, headers, ipAllowList or passTLSClientCert"
+// MiddlewareSpec holds exactly one middleware. tlsClientSubject and redirectScheme.statusCode
+// are Bridgehead extensions (Traefik has neither); the other fields are Traefik's.
+// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert), has(self.tlsClientSubject)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert or tlsClientSubject"
 type MiddlewareSpec struct {
 	// RedirectScheme redirects requests to another scheme (typically http to https).
 	// +optional
@@ -16,6 +17,10 @@ type MiddlewareSpec struct {
 	// AddPrefix adds a path prefix before forwarding.
 	// +optional
 	AddPrefix *AddPrefix `json:"addPrefix,omitempty"`
+	// ReplacePath replaces the whole request path before forwarding; the original path is
+	// sent in X-Replaced-Path.
+	// +optional
+	ReplacePath *ReplacePath `json:"replacePath,omitempty"`
 	// Headers adds or removes request and response headers.
 	// +optional
 	Headers *Headers `json:"headers,omitempty"`
@@ -25,6 +30,10 @@ type MiddlewareSpec struct {
 	// PassTLSClientCert forwards the client's certificate (or parts of it) in a header.
 	// +optional
 	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
+	// TLSClientSubject admits only requests whose verified client certificate's subject
+	// matches a regular expression; others get 403. A Bridgehead extension.
+	// +optional
+	TLSClientSubject *TLSClientSubject `json:"tlsClientSubject,omitempty"`
 }
 
 // RedirectScheme redirects to another scheme, keeping host, path and query.
@@ -39,6 +48,13 @@ type RedirectScheme struct {
 	// Permanent answers 308 instead of 307 (301/302 for GET and HEAD, as in Traefik).
 	// +optional
 	Permanent bool `json:"permanent,omitempty"`
+	// StatusCode, when set, is the status of every redirect whatever the method, and
+	// permanent is ignored. A Bridgehead extension (Traefik has no such field), for the
+	// redirect codes of ingress-nginx (308) and the HAProxy controllers (ssl-redirect-code).
+	// Note that with 301, 302 and 303 clients may turn a POST into a GET.
+	// +kubebuilder:validation:Enum=301;302;303;307;308
+	// +optional
+	StatusCode int `json:"statusCode,omitempty"`
 }
 
 // StripPrefix removes the first matching prefix from the request path.
@@ -76,6 +92,28 @@ type Headers struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-A-Za-z0-9!#$%&*+.^_|~]+$'))",message="customResponseHeaders keys must be valid HTTP header names"
 	// +optional
 	CustomResponseHeaders map[string]string `json:"customResponseHeaders,omitempty"`
+}
+
+// ReplacePath replaces the whole path (Traefik's replacePath).
+type ReplacePath struct {
+	// Path to send instead of the request's; starts with /. The query is kept.
+	// +kubebuilder:validation:Pattern=`^/`
+	// +kubebuilder:validation:MaxLength=1024
+	Path string `json:"path"`
+}
+
+// TLSClientSubject admits only clients whose verified certificate's subject matches
+// Pattern (as ingress-nginx's auth-tls-match-cn). A Bridgehead extension, not in Traefik.
+// The route needs a TLSOption that verifies client certificates (clientAuth); a request
+// without a verified client certificate, or over plain HTTP, gets 403.
+type TLSClientSubject struct {
+	// Pattern is a Go regular expression (RE2 syntax), unanchored, matched against the
+	// subject in RFC 2253 form, e.g. "CN=alice,OU=ops,O=Example": "CN=(alice|bob)" admits
+	// alice and bob, "^CN=alice," only a subject that starts with CN=alice.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.matches(r'(^|[^\\\\])[(][?]<?[=!]')",message="pattern uses a lookahead or lookbehind ((?=, (?!, (?<=, (?<!), which Go regular expressions (RE2) do not have: rewrite it without, e.g. CN=(alice|bob), for a subject like CN=alice,O=Example"
+	Pattern string `json:"pattern"`
 }
 
 // IPAllowList accepts only requests from the listed ranges.

@@ -120,8 +120,11 @@ var ourFieldTable = map[string]ourField{
 	"Middleware spec.redirectScheme.permanent":                            serve(`true`),
 	"Middleware spec.redirectScheme.port":                                 serve(`"8443"`),
 	"Middleware spec.redirectScheme.scheme":                               serve(`http`),
+	"Middleware spec.redirectScheme.statusCode":                           serve(`308`),
+	"Middleware spec.replacePath.path":                                    serve(`/s`),
 	"Middleware spec.stripPrefix.forceSlash":                              serve(`true`), // read to warn: Traefik v3 gives it no effect either
 	"Middleware spec.stripPrefix.prefixes":                                serve(`[/b]`),
+	"Middleware spec.tlsClientSubject.pattern":                            serve(`CN=b`),
 	"MiddlewareTCP spec.inFlightConn.amount":                              serve(`7`),
 	"MiddlewareTCP spec.ipAllowList.sourceRange":                          serve(`[192.0.2.0/24]`),
 	"ServersTransport spec.certificatesSecrets":                           serve(`[gateway-client]`),

@@ -104,8 +104,7 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.plugin", hint: "Traefik plugins are not supported"},
 	{kind: kindMiddleware, path: "spec.rateLimit", hint: middlewareType("rateLimit", "")},
 	{kind: kindMiddleware, path: "spec.redirectRegex", hint: middlewareType("redirectRegex", "for http to https use redirectScheme")},
-	{kind: kindMiddleware, path: "spec.replacePath", hint: middlewareType("replacePath", "stripPrefix and addPrefix cover prefix rewrites")},
-	{kind: kindMiddleware, path: "spec.replacePathRegex", hint: middlewareType("replacePathRegex", "stripPrefix and addPrefix cover prefix rewrites")},
+	{kind: kindMiddleware, path: "spec.replacePathRegex", hint: middlewareType("replacePathRegex", "stripPrefix and addPrefix cover prefix rewrites, replacePath a fixed path")},
 	{kind: kindMiddleware, path: "spec.retry", hint: middlewareType("retry", "")},
 	{kind: kindMiddleware, path: "spec.stripPrefixRegex", hint: middlewareType("stripPrefixRegex", "stripPrefix covers fixed prefixes")},
 

@@ -46,7 +46,9 @@ var middlewareTypes = map[string]map[string]string{
 		"ipAllowList":       `{sourceRange: [10.0.0.0/8]}`,
 		"passTLSClientCert": `{pem: true, info: {}}`,
 		"redirectScheme":    `{scheme: https}`,
+		"replacePath":       `{path: /r}`,
 		"stripPrefix":       `{prefixes: [/a]}`,
+		"tlsClientSubject":  `{pattern: CN=a}`,
 	},
 	translate.KindMiddlewareTCP: {
 		"inFlightConn": `{amount: 5}`,

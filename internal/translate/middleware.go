@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"sort"
+	"strings"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -25,7 +27,7 @@ func (t *translator) buildMiddlewares() {
 		set := 0
 		if r := spec.RedirectScheme; r != nil {
 			set++
-			out.RedirectScheme = &snapshot.RedirectScheme{Scheme: r.Scheme, Port: r.Port, Permanent: r.Permanent}
+			out.RedirectScheme = redirectScheme(rep, k, r)
 		}
 		if s := spec.StripPrefix; s != nil {
 			set++
@@ -37,6 +39,10 @@ func (t *translator) buildMiddlewares() {
 		if a := spec.AddPrefix; a != nil {
 			set++
 			out.AddPrefix = &snapshot.AddPrefix{Prefix: a.Prefix}
+		}
+		if r := spec.ReplacePath; r != nil {
+			set++
+			out.ReplacePath = replacePath(rep, k, r)
 		}
 		if h := spec.Headers; h != nil {
 			set++
@@ -50,8 +56,12 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.PassTLSClientCert = &snapshot.PassTLSClientCert{PEM: p.PEM, Info: certInfoFields(p.Info)}
 		}
+		if s := spec.TLSClientSubject; s != nil {
+			set++
+			out.TLSClientSubject = tlsClientSubject(rep, k, s)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, headers, ipAllowList or passTLSClientCert", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert or tlsClientSubject", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = rep.invalid[0]
@@ -60,6 +70,48 @@ func (t *translator) buildMiddlewares() {
 		rep.served = 1
 		t.builtMW[k] = out
 	}
+}
+
+// redirectStatusCodes are the codes redirectScheme.statusCode may name (the schema's enum;
+// checked here too because standalone mode reads manifests no API server has validated).
+var redirectStatusCodes = map[int]bool{
+	http.StatusMovedPermanently: true, http.StatusFound: true, http.StatusSeeOther: true,
+	http.StatusTemporaryRedirect: true, http.StatusPermanentRedirect: true,
+}
+
+func redirectScheme(rep *report, k nsName, r *bhv1.RedirectScheme) *snapshot.RedirectScheme {
+	out := &snapshot.RedirectScheme{Scheme: r.Scheme, Port: r.Port, Permanent: r.Permanent}
+	if r.StatusCode == 0 {
+		return out
+	}
+	if !redirectStatusCodes[r.StatusCode] {
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.redirectScheme.statusCode %d is not a redirect status; use 301, 302, 303, 307 or 308, or remove it (then permanent chooses)", k, r.StatusCode))
+		return out
+	}
+	out.StatusCode = r.StatusCode
+	if r.Permanent {
+		rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("Middleware %s: spec.redirectScheme.permanent has no effect when statusCode is set (every redirect is %d); remove one of them", k, r.StatusCode))
+	}
+	return out
+}
+
+func replacePath(rep *report, k nsName, r *bhv1.ReplacePath) *snapshot.ReplacePath {
+	if !strings.HasPrefix(r.Path, "/") {
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.replacePath.path %q does not start with /; write the whole path the backend should receive, such as /index.html", k, r.Path))
+	}
+	return &snapshot.ReplacePath{Path: r.Path}
+}
+
+// tlsClientSubject checks the pattern compiles, so that a typo makes the Middleware not
+// Ready here instead of answering 403 to everyone (which is what the data plane does with
+// a pattern it cannot compile).
+func tlsClientSubject(rep *report, k nsName, s *bhv1.TLSClientSubject) *snapshot.TLSClientSubject {
+	if s.Pattern == "" {
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.tlsClientSubject.pattern is empty and would admit every client certificate; write a regular expression for the subjects to admit, such as CN=(alice|bob)", k))
+	} else if _, err := regexp.Compile(s.Pattern); err != nil {
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.tlsClientSubject.pattern %q is not a Go regular expression (%v); fix it, e.g. CN=(alice|bob) for subjects like CN=alice,O=Example", k, s.Pattern, err))
+	}
+	return &snapshot.TLSClientSubject{Pattern: s.Pattern}
 }
 
 func (t *translator) ipAllowList(rep *report, k nsName, a *bhv1.IPAllowList) *snapshot.IPAllowList {
