@@ -142,6 +142,19 @@ func Load(dir string) (*Result, error) {
 	return l.res, nil
 }
 
+// LoadStream reads one multi-document YAML stream (a file, or what `kubectl get -o yaml`
+// prints on standard input: kind List documents are read item by item) as Load reads a
+// folder's files; name is the stream's name in messages.
+func LoadStream(name string, data []byte) (*Result, error) {
+	schemas, err := loadSchemas()
+	if err != nil {
+		return nil, fmt.Errorf("embedded CRDs: %w", err)
+	}
+	l := &loader{ctx: context.Background(), schemas: schemas, res: newResult()}
+	l.file(name, data)
+	return l.res, nil
+}
+
 func newResult() *Result {
 	return &Result{
 		Inputs: &translate.Inputs{Unsupported: map[translate.Key][]translate.UnsupportedField{}, APIGroups: map[translate.Key]string{}},
@@ -245,12 +258,46 @@ type doc struct {
 	index int // 1-based
 	line  int // first line of the document in the file, 1-based
 	data  []byte
+	// item is the path of an object inside a kind List document ("items[3]"), or "".
+	item string
 }
 
-func (d *doc) origin() string { return d.file + "#" + strconv.Itoa(d.index) }
+func (d *doc) origin() string {
+	o := d.file + "#" + strconv.Itoa(d.index)
+	if d.item != "" {
+		o += " " + d.item
+	}
+	return o
+}
 
 func (l *loader) problem(d *doc, fieldPath, format string, args ...any) {
+	if d.item != "" {
+		fieldPath = strings.TrimSuffix(d.item+"."+fieldPath, ".")
+	}
 	l.res.Problems = append(l.res.Problems, Problem{File: d.file, Doc: d.index, Field: fieldPath, Message: fmt.Sprintf(format, args...)})
+}
+
+// list reads the items of a kind List document (what `kubectl get -o yaml` prints) as
+// documents of their own.
+func (l *loader) list(d *doc, obj map[string]any) {
+	items, ok := obj["items"].([]any)
+	if !ok {
+		if obj["items"] != nil {
+			l.problem(d, "items", "items must be a list of objects")
+		}
+		return
+	}
+	for i, item := range items {
+		sub := &doc{file: d.file, index: d.index, line: d.line, item: fmt.Sprintf("items[%d]", i)}
+		data, err := json.Marshal(item)
+		if err != nil {
+			l.problem(sub, "", "%v", err)
+			continue
+		}
+		sub.data = data
+		l.ordinal++
+		l.document(sub)
+	}
 }
 
 func (l *loader) fieldErrors(d *doc, errs field.ErrorList) {
@@ -262,7 +309,7 @@ func (l *loader) fieldErrors(d *doc, errs field.ErrorList) {
 				msg = e.Detail
 			}
 		}
-		l.res.Problems = append(l.res.Problems, Problem{File: d.file, Doc: d.index, Field: f, Message: msg})
+		l.problem(d, f, "%s", msg)
 	}
 }
 
@@ -382,8 +429,8 @@ func (l *loader) document(d *doc) {
 		switch {
 		case gv.Version == "v1" && (kind == KindSecret || kind == KindConfigMap || kind == KindService):
 			l.core(d, jsonData, obj, gvk)
-		case gv.Version == "v1" && kind == "List":
-			l.problem(d, "kind", "kind List is not supported; write one object per document, separated by ---")
+		case gv.Version == "v1" && kind == "List" && d.item == "":
+			l.list(d, obj)
 		default:
 			l.unknownKind(d, gvk)
 		}
