@@ -443,8 +443,12 @@ var haproxyParsers = map[string]parser{
 			n = http.StatusFound
 		case "303":
 			n = http.StatusSeeOther
+		case "307": // HAProxy's redirect takes 307 and 308 too, and the controller passes the code through
+			n = http.StatusTemporaryRedirect
+		case "308":
+			n = http.StatusPermanentRedirect
 		default:
-			return setting{}, malformed(fmt.Sprintf("%q is not one of 301, 302, 303; write one of them", v))
+			return setting{}, malformed(fmt.Sprintf("%q is not one of 301, 302, 303, 307, 308 (the codes HAProxy redirects with); write one of them", v))
 		}
 		return simple(cRedirectCode, code, func(b *builder) (Disposition, string) {
 			b.res.Redirect.StatusCode, b.codeSet = n, true
