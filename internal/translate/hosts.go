@@ -29,6 +29,10 @@ type hostClaim struct {
 	policy  string
 	cert    *snapshot.Certificate
 	failure *snapshot.Failure
+	// certOnly: the claimer serves its certificate for the host but routes nothing there
+	// (an Ingress listing in spec.tls a host that only another Ingress has rules for), so
+	// its TLS policy does not compete for the host.
+	certOnly bool
 }
 
 // edgeTLS resolves an IngressRoute's (or IngressRouteTCP's) tls section.
@@ -137,10 +141,18 @@ func (t *translator) buildHosts() {
 		claims := t.hostClaims[n]
 		sort.SliceStable(claims, func(i, j int) bool { return claims[i].routeID < claims[j].routeID })
 		h := &snapshot.HostTLS{Name: n, Policy: claims[0].policy}
+		for _, c := range claims {
+			if !c.certOnly {
+				h.Policy = c.policy
+				break
+			}
+		}
 		policies := map[string][]string{}
 		seen := map[snapshot.Ref]bool{}
 		for _, c := range claims {
-			policies[c.policy] = append(policies[c.policy], c.source.Kind+" "+c.source.Namespace+"/"+c.source.Name)
+			if !c.certOnly || c.policy == h.Policy {
+				policies[c.policy] = append(policies[c.policy], c.source.Kind+" "+c.source.Namespace+"/"+c.source.Name)
+			}
 			if !seen[c.source] {
 				seen[c.source] = true
 				h.Routes = append(h.Routes, c.source)
@@ -153,7 +165,7 @@ func (t *translator) buildHosts() {
 					"spec.tls.secretName: host %s is also served by %s with the certificate from %s, which is used (first route by name); the certificate from %s is not served for it: use one Secret for the host",
 					n, claimsWithCert(claims, h.Certificate), h.Certificate.Source, c.cert.Source))
 			}
-			if h.Failure == nil && c.failure != nil {
+			if h.Failure == nil && c.failure != nil && (!c.certOnly || c.policy == h.Policy) {
 				h.Failure = c.failure
 			}
 		}
@@ -164,7 +176,9 @@ func (t *translator) buildHosts() {
 			msg := fmt.Sprintf("host %s: %s; the host fails closed (TLS handshakes for it are refused) until every route for it names the same TLSOption", n, describePolicies(policies))
 			h.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonTLSOptionConflict), Status: http.StatusMisdirectedRequest, Message: msg}
 			for _, c := range claims {
-				c.rep.notReadyf(bhv1.ReasonTLSOptionConflict, msg)
+				if !c.certOnly {
+					c.rep.notReadyf(bhv1.ReasonTLSOptionConflict, msg)
+				}
 			}
 		}
 		t.snap.TLS.Hosts = append(t.snap.TLS.Hosts, h)

@@ -258,10 +258,11 @@ func (t *translator) buildIngress(ing *networkingv1.Ingress, cls ingressClassSta
 		}
 	}
 	if d := ing.Spec.DefaultBackend; d != nil {
+		catchAll, _ := CatchAllRule()
 		backend := t.ingressBackend(b, "spec.defaultBackend", d)
 		t.addIngressPath(b, slots, ingressRouteSpec{
 			id: "defaultBackend", field: "spec.defaultBackend", what: "the catch-all (spec.defaultBackend)",
-			match: "PathPrefix(`/`)", priority: catchAllPriority, backend: backend,
+			match: catchAll, priority: catchAllPriority, backend: backend,
 			web: true, websecure: len(b.tls) > 0,
 		})
 	}
@@ -346,12 +347,13 @@ func (t *translator) addIngressPath(b *ingressBuild, slots map[ruleSlot][]ingres
 func (t *translator) addRedirect(b *ingressBuild, host string) {
 	index := b.paths
 	b.paths++
+	match, priority := RedirectRule(host)
 	t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, &snapshot.HTTPRoute{
 		ID:          fmt.Sprintf("%s/%s/ingress/ssl-redirect/%s", b.ing.Namespace, b.ing.Name, host),
 		Source:      b.src,
 		RouteIndex:  index,
-		Match:       "Host(" + quoteRule(host) + ") && !PathPrefix(" + quoteRule(acmeChallengePath) + ")",
-		Priority:    pathPriority(host, "/", false),
+		Match:       match,
+		Priority:    priority,
 		EntryPoints: []string{entryPointWeb},
 		Middlewares: []*snapshot.Middleware{{Source: b.src, RedirectScheme: &snapshot.RedirectScheme{Scheme: "https", Port: t.opts.RedirectPort, Permanent: true, StatusCode: b.redirectCode}}},
 	})
@@ -595,6 +597,28 @@ func (t *translator) ingressTLS(b *ingressBuild) {
 		b.policyFailure = &snapshot.Failure{Reason: string(bhv1.ReasonInvalidRef), Status: http.StatusMisdirectedRequest, Message: b.obj + " " + msg}
 	}
 
+	// The Ingress's TLS policy is for the hosts it routes, as ingress-nginx and the HAProxy
+	// controllers apply an Ingress's annotations to the hosts of its rules; a host it only
+	// lists in spec.tls gets its certificate, not its policy.
+	routed, everyHost := map[string]bool{}, b.ing.Spec.DefaultBackend != nil
+	for _, r := range b.ing.Spec.Rules {
+		if h := normalizeHost(r.Host); h == "" {
+			everyHost = true
+		} else {
+			routed[h] = true
+		}
+	}
+	routes := func(host string) bool {
+		if everyHost || routed[host] {
+			return true
+		}
+		for h := range routed {
+			if wildcardCovers(host, h) {
+				return true
+			}
+		}
+		return false
+	}
 	for k, entry := range b.ing.Spec.TLS {
 		e := ingressTLS{}
 		for _, h := range entry.Hosts {
@@ -624,7 +648,7 @@ func (t *translator) ingressTLS(b *ingressBuild) {
 		for _, n := range names {
 			t.hostClaims[n] = append(t.hostClaims[n], hostClaim{
 				rep: b.rep, source: b.src, routeID: fmt.Sprintf("%s/%s/ingress/tls[%d]", ns, b.ing.Name, k),
-				policy: b.policy, cert: e.cert, failure: b.policyFailure,
+				policy: b.policy, cert: e.cert, failure: b.policyFailure, certOnly: !routes(n),
 			})
 			if e.cert != nil && !covers(e.cert, n) {
 				uncovered = append(uncovered, n)
