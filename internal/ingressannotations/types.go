@@ -192,3 +192,16 @@ func (r *Result) Finding(key string) (Finding, bool) {
 	}
 	return Finding{}, false
 }
+
+// DefaultsFor returns the class defaults of the controller an IngressClass name belongs to
+// by convention: "nginx" is ingress-nginx's, "haproxy" both HAProxy controllers'; any other
+// class gets Bridgehead's (no redirect unless asked).
+func DefaultsFor(class string) Defaults {
+	switch class {
+	case "nginx":
+		return Defaults{Controller: ControllerNginx}
+	case "haproxy":
+		return Defaults{Controller: ControllerHAProxy}
+	}
+	return Defaults{}
+}

@@ -59,13 +59,7 @@ func servesForeign(key string) bool {
 
 // annotationDefaults are the class defaults of the controller whose class is taken over.
 func (t *translator) annotationDefaults() ingressannotations.Defaults {
-	switch t.opts.IngressClass {
-	case "nginx":
-		return ingressannotations.Defaults{Controller: ingressannotations.ControllerNginx}
-	case "haproxy":
-		return ingressannotations.Defaults{Controller: ingressannotations.ControllerHAProxy}
-	}
-	return ingressannotations.Defaults{}
+	return ingressannotations.DefaultsFor(t.opts.IngressClass)
 }
 
 func (t *translator) lookupSecret(namespace, name string) (*corev1.Secret, bool) {
@@ -332,7 +326,7 @@ func (t *translator) addPassthrough(b *ingressBuild) {
 			ID:          fmt.Sprintf("%s/%s/ingress/ssl-passthrough/%s", b.ing.Namespace, b.ing.Name, host),
 			Source:      b.src,
 			RouteIndex:  b.paths,
-			Match:       "HostSNI(" + quoteRule(host) + ")",
+			Match:       PassthroughRule(host),
 			Priority:    len("HostSNI(``)") + len(host),
 			EntryPoints: []string{entryPointWebsecure},
 			Passthrough: true,

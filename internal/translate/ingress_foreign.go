@@ -6,7 +6,10 @@ import (
 	"sort"
 	"strings"
 
+	networkingv1 "k8s.io/api/networking/v1"
+
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/ingressannotations"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
@@ -78,6 +81,28 @@ func restriction(k string) string {
 	return ""
 }
 
+// unreadAnnotation classifies an annotation that servedForeignAnnotations does not read:
+// Refused when it restricts access (serving without it would fail open), Unsupported when
+// it is named with its replacement, Served for Bridgehead's own; ok is false for keys of
+// no known prefix. The message does not repeat the key.
+func unreadAnnotation(k string) (d ingressannotations.Disposition, msg string, ok bool) {
+	if use := restriction(k); use != "" {
+		return ingressannotations.Refused, "restricts who may reach the backends, and Bridgehead does not read it, so serving this Ingress would drop the restriction; use " + use + " and remove the annotation", true
+	}
+	switch {
+	case strings.HasPrefix(k, "bridgehead.dev/"):
+		if containsString(knownAnnotations, k) {
+			return ingressannotations.Served, "Bridgehead's own annotation", true
+		}
+		return ingressannotations.Unsupported, "not a Bridgehead annotation and ignored; the Ingress annotations are " + strings.Join(knownAnnotations, ", "), true
+	case foreignAnnotations[k] != "":
+		return ingressannotations.Unsupported, "belongs to another ingress controller and is ignored; in Bridgehead use " + foreignAnnotations[k], true
+	case hasAnyPrefix(k, foreignPrefixes):
+		return ingressannotations.Unsupported, "belongs to another ingress controller and is ignored; check that the Ingress does not depend on it", true
+	}
+	return "", "", false
+}
+
 // foreignAnnotations warns about annotations Bridgehead does not read: unknown
 // bridgehead.dev keys (typos) and other controllers' keys, with what to use instead.
 func (t *translator) foreignAnnotations(b *ingressBuild) {
@@ -94,28 +119,53 @@ func (t *translator) foreignAnnotations(b *ingressBuild) {
 		if b.handled[k] {
 			continue // served, and reported, by servedForeignAnnotations
 		}
-		if use := restriction(k); use != "" {
-			msg := fmt.Sprintf("metadata.annotations[%s]: restricts who may reach the backends, and Bridgehead does not read it, so serving this Ingress would drop the restriction; use %s and remove the annotation; requests to this Ingress get 503 until then", k, use)
+		d, msg, ok := unreadAnnotation(k)
+		switch {
+		case !ok || d == ingressannotations.Served:
+		case d == ingressannotations.Refused:
+			msg = fmt.Sprintf("metadata.annotations[%s]: %s; requests to this Ingress get 503 until then", k, msg)
 			b.rep.invalidf(bhv1.ReasonUnsupportedAnnotation, msg)
 			if b.failure == nil {
 				b.failure = &snapshot.Failure{Reason: string(bhv1.ReasonUnsupportedAnnotation), Status: http.StatusServiceUnavailable, Message: b.obj + " " + msg}
 			}
-			continue
-		}
-		switch {
-		case strings.HasPrefix(k, "bridgehead.dev/"):
-			if !containsString(knownAnnotations, k) {
-				b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations[%s]: not a Bridgehead annotation and ignored; the Ingress annotations are %s", k, strings.Join(knownAnnotations, ", ")))
-			}
-		case foreignAnnotations[k] != "":
-			b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations[%s]: belongs to another ingress controller and is ignored; in Bridgehead use %s", k, foreignAnnotations[k]))
-		case hasAnyPrefix(k, foreignPrefixes):
+		case strings.HasPrefix(k, "bridgehead.dev/") || foreignAnnotations[k] != "":
+			b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations[%s]: %s", k, msg))
+		default:
 			unread = append(unread, k)
 		}
 	}
 	if len(unread) > 0 {
 		b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations: %s belong to another ingress controller and are ignored; check that the Ingress does not depend on them", strings.Join(unread, ", ")))
 	}
+}
+
+// AnnotationFindings says what the gateway does with each annotation of ing that
+// Bridgehead knows of (its own, and the other controllers' families), given what
+// ingressannotations.Read found for it: one finding per annotation, sorted by key. It is
+// the translator's own classification, for `bridgehead migrate`.
+func AnnotationFindings(ing *networkingv1.Ingress, res *ingressannotations.Result) []ingressannotations.Finding {
+	keys := make([]string, 0, len(ing.Annotations))
+	for k := range ing.Annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []ingressannotations.Finding
+	for _, k := range keys {
+		f, read := res.Finding(k)
+		if read && servesForeign(k) {
+			out = append(out, f)
+			continue
+		}
+		d, msg, ok := unreadAnnotation(k)
+		if !ok {
+			continue
+		}
+		if read && d == ingressannotations.Unsupported && f.Disposition == ingressannotations.Unsupported {
+			msg = f.Message // the family's own words on what to do instead
+		}
+		out = append(out, ingressannotations.Finding{Annotation: k, Value: ing.Annotations[k], Disposition: d, Message: msg})
+	}
+	return out
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {
