@@ -16,6 +16,7 @@ Usage:
   bridgehead diagnose ingressroute/NAME   walk a route's TLS path hop by hop, with real handshakes (-n NS, --config-dir DIR)
   bridgehead diagnose https://HOST/PATH   check a URL as a client of the gateway (--cacert, --resolve)
   bridgehead lint --config-dir DIR        the static checks, offline, for CI before kubectl apply (or -f FILE...)
+  bridgehead migrate PATH|-               what Bridgehead does with ingress-nginx/HAProxy Ingresses (-o yaml: the equivalent objects)
   bridgehead quickstart                   generate certificates, start the demo backend, serve examples/quickstart
   bridgehead demo-backend                 an HTTPS-only backend that says what it saw
   bridgehead version                      print the version
@@ -42,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return diagnoseCommand(args[1:], stdout, stderr)
 	case "lint":
 		return lintCommand(args[1:], stdout, stderr)
+	case "migrate":
+		return migrateCommand(args[1:], os.Stdin, stdout, stderr)
 	case "demo-backend":
 		return demoBackendCommand(args[1:], stdout, stderr)
 	case "quickstart":

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const migrateList = `apiVersion: v1
+kind: List
+items:
+- apiVersion: networking.k8s.io/v1
+  kind: Ingress
+  metadata:
+    name: payments
+    namespace: shop
+    resourceVersion: "812"
+    annotations:
+      nginx.ingress.kubernetes.io/backend-protocol: HTTPS
+      nginx.ingress.kubernetes.io/proxy-ssl-secret: shop/payments-backend
+      nginx.ingress.kubernetes.io/proxy-ssl-verify: "on"
+      nginx.ingress.kubernetes.io/proxy-ssl-verify-depth: "2"
+  spec:
+    ingressClassName: nginx
+    tls: [{hosts: [pay.example.test], secretName: pay-tls}]
+    rules:
+    - host: pay.example.test
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: payments, port: {name: https}}}}]}
+- apiVersion: networking.k8s.io/v1
+  kind: Ingress
+  metadata:
+    name: login
+    namespace: shop
+    annotations:
+      nginx.ingress.kubernetes.io/auth-url: https://auth.example.test/check
+  spec:
+    ingressClassName: nginx
+    rules:
+    - host: login.example.test
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: login, port: {number: 80}}}}]}
+`
+
+// TestMigrateReportsEveryAnnotationFromKubectlOutput: what `kubectl get ingress -A -o yaml`
+// prints, on standard input, gets a verdict per annotation; an Ingress with an annotation
+// the gateway refuses is not converted; the exit code says that behaviour changes.
+func TestMigrateReportsEveryAnnotationFromKubectlOutput(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := migrateCommand([]string{"-"}, strings.NewReader(migrateList), &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (behaviour changes)\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"Ingress shop/payments (class nginx, ingress-nginx defaults)",
+		`served              nginx.ingress.kubernetes.io/proxy-ssl-secret: "shop/payments-backend"`,
+		`served differently  nginx.ingress.kubernetes.io/proxy-ssl-verify-depth: "2"`,
+		"=> converted to 1 ServersTransport, 1 Middleware, 2 IngressRoutes",
+		`refused             nginx.ingress.kubernetes.io/auth-url: "https://auth.example.test/check"`,
+		"a forwardAuth Middleware",
+		"=> not converted",
+		"2 Ingresses: 0 served as written, 1 served with differences, 1 not converted",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+
+	stdout.Reset()
+	if code := migrateCommand([]string{"-o", "yaml", "-"}, strings.NewReader(migrateList), &stdout, &stderr); code != 1 {
+		t.Fatalf("-o yaml: exit %d, want 1", code)
+	}
+	y := stdout.String()
+	for _, want := range []string{
+		"kind: ServersTransport", "secret: payments-backend", "certificatesSecrets:\n  - payments-backend",
+		"kind: IngressRoute", "serversTransport: payments", "statusCode: 308",
+		"# Ingress shop/login is not converted:",
+	} {
+		if !strings.Contains(y, want) {
+			t.Errorf("-o yaml lacks %q:\n%s", want, y)
+		}
+	}
+	if strings.Contains(y, "login.example.test") {
+		t.Errorf("-o yaml routes the refused Ingress:\n%s", y)
+	}
+}
+
+// TestMigrateExitsZeroWhenServedAsWritten: an Ingress whose annotations are all served the
+// way its controller served them converts without a difference.
+func TestMigrateExitsZeroWhenServedAsWritten(t *testing.T) {
+	dir := t.TempDir()
+	ing := `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: api
+  namespace: shop
+  annotations:
+    haproxy.org/server-ssl: "true"
+    haproxy.org/server-ca: shop/api-ca
+spec:
+  ingressClassName: haproxy
+  tls: [{hosts: [api.example.test], secretName: api-tls}]
+  rules:
+  - host: api.example.test
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: api, port: {number: 8443}}}}]}
+`
+	if err := os.WriteFile(filepath.Join(dir, "ingress.yaml"), []byte(ing), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := migrateCommand([]string{dir}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d, want 0\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "1 Ingresses: 1 served as written") {
+		t.Errorf("report:\n%s", stdout.String())
+	}
+}
+
+func TestMigrateUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"-o", "json", "x.yaml"}, {"--controller", "traefik", "x.yaml"}, {filepath.Join(t.TempDir(), "missing.yaml")}} {
+		var stdout, stderr bytes.Buffer
+		if code := migrateCommand(args, strings.NewReader(""), &stdout, &stderr); code != 2 {
+			t.Errorf("migrate %v: exit %d, want 2 (usage)", args, code)
+		}
+		if stderr.Len() == 0 {
+			t.Errorf("migrate %v: no message on stderr", args)
+		}
+	}
+}
