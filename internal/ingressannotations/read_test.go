@@ -219,7 +219,7 @@ func TestMalformedValuesNameTheFix(t *testing.T) {
 		{"haproxy.org/server-ssl", "sure", `"true" or "false"`},
 		{"haproxy.org/server-ca", "ns/Bad_Name", "NAME or NAMESPACE/NAME"},
 		{"haproxy.org/server-proto", "h3", "h2"},
-		{"haproxy.org/ssl-redirect-code", "307", "301, 302, 303"},
+		{"haproxy.org/ssl-redirect-code", "305", "301, 302, 303, 307, 308"},
 		{"haproxy.org/allow-list", "somewhere", "IP address"},
 		{"haproxy.org/path-rewrite", "a b c", "REGEX REPLACEMENT"},
 		{"haproxy-ingress.github.io/backend-protocol", "h3", "h1, h2, h1-ssl or h2-ssl"},
@@ -300,6 +300,12 @@ func TestRedirectDefaultsAndCodes(t *testing.T) {
 	r = read(map[string]string{"haproxy.org/ssl-redirect": "true", "haproxy.org/ssl-redirect-code": "301"})
 	if !r.Redirect.Enabled || r.Redirect.StatusCode != http.StatusMovedPermanently {
 		t.Errorf("haproxy 301: %+v", r.Redirect)
+	}
+	for code, want := range map[string]int{"307": http.StatusTemporaryRedirect, "308": http.StatusPermanentRedirect} {
+		r = read(map[string]string{"haproxy.org/ssl-redirect": "true", "haproxy.org/ssl-redirect-code": code})
+		if !r.Redirect.Enabled || r.Redirect.StatusCode != want {
+			t.Errorf("haproxy %s: %+v", code, r.Redirect)
+		}
 	}
 	r = read(map[string]string{"nginx.ingress.kubernetes.io/force-ssl-redirect": "true"})
 	if !r.Redirect.Enabled || !r.Redirect.Force || r.Redirect.StatusCode != http.StatusPermanentRedirect {
