@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -98,6 +99,9 @@ func redirectScheme(rep *report, k nsName, r *bhv1.RedirectScheme) *snapshot.Red
 func replacePath(rep *report, k nsName, r *bhv1.ReplacePath) *snapshot.ReplacePath {
 	if !strings.HasPrefix(r.Path, "/") {
 		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.replacePath.path %q does not start with /; write the whole path the backend should receive, such as /index.html", k, r.Path))
+	} else if _, err := url.PathUnescape(r.Path); err != nil {
+		// The path is read in its escaped form, as Traefik does: /a%20b is sent as written.
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.replacePath.path %q has a %% that does not start an escape; the path is sent as written, escapes included, so write a literal %% as %%25", k, r.Path))
 	}
 	return &snapshot.ReplacePath{Path: r.Path}
 }

@@ -103,4 +103,25 @@ func TestReplacePath(t *testing.T) {
 	if got := next.header.Values("X-Replaced-Path"); len(got) != 1 || got[0] != "/something/a%2Fb" {
 		t.Errorf("X-Replaced-Path %q", got)
 	}
+	if next.req.RequestURI != "/?q=1" {
+		t.Errorf("RequestURI %q, want the replaced path so logs show what is forwarded", next.req.RequestURI)
+	}
+}
+
+// TestReplacePathReadsTheConfiguredPathEscaped: as in Traefik, the configured path is in
+// its escaped form, so the backend receives exactly what was written.
+func TestReplacePathReadsTheConfiguredPathEscaped(t *testing.T) {
+	for _, tt := range []struct{ configured, decoded, onWire string }{
+		{"/maintenance.html", "/maintenance.html", "/maintenance.html"},
+		{"/a%20b", "/a b", "/a%20b"},
+		{"/files/a%2Fb", "/files/a/b", "/files/a%2Fb"},
+		{"/100%", "/100%", "/100%25"}, // a broken escape is literal text
+	} {
+		next := &capture{}
+		h := Chain([]*snapshot.Middleware{{ReplacePath: &snapshot.ReplacePath{Path: tt.configured}}}, next)
+		h.ServeHTTP(httptest.NewRecorder(), newReq(http.MethodGet, "/x", "example.com"))
+		if next.path != tt.decoded || next.req.URL.EscapedPath() != tt.onWire || next.req.RequestURI != tt.onWire {
+			t.Errorf("%s: path %q, escaped %q, RequestURI %q; want %q and %q", tt.configured, next.path, next.req.URL.EscapedPath(), next.req.RequestURI, tt.decoded, tt.onWire)
+		}
+	}
 }
