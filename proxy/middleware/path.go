@@ -177,7 +177,9 @@ func (m *replacePath) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	u := r.URL
 	r.Header[xReplacedPath] = []string{u.EscapedPath()}
-	u.Path, u.RawPath = m.path, m.rawPath
+	// Opaque (the target "http:x", which the router refuses before we run) would win
+	// over Path when the URL is written out: the replacement replaces it too.
+	u.Path, u.RawPath, u.Opaque = m.path, m.rawPath, ""
 	// Later handlers (logs, the proxy) must see the path they will forward.
 	if u.RawQuery != "" || u.ForceQuery {
 		r.RequestURI = m.requestURI + "?" + u.RawQuery
