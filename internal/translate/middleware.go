@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -70,6 +71,47 @@ func (t *translator) buildMiddlewares() {
 		}
 		rep.served = 1
 		t.builtMW[k] = out
+	}
+}
+
+// warnUnverifiedSubjects flags a route whose tlsClientSubject Middleware can admit nobody:
+// the subject is read from a client certificate the TLS handshake verified, so on plain
+// HTTP, or under a TLS policy that does not verify client certificates, every request
+// gets 403. That fails closed, but it should not be a surprise. Only Middleware objects
+// are checked: the Ingress annotations that compile to the same thing report their own.
+func (t *translator) warnUnverifiedSubjects() {
+	type seen struct {
+		route Key
+		mw    snapshot.Ref
+	}
+	done := map[seen]bool{}
+	for _, hr := range t.snap.HTTPRoutes {
+		for _, m := range hr.Middlewares {
+			if m.TLSClientSubject == nil || m.Source.Kind != KindMiddleware {
+				continue
+			}
+			route := Key{Kind: hr.Source.Kind, Namespace: hr.Source.Namespace, Name: hr.Source.Name}
+			rep, ok := t.reports[route]
+			if !ok || done[seen{route, m.Source}] {
+				continue
+			}
+			const verifying = "a TLSOption whose clientAuth.clientAuthType is VerifyClientCertIfGiven or RequireAndVerifyClientCert"
+			var why, fix string
+			switch p := t.policies[hr.Policy]; {
+			case !hr.TLS:
+				why = "the route serves plain HTTP, where there is no client certificate"
+				fix = "serve it over TLS with " + verifying
+			case p == nil || (p.ClientAuth != tls.VerifyClientCertIfGiven && p.ClientAuth != tls.RequireAndVerifyClientCert):
+				why = fmt.Sprintf("the route's TLS policy (%s) does not verify client certificates", hr.Policy)
+				fix = "use " + verifying + " for the route's hosts"
+			default:
+				continue
+			}
+			done[seen{route, m.Source}] = true
+			rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf(
+				"Middleware %s/%s admits only verified client certificates whose subject matches spec.tlsClientSubject.pattern, but %s, so every request gets 403: %s",
+				m.Source.Namespace, m.Source.Name, why, fix))
+		}
 	}
 }
 

@@ -116,6 +116,7 @@ func TestMiddlewareReplacePathSubjectAndRedirectCode(t *testing.T) {
 
 	t.Run("tlsClientSubject", func(t *testing.T) {
 		waitBody(t, alice, "https://ops.example.test/", http.StatusOK, `uri=/ replaced=[]`)
+		wantCondition(t, gw, "IngressRoute/web/ops", "Warnings", "False") // its TLSOption verifies
 		for who, c := range map[string]*http.Client{"mallory": malloryClient, "no certificate": anonymous} {
 			code, body, err := get(c, "https://ops.example.test/")
 			if err != nil || code != http.StatusForbidden || !strings.Contains(body, "client certificate not allowed") {
