@@ -131,10 +131,9 @@ func redirectScheme(rep *report, k nsName, r *bhv1.RedirectScheme) *snapshot.Red
 		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.redirectScheme.statusCode %d is not a redirect status; use 301, 302, 303, 307 or 308, or remove it (then permanent chooses)", k, r.StatusCode))
 		return out
 	}
+	// permanent beside statusCode is ignored, as documented, without a Warning: bridgehead
+	// migrate writes both (permanent for readers who know only Traefik's field).
 	out.StatusCode = r.StatusCode
-	if r.Permanent {
-		rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("Middleware %s: spec.redirectScheme.permanent has no effect when statusCode is set (every redirect is %d); remove one of them", k, r.StatusCode))
-	}
 	return out
 }
 
