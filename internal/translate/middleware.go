@@ -1,9 +1,11 @@
 package translate
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -72,6 +74,47 @@ func (t *translator) buildMiddlewares() {
 	}
 }
 
+// warnUnverifiedSubjects flags a route whose tlsClientSubject Middleware can admit nobody:
+// the subject is read from a client certificate the TLS handshake verified, so on plain
+// HTTP, or under a TLS policy that does not verify client certificates, every request
+// gets 403. That fails closed, but it should not be a surprise. Only Middleware objects
+// are checked: the Ingress annotations that compile to the same thing report their own.
+func (t *translator) warnUnverifiedSubjects() {
+	type seen struct {
+		route Key
+		mw    snapshot.Ref
+	}
+	done := map[seen]bool{}
+	for _, hr := range t.snap.HTTPRoutes {
+		for _, m := range hr.Middlewares {
+			if m.TLSClientSubject == nil || m.Source.Kind != KindMiddleware {
+				continue
+			}
+			route := Key{Kind: hr.Source.Kind, Namespace: hr.Source.Namespace, Name: hr.Source.Name}
+			rep, ok := t.reports[route]
+			if !ok || done[seen{route, m.Source}] {
+				continue
+			}
+			const verifying = "a TLSOption whose clientAuth.clientAuthType is VerifyClientCertIfGiven or RequireAndVerifyClientCert"
+			var why, fix string
+			switch p := t.policies[hr.Policy]; {
+			case !hr.TLS:
+				why = "the route serves plain HTTP, where there is no client certificate"
+				fix = "serve it over TLS with " + verifying
+			case p == nil || (p.ClientAuth != tls.VerifyClientCertIfGiven && p.ClientAuth != tls.RequireAndVerifyClientCert):
+				why = fmt.Sprintf("the route's TLS policy (%s) does not verify client certificates", hr.Policy)
+				fix = "use " + verifying + " for the route's hosts"
+			default:
+				continue
+			}
+			done[seen{route, m.Source}] = true
+			rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf(
+				"Middleware %s/%s admits only verified client certificates whose subject matches spec.tlsClientSubject.pattern, but %s, so every request gets 403: %s",
+				m.Source.Namespace, m.Source.Name, why, fix))
+		}
+	}
+}
+
 // redirectStatusCodes are the codes redirectScheme.statusCode may name (the schema's enum;
 // checked here too because standalone mode reads manifests no API server has validated).
 var redirectStatusCodes = map[int]bool{
@@ -88,16 +131,18 @@ func redirectScheme(rep *report, k nsName, r *bhv1.RedirectScheme) *snapshot.Red
 		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.redirectScheme.statusCode %d is not a redirect status; use 301, 302, 303, 307 or 308, or remove it (then permanent chooses)", k, r.StatusCode))
 		return out
 	}
+	// permanent beside statusCode is ignored, as documented, without a Warning: bridgehead
+	// migrate writes both (permanent for readers who know only Traefik's field).
 	out.StatusCode = r.StatusCode
-	if r.Permanent {
-		rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("Middleware %s: spec.redirectScheme.permanent has no effect when statusCode is set (every redirect is %d); remove one of them", k, r.StatusCode))
-	}
 	return out
 }
 
 func replacePath(rep *report, k nsName, r *bhv1.ReplacePath) *snapshot.ReplacePath {
 	if !strings.HasPrefix(r.Path, "/") {
 		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.replacePath.path %q does not start with /; write the whole path the backend should receive, such as /index.html", k, r.Path))
+	} else if _, err := url.PathUnescape(r.Path); err != nil {
+		// The path is read in its escaped form, as Traefik does: /a%20b is sent as written.
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.replacePath.path %q has a %% that does not start an escape; the path is sent as written, escapes included, so write a literal %% as %%25", k, r.Path))
 	}
 	return &snapshot.ReplacePath{Path: r.Path}
 }

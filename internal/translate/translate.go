@@ -208,6 +208,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	t.buildIngresses()
 	t.buildIngressRouteTCPs()
 	t.buildHosts()
+	t.warnUnverifiedSubjects()
 	t.finish()
 	groups := map[Key]string{}
 	for k, g := range in.APIGroups {

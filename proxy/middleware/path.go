@@ -145,14 +145,28 @@ const xReplacedPath = "X-Replaced-Path"
 
 type replacePath struct {
 	next http.Handler
-	path string
+	// path and rawPath are the configured path decoded and as written: like Traefik, we
+	// read the configured path in its escaped form, so /a%20b reaches the backend as
+	// /a%20b and not /a%2520b.
+	path, rawPath string
+	requestURI    string
 }
 
 func newReplacePath(c *snapshot.ReplacePath, next http.Handler) http.Handler {
 	if c.Path == "" {
 		return next
 	}
-	return &replacePath{next: next, path: c.Path}
+	m := &replacePath{next: next, path: c.Path}
+	// translate refuses a path with a broken escape; if one slips through it is sent as
+	// literal text rather than guessed at.
+	if p, err := url.PathUnescape(c.Path); err == nil {
+		m.path = p
+		if (&url.URL{Path: p}).EscapedPath() != c.Path {
+			m.rawPath = c.Path // RawPath only when the default escaping would differ
+		}
+	}
+	m.requestURI = (&url.URL{Path: m.path, RawPath: m.rawPath}).EscapedPath()
+	return m
 }
 
 // ServeHTTP replaces the path and keeps the query; the backend can read the path the
@@ -161,7 +175,16 @@ func (m *replacePath) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header == nil {
 		r.Header = make(http.Header)
 	}
-	r.Header[xReplacedPath] = []string{r.URL.EscapedPath()}
-	r.URL.Path, r.URL.RawPath = m.path, ""
+	u := r.URL
+	r.Header[xReplacedPath] = []string{u.EscapedPath()}
+	// Opaque (the target "http:x", which the router refuses before we run) would win
+	// over Path when the URL is written out: the replacement replaces it too.
+	u.Path, u.RawPath, u.Opaque = m.path, m.rawPath, ""
+	// Later handlers (logs, the proxy) must see the path they will forward.
+	if u.RawQuery != "" || u.ForceQuery {
+		r.RequestURI = m.requestURI + "?" + u.RawQuery
+	} else {
+		r.RequestURI = m.requestURI
+	}
 	m.next.ServeHTTP(w, r)
 }

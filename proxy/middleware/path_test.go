@@ -1,8 +1,11 @@
 package middleware
 
 import (
+	"bufio"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -103,4 +106,69 @@ func TestReplacePath(t *testing.T) {
 	if got := next.header.Values("X-Replaced-Path"); len(got) != 1 || got[0] != "/something/a%2Fb" {
 		t.Errorf("X-Replaced-Path %q", got)
 	}
+	if next.req.RequestURI != "/?q=1" {
+		t.Errorf("RequestURI %q, want the replaced path so logs show what is forwarded", next.req.RequestURI)
+	}
+}
+
+// TestReplacePathReadsTheConfiguredPathEscaped: as in Traefik, the configured path is in
+// its escaped form, so the backend receives exactly what was written.
+func TestReplacePathReadsTheConfiguredPathEscaped(t *testing.T) {
+	for _, tt := range []struct{ configured, decoded, onWire string }{
+		{"/maintenance.html", "/maintenance.html", "/maintenance.html"},
+		{"/a%20b", "/a b", "/a%20b"},
+		{"/files/a%2Fb", "/files/a/b", "/files/a%2Fb"},
+		{"/100%", "/100%", "/100%25"}, // a broken escape is literal text
+	} {
+		next := &capture{}
+		h := Chain([]*snapshot.Middleware{{ReplacePath: &snapshot.ReplacePath{Path: tt.configured}}}, next)
+		h.ServeHTTP(httptest.NewRecorder(), newReq(http.MethodGet, "/x", "example.com"))
+		if next.path != tt.decoded || next.req.URL.EscapedPath() != tt.onWire || next.req.RequestURI != tt.onWire {
+			t.Errorf("%s: path %q, escaped %q, RequestURI %q; want %q and %q", tt.configured, next.path, next.req.URL.EscapedPath(), next.req.RequestURI, tt.decoded, tt.onWire)
+		}
+	}
+}
+
+// FuzzReplacePath checks, for any configured path translate accepts (absolute, escapes
+// well formed) and any request, that the backend is sent one unambiguous path: the
+// request line (RequestURI) parses back to the path we set, spelled as configured, the
+// query is the client's, and X-Replaced-Path is the client's path, once.
+func FuzzReplacePath(f *testing.F) {
+	for _, s := range [][2]string{
+		{"/maintenance.html", "/shop/cart?id=7"}, {"/", "/"}, {"/a%20b", "/x%2Fy?q=%00"},
+		{"/files/a%2Fb", "/"}, {"/%E2%82%AC", "/?"}, {"/a?b", "/c"}, {"/a#b", "/c"}, {"//evil.com/p", "/x"},
+		{"/a b", "/c?d=e f"}, {"/%zz", "/x"}, {"/é", "/ü"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, configured, target string) {
+		if !strings.HasPrefix(configured, "/") {
+			return // translate refuses it
+		}
+		decoded, err := url.PathUnescape(configured)
+		if err != nil {
+			return // translate refuses it
+		}
+		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + target + " HTTP/1.1\r\nHost: example.com\r\n\r\n")))
+		if err != nil {
+			return // not a request net/http would hand us
+		}
+		original, query := r.URL.EscapedPath(), r.URL.RawQuery
+		next := &capture{}
+		Chain([]*snapshot.Middleware{{ReplacePath: &snapshot.ReplacePath{Path: configured}}}, next).ServeHTTP(httptest.NewRecorder(), r)
+		got := next.req
+		if got.URL.Path != decoded || got.URL.RawQuery != query {
+			t.Fatalf("path %q query %q; want %q and the client's %q", got.URL.Path, got.URL.RawQuery, decoded, query)
+		}
+		if got.RequestURI != got.URL.RequestURI() {
+			t.Fatalf("RequestURI %q but the URL says %q", got.RequestURI, got.URL.RequestURI())
+		}
+		back, err := url.ParseRequestURI(got.RequestURI)
+		if err != nil || back.Path != decoded || back.RawQuery != query {
+			t.Fatalf("request line %q reads back as %v (%v); want path %q query %q", got.RequestURI, back, err, decoded, query)
+		}
+		if h := got.Header.Values("X-Replaced-Path"); len(h) != 1 || h[0] != original {
+			t.Fatalf("X-Replaced-Path %q; want [%q]", h, original)
+		}
+	})
 }
