@@ -30,7 +30,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
-	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/lastgood"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/source/kube"
@@ -184,21 +183,21 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, er
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("bridgehead-gateway").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: ptr.To(true), NeedLeaderElection: ptr.To(false)}).
-		WatchesRawSource(source.Channel(kick, enqueue)).
-		Watches(&bhv1.IngressRoute{}, enqueue, spec).
-		Watches(&bhv1.IngressRouteTCP{}, enqueue, spec).
-		Watches(&bhv1.TLSOption{}, enqueue, spec).
-		Watches(&bhv1.TLSStore{}, enqueue, spec).
-		Watches(&bhv1.ServersTransport{}, enqueue, spec).
-		Watches(&bhv1.ServersTransportTCP{}, enqueue, spec).
-		Watches(&bhv1.Middleware{}, enqueue, spec).
-		Watches(&bhv1.MiddlewareTCP{}, enqueue, spec).
-		Watches(&networkingv1.Ingress{}, enqueue, ingresses).
-		Watches(&networkingv1.IngressClass{}, enqueue, classes).
-		Watches(&corev1.Secret{}, g.ifReferenced("Secret", enqueue), core).
-		Watches(&corev1.ConfigMap{}, g.ifReferenced("ConfigMap", enqueue), core).
-		Watches(&corev1.Service{}, g.ifReferenced("Service", enqueue), core).
-		Watches(&discoveryv1.EndpointSlice{}, g.ifReferenced("Service", enqueue), core)
+		WatchesRawSource(source.Channel(kick, enqueue))
+	for _, k := range translate.Kinds {
+		switch name := k.Name(); {
+		case k.Ours():
+			b = b.Watches(k.NewObject(), enqueue, spec)
+		case name == translate.KindIngress:
+			b = b.Watches(k.NewObject(), enqueue, ingresses)
+		case name == translate.KindIngressClass:
+			b = b.Watches(k.NewObject(), enqueue, classes)
+		case name == translate.KindEndpointSlice:
+			b = b.Watches(k.NewObject(), g.ifReferenced(translate.KindService, enqueue), core)
+		default: // a core object: it matters when an input references it
+			b = b.Watches(k.NewObject(), g.ifReferenced(name, enqueue), core)
+		}
+	}
 	if cfg.WatchTraefik {
 		b = g.watchTraefik(b, mgr, enqueue)
 	}
@@ -238,11 +237,11 @@ func (g *Rebuilder) ifReferenced(kind string, next handler.TypedEventHandler[cli
 		if es, ok := o.(*discoveryv1.EndpointSlice); ok {
 			name = es.Labels[discoveryv1.LabelServiceName]
 		}
-		return ref(kind, o.GetNamespace(), name)
+		return translate.Reference(kind, o.GetNamespace(), name)
 	}
 	publish := ""
 	if p := g.cfg.PublishService; kind == "Service" && p.Name != "" {
-		publish = ref("Service", p.Namespace, p.Name)
+		publish = translate.Reference(translate.KindService, p.Namespace, p.Name)
 	}
 	referenced := func(ctx context.Context, key string) bool {
 		// Objects of Traefik groups are not indexed: with them watched, any change counts.

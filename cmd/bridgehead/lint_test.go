@@ -85,3 +85,22 @@ func TestStageStdin(t *testing.T) {
 		t.Fatalf("staged file: %q, %v", data, err)
 	}
 }
+
+// TestLintCountsIngresses: a folder of Ingresses only is linted as such, not reported as
+// "no findings in 0 objects".
+func TestLintCountsIngresses(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"ingress.yaml": `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop, namespace: web}
+spec:
+  ingressClassName: bridgehead
+  rules:
+  - host: shop.example.test
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: shop, port: {number: 80}}}}]}
+`})
+	code, out, _ := runCLI("lint", "--config-dir", dir)
+	if code != 1 || !strings.Contains(out, "ingress.yaml#1 Ingress web/shop: IneffectiveSetting") || !strings.Contains(out, "in 1 object\n") {
+		t.Errorf("exit %d, want 1 with the Ingress linted and counted:\n%s", code, out)
+	}
+}

@@ -157,9 +157,11 @@ func sortedNsNames[V any](m map[nsName]V) []nsName {
 }
 
 func countObjects(in *translate.Inputs) int {
-	return len(in.IngressRoutes) + len(in.IngressRouteTCPs) + len(in.TLSOptions) + len(in.TLSStores) +
-		len(in.ServersTransports) + len(in.ServersTransportTCPs) + len(in.Middlewares) + len(in.MiddlewareTCPs) + len(in.Secrets) +
-		len(in.ConfigMaps) + len(in.Services) + len(in.EndpointSlices)
+	n := 0
+	for _, k := range translate.Kinds {
+		n += len(k.Objects(in))
+	}
+	return n
 }
 
 // claimedHosts are the TLS hosts a route serves.

@@ -41,6 +41,7 @@ type world struct {
 	transport  *bhv1.ServersTransport
 	option     *bhv1.TLSOption
 	middleware *bhv1.Middleware
+	tcpLimit   *bhv1.MiddlewareTCP
 	ingress    *networkingv1.Ingress
 }
 
@@ -52,8 +53,9 @@ func newWorld() *world {
 			TLS: &bhv1.TLS{SecretName: "edge", Options: &bhv1.ObjectReference{Name: "strict"}},
 		}},
 		tcp: &bhv1.IngressRouteTCP{ObjectMeta: meta("db", 1), Spec: bhv1.IngressRouteTCPSpec{
-			Routes: []bhv1.RouteTCP{{Match: "HostSNI(`db.example.com`)", Services: []bhv1.ServiceTCP{{Name: "app", Port: "443"}}}},
-			TLS:    &bhv1.TLSTCP{Passthrough: true},
+			Routes: []bhv1.RouteTCP{{Match: "HostSNI(`db.example.com`)", Services: []bhv1.ServiceTCP{{Name: "app", Port: "443"}},
+				Middlewares: []bhv1.ObjectReference{{Name: "limit"}}}},
+			TLS: &bhv1.TLSTCP{Passthrough: true},
 		}},
 		edge: &corev1.Secret{ObjectMeta: meta("edge", 1), Type: corev1.SecretTypeTLS,
 			Data: map[string][]byte{"tls.crt": edgeLeaf.CertPEM, "tls.key": edgeLeaf.KeyPEM}},
@@ -64,6 +66,8 @@ func newWorld() *world {
 		option: &bhv1.TLSOption{ObjectMeta: meta("strict", 1), Spec: bhv1.TLSOptionSpec{MinVersion: "VersionTLS13"}},
 		middleware: &bhv1.Middleware{ObjectMeta: meta("strip", 1), Spec: bhv1.MiddlewareSpec{
 			StripPrefix: &bhv1.StripPrefix{Prefixes: []string{"/api"}}}},
+		tcpLimit: &bhv1.MiddlewareTCP{ObjectMeta: meta("limit", 1), Spec: bhv1.MiddlewareTCPSpec{
+			InFlightConn: &bhv1.InFlightConn{Amount: 10}}},
 		ingress: &networkingv1.Ingress{ObjectMeta: meta("legacy", 1), Spec: networkingv1.IngressSpec{
 			IngressClassName: ptr.To("bridgehead"),
 			Rules: []networkingv1.IngressRule{{Host: "legacy.example.com", IngressRuleValue: networkingv1.IngressRuleValue{
@@ -83,6 +87,7 @@ func (w *world) inputs() *translate.Inputs {
 		TLSOptions:        []*bhv1.TLSOption{w.option},
 		ServersTransports: []*bhv1.ServersTransport{w.transport},
 		Middlewares:       []*bhv1.Middleware{w.middleware},
+		MiddlewareTCPs:    []*bhv1.MiddlewareTCP{w.tcpLimit},
 		Secrets:           []*corev1.Secret{w.edge, w.ca},
 		ConfigMaps:        []*corev1.ConfigMap{w.caMap},
 		Ingresses:         []*networkingv1.Ingress{w.ingress},
@@ -141,6 +146,10 @@ func TestEveryKindKeepsItsLastGoodVersion(t *testing.T) {
 			w.middleware = w.middleware.DeepCopy()
 			w.middleware.Spec.AddPrefix = &bhv1.AddPrefix{Prefix: "/v1"}
 		}, bhv1.ReasonInvalid, "spec sets 2 middlewares"},
+		{"MiddlewareTCP with two types", key(translate.KindMiddlewareTCP, "limit"), func(w *world) {
+			w.tcpLimit = w.tcpLimit.DeepCopy()
+			w.tcpLimit.Spec.IPAllowList = &bhv1.TCPIPAllowList{SourceRange: []string{"10.0.0.0/8"}}
+		}, bhv1.ReasonInvalid, "spec sets 2 TCP middlewares"},
 		{"Ingress annotation that cannot be read", key(translate.KindIngress, "legacy"), func(w *world) {
 			w.ingress = w.ingress.DeepCopy()
 			w.ingress.Annotations = map[string]string{"bridgehead.dev/backend-protocol": "htps"}
@@ -317,6 +326,9 @@ func setGeneration(w *world, k translate.Key, gen int64) {
 	case translate.KindMiddleware:
 		w.middleware = w.middleware.DeepCopy()
 		m = &w.middleware.ObjectMeta
+	case translate.KindMiddlewareTCP:
+		w.tcpLimit = w.tcpLimit.DeepCopy()
+		m = &w.tcpLimit.ObjectMeta
 	case translate.KindIngress:
 		w.ingress = w.ingress.DeepCopy()
 		m = &w.ingress.ObjectMeta

@@ -37,20 +37,13 @@ func (r *Result) KeepLastGood(prev *Result) []translate.Key {
 		return true
 	}
 	p, c := prev.Inputs, r.Inputs
-	carry(p.IngressRoutes, &c.IngressRoutes, translate.KindIngressRoute, keep)
-	carry(p.IngressRouteTCPs, &c.IngressRouteTCPs, translate.KindIngressRouteTCP, keep)
-	carry(p.TLSOptions, &c.TLSOptions, translate.KindTLSOption, keep)
-	carry(p.TLSStores, &c.TLSStores, translate.KindTLSStore, keep)
-	carry(p.ServersTransports, &c.ServersTransports, translate.KindServersTransport, keep)
-	carry(p.ServersTransportTCPs, &c.ServersTransportTCPs, translate.KindServersTransportTCP, keep)
-	carry(p.Middlewares, &c.Middlewares, translate.KindMiddleware, keep)
-	carry(p.MiddlewareTCPs, &c.MiddlewareTCPs, translate.KindMiddlewareTCP, keep)
-	carry(p.Secrets, &c.Secrets, KindSecret, keep)
-	carry(p.ConfigMaps, &c.ConfigMaps, KindConfigMap, keep)
-	carry(p.Services, &c.Services, KindService, keep)
-	carry(p.EndpointSlices, &c.EndpointSlices, KindEndpointSlice, keep)
-	carry(p.Ingresses, &c.Ingresses, "Ingress", keep)
-	carry(p.IngressClasses, &c.IngressClasses, "IngressClass", keep)
+	for _, kind := range translate.Kinds {
+		for _, o := range kind.Objects(p) {
+			if keep(kind.Name(), o) {
+				kind.Append(c, o)
+			}
+		}
+	}
 	for _, k := range kept {
 		if u, ok := p.Unsupported[k]; ok {
 			if c.Unsupported == nil {
@@ -66,12 +59,4 @@ func (r *Result) KeepLastGood(prev *Result) []translate.Key {
 		}
 	}
 	return kept
-}
-
-func carry[T metav1.Object](prev []T, cur *[]T, kind string, keep func(string, metav1.Object) bool) {
-	for _, o := range prev {
-		if keep(kind, o) {
-			*cur = append(*cur, o)
-		}
-	}
 }

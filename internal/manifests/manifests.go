@@ -99,10 +99,7 @@ const (
 )
 
 // ourKinds are the CRD kinds, in gateway.bridgehead.dev and in Traefik's groups.
-var ourKinds = []string{
-	translate.KindIngressRoute, translate.KindIngressRouteTCP, translate.KindTLSOption, translate.KindTLSStore,
-	translate.KindServersTransport, translate.KindServersTransportTCP, translate.KindMiddleware, translate.KindMiddlewareTCP,
-}
+var ourKinds = translate.OurKinds()
 
 // epoch is the creation time of the first object of a folder; each following document is
 // one second younger, so that translate's "oldest wins" is file order, stable across reloads.
@@ -553,24 +550,7 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 		return
 	}
 	in := l.res.Inputs
-	switch kind {
-	case translate.KindIngressRoute:
-		err = decodeInto(data, &in.IngressRoutes)
-	case translate.KindIngressRouteTCP:
-		err = decodeInto(data, &in.IngressRouteTCPs)
-	case translate.KindTLSOption:
-		err = decodeInto(data, &in.TLSOptions)
-	case translate.KindTLSStore:
-		err = decodeInto(data, &in.TLSStores)
-	case translate.KindServersTransport:
-		err = decodeInto(data, &in.ServersTransports)
-	case translate.KindServersTransportTCP:
-		err = decodeInto(data, &in.ServersTransportTCPs)
-	case translate.KindMiddleware:
-		err = decodeInto(data, &in.Middlewares)
-	case translate.KindMiddlewareTCP:
-		err = decodeInto(data, &in.MiddlewareTCPs)
-	}
+	err = decodeInto(data, kind, in)
 	if err != nil {
 		// The schema admitted something the Go type cannot hold: a bug in the CRD.
 		delete(l.res.Origin, key)
@@ -597,13 +577,17 @@ func (l *loader) parentRouteHints(d *doc, errs field.ErrorList) {
 	}
 }
 
-// decodeInto decodes one object and appends it to the list.
-func decodeInto[T any](data []byte, list *[]*T) error {
-	v := new(T)
-	if err := json.Unmarshal(data, v); err != nil {
+// decodeInto decodes one object of an input kind and adds it to in.
+func decodeInto(data []byte, kind string, in *translate.Inputs) error {
+	k, ok := translate.KindNamed(kind)
+	if !ok {
+		return fmt.Errorf("no input kind %s", kind)
+	}
+	obj := k.NewObject()
+	if err := json.Unmarshal(data, obj); err != nil {
 		return err
 	}
-	*list = append(*list, v)
+	k.Append(in, obj)
 	return nil
 }
 

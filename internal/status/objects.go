@@ -9,29 +9,16 @@ import (
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
+// newObject returns an empty object of one of our kinds (translate.Kinds).
 func newObject(kind string) (client.Object, error) {
-	switch kind {
-	case translate.KindIngressRoute:
-		return &bhv1.IngressRoute{}, nil
-	case translate.KindIngressRouteTCP:
-		return &bhv1.IngressRouteTCP{}, nil
-	case translate.KindTLSOption:
-		return &bhv1.TLSOption{}, nil
-	case translate.KindTLSStore:
-		return &bhv1.TLSStore{}, nil
-	case translate.KindServersTransport:
-		return &bhv1.ServersTransport{}, nil
-	case translate.KindServersTransportTCP:
-		return &bhv1.ServersTransportTCP{}, nil
-	case translate.KindMiddleware:
-		return &bhv1.Middleware{}, nil
-	case translate.KindMiddlewareTCP:
-		return &bhv1.MiddlewareTCP{}, nil
+	if k, ok := translate.KindNamed(kind); ok && k.Ours() {
+		return k.NewObject(), nil
 	}
 	return nil, fmt.Errorf("status: no object kind %q", kind)
 }
 
-// statusView gives uniform access to the status of every kind.
+// statusView gives uniform access to the status of every kind: the common part
+// (bhv1.WithStatus), and an IngressRoute's hosts and certificate inventory.
 type statusView struct {
 	status bhv1.Status
 	hosts  *[]string
@@ -40,26 +27,15 @@ type statusView struct {
 }
 
 func statusOf(obj client.Object) statusView {
-	switch o := obj.(type) {
-	case *bhv1.IngressRoute:
-		return statusView{status: o.Status.Status, hosts: &o.Status.Hosts, certs: &o.Status.Certificates,
-			set: func(s bhv1.Status, h []string, c []bhv1.CertificateInfo) {
-				o.Status.Status, o.Status.Hosts, o.Status.Certificates = s, h, c
-			}}
-	case *bhv1.IngressRouteTCP:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
-	case *bhv1.TLSOption:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
-	case *bhv1.TLSStore:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
-	case *bhv1.ServersTransport:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
-	case *bhv1.ServersTransportTCP:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
-	case *bhv1.Middleware:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
-	case *bhv1.MiddlewareTCP:
-		return statusView{status: o.Status, set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { o.Status = s }}
+	w, ok := obj.(bhv1.WithStatus)
+	if !ok {
+		panic(fmt.Sprintf("status: unexpected object %T", obj))
 	}
-	panic(fmt.Sprintf("status: unexpected object %T", obj))
+	if ir, ok := obj.(*bhv1.IngressRoute); ok {
+		return statusView{status: ir.Status.Status, hosts: &ir.Status.Hosts, certs: &ir.Status.Certificates,
+			set: func(s bhv1.Status, h []string, c []bhv1.CertificateInfo) {
+				ir.Status.Status, ir.Status.Hosts, ir.Status.Certificates = s, h, c
+			}}
+	}
+	return statusView{status: *w.CommonStatus(), set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { *w.CommonStatus() = s }}
 }

@@ -144,8 +144,11 @@ const (
 	KindMiddleware          = "Middleware"
 	KindMiddlewareTCP       = "MiddlewareTCP"
 	KindIngress             = "Ingress"
+	KindIngressClass        = "IngressClass"
 	KindSecret              = "Secret"
 	KindConfigMap           = "ConfigMap"
+	KindService             = "Service"
+	KindEndpointSlice       = "EndpointSlice"
 )
 
 // translator is the state of one Translate call; nothing survives it.

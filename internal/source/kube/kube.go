@@ -13,9 +13,6 @@ import (
 	"sort"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -33,10 +30,7 @@ var TraefikGroups = []string{"traefik.io", "traefik.containo.us"}
 // traefikKinds are read as ours; the unread ones are listed only to report each of their
 // objects as not served (UnsupportedKind), rather than leave it unserved in silence.
 var (
-	traefikKinds = []string{
-		translate.KindIngressRoute, translate.KindIngressRouteTCP, translate.KindTLSOption, translate.KindTLSStore,
-		translate.KindServersTransport, translate.KindServersTransportTCP, translate.KindMiddleware, translate.KindMiddlewareTCP,
-	}
+	traefikKinds       = translate.OurKinds()
 	unreadTraefikKinds = []string{"TraefikService", "IngressRouteUDP"}
 )
 
@@ -80,55 +74,22 @@ type Result struct {
 	Shadowed []translate.Key
 }
 
-// Read lists every kind translate reads.
+// Read lists every kind translate reads (translate.Kinds).
 func Read(ctx context.Context, c client.Reader, opts Options) (*Result, error) {
 	in := &translate.Inputs{}
-	var (
-		irs   bhv1.IngressRouteList
-		irts  bhv1.IngressRouteTCPList
-		tlso  bhv1.TLSOptionList
-		tss   bhv1.TLSStoreList
-		sts   bhv1.ServersTransportList
-		stts  bhv1.ServersTransportTCPList
-		mws   bhv1.MiddlewareList
-		mwts  bhv1.MiddlewareTCPList
-		secs  corev1.SecretList
-		cms   corev1.ConfigMapList
-		svcs  corev1.ServiceList
-		slice discoveryv1.EndpointSliceList
-		ings  networkingv1.IngressList
-		ics   networkingv1.IngressClassList
-	)
-	namespaced := []struct {
-		list client.ObjectList
-		add  func()
-	}{
-		{&irs, func() { in.IngressRoutes = append(in.IngressRoutes, ptrs(irs.Items)...) }},
-		{&irts, func() { in.IngressRouteTCPs = append(in.IngressRouteTCPs, ptrs(irts.Items)...) }},
-		{&tlso, func() { in.TLSOptions = append(in.TLSOptions, ptrs(tlso.Items)...) }},
-		{&tss, func() { in.TLSStores = append(in.TLSStores, ptrs(tss.Items)...) }},
-		{&sts, func() { in.ServersTransports = append(in.ServersTransports, ptrs(sts.Items)...) }},
-		{&stts, func() { in.ServersTransportTCPs = append(in.ServersTransportTCPs, ptrs(stts.Items)...) }},
-		{&mws, func() { in.Middlewares = append(in.Middlewares, ptrs(mws.Items)...) }},
-		{&mwts, func() { in.MiddlewareTCPs = append(in.MiddlewareTCPs, ptrs(mwts.Items)...) }},
-		{&secs, func() { in.Secrets = append(in.Secrets, ptrs(secs.Items)...) }},
-		{&cms, func() { in.ConfigMaps = append(in.ConfigMaps, ptrs(cms.Items)...) }},
-		{&svcs, func() { in.Services = append(in.Services, ptrs(svcs.Items)...) }},
-		{&slice, func() { in.EndpointSlices = append(in.EndpointSlices, ptrs(slice.Items)...) }},
-		{&ings, func() { in.Ingresses = append(in.Ingresses, ptrs(ings.Items)...) }},
-	}
-	for _, l := range namespaced {
-		for _, lo := range opts.scopes() {
-			if err := c.List(ctx, l.list, lo...); err != nil {
-				return nil, fmt.Errorf("listing %s%s: %w", kindOf(l.list), where(lo), err)
+	for _, k := range translate.Kinds {
+		scopes := opts.scopes()
+		if !k.Namespaced() {
+			scopes = [][]client.ListOption{opts.listOptions()}
+		}
+		for _, lo := range scopes {
+			list := k.NewList()
+			if err := c.List(ctx, list, lo...); err != nil {
+				return nil, fmt.Errorf("listing %s%s: %w", plural(k.Name()), where(lo), err)
 			}
-			l.add()
+			k.AppendList(in, list)
 		}
 	}
-	if err := c.List(ctx, &ics, opts.listOptions()...); err != nil {
-		return nil, fmt.Errorf("listing IngressClasses: %w", err)
-	}
-	in.IngressClasses = ptrs(ics.Items)
 	res := &Result{Inputs: in}
 	if len(opts.TraefikKinds) > 0 {
 		if err := readTraefik(ctx, c, opts, res); err != nil {
@@ -157,6 +118,14 @@ func (o Options) listOptions() []client.ListOption {
 	return nil
 }
 
+// plural names a kind's objects in messages: "IngressRoutes", "IngressClasses".
+func plural(kind string) string {
+	if strings.HasSuffix(kind, "s") {
+		return kind + "es"
+	}
+	return kind + "s"
+}
+
 func where(lo []client.ListOption) string {
 	for _, o := range lo {
 		if ns, ok := o.(client.InNamespace); ok {
@@ -164,23 +133,6 @@ func where(lo []client.ListOption) string {
 		}
 	}
 	return ""
-}
-
-// kindOf names a list's kind for messages ("*v1alpha1.TLSOptionList" -> "TLSOptions").
-func kindOf(l client.ObjectList) string {
-	s := fmt.Sprintf("%T", l)
-	if i := strings.LastIndexByte(s, '.'); i >= 0 {
-		s = s[i+1:]
-	}
-	return strings.TrimSuffix(s, "List") + "s"
-}
-
-func ptrs[T any](items []T) []*T {
-	out := make([]*T, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
 }
 
 // readTraefik reads the Traefik objects as ours, through the same loader as a folder of
@@ -280,32 +232,13 @@ func refusedTraefik(problems []manifests.Problem, origin map[string]traefikObjec
 // keysOf lists the keys of our objects in in.
 func keysOf(in *translate.Inputs) []translate.Key {
 	var out []translate.Key
-	add := func(kind string, o client.Object) {
-		out = append(out, translate.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()})
-	}
-	for _, o := range in.IngressRoutes {
-		add(translate.KindIngressRoute, o)
-	}
-	for _, o := range in.IngressRouteTCPs {
-		add(translate.KindIngressRouteTCP, o)
-	}
-	for _, o := range in.TLSOptions {
-		add(translate.KindTLSOption, o)
-	}
-	for _, o := range in.TLSStores {
-		add(translate.KindTLSStore, o)
-	}
-	for _, o := range in.ServersTransports {
-		add(translate.KindServersTransport, o)
-	}
-	for _, o := range in.ServersTransportTCPs {
-		add(translate.KindServersTransportTCP, o)
-	}
-	for _, o := range in.Middlewares {
-		add(translate.KindMiddleware, o)
-	}
-	for _, o := range in.MiddlewareTCPs {
-		add(translate.KindMiddlewareTCP, o)
+	for _, k := range translate.Kinds {
+		if !k.Ours() {
+			continue
+		}
+		for _, o := range k.Objects(in) {
+			out = append(out, translate.Key{Kind: k.Name(), Namespace: o.GetNamespace(), Name: o.GetName()})
+		}
 	}
 	return out
 }
@@ -313,49 +246,15 @@ func keysOf(in *translate.Inputs) []translate.Key {
 // merge appends the Traefik objects that keep allows.
 func merge(in, from *translate.Inputs, keep func(translate.Key) bool) {
 	kept := map[translate.Key]bool{}
-	k := func(kind string, o client.Object) bool {
-		key := translate.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
-		kept[key] = keep(key)
-		return kept[key]
-	}
-	for _, o := range from.IngressRoutes {
-		if k(translate.KindIngressRoute, o) {
-			in.IngressRoutes = append(in.IngressRoutes, o)
+	for _, k := range translate.Kinds {
+		if !k.Ours() {
+			continue
 		}
-	}
-	for _, o := range from.IngressRouteTCPs {
-		if k(translate.KindIngressRouteTCP, o) {
-			in.IngressRouteTCPs = append(in.IngressRouteTCPs, o)
-		}
-	}
-	for _, o := range from.TLSOptions {
-		if k(translate.KindTLSOption, o) {
-			in.TLSOptions = append(in.TLSOptions, o)
-		}
-	}
-	for _, o := range from.TLSStores {
-		if k(translate.KindTLSStore, o) {
-			in.TLSStores = append(in.TLSStores, o)
-		}
-	}
-	for _, o := range from.ServersTransports {
-		if k(translate.KindServersTransport, o) {
-			in.ServersTransports = append(in.ServersTransports, o)
-		}
-	}
-	for _, o := range from.ServersTransportTCPs {
-		if k(translate.KindServersTransportTCP, o) {
-			in.ServersTransportTCPs = append(in.ServersTransportTCPs, o)
-		}
-	}
-	for _, o := range from.Middlewares {
-		if k(translate.KindMiddleware, o) {
-			in.Middlewares = append(in.Middlewares, o)
-		}
-	}
-	for _, o := range from.MiddlewareTCPs {
-		if k(translate.KindMiddlewareTCP, o) {
-			in.MiddlewareTCPs = append(in.MiddlewareTCPs, o)
+		for _, o := range k.Objects(from) {
+			key := translate.Key{Kind: k.Name(), Namespace: o.GetNamespace(), Name: o.GetName()}
+			if kept[key] = keep(key); kept[key] {
+				k.Append(in, o)
+			}
 		}
 	}
 	// What the loader found about the objects kept: unsupported fields refuse them.
