@@ -172,7 +172,7 @@ func (s *Server) configForClient(chi *tls.ClientHelloInfo) (*tls.Config, error) 
 		s.metrics.handshakeFailure("NotReady")
 		return nil, errNotReady
 	}
-	cfg, policy, err := st.edge.configFor(chi.ServerName)
+	cfg, policy, err := st.edge.For(chi.ServerName)
 	if err != nil {
 		s.metrics.handshakeFailure("Refused")
 		s.log.Debug("TLS handshake refused", "sni", chi.ServerName, "remote", chi.Conn.RemoteAddr().String(), "reason", err.Error())

@@ -1,9 +1,7 @@
 package proxy
 
 import (
-	"crypto/tls"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -88,20 +86,6 @@ func (s *Server) recordCertificates(snap *snapshot.Snapshot) {
 		gs = append(gs, certGauge{source: c.Source.Namespace + "/" + c.Source.Name, kind: c.Use, subject: c.Subject, notAfter: c.NotAfter.Unix()})
 	}
 	s.metrics.setCertificates(gs)
-}
-
-// debugHandshake logs each client handshake's outcome at debug level.
-func (s *Server) debugHandshake(cs tls.ConnectionState) {
-	if !s.log.Enabled(nil, slog.LevelDebug) { //nolint:staticcheck // a nil context is allowed by slog
-		return
-	}
-	var peers []string
-	for _, c := range cs.PeerCertificates {
-		peers = append(peers, c.Subject.String())
-	}
-	s.log.Debug("client TLS handshake",
-		"sni", cs.ServerName, "version", tls.VersionName(cs.Version), "cipher", tls.CipherSuiteName(cs.CipherSuite),
-		"alpn", cs.NegotiatedProtocol, "resumed", cs.DidResume, "peerCertificates", peers)
 }
 
 // accessLine is one access-log record.

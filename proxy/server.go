@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
 	"github.com/bridgehead/bridgehead/proxy/pathnorm"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
@@ -140,10 +141,8 @@ type Server struct {
 	observations *upstream.Outcomes
 	health       healthRegistry
 	healthChecks *healthChecker
-	tickets      *ticketKeys
+	edge         *edge.Builder
 	base         *tls.Config // every handshake starts here; it only dispatches per SNI
-	defaultCert  *tls.Certificate
-	certs        *servedCerts
 	metrics      *metrics
 	buffers      *bufferPool
 	log          *slog.Logger
@@ -169,31 +168,25 @@ type entryPoint struct {
 // New builds the data plane on a Store: every successful Swap is compiled for serving.
 func New(cfg Config, store *snapshot.Store) (*Server, error) {
 	cfg.Defaults()
-	certs := newServedCerts(!cfg.GoRSA, cfg.Log)
-	poolOpts := upstream.Options{DialContext: cfg.DialContext, Limits: cfg.Upstream}
-	if certs.openssl {
-		poolOpts.ClientKey = certs.clientKey
+	tlsBuilder, err := edge.New(edge.Options{OpenSSL: !cfg.GoRSA, Log: cfg.Log})
+	if err != nil {
+		return nil, err
 	}
+	poolOpts := upstream.Options{DialContext: cfg.DialContext, Limits: cfg.Upstream, ClientKey: tlsBuilder.ClientKey()}
 	s := &Server{
 		cfg:          cfg,
 		store:        store,
 		pool:         upstream.NewPool(poolOpts),
 		observations: &upstream.Outcomes{},
-		tickets:      newTicketKeys(),
-		certs:        certs,
+		edge:         tlsBuilder,
 		metrics:      newMetrics(),
 		buffers:      newBufferPool(),
 		log:          cfg.Log,
 		errorLog:     slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
 	}
-	s.certs.logSigner(!cfg.GoRSA)
 	s.healthChecks = newHealthChecker(s)
 	s.prober = newProber()
 	s.base = &tls.Config{GetConfigForClient: s.configForClient}
-	var err error
-	if s.defaultCert, err = defaultCertificate(); err != nil {
-		return nil, err
-	}
 	for _, ep := range cfg.EntryPoints {
 		s.entryPoints = append(s.entryPoints, &entryPoint{EntryPoint: ep, srv: s})
 	}

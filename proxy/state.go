@@ -1,22 +1,20 @@
 package proxy
 
 import (
-	"crypto/tls"
-	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"slices"
-	"time"
 
 	"github.com/bridgehead/bridgehead/internal/rule"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
 )
 
 // state is one snapshot compiled for serving. It is immutable once built.
 type state struct {
 	snap    *snapshot.Snapshot
-	edge    *edge
+	edge    *edge.Configs
 	routers map[string]*router     // by entry point name
 	tcp     map[string][]*tcpRoute // by entry point name, in priority order
 }
@@ -34,7 +32,7 @@ type route struct {
 // path; a route whose rule does not compile fails closed with 502 rather than vanishing.
 func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	st := &state{snap: snap, routers: map[string]*router{}}
-	st.edge = compileEdge(snap, s.defaultCert, s.certs, s.tickets, s.debugHandshake)
+	st.edge = s.edge.Compile(snap)
 
 	used := map[*endpointState]bool{}
 	transports := make(map[string]*snapshot.Transport, len(snap.Transports))
@@ -155,13 +153,4 @@ func failureHandler(s *Server, r *route, reason string, status int) http.Handler
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.fail(w, status, reason)
 	})
-}
-
-// defaultCertificate is served to clients whose SNI matches nothing, as Traefik does.
-func defaultCertificate() (*tls.Certificate, error) {
-	c, err := selfSigned("Bridgehead default certificate", time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("generating the default certificate: %w", err)
-	}
-	return c, nil
 }

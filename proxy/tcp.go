@@ -14,6 +14,7 @@ import (
 
 	"github.com/bridgehead/bridgehead/internal/rule"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/relay"
 	"github.com/bridgehead/bridgehead/proxy/sniff"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
@@ -86,7 +87,7 @@ func (s *Server) Explain(entryPoint, sni string, alpn []string) Decision {
 	if st == nil {
 		return Decision{Router: "none", Why: "no configuration yet"}
 	}
-	if r := st.matchTCP(entryPoint, sniff.Hello{ServerName: normalizeHost(sni), ALPN: alpn}, netip.Addr{}); r != nil {
+	if r := st.matchTCP(entryPoint, sniff.Hello{ServerName: edge.NormalizeHost(sni), ALPN: alpn}, netip.Addr{}); r != nil {
 		kind := "terminated then forwarded as TCP"
 		if r.snap.Passthrough {
 			kind = "passed through untouched"
@@ -219,7 +220,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	tc.release = release
 	client := conn
 	if r.snap.Terminate {
-		cfg, _, err := st.edge.configFor(sniOf(conn))
+		cfg, _, err := st.edge.For(sniOf(conn))
 		if err != nil {
 			s.tcpFailed(ep, r, conn, "", "Refused", start)
 			return
