@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/health"
 )
 
 // forwarder balances a route's requests over its backends by weight.
@@ -24,9 +25,9 @@ type backend struct {
 	snap      *snapshot.Backend
 	failure   *snapshot.Failure
 	proxy     *httputil.ReverseProxy
-	endpoints []*endpointState
+	endpoints []*health.Endpoint
 	next      schedule // round-robin over endpoints
-	sticky    map[string]*endpointState
+	sticky    map[string]*health.Endpoint
 	latency   atomic.Pointer[observerRef] // made on the first request, see observe
 }
 
@@ -65,11 +66,11 @@ func (b *backend) observe(stats *routeStats, d time.Duration) {
 // pick chooses the endpoint: the sticky one when the client's cookie names an available
 // endpoint, else the next available one in round-robin order. When every endpoint is
 // ejected it still returns one: failing a request beats refusing it outright.
-func (b *backend) pick(r *http.Request) *endpointState {
+func (b *backend) pick(r *http.Request) *health.Endpoint {
 	now := time.Now().UnixNano()
 	if b.sticky != nil {
 		if c, err := r.Cookie(b.snap.Sticky.Name); err == nil {
-			if es, ok := b.sticky[c.Value]; ok && es.available(now) {
+			if es, ok := b.sticky[c.Value]; ok && es.Available(now) {
 				return es
 			}
 		}
@@ -78,7 +79,7 @@ func (b *backend) pick(r *http.Request) *endpointState {
 	start := b.next.next.Add(1) - 1
 	for k := range n {
 		es := b.endpoints[(start+k)%n]
-		if es.available(now) {
+		if es.Available(now) {
 			return es
 		}
 	}
@@ -86,9 +87,9 @@ func (b *backend) pick(r *http.Request) *endpointState {
 }
 
 // endpoint finds the state of an endpoint by address (backends have few endpoints).
-func (b *backend) endpoint(address string) *endpointState {
+func (b *backend) endpoint(address string) *health.Endpoint {
 	for _, es := range b.endpoints {
-		if es.address == address {
+		if es.Address == address {
 			return es
 		}
 	}

@@ -30,9 +30,9 @@ func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *rout
 		return
 	}
 	if es := b.endpoint(detail.Endpoint); es != nil {
-		es.okReported.Store(false)
+		es.OKReported.Store(false)
 		if reason != upstream.Timeout && len(b.endpoints) > 1 {
-			es.ejectedUntil.Store(time.Now().Add(ejectFor).UnixNano())
+			es.EjectedUntil.Store(time.Now().Add(ejectFor).UnixNano())
 		}
 	}
 	s.metrics.upstreamFailure(r.snap.ID, string(reason))
@@ -73,7 +73,7 @@ func (s *Server) checkResponse(resp *http.Response) error {
 // (and once at first), so a status that said otherwise heals without a lock per request.
 func (s *Server) observeSuccess(r *route, b *backend, endpoint string) {
 	es := b.endpoint(endpoint)
-	if es == nil || es.okReported.Load() || es.okReported.Swap(true) {
+	if es == nil || es.OKReported.Load() || es.OKReported.Swap(true) {
 		return
 	}
 	s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: endpoint, OK: true, At: time.Now()})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/edge"
+	"github.com/bridgehead/bridgehead/proxy/health"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
 	"github.com/bridgehead/bridgehead/proxy/pathnorm"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
@@ -139,8 +140,8 @@ type Server struct {
 	state        atomic.Pointer[state]
 	pool         *upstream.Pool
 	observations *upstream.Outcomes
-	health       healthRegistry
-	healthChecks *healthChecker
+	health       health.Registry
+	healthChecks *health.Checker
 	edge         *edge.Builder
 	base         *tls.Config // every handshake starts here; it only dispatches per SNI
 	metrics      *metrics
@@ -151,7 +152,7 @@ type Server struct {
 	draining     atomic.Bool
 	tcpConns     tcpTracker
 	connCounters connCounters // inFlightConn counts, across snapshot swaps (tcpfilter.go)
-	prober       *prober
+	prober       *health.Prober
 
 	accessMu   sync.Mutex
 	extraAdmin map[string]http.Handler
@@ -184,8 +185,8 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 		log:          cfg.Log,
 		errorLog:     slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
 	}
-	s.healthChecks = newHealthChecker(s)
-	s.prober = newProber()
+	s.healthChecks = health.NewChecker(s.log)
+	s.prober = health.NewProber(s.pool, s.observations, s.log)
 	s.base = &tls.Config{GetConfigForClient: s.configForClient}
 	for _, ep := range cfg.EntryPoints {
 		s.entryPoints = append(s.entryPoints, &entryPoint{EntryPoint: ep, srv: s})
@@ -202,7 +203,7 @@ func (s *Server) swap(snap *snapshot.Snapshot) {
 	s.metrics.retain(snap)
 	s.pool.Retain(snap)
 	s.tcpConns.retire(snap, s.cfg.TCPRouteGrace)
-	s.probeChanges(snap)
+	s.prober.Changes(snap)
 }
 
 // Observations returns the classified upstream outcomes seen so far (for status).
@@ -304,8 +305,8 @@ func (s *Server) shutdown() error {
 			first = err
 		}
 	}
-	s.healthChecks.stop()
-	s.prober.close()
+	s.healthChecks.Stop()
+	s.prober.Close()
 	s.pool.Close()
 	return first
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/bridgehead/bridgehead/internal/rule"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/edge"
+	"github.com/bridgehead/bridgehead/proxy/health"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
 )
 
@@ -34,7 +35,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	st := &state{snap: snap, routers: map[string]*router{}}
 	st.edge = s.edge.Compile(snap)
 
-	used := map[*endpointState]bool{}
+	used := map[*health.Endpoint]bool{}
 	transports := make(map[string]*snapshot.Transport, len(snap.Transports))
 	for _, t := range snap.Transports {
 		transports[t.ID] = t
@@ -58,8 +59,8 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		routes = append(routes, r)
 	}
 	s.compileTCP(st, transports, used)
-	s.health.retain(used)
-	s.healthChecks.sweep()
+	s.health.Retain(used)
+	s.healthChecks.Sweep()
 
 	for _, ep := range s.entryPoints {
 		var mine []*route
@@ -75,27 +76,27 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 }
 
 // forwarder builds the handler that balances a route's requests over its backends.
-func (s *Server) forwarder(r *route, transports map[string]*snapshot.Transport, used map[*endpointState]bool) http.Handler {
+func (s *Server) forwarder(r *route, transports map[string]*snapshot.Transport, used map[*health.Endpoint]bool) http.Handler {
 	f := &forwarder{srv: s, route: r}
 	var weights []int
 	for _, b := range r.snap.Backends {
 		cb := &backend{snap: b, failure: b.Failure}
 		for _, ep := range b.Endpoints {
-			es := s.health.get(b.Service.String()+"/"+b.Port+"/"+b.Scheme, ep.Address)
+			es := s.health.Get(b.Service.String()+"/"+b.Port+"/"+b.Scheme, ep.Address)
 			used[es] = true
 			cb.endpoints = append(cb.endpoints, es)
 		}
 		if b.Sticky != nil {
-			cb.sticky = map[string]*endpointState{}
+			cb.sticky = map[string]*health.Endpoint{}
 			for _, es := range cb.endpoints {
-				cb.sticky[stickyValue(es.address)] = es
+				cb.sticky[stickyValue(es.Address)] = es
 			}
 		}
 		if cb.failure == nil {
 			cb.proxy = s.reverseProxy(f, cb, s.pool.For(transports[b.Transport], b))
 		}
 		if b.HealthCheck != nil && cb.failure == nil && len(cb.endpoints) > 0 {
-			s.healthChecks.ensure(cb)
+			s.healthChecks.Ensure(b, cb.proxy.Transport, cb.endpoints)
 		}
 		f.backends = append(f.backends, cb)
 		w := b.Weight
@@ -123,7 +124,7 @@ func (s *Server) reverseProxy(f *forwarder, b *backend, rt http.RoundTripper) *h
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			ep := b.pick(pr.In)
 			pr.Out.URL.Scheme = scheme
-			pr.Out.URL.Host = ep.address
+			pr.Out.URL.Host = ep.Address
 			if !passHost {
 				pr.Out.Host = hostOverride
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/bridgehead/bridgehead/internal/rule"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/edge"
+	"github.com/bridgehead/bridgehead/proxy/health"
 	"github.com/bridgehead/bridgehead/proxy/relay"
 	"github.com/bridgehead/bridgehead/proxy/sniff"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
@@ -32,12 +33,12 @@ type tcpRoute struct {
 
 type tcpBackend struct {
 	snap      *snapshot.TCPBackend
-	endpoints []*endpointState
+	endpoints []*health.Endpoint
 	next      schedule
 }
 
 // compileTCP builds the TCP routes of each entry point, in priority order.
-func (s *Server) compileTCP(st *state, transports map[string]*snapshot.Transport, used map[*endpointState]bool) {
+func (s *Server) compileTCP(st *state, transports map[string]*snapshot.Transport, used map[*health.Endpoint]bool) {
 	st.tcp = map[string][]*tcpRoute{}
 	counters := map[string]bool{}
 	defer s.connCounters.retain(counters)
@@ -52,7 +53,7 @@ func (s *Server) compileTCP(st *state, transports map[string]*snapshot.Transport
 		for _, b := range tr.Backends {
 			cb := &tcpBackend{snap: b}
 			for _, ep := range b.Endpoints {
-				es := s.health.get("tcp/"+b.Service.String()+"/"+b.Port, ep.Address)
+				es := s.health.Get("tcp/"+b.Service.String()+"/"+b.Port, ep.Address)
 				used[es] = true
 				cb.endpoints = append(cb.endpoints, es)
 			}
@@ -251,20 +252,20 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	b := r.backends[i]
 	es := pickTCP(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	backendConn, err := s.pool.DialTCP(ctx, r.transports[b.snap.Transport], b.snap, es.address)
+	backendConn, err := s.pool.DialTCP(ctx, r.transports[b.snap.Transport], b.snap, es.Address)
 	cancel()
 	if err != nil {
 		reason, _, detail := upstream.Classify(err)
 		s.metrics.tcpFailure(r.snap.ID, string(reason))
-		s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: es.address, Reason: reason, Detail: detail, At: time.Now()})
-		s.log.Warn("TCP backend failed", "route", r.snap.ID, "endpoint", es.address, "reason", string(reason), "detail", detail.Message)
-		s.tcpFailed(ep, r, client, es.address, reason, start)
+		s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: es.Address, Reason: reason, Detail: detail, At: time.Now()})
+		s.log.Warn("TCP backend failed", "route", r.snap.ID, "endpoint", es.Address, "reason", string(reason), "detail", detail.Message)
+		s.tcpFailed(ep, r, client, es.Address, reason, start)
 		return
 	}
 	tc.backend = backendConn
 	if b.snap.ProxyProtocol != 0 {
 		if err := writeProxyHeader(backendConn, b.snap.ProxyProtocol, conn.RemoteAddr(), conn.LocalAddr()); err != nil {
-			s.tcpFailed(ep, r, client, es.address, upstream.ConnectionReset, start)
+			s.tcpFailed(ep, r, client, es.Address, upstream.ConnectionReset, start)
 			return
 		}
 	}
@@ -275,7 +276,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	finished := func(in, out int64) {
 		s.metrics.tcpBytes(r.snap.ID, in, out)
 		if s.cfg.AccessLog != nil {
-			s.tcpAccessLog(ep, r, conn, es.address, in, out, "", time.Since(start))
+			s.tcpAccessLog(ep, r, conn, es.Address, in, out, "", time.Since(start))
 		}
 	}
 	opts := relay.Options{TerminationDelay: terminationDelay, IdleTimeout: s.cfg.TCPIdleTimeout}
@@ -361,12 +362,12 @@ func sniOf(c net.Conn) string {
 	return ""
 }
 
-func pickTCP(b *tcpBackend) *endpointState {
+func pickTCP(b *tcpBackend) *health.Endpoint {
 	now := time.Now().UnixNano()
 	n := uint64(len(b.endpoints))
 	start := b.next.next.Add(1) - 1
 	for k := range n {
-		if es := b.endpoints[(start+k)%n]; es.available(now) {
+		if es := b.endpoints[(start+k)%n]; es.Available(now) {
 			return es
 		}
 	}
