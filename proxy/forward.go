@@ -10,6 +10,7 @@ import (
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/health"
+	"github.com/bridgehead/bridgehead/proxy/metrics"
 )
 
 // forwarder balances a route's requests over its backends by weight.
@@ -28,7 +29,7 @@ type backend struct {
 	endpoints []*health.Endpoint
 	next      schedule // round-robin over endpoints
 	sticky    map[string]*health.Endpoint
-	latency   atomic.Pointer[observerRef] // made on the first request, see observe
+	latency   atomic.Pointer[metrics.Latency] // made on the first request, see observe
 }
 
 func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -54,13 +55,13 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // observe records how long the backend took, in its series on the route (looked up once
 // per snapshot, not per request).
-func (b *backend) observe(stats *routeStats, d time.Duration) {
+func (b *backend) observe(stats *metrics.Route, d time.Duration) {
 	lat := b.latency.Load()
 	if lat == nil {
-		lat = &observerRef{stats.backendLatency(b.snap.Service.String() + ":" + b.snap.Port)}
+		lat = stats.BackendLatency(b.snap.Service.String() + ":" + b.snap.Port)
 		b.latency.Store(lat)
 	}
-	lat.Observe(d.Seconds())
+	lat.Observe(d)
 }
 
 // pick chooses the endpoint: the sticky one when the client's cookie names an available

@@ -68,7 +68,7 @@ func (l *routedListener) route(c net.Conn, st *state) {
 		remote, err := readProxyHeader(c)
 		_ = c.SetReadDeadline(time.Time{})
 		if err != nil {
-			l.srv.metrics.handshakeFailure("ProxyProtocol")
+			l.srv.metrics.HandshakeFailure("ProxyProtocol")
 			l.srv.log.Debug("closing a connection from a trusted load balancer without a valid PROXY header", "peer", c.RemoteAddr().String(), "error", err.Error())
 			_ = c.Close()
 			return
@@ -93,7 +93,7 @@ func (l *routedListener) route(c net.Conn, st *state) {
 	hello, peeked, err := sniff.Peek(c, l.srv.cfg.PeekTimeout, sniff.DefaultMaxBytes)
 	if err != nil {
 		// Not a TLS ClientHello, too large, or too slow: closed, never a fall-through.
-		l.srv.metrics.handshakeFailure(peekReason(err))
+		l.srv.metrics.HandshakeFailure(peekReason(err))
 		_ = c.Close()
 		return
 	}
@@ -169,12 +169,12 @@ type peekedConn struct {
 func (s *Server) configForClient(chi *tls.ClientHelloInfo) (*tls.Config, error) {
 	st := s.state.Load()
 	if st == nil {
-		s.metrics.handshakeFailure("NotReady")
+		s.metrics.HandshakeFailure("NotReady")
 		return nil, errNotReady
 	}
 	cfg, policy, err := st.edge.For(chi.ServerName)
 	if err != nil {
-		s.metrics.handshakeFailure("Refused")
+		s.metrics.HandshakeFailure("Refused")
 		s.log.Debug("TLS handshake refused", "sni", chi.ServerName, "remote", chi.Conn.RemoteAddr().String(), "reason", err.Error())
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
@@ -35,7 +34,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *rout
 			es.EjectedUntil.Store(time.Now().Add(ejectFor).UnixNano())
 		}
 	}
-	s.metrics.upstreamFailure(r.snap.ID, string(reason))
+	s.metrics.UpstreamFailure(r.snap.ID, string(reason))
 	s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: detail.Endpoint, Reason: reason, Detail: detail, At: time.Now()})
 	s.log.Warn("upstream request failed",
 		"route", r.snap.ID, "service", b.snap.Service.String(), "endpoint", detail.Endpoint,
@@ -77,15 +76,6 @@ func (s *Server) observeSuccess(r *route, b *backend, endpoint string) {
 		return
 	}
 	s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: endpoint, OK: true, At: time.Now()})
-}
-
-// recordCertificates publishes the expiry of every certificate in use as gauges.
-func (s *Server) recordCertificates(snap *snapshot.Snapshot) {
-	var gs []certGauge
-	for _, c := range snap.CertificatesInUse() {
-		gs = append(gs, certGauge{source: c.Source.Namespace + "/" + c.Source.Name, kind: c.Use, subject: c.Subject, notAfter: c.NotAfter.Unix()})
-	}
-	s.metrics.setCertificates(gs)
 }
 
 // accessLine is one access-log record.
@@ -135,7 +125,7 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	for path, h := range s.extraAdmin {
 		mux.Handle(path, h)
 	}

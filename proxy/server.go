@@ -20,6 +20,7 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/health"
+	"github.com/bridgehead/bridgehead/proxy/metrics"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
 	"github.com/bridgehead/bridgehead/proxy/pathnorm"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
@@ -144,7 +145,7 @@ type Server struct {
 	healthChecks *health.Checker
 	edge         *edge.Builder
 	base         *tls.Config // every handshake starts here; it only dispatches per SNI
-	metrics      *metrics
+	metrics      *metrics.Registry
 	buffers      *bufferPool
 	log          *slog.Logger
 	errorLog     *log.Logger
@@ -180,7 +181,7 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 		pool:         upstream.NewPool(poolOpts),
 		observations: &upstream.Outcomes{},
 		edge:         tlsBuilder,
-		metrics:      newMetrics(),
+		metrics:      metrics.New(),
 		buffers:      newBufferPool(),
 		log:          cfg.Log,
 		errorLog:     slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
@@ -200,7 +201,7 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 
 func (s *Server) swap(snap *snapshot.Snapshot) {
 	s.state.Store(s.compile(snap))
-	s.metrics.retain(snap)
+	s.metrics.Retain(snap)
 	s.pool.Retain(snap)
 	s.tcpConns.retire(snap, s.cfg.TCPRouteGrace)
 	s.prober.Changes(snap)
@@ -383,7 +384,7 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// HTTP/2 connection reuse, a host-less route): serving it would bypass this
 			// route's policy, such as client mTLS.
 			s.fail(w, http.StatusMisdirectedRequest, "MisdirectedRequest")
-			rte.stats.count(http.StatusMisdirectedRequest)
+			rte.stats.Count(http.StatusMisdirectedRequest)
 			return
 		}
 	}
@@ -400,7 +401,7 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.body.stop()
 	}
 	took := time.Since(start)
-	rte.stats.observe(rec.code(), took)
+	rte.stats.Observe(rec.code(), took)
 	if s.cfg.AccessLog != nil {
 		s.accessLog(ep, r, rte, rec, took)
 	}

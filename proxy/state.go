@@ -9,6 +9,7 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/health"
+	"github.com/bridgehead/bridgehead/proxy/metrics"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
 )
 
@@ -26,7 +27,7 @@ type route struct {
 	rule    *rule.Rule
 	policy  string
 	handler http.Handler
-	stats   *routeStats
+	stats   *metrics.Route
 }
 
 // compile builds the serving state of a snapshot. It runs on every swap, off the hot
@@ -42,7 +43,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	}
 	var routes []*route
 	for _, hr := range snap.HTTPRoutes {
-		r := &route{snap: hr, policy: hr.Policy, stats: s.metrics.route(hr.ID)}
+		r := &route{snap: hr, policy: hr.Policy, stats: s.metrics.Route(hr.ID)}
 		parsed, err := rule.Parse(hr.Match, rule.HTTP)
 		if err != nil {
 			// translate parsed it already; this only guards against a version skew.
@@ -71,7 +72,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		}
 		st.routers[ep.Name] = buildRouter(mine)
 	}
-	s.recordCertificates(snap)
+	s.metrics.RecordCertificates(snap)
 	return st
 }
 

@@ -204,7 +204,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 			tc.close()
 		}
 	}()
-	s.metrics.tcpConnection(r.snap.ID)
+	s.metrics.TCPConnection(r.snap.ID)
 
 	if r.snap.Failure != nil {
 		s.tcpFailed(ep, r, conn, "", upstream.Reason(r.snap.Failure.Reason), start)
@@ -231,7 +231,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 		err = tlsConn.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
-			s.metrics.handshakeFailure("TCPHandshake")
+			s.metrics.HandshakeFailure("TCPHandshake")
 			return
 		}
 		client = tlsConn
@@ -256,7 +256,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	cancel()
 	if err != nil {
 		reason, _, detail := upstream.Classify(err)
-		s.metrics.tcpFailure(r.snap.ID, string(reason))
+		s.metrics.TCPFailure(r.snap.ID, string(reason))
 		s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: es.Address, Reason: reason, Detail: detail, At: time.Now()})
 		s.log.Warn("TCP backend failed", "route", r.snap.ID, "endpoint", es.Address, "reason", string(reason), "detail", detail.Message)
 		s.tcpFailed(ep, r, client, es.Address, reason, start)
@@ -274,7 +274,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 		terminationDelay = t.TerminationDelay
 	}
 	finished := func(in, out int64) {
-		s.metrics.tcpBytes(r.snap.ID, in, out)
+		s.metrics.TCPBytes(r.snap.ID, in, out)
 		if s.cfg.AccessLog != nil {
 			s.tcpAccessLog(ep, r, conn, es.Address, in, out, "", time.Since(start))
 		}
@@ -375,7 +375,7 @@ func pickTCP(b *tcpBackend) *health.Endpoint {
 }
 
 func (s *Server) tcpFailed(ep *entryPoint, r *tcpRoute, conn net.Conn, endpoint string, reason upstream.Reason, start time.Time) {
-	s.metrics.tcpFailure(r.snap.ID, string(reason))
+	s.metrics.TCPFailure(r.snap.ID, string(reason))
 	if s.cfg.AccessLog != nil {
 		s.tcpAccessLog(ep, r, conn, endpoint, 0, 0, string(reason), time.Since(start))
 	}
