@@ -112,26 +112,7 @@ func (s *Server) accessLog(ep *entryPoint, r *http.Request, rte *route, rec *rec
 	s.accessMu.Unlock()
 }
 
-// adminHandler serves health, readiness and metrics.
-func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := s.ready(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.Handle("GET /metrics", s.metrics.Handler())
-	for path, h := range s.extraAdmin {
-		mux.Handle(path, h)
-	}
-	return mux
-}
-
+// ready says why the data plane cannot take traffic, for the admin port's /readyz.
 func (s *Server) ready() error {
 	switch {
 	case s.draining.Load():
@@ -142,15 +123,6 @@ func (s *Server) ready() error {
 		return s.cfg.Ready()
 	}
 	return nil
-}
-
-// HandleAdmin adds a handler to the admin port (status pages, snapshot hash). Call it
-// before Serve.
-func (s *Server) HandleAdmin(pattern string, h http.Handler) {
-	if s.extraAdmin == nil {
-		s.extraAdmin = map[string]http.Handler{}
-	}
-	s.extraAdmin[pattern] = h
 }
 
 // tcpAccessLine is one access-log record of a TCP connection.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/admin"
 	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/health"
 	"github.com/bridgehead/bridgehead/proxy/metrics"
@@ -134,31 +135,38 @@ func (c *Config) Defaults() {
 	}
 }
 
-// Server is the data plane.
+// Server is the data plane: the accept loop, the router and forwarding. The jobs that
+// need none of their internals live in subpackages and are held here by one value each:
+// client TLS (edge), endpoint health (health), metrics and the admin port.
 type Server struct {
-	cfg          Config
-	store        *snapshot.Store
-	state        atomic.Pointer[state]
+	cfg         Config
+	store       *snapshot.Store
+	state       atomic.Pointer[state]
+	entryPoints []*entryPoint
+	base        *tls.Config // every handshake starts here; it only dispatches per SNI
+	draining    atomic.Bool
+	listeners   []net.Listener
+	servers     []*http.Server
+
+	// Forwarding and TCP routes.
 	pool         *upstream.Pool
 	observations *upstream.Outcomes
-	health       health.Registry
-	healthChecks *health.Checker
-	edge         *edge.Builder
-	base         *tls.Config // every handshake starts here; it only dispatches per SNI
-	metrics      *metrics.Registry
 	buffers      *bufferPool
-	log          *slog.Logger
-	errorLog     *log.Logger
-	entryPoints  []*entryPoint
-	draining     atomic.Bool
 	tcpConns     tcpTracker
 	connCounters connCounters // inFlightConn counts, across snapshot swaps (tcpfilter.go)
-	prober       *health.Prober
 
-	accessMu   sync.Mutex
-	extraAdmin map[string]http.Handler
-	listeners  []net.Listener
-	servers    []*http.Server
+	// Logs.
+	log      *slog.Logger
+	errorLog *log.Logger
+	accessMu sync.Mutex
+
+	// Jobs of their own.
+	edge         *edge.Builder
+	health       health.Registry
+	healthChecks *health.Checker
+	prober       *health.Prober
+	metrics      *metrics.Registry
+	admin        *admin.Port
 }
 
 type entryPoint struct {
@@ -189,6 +197,7 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 	s.healthChecks = health.NewChecker(s.log)
 	s.prober = health.NewProber(s.pool, s.observations, s.log)
 	s.base = &tls.Config{GetConfigForClient: s.configForClient}
+	s.admin = admin.New(s.ready, s.metrics.Handler())
 	for _, ep := range cfg.EntryPoints {
 		s.entryPoints = append(s.entryPoints, &entryPoint{EntryPoint: ep, srv: s})
 	}
@@ -206,6 +215,10 @@ func (s *Server) swap(snap *snapshot.Snapshot) {
 	s.tcpConns.retire(snap, s.cfg.TCPRouteGrace)
 	s.prober.Changes(snap)
 }
+
+// HandleAdmin adds a handler to the admin port (status pages, snapshot hash). Call it
+// before Serve.
+func (s *Server) HandleAdmin(pattern string, h http.Handler) { s.admin.Handle(pattern, h) }
 
 // Observations returns the classified upstream outcomes seen so far (for status).
 func (s *Server) Observations() *upstream.Outcomes { return s.observations }
@@ -271,7 +284,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		go func() { errs <- serveErr(hs.Serve(ln)) }()
 	}
 	if s.cfg.AdminAddress != "" {
-		hs := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: s.errorLog}
+		hs := s.admin.Server(s.errorLog)
 		s.servers = append(s.servers, hs)
 		ln := s.listeners[len(s.entryPoints)]
 		go func() { errs <- serveErr(hs.Serve(ln)) }()
