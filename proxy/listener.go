@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bridgehead/bridgehead/proxy/proxyproto"
 	"github.com/bridgehead/bridgehead/proxy/sniff"
 )
 
@@ -65,7 +66,7 @@ func (l *routedListener) route(c net.Conn, st *state) {
 	client, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	if l.trusted(client.Addr()) {
 		_ = c.SetReadDeadline(start.Add(l.srv.cfg.PeekTimeout))
-		remote, err := readProxyHeader(c)
+		remote, err := proxyproto.ReadHeader(c)
 		_ = c.SetReadDeadline(time.Time{})
 		if err != nil {
 			l.srv.metrics.HandshakeFailure("ProxyProtocol")
@@ -183,3 +184,11 @@ func (s *Server) configForClient(chi *tls.ClientHelloInfo) (*tls.Config, error) 
 	}
 	return cfg, nil
 }
+
+// remoteConn reports the client address a trusted PROXY header carried.
+type remoteConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c *remoteConn) RemoteAddr() net.Addr { return c.remote }

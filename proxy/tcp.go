@@ -16,6 +16,7 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/health"
+	"github.com/bridgehead/bridgehead/proxy/proxyproto"
 	"github.com/bridgehead/bridgehead/proxy/relay"
 	"github.com/bridgehead/bridgehead/proxy/sniff"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
@@ -264,7 +265,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	}
 	tc.backend = backendConn
 	if b.snap.ProxyProtocol != 0 {
-		if err := writeProxyHeader(backendConn, b.snap.ProxyProtocol, conn.RemoteAddr(), conn.LocalAddr()); err != nil {
+		if err := proxyproto.WriteHeader(backendConn, b.snap.ProxyProtocol, conn.RemoteAddr(), conn.LocalAddr()); err != nil {
 			s.tcpFailed(ep, r, client, es.Address, upstream.ConnectionReset, start)
 			return
 		}
