@@ -4,8 +4,8 @@
 // per policy, serves a self-signed certificate when nothing else matches, and hands RSA
 // keys to OpenSSL (proxy/opensslrsa) when it can.
 //
-// It reads only internal/snapshot and the standard library (plus proxy/opensslrsa). It
-// must not import proxy or its other subpackages: the accept loop asks it for a config
-// per SNI, never the other way around. Like all of proxy/..., it never imports Kubernetes
-// packages.
+// It reads internal/snapshot, and of proxy/... it uses only proxy/opensslrsa: the accept
+// loop asks it for a config per SNI, never the other way around, and it knows nothing of
+// routes, health or metrics. Like all of proxy/..., it never imports Kubernetes packages.
+// (proxy/imports_test.go checks both.)
 package edge

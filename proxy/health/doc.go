@@ -4,7 +4,8 @@
 // proactive TLS probes that run when a snapshot changes a route's TLS path (Prober), so
 // a route's BackendTLSReady condition is right before the first user request fails.
 //
-// It reads internal/snapshot and uses proxy/upstream's transports and outcome records.
-// It must not import proxy or proxy/edge: forwarding reads the endpoint states, never the
-// other way around. Like all of proxy/..., it never imports Kubernetes packages.
+// It reads internal/snapshot, and of proxy/... it uses only proxy/upstream (transports
+// and outcome records): forwarding reads the endpoint states, never the other way
+// around. Like all of proxy/..., it never imports Kubernetes packages. (proxy/imports_test.go
+// checks both.)
 package health

@@ -3,7 +3,7 @@
 // path counts into without a label lookup, their removal when a route leaves the
 // snapshot, certificate expiry gauges, and the /metrics exposition handler.
 //
-// It reads internal/snapshot and the Prometheus client libraries. It must not import
-// proxy or its other subpackages: the data plane counts into it, it never calls back.
-// Like all of proxy/..., it never imports Kubernetes packages.
+// It reads internal/snapshot and the Prometheus client libraries, and imports nothing of
+// proxy/...: the data plane counts into it, it never calls back. Like all of proxy/..., it
+// never imports Kubernetes packages. (proxy/imports_test.go checks both.)
 package metrics
