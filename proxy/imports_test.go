@@ -104,7 +104,7 @@ func TestProxyJobsImportOnlyTheirOwnTools(t *testing.T) {
 	for pkg, ok := range allowed {
 		for _, imp := range importsOf(t, module+pkg) {
 			rel, inModule := strings.CutPrefix(imp, module)
-			if !inModule || !(rel == "proxy" || strings.HasPrefix(rel, "proxy/")) {
+			if !inModule || rel != "proxy" && !strings.HasPrefix(rel, "proxy/") {
 				continue
 			}
 			if !slices.Contains(ok, rel) {

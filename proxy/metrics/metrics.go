@@ -38,6 +38,8 @@ var codeSlot = func() [600]uint8 {
 // header timeout (60 s).
 var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
+// Registry is one Server's metrics: the client_golang registry and its vectors, and
+// the cached series of each route.
 type Registry struct {
 	registry       *prometheus.Registry
 	requests       *prometheus.CounterVec   // route, code
@@ -73,6 +75,7 @@ type Route struct {
 type counterRef struct{ prometheus.Counter }
 type observerRef struct{ prometheus.Observer }
 
+// New makes an empty Registry with the Go runtime and process collectors.
 func New() *Registry {
 	m := &Registry{
 		registry: prometheus.NewRegistry(),
@@ -125,6 +128,7 @@ func labelValue(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
+// Route returns the series of a route, made on first use and kept until Retain drops it.
 func (m *Registry) Route(id string) *Route {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -242,22 +246,27 @@ func (m *Registry) Retain(snap *snapshot.Snapshot) {
 	}
 }
 
+// UpstreamFailure counts a classified upstream failure of a route.
 func (m *Registry) UpstreamFailure(route, reason string) {
 	m.Route(route).series(m.upstream.MetricVec, reason).(prometheus.Counter).Inc()
 }
 
+// HandshakeFailure counts a client connection refused before or during TLS, by reason.
 func (m *Registry) HandshakeFailure(reason string) {
 	m.handshakes.WithLabelValues(labelValue(reason)).Inc()
 }
 
+// TCPConnection counts a connection a TCP route took.
 func (m *Registry) TCPConnection(route string) {
 	m.Route(route).series(m.tcpConns.MetricVec).(prometheus.Counter).Inc()
 }
 
+// TCPFailure counts a TCP route's connection that failed, by reason.
 func (m *Registry) TCPFailure(route, reason string) {
 	m.Route(route).series(m.tcpFails.MetricVec, reason).(prometheus.Counter).Inc()
 }
 
+// TCPBytes adds the bytes a TCP route's connection forwarded each way.
 func (m *Registry) TCPBytes(route string, in, out int64) {
 	r := m.Route(route)
 	r.series(m.tcpBytesIO.MetricVec, "in").(prometheus.Counter).Add(float64(in))
