@@ -5,8 +5,8 @@
 //
 // Jobs that need none of that live in subpackages, each held by one value in Server:
 // client TLS per SNI (proxy/edge), endpoint health (proxy/health), metrics
-// (proxy/metrics), the admin port (proxy/admin), and the PROXY protocol codec
-// (proxy/proxyproto).
+// (proxy/metrics), the admin port (proxy/admin), the access log (proxy/accesslog), and
+// the PROXY protocol codec (proxy/proxyproto).
 //
 // It reads only the immutable snapshot (internal/snapshot) and never imports Kubernetes
 // packages (imports_test.go). Every snapshot is compiled once, off the hot path, into a

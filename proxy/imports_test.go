@@ -100,6 +100,7 @@ func TestProxyJobsImportOnlyTheirOwnTools(t *testing.T) {
 		"proxy/metrics":    nil,
 		"proxy/admin":      nil,
 		"proxy/proxyproto": nil,
+		"proxy/accesslog":  nil,
 	}
 	for pkg, ok := range allowed {
 		for _, imp := range importsOf(t, module+pkg) {

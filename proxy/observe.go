@@ -1,11 +1,11 @@
 package proxy
 
 import (
-	"encoding/json"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/bridgehead/bridgehead/proxy/accesslog"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
@@ -78,76 +78,17 @@ func (s *Server) observeSuccess(r *route, b *backend, endpoint string) {
 	s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: endpoint, OK: true, At: time.Now()})
 }
 
-// accessLine is one access-log record.
-type accessLine struct {
-	Time       string  `json:"time"`
-	EntryPoint string  `json:"entryPoint"`
-	Route      string  `json:"route"`
-	Method     string  `json:"method"`
-	Host       string  `json:"host"`
-	Path       string  `json:"path"`
-	Proto      string  `json:"proto"`
-	Status     int     `json:"status"`
-	DurationMS float64 `json:"durationMs"`
-	Client     string  `json:"client"`
-	Upstream   string  `json:"upstreamError,omitempty"`
-	// ClientError names a request the client got wrong or abandoned (ClientBodyMalformed,
-	// ClientBodyTimeout, ClientCanceled): not the backend's failure.
-	ClientError string `json:"clientError,omitempty"`
-}
-
-func (s *Server) accessLog(ep *entryPoint, r *http.Request, rte *route, rec *recorder, d time.Duration) {
-	line := accessLine{
-		Time: time.Now().UTC().Format(time.RFC3339Nano), EntryPoint: ep.Name, Route: rte.snap.ID,
+func (s *Server) accessLogRequest(ep *entryPoint, r *http.Request, rte *route, rec *recorder, d time.Duration) {
+	s.accessLog.Request(accesslog.Request{
+		EntryPoint: ep.Name, Route: rte.snap.ID,
 		Method: r.Method, Host: r.Host, Path: r.URL.Path, Proto: r.Proto, Status: rec.code(),
-		DurationMS: float64(d.Microseconds()) / 1000, Client: r.RemoteAddr, Upstream: rec.reason,
-		ClientError: rec.clientError,
-	}
-	data, err := json.Marshal(line)
-	if err != nil {
-		return
-	}
-	s.accessMu.Lock()
-	_, _ = s.cfg.AccessLog.Write(append(data, '\n'))
-	s.accessMu.Unlock()
+		Client: r.RemoteAddr, Upstream: rec.reason, ClientError: rec.clientError,
+	}, d)
 }
 
-// ready says why the data plane cannot take traffic, for the admin port's /readyz.
-func (s *Server) ready() error {
-	switch {
-	case s.draining.Load():
-		return errDraining
-	case s.state.Load() == nil:
-		return errNotReady
-	case s.cfg.Ready != nil:
-		return s.cfg.Ready()
-	}
-	return nil
-}
-
-// tcpAccessLine is one access-log record of a TCP connection.
-type tcpAccessLine struct {
-	Time       string  `json:"time"`
-	EntryPoint string  `json:"entryPoint"`
-	Route      string  `json:"route"`
-	Client     string  `json:"client"`
-	Backend    string  `json:"backend,omitempty"`
-	BytesIn    int64   `json:"bytesIn"`
-	BytesOut   int64   `json:"bytesOut"`
-	DurationMS float64 `json:"durationMs"`
-	Error      string  `json:"error,omitempty"`
-}
-
-func (s *Server) tcpAccessLog(ep *entryPoint, r *tcpRoute, conn net.Conn, backend string, in, out int64, reason string, d time.Duration) {
-	data, err := json.Marshal(tcpAccessLine{
-		Time: time.Now().UTC().Format(time.RFC3339Nano), EntryPoint: ep.Name, Route: r.snap.ID,
-		Client: conn.RemoteAddr().String(), Backend: backend, BytesIn: in, BytesOut: out,
-		DurationMS: float64(d.Microseconds()) / 1000, Error: reason,
-	})
-	if err != nil {
-		return
-	}
-	s.accessMu.Lock()
-	_, _ = s.cfg.AccessLog.Write(append(data, '\n'))
-	s.accessMu.Unlock()
+func (s *Server) accessLogConn(ep *entryPoint, r *tcpRoute, conn net.Conn, backend string, in, out int64, reason string, d time.Duration) {
+	s.accessLog.Conn(accesslog.Conn{
+		EntryPoint: ep.Name, Route: r.snap.ID,
+		Client: conn.RemoteAddr().String(), Backend: backend, BytesIn: in, BytesOut: out, Error: reason,
+	}, d)
 }

@@ -13,11 +13,11 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/accesslog"
 	"github.com/bridgehead/bridgehead/proxy/admin"
 	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/health"
@@ -137,7 +137,7 @@ func (c *Config) Defaults() {
 
 // Server is the data plane: the accept loop, the router and forwarding. The jobs that
 // need none of their internals live in subpackages and are held here by one value each:
-// client TLS (edge), endpoint health (health), metrics and the admin port.
+// client TLS (edge), endpoint health (health), metrics, the admin port and the access log.
 type Server struct {
 	cfg         Config
 	store       *snapshot.Store
@@ -156,9 +156,9 @@ type Server struct {
 	connCounters connCounters // inFlightConn counts, across snapshot swaps (tcpfilter.go)
 
 	// Logs.
-	log      *slog.Logger
-	errorLog *log.Logger
-	accessMu sync.Mutex
+	log       *slog.Logger
+	errorLog  *log.Logger
+	accessLog *accesslog.Log // nil without Config.AccessLog
 
 	// Jobs of their own.
 	edge         *edge.Builder
@@ -193,6 +193,7 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 		buffers:      newBufferPool(),
 		log:          cfg.Log,
 		errorLog:     slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
+		accessLog:    accesslog.New(cfg.AccessLog),
 	}
 	s.healthChecks = health.NewChecker(s.log)
 	s.prober = health.NewProber(s.pool, s.observations, s.log)
@@ -301,6 +302,19 @@ func (s *Server) Serve(ctx context.Context) error {
 		time.Sleep(s.cfg.ShutdownDelay) // the delay itself is the point: let load balancers notice
 	}
 	return s.shutdown()
+}
+
+// ready says why the data plane cannot take traffic, for the admin port's /readyz.
+func (s *Server) ready() error {
+	switch {
+	case s.draining.Load():
+		return errDraining
+	case s.state.Load() == nil:
+		return errNotReady
+	case s.cfg.Ready != nil:
+		return s.cfg.Ready()
+	}
+	return nil
 }
 
 func serveErr(err error) error {
@@ -415,8 +429,8 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	took := time.Since(start)
 	rte.stats.Observe(rec.code(), took)
-	if s.cfg.AccessLog != nil {
-		s.accessLog(ep, r, rte, rec, took)
+	if s.accessLog != nil {
+		s.accessLogRequest(ep, r, rte, rec, took)
 	}
 	putRecorder(rec)
 }

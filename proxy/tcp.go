@@ -276,8 +276,8 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	}
 	finished := func(in, out int64) {
 		s.metrics.TCPBytes(r.snap.ID, in, out)
-		if s.cfg.AccessLog != nil {
-			s.tcpAccessLog(ep, r, conn, es.Address, in, out, "", time.Since(start))
+		if s.accessLog != nil {
+			s.accessLogConn(ep, r, conn, es.Address, in, out, "", time.Since(start))
 		}
 	}
 	opts := relay.Options{TerminationDelay: terminationDelay, IdleTimeout: s.cfg.TCPIdleTimeout}
@@ -377,8 +377,8 @@ func pickTCP(b *tcpBackend) *health.Endpoint {
 
 func (s *Server) tcpFailed(ep *entryPoint, r *tcpRoute, conn net.Conn, endpoint string, reason upstream.Reason, start time.Time) {
 	s.metrics.TCPFailure(r.snap.ID, string(reason))
-	if s.cfg.AccessLog != nil {
-		s.tcpAccessLog(ep, r, conn, endpoint, 0, 0, string(reason), time.Since(start))
+	if s.accessLog != nil {
+		s.accessLogConn(ep, r, conn, endpoint, 0, 0, string(reason), time.Since(start))
 	}
 }
 
