@@ -140,7 +140,6 @@ func (c *Config) Defaults() {
 // client TLS (edge), endpoint health (health), metrics, the admin port and the access log.
 type Server struct {
 	cfg         Config
-	store       *snapshot.Store
 	state       atomic.Pointer[state]
 	entryPoints []*entryPoint
 	base        *tls.Config // every handshake starts here; it only dispatches per SNI
@@ -185,7 +184,6 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 	poolOpts := upstream.Options{DialContext: cfg.DialContext, Limits: cfg.Upstream, ClientKey: tlsBuilder.ClientKey()}
 	s := &Server{
 		cfg:          cfg,
-		store:        store,
 		pool:         upstream.NewPool(poolOpts),
 		observations: &upstream.Outcomes{},
 		edge:         tlsBuilder,
