@@ -3,59 +3,12 @@ package proxy
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// endpointState is what the proxy learns about one endpoint: whether it is ejected after
-// failures, or unhealthy by active health check. It outlives snapshots (kept by address
-// in the health registry) so a swap does not forget that an endpoint is failing.
-type endpointState struct {
-	address      string
-	ejectedUntil atomic.Int64 // unix nanos; passive ejection after connect/TLS failures
-	unhealthy    atomic.Bool  // active health check verdict
-	okReported   atomic.Bool  // a success was recorded since the last failure
-}
-
-func (e *endpointState) available(now int64) bool {
-	return !e.unhealthy.Load() && e.ejectedUntil.Load() <= now
-}
-
 // ejectFor is how long an endpoint is skipped after a connect or TLS failure.
 const ejectFor = 10 * time.Second
-
-// healthRegistry keeps endpoint states across snapshots, keyed by backend and address.
-type healthRegistry struct {
-	mu    sync.Mutex
-	state map[string]*endpointState
-}
-
-func (h *healthRegistry) get(key, address string) *endpointState {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.state == nil {
-		h.state = map[string]*endpointState{}
-	}
-	k := key + "|" + address
-	s, ok := h.state[k]
-	if !ok {
-		s = &endpointState{address: address}
-		h.state[k] = s
-	}
-	return s
-}
-
-// retain forgets endpoints that no backend uses any more.
-func (h *healthRegistry) retain(used map[*endpointState]bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for k, s := range h.state {
-		if !used[s] {
-			delete(h.state, k)
-		}
-	}
-}
 
 // schedule is a precomputed smooth weighted round-robin order: picking is one atomic
 // increment, with no lock on the hot path.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/health"
+	"github.com/bridgehead/bridgehead/proxy/metrics"
 )
 
 // forwarder balances a route's requests over its backends by weight.
@@ -24,10 +26,10 @@ type backend struct {
 	snap      *snapshot.Backend
 	failure   *snapshot.Failure
 	proxy     *httputil.ReverseProxy
-	endpoints []*endpointState
+	endpoints []*health.Endpoint
 	next      schedule // round-robin over endpoints
-	sticky    map[string]*endpointState
-	latency   atomic.Pointer[observerRef] // made on the first request, see observe
+	sticky    map[string]*health.Endpoint
+	latency   atomic.Pointer[metrics.Latency] // made on the first request, see observe
 }
 
 func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -53,23 +55,23 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // observe records how long the backend took, in its series on the route (looked up once
 // per snapshot, not per request).
-func (b *backend) observe(stats *routeStats, d time.Duration) {
+func (b *backend) observe(stats *metrics.Route, d time.Duration) {
 	lat := b.latency.Load()
 	if lat == nil {
-		lat = &observerRef{stats.backendLatency(b.snap.Service.String() + ":" + b.snap.Port)}
+		lat = stats.BackendLatency(b.snap.Service.String() + ":" + b.snap.Port)
 		b.latency.Store(lat)
 	}
-	lat.Observe(d.Seconds())
+	lat.Observe(d)
 }
 
 // pick chooses the endpoint: the sticky one when the client's cookie names an available
 // endpoint, else the next available one in round-robin order. When every endpoint is
 // ejected it still returns one: failing a request beats refusing it outright.
-func (b *backend) pick(r *http.Request) *endpointState {
+func (b *backend) pick(r *http.Request) *health.Endpoint {
 	now := time.Now().UnixNano()
 	if b.sticky != nil {
 		if c, err := r.Cookie(b.snap.Sticky.Name); err == nil {
-			if es, ok := b.sticky[c.Value]; ok && es.available(now) {
+			if es, ok := b.sticky[c.Value]; ok && es.Available(now) {
 				return es
 			}
 		}
@@ -78,7 +80,7 @@ func (b *backend) pick(r *http.Request) *endpointState {
 	start := b.next.next.Add(1) - 1
 	for k := range n {
 		es := b.endpoints[(start+k)%n]
-		if es.available(now) {
+		if es.Available(now) {
 			return es
 		}
 	}
@@ -86,9 +88,9 @@ func (b *backend) pick(r *http.Request) *endpointState {
 }
 
 // endpoint finds the state of an endpoint by address (backends have few endpoints).
-func (b *backend) endpoint(address string) *endpointState {
+func (b *backend) endpoint(address string) *health.Endpoint {
 	for _, es := range b.endpoints {
-		if es.address == address {
+		if es.Address == address {
 			return es
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bridgehead/bridgehead/proxy/proxyproto"
 	"github.com/bridgehead/bridgehead/proxy/sniff"
 )
 
@@ -65,10 +66,10 @@ func (l *routedListener) route(c net.Conn, st *state) {
 	client, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	if l.trusted(client.Addr()) {
 		_ = c.SetReadDeadline(start.Add(l.srv.cfg.PeekTimeout))
-		remote, err := readProxyHeader(c)
+		remote, err := proxyproto.ReadHeader(c)
 		_ = c.SetReadDeadline(time.Time{})
 		if err != nil {
-			l.srv.metrics.handshakeFailure("ProxyProtocol")
+			l.srv.metrics.HandshakeFailure("ProxyProtocol")
 			l.srv.log.Debug("closing a connection from a trusted load balancer without a valid PROXY header", "peer", c.RemoteAddr().String(), "error", err.Error())
 			_ = c.Close()
 			return
@@ -93,7 +94,7 @@ func (l *routedListener) route(c net.Conn, st *state) {
 	hello, peeked, err := sniff.Peek(c, l.srv.cfg.PeekTimeout, sniff.DefaultMaxBytes)
 	if err != nil {
 		// Not a TLS ClientHello, too large, or too slow: closed, never a fall-through.
-		l.srv.metrics.handshakeFailure(peekReason(err))
+		l.srv.metrics.HandshakeFailure(peekReason(err))
 		_ = c.Close()
 		return
 	}
@@ -169,12 +170,12 @@ type peekedConn struct {
 func (s *Server) configForClient(chi *tls.ClientHelloInfo) (*tls.Config, error) {
 	st := s.state.Load()
 	if st == nil {
-		s.metrics.handshakeFailure("NotReady")
+		s.metrics.HandshakeFailure("NotReady")
 		return nil, errNotReady
 	}
-	cfg, policy, err := st.edge.configFor(chi.ServerName)
+	cfg, policy, err := st.edge.For(chi.ServerName)
 	if err != nil {
-		s.metrics.handshakeFailure("Refused")
+		s.metrics.HandshakeFailure("Refused")
 		s.log.Debug("TLS handshake refused", "sni", chi.ServerName, "remote", chi.Conn.RemoteAddr().String(), "reason", err.Error())
 		return nil, err
 	}
@@ -183,3 +184,11 @@ func (s *Server) configForClient(chi *tls.ClientHelloInfo) (*tls.Config, error) 
 	}
 	return cfg, nil
 }
+
+// remoteConn reports the client address a trusted PROXY header carried.
+type remoteConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c *remoteConn) RemoteAddr() net.Addr { return c.remote }

@@ -1,14 +1,11 @@
 package proxy
 
 import (
-	"crypto/tls"
-	"encoding/json"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/accesslog"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
@@ -32,12 +29,12 @@ func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *rout
 		return
 	}
 	if es := b.endpoint(detail.Endpoint); es != nil {
-		es.okReported.Store(false)
+		es.OKReported.Store(false)
 		if reason != upstream.Timeout && len(b.endpoints) > 1 {
-			es.ejectedUntil.Store(time.Now().Add(ejectFor).UnixNano())
+			es.EjectedUntil.Store(time.Now().Add(ejectFor).UnixNano())
 		}
 	}
-	s.metrics.upstreamFailure(r.snap.ID, string(reason))
+	s.metrics.UpstreamFailure(r.snap.ID, string(reason))
 	s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: detail.Endpoint, Reason: reason, Detail: detail, At: time.Now()})
 	s.log.Warn("upstream request failed",
 		"route", r.snap.ID, "service", b.snap.Service.String(), "endpoint", detail.Endpoint,
@@ -75,133 +72,23 @@ func (s *Server) checkResponse(resp *http.Response) error {
 // (and once at first), so a status that said otherwise heals without a lock per request.
 func (s *Server) observeSuccess(r *route, b *backend, endpoint string) {
 	es := b.endpoint(endpoint)
-	if es == nil || es.okReported.Load() || es.okReported.Swap(true) {
+	if es == nil || es.OKReported.Load() || es.OKReported.Swap(true) {
 		return
 	}
 	s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: endpoint, OK: true, At: time.Now()})
 }
 
-// recordCertificates publishes the expiry of every certificate in use as gauges.
-func (s *Server) recordCertificates(snap *snapshot.Snapshot) {
-	var gs []certGauge
-	for _, c := range snap.CertificatesInUse() {
-		gs = append(gs, certGauge{source: c.Source.Namespace + "/" + c.Source.Name, kind: c.Use, subject: c.Subject, notAfter: c.NotAfter.Unix()})
-	}
-	s.metrics.setCertificates(gs)
-}
-
-// debugHandshake logs each client handshake's outcome at debug level.
-func (s *Server) debugHandshake(cs tls.ConnectionState) {
-	if !s.log.Enabled(nil, slog.LevelDebug) { //nolint:staticcheck // a nil context is allowed by slog
-		return
-	}
-	var peers []string
-	for _, c := range cs.PeerCertificates {
-		peers = append(peers, c.Subject.String())
-	}
-	s.log.Debug("client TLS handshake",
-		"sni", cs.ServerName, "version", tls.VersionName(cs.Version), "cipher", tls.CipherSuiteName(cs.CipherSuite),
-		"alpn", cs.NegotiatedProtocol, "resumed", cs.DidResume, "peerCertificates", peers)
-}
-
-// accessLine is one access-log record.
-type accessLine struct {
-	Time       string  `json:"time"`
-	EntryPoint string  `json:"entryPoint"`
-	Route      string  `json:"route"`
-	Method     string  `json:"method"`
-	Host       string  `json:"host"`
-	Path       string  `json:"path"`
-	Proto      string  `json:"proto"`
-	Status     int     `json:"status"`
-	DurationMS float64 `json:"durationMs"`
-	Client     string  `json:"client"`
-	Upstream   string  `json:"upstreamError,omitempty"`
-	// ClientError names a request the client got wrong or abandoned (ClientBodyMalformed,
-	// ClientBodyTimeout, ClientCanceled): not the backend's failure.
-	ClientError string `json:"clientError,omitempty"`
-}
-
-func (s *Server) accessLog(ep *entryPoint, r *http.Request, rte *route, rec *recorder, d time.Duration) {
-	line := accessLine{
-		Time: time.Now().UTC().Format(time.RFC3339Nano), EntryPoint: ep.Name, Route: rte.snap.ID,
+func (s *Server) accessLogRequest(ep *entryPoint, r *http.Request, rte *route, rec *recorder, d time.Duration) {
+	s.accessLog.Request(accesslog.Request{
+		EntryPoint: ep.Name, Route: rte.snap.ID,
 		Method: r.Method, Host: r.Host, Path: r.URL.Path, Proto: r.Proto, Status: rec.code(),
-		DurationMS: float64(d.Microseconds()) / 1000, Client: r.RemoteAddr, Upstream: rec.reason,
-		ClientError: rec.clientError,
-	}
-	data, err := json.Marshal(line)
-	if err != nil {
-		return
-	}
-	s.accessMu.Lock()
-	_, _ = s.cfg.AccessLog.Write(append(data, '\n'))
-	s.accessMu.Unlock()
+		Client: r.RemoteAddr, Upstream: rec.reason, ClientError: rec.clientError,
+	}, d)
 }
 
-// adminHandler serves health, readiness and metrics.
-func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := s.ready(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.Handle("GET /metrics", s.metrics.handler())
-	for path, h := range s.extraAdmin {
-		mux.Handle(path, h)
-	}
-	return mux
-}
-
-func (s *Server) ready() error {
-	switch {
-	case s.draining.Load():
-		return errDraining
-	case s.state.Load() == nil:
-		return errNotReady
-	case s.cfg.Ready != nil:
-		return s.cfg.Ready()
-	}
-	return nil
-}
-
-// HandleAdmin adds a handler to the admin port (status pages, snapshot hash). Call it
-// before Serve.
-func (s *Server) HandleAdmin(pattern string, h http.Handler) {
-	if s.extraAdmin == nil {
-		s.extraAdmin = map[string]http.Handler{}
-	}
-	s.extraAdmin[pattern] = h
-}
-
-// tcpAccessLine is one access-log record of a TCP connection.
-type tcpAccessLine struct {
-	Time       string  `json:"time"`
-	EntryPoint string  `json:"entryPoint"`
-	Route      string  `json:"route"`
-	Client     string  `json:"client"`
-	Backend    string  `json:"backend,omitempty"`
-	BytesIn    int64   `json:"bytesIn"`
-	BytesOut   int64   `json:"bytesOut"`
-	DurationMS float64 `json:"durationMs"`
-	Error      string  `json:"error,omitempty"`
-}
-
-func (s *Server) tcpAccessLog(ep *entryPoint, r *tcpRoute, conn net.Conn, backend string, in, out int64, reason string, d time.Duration) {
-	data, err := json.Marshal(tcpAccessLine{
-		Time: time.Now().UTC().Format(time.RFC3339Nano), EntryPoint: ep.Name, Route: r.snap.ID,
-		Client: conn.RemoteAddr().String(), Backend: backend, BytesIn: in, BytesOut: out,
-		DurationMS: float64(d.Microseconds()) / 1000, Error: reason,
-	})
-	if err != nil {
-		return
-	}
-	s.accessMu.Lock()
-	_, _ = s.cfg.AccessLog.Write(append(data, '\n'))
-	s.accessMu.Unlock()
+func (s *Server) accessLogConn(ep *entryPoint, r *tcpRoute, conn net.Conn, backend string, in, out int64, reason string, d time.Duration) {
+	s.accessLog.Conn(accesslog.Conn{
+		EntryPoint: ep.Name, Route: r.snap.ID,
+		Client: conn.RemoteAddr().String(), Backend: backend, BytesIn: in, BytesOut: out, Error: reason,
+	}, d)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bridgehead/bridgehead/internal/rule"
+	"github.com/bridgehead/bridgehead/proxy/edge"
 )
 
 // router finds the route for a request. Routes are indexed by the host their rule
@@ -114,5 +115,5 @@ func requestHost(req *http.Request) string {
 		h = h[:i]
 	}
 	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
-	return normalizeHost(h)
+	return edge.NormalizeHost(h)
 }

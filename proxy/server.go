@@ -13,11 +13,15 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/accesslog"
+	"github.com/bridgehead/bridgehead/proxy/admin"
+	"github.com/bridgehead/bridgehead/proxy/edge"
+	"github.com/bridgehead/bridgehead/proxy/health"
+	"github.com/bridgehead/bridgehead/proxy/metrics"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
 	"github.com/bridgehead/bridgehead/proxy/pathnorm"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
@@ -131,33 +135,37 @@ func (c *Config) Defaults() {
 	}
 }
 
-// Server is the data plane.
+// Server is the data plane: the accept loop, the router and forwarding. The jobs that
+// need none of their internals live in subpackages and are held here by one value each:
+// client TLS (edge), endpoint health (health), metrics, the admin port and the access log.
 type Server struct {
-	cfg          Config
-	store        *snapshot.Store
-	state        atomic.Pointer[state]
+	cfg         Config
+	state       atomic.Pointer[state]
+	entryPoints []*entryPoint
+	base        *tls.Config // every handshake starts here; it only dispatches per SNI
+	draining    atomic.Bool
+	listeners   []net.Listener
+	servers     []*http.Server
+
+	// Forwarding and TCP routes.
 	pool         *upstream.Pool
 	observations *upstream.Outcomes
-	health       healthRegistry
-	healthChecks *healthChecker
-	tickets      *ticketKeys
-	base         *tls.Config // every handshake starts here; it only dispatches per SNI
-	defaultCert  *tls.Certificate
-	certs        *servedCerts
-	metrics      *metrics
 	buffers      *bufferPool
-	log          *slog.Logger
-	errorLog     *log.Logger
-	entryPoints  []*entryPoint
-	draining     atomic.Bool
 	tcpConns     tcpTracker
 	connCounters connCounters // inFlightConn counts, across snapshot swaps (tcpfilter.go)
-	prober       *prober
 
-	accessMu   sync.Mutex
-	extraAdmin map[string]http.Handler
-	listeners  []net.Listener
-	servers    []*http.Server
+	// Logs.
+	log       *slog.Logger
+	errorLog  *log.Logger
+	accessLog *accesslog.Log // nil without Config.AccessLog
+
+	// Jobs of their own.
+	edge         *edge.Builder
+	health       health.Registry
+	healthChecks *health.Checker
+	prober       *health.Prober
+	metrics      *metrics.Registry
+	admin        *admin.Port
 }
 
 type entryPoint struct {
@@ -169,31 +177,26 @@ type entryPoint struct {
 // New builds the data plane on a Store: every successful Swap is compiled for serving.
 func New(cfg Config, store *snapshot.Store) (*Server, error) {
 	cfg.Defaults()
-	certs := newServedCerts(!cfg.GoRSA, cfg.Log)
-	poolOpts := upstream.Options{DialContext: cfg.DialContext, Limits: cfg.Upstream}
-	if certs.openssl {
-		poolOpts.ClientKey = certs.clientKey
+	tlsBuilder, err := edge.New(edge.Options{OpenSSL: !cfg.GoRSA, Log: cfg.Log})
+	if err != nil {
+		return nil, err
 	}
+	poolOpts := upstream.Options{DialContext: cfg.DialContext, Limits: cfg.Upstream, ClientKey: tlsBuilder.ClientKey()}
 	s := &Server{
 		cfg:          cfg,
-		store:        store,
 		pool:         upstream.NewPool(poolOpts),
 		observations: &upstream.Outcomes{},
-		tickets:      newTicketKeys(),
-		certs:        certs,
-		metrics:      newMetrics(),
+		edge:         tlsBuilder,
+		metrics:      metrics.New(),
 		buffers:      newBufferPool(),
 		log:          cfg.Log,
 		errorLog:     slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
+		accessLog:    accesslog.New(cfg.AccessLog),
 	}
-	s.certs.logSigner(!cfg.GoRSA)
-	s.healthChecks = newHealthChecker(s)
-	s.prober = newProber()
+	s.healthChecks = health.NewChecker(s.log)
+	s.prober = health.NewProber(s.pool, s.observations, s.log)
 	s.base = &tls.Config{GetConfigForClient: s.configForClient}
-	var err error
-	if s.defaultCert, err = defaultCertificate(); err != nil {
-		return nil, err
-	}
+	s.admin = admin.New(s.ready, s.metrics.Handler())
 	for _, ep := range cfg.EntryPoints {
 		s.entryPoints = append(s.entryPoints, &entryPoint{EntryPoint: ep, srv: s})
 	}
@@ -206,11 +209,15 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 
 func (s *Server) swap(snap *snapshot.Snapshot) {
 	s.state.Store(s.compile(snap))
-	s.metrics.retain(snap)
+	s.metrics.Retain(snap)
 	s.pool.Retain(snap)
 	s.tcpConns.retire(snap, s.cfg.TCPRouteGrace)
-	s.probeChanges(snap)
+	s.prober.Changes(snap)
 }
+
+// HandleAdmin adds a handler to the admin port (status pages, snapshot hash). Call it
+// before Serve.
+func (s *Server) HandleAdmin(pattern string, h http.Handler) { s.admin.Handle(pattern, h) }
 
 // Observations returns the classified upstream outcomes seen so far (for status).
 func (s *Server) Observations() *upstream.Outcomes { return s.observations }
@@ -276,7 +283,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		go func() { errs <- serveErr(hs.Serve(ln)) }()
 	}
 	if s.cfg.AdminAddress != "" {
-		hs := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: s.errorLog}
+		hs := s.admin.Server(s.errorLog)
 		s.servers = append(s.servers, hs)
 		ln := s.listeners[len(s.entryPoints)]
 		go func() { errs <- serveErr(hs.Serve(ln)) }()
@@ -295,6 +302,19 @@ func (s *Server) Serve(ctx context.Context) error {
 	return s.shutdown()
 }
 
+// ready says why the data plane cannot take traffic, for the admin port's /readyz.
+func (s *Server) ready() error {
+	switch {
+	case s.draining.Load():
+		return errDraining
+	case s.state.Load() == nil:
+		return errNotReady
+	case s.cfg.Ready != nil:
+		return s.cfg.Ready()
+	}
+	return nil
+}
+
 func serveErr(err error) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -311,8 +331,8 @@ func (s *Server) shutdown() error {
 			first = err
 		}
 	}
-	s.healthChecks.stop()
-	s.prober.close()
+	s.healthChecks.Stop()
+	s.prober.Close()
 	s.pool.Close()
 	return first
 }
@@ -389,7 +409,7 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// HTTP/2 connection reuse, a host-less route): serving it would bypass this
 			// route's policy, such as client mTLS.
 			s.fail(w, http.StatusMisdirectedRequest, "MisdirectedRequest")
-			rte.stats.count(http.StatusMisdirectedRequest)
+			rte.stats.Count(http.StatusMisdirectedRequest)
 			return
 		}
 	}
@@ -406,9 +426,9 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.body.stop()
 	}
 	took := time.Since(start)
-	rte.stats.observe(rec.code(), took)
-	if s.cfg.AccessLog != nil {
-		s.accessLog(ep, r, rte, rec, took)
+	rte.stats.Observe(rec.code(), took)
+	if s.accessLog != nil {
+		s.accessLogRequest(ep, r, rte, rec, took)
 	}
 	putRecorder(rec)
 }

@@ -1,22 +1,22 @@
 package proxy
 
 import (
-	"crypto/tls"
-	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"slices"
-	"time"
 
 	"github.com/bridgehead/bridgehead/internal/rule"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/edge"
+	"github.com/bridgehead/bridgehead/proxy/health"
+	"github.com/bridgehead/bridgehead/proxy/metrics"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
 )
 
 // state is one snapshot compiled for serving. It is immutable once built.
 type state struct {
 	snap    *snapshot.Snapshot
-	edge    *edge
+	edge    *edge.Configs
 	routers map[string]*router     // by entry point name
 	tcp     map[string][]*tcpRoute // by entry point name, in priority order
 }
@@ -27,23 +27,23 @@ type route struct {
 	rule    *rule.Rule
 	policy  string
 	handler http.Handler
-	stats   *routeStats
+	stats   *metrics.Route
 }
 
 // compile builds the serving state of a snapshot. It runs on every swap, off the hot
 // path; a route whose rule does not compile fails closed with 502 rather than vanishing.
 func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	st := &state{snap: snap, routers: map[string]*router{}}
-	st.edge = compileEdge(snap, s.defaultCert, s.certs, s.tickets, s.debugHandshake)
+	st.edge = s.edge.Compile(snap)
 
-	used := map[*endpointState]bool{}
+	used := map[*health.Endpoint]bool{}
 	transports := make(map[string]*snapshot.Transport, len(snap.Transports))
 	for _, t := range snap.Transports {
 		transports[t.ID] = t
 	}
 	var routes []*route
 	for _, hr := range snap.HTTPRoutes {
-		r := &route{snap: hr, policy: hr.Policy, stats: s.metrics.route(hr.ID)}
+		r := &route{snap: hr, policy: hr.Policy, stats: s.metrics.Route(hr.ID)}
 		parsed, err := rule.Parse(hr.Match, rule.HTTP)
 		if err != nil {
 			// translate parsed it already; this only guards against a version skew.
@@ -60,8 +60,8 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		routes = append(routes, r)
 	}
 	s.compileTCP(st, transports, used)
-	s.health.retain(used)
-	s.healthChecks.sweep()
+	s.health.Retain(used)
+	s.healthChecks.Sweep()
 
 	for _, ep := range s.entryPoints {
 		var mine []*route
@@ -72,32 +72,32 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		}
 		st.routers[ep.Name] = buildRouter(mine)
 	}
-	s.recordCertificates(snap)
+	s.metrics.RecordCertificates(snap)
 	return st
 }
 
 // forwarder builds the handler that balances a route's requests over its backends.
-func (s *Server) forwarder(r *route, transports map[string]*snapshot.Transport, used map[*endpointState]bool) http.Handler {
+func (s *Server) forwarder(r *route, transports map[string]*snapshot.Transport, used map[*health.Endpoint]bool) http.Handler {
 	f := &forwarder{srv: s, route: r}
 	var weights []int
 	for _, b := range r.snap.Backends {
 		cb := &backend{snap: b, failure: b.Failure}
 		for _, ep := range b.Endpoints {
-			es := s.health.get(b.Service.String()+"/"+b.Port+"/"+b.Scheme, ep.Address)
+			es := s.health.Get(b.Service.String()+"/"+b.Port+"/"+b.Scheme, ep.Address)
 			used[es] = true
 			cb.endpoints = append(cb.endpoints, es)
 		}
 		if b.Sticky != nil {
-			cb.sticky = map[string]*endpointState{}
+			cb.sticky = map[string]*health.Endpoint{}
 			for _, es := range cb.endpoints {
-				cb.sticky[stickyValue(es.address)] = es
+				cb.sticky[stickyValue(es.Address)] = es
 			}
 		}
 		if cb.failure == nil {
 			cb.proxy = s.reverseProxy(f, cb, s.pool.For(transports[b.Transport], b))
 		}
 		if b.HealthCheck != nil && cb.failure == nil && len(cb.endpoints) > 0 {
-			s.healthChecks.ensure(cb)
+			s.healthChecks.Ensure(b, cb.proxy.Transport, cb.endpoints)
 		}
 		f.backends = append(f.backends, cb)
 		w := b.Weight
@@ -125,7 +125,7 @@ func (s *Server) reverseProxy(f *forwarder, b *backend, rt http.RoundTripper) *h
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			ep := b.pick(pr.In)
 			pr.Out.URL.Scheme = scheme
-			pr.Out.URL.Host = ep.address
+			pr.Out.URL.Host = ep.Address
 			if !passHost {
 				pr.Out.Host = hostOverride
 			}
@@ -155,13 +155,4 @@ func failureHandler(s *Server, r *route, reason string, status int) http.Handler
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.fail(w, status, reason)
 	})
-}
-
-// defaultCertificate is served to clients whose SNI matches nothing, as Traefik does.
-func defaultCertificate() (*tls.Certificate, error) {
-	c, err := selfSigned("Bridgehead default certificate", time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("generating the default certificate: %w", err)
-	}
-	return c, nil
 }

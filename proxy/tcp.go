@@ -14,6 +14,9 @@ import (
 
 	"github.com/bridgehead/bridgehead/internal/rule"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/edge"
+	"github.com/bridgehead/bridgehead/proxy/health"
+	"github.com/bridgehead/bridgehead/proxy/proxyproto"
 	"github.com/bridgehead/bridgehead/proxy/relay"
 	"github.com/bridgehead/bridgehead/proxy/sniff"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
@@ -31,12 +34,12 @@ type tcpRoute struct {
 
 type tcpBackend struct {
 	snap      *snapshot.TCPBackend
-	endpoints []*endpointState
+	endpoints []*health.Endpoint
 	next      schedule
 }
 
 // compileTCP builds the TCP routes of each entry point, in priority order.
-func (s *Server) compileTCP(st *state, transports map[string]*snapshot.Transport, used map[*endpointState]bool) {
+func (s *Server) compileTCP(st *state, transports map[string]*snapshot.Transport, used map[*health.Endpoint]bool) {
 	st.tcp = map[string][]*tcpRoute{}
 	counters := map[string]bool{}
 	defer s.connCounters.retain(counters)
@@ -51,7 +54,7 @@ func (s *Server) compileTCP(st *state, transports map[string]*snapshot.Transport
 		for _, b := range tr.Backends {
 			cb := &tcpBackend{snap: b}
 			for _, ep := range b.Endpoints {
-				es := s.health.get("tcp/"+b.Service.String()+"/"+b.Port, ep.Address)
+				es := s.health.Get("tcp/"+b.Service.String()+"/"+b.Port, ep.Address)
 				used[es] = true
 				cb.endpoints = append(cb.endpoints, es)
 			}
@@ -86,7 +89,7 @@ func (s *Server) Explain(entryPoint, sni string, alpn []string) Decision {
 	if st == nil {
 		return Decision{Router: "none", Why: "no configuration yet"}
 	}
-	if r := st.matchTCP(entryPoint, sniff.Hello{ServerName: normalizeHost(sni), ALPN: alpn}, netip.Addr{}); r != nil {
+	if r := st.matchTCP(entryPoint, sniff.Hello{ServerName: edge.NormalizeHost(sni), ALPN: alpn}, netip.Addr{}); r != nil {
 		kind := "terminated then forwarded as TCP"
 		if r.snap.Passthrough {
 			kind = "passed through untouched"
@@ -202,7 +205,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 			tc.close()
 		}
 	}()
-	s.metrics.tcpConnection(r.snap.ID)
+	s.metrics.TCPConnection(r.snap.ID)
 
 	if r.snap.Failure != nil {
 		s.tcpFailed(ep, r, conn, "", upstream.Reason(r.snap.Failure.Reason), start)
@@ -219,7 +222,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	tc.release = release
 	client := conn
 	if r.snap.Terminate {
-		cfg, _, err := st.edge.configFor(sniOf(conn))
+		cfg, _, err := st.edge.For(sniOf(conn))
 		if err != nil {
 			s.tcpFailed(ep, r, conn, "", "Refused", start)
 			return
@@ -229,7 +232,7 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 		err = tlsConn.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
-			s.metrics.handshakeFailure("TCPHandshake")
+			s.metrics.HandshakeFailure("TCPHandshake")
 			return
 		}
 		client = tlsConn
@@ -250,20 +253,20 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	b := r.backends[i]
 	es := pickTCP(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	backendConn, err := s.pool.DialTCP(ctx, r.transports[b.snap.Transport], b.snap, es.address)
+	backendConn, err := s.pool.DialTCP(ctx, r.transports[b.snap.Transport], b.snap, es.Address)
 	cancel()
 	if err != nil {
 		reason, _, detail := upstream.Classify(err)
-		s.metrics.tcpFailure(r.snap.ID, string(reason))
-		s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: es.address, Reason: reason, Detail: detail, At: time.Now()})
-		s.log.Warn("TCP backend failed", "route", r.snap.ID, "endpoint", es.address, "reason", string(reason), "detail", detail.Message)
-		s.tcpFailed(ep, r, client, es.address, reason, start)
+		s.metrics.TCPFailure(r.snap.ID, string(reason))
+		s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: es.Address, Reason: reason, Detail: detail, At: time.Now()})
+		s.log.Warn("TCP backend failed", "route", r.snap.ID, "endpoint", es.Address, "reason", string(reason), "detail", detail.Message)
+		s.tcpFailed(ep, r, client, es.Address, reason, start)
 		return
 	}
 	tc.backend = backendConn
 	if b.snap.ProxyProtocol != 0 {
-		if err := writeProxyHeader(backendConn, b.snap.ProxyProtocol, conn.RemoteAddr(), conn.LocalAddr()); err != nil {
-			s.tcpFailed(ep, r, client, es.address, upstream.ConnectionReset, start)
+		if err := proxyproto.WriteHeader(backendConn, b.snap.ProxyProtocol, conn.RemoteAddr(), conn.LocalAddr()); err != nil {
+			s.tcpFailed(ep, r, client, es.Address, upstream.ConnectionReset, start)
 			return
 		}
 	}
@@ -272,9 +275,9 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 		terminationDelay = t.TerminationDelay
 	}
 	finished := func(in, out int64) {
-		s.metrics.tcpBytes(r.snap.ID, in, out)
-		if s.cfg.AccessLog != nil {
-			s.tcpAccessLog(ep, r, conn, es.address, in, out, "", time.Since(start))
+		s.metrics.TCPBytes(r.snap.ID, in, out)
+		if s.accessLog != nil {
+			s.accessLogConn(ep, r, conn, es.Address, in, out, "", time.Since(start))
 		}
 	}
 	opts := relay.Options{TerminationDelay: terminationDelay, IdleTimeout: s.cfg.TCPIdleTimeout}
@@ -360,12 +363,12 @@ func sniOf(c net.Conn) string {
 	return ""
 }
 
-func pickTCP(b *tcpBackend) *endpointState {
+func pickTCP(b *tcpBackend) *health.Endpoint {
 	now := time.Now().UnixNano()
 	n := uint64(len(b.endpoints))
 	start := b.next.next.Add(1) - 1
 	for k := range n {
-		if es := b.endpoints[(start+k)%n]; es.available(now) {
+		if es := b.endpoints[(start+k)%n]; es.Available(now) {
 			return es
 		}
 	}
@@ -373,9 +376,9 @@ func pickTCP(b *tcpBackend) *endpointState {
 }
 
 func (s *Server) tcpFailed(ep *entryPoint, r *tcpRoute, conn net.Conn, endpoint string, reason upstream.Reason, start time.Time) {
-	s.metrics.tcpFailure(r.snap.ID, string(reason))
-	if s.cfg.AccessLog != nil {
-		s.tcpAccessLog(ep, r, conn, endpoint, 0, 0, string(reason), time.Since(start))
+	s.metrics.TCPFailure(r.snap.ID, string(reason))
+	if s.accessLog != nil {
+		s.accessLogConn(ep, r, conn, endpoint, 0, 0, string(reason), time.Since(start))
 	}
 }
 

@@ -1,7 +1,8 @@
-package proxy
+package health
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -19,7 +20,12 @@ const (
 	probeTimeout     = 5 * time.Second
 )
 
-type prober struct {
+// Prober performs those handshakes and records their outcomes.
+type Prober struct {
+	pool     *upstream.Pool
+	outcomes *upstream.Outcomes
+	log      *slog.Logger
+
 	mu   sync.Mutex
 	seen map[string]bool // probe keys of the previous snapshot
 	sem  chan struct{}
@@ -28,9 +34,11 @@ type prober struct {
 	wg   sync.WaitGroup
 }
 
-func newProber() *prober {
+// NewProber makes a Prober that dials through pool's transports and records each
+// handshake's outcome in outcomes.
+func NewProber(pool *upstream.Pool, outcomes *upstream.Outcomes, log *slog.Logger) *Prober {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &prober{seen: map[string]bool{}, sem: make(chan struct{}, probeConcurrency), ctx: ctx, stop: cancel}
+	return &Prober{pool: pool, outcomes: outcomes, log: log, seen: map[string]bool{}, sem: make(chan struct{}, probeConcurrency), ctx: ctx, stop: cancel}
 }
 
 // probeKey identifies what a handshake depends on.
@@ -45,13 +53,12 @@ func probeKey(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr s
 	return k
 }
 
-// probeChanges probes every endpoint whose TLS path the snapshot changed.
-func (s *Server) probeChanges(snap *snapshot.Snapshot) {
+// Changes probes every endpoint whose TLS path the snapshot changed.
+func (p *Prober) Changes(snap *snapshot.Snapshot) {
 	transports := map[string]*snapshot.Transport{}
 	for _, t := range snap.Transports {
 		transports[t.ID] = t
 	}
-	p := s.prober
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	next := map[string]bool{}
@@ -68,7 +75,7 @@ func (s *Server) probeChanges(snap *snapshot.Snapshot) {
 				k := probeKey(r.ID, t, b, ep.Address)
 				next[k] = true
 				if !p.seen[k] {
-					s.probe(r.ID, t, b, ep.Address)
+					p.probe(r.ID, t, b, ep.Address)
 				}
 			}
 		}
@@ -76,8 +83,7 @@ func (s *Server) probeChanges(snap *snapshot.Snapshot) {
 	p.seen = next
 }
 
-func (s *Server) probe(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr string) {
-	p := s.prober
+func (p *Prober) probe(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr string) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -89,25 +95,26 @@ func (s *Server) probe(routeID string, t *snapshot.Transport, b *snapshot.Backen
 		defer func() { <-p.sem }()
 		ctx, cancel := context.WithTimeout(p.ctx, probeTimeout)
 		defer cancel()
-		presented, err := s.pool.Probe(ctx, t, b, addr)
+		presented, err := p.pool.Probe(ctx, t, b, addr)
 		if p.ctx.Err() != nil {
 			return
 		}
 		o := upstream.Observation{RouteID: routeID, Backend: b.Service, Endpoint: addr, At: time.Now()}
 		if err != nil {
 			o.Reason, _, o.Detail = upstream.Classify(err)
-			s.log.Warn("backend probe failed", "route", routeID, "endpoint", addr, "reason", string(o.Reason), "detail", o.Detail.Message)
+			p.log.Warn("backend probe failed", "route", routeID, "endpoint", addr, "reason", string(o.Reason), "detail", o.Detail.Message)
 		} else {
 			o.OK = true
 			if presented != nil {
 				o.Detail = upstream.Detail{Endpoint: addr, Subject: presented.Subject, Issuer: presented.Issuer, SANs: presented.SANs, NotAfter: presented.NotAfter}
 			}
 		}
-		s.observations.Record(o)
+		p.outcomes.Record(o)
 	}()
 }
 
-func (p *prober) close() {
+// Close stops probing and waits for the probes under way.
+func (p *Prober) Close() {
 	p.stop()
 	p.wg.Wait()
 }

@@ -1,4 +1,4 @@
-package proxy
+package metrics
 
 import (
 	"strings"
@@ -14,23 +14,23 @@ import (
 // A route that leaves the snapshot leaves /metrics with all its series; the others stay
 // and keep counting.
 func TestMetricsDropRemovedRoutes(t *testing.T) {
-	m := newMetrics()
-	old, kept := m.route("web/old"), m.route("web/kept")
-	old.count(200)
-	kept.count(200)
-	m.upstreamFailure("web/old", "UnknownAuthority")
-	m.upstreamFailure("web/kept", "Timeout")
-	m.tcpConnection("tcp/gone")
-	m.tcpBytes("tcp/gone", 10, 20)
-	m.tcpFailure("tcp/gone", "ConnectionRefused")
-	m.tcpConnection("tcp/kept")
-	m.handshakeFailure("UnknownSNI")
+	m := New()
+	old, kept := m.Route("web/old"), m.Route("web/kept")
+	old.Count(200)
+	kept.Count(200)
+	m.UpstreamFailure("web/old", "UnknownAuthority")
+	m.UpstreamFailure("web/kept", "Timeout")
+	m.TCPConnection("tcp/gone")
+	m.TCPBytes("tcp/gone", 10, 20)
+	m.TCPFailure("tcp/gone", "ConnectionRefused")
+	m.TCPConnection("tcp/kept")
+	m.HandshakeFailure("UnknownSNI")
 
-	m.retain(&snapshot.Snapshot{
+	m.Retain(&snapshot.Snapshot{
 		HTTPRoutes: []*snapshot.HTTPRoute{{ID: "web/kept"}},
 		TCPRoutes:  []*snapshot.TCPRoute{{ID: "tcp/kept"}},
 	})
-	m.route("web/kept").count(200)
+	m.Route("web/kept").Count(200)
 
 	var out strings.Builder
 	if err := m.write(&out); err != nil {
@@ -61,15 +61,15 @@ var hostile = "web/a\tb\"c\\d\ne\u00e9\x00}{x=\"1\"} 2\n#f\xff\xfeg"
 // The whole page parses with Prometheus's own text parser, and every label value reads
 // back as written (invalid UTF-8 as U+FFFD).
 func TestMetricsLabelValuesAreEscapedForPrometheus(t *testing.T) {
-	m := newMetrics()
-	m.route(hostile).observe(200, time.Millisecond)
-	m.route(hostile).count(299)
-	m.route(hostile).backendLatency(hostile).Observe(0.002)
-	m.upstreamFailure(hostile, "Timeout")
-	m.handshakeFailure(hostile)
-	m.tcpConnection(hostile)
-	m.tcpBytes(hostile, 1, 2)
-	m.tcpFailure(hostile, "ConnectionRefused")
+	m := New()
+	m.Route(hostile).Observe(200, time.Millisecond)
+	m.Route(hostile).Count(299)
+	m.Route(hostile).BackendLatency(hostile).Observe(2 * time.Millisecond)
+	m.UpstreamFailure(hostile, "Timeout")
+	m.HandshakeFailure(hostile)
+	m.TCPConnection(hostile)
+	m.TCPBytes(hostile, 1, 2)
+	m.TCPFailure(hostile, "ConnectionRefused")
 	m.setCertificates([]certGauge{{source: hostile, kind: "edge", subject: hostile, notAfter: 1}})
 	var out strings.Builder
 	if err := m.write(&out); err != nil {
@@ -116,10 +116,10 @@ func TestMetricsLabelValuesAreEscapedForPrometheus(t *testing.T) {
 // BenchmarkRequestMetrics is what /metrics costs one proxied request: its status code and
 // its latency on the route.
 func BenchmarkRequestMetrics(b *testing.B) {
-	m := newMetrics()
-	r := m.route("web/app")
+	m := New()
+	r := m.Route("web/app")
 	b.ReportAllocs()
 	for b.Loop() {
-		r.observe(200, 1500*time.Microsecond)
+		r.Observe(200, 1500*time.Microsecond)
 	}
 }

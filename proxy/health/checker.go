@@ -1,9 +1,10 @@
-package proxy
+package health
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -12,11 +13,11 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
-// healthChecker runs the active health checks of backends that ask for one. A check uses
+// Checker runs the active health checks of backends that ask for one. A check uses
 // the backend's own transport, so it proves the TLS path (trust, server name, client
 // certificate) as well as the application.
-type healthChecker struct {
-	srv    *Server
+type Checker struct {
+	log    *slog.Logger
 	mu     sync.Mutex
 	loops  map[string]*checkLoop
 	live   map[string]bool // keys ensured by the compile in progress
@@ -28,16 +29,17 @@ type checkLoop struct {
 	spec   snapshot.HealthCheck
 }
 
-func newHealthChecker(s *Server) *healthChecker {
-	return &healthChecker{srv: s, loops: map[string]*checkLoop{}, live: map[string]bool{}}
+// NewChecker makes a Checker that logs each endpoint's change of verdict.
+func NewChecker(log *slog.Logger) *Checker {
+	return &Checker{log: log, loops: map[string]*checkLoop{}, live: map[string]bool{}}
 }
 
-// ensure starts (or keeps) the checks of a backend; loops that no compile ensures any
-// more are stopped by sweep.
-func (h *healthChecker) ensure(b *backend) {
-	hc := *b.snap.HealthCheck
-	for _, es := range b.endpoints {
-		key := b.snap.Service.String() + "|" + b.snap.Port + "|" + es.address
+// Ensure starts (or keeps) the checks of a backend's endpoints, sent through rt, the
+// backend's own transport; loops that no compile ensures any more are stopped by Sweep.
+func (h *Checker) Ensure(b *snapshot.Backend, rt http.RoundTripper, endpoints []*Endpoint) {
+	hc := *b.HealthCheck
+	for _, es := range endpoints {
+		key := b.Service.String() + "|" + b.Port + "|" + es.Address
 		h.mu.Lock()
 		h.live[key] = true
 		if l, ok := h.loops[key]; ok && sameCheck(l.spec, hc) || h.closed {
@@ -50,7 +52,7 @@ func (h *healthChecker) ensure(b *backend) {
 		ctx, cancel := context.WithCancel(context.Background())
 		h.loops[key] = &checkLoop{cancel: cancel, spec: hc}
 		h.mu.Unlock()
-		go h.run(ctx, b, es, hc)
+		go h.run(ctx, rt, b, es, hc)
 	}
 }
 
@@ -58,8 +60,8 @@ func sameCheck(a, b snapshot.HealthCheck) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
-// sweep stops the loops the last compile did not ensure.
-func (h *healthChecker) sweep() {
+// Sweep stops the loops the last compile did not ensure.
+func (h *Checker) Sweep() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for k, l := range h.loops {
@@ -71,7 +73,8 @@ func (h *healthChecker) sweep() {
 	h.live = map[string]bool{}
 }
 
-func (h *healthChecker) stop() {
+// Stop ends every check; later Ensure calls start none.
+func (h *Checker) Stop() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
@@ -81,13 +84,12 @@ func (h *healthChecker) stop() {
 	}
 }
 
-func (h *healthChecker) run(ctx context.Context, b *backend, es *endpointState, hc snapshot.HealthCheck) {
-	rt := b.proxy.Transport
+func (h *Checker) run(ctx context.Context, rt http.RoundTripper, b *snapshot.Backend, es *Endpoint, hc snapshot.HealthCheck) {
 	for {
-		healthy := probe(ctx, rt, b.snap, es.address, hc)
-		was := !es.unhealthy.Swap(!healthy)
+		healthy := probe(ctx, rt, b, es.Address, hc)
+		was := !es.Unhealthy.Swap(!healthy)
 		if was != healthy {
-			h.srv.log.Info("health check changed", "service", b.snap.Service.String(), "endpoint", es.address, "healthy", healthy)
+			h.log.Info("health check changed", "service", b.Service.String(), "endpoint", es.Address, "healthy", healthy)
 		}
 		wait := hc.Interval
 		if !healthy {

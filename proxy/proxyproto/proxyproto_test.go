@@ -1,4 +1,4 @@
-package proxy
+package proxyproto
 
 import (
 	"bytes"
@@ -18,11 +18,11 @@ func TestProxyHeaderRoundTrip(t *testing.T) {
 		version  int
 	}{{client, local, 1}, {client, local, 2}, {client6, local6, 1}, {client6, local6, 2}} {
 		var buf bytes.Buffer
-		if err := writeProxyHeader(&buf, tc.version, tc.from, tc.to); err != nil {
+		if err := WriteHeader(&buf, tc.version, tc.from, tc.to); err != nil {
 			t.Fatal(err)
 		}
 		buf.WriteString("after")
-		got, err := readProxyHeader(&buf)
+		got, err := ReadHeader(&buf)
 		if err != nil {
 			t.Fatalf("v%d: %v", tc.version, err)
 		}
@@ -45,24 +45,24 @@ func TestProxyHeaderRejectsWhatIsNotOne(t *testing.T) {
 		"PROXY " + strings.Repeat("x", 200),
 		"\r\n\r\n\x00\r\nQUIT\n\x31\x11\x00\x0c",
 	} {
-		if _, err := readProxyHeader(strings.NewReader(in)); err == nil {
+		if _, err := ReadHeader(strings.NewReader(in)); err == nil {
 			t.Errorf("accepted %q", in)
 		}
 	}
-	if a, err := readProxyHeader(strings.NewReader("PROXY UNKNOWN\r\n")); err != nil || a != nil {
+	if a, err := ReadHeader(strings.NewReader("PROXY UNKNOWN\r\n")); err != nil || a != nil {
 		t.Errorf("UNKNOWN: got %v, %v; want no address and no error", a, err)
 	}
 }
 
 func FuzzReadProxyHeader(f *testing.F) {
 	var v2 bytes.Buffer
-	_ = writeProxyHeader(&v2, 2, &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1}, &net.TCPAddr{IP: net.ParseIP("192.0.2.2"), Port: 2})
+	_ = WriteHeader(&v2, 2, &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1}, &net.TCPAddr{IP: net.ParseIP("192.0.2.2"), Port: 2})
 	for _, s := range []string{"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", "PROXY TCP6 ::1 ::2 3 4\r\n", "PROXY UNKNOWN\r\n", v2.String(), "GET /"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bytes.NewReader(data)
-		addr, err := readProxyHeader(r)
+		addr, err := ReadHeader(r)
 		if err == nil && addr != nil {
 			if _, _, splitErr := net.SplitHostPort(addr.String()); splitErr != nil {
 				t.Fatalf("accepted header gave address %q", addr)

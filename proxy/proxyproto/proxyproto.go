@@ -1,4 +1,4 @@
-package proxy
+package proxyproto
 
 import (
 	"bytes"
@@ -12,9 +12,9 @@ import (
 	"strings"
 )
 
-// writeProxyHeader sends a PROXY protocol header (version 1 or 2) carrying the client's
+// WriteHeader sends a PROXY protocol header (version 1 or 2) carrying the client's
 // address to the backend, before any client byte.
-func writeProxyHeader(w io.Writer, version int, client, local net.Addr) error {
+func WriteHeader(w io.Writer, version int, client, local net.Addr) error {
 	src, err1 := netip.ParseAddrPort(client.String())
 	dst, err2 := netip.ParseAddrPort(local.String())
 	if err1 != nil || err2 != nil {
@@ -34,7 +34,7 @@ func writeProxyHeader(w io.Writer, version int, client, local net.Addr) error {
 		hdr = []byte("PROXY " + fam + " " + srcIP.String() + " " + dstIP.String() + " " +
 			strconv.Itoa(int(src.Port())) + " " + strconv.Itoa(int(dst.Port())) + "\r\n")
 	} else {
-		hdr = append(hdr, proxyV2Signature...)
+		hdr = append(hdr, v2Signature...)
 		hdr = append(hdr, 0x21) // version 2, PROXY command
 		if srcIP.Is4() {
 			hdr = append(hdr, 0x11, 0, 12) // TCP over IPv4, 12 address bytes
@@ -52,32 +52,32 @@ func writeProxyHeader(w io.Writer, version int, client, local net.Addr) error {
 	return err
 }
 
-var proxyV2Signature = []byte{0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A}
+var v2Signature = []byte{0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A}
 
-// errNoProxyHeader is returned when a trusted peer sends no valid PROXY header.
-var errNoProxyHeader = errors.New("PROXY protocol header expected from a trusted load balancer")
+// ErrNoHeader is returned when a trusted peer sends no valid PROXY header.
+var ErrNoHeader = errors.New("PROXY protocol header expected from a trusted load balancer")
 
-// readProxyHeader reads a PROXY protocol v1 or v2 header from r, byte-exact (nothing
+// ReadHeader reads a PROXY protocol v1 or v2 header from r, byte-exact (nothing
 // after the header is consumed), and returns the client address it carries. A LOCAL
 // (health-check) header or an UNKNOWN family yields a nil address: keep the peer's.
-func readProxyHeader(r io.Reader) (net.Addr, error) {
+func ReadHeader(r io.Reader) (net.Addr, error) {
 	first := make([]byte, 12)
 	if _, err := io.ReadFull(r, first[:5]); err != nil {
 		return nil, err
 	}
 	if string(first[:5]) == "PROXY" {
-		return readProxyV1(r)
+		return readV1(r)
 	}
 	if _, err := io.ReadFull(r, first[5:]); err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(first, proxyV2Signature) {
-		return nil, errNoProxyHeader
+	if !bytes.Equal(first, v2Signature) {
+		return nil, ErrNoHeader
 	}
-	return readProxyV2(r)
+	return readV2(r)
 }
 
-func readProxyV1(r io.Reader) (net.Addr, error) {
+func readV1(r io.Reader) (net.Addr, error) {
 	// The whole line is at most 107 bytes; read it byte by byte so nothing more is taken.
 	line := make([]byte, 0, 107)
 	b := make([]byte, 1)
@@ -90,7 +90,7 @@ func readProxyV1(r io.Reader) (net.Addr, error) {
 			break
 		}
 		if len(line) >= 102 {
-			return nil, fmt.Errorf("%w: v1 line too long", errNoProxyHeader)
+			return nil, fmt.Errorf("%w: v1 line too long", ErrNoHeader)
 		}
 	}
 	fields := strings.Fields(strings.TrimSuffix(string(line), "\r\n"))
@@ -98,32 +98,32 @@ func readProxyV1(r io.Reader) (net.Addr, error) {
 		return nil, nil
 	}
 	if len(fields) != 5 || (fields[0] != "TCP4" && fields[0] != "TCP6") || !strings.HasSuffix(string(line), "\r\n") {
-		return nil, fmt.Errorf("%w: malformed v1 line", errNoProxyHeader)
+		return nil, fmt.Errorf("%w: malformed v1 line", ErrNoHeader)
 	}
 	ip, err := netip.ParseAddr(fields[1])
 	if err != nil || ip.Is4() != (fields[0] == "TCP4") {
-		return nil, fmt.Errorf("%w: bad v1 source address", errNoProxyHeader)
+		return nil, fmt.Errorf("%w: bad v1 source address", ErrNoHeader)
 	}
 	if _, err := netip.ParseAddr(fields[2]); err != nil {
-		return nil, fmt.Errorf("%w: bad v1 destination address", errNoProxyHeader)
+		return nil, fmt.Errorf("%w: bad v1 destination address", ErrNoHeader)
 	}
 	port, err := strconv.ParseUint(fields[3], 10, 16)
 	if err != nil || (len(fields[3]) > 1 && fields[3][0] == '0') {
-		return nil, fmt.Errorf("%w: bad v1 source port", errNoProxyHeader)
+		return nil, fmt.Errorf("%w: bad v1 source port", ErrNoHeader)
 	}
 	if _, err := strconv.ParseUint(fields[4], 10, 16); err != nil {
-		return nil, fmt.Errorf("%w: bad v1 destination port", errNoProxyHeader)
+		return nil, fmt.Errorf("%w: bad v1 destination port", ErrNoHeader)
 	}
 	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))), nil
 }
 
-func readProxyV2(r io.Reader) (net.Addr, error) {
+func readV2(r io.Reader) (net.Addr, error) {
 	hdr := make([]byte, 4)
 	if _, err := io.ReadFull(r, hdr); err != nil {
 		return nil, err
 	}
 	if hdr[0]>>4 != 2 {
-		return nil, fmt.Errorf("%w: version %d", errNoProxyHeader, hdr[0]>>4)
+		return nil, fmt.Errorf("%w: version %d", ErrNoHeader, hdr[0]>>4)
 	}
 	length := int(binary.BigEndian.Uint16(hdr[2:]))
 	body := make([]byte, length)
@@ -135,18 +135,18 @@ func readProxyV2(r io.Reader) (net.Addr, error) {
 		return nil, nil
 	case 1:
 	default:
-		return nil, fmt.Errorf("%w: command %d", errNoProxyHeader, cmd)
+		return nil, fmt.Errorf("%w: command %d", ErrNoHeader, cmd)
 	}
 	switch hdr[1] {
 	case 0x11: // TCP over IPv4
 		if length < 12 {
-			return nil, fmt.Errorf("%w: short IPv4 block", errNoProxyHeader)
+			return nil, fmt.Errorf("%w: short IPv4 block", ErrNoHeader)
 		}
 		ip := netip.AddrFrom4([4]byte(body[0:4]))
 		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, binary.BigEndian.Uint16(body[8:10]))), nil
 	case 0x21: // TCP over IPv6
 		if length < 36 {
-			return nil, fmt.Errorf("%w: short IPv6 block", errNoProxyHeader)
+			return nil, fmt.Errorf("%w: short IPv6 block", ErrNoHeader)
 		}
 		ip := netip.AddrFrom16([16]byte(body[0:16])).Unmap()
 		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, binary.BigEndian.Uint16(body[32:34]))), nil
@@ -154,11 +154,3 @@ func readProxyV2(r io.Reader) (net.Addr, error) {
 		return nil, nil // UNSPEC, UDP or UNIX: no TCP client address to adopt
 	}
 }
-
-// remoteConn reports the client address a trusted PROXY header carried.
-type remoteConn struct {
-	net.Conn
-	remote net.Addr
-}
-
-func (c *remoteConn) RemoteAddr() net.Addr { return c.remote }

@@ -1,4 +1,4 @@
-package proxy
+package metrics
 
 import (
 	"io"
@@ -38,7 +38,9 @@ var codeSlot = func() [600]uint8 {
 // header timeout (60 s).
 var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
-type metrics struct {
+// Registry is one Server's metrics: the client_golang registry and its vectors, and
+// the cached series of each route.
+type Registry struct {
 	registry       *prometheus.Registry
 	requests       *prometheus.CounterVec   // route, code
 	latency        *prometheus.HistogramVec // route
@@ -50,15 +52,15 @@ type metrics struct {
 	tcpFails       *prometheus.CounterVec   // route, reason
 	certificates   *prometheus.GaugeVec     // source, use, subject
 	mu             sync.Mutex
-	routes         map[string]*routeStats
+	routes         map[string]*Route
 	certificatesMu sync.Mutex
 }
 
-// routeStats is a route's cached series. It survives snapshot swaps while the route
+// Route is a route's cached series. It survives snapshot swaps while the route
 // exists, and knows every series it created so that removing the route removes exactly
 // those (no scan over every series of every route).
-type routeStats struct {
-	m       *metrics
+type Route struct {
+	m       *Registry
 	id      string                         // the label value: valid UTF-8
 	byCode  [24]atomic.Pointer[counterRef] // slot 0 unused, see codeSlot
 	classes [6]atomic.Pointer[counterRef]  // other codes by class (1xx..5xx)
@@ -73,10 +75,11 @@ type routeStats struct {
 type counterRef struct{ prometheus.Counter }
 type observerRef struct{ prometheus.Observer }
 
-func newMetrics() *metrics {
-	m := &metrics{
+// New makes an empty Registry with the Go runtime and process collectors.
+func New() *Registry {
+	m := &Registry{
 		registry: prometheus.NewRegistry(),
-		routes:   map[string]*routeStats{},
+		routes:   map[string]*Route{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bridgehead_requests_total", Help: "HTTP responses by route and status code.",
 		}, []string{"route", "code"}),
@@ -125,12 +128,13 @@ func labelValue(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-func (m *metrics) route(id string) *routeStats {
+// Route returns the series of a route, made on first use and kept until Retain drops it.
+func (m *Registry) Route(id string) *Route {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.routes[id]
 	if !ok {
-		r = &routeStats{m: m, id: labelValue(id)}
+		r = &Route{m: m, id: labelValue(id)}
 		m.routes[id] = r
 	}
 	return r
@@ -138,7 +142,7 @@ func (m *metrics) route(id string) *routeStats {
 
 // series returns vec's child for the route and the other label values, remembering it so
 // that forget deletes it.
-func (r *routeStats) series(vec *prometheus.MetricVec, values ...string) prometheus.Metric {
+func (r *Route) series(vec *prometheus.MetricVec, values ...string) prometheus.Metric {
 	lv := append([]string{r.id}, values...)
 	for i := range lv[1:] {
 		lv[i+1] = labelValue(lv[i+1])
@@ -162,7 +166,7 @@ func (r *routeStats) series(vec *prometheus.MetricVec, values ...string) prometh
 }
 
 // forget deletes every series of the route.
-func (r *routeStats) forget() {
+func (r *Route) forget() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, lv := range r.created {
@@ -171,9 +175,9 @@ func (r *routeStats) forget() {
 	r.seen, r.created, r.vecs = nil, nil, nil
 }
 
-// observe counts one response of the route: its status code and its duration.
-func (r *routeStats) observe(code int, d time.Duration) {
-	r.count(code)
+// Observe counts one response of the route: its status code and its duration.
+func (r *Route) Observe(code int, d time.Duration) {
+	r.Count(code)
 	lat := r.latency.Load()
 	if lat == nil {
 		lat = &observerRef{r.series(r.m.latency.MetricVec).(prometheus.Observer)}
@@ -182,8 +186,8 @@ func (r *routeStats) observe(code int, d time.Duration) {
 	lat.Observe(d.Seconds())
 }
 
-// count counts one response of the route by status code.
-func (r *routeStats) count(code int) {
+// Count counts one response of the route by status code.
+func (r *Route) Count(code int) {
 	var slot *atomic.Pointer[counterRef]
 	switch {
 	case code > 0 && code < len(codeSlot) && codeSlot[code] != 0:
@@ -205,15 +209,22 @@ func (r *routeStats) count(code int) {
 	c.Inc()
 }
 
-// backendLatency returns the latency series of one backend Service of the route.
-func (r *routeStats) backendLatency(service string) prometheus.Observer {
-	return r.series(r.m.backendLatency.MetricVec, service).(prometheus.Observer)
+// Latency is one latency series, looked up once and kept by its user (a backend of a
+// compiled snapshot), so that observing costs no label lookup.
+type Latency struct{ o prometheus.Observer }
+
+// Observe records one duration.
+func (l *Latency) Observe(d time.Duration) { l.o.Observe(d.Seconds()) }
+
+// BackendLatency returns the latency series of one backend Service of the route.
+func (r *Route) BackendLatency(service string) *Latency {
+	return &Latency{r.series(r.m.backendLatency.MetricVec, service).(prometheus.Observer)}
 }
 
-// retain drops the series of routes the snapshot no longer has, so route churn (every
+// Retain drops the series of routes the snapshot no longer has, so route churn (every
 // Ingress ever created) does not grow /metrics and memory without bound. A route that
 // comes back starts from zero, which Prometheus reads as a counter reset.
-func (m *metrics) retain(snap *snapshot.Snapshot) {
+func (m *Registry) Retain(snap *snapshot.Snapshot) {
 	live := make(map[string]bool, len(snap.HTTPRoutes)+len(snap.TCPRoutes))
 	for _, r := range snap.HTTPRoutes {
 		live[r.ID] = true
@@ -222,7 +233,7 @@ func (m *metrics) retain(snap *snapshot.Snapshot) {
 		live[r.ID] = true
 	}
 	m.mu.Lock()
-	var gone []*routeStats
+	var gone []*Route
 	for id, r := range m.routes {
 		if !live[id] {
 			gone = append(gone, r)
@@ -235,24 +246,29 @@ func (m *metrics) retain(snap *snapshot.Snapshot) {
 	}
 }
 
-func (m *metrics) upstreamFailure(route, reason string) {
-	m.route(route).series(m.upstream.MetricVec, reason).(prometheus.Counter).Inc()
+// UpstreamFailure counts a classified upstream failure of a route.
+func (m *Registry) UpstreamFailure(route, reason string) {
+	m.Route(route).series(m.upstream.MetricVec, reason).(prometheus.Counter).Inc()
 }
 
-func (m *metrics) handshakeFailure(reason string) {
+// HandshakeFailure counts a client connection refused before or during TLS, by reason.
+func (m *Registry) HandshakeFailure(reason string) {
 	m.handshakes.WithLabelValues(labelValue(reason)).Inc()
 }
 
-func (m *metrics) tcpConnection(route string) {
-	m.route(route).series(m.tcpConns.MetricVec).(prometheus.Counter).Inc()
+// TCPConnection counts a connection a TCP route took.
+func (m *Registry) TCPConnection(route string) {
+	m.Route(route).series(m.tcpConns.MetricVec).(prometheus.Counter).Inc()
 }
 
-func (m *metrics) tcpFailure(route, reason string) {
-	m.route(route).series(m.tcpFails.MetricVec, reason).(prometheus.Counter).Inc()
+// TCPFailure counts a TCP route's connection that failed, by reason.
+func (m *Registry) TCPFailure(route, reason string) {
+	m.Route(route).series(m.tcpFails.MetricVec, reason).(prometheus.Counter).Inc()
 }
 
-func (m *metrics) tcpBytes(route string, in, out int64) {
-	r := m.route(route)
+// TCPBytes adds the bytes a TCP route's connection forwarded each way.
+func (m *Registry) TCPBytes(route string, in, out int64) {
+	r := m.Route(route)
 	r.series(m.tcpBytesIO.MetricVec, "in").(prometheus.Counter).Add(float64(in))
 	r.series(m.tcpBytesIO.MetricVec, "out").(prometheus.Counter).Add(float64(out))
 }
@@ -263,8 +279,17 @@ type certGauge struct {
 	notAfter              int64
 }
 
+// RecordCertificates publishes the expiry of every certificate a snapshot uses as gauges.
+func (m *Registry) RecordCertificates(snap *snapshot.Snapshot) {
+	var gs []certGauge
+	for _, c := range snap.CertificatesInUse() {
+		gs = append(gs, certGauge{source: c.Source.Namespace + "/" + c.Source.Name, kind: c.Use, subject: c.Subject, notAfter: c.NotAfter.Unix()})
+	}
+	m.setCertificates(gs)
+}
+
 // setCertificates replaces the expiry gauges with the certificates of a new snapshot.
-func (m *metrics) setCertificates(certs []certGauge) {
+func (m *Registry) setCertificates(certs []certGauge) {
 	m.certificatesMu.Lock()
 	defer m.certificatesMu.Unlock()
 	m.certificates.Reset()
@@ -273,13 +298,13 @@ func (m *metrics) setCertificates(certs []certGauge) {
 	}
 }
 
-// handler serves /metrics in the format the scraper asks for (text by default).
-func (m *metrics) handler() http.Handler {
+// Handler serves /metrics in the format the scraper asks for (text by default).
+func (m *Registry) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
 // write prints every metric in the Prometheus text exposition format (tests, debugging).
-func (m *metrics) write(out io.Writer) error {
+func (m *Registry) write(out io.Writer) error {
 	families, err := m.registry.Gather()
 	if err != nil {
 		return err

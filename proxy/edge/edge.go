@@ -1,7 +1,6 @@
-package proxy
+package edge
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -14,8 +13,8 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
-// edge is the compiled client-facing TLS of one snapshot.
-type edge struct {
+// Configs is the compiled client-facing TLS of one snapshot.
+type Configs struct {
 	exact         map[string]*hostConfig // lower-case SNI -> config
 	wildcard      map[string]*hostConfig // "example.com" for "*.example.com"
 	defaultPolicy *policyConfig
@@ -38,25 +37,6 @@ type policyConfig struct {
 	strict   bool
 }
 
-// connPolicyKey carries, in a connection's context, which policy its handshake used.
-type connPolicyKey struct{}
-
-// connState is recorded per connection: the TLS policy it was negotiated under, so that a
-// request is only served by a route of that same policy (421 otherwise).
-type connState struct {
-	policy string
-	// port is the entry point's port, ready to use as the X-Forwarded-Port header value.
-	port []string
-	// trustForwarded: the client is in the entry point's ForwardedTrustedIPs, so its
-	// X-Forwarded-* headers are kept.
-	trustForwarded bool
-}
-
-func connStateFrom(ctx context.Context) *connState {
-	s, _ := ctx.Value(connPolicyKey{}).(*connState)
-	return s
-}
-
 // ticketKeys derives session-ticket keys per policy from a process secret: a ticket
 // issued under one policy can never resume a session under another (stricter) one, and
 // tickets stay valid across snapshot swaps.
@@ -65,7 +45,7 @@ type ticketKeys struct{ secret [32]byte }
 func newTicketKeys() *ticketKeys {
 	k := &ticketKeys{}
 	if _, err := rand.Read(k.secret[:]); err != nil {
-		panic("proxy: no randomness for session-ticket keys: " + err.Error())
+		panic("proxy/edge: no randomness for session-ticket keys: " + err.Error())
 	}
 	return k
 }
@@ -78,14 +58,14 @@ func (k *ticketKeys) forPolicy(id string) [32]byte {
 	return out
 }
 
-// compileEdge builds every TLS config of a snapshot. defaultCert is served when the
+// compile builds every TLS config of a snapshot. defaultCert is served when the
 // snapshot names no default certificate.
-func compileEdge(s *snapshot.Snapshot, defaultCert *tls.Certificate, served *servedCerts, keys *ticketKeys, debug func(tls.ConnectionState)) *edge {
+func compile(s *snapshot.Snapshot, defaultCert *tls.Certificate, served *servedCerts, keys *ticketKeys, debug func(tls.ConnectionState)) *Configs {
 	policies := map[string]*policyConfig{}
 	for _, p := range s.TLS.Policies {
 		policies[p.ID] = compilePolicy(p, keys, debug)
 	}
-	e := &edge{exact: map[string]*hostConfig{}, wildcard: map[string]*hostConfig{}, defaultPolicy: policies[s.TLS.DefaultPolicy]}
+	e := &Configs{exact: map[string]*hostConfig{}, wildcard: map[string]*hostConfig{}, defaultPolicy: policies[s.TLS.DefaultPolicy]}
 
 	gen := served.begin()
 	defer gen.done()
@@ -193,10 +173,11 @@ func verifyClient(p *snapshot.Policy, roots *x509.CertPool, debug func(tls.Conne
 	}
 }
 
-// configFor picks the TLS config for a ClientHello: exact host, then wildcard, then the
-// default policy with store and default certificates (unless that policy is SNI-strict).
-func (e *edge) configFor(sni string) (*tls.Config, string, error) {
-	name := normalizeHost(sni)
+// For picks the TLS config for a ClientHello's SNI, and the ID of the TLS policy it was
+// built from: exact host, then wildcard, then the default policy with store and default
+// certificates (unless that policy is SNI-strict).
+func (e *Configs) For(sni string) (*tls.Config, string, error) {
+	name := NormalizeHost(sni)
 	if hc, ok := e.exact[name]; ok {
 		return hc.config, hc.policy, hc.refusal
 	}
@@ -218,9 +199,10 @@ func (e *edge) configFor(sni string) (*tls.Config, string, error) {
 	return e.fallback, dp.id, nil
 }
 
-// normalizeHost lower-cases a host name and drops a trailing dot, without allocating
-// when it is already in that form.
-func normalizeHost(h string) string {
+// NormalizeHost lower-cases a host name and drops a trailing dot, without allocating
+// when it is already in that form. SNI and the router's Host matching both use it, so the
+// two agree on what a name is.
+func NormalizeHost(h string) string {
 	h = strings.TrimSuffix(h, ".")
 	for i := 0; i < len(h); i++ {
 		if c := h[i]; c >= 'A' && c <= 'Z' {
