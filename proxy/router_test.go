@@ -15,7 +15,7 @@ func mustRoute(t testing.TB, id, match string) *route {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &route{snap: &snapshot.HTTPRoute{ID: id, Match: match}, rule: r}
+	return &route{snap: &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: id, Match: match}}, rule: r}
 }
 
 func TestRouterPicksTheHighestPriorityMatchAcrossExactWildcardAndHostless(t *testing.T) {

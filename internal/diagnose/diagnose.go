@@ -311,13 +311,9 @@ func (e *env) ingressRoute(ir *bhv1.IngressRoute) Section {
 	for i, r := range ir.Spec.Routes {
 		field := fmt.Sprintf("spec.routes[%d]", i)
 		hr := routes[i]
-		if hr == nil {
-			sec.add(Hop{Kind: "Route", Object: ir.Namespace + "/" + ir.Name + " " + field, Verdict: Fail, Reason: "NotServed",
-				Message: fmt.Sprintf("%s (%s) is not served: see the IngressRoute's Ready condition above", field, r.Match),
-				Fix:     "fix what the condition names for this route"})
+		if !e.routeHops(&sec, key, field, r.Match, hr) {
 			continue
 		}
-		e.routeHop(&sec, ir.Namespace+"/"+ir.Name+" "+field, hr.Match, hr.Priority, hr.EntryPoints, hr.Failure)
 		for j, s := range r.Services {
 			if j >= len(hr.Backends) {
 				break
@@ -336,6 +332,39 @@ func (e *env) ingressRoute(ir *bhv1.IngressRoute) Section {
 
 // routeHop summarises one rule. A failure with status 421 comes from the edge (its TLS
 // hops say why); any other (a middleware) is this hop's.
+// routeHops reports one route of a route object: not served (translate left it out of
+// the snapshot; the object's condition says why), or its match, priority, entry points and
+// the failure its requests get. It returns whether the route is served, so that the
+// caller goes on to its backends.
+func (e *env) routeHops(sec *Section, key translate.Key, field, written string, route any) bool {
+	obj := key.Namespace + "/" + key.Name + " " + field
+	head, f := routeParts(route)
+	if head == nil {
+		sec.add(Hop{Kind: "Route", Object: obj, Verdict: Fail, Reason: "NotServed",
+			Message: fmt.Sprintf("%s (%s) is not served: see the %s's Ready condition above", field, written, key.Kind),
+			Fix:     "fix what the condition names for this route"})
+		return false
+	}
+	e.routeHop(sec, obj, head.Match, head.Priority, head.EntryPoints, f)
+	return true
+}
+
+// routeParts reads the head and failure of a compiled route (an *snapshot.HTTPRoute or
+// *snapshot.TCPRoute); nil when translate left the route out.
+func routeParts(r any) (*snapshot.RouteHead, *snapshot.Failure) {
+	switch r := r.(type) {
+	case *snapshot.HTTPRoute:
+		if r != nil {
+			return &r.RouteHead, r.Failure
+		}
+	case *snapshot.TCPRoute:
+		if r != nil {
+			return &r.RouteHead, r.Failure
+		}
+	}
+	return nil, nil
+}
+
 func (e *env) routeHop(sec *Section, obj, match string, priority int, entryPoints []string, f *snapshot.Failure) {
 	eps := "every entry point"
 	if len(entryPoints) > 0 {

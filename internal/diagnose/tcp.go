@@ -40,13 +40,9 @@ func (e *env) ingressRouteTCP(ir *bhv1.IngressRouteTCP) Section {
 	for i, r := range ir.Spec.Routes {
 		field := fmt.Sprintf("spec.routes[%d]", i)
 		tr := routes[i]
-		if tr == nil {
-			sec.add(Hop{Kind: "Route", Object: ir.Namespace + "/" + ir.Name + " " + field, Verdict: Fail, Reason: "NotServed",
-				Message: fmt.Sprintf("%s (%s) is not served: see the IngressRouteTCP's Ready condition above", field, r.Match),
-				Fix:     "fix what the condition names for this route"})
+		if !e.routeHops(&sec, key, field, r.Match, tr) {
 			continue
 		}
-		e.routeHop(&sec, ir.Namespace+"/"+ir.Name+" "+field, tr.Match, tr.Priority, tr.EntryPoints, tr.Failure)
 		for j, s := range r.Services {
 			if j >= len(tr.Backends) {
 				break

@@ -62,11 +62,12 @@ func (f *Failure) Header() string {
 	return f.Reason + " " + f.Detail
 }
 
-// HTTPRoute is one compiled-ready rule of an IngressRoute.
-type HTTPRoute struct {
-	// ID is unique and stable: namespace/name/index of the route in the IngressRoute.
+// RouteHead is what every kind of route has: where it comes from and what it matches.
+// HTTPRoute and TCPRoute embed it (its fields are inline in the JSON).
+type RouteHead struct {
+	// ID is unique and stable: namespace/name/index of the route in its object.
 	ID string `json:"id"`
-	// Source is the IngressRoute (or Ingress) this came from.
+	// Source is the object this came from (IngressRoute, IngressRouteTCP, Ingress).
 	Source Ref `json:"source"`
 	// RouteIndex is the position in spec.routes.
 	RouteIndex int `json:"routeIndex"`
@@ -76,6 +77,11 @@ type HTTPRoute struct {
 	Priority int `json:"priority"`
 	// EntryPoints narrows the listeners; empty means all of the route's kind (TLS or plain).
 	EntryPoints []string `json:"entryPoints,omitempty"`
+}
+
+// HTTPRoute is one compiled-ready rule of an IngressRoute (or one path of an Ingress).
+type HTTPRoute struct {
+	RouteHead
 	// TLS is true when the route serves on TLS entry points.
 	TLS bool `json:"tls"`
 	// Policy is the ID of the TLS policy a connection must have been negotiated under for

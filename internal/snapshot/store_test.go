@@ -9,7 +9,7 @@ import (
 func validSnapshot(priority int) *Snapshot {
 	return &Snapshot{
 		TLS: TLS{Policies: []*Policy{{ID: BuiltinPolicyID, MinVersion: 0x0303, MaxVersion: 0x0304}}, DefaultPolicy: BuiltinPolicyID},
-		HTTPRoutes: []*HTTPRoute{{ID: "web/app/0", Match: "Host(`a.example`)", Priority: priority,
+		HTTPRoutes: []*HTTPRoute{{RouteHead: RouteHead{ID: "web/app/0", Match: "Host(`a.example`)", Priority: priority},
 			Backends: []*Backend{{Service: Ref{Kind: "Service", Namespace: "web", Name: "app"}, Weight: 1}}}},
 	}
 }
@@ -33,7 +33,7 @@ func TestSwapRefusesAnInconsistentSnapshotAndKeepsTheLastGoodOne(t *testing.T) {
 
 func TestValidateNamesEveryProblem(t *testing.T) {
 	snap := validSnapshot(1)
-	snap.HTTPRoutes = append(snap.HTTPRoutes, &HTTPRoute{ID: "web/app/0", Priority: 5})
+	snap.HTTPRoutes = append(snap.HTTPRoutes, &HTTPRoute{RouteHead: RouteHead{ID: "web/app/0", Priority: 5}})
 	snap.TLS.Hosts = []*HostTLS{{Name: "b.example", Policy: BuiltinPolicyID}, {Name: "a.example", Policy: BuiltinPolicyID}, {Name: "C.example", Policy: BuiltinPolicyID}}
 	err := snap.Validate()
 	if err == nil {

@@ -4,12 +4,7 @@ import "net/netip"
 
 // TCPRoute is one rule of an IngressRouteTCP.
 type TCPRoute struct {
-	ID          string   `json:"id"`
-	Source      Ref      `json:"source"`
-	RouteIndex  int      `json:"routeIndex"`
-	Match       string   `json:"match"`
-	Priority    int      `json:"priority"`
-	EntryPoints []string `json:"entryPoints,omitempty"`
+	RouteHead
 	// Passthrough sends the client's TLS bytes untouched.
 	Passthrough bool `json:"passthrough,omitempty"`
 	// Terminate makes the gateway terminate TLS (with Policy) before forwarding.

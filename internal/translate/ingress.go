@@ -309,12 +309,7 @@ func (t *translator) addIngressPath(b *ingressBuild, slots map[ruleSlot][]ingres
 	b.paths++
 	add := func(ep string, tls bool) {
 		hr := &snapshot.HTTPRoute{
-			ID:          fmt.Sprintf("%s/%s/ingress/%s/%s", b.ing.Namespace, b.ing.Name, s.id, ep),
-			Source:      b.src,
-			RouteIndex:  index,
-			Match:       s.match,
-			Priority:    s.priority,
-			EntryPoints: []string{ep},
+			RouteHead:   snapshot.RouteHead{ID: fmt.Sprintf("%s/%s/ingress/%s/%s", b.ing.Namespace, b.ing.Name, s.id, ep), Source: b.src, RouteIndex: index, Match: s.match, Priority: s.priority, EntryPoints: []string{ep}},
 			TLS:         tls,
 			Middlewares: b.middlewares,
 			Backends:    []*snapshot.Backend{s.backend},
@@ -349,12 +344,7 @@ func (t *translator) addRedirect(b *ingressBuild, host string) {
 	b.paths++
 	match, priority := RedirectRule(host)
 	t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, &snapshot.HTTPRoute{
-		ID:          fmt.Sprintf("%s/%s/ingress/ssl-redirect/%s", b.ing.Namespace, b.ing.Name, host),
-		Source:      b.src,
-		RouteIndex:  index,
-		Match:       match,
-		Priority:    priority,
-		EntryPoints: []string{entryPointWeb},
+		RouteHead:   snapshot.RouteHead{ID: fmt.Sprintf("%s/%s/ingress/ssl-redirect/%s", b.ing.Namespace, b.ing.Name, host), Source: b.src, RouteIndex: index, Match: match, Priority: priority, EntryPoints: []string{entryPointWeb}},
 		Middlewares: []*snapshot.Middleware{{Source: b.src, RedirectScheme: &snapshot.RedirectScheme{Scheme: "https", Port: t.opts.RedirectPort, Permanent: true, StatusCode: b.redirectCode}}},
 	})
 }

@@ -323,12 +323,7 @@ func (t *translator) addPassthrough(b *ingressBuild) {
 		}
 		backend := t.tcpBackend(b.rep, b.obj, field+".http.paths[0].backend", b.ing.Namespace, bhv1.ServiceTCP{Name: svc.Name, Port: port})
 		t.snap.TCPRoutes = append(t.snap.TCPRoutes, &snapshot.TCPRoute{
-			ID:          fmt.Sprintf("%s/%s/ingress/ssl-passthrough/%s", b.ing.Namespace, b.ing.Name, host),
-			Source:      b.src,
-			RouteIndex:  b.paths,
-			Match:       PassthroughRule(host),
-			Priority:    len("HostSNI(``)") + len(host),
-			EntryPoints: []string{entryPointWebsecure},
+			RouteHead:   snapshot.RouteHead{ID: fmt.Sprintf("%s/%s/ingress/ssl-passthrough/%s", b.ing.Namespace, b.ing.Name, host), Source: b.src, RouteIndex: b.paths, Match: PassthroughRule(host), Priority: len("HostSNI(``)") + len(host), EntryPoints: []string{entryPointWebsecure}},
 			Passthrough: true,
 			Hosts:       []string{host},
 			Backends:    []*snapshot.TCPBackend{backend},

@@ -50,16 +50,14 @@ func (t *translator) buildIngressRoutes() {
 }
 
 func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntry) {
-	rep := t.reportFor(KindIngressRoute, &ir.ObjectMeta)
-	src := snapshot.Ref{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}
-	obj := "IngressRoute " + ir.Namespace + "/" + ir.Name
-	if t.refuseUnsupported(rep, obj) {
-		rep.total = len(ir.Spec.Routes)
+	ro, ok := t.newRouteObject(KindIngressRoute, &ir.ObjectMeta, ir.Spec.EntryPoints, len(ir.Spec.Routes), slots, false)
+	if !ok {
 		return
 	}
+	rep := ro.rep
 	var front *edge
 	if tlsSpec := ir.Spec.TLS; tlsSpec != nil {
-		front = t.edgeTLS(rep, obj, ir.Namespace, tlsSpec.SecretName, tlsSpec.Options, tlsSpec.Domains)
+		front = t.edgeTLS(rep, ro.obj, ir.Namespace, tlsSpec.SecretName, tlsSpec.Options, tlsSpec.Domains)
 	}
 	allHosts := map[string]bool{}
 	var inv inventory
@@ -68,63 +66,30 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 	}
 
 	for i, r := range ir.Spec.Routes {
-		field := fmt.Sprintf("spec.routes[%d]", i)
-		rep.total++
-		parsed, err := rule.Parse(r.Match, rule.HTTP)
-		if err != nil {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("%s.match: %v", field, err))
+		head, parsed, field, ok := ro.head(i, r.Match, r.Priority, rule.HTTP)
+		if !ok {
 			continue
 		}
 		hosts, anyHost := parsed.Hosts()
 		for _, h := range hosts {
 			allHosts[h] = true
 		}
-		hr := &snapshot.HTTPRoute{
-			ID:          fmt.Sprintf("%s/%s/%d", ir.Namespace, ir.Name, i),
-			Source:      src,
-			RouteIndex:  i,
-			Match:       r.Match,
-			Priority:    r.Priority,
-			EntryPoints: ir.Spec.EntryPoints,
-			TLS:         front != nil,
-		}
-		if hr.Priority == 0 {
-			hr.Priority = parsed.Len()
-		}
-		for j, ref := range r.Middlewares {
-			m, problem := t.middleware(ir.Namespace, ref)
-			if problem != nil {
-				msg := fmt.Sprintf("%s.middlewares[%d]: %s; requests on this route get 503 until it is fixed", field, j, problem.message)
-				rep.refError(problem.reason, msg)
-				hr.Failure = &snapshot.Failure{Reason: string(problem.reason), Status: http.StatusServiceUnavailable, Message: obj + " " + msg}
-				continue
-			}
-			hr.Middlewares = append(hr.Middlewares, m)
-		}
+		hr := &snapshot.HTTPRoute{RouteHead: head, TLS: front != nil}
+		hr.Middlewares = middlewares(ro, field, r.Middlewares, t.middleware, "requests on this route get 503", &hr.Failure)
 		for j, s := range r.Services {
-			b := t.httpBackend(rep, obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s)
+			b := t.httpBackend(rep, ro.obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s)
 			inv.transport(t.built[b.Transport])
 			hr.Backends = append(hr.Backends, b)
 		}
 		if front != nil {
-			hr.Policy = front.policy
-			if front.failure != nil && hr.Failure == nil {
-				hr.Failure = front.failure
-			}
 			names := append(append([]string(nil), hosts...), front.domains...)
 			if len(names) == 0 || (anyHost && len(front.domains) == 0) {
 				t.warnHostless(rep, field, front)
 			}
-			t.claimHosts(rep, src, hr.ID, names, front)
-		}
-		serves := hr.Failure == nil && anyBackendServes(hr.Backends)
-		if serves {
-			rep.served++
+			ro.edge(front, hr.ID, names, &hr.Policy, &hr.Failure)
 		}
 		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
-		slot := ruleSlot{match: parsed.String(), entryPoints: entryPointsKey(ir.Spec.EntryPoints), priority: hr.Priority}
-		slots[slot] = append(slots[slot], slotEntry{created: ir.CreationTimestamp, id: hr.ID, rep: rep, field: field, served: serves,
-			remove: func() { t.removeHTTPRoute(hr.ID) }})
+		ro.claim(parsed, head, field, hr.Failure == nil && anyBackendServes(hr.Backends), t.removeHTTPRoute)
 	}
 	rep.hosts = sortedKeys(allHosts)
 	rep.certs = inv.result()

@@ -2,7 +2,6 @@ package translate
 
 import (
 	"fmt"
-	"net/http"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/rule"
@@ -18,75 +17,35 @@ func (t *translator) buildIngressRouteTCPs() {
 }
 
 func (t *translator) buildIngressRouteTCP(ir *bhv1.IngressRouteTCP, slots map[ruleSlot][]slotEntry) {
-	rep := t.reportFor(KindIngressRouteTCP, &ir.ObjectMeta)
-	src := snapshot.Ref{Kind: KindIngressRouteTCP, Namespace: ir.Namespace, Name: ir.Name}
-	obj := "IngressRouteTCP " + ir.Namespace + "/" + ir.Name
-	if t.refuseUnsupported(rep, obj) {
-		rep.total = len(ir.Spec.Routes)
+	ro, ok := t.newRouteObject(KindIngressRouteTCP, &ir.ObjectMeta, ir.Spec.EntryPoints, len(ir.Spec.Routes), slots, true)
+	if !ok {
 		return
 	}
 	spec := ir.Spec.TLS
 	passthrough := spec != nil && spec.Passthrough
 	var front *edge
 	if spec != nil && !passthrough {
-		front = t.edgeTLS(rep, obj, ir.Namespace, spec.SecretName, spec.Options, spec.Domains)
+		front = t.edgeTLS(ro.rep, ro.obj, ir.Namespace, spec.SecretName, spec.Options, spec.Domains)
 	}
 	for i, r := range ir.Spec.Routes {
-		field := fmt.Sprintf("spec.routes[%d]", i)
-		rep.total++
-		parsed, err := rule.Parse(r.Match, rule.TCP)
-		if err != nil {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("%s.match: %v", field, err))
+		head, parsed, field, ok := ro.head(i, r.Match, r.Priority, rule.TCP)
+		if !ok {
 			continue
 		}
 		hosts, anyHost := parsed.Hosts()
-		tr := &snapshot.TCPRoute{
-			ID:          fmt.Sprintf("%s/%s/%d", ir.Namespace, ir.Name, i),
-			Source:      src,
-			RouteIndex:  i,
-			Match:       r.Match,
-			Priority:    r.Priority,
-			EntryPoints: ir.Spec.EntryPoints,
-			Passthrough: passthrough,
-			Terminate:   front != nil,
-		}
+		tr := &snapshot.TCPRoute{RouteHead: head, Passthrough: passthrough, Terminate: front != nil}
 		if !anyHost {
 			tr.Hosts = hosts
 		}
-		if tr.Priority == 0 {
-			tr.Priority = parsed.Len()
-		}
-		for j, ref := range r.Middlewares {
-			m, problem := t.middlewareTCP(ir.Namespace, ref)
-			if problem != nil {
-				// Never serve without a filter the route asks for: its connections are closed.
-				msg := fmt.Sprintf("%s.middlewares[%d]: %s; connections on this route are closed until it is fixed", field, j, problem.message)
-				rep.refError(problem.reason, msg)
-				if tr.Failure == nil {
-					tr.Failure = &snapshot.Failure{Reason: string(problem.reason), Status: http.StatusServiceUnavailable, Message: obj + " " + msg}
-				}
-				continue
-			}
-			tr.Middlewares = append(tr.Middlewares, m)
-		}
+		tr.Middlewares = middlewares(ro, field, r.Middlewares, t.middlewareTCP, "connections on this route are closed", &tr.Failure)
 		for j, s := range r.Services {
-			tr.Backends = append(tr.Backends, t.tcpBackend(rep, obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s))
+			tr.Backends = append(tr.Backends, t.tcpBackend(ro.rep, ro.obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s))
 		}
 		if front != nil {
-			tr.Policy = front.policy
-			if front.failure != nil && tr.Failure == nil {
-				tr.Failure = front.failure
-			}
-			t.claimHosts(rep, src, tr.ID, append(append([]string(nil), hosts...), front.domains...), front)
-		}
-		serves := tr.Failure == nil && anyTCPBackendServes(tr.Backends)
-		if serves {
-			rep.served++
+			ro.edge(front, tr.ID, append(append([]string(nil), hosts...), front.domains...), &tr.Policy, &tr.Failure)
 		}
 		t.snap.TCPRoutes = append(t.snap.TCPRoutes, tr)
-		slot := ruleSlot{match: parsed.String(), entryPoints: entryPointsKey(ir.Spec.EntryPoints), priority: tr.Priority, tcp: true}
-		slots[slot] = append(slots[slot], slotEntry{created: ir.CreationTimestamp, id: tr.ID, rep: rep, field: field, served: serves,
-			remove: func() { t.removeTCPRoute(tr.ID) }})
+		ro.claim(parsed, head, field, tr.Failure == nil && anyTCPBackendServes(tr.Backends), t.removeTCPRoute)
 	}
 }
 

@@ -19,8 +19,7 @@ func routes(n int) *snapshot.Snapshot {
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("r%05d", i)
 		s.HTTPRoutes = append(s.HTTPRoutes, &snapshot.HTTPRoute{
-			ID: "web/" + name + "/0", Source: snapshot.Ref{Kind: "IngressRoute", Namespace: "web", Name: name},
-			Match: "Host(`" + name + ".example`)", Priority: 1,
+			RouteHead: snapshot.RouteHead{ID: "web/" + name + "/0", Source: snapshot.Ref{Kind: "IngressRoute", Namespace: "web", Name: name}, Match: "Host(`" + name + ".example`)", Priority: 1},
 			Backends: []*snapshot.Backend{{Service: snapshot.Ref{Kind: "Service", Namespace: "web", Name: name}, Port: "443", Scheme: "https", Weight: 1,
 				Endpoints: []snapshot.Endpoint{{Address: fmt.Sprintf("10.1.%d.%d:443", i/250, i%250)}}}},
 		})

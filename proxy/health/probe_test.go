@@ -47,7 +47,7 @@ func TestProberProbesWhatASnapshotChanged(t *testing.T) {
 			Service: snapshot.Ref{Kind: "Service", Namespace: "ns", Name: "app"}, Port: "443", Scheme: "https",
 			ServerName: "app.internal", Endpoints: []snapshot.Endpoint{{Address: addr}},
 		}
-		s := &snapshot.Snapshot{HTTPRoutes: []*snapshot.HTTPRoute{{ID: "web/app", Backends: []*snapshot.Backend{b}}}}
+		s := &snapshot.Snapshot{HTTPRoutes: []*snapshot.HTTPRoute{{RouteHead: snapshot.RouteHead{ID: "web/app"}, Backends: []*snapshot.Backend{b}}}}
 		if transport != nil {
 			b.Transport = transport.ID
 			s.Transports = []*snapshot.Transport{transport}

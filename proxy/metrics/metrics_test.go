@@ -27,8 +27,8 @@ func TestMetricsDropRemovedRoutes(t *testing.T) {
 	m.HandshakeFailure("UnknownSNI")
 
 	m.Retain(&snapshot.Snapshot{
-		HTTPRoutes: []*snapshot.HTTPRoute{{ID: "web/kept"}},
-		TCPRoutes:  []*snapshot.TCPRoute{{ID: "tcp/kept"}},
+		HTTPRoutes: []*snapshot.HTTPRoute{{RouteHead: snapshot.RouteHead{ID: "web/kept"}}},
+		TCPRoutes:  []*snapshot.TCPRoute{{RouteHead: snapshot.RouteHead{ID: "tcp/kept"}}},
 	})
 	m.Route("web/kept").Count(200)
 

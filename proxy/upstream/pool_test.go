@@ -16,7 +16,7 @@ import (
 
 // snap is the part of a snapshot Retain reads: routes' backends and the transports.
 func snap(tr *snapshot.Transport, backends ...*snapshot.Backend) *snapshot.Snapshot {
-	s := &snapshot.Snapshot{HTTPRoutes: []*snapshot.HTTPRoute{{ID: "web/app/0", Match: "Host(`a.example`)", Backends: backends}}}
+	s := &snapshot.Snapshot{HTTPRoutes: []*snapshot.HTTPRoute{{RouteHead: snapshot.RouteHead{ID: "web/app/0", Match: "Host(`a.example`)"}, Backends: backends}}}
 	if tr != nil {
 		s.Transports = []*snapshot.Transport{tr}
 	}
