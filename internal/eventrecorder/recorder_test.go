@@ -74,7 +74,7 @@ func TestRecordingNeverBlocks(t *testing.T) {
 	g.Consistently(func() (int, error) {
 		err := c.List(ctx, &evs, client.InNamespace("web"))
 		return len(evs.Items), err
-	}).WithTimeout(200 * time.Millisecond).Should(Equal(size), "the Events beyond the queue were dropped")
+	}).WithTimeout(200*time.Millisecond).Should(Equal(size), "the Events beyond the queue were dropped")
 	names := map[string]bool{}
 	for _, e := range evs.Items {
 		names[e.Name] = true
