@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -42,6 +43,7 @@ type Recorder struct {
 	instance   string
 	log        logr.Logger
 	queue      chan *eventsv1.Event
+	dropped    atomic.Int64
 
 	mu   sync.Mutex
 	last int64 // the newest timestamp given to an Event, in Unix nanoseconds
@@ -87,7 +89,10 @@ func (r *Recorder) Eventf(regarding, related runtime.Object, eventtype, reason, 
 	select {
 	case r.queue <- ev:
 	default:
-		r.log.Info("an Event was dropped: too many are waiting to be written", "regarding", ref.Namespace+"/"+ref.Name, "reason", reason)
+		// Said once per hundred: a flood of Events must not become a flood of log lines.
+		if n := r.dropped.Add(1); n%100 == 1 {
+			r.log.Info("Events dropped: too many are waiting to be written", "dropped", n, "latest", ref.Namespace+"/"+ref.Name, "reason", reason)
+		}
 	}
 }
 
