@@ -212,3 +212,39 @@ func containsSubstring(list []string, sub string) bool {
 	}
 	return false
 }
+
+func TestIngressEventsNameEachCauseOfNotServingAndThenThatItServes(t *testing.T) {
+	// Two restrictions Bridgehead does not read: the Ingress fails closed, for two reasons
+	// of the same kind, each its own Event.
+	annotations := map[string]string{
+		"nginx.ingress.kubernetes.io/auth-url":              "https://auth.example.com/check",
+		"nginx.ingress.kubernetes.io/denylist-source-range": "10.0.0.0/8",
+	}
+	ing := shopIngress(annotations)
+	w, rec := newIngressWriter(ing)
+	ctx := context.Background()
+	w.report(ctx, &IngressReport{Statuses: translate.Statuses{}}, nil) // the term's first report: nothing yet
+	w.report(ctx, translateIngress(ing), nil)
+	got := recorded(rec)
+	if len(got) != 2 || !containsSubstring(got, "[nginx.ingress.kubernetes.io/auth-url]") || !containsSubstring(got, "[nginx.ingress.kubernetes.io/denylist-source-range]") {
+		t.Fatalf("recorded:\n%s\nwant one Warning per restriction", strings.Join(got, "\n"))
+	}
+	for _, e := range got {
+		if !strings.HasPrefix(e, "Warning UnsupportedAnnotation ") {
+			t.Errorf("want a Warning UnsupportedAnnotation: %q", e)
+		}
+	}
+
+	// One is removed: the other still holds the Ingress back, and was said already.
+	delete(annotations, "nginx.ingress.kubernetes.io/auth-url")
+	w.report(ctx, translateIngress(shopIngress(annotations)), nil)
+	if got := recorded(rec); len(got) != 0 {
+		t.Errorf("removing one cause recorded:\n%s", strings.Join(got, "\n"))
+	}
+	// Both are: it serves, and says so once.
+	delete(annotations, "nginx.ingress.kubernetes.io/denylist-source-range")
+	w.report(ctx, translateIngress(shopIngress(annotations)), nil)
+	if got := recorded(rec); len(got) != 1 || got[0] != "Normal Ready the gateway serves this Ingress for shop.example.com" {
+		t.Errorf("removing the last cause recorded:\n%s", strings.Join(got, "\n"))
+	}
+}
