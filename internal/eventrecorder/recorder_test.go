@@ -35,7 +35,7 @@ func TestEventsWithTheSameReasonAreEachWritten(t *testing.T) {
 	g.Eventually(func() ([]eventsv1.Event, error) {
 		err := c.List(ctx, &evs, client.InNamespace("web"))
 		return evs.Items, err
-	}).Should(HaveLen(2))
+	}).WithTimeout(10 * time.Second).Should(HaveLen(2))
 	notes := map[string]bool{}
 	for _, e := range evs.Items {
 		notes[e.Note] = true
@@ -70,7 +70,7 @@ func TestRecordingNeverBlocks(t *testing.T) {
 	g.Eventually(func() (int, error) {
 		err := c.List(ctx, &evs, client.InNamespace("web"))
 		return len(evs.Items), err
-	}).Should(Equal(size))
+	}).WithTimeout(10 * time.Second).Should(Equal(size))
 	g.Consistently(func() (int, error) {
 		err := c.List(ctx, &evs, client.InNamespace("web"))
 		return len(evs.Items), err
