@@ -59,6 +59,19 @@ func eventsFor(g Gomega, ns, kind, name string) []string {
 	return out
 }
 
+// ingressEvents returns the Events regarding an Ingress.
+func ingressEvents(g Gomega, ns, name string) []eventsv1.Event {
+	var evs eventsv1.EventList
+	g.Expect(k8s.List(bg(), &evs, client.InNamespace(ns))).To(Succeed())
+	var out []eventsv1.Event
+	for _, e := range evs.Items {
+		if e.Regarding.Kind == "Ingress" && e.Regarding.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 var _ = Describe("Ingresses", Ordered, func() {
 	const ns = "ingress-watch"
 
@@ -153,6 +166,62 @@ var _ = Describe("Ingresses", Ordered, func() {
 			reasons = append(reasons, string(f.Reason))
 		}
 		Expect(reasons).To(ContainElements("NotFound", "TLSSecretNameMissing", "TLSHostsMissing"))
+	})
+
+	It("records one Warning Event per finding, each naming its annotation, and after a change only the Event about it", func() {
+		// Three annotations Bridgehead does not read, of three controllers, and two
+		// families disagreeing on the backend protocol.
+		shop := ingress(ns, "shop", "bridgehead", "shop.example.com", "app", 443)
+		shop.Annotations = map[string]string{
+			"nginx.ingress.kubernetes.io/proxy-body-size":  "8m",
+			"haproxy.org/timeout-server":                   "30s",
+			"haproxy-ingress.github.io/balance-algorithm":  "leastconn",
+			"nginx.ingress.kubernetes.io/backend-protocol": "HTTPS",
+			"haproxy-ingress.github.io/backend-protocol":   "h1",
+		}
+		create(shop)
+		naming := func(evs []eventsv1.Event, key string) []eventsv1.Event {
+			var out []eventsv1.Event
+			for _, e := range evs {
+				if strings.Contains(e.Note, "metadata.annotations["+key+"]") {
+					out = append(out, e)
+				}
+			}
+			return out
+		}
+		var before []eventsv1.Event
+		Eventually(func(g Gomega) {
+			evs := ingressEvents(g, ns, "shop")
+			for _, key := range []string{"nginx.ingress.kubernetes.io/proxy-body-size", "haproxy.org/timeout-server",
+				"haproxy-ingress.github.io/balance-algorithm", "haproxy-ingress.github.io/backend-protocol"} {
+				about := naming(evs, key)
+				g.Expect(about).To(HaveLen(1), "one Event names %s", key)
+				g.Expect(about[0].Type).To(Equal("Warning"))
+				g.Expect(about[0].Reason).To(Equal("IneffectiveSetting"))
+			}
+			g.Expect(naming(evs, "haproxy.org/timeout-server")[0].Note).To(ContainSubstring("use forwardingTimeouts in a ServersTransport"))
+			g.Expect(naming(evs, "haproxy-ingress.github.io/backend-protocol")[0].Note).To(ContainSubstring(
+				`backend scheme is "h1" here but nginx.ingress.kubernetes.io/backend-protocol says "HTTPS" and takes precedence`))
+			g.Expect(evs).To(ContainElement(HaveField("Note", "the gateway serves this Ingress for shop.example.com")))
+			before = evs
+		}).Should(Succeed())
+
+		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "shop"}, shop)).To(Succeed())
+		shop.Annotations["haproxy-ingress.github.io/backend-protocol"] = "h2"
+		Expect(k8s.Update(bg(), shop)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(ingressEvents(g, ns, "shop")).To(ContainElement(HaveField("Note",
+				ContainSubstring(`metadata.annotations[haproxy-ingress.github.io/backend-protocol]: "h2": backend scheme is "h2" here`))))
+		}).Should(Succeed())
+		// Exactly one more Event, and none of the earlier ones recorded again (a repeat
+		// would be a new Event, or the same one with a series count).
+		Consistently(func(g Gomega) {
+			evs := ingressEvents(g, ns, "shop")
+			g.Expect(evs).To(HaveLen(len(before) + 1))
+			for _, e := range evs {
+				g.Expect(e.Series).To(BeNil(), "recorded again: %s", e.Note)
+			}
+		}).WithTimeout(time.Second).Should(Succeed())
 	})
 
 	It("never writes Events or status on an Ingress of another class", func() {

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	"github.com/bridgehead/bridgehead/internal/eventrecorder"
 	"github.com/bridgehead/bridgehead/internal/lastgood"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/source/kube"
@@ -145,7 +146,13 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, er
 	if cfg.Debounce == 0 {
 		cfg.Debounce = 100 * time.Millisecond
 	}
-	g := &Rebuilder{cfg: cfg, client: mgr.GetClient(), recorder: mgr.GetEventRecorder("bridgehead"), log: mgr.GetLogger().WithName("gateway")}
+	// Our own recorder, not the manager's: client-go's would show only the first of several
+	// findings that share a reason (see internal/eventrecorder).
+	recorder := eventrecorder.New(mgr.GetClient(), mgr.GetScheme(), "bridgehead", mgr.GetLogger().WithName("events"))
+	if err := mgr.Add(recorder); err != nil {
+		return nil, err
+	}
+	g := &Rebuilder{cfg: cfg, client: mgr.GetClient(), recorder: recorder, log: mgr.GetLogger().WithName("gateway")}
 	g.writers = countingClient{Client: mgr.GetClient(), n: &g.statusWrites}
 	g.writer = runtimeSink{g: g}
 	if le := cfg.LeaderElection; le != nil {

@@ -2,9 +2,11 @@ package status
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -53,7 +55,40 @@ type IngressWriter struct {
 
 // announcement is what the last Events said about an Ingress.
 type announcement struct {
-	ready, warnings, backend string
+	ready    string              // status/reason/message of Ready
+	findings map[notice]struct{} // the problems and warnings each announced by a Warning Event
+	backend  string
+}
+
+// notice is one Warning Event about an Ingress: a finding, known by its reason and message,
+// so that a changed value (which changes the message) is announced again.
+type notice struct {
+	reason, message string
+}
+
+// maxEventsPerChange bounds the Warning Events one change of an Ingress records.
+const maxEventsPerChange = 20
+
+// notices are the findings behind Ready=False, then those behind Warnings=True, one
+// notice each. A status that carries conditions but not their findings is announced by
+// the condition itself.
+func notices(st *translate.ObjectStatus) []notice {
+	var out []notice
+	add := func(t bhv1.ConditionType, bad metav1.ConditionStatus, fs []translate.Finding) {
+		c := st.Condition(t)
+		if c == nil || c.Status != bad {
+			return
+		}
+		if len(fs) == 0 {
+			out = append(out, notice{reason: c.Reason, message: c.Message})
+		}
+		for _, f := range fs {
+			out = append(out, notice{reason: string(f.Reason), message: f.Message})
+		}
+	}
+	add(bhv1.ConditionReady, metav1.ConditionFalse, st.Blocking)
+	add(bhv1.ConditionWarnings, metav1.ConditionTrue, st.Warnings)
+	return out
 }
 
 // Publish hands the latest report to the writer; an older unwritten one is replaced.
@@ -116,6 +151,12 @@ func (w *IngressWriter) report(ctx context.Context, r *IngressReport, runtime ve
 		}
 	}
 	w.primed = true
+	// An Ingress deleted or moved out of the class is announced afresh if it comes back.
+	for k := range w.announced {
+		if _, ok := r.Statuses[k]; !ok {
+			delete(w.announced, k)
+		}
+	}
 	// An Ingress that left our class (or the flags) keeps no address of ours.
 	for nn, addrs := range w.published {
 		if served[nn] || ctx.Err() != nil {
@@ -129,47 +170,52 @@ func (w *IngressWriter) report(ctx context.Context, r *IngressReport, runtime ve
 	}
 }
 
-// announce records an Event when the Ingress's readiness or warnings changed since the
-// last one this writer recorded. The first report of a term (a new leader, a restart)
+// announce records Events about what changed on the Ingress since the last ones this
+// writer recorded: one Warning per new finding (each cause of not being Ready, each
+// warning), a Normal one when it starts to serve, and the runtime verdict on TLS to its
+// backends. A finding already announced is not repeated, so changing one annotation
+// brings exactly the Event about it. The first report of a term (a new leader, a restart)
 // repeats problems but not that healthy Ingresses serve: a failover in a cluster with
 // thousands of Ingresses must not flood the API server with Events nobody needs.
 func (w *IngressWriter) announce(k translate.Key, ing *networkingv1.Ingress, st *translate.ObjectStatus, runtime []metav1.Condition) {
 	if w.Recorder == nil || st == nil {
 		return
 	}
-	ready, warn := st.Condition(bhv1.ConditionReady), st.Condition(bhv1.ConditionWarnings)
+	ready := st.Condition(bhv1.ConditionReady)
 	var backend *metav1.Condition
 	for i := range runtime {
 		if runtime[i].Type == string(bhv1.ConditionBackendTLSReady) {
 			backend = &runtime[i]
 		}
 	}
-	var now announcement
+	now := announcement{findings: map[notice]struct{}{}}
 	if backend != nil && backend.Status != metav1.ConditionUnknown {
 		now.backend = string(backend.Status) + "/" + backend.Reason + "/" + backend.Message
 	}
 	if ready != nil {
 		now.ready = string(ready.Status) + "/" + ready.Reason + "/" + ready.Message
 	}
-	if warn != nil && warn.Status == metav1.ConditionTrue {
-		now.warnings = warn.Reason + "/" + warn.Message
+	var fresh []notice
+	for _, n := range notices(st) {
+		if _, dup := now.findings[n]; dup {
+			continue
+		}
+		now.findings[n] = struct{}{}
+		if _, said := w.announced[k].findings[n]; !said {
+			fresh = append(fresh, n)
+		}
 	}
 	before, seen := w.announced[k]
 	w.announced[k] = now
-	if ready != nil && (!seen || before.ready != now.ready) {
-		switch {
-		case ready.Status != metav1.ConditionTrue:
-			w.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, ready.Reason, "Translate", "%s", clip(ready.Message))
-		case w.primed: // at the start of a term, a healthy Ingress is only the baseline
-			note := "the gateway serves this Ingress"
-			if len(st.Hosts) > 0 {
-				note += " for " + strings.Join(st.Hosts, ", ")
-			}
-			w.Recorder.Eventf(ing, nil, corev1.EventTypeNormal, ready.Reason, "Translate", "%s", clip(note))
+
+	w.warn(ing, fresh)
+	if ready != nil && ready.Status == metav1.ConditionTrue && (!seen || before.ready != now.ready) && w.primed {
+		// At the start of a term, a healthy Ingress is only the baseline.
+		note := "the gateway serves this Ingress"
+		if len(st.Hosts) > 0 {
+			note += " for " + strings.Join(st.Hosts, ", ")
 		}
-	}
-	if now.warnings != "" && (!seen || before.warnings != now.warnings) {
-		w.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, warn.Reason, "Translate", "%s", clip(warn.Message))
+		w.Recorder.Eventf(ing, nil, corev1.EventTypeNormal, ready.Reason, "Translate", "%s", clip(note))
 	}
 	if now.backend != "" && before.backend != now.backend {
 		switch {
@@ -177,6 +223,25 @@ func (w *IngressWriter) announce(k translate.Key, ing *networkingv1.Ingress, st 
 			w.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, backend.Reason, "Proxy", "%s", clip("TLS to the backend fails: "+backend.Message))
 		case before.backend != "":
 			w.Recorder.Eventf(ing, nil, corev1.EventTypeNormal, backend.Reason, "Proxy", "%s", clip("TLS to the backend works again: "+backend.Message))
+		}
+	}
+}
+
+// warn records one Warning Event per notice, at most maxEventsPerChange: an Ingress
+// carrying dozens of foreign annotations must not turn one change into dozens of API
+// writes. The last Event says how many were left out and where to read them all; those
+// count as announced, so a later change brings up only what it changed.
+func (w *IngressWriter) warn(ing *networkingv1.Ingress, ns []notice) {
+	for i, n := range ns {
+		note := clip(n.message)
+		if i == maxEventsPerChange-1 && len(ns) > maxEventsPerChange {
+			more := fmt.Sprintf(" (and %d more findings not recorded as Events: bridgehead diagnose ingress/%s -n %s lists them all)",
+				len(ns)-maxEventsPerChange, ing.Name, ing.Namespace)
+			note = clipTo(n.message, noteLimit-len(more)) + more
+		}
+		w.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, n.reason, "Translate", "%s", note)
+		if i == maxEventsPerChange-1 {
+			return
 		}
 	}
 }
@@ -233,11 +298,20 @@ func SortAddresses(addrs []networkingv1.IngressLoadBalancerIngress) {
 	})
 }
 
-// clip keeps an Event note under the API's 1 KiB limit.
-func clip(s string) string {
-	const limit = 1000
+// noteLimit keeps an Event note under the API's 1 KiB limit.
+const noteLimit = 1000
+
+// clip keeps an Event note under noteLimit.
+func clip(s string) string { return clipTo(s, noteLimit) }
+
+// clipTo cuts s to at most limit bytes, at a character boundary.
+func clipTo(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}
-	return s[:limit-len(" [truncated]")] + " [truncated]"
+	cut := limit - len(" [truncated]")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + " [truncated]"
 }

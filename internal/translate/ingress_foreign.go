@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/ingressannotations"
@@ -114,7 +115,8 @@ func (t *translator) foreignAnnotations(b *ingressBuild) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var unread []string
+	var unread []string            // annotations of other controllers' families, ignored
+	generic := map[string]string{} // what unreadAnnotation says about each
 	for _, k := range keys {
 		if b.handled[k] {
 			continue // served, and reported, by servedForeignAnnotations
@@ -132,10 +134,19 @@ func (t *translator) foreignAnnotations(b *ingressBuild) {
 			b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations[%s]: %s", k, msg))
 		default:
 			unread = append(unread, k)
+			generic[k] = msg
 		}
 	}
-	if len(unread) > 0 {
-		b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations: %s belong to another ingress controller and are ignored; check that the Ingress does not depend on them", strings.Join(unread, ", ")))
+	// One finding each, so that each is its own Warning Event and a change to one of them
+	// is announced alone; in the family's own words on what to do instead where
+	// ingressannotations has them.
+	words := unsupportedWords(b.ing, unread)
+	for _, k := range unread {
+		msg := generic[k]
+		if w := words[k]; w != "" {
+			msg = "belongs to another ingress controller; " + w
+		}
+		b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations[%s]: %s", k, msg))
 	}
 }
 
@@ -166,6 +177,29 @@ func AnnotationFindings(ing *networkingv1.Ingress, res *ingressannotations.Resul
 		out = append(out, ingressannotations.Finding{Annotation: k, Value: ing.Annotations[k], Disposition: d, Message: msg})
 	}
 	return out
+}
+
+// unsupportedWords returns what ingressannotations says about each of keys that it names
+// Unsupported (an annotation of a family it reads, which Bridgehead ignores): that it is
+// ignored, and what to do instead.
+func unsupportedWords(ing *networkingv1.Ingress, keys []string) map[string]string {
+	words := make(map[string]string, len(keys))
+	if len(keys) == 0 {
+		return words
+	}
+	// Only these annotations are read: an unsupported annotation's verdict does not depend
+	// on the others, and the served ones are reported by servedForeignAnnotations.
+	only := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ing.Namespace, Name: ing.Name, Annotations: make(map[string]string, len(keys))}}
+	for _, k := range keys {
+		only.Annotations[k] = ing.Annotations[k]
+	}
+	res := ingressannotations.Read(ingressannotations.Input{Ingress: only})
+	for _, k := range keys {
+		if f, ok := res.Finding(k); ok && f.Disposition == ingressannotations.Unsupported {
+			words[k] = f.Message
+		}
+	}
+	return words
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {
