@@ -208,26 +208,33 @@ func orNamespace(ns, def string) string {
 }
 
 func ingressRouteRefs(ir *bhv1.IngressRoute) []string {
-	var out []string
-	if ir.Spec.TLS != nil && ir.Spec.TLS.SecretName != "" {
-		out = append(out, Reference(KindSecret, ir.Namespace, string(ir.Spec.TLS.SecretName)))
+	var secret bhv1.SecretName
+	if ir.Spec.TLS != nil {
+		secret = ir.Spec.TLS.SecretName
 	}
-	for _, r := range ir.Spec.Routes {
-		for _, s := range r.Services {
-			out = append(out, Reference(KindService, orNamespace(s.Namespace, ir.Namespace), s.Name))
-		}
-	}
-	return out
+	return routeRefs(ir.Namespace, secret, ir.Spec.Routes, func(r bhv1.Route) []bhv1.Service { return r.Services },
+		func(s bhv1.Service) (string, string) { return s.Namespace, s.Name })
 }
 
 func ingressRouteTCPRefs(ir *bhv1.IngressRouteTCP) []string {
-	var out []string
-	if ir.Spec.TLS != nil && ir.Spec.TLS.SecretName != "" {
-		out = append(out, Reference(KindSecret, ir.Namespace, string(ir.Spec.TLS.SecretName)))
+	var secret bhv1.SecretName
+	if tls := ir.Spec.TLS; tls != nil {
+		secret = tls.SecretName
 	}
-	for _, r := range ir.Spec.Routes {
-		for _, s := range r.Services {
-			out = append(out, Reference(KindService, orNamespace(s.Namespace, ir.Namespace), s.Name))
+	return routeRefs(ir.Namespace, secret, ir.Spec.Routes, func(r bhv1.RouteTCP) []bhv1.ServiceTCP { return r.Services },
+		func(s bhv1.ServiceTCP) (string, string) { return s.Namespace, s.Name })
+}
+
+// routeRefs are a route object's edge certificate Secret and the Services of its routes.
+func routeRefs[R, S any](ns string, secret bhv1.SecretName, routes []R, services func(R) []S, name func(S) (string, string)) []string {
+	var out []string
+	if secret != "" {
+		out = append(out, Reference(KindSecret, ns, string(secret)))
+	}
+	for _, r := range routes {
+		for _, s := range services(r) {
+			svcNS, svc := name(s)
+			out = append(out, Reference(KindService, orNamespace(svcNS, ns), svc))
 		}
 	}
 	return out
