@@ -1,10 +1,9 @@
 package v1alpha1
 
-// WithStatus is every Bridgehead kind: the status writer reaches the common part of its
+// Every Bridgehead kind has CommonStatus: the status writer reaches the common part of its
 // status (conditions, observedGeneration) through it, so a new kind needs no case there.
-type WithStatus interface {
-	CommonStatus() *Status
-}
+// (The interface lives with its user, internal/status: controller-gen refuses interface
+// types in an API package.)
 
 // CommonStatus returns the conditions and observedGeneration of the status.
 func (o *IngressRoute) CommonStatus() *Status { return &o.Status.Status }

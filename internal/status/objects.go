@@ -17,8 +17,13 @@ func newObject(kind string) (client.Object, error) {
 	return nil, fmt.Errorf("status: no object kind %q", kind)
 }
 
+// withStatus is every kind of ours (api/v1alpha1's CommonStatus methods).
+type withStatus interface {
+	CommonStatus() *bhv1.Status
+}
+
 // statusView gives uniform access to the status of every kind: the common part
-// (bhv1.WithStatus), and an IngressRoute's hosts and certificate inventory.
+// (withStatus), and an IngressRoute's hosts and certificate inventory.
 type statusView struct {
 	status bhv1.Status
 	hosts  *[]string
@@ -27,7 +32,7 @@ type statusView struct {
 }
 
 func statusOf(obj client.Object) statusView {
-	w, ok := obj.(bhv1.WithStatus)
+	w, ok := obj.(withStatus)
 	if !ok {
 		panic(fmt.Sprintf("status: unexpected object %T", obj))
 	}

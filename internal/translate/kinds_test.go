@@ -74,11 +74,11 @@ func TestVisitAndShallowCopyReachEveryKind(t *testing.T) {
 }
 
 // TestOurKindsHaveAStatusOfOurs: the status writer reaches every kind of ours through
-// bhv1.WithStatus.
+// CommonStatus.
 func TestOurKindsHaveAStatusOfOurs(t *testing.T) {
 	for _, k := range Kinds {
-		if _, ok := k.NewObject().(bhv1.WithStatus); ok != k.Ours() {
-			t.Errorf("kind %s: implements WithStatus %v, is ours %v", k.Name(), ok, k.Ours())
+		if _, ok := k.NewObject().(interface{ CommonStatus() *bhv1.Status }); ok != k.Ours() {
+			t.Errorf("kind %s: has CommonStatus %v, is ours %v", k.Name(), ok, k.Ours())
 		}
 	}
 }
