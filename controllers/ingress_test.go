@@ -12,7 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -134,8 +134,8 @@ var _ = Describe("Ingresses", Ordered, func() {
 		}).Should(Succeed())
 
 		// The Secret is referenced by the Ingress only: creating it must rebuild.
-		ca := testcerts.MustCA("edge CA")
-		create(tlsSecret(ns, "ours-tls", ca.MustIssue("ours.example.com", testcerts.Options{DNSNames: []string{"ours.example.com"}})))
+		ca := pki.MustCA("edge CA")
+		create(tlsSecret(ns, "ours-tls", ca.MustIssue("ours.example.com", pki.Options{DNSNames: []string{"ours.example.com"}})))
 		Eventually(func(g Gomega) {
 			g.Expect(eventsFor(g, ns, "Ingress", "ours")).To(ContainElement("Normal/Ready: the gateway serves this Ingress for ours.example.com"))
 			host := false

@@ -12,14 +12,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 )
 
 var _ = Describe("an edit the gateway cannot serve", Ordered, func() {
 	const ns = "lastgood"
-	edgeCA := testcerts.MustCA("edge CA")
-	edge := edgeCA.MustIssue("lastgood.example.com", testcerts.Options{DNSNames: []string{"lastgood.example.com"}})
+	edgeCA := pki.MustCA("edge CA")
+	edge := edgeCA.MustIssue("lastgood.example.com", pki.Options{DNSNames: []string{"lastgood.example.com"}})
 	good := route(ns, "shop", "lastgood.example.com", "shop", "", "shop-tls", "")
 
 	BeforeAll(func() {

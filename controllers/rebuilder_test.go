@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 )
 
 func bg() context.Context { return context.Background() }
@@ -32,12 +32,12 @@ func namespace(name string) *corev1.Namespace {
 	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 }
 
-func tlsSecret(ns, name string, leaf *testcerts.Leaf) *corev1.Secret {
+func tlsSecret(ns, name string, leaf *pki.Leaf) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{"tls.crt": leaf.CertPEM, "tls.key": leaf.KeyPEM}}
 }
 
-func caSecret(ns, name string, ca *testcerts.CA) *corev1.Secret {
+func caSecret(ns, name string, ca *pki.CA) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{"ca.crt": ca.PEM}}
 }
 
@@ -101,13 +101,13 @@ var _ = Describe("the gateway controller", func() {
 
 	Describe("the Traefik end-to-end TLS example", Ordered, func() {
 		const ns = "web"
-		backendCA := testcerts.MustCA("backend CA")
-		clientCA := testcerts.MustCA("client CA")
-		edgeCA := testcerts.MustCA("edge CA")
+		backendCA := pki.MustCA("backend CA")
+		clientCA := pki.MustCA("client CA")
+		edgeCA := pki.MustCA("edge CA")
 
 		BeforeAll(func() {
 			create(namespace(ns),
-				tlsSecret(ns, "web-tls", edgeCA.MustIssue("web.example.com", testcerts.Options{DNSNames: []string{"web.example.com"}})),
+				tlsSecret(ns, "web-tls", edgeCA.MustIssue("web.example.com", pki.Options{DNSNames: []string{"web.example.com"}})),
 				caSecret(ns, "backend-ca", backendCA),
 				caSecret(ns, "client-ca", clientCA),
 				&bhv1.ServersTransport{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-transport"},
@@ -250,7 +250,7 @@ var _ = Describe("the gateway controller", func() {
 	Describe("two routes asking for different TLSOptions on one host", func() {
 		It("fail closed on both routes", func() {
 			const ns = "payments"
-			ca := testcerts.MustCA("client CA")
+			ca := pki.MustCA("client CA")
 			create(namespace(ns), caSecret(ns, "client-ca", ca),
 				&bhv1.TLSOption{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mtls"},
 					Spec: bhv1.TLSOptionSpec{ClientAuth: bhv1.ClientAuth{ClientAuthType: bhv1.RequireAndVerifyClientCert, SecretNames: []bhv1.SecretName{"client-ca"}}}},

@@ -15,16 +15,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // The CLI tests run the command in-process, as `bridgehead diagnose` and `bridgehead
 // lint` would, on a folder of hand-written manifests and a real TLS backend.
 
 var (
-	cliEdgeCA    = testcerts.MustCA("CLI Edge CA")
-	cliBackendCA = testcerts.MustCA("CLI Backend CA")
-	cliOtherCA   = testcerts.MustCA("CLI Other CA")
+	cliEdgeCA    = pki.MustCA("CLI Edge CA")
+	cliBackendCA = pki.MustCA("CLI Backend CA")
+	cliOtherCA   = pki.MustCA("CLI Other CA")
 )
 
 func indentPEM(pem []byte) string {
@@ -34,8 +34,8 @@ func indentPEM(pem []byte) string {
 // folderFiles are the manifests of IngressRoute web/app to Service backend (port https,
 // endpoint port given), verified by ServersTransport backend against the CA in Secret
 // backend-ca, split across files the way a team keeps them.
-func folderFiles(backendPort string, trusted *testcerts.CA) map[string]string {
-	app := cliEdgeCA.MustIssue("app.example.test", testcerts.Options{DNSNames: []string{"app.example.test"}})
+func folderFiles(backendPort string, trusted *pki.CA) map[string]string {
+	app := cliEdgeCA.MustIssue("app.example.test", pki.Options{DNSNames: []string{"app.example.test"}})
 	return map[string]string{
 		"route.yaml": `apiVersion: gateway.bridgehead.dev/v1alpha1
 kind: IngressRoute
@@ -100,7 +100,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 
 func startTLSBackend(t *testing.T) string {
 	t.Helper()
-	leaf := cliBackendCA.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.web.svc"}})
+	leaf := cliBackendCA.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"}})
 	b := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }))
 	b.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
 	b.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes the tests break

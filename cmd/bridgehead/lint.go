@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/bridgehead/bridgehead/internal/diagnose"
-	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
 )
 
 const lintUsage = `Usage:

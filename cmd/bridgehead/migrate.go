@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"github.com/bridgehead/bridgehead/internal/ingressannotations"
-	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
 	"github.com/bridgehead/bridgehead/internal/migrate"
 )
 

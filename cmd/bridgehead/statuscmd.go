@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
-	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 

@@ -1,5 +1,5 @@
 // Command traefikfields lists the spec fields of Traefik's CRDs, one "Kind path type" a
-// line, for internal/manifests/testdata/traefik-*.txt: the facts the schema-walk test
+// line, for internal/source/manifests/testdata/traefik-*.txt: the facts the schema-walk test
 // checks Bridgehead against (every field either in Bridgehead's schema, or refused with a
 // hint when a Traefik manifest sets it). Only field names and types are recorded, never
 // Traefik's YAML or prose.
@@ -7,7 +7,7 @@
 // Regenerate from a Traefik checkout (or `git show TAG:FILE > crds.yml`):
 //
 //	go run ./hack/traefikfields -group traefik.io -source "traefik/traefik v3.7.9 $FILE" crds.yml \
-//	  > internal/manifests/testdata/traefik-v3.7.9.txt
+//	  > internal/source/manifests/testdata/traefik-v3.7.9.txt
 package main
 
 import (

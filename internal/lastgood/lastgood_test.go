@@ -12,17 +12,17 @@ import (
 	"k8s.io/utils/ptr"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
 const ns = "web"
 
 var (
-	edgeCA    = testcerts.MustCA("Last Good Edge CA")
-	edgeLeaf  = edgeCA.MustIssue("app.example.com", testcerts.Options{DNSNames: []string{"app.example.com"}})
-	backendCA = testcerts.MustCA("Last Good Backend CA")
+	edgeCA    = pki.MustCA("Last Good Edge CA")
+	edgeLeaf  = edgeCA.MustIssue("app.example.com", pki.Options{DNSNames: []string{"app.example.com"}})
+	backendCA = pki.MustCA("Last Good Backend CA")
 )
 
 func meta(name string, gen int64) metav1.ObjectMeta {

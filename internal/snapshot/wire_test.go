@@ -6,17 +6,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // wireExample is a snapshot with every place a certificate or CA pool can sit, one
 // certificate shared by two hosts, an ECDSA and an RSA key.
-func wireExample(t testing.TB) (*Snapshot, *testcerts.CA) {
-	ca := testcerts.MustCA("wire CA")
-	edge := ca.MustIssue("edge", testcerts.Options{DNSNames: []string{"a.example", "b.example"}})
-	rsaLeaf := ca.MustIssue("store", testcerts.Options{DNSNames: []string{"store.example"}, Key: testcerts.RSA2048})
-	client := ca.MustIssue("client", testcerts.Options{})
-	cert := func(l *testcerts.Leaf) *Certificate {
+func wireExample(t testing.TB) (*Snapshot, *pki.CA) {
+	ca := pki.MustCA("wire CA")
+	edge := ca.MustIssue("edge", pki.Options{DNSNames: []string{"a.example", "b.example"}})
+	rsaLeaf := ca.MustIssue("store", pki.Options{DNSNames: []string{"store.example"}, Key: pki.RSA2048})
+	client := ca.MustIssue("client", pki.Options{})
+	cert := func(l *pki.Leaf) *Certificate {
 		return &Certificate{Source: Ref{Kind: "Secret", Namespace: "ns", Name: l.Cert.Subject.CommonName}, Subject: l.Cert.Subject.String(), Fingerprint: "f", Cert: &l.TLS}
 	}
 	pool := func() *CertPool {
@@ -75,7 +75,7 @@ func TestWireRoundTrip(t *testing.T) {
 	if got.TLS.Hosts[2].Certificate != nil || got.Transports[1].RootCAs != nil {
 		t.Fatal("an absent certificate or pool was invented")
 	}
-	leaf := ca.MustIssue("verified", testcerts.Options{DNSNames: []string{"v.example"}})
+	leaf := ca.MustIssue("verified", pki.Options{DNSNames: []string{"v.example"}})
 	for _, p := range []*CertPool{got.TLS.Policies[1].ClientCAs, got.Transports[0].RootCAs} {
 		if _, err := leaf.Cert.Verify(x509.VerifyOptions{Roots: p.Pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 			t.Fatalf("a decoded CA pool does not verify what its CA issued: %v", err)

@@ -5,12 +5,12 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/proxy/opensslrsa"
 )
 
-func snapshotCert(t *testing.T, l *testcerts.Leaf, name string) *snapshot.Certificate {
+func snapshotCert(t *testing.T, l *pki.Leaf, name string) *snapshot.Certificate {
 	t.Helper()
 	cert := l.TLS
 	return &snapshot.Certificate{Source: snapshot.Ref{Kind: "Secret", Namespace: "ns", Name: name}, Fingerprint: name + "-fp", Cert: &cert}
@@ -22,9 +22,9 @@ func TestServedCertsKeepKeysAcrossSnapshots(t *testing.T) {
 	if !opensslrsa.Available() {
 		t.Skipf("OpenSSL is not available here: %s", opensslrsa.Unavailable())
 	}
-	ca := testcerts.MustCA("certs test CA")
-	a := snapshotCert(t, ca.MustIssue("a.test", testcerts.Options{Key: testcerts.RSA2048}), "a")
-	b := snapshotCert(t, ca.MustIssue("b.test", testcerts.Options{Key: testcerts.RSA2048}), "b")
+	ca := pki.MustCA("certs test CA")
+	a := snapshotCert(t, ca.MustIssue("a.test", pki.Options{Key: pki.RSA2048}), "a")
+	b := snapshotCert(t, ca.MustIssue("b.test", pki.Options{Key: pki.RSA2048}), "b")
 	served := newServedCerts(true, slog.Default())
 
 	gen := served.begin()
@@ -53,8 +53,8 @@ func TestServedCertsKeepKeysAcrossSnapshots(t *testing.T) {
 }
 
 func TestServedCertsWithGoSigner(t *testing.T) {
-	ca := testcerts.MustCA("certs test CA")
-	a := snapshotCert(t, ca.MustIssue("a.test", testcerts.Options{Key: testcerts.RSA2048}), "a")
+	ca := pki.MustCA("certs test CA")
+	a := snapshotCert(t, ca.MustIssue("a.test", pki.Options{Key: pki.RSA2048}), "a")
 	gen := newServedCerts(false, slog.Default()).begin()
 	defer gen.done()
 	if got := gen.get(a); got.PrivateKey != a.Cert.PrivateKey {

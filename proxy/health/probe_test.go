@@ -14,8 +14,8 @@ import (
 
 	. "github.com/onsi/gomega"
 
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
@@ -25,8 +25,8 @@ import (
 func TestProberProbesWhatASnapshotChanged(t *testing.T) {
 	g := NewWithT(t)
 	g.SetDefaultEventuallyTimeout(10 * time.Second) // a busy machine, -race; a probe may take probeTimeout
-	ca := testcerts.MustCA("probe test CA")
-	leaf := ca.MustIssue("app.internal", testcerts.Options{DNSNames: []string{"app.internal"}})
+	ca := pki.MustCA("probe test CA")
+	leaf := ca.MustIssue("app.internal", pki.Options{DNSNames: []string{"app.internal"}})
 	var mu sync.Mutex
 	var hellos []string // SNI of every ClientHello the backend saw
 	backend := httptest.NewUnstartedServer(http.NotFoundHandler())

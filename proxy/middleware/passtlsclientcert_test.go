@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 )
 
 func serveCert(t *testing.T, cfg snapshot.PassTLSClientCert, state *tls.ConnectionState, sent http.Header) http.Header {
@@ -40,8 +40,8 @@ func serveCert(t *testing.T, cfg snapshot.PassTLSClientCert, state *tls.Connecti
 }
 
 func TestPassTLSClientCertPEM(t *testing.T) {
-	ca := testcerts.MustCA("Test CA")
-	leaf := ca.MustIssue("client", testcerts.Options{DNSNames: []string{"client.example"}})
+	ca := pki.MustCA("Test CA")
+	leaf := ca.MustIssue("client", pki.Options{DNSNames: []string{"client.example"}})
 	state := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf.Cert, ca.Cert}}
 
 	got := serveCert(t, snapshot.PassTLSClientCert{PEM: true}, state, nil)
@@ -70,9 +70,9 @@ func TestPassTLSClientCertPEM(t *testing.T) {
 }
 
 func TestPassTLSClientCertInfo(t *testing.T) {
-	ca := testcerts.MustCA("Test CA")
+	ca := pki.MustCA("Test CA")
 	uri := "spiffe://example.org/ns/a/sa/b"
-	leaf := ca.MustIssue("client", testcerts.Options{
+	leaf := ca.MustIssue("client", pki.Options{
 		DNSNames: []string{"client.example", "alt.example"},
 		IPs:      []net.IP{net.ParseIP("10.0.0.1")},
 		URIs:     []string{uri},
@@ -129,8 +129,8 @@ func TestPassTLSClientCertDN(t *testing.T) {
 }
 
 func TestPassTLSClientCertStripsClientHeaders(t *testing.T) {
-	ca := testcerts.MustCA("Test CA")
-	leaf := ca.MustIssue("client", testcerts.Options{})
+	ca := pki.MustCA("Test CA")
+	leaf := ca.MustIssue("client", pki.Options{})
 	forged := http.Header{
 		"X-Forwarded-Tls-Client-Cert":      {"forged"},
 		"X-Forwarded-Tls-Client-Cert-Info": {"forged"},

@@ -11,17 +11,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/proxy/opensslrsa"
 )
 
-func rsaLeaf(t testing.TB) (*testcerts.CA, *testcerts.Leaf) {
+func rsaLeaf(t testing.TB) (*pki.CA, *pki.Leaf) {
 	t.Helper()
-	ca := testcerts.MustCA("opensslrsa test CA")
-	return ca, ca.MustIssue("server.test", testcerts.Options{DNSNames: []string{"server.test"}, Key: testcerts.RSA2048})
+	ca := pki.MustCA("opensslrsa test CA")
+	return ca, ca.MustIssue("server.test", pki.Options{DNSNames: []string{"server.test"}, Key: pki.RSA2048})
 }
 
-func wrapped(t testing.TB, leaf *testcerts.Leaf) tls.Certificate {
+func wrapped(t testing.TB, leaf *pki.Leaf) tls.Certificate {
 	t.Helper()
 	w, err := opensslrsa.Wrap(leaf.TLS)
 	if err != nil {
@@ -115,8 +115,8 @@ func TestHandshakeWithWrappedKey(t *testing.T) {
 }
 
 func TestNonRSAKeysAreUnchanged(t *testing.T) {
-	ca := testcerts.MustCA("opensslrsa test CA")
-	leaf := ca.MustIssue("ec.test", testcerts.Options{DNSNames: []string{"ec.test"}, Key: testcerts.ECDSA})
+	ca := pki.MustCA("opensslrsa test CA")
+	leaf := ca.MustIssue("ec.test", pki.Options{DNSNames: []string{"ec.test"}, Key: pki.ECDSA})
 	w, err := opensslrsa.Wrap(leaf.TLS)
 	if err != nil {
 		t.Fatal(err)

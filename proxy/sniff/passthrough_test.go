@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/proxy/sniff"
 )
 
-var testCA = testcerts.MustCA("sniff test CA")
+var testCA = pki.MustCA("sniff test CA")
 
-func testcertsOptions(names ...string) testcerts.Options {
-	return testcerts.Options{DNSNames: names}
+func leafOptions(names ...string) pki.Options {
+	return pki.Options{DNSNames: names}
 }
 
 // TestPeekPassthrough is SNI passthrough end to end: client -> Peek -> raw copy ->
@@ -26,7 +26,7 @@ func testcertsOptions(names ...string) testcerts.Options {
 func TestPeekPassthrough(t *testing.T) {
 	for _, mode := range []string{"Prefix then Underlying", "io.Copy via WriteTo"} {
 		t.Run(mode, func(t *testing.T) {
-			leaf := testCA.MustIssue("pass.test", testcertsOptions("pass.test"))
+			leaf := testCA.MustIssue("pass.test", leafOptions("pass.test"))
 			backendLn, proxyLn := listen(t), listen(t)
 
 			type result struct {

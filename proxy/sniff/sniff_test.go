@@ -177,7 +177,7 @@ func TestPeekFragmented(t *testing.T) {
 // TestPeekThenTerminate shows Peek consumed nothing: a real TLS server completes the
 // handshake over the returned conn, and data flows both ways.
 func TestPeekThenTerminate(t *testing.T) {
-	leaf := testCA.MustIssue("backend.test", testcertsOptions("backend.test"))
+	leaf := testCA.MustIssue("backend.test", leafOptions("backend.test"))
 	ln := listen(t)
 	raw, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // burst sends n requests at once through a cold transport and fails the test unless every
@@ -15,8 +15,8 @@ import (
 // n are in flight together: an HTTP/1 backend must get n connections at once.
 func burst(t *testing.T, p *Pool, n int, h2 bool) *seen {
 	t.Helper()
-	ca := testcerts.MustCA("Backend CA")
-	srv, seen := startBackend(t, serving(ca.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.example"}})), h2)
+	ca := pki.MustCA("Backend CA")
+	srv, seen := startBackend(t, serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})), h2)
 	var arrived sync.WaitGroup
 	arrived.Add(n)
 	all := make(chan struct{})

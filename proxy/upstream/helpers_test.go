@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 )
 
 // seen is what a test backend observed.
@@ -80,12 +80,12 @@ func startBackend(t *testing.T, cfg *tls.Config, h2 bool) (*httptest.Server, *se
 }
 
 // serving is a TLS server config presenting leaf.
-func serving(leaf *testcerts.Leaf) *tls.Config {
+func serving(leaf *pki.Leaf) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
 }
 
 // trust is a ServersTransport trusting ca, read from Secret web/<secret>.
-func trust(ca *testcerts.CA, secret string) *snapshot.Transport {
+func trust(ca *pki.CA, secret string) *snapshot.Transport {
 	return &snapshot.Transport{
 		ID: "ServersTransport/web/backend", Source: snapshot.Ref{Kind: "ServersTransport", Namespace: "web", Name: "backend"},
 		Hash: "h1",
@@ -97,7 +97,7 @@ func trust(ca *testcerts.CA, secret string) *snapshot.Transport {
 	}
 }
 
-func clientCert(leaf *testcerts.Leaf) *snapshot.Certificate {
+func clientCert(leaf *pki.Leaf) *snapshot.Certificate {
 	return &snapshot.Certificate{
 		Source:  snapshot.Ref{Kind: "Secret", Namespace: "web", Name: "client"},
 		Subject: leaf.Cert.Subject.String(), Cert: &leaf.TLS,

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 )
 
 // snap is the part of a snapshot Retain reads: routes' backends and the transports.
@@ -30,8 +30,8 @@ func copyOf[T any](v *T) *T {
 }
 
 func TestUnchangedTransportKeepsItsConnectionsAcrossSnapshots(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
-	srv, seen := startBackend(t, serving(ca.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.example"}})), true)
+	ca := pki.MustCA("Backend CA")
+	srv, seen := startBackend(t, serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})), true)
 	p := NewPool(Options{})
 	t.Cleanup(p.Close)
 
@@ -106,8 +106,8 @@ func TestCacheKey(t *testing.T) {
 }
 
 func TestDialContextOverrideMapsEndpointsToLocalBackends(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
-	srv, seen := startBackend(t, serving(ca.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.web.svc"}})), false)
+	ca := pki.MustCA("Backend CA")
+	srv, seen := startBackend(t, serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"}})), false)
 	const podAddr = "10.244.1.7:8443" // as an EndpointSlice would list it; never dialled
 	var dialled []string
 	var mu sync.Mutex

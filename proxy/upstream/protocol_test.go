@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/proxy/opensslrsa"
 )
 
@@ -31,8 +31,8 @@ func TestPlainHTTPBackendOnAnHTTPSBackendIsBackendNotTLS(t *testing.T) {
 }
 
 func TestTLSBackendReachedWithPlainHTTPIsBackendExpectsTLS(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
-	srv, _ := startBackend(t, serving(ca.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.example"}})), false)
+	ca := pki.MustCA("Backend CA")
+	srv, _ := startBackend(t, serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})), false)
 
 	t.Run("Go TLS server's 400 page, through the pool", func(t *testing.T) {
 		d := mustFail(t, NewPool(Options{}), nil, backend("http", addrOf(srv), ""), BackendExpectsTLS, http.StatusBadGateway)
@@ -86,8 +86,8 @@ func TestCheckResponseGivesTheBackendsOwn400BodyBackWhole(t *testing.T) {
 }
 
 func TestClientCertificates(t *testing.T) {
-	serverCA, clientCA, strangerCA := testcerts.MustCA("Backend CA"), testcerts.MustCA("Client CA"), testcerts.MustCA("Stranger CA")
-	leaf := serverCA.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.example"}})
+	serverCA, clientCA, strangerCA := pki.MustCA("Backend CA"), pki.MustCA("Client CA"), pki.MustCA("Stranger CA")
+	leaf := serverCA.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})
 	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(version), func(t *testing.T) {
 			cfg := serving(leaf)
@@ -103,7 +103,7 @@ func TestClientCertificates(t *testing.T) {
 			})
 			t.Run("one the backend does not trust", func(t *testing.T) {
 				tr := trust(serverCA, "backend-ca")
-				tr.ClientCertificates = []*snapshot.Certificate{clientCert(strangerCA.MustIssue("gateway", testcerts.Options{}))}
+				tr.ClientCertificates = []*snapshot.Certificate{clientCert(strangerCA.MustIssue("gateway", pki.Options{}))}
 				d := mustFail(t, NewPool(Options{}), tr, b, ClientCertificateRequired, http.StatusBadGateway)
 				if !strings.Contains(d.Message, "rejected") {
 					t.Errorf("message %q should say the certificate was rejected", d.Message)
@@ -111,7 +111,7 @@ func TestClientCertificates(t *testing.T) {
 			})
 			t.Run("configured", func(t *testing.T) {
 				tr := trust(serverCA, "backend-ca")
-				tr.ClientCertificates = []*snapshot.Certificate{clientCert(clientCA.MustIssue("gateway", testcerts.Options{}))}
+				tr.ClientCertificates = []*snapshot.Certificate{clientCert(clientCA.MustIssue("gateway", pki.Options{}))}
 				mustServe(t, NewPool(Options{}), tr, b)
 				seen.mu.Lock()
 				defer seen.mu.Unlock()
@@ -123,7 +123,7 @@ func TestClientCertificates(t *testing.T) {
 			// OpenSSL) signs the handshake the backend verifies.
 			t.Run("RSA, signed through ClientKey", func(t *testing.T) {
 				tr := trust(serverCA, "backend-ca")
-				tr.ClientCertificates = []*snapshot.Certificate{clientCert(clientCA.MustIssue("gateway-rsa", testcerts.Options{Key: testcerts.RSA2048}))}
+				tr.ClientCertificates = []*snapshot.Certificate{clientCert(clientCA.MustIssue("gateway-rsa", pki.Options{Key: pki.RSA2048}))}
 				var prepared atomic.Int32
 				p := NewPool(Options{ClientKey: func(c tls.Certificate) tls.Certificate {
 					prepared.Add(1)
@@ -149,8 +149,8 @@ func TestClientCertificates(t *testing.T) {
 }
 
 func TestNoCommonVersionOrCipherIsTLSVersionOrCipherMismatch(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
-	leaf := ca.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.example"}})
+	ca := pki.MustCA("Backend CA")
+	leaf := ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})
 
 	t.Run("version", func(t *testing.T) {
 		cfg := serving(leaf)
@@ -220,8 +220,8 @@ func TestBackendClosingTheConnectionIsConnectionReset(t *testing.T) {
 }
 
 func TestHTTP2(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
-	leaf := ca.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.example"}})
+	ca := pki.MustCA("Backend CA")
+	leaf := ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})
 	srv, _ := startBackend(t, serving(leaf), true)
 	b := backend("https", addrOf(srv), "backend.example")
 

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 func TestPrivateCAAndServerNameServe(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
-	srv, seen := startBackend(t, serving(ca.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.example"}})), false)
+	ca := pki.MustCA("Backend CA")
+	srv, seen := startBackend(t, serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})), false)
 	b := backend("https", addrOf(srv), "backend.example")
 
 	mustServe(t, NewPool(Options{}), trust(ca, "backend-ca"), b)
@@ -24,8 +24,8 @@ func TestPrivateCAAndServerNameServe(t *testing.T) {
 }
 
 func TestAnyOfTheVerifyNamesIsAccepted(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
-	srv, seen := startBackend(t, serving(ca.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.web.svc"}})), false)
+	ca := pki.MustCA("Backend CA")
+	srv, seen := startBackend(t, serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"}})), false)
 	names := []string{"backend", "backend.web", "backend.web.svc", "backend.web.svc.cluster.local"}
 	// The SNI is a name the certificate does not hold: crypto/tls alone would refuse it.
 	b := backend("https", addrOf(srv), "backend.web.svc.cluster.local", names...)
@@ -41,8 +41,8 @@ func TestAnyOfTheVerifyNamesIsAccepted(t *testing.T) {
 }
 
 func TestCertificateFromAnotherCAIsUnknownAuthority(t *testing.T) {
-	trusted, other := testcerts.MustCA("Backend CA"), testcerts.MustCA("Other CA")
-	srv, _ := startBackend(t, serving(other.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.example"}})), false)
+	trusted, other := pki.MustCA("Backend CA"), pki.MustCA("Other CA")
+	srv, _ := startBackend(t, serving(other.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})), false)
 	b := backend("https", addrOf(srv), "backend.example")
 
 	d := mustFail(t, NewPool(Options{}), trust(trusted, "backend-ca"), b, UnknownAuthority, http.StatusBadGateway)
@@ -66,8 +66,8 @@ func TestCertificateFromAnotherCAIsUnknownAuthority(t *testing.T) {
 }
 
 func TestCertificateForAnotherNameIsNameMismatch(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
-	srv, _ := startBackend(t, serving(ca.MustIssue("other", testcerts.Options{DNSNames: []string{"other.example"}})), false)
+	ca := pki.MustCA("Backend CA")
+	srv, _ := startBackend(t, serving(ca.MustIssue("other", pki.Options{DNSNames: []string{"other.example"}})), false)
 	b := backend("https", addrOf(srv), "backend.example", "backend", "backend.example")
 
 	d := mustFail(t, NewPool(Options{}), trust(ca, "backend-ca"), b, NameMismatch, http.StatusBadGateway)
@@ -80,9 +80,9 @@ func TestCertificateForAnotherNameIsNameMismatch(t *testing.T) {
 }
 
 func TestExpiredAndNotYetValidCertificates(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
+	ca := pki.MustCA("Backend CA")
 	now := time.Now()
-	for name, o := range map[string]testcerts.Options{
+	for name, o := range map[string]pki.Options{
 		"expired":       {NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)},
 		"not yet valid": {NotBefore: now.Add(24 * time.Hour), NotAfter: now.Add(48 * time.Hour)},
 	} {
@@ -100,9 +100,9 @@ func TestExpiredAndNotYetValidCertificates(t *testing.T) {
 }
 
 func TestPeerCertSANAndURIPins(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
+	ca := pki.MustCA("Backend CA")
 	const spiffe = "spiffe://cluster.local/ns/web/sa/backend"
-	srv, _ := startBackend(t, serving(ca.MustIssue("backend", testcerts.Options{
+	srv, _ := startBackend(t, serving(ca.MustIssue("backend", pki.Options{
 		DNSNames: []string{"backend.example"}, IPs: []net.IP{net.ParseIP("10.0.0.7")}, URIs: []string{spiffe},
 	})), false)
 	b := backend("https", addrOf(srv), "backend.example")
@@ -140,16 +140,16 @@ func TestPeerCertSANAndURIPins(t *testing.T) {
 }
 
 func TestInsecureSkipVerifyServesAnyCertificate(t *testing.T) {
-	trusted, other := testcerts.MustCA("Backend CA"), testcerts.MustCA("Other CA")
-	srv, _ := startBackend(t, serving(other.MustIssue("x", testcerts.Options{DNSNames: []string{"other.example"}})), false)
+	trusted, other := pki.MustCA("Backend CA"), pki.MustCA("Other CA")
+	srv, _ := startBackend(t, serving(other.MustIssue("x", pki.Options{DNSNames: []string{"other.example"}})), false)
 	tr := trust(trusted, "backend-ca")
 	tr.InsecureSkipVerify = true
 	mustServe(t, NewPool(Options{}), tr, backend("https", addrOf(srv), "backend.example"))
 }
 
 func TestResumedSessionsAreVerifiedToo(t *testing.T) {
-	ca := testcerts.MustCA("Backend CA")
-	srv, seen := startBackend(t, serving(ca.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.example"}})), false)
+	ca := pki.MustCA("Backend CA")
+	srv, seen := startBackend(t, serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})), false)
 	p, tr, b := NewPool(Options{}), trust(ca, "backend-ca"), backend("https", addrOf(srv), "backend.example")
 	u := p.For(tr, b).(*upstream)
 	var verified atomic.Int32

@@ -23,8 +23,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/bridgehead/bridgehead/controllers"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/proxy"
 )
@@ -109,7 +109,7 @@ var _ = Describe("cert-manager http-01 through an Ingress", Ordered, func() {
 		token      = "Fz0pL4x2fC1Kq9sXw3u8Tb7nYcR5eVaMdHjGk6QoZiE"
 		thumbprint = "gYmEhf0c0jXWLLvj6CDT5xy_V1v3wfhGx6TTBw1tQ-o"
 	)
-	edgeCA := testcerts.MustCA("edge CA")
+	edgeCA := pki.MustCA("edge CA")
 	var gw *inProcess
 
 	BeforeAll(func() {
@@ -128,7 +128,7 @@ var _ = Describe("cert-manager http-01 through an Ingress", Ordered, func() {
 		DeferCleanup(solver.Close)
 
 		create(namespace(ns),
-			tlsSecret(ns, "shop-tls", edgeCA.MustIssue(host, testcerts.Options{DNSNames: []string{host}})),
+			tlsSecret(ns, "shop-tls", edgeCA.MustIssue(host, pki.Options{DNSNames: []string{host}})),
 			// The Service in front of the gateway, with the address its load balancer got.
 			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "bridgehead", Name: "gateway-acme"},
 				Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "bridgehead"},

@@ -15,7 +15,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // curl runs the real client, as examples/ingress/README.md does.
@@ -30,7 +30,7 @@ func curl(args ...string) (string, error) {
 
 // startDemoBackend runs `bridgehead demo-backend` (what make run-cluster runs) on a free
 // port and returns that port.
-func startDemoBackend(dir string, leaf *testcerts.Leaf) string {
+func startDemoBackend(dir string, leaf *pki.Leaf) string {
 	GinkgoHelper()
 	cert, key := filepath.Join(dir, "backend.crt"), filepath.Join(dir, "backend.key")
 	Expect(os.WriteFile(cert, leaf.CertPEM, 0o600)).To(Succeed())
@@ -67,8 +67,8 @@ func startDemoBackend(dir string, leaf *testcerts.Leaf) string {
 // the two ExternalName Services (and the solver Ingress's port) are patched to them.
 var _ = Describe("the examples/ingress walkthrough", Ordered, func() {
 	const host = "app.localtest.me"
-	edgeCA := testcerts.MustCA("Bridgehead Demo CA")
-	backendCA := testcerts.MustCA("Bridgehead Demo Backend CA")
+	edgeCA := pki.MustCA("Bridgehead Demo CA")
+	backendCA := pki.MustCA("Bridgehead Demo Backend CA")
 	var gw *replica
 	var caFile string
 
@@ -76,7 +76,7 @@ var _ = Describe("the examples/ingress walkthrough", Ordered, func() {
 		dir := GinkgoT().TempDir()
 		caFile = filepath.Join(dir, "ca.crt")
 		Expect(os.WriteFile(caFile, edgeCA.PEM, 0o600)).To(Succeed())
-		backendPort := startDemoBackend(dir, backendCA.MustIssue("demo-backend.demo.svc", testcerts.Options{DNSNames: []string{"demo-backend.demo.svc"}}))
+		backendPort := startDemoBackend(dir, backendCA.MustIssue("demo-backend.demo.svc", pki.Options{DNSNames: []string{"demo-backend.demo.svc"}}))
 		solver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			token := strings.TrimPrefix(r.URL.Path, "/.well-known/acme-challenge/")
 			fmt.Fprintf(w, "%s.demo-account-thumbprint\n", token)
@@ -92,7 +92,7 @@ var _ = Describe("the examples/ingress walkthrough", Ordered, func() {
 		Eventually(func(g Gomega) { g.Expect(gw.leader(g).Leader).To(BeTrue()) }).WithTimeout(30 * time.Second).Should(Succeed())
 
 		output(kubectl("apply", "-f", "examples/ingress/namespace.yaml"))
-		create(tlsSecret("demo", "app-localtest-me-tls", edgeCA.MustIssue(host, testcerts.Options{DNSNames: []string{host}})),
+		create(tlsSecret("demo", "app-localtest-me-tls", edgeCA.MustIssue(host, pki.Options{DNSNames: []string{host}})),
 			caSecret("demo", "backend-ca", backendCA))
 		output(kubectl("apply", "-f", "examples/ingress/"))
 		output(kubectl("-n", "demo", "patch", "service", "demo-backend", "--type=json",

@@ -28,7 +28,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 func bg() context.Context { return context.Background() }
@@ -44,12 +44,12 @@ func namespace(name string) *corev1.Namespace {
 	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 }
 
-func tlsSecret(ns, name string, leaf *testcerts.Leaf) *corev1.Secret {
+func tlsSecret(ns, name string, leaf *pki.Leaf) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{"tls.crt": leaf.CertPEM, "tls.key": leaf.KeyPEM}}
 }
 
-func caSecret(ns, name string, ca *testcerts.CA) *corev1.Secret {
+func caSecret(ns, name string, ca *pki.CA) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{"ca.crt": ca.PEM}}
 }
 
@@ -83,7 +83,7 @@ func loadBalancer(g Gomega, ns, name string) []string {
 
 // httpsBackend is a backend that speaks only TLS, with a certificate from a private CA,
 // and answers with the SNI it saw.
-func httpsBackend(leaf *testcerts.Leaf) *httptest.Server {
+func httpsBackend(leaf *pki.Leaf) *httptest.Server {
 	GinkgoHelper()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "backend: TLS, SNI %s, path %s\n", r.TLS.ServerName, r.URL.Path)
@@ -96,7 +96,7 @@ func httpsBackend(leaf *testcerts.Leaf) *httptest.Server {
 
 // tlsClient trusts only ca and always dials addr, whatever the URL's host: a client that
 // resolves the gateway's host names to this machine.
-func tlsClient(ca *testcerts.CA, addr string) *http.Client {
+func tlsClient(ca *pki.CA, addr string) *http.Client {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
 	dialer := &net.Dialer{Timeout: 2 * time.Second}

@@ -14,7 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/bridgehead/bridgehead/controllers"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -26,12 +26,12 @@ var _ = Describe("HAProxy annotations against the API server", Ordered, func() {
 		ns   = "capnajax"
 		host = "my-app.capnajax.com"
 	)
-	edgeCA, backendCA := testcerts.MustCA("edge CA"), testcerts.MustCA("capnajax CA")
+	edgeCA, backendCA := pki.MustCA("edge CA"), pki.MustCA("capnajax CA")
 	var gw *inProcess
 
 	BeforeAll(func() {
-		backend := httpsBackend(backendCA.MustIssue("my-app.capnajax.svc", testcerts.Options{DNSNames: []string{"my-app.capnajax.svc"}}))
-		create(namespace(ns), tlsSecret(ns, "my-app-tls", edgeCA.MustIssue(host, testcerts.Options{DNSNames: []string{host}})),
+		backend := httpsBackend(backendCA.MustIssue("my-app.capnajax.svc", pki.Options{DNSNames: []string{"my-app.capnajax.svc"}}))
+		create(namespace(ns), tlsSecret(ns, "my-app-tls", edgeCA.MustIssue(host, pki.Options{DNSNames: []string{host}})),
 			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "my-app"},
 				Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "my-app"}, Ports: []corev1.ServicePort{{Name: "https", Port: 443}}}},
 			&discoveryv1.EndpointSlice{

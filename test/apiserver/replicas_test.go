@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -32,8 +32,8 @@ var _ = Describe("replicas", Ordered, func() {
 		renewDeadline = 3 * time.Second
 		retryPeriod   = 500 * time.Millisecond
 	)
-	edgeCA := testcerts.MustCA("edge CA")
-	backendCA := testcerts.MustCA("private backend CA")
+	edgeCA := pki.MustCA("edge CA")
+	backendCA := pki.MustCA("private backend CA")
 	var a, b *replica
 	var args []string
 
@@ -47,9 +47,9 @@ var _ = Describe("replicas", Ordered, func() {
 	}
 
 	BeforeAll(func() {
-		backend := httpsBackend(backendCA.MustIssue("backend.replicas.svc", testcerts.Options{DNSNames: []string{"backend.replicas.svc"}}))
+		backend := httpsBackend(backendCA.MustIssue("backend.replicas.svc", pki.Options{DNSNames: []string{"backend.replicas.svc"}}))
 		create(namespace(ns),
-			tlsSecret(ns, "shop-tls", edgeCA.MustIssue(host, testcerts.Options{DNSNames: []string{host}})),
+			tlsSecret(ns, "shop-tls", edgeCA.MustIssue(host, pki.Options{DNSNames: []string{host}})),
 			caSecret(ns, "backend-ca", backendCA),
 			// The API server refuses loopback addresses in EndpointSlices: the backend on
 			// this machine is reached through an ExternalName Service to localhost.

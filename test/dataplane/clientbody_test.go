@@ -36,7 +36,7 @@ func accessLine(t *testing.T, log *syncBuffer, path string) map[string]any {
 }
 
 // h2Client speaks HTTP/2 to the gateway's TLS entry point.
-func (g *gateway) h2Client(p *pki) *http.Client {
+func (g *gateway) h2Client(p *testPKI) *http.Client {
 	c := g.httpsClient(p.edgeCA)
 	c.Timeout = 0 // the tests bound their requests by context
 	return c

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/proxy"
 )
 
@@ -26,7 +26,7 @@ func mtlsOption(name string, secrets ...string) *bhv1.TLSOption {
 
 // mtlsSetup serves admin.example.com with client mTLS and app.example.com without, both
 // from one certificate, to the same plain backend.
-func mtlsSetup(t *testing.T, p *pki, clientCA *testcerts.CA) *gateway {
+func mtlsSetup(t *testing.T, p *testPKI, clientCA *pki.CA) *gateway {
 	b := startHTTPBackend(t)
 	objs := []client.Object{
 		tlsSecret("app-tls", p.edge), caSecret("client-ca", clientCA), mtlsOption("mtls", "client-ca"),
@@ -38,10 +38,10 @@ func mtlsSetup(t *testing.T, p *pki, clientCA *testcerts.CA) *gateway {
 
 func TestEdgeClientMTLS(t *testing.T) {
 	p := newPKI()
-	clientCA, strangerCA := testcerts.MustCA("client CA"), testcerts.MustCA("stranger CA")
+	clientCA, strangerCA := pki.MustCA("client CA"), pki.MustCA("stranger CA")
 	g := mtlsSetup(t, p, clientCA)
-	good := clientCA.MustIssue("alice", testcerts.Options{})
-	bad := strangerCA.MustIssue("mallory", testcerts.Options{})
+	good := clientCA.MustIssue("alice", pki.Options{})
+	bad := strangerCA.MustIssue("mallory", pki.Options{})
 
 	t.Run("no client certificate is refused", func(t *testing.T) {
 		if resp, err := g.httpsClient(p.edgeCA).Get("https://admin.example.com/"); err == nil {
@@ -71,7 +71,7 @@ func TestEdgeClientMTLS(t *testing.T) {
 // (mTLS) by sending another Host: that would bypass client authentication.
 func TestHostOfAnotherTLSPolicyGets421(t *testing.T) {
 	p := newPKI()
-	g := mtlsSetup(t, p, testcerts.MustCA("client CA"))
+	g := mtlsSetup(t, p, pki.MustCA("client CA"))
 	for _, h2 := range []bool{false, true} {
 		name := "HTTP/1.1"
 		if h2 {

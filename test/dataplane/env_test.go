@@ -21,8 +21,8 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/lastgood"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/proxy"
 )
@@ -133,12 +133,12 @@ func (g *gateway) apply(objs ...client.Object) translate.Statuses {
 
 // --- objects ---
 
-func tlsSecret(name string, l *testcerts.Leaf) *corev1.Secret {
+func tlsSecret(name string, l *pki.Leaf) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{"tls.crt": l.CertPEM, "tls.key": l.KeyPEM}}
 }
 
-func caSecret(name string, ca *testcerts.CA) *corev1.Secret {
+func caSecret(name string, ca *pki.CA) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{"ca.crt": ca.PEM}}
 }
 
@@ -203,7 +203,7 @@ func serversTransport(name, serverName string, roots []string, clientCerts []str
 // --- backends ---
 
 // tlsBackend starts an HTTPS backend that answers "backend:<SNI it saw>" and requires TLS.
-func tlsBackend(t *testing.T, leaf *testcerts.Leaf, mutate ...func(*tls.Config)) *httptest.Server {
+func tlsBackend(t *testing.T, leaf *pki.Leaf, mutate ...func(*tls.Config)) *httptest.Server {
 	t.Helper()
 	b := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Backend-Proto", r.Proto)
@@ -224,7 +224,7 @@ func addrOf(s *httptest.Server) string { return s.Listener.Addr().String() }
 // --- clients ---
 
 // httpsClient trusts ca and dials the gateway's TLS entry point for every host name.
-func (g *gateway) httpsClient(ca *testcerts.CA, mutate ...func(*tls.Config)) *http.Client {
+func (g *gateway) httpsClient(ca *pki.CA, mutate ...func(*tls.Config)) *http.Client {
 	cfg := &tls.Config{RootCAs: ca.Pool()}
 	for _, m := range mutate {
 		m(cfg)
@@ -241,6 +241,6 @@ func (g *gateway) httpsClient(ca *testcerts.CA, mutate ...func(*tls.Config)) *ht
 	}
 }
 
-func clientCert(l *testcerts.Leaf) func(*tls.Config) {
+func clientCert(l *pki.Leaf) func(*tls.Config) {
 	return func(c *tls.Config) { c.Certificates = []tls.Certificate{l.TLS} }
 }

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/proxy"
 )
 
@@ -142,8 +142,8 @@ func TestStripPrefixSetsForwardedPrefix(t *testing.T) {
 // backend that trusts the header.
 func TestClientCertHeadersComeFromPassTLSClientCertOnly(t *testing.T) {
 	p := newPKI()
-	clientCA := testcerts.MustCA("client CA")
-	alice := clientCA.MustIssue("alice", testcerts.Options{})
+	clientCA := pki.MustCA("client CA")
+	alice := clientCA.MustIssue("alice", pki.Options{})
 	b := startEchoBackend(t)
 	pass := &bhv1.Middleware{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pass"},
 		Spec: bhv1.MiddlewareSpec{PassTLSClientCert: &bhv1.PassTLSClientCert{PEM: true}}}

@@ -23,7 +23,7 @@ type h2Conn struct {
 	settings map[http2.SettingID]uint32
 }
 
-func (g *gateway) dialH2(t testing.TB, p *pki) *h2Conn {
+func (g *gateway) dialH2(t testing.TB, p *testPKI) *h2Conn {
 	t.Helper()
 	conn, err := tls.Dial("tcp", g.secure, &tls.Config{ServerName: "app.example.com", RootCAs: p.edgeCA.Pool(), NextProtos: []string{"h2"}})
 	if err != nil {

@@ -74,7 +74,7 @@ func (e *echoBackend) sawPath(p string) bool {
 }
 
 // plainRoute serves app.example.com on both entry points from one plain-HTTP backend.
-func plainRoute(p *pki, backendAddr string, middlewares ...string) []client.Object {
+func plainRoute(p *testPKI, backendAddr string, middlewares ...string) []client.Object {
 	objs := []client.Object{tlsSecret("app-tls", p.edge),
 		ingressRoute(routeSpec{name: "app", match: "Host(`app.example.com`)", svc: "plain", scheme: "http", secret: "app-tls", middlewares: middlewares, entryPoints: []string{"websecure"}}),
 		ingressRoute(routeSpec{name: "app-web", match: "Host(`app.example.com`)", svc: "plain", scheme: "http", middlewares: middlewares, entryPoints: []string{"web"}}),

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/common/model"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // /metrics is read by Prometheus: its own parser must accept the whole page when a route
@@ -20,8 +20,8 @@ import (
 func TestMetricsPageParsesWithHostileLabelValues(t *testing.T) {
 	routeName := "app\t\"x\"\\y\nz\u00e9\xff"
 	subject := "edge\t\"q\"\\w\ne\u00e9"
-	edgeCA := testcerts.MustCA("edge CA")
-	edge := edgeCA.MustIssue(subject, testcerts.Options{DNSNames: []string{"app.example.com"}})
+	edgeCA := pki.MustCA("edge CA")
+	edge := edgeCA.MustIssue(subject, pki.Options{DNSNames: []string{"app.example.com"}})
 	b := startHTTPBackend(t)
 	objs := []client.Object{tlsSecret("app-tls", edge),
 		ingressRoute(routeSpec{name: routeName, match: "Host(`app.example.com`)", svc: "plain", scheme: "http", secret: "app-tls"}),

@@ -22,7 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/proxy"
 )
 
@@ -43,9 +43,9 @@ func tcpRoute(name, match, svc string, passthrough bool, mutate ...func(*bhv1.In
 
 // passthroughSetup: db.example.com is passed through to a backend that terminates TLS
 // itself (and wants the real client's certificate); app.example.com is terminated here.
-func passthroughSetup(t *testing.T, p *pki, dbCA *testcerts.CA, opts ...gatewayOption) (*gateway, *testcerts.CA) {
-	clientCA := testcerts.MustCA("db client CA")
-	db := tlsBackend(t, dbCA.MustIssue("db.example.com", testcerts.Options{DNSNames: []string{"db.example.com"}}), requireClientCert(clientCA))
+func passthroughSetup(t *testing.T, p *testPKI, dbCA *pki.CA, opts ...gatewayOption) (*gateway, *pki.CA) {
+	clientCA := pki.MustCA("db client CA")
+	db := tlsBackend(t, dbCA.MustIssue("db.example.com", pki.Options{DNSNames: []string{"db.example.com"}}), requireClientCert(clientCA))
 	plain := startHTTPBackend(t)
 	objs := []client.Object{
 		tlsSecret("app-tls", p.edge),
@@ -59,9 +59,9 @@ func passthroughSetup(t *testing.T, p *pki, dbCA *testcerts.CA, opts ...gatewayO
 
 func TestPassthroughBesideTerminatedHTTPS(t *testing.T) {
 	p := newPKI()
-	dbCA := testcerts.MustCA("db CA")
+	dbCA := pki.MustCA("db CA")
 	g, clientCA := passthroughSetup(t, p, dbCA)
-	alice := clientCA.MustIssue("alice", testcerts.Options{})
+	alice := clientCA.MustIssue("alice", pki.Options{})
 
 	t.Run("the client sees the backend's own certificate and its mTLS works", func(t *testing.T) {
 		c := &http.Client{Transport: &http.Transport{
@@ -159,7 +159,7 @@ func helloReachesBackend(t *testing.T, g *gateway, send func(net.Conn, []byte)) 
 
 func TestFragmentedClientHellosAreRouted(t *testing.T) {
 	p := newPKI()
-	g, _ := passthroughSetup(t, p, testcerts.MustCA("db CA"))
+	g, _ := passthroughSetup(t, p, pki.MustCA("db CA"))
 	t.Run("split across 3 records", func(t *testing.T) {
 		helloReachesBackend(t, g, func(c net.Conn, b []byte) { _, _ = c.Write(b) })
 	})
@@ -177,7 +177,7 @@ func TestFragmentedClientHellosAreRouted(t *testing.T) {
 
 func TestPeekIsBoundedAndNonTLSIsClosed(t *testing.T) {
 	p := newPKI()
-	g, _ := passthroughSetup(t, p, testcerts.MustCA("db CA"), func(c *proxy.Config) { c.PeekTimeout = 300 * time.Millisecond })
+	g, _ := passthroughSetup(t, p, pki.MustCA("db CA"), func(c *proxy.Config) { c.PeekTimeout = 300 * time.Millisecond })
 	t.Run("a record header announcing 16 KiB then silence is closed at the peek deadline", func(t *testing.T) {
 		conn, err := net.Dial("tcp", g.secure)
 		if err != nil {
@@ -280,14 +280,14 @@ func TestProxyProtocolCarriesTheClientAddress(t *testing.T) {
 
 func TestTCPRouteWithTLSToAnUnknownCAIsClassified(t *testing.T) {
 	p := newPKI()
-	backend := tlsBackend(t, testcerts.MustCA("stranger").MustIssue("mqtt.web.svc", testcerts.Options{DNSNames: []string{"mqtt.web.svc"}}))
+	backend := tlsBackend(t, pki.MustCA("stranger").MustIssue("mqtt.web.svc", pki.Options{DNSNames: []string{"mqtt.web.svc"}}))
 	st := &bhv1.ServersTransportTCP{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mqtt"},
 		Spec: bhv1.ServersTransportTCPSpec{TLS: &bhv1.UpstreamTLS{ServerName: "mqtt.web.svc", RootCAs: []bhv1.RootCA{{Secret: ptr.To(bhv1.SecretName("backend-ca"))}}}}}
 	route := &bhv1.IngressRouteTCP{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mqtt"},
 		Spec: bhv1.IngressRouteTCPSpec{EntryPoints: []string{"websecure"},
 			Routes: []bhv1.RouteTCP{{Match: "HostSNI(`mqtt.example.com`)", Services: []bhv1.ServiceTCP{{Name: "mqtt", Port: "443", TLS: true, ServersTransport: "mqtt"}}}},
 			TLS:    &bhv1.TLSTCP{SecretName: "mqtt-tls"}}}
-	mqttCert := p.edgeCA.MustIssue("mqtt.example.com", testcerts.Options{DNSNames: []string{"mqtt.example.com"}})
+	mqttCert := p.edgeCA.MustIssue("mqtt.example.com", pki.Options{DNSNames: []string{"mqtt.example.com"}})
 	objs := []client.Object{st, route, tlsSecret("mqtt-tls", mqttCert), caSecret("backend-ca", p.backendCA)}
 	g := startGateway(t, append(objs, service("mqtt", "mqtts", addrOf(backend))...))
 
@@ -315,9 +315,9 @@ func TestTCPRouteWithTLSToAnUnknownCAIsClassified(t *testing.T) {
 
 func TestPassthroughConnectionsSurviveSwapsUntilTheirRouteIsRemoved(t *testing.T) {
 	p := newPKI()
-	dbCA := testcerts.MustCA("db CA")
+	dbCA := pki.MustCA("db CA")
 	g, clientCA := passthroughSetup(t, p, dbCA, func(c *proxy.Config) { c.TCPRouteGrace = 200 * time.Millisecond })
-	alice := clientCA.MustIssue("alice", testcerts.Options{})
+	alice := clientCA.MustIssue("alice", pki.Options{})
 	conn, err := tls.Dial("tcp", g.secure, &tls.Config{ServerName: "db.example.com", RootCAs: dbCA.Pool(), Certificates: []tls.Certificate{alice.TLS}, NextProtos: []string{"http/1.1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -394,9 +394,9 @@ func TestTrustedLoadBalancerPROXYHeaderGivesTheClientAddress(t *testing.T) {
 
 func TestTCPIdleTimeoutClosesSilentConnections(t *testing.T) {
 	p := newPKI()
-	dbCA := testcerts.MustCA("db CA")
+	dbCA := pki.MustCA("db CA")
 	g, clientCA := passthroughSetup(t, p, dbCA, func(c *proxy.Config) { c.TCPIdleTimeout = 300 * time.Millisecond })
-	alice := clientCA.MustIssue("alice", testcerts.Options{})
+	alice := clientCA.MustIssue("alice", pki.Options{})
 	conn, err := tls.Dial("tcp", g.secure, &tls.Config{ServerName: "db.example.com", RootCAs: dbCA.Pool(), Certificates: []tls.Certificate{alice.TLS}, NextProtos: []string{"http/1.1"}})
 	if err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ import (
 // whose other paths go to a public backend, on web (plain) and websecure (TLS, h2).
 type pathScene struct {
 	g     *gateway
-	p     *pki
+	p     *testPKI
 	mu    sync.Mutex
 	admin []string // request targets the guarded backend saw: must stay empty
 }
@@ -168,7 +168,7 @@ func TestAllowedPathCharactersStayData(t *testing.T) {
 
 // h2Get sends one GET with :path exactly as given over TLS with ALPN h2, speaking the
 // frames itself, and returns the status, headers and body of the answer.
-func h2Get(t *testing.T, addr string, p *pki, host, path string) (int, http.Header, string) {
+func h2Get(t *testing.T, addr string, p *testPKI, host, path string) (int, http.Header, string) {
 	t.Helper()
 	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: host, RootCAs: p.edgeCA.Pool(), NextProtos: []string{"h2"}})
 	if err != nil {

@@ -179,7 +179,7 @@ func TestRapidResetIsBoundedAtTheBackend(t *testing.T) {
 // rapidReset opens one HTTP/2 connection and sends HEADERS then RST_STREAM for up to n
 // streams, until the deadline or until the gateway closes the connection. It returns how
 // many streams it sent.
-func rapidReset(t *testing.T, g *gateway, p *pki, deadline time.Time, n int) int {
+func rapidReset(t *testing.T, g *gateway, p *testPKI, deadline time.Time, n int) int {
 	c := g.dialH2(t, p)
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // tool finds a real client; `make test` installs the Debian packages when missing.
@@ -76,10 +76,10 @@ func TestCurlThroughEndToEndTLS(t *testing.T) {
 
 func TestOpenSSLSeesTheRightCertificateAndMTLS(t *testing.T) {
 	p := newPKI()
-	clientCA := testcerts.MustCA("client CA")
+	clientCA := pki.MustCA("client CA")
 	g := mtlsSetup(t, p, clientCA)
 	ca := writePEM(t, "ca.pem", p.edgeCA.PEM)
-	alice := clientCA.MustIssue("alice", testcerts.Options{})
+	alice := clientCA.MustIssue("alice", pki.Options{})
 	cert, key := writePEM(t, "alice.pem", alice.CertPEM), writePEM(t, "alice.key", alice.KeyPEM)
 
 	out, err := run(t, "Q\n", "openssl", "s_client", "-connect", g.secure, "-servername", "app.example.com", "-CAfile", ca, "-verify_return_error", "-brief")
@@ -103,7 +103,7 @@ func TestOpenSSLSeesTheRightCertificateAndMTLS(t *testing.T) {
 // makes — PSS in TLS 1.3 and 1.2, PKCS #1 v1.5 in TLS 1.2 — and get the backend's answer.
 func TestRSAEdgeCertificateSignaturesWithOpenSSLClients(t *testing.T) {
 	p := newPKI()
-	p.edge = p.edgeCA.MustIssue("app.example.com", testcerts.Options{DNSNames: []string{"app.example.com"}, Key: testcerts.RSA2048})
+	p.edge = p.edgeCA.MustIssue("app.example.com", pki.Options{DNSNames: []string{"app.example.com"}, Key: pki.RSA2048})
 	b := tlsBackend(t, p.backend("backend.web.svc"))
 	g := startGateway(t, e2e(p, addrOf(b), serversTransport("backend", "backend.web.svc", []string{"backend-ca"}, nil),
 		routeSpec{name: "app", match: "Host(`app.example.com`)", svc: "backend", transport: "backend", secret: "app-tls"}))
@@ -130,7 +130,7 @@ func TestRSAEdgeCertificateSignaturesWithOpenSSLClients(t *testing.T) {
 // endpoint is not connected" or "Connection reset by peer" instead, most of the time.
 func TestCurlSeesWhyItsCertificateWasRefused(t *testing.T) {
 	p := newPKI()
-	g := mtlsSetup(t, p, testcerts.MustCA("client CA"))
+	g := mtlsSetup(t, p, pki.MustCA("client CA"))
 	_, port, _ := strings.Cut(g.secure, ":")
 	ca := writePEM(t, "ca.pem", p.edgeCA.PEM)
 	for _, proto := range []string{"--http2", "--http1.1"} {

@@ -9,24 +9,24 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // pki is the certificates of one scenario: the edge certificate for app.example.com, and
 // a private CA that signs the backend's certificate for backend.web.svc.
-type pki struct {
-	edgeCA, backendCA, otherCA *testcerts.CA
-	edge                       *testcerts.Leaf
+type testPKI struct {
+	edgeCA, backendCA, otherCA *pki.CA
+	edge                       *pki.Leaf
 }
 
-func newPKI() *pki {
-	p := &pki{edgeCA: testcerts.MustCA("edge CA"), backendCA: testcerts.MustCA("backend CA"), otherCA: testcerts.MustCA("other CA")}
-	p.edge = p.edgeCA.MustIssue("app.example.com", testcerts.Options{DNSNames: []string{"app.example.com", "admin.example.com"}})
+func newPKI() *testPKI {
+	p := &testPKI{edgeCA: pki.MustCA("edge CA"), backendCA: pki.MustCA("backend CA"), otherCA: pki.MustCA("other CA")}
+	p.edge = p.edgeCA.MustIssue("app.example.com", pki.Options{DNSNames: []string{"app.example.com", "admin.example.com"}})
 	return p
 }
 
-func (p *pki) backend(names ...string) *testcerts.Leaf {
-	return p.backendCA.MustIssue(names[0], testcerts.Options{DNSNames: names})
+func (p *testPKI) backend(names ...string) *pki.Leaf {
+	return p.backendCA.MustIssue(names[0], pki.Options{DNSNames: names})
 }
 
 // get requests url through the gateway and returns status, Bridgehead-Error and body.
@@ -42,7 +42,7 @@ func get(t *testing.T, c *http.Client, url string) (int, string, string) {
 }
 
 // e2e is the end-to-end TLS setup: edge cert, https Service, ServersTransport.
-func e2e(p *pki, backendAddr string, transport client.Object, route routeSpec) []client.Object {
+func e2e(p *testPKI, backendAddr string, transport client.Object, route routeSpec) []client.Object {
 	objs := []client.Object{tlsSecret("app-tls", p.edge), caSecret("backend-ca", p.backendCA), ingressRoute(route)}
 	if transport != nil {
 		objs = append(objs, transport)
@@ -84,7 +84,7 @@ func TestUpstreamFailuresAreNamed(t *testing.T) {
 		wantReason string
 	}{
 		{"backend signed by another CA", func(t *testing.T) string {
-			return addrOf(tlsBackend(t, p.otherCA.MustIssue("backend.web.svc", testcerts.Options{DNSNames: []string{"backend.web.svc"}})))
+			return addrOf(tlsBackend(t, p.otherCA.MustIssue("backend.web.svc", pki.Options{DNSNames: []string{"backend.web.svc"}})))
 		}, serversTransport("backend", "backend.web.svc", []string{"backend-ca"}, nil), 502, "UnknownAuthority"},
 		{"backend certificate for another name", func(t *testing.T) string {
 			return addrOf(tlsBackend(t, p.backend("db.internal")))
@@ -115,7 +115,7 @@ func TestUpstreamFailuresAreNamed(t *testing.T) {
 func TestClientCertificateToTheBackend(t *testing.T) {
 	p := newPKI()
 	b := tlsBackend(t, p.backend("backend.web.svc"), requireClientCert(p.backendCA))
-	gatewayID := p.backendCA.MustIssue("gateway", testcerts.Options{})
+	gatewayID := p.backendCA.MustIssue("gateway", pki.Options{})
 	objs := e2e(p, addrOf(b), serversTransport("backend", "backend.web.svc", []string{"backend-ca"}, []string{"gateway-id"}),
 		routeSpec{name: "app", match: "Host(`app.example.com`)", svc: "backend", transport: "backend", secret: "app-tls"})
 	g := startGateway(t, append(objs, tlsSecret("gateway-id", gatewayID)))
@@ -124,7 +124,7 @@ func TestClientCertificateToTheBackend(t *testing.T) {
 	}
 }
 
-func requireClientCert(ca *testcerts.CA) func(*tls.Config) {
+func requireClientCert(ca *pki.CA) func(*tls.Config) {
 	return func(c *tls.Config) {
 		c.ClientAuth = tls.RequireAndVerifyClientCert
 		c.ClientCAs = ca.Pool()

@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/proxy"
 )
@@ -41,7 +41,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 
 // countingBackend starts a backend that answers "backend:<SNI>" over TLS with leaf, or
 // plain HTTP when leaf is nil, and counts the connections it accepts.
-func countingBackend(t *testing.T, leaf *testcerts.Leaf) (string, *atomic.Int64) {
+func countingBackend(t *testing.T, leaf *pki.Leaf) (string, *atomic.Int64) {
 	t.Helper()
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sni := ""
@@ -80,7 +80,7 @@ func withMiddlewares(names ...string) func(*bhv1.IngressRouteTCP) {
 
 // dialTLS connects to the gateway's websecure entry point (after writing prefix, a PROXY
 // header for instance) and completes a TLS handshake for sni.
-func dialTLS(g *gateway, sni string, roots *testcerts.CA, prefix string) (*tls.Conn, error) {
+func dialTLS(g *gateway, sni string, roots *pki.CA, prefix string) (*tls.Conn, error) {
 	raw, err := net.DialTimeout("tcp", g.secure, 5*time.Second)
 	if err != nil {
 		return nil, err
@@ -131,9 +131,9 @@ func refusedBeforeHandshake(t *testing.T, c *tls.Conn, err error) {
 }
 
 func TestTCPAllowListOnPassthrough(t *testing.T) {
-	dbCA := testcerts.MustCA("db CA")
-	allowedAddr, allowedConns := countingBackend(t, dbCA.MustIssue("db.example.com", testcerts.Options{DNSNames: []string{"db.example.com"}}))
-	deniedAddr, deniedConns := countingBackend(t, dbCA.MustIssue("office.example.com", testcerts.Options{DNSNames: []string{"office.example.com"}}))
+	dbCA := pki.MustCA("db CA")
+	allowedAddr, allowedConns := countingBackend(t, dbCA.MustIssue("db.example.com", pki.Options{DNSNames: []string{"db.example.com"}}))
+	deniedAddr, deniedConns := countingBackend(t, dbCA.MustIssue("office.example.com", pki.Options{DNSNames: []string{"office.example.com"}}))
 	objs := []client.Object{
 		allowList("loopback", "127.0.0.0/8", "::1"),
 		allowList("office", "192.0.2.0/24"),
@@ -167,7 +167,7 @@ func TestTCPAllowListOnPassthrough(t *testing.T) {
 
 func TestTCPAllowListBeforeTermination(t *testing.T) {
 	p := newPKI()
-	mqttCert := p.edgeCA.MustIssue("mqtt.example.com", testcerts.Options{DNSNames: []string{"mqtt.example.com"}})
+	mqttCert := p.edgeCA.MustIssue("mqtt.example.com", pki.Options{DNSNames: []string{"mqtt.example.com"}})
 	addr, conns := countingBackend(t, nil)
 	route := func(allow string) []client.Object {
 		return append([]client.Object{
@@ -197,8 +197,8 @@ func TestTCPAllowListBeforeTermination(t *testing.T) {
 }
 
 func TestTCPAllowListJudgesTheAddressFromTheProxyHeader(t *testing.T) {
-	dbCA := testcerts.MustCA("db CA")
-	addr, conns := countingBackend(t, dbCA.MustIssue("db.example.com", testcerts.Options{DNSNames: []string{"db.example.com"}}))
+	dbCA := pki.MustCA("db CA")
+	addr, conns := countingBackend(t, dbCA.MustIssue("db.example.com", pki.Options{DNSNames: []string{"db.example.com"}}))
 	objs := append([]client.Object{
 		allowList("office", "203.0.113.0/24"),
 		tcpRoute("db", "HostSNI(`db.example.com`)", "db", true, withMiddlewares("office")),
@@ -228,8 +228,8 @@ func TestTCPAllowListJudgesTheAddressFromTheProxyHeader(t *testing.T) {
 }
 
 func TestTCPInFlightConnCapsConnectionsPerClient(t *testing.T) {
-	dbCA := testcerts.MustCA("db CA")
-	addr, conns := countingBackend(t, dbCA.MustIssue("db.example.com", testcerts.Options{DNSNames: []string{"db.example.com"}}))
+	dbCA := pki.MustCA("db CA")
+	addr, conns := countingBackend(t, dbCA.MustIssue("db.example.com", pki.Options{DNSNames: []string{"db.example.com"}}))
 	objs := append([]client.Object{
 		middlewareTCP("two", bhv1.MiddlewareTCPSpec{InFlightConn: &bhv1.InFlightConn{Amount: 2}}),
 		tcpRoute("db", "HostSNI(`db.example.com`)", "db", true, withMiddlewares("two")),
@@ -283,8 +283,8 @@ func TestTCPInFlightConnCapsConnectionsPerClient(t *testing.T) {
 }
 
 func TestTCPRouteWithABrokenMiddlewareFailsClosed(t *testing.T) {
-	dbCA := testcerts.MustCA("db CA")
-	addr, conns := countingBackend(t, dbCA.MustIssue("db.example.com", testcerts.Options{DNSNames: []string{"db.example.com"}}))
+	dbCA := pki.MustCA("db CA")
+	addr, conns := countingBackend(t, dbCA.MustIssue("db.example.com", pki.Options{DNSNames: []string{"db.example.com"}}))
 	objs := append([]client.Object{
 		tcpRoute("db", "HostSNI(`db.example.com`)", "db", true, withMiddlewares("office")), // office does not exist
 	}, service("db", "https", addr)...)

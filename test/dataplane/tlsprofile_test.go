@@ -9,12 +9,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
 // handshake12 connects with TLS 1.2 offering only suite, and returns the suite agreed on.
-func handshake12(addr, host string, ca *testcerts.CA, suite uint16) (uint16, error) {
+func handshake12(addr, host string, ca *pki.CA, suite uint16) (uint16, error) {
 	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: host, RootCAs: ca.Pool(),
 		MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}})
 	if err != nil {
@@ -28,9 +28,9 @@ func handshake12(addr, host string, ca *testcerts.CA, suite uint16) (uint16, err
 // client that has nothing else is served only with --tls-default-profile=legacy. A
 // TLSOption that lists cipherSuites gets exactly those, whatever the profile.
 func TestDefaultTLSProfileIsIntermediate(t *testing.T) {
-	edgeCA := testcerts.MustCA("edge CA")
+	edgeCA := pki.MustCA("edge CA")
 	// RSA, as in the report: the suites at stake are ECDHE-RSA-AES{128,256}-SHA.
-	edge := edgeCA.MustIssue("app.example.com", testcerts.Options{DNSNames: []string{"app.example.com", "cbc.example.com"}, Key: testcerts.RSA2048})
+	edge := edgeCA.MustIssue("app.example.com", pki.Options{DNSNames: []string{"app.example.com", "cbc.example.com"}, Key: pki.RSA2048})
 	b := startHTTPBackend(t)
 	cbcOnly := &bhv1.TLSOption{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cbc-only"},
 		Spec: bhv1.TLSOptionSpec{CipherSuites: []bhv1.CipherSuite{"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"}}}

@@ -2,7 +2,7 @@
 // 127.0.0.1: each scenario is a folder of manifests written into t.TempDir(), as a user
 // would keep it (standalone mode), whose Service has no selector and an EndpointSlice
 // pointing at a real TLS (or plain) backend the test starts with certificates from
-// internal/testcerts. The folder is read with the real loader, translated, and every
+// internal/pki. The folder is read with the real loader, translated, and every
 // endpoint gets a real handshake and request.
 package diagnose
 
@@ -34,8 +34,8 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	diag "github.com/bridgehead/bridgehead/internal/diagnose"
-	"github.com/bridgehead/bridgehead/internal/manifests"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -47,10 +47,10 @@ const (
 // The CAs of every scenario: the edge's, the backend's, an unrelated one, and the one
 // that issues client certificates to the gateway.
 var (
-	edgeCA    = testcerts.MustCA("Edge CA")
-	backendCA = testcerts.MustCA("Backend CA")
-	otherCA   = testcerts.MustCA("Other CA")
-	clientCA  = testcerts.MustCA("Client CA")
+	edgeCA    = pki.MustCA("Edge CA")
+	backendCA = pki.MustCA("Backend CA")
+	otherCA   = pki.MustCA("Other CA")
+	clientCA  = pki.MustCA("Client CA")
 )
 
 // setup is one working end-to-end TLS path: IngressRoute web/app for app.example.test
@@ -59,10 +59,10 @@ var (
 // one thing in it.
 type setup struct {
 	// The backend.
-	backendLeaf     *testcerts.Leaf // the certificate it serves
-	backendPlain    bool            // it speaks plain HTTP
-	backendClientCA *testcerts.CA   // it requires client certificates from this CA
-	backendMaxTLS   uint16          // its highest TLS version (0: TLS 1.3)
+	backendLeaf     *pki.Leaf // the certificate it serves
+	backendPlain    bool      // it speaks plain HTTP
+	backendClientCA *pki.CA   // it requires client certificates from this CA
+	backendMaxTLS   uint16    // its highest TLS version (0: TLS 1.3)
 
 	// The objects.
 	route     *bhv1.IngressRoute
@@ -77,7 +77,7 @@ type setup struct {
 
 func newSetup() *setup {
 	s := &setup{
-		backendLeaf: backendCA.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.web.svc"}}),
+		backendLeaf: backendCA.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"}}),
 		route: &bhv1.IngressRoute{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
 			Spec: bhv1.IngressRouteSpec{
@@ -99,7 +99,7 @@ func newSetup() *setup {
 			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}}},
 		},
 		secrets: map[string]*corev1.Secret{
-			"app-tls":    tlsSecret("app-tls", edgeCA.MustIssue(host, testcerts.Options{DNSNames: []string{host}})),
+			"app-tls":    tlsSecret("app-tls", edgeCA.MustIssue(host, pki.Options{DNSNames: []string{host}})),
 			"backend-ca": caSecret("backend-ca", backendCA),
 		},
 		opts: translate.DefaultOptions(),
@@ -118,12 +118,12 @@ func (s *setup) usePort(name string, number int32) {
 	s.backendService().Port = bhv1.Port(name)
 }
 
-func tlsSecret(name string, l *testcerts.Leaf) *corev1.Secret {
+func tlsSecret(name string, l *pki.Leaf) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{"tls.crt": l.CertPEM, "tls.key": l.KeyPEM}}
 }
 
-func caSecret(name string, ca *testcerts.CA) *corev1.Secret {
+func caSecret(name string, ca *pki.CA) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{"ca.crt": ca.PEM}}
 }
 

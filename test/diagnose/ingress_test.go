@@ -12,7 +12,7 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	diag "github.com/bridgehead/bridgehead/internal/diagnose"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -165,7 +165,7 @@ var ingressCauses = []ingressCause{
 	{
 		name: "backend certificate expired",
 		broken: func(s *setup, _ *networkingv1.Ingress) {
-			s.backendLeaf = backendCA.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.web.svc"},
+			s.backendLeaf = backendCA.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"},
 				NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
 		},
 		verdict: diag.Fail, kind: "Endpoint", reason: "CertificateExpired",
@@ -209,7 +209,7 @@ var ingressCauses = []ingressCause{
 	{
 		name: "edge certificate does not cover the host",
 		broken: func(s *setup, _ *networkingv1.Ingress) {
-			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue("other.example.test", testcerts.Options{DNSNames: []string{"other.example.test"}}))
+			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue("other.example.test", pki.Options{DNSNames: []string{"other.example.test"}}))
 		},
 		verdict: diag.Fail, kind: "TLS host", reason: string(bhv1.ReasonCertificateHostMismatch),
 		says: []string{"valid for [other.example.test], not for " + host},
@@ -217,7 +217,7 @@ var ingressCauses = []ingressCause{
 	{
 		name: "edge certificate expired",
 		broken: func(s *setup, _ *networkingv1.Ingress) {
-			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue(host, testcerts.Options{DNSNames: []string{host},
+			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue(host, pki.Options{DNSNames: []string{host},
 				NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)}))
 		},
 		verdict: diag.Fail, kind: "TLS host", reason: string(bhv1.ReasonCertificateExpired),
@@ -332,7 +332,7 @@ func TestIngressAnnotationsAsTheGatewayReadsThem(t *testing.T) {
 	})
 	t.Run("a CA that did not sign the backend", func(t *testing.T) {
 		s, ing := ingressSetup()
-		s.secrets["other-ca"] = caSecret("other-ca", testcerts.MustCA("Somebody else's CA"))
+		s.secrets["other-ca"] = caSecret("other-ca", pki.MustCA("Somebody else's CA"))
 		annotate(s, ing, "other-ca")
 		d := s.diagnoseTarget(t, ingressTarget)
 		if hops := d.hop(diag.Fail, "UnknownAuthority"); len(hops) == 0 {

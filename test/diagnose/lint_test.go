@@ -13,8 +13,8 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	diag "github.com/bridgehead/bridgehead/internal/diagnose"
-	"github.com/bridgehead/bridgehead/internal/manifests"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // lintSet is the manifests of a setup as a team keeps them before kubectl apply: the
@@ -86,10 +86,10 @@ func TestLintFindings(t *testing.T) {
 		{"service port resolves to http with a ServersTransport", func(s *setup) { s.usePort("web", 8443) },
 			"IngressRoute web/app", "IneffectiveSetting", `serversTransport "backend" is set but the backend is spoken to over plain http`},
 		{"edge certificate does not cover the host", func(s *setup) {
-			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue("other", testcerts.Options{DNSNames: []string{"other.example.test"}}))
+			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue("other", pki.Options{DNSNames: []string{"other.example.test"}}))
 		}, "IngressRoute web/app", "CertificateHostMismatch", "valid for other.example.test but the route serves app.example.test"},
 		{"edge certificate expired", func(s *setup) {
-			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue(host, testcerts.Options{DNSNames: []string{host},
+			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue(host, pki.Options{DNSNames: []string{host},
 				NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)}))
 		}, "IngressRoute web/app", "CertificateExpired", "renew the Secret"},
 		{"TLSOption clientAuth on a route without Host()", func(s *setup) {

@@ -9,7 +9,7 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	diag "github.com/bridgehead/bridgehead/internal/diagnose"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -31,11 +31,11 @@ func TestWarningsDoNotBreak(t *testing.T) {
 // TestIngressRouteTCP: a TCP route that terminates TLS and re-encrypts to its backend is
 // walked the same way, with ServersTransportTCP and the TCP dialer the gateway uses.
 func TestIngressRouteTCP(t *testing.T) {
-	build := func(roots *testcerts.CA) *setup {
+	build := func(roots *pki.CA) *setup {
 		s := newSetup()
 		s.route, s.transport = nil, nil
 		s.secrets["db-ca"] = caSecret("db-ca", roots)
-		s.secrets["db-tls"] = tlsSecret("db-tls", edgeCA.MustIssue("db.example.test", testcerts.Options{DNSNames: []string{"db.example.test"}}))
+		s.secrets["db-tls"] = tlsSecret("db-tls", edgeCA.MustIssue("db.example.test", pki.Options{DNSNames: []string{"db.example.test"}}))
 		s.extra = append(s.extra,
 			&bhv1.IngressRouteTCP{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, Spec: bhv1.IngressRouteTCPSpec{
 				Routes: []bhv1.RouteTCP{{Match: "HostSNI(`db.example.test`)", Services: []bhv1.ServiceTCP{{

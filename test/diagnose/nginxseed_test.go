@@ -23,9 +23,9 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	diag "github.com/bridgehead/bridgehead/internal/diagnose"
-	"github.com/bridgehead/bridgehead/internal/manifests"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/source/kube"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/internal/testenv"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
@@ -56,7 +56,7 @@ func seedFolder(t *testing.T, withEndpoints bool) string {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("web\n")) }))
 	t.Cleanup(backend.Close)
 	_, port, _ := net.SplitHostPort(backend.Listener.Addr().String())
-	leaf := edgeCA.MustIssue(seedHost, testcerts.Options{DNSNames: []string{seedHost}})
+	leaf := edgeCA.MustIssue(seedHost, pki.Options{DNSNames: []string{seedHost}})
 	replacer := strings.NewReplacer(
 		"${YOUR_CERTIFICATE_COMMON_NAME}", seedHost,
 		"CERT BASE64 STRING GOES HERE", base64.StdEncoding.EncodeToString(leaf.CertPEM),

@@ -11,7 +11,7 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	diag "github.com/bridgehead/bridgehead/internal/diagnose"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // scenario is one way to break the path, what diagnose must say about it, and the change
@@ -32,10 +32,10 @@ type scenario struct {
 }
 
 var (
-	internalLeaf = func() *testcerts.Leaf {
-		return backendCA.MustIssue("backend.internal.test", testcerts.Options{DNSNames: []string{"backend.internal.test"}})
+	internalLeaf = func() *pki.Leaf {
+		return backendCA.MustIssue("backend.internal.test", pki.Options{DNSNames: []string{"backend.internal.test"}})
 	}
-	clientLeaf = clientCA.MustIssue("bridgehead-gateway", testcerts.Options{})
+	clientLeaf = clientCA.MustIssue("bridgehead-gateway", pki.Options{})
 )
 
 func requireClientCert(maxTLS uint16) func(s *setup) {
@@ -74,7 +74,7 @@ var scenarios = []scenario{
 	{
 		name: "backend certificate expired",
 		broken: func(s *setup) {
-			s.backendLeaf = backendCA.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.web.svc"},
+			s.backendLeaf = backendCA.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"},
 				NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
 		},
 		kind: "Endpoint", reason: "CertificateExpired",
@@ -84,7 +84,7 @@ var scenarios = []scenario{
 	{
 		name: "backend certificate not yet valid",
 		broken: func(s *setup) {
-			s.backendLeaf = backendCA.MustIssue("backend", testcerts.Options{DNSNames: []string{"backend.web.svc"},
+			s.backendLeaf = backendCA.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"},
 				NotBefore: time.Now().Add(24 * time.Hour), NotAfter: time.Now().Add(48 * time.Hour)})
 		},
 		kind: "Endpoint", reason: "CertificateExpired",
@@ -177,7 +177,7 @@ var scenarios = []scenario{
 	{
 		name: "edge certificate does not cover the route's host",
 		broken: func(s *setup) {
-			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue("other", testcerts.Options{DNSNames: []string{"other.example.test"}}))
+			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue("other", pki.Options{DNSNames: []string{"other.example.test"}}))
 		},
 		kind: "TLS host", reason: "CertificateHostMismatch",
 		cause: []string{"valid for [other.example.test], not for app.example.test"},
@@ -186,7 +186,7 @@ var scenarios = []scenario{
 	{
 		name: "edge certificate expired",
 		broken: func(s *setup) {
-			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue(host, testcerts.Options{DNSNames: []string{host},
+			s.secrets["app-tls"] = tlsSecret("app-tls", edgeCA.MustIssue(host, pki.Options{DNSNames: []string{host},
 				NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)}))
 		},
 		kind: "TLS host", reason: "CertificateExpired",

@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 const appsNS = "e2e-apps"
@@ -118,7 +118,7 @@ func gatewayLogs() string {
 }
 
 var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func() {
-	edgeLeaf := edgeCA.MustIssue("*.e2e.test", testcerts.Options{DNSNames: []string{"*.e2e.test"}})
+	edgeLeaf := edgeCA.MustIssue("*.e2e.test", pki.Options{DNSNames: []string{"*.e2e.test"}})
 	var echoURL = "https://echo.e2e.test/"
 
 	AfterEach(func() {
@@ -210,7 +210,7 @@ var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func(
 
 	It("routes to backend pods by their EndpointSlice addresses and verifies their certificates", func(ctx SpecContext) {
 		mustKubectl(namespaceYAML(appsNS), "apply", "-f", "-")
-		mustKubectl(string(testcerts.SecretsYAML("e2e", appsNS,
+		mustKubectl(string(pki.SecretsYAML("e2e", appsNS,
 			tlsSecret("echo-tls", backendLeaf(appsNS, "echo", backendCA)),
 			caSecret("backend-ca", backendCA),
 			tlsSecret("edge-tls", edgeLeaf))), "apply", "-f", "-")
@@ -263,8 +263,8 @@ var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func(
 	})
 
 	It("marks a route whose backend pods present an untrusted certificate Ready=False/UnknownAuthority within 5 s", func(ctx SpecContext) {
-		rogueCA := testcerts.MustCA("Somebody else's CA")
-		mustKubectl(string(testcerts.SecretsYAML("e2e", appsNS, tlsSecret("rogue-tls", backendLeaf(appsNS, "rogue", rogueCA)))), "apply", "-f", "-")
+		rogueCA := pki.MustCA("Somebody else's CA")
+		mustKubectl(string(pki.SecretsYAML("e2e", appsNS, tlsSecret("rogue-tls", backendLeaf(appsNS, "rogue", rogueCA)))), "apply", "-f", "-")
 		mustKubectl(backendYAML(appsNS, "rogue", 1, "rogue-tls"), "apply", "-f", "-")
 		Eventually(func(g Gomega) { g.Expect(readyEndpoints(g, appsNS, "rogue")).To(HaveLen(1)) }, 90*time.Second).Should(Succeed())
 		mustKubectl(ingressRouteYAML(appsNS, "rogue", "rogue.e2e.test", "rogue", "backends", "edge-tls"), "apply", "-f", "-")
@@ -291,7 +291,7 @@ var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func(
 	It("scales a backend 2 -> 0 -> 3 under load: 503 with a reason while 0, no failed request otherwise", func(ctx SpecContext) {
 		ns := "e2e-scale"
 		mustKubectl(namespaceYAML(ns), "apply", "-f", "-")
-		mustKubectl(string(testcerts.SecretsYAML("e2e", ns,
+		mustKubectl(string(pki.SecretsYAML("e2e", ns,
 			tlsSecret("scaled-tls", backendLeaf(ns, "scaled", backendCA)), caSecret("backend-ca", backendCA), tlsSecret("edge-tls", edgeLeaf))), "apply", "-f", "-")
 		mustKubectl(backendYAML(ns, "scaled", 2, "scaled-tls")+"---\n"+transportYAML(ns, "backends", "backend-ca")+"---\n"+
 			ingressRouteYAML(ns, "scaled", "scaled.e2e.test", "scaled", "backends", "edge-tls"), "apply", "-f", "-")
@@ -409,7 +409,7 @@ var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func(
 	It("measures the gateway pods' memory with 1,000 routes", func(ctx SpecContext) {
 		ns := "e2e-routes"
 		mustKubectl(namespaceYAML(ns), "apply", "-f", "-")
-		mustKubectl(string(testcerts.SecretsYAML("e2e", ns,
+		mustKubectl(string(pki.SecretsYAML("e2e", ns,
 			tlsSecret("many-tls", backendLeaf(ns, "many", backendCA)), caSecret("backend-ca", backendCA), tlsSecret("edge-tls", edgeLeaf))), "apply", "-f", "-")
 		var b strings.Builder
 		b.WriteString(backendYAML(ns, "many", 1, "many-tls") + "---\n" + transportYAML(ns, "backends", "backend-ca"))

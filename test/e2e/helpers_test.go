@@ -21,16 +21,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // tlsSecrets renders kubernetes.io/tls Secrets (and an Opaque ca.crt Secret per CA).
-func tlsSecret(name string, leaf *testcerts.Leaf) testcerts.Secret {
-	return testcerts.Secret{Name: name, Type: "kubernetes.io/tls", Data: map[string][]byte{"tls.crt": leaf.CertPEM, "tls.key": leaf.KeyPEM}}
+func tlsSecret(name string, leaf *pki.Leaf) pki.Secret {
+	return pki.Secret{Name: name, Type: "kubernetes.io/tls", Data: map[string][]byte{"tls.crt": leaf.CertPEM, "tls.key": leaf.KeyPEM}}
 }
 
-func caSecret(name string, ca *testcerts.CA) testcerts.Secret {
-	return testcerts.Secret{Name: name, Type: "Opaque", Data: map[string][]byte{"ca.crt": ca.PEM}}
+func caSecret(name string, ca *pki.CA) pki.Secret {
+	return pki.Secret{Name: name, Type: "Opaque", Data: map[string][]byte{"ca.crt": ca.PEM}}
 }
 
 // backendYAML is an HTTPS backend as users run theirs: a Deployment of `bridgehead
@@ -82,8 +82,8 @@ spec:
 
 // backendLeaf is the certificate a backend Service's pods serve: valid for the Service's
 // DNS names, from the backend CA.
-func backendLeaf(ns, svc string, ca *testcerts.CA) *testcerts.Leaf {
-	return ca.MustIssue(svc+"."+ns+".svc", testcerts.Options{DNSNames: []string{svc + "." + ns + ".svc", svc + "." + ns + ".svc.cluster.local"}})
+func backendLeaf(ns, svc string, ca *pki.CA) *pki.Leaf {
+	return ca.MustIssue(svc+"."+ns+".svc", pki.Options{DNSNames: []string{svc + "." + ns + ".svc", svc + "." + ns + ".svc.cluster.local"}})
 }
 
 // gatewayClient trusts only the edge CA and dials the gateway's NodePort for every host:

@@ -28,7 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/testenv"
 	"github.com/bridgehead/bridgehead/test/node"
 )
@@ -53,8 +53,8 @@ var (
 	kubectlBin  string
 	helmBin     = filepath.Join(testenv.RepoRoot(), "bin", "helm")
 	gatewayAddr = fmt.Sprintf("%s:%d", node.BridgeIP, websecureNodePort)
-	edgeCA      = testcerts.MustCA("Bridgehead e2e edge CA")
-	backendCA   = testcerts.MustCA("Bridgehead e2e backend CA")
+	edgeCA      = pki.MustCA("Bridgehead e2e edge CA")
+	backendCA   = pki.MustCA("Bridgehead e2e backend CA")
 )
 
 func TestE2E(t *testing.T) {

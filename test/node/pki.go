@@ -11,7 +11,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // identity is a component's API credential: a static token naming its user and groups,
@@ -34,23 +34,23 @@ var identities = []identity{
 // the `kubernetes` Service address and names), its client certificate for the kubelet,
 // the service-account signing key, the token file and one kubeconfig per identity.
 func (c *Cluster) writePKI() error {
-	ca, err := testcerts.NewCA("bridgehead-node-ca")
+	ca, err := pki.NewCA("bridgehead-node-ca")
 	if err != nil {
 		return err
 	}
 	serviceIP := ServiceCIDR.Addr().Next() // 10.246.0.1, the `kubernetes` Service
-	server, err := ca.Issue("kube-apiserver", testcerts.Options{
+	server, err := ca.Issue("kube-apiserver", pki.Options{
 		DNSNames: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"},
 		IPs:      []net.IP{net.IP(BridgeIP.AsSlice()), net.IP(serviceIP.AsSlice()), net.IPv4(127, 0, 0, 1)},
 	})
 	if err != nil {
 		return err
 	}
-	kubeletClient, err := ca.Issue("kube-apiserver-kubelet-client", testcerts.Options{})
+	kubeletClient, err := ca.Issue("kube-apiserver-kubelet-client", pki.Options{})
 	if err != nil {
 		return err
 	}
-	kubeletServing, err := ca.Issue(NodeName, testcerts.Options{IPs: []net.IP{net.IP(BridgeIP.AsSlice())}, DNSNames: []string{NodeName}})
+	kubeletServing, err := ca.Issue(NodeName, pki.Options{IPs: []net.IP{net.IP(BridgeIP.AsSlice())}, DNSNames: []string{NodeName}})
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func childrenOf(t *testing.T, pid int) []int {
 	return kids
 }
 
-func dataPlaneFolder(t *testing.T) (*pki, string) {
+func dataPlaneFolder(t *testing.T) (*testPKI, string) {
 	p := newPKI(t)
 	backend := tlsBackend(t, p, "A", false)
 	return p, writeFolder(t, map[string]string{

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // ns is the namespace of the folders the tests write (and the gateway namespace).
@@ -23,24 +23,24 @@ const ns = "web"
 
 // pki is the certificates of one test: the edge (what clients trust), the backends (what
 // the gateway trusts), and client certificates for mTLS at the edge and to the backends.
-type pki struct {
-	edgeCA, backendCA, clientCA *testcerts.CA
-	edge, backend               *testcerts.Leaf
-	gatewayClient, alice        *testcerts.Leaf
+type testPKI struct {
+	edgeCA, backendCA, clientCA *pki.CA
+	edge, backend               *pki.Leaf
+	gatewayClient, alice        *pki.Leaf
 }
 
-func newPKI(t *testing.T) *pki {
+func newPKI(t *testing.T) *testPKI {
 	t.Helper()
-	p := &pki{edgeCA: testcerts.MustCA("edge CA"), backendCA: testcerts.MustCA("backend CA"), clientCA: testcerts.MustCA("client CA")}
-	p.edge = p.edgeCA.MustIssue("example.test", testcerts.Options{DNSNames: []string{"*.example.test"}})
-	p.backend = p.backendCA.MustIssue("backend.web.svc", testcerts.Options{DNSNames: []string{"backend.web.svc"}})
-	p.gatewayClient = p.backendCA.MustIssue("bridgehead-gateway", testcerts.Options{})
-	p.alice = p.clientCA.MustIssue("alice", testcerts.Options{})
+	p := &testPKI{edgeCA: pki.MustCA("edge CA"), backendCA: pki.MustCA("backend CA"), clientCA: pki.MustCA("client CA")}
+	p.edge = p.edgeCA.MustIssue("example.test", pki.Options{DNSNames: []string{"*.example.test"}})
+	p.backend = p.backendCA.MustIssue("backend.web.svc", pki.Options{DNSNames: []string{"backend.web.svc"}})
+	p.gatewayClient = p.backendCA.MustIssue("bridgehead-gateway", pki.Options{})
+	p.alice = p.clientCA.MustIssue("alice", pki.Options{})
 	return p
 }
 
 // secretsYAML is the Secrets of the PKI: edge-tls, backend-ca, client-ca, gateway-client.
-func (p *pki) secretsYAML() string {
+func (p *testPKI) secretsYAML() string {
 	var b strings.Builder
 	secret := func(name, typ string, data map[string][]byte) {
 		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: %s\nstringData:\n", name, ns, typ)
@@ -107,7 +107,7 @@ spec:
 // tlsBackend is an HTTPS backend, with the PKI's backend certificate, that answers its
 // name; with requireClient it also requires a client certificate from the backend CA and
 // says whose it got.
-func tlsBackend(t *testing.T, p *pki, name string, requireClient bool) *httptest.Server {
+func tlsBackend(t *testing.T, p *testPKI, name string, requireClient bool) *httptest.Server {
 	t.Helper()
 	b := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		answer := name
@@ -156,7 +156,7 @@ func serveFolder(t *testing.T, dir string) *gatewayProc {
 
 // httpsClient sends every request to the gateway's TLS entry point, trusting the edge CA,
 // with SNI from the URL's host. http2 chooses HTTP/2 (one shared connection) or HTTP/1.1.
-func (p *gatewayProc) httpsClient(ca *testcerts.CA, http2 bool, mutate ...func(*tls.Config)) *http.Client {
+func (p *gatewayProc) httpsClient(ca *pki.CA, http2 bool, mutate ...func(*tls.Config)) *http.Client {
 	cfg := &tls.Config{RootCAs: ca.Pool()}
 	for _, m := range mutate {
 		m(cfg)
@@ -206,7 +206,7 @@ func writePEM(t *testing.T, name string, data []byte) string {
 }
 
 // withClientCert makes a client present alice's certificate (from the client CA).
-func withClientCert(p *pki) func(*tls.Config) {
+func withClientCert(p *testPKI) func(*tls.Config) {
 	return func(c *tls.Config) { c.Certificates = []tls.Certificate{p.alice.TLS} }
 }
 
@@ -214,7 +214,7 @@ func withClientCert(p *pki) func(*tls.Config) {
 // through the ServersTransport "backends", which has no client certificate, to a backend
 // that requires one: translate finds nothing wrong, and every request fails with
 // ClientCertificateRequired.
-func clientCertRequiredFolder(t *testing.T) (*pki, string) {
+func clientCertRequiredFolder(t *testing.T) (*testPKI, string) {
 	t.Helper()
 	p := newPKI(t)
 	backend := tlsBackend(t, p, "A", true)

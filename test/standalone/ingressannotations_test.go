@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // Other controllers' backend-TLS annotations, served as those controllers define them,
@@ -448,7 +448,7 @@ func TestSSLPassthroughAnnotation(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	own := func(host string) *httptest.Server {
-		leaf := p.backendCA.MustIssue(host, testcerts.Options{DNSNames: []string{host}})
+		leaf := p.backendCA.MustIssue(host, pki.Options{DNSNames: []string{host}})
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "terminated by the backend for "+r.TLS.ServerName)
 		}))

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 // The Middleware fields that express what Ingress annotations already did: Traefik's
@@ -70,7 +70,7 @@ spec:
 func TestMiddlewareReplacePathSubjectAndRedirectCode(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
-	mallory := p.clientCA.MustIssue("mallory", testcerts.Options{})
+	mallory := p.clientCA.MustIssue("mallory", pki.Options{})
 	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = fmt.Fprintf(w, "uri=%s replaced=%q", r.URL.RequestURI(), r.Header.Values("X-Replaced-Path"))
 	}))

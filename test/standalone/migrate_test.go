@@ -24,8 +24,8 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/ingressannotations"
-	"github.com/bridgehead/bridgehead/internal/manifests"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -95,18 +95,18 @@ func ingressClass(ing *networkingv1.Ingress) string {
 // for every name a backend may be checked against, the gateway's client certificate for
 // backends, and alice's and mallory's client certificates.
 type corpusPKI struct {
-	edgeCA, backendCA, clientCA *testcerts.CA
-	edge, backend, gateway      *testcerts.Leaf
-	alice, mallory              *testcerts.Leaf
+	edgeCA, backendCA, clientCA *pki.CA
+	edge, backend, gateway      *pki.Leaf
+	alice, mallory              *pki.Leaf
 }
 
 func newCorpusPKI(hosts, backendNames []string) *corpusPKI {
-	p := &corpusPKI{edgeCA: testcerts.MustCA("corpus edge CA"), backendCA: testcerts.MustCA("corpus backend CA"), clientCA: testcerts.MustCA("corpus client CA")}
-	p.edge = p.edgeCA.MustIssue("corpus edge", testcerts.Options{DNSNames: hosts})
-	p.backend = p.backendCA.MustIssue("corpus backend", testcerts.Options{DNSNames: append(append([]string(nil), backendNames...), hosts...)})
-	p.gateway = p.backendCA.MustIssue("bridgehead-gateway", testcerts.Options{})
-	p.alice = p.clientCA.MustIssue("alice", testcerts.Options{})
-	p.mallory = p.clientCA.MustIssue("mallory", testcerts.Options{})
+	p := &corpusPKI{edgeCA: pki.MustCA("corpus edge CA"), backendCA: pki.MustCA("corpus backend CA"), clientCA: pki.MustCA("corpus client CA")}
+	p.edge = p.edgeCA.MustIssue("corpus edge", pki.Options{DNSNames: hosts})
+	p.backend = p.backendCA.MustIssue("corpus backend", pki.Options{DNSNames: append(append([]string(nil), backendNames...), hosts...)})
+	p.gateway = p.backendCA.MustIssue("bridgehead-gateway", pki.Options{})
+	p.alice = p.clientCA.MustIssue("alice", pki.Options{})
+	p.mallory = p.clientCA.MustIssue("mallory", pki.Options{})
 	return p
 }
 

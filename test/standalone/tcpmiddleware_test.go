@@ -99,6 +99,6 @@ func TestTraefikMiddlewareTCPAllowListIsEnforced(t *testing.T) {
 	}
 }
 
-func x509Opts(p *pki, name string) x509.VerifyOptions {
+func x509Opts(p *testPKI, name string) x509.VerifyOptions {
 	return x509.VerifyOptions{Roots: p.backendCA.Pool(), DNSName: name}
 }

@@ -11,7 +11,7 @@ import (
 
 // defaultOptionYAML is a TLSOption named default in namespace ns (not the gateway's),
 // requiring client certificates from the client CA when strict.
-func defaultOptionYAML(p *pki, ns string, strict bool) string {
+func defaultOptionYAML(p *testPKI, ns string, strict bool) string {
 	doc := fmt.Sprintf(`apiVersion: gateway.bridgehead.dev/v1alpha1
 kind: TLSOption
 metadata:

@@ -36,9 +36,9 @@ import (
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/controllers"
 	"github.com/bridgehead/bridgehead/internal/diagnose"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/source/kube"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
 	"github.com/bridgehead/bridgehead/internal/testenv"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/proxy"
@@ -50,7 +50,7 @@ type cluster struct {
 	kubectl    string
 	kubeconfig string
 	secure     string
-	edgeCA     *testcerts.CA
+	edgeCA     *pki.CA
 
 	mu   sync.Mutex
 	dial map[string]string // EndpointSlice address -> local backend
@@ -80,7 +80,7 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	env = &cluster{k8s: c, kubectl: te.Kubectl, kubeconfig: te.Kubeconfig, edgeCA: testcerts.MustCA("edge CA"), dial: map[string]string{}}
+	env = &cluster{k8s: c, kubectl: te.Kubectl, kubeconfig: te.Kubeconfig, edgeCA: pki.MustCA("edge CA"), dial: map[string]string{}}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -183,12 +183,12 @@ func readyOf(g Gomega, ns, name string) *metav1.Condition {
 // 10.0.<n>.10:8443 is mapped to a local backend.
 type scenario struct {
 	ns, host, slice string
-	backendCA       *testcerts.CA
+	backendCA       *pki.CA
 }
 
 func newScenario(g Gomega, n int, name string) *scenario {
-	s := &scenario{ns: name, host: name + ".example.com", slice: fmt.Sprintf("10.0.%d.10:8443", n), backendCA: testcerts.MustCA(name + " backend CA")}
-	edge := env.edgeCA.MustIssue(s.host, testcerts.Options{DNSNames: []string{s.host}})
+	s := &scenario{ns: name, host: name + ".example.com", slice: fmt.Sprintf("10.0.%d.10:8443", n), backendCA: pki.MustCA(name + " backend CA")}
+	edge := env.edgeCA.MustIssue(s.host, pki.Options{DNSNames: []string{s.host}})
 	apply(g,
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.ns}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "edge"}, Type: corev1.SecretTypeTLS,
@@ -224,7 +224,7 @@ func (s *scenario) route() *bhv1.IngressRoute {
 }
 
 // serve starts a local HTTPS backend for the scenario's endpoint.
-func (s *scenario) serve(t *testing.T, leaf *testcerts.Leaf, mutate ...func(*tls.Config)) {
+func (s *scenario) serve(t *testing.T, leaf *pki.Leaf, mutate ...func(*tls.Config)) {
 	b := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }))
 	b.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
 	for _, m := range mutate {
@@ -292,10 +292,10 @@ func expectReady(g Gomega, s *scenario) {
 func TestBackendSignedByAnotherCA(t *testing.T) {
 	g := NewWithT(t)
 	s := newScenario(g, 1, "unknown-authority")
-	s.serve(t, testcerts.MustCA("someone else").MustIssue("backend.unknown-authority.svc", testcerts.Options{DNSNames: []string{"backend.unknown-authority.svc"}}))
+	s.serve(t, pki.MustCA("someone else").MustIssue("backend.unknown-authority.svc", pki.Options{DNSNames: []string{"backend.unknown-authority.svc"}}))
 	apply(g, s.transport("", ""), s.route())
 	expectBroken(t, g, s, "UnknownAuthority", 502, "UnknownAuthority", "issued by", "trusted roots: Secret unknown-authority/backend-ca")
-	s.serve(t, s.backendCA.MustIssue("backend.unknown-authority.svc", testcerts.Options{DNSNames: []string{"backend.unknown-authority.svc"}}))
+	s.serve(t, s.backendCA.MustIssue("backend.unknown-authority.svc", pki.Options{DNSNames: []string{"backend.unknown-authority.svc"}}))
 	// The fix is a new backend certificate: a new probe happens when the path changes,
 	// here when the route is re-applied; a request proves it too.
 	g.Eventually(func() int { c, _, _ := env.get(s.host); return c }).WithTimeout(5 * time.Second).Should(Equal(200))
@@ -305,7 +305,7 @@ func TestBackendSignedByAnotherCA(t *testing.T) {
 func TestBackendCertificateForOtherNames(t *testing.T) {
 	g := NewWithT(t)
 	s := newScenario(g, 2, "name-mismatch")
-	s.serve(t, s.backendCA.MustIssue("db.internal", testcerts.Options{DNSNames: []string{"db.internal"}}))
+	s.serve(t, s.backendCA.MustIssue("db.internal", pki.Options{DNSNames: []string{"db.internal"}}))
 	apply(g, s.transport("", ""), s.route())
 	expectBroken(t, g, s, "NameMismatch", 502, "NameMismatch", "db.internal", "backend.name-mismatch.svc")
 	apply(g, s.transport("db.internal", ""))
@@ -315,7 +315,7 @@ func TestBackendCertificateForOtherNames(t *testing.T) {
 func TestBackendCertificateExpired(t *testing.T) {
 	g := NewWithT(t)
 	s := newScenario(g, 3, "expired")
-	s.serve(t, s.backendCA.MustIssue("backend.expired.svc", testcerts.Options{DNSNames: []string{"backend.expired.svc"},
+	s.serve(t, s.backendCA.MustIssue("backend.expired.svc", pki.Options{DNSNames: []string{"backend.expired.svc"},
 		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)}))
 	apply(g, s.transport("", ""), s.route())
 	expectBroken(t, g, s, "CertificateExpired", 502, "CertificateExpired")
@@ -332,12 +332,12 @@ func TestPlainHTTPOnAnHTTPSPort(t *testing.T) {
 func TestBackendRequiresAClientCertificate(t *testing.T) {
 	g := NewWithT(t)
 	s := newScenario(g, 5, "client-cert")
-	s.serve(t, s.backendCA.MustIssue("backend.client-cert.svc", testcerts.Options{DNSNames: []string{"backend.client-cert.svc"}}), func(c *tls.Config) {
+	s.serve(t, s.backendCA.MustIssue("backend.client-cert.svc", pki.Options{DNSNames: []string{"backend.client-cert.svc"}}), func(c *tls.Config) {
 		c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, s.backendCA.Pool()
 	})
 	apply(g, s.transport("", ""), s.route())
 	expectBroken(t, g, s, "ClientCertificateRequired", 502, "ClientCertificateRequired", "certificatesSecrets")
-	id := s.backendCA.MustIssue("gateway", testcerts.Options{})
+	id := s.backendCA.MustIssue("gateway", pki.Options{})
 	apply(g, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "gateway-id"}, Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{"tls.crt": id.CertPEM, "tls.key": id.KeyPEM}}, s.transport("", "gateway-id"))
 	expectReady(g, s)
@@ -346,7 +346,7 @@ func TestBackendRequiresAClientCertificate(t *testing.T) {
 func TestRootCASecretMissing(t *testing.T) {
 	g := NewWithT(t)
 	s := newScenario(g, 6, "ca-missing")
-	s.serve(t, s.backendCA.MustIssue("backend.ca-missing.svc", testcerts.Options{DNSNames: []string{"backend.ca-missing.svc"}}))
+	s.serve(t, s.backendCA.MustIssue("backend.ca-missing.svc", pki.Options{DNSNames: []string{"backend.ca-missing.svc"}}))
 	apply(g, s.transport("", ""), s.route())
 	expectReady(g, s)
 	remove(g, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "backend-ca"}})
@@ -358,7 +358,7 @@ func TestRootCASecretMissing(t *testing.T) {
 func TestServicePortResolvingToHTTPNeverUsesTheServersTransport(t *testing.T) {
 	g := NewWithT(t)
 	s := newScenario(g, 7, "http-port")
-	s.serve(t, s.backendCA.MustIssue("backend.http-port.svc", testcerts.Options{DNSNames: []string{"backend.http-port.svc"}}))
+	s.serve(t, s.backendCA.MustIssue("backend.http-port.svc", pki.Options{DNSNames: []string{"backend.http-port.svc"}}))
 	// The mistake of Traefik's documentation example: port 8443 named "web", no scheme.
 	apply(g, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "backend"},
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "web", Port: 8443}}}})
@@ -391,7 +391,7 @@ func TestServicePortResolvingToHTTPNeverUsesTheServersTransport(t *testing.T) {
 func TestKubectlShowsTheBrokenRouteAndWhy(t *testing.T) {
 	g := NewWithT(t)
 	s := newScenario(g, 8, "kubectl")
-	s.serve(t, s.backendCA.MustIssue("db.internal", testcerts.Options{DNSNames: []string{"db.internal"}}))
+	s.serve(t, s.backendCA.MustIssue("db.internal", pki.Options{DNSNames: []string{"db.internal"}}))
 	apply(g, s.transport("", ""), s.route())
 	expectBroken(t, g, s, "NameMismatch", 502, "NameMismatch")
 	kubectl := func(args ...string) string {

@@ -1,6 +1,6 @@
-// Package testcerts issues certificates for tests and for the quickstart demo: private
+// Package pki issues certificates for the quickstart demo and for tests: private
 // CAs, server and client leaves, and deliberately broken ones (expired, wrong names).
-package testcerts
+package pki
 
 import (
 	"crypto"
@@ -154,7 +154,7 @@ func (ca *CA) Issue(cn string, o Options) (*Leaf, error) {
 func (ca *CA) MustIssue(cn string, o Options) *Leaf {
 	l, err := ca.Issue(cn, o)
 	if err != nil {
-		panic(fmt.Sprintf("testcerts: issuing %s: %v", cn, err))
+		panic(fmt.Sprintf("pki: issuing %s: %v", cn, err))
 	}
 	return l
 }

@@ -1,4 +1,4 @@
-package testcerts
+package pki
 
 import (
 	"fmt"

@@ -13,7 +13,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the generated list of refused Traefik fields in README.md")
 
 const (
-	readmeBegin = "<!-- BEGIN refused Traefik fields: generated from internal/manifests/traefikfields.go by go test ./internal/manifests -run TestREADME -update -->"
+	readmeBegin = "<!-- BEGIN refused Traefik fields: generated from internal/source/manifests/traefikfields.go by go test ./internal/source/manifests -run TestREADME -update -->"
 	readmeEnd   = "<!-- END refused Traefik fields -->"
 )
 
@@ -54,7 +54,7 @@ func refusedFieldsMarkdown() string {
 
 // TestREADMEListsTheRefusedTraefikFields: the README's list is the table's.
 func TestREADMEListsTheRefusedTraefikFields(t *testing.T) {
-	path := filepath.Join("..", "..", "README.md")
+	path := filepath.Join("..", "..", "..", "README.md")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -75,5 +75,5 @@ func TestREADMEListsTheRefusedTraefikFields(t *testing.T) {
 		}
 		return
 	}
-	t.Errorf("README.md's list of refused Traefik fields differs from traefikFields: run go test ./internal/manifests -run TestREADME -update")
+	t.Errorf("README.md's list of refused Traefik fields differs from traefikFields: run go test ./internal/source/manifests -run TestREADME -update")
 }

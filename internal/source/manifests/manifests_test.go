@@ -470,7 +470,7 @@ func TestProblemString(t *testing.T) {
 // TestInvalidExamples loads each hack/invalid-examples file on its own: each must give the
 // message of its "# expect:" line, as kubectl apply would print it.
 func TestInvalidExamples(t *testing.T) {
-	files, err := filepath.Glob("../../hack/invalid-examples/*.yaml")
+	files, err := filepath.Glob("../../../hack/invalid-examples/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +508,7 @@ func TestInvalidExamples(t *testing.T) {
 }
 
 func TestSamples(t *testing.T) {
-	files, err := filepath.Glob("../../config/samples/*.yaml")
+	files, err := filepath.Glob("../../../config/samples/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +531,7 @@ func TestSamples(t *testing.T) {
 		})
 	}
 	t.Run("whole folder", func(t *testing.T) {
-		res, err := Load("../../config/samples")
+		res, err := Load("../../../config/samples")
 		if err != nil {
 			t.Fatal(err)
 		}

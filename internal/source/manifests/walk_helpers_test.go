@@ -17,7 +17,7 @@ import (
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/config/crd"
 	"github.com/bridgehead/bridgehead/internal/crdfields"
-	"github.com/bridgehead/bridgehead/internal/testcerts"
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -136,9 +136,9 @@ spec: {defaultCertificate: {secretName: store-tls}}
 
 // walkCerts are the certificates of the scenario, made once.
 var walkCerts = sync.OnceValue(func() string {
-	edgeCA, backendCA, otherCA := testcerts.MustCA("edge CA"), testcerts.MustCA("backend CA"), testcerts.MustCA("other CA")
-	leaf := func(name string) *testcerts.Leaf {
-		return edgeCA.MustIssue(name, testcerts.Options{DNSNames: []string{name}})
+	edgeCA, backendCA, otherCA := pki.MustCA("edge CA"), pki.MustCA("backend CA"), pki.MustCA("other CA")
+	leaf := func(name string) *pki.Leaf {
+		return edgeCA.MustIssue(name, pki.Options{DNSNames: []string{name}})
 	}
 	var b strings.Builder
 	secret := func(ns, name string, data map[string][]byte) {
@@ -147,12 +147,12 @@ var walkCerts = sync.OnceValue(func() string {
 			fmt.Fprintf(&b, "  %s: %s\n", k, base64.StdEncoding.EncodeToString(v))
 		}
 	}
-	tlsData := func(l *testcerts.Leaf) map[string][]byte {
+	tlsData := func(l *pki.Leaf) map[string][]byte {
 		return map[string][]byte{"tls.crt": l.CertPEM, "tls.key": l.KeyPEM}
 	}
 	secret("web", "edge-tls", tlsData(leaf("app.example.com")))
 	secret("web", "edge2-tls", tlsData(leaf("app2.example.com")))
-	secret("web", "gateway-client", tlsData(backendCA.MustIssue("gateway", testcerts.Options{})))
+	secret("web", "gateway-client", tlsData(backendCA.MustIssue("gateway", pki.Options{})))
 	secret("web", "backend-ca", map[string][]byte{"ca.crt": backendCA.PEM})
 	secret("web", "other-ca", map[string][]byte{"ca.crt": otherCA.PEM})
 	secret("web", "client-ca", map[string][]byte{"ca.crt": otherCA.PEM})
