@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/bridgehead/bridgehead/internal/source/manifests"
 	"github.com/bridgehead/bridgehead/internal/source/kube"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
 )
 
 // TraefikGroups are the API groups of Traefik's CRDs that --watch-traefik-crds reads as

@@ -8,8 +8,8 @@ import (
 	"os"
 
 	"github.com/bridgehead/bridgehead/internal/ingressannotations"
-	"github.com/bridgehead/bridgehead/internal/source/manifests"
 	"github.com/bridgehead/bridgehead/internal/migrate"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
 )
 
 const migrateUsage = `Usage:

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/lastgood"
-	"github.com/bridgehead/bridgehead/internal/source/manifests"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
 	"github.com/bridgehead/bridgehead/internal/statuspage"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/internal/verdict"

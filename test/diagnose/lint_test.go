@@ -13,8 +13,8 @@ import (
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	diag "github.com/bridgehead/bridgehead/internal/diagnose"
-	"github.com/bridgehead/bridgehead/internal/source/manifests"
 	"github.com/bridgehead/bridgehead/internal/pki"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
 )
 
 // lintSet is the manifests of a setup as a team keeps them before kubectl apply: the
