@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/spelling"
 )
 
@@ -232,4 +234,119 @@ func IngressClassVerdict(in *Inputs, opts Options, ing *networkingv1.Ingress) (s
 	why = fmt.Sprintf("neither spec.ingressClassName nor the %s annotation is set, and IngressClass %s is not the cluster's default (annotation %s), so no class this gateway serves applies",
 		AnnotationIngressClass, cls.name, networkingv1.AnnotationIsDefaultIngressClass)
 	return false, why, fix
+}
+
+// ingressTLS resolves the Ingress's TLS policy and certificates, and claims its TLS hosts.
+func (t *translator) ingressTLS(b *ingressBuild) {
+	ns := b.ing.Namespace
+	b.policy = t.snap.TLS.DefaultPolicy
+	if len(b.ing.Spec.TLS) == 0 {
+		if b.tlsOption != nil {
+			b.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("metadata.annotations[%s]: the Ingress has no spec.tls, so no TLS policy applies; list its hosts in spec.tls", AnnotationTLSOptions))
+		}
+		return
+	}
+	field := "metadata.annotations[" + AnnotationTLSOptions + "]"
+	if ref := b.tlsOption; ref != nil {
+		optNS := ref.Namespace
+		if optNS == "" {
+			optNS = ns
+		}
+		id := nsName{optNS, ref.Name}.String()
+		var problem *finding
+		until := "it exists"
+		switch p, found := t.policies[id]; {
+		case !t.permitted(ns, optNS):
+			problem = &finding{reason: bhv1.ReasonRefNotPermitted, message: fmt.Sprintf("%s: TLSOption %s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or use a TLSOption in namespace %s)", field, id, ns)}
+			until = "the reference is permitted"
+		case !found:
+			problem = &finding{reason: bhv1.ReasonNotFound, message: fmt.Sprintf("%s: TLSOption %q not found in namespace %s", field, ref.Name, optNS)}
+		case p.Failure != nil:
+			b.policy = id
+			problem = &finding{reason: bhv1.ReasonInvalidRef, message: field + ": " + p.Failure.Message}
+			until = "it is fixed"
+		default:
+			b.policy = id
+		}
+		if problem != nil {
+			msg := problem.message + "; TLS handshakes for this Ingress's hosts are refused until " + until + " (they are never served under a weaker policy)"
+			b.rep.refError(problem.reason, msg)
+			b.policyFailure = &snapshot.Failure{Reason: string(problem.reason), Status: http.StatusMisdirectedRequest, Message: b.obj + " " + msg}
+		}
+	} else if id := b.annotationPolicy; id != "" {
+		b.policy = id
+		if p := t.policies[id]; p.Failure != nil {
+			msg := p.Failure.Message + "; TLS handshakes for this Ingress's hosts are refused until it is fixed (they are never served under a weaker policy)"
+			b.policyFailure = &snapshot.Failure{Reason: p.Failure.Reason, Status: http.StatusMisdirectedRequest, Message: msg}
+		}
+	} else if p := t.policies[b.policy]; p != nil && p.Failure != nil {
+		msg := "the default " + p.Failure.Message
+		b.rep.refError(bhv1.ReasonInvalidRef, msg)
+		b.policyFailure = &snapshot.Failure{Reason: string(bhv1.ReasonInvalidRef), Status: http.StatusMisdirectedRequest, Message: b.obj + " " + msg}
+	}
+
+	// The Ingress's TLS policy is for the hosts it routes, as ingress-nginx and the HAProxy
+	// controllers apply an Ingress's annotations to the hosts of its rules; a host it only
+	// lists in spec.tls gets its certificate, not its policy.
+	routed, everyHost := map[string]bool{}, b.ing.Spec.DefaultBackend != nil
+	for _, r := range b.ing.Spec.Rules {
+		if h := normalizeHost(r.Host); h == "" {
+			everyHost = true
+		} else {
+			routed[h] = true
+		}
+	}
+	routes := func(host string) bool {
+		if everyHost || routed[host] {
+			return true
+		}
+		for h := range routed {
+			if wildcardCovers(host, h) {
+				return true
+			}
+		}
+		return false
+	}
+	for k, entry := range b.ing.Spec.TLS {
+		e := ingressTLS{}
+		for _, h := range entry.Hosts {
+			if h = normalizeHost(h); h != "" {
+				e.hosts = append(e.hosts, h)
+			}
+		}
+		efield := fmt.Sprintf("spec.tls[%d]", k)
+		if entry.SecretName != "" {
+			r := t.certificate(b.rep, ns, entry.SecretName)
+			if r.problem != nil {
+				e.broken = true
+				b.rep.refError(r.problem.reason, fmt.Sprintf("%s.secretName: %s%s; the default certificate is served meanwhile, which clients will refuse", efield, r.problem.message, t.secretHint(ns, entry.SecretName, r.problem)))
+			} else {
+				e.cert = r.cert
+				b.inv.certificate(bhv1.CertificateUseEdge, r.cert)
+				t.checkExpiry(b.rep, efield+".secretName", r.cert)
+			}
+		}
+		names := e.hosts
+		if len(names) == 0 && e.cert != nil {
+			// No hosts: the entry applies to every host; its certificate is served for
+			// the names it carries.
+			names = e.cert.DNSNames
+		}
+		var uncovered []string
+		for _, n := range names {
+			t.hostClaims[n] = append(t.hostClaims[n], hostClaim{
+				rep: b.rep, source: b.src, routeID: fmt.Sprintf("%s/%s/ingress/tls[%d]", ns, b.ing.Name, k),
+				policy: b.policy, cert: e.cert, failure: b.policyFailure, certOnly: !routes(n),
+			})
+			if e.cert != nil && !covers(e.cert, n) {
+				uncovered = append(uncovered, n)
+			}
+		}
+		if len(uncovered) > 0 {
+			b.rep.warn(bhv1.ReasonCertificateHostMismatch, fmt.Sprintf(
+				"%s.secretName: the certificate from %s is valid for %s but %s.hosts lists %s; clients will refuse it for those hosts: issue a certificate that covers them",
+				efield, e.cert.Source, listOrNone(append(append([]string(nil), e.cert.DNSNames...), e.cert.IPAddresses...)), efield, strings.Join(uncovered, ", ")))
+		}
+		b.tls = append(b.tls, e)
+	}
 }
