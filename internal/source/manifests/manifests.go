@@ -17,24 +17,18 @@
 package manifests
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
-	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -159,89 +153,6 @@ func newResult() *Result {
 	}
 }
 
-// file is one manifest file found under the folder.
-type file struct {
-	path string // as opened
-	rel  string // relative to the folder, forward slashes
-}
-
-// listFiles walks dir in lexical order. Only an unreadable dir is an error; an unreadable
-// subdirectory is a Problem.
-func listFiles(dir string) ([]file, []Problem, error) {
-	info, err := os.Stat(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !info.IsDir() {
-		return nil, nil, fmt.Errorf("%s is not a directory", dir)
-	}
-	var files []file
-	var problems []Problem
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		rel, relErr := filepath.Rel(dir, p)
-		if relErr != nil {
-			rel = p
-		}
-		rel = filepath.ToSlash(rel)
-		if err != nil {
-			if p == dir {
-				return err
-			}
-			problems = append(problems, Problem{File: rel, Message: err.Error()})
-			return nil
-		}
-		if p == dir {
-			return nil
-		}
-		if strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !isManifestName(d.Name()) {
-			return nil
-		}
-		if ok, problem := isRegular(p, d); problem != "" {
-			problems = append(problems, Problem{File: rel, Message: problem})
-		} else if ok {
-			files = append(files, file{path: p, rel: rel})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return files, problems, nil
-}
-
-// isRegular reports a regular file. A symlinked file (as in a mounted ConfigMap) is read
-// through; a symlinked directory is not followed. A dangling link is a problem.
-func isRegular(p string, d fs.DirEntry) (bool, string) {
-	if d.Type()&fs.ModeSymlink == 0 {
-		return d.Type().IsRegular(), ""
-	}
-	target, err := os.Stat(p)
-	if err != nil {
-		return false, err.Error()
-	}
-	return target.Mode().IsRegular(), ""
-}
-
-func isManifestName(name string) bool {
-	ext := strings.ToLower(filepath.Ext(name))
-	return ext == ".yaml" || ext == ".yml"
-}
-
-// isKustomization reports a kustomize file: build instructions, not an object to apply.
-func isKustomization(rel string) bool {
-	switch filepath.Base(rel) {
-	case "kustomization.yaml", "kustomization.yml", "Kustomization":
-		return true
-	}
-	return false
-}
-
 type loader struct {
 	ctx     context.Context
 	schemas map[string]*crdSchema
@@ -319,57 +230,6 @@ func (l *loader) file(rel string, data []byte) {
 		}
 		l.document(d)
 	}
-}
-
-// splitDocuments splits a YAML stream at "---" lines, as kubectl does, and drops documents
-// that hold only comments and blank lines.
-func splitDocuments(rel string, data []byte) []*doc {
-	var docs []*doc
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	var cur []byte
-	start, empty := 1, true
-	flush := func() {
-		if !empty {
-			docs = append(docs, &doc{file: rel, index: len(docs) + 1, line: start, data: cur})
-		}
-	}
-	for i, line := range lines {
-		if isSeparator(line) {
-			flush()
-			cur, start, empty = nil, i+2, true
-			continue
-		}
-		cur = append(cur, line...)
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
-			empty = false
-		}
-	}
-	flush()
-	return docs
-}
-
-func isSeparator(line []byte) bool {
-	rest, ok := bytes.CutPrefix(line, []byte("---"))
-	if !ok {
-		return false
-	}
-	rest = bytes.TrimSpace(rest)
-	return len(rest) == 0 || rest[0] == '#'
-}
-
-var yamlLine = regexp.MustCompile(`\bline (\d+)\b`)
-
-// yamlError rewrites the parser's document-relative line numbers into file lines.
-func yamlError(d *doc, err error) string {
-	msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
-	msg = strings.Join(strings.Fields(msg), " ") // multi-line "unmarshal errors" on one line
-	return yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
-		n, convErr := strconv.Atoi(strings.TrimPrefix(m, "line "))
-		if convErr != nil {
-			return m
-		}
-		return "line " + strconv.Itoa(n+d.line-1)
-	})
 }
 
 func (l *loader) document(d *doc) {
@@ -472,159 +332,6 @@ func isOurKind(kind string) bool {
 func (l *loader) unknownKind(d *doc, gvk schema.GroupVersionKind) {
 	l.problem(d, "kind", "no matches for kind %q in version %q; standalone mode reads %s/%s (%s), v1 Secret, ConfigMap and Service, discovery.k8s.io/v1 EndpointSlice, networking.k8s.io/v1 Ingress and IngressClass (and the removed extensions/v1beta1 and networking.k8s.io/v1beta1 Ingress, converted)",
 		gvk.Kind, gvk.GroupVersion().String(), bhv1.GroupName, bhv1.GroupVersion.Version, strings.Join(ourKinds, ", "))
-}
-
-// custom admits one of Bridgehead's kinds, or a Traefik manifest read as one (group is
-// then its Traefik API group, else empty).
-func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
-	traefik := group != ""
-	s := l.schemas[kind]
-	obj["apiVersion"] = bhv1.GroupVersion.String()
-	// Status is the controller's to write: creation drops it (status subresource).
-	delete(obj, "status")
-	var original map[string]any
-	if traefik {
-		original = runtime.DeepCopyJSON(obj)
-	}
-
-	meta, _, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
-	if err != nil {
-		l.problem(d, "metadata", "%v", err)
-		return
-	}
-	if meta == nil {
-		meta = &metav1.ObjectMeta{}
-	}
-	unknown = append(unknown, s.prune(obj)...)
-	sort.Strings(unknown)
-	failed := false
-	var unsupported []translate.UnsupportedField
-	for _, p := range unknown {
-		switch {
-		case !traefik:
-			l.problem(d, p, "unknown field %q", p)
-			failed = true
-		default:
-			if u := unsupportedField(kind, p, original); u != nil {
-				unsupported = append(unsupported, *u)
-			}
-		}
-	}
-	s.applyDefaults(obj)
-
-	errs := l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain)
-	if err := schemaobjectmeta.SetObjectMeta(obj, meta); err != nil {
-		l.problem(d, "metadata", "%v", err)
-		return
-	}
-	errs = append(errs, s.validate(l.ctx, obj)...)
-	if traefik && (kind == translate.KindMiddleware || kind == translate.KindMiddlewareTCP) {
-		var ok bool
-		if errs, ok = l.traefikMiddleware(d, obj, unsupported, errs); !ok {
-			failed = true
-		}
-	}
-	if len(errs) > 0 {
-		l.fieldErrors(d, errs)
-		if traefik && kind == translate.KindIngressRoute {
-			l.parentRouteHints(d, errs)
-		}
-		failed = true
-	}
-	if failed {
-		// Say what else keeps the object from being served, so one fix is not followed
-		// by another refusal.
-		for _, u := range unsupported {
-			l.problem(d, u.Path, "not implemented by Bridgehead: %s", u.Hint)
-		}
-		return
-	}
-
-	data, err := json.Marshal(obj)
-	if err != nil {
-		l.problem(d, "", "%v", err)
-		return
-	}
-	key := translate.Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
-	if !l.claim(d, key) {
-		return
-	}
-	in := l.res.Inputs
-	err = decodeInto(data, kind, in)
-	if err != nil {
-		// The schema admitted something the Go type cannot hold: a bug in the CRD.
-		delete(l.res.Origin, key)
-		l.problem(d, "", "cannot decode the admitted object: %v", err)
-		return
-	}
-	if traefik {
-		in.APIGroups[key] = group
-		if len(unsupported) > 0 {
-			in.Unsupported[key] = unsupported
-		}
-	}
-}
-
-var routeServices = regexp.MustCompile(`^spec\.routes\[\d+\]\.services$`)
-
-// parentRouteHints explains a Traefik route without services: in Traefik v3.5+ it is a
-// parent route of multi-layer routing, which Bridgehead does not implement yet.
-func (l *loader) parentRouteHints(d *doc, errs field.ErrorList) {
-	for _, e := range errs {
-		if e.Type == field.ErrorTypeRequired && routeServices.MatchString(e.Field) {
-			l.problem(d, e.Field, "a route without services is a parent route of Traefik's multi-layer routing (v3.5+), which Bridgehead does not implement yet: give the route its services, and merge the children's rules into it")
-		}
-	}
-}
-
-// decodeInto decodes one object of an input kind and adds it to in.
-func decodeInto(data []byte, kind string, in *translate.Inputs) error {
-	k, ok := translate.KindNamed(kind)
-	if !ok {
-		return fmt.Errorf("no input kind %s", kind)
-	}
-	obj := k.NewObject()
-	if err := json.Unmarshal(data, obj); err != nil {
-		return err
-	}
-	k.Append(in, obj)
-	return nil
-}
-
-// traefikMiddleware handles the middleware types Bridgehead lacks (of a Middleware or a
-// MiddlewareTCP). Traefik refuses a middleware object with more than one type, so a valid
-// one has exactly one: when that one is not implemented, the object is kept with an empty
-// spec, and translate refuses it (UnsupportedField, naming the type) so that the routes
-// using it fail closed.
-func (l *loader) traefikMiddleware(d *doc, obj map[string]any, unsupported []translate.UnsupportedField, errs field.ErrorList) (field.ErrorList, bool) {
-	var lacking []string
-	for _, u := range unsupported {
-		if isSpecChild(u.Path) {
-			lacking = append(lacking, strings.TrimPrefix(u.Path, "spec."))
-		}
-	}
-	if len(lacking) == 0 {
-		return errs, true
-	}
-	spec, _ := obj["spec"].(map[string]any)
-	var known []string
-	for k := range spec {
-		known = append(known, k)
-	}
-	sort.Strings(known)
-	if len(known)+len(lacking) > 1 {
-		l.problem(d, "spec", "sets %d middleware types (%s); Traefik refuses a middleware with more than one type too: declare one per type",
-			len(known)+len(lacking), strings.Join(append(known, lacking...), ", "))
-		return errs, false
-	}
-	var kept field.ErrorList
-	for _, e := range errs {
-		if e.Field == "spec" && strings.Contains(e.Detail, "set exactly one") {
-			continue
-		}
-		kept = append(kept, e)
-	}
-	return kept, true
 }
 
 // prepareMeta does what kubectl and the API server do to a new object's metadata, and

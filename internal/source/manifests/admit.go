@@ -1,0 +1,174 @@
+package manifests
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+// Admission of Bridgehead's own kinds and Traefik's: the schema, CEL rules and defaults
+// of the embedded CRDs, and what Traefik fields Bridgehead lacks.
+
+// custom admits one of Bridgehead's kinds, or a Traefik manifest read as one (group is
+// then its Traefik API group, else empty).
+func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
+	traefik := group != ""
+	s := l.schemas[kind]
+	obj["apiVersion"] = bhv1.GroupVersion.String()
+	// Status is the controller's to write: creation drops it (status subresource).
+	delete(obj, "status")
+	var original map[string]any
+	if traefik {
+		original = runtime.DeepCopyJSON(obj)
+	}
+
+	meta, _, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
+	if err != nil {
+		l.problem(d, "metadata", "%v", err)
+		return
+	}
+	if meta == nil {
+		meta = &metav1.ObjectMeta{}
+	}
+	unknown = append(unknown, s.prune(obj)...)
+	sort.Strings(unknown)
+	failed := false
+	var unsupported []translate.UnsupportedField
+	for _, p := range unknown {
+		switch {
+		case !traefik:
+			l.problem(d, p, "unknown field %q", p)
+			failed = true
+		default:
+			if u := unsupportedField(kind, p, original); u != nil {
+				unsupported = append(unsupported, *u)
+			}
+		}
+	}
+	s.applyDefaults(obj)
+
+	errs := l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain)
+	if err := schemaobjectmeta.SetObjectMeta(obj, meta); err != nil {
+		l.problem(d, "metadata", "%v", err)
+		return
+	}
+	errs = append(errs, s.validate(l.ctx, obj)...)
+	if traefik && (kind == translate.KindMiddleware || kind == translate.KindMiddlewareTCP) {
+		var ok bool
+		if errs, ok = l.traefikMiddleware(d, obj, unsupported, errs); !ok {
+			failed = true
+		}
+	}
+	if len(errs) > 0 {
+		l.fieldErrors(d, errs)
+		if traefik && kind == translate.KindIngressRoute {
+			l.parentRouteHints(d, errs)
+		}
+		failed = true
+	}
+	if failed {
+		// Say what else keeps the object from being served, so one fix is not followed
+		// by another refusal.
+		for _, u := range unsupported {
+			l.problem(d, u.Path, "not implemented by Bridgehead: %s", u.Hint)
+		}
+		return
+	}
+
+	data, err := json.Marshal(obj)
+	if err != nil {
+		l.problem(d, "", "%v", err)
+		return
+	}
+	key := translate.Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
+	if !l.claim(d, key) {
+		return
+	}
+	in := l.res.Inputs
+	err = decodeInto(data, kind, in)
+	if err != nil {
+		// The schema admitted something the Go type cannot hold: a bug in the CRD.
+		delete(l.res.Origin, key)
+		l.problem(d, "", "cannot decode the admitted object: %v", err)
+		return
+	}
+	if traefik {
+		in.APIGroups[key] = group
+		if len(unsupported) > 0 {
+			in.Unsupported[key] = unsupported
+		}
+	}
+}
+
+var routeServices = regexp.MustCompile(`^spec\.routes\[\d+\]\.services$`)
+
+// parentRouteHints explains a Traefik route without services: in Traefik v3.5+ it is a
+// parent route of multi-layer routing, which Bridgehead does not implement yet.
+func (l *loader) parentRouteHints(d *doc, errs field.ErrorList) {
+	for _, e := range errs {
+		if e.Type == field.ErrorTypeRequired && routeServices.MatchString(e.Field) {
+			l.problem(d, e.Field, "a route without services is a parent route of Traefik's multi-layer routing (v3.5+), which Bridgehead does not implement yet: give the route its services, and merge the children's rules into it")
+		}
+	}
+}
+
+// decodeInto decodes one object of an input kind and adds it to in.
+func decodeInto(data []byte, kind string, in *translate.Inputs) error {
+	k, ok := translate.KindNamed(kind)
+	if !ok {
+		return fmt.Errorf("no input kind %s", kind)
+	}
+	obj := k.NewObject()
+	if err := json.Unmarshal(data, obj); err != nil {
+		return err
+	}
+	k.Append(in, obj)
+	return nil
+}
+
+// traefikMiddleware handles the middleware types Bridgehead lacks (of a Middleware or a
+// MiddlewareTCP). Traefik refuses a middleware object with more than one type, so a valid
+// one has exactly one: when that one is not implemented, the object is kept with an empty
+// spec, and translate refuses it (UnsupportedField, naming the type) so that the routes
+// using it fail closed.
+func (l *loader) traefikMiddleware(d *doc, obj map[string]any, unsupported []translate.UnsupportedField, errs field.ErrorList) (field.ErrorList, bool) {
+	var lacking []string
+	for _, u := range unsupported {
+		if isSpecChild(u.Path) {
+			lacking = append(lacking, strings.TrimPrefix(u.Path, "spec."))
+		}
+	}
+	if len(lacking) == 0 {
+		return errs, true
+	}
+	spec, _ := obj["spec"].(map[string]any)
+	var known []string
+	for k := range spec {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	if len(known)+len(lacking) > 1 {
+		l.problem(d, "spec", "sets %d middleware types (%s); Traefik refuses a middleware with more than one type too: declare one per type",
+			len(known)+len(lacking), strings.Join(append(known, lacking...), ", "))
+		return errs, false
+	}
+	var kept field.ErrorList
+	for _, e := range errs {
+		if e.Field == "spec" && strings.Contains(e.Detail, "set exactly one") {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept, true
+}

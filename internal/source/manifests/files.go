@@ -1,0 +1,148 @@
+package manifests
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Which files of a folder are read, and how a file splits into documents.
+
+// file is one manifest file found under the folder.
+type file struct {
+	path string // as opened
+	rel  string // relative to the folder, forward slashes
+}
+
+// listFiles walks dir in lexical order. Only an unreadable dir is an error; an unreadable
+// subdirectory is a Problem.
+func listFiles(dir string) ([]file, []Problem, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !info.IsDir() {
+		return nil, nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	var files []file
+	var problems []Problem
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		rel, relErr := filepath.Rel(dir, p)
+		if relErr != nil {
+			rel = p
+		}
+		rel = filepath.ToSlash(rel)
+		if err != nil {
+			if p == dir {
+				return err
+			}
+			problems = append(problems, Problem{File: rel, Message: err.Error()})
+			return nil
+		}
+		if p == dir {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !isManifestName(d.Name()) {
+			return nil
+		}
+		if ok, problem := isRegular(p, d); problem != "" {
+			problems = append(problems, Problem{File: rel, Message: problem})
+		} else if ok {
+			files = append(files, file{path: p, rel: rel})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, problems, nil
+}
+
+// isRegular reports a regular file. A symlinked file (as in a mounted ConfigMap) is read
+// through; a symlinked directory is not followed. A dangling link is a problem.
+func isRegular(p string, d fs.DirEntry) (bool, string) {
+	if d.Type()&fs.ModeSymlink == 0 {
+		return d.Type().IsRegular(), ""
+	}
+	target, err := os.Stat(p)
+	if err != nil {
+		return false, err.Error()
+	}
+	return target.Mode().IsRegular(), ""
+}
+
+func isManifestName(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// isKustomization reports a kustomize file: build instructions, not an object to apply.
+func isKustomization(rel string) bool {
+	switch filepath.Base(rel) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
+}
+
+// splitDocuments splits a YAML stream at "---" lines, as kubectl does, and drops documents
+// that hold only comments and blank lines.
+func splitDocuments(rel string, data []byte) []*doc {
+	var docs []*doc
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	var cur []byte
+	start, empty := 1, true
+	flush := func() {
+		if !empty {
+			docs = append(docs, &doc{file: rel, index: len(docs) + 1, line: start, data: cur})
+		}
+	}
+	for i, line := range lines {
+		if isSeparator(line) {
+			flush()
+			cur, start, empty = nil, i+2, true
+			continue
+		}
+		cur = append(cur, line...)
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			empty = false
+		}
+	}
+	flush()
+	return docs
+}
+
+func isSeparator(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("---"))
+	if !ok {
+		return false
+	}
+	rest = bytes.TrimSpace(rest)
+	return len(rest) == 0 || rest[0] == '#'
+}
+
+var yamlLine = regexp.MustCompile(`\bline (\d+)\b`)
+
+// yamlError rewrites the parser's document-relative line numbers into file lines.
+func yamlError(d *doc, err error) string {
+	msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+	msg = strings.Join(strings.Fields(msg), " ") // multi-line "unmarshal errors" on one line
+	return yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
+		n, convErr := strconv.Atoi(strings.TrimPrefix(m, "line "))
+		if convErr != nil {
+			return m
+		}
+		return "line " + strconv.Itoa(n+d.line-1)
+	})
+}
