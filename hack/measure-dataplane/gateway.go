@@ -269,6 +269,9 @@ func (g *gateway) exitDescription() string {
 	var exit *exec.ExitError
 	if errors.As(g.waitErr, &exit) {
 		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			if ws.Signal() == syscall.SIGKILL {
+				return "killed by SIGKILL"
+			}
 			return "killed by " + ws.Signal().String()
 		}
 		return fmt.Sprintf("exit code %d", exit.ExitCode())

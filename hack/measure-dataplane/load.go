@@ -78,10 +78,11 @@ func closedLoad(g *gateway, routes, conns int, d time.Duration) loadResult {
 			}
 			total.RSS += m.RSS
 			total.PSS += m.PSS
+			total.Anon += m.Anon
 			p := res.PeakByProcess[pid]
-			res.PeakByProcess[pid] = memory{RSS: max(p.RSS, m.RSS), PSS: max(p.PSS, m.PSS)}
+			res.PeakByProcess[pid] = memory{RSS: max(p.RSS, m.RSS), PSS: max(p.PSS, m.PSS), Anon: max(p.Anon, m.Anon)}
 		}
-		res.PeakTotal = memory{RSS: max(res.PeakTotal.RSS, total.RSS), PSS: max(res.PeakTotal.PSS, total.PSS)}
+		res.PeakTotal = memory{RSS: max(res.PeakTotal.RSS, total.RSS), PSS: max(res.PeakTotal.PSS, total.PSS), Anon: max(res.PeakTotal.Anon, total.Anon)}
 	}
 	tick.Stop()
 	close(stop)

@@ -122,6 +122,8 @@ func (m *measurer) instance(mode string, run, n int, largest bool) (*instanceRes
 		r.Idle[role(mode, pid)] = mem
 		r.IdleTotal.RSS += mem.RSS
 		r.IdleTotal.PSS += mem.PSS
+		r.IdleTotal.Anon += mem.Anon
+		r.IdleTotal.File += mem.File
 	}
 	r.Load = closedLoad(g, n, loadConns, loadDuration)
 	for pid, mem := range r.Load.PeakByProcess {

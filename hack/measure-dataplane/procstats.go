@@ -10,9 +10,11 @@ import (
 
 // memory is one process's resident memory in KiB: RSS from /proc/PID/status and PSS from
 // /proc/PID/smaps_rollup (PSS shares pages mapped by several processes among them, so the
-// sum over the pod's processes does not count shared library pages twice).
+// sum over the pod's processes does not count shared library pages twice). RSS splits into
+// Anon (heap, stacks: what only the process's own work frees) and File (pages of the
+// binary and libraries, which the kernel can drop and read again).
 type memory struct {
-	RSS, PSS int64
+	RSS, PSS, Anon, File int64
 }
 
 func readMemory(pid int) (memory, error) {
@@ -21,6 +23,8 @@ func readMemory(pid int) (memory, error) {
 	if m.RSS, err = kibField(fmt.Sprintf("/proc/%d/status", pid), "VmRSS:"); err != nil {
 		return m, err
 	}
+	m.Anon, _ = kibField(fmt.Sprintf("/proc/%d/status", pid), "RssAnon:")
+	m.File, _ = kibField(fmt.Sprintf("/proc/%d/status", pid), "RssFile:")
 	// smaps_rollup exists since Linux 4.14; without it PSS stays 0 and the report says so.
 	m.PSS, _ = kibField(fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss:")
 	return m, nil

@@ -87,27 +87,31 @@ func (r *results) markdown(w io.Writer) {
 	fmt.Fprintln(w, "Cells are the median, then each run in brackets.")
 
 	fmt.Fprintln(w, "\n### Memory (MiB), idle after load and settle")
-	fmt.Fprintln(w, "\n| mode | routes | RSS total | PSS total | control RSS | data plane RSS | startup to last route answering (s) |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "\n| mode | routes | RSS total | PSS total | anon total | control RSS | data plane RSS | control anon | data plane anon | startup to last route answering (s) |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, mode := range r.modes() {
 		for _, n := range r.counts() {
-			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s |\n", mode, n,
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", mode, n,
 				cell("%.1f", r.series(mode, n, func(in *instanceResult) (float64, bool) { return mib(in.IdleTotal.RSS), true })),
 				cell("%.1f", r.series(mode, n, func(in *instanceResult) (float64, bool) { return mib(in.IdleTotal.PSS), true })),
+				cell("%.1f", r.series(mode, n, func(in *instanceResult) (float64, bool) { return mib(in.IdleTotal.Anon), true })),
 				cell("%.1f", r.series(mode, n, roleRSS("control", false))),
 				cell("%.1f", r.series(mode, n, roleRSS("data plane", false))),
+				cell("%.1f", r.series(mode, n, roleAnon("control", false))),
+				cell("%.1f", r.series(mode, n, roleAnon("data plane", false))),
 				cell("%.2f", r.series(mode, n, func(in *instanceResult) (float64, bool) { return in.StartupSeconds, true })))
 		}
 	}
 
 	fmt.Fprintf(w, "\n### Memory (MiB), peak during %d connections for %s\n", loadConns, loadDuration)
-	fmt.Fprintln(w, "\n| mode | routes | peak RSS total | peak PSS total | control peak RSS | data plane peak RSS | requests/s | failed |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "\n| mode | routes | peak RSS total | peak PSS total | peak anon total | control peak RSS | data plane peak RSS | requests/s | failed |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, mode := range r.modes() {
 		for _, n := range r.counts() {
-			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", mode, n,
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", mode, n,
 				cell("%.1f", r.series(mode, n, func(in *instanceResult) (float64, bool) { return mib(in.Load.PeakTotal.RSS), true })),
 				cell("%.1f", r.series(mode, n, func(in *instanceResult) (float64, bool) { return mib(in.Load.PeakTotal.PSS), true })),
+				cell("%.1f", r.series(mode, n, func(in *instanceResult) (float64, bool) { return mib(in.Load.PeakTotal.Anon), true })),
 				cell("%.1f", r.series(mode, n, roleRSS("control", true))),
 				cell("%.1f", r.series(mode, n, roleRSS("data plane", true))),
 				cell("%.0f", r.series(mode, n, func(in *instanceResult) (float64, bool) { return float64(in.Load.Requests) / in.Load.Seconds, true })),
@@ -187,6 +191,21 @@ func (r *results) markdown(w io.Writer) {
 	fmt.Fprintln(w, "\nserve's last log lines after each kill:")
 	for _, k := range r.Kills {
 		fmt.Fprintf(w, "\n%s, %s killed, run %d:\n\n```\n%s\n```\n", k.Mode, k.Target, k.Run, strings.Join(k.Log, "\n"))
+	}
+}
+
+// roleAnon picks one role's anonymous resident memory in MiB, idle or at peak.
+func roleAnon(role string, peak bool) func(*instanceResult) (float64, bool) {
+	return func(in *instanceResult) (float64, bool) {
+		src := in.Idle
+		if peak {
+			src = in.PeakByRole
+		}
+		if in.Mode == "in-process" && role == "control" {
+			role = "one process"
+		}
+		m, ok := src[role]
+		return mib(m.Anon), ok
 	}
 }
 
