@@ -57,9 +57,12 @@ func (l *lockedBuffer) String() string {
 
 // startGateway runs serve on ephemeral loopback ports in mode ("process" or "in-process")
 // and waits for its "bridgehead serving" line (bounded by 2 minutes).
-func startGateway(binDir, dir, mode string, edgeCA *x509.CertPool) (*gateway, error) {
+func startGateway(binDir, dir, mode string, edgeCA *x509.CertPool, pprof bool) (*gateway, error) {
 	args := []string{"serve", "--dataplane=" + mode, "--config-dir", ".", "--gateway-namespace", ns,
 		"--web-address", "127.0.0.1:0", "--websecure-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0"}
+	if pprof {
+		args = append(args, "--pprof")
+	}
 	g := &gateway{log: &lockedBuffer{}, done: make(chan struct{}), edgeCA: edgeCA}
 	g.cmd = exec.Command(filepath.Join(binDir, "bridgehead"), args...)
 	g.cmd.Dir = dir
@@ -262,6 +265,28 @@ func (g *gateway) snapshotHash() string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// profile saves a 20 s CPU profile from the admin port's /debug/pprof/profile into path.
+func (g *gateway) profile(path string) error {
+	c := &http.Client{Timeout: time.Minute}
+	resp, err := c.Get("http://" + g.admin + "/debug/pprof/profile?seconds=20")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /debug/pprof/profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // exitDescription says how serve ended.

@@ -47,8 +47,9 @@ func main() {
 	out := flag.String("out", "dataplane.json", "raw results (JSON)")
 	runs := flag.Int("runs", 2, "runs of every measurement per mode")
 	countsFlag := flag.String("routes", "1,1000,10000", "route counts for memory; the largest also gets idle CPU and reload latency")
-	killRoutes := flag.Int("kill-routes", 1000, "routes served during the kill tests")
+	killRoutes := flag.Int("kill-routes", 1000, "routes served during the kill tests (0: no kill tests)")
 	modesFlag := flag.String("modes", "process,in-process", "data-plane modes")
+	profileDir := flag.String("profile", "", "also take a 20 s CPU profile of the idle gateway at the largest count into this folder (serve --pprof: the data plane's process, or the one process)")
 	flag.Parse()
 	var counts []int
 	for _, c := range strings.Split(*countsFlag, ",") {
@@ -66,6 +67,7 @@ func main() {
 	if err != nil {
 		fatalf("%v", err)
 	}
+	m.profileDir = *profileDir
 	defer m.close()
 	res := &results{Started: time.Now().UTC(), LoadBefore: loadAverage(), CPUs: cpuCount()}
 	// Runs are interleaved (mode A, mode B, mode A, ...) so a change in how busy the shared
@@ -81,7 +83,9 @@ func main() {
 				m.progress("%s run %d %d routes: startup %.2fs idle RSS %d KiB", mode, run, n, r.StartupSeconds, r.IdleTotal.RSS)
 			}
 			targets := []string{"data plane", "control"}
-			if mode == "in-process" {
+			if *killRoutes == 0 {
+				targets = nil
+			} else if mode == "in-process" {
 				targets = []string{"one process"}
 			}
 			for _, target := range targets {

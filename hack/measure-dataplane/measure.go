@@ -19,6 +19,7 @@ type measurer struct {
 	backendAddr string
 	stopBackend func()
 	folders     int
+	profileDir  string // when set: serve --pprof, and a CPU profile of the idle gateway
 }
 
 func newMeasurer(bin string) (*measurer, error) {
@@ -73,7 +74,7 @@ func (m *measurer) start(mode string, n int) (*gateway, string, time.Duration, e
 	if err := writeFolder(dir, n, m.edge, m.backendCA, m.backendAddr); err != nil {
 		return nil, "", 0, err
 	}
-	g, err := startGateway(m.bin, dir, mode, m.edgeCA)
+	g, err := startGateway(m.bin, dir, mode, m.edgeCA, m.profileDir != "")
 	if err != nil {
 		return nil, "", 0, err
 	}
@@ -93,6 +94,11 @@ type instanceResult struct {
 	Mode           string
 	Run, Routes    int
 	StartupSeconds float64 // from exec to the last route answering: also how long a restart takes
+	// QuietSeconds is from exec until the gateway's processes used under quietCPU in one
+	// quietWindow (the start-up backend probes and their verdicts done); -1: not within
+	// quietLimit. BusyCPU is their CPU seconds in each window until then.
+	QuietSeconds float64
+	BusyCPU      []float64
 	Idle           map[string]memory
 	IdleTotal      memory
 	Load           loadResult
@@ -113,7 +119,12 @@ func (m *measurer) instance(mode string, run, n int, largest bool) (*instanceRes
 	}
 	defer g.stop()
 	r := &instanceResult{Mode: mode, Run: run, Routes: n, StartupSeconds: startup.Seconds(), Idle: map[string]memory{}, PeakByRole: map[string]memory{}}
-	time.Sleep(settle) // the measurement's own wait: memory once the load of the folder has settled
+	// Idle means idle: after start the data plane probes every route's backend over TLS
+	// and the control process recomputes verdicts from the results, which at 10,000 routes
+	// keeps a core busy for a while.
+	if r.QuietSeconds, r.BusyCPU, err = waitQuiet(g); err != nil {
+		return nil, err
+	}
 	for _, pid := range g.pids() {
 		mem, err := readMemory(pid)
 		if err != nil {
@@ -133,6 +144,11 @@ func (m *measurer) instance(mode string, run, n int, largest bool) (*instanceRes
 		return r, nil
 	}
 	time.Sleep(settle)
+	if m.profileDir != "" {
+		if err := g.profile(filepath.Join(m.profileDir, fmt.Sprintf("%s-run%d-%d.pprof", mode, run, n))); err != nil {
+			return nil, err
+		}
+	}
 	if r.IdleCPU, err = idleCPU(g, mode); err != nil {
 		return nil, err
 	}
@@ -145,6 +161,49 @@ func (m *measurer) instance(mode string, run, n int, largest bool) (*instanceRes
 		time.Sleep(time.Second) // let the watcher's "recent file" window and the GC calm down between samples
 	}
 	return r, nil
+}
+
+// Quiet: the gateway is idle once its processes use under quietCPU CPU seconds in one
+// quietWindow (2% of a core); the wait is bounded by quietLimit.
+const (
+	quietWindow = 5 * time.Second
+	quietCPU    = 0.1
+	quietLimit  = 10 * time.Minute
+)
+
+// waitQuiet waits until the gateway is idle and returns when that was (seconds since
+// exec; -1 if not within quietLimit) and the CPU seconds of every window until then.
+func waitQuiet(g *gateway) (float64, []float64, error) {
+	total := func() (float64, error) {
+		var t float64
+		for _, pid := range g.pids() {
+			s, err := cpuSeconds(pid)
+			if err != nil {
+				return 0, err
+			}
+			t += s
+		}
+		return t, nil
+	}
+	var windows []float64
+	prev, err := total()
+	if err != nil {
+		return 0, nil, err
+	}
+	deadline := time.Now().Add(quietLimit)
+	for time.Now().Before(deadline) {
+		time.Sleep(quietWindow)
+		cur, err := total()
+		if err != nil {
+			return 0, nil, err
+		}
+		windows = append(windows, cur-prev)
+		if cur-prev < quietCPU {
+			return time.Since(g.started).Seconds(), windows, nil
+		}
+		prev = cur
+	}
+	return -1, windows, nil
 }
 
 // idleCPU is each process's CPU seconds over idleCPUWindow with no requests and no edits.

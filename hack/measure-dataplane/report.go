@@ -119,6 +119,17 @@ func (r *results) markdown(w io.Writer) {
 		}
 	}
 
+	fmt.Fprintf(w, "\n### Start-up: from exec until idle (under %.1f CPU seconds in %s, all processes)\n", quietCPU, quietWindow)
+	fmt.Fprintln(w, "\n| mode | routes | run | last route answers (s) | idle after (s) | CPU seconds per window until then |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | --- |")
+	for _, in := range r.Instances {
+		var ws []string
+		for _, c := range in.BusyCPU {
+			ws = append(ws, fmt.Sprintf("%.1f", c))
+		}
+		fmt.Fprintf(w, "| %s | %d | %d | %.2f | %.0f | %s |\n", in.Mode, in.Routes, in.Run, in.StartupSeconds, in.QuietSeconds, strings.Join(ws, " "))
+	}
+
 	largest := r.counts()[len(r.counts())-1]
 	fmt.Fprintf(w, "\n### Reload at %d routes (s): one route file gains a route for a new host\n", largest)
 	fmt.Fprintln(w, "\n| mode | samples | new host answers: median | max | /snapshot/hash changes: median | max |")
@@ -164,6 +175,9 @@ func (r *results) markdown(w io.Writer) {
 			cell("%.2f", r.series(mode, largest, cpu(ctl))), cell("%.2f", r.series(mode, largest, cpu("data plane"))))
 	}
 
+	if len(r.Kills) == 0 {
+		return
+	}
 	fmt.Fprintf(w, "\n### SIGKILL under %d requests/s (kill %s into the load)\n", killRate, killAt)
 	fmt.Fprintln(w, "\n| mode | killed | run | routes | last success after kill (s) | serve | serve exit after (s) | other process exits after (s) | OK/failed per second from 2 s before the kill |")
 	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | --- | ---: | --- | --- |")
