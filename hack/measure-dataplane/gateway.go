@@ -116,7 +116,7 @@ func startGateway(binDir, dir, mode string, edgeCA *x509.CertPool, pprof bool) (
 		g.remember()
 		return g, nil
 	case <-g.done:
-		return nil, fmt.Errorf("serve exited before serving: %v\n%s", g.waitErr, g.log)
+		return nil, fmt.Errorf("serve exited before serving: %w\n%s", g.waitErr, g.log)
 	case <-time.After(2 * time.Minute):
 		g.stop()
 		return nil, fmt.Errorf("serve did not log \"bridgehead serving\" within 2m\n%s", g.log)

@@ -99,12 +99,12 @@ type instanceResult struct {
 	// quietLimit. BusyCPU is their CPU seconds in each window until then.
 	QuietSeconds float64
 	BusyCPU      []float64
-	Idle           map[string]memory
-	IdleTotal      memory
-	Load           loadResult
-	PeakByRole     map[string]memory
-	IdleCPU        map[string]float64 `json:",omitempty"` // CPU seconds over idleCPUWindow
-	Reloads        []reloadSample     `json:",omitempty"`
+	Idle         map[string]memory
+	IdleTotal    memory
+	Load         loadResult
+	PeakByRole   map[string]memory
+	IdleCPU      map[string]float64 `json:",omitempty"` // CPU seconds over idleCPUWindow
+	Reloads      []reloadSample     `json:",omitempty"`
 }
 
 type reloadSample struct {
