@@ -112,8 +112,8 @@ test-e2e: envtest test-deps node-deps helm ## The end-to-end suite: image, real 
 ##@ Build and run
 
 .PHONY: build
-build: ## Build bin/bridgehead and the data-plane process it starts, bin/bridgehead-dataplane.
-	go build -o bin/ ./cmd/bridgehead ./cmd/bridgehead-dataplane
+build: ## Build bin/bridgehead (with cgo when gcc is there: RSA handshakes through OpenSSL, proxy/opensslrsa).
+	go build -o bin/ ./cmd/bridgehead
 
 .PHONY: run
 run: build ## Run the quickstart: demo PKI, HTTPS demo backend, gateway on examples/quickstart.

@@ -4,9 +4,8 @@
 #
 #   hack/image.sh [OUT_DIR]   -> OUT_DIR/bridgehead-image.tar, OUT_DIR/pause-image.tar
 #
-# The gateway image holds bin/bridgehead (static), bin/bridgehead-dataplane (cgo: it opens
-# libcrypto 3 with dlopen for RSA handshakes, see proxy/opensslrsa) and the Debian
-# libcrypto, libc and loader it needs. Every file and the image carry the commit time, so
+# The gateway image holds bin/bridgehead (cgo: it opens libcrypto 3 with dlopen for RSA
+# handshakes, see proxy/opensslrsa) and the Debian libcrypto, libc and loader it needs. Every file and the image carry the commit time, so
 # the same commit gives the same digest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +22,7 @@ work="$(cd "$OUT/image-root" && pwd)"
 (cd hack/ociimage && go build -trimpath -o "$work/ociimage" .)
 
 export GOFLAGS="${GOFLAGS:-} -trimpath"
-CGO_ENABLED=0 go build -ldflags "-s -w -X main.version=$version" -o "$work/bridgehead" ./cmd/bridgehead
-CGO_ENABLED=1 go build -ldflags "-s -w" -o "$work/bridgehead-dataplane" ./cmd/bridgehead-dataplane
+CGO_ENABLED=1 go build -ldflags "-s -w -X main.version=$version" -o "$work/bridgehead" ./cmd/bridgehead
 CGO_ENABLED=0 go build -ldflags "-s -w" -o "$work/pause" ./hack/pause
 
 libcrypto="$(ldconfig -p | awk '/libcrypto\.so\.3 .*x86-64/ {print $NF; exit}')"
@@ -37,7 +35,6 @@ libcrypto="$(ldconfig -p | awk '/libcrypto\.so\.3 .*x86-64/ {print $NF; exit}')"
 	-label org.opencontainers.image.revision="$revision" \
 	-label org.opencontainers.image.title=bridgehead \
 	-add /bin/bridgehead="$work/bridgehead" \
-	-add /bin/bridgehead-dataplane="$work/bridgehead-dataplane" \
 	-add "$libcrypto=$libcrypto" \
 	-with-libs
 "$work/ociimage" -o "$OUT/pause-image.tar" -name "$PAUSE_IMAGE" -epoch "$epoch" \

@@ -162,7 +162,7 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 	if err != nil {
 		return err
 	}
-	srv, err := f.newDataPlane(store, func() error { return gw.ReadyCheck(nil) }, log, stdout, stderr)
+	srv, err := f.newProxy(store, func() error { return gw.ReadyCheck(nil) }, log, stdout)
 	if err != nil {
 		return err
 	}
@@ -178,13 +178,13 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 			mode += " (status writer)"
 		}
 		return statuspage.Input{Mode: mode, Snapshot: store.Load(), Statuses: gw.Statuses(),
-			Observations: srv.Latest(), Now: time.Now(), ExpiryWarning: f.expiryWarning}
+			Observations: srv.Observations().Latest(), Now: time.Now(), ExpiryWarning: f.expiryWarning}
 	}))
 	if err := srv.Listen(); err != nil {
 		return err
 	}
 	log.Info("bridgehead serving", "mode", "cluster", "addresses", srv.Addrs(), "ingressClass", gwCfg.Options.IngressClass, "identity", identity)
-	go gw.WatchVerdicts(ctx, store, srv)
+	go gw.WatchVerdicts(ctx, store, srv.Observations())
 	errs := make(chan error, 2)
 	go func() { errs <- mgr.Start(ctx) }()
 	go func() { errs <- srv.Serve(ctx) }()

@@ -8,22 +8,22 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
-	"github.com/bridgehead/bridgehead/internal/dataplane"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/proxy"
-	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
 // serveFlags are the flags of `bridgehead serve`.
 type serveFlags struct {
-	proxy           dataplane.Flags // what the data plane serves with (listeners, timeouts, logs)
-	dataplane       string
+	proxy           proxyFlags // what the proxy serves with (listeners, timeouts, logs)
+	dataplane       string     // deprecated: the proxy always runs in this process
 	configDir       string
 	kubeconfig      string
 	namespace       string
@@ -43,7 +43,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f.proxy.Register(fs)
-	fs.StringVar(&f.dataplane, "dataplane", "auto", "where the proxy runs: process (the "+dataplane.BinaryName+" binary beside this one, fed snapshots: it maps a fraction of this process's memory), in-process, or auto (process when that binary is there)")
+	fs.StringVar(&f.dataplane, "dataplane", "in-process", "deprecated, no effect: the proxy runs in this process (the separate data-plane process was removed; README, Requirements)")
 	fs.StringVar(&f.configDir, "config-dir", "", "standalone mode: serve the manifests in this folder instead of a cluster")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, or $KUBECONFIG)")
 	fs.StringVar(&f.namespace, "gateway-namespace", envOr("POD_NAMESPACE", "bridgehead"), "namespace of the default TLSOption and TLSStore")
@@ -69,9 +69,11 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 		return nil, fmt.Errorf("--tls-default-profile: %w", err)
 	}
 	switch f.dataplane {
-	case "auto", "process", "in-process":
+	case "auto", "in-process":
+	case "process":
+		return nil, errors.New("--dataplane=process: the separate data-plane process was removed; the proxy runs in this process (measurements in docs/measurements/dataplane-split.md): drop the flag")
 	default:
-		return nil, fmt.Errorf("--dataplane: %q is none of process, in-process, auto", f.dataplane)
+		return nil, fmt.Errorf("--dataplane: %q is not a mode; the flag has no effect and can be dropped", f.dataplane)
 	}
 	return f, nil
 }
@@ -111,38 +113,9 @@ func (f *serveFlags) advertisedPort() string {
 	return "443"
 }
 
-// dataPlaneServer is what the control code needs of the proxy, in this process
-// (proxy.Server) or in its own (dataplane.Process).
-type dataPlaneServer interface {
-	HandleAdmin(pattern string, h http.Handler)
-	Listen() error
-	Addrs() map[string]string
-	Serve(ctx context.Context) error
-	Latest() []upstream.Observation
-	Changed() <-chan struct{}
-}
-
-// inProcess is the proxy in this process.
-type inProcess struct{ *proxy.Server }
-
-func (s inProcess) Latest() []upstream.Observation { return s.Observations().Latest() }
-func (s inProcess) Changed() <-chan struct{}       { return s.Observations().Changed() }
-
-// newDataPlane starts serving store: in a data-plane process when --dataplane allows and
-// the binary is there, else here. ready is the control side's readiness (nil: always).
-func (f *serveFlags) newDataPlane(store *snapshot.Store, ready func() error, log *slog.Logger, stdout, stderr io.Writer) (dataPlaneServer, error) {
-	binary := ""
-	if f.dataplane != "in-process" {
-		binary = dataplane.Find()
-		if binary == "" && f.dataplane == "process" {
-			return nil, fmt.Errorf("--dataplane=process: no %s beside this executable (make build puts it in bin/)", dataplane.BinaryName)
-		}
-	}
-	if binary != "" {
-		p := &dataplane.Process{Binary: binary, Flags: &f.proxy, AdvertisedPort: f.advertisedPort(), Ready: ready, Log: log, Stdout: stdout, Stderr: stderr}
-		p.Attach(store)
-		return p, nil
-	}
+// newProxy serves store in this process. ready is the control side's readiness (nil:
+// always ready).
+func (f *serveFlags) newProxy(store *snapshot.Store, ready func() error, log *slog.Logger, stdout io.Writer) (*proxy.Server, error) {
 	cfg := f.proxy.Config(log, stdout, f.advertisedPort())
 	cfg.Ready = ready
 	srv, err := proxy.New(cfg, store)
@@ -150,9 +123,20 @@ func (f *serveFlags) newDataPlane(store *snapshot.Store, ready func() error, log
 		return nil, err
 	}
 	if f.proxy.Pprof {
-		dataplane.RegisterProfiler(srv)
+		registerProfiler(srv)
 	}
-	return inProcess{srv}, nil
+	return srv, nil
+}
+
+// registerProfiler serves Go's profiler on the admin port (--pprof), with heap profiling
+// back on (main turns it off: its bucket table alone is over a MiB).
+func registerProfiler(srv *proxy.Server) {
+	runtime.MemProfileRate = 512 * 1024
+	srv.HandleAdmin("/debug/pprof/", http.HandlerFunc(pprof.Index))
+	srv.HandleAdmin("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+	srv.HandleAdmin("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+	srv.HandleAdmin("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	srv.HandleAdmin("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 }
 
 // serve runs the gateway until SIGINT or SIGTERM.

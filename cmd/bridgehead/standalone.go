@@ -40,14 +40,14 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 		return err
 	}
 	st := &standalone{out: stdout, dir: dir}
-	srv, err := f.newDataPlane(store, nil, log, stdout, stderr)
+	srv, err := f.newProxy(store, nil, log, stdout)
 	if err != nil {
 		return err
 	}
 	srv.HandleAdmin("GET /status", st)
 	srv.HandleAdmin("GET /{$}", statuspage.Handler(func() statuspage.Input {
 		return statuspage.Input{Mode: "folder " + f.configDir, Snapshot: store.Load(), Statuses: st.translated(),
-			Observations: srv.Latest(), Now: time.Now(), ExpiryWarning: f.expiryWarning}
+			Observations: srv.Observations().Latest(), Now: time.Now(), ExpiryWarning: f.expiryWarning}
 	}))
 	srv.HandleAdmin("GET /snapshot/hash", snapshotHash(store))
 	if err := srv.Listen(); err != nil {
@@ -79,7 +79,7 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 			st.set(statuses, res)
 		})
 	}()
-	go verdict.Watch(watchCtx, store, srv, time.Now, f.expiryWarning, st.setRuntime)
+	go verdict.Watch(watchCtx, store, srv.Observations(), time.Now, f.expiryWarning, st.setRuntime)
 	serveErr := srv.Serve(ctx)
 	stopWatching()
 	if err := <-watchErr; err != nil && serveErr == nil {

@@ -157,11 +157,7 @@ CLK_TCK=$(getconf CLK_TCK)
 # rebuilds it) sits in the page cache in large folios that the kernel maps whole on the
 # first fault, which shows ~10 MiB more file-backed RSS than the same binary read from
 # disk or an image, as a deployment runs it.
-# bridgehead-dataplane, the proxy process `serve` starts, is copied beside it.
 cp "$BRIDGEHEAD" "$WORK/bridgehead"
-dataplane_bin="$(dirname "$BRIDGEHEAD")/bridgehead-dataplane"
-[ -x "$dataplane_bin" ] || die "$dataplane_bin is missing: make build builds it beside bin/bridgehead"
-cp "$dataplane_bin" "$WORK/bridgehead-dataplane"
 BRIDGEHEAD=$WORK/bridgehead
 
 say "benchtool (certificates, backend) and RSA-2048 PKI in $WORK"
@@ -351,9 +347,7 @@ start_proxy() {
 			--admin-address "127.0.0.1:$ADMIN_PORT"
 		PROXY_PID=$LAST_PID
 		wait_until 30 "$PROXY_PID" "bridgehead /readyz" curl -sf --max-time 2 "http://127.0.0.1:$ADMIN_PORT/readyz"
-		# The proxy itself is the data-plane process; serve is its control process.
-		DATAPLANE_PID=$(pgrep -P "$PROXY_PID" | head -n 1)
-		[ -n "$DATAPLANE_PID" ] || die "bridgehead serve started no data-plane process"
+		DATAPLANE_PID=$PROXY_PID
 		;;
 	haproxy)
 		haproxy_config "$scenario" "$base.cfg"
@@ -697,16 +691,14 @@ v() { local x=${1:-}; echo "${x:--}"; }
 		done
 	done
 	cat <<EOF
-  us/req     the proxy's CPU time (user + system, all threads) per completed request, in microseconds;
-             Bridgehead's adds its control process (bridgehead serve) to its data plane
+  us/req     the proxy's CPU time (user + system, all threads) per completed request, in microseconds
   proxy      the proxy's CPU use during the run (100% = one core); core0/core1: how busy each core was
              (core $PROXY_CORE: the proxy plus kernel network work; core $LOAD_CORE: load generator + backend)
   be_us/req  the backend's CPU per request; be_conn: proxy-to-backend connections halfway through
   conn/req   new TCP connections on the machine per request (1 = a new connection each request)
   peak_MiB   the proxy's VmHWM (peak resident memory), fresh process per scenario: for Bridgehead,
-             the data-plane process that carries the traffic (bridgehead-dataplane)
-  ctl_MiB    Bridgehead's control process (bridgehead serve: manifests, validation, status), which
-             carries no traffic; HAProxy has none
+             the one process (bridgehead serve: proxy, folder watch, validation, status)
+  ctl_MiB    a separate control process's peak; neither proxy has one (-)
   anon/file  resident MiB at the end of the run: anonymous (heap, stacks) / file-backed (the
              mapped binary and shared libraries, clean pages shared with the page cache)
   noisy      more than 20% of core $PROXY_CORE went to something other than the proxy (normally a few %

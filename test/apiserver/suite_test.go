@@ -46,7 +46,7 @@ var _ = BeforeSuite(func() {
 
 	dir := GinkgoT().TempDir()
 	binary = filepath.Join(dir, "bridgehead")
-	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/bridgehead", "./cmd/bridgehead-dataplane")
+	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/bridgehead")
 	build.Dir = testenv.RepoRoot()
 	out, err := build.CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "building bridgehead: %s", out)

@@ -168,7 +168,7 @@ var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func(
 					gateway = append(gateway, pid)
 				}
 			}
-			Expect(gateway).To(HaveLen(2), "bridgehead and bridgehead-dataplane in pod %s", p.Name)
+			Expect(gateway).To(HaveLen(1), "one bridgehead process in pod %s", p.Name)
 			for _, pid := range gateway {
 				st := procStatus(pid)
 				Expect(strings.Fields(st["Uid"])).To(HaveEach("65532"), "%s uid", comm(pid))

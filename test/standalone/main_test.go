@@ -58,10 +58,10 @@ func buildAndRun(m *testing.M) int {
 	defer cancel()
 	// Both binaries, side by side as make build leaves them: serve runs the proxy in the
 	// data-plane process it finds beside itself.
-	build := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/bridgehead", "./cmd/bridgehead-dataplane")
+	build := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/bridgehead")
 	build.Dir = repoRoot
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build ./cmd/bridgehead ./cmd/bridgehead-dataplane: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "go build ./cmd/bridgehead: %v\n%s", err, out)
 		return 1
 	}
 	return m.Run()

@@ -1,19 +1,4 @@
-// Package dataplane runs the proxy in a process of its own, fed snapshots by the control
-// process (`bridgehead serve`), and is the two ends of that arrangement:
-//
-//   - the data-plane process (cmd/bridgehead-dataplane, RunChild) imports no Kubernetes
-//     package, so it stays small: 13 MiB of its binary resident against the control
-//     process's 30, and none of the control side's heap (informer caches, CRD
-//     validators). It listens, serves, and reports what it observes upstream;
-//   - the control process (Process) starts it, sends every snapshot the Store accepts
-//     and waits until it is served, serves the admin paths that need the control side
-//     (status, leader, snapshot hash, readiness of the caches) through the data plane's
-//     admin port, and reads the upstream observations back for status.
-//
-// The two talk over a socket pair (frames, protocol.go) and, for admin paths, a unix
-// socket (abstract on Linux, as the pod's root file system is read-only). A crashed data
-// plane ends the control process too, so a supervisor (the kubelet) restarts the pair.
-package dataplane
+package main
 
 import (
 	"flag"
@@ -21,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,9 +14,9 @@ import (
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
-// Flags are the data plane's settings, shared by `bridgehead serve` (which passes them on)
-// and `bridgehead-dataplane`.
-type Flags struct {
+// proxyFlags are the settings of the proxy `bridgehead serve` runs: listeners, timeouts,
+// limits, logs.
+type proxyFlags struct {
 	Web, Websecure, Admin string
 	Redirect              bool
 	LogLevel              string
@@ -60,7 +44,7 @@ type Flags struct {
 }
 
 // Register adds the flags to fs.
-func (f *Flags) Register(fs *flag.FlagSet) {
+func (f *proxyFlags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Web, "web-address", ":8000", "address of the plain HTTP entry point \"web\"")
 	fs.StringVar(&f.Websecure, "websecure-address", ":8443", "address of the TLS entry point \"websecure\"")
 	fs.StringVar(&f.Admin, "admin-address", ":9000", "address of the admin port (/healthz, /readyz, /metrics); empty turns it off")
@@ -88,7 +72,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 }
 
 // Check validates the values Register parsed.
-func (f *Flags) Check() error {
+func (f *proxyFlags) Check() error {
 	if f.TCPCopy != "event-loop" && f.TCPCopy != "goroutines" {
 		return fmt.Errorf("--tcp-copy: %q is neither event-loop nor goroutines", f.TCPCopy)
 	}
@@ -146,7 +130,7 @@ func offIfZero[T int | time.Duration](v T) T {
 }
 
 // Logger is the JSON logger at --log-level.
-func (f *Flags) Logger(w io.Writer) (*slog.Logger, error) {
+func (f *proxyFlags) Logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.LogLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w (use debug, info, warn or error)", err)
@@ -156,7 +140,7 @@ func (f *Flags) Logger(w io.Writer) (*slog.Logger, error) {
 
 // Config is the proxy configuration of the flags. advertisedPort is the public port
 // redirects to websecure name ("" for its own).
-func (f *Flags) Config(log *slog.Logger, stdout io.Writer, advertisedPort string) proxy.Config {
+func (f *proxyFlags) Config(log *slog.Logger, stdout io.Writer, advertisedPort string) proxy.Config {
 	cfg := proxy.Config{
 		EntryPoints: []proxy.EntryPoint{
 			{Name: "web", Address: f.Web},
@@ -193,34 +177,4 @@ func (f *Flags) Config(log *slog.Logger, stdout io.Writer, advertisedPort string
 		cfg.AccessLog = stdout
 	}
 	return cfg
-}
-
-// Args are command-line flags that give a data-plane process these same settings.
-func (f *Flags) Args() []string {
-	return []string{
-		"--web-address=" + f.Web,
-		"--websecure-address=" + f.Websecure,
-		"--admin-address=" + f.Admin,
-		"--redirect-to-https=" + strconv.FormatBool(f.Redirect),
-		"--log-level=" + f.LogLevel,
-		"--access-log=" + strconv.FormatBool(f.AccessLog),
-		"--error-header=" + strconv.FormatBool(f.ErrorHeader),
-		"--shutdown-delay=" + f.ShutdownDelay.String(),
-		"--grace=" + f.Grace.String(),
-		"--tcp-idle-timeout=" + f.TCPIdleTimeout.String(),
-		"--tcp-copy=" + f.TCPCopy,
-		"--rsa-signer=" + f.RSASigner,
-		"--pprof=" + strconv.FormatBool(f.Pprof),
-		"--trusted-proxies=" + f.TrustedProxies,
-		"--allow-encoded-slash=" + strconv.FormatBool(f.AllowEncodedSlash),
-		"--allow-backslash=" + strconv.FormatBool(f.AllowBackslash),
-		"--allow-path-parameters=" + strconv.FormatBool(f.AllowPathParameters),
-		"--forwarded-headers-trusted-ips=" + f.ForwardedTrustedIPs,
-		"--request-body-idle-timeout=" + f.RequestBodyIdleTimeout.String(),
-		"--max-request-header-bytes=" + strconv.Itoa(f.MaxHeaderBytes),
-		"--max-request-header-fields=" + strconv.Itoa(f.MaxHeaderFields),
-		"--backend-response-header-timeout=" + f.BackendHeaderTimeout.String(),
-		"--backend-max-conns-per-host=" + strconv.Itoa(f.BackendMaxConns),
-		"--backend-tls-handshakes-per-second=" + strconv.Itoa(f.BackendHandshakeRate),
-	}
 }
