@@ -9,8 +9,7 @@ import (
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
-// Feedback is where the data plane's observations come from: the proxy in this process,
-// or the data-plane process that pushes them over its socket.
+// Feedback is where the proxy's observations come from (upstream.Outcomes).
 type Feedback interface {
 	// Latest returns the latest observation per route and endpoint.
 	Latest() []upstream.Observation
@@ -39,9 +38,12 @@ func Watch(ctx context.Context, store *snapshot.Store, fb Feedback, now func() t
 	expiry.Stop()
 	defer expiry.Stop()
 	for {
+		started := time.Now()
 		obs := fb.Latest()
 		t := now()
 		sink(Compute(latest.Load(), obs, t, expiryWarning))
+		finished := time.Now()
+		took := finished.Sub(started)
 		if d, ok := nextExpiryWarning(obs, t, expiryWarning); ok {
 			expiry.Reset(d)
 		} else {
@@ -52,8 +54,47 @@ func Watch(ctx context.Context, store *snapshot.Store, fb Feedback, now func() t
 			return
 		case <-swapped:
 		case <-fb.Changed():
+			// Observations come in bursts: after a snapshot every route's TLS path is
+			// probed (10,000 results at 10,000 routes), and a failing backend fails for
+			// every route at once. Recomputing (and printing) on each would be quadratic
+			// in the routes: a change right after a recompute waits out the rest of the
+			// gap and is recomputed with whatever else came meanwhile; a lone change is
+			// recomputed at once.
+			if !settle(ctx, time.Until(finished.Add(coalesceFor(took)))) {
+				return
+			}
 		case <-expiry.C:
 		}
+	}
+}
+
+// Coalescing bounds: at least minCoalesce between a recompute and the next one caused by
+// observations, and at most maxCoalesce, so that a condition still shows within a second
+// of a failure.
+const (
+	minCoalesce = 100 * time.Millisecond
+	maxCoalesce = 500 * time.Millisecond
+)
+
+// coalesceFor keeps twice as long as the last recompute took between recomputes (within
+// the bounds), so that recomputing takes at most a third of the loop's time however many
+// routes there are.
+func coalesceFor(took time.Duration) time.Duration {
+	return min(max(2*took, minCoalesce), maxCoalesce)
+}
+
+// settle waits d (nothing when d is not positive); false when ctx ends first.
+func settle(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -129,3 +129,51 @@ func BenchmarkCompute10000Routes(b *testing.B) {
 		Compute(snap, obs, now, time.Hour)
 	}
 }
+
+// A round of probe results trickling in (as after a snapshot at 10,000 routes, where the
+// proxy probes every route's TLS path within its handshake budget) is recomputed a few
+// times a second, not once per result: per result, the work was quadratic in the routes
+// and kept a core busy for minutes. The last result still shows within a second.
+func TestWatchCoalescesATrickleOfResults(t *testing.T) {
+	const n, results = 10000, 300
+	var store snapshot.Store
+	snap := routes(n)
+	if err := store.Swap(snap); err != nil {
+		t.Fatal(err)
+	}
+	var outcomes upstream.Outcomes
+	computed := make(chan Conditions, results+10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go Watch(ctx, &store, &outcomes, time.Now, 0, func(c Conditions) { computed <- c })
+	<-computed
+
+	pace := time.NewTicker(10 * time.Millisecond) // about 100 results a second, as probes come
+	defer pace.Stop()
+	var last translate.Key
+	for i := 0; i < results; i++ {
+		<-pace.C
+		r := snap.HTTPRoutes[i]
+		last = translate.Key{Kind: "IngressRoute", Namespace: "web", Name: r.Source.Name}
+		outcomes.Record(upstream.Observation{RouteID: r.ID, Backend: r.Backends[0].Service, Endpoint: r.Backends[0].Endpoints[0].Address,
+			Reason: upstream.UnknownAuthority, At: time.Now()})
+	}
+	end := time.Now()
+	recomputes := 0
+	for {
+		select {
+		case c := <-computed:
+			recomputes++
+			if got := c[last]; len(got) > 0 && got[0].Reason == "UnknownAuthority" {
+				t.Logf("%d results over %s: %d recomputes; the last result showed %s after it was recorded",
+					results, (results * 10 * time.Millisecond), recomputes, time.Since(end).Round(time.Millisecond))
+				if recomputes > results/5 {
+					t.Errorf("%d recomputes for %d results: the burst is not coalesced", recomputes, results)
+				}
+				return
+			}
+		case <-time.After(time.Second):
+			t.Fatalf("the last result did not show within 1 s (%d recomputes so far)", recomputes)
+		}
+	}
+}
