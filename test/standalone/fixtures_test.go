@@ -210,6 +210,18 @@ func withClientCert(p *testPKI) func(*tls.Config) {
 	return func(c *tls.Config) { c.Certificates = []tls.Certificate{p.alice.TLS} }
 }
 
+// backendFiles are the files of a folder with the PKI's Secrets, an HTTPS backend "A" as
+// Service svc-a, and the ServersTransport "backends" that trusts it; a test adds its routes.
+func backendFiles(t *testing.T, p *testPKI, requireClient bool) map[string]string {
+	t.Helper()
+	backend := tlsBackend(t, p, "A", requireClient)
+	return map[string]string{
+		"secrets.yaml":   p.secretsYAML(),
+		"backends.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
+		"transport.yaml": transportYAML,
+	}
+}
+
 // clientCertRequiredFolder is a folder whose IngressRoute web/app (app.example.test) goes
 // through the ServersTransport "backends", which has no client certificate, to a backend
 // that requires one: translate finds nothing wrong, and every request fails with
@@ -217,13 +229,9 @@ func withClientCert(p *testPKI) func(*tls.Config) {
 func clientCertRequiredFolder(t *testing.T) (*testPKI, string) {
 	t.Helper()
 	p := newPKI(t)
-	backend := tlsBackend(t, p, "A", true)
-	return p, writeFolder(t, map[string]string{
-		"secrets.yaml":   p.secretsYAML(),
-		"backends.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
-		"transport.yaml": transportYAML,
-		"app.yaml":       namedRoute("app", "app", "svc-a"),
-	})
+	files := backendFiles(t, p, true)
+	files["app.yaml"] = namedRoute("app", "app", "svc-a")
+	return p, writeFolder(t, files)
 }
 
 // failureOf does one GET and returns the status and the Bridgehead-Error header.

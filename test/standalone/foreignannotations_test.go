@@ -45,13 +45,9 @@ metadata:
 func TestIngressWithAnotherControllersDenyListFailsClosed(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
-	backend := tlsBackend(t, p, "A", false)
-	dir := writeFolder(t, map[string]string{
-		"secrets.yaml":   p.secretsYAML(),
-		"backends.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
-		"transport.yaml": transportYAML,
-		"ingress.yaml":   restrictedIngress("    nginx.ingress.kubernetes.io/denylist-source-range: 10.0.0.0/8\n"),
-	})
+	files := backendFiles(t, p, false)
+	files["ingress.yaml"] = restrictedIngress("    nginx.ingress.kubernetes.io/denylist-source-range: 10.0.0.0/8\n")
+	dir := writeFolder(t, files)
 	gw := serveFolder(t, dir)
 	client := gw.httpsClient(p.edgeCA, false)
 

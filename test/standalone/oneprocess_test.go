@@ -41,13 +41,9 @@ func childrenOf(t *testing.T, pid int) []int {
 func TestServeIsOneProcess(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
-	backend := tlsBackend(t, p, "A", false)
-	dir := writeFolder(t, map[string]string{
-		"secrets.yaml":   p.secretsYAML(),
-		"backends.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
-		"transport.yaml": transportYAML,
-		"app.yaml":       namedRoute("app", "app", "svc-a"),
-	})
+	files := backendFiles(t, p, false)
+	files["app.yaml"] = namedRoute("app", "app", "svc-a")
+	dir := writeFolder(t, files)
 	gw := startBridgehead(t, dir, append([]string{"serve", "--dataplane=in-process", "--config-dir", ".", "--gateway-namespace", ns}, servePorts...)...)
 	gw.waitLoaded()
 	if code, body, err := get(gw.httpsClient(p.edgeCA, true), "https://app.example.test/"); err != nil || code != http.StatusOK || body != "A" {

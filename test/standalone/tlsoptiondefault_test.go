@@ -46,14 +46,10 @@ stringData:
 func TestTLSOptionDefaultOutsideTheGatewayNamespace(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
-	backend := tlsBackend(t, p, "A", false)
-	dir := writeFolder(t, map[string]string{
-		"secrets.yaml":   p.secretsYAML(),
-		"backends.yaml":  serviceYAML(t, "svc-a", addrOf(backend)),
-		"transport.yaml": transportYAML,
-		"app.yaml":       namedRoute("app", "app", "svc-a"),
-		"default.yaml":   defaultOptionYAML(p, "team-a", true),
-	})
+	files := backendFiles(t, p, false)
+	files["app.yaml"] = namedRoute("app", "app", "svc-a")
+	files["default.yaml"] = defaultOptionYAML(p, "team-a", true)
+	dir := writeFolder(t, files)
 	gw := serveFolder(t, dir)
 	anonymous := gw.httpsClient(p.edgeCA, false)
 	alice := gw.httpsClient(p.edgeCA, false, withClientCert(p))
