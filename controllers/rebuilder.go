@@ -83,6 +83,9 @@ type Rebuilder struct {
 	// keeper holds each object's last good version; Reconcile alone uses it
 	// (MaxConcurrentReconciles is 1).
 	keeper   lastgood.Keeper
+	// unserved are the Ingresses already logged as served by nobody (no class); Reconcile
+	// alone uses it, so each is logged once, not on every rebuild.
+	unserved map[translate.Key]bool
 	statuses atomic.Pointer[translate.Statuses]
 	// traefik are the Traefik kinds watched (--watch-traefik-crds); traefikReport is the
 	// last logged list of their ignored fields, to log only changes.
@@ -292,6 +295,7 @@ func (g *Rebuilder) Reconcile(ctx context.Context, _ reconcile.Request) (reconci
 		return reconcile.Result{}, nil
 	}
 	g.statuses.Store(&statuses)
+	g.logUnserved(statuses)
 	g.publish(statuses, g.ingressReport(ctx, statuses))
 	g.log.V(1).Info("snapshot swapped", "generation", g.cfg.Store.Generation(), "httpRoutes", len(snap.HTTPRoutes), "tcpRoutes", len(snap.TCPRoutes))
 	// Certificate expiry warnings depend on the clock: look again later even if nothing changes.
@@ -410,6 +414,25 @@ type leaderOnly func(ctx context.Context) error
 
 func (f leaderOnly) Start(ctx context.Context) error { return f(ctx) }
 func (f leaderOnly) NeedLeaderElection() bool        { return true }
+
+// logUnserved logs, once each, the objects the gateway takes from nobody (Ingresses of no
+// class): nothing is written to them, as they may be another controller's.
+func (g *Rebuilder) logUnserved(statuses translate.Statuses) {
+	if g.unserved == nil {
+		g.unserved = map[translate.Key]bool{}
+	}
+	seen := map[translate.Key]bool{}
+	for k, st := range statuses {
+		if !st.NotServed {
+			continue
+		}
+		seen[k] = true
+		if !g.unserved[k] {
+			g.log.Info("an Ingress is not served", "ingress", k.Namespace+"/"+k.Name, "why", st.Blocking[0].Message)
+		}
+	}
+	g.unserved = seen
+}
 
 // ingressReport computes the load-balancer addresses for Ingress status.
 func (g *Rebuilder) ingressReport(ctx context.Context, statuses translate.Statuses) *status.IngressReport {

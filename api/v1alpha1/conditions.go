@@ -55,6 +55,11 @@ const (
 	ConditionBackendTLSReady ConditionType = "BackendTLSReady"
 )
 
+// ReasonNoIngressClass: an Ingress names no IngressClass, no IngressClass is the
+// cluster's default, and the gateway does not serve such Ingresses (--ingress-without-class
+// is off). It is listed by `bridgehead status` and `lint`, never written to the Ingress.
+const ReasonNoIngressClass ConditionReason = "NoIngressClass"
+
 // Reasons for Accepted.
 const (
 	ReasonAccepted         ConditionReason = "Accepted"

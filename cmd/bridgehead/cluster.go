@@ -37,6 +37,7 @@ import (
 // served, what their status says, and how replicas elect the one that writes status.
 type clusterFlags struct {
 	ingressClass   string
+	withoutClass   bool
 	publishService string
 	publishAddress string
 	redirectPort   string
@@ -49,6 +50,8 @@ type clusterFlags struct {
 func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ingressClass, "ingress-class", translate.DefaultIngressClass,
 		"serve the Ingresses of this IngressClass (its spec.controller must be "+translate.IngressController+"), and those with the legacy kubernetes.io/ingress.class annotation set to it")
+	fs.BoolVar(&c.withoutClass, "ingress-without-class", false,
+		"also serve Ingresses that name no class when no IngressClass is the cluster's default, as Traefik does (off: they are listed as not served by status and lint, and logged once)")
 	fs.StringVar(&c.publishService, "publish-service", "",
 		"NAMESPACE/NAME of the Service in front of the gateway; its addresses go into status.loadBalancer of every served Ingress")
 	fs.StringVar(&c.publishAddress, "publish-address", "",
@@ -63,6 +66,7 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 
 func (c *clusterFlags) apply(o *translate.Options) {
 	o.IngressClass = c.ingressClass
+	o.IngressWithoutClass = c.withoutClass
 	o.RedirectPort = c.redirectPort
 }
 

@@ -50,6 +50,7 @@ type translateFlags struct {
 	clusterDomain string
 	expiry        time.Duration
 	ingressClass  string
+	withoutClass  bool
 }
 
 func (t *translateFlags) register(fs *flag.FlagSet) {
@@ -59,6 +60,7 @@ func (t *translateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.clusterDomain, "cluster-domain", "cluster.local", "cluster DNS domain, for the names a backend certificate may carry (as serve)")
 	fs.DurationVar(&t.expiry, "certificate-expiry-warning", 14*24*time.Hour, "warn about certificates expiring within this time (as serve)")
 	fs.StringVar(&t.ingressClass, "ingress-class", translate.DefaultIngressClass, "the IngressClass whose Ingresses the gateway serves (as serve)")
+	fs.BoolVar(&t.withoutClass, "ingress-without-class", false, "serve Ingresses of no class when no IngressClass is the default (as serve)")
 }
 
 func (t *translateFlags) options() translate.Options {
@@ -69,6 +71,7 @@ func (t *translateFlags) options() translate.Options {
 	o.ClusterDomain = t.clusterDomain
 	o.ExpiryWarning = t.expiry
 	o.IngressClass = t.ingressClass
+	o.IngressWithoutClass = t.withoutClass
 	o.Now = time.Now()
 	return o
 }

@@ -126,8 +126,8 @@ func (w *IngressWriter) Start(ctx context.Context) error {
 func (w *IngressWriter) report(ctx context.Context, r *IngressReport, runtime verdict.Conditions) {
 	served := map[types.NamespacedName]bool{}
 	for _, k := range r.Statuses.Keys() {
-		if k.Kind != translate.KindIngress {
-			continue
+		if k.Kind != translate.KindIngress || r.Statuses[k].NotServed {
+			continue // not ours to write to: an Ingress of no class may be another controller's
 		}
 		if ctx.Err() != nil {
 			return

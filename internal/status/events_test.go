@@ -248,3 +248,30 @@ func TestIngressEventsNameEachCauseOfNotServingAndThenThatItServes(t *testing.T)
 		t.Errorf("removing the last cause recorded:\n%s", strings.Join(got, "\n"))
 	}
 }
+
+// TestAnIngressOfNoClassIsNotWrittenTo: an Ingress no controller serves (no class, no
+// default IngressClass) is listed as not served by the translator, but the writer neither
+// records Events on it nor gives it the gateway's address: it may be another controller's.
+func TestAnIngressOfNoClassIsNotWrittenTo(t *testing.T) {
+	ing := shopIngress(nil)
+	ing.Spec.IngressClassName = nil
+	r := translateIngress(ing)
+	key := translate.Key{Kind: translate.KindIngress, Namespace: "web", Name: "shop"}
+	if st := r.Statuses[key]; st == nil || !st.NotServed {
+		t.Fatalf("the translator must list the Ingress as not served: %+v", st)
+	}
+	r.Publish, r.Addresses = true, []networkingv1.IngressLoadBalancerIngress{{IP: "192.0.2.1"}}
+	w, rec := newIngressWriter(ing)
+	w.report(context.Background(), &IngressReport{Statuses: translate.Statuses{}}, nil)
+	w.report(context.Background(), r, nil)
+	if got := recorded(rec); len(got) != 0 {
+		t.Errorf("Events on an Ingress of no class: %v", got)
+	}
+	cur := &networkingv1.Ingress{}
+	if err := w.Client.Get(context.Background(), types.NamespacedName{Namespace: "web", Name: "shop"}, cur); err != nil {
+		t.Fatal(err)
+	}
+	if len(cur.Status.LoadBalancer.Ingress) != 0 {
+		t.Errorf("the gateway's address was written to an Ingress of no class: %v", cur.Status.LoadBalancer.Ingress)
+	}
+}

@@ -36,6 +36,7 @@ type caseOptions struct {
 	AllowCrossNamespace       bool   `json:"allowCrossNamespace"`
 	AllowExternalNameServices bool   `json:"allowExternalNameServices"`
 	ClusterDomain             string `json:"clusterDomain"`
+	IngressWithoutClass       bool   `json:"ingressWithoutClass"`
 	// Unsupported stands for what the manifests loader finds in a Traefik manifest:
 	// Kind/namespace/name -> the fields Bridgehead lacks.
 	Unsupported map[string][]UnsupportedField `json:"unsupported"`
@@ -163,6 +164,7 @@ func loadCase(t *testing.T, path string) (*Inputs, Options) {
 				opts.ClusterDomain = co.ClusterDomain
 			}
 			opts.AllowCrossNamespace, opts.AllowExternalNameServices = co.AllowCrossNamespace, co.AllowExternalNameServices
+			opts.IngressWithoutClass = co.IngressWithoutClass
 			for k, fields := range co.Unsupported {
 				parts := strings.SplitN(k, "/", 3)
 				if len(parts) != 3 {

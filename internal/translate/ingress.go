@@ -137,6 +137,15 @@ func (t *translator) buildIngresses() {
 	redirects := map[string]bool{}
 	for _, ing := range sortedByName(t.in.Ingresses) {
 		if !cls.serves(ing) {
+			if hasNoClass(ing) && cls.classlessUnowned() {
+				// Nobody serves it: say so where the user looks (status, lint), without
+				// writing to an object that may be another controller's.
+				r := t.reportFor(KindIngress, &ing.ObjectMeta)
+				r.notServed = true
+				r.notReadyf(bhv1.ReasonNoIngressClass, fmt.Sprintf(
+					"not served: no class: the Ingress names no IngressClass (spec.ingressClassName, or the %s annotation) and no IngressClass is the cluster's default; set spec.ingressClassName: %s, or start the gateway with --ingress-without-class to serve Ingresses of no class (as Traefik does)",
+					AnnotationIngressClass, cls.name))
+			}
 			continue
 		}
 		t.buildIngress(ing, cls, slots, redirects)

@@ -27,15 +27,20 @@ type ingressClassState struct {
 	ours      bool // spec.controller is IngressController
 	isDefault bool
 	other     string // the controller of a same-named class that is not ours
+	// otherDefault: another IngressClass is the cluster's default, so an Ingress of no
+	// class is its controller's.
+	otherDefault bool
+	withoutClass bool // Options.IngressWithoutClass
 }
 
 func (t *translator) ingressClass() ingressClassState {
-	st := ingressClassState{name: t.opts.IngressClass}
+	st := ingressClassState{name: t.opts.IngressClass, withoutClass: t.opts.IngressWithoutClass}
 	if st.name == "" {
 		st.name = DefaultIngressClass
 	}
 	for _, c := range t.in.IngressClasses {
 		if c.Name != st.name {
+			st.otherDefault = st.otherDefault || c.Annotations[networkingv1.AnnotationIsDefaultIngressClass] == "true"
 			continue
 		}
 		st.exists = true
@@ -50,7 +55,8 @@ func (t *translator) ingressClass() ingressClassState {
 
 // serves decides whether an Ingress is ours: the legacy annotation names our class; or
 // spec.ingressClassName does and that IngressClass (if it exists) is ours; or neither is
-// set and our IngressClass is the cluster's default.
+// set and our IngressClass is the cluster's default, or (--ingress-without-class) no
+// IngressClass is.
 func (cls ingressClassState) serves(ing *networkingv1.Ingress) bool {
 	if v, ok := ing.Annotations[AnnotationIngressClass]; ok {
 		return v == cls.name
@@ -58,5 +64,17 @@ func (cls ingressClassState) serves(ing *networkingv1.Ingress) bool {
 	if n := ing.Spec.IngressClassName; n != nil {
 		return *n == cls.name && (cls.ours || !cls.exists)
 	}
-	return cls.ours && cls.isDefault
+	return cls.ours && cls.isDefault || cls.classlessUnowned() && cls.withoutClass
+}
+
+// classlessUnowned: an Ingress of no class belongs to no controller, as no IngressClass is
+// the cluster's default.
+func (cls ingressClassState) classlessUnowned() bool {
+	return !cls.otherDefault && !(cls.ours && cls.isDefault)
+}
+
+// hasNoClass: neither spec.ingressClassName nor the legacy annotation is set.
+func hasNoClass(ing *networkingv1.Ingress) bool {
+	_, annotated := ing.Annotations[AnnotationIngressClass]
+	return !annotated && ing.Spec.IngressClassName == nil
 }

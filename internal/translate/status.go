@@ -40,6 +40,10 @@ type ObjectStatus struct {
 	// and diagnose names each cause apart.
 	Blocking []Finding `json:"-"`
 	Warnings []Finding `json:"-"`
+	// NotServed: the gateway does not take the object (an Ingress of no class); the
+	// status says why for `bridgehead status` and `lint`, and is never written to the
+	// object (it may be another controller's).
+	NotServed bool `json:"notServed,omitempty"`
 }
 
 // Finding is one cause found about an object.
@@ -103,6 +107,7 @@ type report struct {
 	certs      []bhv1.CertificateInfo
 	refused    *Refusal // the newest version was refused; an older one is translated
 	lastGood   bool     // what serves is the last good version (see refusedVersion)
+	notServed  bool     // the gateway does not take the object (ObjectStatus.NotServed)
 }
 
 func (r *report) invalidf(reason bhv1.ConditionReason, msg string) {
@@ -122,7 +127,7 @@ func (r *report) warn(reason bhv1.ConditionReason, msg string) {
 }
 
 func (r *report) status() *ObjectStatus {
-	st := &ObjectStatus{Generation: r.generation, Hosts: r.hosts, Certificates: r.certs}
+	st := &ObjectStatus{Generation: r.generation, Hosts: r.hosts, Certificates: r.certs, NotServed: r.notServed}
 	if own := r.ownFaults(); len(own) > 0 {
 		st.Refused = &Refusal{Generation: r.generation, Reason: own[0].reason, Message: joinFindings(own)}
 	}

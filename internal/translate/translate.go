@@ -118,6 +118,9 @@ type Options struct {
 	// IngressClass is the name of the IngressClass whose Ingresses this gateway serves
 	// (empty means DefaultIngressClass).
 	IngressClass string
+	// IngressWithoutClass serves Ingresses that name no class when no IngressClass is the
+	// cluster's default, as Traefik does; off, they are listed as not served.
+	IngressWithoutClass bool
 	// RedirectPort is the port clients reach the websecure entry point on, written into
 	// the HTTPS redirects of Ingresses with bridgehead.dev/ssl-redirect; empty or 443
 	// leaves it out of the Location.
