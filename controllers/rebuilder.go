@@ -82,7 +82,7 @@ type Rebuilder struct {
 
 	// keeper holds each object's last good version; Reconcile alone uses it
 	// (MaxConcurrentReconciles is 1).
-	keeper   lastgood.Keeper
+	keeper lastgood.Keeper
 	// unserved are the Ingresses already logged as served by nobody (no class); Reconcile
 	// alone uses it, so each is logged once, not on every rebuild.
 	unserved map[translate.Key]bool

@@ -55,7 +55,7 @@ const (
 	ConditionBackendTLSReady ConditionType = "BackendTLSReady"
 )
 
-// ReasonNoIngressClass: an Ingress names no IngressClass, no IngressClass is the
+// ReasonNoIngressClass is set when an Ingress names no IngressClass, no IngressClass is the
 // cluster's default, and the gateway does not serve such Ingresses (--ingress-without-class
 // is off). It is listed by `bridgehead status` and `lint`, never written to the Ingress.
 const ReasonNoIngressClass ConditionReason = "NoIngressClass"

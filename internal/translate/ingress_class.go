@@ -70,7 +70,7 @@ func (cls ingressClassState) serves(ing *networkingv1.Ingress) bool {
 // classlessUnowned: an Ingress of no class belongs to no controller, as no IngressClass is
 // the cluster's default.
 func (cls ingressClassState) classlessUnowned() bool {
-	return !cls.otherDefault && !(cls.ours && cls.isDefault)
+	return !cls.otherDefault && (!cls.ours || !cls.isDefault)
 }
 
 // hasNoClass: neither spec.ingressClassName nor the legacy annotation is set.
