@@ -117,6 +117,50 @@ spec:
 	}
 }
 
+// TestMigratePassesOverOtherKinds: a chart's rendered output or an application's folder
+// holds Deployments beside its Ingresses; they are not migrate's input and do not fail it,
+// while a document migrate does read and cannot admit still does (exit 2, named).
+func TestMigratePassesOverOtherKinds(t *testing.T) {
+	const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: registry.example/web:1}]}
+`
+	const ingress = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: web.example.test
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`
+	run := func(docs ...string) (int, string, string) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(strings.Join(docs, "---\n")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		code := migrateCommand([]string{dir}, strings.NewReader(""), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+
+	code, stdout, stderr := run(deployment, ingress)
+	if code != 0 || stderr != "" || !strings.Contains(stdout, "1 served as written") {
+		t.Errorf("Ingress beside a Deployment: exit %d, want 0 with nothing on stderr\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	brokenService := "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {portz: []}\n"
+	code, _, stderr = run(deployment, ingress, brokenService)
+	if code != 2 || !strings.Contains(stderr, "app.yaml#3") || strings.Contains(stderr, "Deployment") {
+		t.Errorf("a Service that does not decode: exit %d, want 2 naming app.yaml#3 (and not the Deployment)\nstderr:\n%s", code, stderr)
+	}
+}
+
 func TestMigrateUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{}, {"-o", "json", "x.yaml"}, {"--controller", "traefik", "x.yaml"}, {filepath.Join(t.TempDir(), "missing.yaml")}} {
 		var stdout, stderr bytes.Buffer
