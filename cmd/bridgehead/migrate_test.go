@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -158,6 +159,28 @@ spec:
 	code, _, stderr = run(deployment, ingress, brokenService)
 	if code != 2 || !strings.Contains(stderr, "app.yaml#3") || strings.Contains(stderr, "Deployment") {
 		t.Errorf("a Service that does not decode: exit %d, want 2 naming app.yaml#3 (and not the Deployment)\nstderr:\n%s", code, stderr)
+	}
+}
+
+// TestMigrateRefusesOwnAnnotationsTheGatewayRefuses: bridgehead.dev references in a form
+// the gateway does not read (Traefik's name@kubernetescrd, a namespace where only a name
+// goes) fail the Ingress closed there, so migrate must not convert it as served.
+func TestMigrateRefusesOwnAnnotationsTheGatewayRefuses(t *testing.T) {
+	for _, c := range []struct{ annotation, value, says string }{
+		{"bridgehead.dev/middlewares", "auth, shop-auth@kubernetescrd", `"shop-auth@kubernetescrd" is not NAME or NAMESPACE/NAME of a Middleware`},
+		{"bridgehead.dev/tls-options", "a/b/c", `"a/b/c" is not NAME or NAMESPACE/NAME of a TLSOption`},
+		{"bridgehead.dev/servers-transport", "other/backend-tls", `"other/backend-tls" is not the name of a ServersTransport in namespace shop`},
+	} {
+		t.Run(c.annotation, func(t *testing.T) {
+			ing := "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  namespace: shop\n  annotations:\n    " +
+				c.annotation + ": " + strconv.Quote(c.value) + "\nspec:\n  ingressClassName: bridgehead\n  rules:\n  - host: web.example.test\n" +
+				"    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}\n"
+			var stdout, stderr bytes.Buffer
+			code := migrateCommand([]string{"-"}, strings.NewReader(ing), &stdout, &stderr)
+			if code != 1 || !strings.Contains(stdout.String(), c.says) || !strings.Contains(stdout.String(), "1 not converted") {
+				t.Errorf("exit %d, want 1 with the Ingress not converted because %s\nstdout:\n%s\nstderr:\n%s", code, c.says, stdout.String(), stderr.String())
+			}
+		})
 	}
 }
 
