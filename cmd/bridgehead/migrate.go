@@ -22,7 +22,8 @@ Bridgehead does with each annotation: served, served differently, refused, not r
 why. With -o yaml it prints the equivalent Bridgehead objects instead (IngressRoute,
 ServersTransport, TLSOption, Middleware, IngressRouteTCP); an Ingress that cannot be
 converted is named in a comment with the reason. Services and Secrets in the input are
-used to check backends and Secret keys; nothing is read from a cluster.
+used to check backends and Secret keys; documents of other kinds (Deployments, say) are
+passed over; nothing is read from a cluster.
 
 The class defaults (ingress-nginx redirects TLS hosts with 308, the HAProxy controllers
 with 302) come from each Ingress's class name (nginx, haproxy); --controller sets them for
@@ -137,7 +138,13 @@ func readMigrateInputs(paths []string, stdin io.Reader) (migrate.Inputs, []manif
 		if err != nil {
 			return in, nil, err
 		}
-		problems = append(problems, res.Problems...)
+		for _, pr := range res.Problems {
+			// A folder or a rendered chart holds Deployments and the like: not input to
+			// migrate, and no reason to fail it.
+			if !pr.UnknownKind {
+				problems = append(problems, pr)
+			}
+		}
 		in.Ingresses = append(in.Ingresses, res.Inputs.Ingresses...)
 		in.Services = append(in.Services, res.Inputs.Services...)
 		in.Secrets = append(in.Secrets, res.Inputs.Secrets...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -114,6 +115,72 @@ spec:
 	}
 	if !strings.Contains(stdout.String(), "1 Ingresses: 1 served as written") {
 		t.Errorf("report:\n%s", stdout.String())
+	}
+}
+
+// TestMigratePassesOverOtherKinds: a chart's rendered output or an application's folder
+// holds Deployments beside its Ingresses; they are not migrate's input and do not fail it,
+// while a document migrate does read and cannot admit still does (exit 2, named).
+func TestMigratePassesOverOtherKinds(t *testing.T) {
+	const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: registry.example/web:1}]}
+`
+	const ingress = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: web.example.test
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`
+	run := func(docs ...string) (int, string, string) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(strings.Join(docs, "---\n")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		code := migrateCommand([]string{dir}, strings.NewReader(""), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+
+	code, stdout, stderr := run(deployment, ingress)
+	if code != 0 || stderr != "" || !strings.Contains(stdout, "1 served as written") {
+		t.Errorf("Ingress beside a Deployment: exit %d, want 0 with nothing on stderr\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	brokenService := "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {portz: []}\n"
+	code, _, stderr = run(deployment, ingress, brokenService)
+	if code != 2 || !strings.Contains(stderr, "app.yaml#3") || strings.Contains(stderr, "Deployment") {
+		t.Errorf("a Service that does not decode: exit %d, want 2 naming app.yaml#3 (and not the Deployment)\nstderr:\n%s", code, stderr)
+	}
+}
+
+// TestMigrateRefusesOwnAnnotationsTheGatewayRefuses: bridgehead.dev references in a form
+// the gateway does not read (Traefik's name@kubernetescrd, a namespace where only a name
+// goes) fail the Ingress closed there, so migrate must not convert it as served.
+func TestMigrateRefusesOwnAnnotationsTheGatewayRefuses(t *testing.T) {
+	for _, c := range []struct{ annotation, value, says string }{
+		{"bridgehead.dev/middlewares", "auth, shop-auth@kubernetescrd", `"shop-auth@kubernetescrd" is not NAME or NAMESPACE/NAME of a Middleware`},
+		{"bridgehead.dev/tls-options", "a/b/c", `"a/b/c" is not NAME or NAMESPACE/NAME of a TLSOption`},
+		{"bridgehead.dev/servers-transport", "other/backend-tls", `"other/backend-tls" is not the name of a ServersTransport in namespace shop`},
+	} {
+		t.Run(c.annotation, func(t *testing.T) {
+			ing := "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  namespace: shop\n  annotations:\n    " +
+				c.annotation + ": " + strconv.Quote(c.value) + "\nspec:\n  ingressClassName: bridgehead\n  rules:\n  - host: web.example.test\n" +
+				"    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}\n"
+			var stdout, stderr bytes.Buffer
+			code := migrateCommand([]string{"-"}, strings.NewReader(ing), &stdout, &stderr)
+			if code != 1 || !strings.Contains(stdout.String(), c.says) || !strings.Contains(stdout.String(), "1 not converted") {
+				t.Errorf("exit %d, want 1 with the Ingress not converted because %s\nstdout:\n%s\nstderr:\n%s", code, c.says, stdout.String(), stderr.String())
+			}
+		})
 	}
 }
 

@@ -57,7 +57,7 @@ func (f *proxyFlags) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.TCPIdleTimeout, "tcp-idle-timeout", 0, "close a TCP route's connection when neither side sent anything for this long (0: never)")
 	fs.StringVar(&f.TCPCopy, "tcp-copy", "event-loop", "how passthrough and plain TCP routes copy bytes: event-loop (epoll loops shared by all connections; Linux only, elsewhere goroutines) or goroutines (two per connection)")
 	fs.StringVar(&f.RSASigner, "rsa-signer", "openssl", "who signs TLS handshakes for RSA certificates: openssl (about 3.5x cheaper; used when the binary was built with cgo and libcrypto, else go) or go")
-	fs.BoolVar(&f.Pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on the admin port (of the data plane, when it runs as its own process)")
+	fs.BoolVar(&f.Pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on the admin port (and turn heap profiling on, which is off otherwise)")
 	fs.BoolVar(&f.AllowEncodedSlash, "allow-encoded-slash", false, "forward request paths holding %2F (kept encoded, so not a separator) instead of answering 400 EncodedSlashInPath; only for backends that do not decode %2F into /")
 	fs.BoolVar(&f.AllowBackslash, "allow-backslash", false, "forward request paths holding \\ or %5C (as %5C) instead of answering 400 BackslashInPath; only for backends that do not read \\ as /")
 	fs.BoolVar(&f.AllowPathParameters, "allow-path-parameters", false, "forward request paths holding ; or %3B (matched as part of their segment) instead of answering 400 ParametersInPath; a parameter on an empty or dot segment (/..;/) is refused still")

@@ -134,9 +134,9 @@ type TLSOption struct {
 	VerifyDepth int
 }
 
-// Middleware is a MiddlewareSpec synthesized from one annotation, or a rewrite the
-// Middleware API does not have yet (ReplacePath, MatchCN); a consumer that cannot serve
-// those must fail closed.
+// Middleware is a MiddlewareSpec synthesized from one annotation, or a whole-path rewrite
+// (ReplacePath) or client-subject check (MatchCN), which the Middleware API now has as
+// replacePath and tlsClientSubject; a consumer that cannot serve those must fail closed.
 type Middleware struct {
 	Origin string
 	Spec   bhv1.MiddlewareSpec

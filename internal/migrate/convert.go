@@ -88,17 +88,31 @@ func (c *converter) ownAnnotations() {
 			c.refuse("not converted: %s %q is not http, https or h2c, so the gateway refuses this Ingress; fix it", translate.AnnotationBackendProtocol, v)
 		}
 	}
+	// The references are read as the translator reads them: a value it refuses (Traefik's
+	// name@kubernetescrd, a namespace where only a name goes) fails the Ingress closed.
 	if v, ok := ann[translate.AnnotationServersTransport]; ok {
-		c.transportName = strings.TrimSpace(v)
+		if name := strings.TrimSpace(v); translate.PlainName(name) {
+			c.transportName = name
+		} else {
+			c.refuse("not converted: %s %q is not the name of a ServersTransport in namespace %s, so the gateway refuses this Ingress; fix it", translate.AnnotationServersTransport, v, c.ing.Namespace)
+		}
 	}
 	if v, ok := ann[translate.AnnotationTLSOptions]; ok {
-		ref := parseRef(v)
-		c.tlsOptionRef = &ref
+		if ref, ok := translate.ObjectRef(v); ok {
+			c.tlsOptionRef = &ref
+		} else {
+			c.refuse("not converted: %s %q is not NAME or NAMESPACE/NAME of a TLSOption, so the gateway refuses this Ingress; fix it", translate.AnnotationTLSOptions, v)
+		}
 	}
 	if v, ok := ann[translate.AnnotationMiddlewares]; ok {
 		for _, item := range strings.Split(v, ",") {
-			if item = strings.TrimSpace(item); item != "" {
-				c.refs = append(c.refs, parseRef(item))
+			if item = strings.TrimSpace(item); item == "" {
+				continue
+			}
+			if ref, ok := translate.ObjectRef(item); ok {
+				c.refs = append(c.refs, ref)
+			} else {
+				c.refuse("not converted: %s item %q is not NAME or NAMESPACE/NAME of a Middleware, so the gateway refuses this Ingress; fix it", translate.AnnotationMiddlewares, item)
 			}
 		}
 	}
@@ -112,15 +126,6 @@ func (c *converter) ownAnnotations() {
 	} else {
 		c.redirect, c.force, c.redirectCode = c.res.Redirect.Enabled, c.res.Redirect.Force, c.res.Redirect.StatusCode
 	}
-}
-
-// parseRef reads NAME or NAMESPACE/NAME.
-func parseRef(v string) bhv1.ObjectReference {
-	v = strings.TrimSpace(v)
-	if ns, name, ok := strings.Cut(v, "/"); ok {
-		return bhv1.ObjectReference{Namespace: ns, Name: name}
-	}
-	return bhv1.ObjectReference{Name: v}
 }
 
 // backendTLS: the scheme and the ServersTransport the annotations ask for.

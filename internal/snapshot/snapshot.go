@@ -198,9 +198,6 @@ type CertPool struct {
 	NotAfters []time.Time `json:"notAfters"`
 	// Pool is ready for crypto/tls.
 	Pool *x509.CertPool `json:"-"`
-	// Roots are the roots' DER, in the same order: what a pool is rebuilt from when the
-	// snapshot crosses to a data-plane process (x509.CertPool cannot list its contents).
-	Roots [][]byte `json:"-"`
 }
 
 // Describe lists the roots for a message, each with the object it came from when the

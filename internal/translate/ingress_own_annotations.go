@@ -44,7 +44,7 @@ func (t *translator) ingressAnnotations(b *ingressBuild) {
 	}
 	if v, ok := ann[AnnotationServersTransport]; ok {
 		name := strings.TrimSpace(v)
-		if !plainName(name) {
+		if !PlainName(name) {
 			fail(AnnotationServersTransport, bhv1.ReasonUnsupportedValue, fmt.Sprintf(
 				"%q is not the name of a ServersTransport: write the name of one in namespace %s (Traefik's namespace-name@kubernetescrd form is not read)", v, ns))
 		} else {
@@ -52,7 +52,7 @@ func (t *translator) ingressAnnotations(b *ingressBuild) {
 		}
 	}
 	if v, ok := ann[AnnotationTLSOptions]; ok {
-		ref, okRef := objectRef(v)
+		ref, okRef := ObjectRef(v)
 		if !okRef {
 			fail(AnnotationTLSOptions, bhv1.ReasonUnsupportedValue, fmt.Sprintf("%q is not a TLSOption reference: write NAME (in namespace %s) or NAMESPACE/NAME", v, ns))
 		} else {
@@ -65,7 +65,7 @@ func (t *translator) ingressAnnotations(b *ingressBuild) {
 			if item == "" {
 				continue
 			}
-			ref, okRef := objectRef(item)
+			ref, okRef := ObjectRef(item)
 			if !okRef {
 				fail(AnnotationMiddlewares, bhv1.ReasonUnsupportedValue, fmt.Sprintf("%q is not a Middleware reference: write NAME (in namespace %s) or NAMESPACE/NAME, comma-separated", item, ns))
 				continue
@@ -82,19 +82,21 @@ func (t *translator) ingressAnnotations(b *ingressBuild) {
 	t.foreignAnnotations(b)
 }
 
-// plainName reports whether s can be an object name (no namespace, no Traefik suffix).
-func plainName(s string) bool {
+// PlainName reports whether s can be an object name (no namespace, no Traefik suffix), as
+// the bridgehead.dev/servers-transport annotation must be (bridgehead migrate reads it too).
+func PlainName(s string) bool {
 	return s != "" && !strings.ContainsAny(s, "/@, \t")
 }
 
-// objectRef reads NAME or NAMESPACE/NAME.
-func objectRef(s string) (bhv1.ObjectReference, bool) {
+// ObjectRef reads NAME or NAMESPACE/NAME, as the bridgehead.dev/tls-options and
+// bridgehead.dev/middlewares annotations hold them (bridgehead migrate reads them too).
+func ObjectRef(s string) (bhv1.ObjectReference, bool) {
 	s = strings.TrimSpace(s)
 	ns, name, found := strings.Cut(s, "/")
 	if !found {
 		name, ns = ns, ""
 	}
-	if !plainName(name) || (found && !plainName(ns)) {
+	if !PlainName(name) || (found && !PlainName(ns)) {
 		return bhv1.ObjectReference{}, false
 	}
 	return bhv1.ObjectReference{Name: name, Namespace: ns}, true

@@ -13,7 +13,7 @@ import (
 
 // The input kinds, registered once. Every place that lists, decodes, visits, copies,
 // merges, indexes or watches inputs — the cluster reader (internal/source/kube), the folder
-// loader (internal/manifests), the controller's watches and reference index, last-good
+// loader (internal/source/manifests), the controller's watches and reference index, last-good
 // carrying, the status writer — loops over Kinds instead of naming each kind, so a new
 // input kind is its API type, its translate file and one line here.
 

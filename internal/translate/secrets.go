@@ -213,7 +213,6 @@ func parseCAs(src caSource, key string, data []byte) caResult {
 			return caResult{problem: &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("%s %s key %s: a certificate does not parse: %v", src.kind, k, key, err)}}
 		}
 		pool.Pool.AddCert(cert)
-		pool.Roots = append(pool.Roots, cert.Raw)
 		certs = append(certs, cert)
 		pool.Subjects = append(pool.Subjects, cert.Subject.String())
 		pool.Fingerprints = append(pool.Fingerprints, fingerprint(cert.Raw))
@@ -236,7 +235,6 @@ func mergePools(bundles []caResult) *snapshot.CertPool {
 		out.Subjects = append(out.Subjects, b.pool.Subjects...)
 		out.Fingerprints = append(out.Fingerprints, b.pool.Fingerprints...)
 		out.NotAfters = append(out.NotAfters, b.pool.NotAfters...)
-		out.Roots = append(out.Roots, b.pool.Roots...)
 		for _, c := range b.certs {
 			out.Pool.AddCert(c)
 		}

@@ -176,7 +176,7 @@ func TestEditedToBrokenKeepsTheLastGoodVersion(t *testing.T) {
 	status, body, err := get(client, "https://beta.example.test/")
 	if err != nil || status != http.StatusOK || body != "B" {
 		t.Errorf("beta, edited to broken: status %d body %q err %v, want 200 B from its last good version "+
-			"(internal/manifests drops a refused document, so the object disappears instead)", status, body, err)
+			"(internal/source/manifests drops a refused document, so the object disappears instead)", status, body, err)
 	}
 }
 

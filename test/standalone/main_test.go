@@ -56,8 +56,7 @@ func buildAndRun(m *testing.M) int {
 	binary = filepath.Join(dir, "bridgehead")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// Both binaries, side by side as make build leaves them: serve runs the proxy in the
-	// data-plane process it finds beside itself.
+	// The one binary: serve runs the proxy in its own process.
 	build := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/bridgehead")
 	build.Dir = repoRoot
 	if out, err := build.CombinedOutput(); err != nil {

@@ -59,6 +59,9 @@ type Problem struct {
 	Field string
 	// Message says what is wrong, in the API server's words where it has some.
 	Message string
+	// UnknownKind: the document is of a kind the loader does not read (a Deployment, say),
+	// which a reader of only some kinds (bridgehead migrate) may pass over.
+	UnknownKind bool
 }
 
 // String formats the problem as "quickstart/route.yaml#2 spec.routes[0].services[0].port: <message>".
@@ -332,6 +335,7 @@ func isOurKind(kind string) bool {
 func (l *loader) unknownKind(d *doc, gvk schema.GroupVersionKind) {
 	l.problem(d, "kind", "no matches for kind %q in version %q; standalone mode reads %s/%s (%s), v1 Secret, ConfigMap and Service, discovery.k8s.io/v1 EndpointSlice, networking.k8s.io/v1 Ingress and IngressClass (and the removed extensions/v1beta1 and networking.k8s.io/v1beta1 Ingress, converted)",
 		gvk.Kind, gvk.GroupVersion().String(), bhv1.GroupName, bhv1.GroupVersion.Version, strings.Join(ourKinds, ", "))
+	l.res.Problems[len(l.res.Problems)-1].UnknownKind = true
 }
 
 // prepareMeta does what kubectl and the API server do to a new object's metadata, and
