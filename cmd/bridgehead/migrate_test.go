@@ -167,9 +167,10 @@ spec:
 // goes) fail the Ingress closed there, so migrate must not convert it as served.
 func TestMigrateRefusesOwnAnnotationsTheGatewayRefuses(t *testing.T) {
 	for _, c := range []struct{ annotation, value, says string }{
-		{"bridgehead.dev/middlewares", "auth, shop-auth@kubernetescrd", `"shop-auth@kubernetescrd" is not NAME or NAMESPACE/NAME of a Middleware`},
-		{"bridgehead.dev/tls-options", "a/b/c", `"a/b/c" is not NAME or NAMESPACE/NAME of a TLSOption`},
-		{"bridgehead.dev/servers-transport", "other/backend-tls", `"other/backend-tls" is not the name of a ServersTransport in namespace shop`},
+		{"bridgehead.dev/middlewares", "auth, shop-auth@kubernetescrd", `"shop-auth@kubernetescrd" is not a Middleware reference`},
+		{"bridgehead.dev/tls-options", "a/b/c", `"a/b/c" is not a TLSOption reference`},
+		{"bridgehead.dev/servers-transport", "other/backend-tls", `"other/backend-tls" is not the name of a ServersTransport: write the name of one in namespace shop`},
+		{"bridgehead.dev/backend-protocol", "htps", `"htps" is not a backend protocol`},
 	} {
 		t.Run(c.annotation, func(t *testing.T) {
 			ing := "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  namespace: shop\n  annotations:\n    " +

@@ -79,50 +79,29 @@ func (c *converter) convert() {
 // ownAnnotations reads the bridgehead.dev annotations, as the translator does: a value
 // that cannot be read fails the Ingress closed, so it is not converted either.
 func (c *converter) ownAnnotations() {
+	// Values the gateway cannot read were found by translate.AnnotationFindings (Malformed),
+	// and the Ingress is not converted: here every value reads.
 	ann := c.ing.Annotations
 	if v, ok := ann[translate.AnnotationBackendProtocol]; ok {
-		switch s := strings.ToLower(strings.TrimSpace(v)); s {
-		case "http", "https", "h2c":
-			c.scheme = bhv1.Scheme(s)
-		default:
-			c.refuse("not converted: %s %q is not http, https or h2c, so the gateway refuses this Ingress; fix it", translate.AnnotationBackendProtocol, v)
-		}
+		c.scheme = bhv1.Scheme(strings.ToLower(strings.TrimSpace(v)))
 	}
-	// The references are read as the translator reads them: a value it refuses (Traefik's
-	// name@kubernetescrd, a namespace where only a name goes) fails the Ingress closed.
 	if v, ok := ann[translate.AnnotationServersTransport]; ok {
-		if name := strings.TrimSpace(v); translate.PlainName(name) {
-			c.transportName = name
-		} else {
-			c.refuse("not converted: %s %q is not the name of a ServersTransport in namespace %s, so the gateway refuses this Ingress; fix it", translate.AnnotationServersTransport, v, c.ing.Namespace)
-		}
+		c.transportName = strings.TrimSpace(v)
 	}
 	if v, ok := ann[translate.AnnotationTLSOptions]; ok {
 		if ref, ok := translate.ObjectRef(v); ok {
 			c.tlsOptionRef = &ref
-		} else {
-			c.refuse("not converted: %s %q is not NAME or NAMESPACE/NAME of a TLSOption, so the gateway refuses this Ingress; fix it", translate.AnnotationTLSOptions, v)
 		}
 	}
 	if v, ok := ann[translate.AnnotationMiddlewares]; ok {
 		for _, item := range strings.Split(v, ",") {
-			if item = strings.TrimSpace(item); item == "" {
-				continue
-			}
 			if ref, ok := translate.ObjectRef(item); ok {
 				c.refs = append(c.refs, ref)
-			} else {
-				c.refuse("not converted: %s item %q is not NAME or NAMESPACE/NAME of a Middleware, so the gateway refuses this Ingress; fix it", translate.AnnotationMiddlewares, item)
 			}
 		}
 	}
 	if v, ok := ann[translate.AnnotationSSLRedirect]; ok {
-		on, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
-			c.refuse("not converted: %s %q is not true or false, so the gateway refuses this Ingress; fix it", translate.AnnotationSSLRedirect, v)
-			return
-		}
-		c.redirect = on
+		c.redirect, _ = strconv.ParseBool(strings.TrimSpace(v))
 	} else {
 		c.redirect, c.force, c.redirectCode = c.res.Redirect.Enabled, c.res.Redirect.Force, c.res.Redirect.StatusCode
 	}
@@ -267,7 +246,7 @@ func (c *converter) routes() {
 	redirectHosts := map[string]bhv1.Service{}
 	for i, r := range c.ing.Spec.Rules {
 		host := translate.NormalizeHost(r.Host)
-		tlsIndex := c.tlsFor(host)
+		tlsIndex := translate.IngressTLSFor(c.ing.Spec.TLS, host)
 		redirect := (c.redirect && tlsIndex >= 0 || c.force) && host != ""
 		if r.HTTP == nil {
 			continue
@@ -374,42 +353,6 @@ func (c *converter) servicePort(b *networkingv1.IngressServiceBackend) *corev1.S
 		}
 	}
 	return nil
-}
-
-// tlsFor mirrors the translator: the spec.tls entry naming host, else one with a wildcard
-// covering it, else one without hosts; -1 when none.
-func (c *converter) tlsFor(host string) int {
-	if host != "" {
-		for k, e := range c.ing.Spec.TLS {
-			for _, h := range e.Hosts {
-				if translate.NormalizeHost(h) == host {
-					return k
-				}
-			}
-		}
-		for k, e := range c.ing.Spec.TLS {
-			for _, h := range e.Hosts {
-				if covers(translate.NormalizeHost(h), host) {
-					return k
-				}
-			}
-		}
-	}
-	for k, e := range c.ing.Spec.TLS {
-		if len(e.Hosts) == 0 {
-			return k
-		}
-	}
-	return -1
-}
-
-func covers(pattern, host string) bool {
-	suffix, ok := strings.CutPrefix(pattern, "*.")
-	if !ok || strings.HasPrefix(host, "*.") {
-		return false
-	}
-	i := strings.IndexByte(host, '.')
-	return i > 0 && host[i+1:] == suffix
 }
 
 // passthrough: TLS for each host goes untouched to the backend of its first path.

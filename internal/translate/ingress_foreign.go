@@ -171,6 +171,9 @@ func AnnotationFindings(ing *networkingv1.Ingress, res *ingressannotations.Resul
 		if !ok {
 			continue
 		}
+		if problem := ownAnnotationProblem(k, ing.Annotations[k], ing.Namespace); d == ingressannotations.Served && problem != "" {
+			d, msg = ingressannotations.Malformed, problem+"; the gateway refuses the Ingress (503) until it is fixed"
+		}
 		if read && d == ingressannotations.Unsupported && f.Disposition == ingressannotations.Unsupported {
 			msg = f.Message // the family's own words on what to do instead
 		}

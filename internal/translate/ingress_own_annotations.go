@@ -27,48 +27,32 @@ func (t *translator) ingressAnnotations(b *ingressBuild) {
 			b.failure = &snapshot.Failure{Reason: string(reason), Status: http.StatusServiceUnavailable, Message: b.obj + " " + msg}
 		}
 	}
-	if v, ok := ann[AnnotationBackendProtocol]; ok {
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "http", "https", "h2c":
-			b.scheme = strings.ToLower(strings.TrimSpace(v))
-		default:
-			fail(AnnotationBackendProtocol, bhv1.ReasonUnsupportedValue, fmt.Sprintf("%q is not a backend protocol: use http, https or h2c", v))
+	for _, key := range knownAnnotations {
+		if v, ok := ann[key]; ok {
+			if problem := ownAnnotationProblem(key, v, ns); problem != "" {
+				fail(key, bhv1.ReasonUnsupportedValue, problem)
+			}
 		}
+	}
+	if v, ok := ann[AnnotationBackendProtocol]; ok && ownAnnotationProblem(AnnotationBackendProtocol, v, ns) == "" {
+		b.scheme = strings.ToLower(strings.TrimSpace(v))
 	}
 	if v, ok := ann[AnnotationSSLRedirect]; ok {
-		on, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
-			fail(AnnotationSSLRedirect, bhv1.ReasonUnsupportedValue, fmt.Sprintf("%q is not a boolean: use \"true\" or \"false\"", v))
-		}
-		b.redirect = on
+		b.redirect, _ = strconv.ParseBool(strings.TrimSpace(v))
 	}
-	if v, ok := ann[AnnotationServersTransport]; ok {
-		name := strings.TrimSpace(v)
-		if !PlainName(name) {
-			fail(AnnotationServersTransport, bhv1.ReasonUnsupportedValue, fmt.Sprintf(
-				"%q is not the name of a ServersTransport: write the name of one in namespace %s (Traefik's namespace-name@kubernetescrd form is not read)", v, ns))
-		} else {
-			b.transportName = name
-		}
+	if v, ok := ann[AnnotationServersTransport]; ok && PlainName(strings.TrimSpace(v)) {
+		b.transportName = strings.TrimSpace(v)
 	}
 	if v, ok := ann[AnnotationTLSOptions]; ok {
-		ref, okRef := ObjectRef(v)
-		if !okRef {
-			fail(AnnotationTLSOptions, bhv1.ReasonUnsupportedValue, fmt.Sprintf("%q is not a TLSOption reference: write NAME (in namespace %s) or NAMESPACE/NAME", v, ns))
-		} else {
+		if ref, okRef := ObjectRef(v); okRef {
 			b.tlsOption = &ref
 		}
 	}
 	if v, ok := ann[AnnotationMiddlewares]; ok {
 		for _, item := range strings.Split(v, ",") {
-			item = strings.TrimSpace(item)
-			if item == "" {
-				continue
-			}
 			ref, okRef := ObjectRef(item)
 			if !okRef {
-				fail(AnnotationMiddlewares, bhv1.ReasonUnsupportedValue, fmt.Sprintf("%q is not a Middleware reference: write NAME (in namespace %s) or NAMESPACE/NAME, comma-separated", item, ns))
-				continue
+				continue // reported above
 			}
 			m, problem := t.middleware(ns, ref)
 			if problem != nil {
@@ -80,6 +64,42 @@ func (t *translator) ingressAnnotations(b *ingressBuild) {
 	}
 	t.servedForeignAnnotations(b)
 	t.foreignAnnotations(b)
+}
+
+// ownAnnotationProblem says why the value of a bridgehead.dev annotation cannot be read, or
+// "" when it can; the translator fails such an Ingress closed, and AnnotationFindings
+// calls the annotation malformed, with these words.
+func ownAnnotationProblem(key, v, ns string) string {
+	switch key {
+	case AnnotationBackendProtocol:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "http", "https", "h2c":
+			return ""
+		}
+		return fmt.Sprintf("%q is not a backend protocol: use http, https or h2c", v)
+	case AnnotationSSLRedirect:
+		if _, err := strconv.ParseBool(strings.TrimSpace(v)); err != nil {
+			return fmt.Sprintf("%q is not a boolean: use \"true\" or \"false\"", v)
+		}
+	case AnnotationServersTransport:
+		if !PlainName(strings.TrimSpace(v)) {
+			return fmt.Sprintf("%q is not the name of a ServersTransport: write the name of one in namespace %s (Traefik's namespace-name@kubernetescrd form is not read)", v, ns)
+		}
+	case AnnotationTLSOptions:
+		if _, ok := ObjectRef(v); !ok {
+			return fmt.Sprintf("%q is not a TLSOption reference: write NAME (in namespace %s) or NAMESPACE/NAME", v, ns)
+		}
+	case AnnotationMiddlewares:
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item == "" {
+				continue
+			}
+			if _, ok := ObjectRef(item); !ok {
+				return fmt.Sprintf("%q is not a Middleware reference: write NAME (in namespace %s) or NAMESPACE/NAME, comma-separated", item, ns)
+			}
+		}
+	}
+	return ""
 }
 
 // PlainName reports whether s can be an object name (no namespace, no Traefik suffix), as

@@ -107,27 +107,50 @@ func quoteRule(s string) string {
 	return strconv.Quote(s)
 }
 
-// tlsFor returns the index of the spec.tls entry that covers host, or -1: an exact host
-// first, then a wildcard, then an entry without hosts (which covers every host).
+// tlsFor returns the index of the spec.tls entry that covers host, or -1 (tlsEntryFor).
 func (b *ingressBuild) tlsFor(host string) int {
+	hosts := make([][]string, len(b.tls))
+	for k, e := range b.tls {
+		hosts[k] = e.hosts
+	}
+	return tlsEntryFor(hosts, host)
+}
+
+// IngressTLSFor returns the index of the spec.tls entry of an Ingress that covers host,
+// or -1, as the translator picks it (bridgehead migrate uses it).
+func IngressTLSFor(entries []networkingv1.IngressTLS, host string) int {
+	hosts := make([][]string, len(entries))
+	for k, e := range entries {
+		for _, h := range e.Hosts {
+			if h = normalizeHost(h); h != "" {
+				hosts[k] = append(hosts[k], h)
+			}
+		}
+	}
+	return tlsEntryFor(hosts, NormalizeHost(host))
+}
+
+// tlsEntryFor picks among the host lists of spec.tls entries: an exact host first, then a
+// wildcard, then an entry without hosts (which covers every host); -1 when none covers it.
+func tlsEntryFor(entries [][]string, host string) int {
 	if host != "" {
-		for k, e := range b.tls {
-			for _, h := range e.hosts {
+		for k, hosts := range entries {
+			for _, h := range hosts {
 				if h == host {
 					return k
 				}
 			}
 		}
-		for k, e := range b.tls {
-			for _, h := range e.hosts {
+		for k, hosts := range entries {
+			for _, h := range hosts {
 				if wildcardCovers(h, host) {
 					return k
 				}
 			}
 		}
 	}
-	for k, e := range b.tls {
-		if len(e.hosts) == 0 {
+	for k, hosts := range entries {
+		if len(hosts) == 0 {
 			return k
 		}
 	}
