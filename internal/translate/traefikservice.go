@@ -85,8 +85,8 @@ func (t *translator) traefikServiceBackends(rep *report, obj, field, fromNS stri
 			Failure: &snapshot.Failure{Reason: string(reason), Status: status, Message: obj + " " + msg},
 		}}}
 	}
-	for _, field := range unusedOnTraefikService(s) {
-		rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("%s: %s has no effect on kind TraefikService (the TraefikService's own entries say how each Service is reached); remove it", field, field))
+	for _, name := range unusedOnTraefikService(s) {
+		rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("%s.%s has no effect on kind TraefikService (the TraefikService's own entries say how each Service is reached); remove it", field, name))
 	}
 	if !t.permitted(fromNS, ns) {
 		return fail(bhv1.ReasonRefNotPermitted, http.StatusServiceUnavailable, fmt.Sprintf(
