@@ -76,7 +76,7 @@ const (
 	// restriction, so its routes fail closed (503) until the annotation is replaced.
 	ReasonUnsupportedAnnotation ConditionReason = "UnsupportedAnnotation"
 	// ReasonUnsupportedKind: an object of one of Traefik's kinds that Bridgehead does not
-	// read (TraefikService, IngressRouteUDP), watched with --watch-traefik-crds so that it
+	// read (IngressRouteUDP), watched with --watch-traefik-crds so that it
 	// is reported rather than silently left unserved.
 	ReasonUnsupportedKind ConditionReason = "UnsupportedKind"
 )

@@ -40,6 +40,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&ServersTransportTCP{}, &ServersTransportTCPList{},
 		&Middleware{}, &MiddlewareList{},
 		&MiddlewareTCP{}, &MiddlewareTCPList{},
+		&TraefikService{}, &TraefikServiceList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -50,9 +50,16 @@ type Route struct {
 	Middlewares []ObjectReference `json:"middlewares,omitempty"`
 }
 
-// ServiceKind is the kind of object a route's service names; only Service exists.
-// +kubebuilder:validation:Enum=Service
+// ServiceKind is the kind of object a route's service names: a Kubernetes Service (the
+// default) or a TraefikService (weighted or mirroring) in the same namespace rules.
+// +kubebuilder:validation:Enum=Service;TraefikService
 type ServiceKind string
+
+// The kinds a route's service may name.
+const (
+	ServiceKindService        ServiceKind = "Service"
+	ServiceKindTraefikService ServiceKind = "TraefikService"
+)
 
 // Scheme is the protocol spoken to a backend.
 // +kubebuilder:validation:Enum=http;https;h2c
@@ -65,22 +72,26 @@ const (
 	SchemeH2C   Scheme = "h2c"
 )
 
-// Service is a Kubernetes Service a route forwards to.
+// Service is a Kubernetes Service (or a TraefikService) a route forwards to.
+// +kubebuilder:validation:XValidation:rule="has(self.port) || (has(self.kind) && self.kind == 'TraefikService')",message="port is required when kind is Service (the default): name the Service port by number or name, or set kind: TraefikService to route to a TraefikService"
 type Service struct {
 	// Name of the Service.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
-	// Kind is accepted for Traefik compatibility; the only value is Service.
+	// Kind of the object named: Service (the default) or TraefikService. A TraefikService
+	// takes no port, scheme, serversTransport, passHostHeader, sticky or healthCheck here:
+	// its own spec says how it balances.
 	// +optional
 	Kind ServiceKind `json:"kind,omitempty"`
 	// Namespace of the Service; defaults to the route's namespace.
 	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
-	// Port of the Service, by number or by name.
+	// Port of the Service, by number or by name; required for kind Service.
 	// +kubebuilder:validation:XValidation:rule="type(self) == int ? (self >= 1 && self <= 65535) : self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="port must be a number from 1 to 65535 or the name of a Service port"
-	Port Port `json:"port"`
+	// +optional
+	Port Port `json:"port,omitempty"`
 	// Scheme spoken to the backend. Empty means https when the port is 443 or its name
 	// starts with "https", and http otherwise.
 	// +optional

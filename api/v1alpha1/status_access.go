@@ -28,3 +28,6 @@ func (o *Middleware) CommonStatus() *Status { return &o.Status }
 
 // CommonStatus returns the status.
 func (o *MiddlewareTCP) CommonStatus() *Status { return &o.Status }
+
+// CommonStatus returns the status.
+func (o *TraefikService) CommonStatus() *Status { return &o.Status }

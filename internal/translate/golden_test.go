@@ -198,6 +198,8 @@ func loadCase(t *testing.T, path string) (*Inputs, Options) {
 			in.Middlewares = append(in.Middlewares, o)
 		case *bhv1.MiddlewareTCP:
 			in.MiddlewareTCPs = append(in.MiddlewareTCPs, o)
+		case *bhv1.TraefikService:
+			in.TraefikServices = append(in.TraefikServices, o)
 		case *corev1.Secret:
 			o.Data = resolveFixtures(t, o.Data, o.StringData)
 			o.StringData = nil

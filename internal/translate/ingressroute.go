@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"net/http"
 	"sort"
 	"strings"
@@ -76,10 +77,24 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 		}
 		hr := &snapshot.HTTPRoute{RouteHead: head, TLS: front != nil}
 		hr.Middlewares = middlewares(ro, field, r.Middlewares, t.middleware, "requests on this route get 503", &hr.Failure)
+		var leaves []leaf
+		nested := false
 		for j, s := range r.Services {
-			b := t.httpBackend(rep, ro.obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s)
-			inv.transport(t.built[b.Transport])
-			hr.Backends = append(hr.Backends, b)
+			f := fmt.Sprintf("%s.services[%d]", field, j)
+			if s.Kind == bhv1.ServiceKindTraefikService {
+				nested = true
+				leaves = append(leaves, t.traefikServiceBackends(rep, ro.obj, f, ir.Namespace, s, big.NewRat(int64(entryWeight(s)), 1), nil)...)
+				continue
+			}
+			b := t.httpBackend(rep, ro.obj, f, ir.Namespace, s)
+			leaves = append(leaves, leaf{backend: b, share: big.NewRat(int64(b.Weight), 1)})
+		}
+		for _, l := range leaves {
+			inv.transport(t.built[l.backend.Transport])
+			hr.Backends = append(hr.Backends, l.backend)
+		}
+		if nested {
+			hr.Backends = weighLeaves(leaves)
 		}
 		if front != nil {
 			names := append(append([]string(nil), hosts...), front.domains...)

@@ -78,6 +78,8 @@ var Kinds = []Kind{
 		func(l *bhv1.MiddlewareList) []bhv1.Middleware { return l.Items }, nil),
 	kind(KindMiddlewareTCP, ours, func(in *Inputs) *[]*bhv1.MiddlewareTCP { return &in.MiddlewareTCPs },
 		func(l *bhv1.MiddlewareTCPList) []bhv1.MiddlewareTCP { return l.Items }, nil),
+	kind(KindTraefikService, ours, func(in *Inputs) *[]*bhv1.TraefikService { return &in.TraefikServices },
+		func(l *bhv1.TraefikServiceList) []bhv1.TraefikService { return l.Items }, traefikServiceRefs),
 	kind(KindSecret, core, func(in *Inputs) *[]*corev1.Secret { return &in.Secrets },
 		func(l *corev1.SecretList) []corev1.Secret { return l.Items }, nil),
 	kind(KindConfigMap, core, func(in *Inputs) *[]*corev1.ConfigMap { return &in.ConfigMaps },
@@ -234,6 +236,10 @@ func routeRefs[R, S any](ns string, secret bhv1.SecretName, routes []R, services
 	for _, r := range routes {
 		for _, s := range services(r) {
 			svcNS, svc := name(s)
+			if kind, ok := any(s).(bhv1.Service); ok && kind.Kind == bhv1.ServiceKindTraefikService {
+				// The TraefikService is an input of its own: it names the Services.
+				continue
+			}
 			out = append(out, Reference(KindService, orNamespace(svcNS, ns), svc))
 		}
 	}
@@ -317,6 +323,22 @@ func UpstreamReferences(ns string, u *bhv1.UpstreamTLS) []string {
 	}
 	for _, s := range u.CertificatesSecrets {
 		out = append(out, Reference(KindSecret, ns, string(s)))
+	}
+	return out
+}
+
+// traefikServiceRefs are the Services a TraefikService names directly (nested
+// TraefikServices name their own).
+func traefikServiceRefs(ts *bhv1.TraefikService) []string {
+	var entries []bhv1.Service
+	if w := ts.Spec.Weighted; w != nil {
+		entries = w.Services
+	}
+	var out []string
+	for _, s := range entries {
+		if s.Kind != bhv1.ServiceKindTraefikService {
+			out = append(out, Reference(KindService, orNamespace(s.Namespace, ts.Namespace), s.Name))
+		}
 	}
 	return out
 }

@@ -30,6 +30,7 @@ type Inputs struct {
 	ServersTransportTCPs []*bhv1.ServersTransportTCP
 	Middlewares          []*bhv1.Middleware
 	MiddlewareTCPs       []*bhv1.MiddlewareTCP
+	TraefikServices      []*bhv1.TraefikService
 	Secrets              []*corev1.Secret
 	ConfigMaps           []*corev1.ConfigMap
 	Services             []*corev1.Service
@@ -146,6 +147,7 @@ const (
 	KindServersTransportTCP = "ServersTransportTCP"
 	KindMiddleware          = "Middleware"
 	KindMiddlewareTCP       = "MiddlewareTCP"
+	KindTraefikService      = "TraefikService"
 	KindIngress             = "Ingress"
 	KindIngressClass        = "IngressClass"
 	KindSecret              = "Secret"
@@ -168,6 +170,7 @@ type translator struct {
 	transportsT    map[nsName]*bhv1.ServersTransportTCP
 	middlewares    map[nsName]*bhv1.Middleware
 	middlewaresTCP map[nsName]*bhv1.MiddlewareTCP
+	traefikSvcs    map[nsName]*bhv1.TraefikService
 	certCache      map[nsName]certResult
 	caCache        map[caSource]caResult
 	reports        map[Key]*report
@@ -201,8 +204,8 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		built: map[string]*snapshot.Transport{}, builtMW: map[nsName]*snapshot.Middleware{},
 		mwProblems: map[nsName]finding{}, hostClaims: map[string][]hostClaim{},
 		middlewaresTCP: map[nsName]*bhv1.MiddlewareTCP{}, builtMWT: map[nsName]*snapshot.TCPMiddleware{},
-		mwtProblems: map[nsName]finding{},
-		snap:        &snapshot.Snapshot{},
+		mwtProblems: map[nsName]finding{}, traefikSvcs: map[nsName]*bhv1.TraefikService{},
+		snap: &snapshot.Snapshot{},
 	}
 	t.index()
 	t.buildPolicies()
@@ -210,6 +213,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	t.buildTransports()
 	t.buildMiddlewares()
 	t.buildMiddlewareTCPs()
+	t.buildTraefikServices()
 	t.buildIngressRoutes()
 	t.buildIngresses()
 	t.buildIngressRouteTCPs()
@@ -268,6 +272,9 @@ func (t *translator) index() {
 	}
 	for _, o := range t.in.MiddlewareTCPs {
 		t.middlewaresTCP[nsName{o.Namespace, o.Name}] = o
+	}
+	for _, o := range t.in.TraefikServices {
+		t.traefikSvcs[nsName{o.Namespace, o.Name}] = o
 	}
 }
 

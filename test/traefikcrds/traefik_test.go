@@ -107,10 +107,10 @@ func start(t *testing.T, g *WithT) *env {
 	t.Cleanup(func() { _ = te.Stop() })
 	var crds []*apiextensionsv1.CustomResourceDefinition
 	for _, group := range []string{"traefik.io", "traefik.containo.us"} {
-		for _, f := range []string{"ingressroutes", "ingressroutetcps", "serverstransports", "middlewares", "middlewaretcps"} {
+		for _, f := range []string{"ingressroutes", "ingressroutetcps", "serverstransports", "middlewares", "middlewaretcps", "traefikservices"} {
 			crds = append(crds, traefikCRD(t, "gateway.bridgehead.dev_"+f+".yaml", group))
 		}
-		crds = append(crds, opaqueCRD(group, "TraefikService", "traefikservices"))
+		crds = append(crds, opaqueCRD(group, "IngressRouteUDP", "ingressrouteudps"))
 	}
 	_, err = envtest.InstallCRDs(te.Config, envtest.CRDInstallOptions{CRDs: crds})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -221,7 +221,14 @@ kind: TraefikService
 metadata: {name: weighted, namespace: default}
 spec:
   weighted:
-    services: [{name: a, port: 80, weight: 3}, {name: b, port: 80, weight: 1}]`
+    services: [{name: a, port: 80, weight: 3}, {name: b, port: 80, weight: 1}]
+---
+apiVersion: traefik.io/v1alpha1
+kind: IngressRouteUDP
+metadata: {name: dns, namespace: default}
+spec:
+  routes:
+  - services: [{name: dns, port: 53}]`
 
 func TestTraefikObjects(t *testing.T) {
 	g := NewWithT(t)
@@ -253,8 +260,11 @@ func TestTraefikObjects(t *testing.T) {
 			ContainSubstring("spec.parentRefs: multi-layer routing (Traefik v3.5+) is not implemented yet"))))
 		g.Expect(e.events(g, "IngressRoute", "acme")).To(ContainElement(And(
 			HavePrefix("Warning/UnsupportedField:"), ContainSubstring("spec.tls.certResolver: ACME is not built in"))))
+		g.Expect(e.events(g, "IngressRouteUDP", "dns")).To(ContainElement(And(
+			HavePrefix("Warning/UnsupportedKind:"), ContainSubstring("IngressRouteUDP is not served"))))
+		// Read and translated (no longer an unread kind): it names Services that do not exist.
 		g.Expect(e.events(g, "TraefikService", "weighted")).To(ContainElement(And(
-			HavePrefix("Warning/UnsupportedKind:"), ContainSubstring("TraefikService is not served"))))
+			HavePrefix("Warning/NotFound:"), ContainSubstring(`spec.weighted.services[0]: Service "a" not found in namespace default`))))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 
 	// `bridgehead diagnose --watch-traefik-crds` reads them through the gateway's reader:

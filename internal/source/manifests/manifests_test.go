@@ -401,8 +401,8 @@ spec:
 		},
 		{
 			name: "Traefik kind we lack",
-			doc:  "apiVersion: traefik.io/v1alpha1\nkind: TraefikService\nmetadata: {name: t}\nspec: {}\n",
-			want: []string{"f.yaml#2 kind: traefik.io/v1alpha1 TraefikService is not served: weighted, mirrored and nested TraefikServices are not implemented yet"},
+			doc:  "apiVersion: traefik.io/v1alpha1\nkind: IngressRouteUDP\nmetadata: {name: t}\nspec: {}\n",
+			want: []string{"f.yaml#2 kind: traefik.io/v1alpha1 IngressRouteUDP is not served: UDP routing is not implemented"},
 		},
 		{
 			name: "not a mapping",

@@ -35,6 +35,7 @@ var walkObject = map[string]translate.Key{
 	translate.KindServersTransportTCP: {Kind: translate.KindServersTransportTCP, Namespace: "web", Name: "stt"},
 	translate.KindTLSOption:           {Kind: translate.KindTLSOption, Namespace: "web", Name: "opts"},
 	translate.KindTLSStore:            {Kind: translate.KindTLSStore, Namespace: "bridgehead", Name: "default"},
+	translate.KindTraefikService:      {Kind: translate.KindTraefikService, Namespace: "web", Name: "split"},
 }
 
 // middlewareTypes are a complete, valid value of each middleware type: a Middleware (or
@@ -65,6 +66,8 @@ spec:
   - match: Host(` + "`app.example.com`" + `)
     middlewares: [{name: mw}]
     services: [{name: app, port: 443, serversTransport: st}]
+  - match: Host(` + "`split.example.com`" + `)
+    services: [{name: split, kind: TraefikService}]
   tls: {secretName: edge-tls, options: {name: opts}}
 ---
 apiVersion: GROUP/v1alpha1
@@ -77,6 +80,13 @@ spec:
     middlewares: [{name: mwt}]
     services: [{name: db, port: 5432, serversTransport: stt}]
   tls: {secretName: edge-tls, options: {name: opts}}
+---
+apiVersion: GROUP/v1alpha1
+kind: TraefikService
+metadata: {name: split, namespace: web}
+spec:
+  weighted:
+    services: [{name: app, port: 443, serversTransport: st, weight: 3}, {name: app, port: 443, serversTransport: st}]
 ---
 apiVersion: GROUP/v1alpha1
 kind: Middleware

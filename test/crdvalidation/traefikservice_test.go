@@ -1,0 +1,68 @@
+package crdvalidation
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func object(kind, name string, spec map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.bridgehead.dev/v1alpha1",
+		"kind":       kind,
+		"metadata":   map[string]any{"name": name, "namespace": "default"},
+		"spec":       spec,
+	}}
+}
+
+// A service entry names a Service (port required) or a TraefikService (no port): the
+// message for a missing port says both, instead of a bare "port: Required value".
+var _ = Describe("TraefikService references", func() {
+	route := func(service map[string]any) map[string]any {
+		return map[string]any{"routes": []any{map[string]any{"match": "Host(`a.example`)", "services": []any{service}}}}
+	}
+	DescribeTable("a route's service entry",
+		func(name string, service map[string]any, wantError string) {
+			err := k8s.Create(ctx(), object("IngressRoute", name, route(service)))
+			if wantError == "" {
+				Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(wantError))
+		},
+		Entry("a Service with a port", "svc-port", map[string]any{"name": "app", "port": int64(80)}, ""),
+		Entry("a TraefikService without a port", "ts-no-port", map[string]any{"name": "split", "kind": "TraefikService"}, ""),
+		Entry("a Service without a port", "svc-no-port", map[string]any{"name": "app"},
+			"port is required when kind is Service (the default): name the Service port by number or name, or set kind: TraefikService"),
+		Entry("kind Service without a port", "kind-svc-no-port", map[string]any{"name": "app", "kind": "Service"},
+			"port is required when kind is Service"),
+		Entry("another kind", "other-kind", map[string]any{"name": "app", "kind": "Ingress", "port": int64(80)},
+			`Unsupported value: "Ingress"`),
+	)
+
+	DescribeTable("a TraefikService",
+		func(name string, spec map[string]any, wantError string) {
+			err := k8s.Create(ctx(), object("TraefikService", name, spec))
+			if wantError == "" {
+				Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(wantError))
+		},
+		Entry("weighted over a Service and a nested TraefikService", "nested", map[string]any{"weighted": map[string]any{"services": []any{
+			map[string]any{"name": "app", "port": "https", "weight": int64(3)},
+			map[string]any{"name": "canary", "kind": "TraefikService", "weight": int64(1)},
+		}}}, ""),
+		Entry("without weighted", "empty", map[string]any{}, "spec.weighted: Required value"),
+		Entry("no services", "no-services", map[string]any{"weighted": map[string]any{"services": []any{}}}, "spec.weighted.services"),
+		Entry("a Service entry without a port", "entry-no-port", map[string]any{"weighted": map[string]any{"services": []any{
+			map[string]any{"name": "app"},
+		}}}, "port is required when kind is Service"),
+		Entry("a negative weight", "negative", map[string]any{"weighted": map[string]any{"services": []any{
+			map[string]any{"name": "app", "port": int64(80), "weight": int64(-1)},
+		}}}, "spec.weighted.services[0].weight"),
+	)
+})
