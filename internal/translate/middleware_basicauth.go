@@ -1,0 +1,71 @@
+package translate
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/htpasswd"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// defaultAuthRealm is Traefik's realm when none is set.
+const defaultAuthRealm = "traefik"
+
+// basicAuth compiles spec.basicAuth, reading its users from the Secret as Traefik does. A
+// missing or unusable Secret is a reference error: the Middleware is not Ready and every
+// route that lists it answers 503, so nobody gets in unchecked.
+func (t *translator) basicAuth(rep *report, k nsName, b *bhv1.BasicAuth) *snapshot.BasicAuth {
+	out := &snapshot.BasicAuth{Realm: b.Realm, RemoveHeader: b.RemoveHeader, HeaderField: b.HeaderField}
+	if out.Realm == "" {
+		out.Realm = defaultAuthRealm
+	}
+	if b.Secret == "" {
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.basicAuth.secret is empty; name the Secret that holds the users", k))
+		return out
+	}
+	users, f := t.authUsers(rep, k, "spec.basicAuth.secret", b.Secret, true)
+	if f != nil {
+		rep.refErrorDetail(f.reason, f.message, f.detail)
+		return out
+	}
+	out.Users = users
+	return out
+}
+
+// authUsers reads the users of a basicAuth or digestAuth Secret the way Traefik does: a
+// kubernetes.io/basic-auth Secret (basicAuth only) is one user, its password kept as a
+// {SHA} hash; any other Secret must hold exactly one key, a list of users. Messages name
+// the Secret, the key and line, never a hash.
+func (t *translator) authUsers(rep *report, k nsName, field, name string, basicAuthType bool) (map[string]string, *finding) {
+	sk := nsName{k.namespace, name}
+	t.noteRefusedData(rep, KindSecret, sk)
+	s, ok := t.secrets[sk]
+	if !ok {
+		return nil, &finding{reason: bhv1.ReasonNotFound, detail: sk.String(),
+			message: fmt.Sprintf("Middleware %s: %s: Secret %q not found in namespace %s; create it with the users (kubectl create secret generic %s --from-file=users=./htpasswd)", k, field, name, k.namespace, name)}
+	}
+	if basicAuthType && s.Type == corev1.SecretTypeBasicAuth {
+		user, pw := s.Data[corev1.BasicAuthUsernameKey], s.Data[corev1.BasicAuthPasswordKey]
+		if len(user) == 0 || pw == nil {
+			return nil, &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("Middleware %s: %s: Secret %s is of type %s but lacks the username or password key", k, field, sk, corev1.SecretTypeBasicAuth)}
+		}
+		return map[string]string{string(user): htpasswd.SHA1Hash(pw)}, nil
+	}
+	if len(s.Data) != 1 {
+		return nil, &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("Middleware %s: %s: Secret %s has %d keys; it must hold exactly one, the user list (conventionally the key users), as Traefik requires", k, field, sk, len(s.Data))}
+	}
+	var key string
+	var data []byte
+	for key, data = range s.Data {
+	}
+	users, err := htpasswd.Parse(data)
+	if err != nil {
+		return nil, &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("Middleware %s: %s: Secret %s key %s %v", k, field, sk, key, err)}
+	}
+	if len(users) == 0 {
+		return nil, &finding{reason: bhv1.ReasonInvalidSecret, message: fmt.Sprintf("Middleware %s: %s: Secret %s key %s lists no users; add lines name:hash (htpasswd -nB name)", k, field, sk, key)}
+	}
+	return users, nil
+}
