@@ -100,3 +100,39 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseDigest(t *testing.T) {
+	ha1 := HA1("alice", "traefik", "pw")
+	users, err := ParseDigest([]byte("alice:traefik:" + strings.ToUpper(ha1) + "\n\nbob:other:" + HA1("bob", "other", "x") + "\nalice:traefik:" + HA1("alice", "traefik", "pw2") + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 2 || users[0] != (DigestUser{"alice", "traefik", HA1("alice", "traefik", "pw2")}) || users[1].Realm != "other" {
+		t.Errorf("users = %+v", users)
+	}
+	for in, want := range map[string]string{
+		"alice:" + ha1:                "line 1: has 1 colons",
+		"alice:traefik:nothex":        `line 1 (user "alice"): the hash is not 32 hexadecimal digits`,
+		"ok:r:" + ha1 + "\n:r:" + ha1: "line 2: has no user name",
+	} {
+		if _, err := ParseDigest([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseDigest(%q) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func FuzzParseDigest(f *testing.F) {
+	f.Add([]byte("alice:traefik:" + HA1("alice", "traefik", "pw") + "\n"))
+	f.Add([]byte("a:b:c:d\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		users, err := ParseDigest(data)
+		if err != nil {
+			return
+		}
+		for _, u := range users {
+			if u.User == "" || len(u.HA1) != 32 || strings.Contains(u.User+u.Realm, ":") {
+				t.Fatalf("accepted %+v", u)
+			}
+		}
+	})
+}

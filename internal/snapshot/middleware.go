@@ -14,6 +14,7 @@ type Middleware struct {
 	ReplacePath       *ReplacePath       `json:"replacePath,omitempty"`
 	TLSClientSubject  *TLSClientSubject  `json:"tlsClientSubject,omitempty"`
 	BasicAuth         *BasicAuth         `json:"basicAuth,omitempty"`
+	DigestAuth        *DigestAuth        `json:"digestAuth,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

@@ -259,11 +259,14 @@ func tlsStoreRefs(st *bhv1.TLSStore) []string {
 	return out
 }
 
-// middlewareRefs are the Secrets a Middleware reads (the users of basicAuth).
+// middlewareRefs are the Secrets a Middleware reads (the users of basicAuth and digestAuth).
 func middlewareRefs(m *bhv1.Middleware) []string {
 	var out []string
 	if b := m.Spec.BasicAuth; b != nil && b.Secret != "" {
 		out = append(out, Reference(KindSecret, m.Namespace, b.Secret))
+	}
+	if d := m.Spec.DigestAuth; d != nil && d.Secret != "" {
+		out = append(out, Reference(KindSecret, m.Namespace, d.Secret))
 	}
 	return out
 }

@@ -66,8 +66,12 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.BasicAuth = t.basicAuth(rep, k, b)
 		}
+		if d := spec.DigestAuth; d != nil {
+			set++
+			out.DigestAuth = t.digestAuth(rep, k, d)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject or basicAuth", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth or digestAuth", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = notAccepted(rep.invalid[0])

@@ -46,6 +46,8 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newTLSClientSubject(m.TLSClientSubject, next)
 	case m.BasicAuth != nil:
 		return newBasicAuth(m.BasicAuth, next)
+	case m.DigestAuth != nil:
+		return newDigestAuth(m.DigestAuth, next)
 	}
 	return next
 }

@@ -92,7 +92,6 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.circuitBreaker", hint: middlewareType("circuitBreaker", "")},
 	{kind: kindMiddleware, path: "spec.compress", hint: middlewareType("compress", "compress in the backend")},
 	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},
-	{kind: kindMiddleware, path: "spec.digestAuth", hint: middlewareType("digestAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
 	{kind: kindMiddleware, path: "spec.encodedCharacters", hint: middlewareType("encodedCharacters", "")},
 	{kind: kindMiddleware, path: "spec.errors", hint: middlewareType("errors (custom error pages)", "")},
 	{kind: kindMiddleware, path: "spec.forwardAuth", hint: middlewareType("forwardAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
