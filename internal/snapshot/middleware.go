@@ -13,6 +13,8 @@ type Middleware struct {
 	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
 	ReplacePath       *ReplacePath       `json:"replacePath,omitempty"`
 	TLSClientSubject  *TLSClientSubject  `json:"tlsClientSubject,omitempty"`
+	BasicAuth         *BasicAuth         `json:"basicAuth,omitempty"`
+	DigestAuth        *DigestAuth        `json:"digestAuth,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

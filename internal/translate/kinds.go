@@ -75,7 +75,7 @@ var Kinds = []Kind{
 	kind(KindServersTransportTCP, ours, func(in *Inputs) *[]*bhv1.ServersTransportTCP { return &in.ServersTransportTCPs },
 		func(l *bhv1.ServersTransportTCPList) []bhv1.ServersTransportTCP { return l.Items }, serversTransportTCPRefs),
 	kind(KindMiddleware, ours, func(in *Inputs) *[]*bhv1.Middleware { return &in.Middlewares },
-		func(l *bhv1.MiddlewareList) []bhv1.Middleware { return l.Items }, nil),
+		func(l *bhv1.MiddlewareList) []bhv1.Middleware { return l.Items }, middlewareRefs),
 	kind(KindMiddlewareTCP, ours, func(in *Inputs) *[]*bhv1.MiddlewareTCP { return &in.MiddlewareTCPs },
 		func(l *bhv1.MiddlewareTCPList) []bhv1.MiddlewareTCP { return l.Items }, nil),
 	kind(KindTraefikService, ours, func(in *Inputs) *[]*bhv1.TraefikService { return &in.TraefikServices },
@@ -261,6 +261,18 @@ func tlsStoreRefs(st *bhv1.TLSStore) []string {
 	}
 	for _, c := range st.Spec.Certificates {
 		out = append(out, Reference(KindSecret, st.Namespace, string(c.SecretName)))
+	}
+	return out
+}
+
+// middlewareRefs are the Secrets a Middleware reads (the users of basicAuth and digestAuth).
+func middlewareRefs(m *bhv1.Middleware) []string {
+	var out []string
+	if b := m.Spec.BasicAuth; b != nil && b.Secret != "" {
+		out = append(out, Reference(KindSecret, m.Namespace, b.Secret))
+	}
+	if d := m.Spec.DigestAuth; d != nil && d.Secret != "" {
+		out = append(out, Reference(KindSecret, m.Namespace, d.Secret))
 	}
 	return out
 }

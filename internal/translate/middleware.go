@@ -21,7 +21,7 @@ func (t *translator) buildMiddlewares() {
 		rep.total = 1
 		k := nsName{m.Namespace, m.Name}
 		if t.refuseUnsupported(rep, "Middleware "+k.String()) {
-			t.mwProblems[k] = rep.invalid[0]
+			t.mwProblems[k] = notAccepted(rep.invalid[0])
 			continue
 		}
 		out := &snapshot.Middleware{Source: snapshot.Ref{Kind: KindMiddleware, Namespace: m.Namespace, Name: m.Name}}
@@ -62,16 +62,37 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.TLSClientSubject = tlsClientSubject(rep, k, s)
 		}
+		if b := spec.BasicAuth; b != nil {
+			set++
+			out.BasicAuth = t.basicAuth(rep, k, b)
+		}
+		if d := spec.DigestAuth; d != nil {
+			set++
+			out.DigestAuth = t.digestAuth(rep, k, d)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert or tlsClientSubject", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth or digestAuth", k, set))
 		}
 		if len(rep.invalid) > 0 {
-			t.mwProblems[k] = rep.invalid[0]
+			t.mwProblems[k] = notAccepted(rep.invalid[0])
+			continue
+		}
+		if len(rep.refs) > 0 {
+			// A Secret it reads is missing or unusable: the routes that list it fail closed.
+			p := rep.refs[0]
+			p.message += " (the Middleware is not Ready)"
+			t.mwProblems[k] = p
 			continue
 		}
 		rep.served = 1
 		t.builtMW[k] = out
 	}
+}
+
+// notAccepted is why a Middleware refused for its spec cannot be used, as routes quote it.
+func notAccepted(f finding) finding {
+	f.message += " (the Middleware is not accepted)"
+	return f
 }
 
 // warnUnverifiedSubjects flags a route whose tlsClientSubject Middleware can admit nobody:
@@ -241,7 +262,7 @@ func (t *translator) middleware(fromNS string, ref bhv1.ObjectReference) (*snaps
 		return m, nil
 	}
 	if p, ok := t.mwProblems[k]; ok {
-		return nil, &finding{reason: bhv1.ReasonInvalidRef, message: p.message + " (the Middleware is not accepted)"}
+		return nil, &finding{reason: bhv1.ReasonInvalidRef, message: p.message}
 	}
 	return nil, &finding{reason: bhv1.ReasonNotFound, message: fmt.Sprintf("Middleware %q not found in namespace %s", ref.Name, ns)}
 }

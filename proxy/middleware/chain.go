@@ -44,6 +44,10 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newReplacePath(m.ReplacePath, next)
 	case m.TLSClientSubject != nil:
 		return newTLSClientSubject(m.TLSClientSubject, next)
+	case m.BasicAuth != nil:
+		return newBasicAuth(m.BasicAuth, next)
+	case m.DigestAuth != nil:
+		return newDigestAuth(m.DigestAuth, next)
 	}
 	return next
 }

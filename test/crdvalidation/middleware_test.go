@@ -69,4 +69,44 @@ var _ = Describe("Middleware extensions", func() {
 		Entry("lookbehind", "lookbehind", "(?<=CN=)alice", false),
 		Entry("negative lookbehind", "negative-lookbehind", "(?<!O=Evil,)CN=alice", false),
 	)
+
+	DescribeTable("basicAuth",
+		func(name string, spec map[string]any, wantErr string) {
+			err := k8s.Create(ctx(), middleware("basic-"+name, spec))
+			if wantErr == "" {
+				Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(wantErr))
+		},
+		Entry("Traefik's fields", "traefik", map[string]any{"basicAuth": map[string]any{
+			"secret": "users", "realm": "Staff only", "removeHeader": true, "headerField": "X-WebAuth-User"}}, ""),
+		Entry("no secret", "no-secret", map[string]any{"basicAuth": map[string]any{"realm": "x"}}, "spec.basicAuth.secret: Required value"),
+		Entry("a quote in the realm", "quoted-realm", map[string]any{"basicAuth": map[string]any{"secret": "users", "realm": `a"b`}},
+			"realm must not contain a double quote"),
+		Entry("a headerField that is no header name", "bad-header", map[string]any{"basicAuth": map[string]any{"secret": "users", "headerField": "X User"}},
+			"spec.basicAuth.headerField"),
+		Entry("beside another middleware", "two-types", map[string]any{"basicAuth": map[string]any{"secret": "users"}, "addPrefix": map[string]any{"prefix": "/a"}},
+			"set exactly one middleware"),
+	)
+
+	DescribeTable("digestAuth",
+		func(name string, spec map[string]any, wantErr string) {
+			err := k8s.Create(ctx(), middleware("digest-"+name, spec))
+			if wantErr == "" {
+				Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(wantErr))
+		},
+		Entry("Traefik's fields", "traefik", map[string]any{"digestAuth": map[string]any{
+			"secret": "users", "realm": "Staff only", "removeHeader": true, "headerField": "X-WebAuth-User"}}, ""),
+		Entry("no secret", "no-secret", map[string]any{"digestAuth": map[string]any{"realm": "x"}}, "spec.digestAuth.secret: Required value"),
+		Entry("a quote in the realm", "quoted-realm", map[string]any{"digestAuth": map[string]any{"secret": "users", "realm": `a"b`}},
+			"realm must not contain a double quote"),
+		Entry("beside basicAuth", "with-basic", map[string]any{"digestAuth": map[string]any{"secret": "users"}, "basicAuth": map[string]any{"secret": "users"}},
+			"set exactly one middleware"),
+	)
 })

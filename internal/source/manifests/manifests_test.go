@@ -596,8 +596,8 @@ metadata:
   name: auth
   namespace: apps
 spec:
-  basicAuth:
-    secret: users
+  plugin:
+    sablier: {group: demo}
 ---
 apiVersion: traefik.io/v1alpha1
 kind: Middleware
@@ -646,7 +646,7 @@ func TestTraefik(t *testing.T) {
 			"spec.routes[0].services[0].sticky.cookie.partitioned",
 			"spec.tls.certResolver",
 		},
-		{Kind: "Middleware", Namespace: "apps", Name: "auth"}: {"spec.basicAuth"},
+		{Kind: "Middleware", Namespace: "apps", Name: "auth"}: {"spec.plugin"},
 		{Kind: "Middleware", Namespace: "apps", Name: "hsts"}: {"spec.headers.stsSeconds"},
 	}
 	if len(in.Unsupported) != len(wantUnsupported) {
@@ -720,11 +720,11 @@ func TestTraefik(t *testing.T) {
 	})
 
 	t.Run("a multi-type middleware is refused, as Traefik does", func(t *testing.T) {
-		doc := "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: two}\nspec:\n  basicAuth: {secret: users}\n  addPrefix: {prefix: /a}\n"
+		doc := "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: two}\nspec:\n  plugin: {sablier: {group: demo}}\n  addPrefix: {prefix: /a}\n"
 		res := load(t, map[string]string{"t.yaml": doc})
 		// Refused, with the lacking type named too, so that fixing one does not meet the other.
 		if len(res.Problems) != 2 || !strings.Contains(res.Problems[0].String(), "t.yaml#1 spec: sets 2 middleware types") ||
-			!strings.Contains(res.Problems[1].String(), "t.yaml#1 spec.basicAuth: not implemented by Bridgehead: the basicAuth middleware is not implemented yet") || len(res.Origin) != 0 {
+			!strings.Contains(res.Problems[1].String(), "t.yaml#1 spec.plugin: not implemented by Bridgehead: Traefik plugins are not supported") || len(res.Origin) != 0 {
 			t.Errorf("problems: %q, objects: %v", problemStrings(res), keys(res))
 		}
 	})
@@ -737,7 +737,7 @@ func TestTraefik(t *testing.T) {
 		for _, w := range []string{
 			`t.yaml#1 spec.routes[0].services[0].nativeLB: unknown field "spec.routes[0].services[0].nativeLB"`,
 			`t.yaml#1 spec.tls.certResolver: unknown field "spec.tls.certResolver"`,
-			`t.yaml#4 spec.basicAuth: unknown field "spec.basicAuth"`,
+			`t.yaml#4 spec.plugin: unknown field "spec.plugin"`,
 		} {
 			if !slices.Contains(got, w) {
 				t.Errorf("missing %q in:\n%s", w, strings.Join(got, "\n"))

@@ -197,6 +197,14 @@ var ourFieldTable = map[string]ourField{
 	"TLSOption spec.sniStrict":                                              serve(`true`),
 	"TLSStore spec.certificates[].secretName":                               {state: served, sample: `[{secretName: store2-tls}]`, at: "spec.certificates"},
 	"TLSStore spec.defaultCertificate.secretName":                           serve(`store2-tls`),
+	"Middleware spec.basicAuth.headerField":                                 serve(`X-User`),
+	"Middleware spec.basicAuth.realm":                                       serve(`Staff`),
+	"Middleware spec.basicAuth.removeHeader":                                serve(`true`),
+	"Middleware spec.basicAuth.secret":                                      serve(`walk-users2`),
+	"Middleware spec.digestAuth.headerField":                                serve(`X-User`),
+	"Middleware spec.digestAuth.realm":                                      serve(`Staff`),
+	"Middleware spec.digestAuth.removeHeader":                               serve(`true`),
+	"Middleware spec.digestAuth.secret":                                     serve(`walk-digest2`),
 }
 
 // TestEveryFieldOfOurSchemaIsServedOrRefused walks every field of every CRD in

@@ -101,13 +101,11 @@ var traefikFields = []traefikField{
 	{kind: kindIngressRouteTCP, path: "spec.tls.store", hint: hintTLSStore},
 
 	// Middleware types.
-	{kind: kindMiddleware, path: "spec.basicAuth", hint: middlewareType("basicAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
 	{kind: kindMiddleware, path: "spec.buffering", hint: middlewareType("buffering", "")},
 	{kind: kindMiddleware, path: "spec.chain", hint: "chain is not implemented: list the middlewares on the route instead (spec.routes[].middlewares runs them in order)"},
 	{kind: kindMiddleware, path: "spec.circuitBreaker", hint: middlewareType("circuitBreaker", "")},
 	{kind: kindMiddleware, path: "spec.compress", hint: middlewareType("compress", "compress in the backend")},
 	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},
-	{kind: kindMiddleware, path: "spec.digestAuth", hint: middlewareType("digestAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
 	{kind: kindMiddleware, path: "spec.encodedCharacters", hint: middlewareType("encodedCharacters", "")},
 	{kind: kindMiddleware, path: "spec.errors", hint: middlewareType("errors (custom error pages)", "")},
 	{kind: kindMiddleware, path: "spec.forwardAuth", hint: middlewareType("forwardAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},

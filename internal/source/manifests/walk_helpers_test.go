@@ -50,6 +50,8 @@ var middlewareTypes = map[string]map[string]string{
 		"replacePath":       `{path: /r}`,
 		"stripPrefix":       `{prefixes: [/a]}`,
 		"tlsClientSubject":  `{pattern: CN=a}`,
+		"basicAuth":         `{secret: walk-users}`,
+		"digestAuth":        `{secret: walk-digest}`,
 	},
 	translate.KindMiddlewareTCP: {
 		"inFlightConn": `{amount: 5}`,
@@ -166,6 +168,10 @@ var walkCerts = sync.OnceValue(func() string {
 	secret("web", "backend-ca", map[string][]byte{"ca.crt": backendCA.PEM})
 	secret("web", "other-ca", map[string][]byte{"ca.crt": otherCA.PEM})
 	secret("web", "client-ca", map[string][]byte{"ca.crt": otherCA.PEM})
+	secret("web", "walk-users", map[string][]byte{"users": []byte("walk:{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=\n")})
+	secret("web", "walk-users2", map[string][]byte{"users": []byte("walk2:{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=\n")})
+	secret("web", "walk-digest", map[string][]byte{"users": []byte("walk:traefik:c2a7823aebec411c0e8ade062c675f23\nwalk:Staff:e0dc4b0e900ef6a03d0e7cbff51a863e\n")})
+	secret("web", "walk-digest2", map[string][]byte{"users": []byte("walk2:traefik:73383997d6afda75e164a5bfd7efafe1\n")})
 	secret("bridgehead", "store-tls", tlsData(leaf("store.example.com")))
 	secret("bridgehead", "store2-tls", tlsData(leaf("store2.example.com")))
 	for _, svc := range []struct{ ns, name string }{{"web", "app"}, {"web", "app2"}, {"other", "app"}, {"web", "db"}, {"web", "db2"}} {
