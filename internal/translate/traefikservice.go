@@ -43,8 +43,9 @@ func (t *translator) buildTraefikServices() {
 // traefikServiceFault is what is wrong with a TraefikService's own spec, if anything.
 func (t *translator) traefikServiceFault(ts *bhv1.TraefikService) *finding {
 	obj := "TraefikService " + ts.Namespace + "/" + ts.Name
-	switch {
-	case ts.Spec.Weighted == nil:
+	if ts.Spec.Weighted == nil {
+		// A folder is checked against the schema, which requires it; Traefik's own
+		// variants (mirroring, failover) are refused by the loader before this.
 		return &finding{reason: bhv1.ReasonInvalid, message: fmt.Sprintf("%s: set spec.weighted (the weighted services and their weights)", obj)}
 	}
 	for i, s := range ts.Spec.Weighted.Services {
