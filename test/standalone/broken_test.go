@@ -66,7 +66,7 @@ spec:
 // The problems the broken documents must be reported with: file#document field: message.
 var brokenProblems = []string{
 	`broken.yaml#2 spec.routes[0].services[0].portt: unknown field "spec.routes[0].services[0].portt"`,
-	`broken.yaml#2 spec.routes[0].services[0].port: Required value`,
+	`broken.yaml#2 spec.routes[0].services[0]: Invalid value: port is required when kind is Service (the default)`,
 	`broken.yaml#3 spec.minVersion: Unsupported value: "VersionTLS99"`,
 	`nested/bad.yaml#1: invalid YAML: yaml: line 3:`,
 }
