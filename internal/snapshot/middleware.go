@@ -13,6 +13,7 @@ type Middleware struct {
 	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
 	ReplacePath       *ReplacePath       `json:"replacePath,omitempty"`
 	TLSClientSubject  *TLSClientSubject  `json:"tlsClientSubject,omitempty"`
+	RateLimit         *RateLimit         `json:"rateLimit,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

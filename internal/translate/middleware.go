@@ -62,8 +62,12 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.TLSClientSubject = tlsClientSubject(rep, k, s)
 		}
+		if r := spec.RateLimit; r != nil {
+			set++
+			out.RateLimit = t.rateLimit(rep, k, r)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert or tlsClientSubject", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject or rateLimit", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = rep.invalid[0]

@@ -45,6 +45,7 @@ var middlewareTypes = map[string]map[string]string{
 		"headers":           `{}`,
 		"ipAllowList":       `{sourceRange: [10.0.0.0/8]}`,
 		"passTLSClientCert": `{pem: true, info: {}}`,
+		"rateLimit":         `{average: 10}`,
 		"redirectScheme":    `{scheme: https}`,
 		"replacePath":       `{path: /r}`,
 		"stripPrefix":       `{prefixes: [/a]}`,
