@@ -26,7 +26,7 @@ type RateLimit struct {
 
 // SourceCriterion groups requests by source, for rateLimit and inFlightReq. At most one
 // criterion may be set, as in Traefik.
-// +kubebuilder:validation:XValidation:rule="[has(self.ipStrategy), has(self.requestHeaderName) && self.requestHeaderName != ”, has(self.requestHost) && self.requestHost].filter(x, x).size() <= 1",message="set at most one of ipStrategy, requestHeaderName and requestHost"
+// +kubebuilder:validation:XValidation:rule="[has(self.ipStrategy), has(self.requestHeaderName) && size(self.requestHeaderName) > 0, has(self.requestHost) && self.requestHost].filter(x, x).size() <= 1",message="set at most one of ipStrategy, requestHeaderName and requestHost"
 type SourceCriterion struct {
 	// IPStrategy groups by client address, optionally read from X-Forwarded-For.
 	// +optional

@@ -14,6 +14,7 @@ type Middleware struct {
 	ReplacePath       *ReplacePath       `json:"replacePath,omitempty"`
 	TLSClientSubject  *TLSClientSubject  `json:"tlsClientSubject,omitempty"`
 	RateLimit         *RateLimit         `json:"rateLimit,omitempty"`
+	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

@@ -66,8 +66,12 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.RateLimit = t.rateLimit(rep, k, r)
 		}
+		if r := spec.InFlightReq; r != nil {
+			set++
+			out.InFlightReq = t.inFlightReq(rep, k, r)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject or rateLimit", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, rateLimit or inFlightReq", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = rep.invalid[0]

@@ -9,7 +9,7 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
-// Memory keeps what stateful middlewares count (rate-limit buckets) from one snapshot to
+// Memory keeps what stateful middlewares count (rate-limit buckets, requests in flight) from one snapshot to
 // the next. Chains are rebuilt on every swap, and a swap happens on any change anywhere
 // (an endpoint coming up is enough): without Memory each one would hand every client a
 // full bucket again. State is kept per Middleware object and configuration, so editing a
@@ -17,9 +17,10 @@ import (
 type Memory struct {
 	now func() time.Time
 
-	mu      sync.Mutex
-	buckets map[string]*buckets
-	used    map[string]bool
+	mu       sync.Mutex
+	buckets  map[string]*buckets
+	inFlight map[string]*inFlight
+	used     map[string]bool
 }
 
 // NewMemory returns an empty Memory; now is the clock (nil: time.Now).
@@ -27,7 +28,7 @@ func NewMemory(now func() time.Time) *Memory {
 	if now == nil {
 		now = time.Now
 	}
-	return &Memory{now: now, buckets: map[string]*buckets{}, used: map[string]bool{}}
+	return &Memory{now: now, buckets: map[string]*buckets{}, inFlight: map[string]*inFlight{}, used: map[string]bool{}}
 }
 
 // Chain is the package's Chain with state kept in mem.
@@ -56,6 +57,11 @@ func (mem *Memory) Sweep() {
 			delete(mem.buckets, k)
 		}
 	}
+	for k := range mem.inFlight {
+		if !mem.used[k] {
+			delete(mem.inFlight, k)
+		}
+	}
 	clear(mem.used)
 }
 
@@ -73,6 +79,16 @@ func (mem *Memory) stateful(m *snapshot.Middleware, next http.Handler) http.Hand
 			b = remember(mem, mem.buckets, m.Source, m.RateLimit, func() *buckets { return newBuckets(m.RateLimit, mem.now) })
 		}
 		return newRateLimit(m.RateLimit, b, next)
+	case m.InFlightReq != nil:
+		// Requests still in progress on the previous snapshot's chain count against the
+		// new one: the counts are shared.
+		var f *inFlight
+		if mem == nil {
+			f = newInFlight(m.InFlightReq)
+		} else {
+			f = remember(mem, mem.inFlight, m.Source, m.InFlightReq, func() *inFlight { return newInFlight(m.InFlightReq) })
+		}
+		return newInFlightReq(m.InFlightReq, f, next)
 	}
 	return nil
 }

@@ -159,3 +159,15 @@ func BenchmarkRateLimit(b *testing.B) {
 		h.ServeHTTP(w, r)
 	}
 }
+
+// TestHostKey: one host is one source, however the client spells it.
+func TestHostKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"a.example": "a.example", "A.Example:443": "a.example", "a.example:8443": "a.example",
+		"[2001:db8::1]:443": "2001:db8::1", "[2001:db8::1]": "2001:db8::1", "192.0.2.1:80": "192.0.2.1",
+	} {
+		if got := hostKey(in); got != want {
+			t.Errorf("hostKey(%q) = %q; want %q", in, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"net/netip"
+	"strings"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
@@ -26,7 +27,9 @@ func newSourceOf(s snapshot.Source) sourceOf {
 			return v[0], true
 		}
 	case s.Host:
-		return func(r *http.Request) (string, bool) { return r.Host, true }
+		// The host without its port, lowercased: Traefik takes Host as sent, so
+		// a.example, A.example and a.example:443 would each get their own allowance.
+		return func(r *http.Request) (string, bool) { return hostKey(r.Host), true }
 	}
 	var depth int
 	var excluded []netip.Prefix
@@ -45,4 +48,18 @@ func newSourceOf(s snapshot.Source) sourceOf {
 		}
 		return a.String(), true
 	}
+}
+
+// hostKey is host without a port, lowercased; it allocates only when it must lowercase.
+func hostKey(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		host = host[:i]
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	for i := 0; i < len(host); i++ {
+		if 'A' <= host[i] && host[i] <= 'Z' {
+			return strings.ToLower(host)
+		}
+	}
+	return host
 }
