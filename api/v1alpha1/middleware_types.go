@@ -6,7 +6,7 @@ import (
 
 // MiddlewareSpec holds exactly one middleware. tlsClientSubject and redirectScheme.statusCode
 // are Bridgehead extensions (Traefik has neither); the other fields are Traefik's.
-// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.rateLimit), has(self.inFlightReq)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, rateLimit or inFlightReq"
+// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.rateLimit), has(self.inFlightReq), has(self.chain)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, rateLimit, inFlightReq or chain"
 type MiddlewareSpec struct {
 	// RedirectScheme redirects requests to another scheme (typically http to https).
 	// +optional
@@ -40,6 +40,9 @@ type MiddlewareSpec struct {
 	// InFlightReq limits the requests in progress per source (429 beyond it).
 	// +optional
 	InFlightReq *InFlightReq `json:"inFlightReq,omitempty"`
+	// Chain runs other Middlewares in order.
+	// +optional
+	Chain *Chain `json:"chain,omitempty"`
 }
 
 // RedirectScheme redirects to another scheme, keeping host, path and query.

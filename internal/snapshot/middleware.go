@@ -15,6 +15,7 @@ type Middleware struct {
 	TLSClientSubject  *TLSClientSubject  `json:"tlsClientSubject,omitempty"`
 	RateLimit         *RateLimit         `json:"rateLimit,omitempty"`
 	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
+	Chain             *Chain             `json:"chain,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

@@ -16,6 +16,8 @@ import (
 
 // buildMiddlewares compiles every Middleware; routes then reference the compiled ones.
 func (t *translator) buildMiddlewares() {
+	chains := map[nsName]*pendingChain{}
+	defer t.resolveChains(chains) // once the Middlewares they name are compiled
 	for _, m := range sortedByName(t.in.Middlewares) {
 		rep := t.reportFor(KindMiddleware, &m.ObjectMeta)
 		rep.total = 1
@@ -70,11 +72,19 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.InFlightReq = t.inFlightReq(rep, k, r)
 		}
+		if c := spec.Chain; c != nil {
+			set++
+			out.Chain = &snapshot.Chain{}
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, rateLimit or inFlightReq", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, rateLimit, inFlightReq or chain", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = rep.invalid[0]
+			continue
+		}
+		if out.Chain != nil {
+			chains[k] = &pendingChain{rep: rep, spec: spec.Chain, out: out}
 			continue
 		}
 		rep.served = 1

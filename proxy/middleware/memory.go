@@ -79,6 +79,9 @@ func (mem *Memory) stateful(m *snapshot.Middleware, next http.Handler) http.Hand
 			b = remember(mem, mem.buckets, m.Source, m.RateLimit, func() *buckets { return newBuckets(m.RateLimit, mem.now) })
 		}
 		return newRateLimit(m.RateLimit, b, next)
+	case m.Chain != nil:
+		// Not stateful itself, but what it holds may be.
+		return mem.Chain(m.Chain.Middlewares, next)
 	case m.InFlightReq != nil:
 		// Requests still in progress on the previous snapshot's chain count against the
 		// new one: the counts are shared.

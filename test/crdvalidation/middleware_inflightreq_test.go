@@ -25,3 +25,14 @@ var _ = Describe("Middleware inFlightReq", func() {
 			"set at most one of ipStrategy, requestHeaderName and requestHost"),
 	)
 })
+
+var _ = Describe("Middleware chain", func() {
+	It("accepts a list of references and refuses an empty one", func() {
+		Expect(k8s.Create(ctx(), middleware("chain-two", map[string]any{
+			"chain": map[string]any{"middlewares": []any{map[string]any{"name": "a"}, map[string]any{"name": "b", "namespace": "other"}}},
+		}))).To(Succeed())
+		err := k8s.Create(ctx(), middleware("chain-empty", map[string]any{"chain": map[string]any{"middlewares": []any{}}}))
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+		Expect(err.Error()).To(ContainSubstring("spec.chain.middlewares"))
+	})
+})

@@ -96,6 +96,9 @@ var ourFieldTable = map[string]ourField{
 	"Middleware spec.ipAllowList.ipStrategy.excludedIPs":                  serve(`[10.1.0.0/16]`),
 	"Middleware spec.ipAllowList.rejectStatusCode":                        serve(`404`),
 	"Middleware spec.ipAllowList.sourceRange":                             serve(`[192.0.2.0/24]`),
+	// The walk's chain names mw2; naming itself is a cycle, another namespace is refused.
+	"Middleware spec.chain.middlewares[].name":      serve(`mw`),
+	"Middleware spec.chain.middlewares[].namespace": serve(`other`),
 	// The walk's inFlightReq groups by client address (walk_helpers_test.go), so that
 	// requestHost: true, inFlightReq's default, is seen replacing it.
 	"Middleware spec.inFlightReq.amount":                                 serve(`20`),

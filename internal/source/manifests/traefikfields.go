@@ -89,7 +89,6 @@ var traefikFields = []traefikField{
 	// Middleware types.
 	{kind: kindMiddleware, path: "spec.basicAuth", hint: middlewareType("basicAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
 	{kind: kindMiddleware, path: "spec.buffering", hint: middlewareType("buffering", "")},
-	{kind: kindMiddleware, path: "spec.chain", hint: "chain is not implemented: list the middlewares on the route instead (spec.routes[].middlewares runs them in order)"},
 	{kind: kindMiddleware, path: "spec.circuitBreaker", hint: middlewareType("circuitBreaker", "")},
 	{kind: kindMiddleware, path: "spec.compress", hint: middlewareType("compress", "compress in the backend")},
 	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},
