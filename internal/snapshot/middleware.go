@@ -16,6 +16,7 @@ type Middleware struct {
 	RateLimit         *RateLimit         `json:"rateLimit,omitempty"`
 	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
 	Chain             *Chain             `json:"chain,omitempty"`
+	Buffering         *Buffering         `json:"buffering,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

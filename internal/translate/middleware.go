@@ -76,8 +76,12 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.Chain = &snapshot.Chain{}
 		}
+		if b := spec.Buffering; b != nil {
+			set++
+			out.Buffering = buffering(rep, k, b)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, rateLimit, inFlightReq or chain", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, rateLimit, inFlightReq, chain or buffering", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = rep.invalid[0]

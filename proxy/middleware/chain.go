@@ -42,6 +42,8 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newReplacePath(m.ReplacePath, next)
 	case m.TLSClientSubject != nil:
 		return newTLSClientSubject(m.TLSClientSubject, next)
+	case m.Buffering != nil:
+		return newBuffering(m.Buffering, next)
 	}
 	return next
 }

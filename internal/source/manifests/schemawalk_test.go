@@ -96,6 +96,11 @@ var ourFieldTable = map[string]ourField{
 	"Middleware spec.ipAllowList.ipStrategy.excludedIPs":                  serve(`[10.1.0.0/16]`),
 	"Middleware spec.ipAllowList.rejectStatusCode":                        serve(`404`),
 	"Middleware spec.ipAllowList.sourceRange":                             serve(`[192.0.2.0/24]`),
+	"Middleware spec.buffering.maxRequestBodyBytes":                       serve(`2000`),
+	"Middleware spec.buffering.maxResponseBodyBytes":                      serve(`2000`),
+	"Middleware spec.buffering.memRequestBodyBytes":                       serve(`4096`),
+	"Middleware spec.buffering.memResponseBodyBytes":                      serve(`4096`),
+	"Middleware spec.buffering.retryExpression":                           {state: refused, sample: `IsNetworkError() && Attempts() < 2`},
 	// The walk's chain names mw2; naming itself is a cycle, another namespace is refused.
 	"Middleware spec.chain.middlewares[].name":      serve(`mw`),
 	"Middleware spec.chain.middlewares[].namespace": serve(`other`),

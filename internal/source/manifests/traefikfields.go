@@ -88,7 +88,6 @@ var traefikFields = []traefikField{
 
 	// Middleware types.
 	{kind: kindMiddleware, path: "spec.basicAuth", hint: middlewareType("basicAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
-	{kind: kindMiddleware, path: "spec.buffering", hint: middlewareType("buffering", "")},
 	{kind: kindMiddleware, path: "spec.circuitBreaker", hint: middlewareType("circuitBreaker", "")},
 	{kind: kindMiddleware, path: "spec.compress", hint: middlewareType("compress", "compress in the backend")},
 	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},

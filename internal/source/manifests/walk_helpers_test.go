@@ -46,6 +46,7 @@ var middlewareTypes = map[string]map[string]string{
 		"ipAllowList":       `{sourceRange: [10.0.0.0/8]}`,
 		"passTLSClientCert": `{pem: true, info: {}}`,
 		"rateLimit":         `{average: 10}`,
+		"buffering":         `{maxRequestBodyBytes: 1000}`,
 		"chain":             `{middlewares: [{name: mw2}]}`,
 		"inFlightReq":       `{amount: 10, sourceCriterion: {ipStrategy: {}}}`,
 		"redirectScheme":    `{scheme: https}`,
