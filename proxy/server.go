@@ -163,9 +163,11 @@ type Server struct {
 	edge         *edge.Builder
 	health       health.Registry
 	healthChecks *health.Checker
-	prober       *health.Prober
-	metrics      *metrics.Registry
-	admin        *admin.Port
+	// middlewares keeps rate-limit buckets across snapshots.
+	middlewares *middleware.Memory
+	prober      *health.Prober
+	metrics     *metrics.Registry
+	admin       *admin.Port
 }
 
 type entryPoint struct {
@@ -194,6 +196,7 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 		accessLog:    accesslog.New(cfg.AccessLog),
 	}
 	s.healthChecks = health.NewChecker(s.log)
+	s.middlewares = middleware.NewMemory(nil)
 	s.prober = health.NewProber(s.pool, s.observations, s.log)
 	s.base = &tls.Config{GetConfigForClient: s.configForClient}
 	s.admin = admin.New(s.ready, s.metrics.Handler())

@@ -10,7 +10,6 @@ import (
 	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/health"
 	"github.com/bridgehead/bridgehead/proxy/metrics"
-	"github.com/bridgehead/bridgehead/proxy/middleware"
 )
 
 // state is one snapshot compiled for serving. It is immutable once built.
@@ -55,13 +54,14 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		case hr.Failure != nil:
 			r.handler = failureHandler(s, r, hr.Failure.Header(), hr.Failure.Status)
 		default:
-			r.handler = middleware.Chain(hr.Middlewares, s.forwarder(r, transports, used))
+			r.handler = s.middlewares.Chain(hr.Middlewares, s.forwarder(r, transports, used))
 		}
 		routes = append(routes, r)
 	}
 	s.compileTCP(st, transports, used)
 	s.health.Retain(used)
 	s.healthChecks.Sweep()
+	s.middlewares.Sweep()
 
 	for _, ep := range s.entryPoints {
 		var mine []*route

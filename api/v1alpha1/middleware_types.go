@@ -6,7 +6,7 @@ import (
 
 // MiddlewareSpec holds exactly one middleware. tlsClientSubject and redirectScheme.statusCode
 // are Bridgehead extensions (Traefik has neither); the other fields are Traefik's.
-// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.basicAuth), has(self.digestAuth)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth or digestAuth"
+// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.basicAuth), has(self.digestAuth), has(self.rateLimit), has(self.inFlightReq), has(self.chain), has(self.buffering)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain or buffering"
 type MiddlewareSpec struct {
 	// RedirectScheme redirects requests to another scheme (typically http to https).
 	// +optional
@@ -40,6 +40,18 @@ type MiddlewareSpec struct {
 	// DigestAuth admits users listed in a Secret (HTTP Digest authentication).
 	// +optional
 	DigestAuth *DigestAuth `json:"digestAuth,omitempty"`
+	// RateLimit limits the request rate per source (429 with Retry-After beyond it).
+	// +optional
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	// InFlightReq limits the requests in progress per source (429 beyond it).
+	// +optional
+	InFlightReq *InFlightReq `json:"inFlightReq,omitempty"`
+	// Chain runs other Middlewares in order.
+	// +optional
+	Chain *Chain `json:"chain,omitempty"`
+	// Buffering reads whole bodies before sending them on, bounding their sizes.
+	// +optional
+	Buffering *Buffering `json:"buffering,omitempty"`
 }
 
 // RedirectScheme redirects to another scheme, keeping host, path and query.

@@ -15,6 +15,10 @@ type Middleware struct {
 	TLSClientSubject  *TLSClientSubject  `json:"tlsClientSubject,omitempty"`
 	BasicAuth         *BasicAuth         `json:"basicAuth,omitempty"`
 	DigestAuth        *DigestAuth        `json:"digestAuth,omitempty"`
+	RateLimit         *RateLimit         `json:"rateLimit,omitempty"`
+	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
+	Chain             *Chain             `json:"chain,omitempty"`
+	Buffering         *Buffering         `json:"buffering,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

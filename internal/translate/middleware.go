@@ -16,6 +16,8 @@ import (
 
 // buildMiddlewares compiles every Middleware; routes then reference the compiled ones.
 func (t *translator) buildMiddlewares() {
+	chains := map[nsName]*pendingChain{}
+	defer t.resolveChains(chains) // once the Middlewares they name are compiled
 	for _, m := range sortedByName(t.in.Middlewares) {
 		rep := t.reportFor(KindMiddleware, &m.ObjectMeta)
 		rep.total = 1
@@ -70,8 +72,24 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.DigestAuth = t.digestAuth(rep, k, d)
 		}
+		if r := spec.RateLimit; r != nil {
+			set++
+			out.RateLimit = t.rateLimit(rep, k, r)
+		}
+		if r := spec.InFlightReq; r != nil {
+			set++
+			out.InFlightReq = t.inFlightReq(rep, k, r)
+		}
+		if c := spec.Chain; c != nil {
+			set++
+			out.Chain = &snapshot.Chain{}
+		}
+		if b := spec.Buffering; b != nil {
+			set++
+			out.Buffering = buffering(rep, k, b)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth or digestAuth", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain or buffering", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = notAccepted(rep.invalid[0])
@@ -82,6 +100,10 @@ func (t *translator) buildMiddlewares() {
 			p := rep.refs[0]
 			p.message += " (the Middleware is not Ready)"
 			t.mwProblems[k] = p
+			continue
+		}
+		if out.Chain != nil {
+			chains[k] = &pendingChain{rep: rep, spec: spec.Chain, out: out}
 			continue
 		}
 		rep.served = 1

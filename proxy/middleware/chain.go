@@ -12,14 +12,12 @@ import (
 
 // Chain wraps next with the route's middlewares, first listed runs first. It returns next
 // itself when mws is empty, so a route without middlewares pays nothing.
+// Stateful middlewares (rateLimit) start with fresh state; the proxy keeps theirs across
+// snapshots with Memory.Chain.
 func Chain(mws []*snapshot.Middleware, next http.Handler) http.Handler {
-	h := next
 	// Wrapping from the last one outwards leaves the first listed outermost, so it sees
 	// the request first (and the response last), as in Traefik.
-	for i := len(mws) - 1; i >= 0; i-- {
-		h = wrap(mws[i], h)
-	}
-	return h
+	return (*Memory)(nil).Chain(mws, next)
 }
 
 // wrap builds one middleware around next. A Middleware with nothing set cannot come out
@@ -48,6 +46,8 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newBasicAuth(m.BasicAuth, next)
 	case m.DigestAuth != nil:
 		return newDigestAuth(m.DigestAuth, next)
+	case m.Buffering != nil:
+		return newBuffering(m.Buffering, next)
 	}
 	return next
 }

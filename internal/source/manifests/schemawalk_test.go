@@ -205,6 +205,28 @@ var ourFieldTable = map[string]ourField{
 	"Middleware spec.digestAuth.realm":                                      serve(`Staff`),
 	"Middleware spec.digestAuth.removeHeader":                               serve(`true`),
 	"Middleware spec.digestAuth.secret":                                     serve(`walk-digest2`),
+	"Middleware spec.buffering.maxRequestBodyBytes":                         serve(`2000`),
+	"Middleware spec.buffering.maxResponseBodyBytes":                        serve(`2000`),
+	"Middleware spec.buffering.memRequestBodyBytes":                         serve(`4096`),
+	"Middleware spec.buffering.memResponseBodyBytes":                        serve(`4096`),
+	"Middleware spec.buffering.retryExpression":                             {state: refused, sample: `IsNetworkError() && Attempts() < 2`},
+	// The walk's chain names mw2; naming itself is a cycle, another namespace is refused.
+	"Middleware spec.chain.middlewares[].name":      serve(`mw`),
+	"Middleware spec.chain.middlewares[].namespace": serve(`other`),
+	// The walk's inFlightReq groups by client address (walk_helpers_test.go), so that
+	// requestHost: true, inFlightReq's default, is seen replacing it.
+	"Middleware spec.inFlightReq.amount":                                 serve(`20`),
+	"Middleware spec.inFlightReq.sourceCriterion.ipStrategy.depth":       serve(`2`),
+	"Middleware spec.inFlightReq.sourceCriterion.ipStrategy.excludedIPs": serve(`[10.1.0.0/16]`),
+	"Middleware spec.inFlightReq.sourceCriterion.requestHeaderName":      {state: served, sample: `{requestHeaderName: X-Tenant}`, at: "spec.inFlightReq.sourceCriterion"},
+	"Middleware spec.inFlightReq.sourceCriterion.requestHost":            {state: served, sample: `{requestHost: true}`, at: "spec.inFlightReq.sourceCriterion"},
+	"Middleware spec.rateLimit.average":                                  serve(`20`),
+	"Middleware spec.rateLimit.burst":                                    serve(`5`),
+	"Middleware spec.rateLimit.period":                                   serve(`1m`),
+	"Middleware spec.rateLimit.sourceCriterion.ipStrategy.depth":         serve(`2`),
+	"Middleware spec.rateLimit.sourceCriterion.ipStrategy.excludedIPs":   serve(`[10.1.0.0/16]`),
+	"Middleware spec.rateLimit.sourceCriterion.requestHeaderName":        serve(`X-Tenant`),
+	"Middleware spec.rateLimit.sourceCriterion.requestHost":              serve(`true`),
 }
 
 // TestEveryFieldOfOurSchemaIsServedOrRefused walks every field of every CRD in

@@ -101,8 +101,6 @@ var traefikFields = []traefikField{
 	{kind: kindIngressRouteTCP, path: "spec.tls.store", hint: hintTLSStore},
 
 	// Middleware types.
-	{kind: kindMiddleware, path: "spec.buffering", hint: middlewareType("buffering", "")},
-	{kind: kindMiddleware, path: "spec.chain", hint: "chain is not implemented: list the middlewares on the route instead (spec.routes[].middlewares runs them in order)"},
 	{kind: kindMiddleware, path: "spec.circuitBreaker", hint: middlewareType("circuitBreaker", "")},
 	{kind: kindMiddleware, path: "spec.compress", hint: middlewareType("compress", "compress in the backend")},
 	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},
@@ -110,11 +108,12 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.errors", hint: middlewareType("errors (custom error pages)", "")},
 	{kind: kindMiddleware, path: "spec.forwardAuth", hint: middlewareType("forwardAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
 	{kind: kindMiddleware, path: "spec.grpcWeb", hint: middlewareType("grpcWeb", "")},
-	{kind: kindMiddleware, path: "spec.inFlightReq", hint: middlewareType("inFlightReq", "")},
+	{kind: kindMiddleware, path: "spec.inFlightReq.sourceCriterion.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: IPv6 clients are counted by their own address; remove the field"},
 	{kind: kindMiddleware, path: "spec.ipWhiteList", hint: "ipWhiteList is the name Traefik v2 used: rename it ipAllowList (the same fields)"},
 	{kind: kindMiddleware, path: "spec.ipAllowList.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: list the IPv6 ranges to allow in sourceRange, and remove the field"},
 	{kind: kindMiddleware, path: "spec.plugin", hint: "Traefik plugins are not supported"},
-	{kind: kindMiddleware, path: "spec.rateLimit", hint: middlewareType("rateLimit", "")},
+	{kind: kindMiddleware, path: "spec.rateLimit.redis", hint: "a rate limit shared through Redis is not implemented: each gateway replica counts on its own, so divide average by the number of replicas, and remove the field"},
+	{kind: kindMiddleware, path: "spec.rateLimit.sourceCriterion.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: IPv6 clients are counted by their own address; remove the field"},
 	{kind: kindMiddleware, path: "spec.redirectRegex", hint: middlewareType("redirectRegex", "for http to https use redirectScheme")},
 	{kind: kindMiddleware, path: "spec.replacePathRegex", hint: middlewareType("replacePathRegex", "stripPrefix and addPrefix cover prefix rewrites, replacePath a fixed path")},
 	{kind: kindMiddleware, path: "spec.retry", hint: middlewareType("retry", "")},

@@ -1,0 +1,112 @@
+package middleware
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// Memory keeps what stateful middlewares count (rate-limit buckets, requests in flight) from one snapshot to
+// the next. Chains are rebuilt on every swap, and a swap happens on any change anywhere
+// (an endpoint coming up is enough): without Memory each one would hand every client a
+// full bucket again. State is kept per Middleware object and configuration, so editing a
+// rateLimit starts it afresh, as a new limit should.
+type Memory struct {
+	now func() time.Time
+
+	mu       sync.Mutex
+	buckets  map[string]*buckets
+	inFlight map[string]*inFlight
+	used     map[string]bool
+}
+
+// NewMemory returns an empty Memory; now is the clock (nil: time.Now).
+func NewMemory(now func() time.Time) *Memory {
+	if now == nil {
+		now = time.Now
+	}
+	return &Memory{now: now, buckets: map[string]*buckets{}, inFlight: map[string]*inFlight{}, used: map[string]bool{}}
+}
+
+// Chain is the package's Chain with state kept in mem.
+func (mem *Memory) Chain(mws []*snapshot.Middleware, next http.Handler) http.Handler {
+	h := next
+	for i := len(mws) - 1; i >= 0; i-- {
+		if s := mem.stateful(mws[i], h); s != nil {
+			h = s
+			continue
+		}
+		h = wrap(mws[i], h)
+	}
+	return h
+}
+
+// Sweep forgets the state that no chain built since the previous Sweep used: call it
+// after building the chains of a snapshot.
+func (mem *Memory) Sweep() {
+	if mem == nil {
+		return
+	}
+	mem.mu.Lock()
+	defer mem.mu.Unlock()
+	for k := range mem.buckets {
+		if !mem.used[k] {
+			delete(mem.buckets, k)
+		}
+	}
+	for k := range mem.inFlight {
+		if !mem.used[k] {
+			delete(mem.inFlight, k)
+		}
+	}
+	clear(mem.used)
+}
+
+// stateful builds the middlewares that count, or returns nil for the others. A nil
+// Memory gives each build fresh state.
+func (mem *Memory) stateful(m *snapshot.Middleware, next http.Handler) http.Handler {
+	switch {
+	case m == nil:
+		return nil
+	case m.RateLimit != nil:
+		var b *buckets
+		if mem == nil {
+			b = newBuckets(m.RateLimit, time.Now)
+		} else {
+			b = remember(mem, mem.buckets, m.Source, m.RateLimit, func() *buckets { return newBuckets(m.RateLimit, mem.now) })
+		}
+		return newRateLimit(m.RateLimit, b, next)
+	case m.Chain != nil:
+		// Not stateful itself, but what it holds may be.
+		return mem.Chain(m.Chain.Middlewares, next)
+	case m.InFlightReq != nil:
+		// Requests still in progress on the previous snapshot's chain count against the
+		// new one: the counts are shared.
+		var f *inFlight
+		if mem == nil {
+			f = newInFlight(m.InFlightReq)
+		} else {
+			f = remember(mem, mem.inFlight, m.Source, m.InFlightReq, func() *inFlight { return newInFlight(m.InFlightReq) })
+		}
+		return newInFlightReq(m.InFlightReq, f, next)
+	}
+	return nil
+}
+
+// remember returns the state kept for (source, config), making it with fresh if none is.
+func remember[T any, C any](mem *Memory, in map[string]T, source snapshot.Ref, config C, fresh func() T) T {
+	cfg, _ := json.Marshal(config) // snapshot types always marshal
+	key := source.Kind + "/" + source.Namespace + "/" + source.Name + "\x00" + string(cfg)
+	mem.mu.Lock()
+	defer mem.mu.Unlock()
+	mem.used[key] = true
+	v, ok := in[key]
+	if !ok {
+		v = fresh()
+		in[key] = v
+	}
+	return v
+}
