@@ -113,7 +113,7 @@ spec:
 	if code := migrateCommand([]string{dir}, strings.NewReader(""), &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d, want 0\n%s%s", code, stdout.String(), stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "1 Ingresses: 1 served as written") {
+	if !strings.Contains(stdout.String(), "1 Ingress: 1 served as written") {
 		t.Errorf("report:\n%s", stdout.String())
 	}
 }

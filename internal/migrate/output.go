@@ -63,7 +63,11 @@ func WriteReport(w io.Writer, ms []*Ingress) error {
 			fmt.Fprintf(&b, "  => converted to %s; served as written\n\n", kinds(m))
 		}
 	}
-	fmt.Fprintf(&b, "%d Ingresses: %d served as written, %d served with differences, %d not converted\n", len(ms), same, differ, refused)
+	noun := "Ingresses"
+	if len(ms) == 1 {
+		noun = "Ingress"
+	}
+	fmt.Fprintf(&b, "%d %s: %d served as written, %d served with differences, %d not converted\n", len(ms), noun, same, differ, refused)
 	_, err := w.Write(b.Bytes())
 	return err
 }
