@@ -1,11 +1,8 @@
 package htpasswd
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/md5" //nolint:gosec // HTTP Digest's MD5 algorithm, as Traefik's digestAuth speaks it
 	"encoding/hex"
-	"fmt"
 	"strings"
 )
 
@@ -26,36 +23,22 @@ func HA1(user, realm, password string) string {
 func ParseDigest(data []byte) ([]DigestUser, error) {
 	var out []DigestUser
 	index := map[[2]string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
-		parts := strings.Split(line, ":")
-		if len(parts) != 3 {
-			return nil, &LineError{Line: n, Why: fmt.Sprintf("has %d colons; write one user per line as name:realm:hash (htdigest's format)", len(parts)-1)}
-		}
+	err := eachUser(data, 3, "name:realm:hash (htdigest's format)", func(n int, parts []string) error {
 		u := DigestUser{User: parts[0], Realm: parts[1], HA1: strings.ToLower(parts[2])}
-		if u.User == "" {
-			return nil, &LineError{Line: n, Why: "has no user name before the first colon"}
-		}
 		if b, err := hex.DecodeString(u.HA1); err != nil || len(b) != md5.Size {
-			return nil, &LineError{Line: n, User: u.User, Why: "the hash is not 32 hexadecimal digits, MD5(name:realm:password) as htdigest writes it"}
+			return &LineError{Line: n, User: u.User, Why: "the hash is not 32 hexadecimal digits, MD5(name:realm:password) as htdigest writes it"}
 		}
 		k := [2]string{u.User, u.Realm}
 		if i, ok := index[k]; ok {
 			out[i] = u
-			continue
+			return nil
 		}
 		index[k] = len(out)
 		out = append(out, u)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, &LineError{Line: n + 1, Why: err.Error()}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

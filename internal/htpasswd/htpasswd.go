@@ -101,6 +101,26 @@ func (e *LineError) Error() string {
 // same user replaces an earlier one. It returns the users, or the first unusable line.
 func Parse(data []byte) (map[string]string, error) {
 	users := map[string]string{}
+	err := eachUser(data, 2, "name:hash", func(n int, parts []string) error {
+		user, hash := parts[0], parts[1]
+		if c, err := bcrypt.Cost([]byte(hash)); err == nil && c > MaxBcryptCost {
+			return &LineError{Line: n, User: user, Why: fmt.Sprintf("the bcrypt cost is %d, above %d: every request would spend that long checking it; hash it again with htpasswd -B -C 10", c, MaxBcryptCost)}
+		}
+		if KindOf(hash) == "" {
+			return &LineError{Line: n, User: user, Why: "the password is not hashed with bcrypt, SHA-1 ({SHA}) or MD5 ($apr1$, $1$), the kinds Traefik accepts; hash it with htpasswd -B (bcrypt)"}
+		}
+		users[user] = hash
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return users, nil
+}
+
+// eachUser calls fn with every non-empty line of data split at its colons, which must
+// give fields parts (format names them, for the message) and a user name first.
+func eachUser(data []byte, fields int, format string, fn func(line int, parts []string) error) error {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	n := 0
@@ -111,23 +131,18 @@ func Parse(data []byte) (map[string]string, error) {
 			continue
 		}
 		parts := strings.Split(line, ":")
-		if len(parts) != 2 {
-			return nil, &LineError{Line: n, Why: fmt.Sprintf("has %d colons; write one user per line as name:hash", len(parts)-1)}
+		if len(parts) != fields {
+			return &LineError{Line: n, Why: fmt.Sprintf("has %d colons; write one user per line as %s", len(parts)-1, format)}
 		}
-		user, hash := parts[0], parts[1]
-		if user == "" {
-			return nil, &LineError{Line: n, Why: "has no user name before the colon"}
+		if parts[0] == "" {
+			return &LineError{Line: n, Why: "has no user name before the first colon"}
 		}
-		if c, err := bcrypt.Cost([]byte(hash)); err == nil && c > MaxBcryptCost {
-			return nil, &LineError{Line: n, User: user, Why: fmt.Sprintf("the bcrypt cost is %d, above %d: every request would spend that long checking it; hash it again with htpasswd -B -C 10", c, MaxBcryptCost)}
+		if err := fn(n, parts); err != nil {
+			return err
 		}
-		if KindOf(hash) == "" {
-			return nil, &LineError{Line: n, User: user, Why: "the password is not hashed with bcrypt, SHA-1 ({SHA}) or MD5 ($apr1$, $1$), the kinds Traefik accepts; hash it with htpasswd -B (bcrypt)"}
-		}
-		users[user] = hash
 	}
 	if err := sc.Err(); err != nil {
-		return nil, &LineError{Line: n + 1, Why: err.Error()}
+		return &LineError{Line: n + 1, Why: err.Error()}
 	}
-	return users, nil
+	return nil
 }
