@@ -192,23 +192,33 @@ func ownFindings(b *ingressBuild, fs []finding) []finding {
 // so that an allow-list refuses before anything else happens.
 func (t *translator) annotationMiddlewares(b *ingressBuild, ms []ingressannotations.Middleware) {
 	var out []*snapshot.Middleware
+	k := nsName{b.ing.Namespace, b.ing.Name}
+	// checked runs a Middleware builder on what an annotation asks for. The annotation
+	// reader checks values already; a value the builder still refuses is a bug to
+	// surface, closed, rather than a value for the data plane to trip on.
+	checked := func(origin string, build func(*report) *snapshot.Middleware) {
+		scratch := &report{key: b.rep.key}
+		compiled := build(scratch)
+		if len(scratch.invalid) == 0 {
+			compiled.Source = b.src
+			out = append(out, compiled)
+			return
+		}
+		why := strings.TrimPrefix(scratch.invalid[0].message, "Middleware "+k.String()+": ")
+		msg := fmt.Sprintf("metadata.annotations[%s]: as a Middleware, %s; requests to this Ingress get 503 until it is fixed", origin, why)
+		b.rep.invalidf(bhv1.ReasonUnsupportedValue, msg)
+		if b.failure == nil {
+			b.failure = &snapshot.Failure{Reason: string(bhv1.ReasonUnsupportedValue), Status: http.StatusServiceUnavailable, Message: b.obj + " " + msg}
+		}
+	}
 	for _, m := range ms {
 		if !servesForeign(m.Origin) {
 			continue
 		}
 		if a := m.Spec.IPAllowList; a != nil {
-			scratch := &report{key: b.rep.key}
-			compiled := &snapshot.Middleware{Source: b.src, IPAllowList: t.ipAllowList(scratch, nsName{b.ing.Namespace, b.ing.Name}, a)}
-			if len(scratch.invalid) > 0 {
-				// The annotation was read already; a range the builder refuses is a bug to surface, closed.
-				msg := fmt.Sprintf("metadata.annotations[%s]: %s; requests to this Ingress get 503 until it is fixed", m.Origin, scratch.invalid[0].message)
-				b.rep.invalidf(bhv1.ReasonUnsupportedValue, msg)
-				if b.failure == nil {
-					b.failure = &snapshot.Failure{Reason: string(bhv1.ReasonUnsupportedValue), Status: http.StatusServiceUnavailable, Message: b.obj + " " + msg}
-				}
-				continue
-			}
-			out = append(out, compiled)
+			checked(m.Origin, func(r *report) *snapshot.Middleware {
+				return &snapshot.Middleware{IPAllowList: t.ipAllowList(r, k, a)}
+			})
 		}
 		if p := m.Spec.PassTLSClientCert; p != nil {
 			out = append(out, &snapshot.Middleware{Source: b.src, PassTLSClientCert: &snapshot.PassTLSClientCert{PEM: p.PEM, Info: certInfoFields(p.Info)}})
@@ -218,10 +228,14 @@ func (t *translator) annotationMiddlewares(b *ingressBuild, ms []ingressannotati
 			b.pathPrefixes = m.MatchPrefixes
 		}
 		if m.MatchCN != "" {
-			out = append(out, &snapshot.Middleware{Source: b.src, TLSClientSubject: &snapshot.TLSClientSubject{Pattern: m.MatchCN}})
+			checked(m.Origin, func(r *report) *snapshot.Middleware {
+				return &snapshot.Middleware{TLSClientSubject: tlsClientSubject(r, k, &bhv1.TLSClientSubject{Pattern: m.MatchCN})}
+			})
 		}
 		if m.ReplacePath != "" {
-			out = append(out, &snapshot.Middleware{Source: b.src, ReplacePath: &snapshot.ReplacePath{Path: m.ReplacePath}})
+			checked(m.Origin, func(r *report) *snapshot.Middleware {
+				return &snapshot.Middleware{ReplacePath: replacePath(r, k, &bhv1.ReplacePath{Path: m.ReplacePath})}
+			})
 		}
 		if h := m.Spec.Headers; h != nil {
 			out = append(out, &snapshot.Middleware{Source: b.src, Headers: &snapshot.Headers{Request: h.CustomRequestHeaders, Response: h.CustomResponseHeaders}})
