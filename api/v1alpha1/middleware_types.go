@@ -98,20 +98,6 @@ type AddPrefix struct {
 	Prefix string `json:"prefix"`
 }
 
-// Headers sets custom request and response headers; an empty value removes the header.
-type Headers struct {
-	// CustomRequestHeaders are set on the request sent to the backend.
-	// +kubebuilder:validation:MaxProperties=64
-	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-A-Za-z0-9!#$%&*+.^_|~]+$'))",message="customRequestHeaders keys must be valid HTTP header names"
-	// +optional
-	CustomRequestHeaders map[string]string `json:"customRequestHeaders,omitempty"`
-	// CustomResponseHeaders are set on the response sent to the client.
-	// +kubebuilder:validation:MaxProperties=64
-	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-A-Za-z0-9!#$%&*+.^_|~]+$'))",message="customResponseHeaders keys must be valid HTTP header names"
-	// +optional
-	CustomResponseHeaders map[string]string `json:"customResponseHeaders,omitempty"`
-}
-
 // ReplacePath replaces the whole path (Traefik's replacePath).
 type ReplacePath struct {
 	// Path to send instead of the request's; starts with /. The query is kept.

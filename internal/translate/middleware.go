@@ -50,7 +50,7 @@ func (t *translator) buildMiddlewares() {
 		}
 		if h := spec.Headers; h != nil {
 			set++
-			out.Headers = &snapshot.Headers{Request: h.CustomRequestHeaders, Response: h.CustomResponseHeaders}
+			out.Headers = headers(rep, k, h)
 		}
 		if a := spec.IPAllowList; a != nil {
 			set++
