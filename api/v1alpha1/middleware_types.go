@@ -6,7 +6,7 @@ import (
 
 // MiddlewareSpec holds exactly one middleware. tlsClientSubject and redirectScheme.statusCode
 // are Bridgehead extensions (Traefik has neither); the other fields are Traefik's.
-// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.basicAuth), has(self.digestAuth), has(self.rateLimit), has(self.inFlightReq), has(self.chain), has(self.buffering)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain or buffering"
+// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.ipWhiteList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.basicAuth), has(self.digestAuth), has(self.rateLimit), has(self.inFlightReq), has(self.chain), has(self.buffering)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, ipWhiteList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain or buffering"
 type MiddlewareSpec struct {
 	// RedirectScheme redirects requests to another scheme (typically http to https).
 	// +optional
@@ -27,6 +27,9 @@ type MiddlewareSpec struct {
 	// IPAllowList accepts requests only from the listed client addresses.
 	// +optional
 	IPAllowList *IPAllowList `json:"ipAllowList,omitempty"`
+	// IPWhiteList is ipAllowList under the name Traefik v2 gave it (Traefik v3 still reads it).
+	// +optional
+	IPWhiteList *IPWhiteList `json:"ipWhiteList,omitempty"`
 	// PassTLSClientCert forwards the client's certificate (or parts of it) in a header.
 	// +optional
 	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
