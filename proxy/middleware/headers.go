@@ -105,7 +105,9 @@ func (m *headers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // override whatever the backend (or a later handler) set.
 type headerWriter struct {
 	http.ResponseWriter
-	ops  []headerOp
+	ops []headerOp
+	// fn, when set, changes the header after ops (forwardAuth's cookies).
+	fn   func(http.Header)
 	sent bool
 }
 
@@ -118,6 +120,9 @@ func (w *headerWriter) apply() {
 		} else {
 			h[o.key] = o.values
 		}
+	}
+	if w.fn != nil {
+		w.fn(h)
 	}
 }
 
