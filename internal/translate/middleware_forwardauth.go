@@ -2,9 +2,11 @@ package translate
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
@@ -68,13 +70,7 @@ func (t *translator) forwardAuth(rep *report, k nsName, f *bhv1.ForwardAuth) *sn
 		}
 		return out
 	}
-	out.Server.Endpoints = []snapshot.Endpoint{{Address: u.Host, Name: host}}
-	if u.Port() == "" {
-		out.Server.Endpoints[0].Address = host + ":" + port
-		if strings.Contains(host, ":") {
-			out.Server.Endpoints[0].Address = "[" + host + "]:" + port
-		}
-	}
+	out.Server.Endpoints = []snapshot.Endpoint{{Address: net.JoinHostPort(host, port), Name: host}}
 	return out
 }
 
@@ -103,7 +99,34 @@ func forwardAuthURL(rep *report, k nsName, address string) (u *url.URL, host, po
 			port = "443"
 		}
 	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.forwardAuth.address %q has port %q; write a port from 1 to 65535, or none for the scheme's", k, address, port))
+		return nil, "", ""
+	}
+	if net.ParseIP(host) == nil && !validDNSName(host) {
+		rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec.forwardAuth.address %q: %q is neither an IP address nor a DNS name; write the auth server's URL, such as http://auth.default.svc:8080/verify", k, address, host))
+		return nil, "", ""
+	}
 	return u, host, port
+}
+
+// validDNSName: dot-separated labels of letters, digits, - and _ (which some service
+// records use), each 1 to 63 long.
+func validDNSName(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // serviceDNSName reads NAME.NAMESPACE.svc and NAME.NAMESPACE.svc.<cluster domain>, the names

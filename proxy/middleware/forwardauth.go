@@ -74,9 +74,10 @@ type forwardAuth struct {
 
 func newForwardAuth(env *Env, m *snapshot.Middleware, next http.Handler) http.Handler {
 	c := m.ForwardAuth
-	fa := &forwardAuth{c: c, next: next, env: env}
-	if fa.env == nil {
-		fa.env = &Env{}
+	fa := &forwardAuth{c: c, next: next, env: &Env{}}
+	if env != nil {
+		e := *env // the caller's Env is shared by every middleware it builds: never written
+		fa.env = &e
 	}
 	if fa.env.Upstreams == nil {
 		fa.env.Upstreams = upstream.NewPool(upstream.Options{})
@@ -377,7 +378,7 @@ func writeAuthHeaders(req, out *http.Request, trust bool, allowed []string) {
 	out.Header = onlyHeaders(out.Header, allowed)
 	h := out.Header
 	if ip := clientIP(req); ip != "" {
-		if prior, ok := h["X-Forwarded-For"]; ok {
+		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
 			ip = strings.Join(prior, ", ") + ", " + ip
 		}
 		h.Set("X-Forwarded-For", ip)
