@@ -99,7 +99,7 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},
 	{kind: kindMiddleware, path: "spec.encodedCharacters", hint: middlewareType("encodedCharacters", "")},
 	{kind: kindMiddleware, path: "spec.errors", hint: middlewareType("errors (custom error pages)", "")},
-	{kind: kindMiddleware, path: "spec.forwardAuth", hint: middlewareType("forwardAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
+	{kind: kindMiddleware, path: "spec.forwardAuth.headerField", hint: "headerField (the access log's user name, read from an auth server's answer header) is not implemented: Bridgehead's access log has no user field; remove it, and pass the user to the backend with authResponseHeaders"},
 	{kind: kindMiddleware, path: "spec.grpcWeb", hint: middlewareType("grpcWeb", "")},
 	{kind: kindMiddleware, path: "spec.inFlightReq.sourceCriterion.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: IPv6 clients are counted by their own address; remove the field"},
 	{kind: kindMiddleware, path: "spec.ipWhiteList.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: list the IPv6 ranges to allow in sourceRange, and remove the field"},

@@ -57,6 +57,7 @@ var middlewareTypes = map[string]map[string]string{
 		"tlsClientSubject":  `{pattern: CN=a}`,
 		"basicAuth":         `{secret: walk-users}`,
 		"digestAuth":        `{secret: walk-digest}`,
+		"forwardAuth":       `{address: "https://127.0.0.2:8443/auth"}`,
 	},
 	translate.KindMiddlewareTCP: {
 		"inFlightConn": `{amount: 5}`,
