@@ -19,6 +19,7 @@ type Middleware struct {
 	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
 	Chain             *Chain             `json:"chain,omitempty"`
 	Buffering         *Buffering         `json:"buffering,omitempty"`
+	Retry             *Retry             `json:"retry,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

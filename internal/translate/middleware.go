@@ -88,8 +88,12 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.Buffering = buffering(rep, k, b)
 		}
+		if r := spec.Retry; r != nil {
+			set++
+			out.Retry = retry(rep, k, r)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain or buffering", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering or retry", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = notAccepted(rep.invalid[0])

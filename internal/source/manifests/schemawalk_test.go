@@ -210,6 +210,13 @@ var ourFieldTable = map[string]ourField{
 	"Middleware spec.buffering.memRequestBodyBytes":                         serve(`4096`),
 	"Middleware spec.buffering.memResponseBodyBytes":                        serve(`4096`),
 	"Middleware spec.buffering.retryExpression":                             {state: refused, sample: `IsNetworkError() && Attempts() < 2`},
+	"Middleware spec.retry.attempts":                                        serve(`5`),
+	"Middleware spec.retry.initialInterval":                                 serve(`100ms`),
+	"Middleware spec.retry.timeout":                                         serve(`5s`),
+	"Middleware spec.retry.maxRequestBodyBytes":                             serve(`1024`),
+	"Middleware spec.retry.retryNonIdempotentMethod":                        serve(`true`),
+	"Middleware spec.retry.status":                                          {state: refused, sample: `["500-599"]`},
+	"Middleware spec.retry.disableRetryOnNetworkError":                      {state: refused, sample: `true`},
 	// The walk's chain names mw2; naming itself is a cycle, another namespace is refused.
 	"Middleware spec.chain.middlewares[].name":      serve(`mw`),
 	"Middleware spec.chain.middlewares[].namespace": serve(`other`),

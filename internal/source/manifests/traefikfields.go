@@ -116,7 +116,6 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.rateLimit.sourceCriterion.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: IPv6 clients are counted by their own address; remove the field"},
 	{kind: kindMiddleware, path: "spec.redirectRegex", hint: middlewareType("redirectRegex", "for http to https use redirectScheme")},
 	{kind: kindMiddleware, path: "spec.replacePathRegex", hint: middlewareType("replacePathRegex", "stripPrefix and addPrefix cover prefix rewrites, replacePath a fixed path")},
-	{kind: kindMiddleware, path: "spec.retry", hint: middlewareType("retry", "")},
 	{kind: kindMiddleware, path: "spec.stripPrefixRegex", hint: middlewareType("stripPrefixRegex", "stripPrefix covers fixed prefixes")},
 
 	// Middleware headers: only customRequestHeaders and customResponseHeaders are implemented.

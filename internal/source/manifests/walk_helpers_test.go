@@ -48,6 +48,7 @@ var middlewareTypes = map[string]map[string]string{
 		"passTLSClientCert": `{pem: true, info: {}}`,
 		"rateLimit":         `{average: 10}`,
 		"buffering":         `{maxRequestBodyBytes: 1000}`,
+		"retry":             `{attempts: 2}`,
 		"chain":             `{middlewares: [{name: mw2}]}`,
 		"inFlightReq":       `{amount: 10, sourceCriterion: {ipStrategy: {}}}`,
 		"redirectScheme":    `{scheme: https}`,
