@@ -6,7 +6,7 @@ import (
 
 // MiddlewareSpec holds exactly one middleware. tlsClientSubject and redirectScheme.statusCode
 // are Bridgehead extensions (Traefik has neither); the other fields are Traefik's.
-// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.basicAuth), has(self.digestAuth), has(self.rateLimit), has(self.inFlightReq), has(self.chain), has(self.buffering), has(self.retry)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering or retry"
+// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.basicAuth), has(self.digestAuth), has(self.rateLimit), has(self.inFlightReq), has(self.chain), has(self.buffering), has(self.retry), has(self.errors)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering, retry or errors"
 type MiddlewareSpec struct {
 	// RedirectScheme redirects requests to another scheme (typically http to https).
 	// +optional
@@ -55,6 +55,9 @@ type MiddlewareSpec struct {
 	// Retry sends a request again when its backend could not be reached.
 	// +optional
 	Retry *Retry `json:"retry,omitempty"`
+	// Errors answers listed statuses with a page from another Service.
+	// +optional
+	Errors *ErrorPage `json:"errors,omitempty"`
 }
 
 // RedirectScheme redirects to another scheme, keeping host, path and query.

@@ -20,6 +20,7 @@ type Middleware struct {
 	Chain             *Chain             `json:"chain,omitempty"`
 	Buffering         *Buffering         `json:"buffering,omitempty"`
 	Retry             *Retry             `json:"retry,omitempty"`
+	Errors            *ErrorPage         `json:"errors,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

@@ -33,9 +33,15 @@ func NewMemory(now func() time.Time) *Memory {
 
 // Chain is the package's Chain with state kept in mem.
 func (mem *Memory) Chain(mws []*snapshot.Middleware, next http.Handler) http.Handler {
+	return mem.ChainWith(mws, next, nil)
+}
+
+// ChainWith is Chain for a proxy that can forward to the backends middlewares call on
+// their own (errors pages), with backends.
+func (mem *Memory) ChainWith(mws []*snapshot.Middleware, next http.Handler, backends Backends) http.Handler {
 	h := next
 	for i := len(mws) - 1; i >= 0; i-- {
-		if s := mem.stateful(mws[i], h); s != nil {
+		if s := mem.stateful(mws[i], h, backends); s != nil {
 			h = s
 			continue
 		}
@@ -65,9 +71,10 @@ func (mem *Memory) Sweep() {
 	clear(mem.used)
 }
 
-// stateful builds the middlewares that count, or returns nil for the others. A nil
+// stateful builds the middlewares that count or call backends, or returns nil for the
+// others. A nil
 // Memory gives each build fresh state.
-func (mem *Memory) stateful(m *snapshot.Middleware, next http.Handler) http.Handler {
+func (mem *Memory) stateful(m *snapshot.Middleware, next http.Handler, backends Backends) http.Handler {
 	switch {
 	case m == nil:
 		return nil
@@ -81,7 +88,10 @@ func (mem *Memory) stateful(m *snapshot.Middleware, next http.Handler) http.Hand
 		return newRateLimit(m.RateLimit, b, next)
 	case m.Chain != nil:
 		// Not stateful itself, but what it holds may be.
-		return mem.Chain(m.Chain.Middlewares, next)
+		return mem.ChainWith(m.Chain.Middlewares, next, backends)
+	case m.Errors != nil:
+		// Not stateful either, but it forwards to a backend of its own.
+		return newErrorPages(m.Errors, backends, next)
 	case m.InFlightReq != nil:
 		// Requests still in progress on the previous snapshot's chain count against the
 		// new one: the counts are shared.

@@ -128,7 +128,7 @@ func (p *Pool) Retain(snap *snapshot.Snapshot) {
 			transports[t.ID] = t
 		}
 		for _, r := range snap.HTTPRoutes {
-			for _, b := range r.Backends {
+			for _, b := range slices.Concat(r.Backends, snapshot.MiddlewareBackends(r.Middlewares)) {
 				var t *snapshot.Transport
 				if b.Transport != "" {
 					t = transports[b.Transport]

@@ -33,6 +33,29 @@ var _ = Describe("Middleware retry", func() {
 	It("is one middleware: beside another it is refused", func() {
 		err := k8s.Create(ctx(), middleware("retry-and-chain", map[string]any{"retry": map[string]any{"attempts": int64(2)}, "addPrefix": map[string]any{"prefix": "/a"}}))
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
-		Expect(err.Error()).To(ContainSubstring("buffering or retry"))
+		Expect(err.Error()).To(ContainSubstring("set exactly one middleware"))
 	})
+})
+
+// errors as Traefik users write it is accepted; a status that is no status, or a missing
+// service, is refused by the API server naming the field.
+var _ = Describe("Middleware errors", func() {
+	svc := map[string]any{"name": "pages", "port": int64(80)}
+	DescribeTable("values",
+		func(name string, errorsSpec map[string]any, wantError string) {
+			err := k8s.Create(ctx(), middleware("errors-"+name, map[string]any{"errors": errorsSpec}))
+			if wantError == "" {
+				Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(wantError))
+		},
+		Entry("ranges and a query", "ranges", map[string]any{"status": []any{"500-599", "404,418"}, "service": svc, "query": "/{status}.html"}, ""),
+		Entry("rewrites and headers", "rewrites", map[string]any{"status": []any{"418"}, "statusRewrites": map[string]any{"418": int64(404)}, "errorRequestHeaders": []any{"Accept"}, "service": map[string]any{"name": "pages", "port": "http"}}, ""),
+		Entry("a status that is no status", "bad-status", map[string]any{"status": []any{"5xx"}, "service": svc}, "spec.errors.status[0]"),
+		Entry("no service", "no-service", map[string]any{"status": []any{"500"}}, "spec.errors.service: Required value"),
+		Entry("no status", "no-status", map[string]any{"service": svc}, "spec.errors.status: Required value"),
+		Entry("a port out of range", "bad-port", map[string]any{"status": []any{"500"}, "service": map[string]any{"name": "pages", "port": int64(70000)}}, "port must be a number from 1 to 65535"),
+	)
 })

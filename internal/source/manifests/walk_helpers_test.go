@@ -49,6 +49,7 @@ var middlewareTypes = map[string]map[string]string{
 		"rateLimit":         `{average: 10}`,
 		"buffering":         `{maxRequestBodyBytes: 1000}`,
 		"retry":             `{attempts: 2}`,
+		"errors":            `{status: ["500-599"], service: {name: app, port: 443}}`,
 		"chain":             `{middlewares: [{name: mw2}]}`,
 		"inFlightReq":       `{amount: 10, sourceCriterion: {ipStrategy: {}}}`,
 		"redirectScheme":    `{scheme: https}`,
