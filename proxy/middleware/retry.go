@@ -21,6 +21,8 @@ import (
 type Attempt struct {
 	sent      atomic.Bool
 	unreached atomic.Bool
+	// deadline, when set, is the retry timeout: a failure after it is answered.
+	deadline time.Time
 }
 
 type attemptKey struct{}
@@ -44,7 +46,7 @@ func (a *Attempt) ClientTrace() *httptrace.ClientTrace {
 // caller may leave the answer to the retry Middleware (true: write nothing). It is false
 // once the request went out: the backend may have acted on it, so it is not sent twice.
 func (a *Attempt) Unreached() bool {
-	if a == nil || a.sent.Load() {
+	if a == nil || a.sent.Load() || (!a.deadline.IsZero() && !time.Now().Before(a.deadline)) {
 		return false
 	}
 	a.unreached.Store(true)
@@ -65,6 +67,8 @@ type retry struct {
 	timeout  time.Duration
 	// jitter returns a number in [0, 1) (rand.Float64; fixed in tests).
 	jitter func() float64
+	// sleep waits d, or less when ctx ends first (false then); recorded in tests.
+	sleep func(ctx context.Context, d time.Duration) bool
 }
 
 // Traefik's backoff (cenkalti/backoff's exponential defaults): each wait varies by ±50%,
@@ -79,7 +83,18 @@ func newRetry(c *snapshot.Retry, next http.Handler) http.Handler {
 	if c.Attempts <= 1 {
 		return next
 	}
-	return &retry{next: next, attempts: c.Attempts, initial: c.InitialInterval, timeout: c.Timeout, jitter: rand.Float64}
+	return &retry{next: next, attempts: c.Attempts, initial: c.InitialInterval, timeout: c.Timeout, jitter: rand.Float64, sleep: sleep}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (m *retry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -105,6 +120,9 @@ func (m *retry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a := &Attempt{}
+		if m.timeout > 0 {
+			a.deadline = start.Add(m.timeout)
+		}
 		rw := &retryWriter{w: w, header: http.Header{}}
 		m.next.ServeHTTP(rw, req.WithContext(context.WithValue(req.Context(), attemptKey{}, a)))
 		if rw.written || !a.unreached.Load() {
@@ -114,11 +132,7 @@ func (m *retry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if m.initial > 0 {
 			wait := time.Duration(interval * (1 + retryRandomization*(2*m.jitter()-1)))
 			interval = min(interval*multiplier, float64(retryMaxInterval))
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
+			if !m.sleep(r.Context(), wait) {
 				return // the client went away; nobody to answer
 			}
 		}

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -85,17 +86,47 @@ func TestRetryNeverResendsABodyOnceRead(t *testing.T) {
 }
 
 // TestRetryBackoff: Traefik's exponential backoff, without jitter (jitter 0.5 is the
-// middle): 4 attempts from 20ms wait 20ms, 25.2ms, 31.7ms (the multiplier is 2^(1/3)).
+// middle): 4 attempts from 20ms wait 20ms, 25.2ms, 31.7ms (the multiplier is 2^(1/3),
+// so the last wait would be twice the first one attempt later); with jitter at its ends
+// a wait is 50% shorter or longer.
 func TestRetryBackoff(t *testing.T) {
-	u := &unreachable{fail: 3}
-	h := newRetry(&snapshot.Retry{Attempts: 4, InitialInterval: 20 * time.Millisecond}, u).(*retry)
-	h.jitter = func() float64 { return 0.5 }
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
-	want := []time.Duration{20 * time.Millisecond, 25199 * time.Microsecond, 31748 * time.Microsecond}
-	for i, w := range want {
-		got := u.at[i+1].Sub(u.at[i])
-		if got < w || got > w+15*time.Millisecond {
-			t.Errorf("wait %d: %v; want %v (plus scheduling)", i+1, got, w)
+	for _, tc := range []struct {
+		jitter float64
+		want   []time.Duration
+	}{
+		{0.5, []time.Duration{20 * time.Millisecond, 25198421 * time.Nanosecond, 31748021 * time.Nanosecond}},
+		{0, []time.Duration{10 * time.Millisecond, 12599210 * time.Nanosecond, 15874010 * time.Nanosecond}},
+	} {
+		u := &unreachable{fail: 3}
+		h := newRetry(&snapshot.Retry{Attempts: 4, InitialInterval: 20 * time.Millisecond}, u).(*retry)
+		h.jitter = func() float64 { return tc.jitter }
+		var waits []time.Duration
+		h.sleep = func(_ context.Context, d time.Duration) bool { waits = append(waits, d); return true }
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		if len(waits) != len(tc.want) {
+			t.Fatalf("jitter %v: waits %v; want %v", tc.jitter, waits, tc.want)
+		}
+		for i, w := range tc.want {
+			if d := waits[i] - w; d < -time.Microsecond || d > time.Microsecond {
+				t.Errorf("jitter %v: wait %d is %v; want %v", tc.jitter, i+1, waits[i], w)
+			}
+		}
+	}
+}
+
+// TestRetryTimeout: a failure after timeout has passed since the first attempt began is
+// answered, as in Traefik; before it, the next attempt follows.
+func TestRetryTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		timeout time.Duration
+		tries   int
+	}{{time.Nanosecond, 1}, {time.Minute, 10}} {
+		u := &unreachable{fail: 10}
+		h := newRetry(&snapshot.Retry{Attempts: 10, Timeout: tc.timeout}, u)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+		if u.tries != tc.tries || w.Code != http.StatusBadGateway {
+			t.Errorf("timeout %v: %d tries, %d; want %d and the 502", tc.timeout, u.tries, w.Code, tc.tries)
 		}
 	}
 }
