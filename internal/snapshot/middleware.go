@@ -21,6 +21,7 @@ type Middleware struct {
 	Buffering         *Buffering         `json:"buffering,omitempty"`
 	Retry             *Retry             `json:"retry,omitempty"`
 	Errors            *ErrorPage         `json:"errors,omitempty"`
+	CircuitBreaker    *CircuitBreaker    `json:"circuitBreaker,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

@@ -59,3 +59,25 @@ var _ = Describe("Middleware errors", func() {
 		Entry("a port out of range", "bad-port", map[string]any{"status": []any{"500"}, "service": map[string]any{"name": "pages", "port": int64(70000)}}, "port must be a number from 1 to 65535"),
 	)
 })
+
+// circuitBreaker as Traefik users write it is accepted (translate parses the expression
+// and names the position of a mistake); a missing expression, a duration that is none
+// and a responseCode that is no status are refused by the API server.
+var _ = Describe("Middleware circuitBreaker", func() {
+	DescribeTable("values",
+		func(name string, cb map[string]any, wantError string) {
+			err := k8s.Create(ctx(), middleware("cb-"+name, map[string]any{"circuitBreaker": cb}))
+			if wantError == "" {
+				Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(wantError))
+		},
+		Entry("expression only", "expr", map[string]any{"expression": "NetworkErrorRatio() > 0.30"}, ""),
+		Entry("every field", "all", map[string]any{"expression": "ResponseCodeRatio(500, 600, 0, 600) > 0.25", "checkPeriod": "1s", "fallbackDuration": int64(30), "recoveryDuration": "1m", "responseCode": int64(429)}, ""),
+		Entry("no expression", "none", map[string]any{"checkPeriod": "1s"}, "spec.circuitBreaker.expression: Required value"),
+		Entry("a duration that is none", "bad-duration", map[string]any{"expression": "NetworkErrorRatio() > 0.5", "fallbackDuration": "soon"}, "fallbackDuration must be a number of seconds or a duration"),
+		Entry("a responseCode that is no status", "bad-code", map[string]any{"expression": "NetworkErrorRatio() > 0.5", "responseCode": int64(42)}, "spec.circuitBreaker.responseCode"),
+	)
+})

@@ -227,6 +227,11 @@ var ourFieldTable = map[string]ourField{
 	"Middleware spec.errors.service.scheme":                                 serve(`h2c`),
 	"Middleware spec.errors.service.serversTransport":                       serve(`st2`),
 	"Middleware spec.errors.service.passHostHeader":                         serve(`false`),
+	"Middleware spec.circuitBreaker.expression":                             serve(`LatencyAtQuantileMS(50.0) > 100`),
+	"Middleware spec.circuitBreaker.checkPeriod":                            serve(`1s`),
+	"Middleware spec.circuitBreaker.fallbackDuration":                       serve(`30s`),
+	"Middleware spec.circuitBreaker.recoveryDuration":                       serve(`1m`),
+	"Middleware spec.circuitBreaker.responseCode":                           serve(`429`),
 	// The walk's chain names mw2; naming itself is a cycle, another namespace is refused.
 	"Middleware spec.chain.middlewares[].name":      serve(`mw`),
 	"Middleware spec.chain.middlewares[].namespace": serve(`other`),

@@ -101,7 +101,6 @@ var traefikFields = []traefikField{
 	{kind: kindIngressRouteTCP, path: "spec.tls.store", hint: hintTLSStore},
 
 	// Middleware types.
-	{kind: kindMiddleware, path: "spec.circuitBreaker", hint: middlewareType("circuitBreaker", "")},
 	{kind: kindMiddleware, path: "spec.compress", hint: middlewareType("compress", "compress in the backend")},
 	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},
 	{kind: kindMiddleware, path: "spec.encodedCharacters", hint: middlewareType("encodedCharacters", "")},

@@ -50,6 +50,7 @@ var middlewareTypes = map[string]map[string]string{
 		"buffering":         `{maxRequestBodyBytes: 1000}`,
 		"retry":             `{attempts: 2}`,
 		"errors":            `{status: ["500-599"], service: {name: app, port: 443}}`,
+		"circuitBreaker":    `{expression: "NetworkErrorRatio() > 0.5"}`,
 		"chain":             `{middlewares: [{name: mw2}]}`,
 		"inFlightReq":       `{amount: 10, sourceCriterion: {ipStrategy: {}}}`,
 		"redirectScheme":    `{scheme: https}`,
