@@ -296,7 +296,7 @@ func (p *parser) metric() (Metric, error) {
 	}
 	p.next()
 	var args []float64
-	for !(p.tok.kind == tokPunct && p.tok.text == ")") {
+	for p.tok.kind != tokPunct || p.tok.text != ")" {
 		if len(args) > 0 {
 			if p.tok.kind != tokPunct || p.tok.text != "," {
 				return Metric{}, p.errorf("expected \",\" or \")\" in the arguments of %s, found %s", name, p.tok)

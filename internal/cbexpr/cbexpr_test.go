@@ -1,6 +1,7 @@
 package cbexpr
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -79,7 +80,8 @@ func TestErrorsNamePositions(t *testing.T) {
 		{strings.Repeat("(", 70) + "NetworkErrorRatio() > 1" + strings.Repeat(")", 70), 64, "nest deeper"},
 	} {
 		_, err := Parse(tc.expr)
-		pe, ok := err.(*Error)
+		var pe *Error
+		ok := errors.As(err, &pe)
 		if !ok || pe.Pos != tc.pos || !strings.Contains(pe.Msg, tc.msg) {
 			t.Errorf("%q: %v; want position %d and %q", tc.expr, err, tc.pos, tc.msg)
 		}
@@ -101,7 +103,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		e, err := Parse(s)
 		if err != nil {
-			pe, ok := err.(*Error)
+			var pe *Error
+			ok := errors.As(err, &pe)
 			if !ok || pe.Pos < 0 || pe.Pos > len(s) {
 				t.Fatalf("%q: error %v without a position inside the expression", s, err)
 			}

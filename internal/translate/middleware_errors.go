@@ -110,4 +110,3 @@ func ParseStatusRanges(s string) ([]snapshot.StatusRange, error) {
 	}
 	return out, nil
 }
-
