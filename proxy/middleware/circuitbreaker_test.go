@@ -3,6 +3,8 @@ package middleware
 import (
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,5 +105,38 @@ func TestWindowMetrics(t *testing.T) {
 	}
 	if got := w.LatencyAtQuantileMS(100); got < 60 || got > 62 {
 		t.Errorf("LatencyAtQuantileMS(100) %v; want 60", got)
+	}
+}
+
+// TestCircuitBreakerConcurrent: many requests at once through one breaker while it trips
+// and recovers (run with -race); each answer is the backend's or the fallback.
+func TestCircuitBreakerConcurrent(t *testing.T) {
+	mem := NewMemory(nil)
+	mw := &snapshot.Middleware{Source: snapshot.Ref{Kind: "Middleware", Namespace: "web", Name: "cb"}, CircuitBreaker: &snapshot.CircuitBreaker{
+		Expression: "NetworkErrorRatio() > 0.1", CheckPeriod: time.Millisecond,
+		FallbackDuration: 5 * time.Millisecond, RecoveryDuration: 5 * time.Millisecond, ResponseCode: http.StatusTeapot,
+	}}
+	var n atomic.Int64
+	h := mem.Chain([]*snapshot.Middleware{mw}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if n.Add(1)%3 == 0 {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	}))
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			for range 300 {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+				if w.Code != 200 && w.Code != http.StatusBadGateway && w.Code != http.StatusTeapot {
+					bad.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Errorf("%d answers were neither the backend's nor the fallback", bad.Load())
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,5 +130,34 @@ func TestRetryTimeout(t *testing.T) {
 		if u.tries != tc.tries || w.Code != http.StatusBadGateway {
 			t.Errorf("timeout %v: %d tries, %d; want %d and the 502", tc.timeout, u.tries, w.Code, tc.tries)
 		}
+	}
+}
+
+// TestRetryConcurrent: concurrent requests through one retry middleware, each failing
+// once before it is sent (run with -race).
+func TestRetryConcurrent(t *testing.T) {
+	var n atomic.Int64
+	h := newRetry(&snapshot.Retry{Attempts: 3}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%2 == 1 && AttemptFrom(r.Context()).Unreached() {
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+				if w.Code != 200 || w.Body.String() != "ok" {
+					bad.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Errorf("%d requests were not answered ok", bad.Load())
 	}
 }
