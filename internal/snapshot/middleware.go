@@ -19,6 +19,11 @@ type Middleware struct {
 	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
 	Chain             *Chain             `json:"chain,omitempty"`
 	Buffering         *Buffering         `json:"buffering,omitempty"`
+	ReplacePathRegex  *ReplacePathRegex  `json:"replacePathRegex,omitempty"`
+	StripPrefixRegex  *StripPrefixRegex  `json:"stripPrefixRegex,omitempty"`
+	RedirectRegex     *RedirectRegex     `json:"redirectRegex,omitempty"`
+	ContentType       *ContentType       `json:"contentType,omitempty"`
+	Compress          *Compress          `json:"compress,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

@@ -88,8 +88,28 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.Buffering = buffering(rep, k, b)
 		}
+		if r := spec.ReplacePathRegex; r != nil {
+			set++
+			out.ReplacePathRegex = replacePathRegex(rep, k, r)
+		}
+		if s := spec.StripPrefixRegex; s != nil {
+			set++
+			out.StripPrefixRegex = stripPrefixRegex(rep, k, s)
+		}
+		if r := spec.RedirectRegex; r != nil {
+			set++
+			out.RedirectRegex = redirectRegex(rep, k, r)
+		}
+		if c := spec.ContentType; c != nil {
+			set++
+			out.ContentType = contentType(rep, k, c)
+		}
+		if c := spec.Compress; c != nil {
+			set++
+			out.Compress = compress(rep, k, c)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain or buffering", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering, replacePathRegex, stripPrefixRegex, redirectRegex, contentType or compress", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = notAccepted(rep.invalid[0])

@@ -48,6 +48,16 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newDigestAuth(m.DigestAuth, next)
 	case m.Buffering != nil:
 		return newBuffering(m.Buffering, next)
+	case m.ReplacePathRegex != nil:
+		return newReplacePathRegex(m.ReplacePathRegex, next)
+	case m.StripPrefixRegex != nil:
+		return newStripPrefixRegex(m.StripPrefixRegex, next)
+	case m.RedirectRegex != nil:
+		return newRedirectRegex(m.RedirectRegex, next)
+	case m.ContentType != nil:
+		return newContentType(m.ContentType, next)
+	case m.Compress != nil:
+		return newCompress(m.Compress, next)
 	}
 	return next
 }

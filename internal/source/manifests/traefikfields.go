@@ -102,8 +102,6 @@ var traefikFields = []traefikField{
 
 	// Middleware types.
 	{kind: kindMiddleware, path: "spec.circuitBreaker", hint: middlewareType("circuitBreaker", "")},
-	{kind: kindMiddleware, path: "spec.compress", hint: middlewareType("compress", "compress in the backend")},
-	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},
 	{kind: kindMiddleware, path: "spec.encodedCharacters", hint: middlewareType("encodedCharacters", "")},
 	{kind: kindMiddleware, path: "spec.errors", hint: middlewareType("errors (custom error pages)", "")},
 	{kind: kindMiddleware, path: "spec.forwardAuth", hint: middlewareType("forwardAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
@@ -114,10 +112,7 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.plugin", hint: "Traefik plugins are not supported"},
 	{kind: kindMiddleware, path: "spec.rateLimit.redis", hint: "a rate limit shared through Redis is not implemented: each gateway replica counts on its own, so divide average by the number of replicas, and remove the field"},
 	{kind: kindMiddleware, path: "spec.rateLimit.sourceCriterion.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: IPv6 clients are counted by their own address; remove the field"},
-	{kind: kindMiddleware, path: "spec.redirectRegex", hint: middlewareType("redirectRegex", "for http to https use redirectScheme")},
-	{kind: kindMiddleware, path: "spec.replacePathRegex", hint: middlewareType("replacePathRegex", "stripPrefix and addPrefix cover prefix rewrites, replacePath a fixed path")},
 	{kind: kindMiddleware, path: "spec.retry", hint: middlewareType("retry", "")},
-	{kind: kindMiddleware, path: "spec.stripPrefixRegex", hint: middlewareType("stripPrefixRegex", "stripPrefix covers fixed prefixes")},
 
 	// Middleware headers: only customRequestHeaders and customResponseHeaders are implemented.
 	{kind: kindMiddleware, path: "spec.headers.accessControlAllowCredentials", hint: hintCORS},

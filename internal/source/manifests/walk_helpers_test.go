@@ -56,6 +56,11 @@ var middlewareTypes = map[string]map[string]string{
 		"tlsClientSubject":  `{pattern: CN=a}`,
 		"basicAuth":         `{secret: walk-users}`,
 		"digestAuth":        `{secret: walk-digest}`,
+		"replacePathRegex":  `{regex: ^/a, replacement: /b}`,
+		"stripPrefixRegex":  `{regex: [/a]}`,
+		"redirectRegex":     `{regex: ^http://a/, replacement: https://b/}`,
+		"contentType":       `{}`,
+		"compress":          `{}`,
 	},
 	translate.KindMiddlewareTCP: {
 		"inFlightConn": `{amount: 5}`,
