@@ -24,6 +24,7 @@ type Middleware struct {
 	RedirectRegex     *RedirectRegex     `json:"redirectRegex,omitempty"`
 	ContentType       *ContentType       `json:"contentType,omitempty"`
 	Compress          *Compress          `json:"compress,omitempty"`
+	GrpcWeb           *GrpcWeb           `json:"grpcWeb,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

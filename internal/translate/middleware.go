@@ -108,8 +108,12 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.Compress = compress(rep, k, c)
 		}
+		if g := spec.GrpcWeb; g != nil {
+			set++
+			out.GrpcWeb = grpcWeb(rep, k, g)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering, replacePathRegex, stripPrefixRegex, redirectRegex, contentType or compress", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering, replacePathRegex, stripPrefixRegex, redirectRegex, contentType, compress or grpcWeb", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = notAccepted(rep.invalid[0])

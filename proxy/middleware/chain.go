@@ -58,6 +58,8 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newContentType(m.ContentType, next)
 	case m.Compress != nil:
 		return newCompress(m.Compress, next)
+	case m.GrpcWeb != nil:
+		return newGrpcWeb(m.GrpcWeb, next)
 	}
 	return next
 }

@@ -6,7 +6,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
-var _ = Describe("Middleware regex rewrites, contentType and compress", func() {
+var _ = Describe("Middleware regex rewrites, contentType, compress and grpcWeb", func() {
 	DescribeTable("values",
 		func(name string, spec map[string]any, wantError string) {
 			err := k8s.Create(ctx(), middleware("transform-"+name, spec))
@@ -35,6 +35,8 @@ var _ = Describe("Middleware regex rewrites, contentType and compress", func() {
 			"excludedContentTypes and includedContentTypes are mutually exclusive"),
 		Entry("compress deflate", "c-deflate", map[string]any{"compress": map[string]any{"encodings": []any{"deflate"}}}, "spec.compress.encodings[0]: Unsupported value: \"deflate\""),
 		Entry("compress negative minimum", "c-neg", map[string]any{"compress": map[string]any{"minResponseBodyBytes": int64(-1)}}, "spec.compress.minResponseBodyBytes"),
+		Entry("grpcWeb", "gw", map[string]any{"grpcWeb": map[string]any{"allowOrigins": []any{"https://app.example.com", "*"}}}, ""),
+		Entry("grpcWeb without origins", "gw-none", map[string]any{"grpcWeb": map[string]any{}}, ""),
 		Entry("compress and another", "c-two", map[string]any{"compress": map[string]any{}, "contentType": map[string]any{}}, "set exactly one middleware"),
 	)
 })

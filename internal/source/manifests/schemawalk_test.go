@@ -221,6 +221,7 @@ var ourFieldTable = map[string]ourField{
 	"Middleware spec.compress.includedContentTypes":                         serve(`[text/html]`),
 	"Middleware spec.compress.minResponseBodyBytes":                         serve(`2048`),
 	"Middleware spec.compress.encodings":                                    serve(`[zstd, gzip]`),
+	"Middleware spec.grpcWeb.allowOrigins":                                  serve(`["https://app.example.com"]`),
 	"Middleware spec.compress.defaultEncoding":                              serve(`gzip`),
 	// The walk's chain names mw2; naming itself is a cycle, another namespace is refused.
 	"Middleware spec.chain.middlewares[].name":      serve(`mw`),

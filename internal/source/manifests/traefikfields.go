@@ -105,7 +105,6 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.encodedCharacters", hint: middlewareType("encodedCharacters", "")},
 	{kind: kindMiddleware, path: "spec.errors", hint: middlewareType("errors (custom error pages)", "")},
 	{kind: kindMiddleware, path: "spec.forwardAuth", hint: middlewareType("forwardAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
-	{kind: kindMiddleware, path: "spec.grpcWeb", hint: middlewareType("grpcWeb", "")},
 	{kind: kindMiddleware, path: "spec.inFlightReq.sourceCriterion.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: IPv6 clients are counted by their own address; remove the field"},
 	{kind: kindMiddleware, path: "spec.ipWhiteList", hint: "ipWhiteList is the name Traefik v2 used: rename it ipAllowList (the same fields)"},
 	{kind: kindMiddleware, path: "spec.ipAllowList.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: list the IPv6 ranges to allow in sourceRange, and remove the field"},

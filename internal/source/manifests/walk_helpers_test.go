@@ -61,6 +61,7 @@ var middlewareTypes = map[string]map[string]string{
 		"redirectRegex":     `{regex: ^http://a/, replacement: https://b/}`,
 		"contentType":       `{}`,
 		"compress":          `{}`,
+		"grpcWeb":           `{allowOrigins: ["*"]}`,
 	},
 	translate.KindMiddlewareTCP: {
 		"inFlightConn": `{amount: 5}`,
