@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"mime"
 	"slices"
-	"strings"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -72,8 +71,8 @@ func mediaTypes(rep *report, k nsName, field string, in []string) []string {
 			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: %s[%d] %q is not a media type (%v); write one such as text/event-stream", k, field, i, v, err))
 			continue
 		}
-		if !slices.Contains(out, mt) {
-			out = append(out, strings.ToLower(mt))
+		if !slices.Contains(out, mt) { // already lower case, parameters dropped
+			out = append(out, mt)
 		}
 	}
 	return out

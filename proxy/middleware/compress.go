@@ -3,6 +3,7 @@ package middleware
 import (
 	"bufio"
 	"io"
+	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -97,7 +98,7 @@ func (m *compress) choose(h http.Header) string {
 			q := 1.0
 			if qv, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
 				f, err := strconv.ParseFloat(qv, 64)
-				if err != nil || f < 0 || f > 1 {
+				if err != nil || math.IsNaN(f) || f < 0 || f > 1 {
 					continue
 				}
 				q = f
