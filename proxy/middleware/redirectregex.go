@@ -27,16 +27,16 @@ func newRedirectRegex(c *snapshot.RedirectRegex, next http.Handler) http.Handler
 // ServeHTTP matches scheme://host/uri (the scheme of our own connection, the Host as
 // sent, the request URI as the route has it). When the replacement makes another URL of
 // it, the client is redirected there: 302 to GET and 307 to other methods, 301 and 308
-// when permanent (Traefik's codes). A Host that is not a plain host[:port] gets 400,
-// so no client can smuggle text into the Location through it.
+// when permanent (Traefik's codes). A matching request whose Host is not a plain
+// host[:port] gets 400, so no client can smuggle text into the Location through it.
 func (m *redirectRegex) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, ok := splitHost(r.Host); !ok {
-		writeText(w, http.StatusBadRequest, badHostBody)
-		return
-	}
 	old := requestURL(r)
 	if !m.re.MatchString(old) {
 		m.next.ServeHTTP(w, r)
+		return
+	}
+	if _, ok := splitHost(r.Host); !ok {
+		writeText(w, http.StatusBadRequest, badHostBody)
 		return
 	}
 	target := m.re.ReplaceAllString(old, m.replacement)
