@@ -419,6 +419,9 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, ok := r.Header["Connection"]; ok {
 		dropConnectionListed(r.Header)
 	}
+	// As in Traefik v3, a response the backend sent without a Content-Type gets none;
+	// a contentType Middleware turns detection back on.
+	middleware.NoContentTypeDetection(w.Header())
 	rec := getRecorder(w)
 	if r.ContentLength != 0 {
 		rec.body = s.watchBody(w, r)

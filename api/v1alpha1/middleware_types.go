@@ -6,7 +6,7 @@ import (
 
 // MiddlewareSpec holds exactly one middleware. tlsClientSubject and redirectScheme.statusCode
 // are Bridgehead extensions (Traefik has neither); the other fields are Traefik's.
-// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.ipWhiteList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.basicAuth), has(self.digestAuth), has(self.rateLimit), has(self.inFlightReq), has(self.chain), has(self.buffering), has(self.forwardAuth), has(self.retry), has(self.errors), has(self.circuitBreaker)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, ipWhiteList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering, forwardAuth, retry, errors or circuitBreaker"
+// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.ipWhiteList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.basicAuth), has(self.digestAuth), has(self.rateLimit), has(self.inFlightReq), has(self.chain), has(self.buffering), has(self.forwardAuth), has(self.retry), has(self.errors), has(self.circuitBreaker), has(self.replacePathRegex), has(self.stripPrefixRegex), has(self.redirectRegex), has(self.contentType), has(self.compress), has(self.grpcWeb)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, ipWhiteList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering, forwardAuth, retry, errors, circuitBreaker, replacePathRegex, stripPrefixRegex, redirectRegex, contentType, compress or grpcWeb"
 type MiddlewareSpec struct {
 	// RedirectScheme redirects requests to another scheme (typically http to https).
 	// +optional
@@ -67,6 +67,24 @@ type MiddlewareSpec struct {
 	// CircuitBreaker stops forwarding while an expression over recent requests holds.
 	// +optional
 	CircuitBreaker *CircuitBreaker `json:"circuitBreaker,omitempty"`
+	// ReplacePathRegex rewrites the path with a regular expression.
+	// +optional
+	ReplacePathRegex *ReplacePathRegex `json:"replacePathRegex,omitempty"`
+	// StripPrefixRegex removes a path prefix that a regular expression matches.
+	// +optional
+	StripPrefixRegex *StripPrefixRegex `json:"stripPrefixRegex,omitempty"`
+	// RedirectRegex redirects requests whose URL matches a regular expression.
+	// +optional
+	RedirectRegex *RedirectRegex `json:"redirectRegex,omitempty"`
+	// ContentType lets the gateway set a Content-Type the backend left out, from the body.
+	// +optional
+	ContentType *ContentType `json:"contentType,omitempty"`
+	// Compress compresses responses for clients that accept it.
+	// +optional
+	Compress *Compress `json:"compress,omitempty"`
+	// GrpcWeb turns gRPC-Web requests from browsers into gRPC to the backend.
+	// +optional
+	GrpcWeb *GrpcWeb `json:"grpcWeb,omitempty"`
 }
 
 // RedirectScheme redirects to another scheme, keeping host, path and query.

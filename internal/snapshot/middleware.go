@@ -23,6 +23,12 @@ type Middleware struct {
 	Retry             *Retry             `json:"retry,omitempty"`
 	Errors            *ErrorPage         `json:"errors,omitempty"`
 	CircuitBreaker    *CircuitBreaker    `json:"circuitBreaker,omitempty"`
+	ReplacePathRegex  *ReplacePathRegex  `json:"replacePathRegex,omitempty"`
+	StripPrefixRegex  *StripPrefixRegex  `json:"stripPrefixRegex,omitempty"`
+	RedirectRegex     *RedirectRegex     `json:"redirectRegex,omitempty"`
+	ContentType       *ContentType       `json:"contentType,omitempty"`
+	Compress          *Compress          `json:"compress,omitempty"`
+	GrpcWeb           *GrpcWeb           `json:"grpcWeb,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

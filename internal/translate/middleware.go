@@ -108,8 +108,32 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.CircuitBreaker = circuitBreaker(rep, k, c)
 		}
+		if r := spec.ReplacePathRegex; r != nil {
+			set++
+			out.ReplacePathRegex = replacePathRegex(rep, k, r)
+		}
+		if s := spec.StripPrefixRegex; s != nil {
+			set++
+			out.StripPrefixRegex = stripPrefixRegex(rep, k, s)
+		}
+		if r := spec.RedirectRegex; r != nil {
+			set++
+			out.RedirectRegex = redirectRegex(rep, k, r)
+		}
+		if c := spec.ContentType; c != nil {
+			set++
+			out.ContentType = contentType(rep, k, c)
+		}
+		if c := spec.Compress; c != nil {
+			set++
+			out.Compress = compress(rep, k, c)
+		}
+		if g := spec.GrpcWeb; g != nil {
+			set++
+			out.GrpcWeb = grpcWeb(rep, k, g)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, ipWhiteList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering, forwardAuth, retry, errors or circuitBreaker", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, ipWhiteList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering, forwardAuth, retry, errors, circuitBreaker, replacePathRegex, stripPrefixRegex, redirectRegex, contentType, compress or grpcWeb", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = notAccepted(rep.invalid[0])

@@ -50,6 +50,18 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newBuffering(m.Buffering, next)
 	case m.Retry != nil:
 		return newRetry(m.Retry, next)
+	case m.ReplacePathRegex != nil:
+		return newReplacePathRegex(m.ReplacePathRegex, next)
+	case m.StripPrefixRegex != nil:
+		return newStripPrefixRegex(m.StripPrefixRegex, next)
+	case m.RedirectRegex != nil:
+		return newRedirectRegex(m.RedirectRegex, next)
+	case m.ContentType != nil:
+		return newContentType(m.ContentType, next)
+	case m.Compress != nil:
+		return newCompress(m.Compress, next)
+	case m.GrpcWeb != nil:
+		return newGrpcWeb(m.GrpcWeb, next)
 	}
 	return next
 }

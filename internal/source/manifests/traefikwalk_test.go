@@ -129,7 +129,7 @@ func TestEveryTraefikFieldIsServedOrRefused(t *testing.T) {
 					}
 					checked++
 				}
-				if checked < 100 {
+				if checked < 40 { // a sanity floor: fewer means the field list was not read; it shrinks as Bridgehead serves more
 					t.Errorf("only %d Traefik-only fields checked: is the list complete?", checked)
 				}
 			})

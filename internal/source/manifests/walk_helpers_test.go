@@ -61,6 +61,12 @@ var middlewareTypes = map[string]map[string]string{
 		"basicAuth":         `{secret: walk-users}`,
 		"digestAuth":        `{secret: walk-digest}`,
 		"forwardAuth":       `{address: "https://127.0.0.2:8443/auth"}`,
+		"replacePathRegex":  `{regex: ^/a, replacement: /b}`,
+		"stripPrefixRegex":  `{regex: [/a]}`,
+		"redirectRegex":     `{regex: ^http://a/, replacement: https://b/}`,
+		"contentType":       `{}`,
+		"compress":          `{}`,
+		"grpcWeb":           `{allowOrigins: ["*"]}`,
 	},
 	translate.KindMiddlewareTCP: {
 		"inFlightConn": `{amount: 5}`,
