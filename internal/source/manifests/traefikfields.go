@@ -100,6 +100,11 @@ var traefikFields = []traefikField{
 	{kind: kindIngressRouteTCP, path: "spec.tls.certResolver", hint: hintCertResolver},
 	{kind: kindIngressRouteTCP, path: "spec.tls.store", hint: hintTLSStore},
 
+	// IngressRouteUDP.
+	{kind: translate.KindIngressRouteUDP, path: "spec.ingressClassName", hint: hintIngressClass},
+	{kind: translate.KindIngressRouteUDP, path: "spec.routes[].services[].nativeLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: translate.KindIngressRouteUDP, path: "spec.routes[].services[].nodePortLB", accept: []any{false}, hint: hintNativeLB},
+
 	// Middleware types.
 	{kind: kindMiddleware, path: "spec.circuitBreaker", hint: middlewareType("circuitBreaker", "")},
 	{kind: kindMiddleware, path: "spec.compress", hint: middlewareType("compress", "compress in the backend")},
@@ -165,9 +170,8 @@ var traefikFields = []traefikField{
 const hintUnknown = "Bridgehead does not know this field (it is in no Traefik version it was checked against): remove it"
 
 // traefikKinds are the Traefik kinds Bridgehead does not read, with what to do instead.
-var unreadTraefikKinds = map[string]string{
-	"IngressRouteUDP": "UDP routing is not implemented",
-}
+// Every Traefik v3 kind is read today; the map stays for a kind Traefik adds.
+var unreadTraefikKinds = map[string]string{}
 
 var listIndex = regexp.MustCompile(`\[\d+\]`)
 
