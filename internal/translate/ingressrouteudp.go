@@ -57,9 +57,12 @@ func (t *translator) buildIngressRouteUDP(ir *bhv1.IngressRouteUDP, claims map[s
 			ur.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonUnknownEntryPoint), Status: http.StatusServiceUnavailable, Message: obj + " has no UDP entry point of the gateway to serve on"}
 		}
 		serves := anyUDPBackendServes(ur.Backends) && ur.Failure == nil
-		if serves {
-			rep.served++
+		if !serves {
+			// A route that cannot serve does not take its entry points from one that can.
+			t.snap.UDPRoutes = append(t.snap.UDPRoutes, ur)
+			continue
 		}
+		rep.served++
 		keys := eps
 		if t.opts.EntryPoints == nil && len(keys) == 0 {
 			keys = []string{"*"} // every UDP entry point, whichever the gateway has
@@ -233,9 +236,7 @@ func (t *translator) resolveUDPClaims(claims map[string][]udpClaim) {
 			c.route.EntryPoints = slices.DeleteFunc(c.route.EntryPoints, func(e string) bool { return e == ep })
 			if before && len(c.route.EntryPoints) == 0 && c.route.Failure == nil {
 				c.route.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonConflicted), Status: http.StatusServiceUnavailable, Message: c.field + ": another route takes its entry points"}
-				if anyUDPBackendServes(c.route.Backends) {
-					c.rep.served--
-				}
+				c.rep.served--
 			}
 		}
 	}
