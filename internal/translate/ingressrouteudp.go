@@ -235,7 +235,7 @@ func (t *translator) resolveUDPClaims(claims map[string][]udpClaim) {
 			before := len(c.route.EntryPoints) > 0 || ep == "*"
 			c.route.EntryPoints = slices.DeleteFunc(c.route.EntryPoints, func(e string) bool { return e == ep })
 			if before && len(c.route.EntryPoints) == 0 && c.route.Failure == nil {
-				c.route.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonConflicted), Status: http.StatusServiceUnavailable, Message: c.field + ": another route takes its entry points"}
+				c.route.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonConflicted), Status: http.StatusServiceUnavailable, Message: fmt.Sprintf("%s %s/%s %s: route %s takes its entry points", KindIngressRouteUDP, c.route.Source.Namespace, c.route.Source.Name, c.field, winner.route.ID)}
 				c.rep.served--
 			}
 		}
