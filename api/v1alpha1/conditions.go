@@ -42,7 +42,8 @@ const (
 	//   True:  ReasonInsecureSkipVerify, ReasonCertificateHostMismatch,
 	//          ReasonCertificateExpiringSoon, ReasonCertificateExpired,
 	//          ReasonIneffectiveSetting, ReasonDataRefused, ReasonTLSHostsMissing,
-	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonTLSOptionConflict (a
+	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonDeprecatedField,
+	//          ReasonTLSOptionConflict (a
 	//          TLSOption named default outside the gateway's namespace, with others),
 	//          ReasonMultipleWarnings.
 	//   False: ReasonNoWarnings.
@@ -157,6 +158,9 @@ const (
 	// 1.22 removed (extensions/v1beta1, networking.k8s.io/v1beta1) is served converted to
 	// networking.k8s.io/v1; the message names the fields to rewrite.
 	ReasonRemovedAPIVersion ConditionReason = "RemovedAPIVersion"
+	// ReasonDeprecatedField: a field is set under the name Traefik deprecated (a
+	// MiddlewareTCP's ipWhiteList); it is served as its new name, which the message gives.
+	ReasonDeprecatedField ConditionReason = "DeprecatedField"
 )
 
 // Reasons for BackendTLSReady: the classified causes of an upstream failure.

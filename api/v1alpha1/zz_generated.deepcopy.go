@@ -909,6 +909,11 @@ func (in *MiddlewareTCPSpec) DeepCopyInto(out *MiddlewareTCPSpec) {
 		*out = new(TCPIPAllowList)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.IPWhiteList != nil {
+		in, out := &in.IPWhiteList, &out.IPWhiteList
+		*out = new(TCPIPAllowList)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.InFlightConn != nil {
 		in, out := &in.InFlightConn, &out.InFlightConn
 		*out = new(InFlightConn)

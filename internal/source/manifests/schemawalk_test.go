@@ -156,6 +156,7 @@ var ourFieldTable = map[string]ourField{
 	"Middleware spec.tlsClientSubject.pattern":                              serve(`CN=b`),
 	"MiddlewareTCP spec.inFlightConn.amount":                                serve(`7`),
 	"MiddlewareTCP spec.ipAllowList.sourceRange":                            serve(`[192.0.2.0/24]`),
+	"MiddlewareTCP spec.ipWhiteList.sourceRange":                            serve(`[192.0.2.0/24]`),
 	"ServersTransport spec.certificatesSecrets":                             serve(`[gateway-client]`),
 	"ServersTransport spec.cipherSuites":                                    serve(`[TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]`),
 	"ServersTransport spec.disableHTTP2":                                    serve(`true`),

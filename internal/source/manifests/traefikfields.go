@@ -158,7 +158,6 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.headers.sslTemporaryRedirect", hint: hintSSLRedirect},
 
 	// The other kinds.
-	{kind: translate.KindMiddlewareTCP, path: "spec.ipWhiteList", hint: "ipWhiteList is the name Traefik v2 used: rename it ipAllowList (the same fields)"},
 	{kind: translate.KindServersTransport, path: "spec.spiffe", hint: "SPIFFE is not implemented: verify the backend with rootCAs and serverName (or peerCertURI)"},
 	{kind: translate.KindServersTransportTCP, path: "spec.tls.spiffe", hint: "SPIFFE is not implemented: verify the backend with tls.rootCAs and tls.serverName (or tls.peerCertURI)"},
 	{kind: translate.KindTLSOption, path: "spec.preferServerCipherSuites", accept: []any{true, false},

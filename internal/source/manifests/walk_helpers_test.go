@@ -61,6 +61,7 @@ var middlewareTypes = map[string]map[string]string{
 	translate.KindMiddlewareTCP: {
 		"inFlightConn": `{amount: 5}`,
 		"ipAllowList":  `{sourceRange: [10.0.0.0/8]}`,
+		"ipWhiteList":  `{sourceRange: [10.0.0.0/8]}`,
 	},
 }
 
