@@ -41,9 +41,8 @@ const (
 	// likely mistakes (the static TLS lint).
 	//   True:  ReasonInsecureSkipVerify, ReasonCertificateHostMismatch,
 	//          ReasonCertificateExpiringSoon, ReasonCertificateExpired,
-	//          ReasonIneffectiveSetting, ReasonDataRefused, ReasonTLSHostsMissing,
-	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonDeprecatedField,
-	//          ReasonTLSOptionConflict (a
+	//          ReasonIneffectiveSetting, ReasonDeprecatedField, ReasonDataRefused, ReasonTLSHostsMissing,
+	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonTLSOptionConflict (a
 	//          TLSOption named default outside the gateway's namespace, with others),
 	//          ReasonMultipleWarnings.
 	//   False: ReasonNoWarnings.
@@ -141,6 +140,9 @@ const (
 	// ReasonIneffectiveSetting: a field has no effect as written (for example a
 	// serversTransport on a backend spoken to over plain http).
 	ReasonIneffectiveSetting ConditionReason = "IneffectiveSetting"
+	// ReasonDeprecatedField: a field is served under a name Traefik deprecated (ipWhiteList);
+	// the message names the one to use.
+	ReasonDeprecatedField ConditionReason = "DeprecatedField"
 	// ReasonDataRefused: a Secret or ConfigMap the object reads was changed to data that
 	// cannot be used (garbage PEM, a key that does not match); its last good data keeps
 	// serving, and the message says what was wrong with the new data.
@@ -158,9 +160,6 @@ const (
 	// 1.22 removed (extensions/v1beta1, networking.k8s.io/v1beta1) is served converted to
 	// networking.k8s.io/v1; the message names the fields to rewrite.
 	ReasonRemovedAPIVersion ConditionReason = "RemovedAPIVersion"
-	// ReasonDeprecatedField: a field is set under the name Traefik deprecated (a
-	// MiddlewareTCP's ipWhiteList); it is served as its new name, which the message gives.
-	ReasonDeprecatedField ConditionReason = "DeprecatedField"
 )
 
 // Reasons for BackendTLSReady: the classified causes of an upstream failure.

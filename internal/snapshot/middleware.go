@@ -54,10 +54,13 @@ type AddPrefix struct {
 	Prefix string `json:"prefix"`
 }
 
-// Headers sets (or, with an empty value, removes) headers.
+// Headers sets (or, with an empty value, removes) headers, answers CORS, and adds the
+// security response headers (Traefik's headers middleware).
 type Headers struct {
 	Request  map[string]string `json:"request,omitempty"`
 	Response map[string]string `json:"response,omitempty"`
+	CORS     *CORS             `json:"cors,omitempty"`
+	Secure   *SecureHeaders    `json:"secure,omitempty"`
 }
 
 // IPAllowList admits only clients in SourceRange.

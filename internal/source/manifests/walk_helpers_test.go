@@ -46,6 +46,7 @@ var middlewareTypes = map[string]map[string]string{
 		"addPrefix":         `{prefix: /p}`,
 		"headers":           `{}`,
 		"ipAllowList":       `{sourceRange: [10.0.0.0/8]}`,
+		"ipWhiteList":       `{sourceRange: [10.0.0.0/8]}`,
 		"passTLSClientCert": `{pem: true, info: {}}`,
 		"rateLimit":         `{average: 10}`,
 		"buffering":         `{maxRequestBodyBytes: 1000}`,
