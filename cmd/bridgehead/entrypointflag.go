@@ -75,7 +75,7 @@ func parseEntryPoint(v string) (userEntryPoint, error) {
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return userEntryPoint{}, fmt.Errorf("%q: the address %q is not [HOST]:PORT (%v)", v, addr, err)
+		return userEntryPoint{}, fmt.Errorf("%q: the address %q is not [HOST]:PORT: %w", v, addr, err)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return userEntryPoint{}, fmt.Errorf("%q: the port %q is not a number from 0 to 65535", v, port)

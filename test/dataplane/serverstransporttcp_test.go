@@ -110,8 +110,8 @@ func TestServersTransportTCPTerminationDelay(t *testing.T) {
 // client outside it is closed before the backend is dialled.
 func TestMiddlewareTCPIPWhiteListFilters(t *testing.T) {
 	backend, accepted := lateReplyBackend(t, 0)
-	deny := middlewareTCP("office", bhv1.MiddlewareTCPSpec{IPWhiteList: &bhv1.TCPIPAllowList{SourceRange: []string{"192.0.2.0/24"}}})
-	allow := middlewareTCP("local", bhv1.MiddlewareTCPSpec{IPWhiteList: &bhv1.TCPIPAllowList{SourceRange: []string{"127.0.0.0/8"}}})
+	deny := middlewareTCP("office", bhv1.MiddlewareTCPSpec{IPWhiteList: &bhv1.TCPIPAllowList{SourceRange: []string{"192.0.2.0/24"}}}) //nolint:staticcheck // the deprecated name is the point
+	allow := middlewareTCP("local", bhv1.MiddlewareTCPSpec{IPWhiteList: &bhv1.TCPIPAllowList{SourceRange: []string{"127.0.0.0/8"}}})  //nolint:staticcheck // the deprecated name is the point
 	route := func(mw string) *bhv1.IngressRouteTCP {
 		return tcpRoute("echo", "HostSNI(`*`)", "echo", false, withMiddlewares(mw), func(r *bhv1.IngressRouteTCP) {
 			r.Spec.EntryPoints, r.Spec.TLS = []string{"tcp"}, nil

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -109,19 +110,11 @@ func ask(conn net.Conn, query string, tries int, wait time.Duration) (string, in
 			return string(buf[:n]), try, nil
 		}
 		var ne net.Error
-		if !errorsAs(err, &ne) || !ne.Timeout() {
+		if !errors.As(err, &ne) || !ne.Timeout() {
 			return "", try, err
 		}
 	}
 	return "", tries, fmt.Errorf("no answer to %q after %d tries", query, tries)
-}
-
-func errorsAs(err error, ne *net.Error) bool {
-	e, ok := err.(net.Error)
-	if ok {
-		*ne = e
-	}
-	return ok
 }
 
 func metricLines(t *testing.T, g *gateway, prefix string) []string {
