@@ -5,12 +5,14 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/bridgehead/bridgehead/internal/entrypoint"
 )
 
 // --entrypoint reads Traefik's address syntax; every refusal names the value and the fix.
 func TestEntryPointFlag(t *testing.T) {
 	f := parseProxyFlags(t, []string{"--entrypoint", "dns=:53/udp", "--entrypoint", "pg=127.0.0.1:5432", "--entrypoint", "v6=[::1]:853/TCP"})
-	want := []userEntryPoint{{Name: "dns", Address: ":53", UDP: true}, {Name: "pg", Address: "127.0.0.1:5432"}, {Name: "v6", Address: "[::1]:853"}}
+	want := []entrypoint.EntryPoint{{Name: "dns", Address: ":53", UDP: true}, {Name: "pg", Address: "127.0.0.1:5432"}, {Name: "v6", Address: "[::1]:853"}}
 	if len(f.EntryPoints) != len(want) {
 		t.Fatalf("%+v", f.EntryPoints)
 	}
@@ -78,23 +80,4 @@ func TestUDPFlagsAreChecked(t *testing.T) {
 			t.Errorf("%s: %v", arg, err)
 		}
 	}
-}
-
-// The entry point parser never panics, and what it accepts it prints back to a value it
-// accepts the same way.
-func FuzzParseEntryPoint(f *testing.F) {
-	for _, s := range []string{"dns=:53/udp", "pg=127.0.0.1:5432", "v6=[::1]:853/tcp", "x=:0", "a=b", "=", "dns=:53/", "dns=[::1/udp", "é=:1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		ep, err := parseEntryPoint(s)
-		if err != nil {
-			return
-		}
-		var flagValue entryPointFlag = []userEntryPoint{ep}
-		again, err := parseEntryPoint(flagValue.String())
-		if err != nil || again != ep {
-			t.Fatalf("%q -> %+v -> %q -> %+v, %v", s, ep, flagValue.String(), again, err)
-		}
-	})
 }
