@@ -24,7 +24,7 @@ HELM := bin/helm
 
 GO_TEST_FLAGS ?= -race -count=1
 # Debian packages the tests drive as real clients (chromium: the admin status page).
-TEST_PACKAGES ?= curl openssl chromium
+TEST_PACKAGES ?= curl openssl chromium socat
 
 .PHONY: all
 all: build

@@ -7,8 +7,8 @@ package controllers
 // listed cluster-wide by the Helm chart unless the user asks for every namespace. The
 // chart's templates/rbac.yaml mirrors these rules; test/apiserver checks that they agree.
 //
-// +kubebuilder:rbac:groups=gateway.bridgehead.dev,resources=ingressroutes;ingressroutetcps;tlsoptions;tlsstores;serverstransports;serverstransporttcps;middlewares;middlewaretcps;traefikservices,verbs=get;list;watch
-// +kubebuilder:rbac:groups=gateway.bridgehead.dev,resources=ingressroutes/status;ingressroutetcps/status;tlsoptions/status;tlsstores/status;serverstransports/status;serverstransporttcps/status;middlewares/status;middlewaretcps/status;traefikservices/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=gateway.bridgehead.dev,resources=ingressroutes;ingressroutetcps;ingressrouteudps;tlsoptions;tlsstores;serverstransports;serverstransporttcps;middlewares;middlewaretcps;traefikservices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.bridgehead.dev,resources=ingressroutes/status;ingressroutetcps/status;ingressrouteudps/status;tlsoptions/status;tlsstores/status;serverstransports/status;serverstransporttcps/status;middlewares/status;middlewaretcps/status;traefikservices/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets;services;configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;ingressclasses,verbs=get;list;watch

@@ -32,6 +32,9 @@ type EntryPoint struct {
 	Name    string
 	Address string
 	TLS     bool
+	// UDP makes the entry point a UDP socket for IngressRouteUDPs (TLS and the fields
+	// below do not apply to it).
+	UDP bool
 	// RedirectTo, on a plain entry point, redirects every request to this TLS entry point
 	// (permanently), except ACME http-01 challenges, which are routed as usual.
 	RedirectTo string
@@ -73,6 +76,11 @@ type Config struct {
 	// goroutines each instead of the event-loop relay (proxy/relay), which costs less CPU;
 	// it is what other platforms than Linux always do.
 	GoroutineTCPCopy bool
+	// UDPTimeout ends a UDP session after this long without a datagram either way (zero:
+	// udpsession.DefaultTimeout, 3s as Traefik's udp.timeout); UDPMaxSessions bounds the
+	// sessions of each UDP entry point (zero: udpsession.DefaultMaxSessions).
+	UDPTimeout     time.Duration
+	UDPMaxSessions int
 	// TCPRouteGrace is how long connections of a removed TCP route may finish.
 	TCPRouteGrace time.Duration
 	// PeekTimeout bounds how long a client may take to send its ClientHello on a TLS
@@ -139,13 +147,14 @@ func (c *Config) Defaults() {
 // need none of their internals live in subpackages and are held here by one value each:
 // client TLS (edge), endpoint health (health), metrics, the admin port and the access log.
 type Server struct {
-	cfg         Config
-	state       atomic.Pointer[state]
-	entryPoints []*entryPoint
-	base        *tls.Config // every handshake starts here; it only dispatches per SNI
-	draining    atomic.Bool
-	listeners   []net.Listener
-	servers     []*http.Server
+	cfg            Config
+	state          atomic.Pointer[state]
+	entryPoints    []*entryPoint // the TCP ones (HTTP, TLS, TCP routes)
+	udpEntryPoints []*udpEntryPoint
+	base           *tls.Config // every handshake starts here; it only dispatches per SNI
+	draining       atomic.Bool
+	listeners      []net.Listener
+	servers        []*http.Server
 
 	// Forwarding and TCP routes.
 	pool         *upstream.Pool
@@ -201,6 +210,10 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 	s.base = &tls.Config{GetConfigForClient: s.configForClient}
 	s.admin = admin.New(s.ready, s.metrics.Handler())
 	for _, ep := range cfg.EntryPoints {
+		if ep.UDP {
+			s.udpEntryPoints = append(s.udpEntryPoints, &udpEntryPoint{EntryPoint: ep, srv: s})
+			continue
+		}
 		s.entryPoints = append(s.entryPoints, &entryPoint{EntryPoint: ep, srv: s})
 	}
 	store.OnSwap(s.swap)
@@ -246,6 +259,12 @@ func (s *Server) Listen() error {
 		}
 		s.listeners = append(s.listeners, ln)
 	}
+	for _, ep := range s.udpEntryPoints {
+		if err := ep.listen(); err != nil {
+			s.closeListeners()
+			return err
+		}
+	}
 	return nil
 }
 
@@ -260,6 +279,11 @@ func (s *Server) Addrs() map[string]string {
 	if s.cfg.AdminAddress != "" && len(s.listeners) == len(s.entryPoints)+1 {
 		out["admin"] = s.listeners[len(s.entryPoints)].Addr().String()
 	}
+	for _, ep := range s.udpEntryPoints {
+		if ep.conn != nil {
+			out[ep.Name] = ep.conn.LocalAddr().String()
+		}
+	}
 	return out
 }
 
@@ -268,6 +292,12 @@ func (s *Server) closeListeners() {
 		_ = ln.Close()
 	}
 	s.listeners = nil
+	for _, ep := range s.udpEntryPoints {
+		if ep.proxy != nil {
+			_ = ep.proxy.Close()
+			ep.conn, ep.proxy = nil, nil
+		}
+	}
 }
 
 // Serve serves every listener until ctx ends, then shuts down gracefully: readiness fails
@@ -278,12 +308,16 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	errs := make(chan error, len(s.listeners))
+	errs := make(chan error, len(s.listeners)+len(s.udpEntryPoints))
 	for i, ep := range s.entryPoints {
 		hs := s.httpServer(ep)
 		ln := net.Listener(newRoutedListener(s.listeners[i], s, ep))
 		s.servers = append(s.servers, hs)
 		go func() { errs <- serveErr(hs.Serve(ln)) }()
+	}
+	for _, ep := range s.udpEntryPoints {
+		p := ep.proxy
+		go func() { errs <- p.Serve() }()
 	}
 	if s.cfg.AdminAddress != "" {
 		hs := s.admin.Server(s.errorLog)
@@ -332,6 +366,11 @@ func (s *Server) shutdown() error {
 	for _, hs := range s.servers {
 		if err := hs.Shutdown(ctx); err != nil && first == nil {
 			first = err
+		}
+	}
+	for _, ep := range s.udpEntryPoints {
+		if ep.proxy != nil {
+			_ = ep.proxy.Close()
 		}
 	}
 	s.healthChecks.Stop()

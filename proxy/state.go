@@ -19,6 +19,7 @@ type state struct {
 	edge    *edge.Configs
 	routers map[string]*router     // by entry point name
 	tcp     map[string][]*tcpRoute // by entry point name, in priority order
+	udp     map[string]*udpRoute   // by UDP entry point name
 }
 
 // route is a compiled HTTP route.
@@ -67,6 +68,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		routes = append(routes, r)
 	}
 	s.compileTCP(st, transports, used)
+	s.compileUDP(st)
 	s.health.Retain(used)
 	s.healthChecks.Sweep()
 	s.middlewares.Sweep()

@@ -252,7 +252,13 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 	}
 	b := r.backends[i]
 	es := pickTCP(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The dial has the transport's dialTimeout (default 30s); this bounds it with the TLS
+	// handshake to the backend, never below the dialTimeout a user set.
+	connectTimeout := 30 * time.Second
+	if t := r.transports[b.snap.Transport]; t != nil && t.DialTimeout > connectTimeout {
+		connectTimeout = t.DialTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	backendConn, err := s.pool.DialTCP(ctx, r.transports[b.snap.Transport], b.snap, es.Address)
 	cancel()
 	if err != nil {
@@ -270,8 +276,10 @@ func (s *Server) serveTCP(ep *entryPoint, st *state, r *tcpRoute, conn net.Conn,
 			return
 		}
 	}
+	// A ServersTransportTCP's terminationDelay as written (translate fills its default,
+	// 100ms): 0 closes at once, negative never (Traefik's -1).
 	terminationDelay := 100 * time.Millisecond
-	if t := r.transports[b.snap.Transport]; t != nil && t.TerminationDelay > 0 {
+	if t := r.transports[b.snap.Transport]; t != nil {
 		terminationDelay = t.TerminationDelay
 	}
 	finished := func(in, out int64) {
@@ -406,7 +414,9 @@ func pipe(client, backend net.Conn, terminationDelay, idle time.Duration) (in, o
 			*n, _ = io.Copy(dst, src)
 		}
 		if cw, ok := dst.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-			time.AfterFunc(terminationDelay, closeBoth)
+			if terminationDelay >= 0 {
+				time.AfterFunc(terminationDelay, closeBoth)
+			}
 			return
 		}
 		closeBoth()

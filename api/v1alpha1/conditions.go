@@ -32,7 +32,8 @@ const (
 	//   False:   the reason of the first failing condition above, or ReasonNoEndpoints,
 	//            ReasonTLSOptionConflict, ReasonPartiallyReady, ReasonServingLastGood (the
 	//            newest generation is refused and the last good one keeps serving),
-	//            ReasonTLSSecretNameMissing (Ingress).
+	//            ReasonTLSSecretNameMissing (Ingress), ReasonUnknownEntryPoint (a route names
+	//            an entry point the gateway does not have, or of the wrong protocol).
 	//   Unknown: ReasonPending, before the first snapshot that includes the object.
 	ConditionReady ConditionType = "Ready"
 
@@ -76,8 +77,8 @@ const (
 	// restriction, so its routes fail closed (503) until the annotation is replaced.
 	ReasonUnsupportedAnnotation ConditionReason = "UnsupportedAnnotation"
 	// ReasonUnsupportedKind: an object of one of Traefik's kinds that Bridgehead does not
-	// read (IngressRouteUDP), watched with --watch-traefik-crds so that it
-	// is reported rather than silently left unserved.
+	// read, watched with --watch-traefik-crds so that it is reported rather than silently
+	// left unserved (every Traefik v3 kind is read today; the reason stays for the next).
 	ReasonUnsupportedKind ConditionReason = "UnsupportedKind"
 )
 
@@ -114,6 +115,11 @@ const (
 	// generated one would be, which clients refuse); those hosts' HTTPS routes do not count
 	// as served.
 	ReasonTLSSecretNameMissing ConditionReason = "TLSSecretNameMissing"
+	// ReasonUnknownEntryPoint: an IngressRouteUDP names an entry point the gateway does
+	// not have, or one that is not a UDP entry point, or names none while the gateway has
+	// no UDP entry point (--entrypoint NAME=:PORT/udp). It serves on the UDP entry points
+	// it names that exist, if any.
+	ReasonUnknownEntryPoint ConditionReason = "UnknownEntryPoint"
 )
 
 // Reasons about Ingresses that are not conditions of any object: diagnose gives them, since

@@ -34,6 +34,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&IngressRoute{}, &IngressRouteList{},
 		&IngressRouteTCP{}, &IngressRouteTCPList{},
+		&IngressRouteUDP{}, &IngressRouteUDPList{},
 		&TLSOption{}, &TLSOptionList{},
 		&TLSStore{}, &TLSStoreList{},
 		&ServersTransport{}, &ServersTransportList{},

@@ -5,12 +5,18 @@ import (
 )
 
 // MiddlewareTCPSpec holds exactly one TCP middleware.
-// +kubebuilder:validation:XValidation:rule="[has(self.ipAllowList), has(self.inFlightConn)].filter(x, x).size() == 1",message="set exactly one TCP middleware: ipAllowList or inFlightConn"
+// +kubebuilder:validation:XValidation:rule="[has(self.ipAllowList), has(self.ipWhiteList), has(self.inFlightConn)].filter(x, x).size() == 1",message="set exactly one TCP middleware: ipAllowList (or its deprecated name ipWhiteList) or inFlightConn"
 type MiddlewareTCPSpec struct {
 	// IPAllowList accepts connections only from the listed client addresses; others are
 	// closed before any byte reaches a backend (and before a TLS handshake).
 	// +optional
 	IPAllowList *TCPIPAllowList `json:"ipAllowList,omitempty"`
+	// IPWhiteList is Traefik's former name of ipAllowList (deprecated in Traefik v3, which
+	// still serves it): served the same, with a warning to rename it.
+	//
+	// Deprecated: use ipAllowList.
+	// +optional
+	IPWhiteList *TCPIPAllowList `json:"ipWhiteList,omitempty"`
 	// InFlightConn limits the simultaneous connections of each client IP address.
 	// +optional
 	InFlightConn *InFlightConn `json:"inFlightConn,omitempty"`

@@ -139,8 +139,8 @@ type ServersTransportTCPSpec struct {
 	// +optional
 	DialKeepAlive *Duration `json:"dialKeepAlive,omitempty"`
 	// TerminationDelay is how long the other half of a half-closed connection may stay
-	// open; default 100ms.
-	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^([0-9]+([.][0-9]+)?|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="terminationDelay must be a number of seconds or a duration such as 100ms or 1s"
+	// open; default 100ms, 0 closes it at once, a negative number of seconds (-1) never.
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= -1 : self.matches('^([0-9]+([.][0-9]+)?|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="terminationDelay must be a number of seconds (-1: no limit) or a duration such as 100ms or 1s"
 	// +optional
 	TerminationDelay *Duration `json:"terminationDelay,omitempty"`
 	// ProxyProtocol sends a PROXY protocol header with the client's address to backends.

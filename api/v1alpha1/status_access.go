@@ -31,3 +31,6 @@ func (o *MiddlewareTCP) CommonStatus() *Status { return &o.Status }
 
 // CommonStatus returns the status.
 func (o *TraefikService) CommonStatus() *Status { return &o.Status }
+
+// CommonStatus returns the status.
+func (o *IngressRouteUDP) CommonStatus() *Status { return &o.Status }

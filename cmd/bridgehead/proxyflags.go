@@ -11,6 +11,7 @@ import (
 
 	"github.com/bridgehead/bridgehead/proxy"
 	"github.com/bridgehead/bridgehead/proxy/pathnorm"
+	"github.com/bridgehead/bridgehead/proxy/udpsession"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
@@ -18,16 +19,20 @@ import (
 // limits, logs.
 type proxyFlags struct {
 	Web, Websecure, Admin string
-	Redirect              bool
-	LogLevel              string
-	AccessLog             bool
-	ErrorHeader           bool
-	ShutdownDelay, Grace  time.Duration
-	TrustedProxies        string
-	Pprof                 bool
-	TCPIdleTimeout        time.Duration
-	RSASigner             string
-	TCPCopy               string
+	// EntryPoints are the user's entry points besides web and websecure (--entrypoint).
+	EntryPoints          entryPointFlag
+	UDPTimeout           time.Duration
+	UDPMaxSessions       int
+	Redirect             bool
+	LogLevel             string
+	AccessLog            bool
+	ErrorHeader          bool
+	ShutdownDelay, Grace time.Duration
+	TrustedProxies       string
+	Pprof                bool
+	TCPIdleTimeout       time.Duration
+	RSASigner            string
+	TCPCopy              string
 	// What request paths may hold that some backends read as structure (proxy/pathnorm).
 	AllowEncodedSlash, AllowBackslash, AllowPathParameters bool
 
@@ -47,6 +52,9 @@ type proxyFlags struct {
 func (f *proxyFlags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Web, "web-address", ":8000", "address of the plain HTTP entry point \"web\"")
 	fs.StringVar(&f.Websecure, "websecure-address", ":8443", "address of the TLS entry point \"websecure\"")
+	fs.Var(&f.EntryPoints, "entrypoint", "another entry point, NAME=[HOST]:PORT[/tcp|/udp] as Traefik's --entryPoints.NAME.address (repeatable): a tcp one is plain (HTTP routes, IngressRouteTCP HostSNI(`*`) without tls), a udp one serves IngressRouteUDPs; routes name it in spec.entryPoints")
+	fs.DurationVar(&f.UDPTimeout, "udp-timeout", udpsession.DefaultTimeout, "end a UDP session (one per client address) after this long without a datagram either way, as Traefik's entryPoints.NAME.udp.timeout")
+	fs.IntVar(&f.UDPMaxSessions, "udp-max-sessions", udpsession.DefaultMaxSessions, "most UDP sessions per UDP entry point; datagrams of new clients beyond it are dropped (bridgehead_udp_dropped_total{reason=\"SessionLimit\"})")
 	fs.StringVar(&f.Admin, "admin-address", ":9000", "address of the admin port (/healthz, /readyz, /metrics); empty turns it off")
 	fs.BoolVar(&f.Redirect, "redirect-to-https", false, "redirect every request on web to websecure, except ACME http-01 challenges")
 	fs.StringVar(&f.LogLevel, "log-level", "info", "log level: debug (logs every TLS handshake), info, warn, error")
@@ -89,6 +97,10 @@ func (f *proxyFlags) Check() error {
 		return fmt.Errorf("--max-request-header-fields: %d; give a positive number", f.MaxHeaderFields)
 	case f.BackendMaxConns < 0:
 		return fmt.Errorf("--backend-max-conns-per-host: %d; give a positive number, or 0 for no limit", f.BackendMaxConns)
+	case f.UDPTimeout <= 0:
+		return fmt.Errorf("--udp-timeout: %v; give a positive duration", f.UDPTimeout)
+	case f.UDPMaxSessions <= 0:
+		return fmt.Errorf("--udp-max-sessions: %d; give a positive number", f.UDPMaxSessions)
 	case f.BackendHandshakeRate < 0:
 		return fmt.Errorf("--backend-tls-handshakes-per-second: %d; give a positive number, or 0 for no limit", f.BackendHandshakeRate)
 	case f.RequestBodyIdleTimeout < 0:
@@ -147,6 +159,8 @@ func (f *proxyFlags) Config(log *slog.Logger, stdout io.Writer, advertisedPort s
 			{Name: "websecure", Address: f.Websecure, TLS: true},
 		},
 		AdminAddress:     f.Admin,
+		UDPTimeout:       f.UDPTimeout,
+		UDPMaxSessions:   f.UDPMaxSessions,
 		ErrorHeader:      f.ErrorHeader,
 		Log:              log,
 		ShutdownDelay:    f.ShutdownDelay,
@@ -169,7 +183,11 @@ func (f *proxyFlags) Config(log *slog.Logger, stdout io.Writer, advertisedPort s
 		cfg.EntryPoints[0].RedirectTo = "websecure"
 		cfg.EntryPoints[1].AdvertisedPort = advertisedPort
 	}
+	cfg.EntryPoints = append(cfg.EntryPoints, f.EntryPoints.proxyEntryPoints()...)
 	for i := range cfg.EntryPoints {
+		if cfg.EntryPoints[i].UDP {
+			continue // no PROXY protocol or forwarded headers in datagrams
+		}
 		cfg.EntryPoints[i].TrustedProxies = f.trusted
 		cfg.EntryPoints[i].ForwardedTrustedIPs = f.forwardedTrusted
 	}

@@ -100,6 +100,7 @@ func (f *serveFlags) translateOptions() translate.Options {
 	o.ClusterDomain = f.clusterDomain
 	o.ExpiryWarning = f.expiryWarning
 	o.TLSDefaultProfile = translate.TLSProfile(f.tlsProfile)
+	o.EntryPoints = f.proxy.EntryPoints.protocols()
 	f.cluster.apply(&o)
 	return o
 }

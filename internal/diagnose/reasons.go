@@ -55,6 +55,8 @@ func conditionFix(reason string) string {
 		return "change or remove the setting the message names: as written it has no effect"
 	case bhv1.ReasonDeprecatedField:
 		return "rename the field as the message says: it is served, under a name Traefik deprecated"
+	case bhv1.ReasonUnknownEntryPoint:
+		return "name an entry point the gateway has in spec.entryPoints, or start the gateway with --entrypoint NAME=:PORT/udp (Helm: entryPoints)"
 	}
 	return ""
 }

@@ -22,6 +22,8 @@ type Snapshot struct {
 	HTTPRoutes []*HTTPRoute `json:"httpRoutes,omitempty"`
 	// TCPRoutes in evaluation order: priority descending, then by ID.
 	TCPRoutes []*TCPRoute `json:"tcpRoutes,omitempty"`
+	// UDPRoutes by ID.
+	UDPRoutes []*UDPRoute `json:"udpRoutes,omitempty"`
 	// TLS is the edge: certificates and policies per host name.
 	TLS TLS `json:"tls"`
 	// Transports are the upstream TLS/connection specs, by ID.

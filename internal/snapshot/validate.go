@@ -106,11 +106,14 @@ func (s *Snapshot) Validate() error {
 			checkFailure("route "+r.ID+" backend "+b.Service.String(), b.Failure)
 		}
 	}
+	// Route IDs are namespace/name/index of the route's object: unique within a kind, and
+	// an IngressRoute, an IngressRouteTCP and an IngressRouteUDP may share a name.
+	tcpIDs := map[string]bool{}
 	for i, r := range s.TCPRoutes {
-		if ids[r.ID] {
-			add("route %q appears twice", r.ID)
+		if tcpIDs[r.ID] {
+			add("TCP route %q appears twice", r.ID)
 		}
-		ids[r.ID] = true
+		tcpIDs[r.ID] = true
 		if i > 0 && s.TCPRoutes[i-1].Priority < r.Priority {
 			add("TCP routes are not in priority order at %q", r.ID)
 		}
@@ -129,6 +132,21 @@ func (s *Snapshot) Validate() error {
 				add("TCP route %q: middleware %s must set exactly one of ipAllowList and inFlightConn", r.ID, m.Source)
 			case m.InFlightConn != nil && m.InFlightConn.Amount < 1:
 				add("TCP route %q: middleware %s: inFlightConn.amount must be at least 1", r.ID, m.Source)
+			}
+		}
+	}
+	udpIDs := map[string]bool{}
+	for i, r := range s.UDPRoutes {
+		if udpIDs[r.ID] {
+			add("UDP route %q appears twice", r.ID)
+		}
+		udpIDs[r.ID] = true
+		if i > 0 && s.UDPRoutes[i-1].ID > r.ID {
+			add("UDP routes are not sorted by ID at %q", r.ID)
+		}
+		for _, b := range r.Backends {
+			if b.Weight < 0 {
+				add("UDP route %q: backend %s has a negative weight", r.ID, b.Service)
 			}
 		}
 	}

@@ -37,6 +37,8 @@ type caseOptions struct {
 	AllowExternalNameServices bool   `json:"allowExternalNameServices"`
 	ClusterDomain             string `json:"clusterDomain"`
 	IngressWithoutClass       bool   `json:"ingressWithoutClass"`
+	// EntryPoints are the gateway's entry points (name -> tcp or udp), as serve gives them.
+	EntryPoints map[string]string `json:"entryPoints"`
 	// Unsupported stands for what the manifests loader finds in a Traefik manifest:
 	// Kind/namespace/name -> the fields Bridgehead lacks.
 	Unsupported map[string][]UnsupportedField `json:"unsupported"`
@@ -165,6 +167,7 @@ func loadCase(t *testing.T, path string) (*Inputs, Options) {
 			}
 			opts.AllowCrossNamespace, opts.AllowExternalNameServices = co.AllowCrossNamespace, co.AllowExternalNameServices
 			opts.IngressWithoutClass = co.IngressWithoutClass
+			opts.EntryPoints = co.EntryPoints
 			for k, fields := range co.Unsupported {
 				parts := strings.SplitN(k, "/", 3)
 				if len(parts) != 3 {
@@ -186,6 +189,8 @@ func loadCase(t *testing.T, path string) (*Inputs, Options) {
 			in.IngressRoutes = append(in.IngressRoutes, o)
 		case *bhv1.IngressRouteTCP:
 			in.IngressRouteTCPs = append(in.IngressRouteTCPs, o)
+		case *bhv1.IngressRouteUDP:
+			in.IngressRouteUDPs = append(in.IngressRouteUDPs, o)
 		case *bhv1.TLSOption:
 			in.TLSOptions = append(in.TLSOptions, o)
 		case *bhv1.TLSStore:

@@ -105,6 +105,11 @@ func (t *translator) tcpBackend(rep *report, obj, field, ns string, s bhv1.Servi
 					b.Failure = f
 				}
 			})
+		if st := t.transportsT[nsName{ns, s.ServersTransport}]; st != nil && st.Spec.TLS != nil && !b.TLS {
+			// As in Traefik: a transport's tls applies to services that dial with TLS.
+			rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("%s.serversTransport: ServersTransportTCP %s/%s sets tls, but this service has no tls: true, so the gateway connects to it in plain TCP and the tls settings are not used; set tls: true on the service to verify the backend",
+				field, ns, s.ServersTransport))
+		}
 	}
 	return b
 }

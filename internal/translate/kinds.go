@@ -63,6 +63,8 @@ var Kinds = []Kind{
 		func(l *bhv1.IngressRouteList) []bhv1.IngressRoute { return l.Items }, ingressRouteRefs),
 	kind(KindIngressRouteTCP, ours, func(in *Inputs) *[]*bhv1.IngressRouteTCP { return &in.IngressRouteTCPs },
 		func(l *bhv1.IngressRouteTCPList) []bhv1.IngressRouteTCP { return l.Items }, ingressRouteTCPRefs),
+	kind(KindIngressRouteUDP, ours, func(in *Inputs) *[]*bhv1.IngressRouteUDP { return &in.IngressRouteUDPs },
+		func(l *bhv1.IngressRouteUDPList) []bhv1.IngressRouteUDP { return l.Items }, ingressRouteUDPRefs),
 	kind(KindTLSOption, ours, func(in *Inputs) *[]*bhv1.TLSOption { return &in.TLSOptions },
 		func(l *bhv1.TLSOptionList) []bhv1.TLSOption { return l.Items }, tlsOptionRefs),
 	kind(KindTLSStore, ours, func(in *Inputs) *[]*bhv1.TLSStore { return &in.TLSStores },
@@ -225,6 +227,11 @@ func ingressRouteTCPRefs(ir *bhv1.IngressRouteTCP) []string {
 	}
 	return routeRefs(ir.Namespace, secret, ir.Spec.Routes, func(r bhv1.RouteTCP) []bhv1.ServiceTCP { return r.Services },
 		func(s bhv1.ServiceTCP) (string, string) { return s.Namespace, s.Name })
+}
+
+func ingressRouteUDPRefs(ir *bhv1.IngressRouteUDP) []string {
+	return routeRefs(ir.Namespace, "", ir.Spec.Routes, func(r bhv1.RouteUDP) []bhv1.ServiceUDP { return r.Services },
+		func(s bhv1.ServiceUDP) (string, string) { return s.Namespace, s.Name })
 }
 
 // routeRefs are a route object's edge certificate Secret and the Services of its routes.

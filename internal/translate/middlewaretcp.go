@@ -20,20 +20,27 @@ func (t *translator) buildMiddlewareTCPs() {
 		}
 		out := &snapshot.TCPMiddleware{Source: snapshot.Ref{Kind: KindMiddlewareTCP, Namespace: m.Namespace, Name: m.Name}}
 		set := 0
-		if a := m.Spec.IPAllowList; a != nil {
+		allowList := func(field string, a *bhv1.TCPIPAllowList) {
 			set++
 			out.IPAllowList = &snapshot.TCPIPAllowList{}
 			for i, s := range a.SourceRange {
 				p, err := parsePrefix(s)
 				if err != nil {
-					rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("MiddlewareTCP %s: spec.ipAllowList.sourceRange[%d] %q is neither an IP address nor a CIDR", k, i, s))
+					rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("MiddlewareTCP %s: spec.%s.sourceRange[%d] %q is neither an IP address nor a CIDR", k, field, i, s))
 					continue
 				}
 				out.IPAllowList.SourceRange = append(out.IPAllowList.SourceRange, p)
 			}
 			if len(a.SourceRange) == 0 {
-				rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("MiddlewareTCP %s: spec.ipAllowList.sourceRange is empty; list the client addresses to allow", k))
+				rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("MiddlewareTCP %s: spec.%s.sourceRange is empty; list the client addresses to allow", k, field))
 			}
+		}
+		if a := m.Spec.IPAllowList; a != nil {
+			allowList("ipAllowList", a)
+		}
+		if a := m.Spec.IPWhiteList; a != nil { //nolint:staticcheck // Traefik v3 still serves its former name
+			allowList("ipWhiteList", a)
+			rep.warn(bhv1.ReasonDeprecatedField, fmt.Sprintf("MiddlewareTCP %s: spec.ipWhiteList is Traefik's deprecated name of ipAllowList; it is served the same: rename it ipAllowList", k))
 		}
 		if c := m.Spec.InFlightConn; c != nil {
 			set++
@@ -43,7 +50,7 @@ func (t *translator) buildMiddlewareTCPs() {
 			}
 		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("MiddlewareTCP %s: spec sets %d TCP middlewares; set exactly one of ipAllowList or inFlightConn", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("MiddlewareTCP %s: spec sets %d TCP middlewares; set exactly one of ipAllowList (or its former name ipWhiteList) or inFlightConn", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwtProblems[k] = rep.invalid[0]

@@ -116,7 +116,7 @@ func (t *translator) readyEndpoints(ns, svc string, port *corev1.ServicePort) []
 		}
 		var target *int32
 		for _, p := range es.Ports {
-			if p.Port != nil && ptrString(p.Name) == port.Name && (p.Protocol == nil || *p.Protocol == corev1.ProtocolTCP) {
+			if p.Port != nil && ptrString(p.Name) == port.Name && protocolOf(p.Protocol) == protocolOf(&port.Protocol) {
 				target = p.Port
 				break
 			}
@@ -143,6 +143,14 @@ func (t *translator) readyEndpoints(ns, svc string, port *corev1.ServicePort) []
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
 	return out
+}
+
+// protocolOf is a port's protocol; unset means TCP, as in Kubernetes.
+func protocolOf(p *corev1.Protocol) corev1.Protocol {
+	if p == nil || *p == "" {
+		return corev1.ProtocolTCP
+	}
+	return *p
 }
 
 func ptrString(s *string) string {

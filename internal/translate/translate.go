@@ -24,6 +24,7 @@ import (
 type Inputs struct {
 	IngressRoutes        []*bhv1.IngressRoute
 	IngressRouteTCPs     []*bhv1.IngressRouteTCP
+	IngressRouteUDPs     []*bhv1.IngressRouteUDP
 	TLSOptions           []*bhv1.TLSOption
 	TLSStores            []*bhv1.TLSStore
 	ServersTransports    []*bhv1.ServersTransport
@@ -130,6 +131,11 @@ type Options struct {
 	// TLSOption lists no TLS 1.2 suite (and of the built-in policy); empty means
 	// TLSProfileIntermediate.
 	TLSDefaultProfile TLSProfile
+	// EntryPoints are the gateway's entry points by name, with their protocol ("tcp" or
+	// "udp"): IngressRouteUDPs are checked against them (a route naming an entry point
+	// that is not a UDP one is not Ready). Nil means they are not known (lint, diagnose):
+	// routes are then taken as written.
+	EntryPoints map[string]string
 }
 
 // DefaultOptions are the gateway's defaults.
@@ -141,6 +147,7 @@ func DefaultOptions() Options {
 const (
 	KindIngressRoute        = "IngressRoute"
 	KindIngressRouteTCP     = "IngressRouteTCP"
+	KindIngressRouteUDP     = "IngressRouteUDP"
 	KindTLSOption           = "TLSOption"
 	KindTLSStore            = "TLSStore"
 	KindServersTransport    = "ServersTransport"
@@ -217,6 +224,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	t.buildIngressRoutes()
 	t.buildIngresses()
 	t.buildIngressRouteTCPs()
+	t.buildIngressRouteUDPs()
 	t.buildHosts()
 	t.warnUnverifiedSubjects()
 	t.finish()

@@ -51,6 +51,7 @@ type Registry struct {
 	tcpBytesIO     *prometheus.CounterVec   // route, direction
 	tcpFails       *prometheus.CounterVec   // route, reason
 	certificates   *prometheus.GaugeVec     // source, use, subject
+	udp            udpVecs
 	mu             sync.Mutex
 	routes         map[string]*Route
 	certificatesMu sync.Mutex
@@ -110,6 +111,8 @@ func New() *Registry {
 			Name: "bridgehead_certificate_not_after_seconds", Help: "Expiry of the certificates in use (unix time).",
 		}, []string{"source", "use", "subject"}),
 	}
+	m.udp = newUDPVecs()
+	m.registry.MustRegister(m.udp.collectors()...)
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -230,6 +233,9 @@ func (m *Registry) Retain(snap *snapshot.Snapshot) {
 		live[r.ID] = true
 	}
 	for _, r := range snap.TCPRoutes {
+		live[r.ID] = true
+	}
+	for _, r := range snap.UDPRoutes {
 		live[r.ID] = true
 	}
 	m.mu.Lock()

@@ -328,7 +328,9 @@ func (l *loop) finish(p *pair, d int, now int64) {
 		return
 	}
 	_ = unix.Shutdown(p.sides[1-d].fd, unix.SHUT_WR)
-	heap.Push(&l.timers, timer{when: now + int64(p.opts.TerminationDelay), p: p})
+	if p.opts.TerminationDelay >= 0 { // negative: the other side may go on until it finishes
+		heap.Push(&l.timers, timer{when: now + int64(p.opts.TerminationDelay), p: p})
+	}
 }
 
 func (l *loop) close(p *pair) {

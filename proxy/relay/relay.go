@@ -28,7 +28,8 @@ var ErrUnsupported = errors.New("relay: not supported on this platform")
 // Options shape one relayed pair.
 type Options struct {
 	// TerminationDelay is how long the other direction may go on after one side has
-	// finished sending (its FIN is forwarded at once); then both are closed.
+	// finished sending (its FIN is forwarded at once); then both are closed. Negative
+	// means no limit: the pair ends when both directions have finished (or IdleTimeout).
 	TerminationDelay time.Duration
 	// IdleTimeout closes the pair when neither direction carried a byte for this long
 	// (0: never).

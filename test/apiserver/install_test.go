@@ -118,7 +118,20 @@ var _ = Describe("installing Bridgehead", Ordered, func() {
 	It("has a Helm chart that lints cleanly, with the defaults and with every option on", func() {
 		output(helm("lint", "--strict", "charts/bridgehead"))
 		output(helm("lint", "--strict", "charts/bridgehead", "--set", "serviceMonitor.enabled=true",
-			"--set", "watchNamespaces={team-a,team-b}", "--set", "ingressClass.default=true", "--set", "publish.addresses={203.0.113.7}"))
+			"--set", "watchNamespaces={team-a,team-b}", "--set", "ingressClass.default=true", "--set", "publish.addresses={203.0.113.7}",
+			"--set-json", `entryPoints=[{"name":"dns","port":5353,"servicePort":53,"protocol":"UDP"},{"name":"pg","port":5432,"nodePort":30432}]`))
+	})
+
+	It("opens entryPoints on the container and the Service (UDP for IngressRouteUDP), and passes them to serve", func() {
+		rendered := output(helm("template", "udp", "charts/bridgehead", "--namespace", "bridgehead-helm",
+			"--set-json", `entryPoints=[{"name":"dns","port":5353,"servicePort":53,"protocol":"UDP"},{"name":"pg","port":5432}]`))
+		Expect(string(rendered)).To(And(
+			ContainSubstring("- --entrypoint=dns=:5353/udp"), ContainSubstring("- --entrypoint=pg=:5432/tcp"), ContainSubstring("- --udp-timeout=3s")))
+		out := applyDryRun(rendered)
+		Expect(out).To(ContainSubstring("service/bridgehead-udp created (server dry run)"))
+		Expect(out).To(ContainSubstring("deployment.apps/bridgehead-udp created (server dry run)"))
+		_, err := helm("template", "udp", "charts/bridgehead", "--set-json", `entryPoints=[{"name":"DNS_1","port":53}]`).Output()
+		Expect(err).To(HaveOccurred(), "a name that is not a port name must not render")
 	})
 
 	It("renders a Helm chart the API server accepts", func() {

@@ -99,6 +99,8 @@ func (g *gateway) apply(objs ...client.Object) translate.Statuses {
 			in.IngressRoutes = append(in.IngressRoutes, v)
 		case *bhv1.IngressRouteTCP:
 			in.IngressRouteTCPs = append(in.IngressRouteTCPs, v)
+		case *bhv1.IngressRouteUDP:
+			in.IngressRouteUDPs = append(in.IngressRouteUDPs, v)
 		case *bhv1.TLSOption:
 			in.TLSOptions = append(in.TLSOptions, v)
 		case *bhv1.TLSStore:

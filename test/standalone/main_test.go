@@ -106,6 +106,8 @@ type gatewayProc struct {
 	waitErr        error         // set before done is closed
 	// Addresses of the entry points, from the "bridgehead serving" log line.
 	web, websecure, admin string
+	// addrs are every entry point's address by name (--entrypoint ones too).
+	addrs map[string]string
 }
 
 // startBridgehead runs the binary with args in dir and waits for its "bridgehead serving"
@@ -163,7 +165,7 @@ func startBridgehead(t *testing.T, dir string, args ...string) *gatewayProc {
 	})
 	select {
 	case addrs := <-serving:
-		p.web, p.websecure, p.admin = addrs["web"], addrs["websecure"], addrs["admin"]
+		p.web, p.websecure, p.admin, p.addrs = addrs["web"], addrs["websecure"], addrs["admin"], addrs
 	case <-p.done:
 		t.Fatalf("bridgehead %s exited before serving: %v\n--- stdout ---\n%s\n--- stderr ---\n%s", strings.Join(args, " "), p.waitErr, p.stdout, p.stderr)
 	case <-time.After(startTimeout):

@@ -1,6 +1,6 @@
 // Package traefikcrds checks --watch-traefik-crds against a real API server that has
 // Traefik's CRD groups installed: Traefik objects, as they are, are served — or, when
-// they set a field Bridgehead does not implement or are of a kind it does not read, kept
+// they set a field Bridgehead does not implement, kept
 // out of the snapshot and reported with a Warning Event on the object.
 package traefikcrds
 
@@ -15,7 +15,6 @@ import (
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -76,23 +75,6 @@ func keepUnknown(s *apiextensionsv1.JSONSchemaProps) {
 	s.XValidations = nil
 }
 
-// opaqueCRD is a Traefik kind Bridgehead does not read, with a schema that keeps anything.
-func opaqueCRD(group, kind, plural string) *apiextensionsv1.CustomResourceDefinition {
-	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: plural + "." + group},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: group, Scope: apiextensionsv1.NamespaceScoped,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural, Singular: strings.ToLower(kind)},
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1alpha1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-					Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
-						"spec": {Type: "object", XPreserveUnknownFields: ptr(true)},
-					},
-				}}}},
-		},
-	}
-}
-
 func ptr[T any](v T) *T { return &v }
 
 type env struct {
@@ -107,10 +89,9 @@ func start(t *testing.T, g *WithT) *env {
 	t.Cleanup(func() { _ = te.Stop() })
 	var crds []*apiextensionsv1.CustomResourceDefinition
 	for _, group := range []string{"traefik.io", "traefik.containo.us"} {
-		for _, f := range []string{"ingressroutes", "ingressroutetcps", "serverstransports", "middlewares", "middlewaretcps", "traefikservices"} {
+		for _, f := range []string{"ingressroutes", "ingressroutetcps", "ingressrouteudps", "serverstransports", "middlewares", "middlewaretcps", "traefikservices"} {
 			crds = append(crds, traefikCRD(t, "gateway.bridgehead.dev_"+f+".yaml", group))
 		}
-		crds = append(crds, opaqueCRD(group, "IngressRouteUDP", "ingressrouteudps"))
 	}
 	_, err = envtest.InstallCRDs(te.Config, envtest.CRDInstallOptions{CRDs: crds})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -260,8 +241,10 @@ func TestTraefikObjects(t *testing.T) {
 			ContainSubstring("spec.parentRefs: multi-layer routing (Traefik v3.5+) is not implemented yet"))))
 		g.Expect(e.events(g, "IngressRoute", "acme")).To(ContainElement(And(
 			HavePrefix("Warning/UnsupportedField:"), ContainSubstring("spec.tls.certResolver: ACME is not built in"))))
+		// Every Traefik v3 kind is read now (IngressRouteUDP was the last): it names a
+		// Service that does not exist.
 		g.Expect(e.events(g, "IngressRouteUDP", "dns")).To(ContainElement(And(
-			HavePrefix("Warning/UnsupportedKind:"), ContainSubstring("IngressRouteUDP is not served"))))
+			HavePrefix("Warning/NotFound:"), ContainSubstring(`spec.routes[0].services[0]: Service "dns" not found in namespace default`))))
 		// Read and translated (no longer an unread kind): it names Services that do not exist.
 		g.Expect(e.events(g, "TraefikService", "weighted")).To(ContainElement(And(
 			HavePrefix("Warning/NotFound:"), ContainSubstring(`spec.weighted.services[0]: Service "a" not found in namespace default`))))

@@ -45,3 +45,22 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- define "bridgehead.leaseName" -}}
 {{- printf "%s-status-writer" (include "bridgehead.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
+
+{{/*
+bridgehead.checkEntryPoint fails the render for an entryPoints item the gateway or the API
+server would refuse, naming it.
+*/}}
+{{- define "bridgehead.checkEntryPoint" -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$" (toString .name)) }}
+{{- fail (printf "entryPoints: name %q must be at most 15 lowercase letters, digits and - (it is also the port's name)" (toString .name)) }}
+{{- end }}
+{{- if has (toString .name) (list "web" "websecure" "admin") }}
+{{- fail (printf "entryPoints: %q is the chart's own port; choose another name" .name) }}
+{{- end }}
+{{- if not .port }}
+{{- fail (printf "entryPoints: %s has no port" .name) }}
+{{- end }}
+{{- if not (has (upper (default "TCP" .protocol)) (list "TCP" "UDP")) }}
+{{- fail (printf "entryPoints: %s protocol %q is neither TCP nor UDP" .name .protocol) }}
+{{- end }}
+{{- end }}

@@ -31,7 +31,7 @@ var TraefikGroups = []string{"traefik.io", "traefik.containo.us"}
 // objects as not served (UnsupportedKind), rather than leave it unserved in silence.
 var (
 	traefikKinds       = translate.OurKinds()
-	unreadTraefikKinds = []string{"IngressRouteUDP"}
+	unreadTraefikKinds = []string{} // every Traefik v3 kind is read today
 )
 
 // InstalledTraefikKinds returns the Traefik kinds whose CRDs the API server has.

@@ -400,9 +400,10 @@ spec:
 			want: []string{"networking.k8s.io/v2", "networking.k8s.io/v1 Ingress and IngressClass"},
 		},
 		{
+			// Every Traefik v3 kind is read; a kind Traefik does not have is named as such.
 			name: "Traefik kind we lack",
-			doc:  "apiVersion: traefik.io/v1alpha1\nkind: IngressRouteUDP\nmetadata: {name: t}\nspec: {}\n",
-			want: []string{"f.yaml#2 kind: traefik.io/v1alpha1 IngressRouteUDP is not served: UDP routing is not implemented"},
+			doc:  "apiVersion: traefik.io/v1alpha1\nkind: ServersTransportUDP\nmetadata: {name: t}\nspec: {}\n",
+			want: []string{"f.yaml#2 kind: traefik.io/v1alpha1 ServersTransportUDP is not served: it is not a kind Bridgehead reads"},
 		},
 		{
 			name: "not a mapping",

@@ -45,6 +45,10 @@ func refusedFieldsMarkdown() string {
 		kinds = append(kinds, k)
 	}
 	sort.Strings(kinds)
+	if len(kinds) == 0 {
+		b.WriteString("\nEvery kind of Traefik v3's CRDs is read; a kind Bridgehead does not know is refused as a whole, naming it.\n")
+		return b.String()
+	}
 	b.WriteString("\nTraefik kinds Bridgehead does not read are refused as a whole:\n\n")
 	for _, k := range kinds {
 		fmt.Fprintf(&b, "- `%s`: %s.\n", k, unreadTraefikKinds[k])

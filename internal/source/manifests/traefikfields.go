@@ -93,6 +93,11 @@ var traefikFields = []traefikField{
 	{kind: kindIngressRouteTCP, path: "spec.tls.certResolver", hint: hintCertResolver},
 	{kind: kindIngressRouteTCP, path: "spec.tls.store", hint: hintTLSStore},
 
+	// IngressRouteUDP.
+	{kind: translate.KindIngressRouteUDP, path: "spec.ingressClassName", hint: hintIngressClass},
+	{kind: translate.KindIngressRouteUDP, path: "spec.routes[].services[].nativeLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: translate.KindIngressRouteUDP, path: "spec.routes[].services[].nodePortLB", accept: []any{false}, hint: hintNativeLB},
+
 	// Middleware types.
 	{kind: kindMiddleware, path: "spec.encodedCharacters", hint: middlewareType("encodedCharacters", "")},
 	{kind: kindMiddleware, path: "spec.forwardAuth.headerField", hint: "headerField (the access log's user name, read from an auth server's answer header) is not implemented: Bridgehead's access log has no user field; remove it, and pass the user to the backend with authResponseHeaders"},
@@ -121,7 +126,6 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.headers.sslTemporaryRedirect", hint: hintSSLRedirect},
 
 	// The other kinds.
-	{kind: translate.KindMiddlewareTCP, path: "spec.ipWhiteList", hint: "ipWhiteList is the name Traefik v2 used: rename it ipAllowList (the same fields)"},
 	{kind: translate.KindServersTransport, path: "spec.spiffe", hint: "SPIFFE is not implemented: verify the backend with rootCAs and serverName (or peerCertURI)"},
 	{kind: translate.KindServersTransportTCP, path: "spec.tls.spiffe", hint: "SPIFFE is not implemented: verify the backend with tls.rootCAs and tls.serverName (or tls.peerCertURI)"},
 	{kind: translate.KindTLSOption, path: "spec.preferServerCipherSuites", accept: []any{true, false},
@@ -133,9 +137,8 @@ var traefikFields = []traefikField{
 const hintUnknown = "Bridgehead does not know this field (it is in no Traefik version it was checked against): remove it"
 
 // traefikKinds are the Traefik kinds Bridgehead does not read, with what to do instead.
-var unreadTraefikKinds = map[string]string{
-	"IngressRouteUDP": "UDP routing is not implemented",
-}
+// Every Traefik v3 kind is read today; the map stays for a kind Traefik adds.
+var unreadTraefikKinds = map[string]string{}
 
 var listIndex = regexp.MustCompile(`\[\d+\]`)
 

@@ -29,6 +29,7 @@ import (
 var walkObject = map[string]translate.Key{
 	translate.KindIngressRoute:        {Kind: translate.KindIngressRoute, Namespace: "web", Name: "app"},
 	translate.KindIngressRouteTCP:     {Kind: translate.KindIngressRouteTCP, Namespace: "web", Name: "db"},
+	translate.KindIngressRouteUDP:     {Kind: translate.KindIngressRouteUDP, Namespace: "web", Name: "dns"},
 	translate.KindMiddleware:          {Kind: translate.KindMiddleware, Namespace: "web", Name: "mw"},
 	translate.KindMiddlewareTCP:       {Kind: translate.KindMiddlewareTCP, Namespace: "web", Name: "mwt"},
 	translate.KindServersTransport:    {Kind: translate.KindServersTransport, Namespace: "web", Name: "st"},
@@ -71,6 +72,7 @@ var middlewareTypes = map[string]map[string]string{
 	translate.KindMiddlewareTCP: {
 		"inFlightConn": `{amount: 5}`,
 		"ipAllowList":  `{sourceRange: [10.0.0.0/8]}`,
+		"ipWhiteList":  `{sourceRange: [10.0.0.0/8]}`,
 	},
 }
 
@@ -97,6 +99,14 @@ spec:
     middlewares: [{name: mwt}]
     services: [{name: db, port: 5432, serversTransport: stt}]
   tls: {secretName: edge-tls, options: {name: opts}}
+---
+apiVersion: GROUP/v1alpha1
+kind: IngressRouteUDP
+metadata: {name: dns, namespace: web}
+spec:
+  entryPoints: [dns]
+  routes:
+  - services: [{name: dns, port: 53}]
 ---
 apiVersion: GROUP/v1alpha1
 kind: TraefikService
@@ -203,6 +213,22 @@ metadata: {name: %[2]s-1, namespace: %[1]s, labels: {kubernetes.io/service-name:
 addressType: IPv4
 ports: [{name: https, port: 8443}, {name: http, port: 8080}, {name: pg, port: 15432}, {name: pg2, port: 15433}]
 endpoints: [{addresses: [10.0.0.1]}]
+`, svc.ns, svc.name)
+	}
+	for _, svc := range []struct{ ns, name string }{{"web", "dns"}, {"web", "dns2"}, {"other", "dns"}} {
+		fmt.Fprintf(&b, `---
+apiVersion: v1
+kind: Service
+metadata: {name: %[2]s, namespace: %[1]s}
+spec:
+  ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-alt, port: 5353, protocol: UDP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: %[2]s-1, namespace: %[1]s, labels: {kubernetes.io/service-name: %[2]s}}
+addressType: IPv4
+ports: [{name: dns, port: 10053, protocol: UDP}, {name: dns-alt, port: 15353, protocol: UDP}]
+endpoints: [{addresses: [10.0.0.2]}]
 `, svc.ns, svc.name)
 	}
 	fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: roots, namespace: web}\ndata: {ca.crt: %s}\n", quote(string(backendCA.PEM)))
