@@ -27,6 +27,8 @@ type route struct {
 	policy  string
 	handler http.Handler
 	stats   *metrics.Route
+	// children is set on a parent route: the router of its child routes.
+	children *childRouter
 }
 
 // compile builds the serving state of a snapshot. It runs on every swap, off the hot
@@ -41,6 +43,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		transports[t.ID] = t
 	}
 	var routes []*route
+	children := childRoutes(snap.HTTPRoutes)
 	for _, hr := range snap.HTTPRoutes {
 		r := &route{snap: hr, policy: hr.Policy, stats: s.metrics.Route(hr.ID)}
 		parsed, err := rule.Parse(hr.Match, rule.HTTP)
@@ -53,11 +56,16 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		switch {
 		case hr.Failure != nil:
 			r.handler = failureHandler(s, r, hr.Failure.Header(), hr.Failure.Status)
+		case len(children[hr.ID]) > 0:
+			// A parent route: its middlewares, then the child routes decide (see children.go).
+			r.children = &childRouter{srv: s, ids: children[hr.ID]}
+			r.handler = s.middlewares.Chain(hr.Middlewares, r.children)
 		default:
 			r.handler = s.middlewares.Chain(hr.Middlewares, s.forwarder(r, transports, used))
 		}
 		routes = append(routes, r)
 	}
+	linkChildren(routes)
 	s.compileTCP(st, transports, used)
 	s.health.Retain(used)
 	s.healthChecks.Sweep()
@@ -66,6 +74,9 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	for _, ep := range s.entryPoints {
 		var mine []*route
 		for _, r := range routes {
+			if len(r.snap.Parents) > 0 {
+				continue // reached only through its parents
+			}
 			if r.snap.TLS == ep.TLS && (len(r.snap.EntryPoints) == 0 || slices.Contains(r.snap.EntryPoints, ep.Name)) {
 				mine = append(mine, r)
 			}

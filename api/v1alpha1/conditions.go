@@ -32,7 +32,8 @@ const (
 	//   False:   the reason of the first failing condition above, or ReasonNoEndpoints,
 	//            ReasonTLSOptionConflict, ReasonPartiallyReady, ReasonServingLastGood (the
 	//            newest generation is refused and the last good one keeps serving),
-	//            ReasonTLSSecretNameMissing (Ingress).
+	//            ReasonTLSSecretNameMissing (Ingress), ReasonNoChildRoutes (an IngressRoute
+	//            route without services that no child IngressRoute serves under).
 	//   Unknown: ReasonPending, before the first snapshot that includes the object.
 	ConditionReady ConditionType = "Ready"
 
@@ -114,6 +115,10 @@ const (
 	// generated one would be, which clients refuse); those hosts' HTTPS routes do not count
 	// as served.
 	ReasonTLSSecretNameMissing ConditionReason = "TLSSecretNameMissing"
+	// ReasonNoChildRoutes: an IngressRoute route has no services and no served child
+	// IngressRoute (spec.parentRefs) evaluates under it, so it answers nothing and is not
+	// served, as in Traefik.
+	ReasonNoChildRoutes ConditionReason = "NoChildRoutes"
 )
 
 // Reasons about Ingresses that are not conditions of any object: diagnose gives them, since

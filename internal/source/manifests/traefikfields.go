@@ -63,7 +63,6 @@ func responseHeader(header, value string) string {
 var traefikFields = []traefikField{
 	// IngressRoute.
 	{kind: kindIngressRoute, path: "spec.ingressClassName", hint: hintIngressClass},
-	{kind: kindIngressRoute, path: "spec.parentRefs", hint: "multi-layer routing (Traefik v3.5+) is not implemented yet: served alone, this child's routes would answer outside its parent's match; until it is, merge the parent's match into each child rule (Host(`a.example`) && PathPrefix(`/api`)) and list the parent's middlewares on the child's routes"},
 	{kind: kindIngressRoute, path: "spec.routes[].observability", hint: "per-route switches for access logs, metrics and tracing are not implemented (Bridgehead logs and counts every route, and does not trace): remove the field"},
 	{kind: kindIngressRoute, path: "spec.routes[].syntax", accept: []any{"v3"}, hint: hintSyntax},
 	{kind: kindIngressRoute, path: "spec.routes[].services[].healthCheck.followRedirects", accept: []any{false}, hint: "only false is implemented: Bridgehead's probes do not follow redirects (a 3xx answer counts as healthy unless healthCheck.status is set); set it to false, or probe a path that does not redirect"},
