@@ -30,8 +30,9 @@ const (
 	// ConditionReady says whether the gateway serves the object as written.
 	//   True:    ReasonReady.
 	//   False:   the reason of the first failing condition above, or ReasonNoEndpoints,
-	//            ReasonTLSOptionConflict, ReasonPartiallyReady, ReasonServingLastGood (the
-	//            newest generation is refused and the last good one keeps serving),
+	//            ReasonTLSOptionConflict, ReasonTLSStoreConflict, ReasonPartiallyReady,
+	//            ReasonServingLastGood (the newest generation is refused and the last good
+	//            one keeps serving),
 	//            ReasonTLSSecretNameMissing (Ingress), ReasonNoChildRoutes (an IngressRoute
 	//            route without services that no child IngressRoute serves under).
 	//   Unknown: ReasonPending, before the first snapshot that includes the object.
@@ -44,6 +45,7 @@ const (
 	//          ReasonIneffectiveSetting, ReasonDataRefused, ReasonTLSHostsMissing,
 	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonTLSOptionConflict (a
 	//          TLSOption named default outside the gateway's namespace, with others),
+	//          ReasonTLSStoreConflict (the same for a TLSStore without a defaultCertificate),
 	//          ReasonMultipleWarnings.
 	//   False: ReasonNoWarnings.
 	ConditionWarnings ConditionType = "Warnings"
@@ -106,7 +108,10 @@ const (
 	ReasonPending           ConditionReason = "Pending"
 	ReasonNoEndpoints       ConditionReason = "NoEndpoints"
 	ReasonTLSOptionConflict ConditionReason = "TLSOptionConflict"
-	ReasonPartiallyReady    ConditionReason = "PartiallyReady"
+	// ReasonTLSStoreConflict: several TLSStores are named default; the message names the
+	// one that wins (the gateway's namespace's), or says none does and what is dropped.
+	ReasonTLSStoreConflict ConditionReason = "TLSStoreConflict"
+	ReasonPartiallyReady   ConditionReason = "PartiallyReady"
 	// ReasonServingLastGood: the newest generation of the spec cannot be served (Accepted
 	// says why), so the last generation that could keeps serving in its place.
 	ReasonServingLastGood ConditionReason = "ServingLastGood"

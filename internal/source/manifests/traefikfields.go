@@ -39,7 +39,7 @@ const (
 	hintSyntax       = "only syntax v3 is implemented (every rule is read in Traefik v3 syntax): rewrite the rule in v3 syntax and remove the field or set it to v3"
 	hintNativeLB     = "only false is implemented: Bridgehead balances over the Service's ready endpoints itself, never through its cluster IP or a node port; remove the field or set it to false"
 	hintCertResolver = "ACME is not built in: issue the certificate with cert-manager (its http-01 solver works through the web entry point) and name its Secret in tls.secretName"
-	hintTLSStore     = "TLSStore references are not implemented: the TLSStore named default in the gateway's namespace applies to every route; remove the field"
+	hintTLSStore     = "TLSStore references are not implemented: the TLSStore named default (in any namespace, as in Traefik; the gateway's namespace's one wins) applies to every route; remove the field"
 	hintCORS         = "CORS is not implemented (Traefik answers preflight requests itself): answer CORS in the backend, and remove the field"
 	hintMirroring    = "mirroring TraefikServices are not implemented yet (the TraefikService is not Ready and routes that use it answer 503): route to the main Service directly, or use a weighted TraefikService"
 	hintSSLRedirect  = "Traefik's deprecated SSL redirect options are not implemented: use a redirectScheme Middleware (scheme: https) on the plain-HTTP route"
