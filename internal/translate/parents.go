@@ -291,4 +291,46 @@ func (t *translator) pruneRouteTree(slots map[ruleSlot][]slotEntry, tree *parent
 			}
 		}
 	}
+	t.reportBlockedChildren(entries)
+}
+
+// reportBlockedChildren: a child route whose every parent route fails closed (a missing
+// TLS Secret or middleware on the parent, or the same above it) stays in the snapshot but
+// is never reached, so its object is not Ready for it, pointing at the parents.
+func (t *translator) reportBlockedChildren(entries map[string]slotEntry) {
+	byID := map[string]*snapshot.HTTPRoute{}
+	for _, r := range t.snap.HTTPRoutes {
+		byID[r.ID] = r
+	}
+	blocked := map[string]bool{}
+	var isBlocked func(r *snapshot.HTTPRoute, depth int) bool
+	isBlocked = func(r *snapshot.HTTPRoute, depth int) bool {
+		if r.Failure != nil {
+			return true
+		}
+		if len(r.Parents) == 0 || depth > len(byID) {
+			return false
+		}
+		for _, p := range r.Parents {
+			if pr := byID[p]; pr == nil || !isBlocked(pr, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, r := range t.snap.HTTPRoutes {
+		if len(r.Parents) == 0 || r.Failure != nil || !isBlocked(r, 0) || blocked[r.ID] {
+			continue
+		}
+		blocked[r.ID] = true
+		e, ok := entries[r.ID]
+		if !ok {
+			continue
+		}
+		if e.served {
+			e.rep.served--
+		}
+		e.rep.notReadyf(bhv1.ReasonInvalidRef, fmt.Sprintf("%s: every parent route (%s) fails closed, so requests never reach it; see the parents' status",
+			e.field, strings.Join(r.Parents, ", ")))
+	}
 }
