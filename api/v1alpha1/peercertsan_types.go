@@ -64,15 +64,23 @@ func (s *PeerCertSAN) UnmarshalJSON(data []byte) error {
 		s.Plain = true
 		return nil
 	}
-	var o sanObject
+	if o, ok := decodeSANObject(data); ok {
+		s.Type, s.Value = o.Type, o.Value
+	} else {
+		s.Invalid = string(data)
+	}
+	return nil
+}
+
+// decodeSANObject reads the {type, value} form; ok is false for anything else, including
+// an object with other fields.
+func decodeSANObject(data []byte) (o sanObject, ok bool) {
+	if len(data) == 0 || data[0] != '{' {
+		return o, false
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if len(data) == 0 || data[0] != '{' || dec.Decode(&o) != nil {
-		s.Invalid = string(data)
-		return nil
-	}
-	s.Type, s.Value = o.Type, o.Value
-	return nil
+	return o, dec.Decode(&o) == nil
 }
 
 // MarshalJSON writes the entry in the form it was read in.
