@@ -42,7 +42,7 @@ const (
 	// likely mistakes (the static TLS lint).
 	//   True:  ReasonInsecureSkipVerify, ReasonCertificateHostMismatch,
 	//          ReasonCertificateExpiringSoon, ReasonCertificateExpired,
-	//          ReasonIneffectiveSetting, ReasonDataRefused, ReasonTLSHostsMissing,
+	//          ReasonIneffectiveSetting, ReasonDeprecatedField, ReasonDataRefused, ReasonTLSHostsMissing,
 	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonTLSOptionConflict (a
 	//          TLSOption named default outside the gateway's namespace, with others),
 	//          ReasonTLSStoreConflict (the same for a TLSStore without a defaultCertificate),
@@ -144,6 +144,9 @@ const (
 	// ReasonIneffectiveSetting: a field has no effect as written (for example a
 	// serversTransport on a backend spoken to over plain http).
 	ReasonIneffectiveSetting ConditionReason = "IneffectiveSetting"
+	// ReasonDeprecatedField: a field is served under a name Traefik deprecated (ipWhiteList);
+	// the message names the one to use.
+	ReasonDeprecatedField ConditionReason = "DeprecatedField"
 	// ReasonDataRefused: a Secret or ConfigMap the object reads was changed to data that
 	// cannot be used (garbage PEM, a key that does not match); its last good data keeps
 	// serving, and the message says what was wrong with the new data.

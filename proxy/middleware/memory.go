@@ -9,7 +9,8 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
-// Memory keeps what stateful middlewares count (rate-limit buckets, requests in flight) from one snapshot to
+// Memory keeps what stateful middlewares count (rate-limit buckets, requests in flight,
+// circuit breakers' states and windows) from one snapshot to
 // the next. Chains are rebuilt on every swap, and a swap happens on any change anywhere
 // (an endpoint coming up is enough): without Memory each one would hand every client a
 // full bucket again. State is kept per Middleware object and configuration, so editing a
@@ -20,6 +21,7 @@ type Memory struct {
 	mu       sync.Mutex
 	buckets  map[string]*buckets
 	inFlight map[string]*inFlight
+	breakers map[string]*breaker
 	used     map[string]bool
 }
 
@@ -28,14 +30,21 @@ func NewMemory(now func() time.Time) *Memory {
 	if now == nil {
 		now = time.Now
 	}
-	return &Memory{now: now, buckets: map[string]*buckets{}, inFlight: map[string]*inFlight{}, used: map[string]bool{}}
+	return &Memory{now: now, buckets: map[string]*buckets{}, inFlight: map[string]*inFlight{}, breakers: map[string]*breaker{}, used: map[string]bool{}}
 }
 
 // Chain is the package's Chain with state kept in mem.
 func (mem *Memory) Chain(mws []*snapshot.Middleware, next http.Handler) http.Handler {
+	return mem.Build(nil, mws, next)
+}
+
+// Build is Chain with env for the middlewares that call out (forwardAuth): the proxy
+// passes its upstream pool and the snapshot's transports, so that the auth server is
+// reached through the same verified transport code as backends.
+func (mem *Memory) Build(env *Env, mws []*snapshot.Middleware, next http.Handler) http.Handler {
 	h := next
 	for i := len(mws) - 1; i >= 0; i-- {
-		if s := mem.stateful(mws[i], h); s != nil {
+		if s := mem.stateful(env, mws[i], h); s != nil {
 			h = s
 			continue
 		}
@@ -62,12 +71,17 @@ func (mem *Memory) Sweep() {
 			delete(mem.inFlight, k)
 		}
 	}
+	for k := range mem.breakers {
+		if !mem.used[k] {
+			delete(mem.breakers, k)
+		}
+	}
 	clear(mem.used)
 }
 
-// stateful builds the middlewares that count, or returns nil for the others. A nil
-// Memory gives each build fresh state.
-func (mem *Memory) stateful(m *snapshot.Middleware, next http.Handler) http.Handler {
+// stateful builds the middlewares that count or call out (forwardAuth, errors pages), or
+// returns nil for the others. A nil Memory gives each build fresh state.
+func (mem *Memory) stateful(env *Env, m *snapshot.Middleware, next http.Handler) http.Handler {
 	switch {
 	case m == nil:
 		return nil
@@ -81,7 +95,21 @@ func (mem *Memory) stateful(m *snapshot.Middleware, next http.Handler) http.Hand
 		return newRateLimit(m.RateLimit, b, next)
 	case m.Chain != nil:
 		// Not stateful itself, but what it holds may be.
-		return mem.Chain(m.Chain.Middlewares, next)
+		return mem.Build(env, m.Chain.Middlewares, next)
+	case m.ForwardAuth != nil:
+		return newForwardAuth(env, m, next)
+	case m.CircuitBreaker != nil:
+		// A tripped breaker stays tripped across reloads, and the answers it counted count.
+		var b *breaker
+		if mem == nil {
+			b = newBreaker(m.CircuitBreaker, time.Now)
+		} else {
+			b = remember(mem, mem.breakers, m.Source, m.CircuitBreaker, func() *breaker { return newBreaker(m.CircuitBreaker, mem.now) })
+		}
+		return newCircuitBreaker(m.CircuitBreaker, b, next)
+	case m.Errors != nil:
+		// Not stateful either, but it forwards to a backend of its own.
+		return newErrorPages(m.Errors, env.backends(), next)
 	case m.InFlightReq != nil:
 		// Requests still in progress on the previous snapshot's chain count against the
 		// new one: the counts are shared.
