@@ -29,6 +29,8 @@ type route struct {
 	policy  string
 	handler http.Handler
 	stats   *metrics.Route
+	// children is set on a parent route: the router of its child routes.
+	children *childRouter
 }
 
 // compile builds the serving state of a snapshot. It runs on every swap, off the hot
@@ -44,6 +46,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	}
 	env := &middleware.Env{Upstreams: s.pool, Transports: transports, Fail: s.fail, Log: s.log}
 	var routes []*route
+	children := childRoutes(snap.HTTPRoutes)
 	for _, hr := range snap.HTTPRoutes {
 		r := &route{snap: hr, policy: hr.Policy, stats: s.metrics.Route(hr.ID)}
 		parsed, err := rule.Parse(hr.Match, rule.HTTP)
@@ -56,6 +59,10 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		switch {
 		case hr.Failure != nil:
 			r.handler = failureHandler(s, r, hr.Failure.Header(), hr.Failure.Status)
+		case len(children[hr.ID]) > 0:
+			// A parent route: its middlewares, then the child routes decide (see children.go).
+			r.children = &childRouter{srv: s, ids: children[hr.ID]}
+			r.handler = s.middlewares.Chain(hr.Middlewares, r.children)
 		default:
 			// The Service of an errors page is forwarded to as the route's backends are,
 			// on the route's behalf (its failures show on the route).
@@ -67,6 +74,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		}
 		routes = append(routes, r)
 	}
+	linkChildren(routes)
 	s.compileTCP(st, transports, used)
 	s.compileUDP(st)
 	s.health.Retain(used)
@@ -76,6 +84,9 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	for _, ep := range s.entryPoints {
 		var mine []*route
 		for _, r := range routes {
+			if len(r.snap.Parents) > 0 {
+				continue // reached only through its parents
+			}
 			if r.snap.TLS == ep.TLS && (len(r.snap.EntryPoints) == 0 || slices.Contains(r.snap.EntryPoints, ep.Name)) {
 				mine = append(mine, r)
 			}

@@ -30,10 +30,13 @@ const (
 	// ConditionReady says whether the gateway serves the object as written.
 	//   True:    ReasonReady.
 	//   False:   the reason of the first failing condition above, or ReasonNoEndpoints,
-	//            ReasonTLSOptionConflict, ReasonPartiallyReady, ReasonServingLastGood (the
-	//            newest generation is refused and the last good one keeps serving),
+	//            ReasonTLSOptionConflict, ReasonTLSStoreConflict, ReasonPartiallyReady,
+	//            ReasonServingLastGood (the newest generation is refused and the last good
+	//            one keeps serving),
 	//            ReasonTLSSecretNameMissing (Ingress), ReasonUnknownEntryPoint (a route names
-	//            an entry point the gateway does not have, or of the wrong protocol).
+	//            an entry point the gateway does not have, or of the wrong protocol),
+	//            ReasonNoChildRoutes (an IngressRoute route without services that no child
+	//            IngressRoute serves under).
 	//   Unknown: ReasonPending, before the first snapshot that includes the object.
 	ConditionReady ConditionType = "Ready"
 
@@ -44,6 +47,7 @@ const (
 	//          ReasonIneffectiveSetting, ReasonDeprecatedField, ReasonDataRefused, ReasonTLSHostsMissing,
 	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonTLSOptionConflict (a
 	//          TLSOption named default outside the gateway's namespace, with others),
+	//          ReasonTLSStoreConflict (the same for a TLSStore without a defaultCertificate),
 	//          ReasonMultipleWarnings.
 	//   False: ReasonNoWarnings.
 	ConditionWarnings ConditionType = "Warnings"
@@ -106,7 +110,10 @@ const (
 	ReasonPending           ConditionReason = "Pending"
 	ReasonNoEndpoints       ConditionReason = "NoEndpoints"
 	ReasonTLSOptionConflict ConditionReason = "TLSOptionConflict"
-	ReasonPartiallyReady    ConditionReason = "PartiallyReady"
+	// ReasonTLSStoreConflict: several TLSStores are named default; the message names the
+	// one that wins (the gateway's namespace's), or says none does and what is dropped.
+	ReasonTLSStoreConflict ConditionReason = "TLSStoreConflict"
+	ReasonPartiallyReady   ConditionReason = "PartiallyReady"
 	// ReasonServingLastGood: the newest generation of the spec cannot be served (Accepted
 	// says why), so the last generation that could keeps serving in its place.
 	ReasonServingLastGood ConditionReason = "ServingLastGood"
@@ -120,6 +127,10 @@ const (
 	// no UDP entry point (--entrypoint NAME=:PORT/udp). It serves on the UDP entry points
 	// it names that exist, if any.
 	ReasonUnknownEntryPoint ConditionReason = "UnknownEntryPoint"
+	// ReasonNoChildRoutes: an IngressRoute route has no services and no served child
+	// IngressRoute (spec.parentRefs) evaluates under it, so it answers nothing and is not
+	// served, as in Traefik.
+	ReasonNoChildRoutes ConditionReason = "NoChildRoutes"
 )
 
 // Reasons about Ingresses that are not conditions of any object: diagnose gives them, since

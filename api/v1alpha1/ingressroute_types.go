@@ -20,6 +20,27 @@ type IngressRouteSpec struct {
 	// TLS terminates client TLS for this route's hosts.
 	// +optional
 	TLS *TLS `json:"tls,omitempty"`
+	// ParentRefs makes this IngressRoute a child of other IngressRoutes (Traefik's
+	// multi-layer routing): its routes are evaluated only for requests that matched one of
+	// a parent's routes, after that parent's middlewares ran, and they take the parent's
+	// entry points and TLS (so a child sets neither). Every route of every parent becomes
+	// a parent of every route here; a parent's routes have no services.
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	ParentRefs []IngressRouteRef `json:"parentRefs,omitempty"`
+}
+
+// IngressRouteRef names a parent IngressRoute.
+type IngressRouteRef struct {
+	// Name of the parent IngressRoute.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// Namespace of the parent IngressRoute; defaults to this IngressRoute's namespace.
+	// Another namespace needs cross-namespace references enabled.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // RouteKind is the kind of an IngressRoute route; only Rule exists.
@@ -40,10 +61,12 @@ type Route struct {
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	Priority int `json:"priority,omitempty"`
-	// Services receive the matched requests, balanced by weight.
-	// +kubebuilder:validation:MinItems=1
+	// Services receive the matched requests, balanced by weight. A route without services
+	// is a parent route: it serves only through the child IngressRoutes that name its
+	// IngressRoute in spec.parentRefs.
 	// +kubebuilder:validation:MaxItems=32
-	Services []Service `json:"services"`
+	// +optional
+	Services []Service `json:"services,omitempty"`
 	// Middlewares run in order before the request is forwarded.
 	// +kubebuilder:validation:MaxItems=32
 	// +optional

@@ -49,13 +49,12 @@ type UpstreamTLS struct {
 	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	PeerCertURI string `json:"peerCertURI,omitempty"`
-	// PeerCertSANs requires the backend's certificate to carry at least one of these DNS or
-	// IP SANs, in addition to chain verification (Bridgehead extension).
+	// PeerCertSANs requires the backend's certificate to carry at least one of these SANs,
+	// in addition to chain and name verification. Each entry is Traefik's {type: DNSName
+	// or URI, value} or a plain string (a DNS name or IP address matched exactly).
 	// +kubebuilder:validation:MaxItems=32
-	// +kubebuilder:validation:items:MinLength=1
-	// +kubebuilder:validation:items:MaxLength=253
 	// +optional
-	PeerCertSANs []string `json:"peerCertSANs,omitempty"`
+	PeerCertSANs []PeerCertSAN `json:"peerCertSANs,omitempty"`
 }
 
 // ServersTransportSpec configures connections from the gateway to HTTP(S) backends.

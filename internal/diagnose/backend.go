@@ -250,8 +250,8 @@ func transportFacts(t *snapshot.Transport, v view) []string {
 	default:
 		facts = append(facts, "serverName: "+t.ServerName+"; names checked: "+names(v.verifyNames))
 	}
-	if len(t.PeerCertSANs) > 0 {
-		facts = append(facts, "peerCertSANs: "+names(t.PeerCertSANs))
+	if pins := peerPins(t); len(pins) > 0 {
+		facts = append(facts, "peerCertSANs: "+names(pins))
 	}
 	if t.PeerCertURI != "" {
 		facts = append(facts, "peerCertURI: "+t.PeerCertURI)
@@ -300,4 +300,16 @@ func judgeTransport(hop *Hop, t *snapshot.Transport, v view, failure, insecure, 
 	default:
 		hop.Message = "the backend's certificate must chain to these roots and carry one of the names checked"
 	}
+}
+
+// peerPins lists a transport's peerCertSANs entries of both forms, for the report.
+func peerPins(t *snapshot.Transport) []string {
+	out := append([]string(nil), t.PeerCertSANs...)
+	for _, d := range t.PeerCertDNSNames {
+		out = append(out, "DNSName "+d)
+	}
+	for _, u := range t.PeerCertURIs {
+		out = append(out, "URI "+u)
+	}
+	return out
 }

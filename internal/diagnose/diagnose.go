@@ -305,6 +305,8 @@ func (e *env) ingressRoute(ir *bhv1.IngressRoute) Section {
 			matches[i] = r.Match
 		}
 		e.edge(&sec, ref, ir.Namespace, spec, matches, false)
+	} else if len(ir.Spec.ParentRefs) > 0 {
+		sec.add(Hop{Kind: "TLS", Object: "(parents')", Message: "a child IngressRoute (spec.parentRefs): served on its parents' entry points, with their TLS; diagnose the parent IngressRoutes for the edge"})
 	} else {
 		sec.add(Hop{Kind: "TLS", Object: "(none)", Message: "no spec.tls: the route is served on the plain HTTP entry points only"})
 	}
@@ -313,6 +315,11 @@ func (e *env) ingressRoute(ir *bhv1.IngressRoute) Section {
 		hr := routes[i]
 		if !e.routeHops(&sec, key, field, r.Match, hr) {
 			continue
+		}
+		if len(hr.Parents) > 0 {
+			last := &sec.Hops[len(sec.Hops)-1]
+			last.Message = strings.Replace(last.Message, "on every entry point", "below parent routes "+strings.Join(hr.Parents, ", ")+
+				" (only for requests one of them matched, after its middlewares)", 1)
 		}
 		for j, s := range r.Services {
 			if j >= len(hr.Backends) {

@@ -62,7 +62,12 @@ func (e *env) edge(sec *Section, ref snapshot.Ref, ns string, spec tlsSpec, matc
 		fromStore = e.edgeHost(sec, h, ns, spec) || fromStore
 	}
 	if fromStore {
-		e.conditionWarnings(sec, translate.Key{Kind: translate.KindTLSStore, Namespace: e.opts.Translate.GatewayNamespace, Name: translate.DefaultTLSStoreName}, false)
+		// A TLSStore named default in any namespace is a default store (as in Traefik).
+		for _, k := range e.statuses.Keys() {
+			if k.Kind == translate.KindTLSStore && k.Name == translate.DefaultTLSStoreName {
+				e.conditionWarnings(sec, k, false)
+			}
+		}
 	}
 	e.policyHop(sec, ns, spec, matches, tcp)
 }

@@ -218,7 +218,7 @@ func (e *env) endpointFix(r upstream.Reason, d upstream.Detail, s svcRef, v view
 		}
 		return fmt.Sprintf("add the CA certificate of %s to spec.rootCAs of %s (it trusts only: %s)%s", issuer, st, strings.Join(describeRoots(t.RootCAs), "; "), alsoName)
 	case upstream.NameMismatch:
-		if t != nil && (len(t.PeerCertSANs) > 0 || t.PeerCertURI != "") && sansAccept(d.SANs, d.NamesChecked) {
+		if t != nil && (len(peerPins(t)) > 0 || t.PeerCertURI != "") && sansAccept(d.SANs, d.NamesChecked) {
 			return fmt.Sprintf("correct peerCertSANs / peerCertURI of %s to the identity the backend's certificate carries (%s), or reissue the certificate", st, names(d.SANs))
 		}
 		sn := serverNameFor(d.SANs)

@@ -95,6 +95,12 @@ type HTTPRoute struct {
 	Backends []*Backend `json:"backends,omitempty"`
 	// Failure, when set, is answered for every request this route matches.
 	Failure *Failure `json:"failure,omitempty"`
+	// Parents are the IDs of the routes this one is a child of (IngressRoute
+	// spec.parentRefs, Traefik's multi-layer routing); empty for a root route. A child is
+	// never matched on its own: only among the children of a parent that matched the
+	// request, after that parent's middlewares ran, so it sees the request as they left
+	// it. It takes the parent's entry points and TLS policy.
+	Parents []string `json:"parents,omitempty"`
 }
 
 // Backend is one weighted Service of a route, resolved to endpoints.

@@ -18,12 +18,19 @@ type Transport struct {
 	// ClientCertificates are presented to backends that ask for one.
 	ClientCertificates []*Certificate `json:"clientCertificates,omitempty"`
 	// ServerName, when set, overrides every backend's default server name.
-	ServerName   string   `json:"serverName,omitempty"`
-	PeerCertURI  string   `json:"peerCertURI,omitempty"`
-	PeerCertSANs []string `json:"peerCertSANs,omitempty"`
-	MinVersion   uint16   `json:"minVersion,omitempty"`
-	MaxVersion   uint16   `json:"maxVersion,omitempty"`
-	CipherSuites []uint16 `json:"cipherSuites,omitempty"`
+	ServerName  string `json:"serverName,omitempty"`
+	PeerCertURI string `json:"peerCertURI,omitempty"`
+	// PeerCertSANs, PeerCertDNSNames and PeerCertURIs pin the backend's identity: when any
+	// is set, its certificate must match at least one entry of one of them. PeerCertSANs
+	// are DNS names or IP addresses one SAN must equal exactly; PeerCertDNSNames match as
+	// hostname verification does (wildcard SANs included); PeerCertURIs equal a URI SAN,
+	// case-insensitively (Traefik's {type: DNSName|URI, value} entries).
+	PeerCertSANs     []string `json:"peerCertSANs,omitempty"`
+	PeerCertDNSNames []string `json:"peerCertDNSNames,omitempty"`
+	PeerCertURIs     []string `json:"peerCertURIs,omitempty"`
+	MinVersion       uint16   `json:"minVersion,omitempty"`
+	MaxVersion       uint16   `json:"maxVersion,omitempty"`
+	CipherSuites     []uint16 `json:"cipherSuites,omitempty"`
 
 	MaxIdleConnsPerHost   int           `json:"maxIdleConnsPerHost,omitempty"`
 	DialTimeout           time.Duration `json:"dialTimeout,omitempty"`

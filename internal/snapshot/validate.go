@@ -65,6 +65,12 @@ func (s *Snapshot) Validate() error {
 	}
 
 	ids := map[string]bool{}
+	hasChildren := map[string]bool{}
+	for _, r := range s.HTTPRoutes {
+		for _, p := range r.Parents {
+			hasChildren[p] = true
+		}
+	}
 	checkFailure := func(where string, f *Failure) {
 		if f != nil && (f.Status < 400 || f.Status > 599 || f.Reason == "") {
 			add("%s: failure needs a 4xx/5xx status and a reason", where)
@@ -85,8 +91,11 @@ func (s *Snapshot) Validate() error {
 			add("TLS route %q uses unknown policy %q", r.ID, r.Policy)
 		}
 		checkFailure("route "+r.ID, r.Failure)
-		if r.Failure == nil && len(r.Backends) == 0 && !redirectsOnly(r) {
-			add("route %q has neither backends nor a failure", r.ID)
+		if r.Failure == nil && len(r.Backends) == 0 && !redirectsOnly(r) && !hasChildren[r.ID] {
+			add("route %q has neither backends nor a failure nor child routes", r.ID)
+		}
+		if hasChildren[r.ID] && len(r.Backends) > 0 {
+			add("route %q has both backends and child routes", r.ID)
 		}
 		EachForwardAuth(r.Middlewares, func(m *Middleware) {
 			switch fa := m.ForwardAuth; {
@@ -105,6 +114,9 @@ func (s *Snapshot) Validate() error {
 			}
 			checkFailure("route "+r.ID+" backend "+b.Service.String(), b.Failure)
 		}
+	}
+	for _, msg := range checkRouteTree(s.HTTPRoutes, ids) {
+		add("%s", msg)
 	}
 	// Route IDs are namespace/name/index of the route's object: unique within a kind, and
 	// an IngressRoute, an IngressRouteTCP and an IngressRouteUDP may share a name.
@@ -164,6 +176,50 @@ func redirectsOnly(r *HTTPRoute) bool {
 		}
 	}
 	return false
+}
+
+// checkRouteTree checks what the proxy's walk from root routes to their children relies
+// on: every parent exists, and no route is its own ancestor.
+func checkRouteTree(routes []*HTTPRoute, ids map[string]bool) []string {
+	var errs []string
+	parents := map[string][]string{}
+	for _, r := range routes {
+		for _, p := range r.Parents {
+			if !ids[p] {
+				errs = append(errs, fmt.Sprintf("route %q names parent %q, which is not a route", r.ID, p))
+			}
+		}
+		parents[r.ID] = r.Parents
+	}
+	const (
+		visiting = 1
+		done     = 2
+	)
+	state := map[string]int{}
+	var visit func(id string) bool
+	visit = func(id string) bool {
+		switch state[id] {
+		case visiting:
+			return false
+		case done:
+			return true
+		}
+		state[id] = visiting
+		for _, p := range parents[id] {
+			if !visit(p) {
+				return false
+			}
+		}
+		state[id] = done
+		return true
+	}
+	for _, r := range routes {
+		if !visit(r.ID) {
+			errs = append(errs, fmt.Sprintf("route %q is its own ancestor", r.ID))
+			break
+		}
+	}
+	return errs
 }
 
 // EachForwardAuth calls fn for every forwardAuth middleware in mws, chains included.

@@ -30,6 +30,7 @@ type ruleSlot struct {
 	match, entryPoints string
 	priority           int
 	tcp                bool
+	parents            string // the parent IngressRoutes of a child's route (see parents.go)
 }
 
 // slotEntry is one route in a slot, with what decides which route wins.
@@ -44,18 +45,28 @@ type slotEntry struct {
 
 func (t *translator) buildIngressRoutes() {
 	slots := map[ruleSlot][]slotEntry{}
-	for _, ir := range sortedByName(t.in.IngressRoutes) {
-		t.buildIngressRoute(ir, slots)
+	irs := sortedByName(t.in.IngressRoutes)
+	tree := t.parentage(irs)
+	for _, ir := range irs {
+		t.buildIngressRoute(ir, slots, tree)
 	}
 	t.resolveConflicts(slots)
+	t.pruneRouteTree(slots, tree)
 }
 
-func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntry) {
+func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntry, tree *parentage) {
 	ro, ok := t.newRouteObject(KindIngressRoute, &ir.ObjectMeta, ir.Spec.EntryPoints, len(ir.Spec.Routes), slots, false)
 	if !ok {
 		return
 	}
 	rep := ro.rep
+	key := nsName{ir.Namespace, ir.Name}
+	if tree.refuse(key, rep) {
+		rep.total = len(ir.Spec.Routes)
+		return
+	}
+	parentIDs := tree.parentRouteIDs(key)
+	ro.parents = tree.slotKey(key)
 	var front *edge
 	if tlsSpec := ir.Spec.TLS; tlsSpec != nil {
 		front = t.edgeTLS(rep, ro.obj, ir.Namespace, tlsSpec.SecretName, tlsSpec.Options, tlsSpec.Domains)
@@ -75,7 +86,16 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 		for _, h := range hosts {
 			allHosts[h] = true
 		}
-		hr := &snapshot.HTTPRoute{RouteHead: head, TLS: front != nil}
+		if len(r.Services) == 0 && !tree.parents[key] {
+			rep.notReadyf(bhv1.ReasonNoChildRoutes, fmt.Sprintf(
+				"%s has no services and no served IngressRoute names %s in spec.parentRefs, so it answers nothing and is not served; add services, or a child IngressRoute whose spec.parentRefs names this one",
+				field, ro.obj))
+			continue
+		}
+		hr := &snapshot.HTTPRoute{RouteHead: head, TLS: front != nil, Parents: parentIDs}
+		if len(r.Services) == 0 {
+			tree.parentRoutes[hr.ID] = true
+		}
 		hr.Middlewares = middlewares(ro, field, r.Middlewares, t.middleware, "requests on this route get 503", &hr.Failure)
 		var leaves []leaf
 		nested := false
@@ -104,7 +124,8 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 			ro.edge(front, hr.ID, names, &hr.Policy, &hr.Failure)
 		}
 		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
-		ro.claim(parsed, head, field, hr.Failure == nil && anyBackendServes(hr.Backends), t.removeHTTPRoute)
+		serves := hr.Failure == nil && (anyBackendServes(hr.Backends) || tree.parentRoutes[hr.ID])
+		ro.claim(parsed, head, field, serves, t.removeHTTPRoute)
 	}
 	rep.hosts = sortedKeys(allHosts)
 	rep.certs = inv.result()

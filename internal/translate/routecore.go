@@ -26,6 +26,9 @@ type routeObject struct {
 	entryPoints []string
 	slots       map[ruleSlot][]slotEntry
 	tcp         bool
+	// parents keys the rule slot of a child IngressRoute's routes: they compete only with
+	// routes under the same parents (spec.parentRefs), never with root routes.
+	parents string
 }
 
 // newRouteObject starts translating an object of kind with routes routes; ok is false
@@ -93,7 +96,7 @@ func (ro *routeObject) claim(parsed *rule.Rule, h snapshot.RouteHead, field stri
 	if serves {
 		ro.rep.served++
 	}
-	slot := ruleSlot{match: parsed.String(), entryPoints: entryPointsKey(ro.entryPoints), priority: h.Priority, tcp: ro.tcp}
+	slot := ruleSlot{match: parsed.String(), entryPoints: entryPointsKey(ro.entryPoints), priority: h.Priority, tcp: ro.tcp, parents: ro.parents}
 	ro.slots[slot] = append(ro.slots[slot], slotEntry{created: ro.meta.CreationTimestamp, id: h.ID, rep: ro.rep, field: field, served: serves,
 		remove: func() { remove(h.ID) }})
 }

@@ -108,11 +108,8 @@ func (t *translator) upstreamTLS(rep *report, o tlsOrigin, spec *bhv1.UpstreamTL
 		InsecureSkipVerify: spec.InsecureSkipVerify,
 		ServerName:         spec.ServerName,
 		PeerCertURI:        spec.PeerCertURI,
-		PeerCertSANs:       lowerAll(spec.PeerCertSANs),
 	}
-	if len(tr.PeerCertSANs) == 0 {
-		tr.PeerCertSANs = nil
-	}
+	t.peerCertSANs(rep, o, spec.PeerCertSANs, tr)
 	if spec.MinVersion != "" || spec.MaxVersion != "" {
 		tr.MinVersion, tr.MaxVersion = versionRange(spec.MinVersion, spec.MaxVersion)
 	}

@@ -135,6 +135,7 @@ func (t *translator) buildPolicies() {
 	def := nsName{t.opts.GatewayNamespace, DefaultTLSOptionName}.String()
 	if _, ok := t.policies[def]; ok {
 		t.snap.TLS.DefaultPolicy = def
+		t.defaultsOutvoted(def)
 		return
 	}
 	if id, ok := t.defaultElsewhere(); ok {

@@ -20,7 +20,9 @@ import (
 //     certificates, routes without a TLSOption fail closed (TLS handshakes for their hosts
 //     are refused): serving them with weaker client authentication than one of the
 //     defaults demands could let in clients it means to keep out. Otherwise the built-in
-//     default applies. Either way each of them carries a warning naming the others.
+//     default applies, as in Traefik (which drops its default options when several
+//     namespaces define one). Either way none of them is the default, and each is not
+//     Ready, naming the others.
 func (t *translator) defaultElsewhere() (string, bool) {
 	var ids []string
 	for _, o := range sortedByName(t.in.TLSOptions) {
@@ -44,18 +46,34 @@ func (t *translator) defaultElsewhere() (string, bool) {
 	builtin := t.builtinPolicy()
 	var msg string
 	if len(strict) > 0 {
-		msg = fmt.Sprintf("several TLSOptions are named default outside the gateway's namespace (%s) and %s asks for client certificates: Traefik would use one of them, Bridgehead cannot tell which, so TLS handshakes for every host without spec.tls.options are refused rather than served with weaker client authentication; %s",
+		msg = fmt.Sprintf("several TLSOptions are named default outside the gateway's namespace (%s) and %s asks for client certificates: Traefik would then use none of them (its built-in default, without client certificates), so TLS handshakes for every host without spec.tls.options are refused rather than served with weaker client authentication than one of them asks for; %s",
 			strings.Join(ids, ", "), strings.Join(strict, " and "), fix)
 		builtin.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonTLSOptionConflict), Status: http.StatusMisdirectedRequest, Message: "TLSOption: " + msg}
 	} else {
-		msg = fmt.Sprintf("several TLSOptions are named default outside the gateway's namespace (%s): Traefik would use one of them, Bridgehead cannot tell which, so routes without spec.tls.options get the built-in default (TLS 1.2 and 1.3, no client certificate); %s",
+		msg = fmt.Sprintf("several TLSOptions are named default outside the gateway's namespace (%s): as in Traefik, none of them is the default, so routes without spec.tls.options get the built-in default (TLS 1.2 and 1.3, no client certificate); %s",
 			strings.Join(ids, ", "), fix)
 	}
 	for _, o := range t.in.TLSOptions {
 		if o.Name == DefaultTLSOptionName && o.Namespace != t.opts.GatewayNamespace {
-			t.reportFor(KindTLSOption, &o.ObjectMeta).warn(bhv1.ReasonTLSOptionConflict, msg)
+			// None of them is the default: each is not Ready as one, naming the others.
+			t.reportFor(KindTLSOption, &o.ObjectMeta).notReadyf(bhv1.ReasonTLSOptionConflict, msg)
 		}
 	}
 	t.policies[snapshot.BuiltinPolicyID] = builtin
 	return snapshot.BuiltinPolicyID, true
+}
+
+// defaultsOutvoted reports every TLSOption named default outside the gateway's namespace
+// when the gateway's namespace has one (winner): that one is the default, and each of the
+// others is not Ready as a default, naming it. A route that names one of them in
+// spec.tls.options still gets it.
+func (t *translator) defaultsOutvoted(winner string) {
+	for _, o := range sortedByName(t.in.TLSOptions) {
+		if o.Name != DefaultTLSOptionName || o.Namespace == t.opts.GatewayNamespace {
+			continue
+		}
+		t.reportFor(KindTLSOption, &o.ObjectMeta).notReadyf(bhv1.ReasonTLSOptionConflict, fmt.Sprintf(
+			"TLSOption %s/%s is not the default: TLSOption %s, in the gateway's namespace, is, and wins over every other TLSOption named default (routes without spec.tls.options get it); routes that name %s/%s in spec.tls.options still get this one; rename it, or merge it into %s",
+			o.Namespace, o.Name, winner, o.Namespace, o.Name, winner))
+	}
 }

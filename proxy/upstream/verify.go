@@ -19,7 +19,9 @@ type verifier struct {
 	roots     *x509.CertPool // nil: the system roots
 	rootNames []string
 	names     []string // accepted names; empty means the server name of the connection
-	peerSANs  []string
+	peerSANs  []string // exact DNS or IP pins
+	peerDNS   []string // DNS pins matched as hostname verification does
+	peerURIs  []string // URI pins, case-insensitive
 	peerURI   string
 }
 
@@ -30,6 +32,7 @@ func newVerifier(t *snapshot.Transport, names []string) *verifier {
 			v.roots = t.RootCAs.Pool
 		}
 		v.peerSANs, v.peerURI = t.PeerCertSANs, t.PeerCertURI
+		v.peerDNS, v.peerURIs = t.PeerCertDNSNames, t.PeerCertURIs
 	}
 	return v
 }
@@ -91,9 +94,9 @@ func (v *verifier) verify(cs tls.ConnectionState) error {
 			bracketed(d.SANs), bracketed(names))
 		return fail(NameMismatch, d, x509.HostnameError{Certificate: leaf, Host: strings.Join(names, ",")})
 	}
-	if len(v.peerSANs) > 0 && !anyPinnedSAN(leaf, v.peerSANs) {
+	if pins := v.pins(); len(pins) > 0 && !anyPinnedSAN(leaf, v.peerSANs) && !anyName(leaf, v.peerDNS) && !anyURI(leaf, v.peerURIs) {
 		d.Message = fmt.Sprintf("the backend's certificate (SANs %s) has none of the SANs pinned by peerCertSANs (%s)",
-			bracketed(d.SANs), bracketed(v.peerSANs))
+			bracketed(d.SANs), bracketed(pins))
 		return fail(NameMismatch, d, errors.New("no pinned SAN"))
 	}
 	if v.peerURI != "" && !hasURI(leaf, v.peerURI) {
@@ -140,6 +143,30 @@ func anyPinnedSAN(leaf *x509.Certificate, pins []string) bool {
 		}
 		for _, have := range leaf.DNSNames {
 			if strings.EqualFold(strings.TrimSuffix(p, "."), have) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pins lists every peerCertSANs entry, for messages.
+func (v *verifier) pins() []string {
+	out := append([]string(nil), v.peerSANs...)
+	for _, d := range v.peerDNS {
+		out = append(out, "DNSName "+d)
+	}
+	for _, u := range v.peerURIs {
+		out = append(out, "URI "+u)
+	}
+	return out
+}
+
+// anyURI is Traefik's URI pin: a URI SAN equal to one of uris, ignoring case.
+func anyURI(leaf *x509.Certificate, uris []string) bool {
+	for _, want := range uris {
+		for _, u := range leaf.URIs {
+			if strings.EqualFold(u.String(), want) {
 				return true
 			}
 		}

@@ -139,6 +139,44 @@ func TestPeerCertSANAndURIPins(t *testing.T) {
 	}
 }
 
+// Traefik's {type, value} pins: DNSName matches as hostname verification does (a wildcard
+// SAN covers the name), URI ignores case; one match among every pin is enough.
+func TestTypedPeerCertSANPins(t *testing.T) {
+	ca := pki.MustCA("Backend CA")
+	const spiffe = "spiffe://cluster.local/ns/web/sa/backend"
+	srv, _ := startBackend(t, serving(ca.MustIssue("backend", pki.Options{
+		DNSNames: []string{"backend.example", "*.pool.example"}, URIs: []string{spiffe},
+	})), false)
+	b := backend("https", addrOf(srv), "backend.example")
+	for _, tc := range []struct {
+		name       string
+		dns, uris  []string
+		plain      []string
+		wantReason Reason
+	}{
+		{"DNSName pinned", []string{"backend.example"}, nil, nil, ""},
+		{"DNSName under a wildcard SAN", []string{"node-1.pool.example"}, nil, nil, ""},
+		{"URI pinned, other case", nil, []string{"SPIFFE://cluster.local/ns/web/sa/backend"}, nil, ""},
+		{"one of a plain and a typed pin", nil, []string{spiffe}, []string{"other.example"}, ""},
+		{"DNSName missing", []string{"other.example"}, nil, nil, NameMismatch},
+		{"URI missing", nil, []string{"spiffe://cluster.local/ns/web/sa/other"}, nil, NameMismatch},
+		{"a plain pin is exact: the wildcard does not stretch", nil, nil, []string{"node-1.pool.example"}, NameMismatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := trust(ca, "backend-ca")
+			tr.PeerCertDNSNames, tr.PeerCertURIs, tr.PeerCertSANs = tc.dns, tc.uris, tc.plain
+			if tc.wantReason == "" {
+				mustServe(t, NewPool(Options{}), tr, b)
+				return
+			}
+			d := mustFail(t, NewPool(Options{}), tr, b, tc.wantReason, http.StatusBadGateway)
+			if !strings.Contains(d.Message, "peerCertSANs") {
+				t.Errorf("message %q should name peerCertSANs", d.Message)
+			}
+		})
+	}
+}
+
 func TestInsecureSkipVerifyServesAnyCertificate(t *testing.T) {
 	trusted, other := pki.MustCA("Backend CA"), pki.MustCA("Other CA")
 	srv, _ := startBackend(t, serving(other.MustIssue("x", pki.Options{DNSNames: []string{"other.example"}})), false)

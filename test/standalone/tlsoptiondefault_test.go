@@ -41,8 +41,9 @@ stringData:
 // TestTLSOptionDefaultOutsideTheGatewayNamespace: as in Traefik, a single TLSOption named
 // default outside the gateway's namespace is the default of routes without one: a route
 // that names none requires client certificates as it says. With a second, lenient
-// default elsewhere, Bridgehead cannot tell which one applies and refuses rather than
-// serve with weaker client authentication.
+// default elsewhere, Traefik uses neither (its built-in default, without client
+// certificates); Bridgehead refuses rather than serve with weaker client authentication,
+// and neither is Ready, each naming the other.
 func TestTLSOptionDefaultOutsideTheGatewayNamespace(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
@@ -73,9 +74,9 @@ func TestTLSOptionDefaultOutsideTheGatewayNamespace(t *testing.T) {
 	}
 	var reason, msg string
 	if _, ok := eventually(5*time.Second, func() bool {
-		_, reason, msg, _ = gw.status().condition("TLSOption/team-b/default", "Warnings")
+		_, reason, msg, _ = gw.status().condition("TLSOption/team-b/default", "Ready")
 		return reason == "TLSOptionConflict" && strings.Contains(msg, "team-a/default, team-b/default")
 	}); !ok {
-		t.Errorf("TLSOption team-b/default Warnings: %s %s; want TLSOptionConflict naming both", reason, msg)
+		t.Errorf("TLSOption team-b/default Ready: %s %s; want False TLSOptionConflict naming both", reason, msg)
 	}
 }

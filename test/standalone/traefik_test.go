@@ -2,12 +2,10 @@ package standalone
 
 import (
 	"crypto/tls"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // traefikYAML is what a Traefik user has: an IngressRoute to an https service through a
@@ -172,94 +170,6 @@ func TestTraefikFieldsBridgeheadLacksAreRefused(t *testing.T) {
 			client := gw.httpsClient(p.edgeCA, false, func(c *tls.Config) { c.InsecureSkipVerify = true })
 			if code, body, err := get(client, "https://app.example.test/"); err != nil || code != http.StatusNotFound || strings.Contains(body, "A") {
 				t.Errorf("GET app.example.test: %d %q %v, want 404 (the route is not served)", code, body, err)
-			}
-		})
-	}
-}
-
-// parentChildYAML is Traefik's multi-layer routing (v3.5+): the child's Path(`/api`)
-// only applies below its parent's Host(`app.example.test`). GROUP is the API group.
-const parentChildYAML = `apiVersion: GROUP/v1alpha1
-kind: IngressRoute
-metadata:
-  name: parent
-  namespace: web
-spec:
-  entryPoints: [web]
-  routes:
-  - match: Host(` + "`app.example.test`" + `)
-    kind: Rule
-    services:
-    - name: svc-a
-      port: 443
-      serversTransport: backends
----
-apiVersion: GROUP/v1alpha1
-kind: IngressRoute
-metadata:
-  name: child
-  namespace: web
-spec:
-  parentRefs:
-  - name: parent
-  routes:
-  - match: Path(` + "`/api`" + `)
-    kind: Rule
-    services:
-    - name: svc-b
-      port: 443
-      serversTransport: backends
-`
-
-// TestParentRefsAreRefusedNotServedAtTheTop: until multi-layer routing is implemented, a
-// child IngressRoute is not served at all — served alone, its Path(/api) would answer on
-// every host. It is not Ready, naming spec.parentRefs and saying it is not implemented yet.
-func TestParentRefsAreRefusedNotServedAtTheTop(t *testing.T) {
-	t.Parallel()
-	for _, group := range []string{"traefik.containo.us", "traefik.io"} {
-		t.Run(group, func(t *testing.T) {
-			t.Parallel()
-			p := newPKI(t)
-			a, b := tlsBackend(t, p, "A", false), tlsBackend(t, p, "B", false)
-			dir := writeFolder(t, map[string]string{
-				"secrets.yaml":   p.secretsYAML(),
-				"services.yaml":  serviceYAML(t, "svc-a", addrOf(a)) + serviceYAML(t, "svc-b", addrOf(b)),
-				"transport.yaml": transportYAML,
-				"routes.yaml":    strings.ReplaceAll(parentChildYAML, "GROUP", group),
-			})
-			out, code := runTool(t, dir, binary, "status", "--config-dir", ".", "--gateway-namespace", ns)
-			if code != 1 || !strings.Contains(out, "spec.parentRefs: multi-layer routing (Traefik v3.5+) is not implemented yet") {
-				t.Errorf("bridgehead status: exit %d, want 1 naming spec.parentRefs:\n%s", code, out)
-			}
-
-			gw := serveFolder(t, dir)
-			st := gw.status()
-			if status, reason, msg, _ := st.condition("IngressRoute/web/child", "Ready"); status != "False" || reason != "UnsupportedField" ||
-				!strings.Contains(msg, "spec.parentRefs") || !strings.Contains(msg, "not implemented yet") {
-				t.Errorf("/status: child Ready = %q %q %q, want False UnsupportedField naming spec.parentRefs", status, reason, msg)
-			}
-			if status, _, msg, _ := st.condition("IngressRoute/web/parent", "Ready"); status != "True" {
-				t.Errorf("/status: parent Ready = %q %q, want True", status, msg)
-			}
-			client := &http.Client{Timeout: 10 * time.Second}
-			for _, c := range []struct{ host, want string }{
-				{"other.example.test", ""}, // the child's path on another host: no route
-				{"app.example.test", "A"},  // below the parent: the parent's route, never the child's backend
-			} {
-				req, _ := http.NewRequest(http.MethodGet, "http://"+gw.web+"/api", nil)
-				req.Host = c.host
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Fatalf("GET %s/api: %v", c.host, err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				_ = resp.Body.Close()
-				switch {
-				case c.want == "" && (resp.StatusCode != http.StatusNotFound || string(body) == "B"):
-					t.Errorf("GET %s/api: %d %q, want 404: the child route must not serve", c.host, resp.StatusCode, body)
-				case c.want != "" && string(body) != c.want:
-					t.Errorf("GET %s/api: %d %q, want the parent's backend %q", c.host, resp.StatusCode, body, c.want)
-				}
 			}
 		})
 	}

@@ -35,7 +35,7 @@ import (
 
 // traefikCRD turns one of our CRDs into the one of a Traefik group that keeps every field
 // at every depth, as Traefik's own schema keeps the fields Bridgehead does not implement
-// (nativeLB, parentRefs, certResolver, ...). Traefik's YAML itself is not in this project.
+// (nativeLB, observability, certResolver, ...). Traefik's YAML itself is not in this project.
 func traefikCRD(t *testing.T, file, group string) *apiextensionsv1.CustomResourceDefinition {
 	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "crd", "bases", file))
 	if err != nil {
@@ -180,9 +180,9 @@ const refused = `apiVersion: traefik.io/v1alpha1
 kind: IngressRoute
 metadata: {name: child, namespace: default}
 spec:
-  parentRefs: [{name: app}]
   routes:
   - match: Path(` + "`/api`" + `)
+    observability: {accessLogs: false}
     services:
     - {name: api, port: 80}
 ---
@@ -238,7 +238,7 @@ func TestTraefikObjects(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(e.events(g, "IngressRoute", "child")).To(ContainElement(And(
 			HavePrefix("Warning/UnsupportedField: Ready=False: IngressRoute default/child sets Traefik fields Bridgehead does not implement"),
-			ContainSubstring("spec.parentRefs: multi-layer routing (Traefik v3.5+) is not implemented yet"))))
+			ContainSubstring("spec.routes[0].observability: per-route switches for access logs, metrics and tracing are not implemented"))))
 		g.Expect(e.events(g, "IngressRoute", "acme")).To(ContainElement(And(
 			HavePrefix("Warning/UnsupportedField:"), ContainSubstring("spec.tls.certResolver: ACME is not built in"))))
 		// Every Traefik v3 kind is read now (IngressRouteUDP was the last): it names a
@@ -261,6 +261,6 @@ func TestTraefikObjects(t *testing.T) {
 		r.WriteText(&b)
 		return b.String()
 	}
-	g.Expect(report("child")).To(And(ContainSubstring("UnsupportedField"), ContainSubstring("spec.parentRefs")))
+	g.Expect(report("child")).To(And(ContainSubstring("UnsupportedField"), ContainSubstring("spec.routes[0].observability")))
 	g.Expect(report("app")).To(ContainSubstring("Route default/app spec.routes[0]"))
 }

@@ -3,7 +3,6 @@ package manifests
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -72,9 +71,6 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 	}
 	if len(errs) > 0 {
 		l.fieldErrors(d, errs)
-		if traefik && kind == translate.KindIngressRoute {
-			l.parentRouteHints(d, errs)
-		}
 		failed = true
 	}
 	if failed {
@@ -107,18 +103,6 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 		in.APIGroups[key] = group
 		if len(unsupported) > 0 {
 			in.Unsupported[key] = unsupported
-		}
-	}
-}
-
-var routeServices = regexp.MustCompile(`^spec\.routes\[\d+\]\.services$`)
-
-// parentRouteHints explains a Traefik route without services: in Traefik v3.5+ it is a
-// parent route of multi-layer routing, which Bridgehead does not implement yet.
-func (l *loader) parentRouteHints(d *doc, errs field.ErrorList) {
-	for _, e := range errs {
-		if e.Type == field.ErrorTypeRequired && routeServices.MatchString(e.Field) {
-			l.problem(d, e.Field, "a route without services is a parent route of Traefik's multi-layer routing (v3.5+), which Bridgehead does not implement yet: give the route its services, and merge the children's rules into it")
 		}
 	}
 }

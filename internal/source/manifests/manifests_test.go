@@ -779,14 +779,3 @@ func TestDuplicateYAMLKey(t *testing.T) {
 		t.Errorf("problem: %q", p)
 	}
 }
-
-func TestTraefikParentRouteWithoutServicesIsExplained(t *testing.T) {
-	doc := "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: parent}\nspec:\n  routes:\n  - match: Host(`a.example`)\n"
-	res := load(t, map[string]string{"p.yaml": doc})
-	got := problemStrings(res)
-	if len(res.Origin) != 0 || !slices.ContainsFunc(got, func(s string) bool {
-		return strings.HasPrefix(s, "p.yaml#1 spec.routes[0].services: a route without services is a parent route")
-	}) {
-		t.Errorf("problems %q, objects %v: want the parent route refused and explained", got, keys(res))
-	}
-}

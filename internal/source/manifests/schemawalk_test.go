@@ -37,6 +37,8 @@ func serve(sample string) ourField { return ourField{state: served, sample: samp
 // added to the API without an entry fails TestEveryFieldOfOurSchemaIsServedOrRefused.
 var ourFieldTable = map[string]ourField{
 	"IngressRoute spec.entryPoints":                                         serve(`[websecure, other]`),
+	"IngressRoute spec.parentRefs[].name":                                   {state: served, sample: `[{name: no-such-parent}]`, at: "spec.parentRefs"},
+	"IngressRoute spec.parentRefs[].namespace":                              {state: served, sample: `[{name: ir, namespace: other}]`, at: "spec.parentRefs"},
 	"IngressRoute spec.routes[].kind":                                       {state: fixed},
 	"IngressRoute spec.routes[].match":                                      serve("Host(`app.example.com`) && PathPrefix(`/x`)"),
 	"IngressRoute spec.routes[].middlewares[].name":                         serve(`mw2`),

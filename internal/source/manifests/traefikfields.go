@@ -39,7 +39,7 @@ const (
 	hintSyntax       = "only syntax v3 is implemented (every rule is read in Traefik v3 syntax): rewrite the rule in v3 syntax and remove the field or set it to v3"
 	hintNativeLB     = "only false is implemented: Bridgehead balances over the Service's ready endpoints itself, never through its cluster IP or a node port; remove the field or set it to false"
 	hintCertResolver = "ACME is not built in: issue the certificate with cert-manager (its http-01 solver works through the web entry point) and name its Secret in tls.secretName"
-	hintTLSStore     = "TLSStore references are not implemented: the TLSStore named default in the gateway's namespace applies to every route; remove the field"
+	hintTLSStore     = "TLSStore references are not implemented: the TLSStore named default (in any namespace, as in Traefik; the gateway's namespace's one wins) applies to every route; remove the field"
 	hintMirroring    = "mirroring TraefikServices are not implemented yet (the TraefikService is not Ready and routes that use it answer 503): route to the main Service directly, or use a weighted TraefikService"
 	hintSSLRedirect  = "Traefik v3 ignores its deprecated SSL redirect options, and Bridgehead refuses them rather than ignore them: use a redirectScheme Middleware (scheme: https) on the plain-HTTP route"
 )
@@ -56,7 +56,6 @@ func middlewareType(name, instead string) string {
 var traefikFields = []traefikField{
 	// IngressRoute.
 	{kind: kindIngressRoute, path: "spec.ingressClassName", hint: hintIngressClass},
-	{kind: kindIngressRoute, path: "spec.parentRefs", hint: "multi-layer routing (Traefik v3.5+) is not implemented yet: served alone, this child's routes would answer outside its parent's match; until it is, merge the parent's match into each child rule (Host(`a.example`) && PathPrefix(`/api`)) and list the parent's middlewares on the child's routes"},
 	{kind: kindIngressRoute, path: "spec.routes[].observability", hint: "per-route switches for access logs, metrics and tracing are not implemented (Bridgehead logs and counts every route, and does not trace): remove the field"},
 	{kind: kindIngressRoute, path: "spec.routes[].syntax", accept: []any{"v3"}, hint: hintSyntax},
 	{kind: kindIngressRoute, path: "spec.routes[].services[].healthCheck.followRedirects", accept: []any{false}, hint: "only false is implemented: Bridgehead's probes do not follow redirects (a 3xx answer counts as healthy unless healthCheck.status is set); set it to false, or probe a path that does not redirect"},
