@@ -74,11 +74,18 @@ func (c *clients) client(scheme, clientCert string) (*http.Client, error) {
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: requestTimeout,
 	}
+	// The certificate is sent whatever CAs the server names (as curl --cert does): Go's
+	// client would otherwise keep back one the server's CA list does not cover, and "bad"
+	// would test nothing.
+	var cert *tls.Certificate
 	switch clientCert {
 	case "good":
-		tr.TLSClientConfig.Certificates = []tls.Certificate{c.h.pki.goodClient.TLS}
+		cert = &c.h.pki.goodClient.TLS
 	case "bad":
-		tr.TLSClientConfig.Certificates = []tls.Certificate{c.h.pki.badClient.TLS}
+		cert = &c.h.pki.badClient.TLS
+	}
+	if cert != nil {
+		tr.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
 	}
 	c.closers = append(c.closers, tr.CloseIdleConnections)
 	cl := &http.Client{
