@@ -124,17 +124,19 @@ func startAPIGateway(t *testing.T, h *harness) *apiGateway {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	g := &apiGateway{ctx: ctx, store: &snapshot.Store{}}
+	entryPoints := withUDPEntryPoint([]proxy.EntryPoint{
+		{Name: "web", Address: "127.0.0.1:0"},
+		{Name: "websecure", Address: "127.0.0.1:0", TLS: true},
+	})
 	opts := translate.DefaultOptions()
 	opts.GatewayNamespace = corpusNS
+	withEntryPointProtocols(&opts, entryPoints)
 	g.gw, err = controllers.Setup(ctx, mgr, controllers.Config{Options: opts, Store: g.store, WatchTraefik: true, Debounce: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv, err := proxy.New(proxy.Config{
-		EntryPoints: []proxy.EntryPoint{
-			{Name: "web", Address: "127.0.0.1:0"},
-			{Name: "websecure", Address: "127.0.0.1:0", TLS: true},
-		},
+		EntryPoints: entryPoints,
 		ErrorHeader: true,
 		Grace:       time.Second,
 		DialContext: h.dialCluster,

@@ -79,14 +79,15 @@ var (
 )
 
 // serveArgs are the flags of `bridgehead serve` for a case folder: every entry point on an
-// ephemeral loopback port; the UDP entry point too when this build has one.
+// ephemeral loopback port; the UDP entry point too when this build has them.
 func serveArgs(t *testing.T, bin string) []string {
 	serveFlagsOnce.Do(func() {
 		serveFlags = []string{"serve", "--config-dir", ".", "--gateway-namespace", corpusNS,
 			"--web-address", "127.0.0.1:0", "--websecure-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0"}
+		// The udp entry point, when this build has UDP entry points (with IngressRouteUDP).
 		out, _ := exec.Command(bin, "serve", "--help").CombinedOutput()
-		if strings.Contains(string(out), "-udp-address") {
-			serveFlags = append(serveFlags, "--udp-address", "127.0.0.1:0")
+		if strings.Contains(string(out), "-entrypoint") {
+			serveFlags = append(serveFlags, "--entrypoint", "udp=127.0.0.1:0/udp")
 		}
 	})
 	return serveFlags
