@@ -12,6 +12,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -92,11 +93,29 @@ func corpusCRDs(t *testing.T) []*apiextensionsv1.CustomResourceDefinition {
 			if _, err := os.Stat(filepath.Join(testenv.RepoRoot(), "config", "crd", "bases", file)); err == nil {
 				crds = append(crds, traefikCRD(t, file, group))
 			} else {
-				crds = append(crds, opaqueCRD(group, kind, plural))
+				crds = append(crds, unreadKindCRD(group, kind, plural))
 			}
 		}
 	}
 	return crds
+}
+
+// unreadKindCRD is a Traefik kind Bridgehead has no CRD of (it does not read it), with a
+// schema that keeps anything.
+func unreadKindCRD(group, kind, plural string) *apiextensionsv1.CustomResourceDefinition {
+	return &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: plural + "." + group},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: group, Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural, Singular: strings.ToLower(kind)},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1alpha1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+					Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+						"spec": {Type: "object", XPreserveUnknownFields: ptr(true)},
+					},
+				}}}},
+		},
+	}
 }
 
 // startAPIGateway starts the API server, the harness's objects in it and the gateway.
