@@ -151,7 +151,8 @@ var middlewareProbeExtras = map[string]string{
 	"chain": "---\napiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: probe-member, namespace: default}\nspec:\n  addPrefix: {prefix: /member}\n",
 }
 
-// compatBase is what every probe may name: a Service with an endpoint, the Secrets.
+// compatBase is what every probe may name: a Service with an endpoint (whoami, TCP; dns,
+// UDP), the Secrets.
 func compatBase() string {
 	compatPKIOnce.Do(func() {
 		ca := pki.MustCA("compat probe CA")
@@ -172,6 +173,19 @@ metadata: {name: whoami-1, namespace: default, labels: {kubernetes.io/service-na
 addressType: IPv4
 ports: [{name: http, port: 8080}]
 endpoints: [{addresses: [192.0.2.10]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dns, namespace: default}
+spec:
+  ports: [{name: dns, port: 53, protocol: UDP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: dns-1, namespace: default, labels: {kubernetes.io/service-name: dns}}
+addressType: IPv4
+ports: [{name: dns, port: 5353, protocol: UDP}]
+endpoints: [{addresses: [192.0.2.11]}]
 ---
 apiVersion: v1
 kind: Secret
