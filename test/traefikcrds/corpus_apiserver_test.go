@@ -170,7 +170,12 @@ func startAPIGateway(t *testing.T, h *harness) *apiGateway {
 	delete(g.addrs, "admin")
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-served })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("gateway shutdown: %v", err)
+		}
+	})
 	g.obs, g.expiryWarning = srv.Observations(), opts.ExpiryWarning
 	go g.gw.WatchVerdicts(ctx, g.store, srv.Observations())
 	go func() { _ = mgr.Start(ctx) }()
@@ -282,7 +287,7 @@ func (g *apiGateway) deleteAll(t *testing.T, objs []applied) {
 			u := &unstructured.Unstructured{}
 			u.SetGroupVersionKind(a.obj.GroupVersionKind())
 			if err := g.c.Get(g.ctx, client.ObjectKeyFromObject(a.obj), u); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("%s %s is not deleted yet (%v)", a.obj.GetKind(), a.obj.GetName(), err)
+				return fmt.Errorf("%s %s is not deleted yet (%w)", a.obj.GetKind(), a.obj.GetName(), err)
 			}
 			if a.read {
 				if _, ok := st[translate.Key{Kind: a.obj.GetKind(), Namespace: a.obj.GetNamespace(), Name: a.obj.GetName()}]; ok {

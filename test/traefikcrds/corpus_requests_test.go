@@ -366,7 +366,7 @@ func verdictOf(what, expect, got string, err error) error {
 		return nil
 	}
 	if !strings.Contains(got, expect) {
-		return fmt.Errorf("%s: got %q (%v), want an answer containing %q", what, got, err, expect)
+		return fmt.Errorf("%s: got %q (%w), want an answer containing %q", what, got, err, expect)
 	}
 	return nil
 }
