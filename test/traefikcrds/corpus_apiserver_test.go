@@ -202,8 +202,11 @@ func startAPIGateway(t *testing.T, h *harness) *apiGateway {
 // applied is one object of a case as the API server stored it.
 type applied struct {
 	obj *unstructured.Unstructured
-	// read: a kind the gateway reads, whose status it keeps (translate's key).
+	// read: one of the CRD kinds the gateway reads, whose status it keeps (translate's key).
 	read bool
+	// group is the Traefik API group it was read from ("" for Bridgehead's own), as the
+	// gateway's status records it.
+	group string
 }
 
 // runAPICase applies one case in one group, checks it, and deletes it.
@@ -224,8 +227,12 @@ func runAPICase(t *testing.T, g *apiGateway, h *harness, c *corpusCase, group st
 			// Refused by the API server (the schema's rules): the user sees this error.
 			t.Fatalf("kubectl create %s %s (%s): %v", u.GetKind(), u.GetName(), u.GetAPIVersion(), err)
 		}
-		_, read := translate.KindNamed(u.GetKind())
-		objs = append(objs, applied{obj: u, read: read && u.GetAPIVersion() != "v1" && !strings.HasPrefix(u.GetAPIVersion(), "discovery.k8s.io/")})
+		k, known := translate.KindNamed(u.GetKind())
+		a := applied{obj: u, read: known && k.Ours()}
+		if g := u.GroupVersionKind().Group; g == groupTraefik || g == groupTraefikLegacy {
+			a.group = g
+		}
+		objs = append(objs, a)
 	}
 
 	// Every object of a kind the gateway reads is in a built snapshot before anything is checked.
@@ -236,7 +243,7 @@ func runAPICase(t *testing.T, g *apiGateway, h *harness, c *corpusCase, group st
 				continue
 			}
 			s, ok := st[translate.Key{Kind: a.obj.GetKind(), Namespace: a.obj.GetNamespace(), Name: a.obj.GetName()}]
-			if !ok || s.APIGroup != group {
+			if !ok || s.APIGroup != a.group {
 				return fmt.Errorf("%s %s is not in the gateway's statuses yet", a.obj.GetKind(), a.obj.GetName())
 			}
 		}
