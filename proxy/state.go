@@ -10,6 +10,7 @@ import (
 	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/health"
 	"github.com/bridgehead/bridgehead/proxy/metrics"
+	"github.com/bridgehead/bridgehead/proxy/middleware"
 )
 
 // state is one snapshot compiled for serving. It is immutable once built.
@@ -40,6 +41,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	for _, t := range snap.Transports {
 		transports[t.ID] = t
 	}
+	env := &middleware.Env{Upstreams: s.pool, Transports: transports, Fail: s.fail, Log: s.log}
 	var routes []*route
 	for _, hr := range snap.HTTPRoutes {
 		r := &route{snap: hr, policy: hr.Policy, stats: s.metrics.Route(hr.ID)}
@@ -54,7 +56,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		case hr.Failure != nil:
 			r.handler = failureHandler(s, r, hr.Failure.Header(), hr.Failure.Status)
 		default:
-			r.handler = s.middlewares.Chain(hr.Middlewares, s.forwarder(r, transports, used))
+			r.handler = s.middlewares.Build(env, hr.Middlewares, s.forwarder(r, transports, used))
 		}
 		routes = append(routes, r)
 	}

@@ -40,7 +40,7 @@ const (
 	// likely mistakes (the static TLS lint).
 	//   True:  ReasonInsecureSkipVerify, ReasonCertificateHostMismatch,
 	//          ReasonCertificateExpiringSoon, ReasonCertificateExpired,
-	//          ReasonIneffectiveSetting, ReasonDataRefused, ReasonTLSHostsMissing,
+	//          ReasonIneffectiveSetting, ReasonDeprecatedField, ReasonDataRefused, ReasonTLSHostsMissing,
 	//          ReasonSecretTypeNotTLS, ReasonRemovedAPIVersion, ReasonTLSOptionConflict (a
 	//          TLSOption named default outside the gateway's namespace, with others),
 	//          ReasonMultipleWarnings.
@@ -134,6 +134,9 @@ const (
 	// ReasonIneffectiveSetting: a field has no effect as written (for example a
 	// serversTransport on a backend spoken to over plain http).
 	ReasonIneffectiveSetting ConditionReason = "IneffectiveSetting"
+	// ReasonDeprecatedField: a field is served under a name Traefik deprecated (ipWhiteList);
+	// the message names the one to use.
+	ReasonDeprecatedField ConditionReason = "DeprecatedField"
 	// ReasonDataRefused: a Secret or ConfigMap the object reads was changed to data that
 	// cannot be used (garbage PEM, a key that does not match); its last good data keeps
 	// serving, and the message says what was wrong with the new data.

@@ -6,7 +6,7 @@ import (
 
 // MiddlewareSpec holds exactly one middleware. tlsClientSubject and redirectScheme.statusCode
 // are Bridgehead extensions (Traefik has neither); the other fields are Traefik's.
-// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.basicAuth), has(self.digestAuth), has(self.rateLimit), has(self.inFlightReq), has(self.chain), has(self.buffering)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain or buffering"
+// +kubebuilder:validation:XValidation:rule="[has(self.redirectScheme), has(self.stripPrefix), has(self.addPrefix), has(self.replacePath), has(self.headers), has(self.ipAllowList), has(self.ipWhiteList), has(self.passTLSClientCert), has(self.tlsClientSubject), has(self.basicAuth), has(self.digestAuth), has(self.rateLimit), has(self.inFlightReq), has(self.chain), has(self.buffering), has(self.forwardAuth)].filter(x, x).size() == 1",message="set exactly one middleware: redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, ipWhiteList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering or forwardAuth"
 type MiddlewareSpec struct {
 	// RedirectScheme redirects requests to another scheme (typically http to https).
 	// +optional
@@ -27,6 +27,9 @@ type MiddlewareSpec struct {
 	// IPAllowList accepts requests only from the listed client addresses.
 	// +optional
 	IPAllowList *IPAllowList `json:"ipAllowList,omitempty"`
+	// IPWhiteList is ipAllowList under the name Traefik v2 gave it (Traefik v3 still reads it).
+	// +optional
+	IPWhiteList *IPWhiteList `json:"ipWhiteList,omitempty"`
 	// PassTLSClientCert forwards the client's certificate (or parts of it) in a header.
 	// +optional
 	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
@@ -52,6 +55,9 @@ type MiddlewareSpec struct {
 	// Buffering reads whole bodies before sending them on, bounding their sizes.
 	// +optional
 	Buffering *Buffering `json:"buffering,omitempty"`
+	// ForwardAuth admits requests that an authentication server admits.
+	// +optional
+	ForwardAuth *ForwardAuth `json:"forwardAuth,omitempty"`
 }
 
 // RedirectScheme redirects to another scheme, keeping host, path and query.
@@ -96,20 +102,6 @@ type AddPrefix struct {
 	// +kubebuilder:validation:Pattern=`^/`
 	// +kubebuilder:validation:MaxLength=1024
 	Prefix string `json:"prefix"`
-}
-
-// Headers sets custom request and response headers; an empty value removes the header.
-type Headers struct {
-	// CustomRequestHeaders are set on the request sent to the backend.
-	// +kubebuilder:validation:MaxProperties=64
-	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-A-Za-z0-9!#$%&*+.^_|~]+$'))",message="customRequestHeaders keys must be valid HTTP header names"
-	// +optional
-	CustomRequestHeaders map[string]string `json:"customRequestHeaders,omitempty"`
-	// CustomResponseHeaders are set on the response sent to the client.
-	// +kubebuilder:validation:MaxProperties=64
-	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-A-Za-z0-9!#$%&*+.^_|~]+$'))",message="customResponseHeaders keys must be valid HTTP header names"
-	// +optional
-	CustomResponseHeaders map[string]string `json:"customResponseHeaders,omitempty"`
 }
 
 // ReplacePath replaces the whole path (Traefik's replacePath).

@@ -53,6 +53,8 @@ func conditionFix(reason string) string {
 		return "set spec.ingressClassName to the gateway's IngressClass, or run the gateway (and diagnose) with --ingress-class for that class"
 	case bhv1.ReasonIneffectiveSetting:
 		return "change or remove the setting the message names: as written it has no effect"
+	case bhv1.ReasonDeprecatedField:
+		return "rename the field as the message says: it is served, under a name Traefik deprecated"
 	}
 	return ""
 }

@@ -19,6 +19,7 @@ type Middleware struct {
 	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
 	Chain             *Chain             `json:"chain,omitempty"`
 	Buffering         *Buffering         `json:"buffering,omitempty"`
+	ForwardAuth       *ForwardAuth       `json:"forwardAuth,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject
@@ -54,10 +55,13 @@ type AddPrefix struct {
 	Prefix string `json:"prefix"`
 }
 
-// Headers sets (or, with an empty value, removes) headers.
+// Headers sets (or, with an empty value, removes) headers, answers CORS, and adds the
+// security response headers (Traefik's headers middleware).
 type Headers struct {
 	Request  map[string]string `json:"request,omitempty"`
 	Response map[string]string `json:"response,omitempty"`
+	CORS     *CORS             `json:"cors,omitempty"`
+	Secure   *SecureHeaders    `json:"secure,omitempty"`
 }
 
 // IPAllowList admits only clients in SourceRange.

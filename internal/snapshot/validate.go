@@ -88,6 +88,14 @@ func (s *Snapshot) Validate() error {
 		if r.Failure == nil && len(r.Backends) == 0 && !redirectsOnly(r) {
 			add("route %q has neither backends nor a failure", r.ID)
 		}
+		EachForwardAuth(r.Middlewares, func(m *Middleware) {
+			switch fa := m.ForwardAuth; {
+			case fa.Server == nil:
+				add("route %q: forwardAuth %s has no server", r.ID, m.Source)
+			case fa.Server.Transport != "" && !transports[fa.Server.Transport]:
+				add("route %q: forwardAuth %s uses unknown transport %q", r.ID, m.Source, fa.Server.Transport)
+			}
+		})
 		for _, b := range r.Backends {
 			if b.Transport != "" && !transports[b.Transport] {
 				add("route %q: backend %s uses unknown transport %q", r.ID, b.Service, b.Transport)
@@ -138,4 +146,17 @@ func redirectsOnly(r *HTTPRoute) bool {
 		}
 	}
 	return false
+}
+
+// EachForwardAuth calls fn for every forwardAuth middleware in mws, chains included.
+func EachForwardAuth(mws []*Middleware, fn func(*Middleware)) {
+	for _, m := range mws {
+		switch {
+		case m == nil:
+		case m.ForwardAuth != nil:
+			fn(m)
+		case m.Chain != nil:
+			EachForwardAuth(m.Chain.Middlewares, fn)
+		}
+	}
 }

@@ -274,7 +274,7 @@ func middlewareRefs(m *bhv1.Middleware) []string {
 	if d := m.Spec.DigestAuth; d != nil && d.Secret != "" {
 		out = append(out, Reference(KindSecret, m.Namespace, d.Secret))
 	}
-	return out
+	return append(out, forwardAuthRefs(m)...)
 }
 
 func serversTransportTCPRefs(st *bhv1.ServersTransportTCP) []string {

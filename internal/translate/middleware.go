@@ -50,11 +50,15 @@ func (t *translator) buildMiddlewares() {
 		}
 		if h := spec.Headers; h != nil {
 			set++
-			out.Headers = &snapshot.Headers{Request: h.CustomRequestHeaders, Response: h.CustomResponseHeaders}
+			out.Headers = headers(rep, k, h)
 		}
 		if a := spec.IPAllowList; a != nil {
 			set++
 			out.IPAllowList = t.ipAllowList(rep, k, a)
+		}
+		if a := spec.IPWhiteList; a != nil {
+			set++
+			out.IPAllowList = ipWhiteList(rep, k, a)
 		}
 		if p := spec.PassTLSClientCert; p != nil {
 			set++
@@ -88,8 +92,12 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.Buffering = buffering(rep, k, b)
 		}
+		if f := spec.ForwardAuth; f != nil {
+			set++
+			out.ForwardAuth = t.forwardAuth(rep, k, f)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain or buffering", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, ipWhiteList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering or forwardAuth", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = notAccepted(rep.invalid[0])
@@ -203,6 +211,17 @@ func tlsClientSubject(rep *report, k nsName, s *bhv1.TLSClientSubject) *snapshot
 }
 
 func (t *translator) ipAllowList(rep *report, k nsName, a *bhv1.IPAllowList) *snapshot.IPAllowList {
+	return ipAllowListAt(rep, k, "spec.ipAllowList", a)
+}
+
+// ipWhiteList is served as the ipAllowList it was renamed to, with a nudge to rename it.
+func ipWhiteList(rep *report, k nsName, a *bhv1.IPWhiteList) *snapshot.IPAllowList {
+	rep.warn(bhv1.ReasonDeprecatedField, fmt.Sprintf("Middleware %s: spec.ipWhiteList is Traefik v2's name, deprecated since Traefik v3: rename it ipAllowList (the same fields)", k))
+	return ipAllowListAt(rep, k, "spec.ipWhiteList", &bhv1.IPAllowList{SourceRange: a.SourceRange, IPStrategy: a.IPStrategy})
+}
+
+// ipAllowListAt compiles an allow-list written at field (for messages).
+func ipAllowListAt(rep *report, k nsName, field string, a *bhv1.IPAllowList) *snapshot.IPAllowList {
 	out := &snapshot.IPAllowList{RejectStatusCode: http.StatusForbidden}
 	if a.RejectStatusCode != 0 {
 		out.RejectStatusCode = a.RejectStatusCode
@@ -219,10 +238,10 @@ func (t *translator) ipAllowList(rep *report, k nsName, a *bhv1.IPAllowList) *sn
 		}
 		return ps
 	}
-	out.SourceRange = parse("spec.ipAllowList.sourceRange", a.SourceRange)
+	out.SourceRange = parse(field+".sourceRange", a.SourceRange)
 	if s := a.IPStrategy; s != nil {
 		out.Depth = s.Depth
-		out.ExcludedIPs = parse("spec.ipAllowList.ipStrategy.excludedIPs", s.ExcludedIPs)
+		out.ExcludedIPs = parse(field+".ipStrategy.excludedIPs", s.ExcludedIPs)
 	}
 	return out
 }

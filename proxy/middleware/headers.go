@@ -23,7 +23,12 @@ type headers struct {
 	req     []headerOp
 	setHost bool
 	host    string
+	// resp is applied to answers over plain HTTP, respTLS to answers over HTTPS (they
+	// differ only by the security headers sent on HTTPS alone).
 	resp    []headerOp
+	respTLS []headerOp
+	secure  *secure
+	cors    *cors
 }
 
 func newHeaders(c *snapshot.Headers, next http.Handler) http.Handler {
@@ -41,10 +46,20 @@ func newHeaders(c *snapshot.Headers, next http.Handler) http.Handler {
 		}
 		m.req = append(m.req, op(key, v))
 	}
+	var custom []headerOp
 	for _, k := range sortedKeys(c.Response) {
-		m.resp = append(m.resp, op(http.CanonicalHeaderKey(k), c.Response[k]))
+		custom = append(custom, op(http.CanonicalHeaderKey(k), c.Response[k]))
 	}
-	if len(m.req) == 0 && !m.setHost && len(m.resp) == 0 {
+	// The security headers are set first, so that customResponseHeaders override them,
+	// as in Traefik (its secure handler sits behind the custom-headers one).
+	if c.Secure != nil {
+		m.secure = newSecure(c.Secure)
+		m.resp, m.respTLS = m.secure.responseOps(false), m.secure.responseOps(true)
+	}
+	m.resp = append(m.resp, custom...)
+	m.respTLS = append(m.respTLS, custom...)
+	m.cors = newCORS(c.CORS)
+	if len(m.req) == 0 && !m.setHost && len(m.resp) == 0 && len(m.respTLS) == 0 && m.secure == nil && m.cors == nil {
 		return next
 	}
 	return m
@@ -69,6 +84,9 @@ func sortedKeys(m map[string]string) []string {
 }
 
 func (m *headers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m.cors != nil && m.cors.preflight(w, r) {
+		return
+	}
 	if len(m.req) > 0 && r.Header == nil {
 		r.Header = make(http.Header)
 	}
@@ -88,11 +106,25 @@ func (m *headers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m.setHost {
 		r.Host = m.host
 	}
-	if len(m.resp) == 0 {
+	ops := m.resp
+	if m.secure != nil {
+		if !m.secure.hostAllowed(r) {
+			http.Error(w, "Bad Host", http.StatusInternalServerError)
+			return
+		}
+		if m.secure.isHTTPS(r) {
+			ops = m.respTLS
+		}
+	}
+	var after func(http.Header)
+	if m.cors != nil {
+		after = m.cors.responseHeaders(r)
+	}
+	if len(ops) == 0 && after == nil {
 		m.next.ServeHTTP(w, r)
 		return
 	}
-	hw := &headerWriter{ResponseWriter: w, ops: m.resp}
+	hw := &headerWriter{ResponseWriter: w, ops: ops, after: after}
 	m.next.ServeHTTP(hw, r)
 	if !hw.sent {
 		// A handler that returns without writing gets an implicit 200 from net/http,
@@ -105,8 +137,10 @@ func (m *headers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // override whatever the backend (or a later handler) set.
 type headerWriter struct {
 	http.ResponseWriter
-	ops  []headerOp
-	sent bool
+	ops []headerOp
+	// after, when set, makes the changes that depend on the request (CORS).
+	after func(http.Header)
+	sent  bool
 }
 
 func (w *headerWriter) apply() {
@@ -118,6 +152,9 @@ func (w *headerWriter) apply() {
 		} else {
 			h[o.key] = o.values
 		}
+	}
+	if w.after != nil {
+		w.after(h)
 	}
 }
 

@@ -33,9 +33,16 @@ func NewMemory(now func() time.Time) *Memory {
 
 // Chain is the package's Chain with state kept in mem.
 func (mem *Memory) Chain(mws []*snapshot.Middleware, next http.Handler) http.Handler {
+	return mem.Build(nil, mws, next)
+}
+
+// Build is Chain with env for the middlewares that call out (forwardAuth): the proxy
+// passes its upstream pool and the snapshot's transports, so that the auth server is
+// reached through the same verified transport code as backends.
+func (mem *Memory) Build(env *Env, mws []*snapshot.Middleware, next http.Handler) http.Handler {
 	h := next
 	for i := len(mws) - 1; i >= 0; i-- {
-		if s := mem.stateful(mws[i], h); s != nil {
+		if s := mem.stateful(env, mws[i], h); s != nil {
 			h = s
 			continue
 		}
@@ -65,9 +72,9 @@ func (mem *Memory) Sweep() {
 	clear(mem.used)
 }
 
-// stateful builds the middlewares that count, or returns nil for the others. A nil
-// Memory gives each build fresh state.
-func (mem *Memory) stateful(m *snapshot.Middleware, next http.Handler) http.Handler {
+// stateful builds the middlewares that count or call out, or returns nil for the
+// others. A nil Memory gives each build fresh state.
+func (mem *Memory) stateful(env *Env, m *snapshot.Middleware, next http.Handler) http.Handler {
 	switch {
 	case m == nil:
 		return nil
@@ -81,7 +88,9 @@ func (mem *Memory) stateful(m *snapshot.Middleware, next http.Handler) http.Hand
 		return newRateLimit(m.RateLimit, b, next)
 	case m.Chain != nil:
 		// Not stateful itself, but what it holds may be.
-		return mem.Chain(m.Chain.Middlewares, next)
+		return mem.Build(env, m.Chain.Middlewares, next)
+	case m.ForwardAuth != nil:
+		return newForwardAuth(env, m, next)
 	case m.InFlightReq != nil:
 		// Requests still in progress on the previous snapshot's chain count against the
 		// new one: the counts are shared.

@@ -127,16 +127,25 @@ func (p *Pool) Retain(snap *snapshot.Snapshot) {
 		for _, t := range snap.Transports {
 			transports[t.ID] = t
 		}
+		use := func(b *snapshot.Backend) {
+			var t *snapshot.Transport
+			if b.Transport != "" {
+				t = transports[b.Transport]
+			}
+			if e := old.find(p.keyHash(t, b), t, b); e != nil {
+				keep[e] = true
+			}
+		}
 		for _, r := range snap.HTTPRoutes {
 			for _, b := range r.Backends {
-				var t *snapshot.Transport
-				if b.Transport != "" {
-					t = transports[b.Transport]
-				}
-				if e := old.find(p.keyHash(t, b), t, b); e != nil {
-					keep[e] = true
-				}
+				use(b)
 			}
+			// forwardAuth's auth servers are reached through the pool too.
+			snapshot.EachForwardAuth(r.Middlewares, func(m *snapshot.Middleware) {
+				if m.ForwardAuth.Server != nil {
+					use(m.ForwardAuth.Server)
+				}
+			})
 		}
 	}
 	next := cacheMap{}

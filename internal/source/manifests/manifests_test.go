@@ -608,6 +608,7 @@ spec:
   headers:
     customResponseHeaders: {X-Frame-Options: DENY}
     stsSeconds: 31536000
+    sslRedirect: true
 `
 
 func TestTraefik(t *testing.T) {
@@ -647,7 +648,7 @@ func TestTraefik(t *testing.T) {
 			"spec.tls.certResolver",
 		},
 		{Kind: "Middleware", Namespace: "apps", Name: "auth"}: {"spec.plugin"},
-		{Kind: "Middleware", Namespace: "apps", Name: "hsts"}: {"spec.headers.stsSeconds"},
+		{Kind: "Middleware", Namespace: "apps", Name: "hsts"}: {"spec.headers.sslRedirect"},
 	}
 	if len(in.Unsupported) != len(wantUnsupported) {
 		t.Errorf("Unsupported = %v, want %v", in.Unsupported, wantUnsupported)

@@ -40,9 +40,8 @@ const (
 	hintNativeLB     = "only false is implemented: Bridgehead balances over the Service's ready endpoints itself, never through its cluster IP or a node port; remove the field or set it to false"
 	hintCertResolver = "ACME is not built in: issue the certificate with cert-manager (its http-01 solver works through the web entry point) and name its Secret in tls.secretName"
 	hintTLSStore     = "TLSStore references are not implemented: the TLSStore named default in the gateway's namespace applies to every route; remove the field"
-	hintCORS         = "CORS is not implemented (Traefik answers preflight requests itself): answer CORS in the backend, and remove the field"
 	hintMirroring    = "mirroring TraefikServices are not implemented yet (the TraefikService is not Ready and routes that use it answer 503): route to the main Service directly, or use a weighted TraefikService"
-	hintSSLRedirect  = "Traefik's deprecated SSL redirect options are not implemented: use a redirectScheme Middleware (scheme: https) on the plain-HTTP route"
+	hintSSLRedirect  = "Traefik v3 ignores its deprecated SSL redirect options, and Bridgehead refuses them rather than ignore them: use a redirectScheme Middleware (scheme: https) on the plain-HTTP route"
 )
 
 // middlewareType is the hint for a middleware type Bridgehead lacks, with what to use instead.
@@ -52,12 +51,6 @@ func middlewareType(name, instead string) string {
 		h += "; " + instead
 	}
 	return h
-}
-
-// responseHeader is the hint for a headers field that sets one response header: the same
-// header set with customResponseHeaders.
-func responseHeader(header, value string) string {
-	return "not implemented: set the header yourself with customResponseHeaders (" + header + ": " + value + ") in a headers Middleware"
 }
 
 var traefikFields = []traefikField{
@@ -106,10 +99,10 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},
 	{kind: kindMiddleware, path: "spec.encodedCharacters", hint: middlewareType("encodedCharacters", "")},
 	{kind: kindMiddleware, path: "spec.errors", hint: middlewareType("errors (custom error pages)", "")},
-	{kind: kindMiddleware, path: "spec.forwardAuth", hint: middlewareType("forwardAuth", "authenticate in the backend, or require client certificates with a TLSOption (clientAuth)")},
+	{kind: kindMiddleware, path: "spec.forwardAuth.headerField", hint: "headerField (the access log's user name, read from an auth server's answer header) is not implemented: Bridgehead's access log has no user field; remove it, and pass the user to the backend with authResponseHeaders"},
 	{kind: kindMiddleware, path: "spec.grpcWeb", hint: middlewareType("grpcWeb", "")},
 	{kind: kindMiddleware, path: "spec.inFlightReq.sourceCriterion.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: IPv6 clients are counted by their own address; remove the field"},
-	{kind: kindMiddleware, path: "spec.ipWhiteList", hint: "ipWhiteList is the name Traefik v2 used: rename it ipAllowList (the same fields)"},
+	{kind: kindMiddleware, path: "spec.ipWhiteList.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: list the IPv6 ranges to allow in sourceRange, and remove the field"},
 	{kind: kindMiddleware, path: "spec.ipAllowList.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: list the IPv6 ranges to allow in sourceRange, and remove the field"},
 	{kind: kindMiddleware, path: "spec.plugin", hint: "Traefik plugins are not supported"},
 	{kind: kindMiddleware, path: "spec.rateLimit.redis", hint: "a rate limit shared through Redis is not implemented: each gateway replica counts on its own, so divide average by the number of replicas, and remove the field"},
@@ -119,36 +112,10 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.retry", hint: middlewareType("retry", "")},
 	{kind: kindMiddleware, path: "spec.stripPrefixRegex", hint: middlewareType("stripPrefixRegex", "stripPrefix covers fixed prefixes")},
 
-	// Middleware headers: only customRequestHeaders and customResponseHeaders are implemented.
-	{kind: kindMiddleware, path: "spec.headers.accessControlAllowCredentials", hint: hintCORS},
-	{kind: kindMiddleware, path: "spec.headers.accessControlAllowHeaders", hint: hintCORS},
-	{kind: kindMiddleware, path: "spec.headers.accessControlAllowMethods", hint: hintCORS},
-	{kind: kindMiddleware, path: "spec.headers.accessControlAllowOriginList", hint: hintCORS},
-	{kind: kindMiddleware, path: "spec.headers.accessControlAllowOriginListRegex", hint: hintCORS},
-	{kind: kindMiddleware, path: "spec.headers.accessControlExposeHeaders", hint: hintCORS},
-	{kind: kindMiddleware, path: "spec.headers.accessControlMaxAge", hint: hintCORS},
-	{kind: kindMiddleware, path: "spec.headers.addVaryHeader", hint: hintCORS},
-	{kind: kindMiddleware, path: "spec.headers.allowedHosts", hint: "allowedHosts is not implemented: name the hosts in the route's match (Host(`a.example`) || Host(`b.example`)), and remove the field"},
-	{kind: kindMiddleware, path: "spec.headers.hostsProxyHeaders", hint: "hostsProxyHeaders (used with allowedHosts) is not implemented: remove the field"},
-	{kind: kindMiddleware, path: "spec.headers.browserXssFilter", hint: responseHeader("X-XSS-Protection", "1; mode=block")},
-	{kind: kindMiddleware, path: "spec.headers.customBrowserXSSValue", hint: responseHeader("X-XSS-Protection", "the value")},
-	{kind: kindMiddleware, path: "spec.headers.contentSecurityPolicy", hint: responseHeader("Content-Security-Policy", "the value")},
-	{kind: kindMiddleware, path: "spec.headers.contentSecurityPolicyReportOnly", hint: responseHeader("Content-Security-Policy-Report-Only", "the value")},
-	{kind: kindMiddleware, path: "spec.headers.contentTypeNosniff", hint: responseHeader("X-Content-Type-Options", "nosniff")},
-	{kind: kindMiddleware, path: "spec.headers.customFrameOptionsValue", hint: responseHeader("X-Frame-Options", "the value")},
-	{kind: kindMiddleware, path: "spec.headers.frameDeny", hint: responseHeader("X-Frame-Options", "DENY")},
-	{kind: kindMiddleware, path: "spec.headers.featurePolicy", hint: responseHeader("Feature-Policy", "the value")},
-	{kind: kindMiddleware, path: "spec.headers.permissionsPolicy", hint: responseHeader("Permissions-Policy", "the value")},
-	{kind: kindMiddleware, path: "spec.headers.publicKey", hint: responseHeader("Public-Key-Pins", "the value")},
-	{kind: kindMiddleware, path: "spec.headers.referrerPolicy", hint: responseHeader("Referrer-Policy", "the value")},
-	{kind: kindMiddleware, path: "spec.headers.stsSeconds", hint: responseHeader("Strict-Transport-Security", "max-age=SECONDS; includeSubDomains; preload") + " on the TLS routes"},
-	{kind: kindMiddleware, path: "spec.headers.stsIncludeSubdomains", hint: responseHeader("Strict-Transport-Security", "max-age=SECONDS; includeSubDomains") + " on the TLS routes"},
-	{kind: kindMiddleware, path: "spec.headers.stsPreload", hint: responseHeader("Strict-Transport-Security", "max-age=SECONDS; preload") + " on the TLS routes"},
-	{kind: kindMiddleware, path: "spec.headers.forceSTSHeader", hint: responseHeader("Strict-Transport-Security", "max-age=SECONDS") + " on the routes that should send it"},
-	{kind: kindMiddleware, path: "spec.headers.isDevelopment", hint: "isDevelopment is not implemented: remove the field"},
+	// Middleware headers: the fields Traefik v3 deprecated and ignores.
+	{kind: kindMiddleware, path: "spec.headers.featurePolicy", hint: "featurePolicy is deprecated, and Traefik v3 ignores it: browsers read Permissions-Policy instead; write the policy in permissionsPolicy"},
 	{kind: kindMiddleware, path: "spec.headers.sslForceHost", hint: hintSSLRedirect},
 	{kind: kindMiddleware, path: "spec.headers.sslHost", hint: hintSSLRedirect},
-	{kind: kindMiddleware, path: "spec.headers.sslProxyHeaders", hint: hintSSLRedirect},
 	{kind: kindMiddleware, path: "spec.headers.sslRedirect", hint: hintSSLRedirect},
 	{kind: kindMiddleware, path: "spec.headers.sslTemporaryRedirect", hint: hintSSLRedirect},
 

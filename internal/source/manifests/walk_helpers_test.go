@@ -45,6 +45,7 @@ var middlewareTypes = map[string]map[string]string{
 		"addPrefix":         `{prefix: /p}`,
 		"headers":           `{}`,
 		"ipAllowList":       `{sourceRange: [10.0.0.0/8]}`,
+		"ipWhiteList":       `{sourceRange: [10.0.0.0/8]}`,
 		"passTLSClientCert": `{pem: true, info: {}}`,
 		"rateLimit":         `{average: 10}`,
 		"buffering":         `{maxRequestBodyBytes: 1000}`,
@@ -56,6 +57,7 @@ var middlewareTypes = map[string]map[string]string{
 		"tlsClientSubject":  `{pattern: CN=a}`,
 		"basicAuth":         `{secret: walk-users}`,
 		"digestAuth":        `{secret: walk-digest}`,
+		"forwardAuth":       `{address: "https://127.0.0.2:8443/auth"}`,
 	},
 	translate.KindMiddlewareTCP: {
 		"inFlightConn": `{amount: 5}`,
