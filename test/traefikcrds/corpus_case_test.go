@@ -140,7 +140,11 @@ func parseCase(path string, data []byte) (*corpusCase, error) {
 	c := &corpusCase{path: path}
 	last := raw[len(raw)-1]
 	if err := yaml.UnmarshalStrict(last, &c.spec); err != nil {
-		return nil, fmt.Errorf("%s: the last document (kind: Case): %w", path, err)
+		hint := ""
+		if strings.Contains(err.Error(), "did not find expected ',' or '}'") {
+			hint = " (in a flow mapping {...}, quote a value that holds ?, :, # or a comma: backendPath: '/api?x=1')"
+		}
+		return nil, fmt.Errorf("%s: the last document (kind: Case): %w%s", path, err, hint)
 	}
 	if c.spec.Kind != "Case" {
 		return nil, fmt.Errorf("%s: the last document must be kind: Case, is %q", path, c.spec.Kind)
