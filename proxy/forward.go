@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"strings"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/health"
 	"github.com/bridgehead/bridgehead/proxy/metrics"
+	"github.com/bridgehead/bridgehead/proxy/middleware"
 )
 
 // forwarder balances a route's requests over its backends by weight.
@@ -48,6 +50,11 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := f.backends[i]
+	if a := middleware.AttemptFrom(r.Context()); a != nil {
+		// Under a retry Middleware: learn whether the request reached the backend, which
+		// decides whether a failure may be left to the next attempt (upstreamError).
+		r = r.WithContext(httptrace.WithClientTrace(r.Context(), a.ClientTrace()))
+	}
 	start := time.Now()
 	b.proxy.ServeHTTP(w, r)
 	b.observe(f.route.stats, time.Since(start))

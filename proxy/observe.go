@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bridgehead/bridgehead/proxy/accesslog"
+	"github.com/bridgehead/bridgehead/proxy/middleware"
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
@@ -36,11 +37,17 @@ func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *rout
 	}
 	s.metrics.UpstreamFailure(r.snap.ID, string(reason))
 	s.observations.Record(upstream.Observation{RouteID: r.snap.ID, Backend: b.snap.Service, Endpoint: detail.Endpoint, Reason: reason, Detail: detail, At: time.Now()})
-	s.log.Warn("upstream request failed",
+	// Under a retry Middleware, a failure before the request went out is answered by the
+	// next attempt (most likely on another endpoint: this one is ejected above).
+	retried := middleware.AttemptFrom(req.Context()).Unreached()
+	s.log.Warn("upstream request failed", "retried", retried,
 		"route", r.snap.ID, "service", b.snap.Service.String(), "endpoint", detail.Endpoint,
 		"reason", string(reason), "status", status, "detail", detail.Message,
 		"presentedSubject", detail.Subject, "presentedIssuer", detail.Issuer, "presentedSANs", detail.SANs,
 		"namesChecked", detail.NamesChecked, "roots", detail.Roots)
+	if retried {
+		return
+	}
 	if rec != nil {
 		rec.reason = string(reason)
 	}

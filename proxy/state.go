@@ -56,7 +56,13 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		case hr.Failure != nil:
 			r.handler = failureHandler(s, r, hr.Failure.Header(), hr.Failure.Status)
 		default:
-			r.handler = s.middlewares.Build(env, hr.Middlewares, s.forwarder(r, transports, used))
+			// The Service of an errors page is forwarded to as the route's backends are,
+			// on the route's behalf (its failures show on the route).
+			routeEnv := *env
+			routeEnv.Backends = func(b *snapshot.Backend) http.Handler {
+				return s.forwarder(r, []*snapshot.Backend{b}, transports, used)
+			}
+			r.handler = s.middlewares.Build(&routeEnv, hr.Middlewares, s.forwarder(r, hr.Backends, transports, used))
 		}
 		routes = append(routes, r)
 	}
@@ -78,11 +84,12 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	return st
 }
 
-// forwarder builds the handler that balances a route's requests over its backends.
-func (s *Server) forwarder(r *route, transports map[string]*snapshot.Transport, used map[*health.Endpoint]bool) http.Handler {
+// forwarder builds the handler that balances a route's requests over backends (the
+// route's own, or the Service of an errors page).
+func (s *Server) forwarder(r *route, backends []*snapshot.Backend, transports map[string]*snapshot.Transport, used map[*health.Endpoint]bool) http.Handler {
 	f := &forwarder{srv: s, route: r}
 	var weights []int
-	for _, b := range r.snap.Backends {
+	for _, b := range backends {
 		cb := &backend{snap: b, failure: b.Failure}
 		for _, ep := range b.Endpoints {
 			es := s.health.Get(b.Service.String()+"/"+b.Port+"/"+b.Scheme, ep.Address)

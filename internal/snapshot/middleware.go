@@ -20,6 +20,9 @@ type Middleware struct {
 	Chain             *Chain             `json:"chain,omitempty"`
 	Buffering         *Buffering         `json:"buffering,omitempty"`
 	ForwardAuth       *ForwardAuth       `json:"forwardAuth,omitempty"`
+	Retry             *Retry             `json:"retry,omitempty"`
+	Errors            *ErrorPage         `json:"errors,omitempty"`
+	CircuitBreaker    *CircuitBreaker    `json:"circuitBreaker,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

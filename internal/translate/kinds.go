@@ -265,7 +265,8 @@ func tlsStoreRefs(st *bhv1.TLSStore) []string {
 	return out
 }
 
-// middlewareRefs are the Secrets a Middleware reads (the users of basicAuth and digestAuth).
+// middlewareRefs are the Secrets a Middleware reads (the users of basicAuth and digestAuth)
+// and the Service that serves errors pages.
 func middlewareRefs(m *bhv1.Middleware) []string {
 	var out []string
 	if b := m.Spec.BasicAuth; b != nil && b.Secret != "" {
@@ -273,6 +274,9 @@ func middlewareRefs(m *bhv1.Middleware) []string {
 	}
 	if d := m.Spec.DigestAuth; d != nil && d.Secret != "" {
 		out = append(out, Reference(KindSecret, m.Namespace, d.Secret))
+	}
+	if e := m.Spec.Errors; e != nil && e.Service.Name != "" {
+		out = append(out, Reference(KindService, orNamespace(e.Service.Namespace, m.Namespace), e.Service.Name))
 	}
 	return append(out, forwardAuthRefs(m)...)
 }

@@ -96,8 +96,20 @@ func (t *translator) buildMiddlewares() {
 			set++
 			out.ForwardAuth = t.forwardAuth(rep, k, f)
 		}
+		if r := spec.Retry; r != nil {
+			set++
+			out.Retry = retry(rep, k, r)
+		}
+		if e := spec.Errors; e != nil {
+			set++
+			out.Errors = t.errorPage(rep, k, e)
+		}
+		if c := spec.CircuitBreaker; c != nil {
+			set++
+			out.CircuitBreaker = circuitBreaker(rep, k, c)
+		}
 		if set != 1 {
-			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, ipWhiteList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering or forwardAuth", k, set))
+			rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("Middleware %s: spec sets %d middlewares; set exactly one of redirectScheme, stripPrefix, addPrefix, replacePath, headers, ipAllowList, ipWhiteList, passTLSClientCert, tlsClientSubject, basicAuth, digestAuth, rateLimit, inFlightReq, chain, buffering, forwardAuth, retry, errors or circuitBreaker", k, set))
 		}
 		if len(rep.invalid) > 0 {
 			t.mwProblems[k] = notAccepted(rep.invalid[0])

@@ -48,6 +48,8 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newDigestAuth(m.DigestAuth, next)
 	case m.Buffering != nil:
 		return newBuffering(m.Buffering, next)
+	case m.Retry != nil:
+		return newRetry(m.Retry, next)
 	}
 	return next
 }

@@ -37,6 +37,17 @@ type Env struct {
 	Fail func(w http.ResponseWriter, status int, reason string)
 	// Log, when set, gets a line for each auth request that fails.
 	Log *slog.Logger
+	// Backends forwards to the Service of an errors page on the route's behalf. Nil:
+	// errors pages answer the original status without a page.
+	Backends Backends
+}
+
+// backends is env's Backends, nil for a nil Env.
+func (env *Env) backends() Backends {
+	if env == nil {
+		return nil
+	}
+	return env.Backends
 }
 
 // forwardAuthTimeout bounds one auth request, as Traefik's client does.

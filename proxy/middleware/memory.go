@@ -9,7 +9,8 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
-// Memory keeps what stateful middlewares count (rate-limit buckets, requests in flight) from one snapshot to
+// Memory keeps what stateful middlewares count (rate-limit buckets, requests in flight,
+// circuit breakers' states and windows) from one snapshot to
 // the next. Chains are rebuilt on every swap, and a swap happens on any change anywhere
 // (an endpoint coming up is enough): without Memory each one would hand every client a
 // full bucket again. State is kept per Middleware object and configuration, so editing a
@@ -20,6 +21,7 @@ type Memory struct {
 	mu       sync.Mutex
 	buckets  map[string]*buckets
 	inFlight map[string]*inFlight
+	breakers map[string]*breaker
 	used     map[string]bool
 }
 
@@ -28,7 +30,7 @@ func NewMemory(now func() time.Time) *Memory {
 	if now == nil {
 		now = time.Now
 	}
-	return &Memory{now: now, buckets: map[string]*buckets{}, inFlight: map[string]*inFlight{}, used: map[string]bool{}}
+	return &Memory{now: now, buckets: map[string]*buckets{}, inFlight: map[string]*inFlight{}, breakers: map[string]*breaker{}, used: map[string]bool{}}
 }
 
 // Chain is the package's Chain with state kept in mem.
@@ -69,11 +71,16 @@ func (mem *Memory) Sweep() {
 			delete(mem.inFlight, k)
 		}
 	}
+	for k := range mem.breakers {
+		if !mem.used[k] {
+			delete(mem.breakers, k)
+		}
+	}
 	clear(mem.used)
 }
 
-// stateful builds the middlewares that count or call out, or returns nil for the
-// others. A nil Memory gives each build fresh state.
+// stateful builds the middlewares that count or call out (forwardAuth, errors pages), or
+// returns nil for the others. A nil Memory gives each build fresh state.
 func (mem *Memory) stateful(env *Env, m *snapshot.Middleware, next http.Handler) http.Handler {
 	switch {
 	case m == nil:
@@ -91,6 +98,18 @@ func (mem *Memory) stateful(env *Env, m *snapshot.Middleware, next http.Handler)
 		return mem.Build(env, m.Chain.Middlewares, next)
 	case m.ForwardAuth != nil:
 		return newForwardAuth(env, m, next)
+	case m.CircuitBreaker != nil:
+		// A tripped breaker stays tripped across reloads, and the answers it counted count.
+		var b *breaker
+		if mem == nil {
+			b = newBreaker(m.CircuitBreaker, time.Now)
+		} else {
+			b = remember(mem, mem.breakers, m.Source, m.CircuitBreaker, func() *breaker { return newBreaker(m.CircuitBreaker, mem.now) })
+		}
+		return newCircuitBreaker(m.CircuitBreaker, b, next)
+	case m.Errors != nil:
+		// Not stateful either, but it forwards to a backend of its own.
+		return newErrorPages(m.Errors, env.backends(), next)
 	case m.InFlightReq != nil:
 		// Requests still in progress on the previous snapshot's chain count against the
 		// new one: the counts are shared.

@@ -137,15 +137,11 @@ func (p *Pool) Retain(snap *snapshot.Snapshot) {
 			}
 		}
 		for _, r := range snap.HTTPRoutes {
-			for _, b := range r.Backends {
+			// The Services of errors pages and forwardAuth's auth servers are reached
+			// through the pool too.
+			for _, b := range slices.Concat(r.Backends, snapshot.MiddlewareBackends(r.Middlewares)) {
 				use(b)
 			}
-			// forwardAuth's auth servers are reached through the pool too.
-			snapshot.EachForwardAuth(r.Middlewares, func(m *snapshot.Middleware) {
-				if m.ForwardAuth.Server != nil {
-					use(m.ForwardAuth.Server)
-				}
-			})
 		}
 	}
 	next := cacheMap{}

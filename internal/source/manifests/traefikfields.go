@@ -94,12 +94,20 @@ var traefikFields = []traefikField{
 	{kind: kindIngressRouteTCP, path: "spec.tls.store", hint: hintTLSStore},
 
 	// Middleware types.
-	{kind: kindMiddleware, path: "spec.circuitBreaker", hint: middlewareType("circuitBreaker", "")},
 	{kind: kindMiddleware, path: "spec.compress", hint: middlewareType("compress", "compress in the backend")},
 	{kind: kindMiddleware, path: "spec.contentType", hint: middlewareType("contentType", "")},
 	{kind: kindMiddleware, path: "spec.encodedCharacters", hint: middlewareType("encodedCharacters", "")},
-	{kind: kindMiddleware, path: "spec.errors", hint: middlewareType("errors (custom error pages)", "")},
 	{kind: kindMiddleware, path: "spec.forwardAuth.headerField", hint: "headerField (the access log's user name, read from an auth server's answer header) is not implemented: Bridgehead's access log has no user field; remove it, and pass the user to the backend with authResponseHeaders"},
+	{kind: kindMiddleware, path: "spec.errors.service.healthCheck", hint: "health checks of the errors Service are not implemented: remove the field (a page that cannot be fetched still leaves the client its status)"},
+	{kind: kindMiddleware, path: "spec.errors.service.kind", accept: []any{"Service"}, hint: "the errors pages come from a Service: a TraefikService is not implemented there; name a Service, and remove the field or set it to Service"},
+	{kind: kindMiddleware, path: "spec.errors.service.middlewares", hint: "per-service middlewares are not implemented: remove the field"},
+	{kind: kindMiddleware, path: "spec.errors.service.nativeLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: kindMiddleware, path: "spec.errors.service.nodePortLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: kindMiddleware, path: "spec.errors.service.passiveHealthCheck", hint: "passive health checks are not implemented: remove the field"},
+	{kind: kindMiddleware, path: "spec.errors.service.responseForwarding", hint: "responseForwarding.flushInterval is not configurable: remove the field"},
+	{kind: kindMiddleware, path: "spec.errors.service.sticky", hint: "sticky sessions to the errors Service are not implemented: remove the field"},
+	{kind: kindMiddleware, path: "spec.errors.service.strategy", accept: []any{"wrr", "RoundRobin"}, hint: "only wrr (weighted round robin, Traefik's default) is implemented: remove the field or set it to wrr"},
+	{kind: kindMiddleware, path: "spec.errors.service.weight", hint: "weight has no meaning for the one errors Service: remove the field"},
 	{kind: kindMiddleware, path: "spec.grpcWeb", hint: middlewareType("grpcWeb", "")},
 	{kind: kindMiddleware, path: "spec.inFlightReq.sourceCriterion.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: IPv6 clients are counted by their own address; remove the field"},
 	{kind: kindMiddleware, path: "spec.ipWhiteList.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: list the IPv6 ranges to allow in sourceRange, and remove the field"},
@@ -109,7 +117,6 @@ var traefikFields = []traefikField{
 	{kind: kindMiddleware, path: "spec.rateLimit.sourceCriterion.ipStrategy.ipv6Subnet", hint: "ipv6Subnet is not implemented: IPv6 clients are counted by their own address; remove the field"},
 	{kind: kindMiddleware, path: "spec.redirectRegex", hint: middlewareType("redirectRegex", "for http to https use redirectScheme")},
 	{kind: kindMiddleware, path: "spec.replacePathRegex", hint: middlewareType("replacePathRegex", "stripPrefix and addPrefix cover prefix rewrites, replacePath a fixed path")},
-	{kind: kindMiddleware, path: "spec.retry", hint: middlewareType("retry", "")},
 	{kind: kindMiddleware, path: "spec.stripPrefixRegex", hint: middlewareType("stripPrefixRegex", "stripPrefix covers fixed prefixes")},
 
 	// Middleware headers: the fields Traefik v3 deprecated and ignores.
