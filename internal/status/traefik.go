@@ -23,7 +23,9 @@ func (w *Writer) announce(ctx context.Context, k translate.Key, st *translate.Ob
 	if ready == nil || w.Recorder == nil {
 		return nil
 	}
-	said := string(ready.Status) + "|" + ready.Reason + "|" + ready.Message
+	// The group is part of what was said: the same name in the other Traefik group is
+	// another object, announced on its own.
+	said := st.APIGroup + "|" + string(ready.Status) + "|" + ready.Reason + "|" + ready.Message
 	if w.announced[k] == said {
 		return nil
 	}

@@ -76,6 +76,14 @@ func (w *Writer) Start(ctx context.Context) error {
 			}
 			w.written[k] = s[k]
 		}
+		// An object gone from the build is forgotten, so that one created again under the
+		// same name gets its status written and its Event, even with the same verdict.
+		for k := range w.written {
+			if s[k] == nil {
+				delete(w.written, k)
+				delete(w.announced, k)
+			}
+		}
 	})
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -248,6 +249,37 @@ func TestTraefikObjects(t *testing.T) {
 		// Read and translated (no longer an unread kind): it names Services that do not exist.
 		g.Expect(e.events(g, "TraefikService", "weighted")).To(ContainElement(And(
 			HavePrefix("Warning/NotFound:"), ContainSubstring(`spec.weighted.services[0]: Service "a" not found in namespace default`))))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+
+	// Deleted and created again, in the other Traefik group, with the same verdict: the
+	// new object gets its own Warning (the writer forgets objects gone from the build).
+	acme := func(group string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(group + "/v1alpha1")
+		u.SetKind("IngressRoute")
+		u.SetNamespace("default")
+		u.SetName("acme")
+		return u
+	}
+	g.Expect(e.c.Delete(e.ctx, acme("traefik.containo.us"))).To(Succeed())
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(e.c.Get(e.ctx, client.ObjectKey{Namespace: "default", Name: "acme"}, acme("traefik.containo.us")))
+	}).WithTimeout(20 * time.Second).Should(BeTrue())
+	again := strings.Replace(refused[strings.Index(refused, "apiVersion: traefik.containo.us/v1alpha1\nkind: IngressRoute\nmetadata: {name: acme"):], "traefik.containo.us", "traefik.io", 1)
+	again = again[:strings.Index(again, "\n---\n")]
+	e.apply(g, again)
+	recreated := acme("traefik.io")
+	g.Expect(e.c.Get(e.ctx, client.ObjectKey{Namespace: "default", Name: "acme"}, recreated)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		var evs eventsv1.EventList
+		g.Expect(e.c.List(e.ctx, &evs, client.InNamespace("default"))).To(Succeed())
+		var notes []string
+		for _, ev := range evs.Items {
+			if ev.Regarding.UID == recreated.GetUID() {
+				notes = append(notes, ev.Type+"/"+ev.Reason+": "+ev.Note)
+			}
+		}
+		g.Expect(notes).To(ContainElement(And(HavePrefix("Warning/UnsupportedField:"), ContainSubstring("spec.tls.certResolver"))))
 	}).WithTimeout(20 * time.Second).Should(Succeed())
 
 	// `bridgehead diagnose --watch-traefik-crds` reads them through the gateway's reader:
