@@ -107,6 +107,9 @@ func (s *Server) forwarder(r *route, transports map[string]*snapshot.Transport, 
 		weights = append(weights, w)
 	}
 	f.schedule = newSchedule(weights)
+	if r.snap.Balance != nil {
+		f.tree = s.compileBalance(f, r.snap.Balance)
+	}
 	return f
 }
 

@@ -97,6 +97,11 @@ func (s *Snapshot) Validate() error {
 			}
 			checkFailure("route "+r.ID+" backend "+b.Service.String(), b.Failure)
 		}
+		if r.Balance != nil {
+			for _, e := range r.Balance.check(len(r.Backends)) {
+				add("route %q: %s", r.ID, e)
+			}
+		}
 	}
 	for i, r := range s.TCPRoutes {
 		if ids[r.ID] {

@@ -346,6 +346,12 @@ func traefikServiceRefs(ts *bhv1.TraefikService) []string {
 	if w := ts.Spec.Weighted; w != nil {
 		entries = w.Services
 	}
+	if m := ts.Spec.Mirroring; m != nil {
+		entries = append(entries, m.Service)
+		for _, mr := range m.Mirrors {
+			entries = append(entries, mr.Service)
+		}
+	}
 	var out []string
 	for _, s := range entries {
 		if s.Kind != bhv1.ServiceKindTraefikService {

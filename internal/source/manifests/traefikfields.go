@@ -41,7 +41,6 @@ const (
 	hintCertResolver = "ACME is not built in: issue the certificate with cert-manager (its http-01 solver works through the web entry point) and name its Secret in tls.secretName"
 	hintTLSStore     = "TLSStore references are not implemented: the TLSStore named default in the gateway's namespace applies to every route; remove the field"
 	hintCORS         = "CORS is not implemented (Traefik answers preflight requests itself): answer CORS in the backend, and remove the field"
-	hintMirroring    = "mirroring TraefikServices are not implemented yet (the TraefikService is not Ready and routes that use it answer 503): route to the main Service directly, or use a weighted TraefikService"
 	hintSSLRedirect  = "Traefik's deprecated SSL redirect options are not implemented: use a redirectScheme Middleware (scheme: https) on the plain-HTTP route"
 )
 
@@ -76,7 +75,6 @@ var traefikFields = []traefikField{
 	{kind: kindIngressRoute, path: "spec.routes[].services[].sticky.cookie.domain", hint: "the cookie's Domain attribute is not implemented (the sticky cookie is host-only): remove the field"},
 	{kind: kindIngressRoute, path: "spec.routes[].services[].strategy", accept: []any{"wrr", "RoundRobin"}, hint: "only wrr (weighted round robin, Traefik's default) is implemented: remove the field or set it to wrr"},
 	{kind: kindIngressRoute, path: "spec.tls.certResolver", hint: hintCertResolver},
-	{kind: translate.KindTraefikService, path: "spec.mirroring", hint: hintMirroring},
 	{kind: translate.KindTraefikService, path: "spec.weighted.services[].healthCheck.mode", accept: []any{"http"}, hint: "only http health checks are implemented, not gRPC: remove the field or set it to http"},
 	{kind: translate.KindTraefikService, path: "spec.weighted.services[].middlewares", hint: "per-service middlewares are not implemented: list the middlewares on the route (spec.routes[].middlewares)"},
 	{kind: translate.KindTraefikService, path: "spec.weighted.services[].nodePortLB", accept: []any{false}, hint: hintNativeLB},
@@ -84,7 +82,25 @@ var traefikFields = []traefikField{
 	{kind: translate.KindTraefikService, path: "spec.weighted.services[].responseForwarding", hint: "responseForwarding.flushInterval is not configurable: remove the field"},
 	{kind: translate.KindTraefikService, path: "spec.weighted.services[].sticky.cookie.domain", hint: "the cookie's Domain attribute is not implemented (the sticky cookie is host-only): remove the field"},
 	{kind: translate.KindTraefikService, path: "spec.weighted.services[].strategy", accept: []any{"wrr", "RoundRobin"}, hint: "only wrr (weighted round robin, Traefik's default) is implemented: remove the field or set it to wrr"},
-	{kind: translate.KindTraefikService, path: "spec.weighted.sticky", hint: "sticky sessions across the services of a weighted TraefikService are not implemented: set sticky on its Service entries (which pins a client to an endpoint of each Service)"},
+	{kind: translate.KindTraefikService, path: "spec.weighted.sticky.cookie.domain", hint: "the cookie's Domain attribute is not implemented (the sticky cookie is host-only): remove the field"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.healthCheck.mode", accept: []any{"http"}, hint: "only http health checks are implemented, not gRPC: remove the field or set it to http"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.middlewares", hint: "per-service middlewares are not implemented: list the middlewares on the route (spec.routes[].middlewares)"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.nodePortLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.passiveHealthCheck", hint: "passive health checks are not implemented: use healthCheck (active probes); a failing endpoint is also reported in the route's BackendTLSReady condition"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.responseForwarding", hint: "responseForwarding.flushInterval is not configurable: remove the field"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.sticky.cookie.domain", hint: "the cookie's Domain attribute is not implemented (the sticky cookie is host-only): remove the field"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.strategy", accept: []any{"wrr", "RoundRobin"}, hint: "only wrr (weighted round robin, Traefik's default) is implemented: remove the field or set it to wrr"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.healthCheck.followRedirects", accept: []any{false}, hint: "only false is implemented: Bridgehead's probes do not follow redirects (a 3xx answer counts as healthy unless healthCheck.status is set); set it to false, or probe a path that does not redirect"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.nativeLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.mirrors[].healthCheck.mode", accept: []any{"http"}, hint: "only http health checks are implemented, not gRPC: remove the field or set it to http"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.mirrors[].middlewares", hint: "per-service middlewares are not implemented: list the middlewares on the route (spec.routes[].middlewares)"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.mirrors[].nodePortLB", accept: []any{false}, hint: hintNativeLB},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.mirrors[].passiveHealthCheck", hint: "passive health checks are not implemented: use healthCheck (active probes); a failing endpoint is also reported in the route's BackendTLSReady condition"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.mirrors[].responseForwarding", hint: "responseForwarding.flushInterval is not configurable: remove the field"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.mirrors[].sticky.cookie.domain", hint: "the cookie's Domain attribute is not implemented (the sticky cookie is host-only): remove the field"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.mirrors[].strategy", accept: []any{"wrr", "RoundRobin"}, hint: "only wrr (weighted round robin, Traefik's default) is implemented: remove the field or set it to wrr"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.mirrors[].healthCheck.followRedirects", accept: []any{false}, hint: "only false is implemented: Bridgehead's probes do not follow redirects (a 3xx answer counts as healthy unless healthCheck.status is set); set it to false, or probe a path that does not redirect"},
+	{kind: translate.KindTraefikService, path: "spec.mirroring.mirrors[].nativeLB", accept: []any{false}, hint: hintNativeLB},
 	{kind: translate.KindTraefikService, path: "spec.failover", hint: "failover TraefikServices are not implemented: use a weighted TraefikService, with healthCheck on its Services so that unhealthy endpoints are taken out"},
 	{kind: translate.KindTraefikService, path: "spec.highestRandomWeight", hint: "highest-random-weight TraefikServices are not implemented: use a weighted TraefikService (sticky on its Service entries pins a client to an endpoint)"},
 	{kind: translate.KindTraefikService, path: "spec.weighted.services[].healthCheck.followRedirects", accept: []any{false}, hint: "only false is implemented: Bridgehead's probes do not follow redirects (a 3xx answer counts as healthy unless healthCheck.status is set); set it to false, or probe a path that does not redirect"},
