@@ -14,7 +14,7 @@ import (
 // Mirroring, as Traefik does it: the main service answers the client; then each mirror
 // whose turn it is gets a copy of the request, whose answer is discarded. Which requests
 // a mirror gets is counted, not drawn: after n requests a mirror at p percent has had
-// floor(n*p/100) copies (Traefik's rule), so the share is exact at any count.
+// ceil(n*p/100) copies (Traefik's rule), so the share is exact at any count.
 //
 // The client never waits for a mirror: copies are sent on goroutines of their own after
 // the main answer is complete, at most maxMirrorsInFlight at a time across the gateway;
