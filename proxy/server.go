@@ -152,7 +152,7 @@ type Server struct {
 	observations *upstream.Outcomes
 	buffers      *bufferPool
 	tcpConns     tcpTracker
-	connCounters connCounters // inFlightConn counts, across snapshot swaps (tcpfilter.go)
+	connCounters connCounters  // inFlightConn counts, across snapshot swaps (tcpfilter.go)
 	mirrorSlots  chan struct{} // copies for mirrors in flight (mirror.go)
 
 	// Logs.
