@@ -46,7 +46,6 @@ type mirroringHandler struct {
 type mirrorTarget struct {
 	node    *balanceNode
 	percent uint64
-	count   atomic.Uint64
 }
 
 func (s *Server) compileMirroring(f *forwarder, m *snapshot.MirroringBalance) *balanceNode {
@@ -60,7 +59,10 @@ func (s *Server) compileMirroring(f *forwarder, m *snapshot.MirroringBalance) *b
 	return &balanceNode{Handler: h, serves: h.main.serves, reason: h.main.reason, status: h.main.status}
 }
 
-// turns returns the mirrors whose turn this request is, as a bit mask.
+// turns returns the mirrors whose turn this request is, as a bit mask. The request's
+// ordinal n alone decides: a mirror at p percent takes request n when ceil(n*p/100)
+// grows at n. Serially that is Traefik's rule (take while count*100 < n*p); decided from
+// n, it stays exact when requests race (no count to fall behind).
 func (h *mirroringHandler) turns() uint64 {
 	if len(h.mirrors) == 0 {
 		return 0
@@ -68,15 +70,8 @@ func (h *mirroringHandler) turns() uint64 {
 	n := h.total.Add(1)
 	var mask uint64
 	for i, m := range h.mirrors {
-		for {
-			c := m.count.Load()
-			if c*100 >= n*m.percent {
-				break
-			}
-			if m.count.CompareAndSwap(c, c+1) {
-				mask |= 1 << i
-				break
-			}
+		if (n*m.percent+99)/100 > ((n-1)*m.percent+99)/100 {
+			mask |= 1 << i
 		}
 	}
 	return mask
