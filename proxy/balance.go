@@ -16,6 +16,9 @@ import (
 type balanceNode struct {
 	http.Handler
 	serves bool
+	// available reports whether, at now (unix nanos), some endpoint below may take
+	// traffic: healthy by its health check and not set aside after failed connections.
+	available func(now int64) bool
 	// reason and status are what a request gets when the node cannot serve.
 	reason string
 	status int
@@ -25,6 +28,8 @@ type balanceNode struct {
 // the order of the snapshot's Backends.
 func (s *Server) compileBalance(f *forwarder, n *snapshot.Balance) *balanceNode {
 	switch {
+	case n.Failover != nil:
+		return s.compileFailover(f, n.Failover)
 	case n.Mirroring != nil:
 		return s.compileMirroring(f, n.Mirroring)
 	case n.Weighted != nil:
@@ -35,6 +40,17 @@ func (s *Server) compileBalance(f *forwarder, n *snapshot.Balance) *balanceNode 
 		reason: "NoEndpoints", status: http.StatusServiceUnavailable}
 	if b.failure != nil {
 		out.reason, out.status = b.failure.Header(), b.failure.Status
+	}
+	out.available = func(now int64) bool {
+		if !out.serves {
+			return false
+		}
+		for _, es := range b.endpoints {
+			if es.Available(now) {
+				return true
+			}
+		}
+		return false
 	}
 	return out
 }
@@ -100,6 +116,14 @@ func (s *Server) compileWeighted(f *forwarder, w *snapshot.WeightedBalance) *bal
 		}
 	}
 	h.reason, h.status = out.reason, out.status
+	out.available = func(now int64) bool {
+		for i, c := range h.children {
+			if weights[i] > 0 && c.available(now) {
+				return true
+			}
+		}
+		return false
+	}
 	return out
 }
 
@@ -136,3 +160,35 @@ func stickyCookieFor(c *snapshot.StickyCookie, value string) *http.Cookie {
 	}
 	return ck
 }
+
+// failoverHandler sends requests to main while it has an available endpoint, else to
+// the fallback; when neither has, it answers 503 (as Traefik does).
+type failoverHandler struct {
+	srv            *Server
+	main, fallback *balanceNode
+}
+
+func (s *Server) compileFailover(f *forwarder, fo *snapshot.FailoverBalance) *balanceNode {
+	h := &failoverHandler{srv: s, main: s.compileBalance(f, fo.Main), fallback: s.compileBalance(f, fo.Fallback)}
+	out := &balanceNode{Handler: h, serves: h.main.serves || h.fallback.serves, reason: h.main.reason, status: h.main.status}
+	out.available = func(now int64) bool { return h.main.available(now) || h.fallback.available(now) }
+	return out
+}
+
+func (h *failoverHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now().UnixNano()
+	switch {
+	case h.main.available(now):
+		h.main.ServeHTTP(w, r)
+	case h.fallback.available(now):
+		h.fallback.ServeHTTP(w, r)
+	case !h.main.serves && !h.fallback.serves:
+		h.srv.fail(w, h.main.status, h.main.reason)
+	default:
+		h.srv.fail(w, http.StatusServiceUnavailable, reasonNoAvailableEndpoint)
+	}
+}
+
+// reasonNoAvailableEndpoint: a failover's service and fallback both have endpoints, but
+// none may take traffic now (unhealthy, or set aside after failed connections).
+const reasonNoAvailableEndpoint = "NoAvailableEndpoint"

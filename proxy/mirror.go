@@ -56,7 +56,7 @@ func (s *Server) compileMirroring(f *forwarder, m *snapshot.MirroringBalance) *b
 		}
 		h.mirrors = append(h.mirrors, &mirrorTarget{node: s.compileBalance(f, mr.Balance), percent: uint64(mr.Percent)})
 	}
-	return &balanceNode{Handler: h, serves: h.main.serves, reason: h.main.reason, status: h.main.status}
+	return &balanceNode{Handler: h, serves: h.main.serves, available: h.main.available, reason: h.main.reason, status: h.main.status}
 }
 
 // turns returns the mirrors whose turn this request is, as a bit mask. The request's

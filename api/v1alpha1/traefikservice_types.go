@@ -5,11 +5,11 @@ import (
 )
 
 // TraefikServiceSpec is Traefik's TraefikService: a weighted round robin over Services
-// and other TraefikServices, or a main service whose requests are copied to mirrors.
-// (Traefik's failover and highestRandomWeight variants are not implemented yet: read
-// from Traefik's API groups, they make the object not Ready.)
+// and other TraefikServices, a main service whose requests are copied to mirrors, or a
+// service with a fallback. (Traefik's highestRandomWeight variant is not implemented
+// yet: read from Traefik's API groups, it makes the object not Ready.)
 //
-// +kubebuilder:validation:XValidation:rule="has(self.weighted) != has(self.mirroring)",message="set exactly one of weighted (balance over services by weight) and mirroring (a main service whose requests are copied to mirrors)"
+// +kubebuilder:validation:XValidation:rule="(has(self.weighted) ? 1 : 0) + (has(self.mirroring) ? 1 : 0) + (has(self.failover) ? 1 : 0) == 1",message="set exactly one of weighted (balance over services by weight), mirroring (a main service whose requests are copied to mirrors) and failover (a service and its fallback)"
 type TraefikServiceSpec struct {
 	// Weighted balances requests over its services in proportion to their weights.
 	// +optional
@@ -19,6 +19,21 @@ type TraefikServiceSpec struct {
 	// them.
 	// +optional
 	Mirroring *Mirroring `json:"mirroring,omitempty"`
+	// Failover sends requests to its service while that has an available endpoint
+	// (healthy by its healthCheck, and not set aside after failed connections), and to
+	// its fallback otherwise.
+	// +optional
+	Failover *Failover `json:"failover,omitempty"`
+}
+
+// Failover is the failover variant of a TraefikService. Each of its two entries is a
+// Service (with its port) or a TraefikService. Give the service a healthCheck: that is
+// what tells the gateway its endpoints are down.
+type Failover struct {
+	// Service answers while it has an available endpoint.
+	Service Service `json:"service"`
+	// Fallback answers while Service has none; when neither has, requests get 503.
+	Fallback Service `json:"fallback"`
 }
 
 // WeightedRoundRobin is the weighted variant of a TraefikService.

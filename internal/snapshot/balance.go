@@ -3,11 +3,12 @@ package snapshot
 import "fmt"
 
 // Balance is how a route spreads its requests when one weighted list of Backends cannot
-// say it: a TraefikService that mirrors requests, or that pins a client with a cookie to
-// the service it chose. It is a tree whose leaves are the route's Backends (by index);
+// say it: a TraefikService that mirrors requests, that pins a client with a cookie to
+// the service it chose, or that fails over to a fallback. It is a tree whose leaves are the route's Backends (by index);
 // every Backend of the route is a leaf of it, mirrors included.
 //
-// A leaf sets Backend only; an inner node exactly one of Weighted and Mirroring.
+// A leaf sets Backend only; an inner node exactly one of Weighted, Mirroring and
+// Failover.
 type Balance struct {
 	// Backend, on a leaf, is the index of its backend in the route's Backends.
 	Backend *int `json:"backend,omitempty"`
@@ -15,6 +16,16 @@ type Balance struct {
 	Weighted *WeightedBalance `json:"weighted,omitempty"`
 	// Mirroring sends every request to Main and copies some to each mirror.
 	Mirroring *MirroringBalance `json:"mirroring,omitempty"`
+	// Failover sends requests to Main while it has an available endpoint, else to
+	// Fallback.
+	Failover *FailoverBalance `json:"failover,omitempty"`
+}
+
+// FailoverBalance is Traefik's failover: Main while it can answer, Fallback otherwise.
+type FailoverBalance struct {
+	Source   Ref      `json:"source"`
+	Main     *Balance `json:"main"`
+	Fallback *Balance `json:"fallback"`
 }
 
 // WeightedBalance is a weighted round robin over subtrees.
@@ -60,8 +71,8 @@ func (b *Balance) check(backends int) []string {
 		switch {
 		case n == nil:
 			errs = append(errs, where+" is empty")
-		case (n.Backend != nil && (n.Weighted != nil || n.Mirroring != nil)) || (n.Weighted != nil && n.Mirroring != nil):
-			errs = append(errs, where+" has more than one of backend, weighted and mirroring")
+		case shapes(n) > 1:
+			errs = append(errs, where+" has more than one of backend, weighted, mirroring and failover")
 		case n.Leaf():
 			if *n.Backend < 0 || *n.Backend >= backends {
 				errs = append(errs, fmt.Sprintf("%s names backend %d of %d", where, *n.Backend, backends))
@@ -82,8 +93,11 @@ func (b *Balance) check(backends int) []string {
 				}
 				walk(c, fmt.Sprintf("%s/%d", where, i))
 			}
+		case n.Failover != nil:
+			walk(n.Failover.Main, where+"/main")
+			walk(n.Failover.Fallback, where+"/fallback")
 		case n.Mirroring == nil:
-			errs = append(errs, where+" is neither a backend, weighted nor mirroring")
+			errs = append(errs, where+" is neither a backend, weighted, mirroring nor failover")
 		default:
 			m := n.Mirroring
 			walk(m.Main, where+"/main")
@@ -103,4 +117,15 @@ func (b *Balance) check(backends int) []string {
 		}
 	}
 	return errs
+}
+
+// shapes counts the node's kinds; a sound node has one.
+func shapes(n *Balance) int {
+	c := 0
+	for _, set := range []bool{n.Backend != nil, n.Weighted != nil, n.Mirroring != nil, n.Failover != nil} {
+		if set {
+			c++
+		}
+	}
+	return c
 }

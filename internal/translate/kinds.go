@@ -346,6 +346,9 @@ func traefikServiceRefs(ts *bhv1.TraefikService) []string {
 	if w := ts.Spec.Weighted; w != nil {
 		entries = w.Services
 	}
+	if f := ts.Spec.Failover; f != nil {
+		entries = append(entries, f.Service, f.Fallback)
+	}
 	if m := ts.Spec.Mirroring; m != nil {
 		entries = append(entries, m.Service)
 		for _, mr := range m.Mirrors {

@@ -57,9 +57,22 @@ func (t *translator) traefikServiceFault(ts *bhv1.TraefikService) *finding {
 		return nil
 	}
 	spec := ts.Spec
+	variants := 0
+	for _, set := range []bool{spec.Weighted != nil, spec.Mirroring != nil, spec.Failover != nil} {
+		if set {
+			variants++
+		}
+	}
 	switch {
-	case spec.Weighted != nil && spec.Mirroring != nil:
-		return invalid("set only one of spec.weighted and spec.mirroring")
+	case variants > 1:
+		return invalid("set only one of spec.weighted, spec.mirroring and spec.failover")
+	case spec.Failover != nil:
+		if f := needsPort("spec.failover.service", spec.Failover.Service); f != nil {
+			return f
+		}
+		if f := needsPort("spec.failover.fallback", spec.Failover.Fallback); f != nil {
+			return f
+		}
 	case spec.Weighted != nil:
 		for i, s := range spec.Weighted.Services {
 			if f := needsPort(fmt.Sprintf("spec.weighted.services[%d]", i), s); f != nil {
@@ -86,7 +99,7 @@ func (t *translator) traefikServiceFault(ts *bhv1.TraefikService) *finding {
 	default:
 		// A folder is checked against the schema, which requires one; Traefik's other
 		// variants (failover, highestRandomWeight) are refused by the loader before this.
-		return invalid("set spec.weighted (the weighted services and their weights) or spec.mirroring (a main service and its mirrors)")
+		return invalid("set spec.weighted (the weighted services and their weights), spec.mirroring (a main service and its mirrors) or spec.failover (a service and its fallback)")
 	}
 	return nil
 }
@@ -104,20 +117,23 @@ type tsnode struct {
 	sticky   *snapshot.StickyCookie
 	keys     []string // the sticky cookie's value per child
 
-	// Mirroring.
+	// Mirroring (main and mirrors) or failover (main and fallback).
 	main        *tsnode
+	fallback    *tsnode
 	mirrors     []*tsnode
 	percents    []int
 	mirrorBody  bool
 	maxBodySize int64
 }
 
-func (n *tsnode) mirroring() bool { return n.main != nil }
+func (n *tsnode) mirroring() bool { return n.main != nil && n.fallback == nil }
+
+func (n *tsnode) failover() bool { return n.fallback != nil }
 
 // structured reports whether the tree needs its shape in the snapshot: it mirrors, or a
 // level of it is sticky.
 func (n *tsnode) structured() bool {
-	if n.mirroring() || n.sticky != nil {
+	if n.main != nil || n.sticky != nil {
 		return true
 	}
 	for _, c := range n.children {
@@ -133,6 +149,8 @@ func (n *tsnode) serves() bool {
 	switch {
 	case n.backend != nil:
 		return n.backend.Failure == nil
+	case n.failover():
+		return n.main.serves() || n.fallback.serves()
 	case n.mirroring():
 		return n.main.serves()
 	}
@@ -179,6 +197,11 @@ func (n *tsnode) compile(backends *[]*snapshot.Backend, weight int) *snapshot.Ba
 		*backends = append(*backends, n.backend)
 		i := len(*backends) - 1
 		return &snapshot.Balance{Backend: &i}
+	}
+	if n.failover() {
+		return &snapshot.Balance{Failover: &snapshot.FailoverBalance{
+			Source: n.source, Main: n.main.compile(backends, 1), Fallback: n.fallback.compile(backends, 1),
+		}}
 	}
 	if n.mirroring() {
 		m := &snapshot.MirroringBalance{Source: n.source, MirrorBody: n.mirrorBody, MaxBodySize: n.maxBodySize}
@@ -276,6 +299,9 @@ func (t *translator) traefikServiceTree(rep *report, obj, field string, ts *bhv1
 	if ts.Spec.Mirroring != nil {
 		return t.mirroringNode(rep, obj, field+".mirroring", ts, stack)
 	}
+	if ts.Spec.Failover != nil {
+		return t.failoverNode(rep, obj, field+".failover", ts, stack)
+	}
 	return t.weightedNode(rep, obj, field+".weighted", ts, stack)
 }
 
@@ -345,6 +371,31 @@ func (t *translator) mirroringNode(rep *report, obj, field string, ts *bhv1.Trae
 				"the main service still answers, but this mirror's copies of requests get")})
 		}
 		n.percents = append(n.percents, mr.Percent)
+	}
+	return n
+}
+
+// failoverNode expands a failover TraefikService: its service and its fallback.
+func (t *translator) failoverNode(rep *report, obj, field string, ts *bhv1.TraefikService, stack []nsName) *tsnode {
+	f := ts.Spec.Failover
+	n := &tsnode{source: snapshot.Ref{Kind: KindTraefikService, Namespace: ts.Namespace, Name: ts.Name}}
+	for _, e := range []struct {
+		name, consequence string
+		s                 bhv1.Service
+		dst               **tsnode
+	}{
+		{"service", "the fallback answers meanwhile; this service's requests would get", f.Service, &n.main},
+		{"fallback", "the service answers while it can; when it cannot, requests get", f.Fallback, &n.fallback},
+	} {
+		sub := field + "." + e.name
+		if e.s.Weight != nil {
+			rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("%s.weight has no effect on a failover TraefikService (the service answers while it can, then the fallback); remove it", sub))
+		}
+		if e.s.Kind == bhv1.ServiceKindTraefikService {
+			*e.dst = t.traefikServiceNode(rep, obj, sub, ts.Namespace, e.s, stack)
+		} else {
+			*e.dst = &tsnode{backend: t.httpBackendFor(rep, obj, sub, ts.Namespace, e.s, e.consequence)}
+		}
 	}
 	return n
 }

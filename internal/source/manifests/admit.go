@@ -177,7 +177,7 @@ func (l *loader) traefikMiddleware(d *doc, obj map[string]any, unsupported []tra
 }
 
 // traefikServiceVariant keeps a Traefik TraefikService whose only variant is one
-// Bridgehead lacks (failover, highestRandomWeight): its spec is left empty, and
+// Bridgehead lacks (highestRandomWeight): its spec is left empty, and
 // translate refuses it (UnsupportedField, naming the variant), so the routes that use it
 // fail closed naming it rather than "TraefikService not found".
 func traefikServiceVariant(obj map[string]any, unsupported []translate.UnsupportedField, errs field.ErrorList) field.ErrorList {
@@ -186,6 +186,9 @@ func traefikServiceVariant(obj map[string]any, unsupported []translate.Unsupport
 		return errs
 	}
 	if _, ok := spec["mirroring"]; ok {
+		return errs
+	}
+	if _, ok := spec["failover"]; ok {
 		return errs
 	}
 	lacking := false

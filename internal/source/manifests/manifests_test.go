@@ -793,7 +793,7 @@ func TestTraefikParentRouteWithoutServicesIsExplained(t *testing.T) {
 // empty spec) and recorded as unsupported, so translate refuses it naming the variant,
 // instead of dropping it and leaving its routes with "not found".
 func TestTraefikServiceOfAnUnimplementedVariantIsKept(t *testing.T) {
-	for _, variant := range []string{"failover: {service: {name: a, port: 80}, fallback: {name: b, port: 80}}", "highestRandomWeight: {services: [{name: a, port: 80}]}"} {
+	for _, variant := range []string{"highestRandomWeight: {services: [{name: a, port: 80}]}"} {
 		doc := "apiVersion: traefik.io/v1alpha1\nkind: TraefikService\nmetadata: {name: ts}\nspec:\n  " + variant + "\n"
 		res := load(t, map[string]string{"ts.yaml": doc})
 		key := translate.Key{Kind: translate.KindTraefikService, Namespace: "default", Name: "ts"}

@@ -66,6 +66,7 @@ var middlewareTypes = map[string]map[string]string{
 	translate.KindTraefikService: {
 		"weighted":  `{services: [{name: app, port: 443, serversTransport: st, weight: 3}, {name: app, port: 443, serversTransport: st}]}`,
 		"mirroring": `{name: app, port: 443, serversTransport: st, mirrors: [{name: app, port: 443, serversTransport: st, percent: 10}]}`,
+		"failover":  `{service: {name: app, port: 443, serversTransport: st}, fallback: {name: app, port: 443, serversTransport: st}}`,
 	},
 }
 
