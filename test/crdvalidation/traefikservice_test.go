@@ -56,8 +56,23 @@ var _ = Describe("TraefikService references", func() {
 			map[string]any{"name": "app", "port": "https", "weight": int64(3)},
 			map[string]any{"name": "canary", "kind": "TraefikService", "weight": int64(1)},
 		}}}, ""),
-		Entry("neither weighted nor mirroring", "empty", map[string]any{},
-			"set exactly one of weighted (balance over services by weight) and mirroring (a main service whose requests are copied to mirrors)"),
+		Entry("no variant", "empty", map[string]any{},
+			"set exactly one of weighted (balance over services by weight), mirroring (a main service whose requests are copied to mirrors) and failover (a service and its fallback)"),
+		Entry("failover from a Service to a TraefikService", "failover", map[string]any{"failover": map[string]any{
+			"service":  map[string]any{"name": "app", "port": int64(80), "healthCheck": map[string]any{"path": "/healthz", "interval": "5s"}},
+			"fallback": map[string]any{"name": "standby", "kind": "TraefikService"},
+		}}, ""),
+		Entry("failover without a fallback", "failover-no-fallback", map[string]any{"failover": map[string]any{
+			"service": map[string]any{"name": "app", "port": int64(80)},
+		}}, "spec.failover.fallback: Required value"),
+		Entry("a failover fallback Service without a port", "failover-fallback-no-port", map[string]any{"failover": map[string]any{
+			"service":  map[string]any{"name": "app", "port": int64(80)},
+			"fallback": map[string]any{"name": "standby"},
+		}}, "port is required when kind is Service"),
+		Entry("failover beside weighted", "failover-and-weighted", map[string]any{
+			"weighted": map[string]any{"services": []any{map[string]any{"name": "app", "port": int64(80)}}},
+			"failover": map[string]any{"service": map[string]any{"name": "app", "port": int64(80)}, "fallback": map[string]any{"name": "b", "port": int64(80)}},
+		}, "set exactly one of weighted"),
 		Entry("both weighted and mirroring", "both", map[string]any{
 			"weighted":  map[string]any{"services": []any{map[string]any{"name": "app", "port": int64(80)}}},
 			"mirroring": map[string]any{"name": "app", "port": int64(80)},
