@@ -85,12 +85,15 @@ type weightedHandler struct {
 	sticky   *snapshot.StickyCookie
 	keys     []string
 	byKey    map[string]int
+	// byClient: highest random weight (byclient.go) over the children of weights > 0.
+	byClient bool
+	weights  []int
 	reason   string
 	status   int
 }
 
 func (s *Server) compileWeighted(f *forwarder, w *snapshot.WeightedBalance) *balanceNode {
-	h := &weightedHandler{srv: s, sticky: w.Sticky, keys: w.Keys}
+	h := &weightedHandler{srv: s, sticky: w.Sticky, keys: w.Keys, byClient: w.ByClient}
 	out := &balanceNode{Handler: h, reason: "NoEndpoints", status: http.StatusServiceUnavailable}
 	weights := make([]int, len(w.Children))
 	failed := false
@@ -107,6 +110,7 @@ func (s *Server) compileWeighted(f *forwarder, w *snapshot.WeightedBalance) *bal
 		}
 	}
 	h.schedule = newSchedule(weights)
+	h.weights = weights
 	if w.Sticky != nil {
 		h.byKey = make(map[string]int, len(w.Keys))
 		for i, k := range w.Keys {
@@ -136,7 +140,12 @@ func (h *weightedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	i := h.schedule.pick()
+	var i int
+	if h.byClient {
+		i = h.pickByClient(r)
+	} else {
+		i = h.schedule.pick()
+	}
 	if i < 0 {
 		h.srv.fail(w, h.status, h.reason)
 		return

@@ -2,6 +2,9 @@ package proxy
 
 import (
 	"bytes"
+	"fmt"
+	"math"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,5 +58,19 @@ func TestReadUpTo(t *testing.T) {
 		if err != nil || complete != tc.complete || (complete && string(data) != tc.body) || (!complete && int64(len(data)) != tc.max+1) {
 			t.Errorf("readUpTo(%d bytes, %d) = %d bytes, %v, %v; want complete %v", len(tc.body), tc.max, len(data), complete, err, tc.complete)
 		}
+	}
+}
+
+// Highest random weight spreads client addresses in proportion to the weights.
+func TestRendezvousSharesFollowWeights(t *testing.T) {
+	h := &weightedHandler{weights: []int{2, 1, 0}, keys: []string{"a", "b", "c"}}
+	counts := make([]int, 3)
+	const clients = 30000
+	for i := range clients {
+		r := &http.Request{RemoteAddr: fmt.Sprintf("10.%d.%d.%d:1234", i>>16, (i>>8)&255, i&255)}
+		counts[h.pickByClient(r)]++
+	}
+	if counts[2] != 0 || math.Abs(float64(counts[0])/clients-2.0/3) > 0.02 {
+		t.Errorf("addresses per child %v of %d; want 2/3, 1/3, none", counts, clients)
 	}
 }

@@ -5,11 +5,11 @@ import (
 )
 
 // TraefikServiceSpec is Traefik's TraefikService: a weighted round robin over Services
-// and other TraefikServices, a main service whose requests are copied to mirrors, or a
-// service with a fallback. (Traefik's highestRandomWeight variant is not implemented
-// yet: read from Traefik's API groups, it makes the object not Ready.)
+// and other TraefikServices, a main service whose requests are copied to mirrors, a
+// service with a fallback, or services chosen per client address (highest random
+// weight).
 //
-// +kubebuilder:validation:XValidation:rule="(has(self.weighted) ? 1 : 0) + (has(self.mirroring) ? 1 : 0) + (has(self.failover) ? 1 : 0) == 1",message="set exactly one of weighted (balance over services by weight), mirroring (a main service whose requests are copied to mirrors) and failover (a service and its fallback)"
+// +kubebuilder:validation:XValidation:rule="(has(self.weighted) ? 1 : 0) + (has(self.mirroring) ? 1 : 0) + (has(self.failover) ? 1 : 0) + (has(self.highestRandomWeight) ? 1 : 0) == 1",message="set exactly one of weighted (balance over services by weight), mirroring (a main service whose requests are copied to mirrors), failover (a service and its fallback) and highestRandomWeight (services chosen per client address)"
 type TraefikServiceSpec struct {
 	// Weighted balances requests over its services in proportion to their weights.
 	// +optional
@@ -24,6 +24,20 @@ type TraefikServiceSpec struct {
 	// its fallback otherwise.
 	// +optional
 	Failover *Failover `json:"failover,omitempty"`
+	// HighestRandomWeight sends each client address to one of its services, always the
+	// same while the services stay (rendezvous hashing, weighted), as Traefik does.
+	// +optional
+	HighestRandomWeight *HighestRandomWeight `json:"highestRandomWeight,omitempty"`
+}
+
+// HighestRandomWeight is the highest-random-weight variant of a TraefikService: the
+// service with the highest weighted hash of the client's address and the service wins.
+type HighestRandomWeight struct {
+	// Services are the Services and TraefikServices clients are spread over; an entry's
+	// weight (default 1) scales its share of the client addresses.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	Services []Service `json:"services"`
 }
 
 // Failover is the failover variant of a TraefikService. Each of its two entries is a

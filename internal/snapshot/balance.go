@@ -38,6 +38,9 @@ type WeightedBalance struct {
 	// cookie; Keys are the cookie's values, one per child.
 	Sticky *StickyCookie `json:"sticky,omitempty"`
 	Keys   []string      `json:"keys,omitempty"`
+	// ByClient chooses, instead of a round robin, the child with the highest weighted
+	// hash of the client's address and its Key (Traefik's highestRandomWeight).
+	ByClient bool `json:"byClient,omitempty"`
 }
 
 // MirroringBalance is Traefik's mirroring: Main answers; each mirror gets a copy of
@@ -84,8 +87,8 @@ func (b *Balance) check(backends int) []string {
 			if len(w.Children) == 0 || len(w.Children) != len(w.Weights) {
 				errs = append(errs, where+" has no children, or not one weight per child")
 			}
-			if w.Sticky != nil && len(w.Keys) != len(w.Children) {
-				errs = append(errs, where+" is sticky without one cookie value per child")
+			if (w.Sticky != nil || w.ByClient) && len(w.Keys) != len(w.Children) {
+				errs = append(errs, where+" is sticky or by client without one key per child")
 			}
 			for i, c := range w.Children {
 				if i < len(w.Weights) && w.Weights[i] < 0 {

@@ -346,6 +346,9 @@ func traefikServiceRefs(ts *bhv1.TraefikService) []string {
 	if w := ts.Spec.Weighted; w != nil {
 		entries = w.Services
 	}
+	if h := ts.Spec.HighestRandomWeight; h != nil {
+		entries = append(entries, h.Services...)
+	}
 	if f := ts.Spec.Failover; f != nil {
 		entries = append(entries, f.Service, f.Fallback)
 	}

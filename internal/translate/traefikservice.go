@@ -58,14 +58,20 @@ func (t *translator) traefikServiceFault(ts *bhv1.TraefikService) *finding {
 	}
 	spec := ts.Spec
 	variants := 0
-	for _, set := range []bool{spec.Weighted != nil, spec.Mirroring != nil, spec.Failover != nil} {
+	for _, set := range []bool{spec.Weighted != nil, spec.Mirroring != nil, spec.Failover != nil, spec.HighestRandomWeight != nil} {
 		if set {
 			variants++
 		}
 	}
 	switch {
 	case variants > 1:
-		return invalid("set only one of spec.weighted, spec.mirroring and spec.failover")
+		return invalid("set only one of spec.weighted, spec.mirroring, spec.failover and spec.highestRandomWeight")
+	case spec.HighestRandomWeight != nil:
+		for i, s := range spec.HighestRandomWeight.Services {
+			if f := needsPort(fmt.Sprintf("spec.highestRandomWeight.services[%d]", i), s); f != nil {
+				return f
+			}
+		}
 	case spec.Failover != nil:
 		if f := needsPort("spec.failover.service", spec.Failover.Service); f != nil {
 			return f
@@ -115,7 +121,8 @@ type tsnode struct {
 	children []*tsnode
 	weights  []int
 	sticky   *snapshot.StickyCookie
-	keys     []string // the sticky cookie's value per child
+	keys     []string // the sticky cookie's value (or the hash key) per child
+	byClient bool     // highestRandomWeight
 
 	// Mirroring (main and mirrors) or failover (main and fallback).
 	main        *tsnode
@@ -133,7 +140,7 @@ func (n *tsnode) failover() bool { return n.fallback != nil }
 // structured reports whether the tree needs its shape in the snapshot: it mirrors, or a
 // level of it is sticky.
 func (n *tsnode) structured() bool {
-	if n.main != nil || n.sticky != nil {
+	if n.main != nil || n.sticky != nil || n.byClient {
 		return true
 	}
 	for _, c := range n.children {
@@ -211,7 +218,7 @@ func (n *tsnode) compile(backends *[]*snapshot.Backend, weight int) *snapshot.Ba
 		}
 		return &snapshot.Balance{Mirroring: m}
 	}
-	w := &snapshot.WeightedBalance{Source: n.source, Weights: n.weights, Sticky: n.sticky, Keys: n.keys}
+	w := &snapshot.WeightedBalance{Source: n.source, Weights: n.weights, Sticky: n.sticky, Keys: n.keys, ByClient: n.byClient}
 	for i, c := range n.children {
 		w.Children = append(w.Children, c.compile(backends, n.weights[i]))
 	}
@@ -302,20 +309,31 @@ func (t *translator) traefikServiceTree(rep *report, obj, field string, ts *bhv1
 	if ts.Spec.Failover != nil {
 		return t.failoverNode(rep, obj, field+".failover", ts, stack)
 	}
+	if h := ts.Spec.HighestRandomWeight; h != nil {
+		n := t.entriesNode(rep, obj, field+".highestRandomWeight", ts, h.Services, stack)
+		n.byClient, n.keys = true, stickyKeys(ts, h.Services)
+		return n
+	}
 	return t.weightedNode(rep, obj, field+".weighted", ts, stack)
 }
 
 // weightedNode expands a weighted TraefikService's entries, each with its weight.
 func (t *translator) weightedNode(rep *report, obj, field string, ts *bhv1.TraefikService, stack []nsName) *tsnode {
 	w := ts.Spec.Weighted
-	n := &tsnode{source: snapshot.Ref{Kind: KindTraefikService, Namespace: ts.Namespace, Name: ts.Name}}
-	for i, s := range w.Services {
-		n.children = append(n.children, t.entryNode(rep, obj, fmt.Sprintf("%s.services[%d]", field, i), ts.Namespace, s, stack))
-		n.weights = append(n.weights, entryWeight(s))
-	}
+	n := t.entriesNode(rep, obj, field, ts, w.Services, stack)
 	if w.Sticky != nil && w.Sticky.Cookie != nil {
 		n.sticky = stickyCookie(Key{Kind: KindTraefikService, Namespace: ts.Namespace, Name: ts.Name}, "spec.weighted", w.Sticky.Cookie)
 		n.keys = stickyKeys(ts, w.Services)
+	}
+	return n
+}
+
+// entriesNode is a level over a TraefikService's services, each with its weight.
+func (t *translator) entriesNode(rep *report, obj, field string, ts *bhv1.TraefikService, entries []bhv1.Service, stack []nsName) *tsnode {
+	n := &tsnode{source: snapshot.Ref{Kind: KindTraefikService, Namespace: ts.Namespace, Name: ts.Name}}
+	for i, s := range entries {
+		n.children = append(n.children, t.entryNode(rep, obj, fmt.Sprintf("%s.services[%d]", field, i), ts.Namespace, s, stack))
+		n.weights = append(n.weights, entryWeight(s))
 	}
 	return n
 }

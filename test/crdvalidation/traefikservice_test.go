@@ -57,11 +57,16 @@ var _ = Describe("TraefikService references", func() {
 			map[string]any{"name": "canary", "kind": "TraefikService", "weight": int64(1)},
 		}}}, ""),
 		Entry("no variant", "empty", map[string]any{},
-			"set exactly one of weighted (balance over services by weight), mirroring (a main service whose requests are copied to mirrors) and failover (a service and its fallback)"),
+			"set exactly one of weighted (balance over services by weight), mirroring (a main service whose requests are copied to mirrors), failover (a service and its fallback) and highestRandomWeight (services chosen per client address)"),
 		Entry("failover from a Service to a TraefikService", "failover", map[string]any{"failover": map[string]any{
 			"service":  map[string]any{"name": "app", "port": int64(80), "healthCheck": map[string]any{"path": "/healthz", "interval": "5s"}},
 			"fallback": map[string]any{"name": "standby", "kind": "TraefikService"},
 		}}, ""),
+		Entry("highestRandomWeight over a Service and a TraefikService", "hrw", map[string]any{"highestRandomWeight": map[string]any{"services": []any{
+			map[string]any{"name": "app", "port": int64(80), "weight": int64(2)},
+			map[string]any{"name": "split", "kind": "TraefikService"},
+		}}}, ""),
+		Entry("highestRandomWeight without services", "hrw-empty", map[string]any{"highestRandomWeight": map[string]any{"services": []any{}}}, "spec.highestRandomWeight.services"),
 		Entry("failover without a fallback", "failover-no-fallback", map[string]any{"failover": map[string]any{
 			"service": map[string]any{"name": "app", "port": int64(80)},
 		}}, "spec.failover.fallback: Required value"),

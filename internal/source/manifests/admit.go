@@ -177,19 +177,15 @@ func (l *loader) traefikMiddleware(d *doc, obj map[string]any, unsupported []tra
 }
 
 // traefikServiceVariant keeps a Traefik TraefikService whose only variant is one
-// Bridgehead lacks (highestRandomWeight): its spec is left empty, and
+// Bridgehead lacks (one added by a later Traefik): its spec is left empty, and
 // translate refuses it (UnsupportedField, naming the variant), so the routes that use it
 // fail closed naming it rather than "TraefikService not found".
 func traefikServiceVariant(obj map[string]any, unsupported []translate.UnsupportedField, errs field.ErrorList) field.ErrorList {
 	spec, _ := obj["spec"].(map[string]any)
-	if _, ok := spec["weighted"]; ok {
-		return errs
-	}
-	if _, ok := spec["mirroring"]; ok {
-		return errs
-	}
-	if _, ok := spec["failover"]; ok {
-		return errs
+	for _, variant := range []string{"weighted", "mirroring", "failover", "highestRandomWeight"} {
+		if _, ok := spec[variant]; ok {
+			return errs
+		}
 	}
 	lacking := false
 	for _, u := range unsupported {

@@ -789,11 +789,12 @@ func TestTraefikParentRouteWithoutServicesIsExplained(t *testing.T) {
 	}
 }
 
-// A Traefik TraefikService whose only variant is one Bridgehead lacks is kept (with an
-// empty spec) and recorded as unsupported, so translate refuses it naming the variant,
-// instead of dropping it and leaving its routes with "not found".
+// A Traefik TraefikService whose only variant is one Bridgehead lacks (here one a later
+// Traefik might add) is kept (with an empty spec) and recorded as unsupported, so
+// translate refuses it naming the variant, instead of dropping it and leaving its routes
+// with "not found".
 func TestTraefikServiceOfAnUnimplementedVariantIsKept(t *testing.T) {
-	for _, variant := range []string{"highestRandomWeight: {services: [{name: a, port: 80}]}"} {
+	for _, variant := range []string{"leastTime: {services: [{name: a, port: 80}]}"} {
 		doc := "apiVersion: traefik.io/v1alpha1\nkind: TraefikService\nmetadata: {name: ts}\nspec:\n  " + variant + "\n"
 		res := load(t, map[string]string{"ts.yaml": doc})
 		key := translate.Key{Kind: translate.KindTraefikService, Namespace: "default", Name: "ts"}

@@ -64,9 +64,10 @@ var middlewareTypes = map[string]map[string]string{
 	// A TraefikService is weighted or mirroring; the weighted one is the scenario's own.
 	// (Traefik's other variants are set beside it: the loader refuses them first.)
 	translate.KindTraefikService: {
-		"weighted":  `{services: [{name: app, port: 443, serversTransport: st, weight: 3}, {name: app, port: 443, serversTransport: st}]}`,
-		"mirroring": `{name: app, port: 443, serversTransport: st, mirrors: [{name: app, port: 443, serversTransport: st, percent: 10}]}`,
-		"failover":  `{service: {name: app, port: 443, serversTransport: st}, fallback: {name: app, port: 443, serversTransport: st}}`,
+		"weighted":            `{services: [{name: app, port: 443, serversTransport: st, weight: 3}, {name: app, port: 443, serversTransport: st}]}`,
+		"mirroring":           `{name: app, port: 443, serversTransport: st, mirrors: [{name: app, port: 443, serversTransport: st, percent: 10}]}`,
+		"failover":            `{service: {name: app, port: 443, serversTransport: st}, fallback: {name: app, port: 443, serversTransport: st}}`,
+		"highestRandomWeight": `{services: [{name: app, port: 443, serversTransport: st, weight: 3}, {name: app, port: 443, serversTransport: st}]}`,
 	},
 }
 
