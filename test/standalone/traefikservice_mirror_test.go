@@ -253,8 +253,12 @@ func TestTraefikServiceMirroring(t *testing.T) {
 	if answers["main "] != total {
 		t.Errorf("answers %v; want %d from main", answers, total)
 	}
-	if p99 >= 100*time.Millisecond {
-		t.Errorf("main p99 latency %s with a slow mirror; want below 100 ms (the mirror takes 500 ms)", p99)
+	// A client that waited for the mirror would take 500 ms or more on every request.
+	// Alone on the machine p99 stays far below 100 ms (6-37 ms measured); the bounds
+	// leave room for a machine shared with other tests (174 ms p99 seen then, while the
+	// run without slow mirrors had 98 ms).
+	if p50 >= 100*time.Millisecond || p99 >= 250*time.Millisecond {
+		t.Errorf("main latency p50 %s p99 %s with a 500 ms mirror; want p50 below 100 ms and p99 below 250 ms", p50, p99)
 	}
 	if sent+dropped != 2*total || slow.count.Load() == 0 {
 		t.Errorf("copies sent %d + dropped %d != %d, or the slow mirror got none (%d)", sent, dropped, 2*total, slow.count.Load())
