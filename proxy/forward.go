@@ -21,6 +21,8 @@ type forwarder struct {
 	route    *route
 	backends []*backend
 	schedule *schedule
+	// tree, when set, serves instead of schedule: the route's snapshot has a Balance.
+	tree *balanceNode
 }
 
 // backend is one weighted Service of a route, with its proxy and endpoints.
@@ -35,6 +37,10 @@ type backend struct {
 }
 
 func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.tree != nil {
+		f.tree.ServeHTTP(w, r)
+		return
+	}
 	i := f.schedule.pick()
 	if i < 0 {
 		// No backend can serve: answer the first backend's cause (503 NoEndpoints, or the
@@ -110,16 +116,7 @@ func (b *backend) setStickyCookie(resp *http.Response) {
 	if got, err := resp.Request.Cookie(c.Name); err == nil && got.Value == want {
 		return
 	}
-	ck := &http.Cookie{Name: c.Name, Value: want, Path: c.Path, Secure: c.Secure, HttpOnly: c.HTTPOnly, MaxAge: c.MaxAge}
-	switch c.SameSite {
-	case "none":
-		ck.SameSite = http.SameSiteNoneMode
-	case "lax":
-		ck.SameSite = http.SameSiteLaxMode
-	case "strict":
-		ck.SameSite = http.SameSiteStrictMode
-	}
-	resp.Header.Add("Set-Cookie", ck.String())
+	resp.Header.Add("Set-Cookie", stickyCookieFor(c, want).String())
 }
 
 // Shared X-Forwarded-Proto values (read-only, len == cap).

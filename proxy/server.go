@@ -161,7 +161,8 @@ type Server struct {
 	observations *upstream.Outcomes
 	buffers      *bufferPool
 	tcpConns     tcpTracker
-	connCounters connCounters // inFlightConn counts, across snapshot swaps (tcpfilter.go)
+	connCounters connCounters  // inFlightConn counts, across snapshot swaps (tcpfilter.go)
+	mirrorSlots  chan struct{} // copies for mirrors in flight (mirror.go)
 
 	// Logs.
 	log       *slog.Logger
@@ -203,6 +204,7 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 		log:          cfg.Log,
 		errorLog:     slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
 		accessLog:    accesslog.New(cfg.AccessLog),
+		mirrorSlots:  make(chan struct{}, maxMirrorsInFlight),
 	}
 	s.healthChecks = health.NewChecker(s.log)
 	s.middlewares = middleware.NewMemory(nil)

@@ -129,6 +129,9 @@ func (s *Server) forwarder(r *route, backends []*snapshot.Backend, transports ma
 		weights = append(weights, w)
 	}
 	f.schedule = newSchedule(weights)
+	if r.snap.Balance != nil {
+		f.tree = s.compileBalance(f, r.snap.Balance)
+	}
 	return f
 }
 

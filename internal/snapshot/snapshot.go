@@ -91,8 +91,11 @@ type HTTPRoute struct {
 	Policy string `json:"policy,omitempty"`
 	// Middlewares run in order before forwarding.
 	Middlewares []*Middleware `json:"middlewares,omitempty"`
-	// Backends receive the requests, by weight.
+	// Backends receive the requests, by weight (unless Balance is set).
 	Backends []*Backend `json:"backends,omitempty"`
+	// Balance, when set, says how requests reach the Backends (mirroring, sticky
+	// TraefikServices); each Backend's Weight is then its weight in its own parent.
+	Balance *Balance `json:"balance,omitempty"`
 	// Failure, when set, is answered for every request this route matches.
 	Failure *Failure `json:"failure,omitempty"`
 	// Parents are the IDs of the routes this one is a child of (IngressRoute

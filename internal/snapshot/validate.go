@@ -114,6 +114,11 @@ func (s *Snapshot) Validate() error {
 			}
 			checkFailure("route "+r.ID+" backend "+b.Service.String(), b.Failure)
 		}
+		if r.Balance != nil {
+			for _, e := range r.Balance.check(len(r.Backends)) {
+				add("route %q: %s", r.ID, e)
+			}
+		}
 	}
 	for _, msg := range checkRouteTree(s.HTTPRoutes, ids) {
 		add("%s", msg)

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math/big"
 	"net/http"
 	"sort"
 	"strings"
@@ -97,24 +96,24 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 			tree.parentRoutes[hr.ID] = true
 		}
 		hr.Middlewares = middlewares(ro, field, r.Middlewares, t.middleware, "requests on this route get 503", &hr.Failure)
-		var leaves []leaf
+		// The route's services are the top level of its tree; a route without a
+		// TraefikService keeps its backends and their weights as written.
+		root := &tsnode{source: snapshot.Ref{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}}
 		nested := false
 		for j, s := range r.Services {
-			f := fmt.Sprintf("%s.services[%d]", field, j)
-			if s.Kind == bhv1.ServiceKindTraefikService {
-				nested = true
-				leaves = append(leaves, t.traefikServiceBackends(rep, ro.obj, f, ir.Namespace, s, big.NewRat(int64(entryWeight(s)), 1), nil)...)
-				continue
-			}
-			b := t.httpBackend(rep, ro.obj, f, ir.Namespace, s)
-			leaves = append(leaves, leaf{backend: b, share: big.NewRat(int64(b.Weight), 1)})
-		}
-		for _, l := range leaves {
-			inv.transport(t.built[l.backend.Transport])
-			hr.Backends = append(hr.Backends, l.backend)
+			nested = nested || s.Kind == bhv1.ServiceKindTraefikService
+			root.children = append(root.children, t.entryNode(rep, ro.obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s, nil))
+			root.weights = append(root.weights, entryWeight(s))
 		}
 		if nested {
-			hr.Backends = weighLeaves(leaves)
+			hr.Backends, hr.Balance = routeBackends(root)
+		} else {
+			for _, c := range root.children {
+				hr.Backends = append(hr.Backends, c.backend)
+			}
+		}
+		for _, b := range hr.Backends {
+			inv.transport(t.built[b.Transport])
 		}
 		if front != nil {
 			names := append(append([]string(nil), hosts...), front.domains...)
@@ -124,7 +123,7 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 			ro.edge(front, hr.ID, names, &hr.Policy, &hr.Failure)
 		}
 		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
-		serves := hr.Failure == nil && (anyBackendServes(hr.Backends) || tree.parentRoutes[hr.ID])
+		serves := hr.Failure == nil && (root.serves() || tree.parentRoutes[hr.ID])
 		ro.claim(parsed, head, field, serves, t.removeHTTPRoute)
 	}
 	rep.hosts = sortedKeys(allHosts)
@@ -142,6 +141,12 @@ func anyBackendServes(bs []*snapshot.Backend) bool {
 
 // httpBackend resolves one service of a route.
 func (t *translator) httpBackend(rep *report, obj, field, ns string, s bhv1.Service) *snapshot.Backend {
+	return t.httpBackendFor(rep, obj, field, ns, s, "requests on this route get")
+}
+
+// httpBackendFor resolves a service; consequence, followed by a status, says what a
+// problem with it does (a mirror's only loses copies).
+func (t *translator) httpBackendFor(rep *report, obj, field, ns string, s bhv1.Service, consequence string) *snapshot.Backend {
 	svcNS := s.Namespace
 	if svcNS == "" {
 		svcNS = ns
@@ -169,7 +174,7 @@ func (t *translator) httpBackend(rep *report, obj, field, ns string, s bhv1.Serv
 		if problem.reason == bhv1.ReasonNoEndpoints {
 			rep.notReadyf(problem.reason, msg)
 		} else {
-			rep.refError(problem.reason, msg+fmt.Sprintf("; requests on this route get %d until it is fixed", status))
+			rep.refError(problem.reason, msg+fmt.Sprintf("; %s %d until it is fixed", consequence, status))
 		}
 		b.Failure = &snapshot.Failure{Reason: string(problem.reason), Status: status, Message: obj + " " + msg}
 	}
@@ -178,7 +183,7 @@ func (t *translator) httpBackend(rep *report, obj, field, ns string, s bhv1.Serv
 		b.ServerName, b.VerifyNames = t.upstreamNames(res, svcNS, s.Name)
 	}
 	if s.ServersTransport != "" {
-		t.useTransport(rep, obj, field, KindServersTransport, ns, svcNS, s.ServersTransport, b.Scheme == "https", "requests on this route get 502",
+		t.useTransport(rep, obj, field, KindServersTransport, ns, svcNS, s.ServersTransport, b.Scheme == "https", consequence+" 502",
 			func(tr *snapshot.Transport) {
 				b.Transport = tr.ID
 				if tr.ServerName != "" && b.Scheme == "https" {

@@ -357,6 +357,18 @@ func traefikServiceRefs(ts *bhv1.TraefikService) []string {
 	if w := ts.Spec.Weighted; w != nil {
 		entries = w.Services
 	}
+	if h := ts.Spec.HighestRandomWeight; h != nil {
+		entries = append(entries, h.Services...)
+	}
+	if f := ts.Spec.Failover; f != nil {
+		entries = append(entries, f.Service, f.Fallback)
+	}
+	if m := ts.Spec.Mirroring; m != nil {
+		entries = append(entries, m.Service)
+		for _, mr := range m.Mirrors {
+			entries = append(entries, mr.Service)
+		}
+	}
 	var out []string
 	for _, s := range entries {
 		if s.Kind != bhv1.ServiceKindTraefikService {

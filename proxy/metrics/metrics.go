@@ -50,6 +50,7 @@ type Registry struct {
 	tcpConns       *prometheus.CounterVec   // route
 	tcpBytesIO     *prometheus.CounterVec   // route, direction
 	tcpFails       *prometheus.CounterVec   // route, reason
+	mirrors        *prometheus.CounterVec   // route, result
 	certificates   *prometheus.GaugeVec     // source, use, subject
 	udp            udpVecs
 	mu             sync.Mutex
@@ -107,6 +108,9 @@ func New() *Registry {
 		tcpFails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bridgehead_tcp_failures_total", Help: "TCP connections that failed, by route and reason.",
 		}, []string{"route", "reason"}),
+		mirrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgehead_mirror_requests_total", Help: "Copies of requests for the mirrors of a mirroring TraefikService, by route and result (sent, or dropped because too many were in flight).",
+		}, []string{"route", "result"}),
 		certificates: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "bridgehead_certificate_not_after_seconds", Help: "Expiry of the certificates in use (unix time).",
 		}, []string{"source", "use", "subject"}),
@@ -117,7 +121,7 @@ func New() *Registry {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.latency, m.backendLatency, m.upstream, m.handshakes,
-		m.tcpConns, m.tcpBytesIO, m.tcpFails, m.certificates,
+		m.tcpConns, m.tcpBytesIO, m.tcpFails, m.mirrors, m.certificates,
 	)
 	return m
 }
@@ -260,6 +264,11 @@ func (m *Registry) UpstreamFailure(route, reason string) {
 // HandshakeFailure counts a client connection refused before or during TLS, by reason.
 func (m *Registry) HandshakeFailure(reason string) {
 	m.handshakes.WithLabelValues(labelValue(reason)).Inc()
+}
+
+// Mirror counts a copy of a request for a mirror: result is sent or dropped.
+func (m *Registry) Mirror(route, result string) {
+	m.Route(route).series(m.mirrors.MetricVec, result).(prometheus.Counter).Inc()
 }
 
 // TCPConnection counts a connection a TCP route took.

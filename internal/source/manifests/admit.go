@@ -69,6 +69,9 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 			failed = true
 		}
 	}
+	if traefik && kind == translate.KindTraefikService {
+		errs = traefikServiceVariant(obj, unsupported, errs)
+	}
 	if len(errs) > 0 {
 		l.fieldErrors(d, errs)
 		failed = true
@@ -155,4 +158,32 @@ func (l *loader) traefikMiddleware(d *doc, obj map[string]any, unsupported []tra
 		kept = append(kept, e)
 	}
 	return kept, true
+}
+
+// traefikServiceVariant keeps a Traefik TraefikService whose only variant is one
+// Bridgehead lacks (one added by a later Traefik): its spec is left empty, and
+// translate refuses it (UnsupportedField, naming the variant), so the routes that use it
+// fail closed naming it rather than "TraefikService not found".
+func traefikServiceVariant(obj map[string]any, unsupported []translate.UnsupportedField, errs field.ErrorList) field.ErrorList {
+	spec, _ := obj["spec"].(map[string]any)
+	for _, variant := range []string{"weighted", "mirroring", "failover", "highestRandomWeight"} {
+		if _, ok := spec[variant]; ok {
+			return errs
+		}
+	}
+	lacking := false
+	for _, u := range unsupported {
+		lacking = lacking || isSpecChild(u.Path)
+	}
+	if !lacking {
+		return errs
+	}
+	var kept field.ErrorList
+	for _, e := range errs {
+		if e.Field == "spec" && strings.Contains(e.Detail, "set exactly one") {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept
 }

@@ -779,3 +779,20 @@ func TestDuplicateYAMLKey(t *testing.T) {
 		t.Errorf("problem: %q", p)
 	}
 }
+
+// A Traefik TraefikService whose only variant is one Bridgehead lacks (here one a later
+// Traefik might add) is kept (with an empty spec) and recorded as unsupported, so
+// translate refuses it naming the variant, instead of dropping it and leaving its routes
+// with "not found".
+func TestTraefikServiceOfAnUnimplementedVariantIsKept(t *testing.T) {
+	for _, variant := range []string{"leastTime: {services: [{name: a, port: 80}]}"} {
+		doc := "apiVersion: traefik.io/v1alpha1\nkind: TraefikService\nmetadata: {name: ts}\nspec:\n  " + variant + "\n"
+		res := load(t, map[string]string{"ts.yaml": doc})
+		key := translate.Key{Kind: translate.KindTraefikService, Namespace: "default", Name: "ts"}
+		want := strings.SplitN(variant, ":", 2)[0]
+		u := res.Inputs.Unsupported[key]
+		if len(problemStrings(res)) != 0 || len(u) != 1 || u[0].Path != "spec."+want {
+			t.Errorf("%s: problems %q, unsupported %v; want it kept with spec.%s unsupported", want, problemStrings(res), u, want)
+		}
+	}
+}

@@ -74,6 +74,14 @@ var middlewareTypes = map[string]map[string]string{
 		"ipAllowList":  `{sourceRange: [10.0.0.0/8]}`,
 		"ipWhiteList":  `{sourceRange: [10.0.0.0/8]}`,
 	},
+	// A TraefikService is weighted or mirroring; the weighted one is the scenario's own.
+	// (Traefik's other variants are set beside it: the loader refuses them first.)
+	translate.KindTraefikService: {
+		"weighted":            `{services: [{name: app, port: 443, serversTransport: st, weight: 3}, {name: app, port: 443, serversTransport: st}]}`,
+		"mirroring":           `{name: app, port: 443, serversTransport: st, mirrors: [{name: app, port: 443, serversTransport: st, percent: 10}]}`,
+		"failover":            `{service: {name: app, port: 443, serversTransport: st}, fallback: {name: app, port: 443, serversTransport: st}}`,
+		"highestRandomWeight": `{services: [{name: app, port: 443, serversTransport: st, weight: 3}, {name: app, port: 443, serversTransport: st}]}`,
+	},
 }
 
 const walkScenario = `apiVersion: GROUP/v1alpha1
@@ -330,7 +338,9 @@ func (o outcome) ready(key translate.Key) (status, reason, message string) {
 func prepare(t *testing.T, kind string, obj map[string]any, path string) (map[string]any, string) {
 	t.Helper()
 	parts := strings.Split(path, ".")
-	if types, ok := middlewareTypes[kind]; ok && len(parts) > 1 {
+	// A Middleware's spec is replaced by the skeleton of the field's type; a
+	// TraefikService's only for its own variants.
+	if types, ok := middlewareTypes[kind]; ok && len(parts) > 1 && (kind != translate.KindTraefikService || types[strings.TrimSuffix(parts[1], "[]")] != "") {
 		typ := strings.TrimSuffix(parts[1], "[]")
 		spec := map[string]any{}
 		if skeleton, ok := types[typ]; ok {
