@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
@@ -32,6 +33,8 @@ type Options struct {
 	// Limits are the connection cap, handshake rate and response-header timeout of every
 	// transport built (zero fields take the defaults).
 	Limits Limits
+	// coalesceGrace, when set, replaces coalesceGrace (this package's tests only).
+	coalesceGrace time.Duration
 }
 
 // Pool caches one round tripper per upstream configuration across snapshots.

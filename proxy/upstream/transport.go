@@ -119,7 +119,7 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 		u.setupTLS(p.opts.ClientKey, t, b)
 		u.handshakes = newHandshakeLimiter(lim.HandshakesPerSecond)
 		if protocols.HTTP2() {
-			u.gate = &dialGate{}
+			u.gate = &dialGate{grace: p.opts.coalesceGrace}
 		}
 		// We handshake ourselves so that errors carry the endpoint and what the backend
 		// asked for; http.Transport still reads ALPN from the *tls.Conn we return.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -124,8 +125,16 @@ func TestLintFindings(t *testing.T) {
 		}, "IngressRoute web/app", "RefNotPermitted", "cross-namespace references are off"},
 		{"port the Service does not have", func(s *setup) { s.backendService().Port = "metrics" },
 			"IngressRoute web/app", "PortNotFound", `port "metrics" not found on Service web/backend (it has: https/443)`},
-		{"certificate a route can never serve", func(s *setup) { s.route.Spec.Routes[0].Match = "PathPrefix(`/`)" },
-			"IngressRoute web/app", diag.ReasonCertificateNotServed, `spec.tls.secretName "app-tls" is set, but no rule pins a host`},
+		{"certificate a route can never serve", func(s *setup) {
+			s.extra = append(s.extra, &bhv1.IngressRouteTCP{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"},
+				Spec: bhv1.IngressRouteTCPSpec{
+					EntryPoints: []string{"websecure"},
+					Routes:      []bhv1.RouteTCP{{Match: "HostSNI(`*`)", Services: []bhv1.ServiceTCP{{Name: "backend", Port: "https"}}}},
+					TLS:         &bhv1.TLSTCP{SecretName: "app-tls"},
+				},
+			})
+		}, "IngressRouteTCP web/db", diag.ReasonCertificateNotServed, `spec.tls.secretName "app-tls" is set, but no rule pins a host`},
 		{"insecureSkipVerify", func(s *setup) { s.transport.Spec.InsecureSkipVerify = true },
 			"ServersTransport web/backend", "InsecureSkipVerify", "backend certificates are not verified"},
 		{"EndpointSlice whose port name does not match the Service's", func(s *setup) {
