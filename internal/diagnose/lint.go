@@ -179,9 +179,7 @@ func claimedHosts(snap *snapshot.Snapshot, ref snapshot.Ref) []*snapshot.HostTLS
 }
 
 // unservedCertificates finds routes whose spec.tls.secretName can never be served: they
-// claim no host, and certificates are chosen by SNI among claimed hosts. (An IngressRoute
-// that names no host claims its certificate's names, so only one whose certificate has
-// none is found.)
+// claim no host, and certificates are chosen by SNI among claimed hosts.
 func unservedCertificates(in *translate.Inputs, snap *snapshot.Snapshot, origin func(translate.Key) string) []Finding {
 	var out []Finding
 	check := func(kind, ns, name string, secret bhv1.SecretName) {

@@ -124,7 +124,7 @@ func (t *translator) warnHostless(rep *report, field string, e *edge) {
 		return
 	}
 	rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf(
-		"%s: the match has no Host() that pins the host, but spec.tls.options names TLSOption %s with client authentication; the TLS policy is chosen by SNI, so it applies only to the names the route lists (or, listing none, to its certificate's names), and connections for other hosts are negotiated under the default policy and get 421 here: add Host() to the match or list the names in spec.tls.domains",
+		"%s: the match has no Host() that pins the host, but spec.tls.options names TLSOption %s with client authentication; the TLS policy is chosen by SNI, so connections for unlisted hosts are negotiated under the default policy and get 421 here: add Host() to the match or list the names in spec.tls.domains",
 		field, e.policy))
 }
 

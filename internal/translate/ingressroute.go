@@ -117,11 +117,6 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 		}
 		if front != nil {
 			names := append(append([]string(nil), hosts...), front.domains...)
-			if len(names) == 0 && front.cert != nil {
-				// No Host() and no domains (a HostRegexp rule, say): the certificate is
-				// served for the names it holds, as Traefik picks certificates by them.
-				names = front.cert.DNSNames
-			}
 			if len(names) == 0 || (anyHost && len(front.domains) == 0) {
 				t.warnHostless(rep, field, front)
 			}

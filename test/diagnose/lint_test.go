@@ -125,7 +125,9 @@ func TestLintFindings(t *testing.T) {
 		}, "IngressRoute web/app", "RefNotPermitted", "cross-namespace references are off"},
 		{"port the Service does not have", func(s *setup) { s.backendService().Port = "metrics" },
 			"IngressRoute web/app", "PortNotFound", `port "metrics" not found on Service web/backend (it has: https/443)`},
-		{"certificate a route can never serve", func(s *setup) {
+		{"certificate an HTTP route can never serve", func(s *setup) { s.route.Spec.Routes[0].Match = "PathPrefix(`/`)" },
+			"IngressRoute web/app", diag.ReasonCertificateNotServed, `spec.tls.secretName "app-tls" is set, but no rule pins a host`},
+		{"certificate a TCP route can never serve", func(s *setup) {
 			s.extra = append(s.extra, &bhv1.IngressRouteTCP{
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"},
 				Spec: bhv1.IngressRouteTCPSpec{

@@ -196,10 +196,7 @@ var scenarios = []scenario{
 	{
 		name: "TLSOption clientAuth on a route without Host()",
 		broken: func(s *setup) {
-			// No Host() and no certificate of its own (whose names would otherwise pin
-			// the hosts): the policy is never chosen.
 			s.route.Spec.Routes[0].Match = "PathPrefix(`/`)"
-			s.route.Spec.TLS.SecretName = ""
 			s.route.Spec.TLS.Options = &bhv1.ObjectReference{Name: "mtls"}
 			s.secrets["client-ca"] = caSecret("client-ca", clientCA)
 			s.extra = append(s.extra, tlsOption("mtls", bhv1.RequireAndVerifyClientCert, "client-ca"))
