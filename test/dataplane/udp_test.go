@@ -238,8 +238,16 @@ func TestUDPRouteForwardsDatagramsPerClientSession(t *testing.T) {
 	if peers != clients*3/4 {
 		t.Errorf("backend a saw %d gateway sockets, want one per session (%d)", peers, clients*3/4)
 	}
-	if got := metricLines(t, g, `bridgehead_udp_datagrams_total{direction="in",route="web/dns/0"}`); len(got) != 1 || !strings.HasSuffix(got[0], " "+strconv.FormatInt(total+retransmits.Load(), 10)) {
-		t.Errorf("datagram metric %v, want %d", got, total+retransmits.Load())
+	// Every query reached the gateway at least once; a retransmitted one may have been
+	// lost before the gateway (a full socket buffer on a loaded machine) or after it.
+	got := metricLines(t, g, `bridgehead_udp_datagrams_total{direction="in",route="web/dns/0"}`)
+	var in int64 = -1
+	if len(got) == 1 {
+		f := strings.Fields(got[0])
+		in, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
+	}
+	if in < total || in > total+retransmits.Load() {
+		t.Errorf("datagram metric %v, want between %d and %d (the queries, plus at most the retransmits)", got, total, total+retransmits.Load())
 	}
 }
 
