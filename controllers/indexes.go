@@ -25,9 +25,13 @@ func referencing() []translate.Kind {
 	return out
 }
 
-// addIndexes registers refsIndex for every referencing kind.
-func addIndexes(ctx context.Context, idx client.FieldIndexer) error {
+// addIndexes registers refsIndex for every referencing kind (of the Gateway API's, those
+// installed).
+func addIndexes(ctx context.Context, idx client.FieldIndexer, installed map[string]bool) error {
 	for _, k := range referencing() {
+		if k.GatewayAPI() && !installed[k.Name()] {
+			continue
+		}
 		if err := idx.IndexField(ctx, k.NewObject(), refsIndex, func(o client.Object) []string { return k.References(o) }); err != nil {
 			return err
 		}
@@ -36,8 +40,11 @@ func addIndexes(ctx context.Context, idx client.FieldIndexer) error {
 }
 
 // isReferenced reports whether any input references key ("Kind/ns/name").
-func isReferenced(ctx context.Context, c client.Reader, key string) bool {
+func isReferenced(ctx context.Context, c client.Reader, key string, installed map[string]bool) bool {
 	for _, k := range referencing() {
+		if k.GatewayAPI() && !installed[k.Name()] {
+			continue
+		}
 		list := k.NewList()
 		if err := c.List(ctx, list, client.MatchingFields{refsIndex: key}, client.Limit(1)); err != nil {
 			return true // when in doubt, rebuild

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -29,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/bridgehead/bridgehead/internal/eventrecorder"
 	"github.com/bridgehead/bridgehead/internal/lastgood"
@@ -89,7 +91,9 @@ type Rebuilder struct {
 	statuses atomic.Pointer[translate.Statuses]
 	// traefik are the Traefik kinds watched (--watch-traefik-crds); traefikReport is the
 	// last logged list of their ignored fields, to log only changes.
-	traefik       []schema.GroupVersionKind
+	traefik []schema.GroupVersionKind
+	// gatewayAPI are the Gateway API kinds whose CRDs were installed at start (read only those).
+	gatewayAPI    map[string]bool
 	traefikReport atomic.Value
 	leading       atomic.Bool
 	statusWrites  atomic.Int64
@@ -173,7 +177,8 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, er
 	})); err != nil {
 		return nil, err
 	}
-	if err := addIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	g.gatewayAPI = kube.InstalledGatewayAPIKinds(mgr.GetRESTMapper())
+	if err := addIndexes(ctx, mgr.GetFieldIndexer(), g.gatewayAPI); err != nil {
 		return nil, fmt.Errorf("registering field indexes: %w", err)
 	}
 
@@ -196,6 +201,13 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, er
 		WatchesRawSource(source.Channel(kick, enqueue))
 	for _, k := range translate.Kinds {
 		switch name := k.Name(); {
+		case k.GatewayAPI() && !g.gatewayAPI[name]:
+			// Its CRD is not installed: not read (a restart picks up CRDs installed later).
+		case k.GatewayAPI():
+			b = b.Watches(k.NewObject(), enqueue, spec)
+		case name == translate.KindNamespace:
+			// Labels choose which namespaces a Gateway listener takes routes from.
+			b = b.Watches(k.NewObject(), enqueue, builder.WithPredicates(predicate.LabelChangedPredicate{}))
 		case k.Ours():
 			b = b.Watches(k.NewObject(), enqueue, spec)
 		case name == translate.KindIngress:
@@ -255,7 +267,7 @@ func (g *Rebuilder) ifReferenced(kind string, next handler.TypedEventHandler[cli
 	}
 	referenced := func(ctx context.Context, key string) bool {
 		// Objects of Traefik groups are not indexed: with them watched, any change counts.
-		return key == publish || len(g.traefik) > 0 || isReferenced(ctx, g.client, key)
+		return key == publish || len(g.traefik) > 0 || isReferenced(ctx, g.client, key, g.gatewayAPI)
 	}
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -322,7 +334,7 @@ func (g *Rebuilder) ReadyCheck(_ *http.Request) error {
 // never disagree. Traefik objects (--watch-traefik-crds) are read as ours; those that are
 // not served are logged once per change, and their statuses become Warning Events.
 func (g *Rebuilder) list(ctx context.Context) (*translate.Inputs, error) {
-	res, err := kube.Read(ctx, g.client, kube.Options{TraefikKinds: g.traefik, FromCache: true})
+	res, err := kube.Read(ctx, g.client, kube.Options{TraefikKinds: g.traefik, GatewayAPIKinds: g.gatewayAPI, FromCache: true})
 	if err != nil {
 		return nil, fmt.Errorf("reading from the cache: %w", err)
 	}
@@ -358,6 +370,9 @@ func (g *Rebuilder) publish(statuses translate.Statuses, ingress *status.Ingress
 	for k, st := range statuses {
 		if k.Kind != translate.KindIngress {
 			crd[k] = st
+		}
+		if gw := st.GatewayAPI; gw != nil && gw.Gateway != nil && ingress != nil {
+			setGatewayAddresses(gw.Gateway, ingress.Addresses)
 		}
 	}
 	g.termMu.Lock()
@@ -458,6 +473,31 @@ func (g *Rebuilder) ingressReport(ctx context.Context, statuses translate.Status
 	}
 	status.SortAddresses(r.Addresses)
 	return r
+}
+
+// setGatewayAddresses publishes the gateway Service's addresses on a Gateway it serves; with
+// none known (no --publish-service, or a load balancer still pending), the Gateway is not
+// Programmed: clients have no address to reach it on.
+func setGatewayAddresses(st *gwv1.GatewayStatus, addrs []networkingv1.IngressLoadBalancerIngress) {
+	st.Addresses = nil
+	for _, a := range addrs {
+		switch {
+		case a.IP != "":
+			st.Addresses = append(st.Addresses, gwv1.GatewayStatusAddress{Type: ptr.To(gwv1.IPAddressType), Value: a.IP})
+		case a.Hostname != "":
+			st.Addresses = append(st.Addresses, gwv1.GatewayStatusAddress{Type: ptr.To(gwv1.HostnameAddressType), Value: a.Hostname})
+		}
+	}
+	if len(st.Addresses) > 0 {
+		return
+	}
+	for i := range st.Conditions {
+		c := &st.Conditions[i]
+		if c.Type == string(gwv1.GatewayConditionProgrammed) && c.Status == metav1.ConditionTrue {
+			c.Status, c.Reason = metav1.ConditionFalse, string(gwv1.GatewayReasonAddressNotAssigned)
+			c.Message = "the gateway's Service has no address yet (set --publish-service, or wait for the load balancer)"
+		}
+	}
 }
 
 // serviceAddresses are the addresses clients reach a Service on: its load balancer's, its

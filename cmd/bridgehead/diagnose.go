@@ -9,12 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/diagnose"
 	"github.com/bridgehead/bridgehead/internal/source/kube"
 	"github.com/bridgehead/bridgehead/internal/source/manifests"
@@ -237,11 +234,8 @@ func (f *diagnoseFlags) diagnoseCluster(ctx context.Context, target string) (*di
 	if err != nil {
 		return nil, err
 	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	if err := bhv1.AddToScheme(scheme); err != nil {
+	scheme, err := kube.NewScheme()
+	if err != nil {
 		return nil, err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
@@ -257,6 +251,7 @@ func (f *diagnoseFlags) diagnoseCluster(ctx context.Context, target string) (*di
 	if f.watchTraefik {
 		ro.TraefikKinds = kube.InstalledTraefikKinds(c.RESTMapper())
 	}
+	ro.GatewayAPIKinds = kube.InstalledGatewayAPIKinds(c.RESTMapper())
 	in, problems, err := diagnose.FromCluster(ctx, c, ro)
 	if err != nil {
 		return nil, err

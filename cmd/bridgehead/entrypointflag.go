@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/bridgehead/bridgehead/internal/entrypoint"
+	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/proxy"
 )
 
@@ -53,5 +56,33 @@ func (f entryPointFlag) protocols() map[string]string {
 	for _, ep := range f {
 		out[ep.Name] = ep.Protocol()
 	}
+	return out
+}
+
+// listenerPorts are the ports a Gateway listener may name, and the entry point each is
+// served on: an entry point's own port, and for web and websecure also the port the Helm
+// chart's Service publishes them on (80, 443), which is what a Gateway's listeners name.
+func (p *proxyFlags) listenerPorts() map[int32]translate.ListenerEntryPoint {
+	out := map[int32]translate.ListenerEntryPoint{}
+	add := func(addr string, e translate.ListenerEntryPoint) {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err == nil && n > 0 {
+			if _, taken := out[int32(n)]; !taken {
+				out[int32(n)] = e
+			}
+		}
+	}
+	web := translate.ListenerEntryPoint{Name: "web", Kind: translate.EntryPointHTTP}
+	websecure := translate.ListenerEntryPoint{Name: "websecure", Kind: translate.EntryPointTLS}
+	add(p.Web, web)
+	add(p.Websecure, websecure)
+	for _, ep := range p.EntryPoints {
+		add(ep.Address, translate.ListenerEntryPoint{Name: ep.Name, Kind: ep.Protocol()})
+	}
+	add(":80", web)
+	add(":443", websecure)
 	return out
 }

@@ -101,6 +101,7 @@ func (f *serveFlags) translateOptions() translate.Options {
 	o.ExpiryWarning = f.expiryWarning
 	o.TLSDefaultProfile = translate.TLSProfile(f.tlsProfile)
 	o.EntryPoints = f.proxy.EntryPoints.protocols()
+	o.ListenerPorts = f.proxy.listenerPorts()
 	f.cluster.apply(&o)
 	return o
 }

@@ -67,8 +67,16 @@ func (w *Writer) Start(ctx context.Context) error {
 				continue
 			}
 			apply := w.apply
-			if s[k].APIGroup != "" {
+			switch kind, _ := translate.KindNamed(k.Kind); {
+			case s[k].APIGroup != "":
 				apply = w.announce // a Traefik object: no status of ours to write
+			case kind != nil && kind.GatewayAPI():
+				if s[k].GatewayAPI == nil {
+					continue // not ours (another controller's class or parent)
+				}
+				apply = func(ctx context.Context, k translate.Key, st *translate.ObjectStatus) error {
+					return w.applyGatewayAPI(ctx, k, st.GatewayAPI)
+				}
 			}
 			if err := apply(ctx, k, s[k]); err != nil {
 				w.Log.Error(err, "writing status", "object", k.String())

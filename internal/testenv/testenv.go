@@ -30,14 +30,14 @@ type Env struct {
 }
 
 // Start starts kube-apiserver and etcd from $KUBEBUILDER_ASSETS (set by `make test`) and
-// installs the CRDs from config/crd/bases. dir receives the kubeconfig file.
+// installs the CRDs from config/crd/bases and the Gateway API's Standard channel (config/crd/gateway-api). dir receives the kubeconfig file.
 func Start(dir string) (*Env, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		return nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run the tests with `make test` (or `make test-integration`), which builds kube-apiserver and etcd from source and sets it")
 	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases"), filepath.Join(RepoRoot(), "config", "crd", "gateway-api")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 	}

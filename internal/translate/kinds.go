@@ -6,6 +6,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/ingressannotations"
@@ -38,6 +39,9 @@ type Kind interface {
 	Ours() bool
 	// Namespaced: the kind lives in namespaces (IngressClass does not).
 	Namespaced() bool
+	// GatewayAPI is a kind of the Gateway API (gateway.networking.k8s.io): read only when
+	// its CRD is installed, with a status in the Gateway API's own shape.
+	GatewayAPI() bool
 	// NewObject and NewList return empty values of the kind's types.
 	NewObject() Object
 	NewList() ObjectList
@@ -94,6 +98,25 @@ var Kinds = []Kind{
 		func(l *networkingv1.IngressList) []networkingv1.Ingress { return l.Items }, ingressRefs),
 	kind(KindIngressClass, clusterScoped, func(in *Inputs) *[]*networkingv1.IngressClass { return &in.IngressClasses },
 		func(l *networkingv1.IngressClassList) []networkingv1.IngressClass { return l.Items }, nil),
+	// Namespaces are read for the Gateway API's allowedRoutes namespace selectors.
+	kind(KindNamespace, clusterScoped, func(in *Inputs) *[]*corev1.Namespace { return &in.Namespaces },
+		func(l *corev1.NamespaceList) []corev1.Namespace { return l.Items }, nil),
+	kind(KindGatewayClass, gatewayAPICluster, func(in *Inputs) *[]*gwv1.GatewayClass { return &in.GatewayClasses },
+		func(l *gwv1.GatewayClassList) []gwv1.GatewayClass { return l.Items }, nil),
+	kind(KindGateway, gatewayAPI, func(in *Inputs) *[]*gwv1.Gateway { return &in.Gateways },
+		func(l *gwv1.GatewayList) []gwv1.Gateway { return l.Items }, gatewayRefs),
+	kind(KindListenerSet, gatewayAPI, func(in *Inputs) *[]*gwv1.ListenerSet { return &in.ListenerSets },
+		func(l *gwv1.ListenerSetList) []gwv1.ListenerSet { return l.Items }, listenerSetRefs),
+	kind(KindHTTPRoute, gatewayAPI, func(in *Inputs) *[]*gwv1.HTTPRoute { return &in.HTTPRoutes },
+		func(l *gwv1.HTTPRouteList) []gwv1.HTTPRoute { return l.Items }, httpRouteRefs),
+	kind(KindTLSRoute, gatewayAPI, func(in *Inputs) *[]*gwv1.TLSRoute { return &in.TLSRoutes },
+		func(l *gwv1.TLSRouteList) []gwv1.TLSRoute { return l.Items }, tlsRouteRefs),
+	kind(KindTCPRoute, gatewayAPI, func(in *Inputs) *[]*gwv1.TCPRoute { return &in.TCPRoutes },
+		func(l *gwv1.TCPRouteList) []gwv1.TCPRoute { return l.Items }, tcpRouteRefs),
+	kind(KindReferenceGrant, gatewayAPI, func(in *Inputs) *[]*gwv1.ReferenceGrant { return &in.ReferenceGrants },
+		func(l *gwv1.ReferenceGrantList) []gwv1.ReferenceGrant { return l.Items }, nil),
+	kind(KindBackendTLSPolicy, gatewayAPI, func(in *Inputs) *[]*gwv1.BackendTLSPolicy { return &in.BackendTLSPolicies },
+		func(l *gwv1.BackendTLSPolicyList) []gwv1.BackendTLSPolicy { return l.Items }, backendTLSPolicyRefs),
 }
 
 // KindNamed returns the registered kind of that name.
@@ -123,6 +146,8 @@ const (
 	ours scope = iota
 	core
 	clusterScoped
+	gatewayAPI
+	gatewayAPICluster
 )
 
 // typedKind implements Kind for object type T (pointer PT) and list type L (pointer PL).
@@ -150,9 +175,14 @@ func kind[T any, PT interface {
 	return &typedKind[T, PT, L, PL]{name: name, scope: s, field: field, items: items, refs: refs}
 }
 
-func (k *typedKind[T, PT, L, PL]) Name() string        { return k.name }
-func (k *typedKind[T, PT, L, PL]) Ours() bool          { return k.scope == ours }
-func (k *typedKind[T, PT, L, PL]) Namespaced() bool    { return k.scope != clusterScoped }
+func (k *typedKind[T, PT, L, PL]) Name() string { return k.name }
+func (k *typedKind[T, PT, L, PL]) Ours() bool   { return k.scope == ours }
+func (k *typedKind[T, PT, L, PL]) Namespaced() bool {
+	return k.scope != clusterScoped && k.scope != gatewayAPICluster
+}
+func (k *typedKind[T, PT, L, PL]) GatewayAPI() bool {
+	return k.scope == gatewayAPI || k.scope == gatewayAPICluster
+}
 func (k *typedKind[T, PT, L, PL]) NewObject() Object   { return PT(new(T)) }
 func (k *typedKind[T, PT, L, PL]) NewList() ObjectList { return PL(new(L)) }
 

@@ -44,6 +44,9 @@ type ObjectStatus struct {
 	// status says why for `bridgehead status` and `lint`, and is never written to the
 	// object (it may be another controller's).
 	NotServed bool `json:"notServed,omitempty"`
+	// GatewayAPI is the status of a Gateway API object in the spec's shape, for the
+	// status writer; nil for other kinds and for Gateway API objects that are not ours.
+	GatewayAPI *GatewayAPIStatus `json:"gatewayAPI,omitempty"`
 }
 
 // Finding is one cause found about an object.

@@ -15,6 +15,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -40,6 +41,19 @@ type Inputs struct {
 	// Options.IngressClass (see ingress.go) and ignores the rest.
 	Ingresses      []*networkingv1.Ingress
 	IngressClasses []*networkingv1.IngressClass
+	// Namespaces are read for the Gateway API's allowedRoutes selectors.
+	Namespaces []*corev1.Namespace
+	// The Gateway API kinds (gateway.networking.k8s.io/v1), read when their CRDs are
+	// installed; translate serves the Gateways of GatewayClasses whose controllerName is
+	// GatewayController, and the routes and policies attached to them (gatewayapi*.go).
+	GatewayClasses     []*gwv1.GatewayClass
+	Gateways           []*gwv1.Gateway
+	ListenerSets       []*gwv1.ListenerSet
+	HTTPRoutes         []*gwv1.HTTPRoute
+	TLSRoutes          []*gwv1.TLSRoute
+	TCPRoutes          []*gwv1.TCPRoute
+	ReferenceGrants    []*gwv1.ReferenceGrant
+	BackendTLSPolicies []*gwv1.BackendTLSPolicy
 	// Unsupported lists, per object, the fields of a Traefik manifest that Bridgehead does
 	// not implement. Such an object is not served: it is not Ready (UnsupportedField, the
 	// message naming each field), its routes stay out of the snapshot, and routes that
@@ -136,6 +150,31 @@ type Options struct {
 	// that is not a UDP one is not Ready). Nil means they are not known (lint, diagnose):
 	// routes are then taken as written.
 	EntryPoints map[string]string
+	// ListenerPorts maps the ports a Gateway listener may name to the gateway's entry
+	// points: each entry point's own port and the port its Service publishes (80 for web,
+	// 443 for websecure). Nil means DefaultListenerPorts.
+	ListenerPorts map[int32]ListenerEntryPoint
+}
+
+// ListenerEntryPoint is an entry point a Gateway listener can be served on.
+type ListenerEntryPoint struct {
+	Name string
+	// Kind is EntryPointHTTP (plain HTTP: web), EntryPointTLS (websecure: HTTPS and TLS
+	// listeners), "tcp" (a user TCP entry point: TCP listeners, and plain HTTP) or "udp".
+	Kind string
+}
+
+// Entry point kinds of ListenerEntryPoint.
+const (
+	EntryPointHTTP = "http"
+	EntryPointTLS  = "tls"
+)
+
+// DefaultListenerPorts are web and websecure on their default ports and on the ports
+// the Helm chart's Service publishes them on.
+func DefaultListenerPorts() map[int32]ListenerEntryPoint {
+	web, websecure := ListenerEntryPoint{Name: entryPointWeb, Kind: EntryPointHTTP}, ListenerEntryPoint{Name: entryPointWebsecure, Kind: EntryPointTLS}
+	return map[int32]ListenerEntryPoint{80: web, 8000: web, 443: websecure, 8443: websecure}
 }
 
 // DefaultOptions are the gateway's defaults.
@@ -161,6 +200,15 @@ const (
 	KindConfigMap           = "ConfigMap"
 	KindService             = "Service"
 	KindEndpointSlice       = "EndpointSlice"
+	KindNamespace           = "Namespace"
+	KindGatewayClass        = "GatewayClass"
+	KindGateway             = "Gateway"
+	KindListenerSet         = "ListenerSet"
+	KindHTTPRoute           = "HTTPRoute"
+	KindTLSRoute            = "TLSRoute"
+	KindTCPRoute            = "TCPRoute"
+	KindReferenceGrant      = "ReferenceGrant"
+	KindBackendTLSPolicy    = "BackendTLSPolicy"
 )
 
 // translator is the state of one Translate call; nothing survives it.
@@ -188,6 +236,7 @@ type translator struct {
 	builtMWT       map[nsName]*snapshot.TCPMiddleware // compiled TCP middlewares
 	mwtProblems    map[nsName]finding                 // why a TCP middleware cannot be used
 	hostClaims     map[string][]hostClaim             // TLS host name -> routes claiming it
+	gw             *gwState                           // the Gateway API part (gatewayapi.go)
 	snap           *snapshot.Snapshot
 }
 
@@ -199,6 +248,9 @@ func (n nsName) String() string { return n.namespace + "/" + n.name }
 func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	if opts.ClusterDomain == "" {
 		opts.ClusterDomain = "cluster.local"
+	}
+	if opts.ListenerPorts == nil {
+		opts.ListenerPorts = DefaultListenerPorts()
 	}
 	t := &translator{
 		in: in, opts: opts,
@@ -225,6 +277,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	t.buildIngresses()
 	t.buildIngressRouteTCPs()
 	t.buildIngressRouteUDPs()
+	t.buildGatewayAPI()
 	t.buildHosts()
 	t.warnUnverifiedSubjects()
 	t.finish()
@@ -243,6 +296,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	for k, r := range t.reports {
 		st := r.status()
 		st.APIGroup = groups[k]
+		st.GatewayAPI = t.gw.status[k]
 		statuses[k] = st
 	}
 	return t.snap, statuses

@@ -15,8 +15,11 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/source/manifests"
@@ -33,6 +36,34 @@ var (
 	traefikKinds       = translate.OurKinds()
 	unreadTraefikKinds = []string{} // every Traefik v3 kind is read today
 )
+
+// InstalledGatewayAPIKinds returns the names of the Gateway API kinds whose CRDs the API server has:
+// they are read only then (a cluster without the Gateway API's CRDs is served as before).
+func InstalledGatewayAPIKinds(mapper meta.RESTMapper) map[string]bool {
+	out := map[string]bool{}
+	for _, k := range translate.Kinds {
+		if !k.GatewayAPI() {
+			continue
+		}
+		gk := schema.GroupKind{Group: gwv1.GroupName, Kind: k.Name()}
+		if _, err := mapper.RESTMapping(gk, gwv1.GroupVersion.Version); err == nil {
+			out[k.Name()] = true
+		}
+	}
+	return out
+}
+
+// NewScheme holds every type the gateway reads from the API server: Kubernetes', ours and
+// the Gateway API's.
+func NewScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, bhv1.AddToScheme, gwv1.Install} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	return scheme, nil
+}
 
 // InstalledTraefikKinds returns the Traefik kinds whose CRDs the API server has.
 func InstalledTraefikKinds(mapper meta.RESTMapper) []schema.GroupVersionKind {
@@ -57,6 +88,9 @@ type Options struct {
 	// TraefikKinds are the Traefik kinds read as ours (--watch-traefik-crds, see
 	// InstalledTraefikKinds); none when empty.
 	TraefikKinds []schema.GroupVersionKind
+	// GatewayAPIKinds are the Gateway API kinds to read (InstalledGatewayAPIKinds); the
+	// others are skipped.
+	GatewayAPIKinds map[string]bool
 	// FromCache: c is an informer cache, whose objects are read in place (translate never
 	// modifies its inputs) rather than deep-copied on every rebuild.
 	FromCache bool
@@ -78,6 +112,9 @@ type Result struct {
 func Read(ctx context.Context, c client.Reader, opts Options) (*Result, error) {
 	in := &translate.Inputs{}
 	for _, k := range translate.Kinds {
+		if k.GatewayAPI() && !opts.GatewayAPIKinds[k.Name()] {
+			continue
+		}
 		scopes := opts.scopes()
 		if !k.Namespaced() {
 			scopes = [][]client.ListOption{opts.listOptions()}

@@ -1,0 +1,191 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+// Gateway API statuses are written in the spec's shape. A Gateway or GatewayClass of ours
+// is ours alone; a route's or a policy's status is shared with other controllers, so only
+// the entries whose controllerName is ours are replaced.
+
+// applyGatewayAPI writes a Gateway API object's status, keeping each condition's
+// lastTransitionTime while its status is unchanged.
+func (w *Writer) applyGatewayAPI(ctx context.Context, k translate.Key, st *translate.GatewayAPIStatus) error {
+	kind, ok := translate.KindNamed(k.Kind)
+	if !ok || !kind.GatewayAPI() {
+		return fmt.Errorf("status: %s is not a Gateway API kind", k.Kind)
+	}
+	obj := kind.NewObject()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := w.Client.Get(ctx, types.NamespacedName{Namespace: k.Namespace, Name: k.Name}, obj); err != nil {
+			return err
+		}
+		now := metav1.NewTime(w.Clock())
+		changed := false
+		switch o := obj.(type) {
+		case *gwv1.GatewayClass:
+			if st.Class == nil {
+				return nil
+			}
+			next := o.Status.DeepCopy()
+			next.Conditions = mergeConditions(o.Status.Conditions, st.Class.Conditions, now)
+			next.SupportedFeatures = st.Class.SupportedFeatures
+			changed = !reflect.DeepEqual(next, &o.Status)
+			o.Status = *next
+		case *gwv1.Gateway:
+			if st.Gateway == nil {
+				return nil
+			}
+			next := o.Status.DeepCopy()
+			next.Conditions = mergeConditions(o.Status.Conditions, st.Gateway.Conditions, now)
+			next.Addresses = st.Gateway.Addresses
+			var ls []gwv1.ListenerStatus
+			for _, l := range st.Gateway.Listeners {
+				var before []metav1.Condition
+				for _, old := range o.Status.Listeners {
+					if old.Name == l.Name {
+						before = old.Conditions
+					}
+				}
+				l.Conditions = mergeConditions(before, l.Conditions, now)
+				ls = append(ls, l)
+			}
+			next.Listeners = ls
+			changed = !reflect.DeepEqual(next, &o.Status)
+			o.Status = *next
+		case *gwv1.ListenerSet:
+			if st.ListenerSet == nil {
+				return nil
+			}
+			next := o.Status.DeepCopy()
+			next.Conditions = mergeConditions(o.Status.Conditions, st.ListenerSet.Conditions, now)
+			var ls []gwv1.ListenerEntryStatus
+			for _, l := range st.ListenerSet.Listeners {
+				var before []metav1.Condition
+				for _, old := range o.Status.Listeners {
+					if old.Name == l.Name {
+						before = old.Conditions
+					}
+				}
+				l.Conditions = mergeConditions(before, l.Conditions, now)
+				ls = append(ls, l)
+			}
+			next.Listeners = ls
+			changed = !reflect.DeepEqual(next, &o.Status)
+			o.Status = *next
+		case *gwv1.BackendTLSPolicy:
+			next := mergeAncestors(o.Status.Ancestors, st.Ancestors, now)
+			changed = !reflect.DeepEqual(next, o.Status.Ancestors)
+			o.Status.Ancestors = next
+		default:
+			parents, set := routeParents(obj)
+			if set == nil {
+				return fmt.Errorf("status: no route status on %T", obj)
+			}
+			next := mergeParents(parents, st.Parents, now)
+			changed = !reflect.DeepEqual(next, parents)
+			set(next)
+		}
+		if !changed {
+			return nil
+		}
+		return w.Client.Status().Update(ctx, obj)
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// routeParents gives access to the parents of every route kind's status.
+func routeParents(obj client.Object) ([]gwv1.RouteParentStatus, func([]gwv1.RouteParentStatus)) {
+	switch o := obj.(type) {
+	case *gwv1.HTTPRoute:
+		return o.Status.Parents, func(p []gwv1.RouteParentStatus) { o.Status.Parents = p }
+	case *gwv1.TLSRoute:
+		return o.Status.Parents, func(p []gwv1.RouteParentStatus) { o.Status.Parents = p }
+	case *gwv1.TCPRoute:
+		return o.Status.Parents, func(p []gwv1.RouteParentStatus) { o.Status.Parents = p }
+	case *gwv1.GRPCRoute:
+		return o.Status.Parents, func(p []gwv1.RouteParentStatus) { o.Status.Parents = p }
+	case *gwv1.UDPRoute:
+		return o.Status.Parents, func(p []gwv1.RouteParentStatus) { o.Status.Parents = p }
+	}
+	return nil, nil
+}
+
+// mergeConditions returns want, each condition keeping its lastTransitionTime from have
+// when its status did not change.
+func mergeConditions(have, want []metav1.Condition, now metav1.Time) []metav1.Condition {
+	out := make([]metav1.Condition, 0, len(want))
+	for _, c := range want {
+		c.LastTransitionTime = now
+		if old := meta.FindStatusCondition(have, c.Type); old != nil && old.Status == c.Status {
+			c.LastTransitionTime = old.LastTransitionTime
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// mergeParents replaces the entries written by us with want, keeping other controllers'.
+func mergeParents(have, want []gwv1.RouteParentStatus, now metav1.Time) []gwv1.RouteParentStatus {
+	var out []gwv1.RouteParentStatus
+	for _, p := range have {
+		if string(p.ControllerName) != translate.GatewayController {
+			out = append(out, p)
+		}
+	}
+	for _, p := range want {
+		for _, old := range have {
+			if string(old.ControllerName) == translate.GatewayController && reflect.DeepEqual(old.ParentRef, p.ParentRef) {
+				p.Conditions = mergeConditions(old.Conditions, p.Conditions, now)
+				break
+			}
+		}
+		for i := range p.Conditions {
+			if p.Conditions[i].LastTransitionTime.IsZero() {
+				p.Conditions[i].LastTransitionTime = now
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// mergeAncestors replaces the entries written by us with want, keeping other controllers'.
+func mergeAncestors(have, want []gwv1.PolicyAncestorStatus, now metav1.Time) []gwv1.PolicyAncestorStatus {
+	var out []gwv1.PolicyAncestorStatus
+	for _, a := range have {
+		if string(a.ControllerName) != translate.GatewayController {
+			out = append(out, a)
+		}
+	}
+	for _, a := range want {
+		for _, old := range have {
+			if string(old.ControllerName) == translate.GatewayController && reflect.DeepEqual(old.AncestorRef, a.AncestorRef) {
+				a.Conditions = mergeConditions(old.Conditions, a.Conditions, now)
+				break
+			}
+		}
+		for i := range a.Conditions {
+			if a.Conditions[i].LastTransitionTime.IsZero() {
+				a.Conditions[i].LastTransitionTime = now
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}

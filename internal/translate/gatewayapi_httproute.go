@@ -1,0 +1,292 @@
+package translate
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// HTTPRoute: every rule x match x listener x host name becomes one snapshot route, so
+// that the spec's precedence (host, then path, method, headers, query, then the oldest
+// route) is one order over snapshot routes (rankGatewayRoutes).
+
+// gatewayPriorityBase puts Gateway API routes above IngressRoutes and Ingresses (whose
+// priorities are rule lengths or written numbers): see docs/gateway-api.md, "Mixed worlds".
+const gatewayPriorityBase = 1 << 40
+
+// rankedRoute is a snapshot route built from a Gateway API route, with what orders it.
+type rankedRoute struct {
+	hr   *snapshot.HTTPRoute
+	host string // "" for any
+	pathRank,
+	pathLen int
+	method   bool
+	headers  int
+	queries  int
+	created  metav1.Time
+	src      string
+	ruleIdx  int
+	matchIdx int
+}
+
+func (t *translator) buildHTTPRoutes() {
+	for _, hr := range sortedByAge(t.in.HTTPRoutes) {
+		t.buildHTTPRoute(hr)
+	}
+}
+
+func (t *translator) buildHTTPRoute(route *gwv1.HTTPRoute) {
+	r := t.attachRoute(KindHTTPRoute, &route.ObjectMeta, route.Spec.ParentRefs, route.Spec.Hostnames)
+	if len(r.parents) == 0 {
+		delete(t.reports, r.rep.key) // not ours: no status, no findings
+		return
+	}
+	var listeners []gwAttachment
+	seen := map[*gwListener]bool{}
+	for _, atts := range r.attached {
+		for _, a := range atts {
+			if !seen[a.l] {
+				seen[a.l] = true
+				listeners = append(listeners, a)
+			}
+		}
+	}
+	for i, rule := range route.Spec.Rules {
+		field := fmt.Sprintf("spec.rules[%d]", i)
+		mws, problem := t.httpRouteFilters(r, field, rule.Filters)
+		backends := t.httpRouteBackends(r, field, rule.BackendRefs)
+		matches := rule.Matches
+		if len(matches) == 0 {
+			matches = []gwv1.HTTPRouteMatch{{}}
+		}
+		for j, m := range matches {
+			cond, rank, err := httpMatchRule(m)
+			if err != nil {
+				r.rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("%s.matches[%d]: %v", field, j, err))
+				continue
+			}
+			for _, a := range listeners {
+				hosts := a.hosts
+				if hosts == nil {
+					hosts = []string{""}
+				}
+				for _, h := range hosts {
+					match := cond
+					if h != "" {
+						match = joinRule(hostRule(h), cond)
+					}
+					if match == "" {
+						match = "PathPrefix(`/`)"
+					}
+					id := fmt.Sprintf("%s/%s/%d/%d@%s/%s/%s/%s", route.Namespace, route.Name, i, j, a.l.owner.Namespace, a.l.owner.Name, a.l.l.Name, h)
+					snap := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: id, Source: snapshot.Ref{Kind: KindHTTPRoute, Namespace: route.Namespace, Name: route.Name},
+						RouteIndex: i, Match: match, EntryPoints: []string{a.l.entry}},
+						TLS: a.l.l.Protocol == gwv1.HTTPSProtocolType, Middlewares: mws, Backends: backends}
+					if snap.TLS {
+						snap.Policy = a.l.policy
+					}
+					if problem != nil {
+						snap.Failure = problem
+					} else if len(backends) == 0 || !anyBackendWeighted(backends) {
+						snap.Failure = &snapshot.Failure{Reason: "NoBackends", Status: http.StatusInternalServerError,
+							Message: fmt.Sprintf("%s %s: the rule has no backend to send requests to (no backendRefs, or every weight is 0)", r.obj, field)}
+					}
+					t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, snap)
+					rank.hr, rank.host, rank.created, rank.src, rank.ruleIdx, rank.matchIdx = snap, h, route.CreationTimestamp, route.Namespace+"/"+route.Name, i, j
+					t.gw.ranked = append(t.gw.ranked, rank)
+				}
+			}
+		}
+	}
+	t.finishRoute(r)
+}
+
+func anyBackendWeighted(bs []*snapshot.Backend) bool {
+	for _, b := range bs {
+		if b.Weight > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *translator) httpRouteBackends(r *gwRoute, field string, refs []gwv1.HTTPBackendRef) []*snapshot.Backend {
+	var out []*snapshot.Backend
+	for k, ref := range refs {
+		f := fmt.Sprintf("%s.backendRefs[%d]", field, k)
+		weight := int32(1)
+		if ref.Weight != nil {
+			weight = *ref.Weight
+		}
+		if len(ref.Filters) > 0 {
+			r.rep.invalidf(bhv1.ReasonUnsupportedField, f+".filters: filters on one backend are not served yet; move them to the rule's filters")
+			if r.resolvedReason == "" {
+				r.resolvedReason, r.resolvedMsg = string(gwv1.RouteReasonUnsupportedValue), f+".filters: filters on one backend are not served yet"
+			}
+		}
+		out = append(out, t.gwBackend(r, f, ref.BackendObjectReference, weight))
+	}
+	return out
+}
+
+// httpRouteFilters compiles a rule's filters. A filter Bridgehead does not serve fails the
+// rule closed (500), as the spec asks, and says so on the route.
+func (t *translator) httpRouteFilters(r *gwRoute, field string, filters []gwv1.HTTPRouteFilter) ([]*snapshot.Middleware, *snapshot.Failure) {
+	var out []*snapshot.Middleware
+	for k, f := range filters {
+		ff := fmt.Sprintf("%s.filters[%d]", field, k)
+		switch f.Type {
+		default:
+			msg := fmt.Sprintf("%s: filter type %s is not served by Bridgehead yet; requests matching this rule get 500 until it is removed", ff, f.Type)
+			r.rep.invalidf(bhv1.ReasonUnsupportedField, msg)
+			r.unsupported(msg)
+			return nil, &snapshot.Failure{Reason: string(bhv1.ReasonUnsupportedField), Status: http.StatusInternalServerError, Message: r.obj + " " + msg}
+		}
+	}
+	return out, nil
+}
+
+// unsupported marks the route's parents not Accepted for a value Bridgehead does not serve.
+func (r *gwRoute) unsupported(msg string) {
+	for i := range r.parents {
+		for j := range r.parents[i].Conditions {
+			c := &r.parents[i].Conditions[j]
+			if c.Type == string(gwv1.RouteConditionAccepted) && c.Status == metav1.ConditionTrue {
+				c.Status, c.Reason, c.Message = metav1.ConditionFalse, string(gwv1.RouteReasonUnsupportedValue), msg
+			}
+		}
+	}
+}
+
+// httpMatchRule writes one HTTPRouteMatch in the rule language, with its precedence.
+func httpMatchRule(m gwv1.HTTPRouteMatch) (string, rankedRoute, error) {
+	var parts []string
+	var rank rankedRoute
+	if p := m.Path; p != nil {
+		typ, value := gwv1.PathMatchPathPrefix, "/"
+		if p.Type != nil {
+			typ = *p.Type
+		}
+		if p.Value != nil {
+			value = *p.Value
+		}
+		switch typ {
+		case gwv1.PathMatchExact:
+			parts = append(parts, "Path("+quoteRule(value)+")")
+			rank.pathRank, rank.pathLen = 3, len(value)
+		case gwv1.PathMatchPathPrefix:
+			prefix := strings.TrimSuffix(value, "/")
+			if prefix != "" {
+				parts = append(parts, "(Path("+quoteRule(prefix)+") || PathPrefix("+quoteRule(prefix+"/")+"))")
+			}
+			rank.pathRank, rank.pathLen = 2, len(prefix)
+		case gwv1.PathMatchRegularExpression:
+			parts = append(parts, "PathRegexp("+quoteRule("^(?:"+value+")$")+")")
+			rank.pathRank, rank.pathLen = 1, len(value)
+		default:
+			return "", rank, fmt.Errorf("path.type %s is not a path match type", typ)
+		}
+	} else {
+		rank.pathRank = 2
+	}
+	if m.Method != nil {
+		parts = append(parts, "Method("+quoteRule(string(*m.Method))+")")
+		rank.method = true
+	}
+	for k, h := range m.Headers {
+		typ := gwv1.HeaderMatchExact
+		if h.Type != nil {
+			typ = *h.Type
+		}
+		switch typ {
+		case gwv1.HeaderMatchExact:
+			parts = append(parts, "Header("+quoteRule(string(h.Name))+", "+quoteRule(h.Value)+")")
+		case gwv1.HeaderMatchRegularExpression:
+			parts = append(parts, "HeaderRegexp("+quoteRule(string(h.Name))+", "+quoteRule(h.Value)+")")
+		default:
+			return "", rank, fmt.Errorf("headers[%d].type %s is not a header match type", k, typ)
+		}
+		rank.headers++
+	}
+	for k, q := range m.QueryParams {
+		typ := gwv1.QueryParamMatchExact
+		if q.Type != nil {
+			typ = *q.Type
+		}
+		switch typ {
+		case gwv1.QueryParamMatchExact:
+			parts = append(parts, "Query("+quoteRule(string(q.Name))+", "+quoteRule(q.Value)+")")
+		case gwv1.QueryParamMatchRegularExpression:
+			parts = append(parts, "QueryRegexp("+quoteRule(string(q.Name))+", "+quoteRule(q.Value)+")")
+		default:
+			return "", rank, fmt.Errorf("queryParams[%d].type %s is not a query match type", k, typ)
+		}
+		rank.queries++
+	}
+	return strings.Join(parts, " && "), rank, nil
+}
+
+func joinRule(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + " && " + b
+}
+
+// rankGatewayRoutes gives the Gateway API's snapshot routes priorities in the spec's
+// order: an exact host before a wildcard (the longer first) before any host, then the
+// exact path, the longest prefix, a method, the most headers, the most query parameters,
+// the oldest route, the route's namespace/name, and the rule and match order.
+func (t *translator) rankGatewayRoutes() {
+	rs := t.gw.ranked
+	hostRank := func(h string) (int, int) {
+		switch {
+		case h == "":
+			return 0, 0
+		case strings.HasPrefix(h, "*."):
+			return 1, len(h)
+		}
+		return 2, len(h)
+	}
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		ah, al := hostRank(a.host)
+		bh, bl := hostRank(b.host)
+		switch {
+		case ah != bh:
+			return ah > bh
+		case al != bl:
+			return al > bl
+		case a.pathRank != b.pathRank:
+			return a.pathRank > b.pathRank
+		case a.pathLen != b.pathLen:
+			return a.pathLen > b.pathLen
+		case a.method != b.method:
+			return a.method
+		case a.headers != b.headers:
+			return a.headers > b.headers
+		case a.queries != b.queries:
+			return a.queries > b.queries
+		case !a.created.Equal(&b.created):
+			return a.created.Before(&b.created)
+		case a.src != b.src:
+			return a.src < b.src
+		case a.ruleIdx != b.ruleIdx:
+			return a.ruleIdx < b.ruleIdx
+		}
+		return a.matchIdx < b.matchIdx
+	})
+	for i, r := range rs {
+		r.hr.Priority = gatewayPriorityBase + len(rs) - i
+	}
+}
