@@ -21,6 +21,7 @@ import (
 const diagnoseUsage = `Usage:
   bridgehead diagnose ingressroute/NAME [-n NAMESPACE] [--kubeconfig FILE]   a route in a cluster
   bridgehead diagnose ingress/NAME [-n NAMESPACE] [--kubeconfig FILE]        an Ingress in a cluster
+  bridgehead diagnose httproute/NAME [-n NAMESPACE] [--kubeconfig FILE]      a Gateway API HTTPRoute in a cluster
   bridgehead diagnose --config-dir DIR [ingress/NAME -n NAMESPACE]             a route or Ingress (or every one) of a manifests folder
   bridgehead diagnose https://HOST[:PORT]/PATH [--cacert FILE] [--resolve HOST:PORT:ADDRESS] [--cert FILE --key FILE]
 
@@ -29,7 +30,9 @@ and its TLSOption, each Service (port, scheme, endpoints), its ServersTransport 
 names checked, client certificate), then a real handshake and request to every endpoint
 with exactly the gateway's configuration. Routes may also be named ingressroutetcp/NAME;
 an Ingress (ingress/NAME) is walked the same way, with the causes only an Ingress has
-(its class, its spec.tls entries, the Secrets it names).
+(its class, its spec.tls entries, the Secrets it names). An HTTPRoute (httproute/NAME) is
+walked from its Gateways and listeners (their conditions) through each rule to each
+Service, the BackendTLSPolicy that makes it TLS, and every endpoint.
 A URL is checked as a client of the gateway: the certificate served, then the request.
 
 Exit status: 0 when every hop is OK (warnings allowed), 1 when something is broken,

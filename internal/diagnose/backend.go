@@ -27,6 +27,9 @@ type svcRef struct {
 	// annotations describes where an Ingress's annotations put a synthesized transport
 	// ("Ingress web/app annotations"); the snapshot holds it under the Ingress's ID.
 	annotations string
+	// gatewayAPI: the backendRef of a Gateway API route (ReferenceGrants permit other
+	// namespaces; a BackendTLSPolicy, not the port, makes the backend TLS).
+	gatewayAPI bool
 }
 
 // view is a compiled backend of either route kind.
@@ -60,7 +63,11 @@ func viewTCP(b *snapshot.TCPBackend) view {
 // backend adds the hops of one service: the Service, its ServersTransport, its endpoints.
 func (e *env) backend(sec *Section, s svcRef, v view) {
 	resolved := e.serviceHop(sec, s, v)
-	t := e.transportHop(sec, s, v)
+	transportHop := e.transportHop
+	if s.gatewayAPI {
+		transportHop = e.gatewayTransportHop
+	}
+	t := transportHop(sec, s, v)
 	if resolved {
 		e.endpointHops(sec, s, v, t)
 	}
@@ -80,7 +87,7 @@ func (e *env) serviceHop(sec *Section, s svcRef, v view) bool {
 	}
 	svc := e.services[nsName{s.ns, s.name}]
 	switch {
-	case s.ns != s.routeNS && !e.opts.Translate.AllowCrossNamespace:
+	case s.ns != s.routeNS && !s.gatewayAPI && !e.opts.Translate.AllowCrossNamespace:
 		return fail(bhv1.ReasonRefNotPermitted,
 			fmt.Sprintf("%s: Service %s/%s is in another namespace than the route, and cross-namespace references are off", s.field, s.ns, s.name),
 			fmt.Sprintf("route to a Service in namespace %s, or run the gateway (and diagnose) with --allow-cross-namespace", s.routeNS))
@@ -133,6 +140,15 @@ func (e *env) schemeWhy(s svcRef, v view, port *corev1.ServicePort) (string, str
 			return "TLS", s.field + ".tls is true: the gateway opens TLS to the backend"
 		}
 		return "plain TCP", s.field + ".tls is not set: bytes are forwarded as they are"
+	}
+	if s.gatewayAPI {
+		switch t := e.transports[v.transport]; {
+		case v.scheme == "https" && t != nil:
+			return v.scheme, fmt.Sprintf("%s %s/%s targets the Service", t.Source.Kind, t.Source.Namespace, t.Source.Name)
+		case v.scheme == "h2c":
+			return v.scheme, "the Service port's appProtocol is kubernetes.io/h2c"
+		}
+		return v.scheme, "no BackendTLSPolicy targets the Service: the Gateway API speaks plain HTTP to a backend unless one does"
 	}
 	switch {
 	case s.schemeFrom != "":

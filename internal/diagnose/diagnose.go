@@ -58,7 +58,7 @@ func (t Target) String() string { return t.Kind + " " + t.Namespace + "/" + t.Na
 func ParseTarget(s, namespace string) (Target, error) {
 	kind, name, ok := strings.Cut(s, "/")
 	if !ok || name == "" || strings.Contains(name, "/") {
-		return Target{}, fmt.Errorf("%q: name a route as ingressroute/NAME, ingressroutetcp/NAME or ingress/NAME, with -n NAMESPACE", s)
+		return Target{}, fmt.Errorf("%q: name a route as ingressroute/NAME, ingressroutetcp/NAME, ingress/NAME or httproute/NAME, with -n NAMESPACE", s)
 	}
 	if namespace == "" {
 		namespace = corev1.NamespaceDefault
@@ -73,8 +73,10 @@ func ParseTarget(s, namespace string) (Target, error) {
 		return Target{Kind: translate.KindIngressRoute, Namespace: namespace, Name: name}, nil
 	case "ingressroutetcp", "ingressroutetcps", "irt", "irtcp":
 		return Target{Kind: translate.KindIngressRouteTCP, Namespace: namespace, Name: name}, nil
+	case "httproute", "httproutes", "httproute.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io":
+		return Target{Kind: translate.KindHTTPRoute, Namespace: namespace, Name: name}, nil
 	}
-	return Target{}, fmt.Errorf("%q: unknown kind %q; diagnose walks ingressroute/NAME, ingressroutetcp/NAME or ingress/NAME", s, kind)
+	return Target{}, fmt.Errorf("%q: unknown kind %q; diagnose walks ingressroute/NAME, ingressroutetcp/NAME, ingress/NAME or httproute/NAME", s, kind)
 }
 
 type nsName struct{ namespace, name string }
@@ -155,11 +157,11 @@ func Routes(ctx context.Context, in *translate.Inputs, targets []Target, opts Op
 		r.addSection(sec)
 	}
 	if len(targets) == 0 {
-		targets = allTargets(in, opts.Translate)
+		targets = allTargets(in, opts.Translate, e.statuses)
 		if len(targets) == 0 {
 			sec := Section{Title: "Routes"}
 			sec.add(Hop{Kind: "Routes", Object: "(none)", Verdict: Fail, Reason: "NothingToDiagnose",
-				Message: "no IngressRoute, IngressRouteTCP or Ingress of the gateway's class was found", Fix: "point diagnose at the folder or cluster that holds the routes"})
+				Message: "no IngressRoute, IngressRouteTCP, Ingress of the gateway's class or HTTPRoute of its Gateways was found", Fix: "point diagnose at the folder or cluster that holds the routes"})
 			r.addSection(sec)
 		}
 	}
@@ -180,8 +182,9 @@ func docName(p manifests.Problem) string {
 	return s
 }
 
-// allTargets are every route of in, and every Ingress the gateway serves.
-func allTargets(in *translate.Inputs, opts translate.Options) []Target {
+// allTargets are every route of in, every Ingress the gateway serves, and every Gateway
+// API route attached to a Gateway of ours.
+func allTargets(in *translate.Inputs, opts translate.Options, statuses translate.Statuses) []Target {
 	var out []Target
 	for _, ing := range in.Ingresses {
 		if served, _, _ := translate.IngressClassVerdict(in, opts, ing); served {
@@ -193,6 +196,11 @@ func allTargets(in *translate.Inputs, opts translate.Options) []Target {
 	}
 	for _, ir := range in.IngressRouteTCPs {
 		out = append(out, Target{Kind: translate.KindIngressRouteTCP, Namespace: ir.Namespace, Name: ir.Name})
+	}
+	for _, hr := range in.HTTPRoutes {
+		if st := statuses[translate.Key{Kind: translate.KindHTTPRoute, Namespace: hr.Namespace, Name: hr.Name}]; st != nil && st.GatewayAPI != nil {
+			out = append(out, Target{Kind: translate.KindHTTPRoute, Namespace: hr.Namespace, Name: hr.Name})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {
@@ -224,10 +232,16 @@ func (e *env) target(t Target) Section {
 			}
 		}
 		// Known to the API server but not translated: not of our class, filtered out.
+	case translate.KindHTTPRoute:
+		for _, hr := range e.in.HTTPRoutes {
+			if hr.Namespace == t.Namespace && hr.Name == t.Name {
+				return e.httpRoute(hr)
+			}
+		}
 	}
 	sec := Section{Title: t.String()}
 	var have []string
-	for _, o := range allTargets(e.in, e.opts.Translate) {
+	for _, o := range allTargets(e.in, e.opts.Translate, e.statuses) {
 		if o.Kind == t.Kind && o.Namespace == t.Namespace {
 			have = append(have, o.Name)
 		}

@@ -117,12 +117,20 @@ func (t *translator) attachToGateway(kind string, meta *metav1.ObjectMeta, gw *g
 		hosts, ok := intersectHostnames(l.hostname(), hostnames)
 		if !ok {
 			refused = true
-			reason, msg = gwv1.RouteReasonNoMatchingListenerHostname, fmt.Sprintf("none of the route's hostnames matches hostname %q of listener %s of Gateway %s/%s", l.hostname(), l.l.Name, gw.Namespace, gw.Name)
+			reason, msg = gwv1.RouteReasonNoMatchingListenerHostname, fmt.Sprintf("spec.hostnames (%s) has no name in common with hostname %q of listener %s of Gateway %s/%s", joinHostnames(hostnames), l.hostname(), l.l.Name, gw.Namespace, gw.Name)
 			continue
 		}
 		atts = append(atts, gwAttachment{l: l, hosts: hosts})
 	}
 	return atts, reason, msg
+}
+
+func joinHostnames(hs []gwv1.Hostname) string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = string(h)
+	}
+	return strings.Join(out, ", ")
 }
 
 func kindAllowed(kinds []gwv1.RouteGroupKind, kind string) bool {

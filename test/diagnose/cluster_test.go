@@ -12,11 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	diag "github.com/bridgehead/bridgehead/internal/diagnose"
 	"github.com/bridgehead/bridgehead/internal/source/kube"
 	"github.com/bridgehead/bridgehead/internal/testenv"
@@ -51,9 +48,11 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = te.Stop() }()
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = bhv1.AddToScheme(scheme)
+	scheme, err := kube.NewScheme()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if apiClient, err = client.New(te.Config, client.Options{Scheme: scheme}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -96,7 +95,7 @@ func (s *setup) inCluster(t *testing.T, target diag.Target) diagnosis {
 			}
 		})
 	}
-	in, problems, err := diag.FromCluster(ctx, apiClient, kube.Options{})
+	in, problems, err := diag.FromCluster(ctx, apiClient, kube.Options{GatewayAPIKinds: kube.InstalledGatewayAPIKinds(apiClient.RESTMapper())})
 	if err != nil {
 		t.Fatal(err)
 	}
