@@ -52,7 +52,7 @@ func TestHTTPRouteInCluster(t *testing.T) {
 	})
 	for _, c := range []struct {
 		name   string
-		break_ func(gw *gwv1.Gateway, hr *gwv1.HTTPRoute)
+		breakIt func(gw *gwv1.Gateway, hr *gwv1.HTTPRoute)
 		reason string
 		says   []string
 	}{
@@ -71,7 +71,7 @@ func TestHTTPRouteInCluster(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, gw, hr := httpRouteSetup()
-			c.break_(gw, hr)
+			c.breakIt(gw, hr)
 			d := s.inCluster(t, httpRouteTarget)
 			hops := d.hop(diag.Fail, c.reason)
 			if len(hops) == 0 {
