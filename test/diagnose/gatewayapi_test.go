@@ -51,10 +51,10 @@ func TestHTTPRouteInCluster(t *testing.T) {
 		}
 	})
 	for _, c := range []struct {
-		name   string
+		name    string
 		breakIt func(gw *gwv1.Gateway, hr *gwv1.HTTPRoute)
-		reason string
-		says   []string
+		reason  string
+		says    []string
 	}{
 		{"hostname that no listener takes", func(_ *gwv1.Gateway, hr *gwv1.HTTPRoute) {
 			hr.Spec.Hostnames = []gwv1.Hostname{"other.example.test"}
