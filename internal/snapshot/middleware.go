@@ -29,6 +29,11 @@ type Middleware struct {
 	ContentType       *ContentType       `json:"contentType,omitempty"`
 	Compress          *Compress          `json:"compress,omitempty"`
 	GrpcWeb           *GrpcWeb           `json:"grpcWeb,omitempty"`
+	// Gateway API HTTPRoute filters (middleware_gateway.go).
+	RequestHeaderModifier  *HeaderModifier  `json:"requestHeaderModifier,omitempty"`
+	ResponseHeaderModifier *HeaderModifier  `json:"responseHeaderModifier,omitempty"`
+	RequestRedirect        *RequestRedirect `json:"requestRedirect,omitempty"`
+	URLRewrite             *URLRewrite      `json:"urlRewrite,omitempty"`
 }
 
 // TLSClientSubject admits only requests whose verified client certificate's subject

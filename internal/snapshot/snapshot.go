@@ -104,6 +104,25 @@ type HTTPRoute struct {
 	// request, after that parent's middlewares ran, so it sees the request as they left
 	// it. It takes the parent's entry points and TLS policy.
 	Parents []string `json:"parents,omitempty"`
+	// Timeouts, when set, bound the route's requests (Gateway API HTTPRoute rule
+	// timeouts).
+	Timeouts *Timeouts `json:"timeouts,omitempty"`
+}
+
+// Timeouts are Gateway API HTTPRouteTimeouts. Zero disables a timeout, as "0s" does in
+// the spec (and an unset one: the spec leaves that to the implementation, and Bridgehead
+// has no default). The spec's CEL rule keeps BackendRequest at most Request when both
+// are non-zero.
+type Timeouts struct {
+	// Request bounds the whole request at the gateway, from when its handling starts
+	// (headers read) until the response is complete, middlewares and retries included:
+	// a client not answered by then gets 504 with Bridgehead-Error RequestTimeout.
+	Request time.Duration `json:"request,omitempty"`
+	// BackendRequest bounds each single request to a backend, from sending it until the
+	// full response is read; each retry gets its own (the spec: one request of the
+	// several a transaction may make). Exceeding it is 504 with Bridgehead-Error
+	// "Timeout timeouts.backendRequest".
+	BackendRequest time.Duration `json:"backendRequest,omitempty"`
 }
 
 // Backend is one weighted Service of a route, resolved to endpoints.

@@ -105,6 +105,12 @@ func (s *Snapshot) Validate() error {
 				add("route %q: forwardAuth %s uses unknown transport %q", r.ID, m.Source, fa.Server.Transport)
 			}
 		})
+		for _, e := range checkGatewayFilters(r.Middlewares) {
+			add("route %q: %s", r.ID, e)
+		}
+		if t := r.Timeouts; t != nil && (t.Request < 0 || t.BackendRequest < 0) {
+			add("route %q: negative timeout", r.ID)
+		}
 		for _, b := range r.Backends {
 			if b.Transport != "" && !transports[b.Transport] {
 				add("route %q: backend %s uses unknown transport %q", r.ID, b.Service, b.Transport)
@@ -176,7 +182,7 @@ func (s *Snapshot) Validate() error {
 // redirectsOnly is true for a route that answers from a middleware without a backend.
 func redirectsOnly(r *HTTPRoute) bool {
 	for _, m := range r.Middlewares {
-		if m.RedirectScheme != nil {
+		if m.RedirectScheme != nil || m.RequestRedirect != nil {
 			return true
 		}
 	}

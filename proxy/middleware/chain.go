@@ -62,6 +62,15 @@ func wrap(m *snapshot.Middleware, next http.Handler) http.Handler {
 		return newCompress(m.Compress, next)
 	case m.GrpcWeb != nil:
 		return newGrpcWeb(m.GrpcWeb, next)
+	case m.RequestHeaderModifier != nil:
+		return newRequestHeaderModifier(m.RequestHeaderModifier, next)
+	case m.ResponseHeaderModifier != nil:
+		return newResponseHeaderModifier(m.ResponseHeaderModifier, next)
+	case m.RequestRedirect != nil:
+		// It answers every request: nothing after it runs.
+		return newRequestRedirect(m.RequestRedirect)
+	case m.URLRewrite != nil:
+		return newURLRewrite(m.URLRewrite, next)
 	}
 	return next
 }
