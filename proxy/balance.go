@@ -69,9 +69,7 @@ func (h leafHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(b.endpoints) == 0:
 		h.f.srv.fail(w, http.StatusServiceUnavailable, "NoEndpoints")
 	default:
-		start := time.Now()
-		b.proxy.ServeHTTP(w, r)
-		b.observe(h.f.route.stats, time.Since(start))
+		h.f.send(b, w, r)
 	}
 }
 

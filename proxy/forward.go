@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -23,6 +24,8 @@ type forwarder struct {
 	schedule *schedule
 	// tree, when set, serves instead of schedule: the route's snapshot has a Balance.
 	tree *balanceNode
+	// backendTimeout bounds each request to a backend (timeouts.backendRequest); 0: none.
+	backendTimeout time.Duration
 }
 
 // backend is one weighted Service of a route, with its proxy and endpoints.
@@ -60,6 +63,16 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Under a retry Middleware: learn whether the request reached the backend, which
 		// decides whether a failure may be left to the next attempt (upstreamError).
 		r = r.WithContext(httptrace.WithClientTrace(r.Context(), a.ClientTrace()))
+	}
+	f.send(b, w, r)
+}
+
+// send forwards r to b, within the route's backendRequest timeout.
+func (f *forwarder) send(b *backend, w http.ResponseWriter, r *http.Request) {
+	if f.backendTimeout > 0 {
+		var cancel context.CancelFunc
+		r, cancel = withBackendTimeout(r, f.backendTimeout)
+		defer cancel()
 	}
 	start := time.Now()
 	b.proxy.ServeHTTP(w, r)

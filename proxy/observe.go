@@ -22,6 +22,23 @@ func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *rout
 	if detail.Endpoint == "" && req.URL != nil {
 		detail.Endpoint = req.URL.Host
 	}
+	header := string(reason)
+	switch timeoutCause(req.Context()) {
+	case errRequestTimeout:
+		// The route's own budget ran out, perhaps in a middleware or an earlier
+		// attempt: nothing to hold against this backend.
+		s.log.Warn("request timed out", "route", r.snap.ID, "service", b.snap.Service.String(),
+			"endpoint", detail.Endpoint, "timeout", r.snap.Timeouts.Request.String())
+		if rec != nil {
+			rec.reason = reasonRequestTimeout
+		}
+		s.fail(w, http.StatusGatewayTimeout, reasonRequestTimeout)
+		return
+	case errBackendRequestTimeout:
+		reason, status, header = upstream.Timeout, http.StatusGatewayTimeout, string(upstream.Timeout)+" "+backendTimeoutDetail
+		detail.Message = "the backend sent no complete response within the route's timeouts.backendRequest (" +
+			r.snap.Timeouts.BackendRequest.String() + "); make it answer faster or raise the timeout"
+	}
 	if reason == upstream.ClientCanceled {
 		if rec != nil {
 			rec.clientError = string(reason)
@@ -49,9 +66,9 @@ func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *rout
 		return
 	}
 	if rec != nil {
-		rec.reason = string(reason)
+		rec.reason = header
 	}
-	s.fail(w, status, string(reason))
+	s.fail(w, status, header)
 }
 
 func findRecorder(w http.ResponseWriter) *recorder {

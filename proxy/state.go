@@ -72,6 +72,9 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 			}
 			r.handler = s.middlewares.Build(&routeEnv, hr.Middlewares, s.forwarder(r, hr.Backends, transports, used))
 		}
+		if t := hr.Timeouts; t != nil && t.Request > 0 && hr.Failure == nil {
+			r.handler = &requestTimeout{next: r.handler, d: t.Request}
+		}
 		routes = append(routes, r)
 	}
 	linkChildren(routes)
@@ -101,6 +104,9 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 // route's own, or the Service of an errors page).
 func (s *Server) forwarder(r *route, backends []*snapshot.Backend, transports map[string]*snapshot.Transport, used map[*health.Endpoint]bool) http.Handler {
 	f := &forwarder{srv: s, route: r}
+	if t := r.snap.Timeouts; t != nil {
+		f.backendTimeout = t.BackendRequest
+	}
 	var weights []int
 	for _, b := range backends {
 		cb := &backend{snap: b, failure: b.Failure}

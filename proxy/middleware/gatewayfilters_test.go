@@ -12,7 +12,9 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
-func hv(name, value string) snapshot.HeaderValue { return snapshot.HeaderValue{Name: name, Value: value} }
+func hv(name, value string) snapshot.HeaderValue {
+	return snapshot.HeaderValue{Name: name, Value: value}
+}
 
 // joined is how the conformance suite reads a header: every value, comma-joined.
 func joined(h http.Header, name string) (string, bool) {
