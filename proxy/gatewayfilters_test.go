@@ -10,9 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	. "github.com/onsi/gomega"
 
 	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -82,7 +86,7 @@ func startFilterGateway(t *testing.T, backend string, routes ...*snapshot.HTTPRo
 		if r.TLS {
 			r.Policy = policy.ID
 		}
-		if !redirects(r) {
+		if !redirects(r) && r.Backends == nil {
 			r.Backends = []*snapshot.Backend{{Service: snapshot.Ref{Kind: "Service", Namespace: "web", Name: "echo"},
 				Port: "80", Scheme: "http", Weight: 1, PassHostHeader: true, Endpoints: []snapshot.Endpoint{{Address: backend}}}}
 		}
@@ -297,4 +301,53 @@ func TestGatewayBackendTimeoutCutsSlowBody(t *testing.T) {
 	if took := time.Since(start); took > 1500*time.Millisecond {
 		t.Errorf("the body was cut after %v, want about 300ms", took)
 	}
+}
+
+// Gateway API RequestMirror with a fraction, behind a RequestHeaderModifier: the mirror
+// gets exactly numerator of every denominator requests, as modified by the filters
+// (the conformance suite's HTTPRouteRequestPercentageMirror reads the mirror's log).
+func TestGatewayMirrorFractionThroughTLS(t *testing.T) {
+	backend := startEcho(t)
+	var mu sync.Mutex
+	var mirrored []*http.Request
+	mirror := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		mirrored = append(mirrored, r)
+		mu.Unlock()
+	}))
+	t.Cleanup(mirror.Close)
+	svc := func(name, addr string) *snapshot.Backend {
+		return &snapshot.Backend{Service: snapshot.Ref{Kind: "Service", Namespace: "web", Name: name}, Port: "80", Scheme: "http",
+			Weight: 1, PassHostHeader: true, Endpoints: []snapshot.Endpoint{{Address: addr}}}
+	}
+	main, copyTo := 0, 1
+	r := tlsRoute("mirror", "Host(`app.test`)", 10, &snapshot.Middleware{RequestHeaderModifier: &snapshot.HeaderModifier{
+		Set: []snapshot.HeaderValue{{Name: "X-Header-Set", Value: "set-overwrites-values"}}}})
+	r.Backends = []*snapshot.Backend{svc("echo", backend), svc("mirror", strings.TrimPrefix(mirror.URL, "http://"))}
+	r.Balance = &snapshot.Balance{Mirroring: &snapshot.MirroringBalance{
+		Main:    &snapshot.Balance{Backend: &main},
+		Mirrors: []*snapshot.Mirror{{Balance: &snapshot.Balance{Backend: &copyTo}, Fraction: &snapshot.Fraction{Numerator: 1, Denominator: 4}}},
+	}}
+	g := startFilterGateway(t, backend, r)
+	const requests = 12
+	for i := range requests {
+		if resp, body := g.get(t, "https://app.test/percent-mirror-fraction?i="+strconv.Itoa(i), nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s", resp.Status, body)
+		}
+	}
+	NewWithT(t).Eventually(func(g Gomega) {
+		mu.Lock()
+		defer mu.Unlock()
+		g.Expect(mirrored).To(HaveLen(requests / 4))
+		for _, m := range mirrored {
+			g.Expect(m.Header.Get("X-Header-Set")).To(Equal("set-overwrites-values"))
+			g.Expect(m.URL.Path).To(Equal("/percent-mirror-fraction"))
+		}
+	}).WithTimeout(5 * time.Second).Should(Succeed())
+	// And no more arrive: the share is exact, not at least.
+	NewWithT(t).Consistently(func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(mirrored)
+	}).WithTimeout(300 * time.Millisecond).Should(Equal(requests / 4))
 }

@@ -44,8 +44,9 @@ type mirroringHandler struct {
 }
 
 type mirrorTarget struct {
-	node    *balanceNode
-	percent uint64
+	node *balanceNode
+	// num out of every den requests (a percent is num out of 100).
+	num, den uint64
 }
 
 func (s *Server) compileMirroring(f *forwarder, m *snapshot.MirroringBalance) *balanceNode {
@@ -54,15 +55,17 @@ func (s *Server) compileMirroring(f *forwarder, m *snapshot.MirroringBalance) *b
 		if i == maxMirrors {
 			break
 		}
-		h.mirrors = append(h.mirrors, &mirrorTarget{node: s.compileBalance(f, mr.Balance), percent: uint64(mr.Percent)})
+		num, den := mr.Share()
+		h.mirrors = append(h.mirrors, &mirrorTarget{node: s.compileBalance(f, mr.Balance), num: uint64(num), den: uint64(den)})
 	}
 	return &balanceNode{Handler: h, serves: h.main.serves, available: h.main.available, reason: h.main.reason, status: h.main.status}
 }
 
 // turns returns the mirrors whose turn this request is, as a bit mask. The request's
-// ordinal n alone decides: a mirror at p percent takes request n when ceil(n*p/100)
-// grows at n. Serially that is Traefik's rule (take while count*100 < n*p); decided from
-// n, it stays exact when requests race (no count to fall behind).
+// ordinal n alone decides: a mirror taking num of every den requests takes request n
+// when ceil(n*num/den) grows at n. For a percent (den 100) that is, serially, Traefik's
+// rule (take while count*100 < n*p); decided from n, it stays exact when requests race
+// (no count to fall behind).
 func (h *mirroringHandler) turns() uint64 {
 	if len(h.mirrors) == 0 {
 		return 0
@@ -70,11 +73,25 @@ func (h *mirroringHandler) turns() uint64 {
 	n := h.total.Add(1)
 	var mask uint64
 	for i, m := range h.mirrors {
-		if (n*m.percent+99)/100 > ((n-1)*m.percent+99)/100 {
+		if takes(n, m.num, m.den) {
 			mask |= 1 << i
 		}
 	}
 	return mask
+}
+
+// takes reports whether ceil(n*num/den) > ceil((n-1)*num/den), without forming n*num
+// (which a large den could overflow): with r = (n-1)*num mod den, the ceiling grows
+// when r is 0 and num is not, or when r+num passes den.
+func takes(n, num, den uint64) bool {
+	if num == 0 || den == 0 {
+		return false
+	}
+	r := ((n - 1) % den) * (num % den) % den
+	if r == 0 {
+		return true
+	}
+	return r+num > den
 }
 
 func (h *mirroringHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

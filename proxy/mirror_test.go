@@ -17,7 +17,7 @@ func TestMirrorTurnsAreExactShares(t *testing.T) {
 	percents := []uint64{0, 1, 25, 33, 50, 100}
 	h := &mirroringHandler{}
 	for _, p := range percents {
-		h.mirrors = append(h.mirrors, &mirrorTarget{percent: p})
+		h.mirrors = append(h.mirrors, &mirrorTarget{num: p, den: 100})
 	}
 	const workers, each = 8, 1250
 	counts := make([]atomic.Uint64, len(percents))
@@ -42,6 +42,34 @@ func TestMirrorTurnsAreExactShares(t *testing.T) {
 		want := (n*p + 99) / 100
 		if got := counts[i].Load(); got != want {
 			t.Errorf("%d%% of %d requests: %d copies, want %d", p, n, got, want)
+		}
+	}
+}
+
+// Gateway API fractions: num of every den requests, exact at every count, also with
+// denominators large enough that n*num would overflow.
+func TestMirrorFractionsAreExact(t *testing.T) {
+	for _, f := range []struct{ num, den uint64 }{{25, 50}, {1, 3}, {2, 3}, {1, 1000}, {7, 7}, {0, 5}, {1 << 30, 1<<31 - 1}} {
+		h := &mirroringHandler{mirrors: []*mirrorTarget{{num: f.num, den: f.den}}}
+		count := uint64(0)
+		for n := uint64(1); n <= 3000; n++ {
+			if h.turns() != 0 {
+				count++
+			}
+			if want := (n*f.num + f.den - 1) / f.den; count != want {
+				t.Fatalf("%d/%d after %d requests: %d copies, want %d", f.num, f.den, n, count, want)
+			}
+		}
+	}
+	// Far along the count, where n*num overflows 64 bits, the rule still holds.
+	const num, den = 1<<31 - 2, 1<<31 - 1
+	for n := uint64(1 << 40); n < 1<<40+1000; n++ {
+		q := func(m uint64) uint64 { // ceil(m*num/den) without overflow: m = a*den + b
+			a, b := m/den, m%den
+			return a*num + (b*num+den-1)/den
+		}
+		if got, want := takes(n, num, den), q(n) > q(n-1); got != want {
+			t.Fatalf("request %d at %d/%d: takes %v, want %v", n, num, den, got, want)
 		}
 	}
 }

@@ -55,10 +55,30 @@ type MirroringBalance struct {
 	MaxBodySize int64 `json:"maxBodySize"`
 }
 
-// Mirror is one mirror of a MirroringBalance.
+// Mirror is one mirror of a MirroringBalance. It gets Percent of the requests, or, when
+// Fraction is set, Fraction.Numerator out of every Fraction.Denominator (Gateway API
+// HTTPRequestMirrorFilter: percent, or fraction for finer shares). The share is
+// counted, not drawn: exact at every request count.
 type Mirror struct {
-	Balance *Balance `json:"balance"`
-	Percent int      `json:"percent"`
+	Balance  *Balance  `json:"balance"`
+	Percent  int       `json:"percent"`
+	Fraction *Fraction `json:"fraction,omitempty"`
+}
+
+// Fraction is Numerator out of Denominator (Gateway API Fraction; its Denominator
+// defaults to 100, which the translator fills in). 0 <= Numerator <= Denominator, and
+// Denominator > 0.
+type Fraction struct {
+	Numerator   int `json:"numerator"`
+	Denominator int `json:"denominator"`
+}
+
+// Share is the mirror's part of the requests as numerator and denominator.
+func (m *Mirror) Share() (numerator, denominator int) {
+	if m.Fraction != nil {
+		return m.Fraction.Numerator, m.Fraction.Denominator
+	}
+	return m.Percent, 100
 }
 
 // Leaf reports whether the node is a backend.
@@ -107,6 +127,10 @@ func (b *Balance) check(backends int) []string {
 			for i, mr := range m.Mirrors {
 				if mr == nil || mr.Percent < 0 || mr.Percent > 100 {
 					errs = append(errs, fmt.Sprintf("%s mirror %d needs a percent from 0 to 100", where, i))
+					continue
+				}
+				if f := mr.Fraction; f != nil && (f.Denominator < 1 || f.Numerator < 0 || f.Numerator > f.Denominator) {
+					errs = append(errs, fmt.Sprintf("%s mirror %d needs a fraction with 0 <= numerator <= denominator, denominator > 0", where, i))
 					continue
 				}
 				walk(mr.Balance, fmt.Sprintf("%s/mirror%d", where, i))
