@@ -146,7 +146,14 @@ func redirects(r *snapshot.HTTPRoute) bool {
 	return false
 }
 
-func (g *filterGateway) get(t *testing.T, url string, header map[string]string) (*http.Response, []byte) {
+// answer is a response read to its end.
+type answer struct {
+	StatusCode, ProtoMajor int
+	Status                 string
+	Header                 http.Header
+}
+
+func (g *filterGateway) get(t *testing.T, url string, header map[string]string) (answer, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -161,7 +168,7 @@ func (g *filterGateway) get(t *testing.T, url string, header map[string]string) 
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
-	return resp, body
+	return answer{StatusCode: resp.StatusCode, ProtoMajor: resp.ProtoMajor, Status: resp.Status, Header: resp.Header}, body
 }
 
 func tlsRoute(id, match string, prio int, mws ...*snapshot.Middleware) *snapshot.HTTPRoute {
@@ -196,7 +203,7 @@ func TestGatewayFiltersThroughTLS(t *testing.T) {
 		"X-Echo-Set-Header":   "X-Resp-Set:theirs,X-Resp-Add:first,X-Resp-Remove:gone,X-Resp-Kept:kept",
 	})
 	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
-		t.Fatalf("%s %s: %s", resp.Proto, resp.Status, body)
+		t.Fatalf("HTTP/%d %s: %s", resp.ProtoMajor, resp.Status, body)
 	}
 	var got echoed
 	if err := json.Unmarshal(body, &got); err != nil {
@@ -253,7 +260,9 @@ func TestGatewayTimeoutsThroughTLS(t *testing.T) {
 	g := startFilterGateway(t, backend,
 		withTimeouts(tlsRoute("request", "Host(`app.test`) && PathPrefix(`/request-timeout`)", 100), 500*time.Millisecond, 0),
 		withTimeouts(tlsRoute("backend", "Host(`app.test`) && PathPrefix(`/backend-timeout`)", 99), 0, 500*time.Millisecond),
-		withTimeouts(tlsRoute("both", "Host(`app.test`) && PathPrefix(`/both`)", 98), 2*time.Second, 300*time.Millisecond),
+		// The gateway's own 504 from behind a ResponseHeaderModifier gets its edits too.
+		withTimeouts(tlsRoute("both", "Host(`app.test`) && PathPrefix(`/both`)", 98, &snapshot.Middleware{ResponseHeaderModifier: &snapshot.HeaderModifier{
+			Set: []snapshot.HeaderValue{{Name: "X-Route", Value: "both"}}}}), 2*time.Second, 300*time.Millisecond),
 		withTimeouts(tlsRoute("disabled", "Host(`app.test`) && PathPrefix(`/disabled`)", 97), 0, 0),
 	)
 	for _, tc := range []struct {
@@ -266,6 +275,7 @@ func TestGatewayTimeoutsThroughTLS(t *testing.T) {
 		{"/backend-timeout", 200, ""},
 		{"/backend-timeout?delay=1s", 504, "Timeout timeouts.backendRequest"},
 		{"/both?delay=1s", 504, "Timeout timeouts.backendRequest"},
+		{"/both", 200, ""},
 		{"/disabled?delay=1s", 200, ""},
 	} {
 		start := time.Now()
@@ -273,6 +283,9 @@ func TestGatewayTimeoutsThroughTLS(t *testing.T) {
 		took := time.Since(start)
 		if resp.StatusCode != tc.status || resp.Header.Get("Bridgehead-Error") != tc.reason {
 			t.Errorf("%s: %s Bridgehead-Error %q (%s), want %d %q", tc.path, resp.Status, resp.Header.Get("Bridgehead-Error"), bytes.TrimSpace(body), tc.status, tc.reason)
+		}
+		if strings.HasPrefix(tc.path, "/both") && resp.Header.Get("X-Route") != "both" {
+			t.Errorf("%s: %s without the response header modifier's X-Route", tc.path, resp.Status)
 		}
 		if tc.status == 504 && took > 900*time.Millisecond {
 			t.Errorf("%s: answered after %v, the timeout did not cut the wait", tc.path, took)

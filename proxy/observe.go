@@ -24,7 +24,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *rout
 	}
 	header := string(reason)
 	switch timeoutCause(req.Context()) {
-	case errRequestTimeout:
+	case requestDeadline:
 		// The route's own budget ran out, perhaps in a middleware or an earlier
 		// attempt: nothing to hold against this backend.
 		s.log.Warn("request timed out", "route", r.snap.ID, "service", b.snap.Service.String(),
@@ -34,7 +34,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, req *http.Request, r *rout
 		}
 		s.fail(w, http.StatusGatewayTimeout, reasonRequestTimeout)
 		return
-	case errBackendRequestTimeout:
+	case backendDeadline:
 		reason, status, header = upstream.Timeout, http.StatusGatewayTimeout, string(upstream.Timeout)+" "+backendTimeoutDetail
 		detail.Message = "the backend sent no complete response within the route's timeouts.backendRequest (" +
 			r.snap.Timeouts.BackendRequest.String() + "); make it answer faster or raise the timeout"

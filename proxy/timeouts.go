@@ -48,16 +48,25 @@ func withBackendTimeout(r *http.Request, d time.Duration) (*http.Request, contex
 	return r.WithContext(ctx), cancel
 }
 
+// deadline names which of the route's deadlines ended a request.
+type deadline int
+
+const (
+	noDeadline deadline = iota
+	requestDeadline
+	backendDeadline
+)
+
 // timeoutCause says which of the route's deadlines ended the request, if one did.
-func timeoutCause(ctx context.Context) error {
+func timeoutCause(ctx context.Context) deadline {
 	if ctx.Err() == nil {
-		return nil
+		return noDeadline
 	}
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errRequestTimeout):
-		return errRequestTimeout
+		return requestDeadline
 	case errors.Is(cause, errBackendRequestTimeout):
-		return errBackendRequestTimeout
+		return backendDeadline
 	}
-	return nil
+	return noDeadline
 }
