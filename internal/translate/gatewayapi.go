@@ -58,6 +58,17 @@ var GatewaySupportedFeatures = []gwv1.FeatureName{
 	"HTTPRoutePathRewrite",
 	"HTTPRoutePortRedirect",
 	"HTTPRouteSchemeRedirect",
+	// Wired into translate by gatewayapi_filters.go (tests: gatewayapi_filters*_test.go).
+	"HTTPRoute303RedirectStatusCode",
+	"HTTPRoute307RedirectStatusCode",
+	"HTTPRoute308RedirectStatusCode",
+	"HTTPRouteBackendProtocolH2C",
+	"HTTPRouteBackendProtocolWebSocket",
+	"HTTPRouteBackendTimeout",
+	"HTTPRouteRequestMirror",
+	"HTTPRouteRequestMultipleMirrors",
+	"HTTPRouteRequestPercentageMirror",
+	"HTTPRouteRequestTimeout",
 }
 
 // gwListener is one listener of a served Gateway (or of a ListenerSet attached to one).
