@@ -120,10 +120,18 @@ func TestHTTPRouteFiltersRefusedAsTheSpecSays(t *testing.T) {
 		withFilters(testHTTPRoute("two-header-filters", 0, nil, prefix("/")),
 			gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{}},
 			gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{}}),
+		testHTTPRoute("backend-filters", 0, nil, prefix("/")),
 	)
+	in.HTTPRoutes[5].Spec.Rules[0].BackendRefs[0].Filters = []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{}}}
 	snap, st := Translate(in, DefaultOptions())
 	if err := snap.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	if c := routeConditions(t, st, "backend-filters")["Accepted"]; c.Status != metav1.ConditionFalse || c.Reason != "UnsupportedValue" || !strings.Contains(c.Message, "backendRefs[0].filters") {
+		t.Errorf("backend-filters: Accepted=%s %s %q, want False UnsupportedValue naming the field", c.Status, c.Reason, c.Message)
+	}
+	if b := snapRoutesOf(snap, "backend-filters")[0].Backends[0]; b.Failure == nil || b.Failure.Status != 500 {
+		t.Errorf("backend-filters: the backend serves without its filters (failure %+v), want 500", b.Failure)
 	}
 	for _, c := range []struct {
 		name, condType, reason, inMessage string

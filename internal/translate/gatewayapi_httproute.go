@@ -128,13 +128,16 @@ func (t *translator) httpRouteBackends(r *gwRoute, field string, refs []gwv1.HTT
 		if ref.Weight != nil {
 			weight = *ref.Weight
 		}
+		b := t.gwBackend(r, f, ref.BackendObjectReference, weight)
 		if len(ref.Filters) > 0 {
-			r.rep.invalidf(bhv1.ReasonUnsupportedField, f+".filters: filters on one backend are not served yet; move them to the rule's filters")
-			if r.resolvedReason == "" {
-				r.resolvedReason, r.resolvedMsg = string(gwv1.RouteReasonUnsupportedValue), f+".filters: filters on one backend are not served yet"
-			}
+			// Served without its filters, this backend would fail open: it answers 500
+			// for its share of the requests instead, and the route says why.
+			msg := f + ".filters: filters on one backend are not served by Bridgehead yet; move them to the rule's filters (this backend's share of the requests gets 500 meanwhile)"
+			r.rep.invalidf(bhv1.ReasonUnsupportedField, msg)
+			r.unsupported(msg)
+			b.Failure = &snapshot.Failure{Reason: string(gwv1.RouteReasonUnsupportedValue), Status: http.StatusInternalServerError, Message: r.obj + " " + msg}
 		}
-		out = append(out, t.gwBackend(r, f, ref.BackendObjectReference, weight))
+		out = append(out, b)
 	}
 	return out
 }
