@@ -234,3 +234,56 @@ func TestHTTPRouteMirrorsAndTimeouts(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPRouteMirrorAcrossNamespacesWithAReferenceGrant(t *testing.T) {
+	in := gwTestInputs("", withFilters(testHTTPRoute("mirror", 0, nil, prefix("/")),
+		gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterRequestMirror, RequestMirror: &gwv1.HTTPRequestMirrorFilter{BackendRef: gwv1.BackendObjectReference{
+			Namespace: ptr.To[gwv1.Namespace]("other"), Name: "app", Port: ptr.To[gwv1.PortNumber](80)}}}))
+	svc, slice := appService()
+	svc, slice = svc.DeepCopy(), slice.DeepCopy()
+	svc.Namespace, slice.Namespace = "other", "other"
+	in.Services, in.EndpointSlices = append(in.Services, svc), append(in.EndpointSlices, slice)
+	in.ReferenceGrants = []*gwv1.ReferenceGrant{{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "mirrors-from-web"},
+		Spec: gwv1.ReferenceGrantSpec{From: []gwv1.ReferenceGrantFrom{{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute", Namespace: "web"}},
+			To: []gwv1.ReferenceGrantTo{{Group: "", Kind: "Service"}}}}}
+	snap, st := Translate(in, DefaultOptions())
+	if err := snap.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := snapRoutesOf(snap, "mirror")[0]
+	if r.Balance == nil || r.Balance.Mirroring == nil || len(r.Balance.Mirroring.Mirrors) != 1 {
+		t.Fatalf("mirror: balance %+v, want one mirror", r.Balance)
+	}
+	if b := r.Backends[*r.Balance.Mirroring.Mirrors[0].Balance.Backend]; b.Service.Namespace != "other" || len(b.Endpoints) != 1 || b.Failure != nil {
+		t.Errorf("mirror backend %+v, want Service other/app with its endpoint", b)
+	}
+	if n, d := r.Balance.Mirroring.Mirrors[0].Share(); n != 100 || d != 100 {
+		t.Errorf("mirror share %d/%d, want all (neither percent nor fraction)", n, d)
+	}
+	for _, c := range routeConditions(t, st, "mirror") {
+		if c.Status != metav1.ConditionTrue {
+			t.Errorf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
+		}
+	}
+}
+
+// FuzzGatewayDuration: a duration is accepted only in the GEP-2257 form, and then is
+// what Go reads in it, never negative.
+func FuzzGatewayDuration(f *testing.F) {
+	for _, s := range []string{"0s", "500ms", "1h2m3s4ms", "1.5s", "-1s", "10", "100000s", "1h1h1h1h1h", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, msg := parseGatewayDuration("timeouts.request", gwv1.Duration(s))
+		if msg != "" {
+			if d != 0 || !strings.Contains(msg, "timeouts.request") {
+				t.Fatalf("%q refused as %q with %v", s, msg, d)
+			}
+			return
+		}
+		want, err := time.ParseDuration(s)
+		if err != nil || d != want || d < 0 || !gwDuration.MatchString(s) {
+			t.Fatalf("%q accepted as %v; Go reads %v, %v", s, d, want, err)
+		}
+	})
+}
