@@ -63,6 +63,7 @@ var GatewaySupportedFeatures = []gwv1.FeatureName{
 	"HTTPRoute307RedirectStatusCode",
 	"HTTPRoute308RedirectStatusCode",
 	"HTTPRouteBackendProtocolH2C",
+	"HTTPRouteBackendRequestHeaderModification",
 	"HTTPRouteBackendProtocolWebSocket",
 	"HTTPRouteBackendTimeout",
 	"HTTPRouteRequestMirror",

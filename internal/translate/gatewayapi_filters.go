@@ -345,3 +345,22 @@ func withMirrors(src snapshot.Ref, backends []*snapshot.Backend, mirrors []gwMir
 	}
 	return all, &snapshot.Balance{Mirroring: m}
 }
+
+// backendFilters compiles the filters of one backendRef onto its backend: a
+// RequestHeaderModifier, which the proxy applies once it chose this backend. Other
+// types are not served there; the message says so.
+func backendFilters(b *snapshot.Backend, field string, filters []gwv1.HTTPRouteFilter) string {
+	for k, f := range filters {
+		ff := fmt.Sprintf("%s.filters[%d]", field, k)
+		switch {
+		case f.Type != gwv1.HTTPRouteFilterRequestHeaderModifier:
+			return fmt.Sprintf("%s: filter type %s is not served on one backend by Bridgehead (RequestHeaderModifier is); move it to the rule's filters", ff, f.Type)
+		case f.RequestHeaderModifier == nil:
+			return ff + ": type RequestHeaderModifier needs its requestHeaderModifier field"
+		case b.RequestHeaderModifier != nil:
+			return ff + ": a backend may have one RequestHeaderModifier filter; merge them"
+		}
+		b.RequestHeaderModifier = headerModifier(f.RequestHeaderModifier)
+	}
+	return ""
+}

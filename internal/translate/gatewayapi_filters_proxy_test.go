@@ -238,6 +238,16 @@ func TestGatewayFiltersFromTranslateThroughTLS(t *testing.T) {
 			Timeouts: &gwv1.HTTPRouteTimeouts{Request: ptr.To[gwv1.Duration]("5s"), BackendRequest: ptr.To[gwv1.Duration]("300ms")}})
 	w.route("cors", gwv1.HTTPRouteRule{Matches: pathPrefix("/cors"), BackendRefs: echo, Filters: []gwv1.HTTPRouteFilter{
 		{Type: gwv1.HTTPRouteFilterCORS, CORS: &gwv1.HTTPCORSFilter{AllowOrigins: []gwv1.CORSOrigin{"https://a.example"}}}}})
+	w.service(t, "echo2", startServer(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		r.Header.Set("X-Which", "2")
+		echoHandler(rw, r)
+	})), "")
+	one, two := backendRef("echo"), backendRef("echo2")
+	one.Filters = []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{
+		Set: []gwv1.HTTPHeader{{Name: "Backend", Value: "one"}, {Name: "X-Which", Value: "1"}}}}}
+	two.Filters = []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{
+		Set: []gwv1.HTTPHeader{{Name: "Backend", Value: "two"}}}}}
+	w.route("per-backend", gwv1.HTTPRouteRule{Matches: pathPrefix("/per-backend"), BackendRefs: []gwv1.HTTPBackendRef{one, two}})
 	w.serve(t)
 
 	// Header modifiers: set overwrites, add appends, remove removes; response too.
@@ -299,6 +309,19 @@ func TestGatewayFiltersFromTranslateThroughTLS(t *testing.T) {
 		if took := time.Since(start); want == 504 && took > 1500*time.Millisecond {
 			t.Errorf("%s: answered after %v, want about 300ms", target, took)
 		}
+	}
+
+	// Backend filters: each backend's own header, never the other's.
+	backends := map[string]int{}
+	for range 10 {
+		resp, s := w.get(t, "/per-backend", nil)
+		if resp.StatusCode != 200 || len(s.Headers.Values("Backend")) != 1 {
+			t.Fatalf("per-backend: %d, backend saw %v", resp.StatusCode, s.Headers)
+		}
+		backends[s.Headers.Get("Backend")+" "+s.Headers.Get("X-Which")]++
+	}
+	if backends["one 1"] != 5 || backends["two 2"] != 5 {
+		t.Errorf("per-backend: %v, want 5 requests to each backend with its own headers", backends)
 	}
 
 	// CORS is refused: 500, never served without it.

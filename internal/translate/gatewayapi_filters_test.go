@@ -122,12 +122,12 @@ func TestHTTPRouteFiltersRefusedAsTheSpecSays(t *testing.T) {
 			gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{}}),
 		testHTTPRoute("backend-filters", 0, nil, prefix("/")),
 	)
-	in.HTTPRoutes[5].Spec.Rules[0].BackendRefs[0].Filters = []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{}}}
+	in.HTTPRoutes[5].Spec.Rules[0].BackendRefs[0].Filters = []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterURLRewrite, URLRewrite: &gwv1.HTTPURLRewriteFilter{Hostname: ptr.To[gwv1.PreciseHostname]("h")}}}
 	snap, st := Translate(in, DefaultOptions())
 	if err := snap.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c := routeConditions(t, st, "backend-filters")["Accepted"]; c.Status != metav1.ConditionFalse || c.Reason != "UnsupportedValue" || !strings.Contains(c.Message, "backendRefs[0].filters") {
+	if c := routeConditions(t, st, "backend-filters")["Accepted"]; c.Status != metav1.ConditionFalse || c.Reason != "UnsupportedValue" || !strings.Contains(c.Message, "backendRefs[0].filters[0]: filter type URLRewrite") {
 		t.Errorf("backend-filters: Accepted=%s %s %q, want False UnsupportedValue naming the field", c.Status, c.Reason, c.Message)
 	}
 	if b := snapRoutesOf(snap, "backend-filters")[0].Backends[0]; b.Failure == nil || b.Failure.Status != 500 {

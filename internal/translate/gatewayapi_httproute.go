@@ -129,10 +129,10 @@ func (t *translator) httpRouteBackends(r *gwRoute, field string, refs []gwv1.HTT
 			weight = *ref.Weight
 		}
 		b := t.gwBackend(r, f, ref.BackendObjectReference, weight)
-		if len(ref.Filters) > 0 {
+		if msg := backendFilters(b, f, ref.Filters); msg != "" {
 			// Served without its filters, this backend would fail open: it answers 500
 			// for its share of the requests instead, and the route says why.
-			msg := f + ".filters: filters on one backend are not served by Bridgehead yet; move them to the rule's filters (this backend's share of the requests gets 500 meanwhile)"
+			msg += " (this backend's share of the requests gets 500 meanwhile)"
 			r.rep.invalidf(bhv1.ReasonUnsupportedField, msg)
 			r.unsupported(msg)
 			b.Failure = &snapshot.Failure{Reason: string(gwv1.RouteReasonUnsupportedValue), Status: http.StatusInternalServerError, Message: r.obj + " " + msg}
