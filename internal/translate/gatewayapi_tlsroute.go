@@ -1,0 +1,266 @@
+package translate
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// TLSRoute (and, in gatewayapi_tcproute.go, TCPRoute) onto the snapshot's TCP routes, the
+// ones IngressRouteTCP uses: a TLSRoute on a Passthrough listener is a passthrough route
+// chosen by SNI, on a Terminate listener the gateway terminates TLS with the listener's
+// certificate and sends the plain bytes to the backend (what the conformance suite's
+// terminate tests expect the backend to see). Passthrough, Terminate and HTTPS listeners
+// on one port share its entry point: the SNI decides, as it does for IngressRouteTCP.
+
+// gwRankedTCP is a snapshot TCP route built from a Gateway API route, with what orders it.
+type gwRankedTCP struct {
+	tr      *snapshot.TCPRoute
+	host    string // the SNI the route matches, "" for any
+	created metav1.Time
+	src     string // namespace/name
+}
+
+func (t *translator) buildTLSRoutes() {
+	for _, route := range sortedByAge(t.in.TLSRoutes) {
+		t.buildTLSRoute(route)
+	}
+}
+
+func (t *translator) buildTLSRoute(route *gwv1.TLSRoute) {
+	r := t.attachRoute(KindTLSRoute, &route.ObjectMeta, route.Spec.ParentRefs, route.Spec.Hostnames)
+	if len(r.parents) == 0 {
+		delete(t.reports, r.rep.key) // not ours: no status, no findings
+		return
+	}
+	backends, failure := t.gwTCPRule(r, len(route.Spec.Rules), func(i int) []gwv1.BackendRef { return route.Spec.Rules[i].BackendRefs })
+	for _, a := range uniqueAttachments(r) {
+		mode := tlsMode(a.l.l)
+		hosts := a.hosts
+		if hosts == nil {
+			hosts = []string{""}
+		}
+		for _, h := range hosts {
+			tr := &snapshot.TCPRoute{
+				RouteHead: snapshot.RouteHead{ID: fmt.Sprintf("%s/%s/0@%s/%s/%s/%s", route.Namespace, route.Name, a.l.owner.Namespace, a.l.owner.Name, a.l.l.Name, h),
+					Source: snapshot.Ref{Kind: KindTLSRoute, Namespace: route.Namespace, Name: route.Name},
+					Match:  joinRule(sniRule(h), t.moreSpecificHTTPS(a.l, h)), EntryPoints: []string{a.l.entry}},
+				Passthrough: mode == gwv1.TLSModePassthrough,
+				Terminate:   mode == gwv1.TLSModeTerminate,
+				Backends:    backends,
+				Failure:     failure,
+			}
+			if h != "" {
+				tr.Hosts = []string{h}
+			}
+			if tr.Terminate {
+				tr.Policy = a.l.policy
+			}
+			t.snap.TCPRoutes = append(t.snap.TCPRoutes, tr)
+			t.gw.rankedTCP = append(t.gw.rankedTCP, gwRankedTCP{tr: tr, host: h, created: route.CreationTimestamp, src: route.Namespace + "/" + route.Name})
+		}
+	}
+	t.finishRoute(r)
+}
+
+// uniqueAttachments are the listeners a route serves on, each once (two parentRefs may
+// name the same listener).
+func uniqueAttachments(r *gwRoute) []gwAttachment {
+	var out []gwAttachment
+	seen := map[*gwListener]bool{}
+	for _, atts := range r.attached {
+		for _, a := range atts {
+			if !seen[a.l] {
+				seen[a.l] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// gwTCPRule resolves the one rule of a TLSRoute or TCPRoute (the CRDs allow exactly one)
+// to weighted backends. A route with nothing to forward to gets a failure: its connections
+// are closed, as the spec asks of a rule without a usable backend.
+func (t *translator) gwTCPRule(r *gwRoute, rules int, refs func(int) []gwv1.BackendRef) ([]*snapshot.TCPBackend, *snapshot.Failure) {
+	if rules != 1 {
+		msg := fmt.Sprintf("spec.rules: a %s has exactly one rule, this one has %d; connections are closed until it has one", r.kind, rules)
+		r.rep.invalidf(bhv1.ReasonInvalid, msg)
+		r.unsupported(msg)
+		return nil, &snapshot.Failure{Reason: string(gwv1.RouteReasonUnsupportedValue), Message: r.obj + " " + msg}
+	}
+	var out []*snapshot.TCPBackend
+	for k, ref := range refs(0) {
+		weight := int32(1)
+		if ref.Weight != nil {
+			weight = *ref.Weight
+		}
+		out = append(out, t.gwTCPBackend(r, fmt.Sprintf("spec.rules[0].backendRefs[%d]", k), ref.BackendObjectReference, weight))
+	}
+	if !anyTCPBackendServes(out) {
+		reason, msg := "NoBackends", "spec.rules[0].backendRefs: no backend can take connections (none is usable, or every weight is 0); connections are closed"
+		for _, b := range out {
+			if b.Failure != nil {
+				reason, msg = b.Failure.Reason, b.Failure.Message
+				break
+			}
+		}
+		if len(out) == 0 {
+			r.rep.invalidf(bhv1.ReasonInvalid, msg)
+		}
+		return out, &snapshot.Failure{Reason: reason, Message: strings.TrimPrefix(msg, r.obj+" ")}
+	}
+	return out, nil
+}
+
+// gwTCPBackend resolves one backendRef of a TLSRoute or TCPRoute to a Service port. A
+// reference that cannot be used takes its share of the connections and closes them (the
+// spec: "rejections must respect weight"), and sets the route's ResolvedRefs condition.
+func (t *translator) gwTCPBackend(r *gwRoute, field string, ref gwv1.BackendObjectReference, weight int32) *snapshot.TCPBackend {
+	ns := r.meta.Namespace
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
+	}
+	b := &snapshot.TCPBackend{Service: snapshot.Ref{Kind: "Service", Namespace: ns, Name: string(ref.Name)}, Weight: int(weight)}
+	if ref.Port != nil {
+		b.Port = strconv.Itoa(int(*ref.Port))
+	}
+	group, kind := "", "Service"
+	if ref.Group != nil {
+		group = string(*ref.Group)
+	}
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
+	fail := func(reason gwv1.RouteConditionReason, msg string) *snapshot.TCPBackend {
+		msg = field + ": " + msg
+		if r.resolvedReason == "" {
+			r.resolvedReason, r.resolvedMsg = string(reason), msg
+		}
+		r.rep.refError(bhv1.ConditionReason(reason), msg)
+		b.Failure = &snapshot.Failure{Reason: string(reason), Message: r.obj + " " + msg}
+		return b
+	}
+	switch {
+	case group != "" || kind != "Service":
+		return fail(gwv1.RouteReasonInvalidKind, fmt.Sprintf("%s is not a Service; Bridgehead forwards to Services (group \"\", kind Service); connections for this backend are closed", groupKind(group, kind)))
+	case ns != r.meta.Namespace && !t.granted(r.kind, r.meta.Namespace, "", "Service", ns, string(ref.Name)):
+		return fail(gwv1.RouteReasonRefNotPermitted, fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant in %s allows %ss of namespace %s to use it; add one (connections for this backend are closed meanwhile)", ns, ref.Name, ns, r.kind, r.meta.Namespace))
+	case ref.Port == nil:
+		return fail(gwv1.RouteReasonUnsupportedValue, "port: a Service backend needs a port")
+	}
+	res, problem, _ := t.resolveService(ns, ns, string(ref.Name), bhv1.Port(b.Port))
+	if res != nil {
+		b.Endpoints = res.endpoints
+	}
+	if problem != nil {
+		if problem.reason == bhv1.ReasonNoEndpoints {
+			msg := field + ": " + strings.Replace(problem.message, "requests get 503", "connections are closed", 1)
+			r.rep.notReadyf(problem.reason, msg)
+			b.Failure = &snapshot.Failure{Reason: string(problem.reason), Message: r.obj + " " + msg}
+			return b
+		}
+		return fail(gwv1.RouteReasonBackendNotFound, problem.message+"; connections for this backend are closed")
+	}
+	return b
+}
+
+// sniRule is the match on the SNI of a route on one listener: HostSNI for an exact name,
+// HostSNIRegexp for a wildcard (the spec's wildcard is a suffix of one label or more,
+// where HostSNI(`*.x`) would take exactly one), HostSNI(`*`) for any.
+func sniRule(h string) string {
+	switch {
+	case h == "":
+		return "HostSNI(`*`)"
+	case strings.HasPrefix(h, "*."):
+		return "HostSNIRegexp(" + quoteRule(`^[^.]+(\.[^.]+)*\.`+regexpQuote(h[2:])+`$`) + ")"
+	}
+	return "HostSNI(" + quoteRule(h) + ")"
+}
+
+// moreSpecificHTTPS keeps a TLS route on listener l from taking the names that an HTTPS
+// listener on the same entry point claims with a more specific hostname: the spec picks
+// the listener whose hostname matches the SNI most specifically, and a TCP route would
+// otherwise win over every HTTP route on the shared port. Returns "" when none.
+func (t *translator) moreSpecificHTTPS(l *gwListener, h string) string {
+	var names []string
+	seen := map[string]bool{}
+	for _, key := range t.sortedGatewayKeys() {
+		for _, o := range t.gw.listeners[key] {
+			oh := o.hostname()
+			if o == l || o.entry != l.entry || !o.ready() || o.l.Protocol != gwv1.HTTPSProtocolType || oh == "" || seen[oh] {
+				continue
+			}
+			if !hostMoreSpecific(oh, l.hostname()) || !(h == "" || h == oh || gwWildcardCovers(h, oh)) {
+				continue
+			}
+			seen[oh] = true
+			names = append(names, "!"+sniRule(oh))
+		}
+	}
+	return strings.Join(names, " && ")
+}
+
+// hostMoreSpecific: a listener hostname a wins over b for the names both match (exact over
+// wildcard over none, a longer wildcard over a shorter one).
+func hostMoreSpecific(a, b string) bool {
+	ra, la := sniHostRank(a)
+	rb, lb := sniHostRank(b)
+	if ra != rb {
+		return ra > rb
+	}
+	return ra == 1 && la > lb
+}
+
+func sniHostRank(h string) (int, int) {
+	switch {
+	case h == "":
+		return 0, 0
+	case strings.HasPrefix(h, "*."):
+		return 1, len(h)
+	}
+	return 2, len(h)
+}
+
+func (t *translator) sortedGatewayKeys() []nsName {
+	keys := make([]nsName, 0, len(t.gw.listeners))
+	for k := range t.gw.listeners {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	return keys
+}
+
+// rankGatewayTCPRoutes gives the TCP routes built from TLSRoutes and TCPRoutes priorities
+// in the spec's order: an exact SNI before a wildcard (the longer first) before any name,
+// then the oldest route, then namespace/name. Above IngressRouteTCPs, as HTTPRoutes are
+// above IngressRoutes (gatewayPriorityBase).
+func (t *translator) rankGatewayTCPRoutes() {
+	rs := t.gw.rankedTCP
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		ah, al := sniHostRank(a.host)
+		bh, bl := sniHostRank(b.host)
+		switch {
+		case ah != bh:
+			return ah > bh
+		case al != bl:
+			return al > bl
+		case !a.created.Equal(&b.created):
+			return a.created.Before(&b.created)
+		case a.src != b.src:
+			return a.src < b.src
+		}
+		return a.tr.ID < b.tr.ID
+	})
+	for i, r := range rs {
+		r.tr.Priority = gatewayPriorityBase + len(rs) - i
+	}
+}
