@@ -51,7 +51,7 @@ func (t *translator) buildTLSRoute(route *gwv1.TLSRoute) {
 			tr := &snapshot.TCPRoute{
 				RouteHead: snapshot.RouteHead{ID: fmt.Sprintf("%s/%s/0@%s/%s/%s/%s", route.Namespace, route.Name, a.l.owner.Namespace, a.l.owner.Name, a.l.l.Name, h),
 					Source: snapshot.Ref{Kind: KindTLSRoute, Namespace: route.Namespace, Name: route.Name},
-					Match:  joinRule(sniRule(h), t.moreSpecificHTTPS(a.l, h)), EntryPoints: []string{a.l.entry}},
+					Match:  joinRule(sniRule(h), t.moreSpecificListeners(a.l, h)), EntryPoints: []string{a.l.entry}},
 				Passthrough: mode == gwv1.TLSModePassthrough,
 				Terminate:   mode == gwv1.TLSModeTerminate,
 				Backends:    backends,
@@ -185,17 +185,18 @@ func sniRule(h string) string {
 	return "HostSNI(" + quoteRule(h) + ")"
 }
 
-// moreSpecificHTTPS keeps a TLS route on listener l from taking the names that an HTTPS
-// listener on the same entry point claims with a more specific hostname: the spec picks
-// the listener whose hostname matches the SNI most specifically, and a TCP route would
-// otherwise win over every HTTP route on the shared port. Returns "" when none.
-func (t *translator) moreSpecificHTTPS(l *gwListener, h string) string {
+// moreSpecificListeners keeps a TLS route on listener l from taking the names that
+// another HTTPS or TLS listener on the same entry point (of any Gateway: they share the
+// port) claims with a more specific hostname: the spec picks the listener whose hostname
+// matches the SNI most specifically, and a TCP route would otherwise win over every HTTP
+// route on the shared port. Returns "" when none.
+func (t *translator) moreSpecificListeners(l *gwListener, h string) string {
 	var names []string
 	seen := map[string]bool{}
 	for _, key := range t.sortedGatewayKeys() {
 		for _, o := range t.gw.listeners[key] {
 			oh := o.hostname()
-			if o == l || o.entry != l.entry || !o.ready() || o.l.Protocol != gwv1.HTTPSProtocolType || oh == "" || seen[oh] {
+			if o == l || o.entry != l.entry || !o.ready() || !isTLSProto(o.l.Protocol) || oh == "" || seen[oh] {
 				continue
 			}
 			if !hostMoreSpecific(oh, l.hostname()) || !(h == "" || h == oh || gwWildcardCovers(h, oh)) {
