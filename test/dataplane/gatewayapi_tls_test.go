@@ -1,0 +1,197 @@
+package dataplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/bridgehead/bridgehead/internal/pki"
+	"github.com/bridgehead/bridgehead/internal/translate"
+	"github.com/bridgehead/bridgehead/proxy"
+)
+
+// TLSRoute and TCPRoute through the real proxy on 127.0.0.1: one port (websecure, the
+// Gateway's 443) carries a Passthrough listener, a Terminate listener and an HTTPS
+// listener, told apart by SNI; a TCP listener has an entry point of its own.
+
+const gwTCPPort = 9300
+
+func withTCPEntryPoint(c *proxy.Config) {
+	c.EntryPoints = append(c.EntryPoints, proxy.EntryPoint{Name: "tcp9300", Address: "127.0.0.1:0"})
+}
+
+// applyGatewayAPI translates Gateway API objects (with the core objects they use) and
+// swaps the snapshot in, as the controllers do.
+func (g *gateway) applyGatewayAPI(objs ...client.Object) translate.Statuses {
+	g.t.Helper()
+	in := &translate.Inputs{GatewayClasses: []*gwv1.GatewayClass{{ObjectMeta: metav1.ObjectMeta{Name: "bh"},
+		Spec: gwv1.GatewayClassSpec{ControllerName: translate.GatewayController}}}}
+	for _, o := range objs {
+		switch v := o.(type) {
+		case *gwv1.Gateway:
+			in.Gateways = append(in.Gateways, v)
+		case *gwv1.HTTPRoute:
+			in.HTTPRoutes = append(in.HTTPRoutes, v)
+		case *gwv1.TLSRoute:
+			in.TLSRoutes = append(in.TLSRoutes, v)
+		case *gwv1.TCPRoute:
+			in.TCPRoutes = append(in.TCPRoutes, v)
+		case *corev1.Secret:
+			in.Secrets = append(in.Secrets, v)
+		case *corev1.Service:
+			in.Services = append(in.Services, v)
+		case *discoveryv1.EndpointSlice:
+			in.EndpointSlices = append(in.EndpointSlices, v)
+		default:
+			g.t.Fatalf("unsupported object %T", o)
+		}
+	}
+	g.opts.Now = time.Now()
+	g.opts.ListenerPorts = translate.DefaultListenerPorts()
+	g.opts.ListenerPorts[gwTCPPort] = translate.ListenerEntryPoint{Name: "tcp9300", Kind: "tcp"}
+	snap, statuses := translate.Translate(in, g.opts)
+	if err := g.store.Swap(snap); err != nil {
+		g.t.Fatalf("swap: %v", err)
+	}
+	return statuses
+}
+
+func gwRef(name string) gwv1.BackendRef {
+	return gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{Name: gwv1.ObjectName(name), Port: ptr.To[gwv1.PortNumber](443)}}
+}
+
+func gwTLSRoute(name, listener, host string, refs ...gwv1.BackendRef) *gwv1.TLSRoute {
+	return &gwv1.TLSRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: gwv1.TLSRouteSpec{
+			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw", SectionName: ptr.To(gwv1.SectionName(listener))}}},
+			Hostnames:       []gwv1.Hostname{gwv1.Hostname(host)},
+			Rules:           []gwv1.TLSRouteRule{{BackendRefs: refs}},
+		}}
+}
+
+// dialVia dials every address through the gateway's entry point at addr.
+func dialVia(addr string) func(ctx context.Context, network, _ string) (net.Conn, error) {
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+}
+
+func TestGatewayAPITLSRoutesPassthroughTerminateAndHTTPSOnOnePort(t *testing.T) {
+	edgeCA, dbCA := pki.MustCA("edge CA"), pki.MustCA("db CA")
+	edge := edgeCA.MustIssue("tls.example.com", pki.Options{DNSNames: []string{"tls.example.com", "www.example.com"}})
+	db := tlsBackend(t, dbCA.MustIssue("db.example.com", pki.Options{DNSNames: []string{"db.example.com"}}))
+	plain := startHTTPBackend(t)
+
+	g := startGateway(t, nil, withTCPEntryPoint)
+	listener := func(name string, host string, proto gwv1.ProtocolType, mode gwv1.TLSModeType, secret string) gwv1.Listener {
+		l := gwv1.Listener{Name: gwv1.SectionName(name), Port: 443, Protocol: proto, TLS: &gwv1.ListenerTLSConfig{Mode: ptr.To(mode)}}
+		if host != "" {
+			l.Hostname = ptr.To(gwv1.Hostname(host))
+		}
+		if secret != "" {
+			l.TLS.CertificateRefs = []gwv1.SecretObjectReference{{Name: gwv1.ObjectName(secret)}}
+		}
+		return l
+	}
+	objs := []client.Object{
+		tlsSecret("edge", edge),
+		&gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"}, Spec: gwv1.GatewaySpec{GatewayClassName: "bh", Listeners: []gwv1.Listener{
+			listener("pass", "*.example.com", gwv1.TLSProtocolType, gwv1.TLSModePassthrough, ""),
+			listener("term", "tls.example.com", gwv1.TLSProtocolType, gwv1.TLSModeTerminate, "edge"),
+			listener("https", "www.example.com", gwv1.HTTPSProtocolType, gwv1.TLSModeTerminate, "edge"),
+			{Name: "tcp", Port: gwTCPPort, Protocol: gwv1.TCPProtocolType},
+		}}},
+		gwTLSRoute("db", "pass", "*.example.com", gwRef("db")),
+		gwTLSRoute("term", "term", "tls.example.com", gwRef("plain")),
+		gwTLSRoute("gone", "pass", "gone.example.com", gwRef("missing")),
+		&gwv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "www"}, Spec: gwv1.HTTPRouteSpec{
+			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw", SectionName: ptr.To(gwv1.SectionName("https"))}}},
+			Rules:           []gwv1.HTTPRouteRule{{BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwRef("plain")}}}}}},
+		&gwv1.TCPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "raw"}, Spec: gwv1.TCPRouteSpec{
+			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw", SectionName: ptr.To(gwv1.SectionName("tcp"))}}},
+			Rules:           []gwv1.TCPRouteRule{{BackendRefs: []gwv1.BackendRef{gwRef("plain")}}}}},
+	}
+	objs = append(objs, service("db", "https", addrOf(db))...)
+	objs = append(objs, service("plain", "http", addrOf(plain))...)
+	st := g.applyGatewayAPI(objs...)
+	for _, k := range []translate.Key{{Kind: translate.KindTLSRoute, Namespace: ns, Name: "db"}, {Kind: translate.KindTLSRoute, Namespace: ns, Name: "term"}, {Kind: translate.KindTCPRoute, Namespace: ns, Name: "raw"}} {
+		for _, c := range st[k].GatewayAPI.Parents[0].Conditions {
+			if c.Status != metav1.ConditionTrue {
+				t.Fatalf("%s: %s=%s %s: %s", k, c.Type, c.Status, c.Reason, c.Message)
+			}
+		}
+	}
+
+	get := func(t *testing.T, addr string, cfg *tls.Config, url string) (*http.Response, string) {
+		t.Helper()
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, DialContext: dialVia(addr)}}
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+
+	t.Run("passthrough: the client sees the backend's own certificate and the backend the client's SNI", func(t *testing.T) {
+		resp, body := get(t, g.secure, &tls.Config{RootCAs: dbCA.Pool()}, "https://db.example.com/")
+		if issuer := resp.TLS.PeerCertificates[0].Issuer.CommonName; issuer != "db CA" {
+			t.Fatalf("client saw a certificate issued by %q: the gateway terminated a passthrough route", issuer)
+		}
+		if body != "backend:db.example.com" {
+			t.Fatalf("backend answered %q", body)
+		}
+	})
+
+	t.Run("terminate: the client sees the listener's certificate and the backend gets plain TCP", func(t *testing.T) {
+		resp, body := get(t, g.secure, &tls.Config{RootCAs: edgeCA.Pool()}, "https://tls.example.com/x")
+		if issuer := resp.TLS.PeerCertificates[0].Issuer.CommonName; issuer != "edge CA" {
+			t.Fatalf("client saw a certificate issued by %q, want the listener's (edge CA)", issuer)
+		}
+		// The plain-HTTP backend understood the request: it got the bytes in clear. As
+		// raw TCP, nothing was added (an HTTP route would set X-Forwarded-For).
+		if body != "plain backend" || resp.Header.Get("X-Seen-Path") != "/x" || resp.Header.Get("X-Seen-Forwarded-For") != "" {
+			t.Fatalf("backend answered %q %v", body, resp.Header)
+		}
+	})
+
+	t.Run("HTTPS on the same port: the HTTPS listener's name is terminated and routed as HTTP", func(t *testing.T) {
+		resp, body := get(t, g.secure, &tls.Config{RootCAs: edgeCA.Pool()}, "https://www.example.com/")
+		if resp.StatusCode != http.StatusOK || body != "plain backend" || resp.Header.Get("X-Seen-Forwarded-Proto") != "https" {
+			t.Fatalf("www.example.com: %d %q %v", resp.StatusCode, body, resp.Header)
+		}
+	})
+
+	t.Run("a backend that does not exist: the connection is closed, not answered", func(t *testing.T) {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", g.secure, &tls.Config{ServerName: "gone.example.com", RootCAs: dbCA.Pool()})
+		if err == nil {
+			_ = conn.Close()
+			t.Fatal("the TLS handshake succeeded for a route whose only backend does not exist")
+		}
+		if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) && !strings.Contains(err.Error(), "connection reset") {
+			t.Fatalf("want the connection closed (EOF or reset, what the conformance suite counts as rejected), got %v", err)
+		}
+	})
+
+	t.Run("TCPRoute: the TCP listener's entry point forwards the bytes as they are", func(t *testing.T) {
+		resp, body := get(t, g.srv.Addrs()["tcp9300"], nil, "http://anything.example/raw")
+		if body != "plain backend" || resp.Header.Get("X-Seen-Path") != "/raw" || resp.Header.Get("X-Seen-Forwarded-For") != "" {
+			t.Fatalf("backend answered %q %v", body, resp.Header)
+		}
+	})
+}
