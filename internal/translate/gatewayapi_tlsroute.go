@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -41,8 +42,16 @@ func (t *translator) buildTLSRoute(route *gwv1.TLSRoute) {
 		return
 	}
 	backends, failure := t.gwTCPRule(r, len(route.Spec.Rules), func(i int) []gwv1.BackendRef { return route.Spec.Rules[i].BackendRefs })
+	var terminated []*snapshot.TCPBackend // backends as a Terminate listener uses them, made once
 	for _, a := range uniqueAttachments(r) {
 		mode := tlsMode(a.l.l)
+		backends := backends
+		if mode == gwv1.TLSModeTerminate {
+			if terminated == nil {
+				terminated = t.withoutBackendTLS(r, backends)
+			}
+			backends = terminated
+		}
 		hosts := a.hosts
 		if hosts == nil {
 			hosts = []string{""}
@@ -57,6 +66,9 @@ func (t *translator) buildTLSRoute(route *gwv1.TLSRoute) {
 				Backends:    backends,
 				Failure:     failure,
 			}
+			if failure == nil && !anyTCPBackendServes(backends) {
+				tr.Failure = firstTCPFailure(backends)
+			}
 			if h != "" {
 				tr.Hosts = []string{h}
 			}
@@ -68,6 +80,69 @@ func (t *translator) buildTLSRoute(route *gwv1.TLSRoute) {
 		}
 	}
 	t.finishRoute(r)
+}
+
+// withoutBackendTLS: behind a Terminate listener the gateway opens the connection to the
+// backend, and a BackendTLSPolicy on the backend's Service asks for TLS there. Bridgehead
+// does not re-encrypt TLSRoute traffic yet, so such a backend is not sent plain bytes the
+// policy forbids: its connections are closed, and the route says why (fail closed).
+func (t *translator) withoutBackendTLS(r *gwRoute, backends []*snapshot.TCPBackend) []*snapshot.TCPBackend {
+	out := make([]*snapshot.TCPBackend, len(backends))
+	for i, b := range backends {
+		out[i] = b
+		if b.Failure != nil {
+			continue
+		}
+		p := t.backendTLSPolicyOn(b.Service.Namespace, b.Service.Name, b.Port)
+		if p == nil {
+			continue
+		}
+		msg := fmt.Sprintf("spec.rules[0].backendRefs[%d]: BackendTLSPolicy %s/%s asks for TLS to Service %s/%s, and TLS from the gateway to the backend of a TLSRoute on a Terminate listener is not implemented yet; connections for this backend are closed (use a Passthrough listener, an HTTPRoute, or remove the policy)",
+			i, p.Namespace, p.Name, b.Service.Namespace, b.Service.Name)
+		// A reference finding, not the route's own fault: its last good version would
+		// meet the same policy.
+		r.rep.refError(bhv1.ReasonUnsupportedValue, msg)
+		c := *b
+		c.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonUnsupportedValue), Message: r.obj + " " + msg}
+		out[i] = &c
+	}
+	return out
+}
+
+func firstTCPFailure(bs []*snapshot.TCPBackend) *snapshot.Failure {
+	for _, b := range bs {
+		if b.Failure != nil {
+			return b.Failure
+		}
+	}
+	return nil
+}
+
+// backendTLSPolicyOn is a BackendTLSPolicy that targets the Service (and, when it names
+// one, the Service port), or nil.
+func (t *translator) backendTLSPolicyOn(ns, svc, port string) *gwv1.BackendTLSPolicy {
+	for _, p := range sortedByAge(t.in.BackendTLSPolicies) {
+		if p.Namespace != ns {
+			continue
+		}
+		for _, ref := range p.Spec.TargetRefs {
+			if ref.Group != "" || ref.Kind != "Service" || string(ref.Name) != svc {
+				continue
+			}
+			if ref.SectionName != nil {
+				s := t.services[nsName{ns, svc}]
+				sp := (*corev1.ServicePort)(nil)
+				if s != nil {
+					sp = FindServicePort(s, bhv1.Port(port))
+				}
+				if sp == nil || sp.Name != string(*ref.SectionName) {
+					continue
+				}
+			}
+			return p
+		}
+	}
+	return nil
 }
 
 // uniqueAttachments are the listeners a route serves on, each once (two parentRefs may

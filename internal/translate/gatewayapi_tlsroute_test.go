@@ -334,3 +334,39 @@ func TestTCPRoutesOnTCPListeners(t *testing.T) {
 	}
 	wantCondition(t, routeConditions(t, st, KindTCPRoute, "on-http"), "Accepted", metav1.ConditionFalse, string(gwv1.RouteReasonNotAllowedByListeners))
 }
+
+// Behind a Terminate listener the gateway would send the backend plain bytes; a
+// BackendTLSPolicy on its Service asks for TLS, which TLSRoute does not do yet: that
+// backend's connections are closed and the route says so, while passthrough is untouched.
+func TestTerminatedTLSRouteRefusesABackendTLSPolicyItCannotApply(t *testing.T) {
+	in := gwTLSInputs(t, testGateway("gw",
+		tlsListener("pass", 443, "db.example.com", gwv1.TLSModePassthrough, ""),
+		tlsListener("term", 443, "tls.example.com", gwv1.TLSModeTerminate, "edge")))
+	in.TLSRoutes = []*gwv1.TLSRoute{
+		testTLSRoute("both", 0, parent("gw", ""), []gwv1.Hostname{"db.example.com", "tls.example.com"}, backendRef("app", 80)),
+	}
+	in.BackendTLSPolicies = []*gwv1.BackendTLSPolicy{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "app-tls"},
+		Spec: gwv1.BackendTLSPolicySpec{TargetRefs: []gwv1.LocalPolicyTargetReferenceWithSectionName{{
+			LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{Kind: "Service", Name: "app"}, SectionName: ptr.To(gwv1.SectionName("http"))}}}}}
+	snap, st := Translate(in, DefaultOptions())
+	if err := snap.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r := tcpRouteFor(t, snap, "websecure", "db.example.com"); r == nil || r.Failure != nil || r.Backends[0].Failure != nil {
+		t.Errorf("passthrough: want served, got %+v", r)
+	}
+	r := tcpRouteFor(t, snap, "websecure", "tls.example.com")
+	if r == nil || r.Failure == nil || !strings.Contains(r.Failure.Message, "BackendTLSPolicy web/app-tls") {
+		t.Fatalf("terminate: want the connections closed naming the policy, got %+v", r)
+	}
+	s := st[Key{Kind: KindTLSRoute, Namespace: "web", Name: "both"}]
+	if len(s.Blocking) == 0 || !strings.Contains(s.Blocking[0].Message, "BackendTLSPolicy web/app-tls") {
+		t.Errorf("the route's report does not name the policy: %+v", s.Blocking)
+	}
+	// A policy on another port of the Service does not apply.
+	in.BackendTLSPolicies[0].Spec.TargetRefs[0].SectionName = ptr.To(gwv1.SectionName("metrics"))
+	snap, _ = Translate(in, DefaultOptions())
+	if r := tcpRouteFor(t, snap, "websecure", "tls.example.com"); r == nil || r.Failure != nil {
+		t.Errorf("a policy for another port: want served, got %+v", r)
+	}
+}
