@@ -158,6 +158,16 @@ func TestGatewayAPITLSRoutesPassthroughTerminateAndHTTPSOnOnePort(t *testing.T) 
 		}
 	})
 
+	t.Run("explain names the TLSRoute that takes an SNI", func(t *testing.T) {
+		d := g.srv.Explain("websecure", "db.example.com", nil)
+		if d.Router != "tcp" || !strings.HasPrefix(d.Why, "TLSRoute web/db matches") {
+			t.Fatalf("Explain = %+v", d)
+		}
+		if d := g.srv.Explain("websecure", "www.example.com", nil); d.Router != "https" {
+			t.Fatalf("www.example.com: Explain = %+v, want the HTTPS router", d)
+		}
+	})
+
 	t.Run("terminate: the client sees the listener's certificate and the backend gets plain TCP", func(t *testing.T) {
 		resp, body := get(t, g.secure, &tls.Config{RootCAs: edgeCA.Pool()}, "https://tls.example.com/x")
 		if issuer := resp.TLS.PeerCertificates[0].Issuer.CommonName; issuer != "edge CA" {
