@@ -274,7 +274,8 @@ func (t *translator) moreSpecificListeners(l *gwListener, h string) string {
 			if o == l || o.entry != l.entry || !o.ready() || !isTLSProto(o.l.Protocol) || oh == "" || seen[oh] {
 				continue
 			}
-			if !hostMoreSpecific(oh, l.hostname()) || !(h == "" || h == oh || gwWildcardCovers(h, oh)) {
+			overlaps := h == "" || h == oh || gwWildcardCovers(h, oh)
+			if !overlaps || !hostMoreSpecific(oh, l.hostname()) {
 				continue
 			}
 			seen[oh] = true

@@ -35,8 +35,8 @@ func testGateway(name string, ls ...gwv1.Listener) *gwv1.Gateway {
 		Spec: gwv1.GatewaySpec{GatewayClassName: "bh", Listeners: ls}}
 }
 
-func backendRef(name string, port int32) gwv1.BackendRef {
-	return gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{Name: gwv1.ObjectName(name), Port: ptr.To(gwv1.PortNumber(port))}}
+func backendRef(name string, port gwv1.PortNumber) gwv1.BackendRef {
+	return gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{Name: gwv1.ObjectName(name), Port: ptr.To(port)}}
 }
 
 func testTLSRoute(name string, age time.Duration, parent gwv1.ParentReference, hostnames []gwv1.Hostname, refs ...gwv1.BackendRef) *gwv1.TLSRoute {

@@ -136,7 +136,15 @@ func TestGatewayAPITLSRoutesPassthroughTerminateAndHTTPSOnOnePort(t *testing.T) 
 		}
 	}
 
-	get := func(t *testing.T, addr string, cfg *tls.Config, url string) (*http.Response, string) {
+	// get answers what a client sees: the status, headers, body, and who issued the
+	// certificate the TLS handshake presented ("" without TLS).
+	type reply struct {
+		status int
+		header http.Header
+		body   string
+		issuer string
+	}
+	get := func(t *testing.T, addr string, cfg *tls.Config, url string) reply {
 		t.Helper()
 		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, DialContext: dialVia(addr)}}
 		resp, err := c.Get(url)
@@ -145,16 +153,20 @@ func TestGatewayAPITLSRoutesPassthroughTerminateAndHTTPSOnOnePort(t *testing.T) 
 		}
 		defer func() { _ = resp.Body.Close() }()
 		body, _ := io.ReadAll(resp.Body)
-		return resp, string(body)
+		r := reply{status: resp.StatusCode, header: resp.Header, body: string(body)}
+		if resp.TLS != nil {
+			r.issuer = resp.TLS.PeerCertificates[0].Issuer.CommonName
+		}
+		return r
 	}
 
 	t.Run("passthrough: the client sees the backend's own certificate and the backend the client's SNI", func(t *testing.T) {
-		resp, body := get(t, g.secure, &tls.Config{RootCAs: dbCA.Pool()}, "https://db.example.com/")
-		if issuer := resp.TLS.PeerCertificates[0].Issuer.CommonName; issuer != "db CA" {
-			t.Fatalf("client saw a certificate issued by %q: the gateway terminated a passthrough route", issuer)
+		r := get(t, g.secure, &tls.Config{RootCAs: dbCA.Pool()}, "https://db.example.com/")
+		if r.issuer != "db CA" {
+			t.Fatalf("client saw a certificate issued by %q: the gateway terminated a passthrough route", r.issuer)
 		}
-		if body != "backend:db.example.com" {
-			t.Fatalf("backend answered %q", body)
+		if r.body != "backend:db.example.com" {
+			t.Fatalf("backend answered %q", r.body)
 		}
 	})
 
@@ -169,21 +181,21 @@ func TestGatewayAPITLSRoutesPassthroughTerminateAndHTTPSOnOnePort(t *testing.T) 
 	})
 
 	t.Run("terminate: the client sees the listener's certificate and the backend gets plain TCP", func(t *testing.T) {
-		resp, body := get(t, g.secure, &tls.Config{RootCAs: edgeCA.Pool()}, "https://tls.example.com/x")
-		if issuer := resp.TLS.PeerCertificates[0].Issuer.CommonName; issuer != "edge CA" {
-			t.Fatalf("client saw a certificate issued by %q, want the listener's (edge CA)", issuer)
+		r := get(t, g.secure, &tls.Config{RootCAs: edgeCA.Pool()}, "https://tls.example.com/x")
+		if r.issuer != "edge CA" {
+			t.Fatalf("client saw a certificate issued by %q, want the listener's (edge CA)", r.issuer)
 		}
 		// The plain-HTTP backend understood the request: it got the bytes in clear. As
 		// raw TCP, nothing was added (an HTTP route would set X-Forwarded-For).
-		if body != "plain backend" || resp.Header.Get("X-Seen-Path") != "/x" || resp.Header.Get("X-Seen-Forwarded-For") != "" {
-			t.Fatalf("backend answered %q %v", body, resp.Header)
+		if r.body != "plain backend" || r.header.Get("X-Seen-Path") != "/x" || r.header.Get("X-Seen-Forwarded-For") != "" {
+			t.Fatalf("backend answered %q %v", r.body, r.header)
 		}
 	})
 
 	t.Run("HTTPS on the same port: the HTTPS listener's name is terminated and routed as HTTP", func(t *testing.T) {
-		resp, body := get(t, g.secure, &tls.Config{RootCAs: edgeCA.Pool()}, "https://www.example.com/")
-		if resp.StatusCode != http.StatusOK || body != "plain backend" || resp.Header.Get("X-Seen-Forwarded-Proto") != "https" {
-			t.Fatalf("www.example.com: %d %q %v", resp.StatusCode, body, resp.Header)
+		r := get(t, g.secure, &tls.Config{RootCAs: edgeCA.Pool()}, "https://www.example.com/")
+		if r.status != http.StatusOK || r.issuer != "edge CA" || r.body != "plain backend" || r.header.Get("X-Seen-Forwarded-Proto") != "https" {
+			t.Fatalf("www.example.com: %+v", r)
 		}
 	})
 
@@ -199,9 +211,9 @@ func TestGatewayAPITLSRoutesPassthroughTerminateAndHTTPSOnOnePort(t *testing.T) 
 	})
 
 	t.Run("TCPRoute: the TCP listener's entry point forwards the bytes as they are", func(t *testing.T) {
-		resp, body := get(t, g.srv.Addrs()["tcp9300"], nil, "http://anything.example/raw")
-		if body != "plain backend" || resp.Header.Get("X-Seen-Path") != "/raw" || resp.Header.Get("X-Seen-Forwarded-For") != "" {
-			t.Fatalf("backend answered %q %v", body, resp.Header)
+		r := get(t, g.srv.Addrs()["tcp9300"], nil, "http://anything.example/raw")
+		if r.body != "plain backend" || r.header.Get("X-Seen-Path") != "/raw" || r.header.Get("X-Seen-Forwarded-For") != "" {
+			t.Fatalf("backend answered %q %v", r.body, r.header)
 		}
 	})
 }
