@@ -2,6 +2,8 @@ package translate
 
 import (
 	"fmt"
+	"net"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,9 +38,36 @@ func (t *translator) buildTLSRoutes() {
 }
 
 func (t *translator) buildTLSRoute(route *gwv1.TLSRoute) {
-	r := t.attachRoute(KindTLSRoute, &route.ObjectMeta, route.Spec.ParentRefs, route.Spec.Hostnames)
+	// The API server refuses these (the CRD's rules); a folder of manifests may not.
+	hostnames := route.Spec.Hostnames
+	var bad []string
+	for i, h := range hostnames {
+		if !validSNIHostname(string(h)) {
+			bad = append(bad, fmt.Sprintf("spec.hostnames[%d] %q", i, h))
+		}
+	}
+	if len(bad) > 0 {
+		hostnames = []gwv1.Hostname{"invalid.invalid"} // attach nowhere it could serve
+	}
+	r := t.attachRoute(KindTLSRoute, &route.ObjectMeta, route.Spec.ParentRefs, hostnames)
 	if len(r.parents) == 0 {
 		delete(t.reports, r.rep.key) // not ours: no status, no findings
+		return
+	}
+	if len(bad) > 0 {
+		msg := strings.Join(bad, ", ") + ": not a host name the SNI can carry (lower-case letters, digits, '-' and '.', optionally after a leading \"*.\"; no IP address); fix the hostnames"
+		r.rep.invalidf(bhv1.ReasonInvalid, msg)
+		for i := range r.parents {
+			c := &r.parents[i].Conditions[0]
+			c.Status, c.Reason, c.Message = metav1.ConditionFalse, string(gwv1.RouteReasonUnsupportedValue), msg
+		}
+		for _, atts := range r.attached {
+			for _, a := range atts {
+				a.l.attached--
+			}
+		}
+		r.attached = nil
+		t.finishRoute(r)
 		return
 	}
 	backends, failure := t.gwTCPRule(r, len(route.Spec.Rules), func(i int) []gwv1.BackendRef { return route.Spec.Rules[i].BackendRefs })
@@ -144,6 +173,14 @@ func (t *translator) backendTLSPolicyOn(ns, svc, port string) *gwv1.BackendTLSPo
 	}
 	return nil
 }
+
+// validSNIHostname: the Gateway API's hostname (RFC 1123, an optional leading "*."
+// label), which is also what the SNI rules accept.
+func validSNIHostname(h string) bool {
+	return len(h) <= 253 && sniHostnameRE.MatchString(h) && net.ParseIP(h) == nil
+}
+
+var sniHostnameRE = regexp.MustCompile(`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 // uniqueAttachments are the listeners a route serves on, each once (two parentRefs may
 // name the same listener).

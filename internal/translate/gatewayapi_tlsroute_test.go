@@ -1,8 +1,11 @@
 package translate
 
 import (
+	"net"
 	"net/netip"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,7 +71,7 @@ func parent(gw string, section string) gwv1.ParentReference {
 func gwTLSInputs(t *testing.T, gws ...*gwv1.Gateway) *Inputs {
 	t.Helper()
 	svc, slice := appService()
-	leaf := pki.MustCA("edge CA").MustIssue("edge", pki.Options{DNSNames: []string{"*.example.com"}})
+	leaf := gwTestLeaf()
 	return &Inputs{
 		Services: []*corev1.Service{svc}, EndpointSlices: []*discoveryv1.EndpointSlice{slice},
 		Secrets: []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "edge"}, Type: corev1.SecretTypeTLS,
@@ -77,6 +80,11 @@ func gwTLSInputs(t *testing.T, gws ...*gwv1.Gateway) *Inputs {
 		Gateways:       gws,
 	}
 }
+
+// gwTestLeaf is made once: the fuzz test translates many times.
+var gwTestLeaf = sync.OnceValue(func() *pki.Leaf {
+	return pki.MustCA("edge CA").MustIssue("edge", pki.Options{DNSNames: []string{"*.example.com"}})
+})
 
 // tcpRouteFor is the snapshot TCP route the proxy would pick for an SNI on an entry point.
 func tcpRouteFor(t *testing.T, snap *snapshot.Snapshot, entryPoint, sni string) *snapshot.TCPRoute {
@@ -369,4 +377,61 @@ func TestTerminatedTLSRouteRefusesABackendTLSPolicyItCannotApply(t *testing.T) {
 	if r := tcpRouteFor(t, snap, "websecure", "tls.example.com"); r == nil || r.Failure != nil {
 		t.Errorf("a policy for another port: want served, got %+v", r)
 	}
+}
+
+var gwHostnameRE = regexp.MustCompile(`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// gwHostMatches is the spec's reading of a listener or route hostname as a set of names:
+// "" is every name, "*.x" every name with one label or more before ".x".
+func gwHostMatches(pattern, name string) bool {
+	return pattern == "" || pattern == name || gwWildcardCovers(pattern, name)
+}
+
+// FuzzTLSRouteHostnames: whatever the listener's and route's hostnames, translation does
+// not panic, the snapshot validates, every TCP route's rule parses, and for names the
+// API accepts, an SNI reaches the route exactly when both hostnames take it.
+func FuzzTLSRouteHostnames(f *testing.F) {
+	for _, s := range [][3]string{
+		{"*.example.com", "abc.example.com", "abc.example.com"},
+		{"abc.example.com", "*.example.com", "abc.example.com"},
+		{"*.com", "*.example.com", "x.y.example.com"},
+		{"", "*.com", "non.matching.org"},
+		{"*.example.com", "*.com", "example.com"},
+		{"a.b", "a.b", "A.B"},
+		{"x.(y)", "*.x.(y)", "a.x.(y)"},
+		{"*.ab", "c.a`b", "c.a`b"},
+		{"", "10.0.0.1", "10.0.0.1"},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, listenerHost, routeHost, sni string) {
+		if listenerHost != "" && !gwHostnameRE.MatchString(listenerHost) {
+			return // the listener's hostname is the Gateway's to check
+		}
+		in := gwTLSInputs(t, testGateway("gw", tlsListener("pass", 443, listenerHost, gwv1.TLSModePassthrough, "")))
+		in.TLSRoutes = []*gwv1.TLSRoute{testTLSRoute("r", 0, parent("gw", ""), []gwv1.Hostname{gwv1.Hostname(routeHost)}, backendRef("app", 80))}
+		snap, _ := Translate(in, DefaultOptions())
+		if err := snap.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range snap.TCPRoutes {
+			if _, err := rule.Parse(r.Match, rule.TCP); err != nil {
+				t.Fatalf("TCP route %s: rule %q does not parse: %v", r.ID, r.Match, err)
+			}
+		}
+		sni = strings.ToLower(strings.TrimSuffix(sni, ".")) // as the proxy reads the ClientHello
+		if !gwHostnameRE.MatchString(routeHost) || net.ParseIP(routeHost) != nil || len(routeHost) > 253 {
+			if r := tcpRouteFor(t, snap, "websecure", sni); r != nil {
+				t.Fatalf("route hostname %q (refused by the API server), SNI %q: served by %s", routeHost, sni, r.ID)
+			}
+			return
+		}
+		if strings.HasPrefix(sni, "*") || !gwHostnameRE.MatchString(sni) {
+			return // not a name a client can send
+		}
+		want := gwHostMatches(listenerHost, sni) && gwHostMatches(routeHost, sni)
+		if got := tcpRouteFor(t, snap, "websecure", sni) != nil; got != want {
+			t.Fatalf("listener %q, route %q, SNI %q: routed=%v, want %v (routes %+v)", listenerHost, routeHost, sni, got, want, snap.TCPRoutes)
+		}
+	})
 }
