@@ -13,6 +13,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/rule"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
@@ -377,4 +378,57 @@ func (t *translator) rankGatewayTCPRoutes() {
 	for i, r := range rs {
 		r.tr.Priority = gatewayPriorityBase + len(rs) - i
 	}
+	t.warnShadowedIngressRouteTCPs()
+}
+
+// warnShadowedIngressRouteTCPs: Gateway API routes rank above IngressRouteTCPs, so an
+// IngressRouteTCP host name a TLSRoute also takes on the same entry point gets no
+// connections; say so on the IngressRouteTCP rather than shadow it silently.
+func (t *translator) warnShadowedIngressRouteTCPs() {
+	if len(t.gw.rankedTCP) == 0 {
+		return
+	}
+	type compiled struct {
+		r    *snapshot.TCPRoute
+		rule *rule.Rule
+	}
+	var gws []compiled
+	for _, g := range t.gw.rankedTCP {
+		if parsed, err := rule.Parse(g.tr.Match, rule.TCP); err == nil {
+			gws = append(gws, compiled{g.tr, parsed})
+		}
+	}
+	for _, r := range t.snap.TCPRoutes {
+		if r.Source.Kind != KindIngressRouteTCP {
+			continue
+		}
+		rep := t.reports[Key{Kind: KindIngressRouteTCP, Namespace: r.Source.Namespace, Name: r.Source.Name}]
+		if rep == nil {
+			continue
+		}
+		for _, h := range r.Hosts {
+			for _, g := range gws {
+				if !shareEntryPoint(r.EntryPoints, g.r.EntryPoints[0]) || !g.rule.MatchConn(rule.ConnInfo{SNI: h}) {
+					continue
+				}
+				rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("spec.routes[%d]: host %s on entry point %s is taken by %s %s/%s (Gateway API routes rank above IngressRouteTCPs), so this route gets no connections for it; remove one of the two",
+					r.RouteIndex, h, g.r.EntryPoints[0], g.r.Source.Kind, g.r.Source.Namespace, g.r.Source.Name))
+				break
+			}
+		}
+	}
+}
+
+// shareEntryPoint: a route on entryPoints (none: every entry point of its kind) also
+// serves on entry.
+func shareEntryPoint(entryPoints []string, entry string) bool {
+	if len(entryPoints) == 0 {
+		return true
+	}
+	for _, e := range entryPoints {
+		if e == entry {
+			return true
+		}
+	}
+	return false
 }

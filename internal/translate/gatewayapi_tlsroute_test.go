@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/rule"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -434,4 +435,30 @@ func FuzzTLSRouteHostnames(f *testing.F) {
 			t.Fatalf("listener %q, route %q, SNI %q: routed=%v, want %v (routes %+v)", listenerHost, routeHost, sni, got, want, snap.TCPRoutes)
 		}
 	})
+}
+
+// An IngressRouteTCP whose host name a TLSRoute also takes on websecure gets no
+// connections for it (Gateway API routes rank first): it says so instead of going silent.
+func TestTLSRouteShadowingAnIngressRouteTCPIsReported(t *testing.T) {
+	in := gwTLSInputs(t, testGateway("gw", tlsListener("pass", 443, "", gwv1.TLSModePassthrough, "")))
+	in.TLSRoutes = []*gwv1.TLSRoute{testTLSRoute("db", 0, parent("gw", ""), []gwv1.Hostname{"*.example.com"}, backendRef("app", 80))}
+	in.IngressRouteTCPs = []*bhv1.IngressRouteTCP{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "legacy"},
+		Spec: bhv1.IngressRouteTCPSpec{EntryPoints: []string{"websecure"}, TLS: &bhv1.TLSTCP{Passthrough: true}, Routes: []bhv1.RouteTCP{
+			{Match: "HostSNI(`db.example.com`)", Services: []bhv1.ServiceTCP{{Name: "app", Port: "80"}}},
+			{Match: "HostSNI(`db.example.org`)", Services: []bhv1.ServiceTCP{{Name: "app", Port: "80"}}},
+		}}}}
+	snap, st := Translate(in, DefaultOptions())
+	if err := snap.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r := tcpRouteFor(t, snap, "websecure", "db.example.com"); r == nil || r.Source.Kind != KindTLSRoute {
+		t.Fatalf("db.example.com: want the TLSRoute, got %+v", r)
+	}
+	if r := tcpRouteFor(t, snap, "websecure", "db.example.org"); r == nil || r.Source.Kind != KindIngressRouteTCP {
+		t.Fatalf("db.example.org: want the IngressRouteTCP, got %+v", r)
+	}
+	w := st[Key{Kind: KindIngressRouteTCP, Namespace: "web", Name: "legacy"}].Warnings
+	if len(w) != 1 || !strings.Contains(w[0].Message, "spec.routes[0]: host db.example.com on entry point websecure is taken by TLSRoute web/db") {
+		t.Errorf("warnings = %+v, want one naming spec.routes[0] and TLSRoute web/db", w)
+	}
 }
