@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -215,5 +216,94 @@ func TestGatewayAPITLSRoutesPassthroughTerminateAndHTTPSOnOnePort(t *testing.T) 
 		if r.body != "plain backend" || r.header.Get("X-Seen-Path") != "/raw" || r.header.Get("X-Seen-Forwarded-For") != "" {
 			t.Fatalf("backend answered %q %v", r.body, r.header)
 		}
+	})
+}
+
+// startGreeter starts a TCP backend that speaks first, as the conformance suite's TCP
+// backend does: it sends "WELCOME\n" on connect, then answers one line with "ECHO:<line>".
+func startGreeter(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer func() { _ = c.Close() }()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := io.WriteString(c, "WELCOME\n"); err != nil {
+					return
+				}
+				line, err := bufio.NewReader(c).ReadString('\n')
+				if err != nil {
+					return
+				}
+				_, _ = io.WriteString(c, "ECHO:"+line)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// A backend that speaks first gets its greeting to the client through a TCPRoute (the
+// plain entry point does not wait for client bytes) and through a terminated TLSRoute
+// (after the handshake); the client's line reaches it in clear text.
+func TestGatewayAPIServerSpeaksFirstBackends(t *testing.T) {
+	edgeCA := pki.MustCA("edge CA")
+	edge := edgeCA.MustIssue("greet.example.com", pki.Options{DNSNames: []string{"greet.example.com"}})
+	greeter := startGreeter(t)
+	g := startGateway(t, nil, withTCPEntryPoint)
+	objs := []client.Object{
+		tlsSecret("edge", edge),
+		&gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"}, Spec: gwv1.GatewaySpec{GatewayClassName: "bh", Listeners: []gwv1.Listener{
+			{Name: "term", Port: 443, Protocol: gwv1.TLSProtocolType, Hostname: ptr.To(gwv1.Hostname("greet.example.com")),
+				TLS: &gwv1.ListenerTLSConfig{Mode: ptr.To(gwv1.TLSModeTerminate), CertificateRefs: []gwv1.SecretObjectReference{{Name: "edge"}}}},
+			{Name: "tcp", Port: gwTCPPort, Protocol: gwv1.TCPProtocolType},
+		}}},
+		gwTLSRoute("greet", "term", "greet.example.com", gwRef("greeter")),
+		&gwv1.TCPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "greet"}, Spec: gwv1.TCPRouteSpec{
+			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw", SectionName: ptr.To(gwv1.SectionName("tcp"))}}},
+			Rules:           []gwv1.TCPRouteRule{{BackendRefs: []gwv1.BackendRef{gwRef("greeter")}}}}},
+	}
+	objs = append(objs, service("greeter", "tcp", greeter)...)
+	g.applyGatewayAPI(objs...)
+
+	converse := func(t *testing.T, conn net.Conn) {
+		t.Helper()
+		defer func() { _ = conn.Close() }()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(conn)
+		if hello, err := r.ReadString('\n'); err != nil || hello != "WELCOME\n" {
+			t.Fatalf("greeting: %q %v", hello, err)
+		}
+		if _, err := io.WriteString(conn, "PING\n"); err != nil {
+			t.Fatal(err)
+		}
+		if echo, err := r.ReadString('\n'); err != nil || echo != "ECHO:PING\n" {
+			t.Fatalf("echo: %q %v (the backend must get the client's bytes in clear text)", echo, err)
+		}
+	}
+	t.Run("TCPRoute", func(t *testing.T) {
+		conn, err := net.DialTimeout("tcp", g.srv.Addrs()["tcp9300"], 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		converse(t, conn)
+	})
+	t.Run("terminated TLSRoute", func(t *testing.T) {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", g.secure, &tls.Config{ServerName: "greet.example.com", RootCAs: edgeCA.Pool()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if issuer := conn.ConnectionState().PeerCertificates[0].Issuer.CommonName; issuer != "edge CA" {
+			t.Fatalf("certificate issued by %q, want the listener's", issuer)
+		}
+		converse(t, conn)
 	})
 }
