@@ -220,8 +220,9 @@ func TestGatewayAPITLSRoutesPassthroughTerminateAndHTTPSOnOnePort(t *testing.T) 
 }
 
 // startGreeter starts a TCP backend that speaks first, as the conformance suite's TCP
-// backend does: it sends "WELCOME\n" on connect, then answers one line with "ECHO:<line>".
-func startGreeter(t *testing.T) string {
+// backend does: it sends "WELCOME\n" (with its name, when it has one) on connect, then
+// answers one line with "ECHO:<line>".
+func startGreeter(t *testing.T, name string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -237,7 +238,11 @@ func startGreeter(t *testing.T) string {
 			go func() {
 				defer func() { _ = c.Close() }()
 				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				if _, err := io.WriteString(c, "WELCOME\n"); err != nil {
+				hello := "WELCOME\n"
+				if name != "" {
+					hello = "WELCOME " + name + "\n"
+				}
+				if _, err := io.WriteString(c, hello); err != nil {
 					return
 				}
 				line, err := bufio.NewReader(c).ReadString('\n')
@@ -257,7 +262,7 @@ func startGreeter(t *testing.T) string {
 func TestGatewayAPIServerSpeaksFirstBackends(t *testing.T) {
 	edgeCA := pki.MustCA("edge CA")
 	edge := edgeCA.MustIssue("greet.example.com", pki.Options{DNSNames: []string{"greet.example.com"}})
-	greeter := startGreeter(t)
+	greeter := startGreeter(t, "")
 	g := startGateway(t, nil, withTCPEntryPoint)
 	objs := []client.Object{
 		tlsSecret("edge", edge),
@@ -306,4 +311,42 @@ func TestGatewayAPIServerSpeaksFirstBackends(t *testing.T) {
 		}
 		converse(t, conn)
 	})
+}
+
+// TCPRoute weights: connections are shared 7:3, and a backend of weight 0 gets none
+// (conformance TCPRouteWeightedRouting).
+func TestGatewayAPITCPRouteWeights(t *testing.T) {
+	g := startGateway(t, nil, withTCPEntryPoint)
+	objs := []client.Object{
+		&gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"}, Spec: gwv1.GatewaySpec{GatewayClassName: "bh",
+			Listeners: []gwv1.Listener{{Name: "tcp", Port: gwTCPPort, Protocol: gwv1.TCPProtocolType}}}},
+	}
+	route := &gwv1.TCPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "weighted"}, Spec: gwv1.TCPRouteSpec{
+		CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}}, Rules: []gwv1.TCPRouteRule{{}}}}
+	for name, weight := range map[string]int32{"v1": 7, "v2": 3, "v3": 0} {
+		objs = append(objs, service(name, "tcp", startGreeter(t, name))...)
+		ref := gwRef(name)
+		ref.Weight = ptr.To(weight)
+		route.Spec.Rules[0].BackendRefs = append(route.Spec.Rules[0].BackendRefs, ref)
+	}
+	g.applyGatewayAPI(append(objs, route)...)
+	const n = 100
+	seen := map[string]int{}
+	for range n {
+		conn, err := net.DialTimeout("tcp", g.srv.Addrs()["tcp9300"], 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		hello, err := bufio.NewReader(conn).ReadString('\n')
+		_ = conn.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[strings.TrimSuffix(strings.TrimPrefix(hello, "WELCOME "), "\n")]++
+	}
+	// The scheduler is a weighted round robin: exact over a multiple of the total weight.
+	if seen["v1"] != 70 || seen["v2"] != 30 || seen["v3"] != 0 {
+		t.Fatalf("%d connections went %v, want v1:70 v2:30 v3:0", n, seen)
+	}
 }
