@@ -19,7 +19,7 @@ func withFilters(r *gwv1.HTTPRoute, fs ...gwv1.HTTPRouteFilter) *gwv1.HTTPRoute 
 	return r
 }
 
-func routeConditions(t *testing.T, st Statuses, name string) map[string]metav1.Condition {
+func httpRouteConds(t *testing.T, st Statuses, name string) map[string]metav1.Condition {
 	t.Helper()
 	s := st[Key{Kind: KindHTTPRoute, Namespace: "web", Name: name}]
 	if s == nil || s.GatewayAPI == nil || len(s.GatewayAPI.Parents) == 0 {
@@ -97,7 +97,7 @@ func TestHTTPRouteFiltersCompilePerListenerAndMatch(t *testing.T) {
 		t.Errorf("redirect listener ports %v, want 80 and 8000 (one per listener)", ports)
 	}
 	for _, name := range []string{"rewrite", "redirect"} {
-		for _, c := range routeConditions(t, st, name) {
+		for _, c := range httpRouteConds(t, st, name) {
 			if c.Status != metav1.ConditionTrue {
 				t.Errorf("%s: %s=%s %s: %s", name, c.Type, c.Status, c.Reason, c.Message)
 			}
@@ -127,7 +127,7 @@ func TestHTTPRouteFiltersRefusedAsTheSpecSays(t *testing.T) {
 	if err := snap.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c := routeConditions(t, st, "backend-filters")["Accepted"]; c.Status != metav1.ConditionFalse || c.Reason != "UnsupportedValue" || !strings.Contains(c.Message, "backendRefs[0].filters[0]: filter type URLRewrite") {
+	if c := httpRouteConds(t, st, "backend-filters")["Accepted"]; c.Status != metav1.ConditionFalse || c.Reason != "UnsupportedValue" || !strings.Contains(c.Message, "backendRefs[0].filters[0]: filter type URLRewrite") {
 		t.Errorf("backend-filters: Accepted=%s %s %q, want False UnsupportedValue naming the field", c.Status, c.Reason, c.Message)
 	}
 	if b := snapRoutesOf(snap, "backend-filters")[0].Backends[0]; b.Failure == nil || b.Failure.Status != 500 {
@@ -142,7 +142,7 @@ func TestHTTPRouteFiltersRefusedAsTheSpecSays(t *testing.T) {
 		{"extension", "ResolvedRefs", "InvalidKind", "example.net/Magic m"},
 		{"two-header-filters", "Accepted", "UnsupportedValue", "one RequestHeaderModifier"},
 	} {
-		cond := routeConditions(t, st, c.name)[c.condType]
+		cond := httpRouteConds(t, st, c.name)[c.condType]
 		if cond.Status != metav1.ConditionFalse || cond.Reason != c.reason || !strings.Contains(cond.Message, c.inMessage) {
 			t.Errorf("%s: %s=%s %s %q, want False %s naming %q", c.name, c.condType, cond.Status, cond.Reason, cond.Message, c.reason, c.inMessage)
 		}
@@ -156,7 +156,7 @@ func TestHTTPRouteFiltersRefusedAsTheSpecSays(t *testing.T) {
 			}
 		}
 	}
-	if acc := routeConditions(t, st, "extension")["Accepted"]; acc.Status != metav1.ConditionTrue {
+	if acc := httpRouteConds(t, st, "extension")["Accepted"]; acc.Status != metav1.ConditionTrue {
 		t.Errorf("extension: Accepted=%s %s, want True (an unresolved filter reference is a ResolvedRefs problem)", acc.Status, acc.Reason)
 	}
 }
@@ -210,7 +210,7 @@ func TestHTTPRouteMirrorsAndTimeouts(t *testing.T) {
 	if n, d := m.Mirrors[1].Share(); n != 1 || d != 4 {
 		t.Errorf("mirror 1 share %d/%d, want 1/4", n, d)
 	}
-	conds := routeConditions(t, st, "mirrors")
+	conds := httpRouteConds(t, st, "mirrors")
 	if c := conds["ResolvedRefs"]; c.Status != metav1.ConditionFalse || c.Reason != "RefNotPermitted" || !strings.Contains(c.Message, "filters[2].requestMirror") {
 		t.Errorf("mirrors: ResolvedRefs=%s %s %q, want False RefNotPermitted naming the mirror", c.Status, c.Reason, c.Message)
 	}
@@ -225,7 +225,7 @@ func TestHTTPRouteMirrorsAndTimeouts(t *testing.T) {
 		{"backend-too-long", "backendRequest (2s) is longer than request (1s)"},
 		{"not-a-duration", `"1.5s" is not a Gateway API duration`},
 	} {
-		cond := routeConditions(t, st, c.name)["Accepted"]
+		cond := httpRouteConds(t, st, c.name)["Accepted"]
 		if cond.Status != metav1.ConditionFalse || cond.Reason != "UnsupportedValue" || !strings.Contains(cond.Message, c.inMessage) {
 			t.Errorf("%s: Accepted=%s %s %q, want False UnsupportedValue naming %q", c.name, cond.Status, cond.Reason, cond.Message, c.inMessage)
 		}
@@ -260,7 +260,7 @@ func TestHTTPRouteMirrorAcrossNamespacesWithAReferenceGrant(t *testing.T) {
 	if n, d := r.Balance.Mirroring.Mirrors[0].Share(); n != 100 || d != 100 {
 		t.Errorf("mirror share %d/%d, want all (neither percent nor fraction)", n, d)
 	}
-	for _, c := range routeConditions(t, st, "mirror") {
+	for _, c := range httpRouteConds(t, st, "mirror") {
 		if c.Status != metav1.ConditionTrue {
 			t.Errorf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
 		}
