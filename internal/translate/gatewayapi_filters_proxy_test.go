@@ -33,16 +33,16 @@ import (
 // objects (an HTTPS listener on 443 with a real certificate, Services whose endpoints
 // are loopback test servers) and send real requests through the real proxy over TLS.
 
-// seen is what the echo backend received.
-type seen struct {
+// echoSeen is what the echo backend received.
+type echoSeen struct {
 	Host    string      `json:"host"`
 	URI     string      `json:"uri"`
 	Proto   string      `json:"proto"`
 	Headers http.Header `json:"headers"`
 }
 
-// echoHandler answers with what it received; ?delay=D waits D first.
-func echoHandler(w http.ResponseWriter, r *http.Request) {
+// filterEcho answers with what it received; ?delay=D waits D first.
+func filterEcho(w http.ResponseWriter, r *http.Request) {
 	if d, err := time.ParseDuration(r.URL.Query().Get("delay")); err == nil {
 		select {
 		case <-time.After(min(d, 5*time.Second)):
@@ -51,21 +51,21 @@ func echoHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Backend", "echo")
-	_ = json.NewEncoder(w).Encode(seen{Host: r.Host, URI: r.RequestURI, Proto: r.Proto, Headers: r.Header})
+	_ = json.NewEncoder(w).Encode(echoSeen{Host: r.Host, URI: r.RequestURI, Proto: r.Proto, Headers: r.Header})
 }
 
-// gwWorld is the Gateway API objects of one test, around Gateway web/gw.
-type gwWorld struct {
+// filterWorld is the Gateway API objects of one test, around Gateway web/gw.
+type filterWorld struct {
 	in  *translate.Inputs
 	ca  *pki.CA
 	st  translate.Statuses
 	cli *http.Client
 }
 
-func newGWWorld(t *testing.T) *gwWorld {
+func newFilterWorld(t *testing.T) *filterWorld {
 	ca := pki.MustCA("Gateway Filters CA")
 	leaf := ca.MustIssue("app.test", pki.Options{DNSNames: []string{"app.test"}})
-	return &gwWorld{ca: ca, in: &translate.Inputs{
+	return &filterWorld{ca: ca, in: &translate.Inputs{
 		Secrets: []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "app-tls"}, Type: corev1.SecretTypeTLS,
 			Data: map[string][]byte{"tls.crt": leaf.CertPEM, "tls.key": leaf.KeyPEM}}},
 		GatewayClasses: []*gwv1.GatewayClass{{ObjectMeta: metav1.ObjectMeta{Name: "bh"}, Spec: gwv1.GatewayClassSpec{ControllerName: translate.GatewayController}}},
@@ -76,7 +76,7 @@ func newGWWorld(t *testing.T) *gwWorld {
 }
 
 // service adds Service web/name port 80 whose one endpoint is addr (a loopback server).
-func (w *gwWorld) service(t *testing.T, name, addr, appProtocol string) {
+func (w *filterWorld) service(t *testing.T, name, addr, appProtocol string) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)
@@ -95,16 +95,16 @@ func (w *gwWorld) service(t *testing.T, name, addr, appProtocol string) {
 	})
 }
 
-func backendRef(name string) gwv1.HTTPBackendRef {
+func filterBackendRef(name string) gwv1.HTTPBackendRef {
 	return gwv1.HTTPBackendRef{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{Name: gwv1.ObjectName(name), Port: ptr.To[gwv1.PortNumber](80)}}}
 }
 
-func pathPrefix(p string) []gwv1.HTTPRouteMatch {
+func filterPrefix(p string) []gwv1.HTTPRouteMatch {
 	return []gwv1.HTTPRouteMatch{{Path: &gwv1.HTTPPathMatch{Type: ptr.To(gwv1.PathMatchPathPrefix), Value: ptr.To(p)}}}
 }
 
 // route adds HTTPRoute web/name on app.test with these rules.
-func (w *gwWorld) route(name string, rules ...gwv1.HTTPRouteRule) {
+func (w *filterWorld) route(name string, rules ...gwv1.HTTPRouteRule) {
 	w.in.HTTPRoutes = append(w.in.HTTPRoutes, &gwv1.HTTPRoute{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: name, Generation: 1},
 		Spec: gwv1.HTTPRouteSpec{CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
@@ -114,7 +114,7 @@ func (w *gwWorld) route(name string, rules ...gwv1.HTTPRouteRule) {
 
 // serve translates the world and serves the snapshot on loopback; app.test:443 is the
 // proxy's TLS entry point.
-func (w *gwWorld) serve(t *testing.T) {
+func (w *filterWorld) serve(t *testing.T) {
 	snap, st := translate.Translate(w.in, translate.DefaultOptions())
 	if err := snap.Validate(); err != nil {
 		t.Fatal(err)
@@ -154,13 +154,13 @@ func (w *gwWorld) serve(t *testing.T) {
 	}
 }
 
-// answer is a response read to its end.
-type answer struct {
+// filterAnswer is a response read to its end.
+type filterAnswer struct {
 	StatusCode int
 	Header     http.Header
 }
 
-func (w *gwWorld) get(t *testing.T, target string, header http.Header) (answer, seen) {
+func (w *filterWorld) get(t *testing.T, target string, header http.Header) (filterAnswer, echoSeen) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "https://app.test"+target, nil)
 	if err != nil {
@@ -175,79 +175,79 @@ func (w *gwWorld) get(t *testing.T, target string, header http.Header) (answer, 
 	}
 	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	var s seen
+	var s echoSeen
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(body, &s); err != nil {
 			t.Fatalf("GET %s: %v: %s", target, err, body)
 		}
 	}
-	return answer{StatusCode: resp.StatusCode, Header: resp.Header}, s
+	return filterAnswer{StatusCode: resp.StatusCode, Header: resp.Header}, s
 }
 
-func startServer(t *testing.T, h http.Handler) string {
+func startLoopback(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
 func TestGatewayFiltersFromTranslateThroughTLS(t *testing.T) {
-	w := newGWWorld(t)
-	w.service(t, "echo", startServer(t, http.HandlerFunc(echoHandler)), "")
+	w := newFilterWorld(t)
+	w.service(t, "echo", startLoopback(t, http.HandlerFunc(filterEcho)), "")
 	var mu sync.Mutex
 	var mirrored []string
-	w.service(t, "mirror", startServer(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+	w.service(t, "mirror", startLoopback(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		mirrored = append(mirrored, r.Header.Get("X-Header-Set")+" "+r.URL.Path)
 	})), "")
-	echo := []gwv1.HTTPBackendRef{backendRef("echo")}
-	w.route("headers", gwv1.HTTPRouteRule{Matches: pathPrefix("/headers"), BackendRefs: echo, Filters: []gwv1.HTTPRouteFilter{
+	echo := []gwv1.HTTPBackendRef{filterBackendRef("echo")}
+	w.route("headers", gwv1.HTTPRouteRule{Matches: filterPrefix("/headers"), BackendRefs: echo, Filters: []gwv1.HTTPRouteFilter{
 		{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{
 			Set: []gwv1.HTTPHeader{{Name: "X-Header-Set", Value: "set-overwrites-values"}}, Add: []gwv1.HTTPHeader{{Name: "X-Header-Add", Value: "add-appends-values"}},
 			Remove: []string{"X-Header-Remove"}}},
 		{Type: gwv1.HTTPRouteFilterResponseHeaderModifier, ResponseHeaderModifier: &gwv1.HTTPHeaderFilter{
 			Set: []gwv1.HTTPHeader{{Name: "X-Resp-Set", Value: "r"}}, Remove: []string{"X-Backend"}}},
 	}})
-	w.route("rewrite", gwv1.HTTPRouteRule{Matches: pathPrefix("/prefix/one"), BackendRefs: echo, Filters: []gwv1.HTTPRouteFilter{
+	w.route("rewrite", gwv1.HTTPRouteRule{Matches: filterPrefix("/prefix/one"), BackendRefs: echo, Filters: []gwv1.HTTPRouteFilter{
 		{Type: gwv1.HTTPRouteFilterURLRewrite, URLRewrite: &gwv1.HTTPURLRewriteFilter{Hostname: ptr.To[gwv1.PreciseHostname]("one.example.org"),
 			Path: &gwv1.HTTPPathModifier{Type: gwv1.PrefixMatchHTTPPathModifier, ReplacePrefixMatch: ptr.To("/one")}}},
 	}})
 	w.route("redirect",
-		gwv1.HTTPRouteRule{Matches: pathPrefix("/scheme-and-host"), Filters: []gwv1.HTTPRouteFilter{
+		gwv1.HTTPRouteRule{Matches: filterPrefix("/scheme-and-host"), Filters: []gwv1.HTTPRouteFilter{
 			{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gwv1.HTTPRequestRedirectFilter{Scheme: ptr.To("http"), Hostname: ptr.To[gwv1.PreciseHostname]("example.org"), StatusCode: ptr.To(308)}}}},
-		gwv1.HTTPRouteRule{Matches: pathPrefix("/path-and-port"), Filters: []gwv1.HTTPRouteFilter{
+		gwv1.HTTPRouteRule{Matches: filterPrefix("/path-and-port"), Filters: []gwv1.HTTPRouteFilter{
 			{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gwv1.HTTPRequestRedirectFilter{Port: ptr.To[gwv1.PortNumber](8443),
 				Path: &gwv1.HTTPPathModifier{Type: gwv1.PrefixMatchHTTPPathModifier, ReplacePrefixMatch: ptr.To("/moved")}}}}},
-		gwv1.HTTPRouteRule{Matches: pathPrefix("/see-other"), Filters: []gwv1.HTTPRouteFilter{
+		gwv1.HTTPRouteRule{Matches: filterPrefix("/see-other"), Filters: []gwv1.HTTPRouteFilter{
 			{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gwv1.HTTPRequestRedirectFilter{StatusCode: ptr.To(303)}}}},
-		gwv1.HTTPRouteRule{Matches: pathPrefix("/temporary"), Filters: []gwv1.HTTPRouteFilter{
+		gwv1.HTTPRouteRule{Matches: filterPrefix("/temporary"), Filters: []gwv1.HTTPRouteFilter{
 			{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gwv1.HTTPRequestRedirectFilter{StatusCode: ptr.To(307),
 				Path: &gwv1.HTTPPathModifier{Type: gwv1.FullPathHTTPPathModifier, ReplaceFullPath: ptr.To("/full")}}}}},
-		gwv1.HTTPRouteRule{Matches: pathPrefix("/same-port"), Filters: []gwv1.HTTPRouteFilter{
+		gwv1.HTTPRouteRule{Matches: filterPrefix("/same-port"), Filters: []gwv1.HTTPRouteFilter{
 			{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gwv1.HTTPRequestRedirectFilter{Hostname: ptr.To[gwv1.PreciseHostname]("example.org")}}}},
 	)
-	w.route("mirror", gwv1.HTTPRouteRule{Matches: pathPrefix("/mirror"), BackendRefs: echo, Filters: []gwv1.HTTPRouteFilter{
+	w.route("mirror", gwv1.HTTPRouteRule{Matches: filterPrefix("/mirror"), BackendRefs: echo, Filters: []gwv1.HTTPRouteFilter{
 		{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{Set: []gwv1.HTTPHeader{{Name: "X-Header-Set", Value: "mirrored"}}}},
-		{Type: gwv1.HTTPRouteFilterRequestMirror, RequestMirror: &gwv1.HTTPRequestMirrorFilter{BackendRef: backendRef("mirror").BackendObjectReference,
+		{Type: gwv1.HTTPRouteFilterRequestMirror, RequestMirror: &gwv1.HTTPRequestMirrorFilter{BackendRef: filterBackendRef("mirror").BackendObjectReference,
 			Fraction: &gwv1.Fraction{Numerator: 1, Denominator: ptr.To[int32](4)}}},
-		{Type: gwv1.HTTPRouteFilterRequestMirror, RequestMirror: &gwv1.HTTPRequestMirrorFilter{BackendRef: backendRef("missing").BackendObjectReference}},
+		{Type: gwv1.HTTPRouteFilterRequestMirror, RequestMirror: &gwv1.HTTPRequestMirrorFilter{BackendRef: filterBackendRef("missing").BackendObjectReference}},
 	}})
-	w.route("timeouts", gwv1.HTTPRouteRule{Matches: pathPrefix("/request-timeout"), BackendRefs: echo,
+	w.route("timeouts", gwv1.HTTPRouteRule{Matches: filterPrefix("/request-timeout"), BackendRefs: echo,
 		Timeouts: &gwv1.HTTPRouteTimeouts{Request: ptr.To[gwv1.Duration]("300ms")}},
-		gwv1.HTTPRouteRule{Matches: pathPrefix("/backend-timeout"), BackendRefs: echo,
+		gwv1.HTTPRouteRule{Matches: filterPrefix("/backend-timeout"), BackendRefs: echo,
 			Timeouts: &gwv1.HTTPRouteTimeouts{Request: ptr.To[gwv1.Duration]("5s"), BackendRequest: ptr.To[gwv1.Duration]("300ms")}})
-	w.route("cors", gwv1.HTTPRouteRule{Matches: pathPrefix("/cors"), BackendRefs: echo, Filters: []gwv1.HTTPRouteFilter{
+	w.route("cors", gwv1.HTTPRouteRule{Matches: filterPrefix("/cors"), BackendRefs: echo, Filters: []gwv1.HTTPRouteFilter{
 		{Type: gwv1.HTTPRouteFilterCORS, CORS: &gwv1.HTTPCORSFilter{AllowOrigins: []gwv1.CORSOrigin{"https://a.example"}}}}})
-	w.service(t, "echo2", startServer(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	w.service(t, "echo2", startLoopback(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		r.Header.Set("X-Which", "2")
-		echoHandler(rw, r)
+		filterEcho(rw, r)
 	})), "")
-	one, two := backendRef("echo"), backendRef("echo2")
+	one, two := filterBackendRef("echo"), filterBackendRef("echo2")
 	one.Filters = []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{
 		Set: []gwv1.HTTPHeader{{Name: "Backend", Value: "one"}, {Name: "X-Which", Value: "1"}}}}}
 	two.Filters = []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{
 		Set: []gwv1.HTTPHeader{{Name: "Backend", Value: "two"}}}}}
-	w.route("per-backend", gwv1.HTTPRouteRule{Matches: pathPrefix("/per-backend"), BackendRefs: []gwv1.HTTPBackendRef{one, two}})
+	w.route("per-backend", gwv1.HTTPRouteRule{Matches: filterPrefix("/per-backend"), BackendRefs: []gwv1.HTTPBackendRef{one, two}})
 	w.serve(t)
 
 	// Header modifiers: set overwrites, add appends, remove removes; response too.
@@ -333,16 +333,16 @@ func TestGatewayFiltersFromTranslateThroughTLS(t *testing.T) {
 // Backend protocols: appProtocol kubernetes.io/h2c gets HTTP/2 without TLS to the
 // backend; kubernetes.io/ws gets a WebSocket upgrade over HTTP/1.1.
 func TestGatewayBackendProtocolsFromTranslateThroughTLS(t *testing.T) {
-	w := newGWWorld(t)
-	h2c := httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))
+	w := newFilterWorld(t)
+	h2c := httptest.NewUnstartedServer(http.HandlerFunc(filterEcho))
 	h2c.Config.Protocols = new(http.Protocols)
 	h2c.Config.Protocols.SetUnencryptedHTTP2(true)
 	h2c.Start()
 	t.Cleanup(h2c.Close)
 	w.service(t, "h2c", strings.TrimPrefix(h2c.URL, "http://"), "kubernetes.io/h2c")
-	w.service(t, "ws", startServer(t, http.HandlerFunc(wsEcho)), "kubernetes.io/ws")
-	w.route("h2c", gwv1.HTTPRouteRule{Matches: pathPrefix("/h2c"), BackendRefs: []gwv1.HTTPBackendRef{backendRef("h2c")}})
-	w.route("ws", gwv1.HTTPRouteRule{Matches: pathPrefix("/ws"), BackendRefs: []gwv1.HTTPBackendRef{backendRef("ws")}})
+	w.service(t, "ws", startLoopback(t, http.HandlerFunc(filterWSEcho)), "kubernetes.io/ws")
+	w.route("h2c", gwv1.HTTPRouteRule{Matches: filterPrefix("/h2c"), BackendRefs: []gwv1.HTTPBackendRef{filterBackendRef("h2c")}})
+	w.route("ws", gwv1.HTTPRouteRule{Matches: filterPrefix("/ws"), BackendRefs: []gwv1.HTTPBackendRef{filterBackendRef("ws")}})
 	w.serve(t)
 
 	if resp, s := w.get(t, "/h2c", nil); resp.StatusCode != 200 || s.Proto != "HTTP/2.0" {
@@ -374,7 +374,7 @@ func TestGatewayBackendProtocolsFromTranslateThroughTLS(t *testing.T) {
 }
 
 // proxyAddr is the TLS entry point the client dials.
-func (w *gwWorld) proxyAddr(t *testing.T) string {
+func (w *filterWorld) proxyAddr(t *testing.T) string {
 	t.Helper()
 	var addr string
 	tr := w.cli.Transport.(*http.Transport)
@@ -387,9 +387,9 @@ func (w *gwWorld) proxyAddr(t *testing.T) string {
 	return addr
 }
 
-// wsEcho accepts a WebSocket upgrade (the handshake only: the proxy relays bytes and
+// filterWSEcho accepts a WebSocket upgrade (the handshake only: the proxy relays bytes and
 // never reads frames) and echoes lines.
-func wsEcho(w http.ResponseWriter, r *http.Request) {
+func filterWSEcho(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		http.Error(w, "not an upgrade", http.StatusBadRequest)
 		return
