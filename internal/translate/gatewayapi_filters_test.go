@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -286,4 +287,30 @@ func FuzzGatewayDuration(f *testing.F) {
 			t.Fatalf("%q accepted as %v; Go reads %v, %v", s, d, want, err)
 		}
 	})
+}
+
+// BenchmarkTranslateHTTPRouteFilters: 200 HTTPRoutes of 2 matches, each rule with a
+// header modifier, a rewrite, a mirror and timeouts, on one listener.
+func BenchmarkTranslateHTTPRouteFilters(b *testing.B) {
+	var routes []*gwv1.HTTPRoute
+	for i := range 200 {
+		r := withFilters(testHTTPRoute("r"+strconv.Itoa(i), time.Duration(i)*time.Second, nil,
+			prefix("/a"+strconv.Itoa(i)), prefix("/b"+strconv.Itoa(i))),
+			gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterRequestHeaderModifier, RequestHeaderModifier: &gwv1.HTTPHeaderFilter{Set: []gwv1.HTTPHeader{{Name: "X", Value: "y"}}}},
+			gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterURLRewrite, URLRewrite: &gwv1.HTTPURLRewriteFilter{
+				Path: &gwv1.HTTPPathModifier{Type: gwv1.PrefixMatchHTTPPathModifier, ReplacePrefixMatch: ptr.To("/")}}},
+			gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterRequestMirror, RequestMirror: &gwv1.HTTPRequestMirrorFilter{
+				BackendRef: gwv1.BackendObjectReference{Name: "app", Port: ptr.To[gwv1.PortNumber](80)}, Percent: ptr.To[int32](10)}})
+		r.Spec.Rules[0].Timeouts = &gwv1.HTTPRouteTimeouts{Request: ptr.To[gwv1.Duration]("10s"), BackendRequest: ptr.To[gwv1.Duration]("5s")}
+		routes = append(routes, r)
+	}
+	in := gwTestInputs("", routes...)
+	opts := DefaultOptions()
+	b.ReportAllocs()
+	for b.Loop() {
+		snap, _ := Translate(in, opts)
+		if len(snap.HTTPRoutes) != 400 {
+			b.Fatalf("%d routes", len(snap.HTTPRoutes))
+		}
+	}
 }
