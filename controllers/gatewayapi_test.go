@@ -160,6 +160,41 @@ var _ = Describe("Gateway API objects", func() {
 		}).Should(Succeed())
 	})
 
+	It("keeps serving the last good HTTPRoute when an edit is refused, and says so on the newest generation", func() {
+		ns := "gwapi-lastgood"
+		create(namespace(ns))
+		create(httpService(ns, "echo", "10.9.0.3")...)
+		create(&gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "bridgehead-lastgood"},
+			Spec: gwv1.GatewayClassSpec{ControllerName: translate.GatewayController}})
+		create(&gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"},
+			Spec: gwv1.GatewaySpec{GatewayClassName: "bridgehead-lastgood", Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}}})
+		create(&gwv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+			Spec: gwv1.HTTPRouteSpec{
+				CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
+				Hostnames:       []gwv1.Hostname{"lastgood.example.com"},
+				Rules: []gwv1.HTTPRouteRule{{BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{
+					BackendObjectReference: gwv1.BackendObjectReference{Name: "echo", Port: ptr.To[gwv1.PortNumber](8080)}}}}}},
+			}})
+		Eventually(func(g Gomega) {
+			g.Expect(parentCondition(g, ns, "web", string(gwv1.RouteConditionAccepted)).Status).To(Equal(metav1.ConditionTrue))
+		}).Should(Succeed())
+
+		By("an edit adding a filter Bridgehead refuses (CORS)")
+		hr := &gwv1.HTTPRoute{}
+		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "web"}, hr)).To(Succeed())
+		hr.Spec.Rules[0].Filters = []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterCORS, CORS: &gwv1.HTTPCORSFilter{AllowOrigins: []gwv1.CORSOrigin{"https://a.example.com"}}}}
+		Expect(k8s.Update(bg(), hr)).To(Succeed())
+		Eventually(func(g Gomega) {
+			c := parentCondition(g, ns, "web", string(gwv1.RouteConditionAccepted)) // ObservedGeneration: the newest
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal(string(gwv1.RouteReasonUnsupportedValue)))
+			g.Expect(c.Message).To(And(ContainSubstring("CORS"), ContainSubstring("generation 1, the last that was accepted, serves meanwhile")))
+			routes := gatewayHTTPRoutes(ns, "web")
+			g.Expect(routes).To(HaveLen(1))
+			g.Expect(routes[0].Failure).To(BeNil(), "the last good generation keeps serving")
+		}).Should(Succeed())
+	})
+
 	It("leaves Gateways of other controllers' classes alone", func() {
 		ns := "gwapi-foreign"
 		create(namespace(ns))

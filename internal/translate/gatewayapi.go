@@ -141,6 +141,40 @@ func (t *translator) buildGatewayAPI() {
 	t.buildTCPRoutes() // gatewayapi_tcproute.go
 	t.rankGatewayTCPRoutes()
 	t.finishGateways()
+	t.markRefusedGatewayAPI()
+}
+
+// markRefusedGatewayAPI says, on the status of a Gateway API object whose newest
+// generation was refused (internal/lastgood serves the last good one in its place), that
+// the newest generation is not accepted and which generation serves: conditions are
+// about the newest generation, never an Accepted=True that the edit did not earn.
+func (t *translator) markRefusedGatewayAPI() {
+	for k, st := range t.gw.status {
+		ref, ok := t.in.Replaced[k]
+		if !ok {
+			continue
+		}
+		refused, serving := ref.versions()
+		msg := fmt.Sprintf("%s is not served: %s; %s serves meanwhile", refused, ref.Message, serving)
+		mark := func(conds []metav1.Condition, accepted string, reason string) {
+			for i := range conds {
+				c := &conds[i]
+				c.ObservedGeneration = ref.Generation
+				if c.Type == accepted {
+					c.Status, c.Reason, c.Message = metav1.ConditionFalse, reason, msg
+				}
+			}
+		}
+		for i := range st.Parents {
+			mark(st.Parents[i].Conditions, string(gwv1.RouteConditionAccepted), string(gwv1.RouteReasonUnsupportedValue))
+		}
+		for i := range st.Ancestors {
+			mark(st.Ancestors[i].Conditions, string(gwv1.PolicyConditionAccepted), string(gwv1.PolicyReasonInvalid))
+		}
+		if st.Gateway != nil {
+			mark(st.Gateway.Conditions, string(gwv1.GatewayConditionAccepted), string(gwv1.GatewayReasonInvalid))
+		}
+	}
 }
 
 func (t *translator) buildGatewayClasses() {
