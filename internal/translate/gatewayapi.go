@@ -48,6 +48,9 @@ type GatewayAPIStatus struct {
 // in the GatewayClass status (the conformance suite reads them from there).
 var GatewaySupportedFeatures = []gwv1.FeatureName{
 	"Gateway",
+	"GatewayFrontendClientCertificateValidation",
+	"GatewayFrontendClientCertificateValidationInsecureFallback",
+	"GatewayHTTPSListenerDetectMisdirectedRequests",
 	"HTTPRoute",
 	"ReferenceGrant",
 	"HTTPRouteHostRewrite",
