@@ -117,7 +117,7 @@ func (g *gateway) getVia(p *frontendPKI, sni, host string, cert *pki.Leaf, h2 bo
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body), nil
 }
@@ -178,7 +178,7 @@ func TestGatewayFrontendValidationAllowValidOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cc.Close()
+	defer func() { _ = cc.Close() }()
 	for _, c := range []struct {
 		host string
 		code int
