@@ -150,6 +150,7 @@ func (s *Server) reverseProxy(f *forwarder, b *backend, rt http.RoundTripper) *h
 	}
 	passHost := b.snap.PassHostHeader
 	hostOverride := b.snap.ServerName
+	edits := middleware.CompileBackendRequestEdits(b.snap.RequestHeaderModifier)
 	return &httputil.ReverseProxy{
 		Transport:  rt,
 		BufferPool: s.buffers,
@@ -161,6 +162,9 @@ func (s *Server) reverseProxy(f *forwarder, b *backend, rt http.RoundTripper) *h
 				pr.Out.Host = hostOverride
 			}
 			setForwarded(pr)
+			if edits != nil {
+				edits.Apply(pr.Out) // last: it may edit the forwarded headers too
+			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			if scheme == "http" {

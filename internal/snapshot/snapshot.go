@@ -153,6 +153,10 @@ type Backend struct {
 	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
 	// Failure, when set, is answered instead of forwarding to this backend.
 	Failure *Failure `json:"failure,omitempty"`
+	// RequestHeaderModifier, when set, edits the requests sent to this backend only
+	// (Gateway API HTTPBackendRef filters: "executed if and only if the request is
+	// being forwarded to the backend defined here"), after the route's middlewares.
+	RequestHeaderModifier *HeaderModifier `json:"requestHeaderModifier,omitempty"`
 }
 
 // Endpoint is one address of a backend: an IP (from an EndpointSlice) or a host name

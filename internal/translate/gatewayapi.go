@@ -65,6 +65,18 @@ var GatewaySupportedFeatures = []gwv1.FeatureName{
 	"TLSRoute",
 	"TLSRouteModeMixed",
 	"TLSRouteModeTerminate",
+	// Wired into translate by gatewayapi_filters.go (tests: gatewayapi_filters*_test.go).
+	"HTTPRoute303RedirectStatusCode",
+	"HTTPRoute307RedirectStatusCode",
+	"HTTPRoute308RedirectStatusCode",
+	"HTTPRouteBackendProtocolH2C",
+	"HTTPRouteBackendRequestHeaderModification",
+	"HTTPRouteBackendProtocolWebSocket",
+	"HTTPRouteBackendTimeout",
+	"HTTPRouteRequestMirror",
+	"HTTPRouteRequestMultipleMirrors",
+	"HTTPRouteRequestPercentageMirror",
+	"HTTPRouteRequestTimeout",
 }
 
 // gwListener is one listener of a served Gateway (or of a ListenerSet attached to one).

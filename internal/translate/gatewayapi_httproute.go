@@ -61,8 +61,10 @@ func (t *translator) buildHTTPRoute(route *gwv1.HTTPRoute) {
 	t.claimGatewayRouteHosts(r, listeners) // gatewayapi_frontend.go: route names on HTTPS listeners negotiate under the listener's policy
 	for i, rule := range route.Spec.Rules {
 		field := fmt.Sprintf("spec.rules[%d]", i)
-		mws, problem := t.httpRouteFilters(r, field, rule.Filters)
-		backends := t.httpRouteBackends(r, field, rule.BackendRefs)
+		filters := t.checkHTTPRule(r, field, rule)
+		src := snapshot.Ref{Kind: KindHTTPRoute, Namespace: route.Namespace, Name: route.Name}
+		main := t.httpRouteBackends(r, field, rule.BackendRefs)
+		backends, balance := withMirrors(src, main, filters.mirrors)
 		matches := rule.Matches
 		if len(matches) == 0 {
 			matches = []gwv1.HTTPRouteMatch{{}}
@@ -87,15 +89,16 @@ func (t *translator) buildHTTPRoute(route *gwv1.HTTPRoute) {
 						match = "PathPrefix(`/`)"
 					}
 					id := fmt.Sprintf("%s/%s/%d/%d@%s/%s/%s/%s", route.Namespace, route.Name, i, j, a.l.owner.Namespace, a.l.owner.Name, a.l.l.Name, h)
-					snap := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: id, Source: snapshot.Ref{Kind: KindHTTPRoute, Namespace: route.Namespace, Name: route.Name},
+					snap := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: id, Source: src,
 						RouteIndex: i, Match: match, EntryPoints: []string{a.l.entry}},
-						TLS: a.l.l.Protocol == gwv1.HTTPSProtocolType, Middlewares: mws, Backends: backends}
+						TLS: a.l.l.Protocol == gwv1.HTTPSProtocolType, Middlewares: filters.middlewares(src, a.l.l.Port, m),
+						Backends: backends, Balance: balance, Timeouts: filters.timeouts}
 					if snap.TLS {
 						snap.Policy = a.l.policy
 					}
-					if problem != nil {
-						snap.Failure = problem
-					} else if len(backends) == 0 || !anyBackendWeighted(backends) {
+					if filters.failure != nil {
+						snap.Failure = filters.failure
+					} else if !filters.redirects && (len(main) == 0 || !anyBackendWeighted(main)) {
 						snap.Failure = &snapshot.Failure{Reason: "NoBackends", Status: http.StatusInternalServerError,
 							Message: fmt.Sprintf("%s %s: the rule has no backend to send requests to (no backendRefs, or every weight is 0)", r.obj, field)}
 					}
@@ -126,32 +129,18 @@ func (t *translator) httpRouteBackends(r *gwRoute, field string, refs []gwv1.HTT
 		if ref.Weight != nil {
 			weight = *ref.Weight
 		}
-		if len(ref.Filters) > 0 {
-			r.rep.invalidf(bhv1.ReasonUnsupportedField, f+".filters: filters on one backend are not served yet; move them to the rule's filters")
-			if r.resolvedReason == "" {
-				r.resolvedReason, r.resolvedMsg = string(gwv1.RouteReasonUnsupportedValue), f+".filters: filters on one backend are not served yet"
-			}
-		}
-		out = append(out, t.gwBackend(r, f, ref.BackendObjectReference, weight))
-	}
-	return out
-}
-
-// httpRouteFilters compiles a rule's filters. A filter Bridgehead does not serve fails the
-// rule closed (500), as the spec asks, and says so on the route.
-func (t *translator) httpRouteFilters(r *gwRoute, field string, filters []gwv1.HTTPRouteFilter) ([]*snapshot.Middleware, *snapshot.Failure) {
-	var out []*snapshot.Middleware
-	for k, f := range filters {
-		ff := fmt.Sprintf("%s.filters[%d]", field, k)
-		switch f.Type {
-		default:
-			msg := fmt.Sprintf("%s: filter type %s is not served by Bridgehead yet; requests matching this rule get 500 until it is removed", ff, f.Type)
+		b := t.gwBackend(r, f, ref.BackendObjectReference, weight)
+		if msg := backendFilters(b, f, ref.Filters); msg != "" {
+			// Served without its filters, this backend would fail open: it answers 500
+			// for its share of the requests instead, and the route says why.
+			msg += " (this backend's share of the requests gets 500 meanwhile)"
 			r.rep.invalidf(bhv1.ReasonUnsupportedField, msg)
 			r.unsupported(msg)
-			return nil, &snapshot.Failure{Reason: string(bhv1.ReasonUnsupportedField), Status: http.StatusInternalServerError, Message: r.obj + " " + msg}
+			b.Failure = &snapshot.Failure{Reason: string(gwv1.RouteReasonUnsupportedValue), Status: http.StatusInternalServerError, Message: r.obj + " " + msg}
 		}
+		out = append(out, b)
 	}
-	return out, nil
+	return out
 }
 
 // unsupported marks the route's parents not Accepted for a value Bridgehead does not serve.
