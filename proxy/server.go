@@ -444,6 +444,13 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rte = rt.match(r, client.Addr())
 	}
 	if rte == nil {
+		if ep.TLS && cs != nil && st.edge != nil && st.edge.PolicyFor(requestHost(r)) != cs.policy {
+			// No route here, and the name would be negotiated under another policy (an
+			// HTTPS listener of its own, GEP-3567): the request was not meant for this
+			// connection, so the client should open one for its host.
+			s.fail(w, http.StatusMisdirectedRequest, "MisdirectedRequest")
+			return
+		}
 		s.fail(w, http.StatusNotFound, "NoRoute")
 		return
 	}

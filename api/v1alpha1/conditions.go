@@ -144,10 +144,13 @@ const (
 
 // Reasons for Warnings.
 const (
-	ReasonNoWarnings              ConditionReason = "NoWarnings"
-	ReasonInsecureSkipVerify      ConditionReason = "InsecureSkipVerify"
-	ReasonCertificateHostMismatch ConditionReason = "CertificateHostMismatch"
-	ReasonCertificateExpiringSoon ConditionReason = "CertificateExpiringSoon"
+	ReasonNoWarnings         ConditionReason = "NoWarnings"
+	ReasonInsecureSkipVerify ConditionReason = "InsecureSkipVerify"
+	// ReasonInsecureFrontendValidation: a Gateway's spec.tls.frontend validation has mode
+	// AllowInsecureFallback, so clients without a valid certificate are served.
+	ReasonInsecureFrontendValidation ConditionReason = "InsecureFrontendValidation"
+	ReasonCertificateHostMismatch    ConditionReason = "CertificateHostMismatch"
+	ReasonCertificateExpiringSoon    ConditionReason = "CertificateExpiringSoon"
 	// ReasonIneffectiveSetting: a field has no effect as written (for example a
 	// serversTransport on a backend spoken to over plain http).
 	ReasonIneffectiveSetting ConditionReason = "IneffectiveSetting"

@@ -48,6 +48,9 @@ type GatewayAPIStatus struct {
 // in the GatewayClass status (the conformance suite reads them from there).
 var GatewaySupportedFeatures = []gwv1.FeatureName{
 	"Gateway",
+	"GatewayFrontendClientCertificateValidation",
+	"GatewayFrontendClientCertificateValidationInsecureFallback",
+	"GatewayHTTPSListenerDetectMisdirectedRequests",
 	"HTTPRoute",
 	"ReferenceGrant",
 	"HTTPRouteHostRewrite",
@@ -120,6 +123,9 @@ type gwState struct {
 	// rankedTCP are the snapshot TCP routes built from TLSRoutes and TCPRoutes
 	// (gatewayapi_tlsroute.go), ranked the same way.
 	rankedTCP []gwRankedTCP
+	// frontend are the Gateways' compiled spec.tls.frontend validations, by
+	// "ns/name/field" (gatewayapi_frontend.go).
+	frontend map[string]*frontendPolicyResult
 }
 
 func (t *translator) buildGatewayAPI() {
@@ -295,6 +301,7 @@ func (t *translator) listener(rep *report, gw *gwv1.Gateway, owner snapshot.Ref,
 	case gwv1.HTTPSProtocolType, gwv1.TLSProtocolType:
 		t.listenerCertificates(rep, out)
 	}
+	t.listenerFrontend(rep, out) // gatewayapi_frontend.go: the Gateway's client certificate validation
 	return out
 }
 
@@ -395,7 +402,9 @@ func (t *translator) listenerCertificates(rep *report, l *gwListener) {
 // listenerTLS puts a terminating listener's certificates on the edge: for its hostname,
 // or, when it has none, as certificates served for the names they cover.
 func (t *translator) listenerTLS(rep *report, l *gwListener) {
-	l.policy = t.snap.TLS.DefaultPolicy
+	if l.policy == "" { // HTTPS listeners have theirs from listenerFrontend
+		l.policy = t.snap.TLS.DefaultPolicy
+	}
 	if len(l.certs) == 0 {
 		return
 	}
@@ -489,6 +498,7 @@ func (t *translator) finishGateways() {
 			accepted.Reason, accepted.Message = string(gwv1.GatewayReasonListenersNotValid), fmt.Sprintf("%d of %d listeners are not valid: see status.listeners", invalid, len(t.gw.listeners[key]))
 		}
 		st.Conditions = []metav1.Condition{accepted, programmed}
+		st.Conditions = append(st.Conditions, frontendGatewayConditions(gw)...) // gatewayapi_frontend.go
 		t.gw.status[Key{Kind: KindGateway, Namespace: gw.Namespace, Name: gw.Name}] = &GatewayAPIStatus{Gateway: st}
 	}
 }

@@ -58,6 +58,7 @@ func (t *translator) buildHTTPRoute(route *gwv1.HTTPRoute) {
 			}
 		}
 	}
+	t.claimGatewayRouteHosts(r, listeners) // gatewayapi_frontend.go: route names on HTTPS listeners negotiate under the listener's policy
 	for i, rule := range route.Spec.Rules {
 		field := fmt.Sprintf("spec.rules[%d]", i)
 		filters := t.checkHTTPRule(r, field, rule)

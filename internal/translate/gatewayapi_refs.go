@@ -8,7 +8,7 @@ import (
 // (Kind.References).
 
 func gatewayRefs(gw *gwv1.Gateway) []string {
-	return listenerRefs(gw.Namespace, gw.Spec.Listeners)
+	return append(listenerRefs(gw.Namespace, gw.Spec.Listeners), frontendRefs(gw)...)
 }
 
 func listenerSetRefs(ls *gwv1.ListenerSet) []string {

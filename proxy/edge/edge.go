@@ -199,6 +199,13 @@ func (e *Configs) For(sni string) (*tls.Config, string, error) {
 	return e.fallback, dp.id, nil
 }
 
+// PolicyFor is the ID of the TLS policy a connection for a host name is negotiated
+// under (whether or not that handshake would succeed).
+func (e *Configs) PolicyFor(host string) string {
+	_, id, _ := e.For(host)
+	return id
+}
+
 // NormalizeHost lower-cases a host name and drops a trailing dot, without allocating
 // when it is already in that form. SNI and the router's Host matching both use it, so the
 // two agree on what a name is.
