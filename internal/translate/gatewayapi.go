@@ -108,6 +108,8 @@ type gwState struct {
 	// rankedTCP are the snapshot TCP routes built from TLSRoutes and TCPRoutes
 	// (gatewayapi_tlsroute.go), ranked the same way.
 	rankedTCP []gwRankedTCP
+	// btls are the BackendTLSPolicies (gatewayapi_backendtls.go).
+	btls *btlsState
 }
 
 func (t *translator) buildGatewayAPI() {
@@ -123,11 +125,13 @@ func (t *translator) buildGatewayAPI() {
 			t.buildGateway(gw)
 		}
 	}
+	t.buildBackendTLSPolicies() // gatewayapi_backendtls.go: before the routes that use them
 	t.buildHTTPRoutes()
 	t.rankGatewayRoutes()
 	t.buildTLSRoutes() // gatewayapi_tlsroute.go
 	t.buildTCPRoutes() // gatewayapi_tcproute.go
 	t.rankGatewayTCPRoutes()
+	t.finishBackendTLSPolicies() // gatewayapi_backendtls.go
 	t.finishGateways()
 }
 
@@ -443,6 +447,9 @@ func (t *translator) finishGateways() {
 			accepted.Reason, accepted.Message = string(gwv1.GatewayReasonListenersNotValid), fmt.Sprintf("%d of %d listeners are not valid: see status.listeners", invalid, len(t.gw.listeners[key]))
 		}
 		st.Conditions = []metav1.Condition{accepted, programmed}
+		if c := t.gatewayBackendTLSCondition(gw); c != nil { // spec.tls.backend, gatewayapi_backendtls.go
+			st.Conditions = append(st.Conditions, *c)
+		}
 		t.gw.status[Key{Kind: KindGateway, Namespace: gw.Namespace, Name: gw.Name}] = &GatewayAPIStatus{Gateway: st}
 	}
 }
