@@ -47,7 +47,10 @@ type GatewayAPIStatus struct {
 // GatewaySupportedFeatures are the Gateway API features Bridgehead implements, published
 // in the GatewayClass status (the conformance suite reads them from there).
 var GatewaySupportedFeatures = []gwv1.FeatureName{
+	"BackendTLSPolicy",
+	"BackendTLSPolicySANValidation",
 	"Gateway",
+	"GatewayBackendClientCertificate",
 	"HTTPRoute",
 	"ReferenceGrant",
 	"HTTPRouteHostRewrite",

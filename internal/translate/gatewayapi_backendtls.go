@@ -45,6 +45,9 @@ type btlsState struct {
 	winners  map[btlsTarget]*btlsPolicy
 	// clientCerts are the Gateways' backend client certificates, resolved once.
 	clientCerts map[nsName]*gwClientCert
+	// serviceGateways are the Gateways each targeted Service is used through, whatever
+	// policy applies: the ancestors a Conflicted policy reports through.
+	serviceGateways map[nsName][]nsName
 }
 
 // gwClientCert is a Gateway's spec.tls.backend.clientCertificateRef, resolved.
@@ -56,7 +59,7 @@ type gwClientCert struct {
 // buildBackendTLSPolicies validates every policy and decides which one applies to each
 // target: the oldest, then by namespace/name; the others are Conflicted.
 func (t *translator) buildBackendTLSPolicies() {
-	st := &btlsState{winners: map[btlsTarget]*btlsPolicy{}, clientCerts: map[nsName]*gwClientCert{}}
+	st := &btlsState{winners: map[btlsTarget]*btlsPolicy{}, clientCerts: map[nsName]*gwClientCert{}, serviceGateways: map[nsName][]nsName{}}
 	t.gw.btls = st
 	for _, p := range sortedByAge(t.in.BackendTLSPolicies) {
 		bp := &btlsPolicy{p: p, rep: t.reportFor(KindBackendTLSPolicy, &p.ObjectMeta)}
@@ -215,6 +218,13 @@ func (t *translator) applyBackendTLS(r *gwRoute, b *snapshot.Backend, sp *corev1
 	if st == nil || len(st.winners) == 0 {
 		return
 	}
+	gateways := routeGateways(r)
+	svc := nsName{b.Service.Namespace, b.Service.Name}
+	for _, g := range gateways {
+		if !containsNsName(st.serviceGateways[svc], g) {
+			st.serviceGateways[svc] = append(st.serviceGateways[svc], g)
+		}
+	}
 	var bp *btlsPolicy
 	if sp != nil && sp.Name != "" {
 		bp = st.winners[btlsTarget{b.Service.Namespace, b.Service.Name, sp.Name}]
@@ -225,7 +235,6 @@ func (t *translator) applyBackendTLS(r *gwRoute, b *snapshot.Backend, sp *corev1
 	if bp == nil {
 		return
 	}
-	gateways := routeGateways(r)
 	for _, g := range gateways {
 		bp.usedThrough(g)
 	}
@@ -261,12 +270,18 @@ func routeGateways(r *gwRoute) []nsName {
 }
 
 func (bp *btlsPolicy) usedThrough(g nsName) {
-	for _, have := range bp.gateways {
-		if have == g {
-			return
+	if !containsNsName(bp.gateways, g) {
+		bp.gateways = append(bp.gateways, g)
+	}
+}
+
+func containsNsName(list []nsName, k nsName) bool {
+	for _, have := range list {
+		if have == k {
+			return true
 		}
 	}
-	bp.gateways = append(bp.gateways, g)
+	return false
 }
 
 // withClientCertificate is the policy's transport with the client certificate of the
@@ -378,9 +393,9 @@ func (t *translator) finishBackendTLSPolicies() {
 	for _, bp := range t.gw.btls.policies {
 		if bp.acceptedReason == string(gwv1.PolicyReasonConflicted) {
 			// A conflicted policy is not used, but its status still says so through the
-			// Gateways of the routes using its Service.
-			for _, w := range t.gw.btls.winnersOfTargets(bp) {
-				for _, g := range w.gateways {
+			// Gateways of the routes using its Services.
+			for _, ref := range bp.p.Spec.TargetRefs {
+				for _, g := range t.gw.btls.serviceGateways[nsName{bp.p.Namespace, string(ref.Name)}] {
 					bp.usedThrough(g)
 				}
 			}
@@ -409,21 +424,6 @@ func (t *translator) finishBackendTLSPolicies() {
 		}
 		t.gw.status[Key{Kind: KindBackendTLSPolicy, Namespace: bp.p.Namespace, Name: bp.p.Name}] = st
 	}
-}
-
-// winnersOfTargets are the policies applied to the targets a conflicted policy names.
-func (st *btlsState) winnersOfTargets(bp *btlsPolicy) []*btlsPolicy {
-	var out []*btlsPolicy
-	for _, ref := range bp.p.Spec.TargetRefs {
-		tg := btlsTarget{bp.p.Namespace, string(ref.Name), ""}
-		if ref.SectionName != nil {
-			tg.section = string(*ref.SectionName)
-		}
-		if w, ok := st.winners[tg]; ok && w != bp {
-			out = append(out, w)
-		}
-	}
-	return out
 }
 
 func ptrKind(k string) *gwv1.Kind { v := gwv1.Kind(k); return &v }

@@ -100,6 +100,11 @@ func (v *verifier) verify(cs tls.ConnectionState) error {
 	if pins := v.pins(); len(pins) > 0 && !anyPinnedSAN(leaf, v.peerSANs) && !anyName(leaf, v.peerDNS) && !anyURI(leaf, v.peerURIs) {
 		d.Message = fmt.Sprintf("the backend's certificate (SANs %s) has none of the SANs pinned by peerCertSANs (%s)",
 			bracketed(d.SANs), bracketed(pins))
+		if v.pinsOnly {
+			// Only a BackendTLSPolicy's subjectAltNames set pinsOnly.
+			d.Message = fmt.Sprintf("the backend's certificate (SANs %s) has none of the subjectAltNames the BackendTLSPolicy requires (%s); fix the certificate or the policy's subjectAltNames",
+				bracketed(d.SANs), bracketed(pins))
+		}
 		return fail(NameMismatch, d, errors.New("no pinned SAN"))
 	}
 	if v.peerURI != "" && !hasURI(leaf, v.peerURI) {
