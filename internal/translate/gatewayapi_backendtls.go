@@ -37,7 +37,9 @@ type btlsPolicy struct {
 	gateways []nsName
 }
 
-func (bp *btlsPolicy) obj() string { return KindBackendTLSPolicy + " " + bp.p.Namespace + "/" + bp.p.Name }
+func (bp *btlsPolicy) obj() string {
+	return KindBackendTLSPolicy + " " + bp.p.Namespace + "/" + bp.p.Name
+}
 
 // btlsState is the BackendTLSPolicy part of one translation.
 type btlsState struct {

@@ -77,7 +77,7 @@ func run(m *testing.M) (int, error) {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = bhv1.AddToScheme(scheme)
-	_ = gwv1.AddToScheme(scheme) // gatewayapi_test.go
+	_ = gwv1.Install(scheme) // gatewayapi_test.go
 	c, err := client.New(te.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		return 0, err
