@@ -28,6 +28,10 @@ type Transport struct {
 	PeerCertSANs     []string `json:"peerCertSANs,omitempty"`
 	PeerCertDNSNames []string `json:"peerCertDNSNames,omitempty"`
 	PeerCertURIs     []string `json:"peerCertURIs,omitempty"`
+	// PinsReplaceNames: when pins are set, the certificate is checked against them only,
+	// not against the backend's names (a BackendTLSPolicy's subjectAltNames replace its
+	// hostname in the check; the hostname stays the SNI).
+	PinsReplaceNames bool `json:"pinsReplaceNames,omitempty"`
 	MinVersion       uint16   `json:"minVersion,omitempty"`
 	MaxVersion       uint16   `json:"maxVersion,omitempty"`
 	CipherSuites     []uint16 `json:"cipherSuites,omitempty"`

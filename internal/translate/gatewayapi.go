@@ -47,10 +47,13 @@ type GatewayAPIStatus struct {
 // GatewaySupportedFeatures are the Gateway API features Bridgehead implements, published
 // in the GatewayClass status (the conformance suite reads them from there).
 var GatewaySupportedFeatures = []gwv1.FeatureName{
+	"BackendTLSPolicy",
+	"BackendTLSPolicySANValidation",
 	"Gateway",
 	"GatewayFrontendClientCertificateValidation",
 	"GatewayFrontendClientCertificateValidationInsecureFallback",
 	"GatewayHTTPSListenerDetectMisdirectedRequests",
+	"GatewayBackendClientCertificate",
 	"HTTPRoute",
 	"ReferenceGrant",
 	"HTTPRouteHostRewrite",
@@ -126,6 +129,8 @@ type gwState struct {
 	// frontend are the Gateways' compiled spec.tls.frontend validations, by
 	// "ns/name/field" (gatewayapi_frontend.go).
 	frontend map[string]*frontendPolicyResult
+	// btls are the BackendTLSPolicies (gatewayapi_backendtls.go).
+	btls *btlsState
 }
 
 func (t *translator) buildGatewayAPI() {
@@ -141,11 +146,13 @@ func (t *translator) buildGatewayAPI() {
 			t.buildGateway(gw)
 		}
 	}
+	t.buildBackendTLSPolicies() // gatewayapi_backendtls.go: before the routes that use them
 	t.buildHTTPRoutes()
 	t.rankGatewayRoutes()
 	t.buildTLSRoutes() // gatewayapi_tlsroute.go
 	t.buildTCPRoutes() // gatewayapi_tcproute.go
 	t.rankGatewayTCPRoutes()
+	t.finishBackendTLSPolicies() // gatewayapi_backendtls.go
 	t.finishGateways()
 	t.markRefusedGatewayAPI()
 }
@@ -499,6 +506,9 @@ func (t *translator) finishGateways() {
 		}
 		st.Conditions = []metav1.Condition{accepted, programmed}
 		st.Conditions = append(st.Conditions, frontendGatewayConditions(gw)...) // gatewayapi_frontend.go
+		if c := t.gatewayBackendTLSCondition(gw); c != nil { // spec.tls.backend, gatewayapi_backendtls.go
+			st.Conditions = append(st.Conditions, *c)
+		}
 		t.gw.status[Key{Kind: KindGateway, Namespace: gw.Namespace, Name: gw.Name}] = &GatewayAPIStatus{Gateway: st}
 	}
 }

@@ -8,7 +8,13 @@ import (
 // (Kind.References).
 
 func gatewayRefs(gw *gwv1.Gateway) []string {
-	return append(listenerRefs(gw.Namespace, gw.Spec.Listeners), frontendRefs(gw)...)
+	out := append(listenerRefs(gw.Namespace, gw.Spec.Listeners), frontendRefs(gw)...)
+	// spec.tls.backend.clientCertificateRef (gatewayapi_backendtls.go): a change of that
+	// Secret rebuilds too.
+	if tls := gw.Spec.TLS; tls != nil && tls.Backend != nil && tls.Backend.ClientCertificateRef != nil {
+		out = append(out, certificateRefs(gw.Namespace, []gwv1.SecretObjectReference{*tls.Backend.ClientCertificateRef})...)
+	}
+	return out
 }
 
 func listenerSetRefs(ls *gwv1.ListenerSet) []string {

@@ -282,6 +282,7 @@ func (t *translator) gwBackend(r *gwRoute, field string, ref gwv1.BackendObjectR
 		}
 		return fail(gwv1.RouteReasonBackendNotFound, problem.message+"; requests for this backend get 500")
 	}
+	t.applyBackendTLS(r, b, res.port) // a BackendTLSPolicy on the Service: TLS to it (gatewayapi_backendtls.go)
 	return b
 }
 

@@ -95,6 +95,9 @@ func keyOf(r snapshot.Ref) translate.Key {
 
 // transportKey turns a transport ID ("Kind/ns/name") into its object key.
 func transportKey(id string) translate.Key {
+	// A BackendTLSPolicy's transport with a Gateway's client certificate is
+	// "BackendTLSPolicy/ns/name@gwns/gwname": the object is the policy.
+	id, _, _ = strings.Cut(id, "@")
 	parts := strings.SplitN(id, "/", 3)
 	if len(parts) != 3 {
 		return translate.Key{Kind: "ServersTransport", Name: id}
@@ -194,8 +197,11 @@ func Merge(st translate.Statuses, runtime Conditions) translate.Statuses {
 			out[k] = s
 			continue
 		}
-		merged := &translate.ObjectStatus{Generation: s.Generation, Hosts: s.Hosts, Certificates: s.Certificates, APIGroup: s.APIGroup}
+		// A copy keeps every field (the Gateway API status included); only conditions change.
+		cp := *s
+		merged := &cp
 		merged.Conditions = append([]metav1.Condition(nil), s.Conditions...)
+		merged.GatewayAPI = mergeGatewayAPI(s.GatewayAPI, rc, s.Generation) // gatewayapi.go
 		for _, c := range rc {
 			c.ObservedGeneration = s.Generation
 			merged.Conditions = mergeCondition(merged.Conditions, c)

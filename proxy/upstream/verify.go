@@ -23,6 +23,8 @@ type verifier struct {
 	peerDNS   []string // DNS pins matched as hostname verification does
 	peerURIs  []string // URI pins, case-insensitive
 	peerURI   string
+	// pinsOnly: the pins replace the name check (Transport.PinsReplaceNames).
+	pinsOnly bool
 }
 
 func newVerifier(t *snapshot.Transport, names []string) *verifier {
@@ -33,6 +35,7 @@ func newVerifier(t *snapshot.Transport, names []string) *verifier {
 		}
 		v.peerSANs, v.peerURI = t.PeerCertSANs, t.PeerCertURI
 		v.peerDNS, v.peerURIs = t.PeerCertDNSNames, t.PeerCertURIs
+		v.pinsOnly = t.PinsReplaceNames && len(v.pins()) > 0
 	}
 	return v
 }
@@ -89,7 +92,7 @@ func (v *verifier) verify(cs tls.ConnectionState) error {
 		return fail(UnknownAuthority, d, err)
 	}
 
-	if !anyName(leaf, names) {
+	if !v.pinsOnly && !anyName(leaf, names) {
 		d.Message = fmt.Sprintf("the backend's certificate is valid for %s, not for any of the names checked (%s); set serverName on the ServersTransport to one of the certificate's names, or fix the certificate",
 			bracketed(d.SANs), bracketed(names))
 		return fail(NameMismatch, d, x509.HostnameError{Certificate: leaf, Host: strings.Join(names, ",")})
@@ -97,6 +100,11 @@ func (v *verifier) verify(cs tls.ConnectionState) error {
 	if pins := v.pins(); len(pins) > 0 && !anyPinnedSAN(leaf, v.peerSANs) && !anyName(leaf, v.peerDNS) && !anyURI(leaf, v.peerURIs) {
 		d.Message = fmt.Sprintf("the backend's certificate (SANs %s) has none of the SANs pinned by peerCertSANs (%s)",
 			bracketed(d.SANs), bracketed(pins))
+		if v.pinsOnly {
+			// Only a BackendTLSPolicy's subjectAltNames set pinsOnly.
+			d.Message = fmt.Sprintf("the backend's certificate (SANs %s) has none of the subjectAltNames the BackendTLSPolicy requires (%s); fix the certificate or the policy's subjectAltNames",
+				bracketed(d.SANs), bracketed(pins))
+		}
 		return fail(NameMismatch, d, errors.New("no pinned SAN"))
 	}
 	if v.peerURI != "" && !hasURI(leaf, v.peerURI) {

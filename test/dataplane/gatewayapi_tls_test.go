@@ -53,6 +53,8 @@ func (g *gateway) applyGatewayAPI(objs ...client.Object) translate.Statuses {
 			in.TCPRoutes = append(in.TCPRoutes, v)
 		case *corev1.Secret:
 			in.Secrets = append(in.Secrets, v)
+		case *gwv1.BackendTLSPolicy: // gatewayapi_backendtls_test.go
+			in.BackendTLSPolicies = append(in.BackendTLSPolicies, v)
 		case *corev1.ConfigMap:
 			in.ConfigMaps = append(in.ConfigMaps, v)
 		case *corev1.Service:
