@@ -31,7 +31,7 @@ type Transport struct {
 	// PinsReplaceNames: when pins are set, the certificate is checked against them only,
 	// not against the backend's names (a BackendTLSPolicy's subjectAltNames replace its
 	// hostname in the check; the hostname stays the SNI).
-	PinsReplaceNames bool `json:"pinsReplaceNames,omitempty"`
+	PinsReplaceNames bool     `json:"pinsReplaceNames,omitempty"`
 	MinVersion       uint16   `json:"minVersion,omitempty"`
 	MaxVersion       uint16   `json:"maxVersion,omitempty"`
 	CipherSuites     []uint16 `json:"cipherSuites,omitempty"`

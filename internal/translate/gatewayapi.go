@@ -506,7 +506,7 @@ func (t *translator) finishGateways() {
 		}
 		st.Conditions = []metav1.Condition{accepted, programmed}
 		st.Conditions = append(st.Conditions, frontendGatewayConditions(gw)...) // gatewayapi_frontend.go
-		if c := t.gatewayBackendTLSCondition(gw); c != nil { // spec.tls.backend, gatewayapi_backendtls.go
+		if c := t.gatewayBackendTLSCondition(gw); c != nil {                    // spec.tls.backend, gatewayapi_backendtls.go
 			st.Conditions = append(st.Conditions, *c)
 		}
 		t.gw.status[Key{Kind: KindGateway, Namespace: gw.Namespace, Name: gw.Name}] = &GatewayAPIStatus{Gateway: st}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,9 +24,7 @@ import (
 // HTTPS listeners (GEP-3567), through the real proxy on 127.0.0.1 with real clients: Go's
 // (HTTP/1.1 and HTTP/2, a reused HTTP/2 connection), curl and openssl s_client.
 
-func caConfigMap(name string, ca *pki.CA) *corev1.ConfigMap {
-	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string]string{"ca.crt": string(ca.PEM)}}
-}
+// caConfigMap is in gatewayapi_backendtls_test.go.
 
 func caRef(name string) gwv1.ObjectReference {
 	return gwv1.ObjectReference{Group: "", Kind: "ConfigMap", Name: gwv1.ObjectName(name)}
