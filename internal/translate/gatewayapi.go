@@ -48,6 +48,7 @@ type GatewayAPIStatus struct {
 // in the GatewayClass status (the conformance suite reads them from there).
 var GatewaySupportedFeatures = []gwv1.FeatureName{
 	"Gateway",
+	"GRPCRoute",
 	"HTTPRoute",
 	"ReferenceGrant",
 	"HTTPRouteHostRewrite",
@@ -124,6 +125,7 @@ func (t *translator) buildGatewayAPI() {
 		}
 	}
 	t.buildHTTPRoutes()
+	t.buildGRPCRoutes() // gatewayapi_grpcroute.go; before the ranking, which covers both
 	t.rankGatewayRoutes()
 	t.buildTLSRoutes() // gatewayapi_tlsroute.go
 	t.buildTCPRoutes() // gatewayapi_tcproute.go
@@ -164,7 +166,7 @@ func (t *translator) buildGatewayClasses() {
 func routeKindsFor(p gwv1.ProtocolType, tlsMode gwv1.TLSModeType) []gwv1.Kind {
 	switch p {
 	case gwv1.HTTPProtocolType, gwv1.HTTPSProtocolType:
-		return []gwv1.Kind{KindHTTPRoute}
+		return []gwv1.Kind{KindHTTPRoute, KindGRPCRoute}
 	case gwv1.TLSProtocolType:
 		return []gwv1.Kind{KindTLSRoute}
 	case gwv1.TCPProtocolType:
