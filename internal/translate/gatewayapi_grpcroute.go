@@ -26,6 +26,7 @@ func (t *translator) buildGRPCRoutes() {
 	for _, gr := range sortedByAge(t.in.GRPCRoutes) {
 		t.buildGRPCRoute(gr)
 	}
+	t.resolveHTTPGRPCConflicts() // gatewayapi_grpcconflict.go
 }
 
 func (t *translator) buildGRPCRoute(route *gwv1.GRPCRoute) {

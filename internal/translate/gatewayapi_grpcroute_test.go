@@ -206,3 +206,45 @@ func TestGRPCRouteHeaderModifiersAndH2COnAppProtocol(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPRouteAndGRPCRouteSharingAHostOnAListenerTheOldestIsAccepted(t *testing.T) {
+	in := grpcInputs(
+		testGRPCRoute("new-grpc", time.Hour, []gwv1.Hostname{"a.example.com"}),
+		testGRPCRoute("old-grpc", 3*time.Hour, []gwv1.Hostname{"b.example.com"}),
+		testGRPCRoute("alone-grpc", 0, []gwv1.Hostname{"c.example.com"}),
+	)
+	in.HTTPRoutes = []*gwv1.HTTPRoute{
+		testHTTPRoute("old-http", 2*time.Hour, []gwv1.Hostname{"a.example.com", "d.example.com"}, prefix("/")),
+		testHTTPRoute("new-http", 0, []gwv1.Hostname{"b.example.com"}, prefix("/")),
+	}
+	snap, st := Translate(in, DefaultOptions())
+	if err := snap.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ kind, name, reason, names string }{
+		{KindGRPCRoute, "new-grpc", "Conflicted", "HTTPRoute web/old-http"},
+		{KindHTTPRoute, "new-http", "Conflicted", "GRPCRoute web/old-grpc"},
+		{KindHTTPRoute, "old-http", "Accepted", ""},
+		{KindGRPCRoute, "old-grpc", "Accepted", ""},
+		{KindGRPCRoute, "alone-grpc", "Accepted", ""},
+	} {
+		acc := parentConditions(t, st, c.kind, c.name)["Accepted"]
+		if acc.Reason != c.reason || !strings.Contains(acc.Message, c.names) || (acc.Status == metav1.ConditionTrue) != (c.reason == "Accepted") {
+			t.Errorf("%s %s: Accepted=%s %s %q, want %s naming %q", c.kind, c.name, acc.Status, acc.Reason, acc.Message, c.reason, c.names)
+		}
+	}
+	for _, c := range []struct{ host, want string }{
+		{"a.example.com", "old-http"}, // the older HTTPRoute keeps its name
+		{"b.example.com", "old-grpc"}, // the older GRPCRoute keeps its name
+		{"c.example.com", "alone-grpc"},
+		{"d.example.com", "old-http"},
+	} {
+		if got := grpcRouteFor(t, snap, c.host, echoService, "Echo", nil); got != c.want {
+			t.Errorf("%s: routed to %q, want %q", c.host, got, c.want)
+		}
+	}
+	gw := st[Key{Kind: KindGateway, Namespace: "web", Name: "gw"}].GatewayAPI.Gateway
+	if got := gw.Listeners[0].AttachedRoutes; got != 3 {
+		t.Errorf("attachedRoutes = %d, want 3 (the two conflicting losers do not count)", got)
+	}
+}
