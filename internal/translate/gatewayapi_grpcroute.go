@@ -9,6 +9,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/rule"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
@@ -235,8 +236,12 @@ func grpcMatchRule(m gwv1.GRPCRouteMatch) (string, rankedRoute, error) {
 		}
 		switch typ {
 		case gwv1.GRPCMethodMatchExact:
-			if strings.Contains(service, "/") || strings.Contains(method, "/") {
-				return "", rank, fmt.Errorf(".method: an Exact service or method cannot contain '/' (service %q, method %q)", service, method)
+			// The CRD's own character rules (a folder's YAML may not have met them).
+			if service != "" && !grpcExactService.MatchString(service) {
+				return "", rank, fmt.Errorf(".method.service: %q is not a gRPC service name (%s)", service, grpcExactService)
+			}
+			if method != "" && !grpcExactMethod.MatchString(method) {
+				return "", rank, fmt.Errorf(".method.method: %q is not a gRPC method name (%s)", method, grpcExactMethod)
 			}
 			switch {
 			case method == "":
@@ -250,13 +255,13 @@ func grpcMatchRule(m gwv1.GRPCRouteMatch) (string, rankedRoute, error) {
 			sre, mre := "[^/]+", "[^/]+"
 			if service != "" {
 				if _, err := regexp.Compile(service); err != nil {
-					return "", rank, fmt.Errorf(".method.service: %q is not a regular expression (RE2): %v", service, err)
+					return "", rank, fmt.Errorf(".method.service: %q is not a regular expression (RE2): %w", service, err)
 				}
 				sre = "(?:" + service + ")"
 			}
 			if method != "" {
 				if _, err := regexp.Compile(method); err != nil {
-					return "", rank, fmt.Errorf(".method.method: %q is not a regular expression (RE2): %v", method, err)
+					return "", rank, fmt.Errorf(".method.method: %q is not a regular expression (RE2): %w", method, err)
 				}
 				mre = "(?:" + method + ")"
 			}
@@ -283,7 +288,7 @@ func grpcMatchRule(m gwv1.GRPCRouteMatch) (string, rankedRoute, error) {
 			parts = append(parts, "Header("+quoteRule(string(h.Name))+", "+quoteRule(h.Value)+")")
 		case gwv1.GRPCHeaderMatchRegularExpression:
 			if _, err := regexp.Compile(h.Value); err != nil {
-				return "", rank, fmt.Errorf(".headers[%d].value: %q is not a regular expression (RE2): %v", k, h.Value, err)
+				return "", rank, fmt.Errorf(".headers[%d].value: %q is not a regular expression (RE2): %w", k, h.Value, err)
 			}
 			parts = append(parts, "HeaderRegexp("+quoteRule(string(h.Name))+", "+quoteRule(h.Value)+")")
 		default:
@@ -291,8 +296,22 @@ func grpcMatchRule(m gwv1.GRPCRouteMatch) (string, rankedRoute, error) {
 		}
 		rank.headers++
 	}
-	return strings.Join(parts, " && "), rank, nil
+	cond := strings.Join(parts, " && ")
+	// A folder's YAML has no CRD to refuse what the rule language cannot carry (bytes
+	// that are not UTF-8): such a match is refused here instead of failing the snapshot.
+	if cond != "" {
+		if _, err := rule.Parse(cond, rule.HTTP); err != nil {
+			return "", rank, fmt.Errorf(": the method and header values cannot be matched (%w); use UTF-8 text", err)
+		}
+	}
+	return cond, rank, nil
 }
+
+// The characters the GRPCRoute CRD allows in an Exact service and method.
+var (
+	grpcExactService = regexp.MustCompile(`^(?i)\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$`)
+	grpcExactMethod  = regexp.MustCompile(`^[A-Za-z_][A-Za-z_0-9]*$`)
+)
 
 func deref(s *string) string {
 	if s == nil {
