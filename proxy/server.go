@@ -402,7 +402,13 @@ func (s *Server) httpServer(ep *entryPoint) *http.Server {
 		},
 	}
 	// TLS listeners hand over *tls.Conn values whose config (and ALPN) is chosen per SNI;
-	// net/http then serves HTTP/2 when h2 was negotiated.
+	// net/http then serves HTTP/2 when h2 was negotiated. Plain connections take HTTP/2
+	// with prior knowledge (h2c) besides HTTP/1: gRPC clients speak it, and the Gateway
+	// API requires it of HTTP listeners that take GRPCRoutes.
+	hs.Protocols = new(http.Protocols)
+	hs.Protocols.SetHTTP1(true)
+	hs.Protocols.SetHTTP2(true)
+	hs.Protocols.SetUnencryptedHTTP2(true)
 	return hs
 }
 

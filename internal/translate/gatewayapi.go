@@ -54,6 +54,7 @@ var GatewaySupportedFeatures = []gwv1.FeatureName{
 	"GatewayFrontendClientCertificateValidationInsecureFallback",
 	"GatewayHTTPSListenerDetectMisdirectedRequests",
 	"GatewayBackendClientCertificate",
+	"GRPCRoute",
 	"HTTPRoute",
 	"ReferenceGrant",
 	"HTTPRouteHostRewrite",
@@ -148,6 +149,7 @@ func (t *translator) buildGatewayAPI() {
 	}
 	t.buildBackendTLSPolicies() // gatewayapi_backendtls.go: before the routes that use them
 	t.buildHTTPRoutes()
+	t.buildGRPCRoutes() // gatewayapi_grpcroute.go; before the ranking, which covers both
 	t.rankGatewayRoutes()
 	t.buildTLSRoutes() // gatewayapi_tlsroute.go
 	t.buildTCPRoutes() // gatewayapi_tcproute.go
@@ -223,7 +225,7 @@ func (t *translator) buildGatewayClasses() {
 func routeKindsFor(p gwv1.ProtocolType, tlsMode gwv1.TLSModeType) []gwv1.Kind {
 	switch p {
 	case gwv1.HTTPProtocolType, gwv1.HTTPSProtocolType:
-		return []gwv1.Kind{KindHTTPRoute}
+		return []gwv1.Kind{KindHTTPRoute, KindGRPCRoute}
 	case gwv1.TLSProtocolType:
 		return []gwv1.Kind{KindTLSRoute}
 	case gwv1.TCPProtocolType:

@@ -84,6 +84,25 @@ func httpRouteRefs(r *gwv1.HTTPRoute) []string {
 	return out
 }
 
+func grpcRouteRefs(r *gwv1.GRPCRoute) []string {
+	var out []string
+	for _, rule := range r.Spec.Rules {
+		for _, b := range rule.BackendRefs {
+			if s, ok := serviceRef(r.Namespace, b.BackendObjectReference); ok {
+				out = append(out, s)
+			}
+		}
+		for _, f := range rule.Filters {
+			if f.RequestMirror != nil {
+				if s, ok := serviceRef(r.Namespace, f.RequestMirror.BackendRef); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
 func tlsRouteRefs(r *gwv1.TLSRoute) []string {
 	var out []string
 	for _, rule := range r.Spec.Rules {

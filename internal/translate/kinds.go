@@ -109,6 +109,8 @@ var Kinds = []Kind{
 		func(l *gwv1.ListenerSetList) []gwv1.ListenerSet { return l.Items }, listenerSetRefs),
 	kind(KindHTTPRoute, gatewayAPI, func(in *Inputs) *[]*gwv1.HTTPRoute { return &in.HTTPRoutes },
 		func(l *gwv1.HTTPRouteList) []gwv1.HTTPRoute { return l.Items }, httpRouteRefs),
+	kind(KindGRPCRoute, gatewayAPI, func(in *Inputs) *[]*gwv1.GRPCRoute { return &in.GRPCRoutes },
+		func(l *gwv1.GRPCRouteList) []gwv1.GRPCRoute { return l.Items }, grpcRouteRefs),
 	kind(KindTLSRoute, gatewayAPI, func(in *Inputs) *[]*gwv1.TLSRoute { return &in.TLSRoutes },
 		func(l *gwv1.TLSRouteList) []gwv1.TLSRoute { return l.Items }, tlsRouteRefs),
 	kind(KindTCPRoute, gatewayAPI, func(in *Inputs) *[]*gwv1.TCPRoute { return &in.TCPRoutes },

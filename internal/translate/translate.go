@@ -50,6 +50,7 @@ type Inputs struct {
 	Gateways           []*gwv1.Gateway
 	ListenerSets       []*gwv1.ListenerSet
 	HTTPRoutes         []*gwv1.HTTPRoute
+	GRPCRoutes         []*gwv1.GRPCRoute
 	TLSRoutes          []*gwv1.TLSRoute
 	TCPRoutes          []*gwv1.TCPRoute
 	ReferenceGrants    []*gwv1.ReferenceGrant
@@ -205,6 +206,7 @@ const (
 	KindGateway             = "Gateway"
 	KindListenerSet         = "ListenerSet"
 	KindHTTPRoute           = "HTTPRoute"
+	KindGRPCRoute           = "GRPCRoute"
 	KindTLSRoute            = "TLSRoute"
 	KindTCPRoute            = "TCPRoute"
 	KindReferenceGrant      = "ReferenceGrant"

@@ -47,6 +47,8 @@ func (g *gateway) applyGatewayAPI(objs ...client.Object) translate.Statuses {
 			in.Gateways = append(in.Gateways, v)
 		case *gwv1.HTTPRoute:
 			in.HTTPRoutes = append(in.HTTPRoutes, v)
+		case *gwv1.GRPCRoute:
+			in.GRPCRoutes = append(in.GRPCRoutes, v)
 		case *gwv1.TLSRoute:
 			in.TLSRoutes = append(in.TLSRoutes, v)
 		case *gwv1.TCPRoute:
