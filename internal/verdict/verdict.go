@@ -194,7 +194,8 @@ func Merge(st translate.Statuses, runtime Conditions) translate.Statuses {
 			out[k] = s
 			continue
 		}
-		merged := &translate.ObjectStatus{Generation: s.Generation, Hosts: s.Hosts, Certificates: s.Certificates, APIGroup: s.APIGroup}
+		// GatewayAPI is kept: a route that served requests still shows its parents.
+		merged := &translate.ObjectStatus{Generation: s.Generation, Hosts: s.Hosts, Certificates: s.Certificates, APIGroup: s.APIGroup, GatewayAPI: s.GatewayAPI}
 		merged.Conditions = append([]metav1.Condition(nil), s.Conditions...)
 		for _, c := range rc {
 			c.ObservedGeneration = s.Generation
