@@ -118,6 +118,7 @@ func (t *translator) buildGatewayAPI() {
 	}
 	t.buildHTTPRoutes()
 	t.rankGatewayRoutes()
+	t.reportMixedWorlds() // gatewayapi_mixed.go: the IngressRoutes/Ingresses an HTTPRoute outranks
 	t.finishGateways()
 }
 
