@@ -155,3 +155,50 @@ func TestGatewayAPIDocumentsAreAdmittedAsTheAPIServerWould(t *testing.T) {
 		})
 	}
 }
+
+// A refused edit of a Gateway API document keeps the object's last good version, as a
+// refused `kubectl apply` would.
+func TestGatewayAPIBrokenEditKeepsTheLastGoodVersion(t *testing.T) {
+	prev := load(t, map[string]string{"gw.yaml": gatewayFolder})
+	broken := strings.Replace(gatewayFolder, "hostnames: [web.example.com]", "hostnames: [web.example.com]\n  hostname: typo", 1)
+	res := load(t, map[string]string{"gw.yaml": broken})
+	if len(res.Problems) == 0 {
+		t.Fatal("the typo was not refused")
+	}
+	kept := res.KeepLastGood(prev)
+	want := translate.Key{Kind: translate.KindHTTPRoute, Namespace: "apps", Name: "web"}
+	if len(kept) != 1 || kept[0] != want || len(res.Inputs.HTTPRoutes) != 1 {
+		t.Fatalf("kept %v (HTTPRoutes %d), want %v", kept, len(res.Inputs.HTTPRoutes), want)
+	}
+}
+
+// FuzzGatewayAPIDocument: whatever the Gateway API document, the loader does not panic,
+// and a document it admits is read as exactly one object of its kind, named as written.
+func FuzzGatewayAPIDocument(f *testing.F) {
+	for _, d := range strings.Split(gatewayFolder, "\n---\n") {
+		if strings.Contains(d, "gateway.networking.k8s.io") {
+			f.Add(d)
+		}
+	}
+	f.Add("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  rules:\n  - matches: [{path: {type: Exact, value: /a}}]\n    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /b}}}]\n")
+	f.Add("apiVersion: gateway.networking.k8s.io/v1\nkind: BackendTLSPolicy\nmetadata: {name: p}\nspec:\n  targetRefs: [{group: '', kind: Service, name: s}]\n  validation: {hostname: s.example, wellKnownCACertificates: System}\n")
+	f.Add("apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\nmetadata: {name: t}\nspec: {hostnames: ['*.example.com'], rules: [{backendRefs: [{name: s, port: 443}]}]}\n")
+	f.Fuzz(func(t *testing.T, doc string) {
+		res, err := LoadStream("f.yaml", []byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range res.Origin {
+			kind, ok := translate.KindNamed(k.Kind)
+			if !ok {
+				t.Fatalf("admitted %v, not a registered kind", k)
+			}
+			if n := len(kind.Objects(res.Inputs)); n != 1 {
+				t.Fatalf("admitted %v but Inputs holds %d objects of its kind", k, n)
+			}
+			if kind.GatewayAPI() && !kind.Namespaced() && k.Namespace != "" {
+				t.Fatalf("cluster-scoped %v has a namespace", k)
+			}
+		}
+	})
+}
