@@ -173,7 +173,13 @@ func gatewayAddresses(statuses translate.Statuses, gateways []*gwv1.Gateway, por
 				continue
 			}
 			host, _, err := net.SplitHostPort(bound[ep.Name])
-			if err != nil || seen[host] {
+			if err != nil {
+				continue
+			}
+			if host == "" { // ":8000": every address, as Go binds it
+				host = "::"
+			}
+			if seen[host] {
 				continue
 			}
 			seen[host] = true
