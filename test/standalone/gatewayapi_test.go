@@ -222,3 +222,59 @@ func examplePending(t *testing.T, name string) string {
 	}
 	return "PENDING examples/" + name + ": " + strings.Join(why, "; ")
 }
+
+// TestGatewayAPIMixedWorldsFolder: an HTTPRoute and an IngressRoute for one host on web.
+// Real curl shows the HTTPRoute serving its paths and the IngressRoute the rest; the
+// IngressRoute's Warnings name the HTTPRoute, in the printed table and /status.
+func TestGatewayAPIMixedWorldsFolder(t *testing.T) {
+	t.Parallel()
+	answer := func(name string) *httptest.Server {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, name+" "+r.URL.Path+"\n")
+		}))
+		t.Cleanup(s.Close)
+		return s
+	}
+	gwBackend, irBackend := answer("httproute"), answer("ingressroute")
+	dir := writeFolder(t, map[string]string{
+		"backends.yaml": plainBackendYAML(t, "new", gwBackend.Listener.Addr().String()) + plainBackendYAML(t, "old", irBackend.Listener.Addr().String()),
+		"gateway.yaml": `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: bridgehead}
+spec: {controllerName: gateway.bridgehead.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: web}
+spec:
+  gatewayClassName: bridgehead
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: api, namespace: web}
+spec:
+  parentRefs: [{name: edge}]
+  hostnames: [shop.example.test]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: new, port: 80}]
+`,
+		"ingressroute.yaml": "apiVersion: gateway.bridgehead.dev/v1alpha1\nkind: IngressRoute\nmetadata: {name: shop, namespace: web}\nspec:\n  entryPoints: [web]\n  routes:\n  - match: Host(`shop.example.test`)\n    services: [{name: old, port: 80}]\n",
+	})
+	gw := serveFolder(t, dir)
+	const warning = "spec.routes[0]: requests for shop.example.test/api on entry point web are served by HTTPRoute web/api (Gateway API routes rank above IngressRoutes), not by this IngressRoute"
+	if printed := gw.waitPrinted(warning); !strings.Contains(printed, "IngressRoute/web/shop: warning: "+warning) {
+		t.Errorf("the printed status does not warn the IngressRoute:\n%s", printed)
+	}
+	if status, reason, msg, _ := gw.status().condition("IngressRoute/web/shop", "Warnings"); status != "True" || reason != "IneffectiveSetting" || !strings.Contains(msg, warning) {
+		t.Errorf("/status IngressRoute Warnings = %s %s %q", status, reason, msg)
+	}
+	webPort := port(t, gw.web)
+	for path, want := range map[string]string{"/api/items": "httproute /api/items\n", "/api": "httproute /api\n", "/cart": "ingressroute /cart\n", "/apiary": "ingressroute /apiary\n"} {
+		out, code := runTool(t, dir, "curl", "-sS", "--resolve", "shop.example.test:"+webPort+":127.0.0.1", "http://shop.example.test:"+webPort+path)
+		if code != 0 || out != want {
+			t.Errorf("curl %s: exit %d, %q, want %q", path, code, out, want)
+		}
+	}
+}
