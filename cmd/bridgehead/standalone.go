@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"reflect"
 	"sync"
 	"time"
+
+	"k8s.io/utils/ptr"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/bridgehead/bridgehead/internal/lastgood"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -29,6 +33,9 @@ type standalone struct {
 	origin   map[translate.Key]string
 	out      io.Writer
 	dir      string // the folder served, absolute: `bridgehead status` checks it asks the right gateway
+	// listenerPorts and addrs give the Gateways their addresses (gatewayAddresses).
+	listenerPorts map[int32]translate.ListenerEntryPoint
+	addrs         func() map[string]string
 }
 
 // runStandalone serves a folder of manifests: every change goes through the same
@@ -55,6 +62,7 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 	}
 	log.Info("bridgehead serving", "mode", "standalone", "configDir", f.configDir, "addresses", srv.Addrs())
 	opts := f.translateOptions()
+	st.listenerPorts, st.addrs = opts.ListenerPorts, srv.Addrs
 	// The watcher also stops when serving ends on its own (a data plane that died).
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
@@ -92,6 +100,9 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 func (s *standalone) set(statuses translate.Statuses, res *manifests.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.addrs != nil {
+		gatewayAddresses(statuses, res.Inputs.Gateways, s.listenerPorts, s.addrs())
+	}
 	s.statuses, s.problems, s.origin = statuses, res.Problems, res.Origin
 	printStatus(s.out, verdict.Merge(s.statuses, s.runtime), problemStrings(s.problems), s.origin)
 }
@@ -140,4 +151,40 @@ func (s *standalone) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(out)
+}
+
+// gatewayAddresses gives each Gateway served from the folder its addresses. Folder mode
+// has no Service to publish (--publish-service): the addresses are the IPs this process
+// listens on for the entry points the Gateway's listeners are served on (a listener's
+// port -> entry point, as translate mapped it -> that entry point's bound address). A
+// wildcard bind is published as such (0.0.0.0 or ::: every address of the machine). The
+// ports are in the Gateway's listeners, not in addresses.
+func gatewayAddresses(statuses translate.Statuses, gateways []*gwv1.Gateway, ports map[int32]translate.ListenerEntryPoint, bound map[string]string) {
+	for _, gw := range gateways {
+		st := statuses[translate.Key{Kind: translate.KindGateway, Namespace: gw.Namespace, Name: gw.Name}]
+		if st == nil || st.GatewayAPI == nil || st.GatewayAPI.Gateway == nil {
+			continue
+		}
+		var addrs []gwv1.GatewayStatusAddress
+		seen := map[string]bool{}
+		for _, l := range gw.Spec.Listeners {
+			ep, ok := ports[l.Port]
+			if !ok {
+				continue
+			}
+			host, _, err := net.SplitHostPort(bound[ep.Name])
+			if err != nil {
+				continue
+			}
+			if host == "" { // ":8000": every address, as Go binds it
+				host = "::"
+			}
+			if seen[host] {
+				continue
+			}
+			seen[host] = true
+			addrs = append(addrs, gwv1.GatewayStatusAddress{Type: ptr.To(gwv1.IPAddressType), Value: host})
+		}
+		st.GatewayAPI.Gateway.Addresses = addrs
+	}
 }

@@ -54,6 +54,13 @@ func statusCommand(args []string, stdout, stderr io.Writer) int {
 		opts := f.translateOptions()
 		opts.Now = time.Now()
 		_, statuses := translate.Translate(res.Inputs, opts)
+		// The Gateways' addresses as serve would publish them, from the listen addresses
+		// given (not bound: no gateway answered).
+		listen := map[string]string{"web": f.proxy.Web, "websecure": f.proxy.Websecure}
+		for _, ep := range f.proxy.EntryPoints {
+			listen[ep.Name] = ep.Address
+		}
+		gatewayAddresses(statuses, res.Inputs.Gateways, opts.ListenerPorts, listen)
 		fmt.Fprintf(&out, "static: %v; translated from the folder alone (no verdicts of real requests)\n", err)
 		broken := printStatus(&out, statuses, problemStrings(res.Problems), res.Origin)
 		return out.String(), broken, nil

@@ -8,3 +8,10 @@ import "embed"
 //
 //go:embed bases/*.yaml
 var Bases embed.FS
+
+// GatewayAPI holds gateway-api/*.yaml, the Gateway API's Standard channel CRDs (the
+// version Bridgehead implements), so that a folder's Gateway API documents are admitted
+// as a cluster with those CRDs installed would admit them.
+//
+//go:embed gateway-api/*.yaml
+var GatewayAPI embed.FS

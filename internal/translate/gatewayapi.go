@@ -151,8 +151,9 @@ func (t *translator) buildGatewayAPI() {
 	t.buildHTTPRoutes()
 	t.buildGRPCRoutes() // gatewayapi_grpcroute.go; before the ranking, which covers both
 	t.rankGatewayRoutes()
-	t.buildTLSRoutes() // gatewayapi_tlsroute.go
-	t.buildTCPRoutes() // gatewayapi_tcproute.go
+	t.reportMixedWorlds() // gatewayapi_mixed.go: the IngressRoutes/Ingresses an HTTPRoute outranks
+	t.buildTLSRoutes()    // gatewayapi_tlsroute.go
+	t.buildTCPRoutes()    // gatewayapi_tcproute.go
 	t.rankGatewayTCPRoutes()
 	t.finishBackendTLSPolicies() // gatewayapi_backendtls.go
 	t.finishGateways()

@@ -40,7 +40,7 @@ var coreDecoder = func() runtime.Decoder {
 
 var strictFieldError = regexp.MustCompile(`^(?:unknown|duplicate) field "(.*)"$`)
 
-// core admits a Secret, ConfigMap, Service or EndpointSlice.
+// core admits a Secret, ConfigMap, Service, Namespace, EndpointSlice, Ingress or IngressClass.
 func (l *loader) core(d *doc, data []byte, raw map[string]any, gvk schema.GroupVersionKind) {
 	if gvk.Kind == KindSecret {
 		if errs := checkBase64(raw); len(errs) > 0 {
@@ -91,6 +91,10 @@ func (l *loader) core(d *doc, data []byte, raw map[string]any, gvk schema.GroupV
 				"name the Service this EndpointSlice belongs to; without it no Service uses the slice"))
 		}
 		add = func() { in.EndpointSlices = append(in.EndpointSlices, o) }
+	case *corev1.Namespace:
+		meta = &o.ObjectMeta
+		errs = l.prepareClusterMeta(meta, apivalidation.ValidateNamespaceName)
+		add = func() { in.Namespaces = append(in.Namespaces, o) }
 	case *networkingv1.Ingress:
 		meta = &o.ObjectMeta
 		errs = l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain)

@@ -87,6 +87,9 @@ const (
 	KindConfigMap     = "ConfigMap"
 	KindService       = "Service"
 	KindEndpointSlice = "EndpointSlice"
+	// KindNamespace: Namespaces are read for their labels (a Gateway listener's
+	// allowedRoutes namespace selector).
+	KindNamespace = "Namespace"
 )
 
 // API groups read as Bridgehead's own.
@@ -287,7 +290,7 @@ func (l *loader) document(d *doc) {
 		l.custom(d, obj, kind, gv.Group)
 	case "":
 		switch {
-		case gv.Version == "v1" && (kind == KindSecret || kind == KindConfigMap || kind == KindService):
+		case gv.Version == "v1" && (kind == KindSecret || kind == KindConfigMap || kind == KindService || kind == KindNamespace):
 			l.core(d, jsonData, obj, gvk)
 		case gv.Version == "v1" && kind == "List" && d.item == "":
 			l.list(d, obj)
@@ -316,6 +319,12 @@ func (l *loader) document(d *doc) {
 			return
 		}
 		l.unknownKind(d, gvk)
+	case GatewayAPIGroup:
+		if k, ok := translate.KindNamed(kind); ok && k.GatewayAPI() {
+			l.gatewayAPI(d, obj, gvk)
+			return
+		}
+		l.unknownKind(d, gvk)
 	case "kustomize.config.k8s.io":
 		// Build instructions for kustomize, not an object.
 	default:
@@ -333,8 +342,8 @@ func isOurKind(kind string) bool {
 }
 
 func (l *loader) unknownKind(d *doc, gvk schema.GroupVersionKind) {
-	l.problem(d, "kind", "no matches for kind %q in version %q; standalone mode reads %s/%s (%s), v1 Secret, ConfigMap and Service, discovery.k8s.io/v1 EndpointSlice, networking.k8s.io/v1 Ingress and IngressClass (and the removed extensions/v1beta1 and networking.k8s.io/v1beta1 Ingress, converted)",
-		gvk.Kind, gvk.GroupVersion().String(), bhv1.GroupName, bhv1.GroupVersion.Version, strings.Join(ourKinds, ", "))
+	l.problem(d, "kind", "no matches for kind %q in version %q; standalone mode reads %s/%s (%s), v1 Secret, ConfigMap, Service and Namespace, discovery.k8s.io/v1 EndpointSlice, networking.k8s.io/v1 Ingress and IngressClass (and the removed extensions/v1beta1 and networking.k8s.io/v1beta1 Ingress, converted), %s (%s)",
+		gvk.Kind, gvk.GroupVersion().String(), bhv1.GroupName, bhv1.GroupVersion.Version, strings.Join(ourKinds, ", "), GatewayAPIGroup+"/v1", strings.Join(gatewayKinds(), ", "))
 	l.res.Problems[len(l.res.Problems)-1].UnknownKind = true
 }
 
@@ -352,6 +361,18 @@ func (l *loader) prepareMeta(meta *metav1.ObjectMeta, nameFn apivalidation.Valid
 		return errs
 	}
 	return append(errs, apivalidation.ValidateObjectMeta(meta, true, nameFn, field.NewPath("metadata"))...)
+}
+
+// prepareClusterMeta is prepareMeta for a cluster-scoped object (a Namespace, a
+// GatewayClass): a namespace written on it is dropped, as kubectl apply drops it.
+func (l *loader) prepareClusterMeta(meta *metav1.ObjectMeta, nameFn apivalidation.ValidateNameFunc) field.ErrorList {
+	meta.Namespace = ""
+	meta.Generation = 1
+	meta.CreationTimestamp = metav1.NewTime(epoch.Add(time.Duration(l.ordinal) * time.Second))
+	if meta.Name == "" && meta.GenerateName != "" {
+		return field.ErrorList{field.Invalid(field.NewPath("metadata", "generateName"), meta.GenerateName, "cannot use generate name with apply; set metadata.name")}
+	}
+	return apivalidation.ValidateObjectMeta(meta, false, nameFn, field.NewPath("metadata"))
 }
 
 // claim records the object's origin, or reports it as a duplicate of an earlier one.
