@@ -37,10 +37,11 @@ func (s *gwListenerSet) attachable() []*gwListener {
 	return s.listeners
 }
 
-// valid: at least one listener is accepted, so the ListenerSet is attached.
+// valid: at least one listener is served, so the ListenerSet is attached (one whose
+// only listener's certificate is not granted is not: conformance ListenerSetReferenceGrant).
 func (s *gwListenerSet) valid() bool {
 	for _, l := range s.listeners {
-		if l.accepted && l.conflictReason == "" {
+		if l.ready() {
 			return true
 		}
 	}

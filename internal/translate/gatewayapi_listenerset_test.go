@@ -277,3 +277,51 @@ func TestRoutesThroughARefusedListenerSetAreNotAccepted(t *testing.T) {
 		t.Errorf("via-set: Accepted %s %s, want False NoMatchingParent", acc.Status, acc.Reason)
 	}
 }
+
+// A ListenerSet's certificate in another namespace needs a ReferenceGrant from
+// ListenerSets of its namespace; one for Gateways does not do (conformance
+// ListenerSetReferenceGrant).
+func TestListenerSetCertificatesInAnotherNamespaceNeedAGrantForListenerSets(t *testing.T) {
+	grant := func(kind string) *gwv1.ReferenceGrant {
+		return &gwv1.ReferenceGrant{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "to-edge-" + kind},
+			Spec: gwv1.ReferenceGrantSpec{From: []gwv1.ReferenceGrantFrom{{Group: gatewayGroup, Kind: gwv1.Kind(kind), Namespace: "team"}},
+				To: []gwv1.ReferenceGrantTo{{Group: "", Kind: "Secret"}}}}
+	}
+	for _, c := range []struct {
+		name   string
+		grants []*gwv1.ReferenceGrant
+		ok     bool
+	}{
+		{"no grant", nil, false},
+		{"a grant for Gateways", []*gwv1.ReferenceGrant{grant(KindGateway)}, false},
+		{"a grant for ListenerSets", []*gwv1.ReferenceGrant{grant(KindListenerSet)}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := gwTLSInputs(t, &gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "gw"},
+				Spec: gwv1.GatewaySpec{GatewayClassName: "bh", Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}}})
+			allowListeners(in, gwv1.NamespacesFromAll, nil)
+			in.ReferenceGrants = c.grants
+			https := gwv1.ListenerEntry{Name: "https", Port: 443, Protocol: gwv1.HTTPSProtocolType, Hostname: ptr.To[gwv1.Hostname]("team.example.com"),
+				TLS: &gwv1.ListenerTLSConfig{CertificateRefs: []gwv1.SecretObjectReference{{Name: "edge", Namespace: ptr.To[gwv1.Namespace]("web")}}}}
+			in.ListenerSets = []*gwv1.ListenerSet{testListenerSet("team", "ls", 0, https)}
+			snap, st := Translate(in, DefaultOptions())
+			ls := listenerSetStatus(t, st, "team", "ls")
+			if c.ok {
+				wantLSCondition(t, "https", entryConditions(t, ls, "https"), "ResolvedRefs", metav1.ConditionTrue, "")
+				wantLSCondition(t, "ls", ls.Conditions, "Accepted", metav1.ConditionTrue, "")
+				wantLSCondition(t, "ls", ls.Conditions, "Programmed", metav1.ConditionTrue, "")
+				served := false
+				for _, h := range snap.TLS.Hosts {
+					served = served || (h.Name == "team.example.com" && h.Certificate != nil)
+				}
+				if !served {
+					t.Errorf("no certificate served for team.example.com: %+v", snap.TLS.Hosts)
+				}
+			} else {
+				wantLSCondition(t, "https", entryConditions(t, ls, "https"), "ResolvedRefs", metav1.ConditionFalse, string(gwv1.ListenerReasonRefNotPermitted))
+				wantLSCondition(t, "ls", ls.Conditions, "Accepted", metav1.ConditionFalse, string(gwv1.ListenerSetReasonListenersNotValid))
+				wantLSCondition(t, "ls", ls.Conditions, "Programmed", metav1.ConditionFalse, string(gwv1.ListenerSetReasonListenersNotValid))
+			}
+		})
+	}
+}
