@@ -74,12 +74,28 @@ func (t *translator) attachRoute(kind string, meta *metav1.ObjectMeta, refs []gw
 			continue // another kind: not a parent of ours
 		}
 		ps := gwv1.RouteParentStatus{ParentRef: ref, ControllerName: GatewayController}
-		atts, reason, msg := t.attachToListeners(kind, meta, parent, listeners, ref, hostnames)
+		atts, unserved, reason, msg := t.attachToListeners(kind, meta, parent, listeners, ref, hostnames)
 		cond := metav1.Condition{Type: string(gwv1.RouteConditionAccepted), Status: metav1.ConditionTrue,
 			Reason: string(gwv1.RouteReasonAccepted), Message: "attached to " + describeAttachments(atts), ObservedGeneration: meta.Generation}
-		if len(atts) == 0 {
+		switch {
+		case len(atts) == 0 && len(unserved) == 0:
 			cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, string(reason), msg
 			r.rep.notReadyf(bhv1.ReasonInvalid, field+": "+msg)
+		case len(unserved) > 0:
+			// Attached (the spec counts the route on the listener) but not served there
+			// until the listener's references resolve.
+			var names []string
+			for _, l := range unserved {
+				names = append(names, string(l.l.Name))
+				l.attached++
+			}
+			note := fmt.Sprintf("not served on listener %s of %s: its references do not resolve (see its ResolvedRefs condition)", strings.Join(names, ", "), parent)
+			if len(atts) == 0 {
+				cond.Message = "attached, but " + note
+			} else {
+				cond.Message += "; " + note
+			}
+			r.rep.notReadyf(bhv1.ReasonInvalidRef, field+": "+note)
 		}
 		for _, a := range atts {
 			a.l.attached++
@@ -93,10 +109,12 @@ func (t *translator) attachRoute(kind string, meta *metav1.ObjectMeta, refs []gw
 
 // attachToListeners finds the listeners of a parent (a Gateway or a ListenerSet,
 // described as "Kind ns/name") a route attaches to through ref; when none, the reason and
-// message say why (the first listener's refusal, in the spec's terms).
-func (t *translator) attachToListeners(kind string, meta *metav1.ObjectMeta, parent string, listeners []*gwListener, ref gwv1.ParentReference, hostnames []gwv1.Hostname) ([]gwAttachment, gwv1.RouteConditionReason, string) {
-	var atts []gwAttachment
-	reason, msg := gwv1.RouteReasonNoMatchingParent, parent+" has no listener"
+// message say why (the first listener's refusal, in the spec's terms). unserved are the
+// listeners the route attaches to that are accepted but not served because their
+// references do not resolve: the spec counts the route in their attachedRoutes
+// (conformance GatewayWithAttachedRoutes), the gateway serves nothing there.
+func (t *translator) attachToListeners(kind string, meta *metav1.ObjectMeta, parent string, listeners []*gwListener, ref gwv1.ParentReference, hostnames []gwv1.Hostname) (atts []gwAttachment, unserved []*gwListener, reason gwv1.RouteConditionReason, msg string) {
+	reason, msg = gwv1.RouteReasonNoMatchingParent, parent+" has no listener"
 	if ref.SectionName != nil {
 		msg = fmt.Sprintf("%s has no listener named %q", parent, *ref.SectionName)
 	}
@@ -119,7 +137,7 @@ func (t *translator) attachToListeners(kind string, meta *metav1.ObjectMeta, par
 			reason, msg = gwv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("listener %s of %s takes %s, not %s", l.l.Name, parent, describeKinds(l.kinds), kind)
 			continue
 		}
-		if !l.ready() {
+		if !l.ready() && !(l.accepted && l.conflictReason == "") {
 			if !refused {
 				reason, msg = gwv1.RouteReasonNoMatchingParent, fmt.Sprintf("listener %s of %s is not valid (see its status)", l.l.Name, parent)
 			}
@@ -136,9 +154,13 @@ func (t *translator) attachToListeners(kind string, meta *metav1.ObjectMeta, par
 			reason, msg = gwv1.RouteReasonNoMatchingListenerHostname, fmt.Sprintf("spec.hostnames (%s) has no name in common with hostname %q of listener %s of %s", joinHostnames(hostnames), l.hostname(), l.l.Name, parent)
 			continue
 		}
+		if !l.ready() {
+			unserved = append(unserved, l)
+			continue
+		}
 		atts = append(atts, gwAttachment{l: l, hosts: hosts})
 	}
-	return atts, reason, msg
+	return atts, unserved, reason, msg
 }
 
 func joinHostnames(hs []gwv1.Hostname) string {
