@@ -58,6 +58,7 @@ var GatewaySupportedFeatures = []gwv1.FeatureName{
 	"HTTPRoutePathRewrite",
 	"HTTPRoutePortRedirect",
 	"HTTPRouteSchemeRedirect",
+	"ListenerSet",
 	"TCPRoute",
 	"TLSRoute",
 	"TLSRouteModeMixed",
