@@ -137,7 +137,7 @@ func (t *translator) attachToListeners(kind string, meta *metav1.ObjectMeta, par
 			reason, msg = gwv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("listener %s of %s takes %s, not %s", l.l.Name, parent, describeKinds(l.kinds), kind)
 			continue
 		}
-		if !l.ready() && !(l.accepted && l.conflictReason == "") {
+		if !l.ready() && (!l.accepted || l.conflictReason != "") {
 			if !refused {
 				reason, msg = gwv1.RouteReasonNoMatchingParent, fmt.Sprintf("listener %s of %s is not valid (see its status)", l.l.Name, parent)
 			}
