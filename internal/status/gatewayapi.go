@@ -51,6 +51,7 @@ func (w *Writer) applyGatewayAPI(ctx context.Context, k translate.Key, st *trans
 			next := o.Status.DeepCopy()
 			next.Conditions = mergeConditions(o.Status.Conditions, st.Gateway.Conditions, now)
 			next.Addresses = st.Gateway.Addresses
+			next.AttachedListenerSets = st.Gateway.AttachedListenerSets // gatewayapi_listenerset.go
 			var ls []gwv1.ListenerStatus
 			for _, l := range st.Gateway.Listeners {
 				var before []metav1.Condition

@@ -65,6 +65,7 @@ var GatewaySupportedFeatures = []gwv1.FeatureName{
 	"HTTPRoutePathRewrite",
 	"HTTPRoutePortRedirect",
 	"HTTPRouteSchemeRedirect",
+	"ListenerSet",
 	"TCPRoute",
 	"TLSRoute",
 	"TLSRouteModeMixed",
@@ -118,9 +119,12 @@ type gwState struct {
 	classes   map[string]*gwv1.GatewayClass // ours, by name
 	gateways  map[nsName]*gwv1.Gateway      // of our classes
 	listeners map[nsName][]*gwListener      // by Gateway
-	status    map[Key]*GatewayAPIStatus
-	grants    []*gwv1.ReferenceGrant
-	nsLabels  map[string]labels.Set
+	// listenerSets are the ListenerSets whose parent is a Gateway of ours
+	// (gatewayapi_listenerset.go).
+	listenerSets map[nsName]*gwListenerSet
+	status       map[Key]*GatewayAPIStatus
+	grants       []*gwv1.ReferenceGrant
+	nsLabels     map[string]labels.Set
 	// routes are the snapshot routes built from Gateway API routes, ranked once all are
 	// known (gatewayapi_httproute.go).
 	ranked []rankedRoute
@@ -147,6 +151,7 @@ func (t *translator) buildGatewayAPI() {
 			t.buildGateway(gw)
 		}
 	}
+	t.buildListenerSets()       // gatewayapi_listenerset.go
 	t.buildBackendTLSPolicies() // gatewayapi_backendtls.go: before the routes that use them
 	t.buildHTTPRoutes()
 	t.buildGRPCRoutes() // gatewayapi_grpcroute.go; before the ranking, which covers both
@@ -157,6 +162,7 @@ func (t *translator) buildGatewayAPI() {
 	t.rankGatewayTCPRoutes()
 	t.finishBackendTLSPolicies() // gatewayapi_backendtls.go
 	t.finishGateways()
+	t.finishListenerSets() // gatewayapi_listenerset.go
 	t.markRefusedGatewayAPI()
 }
 
@@ -434,17 +440,26 @@ func (t *translator) listenerTLS(rep *report, l *gwListener) {
 func markConflicts(ls []*gwListener) {
 	for i, a := range ls {
 		for _, b := range ls[:i] {
-			if a.l.Port != b.l.Port {
-				continue
-			}
-			switch {
-			case a.l.Protocol != b.l.Protocol && (!isTLSProto(a.l.Protocol) || !isTLSProto(b.l.Protocol)):
-				a.conflictReason, a.conflictMsg = string(gwv1.ListenerReasonProtocolConflict), fmt.Sprintf("listener %s also uses port %d, with protocol %s", b.l.Name, a.l.Port, b.l.Protocol)
-			case a.hostname() == b.hostname():
-				a.conflictReason, a.conflictMsg = string(gwv1.ListenerReasonHostnameConflict), fmt.Sprintf("listener %s also serves hostname %q on port %d", b.l.Name, a.hostname(), a.l.Port)
+			if reason, msg := listenerConflict(a, b); reason != "" {
+				a.conflictReason, a.conflictMsg = reason, msg
 			}
 		}
 	}
+}
+
+// listenerConflict is why listener a cannot be served next to b, which takes precedence
+// ("" when they can).
+func listenerConflict(a, b *gwListener) (reason, msg string) {
+	if a.l.Port != b.l.Port {
+		return "", ""
+	}
+	switch {
+	case a.l.Protocol != b.l.Protocol && (!isTLSProto(a.l.Protocol) || !isTLSProto(b.l.Protocol)):
+		return string(gwv1.ListenerReasonProtocolConflict), fmt.Sprintf("listener %s%s also uses port %d, with protocol %s", b.l.Name, b.ownerSuffix(a), a.l.Port, b.l.Protocol)
+	case a.hostname() == b.hostname():
+		return string(gwv1.ListenerReasonHostnameConflict), fmt.Sprintf("listener %s%s also serves hostname %q on port %d", b.l.Name, b.ownerSuffix(a), a.hostname(), a.l.Port)
+	}
+	return "", ""
 }
 
 func isTLSProto(p gwv1.ProtocolType) bool {

@@ -28,21 +28,25 @@ type mixedRoute struct {
 
 // routeAttachments replays attachRoute's parent walk without side effects: the
 // attachments per status entry, in the same order.
-func (t *translator) routeAttachments(kind string, meta *metav1.ObjectMeta, refs []gwv1.ParentReference, hostnames []gwv1.Hostname) [][]gwAttachment {
+func (t *translator) routeAttachments(routeKind string, meta *metav1.ObjectMeta, refs []gwv1.ParentReference, hostnames []gwv1.Hostname) [][]gwAttachment {
 	var out [][]gwAttachment
 	for _, ref := range refs {
-		if (ref.Group != nil && string(*ref.Group) != gatewayGroup) || (ref.Kind != nil && string(*ref.Kind) != KindGateway) {
-			continue
+		group, kind := gatewayGroup, KindGateway
+		if ref.Group != nil {
+			group = string(*ref.Group)
+		}
+		if ref.Kind != nil {
+			kind = string(*ref.Kind)
 		}
 		ns := meta.Namespace
 		if ref.Namespace != nil {
 			ns = string(*ref.Namespace)
 		}
-		gw, ok := t.gw.gateways[nsName{ns, string(ref.Name)}]
+		parent, listeners, ok := t.parentListeners(group, kind, ns, string(ref.Name))
 		if !ok {
 			continue
 		}
-		atts, _, _ := t.attachToGateway(kind, meta, gw, ref, hostnames)
+		atts, _, _, _ := t.attachToListeners(routeKind, meta, parent, listeners, ref, hostnames)
 		out = append(out, atts)
 	}
 	return out

@@ -50,24 +50,37 @@ func (t *translator) attachRoute(kind string, meta *metav1.ObjectMeta, refs []gw
 		if ref.Kind != nil {
 			pkind = string(*ref.Kind)
 		}
-		if group != gatewayGroup || pkind != KindGateway {
-			continue // a ListenerSet or another kind: not attached here
-		}
 		ns := meta.Namespace
 		if ref.Namespace != nil {
 			ns = string(*ref.Namespace)
 		}
-		gw, ok := t.gw.gateways[nsName{ns, string(ref.Name)}]
+		parent, listeners, ok := t.parentListeners(group, pkind, ns, string(ref.Name))
 		if !ok {
-			continue
+			continue // not a parent of ours
 		}
 		ps := gwv1.RouteParentStatus{ParentRef: ref, ControllerName: GatewayController}
-		atts, reason, msg := t.attachToGateway(kind, meta, gw, ref, hostnames)
+		atts, unserved, reason, msg := t.attachToListeners(kind, meta, parent, listeners, ref, hostnames)
 		cond := metav1.Condition{Type: string(gwv1.RouteConditionAccepted), Status: metav1.ConditionTrue,
 			Reason: string(gwv1.RouteReasonAccepted), Message: "attached to " + describeAttachments(atts), ObservedGeneration: meta.Generation}
-		if len(atts) == 0 {
+		switch {
+		case len(atts) == 0 && len(unserved) == 0:
 			cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, string(reason), msg
 			r.rep.notReadyf(bhv1.ReasonInvalid, field+": "+msg)
+		case len(unserved) > 0:
+			// Attached (the spec counts the route on the listener) but not served there
+			// until the listener's references resolve.
+			var names []string
+			for _, l := range unserved {
+				names = append(names, string(l.l.Name))
+				l.attached++
+			}
+			note := fmt.Sprintf("not served on listener %s of %s: its references do not resolve (see its ResolvedRefs condition)", strings.Join(names, ", "), parent)
+			if len(atts) == 0 {
+				cond.Message = "attached, but " + note
+			} else {
+				cond.Message += "; " + note
+			}
+			r.rep.notReadyf(bhv1.ReasonInvalidRef, field+": "+note)
 		}
 		for _, a := range atts {
 			a.l.attached++
@@ -79,19 +92,43 @@ func (t *translator) attachRoute(kind string, meta *metav1.ObjectMeta, refs []gw
 	return r
 }
 
-// attachToGateway finds the listeners of gw a route attaches to through ref; when none,
-// the reason and message say why (the first listener's refusal, in the spec's terms).
-func (t *translator) attachToGateway(kind string, meta *metav1.ObjectMeta, gw *gwv1.Gateway, ref gwv1.ParentReference, hostnames []gwv1.Hostname) ([]gwAttachment, gwv1.RouteConditionReason, string) {
-	var atts []gwAttachment
-	reason, msg := gwv1.RouteReasonNoMatchingParent, fmt.Sprintf("Gateway %s/%s has no listener", gw.Namespace, gw.Name)
+// parentListeners are the listeners a parentRef can reach: a Gateway of ours (its own
+// listeners), or a ListenerSet attached to one (only the ListenerSet's,
+// gatewayapi_listenerset.go); ok is false for any other parent.
+func (t *translator) parentListeners(group, kind, ns, name string) (parent string, listeners []*gwListener, ok bool) {
+	switch {
+	case group == gatewayGroup && kind == KindGateway:
+		gw, found := t.gw.gateways[nsName{ns, name}]
+		if !found {
+			return "", nil, false
+		}
+		return fmt.Sprintf("Gateway %s/%s", gw.Namespace, gw.Name), t.gw.listeners[nsName{gw.Namespace, gw.Name}], true
+	case group == gatewayGroup && kind == KindListenerSet:
+		s, found := t.gw.listenerSets[nsName{ns, name}]
+		if !found {
+			return "", nil, false
+		}
+		return fmt.Sprintf("ListenerSet %s/%s", ns, name), s.attachable(), true
+	}
+	return "", nil, false
+}
+
+// attachToListeners finds the listeners of a parent (a Gateway or a ListenerSet,
+// described as "Kind ns/name") a route attaches to through ref; when none, the reason and
+// message say why (the first listener's refusal, in the spec's terms). unserved are the
+// listeners the route attaches to that are accepted but not served because their
+// references do not resolve: the spec counts the route in their attachedRoutes
+// (conformance GatewayWithAttachedRoutes), the gateway serves nothing there.
+func (t *translator) attachToListeners(kind string, meta *metav1.ObjectMeta, parent string, listeners []*gwListener, ref gwv1.ParentReference, hostnames []gwv1.Hostname) (atts []gwAttachment, unserved []*gwListener, reason gwv1.RouteConditionReason, msg string) {
+	reason, msg = gwv1.RouteReasonNoMatchingParent, parent+" has no listener"
 	if ref.SectionName != nil {
-		msg = fmt.Sprintf("Gateway %s/%s has no listener named %q", gw.Namespace, gw.Name, *ref.SectionName)
+		msg = fmt.Sprintf("%s has no listener named %q", parent, *ref.SectionName)
 	}
 	if ref.Port != nil {
 		msg += fmt.Sprintf(" on port %d", *ref.Port)
 	}
 	refused := false
-	for _, l := range t.gw.listeners[nsName{gw.Namespace, gw.Name}] {
+	for _, l := range listeners {
 		if ref.SectionName != nil && *ref.SectionName != l.l.Name {
 			continue
 		}
@@ -103,29 +140,33 @@ func (t *translator) attachToGateway(kind string, meta *metav1.ObjectMeta, gw *g
 		// TCPRouteInvalidNonTCPListener: an HTTP listener on a port with no entry point).
 		if !kindAllowed(l.kinds, kind) {
 			refused = true
-			reason, msg = gwv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("listener %s of Gateway %s/%s takes %s, not %s", l.l.Name, gw.Namespace, gw.Name, describeKinds(l.kinds), kind)
+			reason, msg = gwv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("listener %s of %s takes %s, not %s", l.l.Name, parent, describeKinds(l.kinds), kind)
 			continue
 		}
-		if !l.ready() {
+		if !l.ready() && (!l.accepted || l.conflictReason != "") {
 			if !refused {
-				reason, msg = gwv1.RouteReasonNoMatchingParent, fmt.Sprintf("listener %s of Gateway %s/%s is not valid (see its status)", l.l.Name, gw.Namespace, gw.Name)
+				reason, msg = gwv1.RouteReasonNoMatchingParent, fmt.Sprintf("listener %s of %s is not valid (see its status)", l.l.Name, parent)
 			}
 			continue
 		}
 		if !t.namespaceAllowed(l, meta.Namespace) {
 			refused = true
-			reason, msg = gwv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("listener %s of Gateway %s/%s does not allow routes from namespace %s (allowedRoutes.namespaces)", l.l.Name, gw.Namespace, gw.Name, meta.Namespace)
+			reason, msg = gwv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("listener %s of %s does not allow routes from namespace %s (allowedRoutes.namespaces)", l.l.Name, parent, meta.Namespace)
 			continue
 		}
 		hosts, ok := intersectHostnames(l.hostname(), hostnames)
 		if !ok {
 			refused = true
-			reason, msg = gwv1.RouteReasonNoMatchingListenerHostname, fmt.Sprintf("spec.hostnames (%s) has no name in common with hostname %q of listener %s of Gateway %s/%s", joinHostnames(hostnames), l.hostname(), l.l.Name, gw.Namespace, gw.Name)
+			reason, msg = gwv1.RouteReasonNoMatchingListenerHostname, fmt.Sprintf("spec.hostnames (%s) has no name in common with hostname %q of listener %s of %s", joinHostnames(hostnames), l.hostname(), l.l.Name, parent)
+			continue
+		}
+		if !l.ready() {
+			unserved = append(unserved, l)
 			continue
 		}
 		atts = append(atts, gwAttachment{l: l, hosts: hosts})
 	}
-	return atts, reason, msg
+	return atts, unserved, reason, msg
 }
 
 func joinHostnames(hs []gwv1.Hostname) string {
