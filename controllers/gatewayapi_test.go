@@ -133,6 +133,33 @@ var _ = Describe("Gateway API objects", func() {
 		}).Should(Succeed())
 	})
 
+	It("takes its parent status off a route whose Gateway is deleted", func() {
+		ns := "gwapi-gone"
+		create(namespace(ns))
+		create(httpService(ns, "echo", "10.9.0.2")...)
+		create(&gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "bridgehead-gone"},
+			Spec: gwv1.GatewayClassSpec{ControllerName: translate.GatewayController}})
+		gw := &gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"},
+			Spec: gwv1.GatewaySpec{GatewayClassName: "bridgehead-gone", Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}}}
+		create(gw)
+		create(&gwv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+			Spec: gwv1.HTTPRouteSpec{
+				CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
+				Rules: []gwv1.HTTPRouteRule{{BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{
+					BackendObjectReference: gwv1.BackendObjectReference{Name: "echo", Port: ptr.To[gwv1.PortNumber](8080)}}}}}},
+			}})
+		Eventually(func(g Gomega) {
+			g.Expect(parentCondition(g, ns, "web", string(gwv1.RouteConditionAccepted)).Status).To(Equal(metav1.ConditionTrue))
+		}).Should(Succeed())
+		Expect(k8s.Delete(bg(), gw)).To(Succeed())
+		Eventually(func(g Gomega) {
+			hr := &gwv1.HTTPRoute{}
+			g.Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "web"}, hr)).To(Succeed())
+			g.Expect(hr.Status.Parents).To(BeEmpty(), "an Accepted=True of ours must not outlive the Gateway")
+			g.Expect(gatewayHTTPRoutes(ns, "web")).To(BeEmpty())
+		}).Should(Succeed())
+	})
+
 	It("leaves Gateways of other controllers' classes alone", func() {
 		ns := "gwapi-foreign"
 		create(namespace(ns))

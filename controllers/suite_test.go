@@ -59,6 +59,9 @@ var _ = BeforeSuite(func() {
 	store = &snapshot.Store{}
 	opts := translate.DefaultOptions()
 	opts.GatewayNamespace = "bridgehead"
+	// A user TCP entry point, for TCPRoute listeners (gatewayapi_tlsroute_test.go).
+	opts.ListenerPorts = translate.DefaultListenerPorts()
+	opts.ListenerPorts[9300] = translate.ListenerEntryPoint{Name: "tcp9300", Kind: "tcp"}
 	gateway, err = Setup(ctx, mgr, Config{
 		Options: opts,
 		Store:   store,

@@ -94,7 +94,7 @@ func (s *Server) Explain(entryPoint, sni string, alpn []string) Decision {
 		if r.snap.Passthrough {
 			kind = "passed through untouched"
 		}
-		return Decision{Router: "tcp", Route: r.snap.ID, Why: "IngressRouteTCP " + r.snap.Source.Namespace + "/" + r.snap.Source.Name + " matches " + r.snap.Match + " and TCP routes win over HTTP routes on a shared entry point; the connection is " + kind}
+		return Decision{Router: "tcp", Route: r.snap.ID, Why: r.snap.Source.Kind + " " + r.snap.Source.Namespace + "/" + r.snap.Source.Name + " matches " + r.snap.Match + " and TCP routes win over HTTP routes on a shared entry point; the connection is " + kind}
 	}
 	return Decision{Router: "https", Why: "no TCP route matches; TLS is terminated and requests go to the HTTP router"}
 }

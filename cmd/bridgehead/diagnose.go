@@ -32,7 +32,9 @@ with exactly the gateway's configuration. Routes may also be named ingressroutet
 an Ingress (ingress/NAME) is walked the same way, with the causes only an Ingress has
 (its class, its spec.tls entries, the Secrets it names). An HTTPRoute (httproute/NAME) is
 walked from its Gateways and listeners (their conditions) through each rule to each
-Service, the BackendTLSPolicy that makes it TLS, and every endpoint.
+Service, the BackendTLSPolicy that makes it TLS, and every endpoint; a TLSRoute
+(tlsroute/NAME) or TCPRoute (tcproute/NAME) from its listeners through how each serves it
+(passed through by SNI, terminated, plain TCP) to its Services and their endpoints.
 A URL is checked as a client of the gateway: the certificate served, then the request.
 
 Exit status: 0 when every hop is OK (warnings allowed), 1 when something is broken,

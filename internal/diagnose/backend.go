@@ -136,6 +136,9 @@ func (e *env) serviceHop(sec *Section, s svcRef, v view) bool {
 // name starting with "https"; else http.
 func (e *env) schemeWhy(s svcRef, v view, port *corev1.ServicePort) (string, string) {
 	if v.tcp != nil {
+		if s.gatewayAPI && !v.tls { // TLSRoute, TCPRoute: no tls field; the listener decides
+			return "TCP", "the gateway forwards the connection's bytes as they are (for a passthrough TLSRoute, the client's own TLS)"
+		}
 		if v.tls {
 			return "TLS", s.field + ".tls is true: the gateway opens TLS to the backend"
 		}

@@ -58,7 +58,7 @@ func (t Target) String() string { return t.Kind + " " + t.Namespace + "/" + t.Na
 func ParseTarget(s, namespace string) (Target, error) {
 	kind, name, ok := strings.Cut(s, "/")
 	if !ok || name == "" || strings.Contains(name, "/") {
-		return Target{}, fmt.Errorf("%q: name a route as ingressroute/NAME, ingressroutetcp/NAME, ingress/NAME or httproute/NAME, with -n NAMESPACE", s)
+		return Target{}, fmt.Errorf("%q: name a route as ingressroute/NAME, ingressroutetcp/NAME, ingress/NAME, httproute/NAME, tlsroute/NAME or tcproute/NAME, with -n NAMESPACE", s)
 	}
 	if namespace == "" {
 		namespace = corev1.NamespaceDefault
@@ -75,8 +75,12 @@ func ParseTarget(s, namespace string) (Target, error) {
 		return Target{Kind: translate.KindIngressRouteTCP, Namespace: namespace, Name: name}, nil
 	case "httproute", "httproutes", "httproute.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io":
 		return Target{Kind: translate.KindHTTPRoute, Namespace: namespace, Name: name}, nil
+	case "tlsroute", "tlsroutes", "tlsroute.gateway.networking.k8s.io", "tlsroutes.gateway.networking.k8s.io":
+		return Target{Kind: translate.KindTLSRoute, Namespace: namespace, Name: name}, nil
+	case "tcproute", "tcproutes", "tcproute.gateway.networking.k8s.io", "tcproutes.gateway.networking.k8s.io":
+		return Target{Kind: translate.KindTCPRoute, Namespace: namespace, Name: name}, nil
 	}
-	return Target{}, fmt.Errorf("%q: unknown kind %q; diagnose walks ingressroute/NAME, ingressroutetcp/NAME, ingress/NAME or httproute/NAME", s, kind)
+	return Target{}, fmt.Errorf("%q: unknown kind %q; diagnose walks ingressroute/NAME, ingressroutetcp/NAME, ingress/NAME, httproute/NAME, tlsroute/NAME or tcproute/NAME", s, kind)
 }
 
 type nsName struct{ namespace, name string }
@@ -202,6 +206,16 @@ func allTargets(in *translate.Inputs, opts translate.Options, statuses translate
 			out = append(out, Target{Kind: translate.KindHTTPRoute, Namespace: hr.Namespace, Name: hr.Name})
 		}
 	}
+	for _, r := range in.TLSRoutes {
+		if st := statuses[translate.Key{Kind: translate.KindTLSRoute, Namespace: r.Namespace, Name: r.Name}]; st != nil && st.GatewayAPI != nil {
+			out = append(out, Target{Kind: translate.KindTLSRoute, Namespace: r.Namespace, Name: r.Name})
+		}
+	}
+	for _, r := range in.TCPRoutes {
+		if st := statuses[translate.Key{Kind: translate.KindTCPRoute, Namespace: r.Namespace, Name: r.Name}]; st != nil && st.GatewayAPI != nil {
+			out = append(out, Target{Kind: translate.KindTCPRoute, Namespace: r.Namespace, Name: r.Name})
+		}
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {
 			return out[i].Kind < out[j].Kind
@@ -236,6 +250,18 @@ func (e *env) target(t Target) Section {
 		for _, hr := range e.in.HTTPRoutes {
 			if hr.Namespace == t.Namespace && hr.Name == t.Name {
 				return e.httpRoute(hr)
+			}
+		}
+	case translate.KindTLSRoute:
+		for _, r := range e.in.TLSRoutes {
+			if r.Namespace == t.Namespace && r.Name == t.Name {
+				return e.tlsRoute(r)
+			}
+		}
+	case translate.KindTCPRoute:
+		for _, r := range e.in.TCPRoutes {
+			if r.Namespace == t.Namespace && r.Name == t.Name {
+				return e.tcpRoute(r)
 			}
 		}
 	}

@@ -109,6 +109,21 @@ func (w *Writer) applyGatewayAPI(ctx context.Context, k translate.Key, st *trans
 	return err
 }
 
+// clearGatewayAPI removes our entries from a route's or a policy's status once the build
+// no longer has a status for it (its Gateway was deleted, or its parentRefs changed to
+// Gateways that are not ours): an Accepted=True of ours must not outlive the attachment.
+// Gateways and GatewayClasses are left alone: one that left our class is another
+// controller's to report on.
+func (w *Writer) clearGatewayAPI(ctx context.Context, k translate.Key) {
+	kind, ok := translate.KindNamed(k.Kind)
+	if !ok || !kind.GatewayAPI() || k.Kind == translate.KindGateway || k.Kind == translate.KindGatewayClass || k.Kind == translate.KindListenerSet {
+		return
+	}
+	if err := w.applyGatewayAPI(ctx, k, &translate.GatewayAPIStatus{}); err != nil {
+		w.Log.Error(err, "clearing the status entries of ours", "object", k.String())
+	}
+}
+
 // routeParents gives access to the parents of every route kind's status.
 func routeParents(obj client.Object) ([]gwv1.RouteParentStatus, func([]gwv1.RouteParentStatus)) {
 	switch o := obj.(type) {
@@ -142,7 +157,8 @@ func mergeConditions(have, want []metav1.Condition, now metav1.Time) []metav1.Co
 
 // mergeParents replaces the entries written by us with want, keeping other controllers'.
 func mergeParents(have, want []gwv1.RouteParentStatus, now metav1.Time) []gwv1.RouteParentStatus {
-	var out []gwv1.RouteParentStatus
+	// Never nil: the CRD requires status.parents, an empty list included.
+	out := []gwv1.RouteParentStatus{}
 	for _, p := range have {
 		if string(p.ControllerName) != translate.GatewayController {
 			out = append(out, p)
@@ -167,7 +183,8 @@ func mergeParents(have, want []gwv1.RouteParentStatus, now metav1.Time) []gwv1.R
 
 // mergeAncestors replaces the entries written by us with want, keeping other controllers'.
 func mergeAncestors(have, want []gwv1.PolicyAncestorStatus, now metav1.Time) []gwv1.PolicyAncestorStatus {
-	var out []gwv1.PolicyAncestorStatus
+	// Never nil: the CRD requires status.ancestors, an empty list included.
+	out := []gwv1.PolicyAncestorStatus{}
 	for _, a := range have {
 		if string(a.ControllerName) != translate.GatewayController {
 			out = append(out, a)

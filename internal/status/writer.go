@@ -88,6 +88,7 @@ func (w *Writer) Start(ctx context.Context) error {
 		// same name gets its status written and its Event, even with the same verdict.
 		for k := range w.written {
 			if s[k] == nil {
+				w.clearGatewayAPI(ctx, k)
 				delete(w.written, k)
 				delete(w.announced, k)
 			}

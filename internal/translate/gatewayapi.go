@@ -58,6 +58,10 @@ var GatewaySupportedFeatures = []gwv1.FeatureName{
 	"HTTPRoutePathRewrite",
 	"HTTPRoutePortRedirect",
 	"HTTPRouteSchemeRedirect",
+	"TCPRoute",
+	"TLSRoute",
+	"TLSRouteModeMixed",
+	"TLSRouteModeTerminate",
 }
 
 // gwListener is one listener of a served Gateway (or of a ListenerSet attached to one).
@@ -101,6 +105,9 @@ type gwState struct {
 	// routes are the snapshot routes built from Gateway API routes, ranked once all are
 	// known (gatewayapi_httproute.go).
 	ranked []rankedRoute
+	// rankedTCP are the snapshot TCP routes built from TLSRoutes and TCPRoutes
+	// (gatewayapi_tlsroute.go), ranked the same way.
+	rankedTCP []gwRankedTCP
 }
 
 func (t *translator) buildGatewayAPI() {
@@ -118,6 +125,9 @@ func (t *translator) buildGatewayAPI() {
 	}
 	t.buildHTTPRoutes()
 	t.rankGatewayRoutes()
+	t.buildTLSRoutes() // gatewayapi_tlsroute.go
+	t.buildTCPRoutes() // gatewayapi_tcproute.go
+	t.rankGatewayTCPRoutes()
 	t.finishGateways()
 }
 

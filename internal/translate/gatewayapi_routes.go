@@ -98,15 +98,18 @@ func (t *translator) attachToGateway(kind string, meta *metav1.ObjectMeta, gw *g
 		if ref.Port != nil && *ref.Port != l.l.Port {
 			continue
 		}
+		// The kind first: a listener that can never take this kind refuses it as
+		// NotAllowedByListeners even while it is not valid itself (conformance
+		// TCPRouteInvalidNonTCPListener: an HTTP listener on a port with no entry point).
+		if !kindAllowed(l.kinds, kind) {
+			refused = true
+			reason, msg = gwv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("listener %s of Gateway %s/%s takes %s, not %s", l.l.Name, gw.Namespace, gw.Name, describeKinds(l.kinds), kind)
+			continue
+		}
 		if !l.ready() {
 			if !refused {
 				reason, msg = gwv1.RouteReasonNoMatchingParent, fmt.Sprintf("listener %s of Gateway %s/%s is not valid (see its status)", l.l.Name, gw.Namespace, gw.Name)
 			}
-			continue
-		}
-		if !kindAllowed(l.kinds, kind) {
-			refused = true
-			reason, msg = gwv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("listener %s of Gateway %s/%s takes %s, not %s", l.l.Name, gw.Namespace, gw.Name, describeKinds(l.kinds), kind)
 			continue
 		}
 		if !t.namespaceAllowed(l, meta.Namespace) {
