@@ -2,14 +2,17 @@ module github.com/bridgehead/bridgehead/test/conformance
 
 go 1.26.0
 
+// echo-basic, the suite's backend, is built from this module (hack/conformance-images.sh),
+// so it comes from the same suite version.
+tool sigs.k8s.io/gateway-api/conformance/echo-basic
+
 // The conformance module's own go.mod replaces sigs.k8s.io/gateway-api with its parent
 // directory; replace directives do not apply to dependents, so both are required here.
 require (
+	k8s.io/apimachinery v0.36.1
 	sigs.k8s.io/gateway-api v1.6.3
 	sigs.k8s.io/gateway-api/conformance v1.6.3
 )
-
-require k8s.io/apimachinery v0.36.1
 
 require (
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
