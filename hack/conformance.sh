@@ -79,6 +79,16 @@ phase "suite images import"
 bin/cluster import "${archives[@]}"
 phase_done
 
+# Every image the suite's manifests name must be in the node's containerd before anything
+# is applied: a missing one would make the kubelet try to pull it from the Internet.
+suite_dir="$(cd test/conformance && go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api/conformance)"
+present="$(ctr -a "$(dirname "$KUBECONFIG")/containerd/containerd.sock" -n k8s.io images ls -q)"
+missing=0
+for img in $(grep -rhoE 'image: *[^ ]+' "$suite_dir/base" "$suite_dir/tests" | awk '{print $2}' | sort -u); do
+	grep -qxF "$img" <<<"$present" || { echo "=== conformance: image $img is not in the node's containerd" >&2; missing=1; }
+done
+[ "$missing" = 0 ] || { echo "=== conformance: refusing to run: the kubelet would pull the images above (make conformance-images)" >&2; exit 1; }
+
 # 3. The Gateway API Standard-channel CRDs (cluster-up installs them too; idempotent) and
 #    the gateway, with its Service on 80/443 and a GatewayClass named for the suite.
 phase "CRDs + helm install"

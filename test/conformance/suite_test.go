@@ -70,4 +70,3 @@ func claimedFeatures(t *testing.T, opts suite.ConformanceOptions) []features.Fea
 	t.Logf("GatewayClass %s claims %d features: %v", opts.GatewayClassName, len(claimed), claimed)
 	return claimed
 }
-
