@@ -26,6 +26,7 @@ log() { echo "conformance-images: $*" >&2; }
 # same digest and a warm run reuses the cached archive.
 epoch=0
 
+# stdout is the list of archives; tools print to stderr.
 if [ ! -x "$ociimage" ] || [ hack/ociimage/main.go -nt "$ociimage" ] || [ hack/ociimage/go.mod -nt "$ociimage" ]; then
 	(cd hack/ociimage && go build -trimpath -o "$ociimage" .)
 fi
@@ -45,7 +46,7 @@ for tag in $ECHO_TAGS; do
 		"$ociimage" -o "$tar.tmp" -name "registry.k8s.io/gateway-api/echo-basic:$tag" -epoch "$epoch" \
 			-user 65532:65532 -entrypoint /echo-basic -add /echo-basic="$echo_dir/echo-basic" \
 			-label org.opencontainers.image.source=https://github.com/kubernetes-sigs/gateway-api \
-			-label org.opencontainers.image.version="$SUITE_VERSION"
+			-label org.opencontainers.image.version="$SUITE_VERSION" >&2
 		mv "$tar.tmp" "$tar"
 	fi
 	echo "$tar"
@@ -69,7 +70,7 @@ if [ ! -s "$tar" ]; then
 	"$ociimage" -o "$tar.tmp" -name "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" -epoch "$epoch" \
 		-user 0:0 -entrypoint /coredns -add /coredns="$dns_dir/coredns" \
 		-label org.opencontainers.image.source=https://github.com/coredns/coredns \
-		-label org.opencontainers.image.version="$COREDNS_VERSION"
+		-label org.opencontainers.image.version="$COREDNS_VERSION" >&2
 	mv "$tar.tmp" "$tar"
 fi
 echo "$tar"
