@@ -98,6 +98,9 @@ $helm upgrade --install "$RELEASE" charts/bridgehead --namespace "$NAMESPACE" --
 	--set image.repository=docker.io/bridgehead/bridgehead --set image.tag=dev --set image.pullPolicy=Never \
 	--set service.type=ClusterIP --set service.ports.web=80 --set service.ports.websecure=443 \
 	--set gatewayAPI.enabled=true --set gatewayAPI.gatewayClass.name="$GATEWAY_CLASS"
+# The image tag stays `dev`: restart so the pods run the image imported above.
+$kubectl -n "$NAMESPACE" rollout restart "deployment/$RELEASE" >/dev/null
+$kubectl -n "$NAMESPACE" rollout status "deployment/$RELEASE" --timeout=180s
 $kubectl wait --for=condition=Accepted --timeout=60s "gatewayclass/$GATEWAY_CLASS"
 phase_done
 
