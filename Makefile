@@ -63,8 +63,8 @@ sync-chart-crds: ## Copy the CRDs from config/crd/bases into the Helm chart (cha
 
 .PHONY: verify-chart-crds
 verify-chart-crds: ## Fail if the Helm chart's CRDs differ from config/crd/bases.
-	@diff -r config/crd/bases charts/bridgehead/crds >/dev/null || { \
-		diff -r config/crd/bases charts/bridgehead/crds | head -20; \
+	@diff -r -x gateway-api config/crd/bases charts/bridgehead/crds >/dev/null || { \
+		diff -r -x gateway-api config/crd/bases charts/bridgehead/crds | head -20; \
 		echo "The Helm chart's CRDs drifted from config/crd/bases: run 'make sync-chart-crds' and commit the result."; exit 1; }
 
 .PHONY: fmt
@@ -150,6 +150,8 @@ cluster-up: envtest node-deps build helm image bin/cluster ## Start a real singl
 	@ln -sf "$$(hack/envtest.sh)/kubectl" bin/kubectl
 	bin/cluster up --bin-dir "$$(hack/envtest.sh)" --pause-image bin/pause-image.tar
 	bin/cluster import bin/bridgehead-image.tar
+	@# The Gateway API's Standard channel, as a user of the chart gets it (charts/bridgehead/crds/gateway-api).
+	eval "$$(bin/cluster env)" && bin/kubectl apply --server-side --force-conflicts -f config/crd/gateway-api/ >/dev/null
 
 .PHONY: image-import
 image-import: image bin/cluster ## Load bin/bridgehead-image.tar into the running node's containerd.
@@ -174,3 +176,32 @@ helm: $(HELM) ## Install helm (pinned, built from the Go module proxy) into bin/
 
 $(HELM):
 	@hack/tool.sh helm helm.sh/helm/v3/cmd/helm $(HELM_VERSION)
+
+##@ Gateway API conformance
+
+GATEWAY_API_VERSION ?= v1.6.3
+
+.PHONY: sync-chart-gateway-api-crds
+sync-chart-gateway-api-crds: ## Copy the Gateway API Standard-channel CRDs (config/crd/gateway-api) into the Helm chart.
+	@mkdir -p charts/bridgehead/crds/gateway-api
+	@rm -f charts/bridgehead/crds/gateway-api/*.yaml
+	@cp config/crd/gateway-api/*.yaml charts/bridgehead/crds/gateway-api/
+
+.PHONY: verify-chart-gateway-api-crds
+verify-chart-gateway-api-crds: ## Fail if the chart's or config's Gateway API CRDs differ from the module's Standard channel.
+	@std="$$(go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)/config/crd/standard"; \
+	[ "$$(go list -m -f '{{.Version}}' sigs.k8s.io/gateway-api)" = "$(GATEWAY_API_VERSION)" ] || { \
+		echo "go.mod requires sigs.k8s.io/gateway-api $$(go list -m -f '{{.Version}}' sigs.k8s.io/gateway-api), the CRDs are pinned to $(GATEWAY_API_VERSION)"; exit 1; }; \
+	for dir in config/crd/gateway-api charts/bridgehead/crds/gateway-api; do \
+		diff -r -x '*vap_safeupgrades*' "$$std" "$$dir" >/dev/null || { diff -r -x '*vap_safeupgrades*' "$$std" "$$dir" | head -5; \
+			echo "$$dir drifted from the Gateway API $(GATEWAY_API_VERSION) Standard channel: copy it from $$std, then run 'make sync-chart-gateway-api-crds'."; exit 1; }; \
+	done
+
+.PHONY: conformance-images
+conformance-images: ## Build (cached by version) the images the conformance suite's manifests name: echo-basic, coredns.
+	hack/conformance-images.sh
+
+.PHONY: conformance
+conformance: envtest node-deps build helm bin/cluster ## Gateway API conformance on the real node: images, chart, upstream suite, report (root; KEEP_CLUSTER=1 keeps the node).
+	@ln -sf "$$(hack/envtest.sh)/kubectl" bin/kubectl
+	hack/conformance.sh
