@@ -90,7 +90,7 @@ test-deps: ## Install the Debian packages the tests use as real clients, when mi
 # test/e2e runs on its own after the rest: it drives a real node and measures timings, so
 # it does not share the two cores with the envtest suites.
 .PHONY: test
-test: verify-generated verify-chart-crds vet lint envtest test-deps helm ## Run every check and test, the end-to-end suite on a real node last.
+test: verify-generated verify-chart-crds verify-chart-gateway-api-crds vet lint envtest test-deps helm ## Run every check and test, the end-to-end suite on a real node last.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/e2e$$')
 	@$(MAKE) --no-print-directory test-e2e
 

@@ -158,52 +158,43 @@ func mergeConditions(have, want []metav1.Condition, now metav1.Time) []metav1.Co
 
 // mergeParents replaces the entries written by us with want, keeping other controllers'.
 func mergeParents(have, want []gwv1.RouteParentStatus, now metav1.Time) []gwv1.RouteParentStatus {
-	// Never nil: the CRD requires status.parents, an empty list included.
-	out := []gwv1.RouteParentStatus{}
-	for _, p := range have {
-		if string(p.ControllerName) != translate.GatewayController {
-			out = append(out, p)
-		}
-	}
-	for _, p := range want {
-		for _, old := range have {
-			if string(old.ControllerName) == translate.GatewayController && reflect.DeepEqual(old.ParentRef, p.ParentRef) {
-				p.Conditions = mergeConditions(old.Conditions, p.Conditions, now)
-				break
-			}
-		}
-		for i := range p.Conditions {
-			if p.Conditions[i].LastTransitionTime.IsZero() {
-				p.Conditions[i].LastTransitionTime = now
-			}
-		}
-		out = append(out, p)
-	}
-	return out
+	return mergeEntries(have, want, now, func(p *gwv1.RouteParentStatus) (gwv1.GatewayController, any, *[]metav1.Condition) {
+		return p.ControllerName, p.ParentRef, &p.Conditions
+	})
 }
 
 // mergeAncestors replaces the entries written by us with want, keeping other controllers'.
 func mergeAncestors(have, want []gwv1.PolicyAncestorStatus, now metav1.Time) []gwv1.PolicyAncestorStatus {
-	// Never nil: the CRD requires status.ancestors, an empty list included.
-	out := []gwv1.PolicyAncestorStatus{}
-	for _, a := range have {
-		if string(a.ControllerName) != translate.GatewayController {
-			out = append(out, a)
+	return mergeEntries(have, want, now, func(a *gwv1.PolicyAncestorStatus) (gwv1.GatewayController, any, *[]metav1.Condition) {
+		return a.ControllerName, a.AncestorRef, &a.Conditions
+	})
+}
+
+// mergeEntries is the merge of a status list shared by controllers (route parents, policy
+// ancestors): entries of other controllers are kept as they are, ours replaced by want,
+// each condition keeping its lastTransitionTime while its status is unchanged. The result
+// is never nil: the CRDs require the list, an empty one included.
+func mergeEntries[E any](have, want []E, now metav1.Time, parts func(*E) (controller gwv1.GatewayController, ref any, conds *[]metav1.Condition)) []E {
+	out := []E{}
+	for i := range have {
+		if c, _, _ := parts(&have[i]); string(c) != translate.GatewayController {
+			out = append(out, have[i])
 		}
 	}
-	for _, a := range want {
-		for _, old := range have {
-			if string(old.ControllerName) == translate.GatewayController && reflect.DeepEqual(old.AncestorRef, a.AncestorRef) {
-				a.Conditions = mergeConditions(old.Conditions, a.Conditions, now)
+	for _, e := range want {
+		_, ref, conds := parts(&e)
+		for i := range have {
+			if c, oldRef, oldConds := parts(&have[i]); string(c) == translate.GatewayController && reflect.DeepEqual(oldRef, ref) {
+				*conds = mergeConditions(*oldConds, *conds, now)
 				break
 			}
 		}
-		for i := range a.Conditions {
-			if a.Conditions[i].LastTransitionTime.IsZero() {
-				a.Conditions[i].LastTransitionTime = now
+		for i := range *conds {
+			if (*conds)[i].LastTransitionTime.IsZero() {
+				(*conds)[i].LastTransitionTime = now
 			}
 		}
-		out = append(out, a)
+		out = append(out, e)
 	}
 	return out
 }

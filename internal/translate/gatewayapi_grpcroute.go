@@ -63,39 +63,17 @@ func (t *translator) buildGRPCRoute(route *gwv1.GRPCRoute) {
 				r.unsupported(msg)
 				continue
 			}
-			for _, a := range listeners {
-				hosts := a.hosts
-				if hosts == nil {
-					hosts = []string{""}
+			t.emitHTTPRoutes(&route.ObjectMeta, src, i, j, cond, rank, listeners, func(_ gwAttachment, snap *snapshot.HTTPRoute) {
+				snap.Middlewares, snap.Backends = mws, backends
+				if problem != nil {
+					snap.Failure = problem
+				} else if len(backends) == 0 || !anyBackendWeighted(backends) {
+					// The spec: a rule with no valid backend answers UNAVAILABLE, which
+					// gRPC clients read from HTTP 503.
+					snap.Failure = &snapshot.Failure{Reason: "NoBackends", Status: http.StatusServiceUnavailable,
+						Message: fmt.Sprintf("%s %s: the rule has no backend to send requests to (no backendRefs, or every weight is 0)", r.obj, field)}
 				}
-				for _, h := range hosts {
-					match := cond
-					if h != "" {
-						match = joinRule(hostRule(h), cond)
-					}
-					if match == "" {
-						match = "PathPrefix(`/`)"
-					}
-					id := fmt.Sprintf("%s/%s/%d/%d@%s/%s/%s/%s", route.Namespace, route.Name, i, j, a.l.owner.Namespace, a.l.owner.Name, a.l.l.Name, h)
-					snap := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: id, Source: src,
-						RouteIndex: i, Match: match, EntryPoints: []string{a.l.entry}},
-						TLS: a.l.l.Protocol == gwv1.HTTPSProtocolType, Middlewares: mws, Backends: backends}
-					if snap.TLS {
-						snap.Policy = a.l.policy
-					}
-					if problem != nil {
-						snap.Failure = problem
-					} else if len(backends) == 0 || !anyBackendWeighted(backends) {
-						// The spec: a rule with no valid backend answers UNAVAILABLE, which
-						// gRPC clients read from HTTP 503.
-						snap.Failure = &snapshot.Failure{Reason: "NoBackends", Status: http.StatusServiceUnavailable,
-							Message: fmt.Sprintf("%s %s: the rule has no backend to send requests to (no backendRefs, or every weight is 0)", r.obj, field)}
-					}
-					t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, snap)
-					rank.hr, rank.host, rank.created, rank.src, rank.ruleIdx, rank.matchIdx = snap, h, route.CreationTimestamp, route.Namespace+"/"+route.Name, i, j
-					t.gw.ranked = append(t.gw.ranked, rank)
-				}
-			}
+			})
 		}
 	}
 	t.finishRoute(r)
@@ -184,9 +162,9 @@ func (t *translator) grpcRouteFilters(r *gwRoute, src snapshot.Ref, field string
 			}
 			mw := &snapshot.Middleware{Source: src}
 			if f.Type == gwv1.GRPCRouteFilterRequestHeaderModifier {
-				mw.RequestHeaderModifier = grpcHeaderModifier(hm)
+				mw.RequestHeaderModifier = headerModifier(hm)
 			} else {
-				mw.ResponseHeaderModifier = grpcHeaderModifier(hm)
+				mw.ResponseHeaderModifier = headerModifier(hm)
 			}
 			out = append(out, mw)
 		case gwv1.GRPCRouteFilterRequestMirror:
@@ -198,19 +176,6 @@ func (t *translator) grpcRouteFilters(r *gwRoute, src snapshot.Ref, field string
 		}
 	}
 	return out, nil
-}
-
-// grpcHeaderModifier converts the Gateway API header filter into the snapshot's.
-// (Once the HTTPRoute filters' headerModifier is on main, this is the same function.)
-func grpcHeaderModifier(f *gwv1.HTTPHeaderFilter) *snapshot.HeaderModifier {
-	hm := &snapshot.HeaderModifier{Remove: f.Remove}
-	for _, h := range f.Set {
-		hm.Set = append(hm.Set, snapshot.HeaderValue{Name: string(h.Name), Value: h.Value})
-	}
-	for _, h := range f.Add {
-		hm.Add = append(hm.Add, snapshot.HeaderValue{Name: string(h.Name), Value: h.Value})
-	}
-	return hm
 }
 
 // grpcMatchRule writes one GRPCRouteMatch in the rule language, with its precedence. The

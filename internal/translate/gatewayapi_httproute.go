@@ -75,41 +75,51 @@ func (t *translator) buildHTTPRoute(route *gwv1.HTTPRoute) {
 				r.rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("%s.matches[%d]: %v", field, j, err))
 				continue
 			}
-			for _, a := range listeners {
-				hosts := a.hosts
-				if hosts == nil {
-					hosts = []string{""}
+			t.emitHTTPRoutes(&route.ObjectMeta, src, i, j, cond, rank, listeners, func(a gwAttachment, snap *snapshot.HTTPRoute) {
+				snap.Middlewares = filters.middlewares(src, a.l.l.Port, m)
+				snap.Backends, snap.Balance, snap.Timeouts = backends, balance, filters.timeouts
+				if filters.failure != nil {
+					snap.Failure = filters.failure
+				} else if !filters.redirects && (len(main) == 0 || !anyBackendWeighted(main)) {
+					snap.Failure = &snapshot.Failure{Reason: "NoBackends", Status: http.StatusInternalServerError,
+						Message: fmt.Sprintf("%s %s: the rule has no backend to send requests to (no backendRefs, or every weight is 0)", r.obj, field)}
 				}
-				for _, h := range hosts {
-					match := cond
-					if h != "" {
-						match = joinRule(hostRule(h), cond)
-					}
-					if match == "" {
-						match = "PathPrefix(`/`)"
-					}
-					id := fmt.Sprintf("%s/%s/%d/%d@%s/%s/%s/%s", route.Namespace, route.Name, i, j, a.l.owner.Namespace, a.l.owner.Name, a.l.l.Name, h)
-					snap := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: id, Source: src,
-						RouteIndex: i, Match: match, EntryPoints: []string{a.l.entry}},
-						TLS: a.l.l.Protocol == gwv1.HTTPSProtocolType, Middlewares: filters.middlewares(src, a.l.l.Port, m),
-						Backends: backends, Balance: balance, Timeouts: filters.timeouts}
-					if snap.TLS {
-						snap.Policy = a.l.policy
-					}
-					if filters.failure != nil {
-						snap.Failure = filters.failure
-					} else if !filters.redirects && (len(main) == 0 || !anyBackendWeighted(main)) {
-						snap.Failure = &snapshot.Failure{Reason: "NoBackends", Status: http.StatusInternalServerError,
-							Message: fmt.Sprintf("%s %s: the rule has no backend to send requests to (no backendRefs, or every weight is 0)", r.obj, field)}
-					}
-					t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, snap)
-					rank.hr, rank.host, rank.created, rank.src, rank.ruleIdx, rank.matchIdx = snap, h, route.CreationTimestamp, route.Namespace+"/"+route.Name, i, j
-					t.gw.ranked = append(t.gw.ranked, rank)
-				}
-			}
+			})
 		}
 	}
 	t.finishRoute(r)
+}
+
+// emitHTTPRoutes adds the snapshot routes of one rule match (cond, in the rule language) of
+// an HTTPRoute or GRPCRoute: one per listener the route is attached to and per host name
+// it serves there, each ranked for rankGatewayRoutes; fill sets what is the route kind's
+// own (middlewares, backends, failure).
+func (t *translator) emitHTTPRoutes(route *metav1.ObjectMeta, src snapshot.Ref, i, j int, cond string, rank rankedRoute, listeners []gwAttachment, fill func(a gwAttachment, hr *snapshot.HTTPRoute)) {
+	for _, a := range listeners {
+		hosts := a.hosts
+		if hosts == nil {
+			hosts = []string{""}
+		}
+		for _, h := range hosts {
+			match := cond
+			if h != "" {
+				match = joinRule(hostRule(h), cond)
+			}
+			if match == "" {
+				match = "PathPrefix(`/`)"
+			}
+			id := fmt.Sprintf("%s/%s/%d/%d@%s/%s/%s/%s", route.Namespace, route.Name, i, j, a.l.owner.Namespace, a.l.owner.Name, a.l.l.Name, h)
+			hr := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: id, Source: src, RouteIndex: i, Match: match, EntryPoints: []string{a.l.entry}},
+				TLS: a.l.l.Protocol == gwv1.HTTPSProtocolType}
+			if hr.TLS {
+				hr.Policy = a.l.policy
+			}
+			fill(a, hr)
+			t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
+			rank.hr, rank.host, rank.created, rank.src, rank.ruleIdx, rank.matchIdx = hr, h, route.CreationTimestamp, route.Namespace+"/"+route.Name, i, j
+			t.gw.ranked = append(t.gw.ranked, rank)
+		}
+	}
 }
 
 func anyBackendWeighted(bs []*snapshot.Backend) bool {

@@ -65,21 +65,35 @@ func serviceRef(ns string, ref gwv1.BackendObjectReference) (string, bool) {
 	return Reference(KindService, ns, string(ref.Name)), true
 }
 
-func httpRouteRefs(r *gwv1.HTTPRoute) []string {
+// servicesOf are the Services a rule's backendRefs (of any route kind) name.
+func servicesOf[B any](ns string, refs []B, ref func(B) gwv1.BackendObjectReference) []string {
 	var out []string
-	for _, rule := range r.Spec.Rules {
-		for _, b := range rule.BackendRefs {
-			if s, ok := serviceRef(r.Namespace, b.BackendObjectReference); ok {
+	for _, b := range refs {
+		if s, ok := serviceRef(ns, ref(b)); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// mirrorsOf are the Services a rule's RequestMirror filters name.
+func mirrorsOf[F any](ns string, filters []F, mirror func(F) *gwv1.HTTPRequestMirrorFilter) []string {
+	var out []string
+	for _, f := range filters {
+		if m := mirror(f); m != nil {
+			if s, ok := serviceRef(ns, m.BackendRef); ok {
 				out = append(out, s)
 			}
 		}
-		for _, f := range rule.Filters {
-			if f.RequestMirror != nil {
-				if s, ok := serviceRef(r.Namespace, f.RequestMirror.BackendRef); ok {
-					out = append(out, s)
-				}
-			}
-		}
+	}
+	return out
+}
+
+func httpRouteRefs(r *gwv1.HTTPRoute) []string {
+	var out []string
+	for _, rule := range r.Spec.Rules {
+		out = append(out, servicesOf(r.Namespace, rule.BackendRefs, func(b gwv1.HTTPBackendRef) gwv1.BackendObjectReference { return b.BackendObjectReference })...)
+		out = append(out, mirrorsOf(r.Namespace, rule.Filters, func(f gwv1.HTTPRouteFilter) *gwv1.HTTPRequestMirrorFilter { return f.RequestMirror })...)
 	}
 	return out
 }
@@ -87,30 +101,18 @@ func httpRouteRefs(r *gwv1.HTTPRoute) []string {
 func grpcRouteRefs(r *gwv1.GRPCRoute) []string {
 	var out []string
 	for _, rule := range r.Spec.Rules {
-		for _, b := range rule.BackendRefs {
-			if s, ok := serviceRef(r.Namespace, b.BackendObjectReference); ok {
-				out = append(out, s)
-			}
-		}
-		for _, f := range rule.Filters {
-			if f.RequestMirror != nil {
-				if s, ok := serviceRef(r.Namespace, f.RequestMirror.BackendRef); ok {
-					out = append(out, s)
-				}
-			}
-		}
+		out = append(out, servicesOf(r.Namespace, rule.BackendRefs, func(b gwv1.GRPCBackendRef) gwv1.BackendObjectReference { return b.BackendObjectReference })...)
+		out = append(out, mirrorsOf(r.Namespace, rule.Filters, func(f gwv1.GRPCRouteFilter) *gwv1.HTTPRequestMirrorFilter { return f.RequestMirror })...)
 	}
 	return out
 }
 
+func backendRefOf(b gwv1.BackendRef) gwv1.BackendObjectReference { return b.BackendObjectReference }
+
 func tlsRouteRefs(r *gwv1.TLSRoute) []string {
 	var out []string
 	for _, rule := range r.Spec.Rules {
-		for _, b := range rule.BackendRefs {
-			if s, ok := serviceRef(r.Namespace, b.BackendObjectReference); ok {
-				out = append(out, s)
-			}
-		}
+		out = append(out, servicesOf(r.Namespace, rule.BackendRefs, backendRefOf)...)
 	}
 	return out
 }
@@ -118,11 +120,7 @@ func tlsRouteRefs(r *gwv1.TLSRoute) []string {
 func tcpRouteRefs(r *gwv1.TCPRoute) []string {
 	var out []string
 	for _, rule := range r.Spec.Rules {
-		for _, b := range rule.BackendRefs {
-			if s, ok := serviceRef(r.Namespace, b.BackendObjectReference); ok {
-				out = append(out, s)
-			}
-		}
+		out = append(out, servicesOf(r.Namespace, rule.BackendRefs, backendRefOf)...)
 	}
 	return out
 }
