@@ -97,7 +97,8 @@ $helm upgrade --install "$RELEASE" charts/bridgehead --namespace "$NAMESPACE" --
 	--wait --timeout 180s \
 	--set image.repository=docker.io/bridgehead/bridgehead --set image.tag=dev --set image.pullPolicy=Never \
 	--set service.type=ClusterIP --set service.ports.web=80 --set service.ports.websecure=443 \
-	--set gatewayAPI.enabled=true --set gatewayAPI.gatewayClass.name="$GATEWAY_CLASS"
+	--set gatewayAPI.enabled=true --set gatewayAPI.gatewayClass.name="$GATEWAY_CLASS" \
+	-f test/conformance/values.yaml
 # The image tag stays `dev`: restart so the pods run the image imported above.
 $kubectl -n "$NAMESPACE" rollout restart "deployment/$RELEASE" >/dev/null
 $kubectl -n "$NAMESPACE" rollout status "deployment/$RELEASE" --timeout=180s
