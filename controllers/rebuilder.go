@@ -177,6 +177,11 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, er
 	})); err != nil {
 		return nil, err
 	}
+	// The Gateway API's types are read whenever their CRDs are installed: a caller whose
+	// scheme lacks them (an embedder, a test) gets them added here.
+	if err := gwv1.Install(mgr.GetScheme()); err != nil {
+		return nil, fmt.Errorf("adding the Gateway API types to the scheme: %w", err)
+	}
 	g.gatewayAPI = kube.InstalledGatewayAPIKinds(mgr.GetRESTMapper())
 	if err := addIndexes(ctx, mgr.GetFieldIndexer(), g.gatewayAPI); err != nil {
 		return nil, fmt.Errorf("registering field indexes: %w", err)

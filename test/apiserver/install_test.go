@@ -151,8 +151,11 @@ var _ = Describe("installing Bridgehead", Ordered, func() {
 				roles = append(roles, u.GetNamespace()+"/"+u.GetName())
 			case "ClusterRole":
 				Expect(permissions(u)).To(Equal([]string{
+					" namespaces get", " namespaces list", " namespaces watch",
+					"gateway.networking.k8s.io gatewayclasses get", "gateway.networking.k8s.io gatewayclasses list", "gateway.networking.k8s.io gatewayclasses watch",
+					"gateway.networking.k8s.io gatewayclasses/status get", "gateway.networking.k8s.io gatewayclasses/status patch", "gateway.networking.k8s.io gatewayclasses/status update",
 					"networking.k8s.io ingressclasses get", "networking.k8s.io ingressclasses list", "networking.k8s.io ingressclasses watch",
-				}), "only the cluster-scoped IngressClasses are read cluster-wide")
+				}), "only the cluster-scoped kinds (IngressClasses, Namespaces for selectors, GatewayClasses) are read cluster-wide")
 			case "Deployment":
 				Expect(fmt.Sprint(u.Object)).To(ContainSubstring("--watch-namespaces=bridgehead-helm,team-a,team-b"))
 			}

@@ -17,12 +17,11 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/source/kube"
 	"github.com/bridgehead/bridgehead/internal/testenv"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
@@ -69,12 +68,10 @@ var _ = AfterSuite(func() {
 	}
 })
 
+// newScheme holds what the gateway reads (kube.NewScheme: Kubernetes', ours, the Gateway API's).
 func newScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := bhv1.AddToScheme(s); err != nil {
+	s, err := kube.NewScheme()
+	if err != nil {
 		panic(err)
 	}
 	return s

@@ -136,8 +136,8 @@ func TestGatewayAPIDocumentsAreAdmittedAsTheAPIServerWould(t *testing.T) {
 		},
 		{
 			name: "kind Bridgehead does not read",
-			doc:  "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: r}\nspec: {}\n",
-			want: []string{`f.yaml#1 kind: no matches for kind "GRPCRoute"`, "gateway.networking.k8s.io/v1 (GatewayClass, Gateway"},
+			doc:  "apiVersion: gateway.networking.k8s.io/v1\nkind: UDPRoute\nmetadata: {name: r}\nspec: {}\n",
+			want: []string{`f.yaml#1 kind: no matches for kind "UDPRoute"`, "gateway.networking.k8s.io/v1 (GatewayClass, Gateway"},
 		},
 	}
 	for _, c := range cases {
