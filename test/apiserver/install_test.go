@@ -182,6 +182,14 @@ var _ = Describe("installing Bridgehead", Ordered, func() {
 			return m
 		}
 		h, k := byKey(helmDefault), byKey(kustomized)
+		// The chart also installs the Gateway API's Standard CRDs (crds/, when missing) and a
+		// GatewayClass; the kustomize install leaves the Gateway API to the cluster's own
+		// installation of it (config/default says so).
+		for name, u := range h {
+			if u.GetKind() == "GatewayClass" || (u.GetKind() == "CustomResourceDefinition" && strings.HasSuffix(u.GetName(), ".gateway.networking.k8s.io")) {
+				delete(h, name)
+			}
+		}
 		keys := func(m map[string]*unstructured.Unstructured) []string {
 			var out []string
 			for k := range m {
