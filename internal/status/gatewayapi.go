@@ -52,18 +52,7 @@ func (w *Writer) applyGatewayAPI(ctx context.Context, k translate.Key, st *trans
 			next.Conditions = mergeConditions(o.Status.Conditions, st.Gateway.Conditions, now)
 			next.Addresses = st.Gateway.Addresses
 			next.AttachedListenerSets = st.Gateway.AttachedListenerSets // gatewayapi_listenerset.go
-			var ls []gwv1.ListenerStatus
-			for _, l := range st.Gateway.Listeners {
-				var before []metav1.Condition
-				for _, old := range o.Status.Listeners {
-					if old.Name == l.Name {
-						before = old.Conditions
-					}
-				}
-				l.Conditions = mergeConditions(before, l.Conditions, now)
-				ls = append(ls, l)
-			}
-			next.Listeners = ls
+			next.Listeners = mergeListeners(o.Status.Listeners, st.Gateway.Listeners, now)
 			changed = !reflect.DeepEqual(next, &o.Status)
 			o.Status = *next
 		case *gwv1.ListenerSet:
@@ -72,18 +61,7 @@ func (w *Writer) applyGatewayAPI(ctx context.Context, k translate.Key, st *trans
 			}
 			next := o.Status.DeepCopy()
 			next.Conditions = mergeConditions(o.Status.Conditions, st.ListenerSet.Conditions, now)
-			var ls []gwv1.ListenerEntryStatus
-			for _, l := range st.ListenerSet.Listeners {
-				var before []metav1.Condition
-				for _, old := range o.Status.Listeners {
-					if old.Name == l.Name {
-						before = old.Conditions
-					}
-				}
-				l.Conditions = mergeConditions(before, l.Conditions, now)
-				ls = append(ls, l)
-			}
-			next.Listeners = ls
+			next.Listeners = mergeListeners(o.Status.Listeners, st.ListenerSet.Listeners, now)
 			changed = !reflect.DeepEqual(next, &o.Status)
 			o.Status = *next
 		case *gwv1.BackendTLSPolicy:
@@ -152,6 +130,33 @@ func mergeConditions(have, want []metav1.Condition, now metav1.Time) []metav1.Co
 			c.LastTransitionTime = old.LastTransitionTime
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// mergeListeners returns want (a Gateway's or a ListenerSet's listener statuses), each
+// condition keeping its lastTransitionTime from the listener of the same name in have.
+func mergeListeners[L gwv1.ListenerStatus | gwv1.ListenerEntryStatus](have, want []L, now metav1.Time) []L {
+	parts := func(l *L) (gwv1.SectionName, *[]metav1.Condition) {
+		switch v := any(l).(type) {
+		case *gwv1.ListenerStatus:
+			return v.Name, &v.Conditions
+		case *gwv1.ListenerEntryStatus:
+			return v.Name, &v.Conditions
+		}
+		return "", nil
+	}
+	var out []L
+	for _, l := range want {
+		name, conds := parts(&l)
+		var before []metav1.Condition
+		for i := range have {
+			if n, c := parts(&have[i]); n == name {
+				before = *c
+			}
+		}
+		*conds = mergeConditions(before, *conds, now)
+		out = append(out, l)
 	}
 	return out
 }

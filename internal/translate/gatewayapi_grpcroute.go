@@ -36,16 +36,7 @@ func (t *translator) buildGRPCRoute(route *gwv1.GRPCRoute) {
 		delete(t.reports, r.rep.key) // not ours: no status, no findings
 		return
 	}
-	var listeners []gwAttachment
-	seen := map[*gwListener]bool{}
-	for _, atts := range r.attached {
-		for _, a := range atts {
-			if !seen[a.l] {
-				seen[a.l] = true
-				listeners = append(listeners, a)
-			}
-		}
-	}
+	listeners := r.listeners()
 	src := snapshot.Ref{Kind: KindGRPCRoute, Namespace: route.Namespace, Name: route.Name}
 	for i, rule := range route.Spec.Rules {
 		field := fmt.Sprintf("spec.rules[%d]", i)

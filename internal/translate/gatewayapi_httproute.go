@@ -48,16 +48,7 @@ func (t *translator) buildHTTPRoute(route *gwv1.HTTPRoute) {
 		delete(t.reports, r.rep.key) // not ours: no status, no findings
 		return
 	}
-	var listeners []gwAttachment
-	seen := map[*gwListener]bool{}
-	for _, atts := range r.attached {
-		for _, a := range atts {
-			if !seen[a.l] {
-				seen[a.l] = true
-				listeners = append(listeners, a)
-			}
-		}
-	}
+	listeners := r.listeners()
 	t.claimGatewayRouteHosts(r, listeners) // gatewayapi_frontend.go: route names on HTTPS listeners negotiate under the listener's policy
 	for i, rule := range route.Spec.Rules {
 		field := fmt.Sprintf("spec.rules[%d]", i)

@@ -92,6 +92,22 @@ func (t *translator) attachRoute(kind string, meta *metav1.ObjectMeta, refs []gw
 	return r
 }
 
+// listeners are the listeners the route is attached to through any parentRef, each once
+// (the first attachment's host names).
+func (r *gwRoute) listeners() []gwAttachment {
+	var out []gwAttachment
+	seen := map[*gwListener]bool{}
+	for _, atts := range r.attached {
+		for _, a := range atts {
+			if !seen[a.l] {
+				seen[a.l] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
 // parentListeners are the listeners a parentRef can reach: a Gateway of ours (its own
 // listeners), or a ListenerSet attached to one (only the ListenerSet's,
 // gatewayapi_listenerset.go); ok is false for any other parent.
