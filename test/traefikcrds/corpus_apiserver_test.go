@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,6 +49,13 @@ var traefikKindPlurals = map[string]string{
 // Bounded waits of API server mode.
 const (
 	apiGoneTimeout = 10 * time.Second // until a case's objects are deleted and out of the snapshot
+	// apiStateTimeout bounds the wait until a case's objects are in a built snapshot: the
+	// informers' watch events and one debounced build, slower than folder mode's file read
+	// when make test runs other packages' API servers on the same two cores.
+	apiStateTimeout = 15 * time.Second
+	// apiStartTimeout bounds the gateway's start: caches synced for every kind it watches
+	// and the first snapshot built.
+	apiStartTimeout = time.Minute
 )
 
 // apiGateway is the API server and the in-process gateway.
@@ -136,6 +144,9 @@ func startAPIGateway(t *testing.T, h *harness) *apiGateway {
 	if err := bhv1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
+	// The cases check what the gateway concludes (its statuses), not its log; without a
+	// logger controller-runtime prints a stack trace that reads like a panic.
+	ctrl.SetLogger(logr.Discard())
 	mgr, err := ctrl.NewManager(te.Config, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +207,11 @@ func startAPIGateway(t *testing.T, h *harness) *apiGateway {
 			t.Fatalf("harness object %s %s: %v", u.GetKind(), u.GetName(), err)
 		}
 	}
+	// The first case starts once the gateway serves: a cold start (every informer's first
+	// list) is not part of any case's wait.
+	if err := waitFor(ctx, apiStartTimeout, func() error { return g.gw.ReadyCheck(nil) }); err != nil {
+		t.Fatalf("the gateway built no snapshot in %s: %v", apiStartTimeout, err)
+	}
 	return g
 }
 
@@ -236,7 +252,7 @@ func runAPICase(t *testing.T, g *apiGateway, h *harness, c *corpusCase, group st
 	}
 
 	// Every object of a kind the gateway reads is in a built snapshot before anything is checked.
-	if err := waitFor(g.ctx, stateTimeout, func() error {
+	if err := waitFor(g.ctx, apiStateTimeout, func() error {
 		st := g.gw.Statuses()
 		for _, a := range objs {
 			if !a.read {
