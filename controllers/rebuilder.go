@@ -61,6 +61,11 @@ type Config struct {
 	// PublishService, when set, is the Service (of type LoadBalancer, usually) whose
 	// addresses go into status.loadBalancer of every Ingress the gateway serves.
 	PublishService types.NamespacedName
+	// EntryPointPorts are the gateway's entry points by the port each listens on in the
+	// pod. With PublishService, a Gateway listener may name exactly the ports that Service
+	// publishes, each served by the entry point its targetPort reaches (listenerports.go);
+	// without either, Options.ListenerPorts applies.
+	EntryPointPorts map[int32]translate.ListenerEntryPoint
 	// PublishAddresses, when set, are written there instead: IPs or host names.
 	PublishAddresses []string
 	// LeaderElection, when set, lets only the holder of a Lease write status and Events;
@@ -302,6 +307,9 @@ func (g *Rebuilder) Reconcile(ctx context.Context, _ reconcile.Request) (reconci
 	}
 	opts := g.cfg.Options
 	opts.Now = g.cfg.Clock()
+	if ports, from := g.publishedListenerPorts(ctx); ports != nil {
+		opts.ListenerPorts, opts.ListenerPortsFrom = ports, from
+	}
 	snap, statuses := g.keeper.Translate(in, opts)
 	err = g.cfg.Store.Swap(snap)
 	if g.cfg.OnRebuild != nil {

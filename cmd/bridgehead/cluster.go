@@ -81,6 +81,7 @@ func (f *serveFlags) gatewayConfig(store *snapshot.Store) (controllers.Config, e
 			return cfg, fmt.Errorf("--publish-service %q: write NAMESPACE/NAME", c.publishService)
 		}
 		cfg.PublishService = types.NamespacedName{Namespace: ns, Name: name}
+		cfg.EntryPointPorts = f.proxy.ownListenerPorts()
 	}
 	for _, a := range strings.Split(c.publishAddress, ",") {
 		if a = strings.TrimSpace(a); a != "" {

@@ -62,27 +62,40 @@ func (f entryPointFlag) protocols() map[string]string {
 // listenerPorts are the ports a Gateway listener may name, and the entry point each is
 // served on: an entry point's own port, and for web and websecure also the port the Helm
 // chart's Service publishes them on (80, 443), which is what a Gateway's listeners name.
+// In a cluster with --publish-service, the ports that Service publishes replace these
+// (controllers.Config.EntryPointPorts).
 func (p *proxyFlags) listenerPorts() map[int32]translate.ListenerEntryPoint {
-	out := map[int32]translate.ListenerEntryPoint{}
-	add := func(addr string, e translate.ListenerEntryPoint) {
-		_, port, err := net.SplitHostPort(addr)
-		if err != nil {
-			return
-		}
-		if n, err := strconv.ParseUint(port, 10, 16); err == nil && n > 0 {
-			if _, taken := out[int32(n)]; !taken {
-				out[int32(n)] = e
-			}
-		}
-	}
-	web := translate.ListenerEntryPoint{Name: "web", Kind: translate.EntryPointHTTP}
-	websecure := translate.ListenerEntryPoint{Name: "websecure", Kind: translate.EntryPointTLS}
-	add(p.Web, web)
-	add(p.Websecure, websecure)
-	for _, ep := range p.EntryPoints {
-		add(ep.Address, translate.ListenerEntryPoint{Name: ep.Name, Kind: ep.Protocol()})
-	}
-	add(":80", web)
-	add(":443", websecure)
+	out := p.ownListenerPorts()
+	addPort(out, ":80", webEntryPoint)
+	addPort(out, ":443", websecureEntryPoint)
 	return out
+}
+
+var (
+	webEntryPoint       = translate.ListenerEntryPoint{Name: "web", Kind: translate.EntryPointHTTP}
+	websecureEntryPoint = translate.ListenerEntryPoint{Name: "websecure", Kind: translate.EntryPointTLS}
+)
+
+// ownListenerPorts are the gateway's entry points by the port each listens on.
+func (p *proxyFlags) ownListenerPorts() map[int32]translate.ListenerEntryPoint {
+	out := map[int32]translate.ListenerEntryPoint{}
+	addPort(out, p.Web, webEntryPoint)
+	addPort(out, p.Websecure, websecureEntryPoint)
+	for _, ep := range p.EntryPoints {
+		addPort(out, ep.Address, translate.ListenerEntryPoint{Name: ep.Name, Kind: ep.Protocol()})
+	}
+	return out
+}
+
+// addPort maps the port of addr to e unless the port is taken or not a port.
+func addPort(out map[int32]translate.ListenerEntryPoint, addr string, e translate.ListenerEntryPoint) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err == nil && n > 0 {
+		if _, taken := out[int32(n)]; !taken {
+			out[int32(n)] = e
+		}
+	}
 }

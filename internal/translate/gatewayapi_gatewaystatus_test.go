@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,5 +69,57 @@ func TestListenerRouteKindsThatAreNotSupported(t *testing.T) {
 				t.Errorf("attachedRoutes = %d, want 0", l.AttachedRoutes)
 			}
 		})
+	}
+}
+
+// A listener on a port the gateway's Service does not publish is PortUnavailable naming
+// the Service and the ports it publishes, even when the pods listen on it: clients reach
+// the Gateway's address, the Service's.
+func TestListenerOnAPortTheServiceDoesNotPublish(t *testing.T) {
+	r := testHTTPRoute("r", 0, nil, prefix("/"))
+	in := gwTestInputs("", r)
+	in.Gateways[0].Spec.Listeners[0].Port = 8000 // web's own port in the pod
+	opts := DefaultOptions()
+	opts.ListenerPorts = map[int32]ListenerEntryPoint{80: {Name: "web", Kind: EntryPointHTTP}, 443: {Name: "websecure", Kind: EntryPointTLS}}
+	opts.ListenerPortsFrom = "Service bridgehead/bridgehead"
+	snap, st := Translate(in, opts)
+	l := listenerStatus(t, st, "gw", "http")
+	wantLSCondition(t, "listener http", l.Conditions, "Accepted", metav1.ConditionFalse, string(gwv1.ListenerReasonPortUnavailable))
+	for _, c := range l.Conditions {
+		for _, want := range []string{"port 8000 is not published by the gateway's Service bridgehead/bridgehead", "80: web (http), 443: websecure (tls)"} {
+			if c.Type == "Accepted" && !strings.Contains(c.Message, want) {
+				t.Errorf("Accepted message %q lacks %q", c.Message, want)
+			}
+		}
+	}
+	if len(snap.HTTPRoutes) != 0 {
+		t.Errorf("a route is served on a port clients cannot reach: %+v", snap.HTTPRoutes[0].ID)
+	}
+}
+
+// An HTTP listener on a user TCP entry point's port is served there (such an entry point
+// serves plain HTTP as web does): conformance TCPRouteInvalidNonTCPListener needs that
+// Gateway Programmed.
+func TestHTTPListenerOnATCPEntryPoint(t *testing.T) {
+	r := testHTTPRoute("r", 0, nil, prefix("/"))
+	in := gwTestInputs("", r)
+	in.Gateways[0].Spec.Listeners[0].Port = 5300
+	opts := DefaultOptions()
+	opts.ListenerPorts = DefaultListenerPorts()
+	opts.ListenerPorts[5300] = ListenerEntryPoint{Name: "tcp5300", Kind: "tcp"}
+	snap, st := Translate(in, opts)
+	l := listenerStatus(t, st, "gw", "http")
+	wantLSCondition(t, "listener http", l.Conditions, "Programmed", metav1.ConditionTrue, "")
+	served := false
+	for _, hr := range snap.HTTPRoutes {
+		if hr.Source.Name == "r" {
+			served = true
+			if hr.TLS || len(hr.EntryPoints) != 1 || hr.EntryPoints[0] != "tcp5300" {
+				t.Errorf("route %s: TLS %v entry points %v, want plain on tcp5300", hr.ID, hr.TLS, hr.EntryPoints)
+			}
+		}
+	}
+	if !served {
+		t.Error("the HTTPRoute is not served on the TCP entry point")
 	}
 }

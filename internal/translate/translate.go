@@ -155,6 +155,10 @@ type Options struct {
 	// points: each entry point's own port and the port its Service publishes (80 for web,
 	// 443 for websecure). Nil means DefaultListenerPorts.
 	ListenerPorts map[int32]ListenerEntryPoint
+	// ListenerPortsFrom names where ListenerPorts come from when they are not the
+	// gateway's own entry points ("Service NS/NAME": the ports the gateway's Service
+	// publishes), for the messages of listeners on other ports.
+	ListenerPortsFrom string
 }
 
 // ListenerEntryPoint is an entry point a Gateway listener can be served on.
