@@ -72,6 +72,7 @@ func Tables(reports map[string]confv1.ConformanceReport) string {
 		if failed := failedTests(r); len(failed) > 0 {
 			fmt.Fprintf(&b, "\nFailed tests: %s.\n", strings.Join(failed, ", "))
 		}
+		b.WriteString(SkippedSection(skippedTests(r)))
 	}
 	return b.String()
 }
@@ -81,12 +82,22 @@ func stats(s confv1.Statistics) string {
 }
 
 func failedTests(r confv1.ConformanceReport) []string {
+	return testsOf(r, func(s confv1.Status) []string { return s.FailedTests })
+}
+
+func skippedTests(r confv1.ConformanceReport) []string {
+	return testsOf(r, func(s confv1.Status) []string { return s.SkippedTests })
+}
+
+// testsOf collects one list of test names from every profile's core and extended
+// results, each name once, sorted.
+func testsOf(r confv1.ConformanceReport, list func(confv1.Status) []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range r.ProfileReports {
-		all := p.Core.FailedTests
+		all := list(p.Core)
 		if p.Extended != nil {
-			all = append(append([]string{}, all...), p.Extended.FailedTests...)
+			all = append(append([]string{}, all...), list(p.Extended.Status)...)
 		}
 		for _, t := range all {
 			if !seen[t] {
