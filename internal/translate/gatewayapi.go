@@ -281,9 +281,9 @@ func (t *translator) listener(rep *report, gw *gwv1.Gateway, owner snapshot.Ref,
 		want := t.entryPointKind(l.Protocol)
 		switch {
 		case !ok:
-			fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is not one of the gateway's entry points (%s); use one of those ports, or add an entry point with --entrypoint NAME=:%d (Helm value entryPoints)", l.Port, t.describeListenerPorts(), l.Port))
+			fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is not one of the gateway's entry points (%s); use one of those ports, or add an entry point with %s (Helm value entryPoints)", l.Port, t.describeListenerPorts(), entryPointFlagFor(want, l.Port)))
 		case entry.Kind != want:
-			fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is the gateway's %s entry point %q, which cannot serve protocol %s; use a port of a %s entry point (%s)", l.Port, entry.Kind, entry.Name, l.Protocol, want, t.describeListenerPorts()))
+			fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is the gateway's %s entry point %q, which cannot serve protocol %s; use a port of a %s entry point (%s), or add one with %s", l.Port, entry.Kind, entry.Name, l.Protocol, want, t.describeListenerPorts(), entryPointFlagFor(want, 0)))
 		default:
 			out.entry = entry.Name
 		}
