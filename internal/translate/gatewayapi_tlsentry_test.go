@@ -25,24 +25,28 @@ func tlsEntryPointGateways(t *testing.T) *Inputs {
 	https := gwv1.Listener{Name: "https", Port: 7443, Protocol: gwv1.HTTPSProtocolType, Hostname: ptr.To(gwv1.Hostname("www.example.com")),
 		TLS: &gwv1.ListenerTLSConfig{CertificateRefs: []gwv1.SecretObjectReference{{Name: "edge"}}}}
 	in := gwTLSInputs(t,
-		testGateway("gw", https, tlsListener("pass", 7443, "db.example.com", gwv1.TLSModePassthrough, "")),
+		testGateway("gw", https, tlsListener("pass", 7443, "db.example.com", gwv1.TLSModePassthrough, ""),
+			tlsListener("term", 7443, "tls.example.com", gwv1.TLSModeTerminate, "edge")),
 		testGateway("plain", gwv1.Listener{Name: "http", Port: 7443, Protocol: gwv1.HTTPProtocolType}, gwv1.Listener{Name: "tcp", Port: 7443, Protocol: gwv1.TCPProtocolType}))
 	route := testHTTPRoute("www", 0, []gwv1.Hostname{"www.example.com"}, prefix("/"))
 	route.Spec.ParentRefs = []gwv1.ParentReference{parent("gw", "https")}
 	in.HTTPRoutes = append(in.HTTPRoutes, route)
-	in.TLSRoutes = append(in.TLSRoutes, testTLSRoute("db", 0, parent("gw", "pass"), []gwv1.Hostname{"db.example.com"}, backendRef("app", 80)))
+	in.TLSRoutes = append(in.TLSRoutes, testTLSRoute("db", 0, parent("gw", "pass"), []gwv1.Hostname{"db.example.com"}, backendRef("app", 80)),
+		testTLSRoute("term", 0, parent("gw", "term"), []gwv1.Hostname{"tls.example.com"}, backendRef("app", 80)))
 	return in
 }
 
-// An HTTPS listener and a TLS Passthrough listener on 7443 are served on the TLS entry
-// point that has port 7443: Programmed, their routes on that entry point (HTTPS
-// terminated with the listener's certificate, db.example.com passed through by SNI).
+// An HTTPS listener and TLS Passthrough and Terminate listeners on 7443 (the shape of the
+// conformance suite's TLSRouteMixedTerminationSameNamespace on 8883) are served on the TLS
+// entry point that has port 7443: Programmed, their routes on that entry point (HTTPS
+// terminated with the listener's certificate, db.example.com passed through by SNI,
+// tls.example.com terminated then forwarded as TCP).
 func TestHTTPSAndTLSListenersOnATLSUserEntryPoint(t *testing.T) {
 	snap, st := Translate(tlsEntryPointGateways(t), tlsEntryPointOptions())
 	if err := snap.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range []string{"https", "pass"} {
+	for _, l := range []string{"https", "pass", "term"} {
 		c := listenerConds(t, st, "gw", l)
 		for _, typ := range []string{"Accepted", "ResolvedRefs", "Programmed"} {
 			if c[typ].Status != metav1.ConditionTrue {
@@ -75,6 +79,9 @@ func TestHTTPSAndTLSListenersOnATLSUserEntryPoint(t *testing.T) {
 	r := tcpRouteFor(t, snap, "tls7443", "db.example.com")
 	if r == nil || r.Source.Name != "db" || !r.Passthrough || r.Failure != nil {
 		t.Fatalf("SNI db.example.com on tls7443: %+v, want TLSRoute db passed through", r)
+	}
+	if r := tcpRouteFor(t, snap, "tls7443", "tls.example.com"); r == nil || r.Source.Name != "term" || !r.Terminate || r.Policy == "" || r.Failure != nil {
+		t.Errorf("SNI tls.example.com on tls7443: %+v, want TLSRoute term terminated under a TLS policy", r)
 	}
 	if r := tcpRouteFor(t, snap, "websecure", "db.example.com"); r != nil {
 		t.Errorf("TLSRoute db is on websecure too: %s", r.ID)
