@@ -125,7 +125,10 @@ const (
 	// ReasonUnknownEntryPoint: an IngressRouteUDP names an entry point the gateway does
 	// not have, or one that is not a UDP entry point, or names none while the gateway has
 	// no UDP entry point (--entrypoint NAME=:PORT/udp). It serves on the UDP entry points
-	// it names that exist, if any.
+	// it names that exist, if any. An IngressRoute gets it for a named entry point the
+	// gateway does not have, or of the other kind (a TLS entry point such as websecure or
+	// --entrypoint NAME=:PORT/tls without spec.tls, a plain one with spec.tls): Ready=False
+	// when none of the named entry points serves it, a warning when another one does.
 	ReasonUnknownEntryPoint ConditionReason = "UnknownEntryPoint"
 	// ReasonNoChildRoutes: an IngressRoute route has no services and no served child
 	// IngressRoute (spec.parentRefs) evaluates under it, so it answers nothing and is not

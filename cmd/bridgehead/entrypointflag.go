@@ -11,10 +11,12 @@ import (
 	"github.com/bridgehead/bridgehead/proxy"
 )
 
-// entryPointFlag collects the repeated --entrypoint NAME=[HOST]:PORT[/tcp|/udp]: Traefik's
-// entry point address syntax (--entryPoints.NAME.address=:53/udp), for entry points
-// besides web and websecure. A TCP one is plain (HTTP routes and IngressRouteTCP
-// HostSNI(`*`) routes without tls, as on web); a UDP one serves IngressRouteUDPs.
+// entryPointFlag collects the repeated --entrypoint NAME=[HOST]:PORT[/tcp|/udp|/tls]:
+// Traefik's entry point address syntax (--entryPoints.NAME.address=:53/udp), for entry
+// points besides web and websecure. A TCP one is plain (HTTP routes and IngressRouteTCP
+// HostSNI(`*`) routes without tls, as on web); a UDP one serves IngressRouteUDPs; a TLS
+// one (Bridgehead's own suffix) terminates TLS as websecure does (routes with tls,
+// passthrough by SNI, Gateway API HTTPS and TLS listeners on its port).
 type entryPointFlag []entrypoint.EntryPoint
 
 func (f *entryPointFlag) String() string {
@@ -25,7 +27,7 @@ func (f *entryPointFlag) String() string {
 	return strings.Join(out, ",")
 }
 
-// Set parses one NAME=[HOST]:PORT[/tcp|/udp].
+// Set parses one NAME=[HOST]:PORT[/tcp|/udp|/tls].
 func (f *entryPointFlag) Set(v string) error {
 	ep, err := entrypoint.Parse(v)
 	if err != nil {
@@ -44,15 +46,15 @@ func (f *entryPointFlag) Set(v string) error {
 func (f entryPointFlag) proxyEntryPoints() []proxy.EntryPoint {
 	var out []proxy.EntryPoint
 	for _, ep := range f {
-		out = append(out, proxy.EntryPoint{Name: ep.Name, Address: ep.Address, UDP: ep.UDP})
+		out = append(out, proxy.EntryPoint{Name: ep.Name, Address: ep.Address, UDP: ep.UDP(), TLS: ep.TLS()})
 	}
 	return out
 }
 
 // protocols maps every entry point of the gateway (web, websecure and the user's) to its
-// protocol, for translate.Options.EntryPoints.
+// protocol ("tcp" plain, "tls" terminating, "udp"), for translate.Options.EntryPoints.
 func (f entryPointFlag) protocols() map[string]string {
-	out := map[string]string{"web": "tcp", "websecure": "tcp"}
+	out := map[string]string{"web": string(entrypoint.TCP), "websecure": string(entrypoint.TLS)}
 	for _, ep := range f {
 		out[ep.Name] = ep.Protocol()
 	}
@@ -62,7 +64,9 @@ func (f entryPointFlag) protocols() map[string]string {
 // listenerPorts are the ports a Gateway listener may name, and the entry point each is
 // served on: an entry point's own port, and for web and websecure also the port the Helm
 // chart's Service publishes them on (80, 443), which is what a Gateway's listeners name.
-// In a cluster with --publish-service, the ports that Service publishes replace these
+// A TLS user entry point is of kind translate.EntryPointTLS, as websecure: HTTPS and TLS
+// listeners (Terminate and Passthrough) on its port are served there. In a cluster with
+// --publish-service, the ports that Service publishes replace these
 // (controllers.Config.EntryPointPorts).
 func (p *proxyFlags) listenerPorts() map[int32]translate.ListenerEntryPoint {
 	out := p.ownListenerPorts()
@@ -82,7 +86,11 @@ func (p *proxyFlags) ownListenerPorts() map[int32]translate.ListenerEntryPoint {
 	addPort(out, p.Web, webEntryPoint)
 	addPort(out, p.Websecure, websecureEntryPoint)
 	for _, ep := range p.EntryPoints {
-		addPort(out, ep.Address, translate.ListenerEntryPoint{Name: ep.Name, Kind: ep.Protocol()})
+		kind := ep.Protocol() // "tcp" or "udp": TCP or UDP listeners
+		if ep.TLS() {
+			kind = translate.EntryPointTLS
+		}
+		addPort(out, ep.Address, translate.ListenerEntryPoint{Name: ep.Name, Kind: kind})
 	}
 	return out
 }

@@ -52,7 +52,7 @@ type proxyFlags struct {
 func (f *proxyFlags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Web, "web-address", ":8000", "address of the plain HTTP entry point \"web\"")
 	fs.StringVar(&f.Websecure, "websecure-address", ":8443", "address of the TLS entry point \"websecure\"")
-	fs.Var(&f.EntryPoints, "entrypoint", "another entry point, NAME=[HOST]:PORT[/tcp|/udp] as Traefik's --entryPoints.NAME.address (repeatable): a tcp one is plain (HTTP routes, IngressRouteTCP HostSNI(`*`) without tls), a udp one serves IngressRouteUDPs; routes name it in spec.entryPoints")
+	fs.Var(&f.EntryPoints, "entrypoint", "another entry point, NAME=[HOST]:PORT[/tcp|/udp|/tls] as Traefik's --entryPoints.NAME.address (repeatable): a tcp one is plain (HTTP routes, IngressRouteTCP HostSNI(`*`) without tls), a udp one serves IngressRouteUDPs, a tls one terminates TLS as websecure does (routes with tls, passthrough by SNI, Gateway API HTTPS and TLS listeners on its port); routes name it in spec.entryPoints")
 	fs.DurationVar(&f.UDPTimeout, "udp-timeout", udpsession.DefaultTimeout, "end a UDP session (one per client address) after this long without a datagram either way, as Traefik's entryPoints.NAME.udp.timeout")
 	fs.IntVar(&f.UDPMaxSessions, "udp-max-sessions", udpsession.DefaultMaxSessions, "most UDP sessions per UDP entry point; datagrams of new clients beyond it are dropped (bridgehead_udp_dropped_total{reason=\"SessionLimit\"})")
 	fs.StringVar(&f.Admin, "admin-address", ":9000", "address of the admin port (/healthz, /readyz, /metrics); empty turns it off")

@@ -56,7 +56,7 @@ func conditionFix(reason string) string {
 	case bhv1.ReasonDeprecatedField:
 		return "rename the field as the message says: it is served, under a name Traefik deprecated"
 	case bhv1.ReasonUnknownEntryPoint:
-		return "name an entry point the gateway has in spec.entryPoints, or start the gateway with --entrypoint NAME=:PORT/udp (Helm: entryPoints)"
+		return "name an entry point the gateway has, of the route's kind, in spec.entryPoints (UDP for an IngressRouteUDP; a TLS one for an IngressRoute with tls, a plain one without), or start the gateway with --entrypoint NAME=:PORT/udp or /tls (Helm: entryPoints)"
 	}
 	return ""
 }

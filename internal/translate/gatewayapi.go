@@ -282,13 +282,13 @@ func (t *translator) listener(rep *report, gw *gwv1.Gateway, owner snapshot.Ref,
 		switch {
 		case !ok:
 			if from := t.opts.ListenerPortsFrom; from != "" {
-				fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is not published by the gateway's %s (it publishes %s); use one of those ports, or add an entry point with --entrypoint NAME=:%d and publish it on the Service (Helm value entryPoints does both)", l.Port, from, t.describeListenerPorts(), l.Port))
+				fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is not published by the gateway's %s (it publishes %s); use one of those ports, or add an entry point with %s and publish it on the Service (Helm value entryPoints does both)", l.Port, from, t.describeListenerPorts(), entryPointFlagFor(want, l.Port)))
 			} else {
-				fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is not one of the gateway's entry points (%s); use one of those ports, or add an entry point with --entrypoint NAME=:%d (Helm value entryPoints)", l.Port, t.describeListenerPorts(), l.Port))
+				fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is not one of the gateway's entry points (%s); use one of those ports, or add an entry point with %s (Helm value entryPoints)", l.Port, t.describeListenerPorts(), entryPointFlagFor(want, l.Port)))
 			}
 		// A user TCP entry point serves plain HTTP routes as well as TCP ones (as web does).
 		case entry.Kind != want && (want != EntryPointHTTP || entry.Kind != "tcp"):
-			fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is the gateway's %s entry point %q, which cannot serve protocol %s; use a port of a %s entry point (%s)", l.Port, entry.Kind, entry.Name, l.Protocol, want, t.describeListenerPorts()))
+			fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is the gateway's %s entry point %q, which cannot serve protocol %s; use a port of a %s entry point (%s), or add one with %s", l.Port, entry.Kind, entry.Name, l.Protocol, want, t.describeListenerPorts(), entryPointFlagFor(want, 0)))
 		default:
 			out.entry = entry.Name
 		}

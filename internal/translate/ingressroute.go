@@ -70,6 +70,9 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 	if tlsSpec := ir.Spec.TLS; tlsSpec != nil {
 		front = t.edgeTLS(rep, ro.obj, ir.Namespace, tlsSpec.SecretName, tlsSpec.Options, tlsSpec.Domains)
 	}
+	// Entry points of the other kind (TLS vs plain) or unknown would drop the routes there
+	// silently; entrypoints.go reports them.
+	reachable := ro.httpEntryPoints(front != nil)
 	allHosts := map[string]bool{}
 	var inv inventory
 	if front != nil {
@@ -123,7 +126,7 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 			ro.edge(front, hr.ID, names, &hr.Policy, &hr.Failure)
 		}
 		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
-		serves := hr.Failure == nil && (root.serves() || tree.parentRoutes[hr.ID])
+		serves := reachable && hr.Failure == nil && (root.serves() || tree.parentRoutes[hr.ID])
 		ro.claim(parsed, head, field, serves, t.removeHTTPRoute)
 	}
 	rep.hosts = sortedKeys(allHosts)

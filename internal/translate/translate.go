@@ -146,10 +146,12 @@ type Options struct {
 	// TLSOption lists no TLS 1.2 suite (and of the built-in policy); empty means
 	// TLSProfileIntermediate.
 	TLSDefaultProfile TLSProfile
-	// EntryPoints are the gateway's entry points by name, with their protocol ("tcp" or
-	// "udp"): IngressRouteUDPs are checked against them (a route naming an entry point
-	// that is not a UDP one is not Ready). Nil means they are not known (lint, diagnose):
-	// routes are then taken as written.
+	// EntryPoints are the gateway's entry points by name, with their protocol ("tcp"
+	// plain, "tls" terminating TLS as websecure, or "udp"): IngressRouteUDPs are checked
+	// against them (a route naming an entry point that is not a UDP one is not Ready), and
+	// IngressRoutes (a route with tls serves on "tls" ones only, one without on "tcp" ones
+	// only; see entrypoints.go). Nil means they are not known (lint, diagnose): routes are
+	// then taken as written.
 	EntryPoints map[string]string
 	// ListenerPorts maps the ports a Gateway listener may name to the gateway's entry
 	// points: each entry point's own port and the port its Service publishes (80 for web,
@@ -164,8 +166,9 @@ type Options struct {
 // ListenerEntryPoint is an entry point a Gateway listener can be served on.
 type ListenerEntryPoint struct {
 	Name string
-	// Kind is EntryPointHTTP (plain HTTP: web), EntryPointTLS (websecure: HTTPS and TLS
-	// listeners), "tcp" (a user TCP entry point: TCP listeners, and plain HTTP) or "udp".
+	// Kind is EntryPointHTTP (plain HTTP: web), EntryPointTLS (websecure and user TLS
+	// entry points, --entrypoint NAME=:PORT/tls: HTTPS and TLS listeners), "tcp" (a user
+	// TCP entry point: TCP listeners) or "udp".
 	Kind string
 }
 

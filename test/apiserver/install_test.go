@@ -119,19 +119,27 @@ var _ = Describe("installing Bridgehead", Ordered, func() {
 		output(helm("lint", "--strict", "charts/bridgehead"))
 		output(helm("lint", "--strict", "charts/bridgehead", "--set", "serviceMonitor.enabled=true",
 			"--set", "watchNamespaces={team-a,team-b}", "--set", "ingressClass.default=true", "--set", "publish.addresses={203.0.113.7}",
-			"--set-json", `entryPoints=[{"name":"dns","port":5353,"servicePort":53,"protocol":"UDP"},{"name":"pg","port":5432,"nodePort":30432}]`))
+			"--set-json", `entryPoints=[{"name":"dns","port":5353,"servicePort":53,"protocol":"UDP"},{"name":"pg","port":5432,"nodePort":30432},{"name":"https2","port":9443,"protocol":"TLS"}]`))
 	})
 
-	It("opens entryPoints on the container and the Service (UDP for IngressRouteUDP), and passes them to serve", func() {
+	It("opens entryPoints on the container and the Service (UDP for IngressRouteUDP, TCP for a TLS one), and passes them to serve", func() {
 		rendered := output(helm("template", "udp", "charts/bridgehead", "--namespace", "bridgehead-helm",
-			"--set-json", `entryPoints=[{"name":"dns","port":5353,"servicePort":53,"protocol":"UDP"},{"name":"pg","port":5432}]`))
+			"--set-json", `entryPoints=[{"name":"dns","port":5353,"servicePort":53,"protocol":"UDP"},{"name":"pg","port":5432},{"name":"https2","port":9443,"protocol":"TLS"}]`))
 		Expect(string(rendered)).To(And(
-			ContainSubstring("- --entrypoint=dns=:5353/udp"), ContainSubstring("- --entrypoint=pg=:5432/tcp"), ContainSubstring("- --udp-timeout=3s")))
+			ContainSubstring("- --entrypoint=dns=:5353/udp"), ContainSubstring("- --entrypoint=pg=:5432/tcp"), ContainSubstring("- --entrypoint=https2=:9443/tls"),
+			ContainSubstring("- --udp-timeout=3s")))
+		// A TLS entry point is a TCP port on the container and the Service (the API server
+		// knows no TLS port protocol; the dry run below would refuse one).
+		Expect(string(rendered)).To(And(
+			MatchRegexp(`- name: https2\n\s+containerPort: 9443\n\s+protocol: TCP\n`),
+			MatchRegexp(`- name: https2\n\s+port: 9443\n\s+targetPort: https2\n\s+protocol: TCP\n`)))
 		out := applyDryRun(rendered)
 		Expect(out).To(ContainSubstring("service/bridgehead-udp created (server dry run)"))
 		Expect(out).To(ContainSubstring("deployment.apps/bridgehead-udp created (server dry run)"))
 		_, err := helm("template", "udp", "charts/bridgehead", "--set-json", `entryPoints=[{"name":"DNS_1","port":53}]`).Output()
 		Expect(err).To(HaveOccurred(), "a name that is not a port name must not render")
+		_, err = helm("template", "udp", "charts/bridgehead", "--set-json", `entryPoints=[{"name":"h","port":9443,"protocol":"HTTPS"}]`).Output()
+		Expect(err).To(HaveOccurred(), "a protocol serve does not take must not render")
 	})
 
 	It("renders a Helm chart the API server accepts", func() {

@@ -91,7 +91,7 @@ func withUDPEntryPoint(name string, timeout time.Duration, maxSessions int) gate
 // knowing its entry points, as `bridgehead serve --entrypoint dns=:PORT/udp` does.
 func startUDPGateway(t *testing.T, timeout time.Duration, maxSessions int, objs ...client.Object) (*gateway, string, translate.Statuses) {
 	g := startGateway(t, nil, withUDPEntryPoint("dns", timeout, maxSessions))
-	g.opts.EntryPoints = map[string]string{"web": "tcp", "websecure": "tcp", "dns": "udp"}
+	g.opts.EntryPoints = map[string]string{"web": "tcp", "websecure": "tls", "dns": "udp"}
 	st := g.apply(objs...)
 	return g, g.srv.Addrs()["dns"], st
 }

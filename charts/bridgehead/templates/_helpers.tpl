@@ -60,7 +60,15 @@ server would refuse, naming it.
 {{- if not .port }}
 {{- fail (printf "entryPoints: %s has no port" .name) }}
 {{- end }}
-{{- if not (has (upper (default "TCP" .protocol)) (list "TCP" "UDP")) }}
-{{- fail (printf "entryPoints: %s protocol %q is neither TCP nor UDP" .name .protocol) }}
+{{- if not (has (upper (default "TCP" .protocol)) (list "TCP" "UDP" "TLS")) }}
+{{- fail (printf "entryPoints: %s protocol %q is not TCP, UDP or TLS" .name .protocol) }}
 {{- end }}
+{{- end }}
+
+{{/*
+bridgehead.portProtocol is an entryPoints item's protocol as a container or Service port
+has it: a TLS entry point terminates TLS over TCP.
+*/}}
+{{- define "bridgehead.portProtocol" -}}
+{{- if eq (upper (default "TCP" .protocol)) "UDP" }}UDP{{ else }}TCP{{ end }}
 {{- end }}
