@@ -3,7 +3,7 @@
 # with its Helm chart on the real single-node Kubernetes of `make cluster-up`, and writes
 # the upstream ConformanceReport into conformance/reports/. `make conformance` calls it.
 #
-#   PROFILES=GATEWAY-HTTP,GATEWAY-TLS   conformance profiles (add GATEWAY-TCP with TCPRoute)
+#   PROFILES=GATEWAY-HTTP,GATEWAY-TLS   conformance profiles (default: those, GATEWAY-GRPC and GATEWAY-TCP)
 #   RUN_TEST=HTTPRouteSimpleSameNamespace   one test only (features read from the GatewayClass)
 #   SKIP_TESTS=A,B                      tests to skip
 #   SUPPORTED_FEATURES=A,B              claim these instead of the GatewayClass status
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUITE_VERSION=v1.6.3
-PROFILES="${PROFILES:-GATEWAY-HTTP,GATEWAY-TLS}"
+PROFILES="${PROFILES:-GATEWAY-HTTP,GATEWAY-TLS,GATEWAY-GRPC,GATEWAY-TCP}"
 RELEASE=bridgehead
 NAMESPACE=bridgehead-system
 GATEWAY_CLASS=bridgehead

@@ -18,7 +18,7 @@ import (
 // every one of them explicitly. A flag given on the command line always wins.
 var defaults = map[string]string{
 	"gateway-class":        "bridgehead",
-	"conformance-profiles": "GATEWAY-HTTP,GATEWAY-TLS",
+	"conformance-profiles": "GATEWAY-HTTP,GATEWAY-TLS,GATEWAY-GRPC,GATEWAY-TCP",
 	"organization":         "bridgehead",
 	"project":              "bridgehead",
 	"url":                  "https://github.com/bridgehead/bridgehead",
