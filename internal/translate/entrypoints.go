@@ -27,10 +27,8 @@ func entryPointFlagFor(kind string, port int32) string {
 		return "--entrypoint NAME=:" + p + "/tls"
 	case entryPointUDP:
 		return "--entrypoint NAME=:" + p + "/udp"
-	case EntryPointHTTP:
-		// User TCP entry points serve TCP listeners; HTTP listeners are web's.
-		return "--web-address :" + p
 	}
+	// A plain TCP entry point serves TCP listeners and, as web does, HTTP ones.
 	return "--entrypoint NAME=:" + p
 }
 
