@@ -198,3 +198,20 @@ func TestGatewayBackendClientCertificate(t *testing.T) {
 	}
 	t.Fatalf("backend %+v has no transport with the Gateway's certificate", b)
 }
+
+// A policy on a Service with no ready endpoints is still in use through the route's
+// Gateway, so it gets its status there (conformance BackendTLSPolicyObservedGenerationBump
+// targets a Service without pods); the backend answers 503 until a pod is ready.
+func TestBackendTLSPolicyOnAServiceWithoutEndpoints(t *testing.T) {
+	in := btlsInputs(testBackendTLSPolicy("app-tls", 0, ""))
+	in.EndpointSlices = nil
+	snap, st := Translate(in, DefaultOptions())
+	c := policyConds(t, st, "app-tls")
+	if c["Accepted"].Status != metav1.ConditionTrue {
+		t.Errorf("Accepted %+v, want True", c["Accepted"])
+	}
+	b := btlsBackend(t, snap)
+	if b.Failure == nil || b.Failure.Status != 503 || b.Scheme != "https" {
+		t.Errorf("backend scheme %q failure %+v, want https and 503 NoEndpoints", b.Scheme, b.Failure)
+	}
+}

@@ -331,15 +331,21 @@ func (t *translator) gwBackend(r *gwRoute, field string, ref gwv1.BackendObjectR
 			b.Scheme = "h2c"
 		}
 	}
-	if problem != nil {
-		if problem.reason == bhv1.ReasonNoEndpoints {
-			r.rep.notReadyf(problem.reason, field+": "+problem.message)
-			b.Failure = &snapshot.Failure{Reason: string(problem.reason), Status: http.StatusServiceUnavailable, Message: r.obj + " " + field + ": " + problem.message}
-			return b
-		}
+	if problem != nil && problem.reason != bhv1.ReasonNoEndpoints {
 		return fail(gwv1.RouteReasonBackendNotFound, problem.message+"; requests for this backend get 500")
 	}
-	t.applyBackendTLS(r, b, res.port) // a BackendTLSPolicy on the Service: TLS to it (gatewayapi_backendtls.go)
+	// A BackendTLSPolicy on the Service: TLS to it (gatewayapi_backendtls.go). Also for a
+	// Service with no endpoints yet: the policy is in use through the route's Gateways
+	// (its ancestors and status) whether or not a pod is ready.
+	if res != nil {
+		t.applyBackendTLS(r, b, res.port)
+	}
+	if problem != nil {
+		r.rep.notReadyf(problem.reason, field+": "+problem.message)
+		if b.Failure == nil { // a policy that cannot be used says so first
+			b.Failure = &snapshot.Failure{Reason: string(problem.reason), Status: http.StatusServiceUnavailable, Message: r.obj + " " + field + ": " + problem.message}
+		}
+	}
 	return b
 }
 

@@ -16,6 +16,8 @@ import (
 var Skipped = map[string]string{
 	"HTTPRouteMultipleGateways": "two Gateways with a route for / each must answer from different backends on their own addresses; " +
 		"Bridgehead's Gateways share one address, so both Gateways answer / from the route the spec's precedence ranks first (the oldest)",
+	"GatewayFrontendInvalidDefaultClientCertificateValidation": "the TLS handshake for example.org must fail on 443 because the test Gateway's only HTTPS listener there is refused (no valid CA); " +
+		"Bridgehead's Gateways share one address, so the suite's base Gateway same-namespace-with-https-listener, whose hostname-less HTTPS listener on 443 has a certificate for example.org, completes it",
 	"TLSRouteHostnameIntersection": "a TLS connection for a name that only another Gateway's TLSRoute takes must be refused on this Gateway's address; " +
 		"Bridgehead's Gateways share one address, so the other Gateway's route answers it",
 }
