@@ -92,6 +92,9 @@ test-deps: ## Install the Debian packages the tests use as real clients, when mi
 .PHONY: test
 test: verify-generated verify-chart-crds verify-chart-gateway-api-crds vet lint envtest test-deps helm ## Run every check and test, the end-to-end suite on a real node last.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/e2e$$')
+	@# test/conformance is a module of its own: its unit tests (the manifests patch, the
+	@# reports README's tables and skip list) run here; the suite itself is `make conformance`.
+	cd test/conformance && go test $(GO_TEST_FLAGS) ./
 	@$(MAKE) --no-print-directory test-e2e
 
 # The suites that start a real API server (envtest); test/README.md lists every suite.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 )
@@ -22,6 +23,9 @@ func (k Key) String() string { return k.Kind + "/" + k.Namespace + "/" + k.Name 
 // ObjectStatus is what translate concluded about one object: the conditions to write on
 // it (LastTransitionTime is left for the status writer, which owns the clock).
 type ObjectStatus struct {
+	// UID tells an object from one deleted and created again under its name between two
+	// builds: its status is the same, and still has to be written to the new object.
+	UID        types.UID          `json:"-"`
 	Generation int64              `json:"generation"`
 	Conditions []metav1.Condition `json:"conditions"`
 	// Hosts is set for IngressRoutes.
@@ -99,6 +103,7 @@ type finding struct {
 // conditions. Findings are grouped by the condition they make False.
 type report struct {
 	key        Key
+	uid        types.UID
 	generation int64
 	invalid    []finding // Accepted=False
 	refs       []finding // ResolvedRefs=False
@@ -130,7 +135,7 @@ func (r *report) warn(reason bhv1.ConditionReason, msg string) {
 }
 
 func (r *report) status() *ObjectStatus {
-	st := &ObjectStatus{Generation: r.generation, Hosts: r.hosts, Certificates: r.certs, NotServed: r.notServed}
+	st := &ObjectStatus{UID: r.uid, Generation: r.generation, Hosts: r.hosts, Certificates: r.certs, NotServed: r.notServed}
 	if own := r.ownFaults(); len(own) > 0 {
 		st.Refused = &Refusal{Generation: r.generation, Reason: own[0].reason, Message: joinFindings(own)}
 	}

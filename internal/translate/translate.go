@@ -354,7 +354,7 @@ func (t *translator) reportFor(kind string, meta *metav1.ObjectMeta) *report {
 	k := Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
 	r, ok := t.reports[k]
 	if !ok {
-		r = &report{key: k, generation: meta.Generation}
+		r = &report{key: k, uid: meta.UID, generation: meta.Generation}
 		if ref, refused := t.in.Replaced[k]; refused {
 			// The status is about the newest generation: it says that one is refused.
 			r.refused, r.generation = &ref, ref.Generation
