@@ -34,6 +34,9 @@ func withEntryPointProtocols(opts *translate.Options, eps []proxy.EntryPoint) {
 	m := map[string]string{}
 	for _, ep := range eps {
 		proto := "tcp"
+		if ep.TLS {
+			proto = "tls" // websecure: routes with tls are served there, and only they
+		}
 		if u := reflect.ValueOf(ep).FieldByName("UDP"); u.IsValid() && u.Kind() == reflect.Bool && u.Bool() {
 			proto = "udp"
 		}
