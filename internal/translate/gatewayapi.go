@@ -287,7 +287,7 @@ func (t *translator) listener(rep *report, gw *gwv1.Gateway, owner snapshot.Ref,
 				fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is not one of the gateway's entry points (%s); use one of those ports, or add an entry point with %s (Helm value entryPoints)", l.Port, t.describeListenerPorts(), entryPointFlagFor(want, l.Port)))
 			}
 		// A user TCP entry point serves plain HTTP routes as well as TCP ones (as web does).
-		case entry.Kind != want && (want != EntryPointHTTP || entry.Kind != "tcp"):
+		case entry.Kind != want && (want != EntryPointHTTP || entry.Kind != entryPointPlain):
 			fail(gwv1.ListenerReasonPortUnavailable, fmt.Sprintf("port %d is the gateway's %s entry point %q, which cannot serve protocol %s; use a port of a %s entry point (%s), or add one with %s", l.Port, entry.Kind, entry.Name, l.Protocol, want, t.describeListenerPorts(), entryPointFlagFor(want, 0)))
 		default:
 			out.entry = entry.Name
