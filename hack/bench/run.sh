@@ -1,21 +1,36 @@
 #!/usr/bin/env bash
-# Bridgehead vs HAProxy on the same end-to-end TLS path: `make bench`.
+# Bridgehead vs HAProxy and nginx on the same end-to-end TLS path: `make bench`.
 #
-# Both proxies terminate client TLS for bench.example.com (RSA-2048 edge certificate) and
-# re-encrypt to ONE shared HTTPS backend (hack/bench/benchtool backend), verifying it
-# against a private CA by the name backend.bench.internal. Pinning: the proxy under test
-# on core 0, the load generator and the backend on core 1; GOMAXPROCS=1 for Bridgehead,
-# nbthread 1 for HAProxy. Each proxy is started fresh for each scenario, so its peak RSS
-# (VmHWM) is that scenario's.
+# Every proxy terminates client TLS for bench.example.com (RSA-2048 edge certificate) and
+# re-encrypts to ONE shared nginx HTTPS origin (one worker, a fixed 28-byte body), verifying
+# it against a private CA by the name backend.bench.internal; connections to the origin are
+# pooled (keep-alive) by all three. Pinning: the proxy under test on core 0, the load
+# generator and the origin on core 1; GOMAXPROCS=1 for Bridgehead, nbthread 1 for HAProxy,
+# worker_processes 1 (and no master process) for nginx. Each proxy is started fresh for
+# each scenario, so its peak RSS (VmHWM) is that scenario's.
+#
+# A throughput figure measures a proxy only when that proxy is the bottleneck: in the
+# throughput scenarios (keepalive, h2, handshake, h2origin) a proxy that used less than
+# BENCH_MIN_PROXY_CPU % (90) of its core is measured again and then marked "not
+# proxy-bound", which fails the run. The "ceiling" row is the origin itself answering on the
+# proxy's core (TLS with the edge certificate, no proxy): what the load core can drive.
 #
 # Scenarios (each BENCH_WARMUP s of warm-up, then BENCH_DURATION s measured):
-#   keepalive    wrk, HTTP/1.1 keep-alive, 32 connections
-#   h2           h2load, HTTP/2, 32 connections x 10 streams
+#   keepalive    wrk, HTTP/1.1 keep-alive, BENCH_CONNS (50) connections
+#   h2           h2load, HTTP/2, 50 connections x BENCH_STREAMS (10) streams; HTTP/1.1 to the origin
 #   handshake    wrk with "Connection: close": a new TCP + full TLS handshake per request
-#                (session tickets and the session cache are off on both proxies, because
+#                (session tickets and the session cache are off on every proxy, because
 #                wrk would otherwise resume; a probe with openssl s_client checks it)
-#   passthrough  wrk keep-alive, TLS straight to the backend through the proxy routing by
-#                SNI (Bridgehead IngressRouteTCP tls.passthrough; HAProxy mode tcp)
+#   passthrough  wrk keep-alive, TLS straight to the origin through the proxy routing by
+#                SNI (Bridgehead IngressRouteTCP tls.passthrough; HAProxy mode tcp; nginx
+#                stream ssl_preread). The proxy only copies bytes, so the load core is the
+#                limit: compare CPU per request, not req/s.
+#   h2origin     (not in the default list) as h2, but the origin offers HTTP/2 (ALPN) and
+#                the proxies that can speak it upstream do (Bridgehead, HAProxy; nginx
+#                cannot proxy HTTP/2 upstream and stays on HTTP/1.1)
+#
+# Rounds: BENCH_ROUNDS (2) interleaved rounds (every scenario and proxy once per round);
+# the table shows the median of the rounds (peak RSS: the highest).
 #
 # Names: the URLs carry bench.example.com, so SNI and Host are the real ones. wrk is
 # pointed at 127.0.0.1 by hack/bench/connect.lua (it replaces only wrk.resolve); h2load by
@@ -26,29 +41,36 @@
 # measured again (BENCH_RETRIES times) and, if still disturbed, marked "noisy". As root, the
 # bench's own processes run at nice BENCH_NICE (-10).
 #
-# Environment: BENCH_DURATION (10), BENCH_WARMUP (2), BENCH_CONNS (32), BENCH_STREAMS (10),
-# BENCH_SCENARIOS ("keepalive h2 handshake passthrough"), BRIDGEHEAD (bin/bridgehead),
-# BENCH_QUIET_WAIT (20), BENCH_RETRIES (1), BENCH_NICE (-10), BENCH_KEEP=1 keeps the work
-# folder (certificates, configs, logs, raw outputs), which is otherwise removed after a
-# clean run and kept after a failed one or one with errors.
+# Environment: BENCH_DURATION (10), BENCH_WARMUP (2), BENCH_CONNS (50), BENCH_STREAMS (10),
+# BENCH_ROUNDS (2), BENCH_SCENARIOS ("keepalive h2 handshake passthrough"), BENCH_PROXIES
+# ("ceiling bridgehead haproxy nginx"), BENCH_MIN_PROXY_CPU (90), BRIDGEHEAD (bin/bridgehead),
+# BENCH_QUIET_WAIT (20), BENCH_RETRIES (1), BENCH_NICE (-10), BENCH_PPROF=DIR (a CPU profile
+# of Bridgehead during each measured run, DIR/SCENARIO.ROUND.pprof; the profiler costs a few
+# % of CPU, so those runs are not for the table), BENCH_KEEP=1 keeps the work folder
+# (certificates, configs, logs, raw outputs), which is otherwise removed after a clean run
+# and kept after a failed one or one with errors.
 set -Eeuo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
-CONNS=${BENCH_CONNS:-32}
+CONNS=${BENCH_CONNS:-50}
 STREAMS=${BENCH_STREAMS:-10}
+ROUNDS=${BENCH_ROUNDS:-2}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-20}
 RETRIES=${BENCH_RETRIES:-1}
 NICE=${BENCH_NICE:--10}
+MIN_PROXY_CPU=${BENCH_MIN_PROXY_CPU:-90}
 SCENARIOS=${BENCH_SCENARIOS:-keepalive h2 handshake passthrough}
+read -r -a PROXIES <<<"${BENCH_PROXIES:-ceiling bridgehead haproxy nginx}"
 BRIDGEHEAD=${BRIDGEHEAD:-bin/bridgehead}
-PROXIES=(bridgehead haproxy)
+PPROF_DIR=${BENCH_PPROF:-}
 HOSTNAME_EDGE=bench.example.com
 HOSTNAME_BACKEND=backend.bench.internal
 PROXY_CORE=0
 LOAD_CORE=1
+NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 warn() { printf 'bench: %s\n' "$*" >&2; }
@@ -135,17 +157,24 @@ wait_until() {
 for c in "$PROXY_CORE" "$LOAD_CORE"; do
 	taskset -c "$c" true 2>/dev/null || die "core $c is not available to this process: the bench pins the proxy to core $PROXY_CORE and the load to core $LOAD_CORE"
 done
+for p in "${PROXIES[@]}"; do
+	case $p in ceiling | bridgehead | haproxy | nginx) ;; *) die "BENCH_PROXIES: unknown proxy $p (ceiling, bridgehead, haproxy, nginx)" ;; esac
+done
+for scenario in $SCENARIOS; do
+	case $scenario in keepalive | h2 | handshake | passthrough | h2origin) ;; *) die "BENCH_SCENARIOS: unknown scenario $scenario" ;; esac
+done
 
-say "Debian packages (wrk, haproxy, h2load, taskset, openssl, curl)"
-hack/apt-install.sh wrk haproxy nghttp2-client util-linux openssl curl
-for c in wrk haproxy h2load taskset openssl curl go; do
+say "Debian packages (wrk, haproxy, nginx, h2load, taskset, openssl, curl)"
+hack/apt-install.sh wrk haproxy nginx-light libnginx-mod-stream nghttp2-client util-linux openssl curl
+for c in wrk haproxy nginx h2load taskset openssl curl go; do
 	command -v "$c" >/dev/null || die "$c is missing after installing the packages"
 done
+[ -f "$NGINX_STREAM_MODULE" ] || die "$NGINX_STREAM_MODULE is missing after installing libnginx-mod-stream"
 
 WORK=$(mktemp -d /tmp/bridgehead-bench.XXXXXX)
 
 # Everything the bench runs is pinned, and (as root) favoured over other processes so that
-# a build elsewhere on the machine disturbs the numbers less; the same for both proxies.
+# a build elsewhere on the machine disturbs the numbers less; the same for every proxy.
 if [ "$NICE" -lt 0 ] && [ "$(id -u)" -ne 0 ]; then
 	NICE=0
 fi
@@ -159,27 +188,102 @@ CLK_TCK=$(getconf CLK_TCK)
 # disk or an image, as a deployment runs it.
 cp "$BRIDGEHEAD" "$WORK/bridgehead"
 BRIDGEHEAD=$WORK/bridgehead
+if [ -n "$PPROF_DIR" ]; then
+	mkdir -p "$PPROF_DIR"
+	PPROF_DIR=$(cd "$PPROF_DIR" && pwd)
+fi
 
-say "benchtool (certificates, backend) and RSA-2048 PKI in $WORK"
+say "benchtool (certificates, ports) and RSA-2048 PKI in $WORK"
 go build -o "$WORK/benchtool" ./hack/bench/benchtool
 "$WORK/benchtool" certs "$WORK/pki"
 PKI=$WORK/pki
 
-read -r BACKEND_PORT PROXY_PORT WEB_PORT ADMIN_PORT < <("$WORK/benchtool" freeports 4 | paste -sd' ')
+read -r BACKEND_PORT BACKEND_H2_PORT PROXY_PORT WEB_PORT ADMIN_PORT < <("$WORK/benchtool" freeports 5 | paste -sd' ')
 
-say "backend on core $LOAD_CORE, 127.0.0.1:$BACKEND_PORT"
-start "$WORK/backend.log" env GOGC=400 "${PIN_LOAD[@]}" "$WORK/benchtool" backend \
-	--listen "127.0.0.1:$BACKEND_PORT" --cert "$PKI/backend.crt" --key "$PKI/backend.key"
+# nginx_common DIR: the lines every nginx of the bench starts with. One process (no master,
+# one worker's work), logs and temporary files in DIR.
+nginx_common() {
+	local dir=$1 modules=${2:-}
+	mkdir -p "$dir/tmp"
+	cat <<EOF
+$modules
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events {
+    worker_connections 8192;
+}
+EOF
+}
+
+# nginx_http_common DIR: the http-level lines every nginx of the bench shares: no access
+# log, keep-alive connections that live through a whole run (nginx closes a client
+# connection after 1,000 requests by default, HAProxy and Bridgehead do not).
+nginx_http_common() {
+	local dir=$1
+	cat <<EOF
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+EOF
+}
+
+# origin_server LISTEN CERT KEY [LISTEN_OPTIONS] [TLS_LINES]: one server block answering
+# every request with the fixed body.
+origin_server() {
+	cat <<EOF
+    server {
+        listen $1 ssl${4:-};
+        ssl_certificate $2;
+        ssl_certificate_key $3;
+${5:-}
+        location / {
+            default_type text/plain;
+            return 200 "hello from the bench origin\n";
+        }
+    }
+EOF
+}
+
+# The origin: HTTP/1.1 only on BACKEND_PORT (the default scenarios), HTTP/2 offered on
+# BACKEND_H2_PORT (h2origin).
+ORIGIN_DIR=$WORK/origin
+{
+	nginx_common "$ORIGIN_DIR"
+	echo "http {"
+	nginx_http_common "$ORIGIN_DIR"
+	origin_server "127.0.0.1:$BACKEND_PORT" "$PKI/backend.crt" "$PKI/backend.key"
+	origin_server "127.0.0.1:$BACKEND_H2_PORT" "$PKI/backend.crt" "$PKI/backend.key" " http2"
+	echo "}"
+} >"$ORIGIN_DIR.conf"
+
+say "nginx origin on core $LOAD_CORE, 127.0.0.1:$BACKEND_PORT (HTTP/1.1) and :$BACKEND_H2_PORT (HTTP/2)"
+start "$WORK/origin.log" "${PIN_LOAD[@]}" nginx -e "$ORIGIN_DIR/error.log" -c "$ORIGIN_DIR.conf"
 BACKEND_PID=$LAST_PID
 backend_ok() {
 	curl -sSf --max-time 2 --cacert "$PKI/backend-ca.crt" \
 		--resolve "$HOSTNAME_BACKEND:$BACKEND_PORT:127.0.0.1" "https://$HOSTNAME_BACKEND:$BACKEND_PORT/"
 }
-wait_until 15 "$BACKEND_PID" "backend" backend_ok || {
-	cat "$WORK/backend.log" >&2
-	die "the backend did not start"
+wait_until 15 "$BACKEND_PID" "origin" backend_ok || {
+	cat "$WORK/origin.log" "$ORIGIN_DIR/error.log" >&2 || true
+	die "the nginx origin did not start"
 }
 backend_ok >"$WORK/expected.body"
+
+# origin_port SCENARIO: the origin port the scenario's proxies forward to.
+origin_port() {
+	if [ "$1" = h2origin ]; then echo "$BACKEND_H2_PORT"; else echo "$BACKEND_PORT"; fi
+}
+
+# throughput SCENARIO: succeeds when the scenario's req/s should be limited by the proxy.
+throughput() { [ "$1" != passthrough ]; }
 
 # ---------------------------------------------------------------- proxy configurations
 
@@ -189,7 +293,7 @@ bridgehead_config() {
 	mkdir -p "$dir"
 	cp "$PKI/secrets.yaml" "$dir/secrets.yaml"
 	cat >"$dir/backend.yaml" <<EOF
-# The shared bench backend: a selector-less Service plus an EndpointSlice on loopback.
+# The shared bench origin: a selector-less Service plus an EndpointSlice on loopback.
 apiVersion: v1
 kind: Service
 metadata:
@@ -210,7 +314,7 @@ metadata:
 addressType: IPv4
 ports:
 - name: https
-  port: $BACKEND_PORT
+  port: $(origin_port "$scenario")
 endpoints:
 - addresses: [127.0.0.1]
 EOF
@@ -236,7 +340,7 @@ EOF
 	local options=""
 	if [ "$scenario" = handshake ]; then
 		# wrk resumes TLS sessions across its reconnects; without tickets every request
-		# pays a full handshake (the scenario's point). HAProxy gets the same.
+		# pays a full handshake (the scenario's point). The other proxies get the same.
 		options=$'\n    options:\n      name: no-resumption'
 		cat >"$dir/tlsoption.yaml" <<EOF
 apiVersion: gateway.bridgehead.dev/v1alpha1
@@ -279,7 +383,8 @@ EOF
 
 # haproxy_config SCENARIO FILE
 haproxy_config() {
-	local scenario=$1 file=$2 tickets="" cache=""
+	local scenario=$1 file=$2 tickets="" cache="" port
+	port=$(origin_port "$scenario")
 	if [ "$scenario" = handshake ]; then
 		tickets=" no-tls-tickets"
 		cache="    tune.ssl.cachesize 0"
@@ -287,7 +392,7 @@ haproxy_config() {
 	cat >"$file" <<EOF
 global
     nbthread 1
-    maxconn 4096
+    maxconn 8192
     ssl-server-verify required
 $cache
 
@@ -309,7 +414,7 @@ frontend tls_passthrough
 
 backend backend_tcp
     mode tcp
-    server backend 127.0.0.1:$BACKEND_PORT
+    server backend 127.0.0.1:$port
 EOF
 		return
 	fi
@@ -330,9 +435,83 @@ backend backend_https
     mode http
     http-reuse always
     # Verified re-encryption, as Bridgehead's ServersTransport (rootCAs + serverName); h2
-    # first, as Bridgehead offers.
-    server backend 127.0.0.1:$BACKEND_PORT ssl verify required ca-file $PKI/backend-ca.crt verifyhost $HOSTNAME_BACKEND sni str($HOSTNAME_BACKEND) alpn h2,http/1.1
+    # first, as Bridgehead offers (the default origin port answers only HTTP/1.1).
+    server backend 127.0.0.1:$port ssl verify required ca-file $PKI/backend-ca.crt verifyhost $HOSTNAME_BACKEND sni str($HOSTNAME_BACKEND) alpn h2,http/1.1
 EOF
+}
+
+# nginx_config SCENARIO DIR: nginx as the third proxy (an ingress-nginx user's data plane).
+nginx_config() {
+	local scenario=$1 dir=$2 port tls=""
+	port=$(origin_port "$scenario")
+	if [ "$scenario" = passthrough ]; then
+		nginx_common "$dir" "load_module $NGINX_STREAM_MODULE;"
+		cat <<EOF
+stream {
+    map \$ssl_preread_server_name \$origin {
+        $HOSTNAME_EDGE 127.0.0.1:$port;
+        default 127.0.0.1:1;
+    }
+    server {
+        listen 127.0.0.1:$PROXY_PORT;
+        ssl_preread on;
+        proxy_pass \$origin;
+    }
+}
+EOF
+		return
+	fi
+	[ "$scenario" = handshake ] && tls=$'        ssl_session_tickets off;\n        ssl_session_cache off;'
+	nginx_common "$dir"
+	cat <<EOF
+http {
+$(nginx_http_common "$dir")
+    upstream origin {
+        server 127.0.0.1:$port;
+        keepalive 256;
+        keepalive_requests 100000000;
+    }
+    server {
+        listen 127.0.0.1:$PROXY_PORT ssl http2;
+        server_name $HOSTNAME_EDGE;
+        ssl_certificate $PKI/edge.crt;
+        ssl_certificate_key $PKI/edge.key;
+$tls
+        location / {
+            proxy_pass https://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            # The headers Bridgehead sets.
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_set_header X-Forwarded-Host \$host;
+            proxy_set_header X-Forwarded-Port \$server_port;
+            proxy_set_header X-Real-Ip \$remote_addr;
+            # Verified re-encryption by the backend's name, sessions resumed.
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $PKI/backend-ca.crt;
+            proxy_ssl_name $HOSTNAME_BACKEND;
+            proxy_ssl_server_name on;
+        }
+    }
+}
+EOF
+}
+
+# ceiling_config SCENARIO DIR: the origin itself on the proxy's port and core, with the
+# certificate the clients check (the edge one; the origin's own for passthrough).
+ceiling_config() {
+	local scenario=$1 dir=$2 tls="" cert=$PKI/edge.crt key=$PKI/edge.key
+	[ "$scenario" = handshake ] && tls=$'        ssl_session_tickets off;\n        ssl_session_cache off;'
+	if [ "$scenario" = passthrough ]; then
+		cert=$PKI/backend.crt key=$PKI/backend.key
+	fi
+	nginx_common "$dir"
+	echo "http {"
+	nginx_http_common "$dir"
+	origin_server "127.0.0.1:$PROXY_PORT" "$cert" "$key" " http2" "$tls"
+	echo "}"
 }
 
 # start_proxy PROXY SCENARIO: start it pinned to the proxy core; sets PROXY_PID.
@@ -341,13 +520,14 @@ start_proxy() {
 	case $proxy in
 	bridgehead)
 		bridgehead_config "$scenario" "$base.d"
+		local extra=()
+		[ -z "$PPROF_DIR" ] || extra=(--pprof)
 		start "$base.log" env GOMAXPROCS=1 "${PIN_PROXY[@]}" "$BRIDGEHEAD" serve \
 			--config-dir "$base.d" --gateway-namespace bench --log-level warn \
 			--web-address "127.0.0.1:$WEB_PORT" --websecure-address "127.0.0.1:$PROXY_PORT" \
-			--admin-address "127.0.0.1:$ADMIN_PORT"
+			--admin-address "127.0.0.1:$ADMIN_PORT" "${extra[@]+"${extra[@]}"}"
 		PROXY_PID=$LAST_PID
 		wait_until 30 "$PROXY_PID" "bridgehead /readyz" curl -sf --max-time 2 "http://127.0.0.1:$ADMIN_PORT/readyz"
-		DATAPLANE_PID=$PROXY_PID
 		;;
 	haproxy)
 		haproxy_config "$scenario" "$base.cfg"
@@ -357,8 +537,17 @@ start_proxy() {
 		}
 		start "$base.log" "${PIN_PROXY[@]}" haproxy -db -f "$base.cfg"
 		PROXY_PID=$LAST_PID
-		DATAPLANE_PID=$PROXY_PID
 		wait_until 30 "$PROXY_PID" "haproxy listening" probe_tcp "$PROXY_PORT"
+		;;
+	nginx | ceiling)
+		"${proxy}_config" "$scenario" "$base" >"$base.conf"
+		nginx -t -q -e "$base/error.log" -c "$base.conf" >"$base.check" 2>&1 || {
+			cat "$base.check" >&2
+			die "nginx refused the generated $base.conf"
+		}
+		start "$base.log" "${PIN_PROXY[@]}" nginx -e "$base/error.log" -c "$base.conf"
+		PROXY_PID=$LAST_PID
+		wait_until 30 "$PROXY_PID" "$proxy listening" probe_tcp "$PROXY_PORT"
 		;;
 	esac
 }
@@ -370,11 +559,14 @@ stop_proxy() {
 	forget_pid "$PROXY_PID"
 }
 
-# request_ok SCENARIO: one request as the scenario makes them; the backend's body back.
+# request_ok SCENARIO: one request as the scenario makes them; the origin's body back.
 request_ok() {
-	local scenario=$1 ca="$PKI/edge-ca.crt" proto=(--http1.1) got
+	local scenario=$1 ca="$PKI/edge-ca.crt" proto=(--http1.1) got want="200 HTTP/1.1"
 	[ "$scenario" = passthrough ] && ca="$PKI/backend-ca.crt"
-	[ "$scenario" = h2 ] && proto=(--http2)
+	if [ "$scenario" = h2 ] || [ "$scenario" = h2origin ]; then
+		proto=(--http2)
+		want="200 HTTP/2"
+	fi
 	rm -f "$WORK/got.body"
 	got=$(curl -sS --max-time 3 "${proto[@]}" --cacert "$ca" -o "$WORK/got.body" \
 		--resolve "$HOSTNAME_EDGE:$PROXY_PORT:127.0.0.1" "https://$HOSTNAME_EDGE:$PROXY_PORT/" \
@@ -383,8 +575,6 @@ request_ok() {
 		return 1
 	}
 	LAST_REQUEST="$got: $(head -c 200 "$WORK/got.body" 2>/dev/null)"
-	local want="200 HTTP/1.1"
-	[ "$scenario" = h2 ] && want="200 HTTP/2"
 	[ "$got" = "$want" ] && cmp -s "$WORK/got.body" "$WORK/expected.body"
 }
 
@@ -408,13 +598,6 @@ resumption_probe() {
 # proc_cpu PID: utime + stime in clock ticks (all threads).
 proc_cpu() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 proc_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
-# proxy_cpu: the proxy's CPU ticks; Bridgehead's counts both of its processes.
-proxy_cpu() {
-	local c
-	c=$(proc_cpu "$DATAPLANE_PID")
-	[ "$DATAPLANE_PID" = "$PROXY_PID" ] || c=$((c + $(proc_cpu "$PROXY_PID")))
-	echo "$c"
-}
 # proc_rss_split PID: "anon file" resident MiB now (heap, stacks vs. mapped binary and libraries).
 proc_rss_split() { awk '/^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} END {printf "%.1f %.1f\n", a / 1024, f / 1024}' "/proc/$1/status"; }
 # core_ticks N: "busy total" ticks of core N since boot.
@@ -460,7 +643,7 @@ load() {
 		"${guard[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --latency -H "Connection: close" \
 			-s hack/bench/connect.lua "$url" >"$out" 2>&1
 		;;
-	h2)
+	h2 | h2origin)
 		"${guard[@]}" h2load -t1 -c"$CONNS" -m"$STREAMS" -D "$secs" \
 			--connect-to="127.0.0.1:$PROXY_PORT" --log-file="$out.requests" "$url" >"$out" 2>&1
 		;;
@@ -470,7 +653,7 @@ load() {
 # parse SCENARIO OUT: prints "requests rps p99_ms errors error_detail".
 parse() {
 	local scenario=$1 out=$2
-	if [ "$scenario" = h2 ]; then
+	if [ "$scenario" = h2 ] || [ "$scenario" = h2origin ]; then
 		local p99="-"
 		if [ -s "$out.requests" ]; then
 			p99=$(awk -F'\t' '$2 > 0 {print $3}' "$out.requests" | sort -n |
@@ -507,33 +690,53 @@ parse() {
 		}' "$out"
 }
 
-declare -A CTLRSS ANON FILE RPS P99 CPUREQ CPUPCT CORE0 OTHER0 CORE1 RSS ERRS STATUS CONNREQ BCPUREQ BCONNS DETAIL
+# Per measurement (key SCENARIO/PROXY/ROUND) and, after the rounds, per SCENARIO/PROXY.
+declare -A ANON FILE RPS P99 CPUREQ CPUPCT CORE0 OTHER0 CORE1 RSS ERRS STATUS CONNREQ BCPUREQ BCONNS DETAIL
 
 # noisy KEY: a note when much besides the proxy ran on its core during the run (kernel
 # network work is normally a few %).
 noisy() { awk -v o="${OTHER0[$1]:-0}" 'BEGIN {if (o > 20) printf " (noisy: core0 %d%% not the proxy)", o}'; }
 
-# run_one PROXY SCENARIO: measure_one, again (up to BENCH_RETRIES times) when another
-# process took a large share of the proxy's core during the run.
+# bound_check KEY SCENARIO PROXY: mark a throughput run in which the proxy under test did
+# not keep its core busy: its req/s then measures the load core, not the proxy.
+bound_check() {
+	local key=$1 scenario=$2 proxy=$3
+	[ "${STATUS[$key]:-}" = ok ] || return 0
+	throughput "$scenario" || return 0
+	[ "$proxy" != ceiling ] || return 0
+	if awk -v p="${CPUPCT[$key]}" -v m="$MIN_PROXY_CPU" 'BEGIN {exit !(p < m)}'; then
+		STATUS[$key]="not proxy-bound (${CPUPCT[$key]}% < ${MIN_PROXY_CPU}%)"
+	fi
+}
+
+# run_one PROXY SCENARIO ROUND: measure_one, again (up to BENCH_RETRIES times) when another
+# process took a large share of the proxy's core during the run, or when the proxy was not
+# the bottleneck.
 run_one() {
-	local key="$2/$1" attempt
+	local key="$2/$1/$3" attempt
 	for ((attempt = 0; attempt <= RETRIES; attempt++)); do
-		measure_one "$1" "$2"
-		[[ "${STATUS[$key]:-}" =~ ^(ok|ERRORS)$ ]] || return 0
-		[ -z "$(noisy "$key")" ] && return 0
-		if [ "$attempt" -lt "$RETRIES" ]; then
-			warn "$key:$(noisy "$key"); measuring again"
-		fi
+		measure_one "$1" "$2" "$3"
+		bound_check "$key" "$2" "$1"
+		case ${STATUS[$key]:-} in
+		ok | ERRORS)
+			[ -z "$(noisy "$key")" ] && return 0
+			[ "$attempt" -lt "$RETRIES" ] && warn "$key:$(noisy "$key"); measuring again"
+			;;
+		"not proxy-bound"*)
+			[ "$attempt" -lt "$RETRIES" ] && warn "$key: ${STATUS[$key]}; measuring again"
+			;;
+		*) return 0 ;;
+		esac
 	done
 }
 
-# measure_one PROXY SCENARIO
+# measure_one PROXY SCENARIO ROUND
 measure_one() {
-	local proxy=$1 scenario=$2 key="$2/$1" out="$WORK/$2.$1.out" i
-	say "$scenario: $proxy"
+	local proxy=$1 scenario=$2 round=$3 key="$2/$1/$3" out="$WORK/$2.$1.$3.out" i
+	say "$scenario: $proxy (round $round of $ROUNDS)"
 	DETAIL[$key]=""
 	OTHER0[$key]=0
-	kill -0 "$BACKEND_PID" 2>/dev/null || die "the backend exited: $(tail -n 5 "$WORK/backend.log")"
+	kill -0 "$BACKEND_PID" 2>/dev/null || die "the origin exited: $(tail -n 5 "$ORIGIN_DIR/error.log")"
 	wait_quiet
 	if ! start_proxy "$proxy" "$scenario"; then
 		tail -n 20 "$WORK/$scenario.$proxy.log" >&2 || true
@@ -553,11 +756,7 @@ measure_one() {
 	if [ "$ok" != 1 ]; then
 		warn "$proxy does not serve the $scenario path; last answer: $(echo "$LAST_REQUEST" | tr '\n' ' ' | cut -c1-300)"
 		tail -n 20 "$WORK/$scenario.$proxy.log" >&2 || true
-		if [ "$scenario" = passthrough ]; then
-			STATUS[$key]="not available"
-		else
-			STATUS[$key]="FAILED (no route)"
-		fi
+		STATUS[$key]="FAILED (no route)"
 		stop_proxy
 		return
 	fi
@@ -570,23 +769,32 @@ measure_one() {
 
 	load "$scenario" "$WARMUP" "$out.warmup" || true
 	rm -f "$out.warmup.requests"
-	local cpu0 cpu1 bcpu0 bcpu1 core0 core1 pcore0 pcore1 opens0 opens1 t0 t1
-	cpu0=$(proxy_cpu)
+	local cpu0 cpu1 bcpu0 bcpu1 core0 core1 pcore0 pcore1 opens0 opens1 t0 t1 profiler=""
+	if [ -n "$PPROF_DIR" ] && [ "$proxy" = bridgehead ]; then
+		start "$out.pprof.log" curl -sS --max-time $((DURATION + 10)) -o "$PPROF_DIR/$scenario.$round.pprof" \
+			"http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=$((DURATION > 3 ? DURATION - 2 : 1))"
+		profiler=$LAST_PID
+	fi
+	cpu0=$(proc_cpu "$PROXY_PID")
 	bcpu0=$(proc_cpu "$BACKEND_PID")
 	read -r -a core0 < <(core_ticks "$LOAD_CORE")
 	read -r -a pcore0 < <(core_ticks "$PROXY_CORE")
 	opens0=$(tcp_active_opens)
 	t0=$(date +%s.%N)
-	# Halfway through, count the proxy's connections to the backend.
+	# Halfway through, count the proxy's connections to the origin.
 	rm -f "$out.bconns"
 	# shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
 	start "$out.bconns" bash -c 'sleep "$1"; ss -Htn state established "( sport = :$2 )" | wc -l' _ \
-		"$(awk -v d="$DURATION" 'BEGIN {print d / 2}')" "$BACKEND_PORT"
+		"$(awk -v d="$DURATION" 'BEGIN {print d / 2}')" "$(origin_port "$scenario")"
 	local counter=$LAST_PID rc=0
 	load "$scenario" "$DURATION" "$out" || rc=$?
 	t1=$(date +%s.%N)
 	stop_pid "$counter"
 	forget_pid "$counter"
+	if [ -n "$profiler" ]; then
+		wait "$profiler" 2>/dev/null || warn "the CPU profile did not arrive: $(cat "$out.pprof.log")"
+		forget_pid "$profiler"
+	fi
 	BCONNS[$key]=$(cat "$out.bconns" 2>/dev/null || echo -)
 	kill -0 "$PROXY_PID" 2>/dev/null || {
 		warn "$proxy died during the $scenario run"
@@ -596,17 +804,13 @@ measure_one() {
 		wait "$PROXY_PID" 2>/dev/null || true
 		return
 	}
-	cpu1=$(proxy_cpu)
+	cpu1=$(proc_cpu "$PROXY_PID")
 	bcpu1=$(proc_cpu "$BACKEND_PID")
 	read -r -a core1 < <(core_ticks "$LOAD_CORE")
 	read -r -a pcore1 < <(core_ticks "$PROXY_CORE")
 	opens1=$(tcp_active_opens)
-	RSS[$key]=$(awk -v k="$(proc_hwm_kb "$DATAPLANE_PID")" 'BEGIN {printf "%.1f", k / 1024}')
-	read -r ANON[$key] FILE[$key] < <(proc_rss_split "$DATAPLANE_PID")
-	CTLRSS[$key]=-
-	if [ "$DATAPLANE_PID" != "$PROXY_PID" ]; then
-		CTLRSS[$key]=$(awk -v k="$(proc_hwm_kb "$PROXY_PID")" 'BEGIN {printf "%.1f", k / 1024}')
-	fi
+	RSS[$key]=$(awk -v k="$(proc_hwm_kb "$PROXY_PID")" 'BEGIN {printf "%.1f", k / 1024}')
+	read -r ANON[$key] FILE[$key] < <(proc_rss_split "$PROXY_PID")
 	if [ "$rc" != 0 ]; then
 		warn "the load generator exited with status $rc:"
 		cat "$out" >&2
@@ -646,6 +850,46 @@ measure_one() {
 	stop_proxy
 }
 
+# median VALUES...: the median of the numeric values ("-" when there are none).
+median() {
+	printf '%s\n' "$@" | awk '$1 != "-" && $1 != ""' | sort -g |
+		awk '{v[NR] = $1} END {if (NR == 0) {print "-"; exit} if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+# summarize SCENARIO PROXY: the rounds' median (peak RSS: the highest) under SCENARIO/PROXY.
+summarize() {
+	local key="$1/$2" r k field status="ok" errs=0 details=()
+	local -A vals=()
+	for ((r = 1; r <= ROUNDS; r++)); do
+		k="$key/$r"
+		case ${STATUS[$k]:-not run} in
+		ok) ;;
+		ERRORS) [ "$status" != ok ] || status=ERRORS ;;
+		*) [[ "$status" =~ ^(ok|ERRORS)$ ]] && status="${STATUS[$k]:-not run} (round $r)" ;;
+		esac
+		errs=$((errs + ${ERRS[$k]:-0}))
+		[ -z "${DETAIL[$k]:-}" ] || details+=("round $r: ${DETAIL[$k]}")
+		for field in RPS P99 CPUREQ CPUPCT CORE0 CORE1 BCPUREQ BCONNS CONNREQ RSS OTHER0; do
+			local -n arr=$field
+			vals[$field]+=" ${arr[$k]:--}"
+		done
+		ANON[$key]=${ANON[$k]:--} FILE[$key]=${FILE[$k]:--}
+	done
+	for field in RPS P99 CPUREQ CPUPCT CORE0 CORE1 BCPUREQ BCONNS CONNREQ OTHER0; do
+		local -n arr=$field
+		# shellcheck disable=SC2086 # the values are words
+		arr[$key]=$(median ${vals[$field]})
+	done
+	# shellcheck disable=SC2086
+	RSS[$key]=$(printf '%s\n' ${vals[RSS]} | awk '$1 != "-" {if ($1 > m) m = $1; n++} END {if (n) print m; else print "-"}')
+	STATUS[$key]=$status
+	ERRS[$key]=$errs
+	DETAIL[$key]=$(
+		IFS='|'
+		echo "${details[*]+"${details[*]}"}" | sed 's/|/; /g'
+	)
+}
+
 # ---------------------------------------------------------------- run
 
 read -r busy0 busy1 < <(sample_busy 1)
@@ -653,69 +897,87 @@ BUSY_BEFORE="core $PROXY_CORE $busy0%, core $LOAD_CORE $busy1% busy before the r
 
 say "versions"
 {
+	echo "  date:      $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "  go:        $(go version | awk '{print $3}') (bridgehead built with $(go version "$BRIDGEHEAD" | awk '{print $2}'))"
 	echo "  haproxy:   $(haproxy -v | awk 'NR == 1')"
+	echo "  nginx:     $(nginx -v 2>&1 | awk '{print $3}') (origin and peer)"
 	echo "  wrk:       $({ wrk -v 2>&1 || true; } | awk 'NR == 1 {print $2}'), h2load: $(h2load --version | awk '{print $2}'), $(openssl version | awk '{print $1, $2}')"
-	echo "  cpu:       $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores; proxy on core $PROXY_CORE, load generator + backend on core $LOAD_CORE"
-	echo "  run:       ${WARMUP}s warm-up + ${DURATION}s per scenario, $CONNS connections (h2: x$STREAMS streams), nice $NICE; $BUSY_BEFORE"
+	echo "  cpu:       $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores; proxy on core $PROXY_CORE, load generator + origin on core $LOAD_CORE"
+	echo "  run:       $ROUNDS interleaved rounds of ${WARMUP}s warm-up + ${DURATION}s per scenario and proxy, $CONNS connections (h2: x$STREAMS streams), nice $NICE; $BUSY_BEFORE"
 } | tee "$WORK/versions.txt"
 
+for ((round = 1; round <= ROUNDS; round++)); do
+	for scenario in $SCENARIOS; do
+		for proxy in "${PROXIES[@]}"; do
+			run_one "$proxy" "$scenario" "$round"
+		done
+	done
+done
 for scenario in $SCENARIOS; do
-	case $scenario in keepalive | h2 | handshake | passthrough) ;; *) die "unknown scenario $scenario" ;; esac
 	for proxy in "${PROXIES[@]}"; do
-		run_one "$proxy" "$scenario"
+		summarize "$scenario" "$proxy"
 	done
 done
 
-kill -0 "$BACKEND_PID" 2>/dev/null || warn "the backend died during the run: $(tail -n 5 "$WORK/backend.log")"
+kill -0 "$BACKEND_PID" 2>/dev/null || warn "the origin died during the run: $(tail -n 5 "$ORIGIN_DIR/error.log")"
 
 # ---------------------------------------------------------------- report
 
 v() { local x=${1:-}; echo "${x:--}"; }
+# ratio A B: A / B to two decimals, "-" when either is missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a != "-" && a != "" && b != "-" && b > 0) printf "%.2f", a / b; else print "-"}'; }
+usable() { [[ "${STATUS[$1]:-}" =~ ^(ok|ERRORS)$ ]]; }
 {
 	echo
-	echo "Results"
-	row() { printf '%-12s %-11s %9s %8s %8s %6s %6s %6s %8s %7s %7s %8s %9s %7s %6s  %s\n' "$@"; }
-	row scenario proxy req/s p99_ms us/req proxy core0 core1 be_us/req be_conn conn/req peak_MiB anon/file ctl_MiB errors status
+	echo "Results (median of $ROUNDS rounds)"
+	row() { printf '%-12s %-11s %9s %8s %8s %6s %6s %6s %8s %7s %7s %8s %9s %6s  %s\n' "$@"; }
+	row scenario proxy req/s p99_ms us/req proxy core0 core1 be_us/req be_conn conn/req peak_MiB anon/file errors status
 	for scenario in $SCENARIOS; do
 		for proxy in "${PROXIES[@]}"; do
 			k="$scenario/$proxy"
-			if [ "${STATUS[$k]:-}" = ok ] || [ "${STATUS[$k]:-}" = ERRORS ]; then
+			if [ -n "${RPS[$k]:-}" ] && [ "${RPS[$k]}" != - ]; then
 				row "$scenario" "$proxy" "$(v "${RPS[$k]:-}")" "$(v "${P99[$k]:-}")" "$(v "${CPUREQ[$k]:-}")" \
 					"$(v "${CPUPCT[$k]:-}")%" "$(v "${CORE0[$k]:-}")%" "$(v "${CORE1[$k]:-}")%" "$(v "${BCPUREQ[$k]:-}")" \
-					"$(v "${BCONNS[$k]:-}")" "$(v "${CONNREQ[$k]:-}")" "$(v "${RSS[$k]:-}")" "$(v "${ANON[$k]:-}")/$(v "${FILE[$k]:-}")" "$(v "${CTLRSS[$k]:-}")" "$(v "${ERRS[$k]:-}")" \
+					"$(v "${BCONNS[$k]:-}")" "$(v "${CONNREQ[$k]:-}")" "$(v "${RSS[$k]:-}")" "$(v "${ANON[$k]:-}")/$(v "${FILE[$k]:-}")" "$(v "${ERRS[$k]:-}")" \
 					"${STATUS[$k]}$(noisy "$k")"
 			else
-				row "$scenario" "$proxy" - - - - - - - - - - - - - "${STATUS[$k]:-not run}"
+				row "$scenario" "$proxy" - - - - - - - - - - - - "${STATUS[$k]:-not run}"
 			fi
 		done
 	done
 	cat <<EOF
+  ceiling    the origin (nginx) answering on the proxy's core itself, with no proxy: the most
+             the load core can drive; a proxy close to it in req/s is limited by the load core
   us/req     the proxy's CPU time (user + system, all threads) per completed request, in microseconds
   proxy      the proxy's CPU use during the run (100% = one core); core0/core1: how busy each core was
-             (core $PROXY_CORE: the proxy plus kernel network work; core $LOAD_CORE: load generator + backend)
-  be_us/req  the backend's CPU per request; be_conn: proxy-to-backend connections halfway through
+             (core $PROXY_CORE: the proxy plus kernel network work; core $LOAD_CORE: load generator + origin).
+             Below ${MIN_PROXY_CPU}% in a throughput scenario the run is "not proxy-bound" and fails.
+  be_us/req  the origin's CPU per request; be_conn: proxy-to-origin connections halfway through
   conn/req   new TCP connections on the machine per request (1 = a new connection each request)
-  peak_MiB   the proxy's VmHWM (peak resident memory), fresh process per scenario: for Bridgehead,
-             the one process (bridgehead serve: proxy, folder watch, validation, status)
-  ctl_MiB    a separate control process's peak; neither proxy has one (-)
+  peak_MiB   the proxy's VmHWM (peak resident memory) over the rounds, fresh process per scenario:
+             every proxy is one process (bridgehead serve: proxy, folder watch, validation, status;
+             nginx without a master process)
   anon/file  resident MiB at the end of the run: anonymous (heap, stacks) / file-backed (the
              mapped binary and shared libraries, clean pages shared with the page cache)
   noisy      more than 20% of core $PROXY_CORE went to something other than the proxy (normally a few %
              of kernel network work): another process competed, rerun on a quiet machine
 EOF
 	echo
-	echo "Bridgehead / HAProxy (req/s above 1 is Bridgehead faster; CPU per request above 1 is Bridgehead costlier)"
-	printf '%-12s %12s %18s\n' scenario req/s_ratio cpu_per_req_ratio
+	echo "Bridgehead against each peer: CPU per request (above 1: Bridgehead costlier), req/s (above 1: faster)"
+	printf '%-12s %-8s %10s %8s %12s %8s\n' scenario peer cpu/req req/s peak_MiB proxy%
 	for scenario in $SCENARIOS; do
-		b="$scenario/bridgehead" h="$scenario/haproxy"
-		if [[ "${STATUS[$b]:-}" =~ ^(ok|ERRORS)$ && "${STATUS[$h]:-}" =~ ^(ok|ERRORS)$ ]]; then
-			printf '%-12s %12s %18s\n' "$scenario" \
-				"$(awk -v a="${RPS[$b]}" -v b="${RPS[$h]}" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}')" \
-				"$(awk -v a="${CPUREQ[$b]}" -v b="${CPUREQ[$h]}" 'BEGIN {if (a != "-" && b > 0) printf "%.2f", a / b; else print "-"}')"
-		else
-			printf '%-12s %12s %18s\n' "$scenario" "n/a" "n/a"
-		fi
+		b="$scenario/bridgehead"
+		for peer in haproxy nginx ceiling; do
+			p="$scenario/$peer"
+			[[ " ${PROXIES[*]} " == *" $peer "* ]] || continue
+			if usable "$b" && usable "$p"; then
+				printf '%-12s %-8s %10s %8s %12s %8s\n' "$scenario" "$peer" \
+					"$(ratio "${CPUREQ[$b]}" "${CPUREQ[$p]}")" "$(ratio "${RPS[$b]}" "${RPS[$p]}")" \
+					"${RSS[$b]}/${RSS[$p]}" "${CPUPCT[$b]}/${CPUPCT[$p]}"
+			else
+				printf '%-12s %-8s %10s %8s %12s %8s\n' "$scenario" "$peer" n/a n/a - -
+			fi
+		done
 	done
 	echo
 	echo "Details:"
@@ -728,17 +990,23 @@ EOF
 } | tee "$WORK/results.txt"
 
 FAILED=0
-for k in "${!STATUS[@]}"; do
-	case ${STATUS[$k]} in
-	ok | "not available") ;;
-	ERRORS)
-		warn "$k had errors (see above)"
-		KEEP_WORK=1
-		;;
-	*) FAILED=1 ;;
-	esac
+for scenario in $SCENARIOS; do
+	for proxy in "${PROXIES[@]}"; do
+		k="$scenario/$proxy"
+		case ${STATUS[$k]:-not run} in
+		ok) ;;
+		ERRORS)
+			warn "$k had errors (see above)"
+			KEEP_WORK=1
+			;;
+		*)
+			warn "$k: ${STATUS[$k]:-not run}"
+			FAILED=1
+			;;
+		esac
+	done
 done
 if [ "$FAILED" != 0 ]; then
-	warn "some scenarios failed: see the table"
+	warn "some scenarios failed or did not measure the proxy: see the table"
 	exit 1
 fi

@@ -1,34 +1,25 @@
 // Command benchtool is the Go side of `make bench` (hack/bench/run.sh): it writes the
-// benchmark's RSA-2048 PKI, serves the HTTPS backend both proxies share, and hands out
-// free loopback ports. Nothing here is part of the gateway.
+// benchmark's RSA-2048 PKI and hands out free loopback ports (the origin every proxy
+// forwards to is nginx). Nothing here is part of the gateway.
 //
 //	benchtool certs DIR                       write CAs, certificates, keys and secrets.yaml
-//	benchtool backend --listen ADDR --cert F --key F
 //	benchtool freeports N                     print N free 127.0.0.1 ports, one a line
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"log"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -41,7 +32,7 @@ const (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool certs DIR | backend --listen ADDR --cert F --key F | freeports N")
+		fmt.Fprintln(os.Stderr, "usage: benchtool certs DIR | freeports N")
 		os.Exit(2)
 	}
 	var err error
@@ -52,8 +43,6 @@ func main() {
 			break
 		}
 		err = writePKI(os.Args[2])
-	case "backend":
-		err = backend(os.Args[2:])
 	case "freeports":
 		err = freePorts(os.Args[2:])
 	default:
@@ -166,56 +155,6 @@ func writePKI(dir string) error {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// body is the backend's whole answer: small and fixed, so the backend costs little.
-var body = []byte("hello from the bench backend\n")
-
-// backend serves HTTPS (HTTP/1.1 and HTTP/2) until SIGINT or SIGTERM.
-func backend(args []string) error {
-	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:0", "address to serve HTTPS on")
-	certFile := fs.String("cert", "", "PEM certificate")
-	keyFile := fs.String("key", "", "PEM private key")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pair, err := tls.LoadX509KeyPair(*certFile, *keyFile)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	length := strconv.Itoa(len(body))
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			h := w.Header()
-			h["Content-Type"] = []string{"text/plain"}
-			h["Content-Length"] = []string{length}
-			_, _ = w.Write(body)
-		}),
-		// No NextProtos: ServeTLS offers h2 and http/1.1.
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-		// Load generators hang up mid-handshake at the end of a run: not worth a line each.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	fmt.Printf("bench backend serving HTTPS on %s\n", ln.Addr())
-	if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
-		return err
 	}
 	return nil
 }
