@@ -597,6 +597,8 @@ resumption_probe() {
 
 # proc_cpu PID: utime + stime in clock ticks (all threads).
 proc_cpu() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# proc_sys PID: stime alone (the kernel's share: system calls, TCP on loopback, TLS copies).
+proc_sys() { awk '{sub(/^.*\) /, ""); print $13}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 proc_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 # proc_rss_split PID: "anon file" resident MiB now (heap, stacks vs. mapped binary and libraries).
 proc_rss_split() { awk '/^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} END {printf "%.1f %.1f\n", a / 1024, f / 1024}' "/proc/$1/status"; }
@@ -691,7 +693,7 @@ parse() {
 }
 
 # Per measurement (key SCENARIO/PROXY/ROUND) and, after the rounds, per SCENARIO/PROXY.
-declare -A ANON FILE RPS P99 CPUREQ CPUPCT CORE0 OTHER0 CORE1 RSS ERRS STATUS CONNREQ BCPUREQ BCONNS DETAIL
+declare -A ANON FILE RPS P99 CPUREQ SYSREQ CPUPCT CORE0 OTHER0 CORE1 RSS ERRS STATUS CONNREQ BCPUREQ BCONNS DETAIL
 
 # noisy KEY: a note when much besides the proxy ran on its core during the run (kernel
 # network work is normally a few %).
@@ -717,17 +719,20 @@ run_one() {
 	for ((attempt = 0; attempt <= RETRIES; attempt++)); do
 		measure_one "$1" "$2" "$3"
 		bound_check "$key" "$2" "$1"
+		local why
 		case ${STATUS[$key]:-} in
 		ok | ERRORS)
-			[ -z "$(noisy "$key")" ] && return 0
-			[ "$attempt" -lt "$RETRIES" ] && warn "$key:$(noisy "$key"); measuring again"
+			why=$(noisy "$key")
+			[ -n "$why" ] || return 0
 			;;
-		"not proxy-bound"*)
-			[ "$attempt" -lt "$RETRIES" ] && warn "$key: ${STATUS[$key]}; measuring again"
-			;;
+		"not proxy-bound"*) why=" ${STATUS[$key]}" ;;
 		*) return 0 ;;
 		esac
+		if [ "$attempt" -lt "$RETRIES" ]; then
+			warn "$key:$why; measuring again"
+		fi
 	done
+	return 0
 }
 
 # measure_one PROXY SCENARIO ROUND
@@ -769,13 +774,14 @@ measure_one() {
 
 	load "$scenario" "$WARMUP" "$out.warmup" || true
 	rm -f "$out.warmup.requests"
-	local cpu0 cpu1 bcpu0 bcpu1 core0 core1 pcore0 pcore1 opens0 opens1 t0 t1 profiler=""
+	local cpu0 cpu1 sys0 sys1 bcpu0 bcpu1 core0 core1 pcore0 pcore1 opens0 opens1 t0 t1 profiler=""
 	if [ -n "$PPROF_DIR" ] && [ "$proxy" = bridgehead ]; then
 		start "$out.pprof.log" curl -sS --max-time $((DURATION + 10)) -o "$PPROF_DIR/$scenario.$round.pprof" \
 			"http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=$((DURATION > 3 ? DURATION - 2 : 1))"
 		profiler=$LAST_PID
 	fi
 	cpu0=$(proc_cpu "$PROXY_PID")
+	sys0=$(proc_sys "$PROXY_PID")
 	bcpu0=$(proc_cpu "$BACKEND_PID")
 	read -r -a core0 < <(core_ticks "$LOAD_CORE")
 	read -r -a pcore0 < <(core_ticks "$PROXY_CORE")
@@ -805,6 +811,7 @@ measure_one() {
 		return
 	}
 	cpu1=$(proc_cpu "$PROXY_PID")
+	sys1=$(proc_sys "$PROXY_PID")
 	bcpu1=$(proc_cpu "$BACKEND_PID")
 	read -r -a core1 < <(core_ticks "$LOAD_CORE")
 	read -r -a pcore1 < <(core_ticks "$PROXY_CORE")
@@ -824,10 +831,12 @@ measure_one() {
 	DETAIL[$key]="${DETAIL[$key]:+${DETAIL[$key]}; }$detail"
 	if [ "${requests:-0}" -gt 0 ]; then
 		CPUREQ[$key]=$(awk -v c=$((cpu1 - cpu0)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.1f", c / hz / n * 1e6}')
+		SYSREQ[$key]=$(awk -v c=$((sys1 - sys0)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.1f", c / hz / n * 1e6}')
 		CONNREQ[$key]=$(awk -v o=$((opens1 - opens0)) -v n="$requests" 'BEGIN {printf "%.2f", o / n}')
 		BCPUREQ[$key]=$(awk -v c=$((bcpu1 - bcpu0)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.1f", c / hz / n * 1e6}')
 	else
 		CPUREQ[$key]="-"
+		SYSREQ[$key]="-"
 		CONNREQ[$key]="-"
 		BCPUREQ[$key]="-"
 	fi
@@ -869,13 +878,13 @@ summarize() {
 		esac
 		errs=$((errs + ${ERRS[$k]:-0}))
 		[ -z "${DETAIL[$k]:-}" ] || details+=("round $r: ${DETAIL[$k]}")
-		for field in RPS P99 CPUREQ CPUPCT CORE0 CORE1 BCPUREQ BCONNS CONNREQ RSS OTHER0; do
+		for field in RPS P99 CPUREQ SYSREQ CPUPCT CORE0 CORE1 BCPUREQ BCONNS CONNREQ RSS OTHER0; do
 			local -n arr=$field
 			vals[$field]+=" ${arr[$k]:--}"
 		done
 		ANON[$key]=${ANON[$k]:--} FILE[$key]=${FILE[$k]:--}
 	done
-	for field in RPS P99 CPUREQ CPUPCT CORE0 CORE1 BCPUREQ BCONNS CONNREQ OTHER0; do
+	for field in RPS P99 CPUREQ SYSREQ CPUPCT CORE0 CORE1 BCPUREQ BCONNS CONNREQ OTHER0; do
 		local -n arr=$field
 		# shellcheck disable=SC2086 # the values are words
 		arr[$key]=$(median ${vals[$field]})
@@ -930,25 +939,27 @@ usable() { [[ "${STATUS[$1]:-}" =~ ^(ok|ERRORS)$ ]]; }
 {
 	echo
 	echo "Results (median of $ROUNDS rounds)"
-	row() { printf '%-12s %-11s %9s %8s %8s %6s %6s %6s %8s %7s %7s %8s %9s %6s  %s\n' "$@"; }
-	row scenario proxy req/s p99_ms us/req proxy core0 core1 be_us/req be_conn conn/req peak_MiB anon/file errors status
+	row() { printf '%-12s %-11s %9s %8s %8s %8s %6s %6s %6s %8s %7s %7s %8s %9s %6s  %s\n' "$@"; }
+	row scenario proxy req/s p99_ms us/req sys_us proxy core0 core1 be_us/req be_conn conn/req peak_MiB anon/file errors status
 	for scenario in $SCENARIOS; do
 		for proxy in "${PROXIES[@]}"; do
 			k="$scenario/$proxy"
 			if [ -n "${RPS[$k]:-}" ] && [ "${RPS[$k]}" != - ]; then
-				row "$scenario" "$proxy" "$(v "${RPS[$k]:-}")" "$(v "${P99[$k]:-}")" "$(v "${CPUREQ[$k]:-}")" \
+				row "$scenario" "$proxy" "$(v "${RPS[$k]:-}")" "$(v "${P99[$k]:-}")" "$(v "${CPUREQ[$k]:-}")" "$(v "${SYSREQ[$k]:-}")" \
 					"$(v "${CPUPCT[$k]:-}")%" "$(v "${CORE0[$k]:-}")%" "$(v "${CORE1[$k]:-}")%" "$(v "${BCPUREQ[$k]:-}")" \
 					"$(v "${BCONNS[$k]:-}")" "$(v "${CONNREQ[$k]:-}")" "$(v "${RSS[$k]:-}")" "$(v "${ANON[$k]:-}")/$(v "${FILE[$k]:-}")" "$(v "${ERRS[$k]:-}")" \
 					"${STATUS[$k]}$(noisy "$k")"
 			else
-				row "$scenario" "$proxy" - - - - - - - - - - - - "${STATUS[$k]:-not run}"
+				row "$scenario" "$proxy" - - - - - - - - - - - - - "${STATUS[$k]:-not run}"
 			fi
 		done
 	done
 	cat <<EOF
   ceiling    the origin (nginx) answering on the proxy's core itself, with no proxy: the most
              the load core can drive; a proxy close to it in req/s is limited by the load core
-  us/req     the proxy's CPU time (user + system, all threads) per completed request, in microseconds
+  us/req     the proxy's CPU time (user + system, all threads) per completed request, in microseconds;
+             sys_us: the system part of it (system calls, loopback TCP, the kernel's copies), so
+             us/req - sys_us is what the proxy's own code costs
   proxy      the proxy's CPU use during the run (100% = one core); core0/core1: how busy each core was
              (core $PROXY_CORE: the proxy plus kernel network work; core $LOAD_CORE: load generator + origin).
              Below ${MIN_PROXY_CPU}% in a throughput scenario the run is "not proxy-bound" and fails.
