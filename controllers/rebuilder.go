@@ -51,8 +51,9 @@ type Config struct {
 	Options translate.Options
 	// Store receives each new snapshot.
 	Store *snapshot.Store
-	// Debounce delays a rebuild after an event so a burst becomes one rebuild; the delay
-	// is counted from the first event of the burst, so it is also the maximum.
+	// Debounce is the least time between the starts of two rebuilds (default 100ms): a
+	// change after a quiet period is rebuilt at once, and a burst of changes costs at most
+	// one rebuild per Debounce (see pacer).
 	Debounce time.Duration
 	// Clock is injected for tests; defaults to time.Now.
 	Clock func() time.Time
@@ -102,6 +103,8 @@ type Rebuilder struct {
 	traefikReport atomic.Value
 	leading       atomic.Bool
 	statusWrites  atomic.Int64
+	// pacer decides when an event's rebuild runs (see Config.Debounce).
+	pacer pacer
 	// writer receives the runtime verdicts (runtime.go) for whichever term is current.
 	writer runtimeSink
 
@@ -164,7 +167,8 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, er
 	if err := mgr.Add(recorder); err != nil {
 		return nil, err
 	}
-	g := &Rebuilder{cfg: cfg, client: mgr.GetClient(), recorder: recorder, log: mgr.GetLogger().WithName("gateway")}
+	g := &Rebuilder{cfg: cfg, client: mgr.GetClient(), recorder: recorder, log: mgr.GetLogger().WithName("gateway"),
+		pacer: pacer{interval: cfg.Debounce}}
 	g.writers = countingClient{Client: mgr.GetClient(), n: &g.statusWrites}
 	g.writer = runtimeSink{g: g}
 	if le := cfg.LeaderElection; le != nil {
@@ -239,11 +243,16 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, er
 	return g, nil
 }
 
-// debounced enqueues the rebuild key after the debounce delay. The delaying queue keeps
-// the earliest deadline for a key, so later events of a burst do not postpone the rebuild.
+// debounced enqueues the rebuild key when the pacer allows: at once after a quiet period,
+// otherwise when Debounce has passed since the last rebuild started. The delaying queue
+// keeps the earliest deadline for a key, so later events of a burst do not postpone it.
 func (g *Rebuilder) debounced() handler.TypedEventHandler[client.Object, reconcile.Request] {
 	add := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		q.AddAfter(rebuildKey, g.cfg.Debounce)
+		if d := g.pacer.delay(time.Now()); d > 0 {
+			q.AddAfter(rebuildKey, d)
+			return
+		}
+		q.Add(rebuildKey)
 	}
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		CreateFunc: func(_ context.Context, _ event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -301,6 +310,7 @@ func (g *Rebuilder) ifReferenced(kind string, next handler.TypedEventHandler[cli
 // Reconcile rebuilds the snapshot from the cache. A snapshot that fails validation is
 // not stored: the last good one keeps serving.
 func (g *Rebuilder) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	g.pacer.started(time.Now())
 	in, err := g.list(ctx)
 	if err != nil {
 		return reconcile.Result{}, err
