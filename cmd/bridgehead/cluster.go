@@ -43,6 +43,8 @@ type clusterFlags struct {
 	leaseDuration  time.Duration
 	renewDeadline  time.Duration
 	retryPeriod    time.Duration
+	apiQPS         float64
+	apiBurst       int
 }
 
 func (c *clusterFlags) register(fs *flag.FlagSet) {
@@ -60,6 +62,11 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long other replicas wait before replacing a leader that stopped renewing")
 	fs.DurationVar(&c.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before it stops writing status")
 	fs.DurationVar(&c.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often replicas try to acquire or renew the Lease")
+	// client-go's own default (5 per second) would take over half an hour to write the
+	// statuses of 10,000 routes after a start; the API server's priority and fairness
+	// still protects it from a gateway that writes faster.
+	fs.Float64Var(&c.apiQPS, "kube-api-qps", 50, "requests per second to the API server (status writes, Events, leader election), sustained")
+	fs.IntVar(&c.apiBurst, "kube-api-burst", 100, "requests to the API server allowed in a burst above --kube-api-qps")
 }
 
 func (c *clusterFlags) apply(o *translate.Options) {
@@ -72,6 +79,9 @@ func (c *clusterFlags) apply(o *translate.Options) {
 func (f *serveFlags) gatewayConfig(store *snapshot.Store) (controllers.Config, error) {
 	c := f.cluster
 	cfg := controllers.Config{Options: f.translateOptions(), Store: store, WatchTraefik: f.watchTraefik}
+	if c.apiQPS <= 0 || c.apiBurst < 1 {
+		return cfg, fmt.Errorf("--kube-api-qps %v, --kube-api-burst %d: both must be positive (defaults 50 and 100)", c.apiQPS, c.apiBurst)
+	}
 	if c.publishService != "" && c.publishAddress != "" {
 		return cfg, fmt.Errorf("--publish-service and --publish-address: set one of them")
 	}
@@ -129,6 +139,7 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 	if err != nil {
 		return err
 	}
+	restCfg.QPS, restCfg.Burst = float32(f.cluster.apiQPS), f.cluster.apiBurst
 	scheme, err := kube.NewScheme()
 	if err != nil {
 		return err
