@@ -130,9 +130,9 @@ run-cluster: build envtest ## A local API server (envtest binaries) with the CRD
 bench: build ## Benchmark against HAProxy and nginx on the same end-to-end TLS path, each proxy on its own core (hack/bench/run.sh).
 	bash hack/bench/run.sh
 
-.PHONY: bench-scale-cluster
-bench-scale-cluster: build ## The control plane at 1, 1,000 and 10,000 IngressRoutes against a real API server (hack/bench/scale-cluster.sh).
-	bash hack/bench/scale-cluster.sh
+.PHONY: bench-scale
+bench-scale: build ## The control plane at 1, 1,000 and 10,000 IngressRoutes, in folder mode and against a real API server (hack/bench/scale.sh).
+	bash hack/bench/scale.sh
 
 ##@ Image and a real cluster
 

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# The control plane at scale: `make bench-scale`.
+#
+# N IngressRoutes (1, 1,000, 10,000: BENCH_SCALE_ROUTES), each for its own host on the web
+# entry point, all to one Service without endpoints: a served route answers 503 with
+# "Bridgehead-Error: NoEndpoints", an unknown host 404, so no backend is needed. Two modes
+# (BENCH_SCALE_MODES, both by default):
+#   folder   the routes in a folder, 100 per file (`serve --config-dir`)
+#   cluster  the routes in a real kube-apiserver and etcd (hack/devcluster, the envtest
+#            binaries), created with kubectl
+# For each mode and N, `bridgehead serve` starts (GOMAXPROCS=2, loopback addresses) and the
+# bench prints:
+#   start -> serving   from the process start to the last route being served
+#   statuses written   cluster mode: from the start until the status writer has been quiet
+#                      for 5 s
+#   new route -> served   median of 5: one new IngressRoute (folder: a new file renamed into
+#                      the folder; cluster: `kubectl create` returns) -> the gateway serves
+#                      its host (polled every 5 ms)
+#   CPU per change     median of 5: the gateway's CPU from the change to 1 s after served
+#                      (the rebuild, and in a cluster the status write and the Event)
+#   CPU idle           over 30 s once everything is written
+#   RSS, peak RSS      of the gateway process at the end
+# Everything runs on loopback; every process started is stopped by its PID.
+set -Eeuo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+COUNTS=${BENCH_SCALE_ROUTES:-1 1000 10000}
+MODES=${BENCH_SCALE_MODES:-folder cluster}
+BRIDGEHEAD=${BRIDGEHEAD:-bin/bridgehead}
+IDLE=${BENCH_SCALE_IDLE:-30}
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() {
+	printf 'bench-scale: error: %s\n' "$*" >&2
+	exit 1
+}
+[ -x "$BRIDGEHEAD" ] || die "$BRIDGEHEAD not found: run 'make build' first (make bench-scale does)"
+hack/apt-install.sh curl >/dev/null
+
+for mode in $MODES; do
+	case $mode in folder | cluster) ;; *) die "BENCH_SCALE_MODES: unknown mode $mode (folder, cluster)" ;; esac
+done
+WORK=$(mktemp -d /tmp/bridgehead-scale.XXXXXX)
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]+"${PIDS[@]}"}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+read -r WEB_PORT ADMIN_PORT < <(go run ./hack/bench/benchtool freeports 2 | paste -sd' ')
+
+# route NAME: one IngressRoute for NAME.scale.test, as YAML.
+route() {
+	printf -- '---\napiVersion: gateway.bridgehead.dev/v1alpha1\nkind: IngressRoute\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  entryPoints: [web]\n  routes:\n  - match: Host(`%s.scale.test`)\n    services:\n    - name: backend\n      port: http\n' "$1" "$1"
+}
+# routes FROM TO: IngressRoutes rFROM..rTO-1.
+routes() {
+	local i
+	for ((i = $1; i < $2; i++)); do route "$(printf 'r%05d' "$i")"; done
+}
+SERVICE='apiVersion: v1
+kind: Service
+metadata:
+  name: backend
+  namespace: scale
+spec:
+  ports:
+  - name: http
+    port: 80'
+
+served() { curl -s -D - -o /dev/null --max-time 2 -H "Host: $1" "http://127.0.0.1:$WEB_PORT/" | grep -q '^Bridgehead-Error: NoEndpoints'; }
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%d\n", ($12 + $13) * 1000 / hz}' "/proc/$1/stat"; }
+now() { date +%s%N; }
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+status_writes() { curl -s --max-time 2 "http://127.0.0.1:$ADMIN_PORT/leader" | sed -n 's/.*"statusWrites":\([0-9]*\).*/\1/p'; }
+
+# start_cluster: the API server, the namespace and the Service.
+start_cluster() {
+	KUBEBUILDER_ASSETS=$(hack/envtest.sh)
+	export KUBEBUILDER_ASSETS
+	KUBECTL=$KUBEBUILDER_ASSETS/kubectl
+	say "kube-apiserver and etcd (hack/devcluster) in $WORK/cluster"
+	mkdir -p "$WORK/cluster"
+	go build -o "$WORK/devcluster" ./hack/devcluster
+	"$WORK/devcluster" --dir "$WORK/cluster" --pki "$WORK/cluster/pki" --acme-solver "" >"$WORK/devcluster.out" 2>"$WORK/devcluster.log" &
+	DEVCLUSTER_PID=$!
+	PIDS+=("$DEVCLUSTER_PID")
+	local i
+	for ((i = 0; i < 600; i++)); do
+		grep -q '^ready$' "$WORK/devcluster.out" 2>/dev/null && break
+		kill -0 "$DEVCLUSTER_PID" 2>/dev/null || die "the API server did not start: $(tail -n 5 "$WORK/devcluster.log")"
+		sleep 0.1
+	done
+	grep -q '^ready$' "$WORK/devcluster.out" || die "the API server did not start within 60 s"
+	export KUBECONFIG=$WORK/cluster/kubeconfig
+	printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: scale\n---\n%s\n' "$SERVICE" | "$KUBECTL" apply -f - >/dev/null
+}
+
+# grow MODE FROM TO: add routes FROM..TO-1 (folder: files of 100 routes).
+grow() {
+	local mode=$1 from=$2 to=$3 f
+	say "$mode: adding IngressRoutes $from..$((to - 1))"
+	if [ "$mode" = cluster ]; then
+		routes "$from" "$to" | "$KUBECTL" create -f - >/dev/null
+		return
+	fi
+	for ((f = from; f < to; f += 100)); do
+		routes "$f" $((f + 100 < to ? f + 100 : to)) >"$WORK/folder/routes-$(printf '%05d' "$f").yaml"
+	done
+}
+
+# change MODE add|remove NAME: one route appears or goes.
+change() {
+	local mode=$1 op=$2 name=$3
+	if [ "$mode" = cluster ]; then
+		if [ "$op" = add ]; then route "$name" | "$KUBECTL" create -f - >/dev/null; else "$KUBECTL" delete ingressroute -n scale "$name" >/dev/null; fi
+		return
+	fi
+	if [ "$op" = add ]; then
+		# Written aside and renamed in, as an editor or a config sync does.
+		route "$name" >"$WORK/$name.tmp"
+		mv "$WORK/$name.tmp" "$WORK/folder/$name.yaml"
+	else
+		rm "$WORK/folder/$name.yaml"
+	fi
+}
+
+# measure MODE N: one row.
+measure() {
+	local mode=$1 n=$2 src pid t0 start_ms statuses="-" last prev cur still k name c0 a b lat=() cpu=() idle_ms rss hwm
+	if [ "$mode" = cluster ]; then src=(--kubeconfig "$KUBECONFIG"); else src=(--config-dir "$WORK/folder"); fi
+	say "$mode, $n routes: bridgehead serve"
+	t0=$(now)
+	POD_NAMESPACE=scale GOMAXPROCS=2 "$BRIDGEHEAD" serve "${src[@]}" --gateway-namespace scale \
+		--log-level warn --web-address "127.0.0.1:$WEB_PORT" --websecure-address 127.0.0.1:0 \
+		--admin-address "127.0.0.1:$ADMIN_PORT" --publish-address 127.0.0.1 >"$WORK/serve.$mode.$n.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	last=$(printf 'r%05d.scale.test' $((n - 1)))
+	until served "$last"; do
+		kill -0 "$pid" 2>/dev/null || die "the gateway exited: $(tail -n 5 "$WORK/serve.$mode.$n.log")"
+		[ $(($(now) - t0)) -lt 300000000000 ] || die "$mode, $n routes: not served within 300 s"
+		sleep 0.02
+	done
+	start_ms=$((($(now) - t0) / 1000000))
+	if [ "$mode" = cluster ]; then
+		# The status writer is done when its count has not moved for 5 s.
+		prev=-1 still=0
+		while [ "$still" -lt 5 ]; do
+			cur=$(status_writes)
+			if [ "$cur" = "$prev" ]; then still=$((still + 1)); else still=0 prev=$cur; fi
+			[ $(($(now) - t0)) -lt 900000000000 ] || die "$n routes: statuses still being written after 900 s"
+			sleep 1
+		done
+		statuses="$(((($(now) - t0) / 1000000 - 5000) / 1000)) s"
+	else
+		sleep 2
+	fi
+	for k in 0 1 2 3 4; do
+		name=$(printf 'n%d-%05d' "$k" "$n")
+		c0=$(cpu_ms "$pid")
+		change "$mode" add "$name"
+		a=$(now)
+		until served "$name.scale.test"; do
+			[ $(($(now) - a)) -lt 60000000000 ] || die "$mode, $n routes: a new route was not served within 60 s"
+			sleep 0.005
+		done
+		b=$(now)
+		sleep 1
+		lat+=($(((b - a) / 1000000)))
+		cpu+=($(($(cpu_ms "$pid") - c0)))
+		change "$mode" remove "$name"
+		sleep 1
+	done
+	c0=$(cpu_ms "$pid")
+	sleep "$IDLE"
+	idle_ms=$(($(cpu_ms "$pid") - c0))
+	read -r rss hwm < <(awk '/^VmRSS:/ {r = $2} /^VmHWM:/ {h = $2} END {printf "%d %d\n", r / 1024, h / 1024}' "/proc/$pid/status")
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	ROW=$(printf '| %s | %s | %d.%02d s | %s | %d ms | %d ms | %d MiB (%d) | %d.%02d s / %d s |' "$mode" "$n" \
+		$((start_ms / 1000)) $((start_ms % 1000 / 10)) "$statuses" \
+		"$(printf '%s\n' "${lat[@]}" | median)" "$(printf '%s\n' "${cpu[@]}" | median)" "$rss" "$hwm" \
+		$((idle_ms / 1000)) $((idle_ms % 1000 / 10)) "$IDLE")
+	echo "    $ROW" >&2
+	echo "    new route -> served (ms): ${lat[*]}; CPU per change (ms): ${cpu[*]}" >&2
+}
+
+results=()
+for mode in $MODES; do
+	if [ "$mode" = cluster ]; then
+		start_cluster
+	else
+		mkdir -p "$WORK/folder"
+		printf '%s\n' "$SERVICE" >"$WORK/folder/service.yaml"
+	fi
+	have=0
+	for n in $COUNTS; do
+		if [ "$n" -gt "$have" ]; then
+			grow "$mode" "$have" "$n"
+			have=$n
+		fi
+		measure "$mode" "$n"
+		results+=("$ROW")
+	done
+done
+
+echo
+echo "$(nproc) cores, $(date -u '+%Y-%m-%d'), GOMAXPROCS=2, $("$BRIDGEHEAD" version)"
+echo "| mode | routes | start -> serving | statuses written | new route -> served (median of 5) | CPU per change | RSS (peak) | CPU while idle |"
+echo "|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${results[@]}"
