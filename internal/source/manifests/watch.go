@@ -5,15 +5,24 @@ import (
 	"crypto/sha256"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
-// Watch timing: the folder is polled every pollInterval; a change is delivered once the
-// folder has been quiet for one poll, or at the latest maxDelay after the change was
-// seen, so a burst of writes becomes one or two reloads and no change waits over a second.
+// Watch timing. Where the kernel reports changes (inotify), a change is looked at once the
+// folder's events have been quiet for eventSettle and delivered at once; the folder is
+// still polled every fallbackPollInterval for what inotify cannot see (network file
+// systems). Without inotify it is polled every pollInterval and a change is delivered once
+// the folder has been quiet for one poll, or at the latest maxDelay after the change was
+// seen. Either way a burst of writes becomes one or two reloads and no change waits over a
+// second.
 const (
-	pollInterval = 150 * time.Millisecond
-	maxDelay     = 450 * time.Millisecond
+	eventSettle          = 15 * time.Millisecond
+	fallbackPollInterval = time.Second
+	pollInterval         = 150 * time.Millisecond
+	maxDelay             = 450 * time.Millisecond
 	// recent is how young a file's mtime must be for its content to be hashed as well:
 	// two writes of the same size within one timestamp tick look identical to stat.
 	recent = 2 * time.Second
@@ -38,14 +47,31 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 	}
 	fn(res)
 
-	ticker := time.NewTicker(pollInterval)
+	notify := newNotifier(dir, prev)
+	defer notify.close()
+	interval := pollInterval
+	if notify != nil {
+		interval = fallbackPollInterval
+	}
+	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
+	settle := time.NewTimer(time.Hour)
+	settle.Stop()
 	var pendingSince time.Time
 	for {
+		settled := false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
+		case <-notify.events():
+			// More events of the same write or rename usually follow within microseconds.
+			settle.Reset(eventSettle)
+			continue
+		case <-notify.errors():
+			continue // an overflowed queue: the next poll or event catches up
+		case <-settle.C:
+			settled = true
 		}
 		cur, err := scan(dir, prev)
 		if err != nil {
@@ -55,12 +81,14 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 		changed := !cur.equal(prev)
 		if changed {
 			prev = cur
+			notify.follow(dir, cur)
 			if pendingSince.IsZero() {
 				pendingSince = now
 			}
 		}
-		// Wait for a quiet poll, but not longer than maxDelay.
-		if pendingSince.IsZero() || (changed && now.Sub(pendingSince) < maxDelay) {
+		// The events have settled: deliver now. A poll waits for a quiet poll, but not
+		// longer than maxDelay.
+		if pendingSince.IsZero() || (!settled && changed && now.Sub(pendingSince) < maxDelay) {
 			continue
 		}
 		res, err := Load(dir)
@@ -135,4 +163,70 @@ func sameFile(a, b fs.FileInfo) bool {
 		return a == nil && b == nil
 	}
 	return os.SameFile(a, b)
+}
+
+// notifier reports changes in the folder and its subfolders through inotify. A nil
+// notifier (inotify unavailable) reports nothing, and Watch polls as before.
+type notifier struct {
+	w       *fsnotify.Watcher
+	watched map[string]bool
+}
+
+func newNotifier(dir string, files fingerprint) *notifier {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil
+	}
+	n := &notifier{w: w, watched: map[string]bool{}}
+	if !n.follow(dir, files) {
+		_ = w.Close()
+		return nil
+	}
+	return n
+}
+
+// follow watches dir and every folder that holds one of files (fsnotify does not recurse),
+// and stops watching folders that hold none any more. It reports whether dir is watched.
+func (n *notifier) follow(dir string, files fingerprint) bool {
+	if n == nil {
+		return false
+	}
+	want := map[string]bool{dir: true}
+	for rel := range files {
+		if d := filepath.Dir(filepath.FromSlash(rel)); d != "." && rel[0] != 0 {
+			want[filepath.Join(dir, d)] = true
+		}
+	}
+	for d := range want {
+		if !n.watched[d] && n.w.Add(d) == nil {
+			n.watched[d] = true
+		}
+	}
+	for d := range n.watched {
+		if !want[d] {
+			_ = n.w.Remove(d)
+			delete(n.watched, d)
+		}
+	}
+	return n.watched[dir]
+}
+
+func (n *notifier) events() <-chan fsnotify.Event {
+	if n == nil {
+		return nil
+	}
+	return n.w.Events
+}
+
+func (n *notifier) errors() <-chan error {
+	if n == nil {
+		return nil
+	}
+	return n.w.Errors
+}
+
+func (n *notifier) close() {
+	if n != nil {
+		_ = n.w.Close()
+	}
 }

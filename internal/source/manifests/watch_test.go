@@ -231,3 +231,55 @@ func TestWatchMountedConfigMap(t *testing.T) {
 		return slices.Equal(configMaps(r), []string{"mounted=2"})
 	})
 }
+
+// TestNotifierReportsWritesInSubfolders: the kernel's change reports reach Watch for the
+// folder and for each subfolder that holds manifests, so a change is looked at without
+// waiting for the (slow, fallback) poll.
+func TestNotifierReportsWritesInSubfolders(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "team-a")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(sub, "a.yaml"), configMap("a", "1"))
+	files, err := scan(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNotifier(dir, files)
+	if n == nil {
+		t.Skip("inotify is not available here: Watch polls")
+	}
+	defer n.close()
+	for _, path := range []string{filepath.Join(dir, "b.yaml"), filepath.Join(sub, "a.yaml")} {
+		writeFile(t, path, configMap("x", "2"))
+		select {
+		case ev := <-n.events():
+			if filepath.Dir(ev.Name) != filepath.Dir(path) {
+				t.Errorf("wrote %s, the event names %s", path, ev.Name)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no event for a write to %s", path)
+		}
+		// Drain the rest of this write's events.
+		for drained := false; !drained; {
+			select {
+			case <-n.events():
+			case <-time.After(50 * time.Millisecond):
+				drained = true
+			}
+		}
+	}
+	// A subfolder that no longer holds manifests is no longer watched.
+	if err := os.RemoveAll(sub); err != nil {
+		t.Fatal(err)
+	}
+	files, err = scan(dir, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.follow(dir, files)
+	if n.watched[sub] || !n.watched[dir] {
+		t.Errorf("watched after the subfolder went: %v", n.watched)
+	}
+}
