@@ -18,7 +18,9 @@
 #                      its host (polled every 5 ms)
 #   CPU per change     median of 5: the gateway's CPU from the change to 1 s after served
 #                      (the rebuild, and in a cluster the status write and the Event)
-#   CPU idle           over 30 s once everything is written
+#   CPU idle           over 30 s once everything is written and the gateway is quiet
+# Between changes the bench waits until the gateway is quiet (under 5% of a core), so the
+# work of one change (and of removing its route again) is not counted in the next.
 #   RSS, peak RSS      of the gateway process at the end
 # Everything runs on loopback; every process started is stopped by its PID.
 set -Eeuo pipefail
@@ -74,6 +76,16 @@ served() { curl -s -D - -o /dev/null --max-time 2 -H "Host: $1" "http://127.0.0.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%d\n", ($12 + $13) * 1000 / hz}' "/proc/$1/stat"; }
 now() { date +%s%N; }
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# quiet PID: wait (at most 120 s) until the gateway uses under 5% of a core over half a
+# second, so one change's work is not counted as the next one's, nor as idle.
+quiet() {
+	local c0 i
+	for ((i = 0; i < 240; i++)); do
+		c0=$(cpu_ms "$1")
+		sleep 0.5
+		[ $(($(cpu_ms "$1") - c0)) -ge 25 ] || return 0
+	done
+}
 status_writes() { curl -s --max-time 2 "http://127.0.0.1:$ADMIN_PORT/leader" | sed -n 's/.*"statusWrites":\([0-9]*\).*/\1/p'; }
 
 # start_cluster: the API server, the namespace and the Service.
@@ -155,9 +167,8 @@ measure() {
 			sleep 1
 		done
 		statuses="$(((($(now) - t0) / 1000000 - 5000) / 1000)) s"
-	else
-		sleep 2
 	fi
+	quiet "$pid"
 	for k in 0 1 2 3 4; do
 		name=$(printf 'n%d-%05d' "$k" "$n")
 		c0=$(cpu_ms "$pid")
@@ -172,7 +183,8 @@ measure() {
 		lat+=($(((b - a) / 1000000)))
 		cpu+=($(($(cpu_ms "$pid") - c0)))
 		change "$mode" remove "$name"
-		sleep 1
+		sleep 0.2
+		quiet "$pid"
 	done
 	c0=$(cpu_ms "$pid")
 	sleep "$IDLE"
