@@ -68,8 +68,9 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 			// More events of the same write or rename usually follow within microseconds.
 			settle.Reset(eventSettle)
 			continue
-		case <-notify.errors():
-			continue // an overflowed queue: the next poll or event catches up
+		case err := <-notify.errors():
+			_ = err // an overflowed queue: the next poll or event catches up
+			continue
 		case <-settle.C:
 			settled = true
 		}
