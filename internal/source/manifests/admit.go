@@ -22,6 +22,32 @@ import (
 // custom admits one of Bridgehead's kinds, or a Traefik manifest read as one (group is
 // then its Traefik API group, else empty).
 func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
+	mk := admitKey{kind: kind, group: group, item: d.item, data: string(d.data)}
+	a, ok := l.memo.lookupAdmission(mk)
+	if !ok {
+		start := len(l.res.Problems)
+		a = l.admit(d, obj, kind, group)
+		for _, p := range l.res.Problems[start:] {
+			p.File, p.Doc = "", 0
+			a.problems = append(a.problems, p)
+		}
+		l.memo.storeAdmission(mk, a)
+	} else {
+		for _, p := range a.problems {
+			p.File, p.Doc = d.file, d.index
+			l.res.Problems = append(l.res.Problems, p)
+		}
+	}
+	if a.data != nil {
+		l.accept(d, a, kind, group)
+	}
+}
+
+// admit runs admission (pruning, defaults, the schema and CEL rules) on one document of our
+// kinds, reporting what is wrong with it as problems; the admission's data is nil when the
+// object is refused.
+func (l *loader) admit(d *doc, obj map[string]any, kind, group string) *admission {
+	out := &admission{}
 	traefik := group != ""
 	s := l.schemas[kind]
 	obj["apiVersion"] = bhv1.GroupVersion.String()
@@ -35,7 +61,7 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 	meta, _, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
 	if err != nil {
 		l.problem(d, "metadata", "%v", err)
-		return
+		return out
 	}
 	if meta == nil {
 		meta = &metav1.ObjectMeta{}
@@ -60,7 +86,7 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 	errs := l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain)
 	if err := schemaobjectmeta.SetObjectMeta(obj, meta); err != nil {
 		l.problem(d, "metadata", "%v", err)
-		return
+		return out
 	}
 	errs = append(errs, s.validate(l.ctx, obj)...)
 	if traefik && (kind == translate.KindMiddleware || kind == translate.KindMiddlewareTCP) {
@@ -82,36 +108,44 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 		for _, u := range unsupported {
 			l.problem(d, u.Path, "not implemented by Bridgehead: %s", u.Hint)
 		}
-		return
+		return out
 	}
 
 	data, err := json.Marshal(obj)
 	if err != nil {
 		l.problem(d, "", "%v", err)
-		return
+		return out
 	}
-	key := translate.Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
-	if !l.claim(d, key) {
+	out.data, out.unsupported = data, unsupported
+	out.key = translate.Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
+	return out
+}
+
+// accept adds an admitted object to the load's inputs, unless an earlier document defined it.
+func (l *loader) accept(d *doc, a *admission, kind, group string) {
+	if !l.claim(d, a.key) {
 		return
 	}
 	in := l.res.Inputs
-	err = decodeInto(data, kind, in)
+	// The creation time is the document's place in the folder, which the memoized
+	// admission does not know.
+	err := decodeInto(a.data, kind, in, l.creationTime())
 	if err != nil {
 		// The schema admitted something the Go type cannot hold: a bug in the CRD.
-		delete(l.res.Origin, key)
+		delete(l.res.Origin, a.key)
 		l.problem(d, "", "cannot decode the admitted object: %v", err)
 		return
 	}
-	if traefik {
-		in.APIGroups[key] = group
-		if len(unsupported) > 0 {
-			in.Unsupported[key] = unsupported
+	if group != "" {
+		in.APIGroups[a.key] = group
+		if len(a.unsupported) > 0 {
+			in.Unsupported[a.key] = a.unsupported
 		}
 	}
 }
 
-// decodeInto decodes one object of an input kind and adds it to in.
-func decodeInto(data []byte, kind string, in *translate.Inputs) error {
+// decodeInto decodes one object of an input kind, created at created, and adds it to in.
+func decodeInto(data []byte, kind string, in *translate.Inputs, created metav1.Time) error {
 	k, ok := translate.KindNamed(kind)
 	if !ok {
 		return fmt.Errorf("no input kind %s", kind)
@@ -120,6 +154,7 @@ func decodeInto(data []byte, kind string, in *translate.Inputs) error {
 	if err := json.Unmarshal(data, obj); err != nil {
 		return err
 	}
+	obj.SetCreationTimestamp(created)
 	k.Append(in, obj)
 	return nil
 }
