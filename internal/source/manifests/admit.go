@@ -38,7 +38,7 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 			l.res.Problems = append(l.res.Problems, p)
 		}
 	}
-	if a.data != nil {
+	if a.admitted {
 		l.accept(d, a, kind, group)
 	}
 }
@@ -116,8 +116,9 @@ func (l *loader) admit(d *doc, obj map[string]any, kind, group string) *admissio
 		l.problem(d, "", "%v", err)
 		return out
 	}
-	out.data, out.unsupported = data, unsupported
+	out.admitted, out.unsupported = true, unsupported
 	out.key = translate.Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
+	out.obj, out.decodeErr = decodeObject(data, kind)
 	return out
 }
 
@@ -126,16 +127,19 @@ func (l *loader) accept(d *doc, a *admission, kind, group string) {
 	if !l.claim(d, a.key) {
 		return
 	}
-	in := l.res.Inputs
-	// The creation time is the document's place in the folder, which the memoized
-	// admission does not know.
-	err := decodeInto(a.data, kind, in, l.creationTime())
-	if err != nil {
+	if a.decodeErr != nil {
 		// The schema admitted something the Go type cannot hold: a bug in the CRD.
 		delete(l.res.Origin, a.key)
-		l.problem(d, "", "cannot decode the admitted object: %v", err)
+		l.problem(d, "", "cannot decode the admitted object: %v", a.decodeErr)
 		return
 	}
+	in := l.res.Inputs
+	// A copy per load: translate owns its inputs. The creation time is the document's
+	// place in the folder, which the memoized admission does not know.
+	obj := a.obj.DeepCopyObject().(translate.Object)
+	obj.SetCreationTimestamp(l.creationTime())
+	k, _ := translate.KindNamed(kind)
+	k.Append(in, obj)
 	if group != "" {
 		in.APIGroups[a.key] = group
 		if len(a.unsupported) > 0 {
@@ -144,17 +148,27 @@ func (l *loader) accept(d *doc, a *admission, kind, group string) {
 	}
 }
 
-// decodeInto decodes one object of an input kind, created at created, and adds it to in.
-func decodeInto(data []byte, kind string, in *translate.Inputs, created metav1.Time) error {
+// decodeObject decodes one object of an input kind.
+func decodeObject(data []byte, kind string) (translate.Object, error) {
 	k, ok := translate.KindNamed(kind)
 	if !ok {
-		return fmt.Errorf("no input kind %s", kind)
+		return nil, fmt.Errorf("no input kind %s", kind)
 	}
 	obj := k.NewObject()
 	if err := json.Unmarshal(data, obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// decodeInto decodes one object of an input kind, created at created, and adds it to in.
+func decodeInto(data []byte, kind string, in *translate.Inputs, created metav1.Time) error {
+	obj, err := decodeObject(data, kind)
+	if err != nil {
 		return err
 	}
 	obj.SetCreationTimestamp(created)
+	k, _ := translate.KindNamed(kind)
 	k.Append(in, obj)
 	return nil
 }

@@ -31,8 +31,10 @@ type admitKey struct {
 
 // admission is the outcome of custom's admission of one document.
 type admission struct {
-	problems    []Problem // File and Doc left empty: the document's place is set on replay
-	data        []byte    // the admitted object as JSON; nil when it was refused
+	problems    []Problem        // File and Doc left empty: the document's place is set on replay
+	admitted    bool             // false: refused (see problems)
+	obj         translate.Object // decoded once; each load appends a copy
+	decodeErr   error            // the schema admitted what the Go type cannot hold
 	key         translate.Key
 	unsupported []translate.UnsupportedField
 }
