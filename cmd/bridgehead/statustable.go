@@ -22,7 +22,7 @@ func printStatus(out io.Writer, statuses translate.Statuses, problems []string, 
 	// One write for the whole table: tabwriter writes line by line, which at 10,000 routes
 	// was 10,000 write(2) calls to standard output on every change.
 	w := bufio.NewWriterSize(out, 64<<10)
-	defer w.Flush()
+	defer func() { _ = w.Flush() }()
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "OBJECT\tREADY\tREASON\tWARNINGS\tFROM")
 	broken := len(problems) > 0
