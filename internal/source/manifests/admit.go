@@ -22,6 +22,32 @@ import (
 // custom admits one of Bridgehead's kinds, or a Traefik manifest read as one (group is
 // then its Traefik API group, else empty).
 func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
+	mk := admitKey{kind: kind, group: group, item: d.item, data: string(d.data)}
+	a, ok := l.memo.lookupAdmission(mk)
+	if !ok {
+		start := len(l.res.Problems)
+		a = l.admit(d, obj, kind, group)
+		for _, p := range l.res.Problems[start:] {
+			p.File, p.Doc = "", 0
+			a.problems = append(a.problems, p)
+		}
+		l.memo.storeAdmission(mk, a)
+	} else {
+		for _, p := range a.problems {
+			p.File, p.Doc = d.file, d.index
+			l.res.Problems = append(l.res.Problems, p)
+		}
+	}
+	if a.admitted {
+		l.accept(d, a, kind, group)
+	}
+}
+
+// admit runs admission (pruning, defaults, the schema and CEL rules) on one document of our
+// kinds, reporting what is wrong with it as problems; the admission's data is nil when the
+// object is refused.
+func (l *loader) admit(d *doc, obj map[string]any, kind, group string) *admission {
+	out := &admission{}
 	traefik := group != ""
 	s := l.schemas[kind]
 	obj["apiVersion"] = bhv1.GroupVersion.String()
@@ -35,7 +61,7 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 	meta, _, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
 	if err != nil {
 		l.problem(d, "metadata", "%v", err)
-		return
+		return out
 	}
 	if meta == nil {
 		meta = &metav1.ObjectMeta{}
@@ -60,7 +86,7 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 	errs := l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain)
 	if err := schemaobjectmeta.SetObjectMeta(obj, meta); err != nil {
 		l.problem(d, "metadata", "%v", err)
-		return
+		return out
 	}
 	errs = append(errs, s.validate(l.ctx, obj)...)
 	if traefik && (kind == translate.KindMiddleware || kind == translate.KindMiddlewareTCP) {
@@ -82,44 +108,67 @@ func (l *loader) custom(d *doc, obj map[string]any, kind, group string) {
 		for _, u := range unsupported {
 			l.problem(d, u.Path, "not implemented by Bridgehead: %s", u.Hint)
 		}
-		return
+		return out
 	}
 
 	data, err := json.Marshal(obj)
 	if err != nil {
 		l.problem(d, "", "%v", err)
+		return out
+	}
+	out.admitted, out.unsupported = true, unsupported
+	out.key = translate.Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
+	out.obj, out.decodeErr = decodeObject(data, kind)
+	return out
+}
+
+// accept adds an admitted object to the load's inputs, unless an earlier document defined it.
+func (l *loader) accept(d *doc, a *admission, kind, group string) {
+	if !l.claim(d, a.key) {
 		return
 	}
-	key := translate.Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
-	if !l.claim(d, key) {
+	if a.decodeErr != nil {
+		// The schema admitted something the Go type cannot hold: a bug in the CRD.
+		delete(l.res.Origin, a.key)
+		l.problem(d, "", "cannot decode the admitted object: %v", a.decodeErr)
 		return
 	}
 	in := l.res.Inputs
-	err = decodeInto(data, kind, in)
-	if err != nil {
-		// The schema admitted something the Go type cannot hold: a bug in the CRD.
-		delete(l.res.Origin, key)
-		l.problem(d, "", "cannot decode the admitted object: %v", err)
-		return
-	}
-	if traefik {
-		in.APIGroups[key] = group
-		if len(unsupported) > 0 {
-			in.Unsupported[key] = unsupported
+	// A copy per load: translate owns its inputs. The creation time is the document's
+	// place in the folder, which the memoized admission does not know.
+	obj := a.obj.DeepCopyObject().(translate.Object)
+	obj.SetCreationTimestamp(l.creationTime())
+	k, _ := translate.KindNamed(kind)
+	k.Append(in, obj)
+	if group != "" {
+		in.APIGroups[a.key] = group
+		if len(a.unsupported) > 0 {
+			in.Unsupported[a.key] = a.unsupported
 		}
 	}
 }
 
-// decodeInto decodes one object of an input kind and adds it to in.
-func decodeInto(data []byte, kind string, in *translate.Inputs) error {
+// decodeObject decodes one object of an input kind.
+func decodeObject(data []byte, kind string) (translate.Object, error) {
 	k, ok := translate.KindNamed(kind)
 	if !ok {
-		return fmt.Errorf("no input kind %s", kind)
+		return nil, fmt.Errorf("no input kind %s", kind)
 	}
 	obj := k.NewObject()
 	if err := json.Unmarshal(data, obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// decodeInto decodes one object of an input kind, created at created, and adds it to in.
+func decodeInto(data []byte, kind string, in *translate.Inputs, created metav1.Time) error {
+	obj, err := decodeObject(data, kind)
+	if err != nil {
 		return err
 	}
+	obj.SetCreationTimestamp(created)
+	k, _ := translate.KindNamed(kind)
 	k.Append(in, obj)
 	return nil
 }

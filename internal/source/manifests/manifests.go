@@ -113,7 +113,10 @@ var epoch = time.Date(2000, time.January, 1, 0, 0, 0, 0, time.UTC)
 // build instructions rather than objects, and are skipped. Symlinked files are read
 // through (a mounted ConfigMap is a folder of symlinks); symlinked directories are not
 // followed.
-func Load(dir string) (*Result, error) {
+func Load(dir string) (*Result, error) { return loadRemembering(dir, nil) }
+
+// loadRemembering is Load, reusing what m remembers of earlier loads of dir (m may be nil).
+func loadRemembering(dir string, m *memo) (*Result, error) {
 	schemas, err := loadSchemas()
 	if err != nil {
 		return nil, fmt.Errorf("embedded CRDs: %w", err)
@@ -126,6 +129,7 @@ func Load(dir string) (*Result, error) {
 		ctx:     context.Background(),
 		schemas: schemas,
 		res:     newResult(),
+		memo:    m,
 	}
 	l.res.Problems = append(l.res.Problems, problems...)
 	for _, f := range files {
@@ -136,6 +140,7 @@ func Load(dir string) (*Result, error) {
 		}
 		l.file(f.rel, data)
 	}
+	m.loaded()
 	return l.res, nil
 }
 
@@ -163,7 +168,8 @@ type loader struct {
 	ctx     context.Context
 	schemas map[string]*crdSchema
 	res     *Result
-	ordinal int // documents seen so far, across files
+	ordinal int   // documents seen so far, across files
+	memo    *memo // nil: nothing is remembered across loads
 }
 
 // doc is one non-empty document of a file.
@@ -239,10 +245,15 @@ func (l *loader) file(rel string, data []byte) {
 }
 
 func (l *loader) document(d *doc) {
-	jsonData, err := yaml.YAMLToJSONStrict(d.data)
-	if err != nil {
-		l.problem(d, "", "invalid YAML: %s", yamlError(d, err))
-		return
+	jsonData, ok := l.memo.lookupJSON(d.data)
+	if !ok {
+		var err error
+		jsonData, err = yaml.YAMLToJSONStrict(d.data)
+		if err != nil {
+			l.problem(d, "", "invalid YAML: %s", yamlError(d, err))
+			return
+		}
+		l.memo.storeJSON(d.data, jsonData)
 	}
 	var obj map[string]any
 	if err := utiljson.Unmarshal(jsonData, &obj); err != nil {

@@ -41,7 +41,9 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 	if err != nil {
 		return err
 	}
-	res, err := Load(dir)
+	// What the loads remember of the documents, so a change re-admits only what changed.
+	m := newMemo()
+	res, err := loadRemembering(dir, m)
 	if err != nil {
 		return err
 	}
@@ -92,7 +94,7 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 		if pendingSince.IsZero() || (!settled && changed && now.Sub(pendingSince) < maxDelay) {
 			continue
 		}
-		res, err := Load(dir)
+		res, err := loadRemembering(dir, m)
 		if err != nil {
 			continue
 		}
