@@ -365,7 +365,7 @@ func (l *loader) prepareMeta(meta *metav1.ObjectMeta, nameFn apivalidation.Valid
 		meta.Namespace = metav1.NamespaceDefault
 	}
 	meta.Generation = 1
-	meta.CreationTimestamp = metav1.NewTime(epoch.Add(time.Duration(l.ordinal) * time.Second))
+	meta.CreationTimestamp = l.creationTime()
 	var errs field.ErrorList
 	if meta.Name == "" && meta.GenerateName != "" {
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "generateName"), meta.GenerateName, "cannot use generate name with apply; set metadata.name"))
@@ -379,7 +379,7 @@ func (l *loader) prepareMeta(meta *metav1.ObjectMeta, nameFn apivalidation.Valid
 func (l *loader) prepareClusterMeta(meta *metav1.ObjectMeta, nameFn apivalidation.ValidateNameFunc) field.ErrorList {
 	meta.Namespace = ""
 	meta.Generation = 1
-	meta.CreationTimestamp = metav1.NewTime(epoch.Add(time.Duration(l.ordinal) * time.Second))
+	meta.CreationTimestamp = l.creationTime()
 	if meta.Name == "" && meta.GenerateName != "" {
 		return field.ErrorList{field.Invalid(field.NewPath("metadata", "generateName"), meta.GenerateName, "cannot use generate name with apply; set metadata.name")}
 	}

@@ -21,9 +21,34 @@ import (
 //
 // Entries not used by a load are dropped after it, so the memo holds what the folder holds.
 type memo struct {
-	json, nextJSON         map[string][]byte
-	admitted, nextAdmitted map[admitKey]*admission
+	json     generations[string, []byte] // by the document's YAML
+	admitted generations[admitKey, *admission]
 }
+
+// generations is a map that forgets what one load did not use: lookups and stores go to
+// the current load's generation, lookups fall back to the previous one.
+type generations[K comparable, V any] struct {
+	prev, cur map[K]V
+}
+
+func newGenerations[K comparable, V any]() generations[K, V] {
+	return generations[K, V]{prev: map[K]V{}, cur: map[K]V{}}
+}
+
+func (g *generations[K, V]) lookup(k K) (V, bool) {
+	v, ok := g.cur[k]
+	if !ok {
+		if v, ok = g.prev[k]; ok {
+			g.cur[k] = v
+		}
+	}
+	return v, ok
+}
+
+func (g *generations[K, V]) store(k K, v V) { g.cur[k] = v }
+
+// next starts a new load's generation; what the last load did not use is dropped.
+func (g *generations[K, V]) next() { g.prev, g.cur = g.cur, map[K]V{} }
 
 type admitKey struct {
 	kind, group, item, data string
@@ -40,10 +65,7 @@ type admission struct {
 }
 
 func newMemo() *memo {
-	return &memo{
-		json: map[string][]byte{}, nextJSON: map[string][]byte{},
-		admitted: map[admitKey]*admission{}, nextAdmitted: map[admitKey]*admission{},
-	}
+	return &memo{json: newGenerations[string, []byte](), admitted: newGenerations[admitKey, *admission]()}
 }
 
 // loaded ends a load: what it did not use is forgotten.
@@ -51,27 +73,20 @@ func (m *memo) loaded() {
 	if m == nil {
 		return
 	}
-	m.json, m.nextJSON = m.nextJSON, map[string][]byte{}
-	m.admitted, m.nextAdmitted = m.nextAdmitted, map[admitKey]*admission{}
+	m.json.next()
+	m.admitted.next()
 }
 
 func (m *memo) lookupJSON(yamlData []byte) ([]byte, bool) {
 	if m == nil {
 		return nil, false
 	}
-	j, ok := m.nextJSON[string(yamlData)]
-	if !ok {
-		j, ok = m.json[string(yamlData)]
-	}
-	if ok {
-		m.nextJSON[string(yamlData)] = j
-	}
-	return j, ok
+	return m.json.lookup(string(yamlData))
 }
 
 func (m *memo) storeJSON(yamlData, jsonData []byte) {
 	if m != nil {
-		m.nextJSON[string(yamlData)] = jsonData
+		m.json.store(string(yamlData), jsonData)
 	}
 }
 
@@ -79,19 +94,12 @@ func (m *memo) lookupAdmission(k admitKey) (*admission, bool) {
 	if m == nil {
 		return nil, false
 	}
-	a, ok := m.nextAdmitted[k]
-	if !ok {
-		a, ok = m.admitted[k]
-	}
-	if ok {
-		m.nextAdmitted[k] = a
-	}
-	return a, ok
+	return m.admitted.lookup(k)
 }
 
 func (m *memo) storeAdmission(k admitKey, a *admission) {
 	if m != nil {
-		m.nextAdmitted[k] = a
+		m.admitted.store(k, a)
 	}
 }
 
