@@ -17,7 +17,8 @@ import (
 )
 
 // Every transport gets the cap and the response-header timeout of the Limits, unless the
-// ServersTransport sets its own timeout; a negative limit turns it off.
+// ServersTransport sets its own timeout; a negative limit turns it off. The cap is shared
+// by http.Transport and the HTTP/1.1 fast path, never exceeded by the two together.
 func TestLimitsReachTheTransport(t *testing.T) {
 	b := backend("https", "127.0.0.1:1", "backend.example")
 	for _, tt := range []struct {
@@ -34,8 +35,12 @@ func TestLimitsReachTheTransport(t *testing.T) {
 		{"off", Limits{MaxConnsPerHost: -1, ResponseHeaderTimeout: -1, HandshakesPerSecond: -1}, nil, 0, 0, false},
 	} {
 		rt, tr := NewPool(Options{Limits: tt.limits}).build(tt.transport, b)
-		if tr.MaxConnsPerHost != tt.conns || tr.ResponseHeaderTimeout != tt.timeout || (rt.(*upstream).handshakes != nil) != tt.handshaking {
-			t.Errorf("%s: MaxConnsPerHost %d, ResponseHeaderTimeout %v, handshake limit %v", tt.name, tr.MaxConnsPerHost, tr.ResponseHeaderTimeout, rt.(*upstream).handshakes != nil)
+		u := rt.(*upstream)
+		conns := tr.MaxConnsPerHost + u.h1.maxOpen
+		if conns != tt.conns || (tt.conns > 0 && (tr.MaxConnsPerHost == 0 || u.h1.maxOpen == 0)) ||
+			tr.ResponseHeaderTimeout != tt.timeout || u.h1.headerTimeout != tt.timeout || (u.handshakes != nil) != tt.handshaking {
+			t.Errorf("%s: MaxConnsPerHost %d + %d, ResponseHeaderTimeout %v / %v, handshake limit %v", tt.name,
+				tr.MaxConnsPerHost, u.h1.maxOpen, tr.ResponseHeaderTimeout, u.h1.headerTimeout, u.handshakes != nil)
 		}
 	}
 }

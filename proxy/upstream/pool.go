@@ -176,8 +176,8 @@ func (p *Pool) Close() {
 
 func closeIdle(entries []*entry) {
 	for _, e := range entries {
-		if e.tr != nil {
-			e.tr.CloseIdleConnections()
+		if c, ok := e.rt.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
 		}
 	}
 }

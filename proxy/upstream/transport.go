@@ -25,6 +25,9 @@ const (
 // plus what its errors must carry.
 type upstream struct {
 	tr *http.Transport
+	// h1 carries bodyless requests with safe methods to HTTP/1.1 backends (h1.go); nil
+	// for h2c, or when the connection cap is too small to share with tr.
+	h1 *h1Pool
 	// urlScheme is the only request scheme accepted: a request for an https backend that
 	// arrives as http:// must fail, never go out in clear text.
 	urlScheme     string
@@ -91,11 +94,18 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 	lim := p.opts.Limits
 	lim.Defaults()
 	u.headerTimeout = orDefault(st.ResponseHeaderTimeout, max(lim.ResponseHeaderTimeout, 0))
+	// The fast path (h1.go) holds half of the connection cap and the transport the rest.
+	connCap := max(lim.MaxConnsPerHost, 0)
+	h1Cap := connCap / 2
+	useH1 := scheme != "h2c" && (connCap == 0 || h1Cap > 0)
+	if !useH1 {
+		h1Cap = 0
+	}
 	tr := &http.Transport{
 		// Proxy stays nil: HTTP_PROXY must never redirect traffic meant for a pod.
 		DialContext:           u.dial,
 		MaxIdleConnsPerHost:   st.MaxIdleConnsPerHost,
-		MaxConnsPerHost:       max(lim.MaxConnsPerHost, 0),
+		MaxConnsPerHost:       connCap - h1Cap,
 		IdleConnTimeout:       orDefault(st.IdleConnTimeout, defaultIdleConnTimeout),
 		ResponseHeaderTimeout: u.headerTimeout,
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
@@ -132,6 +142,9 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 		tr.HTTP2 = &http.HTTP2Config{SendPingTimeout: st.ReadIdleTimeout, PingTimeout: st.PingTimeout}
 	}
 	u.tr = tr
+	if useH1 {
+		u.h1 = newH1Pool(u, h1Cap, tr.MaxIdleConnsPerHost, tr.IdleConnTimeout)
+	}
 	return u, tr
 }
 
@@ -251,7 +264,9 @@ func (u *upstream) dialTLSNow(ctx context.Context, network, addr string) (*tls.C
 		e.certRequested = hs.certRequested
 		return nil, e
 	}
-	u.noteHandshake(addr, conn.ConnectionState().Version, hs.certRequested)
+	cs := conn.ConnectionState()
+	u.noteHandshake(addr, cs.Version, hs.certRequested)
+	u.h1.noteProtocol(cs.NegotiatedProtocol)
 	return conn, nil
 }
 
@@ -301,10 +316,20 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &Error{Reason: Unknown, Detail: Detail{Endpoint: req.URL.Host,
 			Message: "request URL scheme " + req.URL.Scheme + " does not match the backend's transport (" + u.urlScheme + "); this is a bug in the proxy"}}
 	}
-	if u.gate != nil {
-		req = u.gate.watch(req)
+	var (
+		resp  *http.Response
+		err   error
+		taken bool
+	)
+	if u.h1.takes(req) {
+		resp, taken, err = u.h1.roundTrip(req)
 	}
-	resp, err := u.tr.RoundTrip(req)
+	if !taken {
+		if u.gate != nil {
+			req = u.gate.watch(req)
+		}
+		resp, err = u.tr.RoundTrip(req)
+	}
 	if err != nil {
 		var de *Error
 		if errors.As(err, &de) {
@@ -339,7 +364,10 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // CloseIdleConnections closes the transport's idle connections (http.Client and
 // httputil look for this method).
-func (u *upstream) CloseIdleConnections() { u.tr.CloseIdleConnections() }
+func (u *upstream) CloseIdleConnections() {
+	u.tr.CloseIdleConnections()
+	u.h1.closeIdle()
+}
 
 // failing answers every request with the same named failure, without dialling: a
 // ServersTransport that cannot be built must not fall back to weaker verification.

@@ -1,0 +1,528 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// h1Pool is the HTTP/1.1 fast path: a request without a body and with a safe method
+// (GET, HEAD, OPTIONS, TRACE) is written to a pooled backend connection and its response
+// read back in the calling goroutine. http.Transport runs a read loop and a write loop per
+// connection and hands every request and response across channels; under keep-alive load
+// those hand-offs and the scheduler's wake-ups around them were a large part of the
+// proxy's cost per request (docs/measurements/data-plane-cost.md).
+//
+// Everything else stays on http.Transport, which the fast path does not try to equal:
+// bodies (a backend may answer before it has read the body, so writing and reading must
+// overlap), upgrades, Expect: 100-continue, methods that must not be sent twice, HTTP/2
+// (a backend that negotiates h2 by ALPN is left to the transport from then on) and h2c.
+// The framing of both directions is the standard library's (Request.Write,
+// http.ReadResponse), so the fast path parses nothing itself.
+//
+// The connection cap is split between the two: the fast path holds at most half of
+// MaxConnsPerHost to an endpoint and hands requests beyond that to the transport, which
+// holds the rest and makes them wait; so an endpoint never sees more than the cap.
+type h1Pool struct {
+	u *upstream
+	// maxOpen caps the fast path's connections per endpoint (dialling, in use and idle);
+	// 0: no cap.
+	maxOpen       int
+	maxIdle       int
+	idleTimeout   time.Duration
+	headerTimeout time.Duration
+	// h2 is set once a connection to the backend negotiated HTTP/2 (https only): from
+	// then on the transport, which multiplexes, takes every request. learned is set once a
+	// connection negotiated HTTP/1.1: until then the transport makes the first
+	// connections, so a burst to an HTTP/2 backend costs no extra handshakes.
+	h2, learned atomic.Bool
+
+	mu       sync.Mutex
+	hosts    map[string]*h1Host
+	sweeping bool
+}
+
+// h1Host is the fast path's state for one endpoint.
+type h1Host struct {
+	idle []*h1Conn // most recently used last
+	open int       // dialling, in use and idle
+}
+
+// maxResponseHead bounds a response's status line and header, as http.Transport's
+// default MaxResponseHeaderBytes does.
+const maxResponseHead = 10 << 20
+
+// max1xx bounds the informational responses read before the final one.
+const max1xx = 10
+
+// aLongTimeAgo is a deadline in the past: setting it makes blocked I/O return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func newH1Pool(u *upstream, maxOpen, maxIdle int, idleTimeout time.Duration) *h1Pool {
+	p := &h1Pool{u: u, maxOpen: maxOpen, maxIdle: maxIdle, idleTimeout: idleTimeout,
+		headerTimeout: u.headerTimeout, hosts: map[string]*h1Host{}}
+	if u.scheme == "http" || (u.tlsConfig != nil && len(u.tlsConfig.NextProtos) == 1) {
+		p.learned.Store(true) // plain HTTP, or HTTP/1.1 is all we offer
+	}
+	return p
+}
+
+// takes reports whether the fast path may carry req.
+func (p *h1Pool) takes(req *http.Request) bool {
+	if p == nil || p.h2.Load() || !p.learned.Load() {
+		return false
+	}
+	if (req.Body != nil && req.Body != http.NoBody) || req.ContentLength > 0 || len(req.TransferEncoding) > 0 {
+		return false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	default:
+		return false
+	}
+	if _, upgrade := req.Header["Upgrade"]; upgrade {
+		return false
+	}
+	_, port, err := net.SplitHostPort(req.URL.Host)
+	return err == nil && port != ""
+}
+
+// noteProtocol learns from a handshake's ALPN which path the backend's requests take.
+func (p *h1Pool) noteProtocol(proto string) {
+	if p == nil {
+		return
+	}
+	if proto == "h2" {
+		p.h2.Store(true)
+		return
+	}
+	p.h2.Store(false)
+	p.learned.Store(true)
+}
+
+// roundTrip sends req over a pooled connection. taken is false when the fast path has
+// no connection to give (the endpoint is at its share of the cap, or the backend turned
+// out to speak HTTP/2): the caller then sends req through the transport.
+func (p *h1Pool) roundTrip(req *http.Request) (resp *http.Response, taken bool, err error) {
+	ctx := req.Context()
+	if err := validHeader(req.Header); err != nil {
+		return nil, true, err
+	}
+	fresh := false
+	for {
+		c, err := p.get(ctx, req.URL.Host, fresh)
+		if c == nil || err != nil {
+			return nil, err != nil, err
+		}
+		resp, err := c.send(req)
+		if err == nil {
+			return resp, true, nil
+		}
+		c.close()
+		// A connection that sat idle may have been closed by the backend (its keep-alive
+		// timeout, a restart): the request met EOF or a reset before any byte of an answer.
+		// The method is safe and there is no body, so it is sent once more on a new
+		// connection, as http.Transport does; the other idle connections to the endpoint
+		// waited longer still, so they go too.
+		if !c.reused || c.nread > 0 || ctx.Err() != nil || isTimeout(err) {
+			return nil, true, err
+		}
+		p.dropIdle(req.URL.Host)
+		fresh = true
+	}
+}
+
+// get returns an idle connection to addr (unless fresh), or dials a new one. It returns
+// nil and no error when the fast path cannot take the request.
+func (p *h1Pool) get(ctx context.Context, addr string, fresh bool) (*h1Conn, error) {
+	now := time.Now()
+	var stale []*h1Conn
+	p.mu.Lock()
+	h := p.hosts[addr]
+	if h == nil {
+		h = &h1Host{}
+		p.hosts[addr] = h
+	}
+	for !fresh && len(h.idle) > 0 {
+		c := h.idle[len(h.idle)-1]
+		h.idle[len(h.idle)-1] = nil
+		h.idle = h.idle[:len(h.idle)-1]
+		if now.Sub(c.idleAt) < p.idleTimeout {
+			p.mu.Unlock()
+			closeAll(stale)
+			c.reused = true
+			return c, nil
+		}
+		// The most recently used is too old, so are the others.
+		stale = append(stale, c)
+		h.open--
+	}
+	if p.maxOpen > 0 && h.open >= p.maxOpen {
+		p.mu.Unlock()
+		closeAll(stale)
+		return nil, nil
+	}
+	h.open++
+	p.mu.Unlock()
+	closeAll(stale)
+
+	c, err := p.dial(ctx, addr)
+	if c == nil {
+		p.forget(addr)
+	}
+	return c, err
+}
+
+func (p *h1Pool) dial(ctx context.Context, addr string) (*h1Conn, error) {
+	c := &h1Conn{pool: p, addr: addr, limit: -1}
+	if p.u.scheme == "https" {
+		tc, err := p.u.dialTLSNow(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		cs := tc.ConnectionState()
+		if cs.NegotiatedProtocol == "h2" {
+			_ = tc.Close() // noteProtocol has sent the backend's requests to the transport
+			return nil, nil
+		}
+		c.conn, c.tls = tc, &cs
+	} else {
+		conn, err := p.u.dial(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		c.conn = conn
+	}
+	c.br = bufio.NewReaderSize(c, 4<<10)
+	c.bw = bufio.NewWriterSize(c.conn, 4<<10)
+	return c, nil
+}
+
+// put keeps c for the next request to its endpoint, or closes it when enough are idle.
+func (p *h1Pool) put(c *h1Conn) {
+	c.idleAt = time.Now()
+	p.mu.Lock()
+	h := p.hosts[c.addr]
+	if len(h.idle) >= p.maxIdle {
+		p.mu.Unlock()
+		c.close()
+		return
+	}
+	h.idle = append(h.idle, c)
+	if !p.sweeping {
+		p.sweeping = true
+		time.AfterFunc(p.idleTimeout, p.sweep)
+	}
+	p.mu.Unlock()
+}
+
+// forget accounts for a connection to addr that is gone.
+func (p *h1Pool) forget(addr string) {
+	p.mu.Lock()
+	if h := p.hosts[addr]; h != nil {
+		h.open--
+		if h.open <= 0 && len(h.idle) == 0 {
+			delete(p.hosts, addr)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// sweep closes the connections idle for idleTimeout, so an unused endpoint holds no
+// connection (and the backend no socket) for long; it runs only while some are idle.
+func (p *h1Pool) sweep() {
+	now := time.Now()
+	var stale []*h1Conn
+	var next time.Duration
+	p.mu.Lock()
+	for addr, h := range p.hosts {
+		n := 0
+		for n < len(h.idle) && now.Sub(h.idle[n].idleAt) >= p.idleTimeout {
+			n++
+		}
+		stale = append(stale, h.idle[:n]...)
+		h.idle = append(h.idle[:0], h.idle[n:]...)
+		h.open -= n
+		if len(h.idle) > 0 {
+			if wait := p.idleTimeout - now.Sub(h.idle[0].idleAt); next == 0 || wait < next {
+				next = wait
+			}
+		} else if h.open <= 0 {
+			delete(p.hosts, addr)
+		}
+	}
+	p.sweeping = next > 0
+	if p.sweeping {
+		time.AfterFunc(next, p.sweep)
+	}
+	p.mu.Unlock()
+	closeAll(stale)
+}
+
+// dropIdle closes the idle connections to addr.
+func (p *h1Pool) dropIdle(addr string) {
+	p.mu.Lock()
+	var stale []*h1Conn
+	if h := p.hosts[addr]; h != nil {
+		stale = h.idle
+		h.idle = nil
+		h.open -= len(stale)
+	}
+	p.mu.Unlock()
+	closeAll(stale)
+}
+
+// closeIdle closes every idle connection (CloseIdleConnections).
+func (p *h1Pool) closeIdle() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	var stale []*h1Conn
+	for addr, h := range p.hosts {
+		stale = append(stale, h.idle...)
+		h.open -= len(h.idle)
+		h.idle = nil
+		if h.open <= 0 {
+			delete(p.hosts, addr)
+		}
+	}
+	p.mu.Unlock()
+	closeAll(stale)
+}
+
+func closeAll(conns []*h1Conn) {
+	for _, c := range conns {
+		_ = c.conn.Close()
+	}
+}
+
+// h1Conn is one pooled HTTP/1.1 connection to a backend. It is owned by one request at a
+// time, or by the pool while idle.
+type h1Conn struct {
+	pool   *h1Pool
+	addr   string
+	conn   net.Conn
+	tls    *tls.ConnectionState // nil over plain HTTP
+	br     *bufio.Reader        // reads through the h1Conn, which counts and limits
+	bw     *bufio.Writer
+	idleAt time.Time
+	reused bool
+	// nread counts the bytes read for the current request: a request that failed before
+	// any byte of an answer may be sent again.
+	nread int64
+	// limit is what the response head may still take; negative once the head is read.
+	limit int64
+
+	mu      sync.Mutex // orders abort against the header timeout's deadline changes
+	aborted bool
+}
+
+var errResponseHeadTooLarge = errors.New("net/http: server response headers exceeded 10485760 bytes; aborted")
+
+// Read feeds br from the connection, counting what arrives and bounding the head.
+func (c *h1Conn) Read(b []byte) (int, error) {
+	if c.limit == 0 {
+		return 0, errResponseHeadTooLarge
+	}
+	if c.limit > 0 && int64(len(b)) > c.limit {
+		b = b[:c.limit]
+	}
+	n, err := c.conn.Read(b)
+	c.nread += int64(n)
+	if c.limit > 0 {
+		c.limit -= int64(n)
+	}
+	return n, err
+}
+
+// abort makes the connection's blocked and future I/O fail at once: the request's
+// context ended (the client went away, or the route's backend timeout passed).
+func (c *h1Conn) abort() {
+	c.mu.Lock()
+	c.aborted = true
+	_ = c.conn.SetDeadline(aLongTimeAgo)
+	c.mu.Unlock()
+}
+
+func (c *h1Conn) setReadDeadline(t time.Time) {
+	c.mu.Lock()
+	if !c.aborted {
+		_ = c.conn.SetReadDeadline(t)
+	}
+	c.mu.Unlock()
+}
+
+// close closes the connection for good.
+func (c *h1Conn) close() {
+	_ = c.conn.Close()
+	c.pool.forget(c.addr)
+}
+
+// send writes req and reads the response head; the body is read by the caller.
+func (c *h1Conn) send(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	trace := httptrace.ContextClientTrace(ctx)
+	stop := context.AfterFunc(ctx, c.abort)
+	c.nread = 0
+	if err := req.Write(c.bw); err != nil {
+		stop()
+		return nil, c.failure(ctx, err)
+	}
+	if err := c.bw.Flush(); err != nil {
+		stop()
+		return nil, c.failure(ctx, err)
+	}
+	if trace != nil {
+		if trace.WroteHeaders != nil {
+			trace.WroteHeaders()
+		}
+		if trace.WroteRequest != nil {
+			trace.WroteRequest(httptrace.WroteRequestInfo{})
+		}
+	}
+
+	timeout := c.pool.headerTimeout
+	if timeout > 0 {
+		c.setReadDeadline(time.Now().Add(timeout))
+	}
+	c.limit = maxResponseHead
+	var resp *http.Response
+	for n := 0; ; n++ {
+		var err error
+		resp, err = http.ReadResponse(c.br, req)
+		if err != nil {
+			stop()
+			return nil, c.failure(ctx, err)
+		}
+		code := resp.StatusCode
+		if code >= 200 {
+			break
+		}
+		if code == http.StatusSwitchingProtocols || n == max1xx {
+			stop()
+			return nil, errors.New("net/http: backend sent " + resp.Status + " to a request that asked for no upgrade, or too many informational responses")
+		}
+		if trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
+				stop()
+				return nil, err
+			}
+		}
+	}
+	c.limit = -1
+	if timeout > 0 {
+		c.setReadDeadline(time.Time{})
+	}
+	resp.TLS = c.tls
+	reusable := !resp.Close && !req.Close
+	if resp.Body == http.NoBody {
+		// HEAD, 204, 304, Content-Length: 0: the exchange is over already.
+		c.done(stop, reusable)
+		return resp, nil
+	}
+	resp.Body = &h1Body{c: c, body: resp.Body, stop: stop, reusable: reusable, ctx: ctx}
+	return resp, nil
+}
+
+// done ends an exchange: the connection goes back to the pool when the answer was read
+// whole, nothing more arrived, and the request's context did not abort it.
+func (c *h1Conn) done(stop func() bool, reusable bool) {
+	if stop() && reusable && c.br.Buffered() == 0 {
+		c.pool.put(c)
+		return
+	}
+	c.close()
+}
+
+// failure names why an exchange failed: the request's context when it ended, the
+// response-header timeout when that passed, else the I/O or parse error itself.
+func (c *h1Conn) failure(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if c.limit > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		return errHeaderTimeout
+	}
+	return err
+}
+
+// errHeaderTimeout reads as http.Transport's, which classify and RoundTrip recognise.
+var errHeaderTimeout error = headerTimeoutError{}
+
+type headerTimeoutError struct{}
+
+func (headerTimeoutError) Error() string   { return "net/http: timeout awaiting response headers" }
+func (headerTimeoutError) Timeout() bool   { return true }
+func (headerTimeoutError) Temporary() bool { return true }
+
+// h1Body returns the connection to the pool when the body has been read to its end, and
+// closes it when the body is closed before.
+type h1Body struct {
+	c        *h1Conn
+	body     io.ReadCloser
+	stop     func() bool
+	ctx      context.Context
+	reusable bool
+	finished atomic.Bool
+}
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.finished.Load() {
+		return 0, io.EOF
+	}
+	n, err := b.body.Read(p)
+	switch {
+	case errors.Is(err, io.EOF):
+		if b.finished.CompareAndSwap(false, true) {
+			b.c.done(b.stop, b.reusable)
+		}
+	case err != nil:
+		err = b.c.failure(b.ctx, err)
+		if b.finished.CompareAndSwap(false, true) {
+			b.stop()
+			b.c.close()
+		}
+	}
+	return n, err
+}
+
+// Close closes the connection unless the body was read whole: what is left of the answer
+// is not worth reading. Closing the connection also ends a Read blocked in another
+// goroutine.
+func (b *h1Body) Close() error {
+	if b.finished.CompareAndSwap(false, true) {
+		b.stop()
+		b.c.close()
+	}
+	return nil
+}
+
+// validHeader refuses what http.Transport refuses before sending: field names and values
+// that are not valid HTTP (a value with CR or LF would otherwise be rewritten, not
+// refused).
+func validHeader(h http.Header) error {
+	for k, vv := range h {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return errors.New("net/http: invalid header field name " + textproto.CanonicalMIMEHeaderKey(k))
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return errors.New("net/http: invalid header field value for " + k)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,351 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bridgehead/bridgehead/internal/pki"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// fastConns is how many connections the HTTP/1.1 fast path holds to addr.
+func fastConns(rt http.RoundTripper, addr string) int {
+	p := rt.(*upstream).h1
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if h := p.hosts[addr]; h != nil {
+		return h.open
+	}
+	return 0
+}
+
+// Keep-alive GETs to an HTTP/1.1 backend, plain or TLS, ride one connection of the fast
+// path; the first TLS request goes through http.Transport, which learns the protocol.
+func TestH1FastPathKeepsOneConnection(t *testing.T) {
+	ca := pki.MustCA("backend-ca")
+	for _, tc := range []struct {
+		name      string
+		scheme    string
+		cfg       *tls.Config
+		transport *snapshot.Transport
+		maxConns  int32
+	}{
+		{"plain", "http", nil, nil, 1},
+		{"tls, h2 offered, backend speaks HTTP/1.1", "https", serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"}})), trust(ca, "ca"), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, s := startBackend(t, tc.cfg, false)
+			b := backend(tc.scheme, addrOf(srv), "backend.web.svc")
+			if tc.transport == nil {
+				b.Transport = ""
+			}
+			p := NewPool(Options{})
+			for range 20 {
+				if proto := mustServe(t, p, tc.transport, b); proto != 1 {
+					t.Fatalf("HTTP/%d, want HTTP/1.1", proto)
+				}
+			}
+			if n := s.newConns.Load(); n > tc.maxConns {
+				t.Errorf("the backend saw %d connections for 20 keep-alive requests, want at most %d", n, tc.maxConns)
+			}
+			if fastConns(p.For(tc.transport, b), addrOf(srv)) != 1 {
+				t.Errorf("the fast path holds %d connections, want 1", fastConns(p.For(tc.transport, b), addrOf(srv)))
+			}
+		})
+	}
+}
+
+// A backend that negotiates HTTP/2 keeps getting HTTP/2 from http.Transport.
+func TestH1FastPathLeavesHTTP2ToTheTransport(t *testing.T) {
+	ca := pki.MustCA("backend-ca")
+	srv, s := startBackend(t, serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"}})), true)
+	b := backend("https", addrOf(srv), "backend.web.svc")
+	p := NewPool(Options{})
+	for range 10 {
+		if proto := mustServe(t, p, trust(ca, "ca"), b); proto != 2 {
+			t.Fatalf("HTTP/%d, want HTTP/2", proto)
+		}
+	}
+	if n := s.newConns.Load(); n != 1 {
+		t.Errorf("the backend saw %d connections, want 1 HTTP/2 connection", n)
+	}
+	if n := fastConns(p.For(trust(ca, "ca"), b), addrOf(srv)); n != 0 {
+		t.Errorf("the fast path holds %d connections to an HTTP/2 backend", n)
+	}
+}
+
+// rawHTTP serves each connection with answer, called per request head read; it returns
+// false to close the connection.
+func rawHTTP(t *testing.T, conns *atomic.Int32, answer func(w *bufio.Writer, head []string) bool) string {
+	return rawListener(t, func(c net.Conn) {
+		defer func() { _ = c.Close() }()
+		conns.Add(1)
+		br, bw := bufio.NewReader(c), bufio.NewWriter(c)
+		for {
+			var head []string
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if line = strings.TrimRight(line, "\r\n"); line == "" {
+					break
+				}
+				head = append(head, line)
+			}
+			more := answer(bw, head)
+			if bw.Flush() != nil || !more {
+				return
+			}
+		}
+	})
+}
+
+func plainBackend(addr string) *snapshot.Backend {
+	b := backend("http", addr, "")
+	b.Transport = ""
+	return b
+}
+
+// A backend that closes each connection after one answer (without saying so) costs no
+// failed request: a GET that meets the closed idle connection is sent again on a new one.
+func TestH1StaleIdleConnectionIsRetried(t *testing.T) {
+	var conns atomic.Int32
+	addr := rawHTTP(t, &conns, func(w *bufio.Writer, _ []string) bool {
+		_, _ = w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return false
+	})
+	p := NewPool(Options{})
+	b := plainBackend(addr)
+	for i := range 5 {
+		mustServe(t, p, nil, b)
+		// The answer was whole, so its connection went back to the pool: the next request
+		// takes it and finds it closed.
+		rt := p.For(nil, b).(*upstream)
+		rt.h1.mu.Lock()
+		idle := len(rt.h1.hosts[addr].idle)
+		rt.h1.mu.Unlock()
+		if i == 0 && idle != 1 {
+			t.Fatalf("%d idle connections after the first answer, want 1", idle)
+		}
+	}
+	if n := conns.Load(); n != 5 {
+		t.Errorf("the backend saw %d connections for 5 requests, want 5", n)
+	}
+}
+
+// A response longer than its Content-Length leaves bytes behind: the connection is not
+// reused, so they can never be read as the next request's answer.
+func TestH1ConnectionWithLeftoverBytesIsNotReused(t *testing.T) {
+	var conns atomic.Int32
+	addr := rawHTTP(t, &conns, func(w *bufio.Writer, _ []string) bool {
+		_, _ = w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" +
+			"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled")
+		return true
+	})
+	p := NewPool(Options{})
+	b := plainBackend(addr)
+	for range 3 {
+		mustServe(t, p, nil, b) // asserts the body is exactly "ok"
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("the backend saw %d connections for 3 requests, want 3 (none reused)", n)
+	}
+}
+
+// A backend that never answers gets the response-header timeout, named as such.
+func TestH1ResponseHeaderTimeout(t *testing.T) {
+	var conns atomic.Int32
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	addr := rawHTTP(t, &conns, func(*bufio.Writer, []string) bool { <-hang; return false })
+	p := NewPool(Options{Limits: Limits{ResponseHeaderTimeout: 200 * time.Millisecond}})
+	b := plainBackend(addr)
+	// The first request teaches nothing here: plain HTTP takes the fast path at once.
+	d := mustFail(t, p, nil, b, Timeout, http.StatusGatewayTimeout)
+	if !strings.Contains(d.Message, "responseHeaderTimeout") {
+		t.Errorf("message does not name responseHeaderTimeout: %s", d.Message)
+	}
+	if n := fastConns(p.For(nil, b), addr); n != 0 {
+		t.Errorf("the timed-out connection is still held (%d)", n)
+	}
+}
+
+// A client that goes away ends the backend request at once and frees its connection.
+func TestH1ClientCancelAbortsTheExchange(t *testing.T) {
+	var conns atomic.Int32
+	got := make(chan struct{}, 1)
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	addr := rawHTTP(t, &conns, func(*bufio.Writer, []string) bool { got <- struct{}{}; <-hang; return false })
+	p := NewPool(Options{})
+	b := plainBackend(addr)
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { <-got; cancel() }()
+	start := time.Now()
+	mustFailCtx(t, ctx, p, nil, b, ClientCanceled, 499)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the cancelled request took %v to end", d)
+	}
+	if n := fastConns(p.For(nil, b), addr); n != 0 {
+		t.Errorf("the cancelled connection is still held (%d)", n)
+	}
+}
+
+// Requests with a body, or a method that must not be sent twice, stay on http.Transport.
+func TestH1BodiesStayOnTheTransport(t *testing.T) {
+	srv, _ := startBackend(t, nil, false)
+	b := plainBackend(addrOf(srv))
+	p := NewPool(Options{})
+	rt := p.For(nil, b)
+	for _, method := range []string{http.MethodPost, http.MethodDelete} {
+		req, _ := http.NewRequestWithContext(t.Context(), method, "http://"+addrOf(srv)+"/", strings.NewReader("body"))
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", method, resp.StatusCode)
+		}
+	}
+	if n := fastConns(rt, addrOf(srv)); n != 0 {
+		t.Errorf("the fast path carried a request with a body (%d connections)", n)
+	}
+}
+
+// 103 Early Hints reach the trace (ReverseProxy forwards them to the client), and the
+// final answer follows on the same exchange.
+func TestH1InformationalResponses(t *testing.T) {
+	var conns atomic.Int32
+	addr := rawHTTP(t, &conns, func(w *bufio.Writer, _ []string) bool {
+		_, _ = w.WriteString("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" +
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return true
+	})
+	b := plainBackend(addr)
+	var hints []string
+	ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			hints = append(hints, h.Get("Link"))
+			return nil
+		},
+	})
+	resp, err := roundTrip(ctx, NewPool(Options{}).For(nil, b), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" || len(hints) != 1 || hints[0] != "</style.css>; rel=preload" {
+		t.Errorf("got %d %q, hints %q", resp.StatusCode, body, hints)
+	}
+}
+
+// Idle connections close after the ServersTransport's idleConnTimeout, so the backend
+// is not left holding them.
+func TestH1IdleConnectionsClose(t *testing.T) {
+	srv, s := startBackend(t, nil, false)
+	b := plainBackend(addrOf(srv))
+	b.Transport = "ServersTransport/web/idle"
+	tr := &snapshot.Transport{ID: b.Transport, Hash: "1", IdleConnTimeout: 100 * time.Millisecond}
+	p := NewPool(Options{})
+	mustServe(t, p, tr, b)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.closed.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle connection was not closed within 5 s of a 100 ms idle timeout")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := fastConns(p.For(tr, b), addrOf(srv)); n != 0 {
+		t.Errorf("the pool still counts %d connections", n)
+	}
+	mustServe(t, p, tr, b) // and a new one is dialled
+}
+
+// A body closed before its end closes the connection: the rest of the answer is never
+// read as the next one's.
+func TestH1BodyClosedEarlyClosesTheConnection(t *testing.T) {
+	var conns atomic.Int32
+	addr := rawHTTP(t, &conns, func(w *bufio.Writer, head []string) bool {
+		if strings.Contains(head[0], "/big") {
+			_, _ = w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("x", 100000))
+		} else {
+			_, _ = w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+		return true
+	})
+	b := plainBackend(addr)
+	p := NewPool(Options{})
+	rt := p.For(nil, b)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/big", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = resp.Body.Read(make([]byte, 10))
+	_ = resp.Body.Close()
+	mustServe(t, p, nil, b)
+	if n := conns.Load(); n != 2 {
+		t.Errorf("the backend saw %d connections, want 2 (the half-read one closed)", n)
+	}
+}
+
+// Header fields http.Transport refuses are refused on the fast path too.
+func TestH1InvalidHeaderIsRefused(t *testing.T) {
+	srv, _ := startBackend(t, nil, false)
+	b := plainBackend(addrOf(srv))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addrOf(srv)+"/", nil)
+	req.Header["X-Bad"] = []string{"a\r\nInjected: 1"}
+	resp, err := NewPool(Options{}).For(nil, b).RoundTrip(req)
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "invalid header field value") {
+		t.Fatalf("want the header refused, got %v", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Errorf("the error is not classified: %T", err)
+	}
+}
+
+// BenchmarkRoundTripH1 is one keep-alive GET over TLS to an HTTP/1.1 backend, through the
+// fast path and through http.Transport (the backend's cost, in the same process, is in
+// both).
+func BenchmarkRoundTripH1(b *testing.B) {
+	ca := pki.MustCA("backend-ca")
+	srv, _ := startBackend(&testing.T{}, serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"}})), false)
+	defer srv.Close()
+	be := backend("https", addrOf(srv), "backend.web.svc")
+	for _, path := range []string{"fast path", "http.Transport"} {
+		b.Run(path, func(b *testing.B) {
+			rt := NewPool(Options{}).For(trust(ca, "ca"), be)
+			if path == "http.Transport" {
+				rt.(*upstream).h1 = nil
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := roundTrip(context.Background(), rt, be)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+		})
+	}
+}
