@@ -188,7 +188,13 @@ func (p *h1Pool) get(ctx context.Context, addr string, fresh bool) (*h1Conn, err
 func (p *h1Pool) dial(ctx context.Context, addr string) (*h1Conn, error) {
 	c := &h1Conn{pool: p, addr: addr, limit: -1}
 	if p.u.scheme == "https" {
-		tc, err := p.u.dialTLSNow(ctx, "tcp", addr)
+		// A request must not wait for a handshake token while connections it could use
+		// come back to the pool: without a token at hand, the request goes to the
+		// transport, which waits for a token and an idle connection at once.
+		if !p.u.handshakes.take(addr) {
+			return nil, nil
+		}
+		tc, err := p.u.handshakeTLS(ctx, "tcp", addr)
 		if err != nil {
 			return nil, err
 		}

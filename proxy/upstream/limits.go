@@ -123,6 +123,27 @@ func (l *handshakeLimiter) wait(ctx context.Context, endpoint string) error {
 	}
 }
 
+// take takes a token for endpoint if one is there now, and never waits.
+func (l *handshakeLimiter) take(endpoint string) bool {
+	if l == nil {
+		return true
+	}
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.m[endpoint]
+	if b == nil {
+		return false // the first dial to an endpoint is the transport's (see h1Pool)
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
 func (l *handshakeLimiter) forgetFullLocked(now time.Time) {
 	for k, b := range l.m {
 		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {

@@ -240,6 +240,11 @@ func (u *upstream) dialTLSNow(ctx context.Context, network, addr string) (*tls.C
 	if err := u.handshakes.wait(ctx, addr); err != nil {
 		return nil, u.wrap(addr, err)
 	}
+	return u.handshakeTLS(ctx, network, addr)
+}
+
+// handshakeTLS dials addr and makes the TLS handshake, once a handshake token is had.
+func (u *upstream) handshakeTLS(ctx context.Context, network, addr string) (*tls.Conn, error) {
 	raw, err := u.dial(ctx, network, addr)
 	if err != nil {
 		return nil, err
