@@ -245,33 +245,35 @@ func (l *loader) file(rel string, data []byte) {
 }
 
 func (l *loader) document(d *doc) {
-	jsonData, ok := l.memo.lookupJSON(d.data)
-	if !ok {
-		var err error
-		jsonData, err = yaml.YAMLToJSONStrict(d.data)
+	c, remembered := l.memo.lookupDoc(d.data)
+	// obj is the decoded document; nil until a path needs it (see converted).
+	var obj map[string]any
+	if !remembered {
+		jsonData, err := yaml.YAMLToJSONStrict(d.data)
 		if err != nil {
 			l.problem(d, "", "invalid YAML: %s", yamlError(d, err))
 			return
 		}
-		l.memo.storeJSON(d.data, jsonData)
+		if err := utiljson.Unmarshal(jsonData, &obj); err != nil {
+			l.problem(d, "", "a document must be a YAML mapping (an object with apiVersion, kind and metadata)")
+			return
+		}
+		c = &converted{json: jsonData, null: obj == nil}
+		c.apiVersion, c.avOK = obj["apiVersion"].(string)
+		c.kind, c.kindOK = obj["kind"].(string)
+		l.memo.storeDoc(d.data, c)
 	}
-	var obj map[string]any
-	if err := utiljson.Unmarshal(jsonData, &obj); err != nil {
-		l.problem(d, "", "a document must be a YAML mapping (an object with apiVersion, kind and metadata)")
+	if c.null {
 		return
 	}
-	if obj == nil {
-		return
-	}
-	apiVersion, avOK := obj["apiVersion"].(string)
-	kind, kindOK := obj["kind"].(string)
-	if !avOK || apiVersion == "" {
+	apiVersion, kind := c.apiVersion, c.kind
+	if !c.avOK || apiVersion == "" {
 		l.problem(d, "apiVersion", "apiVersion not set")
 	}
-	if !kindOK || kind == "" {
+	if !c.kindOK || kind == "" {
 		l.problem(d, "kind", "kind not set")
 	}
-	if !avOK || !kindOK || apiVersion == "" || kind == "" {
+	if !c.avOK || !c.kindOK || apiVersion == "" || kind == "" {
 		return
 	}
 	gv, err := schema.ParseGroupVersion(apiVersion)
@@ -287,7 +289,7 @@ func (l *loader) document(d *doc) {
 			l.unknownKind(d, gvk)
 			return
 		}
-		l.custom(d, obj, kind, "")
+		l.custom(d, c, obj, kind, "")
 	case traefikGroup, traefikLegacyGroup:
 		if gv.Version != "v1alpha1" || !isOurKind(kind) {
 			why := "it is not a kind Bridgehead reads"
@@ -298,41 +300,41 @@ func (l *loader) document(d *doc) {
 				strings.Join(ourKinds, ", "), traefikGroup+"/v1alpha1", traefikLegacyGroup+"/v1alpha1")
 			return
 		}
-		l.custom(d, obj, kind, gv.Group)
+		l.custom(d, c, obj, kind, gv.Group)
 	case "":
 		switch {
 		case gv.Version == "v1" && (kind == KindSecret || kind == KindConfigMap || kind == KindService || kind == KindNamespace):
-			l.core(d, jsonData, obj, gvk)
+			l.core(d, c.json, decoded(c, obj), gvk)
 		case gv.Version == "v1" && kind == "List" && d.item == "":
-			l.list(d, obj)
+			l.list(d, decoded(c, obj))
 		default:
 			l.unknownKind(d, gvk)
 		}
 	case discoveryv1.GroupName:
 		if gv.Version == "v1" && kind == KindEndpointSlice {
-			l.core(d, jsonData, obj, gvk)
+			l.core(d, c.json, decoded(c, obj), gvk)
 			return
 		}
 		l.unknownKind(d, gvk)
 	case "networking.k8s.io":
 		if gv.Version == "v1" && (kind == "Ingress" || kind == "IngressClass") {
-			l.core(d, jsonData, obj, gvk)
+			l.core(d, c.json, decoded(c, obj), gvk)
 			return
 		}
 		if gv.Version == "v1beta1" && (kind == "Ingress" || kind == "IngressClass") {
-			l.legacy(d, obj, gvk)
+			l.legacy(d, decoded(c, obj), gvk)
 			return
 		}
 		l.unknownKind(d, gvk)
 	case "extensions":
 		if legacyIngressVersions[apiVersion] && kind == "Ingress" {
-			l.legacy(d, obj, gvk)
+			l.legacy(d, decoded(c, obj), gvk)
 			return
 		}
 		l.unknownKind(d, gvk)
 	case GatewayAPIGroup:
 		if k, ok := translate.KindNamed(kind); ok && k.GatewayAPI() {
-			l.gatewayAPI(d, obj, gvk)
+			l.gatewayAPI(d, decoded(c, obj), gvk)
 			return
 		}
 		l.unknownKind(d, gvk)
@@ -341,6 +343,15 @@ func (l *loader) document(d *doc) {
 	default:
 		l.unknownKind(d, gvk)
 	}
+}
+
+// decoded returns obj, or decodes the remembered document when obj is nil. The JSON was
+// decoded without error when it was remembered, so it decodes again.
+func decoded(c *converted, obj map[string]any) map[string]any {
+	if obj == nil {
+		_ = utiljson.Unmarshal(c.json, &obj)
+	}
+	return obj
 }
 
 func isOurKind(kind string) bool {

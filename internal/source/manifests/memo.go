@@ -21,8 +21,18 @@ import (
 //
 // Entries not used by a load are dropped after it, so the memo holds what the folder holds.
 type memo struct {
-	json     generations[string, []byte] // by the document's YAML
+	docs     generations[string, *converted] // by the document's YAML
 	admitted generations[admitKey, *admission]
+}
+
+// converted is a document's JSON and the apiVersion and kind read from it: a remembered
+// document of our kinds whose admission is remembered too is not decoded again (decoding
+// every document was a third of a change at 10,000 routes).
+type converted struct {
+	json             []byte
+	null             bool // the document is YAML null: nothing to read
+	apiVersion, kind string
+	avOK, kindOK     bool // the fields are strings
 }
 
 // generations is a map that forgets what one load did not use: lookups and stores go to
@@ -47,8 +57,9 @@ func (g *generations[K, V]) lookup(k K) (V, bool) {
 
 func (g *generations[K, V]) store(k K, v V) { g.cur[k] = v }
 
-// next starts a new load's generation; what the last load did not use is dropped.
-func (g *generations[K, V]) next() { g.prev, g.cur = g.cur, map[K]V{} }
+// next starts a new load's generation; what the last load did not use is dropped. The
+// new one is sized for what this one held, which the next load most likely uses again.
+func (g *generations[K, V]) next() { g.prev, g.cur = g.cur, make(map[K]V, len(g.cur)) }
 
 type admitKey struct {
 	kind, group, item, data string
@@ -65,7 +76,7 @@ type admission struct {
 }
 
 func newMemo() *memo {
-	return &memo{json: newGenerations[string, []byte](), admitted: newGenerations[admitKey, *admission]()}
+	return &memo{docs: newGenerations[string, *converted](), admitted: newGenerations[admitKey, *admission]()}
 }
 
 // loaded ends a load: what it did not use is forgotten.
@@ -73,20 +84,20 @@ func (m *memo) loaded() {
 	if m == nil {
 		return
 	}
-	m.json.next()
+	m.docs.next()
 	m.admitted.next()
 }
 
-func (m *memo) lookupJSON(yamlData []byte) ([]byte, bool) {
+func (m *memo) lookupDoc(yamlData []byte) (*converted, bool) {
 	if m == nil {
 		return nil, false
 	}
-	return m.json.lookup(string(yamlData))
+	return m.docs.lookup(string(yamlData))
 }
 
-func (m *memo) storeJSON(yamlData, jsonData []byte) {
+func (m *memo) storeDoc(yamlData []byte, c *converted) {
 	if m != nil {
-		m.json.store(string(yamlData), jsonData)
+		m.docs.store(string(yamlData), c)
 	}
 }
 
