@@ -30,6 +30,9 @@ COUNTS=${BENCH_SCALE_ROUTES:-1 1000 10000}
 MODES=${BENCH_SCALE_MODES:-folder cluster}
 BRIDGEHEAD=${BRIDGEHEAD:-bin/bridgehead}
 IDLE=${BENCH_SCALE_IDLE:-30}
+# BENCH_SCALE_PPROF=DIR: a CPU profile of the gateway over each row's five changes,
+# DIR/MODE.ROUTES.pprof (the profiler's own cost is in that row's figures).
+PPROF_DIR=${BENCH_SCALE_PPROF:-}
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() {
 	printf 'bench-scale: error: %s\n' "$*" >&2
@@ -143,6 +146,7 @@ change() {
 measure() {
 	local mode=$1 n=$2 src pid t0 start_ms statuses="-" last prev cur still k name c0 a b lat=() cpu=() idle_ms rss hwm
 	if [ "$mode" = cluster ]; then src=(--kubeconfig "$KUBECONFIG"); else src=(--config-dir "$WORK/folder"); fi
+	[ -z "$PPROF_DIR" ] || src+=(--pprof)
 	say "$mode, $n routes: bridgehead serve"
 	t0=$(now)
 	POD_NAMESPACE=scale GOMAXPROCS=2 "$BRIDGEHEAD" serve "${src[@]}" --gateway-namespace scale \
@@ -169,6 +173,12 @@ measure() {
 		statuses="$(((($(now) - t0) / 1000000 - 5000) / 1000)) s"
 	fi
 	quiet "$pid"
+	local profiler=
+	if [ -n "$PPROF_DIR" ]; then
+		mkdir -p "$PPROF_DIR"
+		curl -sS --max-time 30 -o "$PPROF_DIR/$mode.$n.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=10" &
+		profiler=$!
+	fi
 	for k in 0 1 2 3 4; do
 		name=$(printf 'n%d-%05d' "$k" "$n")
 		c0=$(cpu_ms "$pid")
@@ -186,6 +196,7 @@ measure() {
 		sleep 0.2
 		quiet "$pid"
 	done
+	[ -z "$profiler" ] || wait "$profiler" || say "the CPU profile did not arrive"
 	c0=$(cpu_ms "$pid")
 	sleep "$IDLE"
 	idle_ms=$(($(cpu_ms "$pid") - c0))

@@ -51,7 +51,8 @@ type h1Pool struct {
 
 	mu       sync.Mutex
 	hosts    map[string]*h1Host
-	sweeping bool
+	sweeping bool // a sweep is due by sweepAt
+	sweepAt  time.Time
 }
 
 // h1Host is the fast path's state for one endpoint.
@@ -216,22 +217,51 @@ func (p *h1Pool) dial(ctx context.Context, addr string) (*h1Conn, error) {
 	return c, nil
 }
 
-// put keeps c for the next request to its endpoint, or closes it when enough are idle.
+// idleGrace is how long a connection must have been idle before the idle cap
+// (maxIdleConnsPerHost) closes it. A cap enforced at once closes connections that a burst
+// needs again a moment later: under 500 concurrent streams and a cap of 200, a tenth of
+// the connections were dialled again every second (a TLS handshake each) and most
+// requests queued for a handshake token. Like HAProxy's idle pool purge, the excess is
+// closed once it has stayed unused; the connection cap still bounds the total.
+const idleGrace = time.Second
+
+// put keeps c for the next request to its endpoint.
 func (p *h1Pool) put(c *h1Conn) {
-	c.idleAt = time.Now()
+	now := time.Now()
+	c.idleAt = now
+	var stale *h1Conn
 	p.mu.Lock()
 	h := p.hosts[c.addr]
-	if len(h.idle) >= p.maxIdle {
+	if len(h.idle) >= p.maxIdle && len(h.idle) > 0 && now.Sub(h.idle[0].idleAt) >= idleGrace {
+		// Over the cap, and the longest idle has waited long enough: it goes.
+		stale = h.idle[0]
+		h.idle = append(h.idle[:0], h.idle[1:]...)
+		h.open--
+	}
+	if p.maxIdle <= 0 {
 		p.mu.Unlock()
 		c.close()
 		return
 	}
 	h.idle = append(h.idle, c)
-	if !p.sweeping {
-		p.sweeping = true
-		time.AfterFunc(p.idleTimeout, p.sweep)
+	wake := now.Add(p.idleTimeout)
+	if len(h.idle) > p.maxIdle {
+		wake = now.Add(idleGrace)
 	}
+	p.sweepBy(now, wake)
 	p.mu.Unlock()
+	if stale != nil {
+		_ = stale.conn.Close()
+	}
+}
+
+// sweepBy makes sure a sweep runs by at (p.mu held).
+func (p *h1Pool) sweepBy(now, at time.Time) {
+	if p.sweeping && !p.sweepAt.After(at) {
+		return
+	}
+	p.sweeping, p.sweepAt = true, at
+	time.AfterFunc(at.Sub(now), p.sweep)
 }
 
 // forget accounts for a connection to addr that is gone.
@@ -246,32 +276,41 @@ func (p *h1Pool) forget(addr string) {
 	p.mu.Unlock()
 }
 
-// sweep closes the connections idle for idleTimeout, so an unused endpoint holds no
-// connection (and the backend no socket) for long; it runs only while some are idle.
+// sweep closes the connections idle for idleTimeout, and those over the idle cap idle for
+// idleGrace, so an unused endpoint holds no connection (and the backend no socket) for
+// long; it runs only while some are idle.
 func (p *h1Pool) sweep() {
 	now := time.Now()
 	var stale []*h1Conn
-	var next time.Duration
+	var next time.Time
 	p.mu.Lock()
 	for addr, h := range p.hosts {
+		// h.idle is oldest first.
 		n := 0
-		for n < len(h.idle) && now.Sub(h.idle[n].idleAt) >= p.idleTimeout {
+		for n < len(h.idle) && (now.Sub(h.idle[n].idleAt) >= p.idleTimeout ||
+			(len(h.idle)-n > p.maxIdle && now.Sub(h.idle[n].idleAt) >= idleGrace)) {
 			n++
 		}
 		stale = append(stale, h.idle[:n]...)
 		h.idle = append(h.idle[:0], h.idle[n:]...)
 		h.open -= n
-		if len(h.idle) > 0 {
-			if wait := p.idleTimeout - now.Sub(h.idle[0].idleAt); next == 0 || wait < next {
-				next = wait
+		if len(h.idle) == 0 {
+			if h.open <= 0 {
+				delete(p.hosts, addr)
 			}
-		} else if h.open <= 0 {
-			delete(p.hosts, addr)
+			continue
+		}
+		at := h.idle[0].idleAt.Add(p.idleTimeout)
+		if len(h.idle) > p.maxIdle {
+			at = h.idle[0].idleAt.Add(idleGrace)
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
 		}
 	}
-	p.sweeping = next > 0
-	if p.sweeping {
-		time.AfterFunc(next, p.sweep)
+	p.sweeping = false
+	if !next.IsZero() {
+		p.sweepBy(now, next)
 	}
 	p.mu.Unlock()
 	closeAll(stale)

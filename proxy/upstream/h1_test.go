@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -347,5 +349,57 @@ func BenchmarkRoundTripH1(b *testing.B) {
 				_ = resp.Body.Close()
 			}
 		})
+	}
+}
+
+// A burst beyond maxIdleConnsPerHost keeps its connections for the next burst; once they
+// stay unused for idleGrace, the pool shrinks back to the cap.
+func TestH1IdleCapAppliesAfterAGrace(t *testing.T) {
+	var arrived atomic.Int32
+	release := make(chan struct{})
+	s := &seen{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if arrived.Add(1) <= 5 {
+			<-release
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = s.connState
+	srv.Start()
+	t.Cleanup(srv.Close)
+	b := plainBackend(addrOf(srv))
+	b.Transport = "ServersTransport/web/idle"
+	tr := &snapshot.Transport{ID: b.Transport, Hash: "1", MaxIdleConnsPerHost: 2}
+	p := NewPool(Options{})
+	burst := func() {
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() { mustServe(t, p, tr, b) })
+		}
+		wg.Wait()
+	}
+	go func() {
+		for arrived.Load() < 5 {
+			time.Sleep(time.Millisecond)
+		}
+		close(release)
+	}()
+	burst() // five requests in flight at once: five connections
+	if n := s.newConns.Load(); n != 5 {
+		t.Fatalf("the first burst made %d connections, want 5", n)
+	}
+	burst()
+	if n := s.newConns.Load(); n != 5 {
+		t.Errorf("the second burst, right after the first, dialled again: %d connections in all, want 5", n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.closed.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the 3 connections over the idle cap of 2 were closed", s.closed.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := fastConns(p.For(tr, b), addrOf(srv)); n != 2 {
+		t.Errorf("the pool holds %d connections after the grace, want the cap of 2", n)
 	}
 }
