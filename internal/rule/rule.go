@@ -63,7 +63,22 @@ const maxDepth = 100
 
 // Parse parses and validates a rule; the result is immutable and safe for concurrent use.
 // Every failure is reported as a *SyntaxError.
+//
+// Rules that parse are remembered (see parsed): every build parses every route's rule
+// twice (translate, then the proxy), and at 10,000 routes that was a tenth of a change's
+// CPU for rules that had not changed.
 func Parse(expr string, kind Kind) (*Rule, error) {
+	if r := parsed.lookup(expr, kind); r != nil {
+		return r, nil
+	}
+	r, err := parse(expr, kind)
+	if err == nil {
+		parsed.store(expr, kind, r)
+	}
+	return r, err
+}
+
+func parse(expr string, kind Kind) (*Rule, error) {
 	if kind != HTTP && kind != TCP {
 		return nil, &SyntaxError{Pos: 1, Expected: "rule kind HTTP or TCP", Found: kind.String()}
 	}
