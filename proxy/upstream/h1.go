@@ -34,13 +34,19 @@ import (
 //
 // The connection cap is split between the two: the fast path holds at most half of
 // MaxConnsPerHost to an endpoint and hands requests beyond that to the transport, which
-// holds the rest and makes them wait; so an endpoint never sees more than the cap.
+// holds the rest and makes them wait; so an endpoint never sees more than the cap. The
+// handshake rate is split the same way, each pool with its own bucket: with one shared
+// bucket, the transport's dials under a burst (its idle pool closes what it cannot keep,
+// then dials again) kept it empty, and the fast path, which never waits for a token, could
+// not take over.
 type h1Pool struct {
 	u *upstream
 	// maxOpen caps the fast path's connections per endpoint (dialling, in use and idle);
 	// 0: no cap.
 	maxOpen       int
+	handshakes    *handshakeLimiter // the fast path's share of the handshake rate; nil: unlimited
 	maxIdle       int
+	idleGrace     time.Duration // defaultIdleGrace; shorter in tests
 	idleTimeout   time.Duration
 	headerTimeout time.Duration
 	// h2 is set once a connection to the backend negotiated HTTP/2 (https only): from
@@ -72,7 +78,7 @@ const max1xx = 10
 var aLongTimeAgo = time.Unix(1, 0)
 
 func newH1Pool(u *upstream, maxOpen, maxIdle int, idleTimeout time.Duration) *h1Pool {
-	p := &h1Pool{u: u, maxOpen: maxOpen, maxIdle: maxIdle, idleTimeout: idleTimeout,
+	p := &h1Pool{u: u, maxOpen: maxOpen, maxIdle: maxIdle, idleGrace: defaultIdleGrace, idleTimeout: idleTimeout,
 		headerTimeout: u.headerTimeout, hosts: map[string]*h1Host{}}
 	if u.scheme == "http" || (u.tlsConfig != nil && len(u.tlsConfig.NextProtos) == 1) {
 		p.learned.Store(true) // plain HTTP, or HTTP/1.1 is all we offer
@@ -192,7 +198,7 @@ func (p *h1Pool) dial(ctx context.Context, addr string) (*h1Conn, error) {
 		// A request must not wait for a handshake token while connections it could use
 		// come back to the pool: without a token at hand, the request goes to the
 		// transport, which waits for a token and an idle connection at once.
-		if !p.u.handshakes.take(addr) {
+		if !p.handshakes.take(addr) {
 			return nil, nil
 		}
 		tc, err := p.u.handshakeTLS(ctx, "tcp", addr)
@@ -217,13 +223,13 @@ func (p *h1Pool) dial(ctx context.Context, addr string) (*h1Conn, error) {
 	return c, nil
 }
 
-// idleGrace is how long a connection must have been idle before the idle cap
+// defaultIdleGrace is how long a connection must have been idle before the idle cap
 // (maxIdleConnsPerHost) closes it. A cap enforced at once closes connections that a burst
-// needs again a moment later: under 500 concurrent streams and a cap of 200, a tenth of
-// the connections were dialled again every second (a TLS handshake each) and most
-// requests queued for a handshake token. Like HAProxy's idle pool purge, the excess is
-// closed once it has stayed unused; the connection cap still bounds the total.
-const idleGrace = time.Second
+// needs again a moment later: under 500 concurrent streams and a cap of 200, connections
+// were dialled again at the handshake limit (100 a second), and with a one-second grace
+// still at half of it. Like HAProxy's idle pool purge (pool-purge-delay, 5 s), the excess
+// is closed once it has stayed unused that long; the connection cap bounds the total.
+const defaultIdleGrace = 5 * time.Second
 
 // put keeps c for the next request to its endpoint.
 func (p *h1Pool) put(c *h1Conn) {
@@ -232,7 +238,7 @@ func (p *h1Pool) put(c *h1Conn) {
 	var stale *h1Conn
 	p.mu.Lock()
 	h := p.hosts[c.addr]
-	if len(h.idle) >= p.maxIdle && len(h.idle) > 0 && now.Sub(h.idle[0].idleAt) >= idleGrace {
+	if len(h.idle) >= p.maxIdle && len(h.idle) > 0 && now.Sub(h.idle[0].idleAt) >= p.idleGrace {
 		// Over the cap, and the longest idle has waited long enough: it goes.
 		stale = h.idle[0]
 		h.idle = append(h.idle[:0], h.idle[1:]...)
@@ -246,7 +252,7 @@ func (p *h1Pool) put(c *h1Conn) {
 	h.idle = append(h.idle, c)
 	wake := now.Add(p.idleTimeout)
 	if len(h.idle) > p.maxIdle {
-		wake = now.Add(idleGrace)
+		wake = now.Add(p.idleGrace)
 	}
 	p.sweepBy(now, wake)
 	p.mu.Unlock()
@@ -277,7 +283,7 @@ func (p *h1Pool) forget(addr string) {
 }
 
 // sweep closes the connections idle for idleTimeout, and those over the idle cap idle for
-// idleGrace, so an unused endpoint holds no connection (and the backend no socket) for
+// the idle grace, so an unused endpoint holds no connection (and the backend no socket) for
 // long; it runs only while some are idle.
 func (p *h1Pool) sweep() {
 	now := time.Now()
@@ -288,7 +294,7 @@ func (p *h1Pool) sweep() {
 		// h.idle is oldest first.
 		n := 0
 		for n < len(h.idle) && (now.Sub(h.idle[n].idleAt) >= p.idleTimeout ||
-			(len(h.idle)-n > p.maxIdle && now.Sub(h.idle[n].idleAt) >= idleGrace)) {
+			(len(h.idle)-n > p.maxIdle && now.Sub(h.idle[n].idleAt) >= p.idleGrace)) {
 			n++
 		}
 		stale = append(stale, h.idle[:n]...)
@@ -302,7 +308,7 @@ func (p *h1Pool) sweep() {
 		}
 		at := h.idle[0].idleAt.Add(p.idleTimeout)
 		if len(h.idle) > p.maxIdle {
-			at = h.idle[0].idleAt.Add(idleGrace)
+			at = h.idle[0].idleAt.Add(p.idleGrace)
 		}
 		if next.IsZero() || at.Before(next) {
 			next = at

@@ -353,7 +353,7 @@ func BenchmarkRoundTripH1(b *testing.B) {
 }
 
 // A burst beyond maxIdleConnsPerHost keeps its connections for the next burst; once they
-// stay unused for idleGrace, the pool shrinks back to the cap.
+// stay unused for the grace (shortened here), the pool shrinks back to the cap.
 func TestH1IdleCapAppliesAfterAGrace(t *testing.T) {
 	var arrived atomic.Int32
 	release := make(chan struct{})
@@ -371,6 +371,7 @@ func TestH1IdleCapAppliesAfterAGrace(t *testing.T) {
 	b.Transport = "ServersTransport/web/idle"
 	tr := &snapshot.Transport{ID: b.Transport, Hash: "1", MaxIdleConnsPerHost: 2}
 	p := NewPool(Options{})
+	p.For(tr, b).(*upstream).h1.idleGrace = 300 * time.Millisecond
 	burst := func() {
 		var wg sync.WaitGroup
 		for range 5 {

@@ -89,21 +89,8 @@ func (l *handshakeLimiter) wait(ctx context.Context, endpoint string) error {
 	if l == nil {
 		return nil
 	}
-	now := time.Now()
 	l.mu.Lock()
-	if l.m == nil {
-		l.m = map[string]*bucket{}
-	}
-	b := l.m[endpoint]
-	if b == nil {
-		if len(l.m) >= maxBuckets {
-			l.forgetFullLocked(now)
-		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.m[endpoint] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
+	b := l.refillLocked(endpoint, time.Now())
 	b.tokens--
 	debt := -b.tokens
 	l.mu.Unlock()
@@ -128,20 +115,32 @@ func (l *handshakeLimiter) take(endpoint string) bool {
 	if l == nil {
 		return true
 	}
-	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.m[endpoint]
-	if b == nil {
-		return false // the first dial to an endpoint is the transport's (see h1Pool)
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
+	b := l.refillLocked(endpoint, time.Now())
 	if b.tokens < 1 {
 		return false
 	}
 	b.tokens--
 	return true
+}
+
+// refillLocked returns endpoint's bucket with the tokens due by now (l.mu held).
+func (l *handshakeLimiter) refillLocked(endpoint string, now time.Time) *bucket {
+	if l.m == nil {
+		l.m = map[string]*bucket{}
+	}
+	b := l.m[endpoint]
+	if b == nil {
+		if len(l.m) >= maxBuckets {
+			l.forgetFullLocked(now)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.m[endpoint] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	return b
 }
 
 func (l *handshakeLimiter) forgetFullLocked(now time.Time) {

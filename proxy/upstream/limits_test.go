@@ -42,6 +42,15 @@ func TestLimitsReachTheTransport(t *testing.T) {
 			t.Errorf("%s: MaxConnsPerHost %d + %d, ResponseHeaderTimeout %v / %v, handshake limit %v", tt.name,
 				tr.MaxConnsPerHost, u.h1.maxOpen, tr.ResponseHeaderTimeout, u.h1.headerTimeout, u.handshakes != nil)
 		}
+		if tt.handshaking {
+			want := tt.limits.HandshakesPerSecond
+			if want == 0 {
+				want = DefaultHandshakesPerSecond
+			}
+			if got := u.handshakes.rate + u.h1.handshakes.rate; got != want || u.handshakes.rate == 0 || u.h1.handshakes.rate == 0 {
+				t.Errorf("%s: handshakes per second %v + %v, want %v split between the two pools", tt.name, u.handshakes.rate, u.h1.handshakes.rate, want)
+			}
+		}
 	}
 }
 

@@ -127,7 +127,13 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 		protocols.SetHTTP1(true)
 		protocols.SetHTTP2(!st.DisableHTTP2)
 		u.setupTLS(p.opts.ClientKey, t, b)
-		u.handshakes = newHandshakeLimiter(lim.HandshakesPerSecond)
+		rate := lim.HandshakesPerSecond
+		if useH1 {
+			// Split like the connection cap (see h1Pool), so that neither pool's dials
+			// starve the other's.
+			rate /= 2
+		}
+		u.handshakes = newHandshakeLimiter(rate)
 		if protocols.HTTP2() {
 			u.gate = &dialGate{grace: p.opts.coalesceGrace}
 		}
@@ -144,6 +150,9 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 	u.tr = tr
 	if useH1 {
 		u.h1 = newH1Pool(u, h1Cap, tr.MaxIdleConnsPerHost, tr.IdleConnTimeout)
+		if u.handshakes != nil {
+			u.h1.handshakes = newHandshakeLimiter(lim.HandshakesPerSecond - u.handshakes.rate)
+		}
 	}
 	return u, tr
 }
