@@ -1,10 +1,11 @@
-// Package upstream connects the proxy to backends: one cached http.Transport per
-// upstream configuration (so snapshots that leave it alone keep their warm connections),
-// certificate verification against any of a backend's names, and a classification that
-// names every failure for the log, the metrics and the route's status.
+// Package upstream connects the proxy to backends: one cached round tripper per upstream
+// configuration (an http.Transport and the HTTP/1.1 fast path of h1.go; snapshots that
+// leave the configuration alone keep their warm connections), certificate verification
+// against any of a backend's names, and a classification that names every failure for the
+// log, the metrics and the route's status.
 //
-// It imports the standard library and internal/snapshot only: the data plane never sees a
-// Kubernetes type.
+// It imports the standard library, x/net's HTTP field checks and internal/snapshot only:
+// the data plane never sees a Kubernetes type.
 package upstream
 
 import (
@@ -62,7 +63,6 @@ type entry struct {
 	names        []string
 
 	rt http.RoundTripper
-	tr *http.Transport // nil for a transport that fails closed
 }
 
 // NewPool returns an empty Pool.
@@ -101,7 +101,7 @@ func (p *Pool) miss(h uint64, t *snapshot.Transport, b *snapshot.Backend) http.R
 	if t != nil {
 		e.id, e.hash = t.ID, t.Hash
 	}
-	e.rt, e.tr = p.build(t, b)
+	e.rt, _ = p.build(t, b)
 	next := make(cacheMap, len(old)+1)
 	for k, v := range old {
 		next[k] = v
