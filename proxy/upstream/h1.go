@@ -462,9 +462,13 @@ func (c *h1Conn) send(req *http.Request) (*http.Response, error) {
 		if code >= 200 {
 			break
 		}
-		if code == http.StatusSwitchingProtocols || n == max1xx {
+		if code == http.StatusSwitchingProtocols {
 			stop()
-			return nil, errors.New("net/http: backend sent " + resp.Status + " to a request that asked for no upgrade, or too many informational responses")
+			return nil, errors.New("the backend answered 101 Switching Protocols to a request that asked for no upgrade; it does not speak HTTP/1.1 as expected")
+		}
+		if n == max1xx {
+			stop()
+			return nil, errors.New("the backend sent more than 10 informational (1xx) responses before its answer")
 		}
 		if trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {

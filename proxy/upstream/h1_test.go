@@ -256,6 +256,30 @@ func TestH1InformationalResponses(t *testing.T) {
 	}
 }
 
+// A backend that switches protocols unasked, or never stops sending 1xx, fails the
+// request with a message that says so, and its connection is not kept.
+func TestH1ProtocolViolationsFail(t *testing.T) {
+	for _, tc := range []struct{ answer, want string }{
+		{"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n", "101 Switching Protocols"},
+		{strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 20) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "more than 10 informational"},
+	} {
+		var conns atomic.Int32
+		addr := rawHTTP(t, &conns, func(w *bufio.Writer, _ []string) bool {
+			_, _ = w.WriteString(tc.answer)
+			return true
+		})
+		b := plainBackend(addr)
+		p := NewPool(Options{})
+		d := mustFail(t, p, nil, b, Unknown, http.StatusBadGateway)
+		if !strings.Contains(d.Message, tc.want) {
+			t.Errorf("message %q does not say %q", d.Message, tc.want)
+		}
+		if n := fastConns(p.For(nil, b), addr); n != 0 {
+			t.Errorf("the connection is still held (%d)", n)
+		}
+	}
+}
+
 // Idle connections close after the ServersTransport's idleConnTimeout, so the backend
 // is not left holding them.
 func TestH1IdleConnectionsClose(t *testing.T) {
