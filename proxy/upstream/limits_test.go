@@ -34,8 +34,8 @@ func TestLimitsReachTheTransport(t *testing.T) {
 		{"the ServersTransport's timeout wins", Limits{}, &snapshot.Transport{ID: "t", ResponseHeaderTimeout: 5 * time.Second}, DefaultMaxConnsPerHost, 5 * time.Second, true},
 		{"off", Limits{MaxConnsPerHost: -1, ResponseHeaderTimeout: -1, HandshakesPerSecond: -1}, nil, 0, 0, false},
 	} {
-		rt, tr := NewPool(Options{Limits: tt.limits}).build(tt.transport, b)
-		u := rt.(*upstream)
+		u := NewPool(Options{Limits: tt.limits}).build(tt.transport, b).(*upstream)
+		tr := u.tr
 		conns := tr.MaxConnsPerHost + u.h1.maxOpen
 		if conns != tt.conns || (tt.conns > 0 && (tr.MaxConnsPerHost == 0 || u.h1.maxOpen == 0)) ||
 			tr.ResponseHeaderTimeout != tt.timeout || u.h1.headerTimeout != tt.timeout || (u.handshakes != nil) != tt.handshaking {

@@ -101,7 +101,7 @@ func (p *Pool) miss(h uint64, t *snapshot.Transport, b *snapshot.Backend) http.R
 	if t != nil {
 		e.id, e.hash = t.ID, t.Hash
 	}
-	e.rt, _ = p.build(t, b)
+	e.rt = p.build(t, b)
 	next := make(cacheMap, len(old)+1)
 	for k, v := range old {
 		next[k] = v

@@ -55,16 +55,16 @@ type handshake struct{ certRequested bool }
 
 // build makes the round tripper for t and b. It never fails: what cannot be built
 // becomes a round tripper that fails every request with a named reason.
-func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTripper, *http.Transport) {
+func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) http.RoundTripper {
 	if t != nil && t.Failure != nil {
-		return &failing{reason: Reason(t.Failure.Reason), message: t.Failure.Message}, nil
+		return &failing{reason: Reason(t.Failure.Reason), message: t.Failure.Message}
 	}
 	scheme := b.Scheme
 	if scheme == "" {
 		scheme = "http"
 	}
 	if scheme != "http" && scheme != "https" && scheme != "h2c" {
-		return &failing{reason: Unknown, message: "unsupported backend scheme " + scheme + "; use http, https or h2c"}, nil
+		return &failing{reason: Unknown, message: "unsupported backend scheme " + scheme + "; use http, https or h2c"}
 	}
 
 	u := &upstream{scheme: scheme, urlScheme: "http"}
@@ -154,7 +154,7 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) (http.RoundTrip
 			u.h1.handshakes = newHandshakeLimiter(lim.HandshakesPerSecond - u.handshakes.rate)
 		}
 	}
-	return u, tr
+	return u
 }
 
 func (u *upstream) setupTLS(clientKey func(tls.Certificate) tls.Certificate, t *snapshot.Transport, b *snapshot.Backend) {

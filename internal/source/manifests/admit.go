@@ -21,19 +21,19 @@ import (
 
 // custom admits one of Bridgehead's kinds, or a Traefik manifest read as one (group is
 // then its Traefik API group, else empty).
+// c is what the document's bytes made (see converted; kind and group follow from them);
 // obj is the decoded document, or nil when c was remembered (it is decoded only if its
 // admission was not).
 func (l *loader) custom(d *doc, c *converted, obj map[string]any, kind, group string) {
-	mk := admitKey{kind: kind, group: group, item: d.item, data: string(d.data)}
-	a, ok := l.memo.lookupAdmission(mk)
-	if !ok {
+	a := c.admission
+	if a == nil || c.admittedItem != d.item {
 		start := len(l.res.Problems)
 		a = l.admit(d, decoded(c, obj), kind, group)
 		for _, p := range l.res.Problems[start:] {
 			p.File, p.Doc = "", 0
 			a.problems = append(a.problems, p)
 		}
-		l.memo.storeAdmission(mk, a)
+		c.admission, c.admittedItem = a, d.item
 	} else {
 		for _, p := range a.problems {
 			p.File, p.Doc = d.file, d.index

@@ -259,21 +259,21 @@ func (l *loader) document(d *doc) {
 			return
 		}
 		c = &converted{json: jsonData, null: obj == nil}
-		c.apiVersion, c.avOK = obj["apiVersion"].(string)
-		c.kind, c.kindOK = obj["kind"].(string)
+		c.apiVersion, _ = obj["apiVersion"].(string)
+		c.kind, _ = obj["kind"].(string)
 		l.memo.storeDoc(d.data, c)
 	}
 	if c.null {
 		return
 	}
 	apiVersion, kind := c.apiVersion, c.kind
-	if !c.avOK || apiVersion == "" {
+	if apiVersion == "" {
 		l.problem(d, "apiVersion", "apiVersion not set")
 	}
-	if !c.kindOK || kind == "" {
+	if kind == "" {
 		l.problem(d, "kind", "kind not set")
 	}
-	if !c.avOK || !c.kindOK || apiVersion == "" || kind == "" {
+	if apiVersion == "" || kind == "" {
 		return
 	}
 	gv, err := schema.ParseGroupVersion(apiVersion)

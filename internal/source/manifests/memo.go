@@ -9,30 +9,32 @@ import (
 )
 
 // memo remembers, across the loads of one watched folder, what the costly steps made of a
-// document's bytes: the YAML-to-JSON conversion and the admission of our kinds (pruning,
-// defaults, the OpenAPI schema and CEL rules). A change to one file of a 10,000-route folder
-// then re-admits only that file's documents, where it re-admitted all of them (about 5 s of
-// CPU per change at 10,000 routes).
+// document's bytes: the YAML-to-JSON conversion, the apiVersion and kind, and the
+// admission of our kinds (pruning, defaults, the OpenAPI schema and CEL rules). A change
+// to one file of a 10,000-route folder then re-admits only that file's documents, where it
+// re-admitted all of them (about 5 s of CPU per change at 10,000 routes).
 //
-// Both steps depend only on the document's bytes (and, for admission, its kind, API group
-// and position inside a kind List), never on where the document sits in the folder: the
-// creation time, which does, is set on the decoded object after admission (accept). What
-// depends on the rest of the folder (duplicates, origins) is done again on every load.
+// All of it depends only on the document's bytes (and, for admission, its position inside
+// a kind List), never on where the document sits in the folder: the creation time, which
+// does, is set on the decoded object after admission (accept). What depends on the rest
+// of the folder (duplicates, origins) is done again on every load.
 //
 // Entries not used by a load are dropped after it, so the memo holds what the folder holds.
 type memo struct {
-	docs     generations[string, *converted] // by the document's YAML
-	admitted generations[admitKey, *admission]
+	docs generations[string, *converted] // by the document's YAML
 }
 
-// converted is a document's JSON and the apiVersion and kind read from it: a remembered
-// document of our kinds whose admission is remembered too is not decoded again (decoding
-// every document was a third of a change at 10,000 routes).
+// converted is what a document's bytes made: its JSON, the apiVersion and kind read from
+// it, and its admission. A remembered document of our kinds whose admission is remembered
+// is not decoded again (decoding every document was a third of a change at 10,000 routes).
 type converted struct {
 	json             []byte
-	null             bool // the document is YAML null: nothing to read
-	apiVersion, kind string
-	avOK, kindOK     bool // the fields are strings
+	null             bool   // the document is YAML null: nothing to read
+	apiVersion, kind string // "" when absent or not a string
+	// admission is custom's outcome for the document as the List item admittedItem ("" at
+	// the top level: the item is in its problems' field paths); nil until admitted.
+	admission    *admission
+	admittedItem string
 }
 
 // generations is a map that forgets what one load did not use: lookups and stores go to
@@ -61,10 +63,6 @@ func (g *generations[K, V]) store(k K, v V) { g.cur[k] = v }
 // new one is sized for what this one held, which the next load most likely uses again.
 func (g *generations[K, V]) next() { g.prev, g.cur = g.cur, make(map[K]V, len(g.cur)) }
 
-type admitKey struct {
-	kind, group, item, data string
-}
-
 // admission is the outcome of custom's admission of one document.
 type admission struct {
 	problems    []Problem        // File and Doc left empty: the document's place is set on replay
@@ -76,7 +74,7 @@ type admission struct {
 }
 
 func newMemo() *memo {
-	return &memo{docs: newGenerations[string, *converted](), admitted: newGenerations[admitKey, *admission]()}
+	return &memo{docs: newGenerations[string, *converted]()}
 }
 
 // loaded ends a load: what it did not use is forgotten.
@@ -85,7 +83,6 @@ func (m *memo) loaded() {
 		return
 	}
 	m.docs.next()
-	m.admitted.next()
 }
 
 func (m *memo) lookupDoc(yamlData []byte) (*converted, bool) {
@@ -98,19 +95,6 @@ func (m *memo) lookupDoc(yamlData []byte) (*converted, bool) {
 func (m *memo) storeDoc(yamlData []byte, c *converted) {
 	if m != nil {
 		m.docs.store(string(yamlData), c)
-	}
-}
-
-func (m *memo) lookupAdmission(k admitKey) (*admission, bool) {
-	if m == nil {
-		return nil, false
-	}
-	return m.admitted.lookup(k)
-}
-
-func (m *memo) storeAdmission(k admitKey, a *admission) {
-	if m != nil {
-		m.admitted.store(k, a)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -116,6 +117,10 @@ type stamp struct {
 
 type fingerprint map[string]stamp
 
+// unreadable prefixes the fingerprint key of an entry listFiles could not read; no file
+// name starts with a NUL byte.
+const unreadable = "\x00"
+
 func (f fingerprint) equal(g fingerprint) bool {
 	if len(f) != len(g) {
 		return false
@@ -156,7 +161,7 @@ func scan(dir string, prev fingerprint) (fingerprint, error) {
 	}
 	// An unreadable entry that becomes readable (or the reverse) is a change too.
 	for _, p := range problems {
-		out["\x00"+p.File] = stamp{}
+		out[unreadable+p.File] = stamp{}
 	}
 	return out, nil
 }
@@ -196,7 +201,8 @@ func (n *notifier) follow(dir string, files fingerprint) bool {
 	}
 	want := map[string]bool{dir: true}
 	for rel := range files {
-		if d := filepath.Dir(filepath.FromSlash(rel)); d != "." && rel[0] != 0 {
+		// An unreadable entry's folder is watched too: it may become readable.
+		if d := filepath.Dir(filepath.FromSlash(strings.TrimPrefix(rel, unreadable))); d != "." {
 			want[filepath.Join(dir, d)] = true
 		}
 	}
