@@ -51,7 +51,11 @@ func (l *loader) custom(d *doc, c *converted, obj map[string]any, kind, group st
 func (l *loader) admit(d *doc, obj map[string]any, kind, group string) *admission {
 	out := &admission{}
 	traefik := group != ""
-	s := l.schemas[kind]
+	s, err := ourSchemas.get(bhv1.GroupVersion.Version, kind)
+	if err != nil {
+		l.problem(d, "", "%v", err)
+		return out
+	}
 	obj["apiVersion"] = bhv1.GroupVersion.String()
 	// Status is the controller's to write: creation drops it (status subresource).
 	delete(obj, "status")

@@ -2,20 +2,14 @@ package manifests
 
 import (
 	"encoding/json"
-	"fmt"
-	"io/fs"
-	"path"
 	"sort"
 	"strings"
-	"sync"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"sigs.k8s.io/yaml"
 
 	"github.com/bridgehead/bridgehead/config/crd"
 	"github.com/bridgehead/bridgehead/internal/translate"
@@ -32,17 +26,11 @@ import (
 // GatewayAPIGroup is the Gateway API's API group.
 const GatewayAPIGroup = "gateway.networking.k8s.io"
 
-var (
-	gwSchemasOnce sync.Once
-	gwSchemas     map[string]*crdSchema // by "version/Kind"
-	gwSchemasErr  error
-)
-
-// loadGatewaySchemas compiles the embedded Gateway API CRDs once per process (on the first
-// Gateway API document: a folder without one does not pay for them).
-func loadGatewaySchemas() (map[string]*crdSchema, error) {
-	gwSchemasOnce.Do(func() { gwSchemas, gwSchemasErr = compileGatewaySchemas(crd.GatewayAPI) })
-	return gwSchemas, gwSchemasErr
+// gatewaySchemas are the Gateway API's CRDs; their index is read on the first Gateway API
+// document, so a folder without one does not pay for it.
+var gatewaySchemas = &schemaSet{
+	fsys: crd.GatewayAPI, glob: "gateway-api/*.yaml", group: GatewayAPIGroup,
+	kinds: gatewayKinds(), required: "v1",
 }
 
 // gatewayKinds are the registered Gateway API kinds (translate.Kinds), the ones read.
@@ -56,72 +44,19 @@ func gatewayKinds() []string {
 	return out
 }
 
-func compileGatewaySchemas(fsys fs.FS) (map[string]*crdSchema, error) {
-	files, err := fs.Glob(fsys, "gateway-api/*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(files)
-	read := map[string]bool{}
-	for _, k := range gatewayKinds() {
-		read[k] = true
-	}
-	out := map[string]*crdSchema{}
-	for _, f := range files {
-		data, err := fs.ReadFile(fsys, f)
-		if err != nil {
-			return nil, err
-		}
-		var def apiextensionsv1.CustomResourceDefinition
-		if err := yaml.Unmarshal(data, &def); err != nil {
-			return nil, fmt.Errorf("%s: %w", path.Base(f), err)
-		}
-		if def.Spec.Group != GatewayAPIGroup || !read[def.Spec.Names.Kind] {
-			continue
-		}
-		for i := range def.Spec.Versions {
-			v := &def.Spec.Versions[i]
-			if !v.Served {
-				continue
-			}
-			s, err := compileVersion(v.Schema)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", path.Base(f), v.Name, err)
-			}
-			s.kind = def.Spec.Names.Kind
-			out[v.Name+"/"+s.kind] = s
-		}
-	}
-	for k := range read {
-		if out["v1/"+k] == nil {
-			return nil, fmt.Errorf("no embedded CRD for %s/v1 %s", GatewayAPIGroup, k)
-		}
-	}
-	return out, nil
-}
-
-// gatewayVersions lists the served versions of a kind, for messages ("v1, v1beta1").
-func gatewayVersions(schemas map[string]*crdSchema, kind string) string {
-	var vs []string
-	for k := range schemas {
-		if v, name, _ := strings.Cut(k, "/"); name == kind {
-			vs = append(vs, v)
-		}
-	}
-	sort.Strings(vs)
-	return strings.Join(vs, ", ")
-}
-
 // gatewayAPI admits one Gateway API document.
 func (l *loader) gatewayAPI(d *doc, obj map[string]any, gvk schema.GroupVersionKind) {
-	schemas, err := loadGatewaySchemas()
-	if err != nil {
+	if err := gatewaySchemas.load(); err != nil {
 		l.problem(d, "", "embedded Gateway API CRDs: %v", err)
 		return
 	}
-	s := schemas[gvk.Version+"/"+gvk.Kind]
+	s, err := gatewaySchemas.get(gvk.Version, gvk.Kind)
+	if err != nil {
+		l.problem(d, "", "%v", err)
+		return
+	}
 	if s == nil {
-		if served := gatewayVersions(schemas, gvk.Kind); served != "" {
+		if served := gatewaySchemas.served(gvk.Kind); served != "" {
 			l.problem(d, "apiVersion", "no matches for kind %q in version %q: the Gateway API CRDs Bridgehead implements (Standard channel v1.6) serve %s in %s; write apiVersion: %s/v1",
 				gvk.Kind, gvk.GroupVersion().String(), gvk.Kind, served, GatewayAPIGroup)
 		} else {

@@ -117,8 +117,7 @@ func Load(dir string) (*Result, error) { return loadRemembering(dir, nil) }
 
 // loadRemembering is Load, reusing what m remembers of earlier loads of dir (m may be nil).
 func loadRemembering(dir string, m *memo) (*Result, error) {
-	schemas, err := loadSchemas()
-	if err != nil {
+	if err := ourSchemas.load(); err != nil {
 		return nil, fmt.Errorf("embedded CRDs: %w", err)
 	}
 	files, problems, err := listFiles(dir)
@@ -126,10 +125,9 @@ func loadRemembering(dir string, m *memo) (*Result, error) {
 		return nil, err
 	}
 	l := &loader{
-		ctx:     context.Background(),
-		schemas: schemas,
-		res:     newResult(),
-		memo:    m,
+		ctx:  context.Background(),
+		res:  newResult(),
+		memo: m,
 	}
 	l.res.Problems = append(l.res.Problems, problems...)
 	for _, f := range files {
@@ -148,11 +146,10 @@ func loadRemembering(dir string, m *memo) (*Result, error) {
 // prints on standard input: kind List documents are read item by item) as Load reads a
 // folder's files; name is the stream's name in messages.
 func LoadStream(name string, data []byte) (*Result, error) {
-	schemas, err := loadSchemas()
-	if err != nil {
+	if err := ourSchemas.load(); err != nil {
 		return nil, fmt.Errorf("embedded CRDs: %w", err)
 	}
-	l := &loader{ctx: context.Background(), schemas: schemas, res: newResult()}
+	l := &loader{ctx: context.Background(), res: newResult()}
 	l.file(name, data)
 	return l.res, nil
 }
@@ -166,7 +163,6 @@ func newResult() *Result {
 
 type loader struct {
 	ctx     context.Context
-	schemas map[string]*crdSchema
 	res     *Result
 	ordinal int   // documents seen so far, across files
 	memo    *memo // nil: nothing is remembered across loads
@@ -412,14 +408,12 @@ func (l *loader) claim(d *doc, key translate.Key) bool {
 // documents: Traefik groups read as ours, fields Bridgehead lacks recorded in
 // Inputs.Unsupported, and the CRD schemas' validation. Each object's name is its origin in messages.
 func LoadObjects(objs map[string][]byte) (*Result, error) {
-	schemas, err := loadSchemas()
-	if err != nil {
+	if err := ourSchemas.load(); err != nil {
 		return nil, fmt.Errorf("embedded CRDs: %w", err)
 	}
 	l := &loader{
-		ctx:     context.Background(),
-		schemas: schemas,
-		res:     newResult(),
+		ctx: context.Background(),
+		res: newResult(),
 	}
 	names := make([]string, 0, len(objs))
 	for name := range objs {

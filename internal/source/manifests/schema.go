@@ -36,56 +36,152 @@ type crdSchema struct {
 	cel        *cel.Validator // nil when the schema has no CEL rules
 }
 
-var (
-	schemasOnce sync.Once
-	schemas     map[string]*crdSchema // by kind
-	schemasErr  error
-)
-
-// loadSchemas compiles the embedded CRDs once per process.
-func loadSchemas() (map[string]*crdSchema, error) {
-	schemasOnce.Do(func() { schemas, schemasErr = compileSchemas(crd.Bases) })
-	return schemas, schemasErr
+// ourSchemas are Bridgehead's own CRDs (gateway.bridgehead.dev), which a Traefik-group
+// document is admitted against too.
+var ourSchemas = &schemaSet{
+	fsys: crd.Bases, glob: "bases/*.yaml", group: bhv1.GroupName, strict: true,
+	kinds: ourKinds, required: bhv1.GroupVersion.Version,
 }
 
-func compileSchemas(fsys fs.FS) (map[string]*crdSchema, error) {
-	files, err := fs.Glob(fsys, "bases/*.yaml")
+// schemaSet is one folder of embedded CRDs whose schemas are compiled on demand. A kind's
+// compiled schema (its OpenAPI validator and CEL programs: hundreds of KiB of heap for the
+// larger kinds, over half of an idle gateway's heap when every kind was compiled at
+// start-up) is built the first time a document of that kind is admitted, so a folder of
+// IngressRoutes does not hold the rules of the kinds it never uses. The files are read
+// once for an index of their kinds and versions; a version's schema is read from its file
+// again when it is compiled, so the index keeps no schema tree.
+type schemaSet struct {
+	fsys     fs.FS
+	glob     string
+	group    string
+	strict   bool     // refuse unknown fields in the CRD files themselves
+	kinds    []string // the kinds read; every one must be in the files
+	required string   // the version every kind must serve
+
+	indexOnce sync.Once
+	index     map[string]*lazySchema // by "version/Kind", every served version
+	indexErr  error
+}
+
+// lazySchema is one served version of a CRD, compiled on first use.
+type lazySchema struct {
+	file    string
+	version string
+	once    sync.Once
+	schema  *crdSchema
+	err     error
+}
+
+// crdHead is the part of a CRD file the index reads.
+type crdHead struct {
+	Spec struct {
+		Group string `json:"group"`
+		Names struct {
+			Kind string `json:"kind"`
+		} `json:"names"`
+		Versions []struct {
+			Name   string `json:"name"`
+			Served bool   `json:"served"`
+		} `json:"versions"`
+	} `json:"spec"`
+}
+
+// load indexes the set's files once per process; the error is an embedded file's.
+func (s *schemaSet) load() error {
+	s.indexOnce.Do(func() { s.index, s.indexErr = s.readIndex() })
+	return s.indexErr
+}
+
+func (s *schemaSet) readIndex() (map[string]*lazySchema, error) {
+	files, err := fs.Glob(s.fsys, s.glob)
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(files)
-	out := map[string]*crdSchema{}
+	read := map[string]bool{}
+	for _, k := range s.kinds {
+		read[k] = true
+	}
+	out := map[string]*lazySchema{}
 	for _, f := range files {
-		data, err := fs.ReadFile(fsys, f)
+		data, err := fs.ReadFile(s.fsys, f)
 		if err != nil {
 			return nil, err
 		}
-		var def apiextensionsv1.CustomResourceDefinition
-		if err := yaml.UnmarshalStrict(data, &def); err != nil {
+		var head crdHead
+		if err := yaml.Unmarshal(data, &head); err != nil {
 			return nil, fmt.Errorf("%s: %w", path.Base(f), err)
 		}
-		if def.Spec.Group != bhv1.GroupName {
+		if head.Spec.Group != s.group || !read[head.Spec.Names.Kind] {
 			continue
 		}
-		for i := range def.Spec.Versions {
-			v := &def.Spec.Versions[i]
-			if v.Name != bhv1.GroupVersion.Version {
-				continue
+		for _, v := range head.Spec.Versions {
+			if v.Served {
+				out[v.Name+"/"+head.Spec.Names.Kind] = &lazySchema{file: f, version: v.Name}
 			}
-			s, err := compileVersion(v.Schema)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path.Base(f), err)
-			}
-			s.kind = def.Spec.Names.Kind
-			out[s.kind] = s
 		}
 	}
-	for _, k := range ourKinds {
-		if out[k] == nil {
-			return nil, fmt.Errorf("no embedded CRD for %s/%s", bhv1.GroupVersion, k)
+	for _, k := range s.kinds {
+		if out[s.required+"/"+k] == nil {
+			return nil, fmt.Errorf("no embedded CRD for %s/%s %s", s.group, s.required, k)
 		}
 	}
 	return out, nil
+}
+
+// get returns the compiled schema of a kind's version (load first); nil and no error when
+// the set does not serve that version of that kind.
+func (s *schemaSet) get(version, kind string) (*crdSchema, error) {
+	e := s.index[version+"/"+kind]
+	if e == nil {
+		return nil, nil
+	}
+	e.once.Do(func() {
+		e.schema, e.err = s.compile(e)
+		if e.err != nil {
+			e.err = fmt.Errorf("embedded CRD %s: %w", path.Base(e.file), e.err)
+		}
+	})
+	return e.schema, e.err
+}
+
+func (s *schemaSet) compile(e *lazySchema) (*crdSchema, error) {
+	data, err := fs.ReadFile(s.fsys, e.file)
+	if err != nil {
+		return nil, err
+	}
+	var def apiextensionsv1.CustomResourceDefinition
+	if s.strict {
+		err = yaml.UnmarshalStrict(data, &def)
+	} else {
+		err = yaml.Unmarshal(data, &def)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range def.Spec.Versions {
+		if v := &def.Spec.Versions[i]; v.Name == e.version {
+			c, err := compileVersion(v.Schema)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", v.Name, err)
+			}
+			c.kind = def.Spec.Names.Kind
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("no version %s", e.version)
+}
+
+// served lists the versions the set serves of a kind, for messages ("v1, v1beta1").
+func (s *schemaSet) served(kind string) string {
+	var vs []string
+	for k := range s.index {
+		if v, name, _ := strings.Cut(k, "/"); name == kind {
+			vs = append(vs, v)
+		}
+	}
+	sort.Strings(vs)
+	return strings.Join(vs, ", ")
 }
 
 // compileVersion mirrors the API server's crdHandler.getOrCreateServingInfoFor.
