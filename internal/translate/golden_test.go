@@ -16,6 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -85,7 +87,20 @@ func TestGolden(t *testing.T) {
 // render translates and prints the snapshot and statuses as the golden file holds them.
 func render(t *testing.T, in *Inputs, opts Options) []byte {
 	t.Helper()
+	// Translate never writes to its inputs: folder mode shares them between loads, and a
+	// cluster's informer cache between reconciles.
+	before := map[Key]runtime.Object{}
+	in.Visit(func(k Key, o metav1.Object) metav1.Object {
+		before[k] = o.(runtime.Object).DeepCopyObject()
+		return nil
+	})
 	snap, statuses := Translate(in, opts)
+	in.Visit(func(k Key, o metav1.Object) metav1.Object {
+		if !equality.Semantic.DeepEqual(before[k], o) {
+			t.Errorf("translate changed its input %s", k)
+		}
+		return nil
+	})
 	if err := snap.Validate(); err != nil {
 		t.Fatalf("translate produced a snapshot that fails validation: %v", err)
 	}

@@ -3,6 +3,7 @@ package manifests
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -140,9 +141,12 @@ func (l *loader) accept(d *doc, a *admission, kind, group string) {
 		return
 	}
 	in := l.res.Inputs
-	// A copy per load: translate owns its inputs. The creation time is the document's
-	// place in the folder, which the memoized admission does not know.
-	obj := a.obj.DeepCopyObject().(translate.Object)
+	// A copy per load, for the creation time: it is the document's place in the folder,
+	// which the memoized admission does not know. The copy is shallow because translate
+	// never writes to its inputs (TestGolden checks that in every case), so loads share
+	// the rest of the object; a deep copy of every object was a tenth of a change's CPU
+	// at 10,000 routes.
+	obj := shallowCopy(a.obj)
 	obj.SetCreationTimestamp(l.creationTime())
 	k, _ := translate.KindNamed(kind)
 	k.Append(in, obj)
@@ -241,4 +245,12 @@ func traefikServiceVariant(obj map[string]any, unsupported []translate.Unsupport
 		kept = append(kept, e)
 	}
 	return kept
+}
+
+// shallowCopy copies the object's struct, sharing what its fields point to.
+func shallowCopy(o translate.Object) translate.Object {
+	v := reflect.ValueOf(o).Elem()
+	cp := reflect.New(v.Type())
+	cp.Elem().Set(v)
+	return cp.Interface().(translate.Object)
 }

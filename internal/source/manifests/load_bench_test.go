@@ -22,17 +22,25 @@ func BenchmarkLoadRoutes(b *testing.B) {
 }
 
 // BenchmarkReloadRemembered is what Watch does after one file of a 10,000-route folder
-// (100 routes a file, as make bench-scale lays it out) changed: a load that remembers the
-// last one's documents.
+// (100 routes a file, as make bench-scale lays it out) changed: the scan, then a load that
+// remembers the last one's files and documents.
 func BenchmarkReloadRemembered(b *testing.B) {
 	dir := routesFolder(b, 10000)
 	m := newMemo()
-	if _, err := loadRemembering(dir, m); err != nil {
+	stamps, err := scan(dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := loadRemembering(dir, m, stamps); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		res, err := loadRemembering(dir, m)
+		// The scan that sees a change, then the load.
+		if stamps, err = scan(dir, stamps); err != nil {
+			b.Fatal(err)
+		}
+		res, err := loadRemembering(dir, m, stamps)
 		if err != nil || len(res.Inputs.IngressRoutes) != 10000 || len(res.Problems) != 0 {
 			b.Fatalf("err %v, %d routes, problems %v", err, len(res.Inputs.IngressRoutes), res.Problems)
 		}

@@ -113,10 +113,12 @@ var epoch = time.Date(2000, time.January, 1, 0, 0, 0, 0, time.UTC)
 // build instructions rather than objects, and are skipped. Symlinked files are read
 // through (a mounted ConfigMap is a folder of symlinks); symlinked directories are not
 // followed.
-func Load(dir string) (*Result, error) { return loadRemembering(dir, nil) }
+func Load(dir string) (*Result, error) { return loadRemembering(dir, nil, nil) }
 
 // loadRemembering is Load, reusing what m remembers of earlier loads of dir (m may be nil).
-func loadRemembering(dir string, m *memo) (*Result, error) {
+// stamps, from the scan that saw the change (nil: none), let it skip reading the files
+// whose stamp is the one they had when m last read them.
+func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 	if err := ourSchemas.load(); err != nil {
 		return nil, fmt.Errorf("embedded CRDs: %w", err)
 	}
@@ -131,12 +133,18 @@ func loadRemembering(dir string, m *memo) (*Result, error) {
 	}
 	l.res.Problems = append(l.res.Problems, problems...)
 	for _, f := range files {
-		data, err := os.ReadFile(f.path)
-		if err != nil {
-			l.res.Problems = append(l.res.Problems, Problem{File: f.rel, Message: err.Error()})
-			continue
+		st := stamps[f.rel]
+		docs, unchanged := m.unchangedFile(f.rel, st)
+		if !unchanged {
+			data, err := os.ReadFile(f.path)
+			if err != nil {
+				l.res.Problems = append(l.res.Problems, Problem{File: f.rel, Message: err.Error()})
+				continue
+			}
+			docs = splitDocuments(f.rel, data)
 		}
-		l.file(f.rel, data)
+		m.storeFile(f.rel, st, docs)
+		l.documents(f.rel, docs)
 	}
 	m.loaded()
 	return l.res, nil
@@ -229,9 +237,12 @@ func (l *loader) fieldErrors(d *doc, errs field.ErrorList) {
 	}
 }
 
-func (l *loader) file(rel string, data []byte) {
+func (l *loader) file(rel string, data []byte) { l.documents(rel, splitDocuments(rel, data)) }
+
+// documents reads one file's documents.
+func (l *loader) documents(rel string, docs []*doc) {
 	kustomization := isKustomization(rel)
-	for _, d := range splitDocuments(rel, data) {
+	for _, d := range docs {
 		l.ordinal++
 		if kustomization {
 			continue

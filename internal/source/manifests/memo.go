@@ -20,8 +20,20 @@ import (
 // of the folder (duplicates, origins) is done again on every load.
 //
 // Entries not used by a load are dropped after it, so the memo holds what the folder holds.
+//
+// It also keeps each file's documents with the file's stamp (size, modification time,
+// inode, and for a file modified in the last seconds its hash) from the scan that preceded
+// the read: a file whose stamp has not changed is not read and split again, as Watch
+// would not have seen it change either.
 type memo struct {
-	docs generations[string, *converted] // by the document's YAML
+	docs        generations[string, *converted] // by the document's YAML
+	files, next map[string]fileMemo             // by the file's path in the folder; next: this load's
+}
+
+// fileMemo is what a load read from one file.
+type fileMemo struct {
+	stamp stamp
+	docs  []*doc
 }
 
 // converted is what a document's bytes made: its JSON, the apiVersion and kind read from
@@ -74,7 +86,7 @@ type admission struct {
 }
 
 func newMemo() *memo {
-	return &memo{docs: newGenerations[string, *converted]()}
+	return &memo{docs: newGenerations[string, *converted](), next: map[string]fileMemo{}}
 }
 
 // loaded ends a load: what it did not use is forgotten.
@@ -83,6 +95,28 @@ func (m *memo) loaded() {
 		return
 	}
 	m.docs.next()
+	m.files, m.next = m.next, make(map[string]fileMemo, len(m.next))
+}
+
+// unchangedFile returns the documents of the last load's read of the file, if st (this
+// load's stamp of it) says the file has not changed since.
+func (m *memo) unchangedFile(rel string, st stamp) ([]*doc, bool) {
+	if m == nil || st.info == nil {
+		return nil, false
+	}
+	f, ok := m.files[rel]
+	if !ok || !f.stamp.same(st) {
+		return nil, false
+	}
+	return f.docs, true
+}
+
+// storeFile remembers the documents read from a file whose stamp was st before the read
+// (none when the scan did not see the file: it is then read again next time).
+func (m *memo) storeFile(rel string, st stamp, docs []*doc) {
+	if m != nil && st.info != nil {
+		m.next[rel] = fileMemo{stamp: st, docs: docs}
+	}
 }
 
 func (m *memo) lookupDoc(yamlData []byte) (*converted, bool) {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 )
@@ -41,13 +43,18 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 	invalid := "apiVersion: gateway.bridgehead.dev/v1alpha1\nkind: IngressRoute\nmetadata:\n  name: bad\n  namespace: demo\nspec:\n  routes:\n  - match: 7\n    bogus: true\n"
 	secret := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: tls\n  namespace: demo\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: a\n  tls.key: b\n"
 	m := newMemo()
+	var stamps fingerprint
 	check := func(step string) {
 		t.Helper()
 		fresh, err := Load(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := loadRemembering(dir, m)
+		// As Watch does: the scan that saw the change gives the files' stamps.
+		if stamps, err = scan(dir, stamps); err != nil {
+			t.Fatal(err)
+		}
+		got, err := loadRemembering(dir, m, stamps)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +62,7 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 			t.Fatalf("%s: the remembering load differs from a fresh load:\nfresh:  %+v\nmemo:   %+v", step, fresh, got)
 		}
 		// Twice: the second load is served entirely from the memo.
-		again, err := loadRemembering(dir, m)
+		again, err := loadRemembering(dir, m, stamps)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,4 +111,70 @@ func admissions(m *memo) int {
 		}
 	}
 	return n
+}
+
+// A file whose stamp is unchanged since the last load read it is not read again; its stamp
+// tells a change apart as Watch's scan does: size, modification time, inode, and for a file
+// modified within the last seconds its content.
+func TestRememberingLoadReadsOnlyChangedFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.yaml")
+	old := time.Now().Add(-time.Hour)
+	write := func(host string, mod time.Time) {
+		t.Helper()
+		// In place: the same inode, as an editor that does not rename would leave it.
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(memoRoute("one", host)); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newMemo()
+	var stamps fingerprint
+	served := func() string {
+		t.Helper()
+		var err error
+		if stamps, err = scan(dir, stamps); err != nil {
+			t.Fatal(err)
+		}
+		res, err := loadRemembering(dir, m, stamps)
+		if err != nil || len(res.Inputs.IngressRoutes) != 1 {
+			t.Fatalf("load: %v, %+v", err, res)
+		}
+		return res.Inputs.IngressRoutes[0].Spec.Routes[0].Match
+	}
+	write("aaa.test", old)
+	if got := served(); !strings.Contains(got, "aaa.test") {
+		t.Fatalf("first load: %s", got)
+	}
+	// The same size and modification time, an hour old: stat cannot tell, so neither the
+	// scan nor the load looks inside (the file is not read).
+	write("bbb.test", old)
+	if got := served(); !strings.Contains(got, "aaa.test") {
+		t.Errorf("a file whose stamp did not change was read again: %s", got)
+	}
+	// A new modification time: read.
+	write("bbb.test", old.Add(time.Second))
+	if got := served(); !strings.Contains(got, "bbb.test") {
+		t.Errorf("after its modification time changed: %s", got)
+	}
+	// Recently modified: the stamp holds the content's hash, so a rewrite of the same size
+	// within the same timestamp is read.
+	now := time.Now()
+	write("ccc.test", now)
+	if got := served(); !strings.Contains(got, "ccc.test") {
+		t.Errorf("a recent file: %s", got)
+	}
+	write("ddd.test", now)
+	if got := served(); !strings.Contains(got, "ddd.test") {
+		t.Errorf("a recent file rewritten with the same size and time: %s", got)
+	}
 }

@@ -44,7 +44,7 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 	}
 	// What the loads remember of the documents, so a change re-admits only what changed.
 	m := newMemo()
-	res, err := loadRemembering(dir, m)
+	res, err := loadRemembering(dir, m, prev)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 		if pendingSince.IsZero() || (!settled && changed && now.Sub(pendingSince) < maxDelay) {
 			continue
 		}
-		res, err := loadRemembering(dir, m)
+		res, err := loadRemembering(dir, m, prev)
 		if err != nil {
 			continue
 		}
@@ -126,12 +126,16 @@ func (f fingerprint) equal(g fingerprint) bool {
 		return false
 	}
 	for p, a := range f {
-		b, ok := g[p]
-		if !ok || a.size != b.size || !a.mod.Equal(b.mod) || a.hash != b.hash || !sameFile(a.info, b.info) {
+		if b, ok := g[p]; !ok || !a.same(b) {
 			return false
 		}
 	}
 	return true
+}
+
+// same reports stamps that stat (and the hash, for a recent file) cannot tell apart.
+func (a stamp) same(b stamp) bool {
+	return a.size == b.size && a.mod.Equal(b.mod) && a.hash == b.hash && sameFile(a.info, b.info)
 }
 
 // scan stats the files Load would read. A file whose stat is unchanged since prev and not
