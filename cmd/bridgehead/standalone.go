@@ -31,7 +31,7 @@ type standalone struct {
 	runtime  verdict.Conditions // from real handshakes
 	problems []manifests.Problem
 	origin   map[translate.Key]string
-	out      io.Writer
+	table    tablePrinter
 	dir      string // the folder served, absolute: `bridgehead status` checks it asks the right gateway
 	// listenerPorts and addrs give the Gateways their addresses (gatewayAddresses).
 	listenerPorts map[int32]translate.ListenerEntryPoint
@@ -46,7 +46,8 @@ func runStandalone(ctx context.Context, f *serveFlags, store *snapshot.Store, lo
 	if err != nil {
 		return err
 	}
-	st := &standalone{out: stdout, dir: dir}
+	st := &standalone{dir: dir, table: tablePrinter{out: stdout,
+		every: "bridgehead status --config-dir " + f.configDir + ", or GET /status on the admin address"}}
 	srv, err := f.newProxy(store, nil, log, stdout)
 	if err != nil {
 		return err
@@ -104,7 +105,7 @@ func (s *standalone) set(statuses translate.Statuses, res *manifests.Result) {
 		gatewayAddresses(statuses, res.Inputs.Gateways, s.listenerPorts, s.addrs())
 	}
 	s.statuses, s.problems, s.origin = statuses, res.Problems, res.Origin
-	printStatus(s.out, verdict.Merge(s.statuses, s.runtime), problemStrings(s.problems), s.origin)
+	s.table.print(verdict.Merge(s.statuses, s.runtime), problemStrings(s.problems), s.origin)
 }
 
 // translated returns translate's statuses of the last build.
@@ -123,7 +124,7 @@ func (s *standalone) setRuntime(c verdict.Conditions) {
 		return
 	}
 	s.runtime = c
-	printStatus(s.out, verdict.Merge(s.statuses, s.runtime), problemStrings(s.problems), s.origin)
+	s.table.print(verdict.Merge(s.statuses, s.runtime), problemStrings(s.problems), s.origin)
 }
 
 // ServeHTTP serves the statuses as JSON, as the controller would write them.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -19,39 +20,126 @@ import (
 // not ready or warns, then the documents that could not be read. It reports whether
 // anything is broken.
 func printStatus(out io.Writer, statuses translate.Statuses, problems []string, origin map[translate.Key]string) bool {
+	rows, broken := statusRows(statuses, origin)
+	writeTable(out, rows, nil, problems, "")
+	return broken || len(problems) > 0
+}
+
+// fullTableRows is the most objects whose whole table `serve` prints on every change; for
+// a larger folder it prints the rows that changed. A 10,000-route folder printed 10,000
+// rows on every change: nobody reads that, and it was a sixth of the change's CPU.
+const fullTableRows = 200
+
+// tablePrinter prints `serve`'s table after each build: whole, or above fullTableRows
+// objects only what changed since the last print (new and changed rows with their
+// messages, removed objects) and a line that says how many rows are not shown.
+type tablePrinter struct {
+	out   io.Writer
+	every string                   // how to see every row ("bridgehead status --config-dir DIR, ...")
+	last  map[translate.Key]string // each object's row and messages as last printed; nil before the first print
+}
+
+func (p *tablePrinter) print(statuses translate.Statuses, problems []string, origin map[translate.Key]string) {
+	rows, _ := statusRows(statuses, origin)
+	seen := make(map[translate.Key]string, len(rows))
+	for _, r := range rows {
+		seen[r.key] = r.fingerprint()
+	}
+	if p.last == nil || len(rows) <= fullTableRows {
+		writeTable(p.out, rows, nil, problems, "")
+		p.last = seen
+		return
+	}
+	var changed []statusRow
+	notReady := 0
+	for _, r := range rows {
+		if r.notReady {
+			notReady++
+		}
+		if p.last[r.key] != seen[r.key] {
+			changed = append(changed, r)
+		}
+	}
+	var removed []translate.Key
+	for k := range p.last {
+		if _, ok := seen[k]; !ok {
+			removed = append(removed, k)
+		}
+	}
+	slices.SortFunc(removed, func(a, b translate.Key) int { return strings.Compare(a.String(), b.String()) })
+	summary := fmt.Sprintf("%d of %d objects unchanged and not shown (%d not ready in all)", len(rows)-len(changed), len(rows), notReady)
+	if p.every != "" {
+		summary += "; every row: " + p.every
+	}
+	writeTable(p.out, changed, removed, problems, summary)
+	p.last = seen
+}
+
+// statusRow is one object's line of the table and the messages printed under it.
+type statusRow struct {
+	key      translate.Key
+	cells    [5]string // OBJECT READY REASON WARNINGS FROM
+	details  []string
+	notReady bool
+}
+
+func (r statusRow) fingerprint() string {
+	return strings.Join(r.cells[:], "\t") + "\n" + strings.Join(r.details, "\n")
+}
+
+// statusRows makes the table's rows in the objects' order, and reports whether any object
+// is not ready.
+func statusRows(statuses translate.Statuses, origin map[translate.Key]string) ([]statusRow, bool) {
+	broken := false
+	keys := statuses.Keys()
+	rows := make([]statusRow, 0, len(keys))
+	for _, k := range keys {
+		st := statuses[k]
+		ready, warn := st.Condition(bhv1.ConditionReady), st.Condition(bhv1.ConditionWarnings)
+		r := statusRow{key: k}
+		warning := ""
+		if warn != nil && warn.Status == "True" {
+			warning = warn.Reason
+			r.details = append(r.details, fmt.Sprintf("%s: warning: %s", k, warn.Message))
+		}
+		if c := st.Condition(bhv1.ConditionBackendTLSReady); c != nil && c.Status == "False" && (ready == nil || ready.Status == "True") {
+			r.details = append(r.details, fmt.Sprintf("%s: backend TLS: %s", k, c.Message))
+		}
+		if ready == nil {
+			// Every served object gets Ready; one without is shown, not skipped.
+			ready = &metav1.Condition{Status: "Unknown", Reason: "NoCondition", Message: "translate wrote no Ready condition"}
+		}
+		r.cells = [5]string{k.String(), string(ready.Status), ready.Reason, warning, origin[k]}
+		if ready.Status != "True" {
+			broken, r.notReady = true, true
+			r.details = append(r.details, fmt.Sprintf("%s: %s", k, ready.Message))
+		}
+		r.details = append(r.details, gatewayAPIDetails(k, st.GatewayAPI)...)
+		rows = append(rows, r)
+	}
+	return rows, broken
+}
+
+// writeTable prints rows (and removed objects), their messages, the documents not used,
+// the summary line when there is one, and the closing line of dashes.
+func writeTable(out io.Writer, rows []statusRow, removed []translate.Key, problems []string, summary string) {
 	// One write for the whole table: tabwriter writes line by line, which at 10,000 routes
 	// was 10,000 write(2) calls to standard output on every change.
 	w := bufio.NewWriterSize(out, 64<<10)
 	defer func() { _ = w.Flush() }()
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "OBJECT\tREADY\tREASON\tWARNINGS\tFROM")
-	broken := len(problems) > 0
-	var details []string
-	for _, k := range statuses.Keys() {
-		st := statuses[k]
-		ready, warn := st.Condition(bhv1.ConditionReady), st.Condition(bhv1.ConditionWarnings)
-		warning := ""
-		if warn != nil && warn.Status == "True" {
-			warning = warn.Reason
-			details = append(details, fmt.Sprintf("%s: warning: %s", k, warn.Message))
-		}
-		if c := st.Condition(bhv1.ConditionBackendTLSReady); c != nil && c.Status == "False" && (ready == nil || ready.Status == "True") {
-			details = append(details, fmt.Sprintf("%s: backend TLS: %s", k, c.Message))
-		}
-		if ready == nil {
-			// Every served object gets Ready; one without is shown, not skipped.
-			ready = &metav1.Condition{Status: "Unknown", Reason: "NoCondition", Message: "translate wrote no Ready condition"}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k, ready.Status, ready.Reason, warning, origin[k])
-		if ready.Status != "True" {
-			broken = true
-			details = append(details, fmt.Sprintf("%s: %s", k, ready.Message))
-		}
-		details = append(details, gatewayAPIDetails(k, st.GatewayAPI)...)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r.cells[:], "\t"))
+	}
+	for _, k := range removed {
+		fmt.Fprintf(tw, "%s\t-\tRemoved\t\t\n", k)
 	}
 	_ = tw.Flush()
-	for _, d := range details {
-		fmt.Fprintln(w, "  "+d)
+	for _, r := range rows {
+		for _, d := range r.details {
+			fmt.Fprintln(w, "  "+d)
+		}
 	}
 	if len(problems) > 0 {
 		fmt.Fprintln(w, "Documents not used:")
@@ -59,8 +147,10 @@ func printStatus(out io.Writer, statuses translate.Statuses, problems []string, 
 			fmt.Fprintln(w, "  "+p)
 		}
 	}
+	if summary != "" {
+		fmt.Fprintln(w, summary)
+	}
 	fmt.Fprintln(w, strings.Repeat("-", 40))
-	return broken
 }
 
 // problemStrings is how the table and /status show the documents that could not be read.

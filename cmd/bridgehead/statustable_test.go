@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/translate"
+)
+
+func routeStatuses(n int) translate.Statuses {
+	st := translate.Statuses{}
+	for i := range n {
+		st[translate.Key{Kind: translate.KindIngressRoute, Namespace: "scale", Name: fmt.Sprintf("r%05d", i)}] = readyStatus("True", "Ready", "")
+	}
+	return st
+}
+
+func readyStatus(status, reason, message string) *translate.ObjectStatus {
+	return &translate.ObjectStatus{Conditions: []metav1.Condition{{Type: string(bhv1.ConditionReady), Status: metav1.ConditionStatus(status), Reason: reason, Message: message}}}
+}
+
+// A folder of up to fullTableRows objects gets its whole table on every change, as before.
+func TestTablePrinterSmallFolderPrintsEveryRow(t *testing.T) {
+	var out bytes.Buffer
+	p := tablePrinter{out: &out}
+	st := routeStatuses(fullTableRows)
+	p.print(st, nil, nil)
+	out.Reset()
+	st[translate.Key{Kind: translate.KindIngressRoute, Namespace: "scale", Name: "r00007"}] = readyStatus("False", "ServiceNotFound", "spec.routes[0].services[0]: no Service scale/backend")
+	p.print(st, nil, nil)
+	if rows := strings.Count(out.String(), "IngressRoute/scale/r"); rows != fullTableRows+1 { // every row, and the message
+		t.Errorf("the second table has %d mentions of the routes, want %d (every row and one message):\n%s", rows, fullTableRows+1, out.String())
+	}
+}
+
+// Above fullTableRows objects, the first table is whole; after that a change prints the
+// rows that changed, appeared or went away, their messages, and how many rows it left out.
+func TestTablePrinterLargeFolderPrintsChanges(t *testing.T) {
+	var out bytes.Buffer
+	p := tablePrinter{out: &out}
+	st := routeStatuses(1000)
+	p.print(st, []string{"bad.yaml: invalid YAML"}, nil)
+	if rows := strings.Count(out.String(), "IngressRoute/scale/r"); rows != 1000 {
+		t.Fatalf("the first table has %d rows, want all 1000", rows)
+	}
+	out.Reset()
+	key := func(name string) translate.Key {
+		return translate.Key{Kind: translate.KindIngressRoute, Namespace: "scale", Name: name}
+	}
+	st[key("r00007")] = readyStatus("False", "ServiceNotFound", "spec.routes[0].services[0]: no Service scale/backend")
+	st[key("new")] = readyStatus("True", "Ready", "")
+	delete(st, key("r00009"))
+	p.print(st, []string{"bad.yaml: invalid YAML"}, nil)
+	printed := out.String()
+	for _, want := range []string{
+		"IngressRoute/scale/r00007  False  ServiceNotFound",
+		"  IngressRoute/scale/r00007: spec.routes[0].services[0]: no Service scale/backend",
+		"IngressRoute/scale/new     True   Ready",
+		"IngressRoute/scale/r00009  -      Removed",
+		"Documents not used:\n  bad.yaml: invalid YAML",
+		"998 of 1000 objects unchanged and not shown (1 not ready in all)",
+	} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("the table lacks %q:\n%s", want, printed)
+		}
+	}
+	if strings.Contains(printed, "r00008") {
+		t.Errorf("an unchanged row is printed:\n%s", printed)
+	}
+	if !strings.HasSuffix(printed, strings.Repeat("-", 40)+"\n") {
+		t.Errorf("the table does not end with its line of dashes:\n%s", printed)
+	}
+	// Nothing changed: no rows, the count.
+	out.Reset()
+	p.print(st, nil, nil)
+	if strings.Count(out.String(), "IngressRoute/") != 0 || !strings.Contains(out.String(), "1000 of 1000 objects unchanged") {
+		t.Errorf("a print without changes:\n%s", out.String())
+	}
+}
