@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,6 +61,12 @@ func (p Port) MarshalJSON() ([]byte, error) { return intOrStringJSON(string(p)) 
 
 // Number returns the port number, or false when the port is given by name.
 func (p Port) Number() (int32, bool) {
+	// A name is told apart before parsing: the parser's error for it was an allocation
+	// per backend on every build.
+	digits := strings.TrimLeft(string(p), "+-")
+	if digits == "" || strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return 0, false
+	}
 	n, err := strconv.ParseInt(string(p), 10, 32)
 	if err != nil {
 		return 0, false

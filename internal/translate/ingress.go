@@ -123,7 +123,7 @@ type ingressSlot struct {
 	field   string
 	what    string
 	path    *ingressPath
-	remove  func()
+	remove  func(id string)
 }
 
 // ingressPath tracks whether a path counts as served, across its web and websecure routes.
@@ -281,7 +281,7 @@ func (t *translator) addIngressPath(b *ingressBuild, slots map[ruleSlot][]ingres
 		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
 		slot := ruleSlot{match: s.match, entryPoints: ep, priority: s.priority}
 		slots[slot] = append(slots[slot], ingressSlot{created: b.ing.CreationTimestamp, id: hr.ID, b: b, field: s.field, what: s.what, path: path,
-			remove: func() { t.removeHTTPRoute(hr.ID) }})
+			remove: t.removeHTTPRoute})
 	}
 	if s.web {
 		add(entryPointWeb, false)
@@ -407,7 +407,7 @@ func (t *translator) finishIngressTransport(b *ingressBuild) {
 func (t *translator) resolveIngressConflicts(slots map[ruleSlot][]ingressSlot) {
 	eachConflict(slots, func(e ingressSlot) (metav1.Time, string) { return e.created, e.id },
 		func(k ruleSlot, winner, e ingressSlot) {
-			e.remove()
+			e.remove(e.id)
 			if e.path.served && !e.path.lost {
 				e.b.rep.served--
 			}

@@ -39,7 +39,7 @@ type slotEntry struct {
 	rep     *report
 	field   string
 	served  bool
-	remove  func()
+	remove  func(id string) // takes the route out of the snapshot when it loses its slot
 }
 
 func (t *translator) buildIngressRoutes() {
@@ -305,7 +305,7 @@ func (t *translator) removeHTTPRoute(id string) {
 func (t *translator) resolveConflicts(slots map[ruleSlot][]slotEntry) {
 	eachConflict(slots, func(e slotEntry) (metav1.Time, string) { return e.created, e.id },
 		func(_ ruleSlot, winner, e slotEntry) {
-			e.remove()
+			e.remove(e.id)
 			if e.served {
 				e.rep.served--
 			}

@@ -1,7 +1,8 @@
 package translate
 
 import (
-	"sort"
+	"slices"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -59,11 +60,11 @@ func (inv *inventory) transport(t *snapshot.Transport) {
 
 // result is the inventory in a stable order.
 func (inv *inventory) result() []bhv1.CertificateInfo {
-	sort.SliceStable(inv.items, func(i, j int) bool {
-		if inv.items[i].Use != inv.items[j].Use {
-			return inv.items[i].Use < inv.items[j].Use
+	slices.SortStableFunc(inv.items, func(a, b bhv1.CertificateInfo) int {
+		if c := strings.Compare(string(a.Use), string(b.Use)); c != 0 {
+			return c
 		}
-		return inv.items[i].SHA256 < inv.items[j].SHA256
+		return strings.Compare(a.SHA256, b.SHA256)
 	})
 	return inv.items
 }

@@ -145,7 +145,8 @@ func (r *report) warn(reason bhv1.ConditionReason, msg string) {
 }
 
 func (r *report) status() *ObjectStatus {
-	st := &ObjectStatus{UID: r.uid, Generation: r.generation, Hosts: r.hosts, Certificates: r.certs, NotServed: r.notServed}
+	st := &ObjectStatus{UID: r.uid, Generation: r.generation, Hosts: r.hosts, Certificates: r.certs, NotServed: r.notServed,
+		Conditions: make([]metav1.Condition, 0, 5)} // Accepted, ResolvedRefs, Ready, Warnings, BackendTLSReady
 	if own := r.ownFaults(); len(own) > 0 {
 		st.Refused = &Refusal{Generation: r.generation, Reason: own[0].reason, Message: joinFindings(own)}
 	}

@@ -229,6 +229,7 @@ type translator struct {
 	configMaps     map[nsName]*corev1.ConfigMap
 	services       map[nsName]*corev1.Service
 	slices         map[nsName][]*discoveryv1.EndpointSlice // by namespace + service name
+	endpoints      map[endpointsKey][]snapshot.Endpoint    // readyEndpoints' lists, made once per build
 	tlsOptions     map[nsName]*bhv1.TLSOption
 	transports     map[nsName]*bhv1.ServersTransport
 	transportsT    map[nsName]*bhv1.ServersTransportTCP
