@@ -68,3 +68,17 @@ func benchmarkRouter(b *testing.B, hosts int) {
 
 func BenchmarkRouter1kHosts(b *testing.B)  { benchmarkRouter(b, 1000) }
 func BenchmarkRouter10kHosts(b *testing.B) { benchmarkRouter(b, 10000) }
+
+// BenchmarkBuildRouter10kHosts is the router's part of a snapshot swap at 10,000 routes.
+func BenchmarkBuildRouter10kHosts(b *testing.B) {
+	routes := make([]*route, 0, 10000)
+	for i := range 10000 {
+		routes = append(routes, mustRoute(b, fmt.Sprint(i), fmt.Sprintf("Host(`app-%05d.example.com`) && PathPrefix(`/api`)", i)))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if rt := buildRouter(routes); len(rt.exact) != 10000 {
+			b.Fatalf("%d hosts", len(rt.exact))
+		}
+	}
+}
