@@ -129,9 +129,12 @@ func (s *schemaSet) readIndex() (map[string]*lazySchema, error) {
 	return out, nil
 }
 
-// get returns the compiled schema of a kind's version (load first); nil and no error when
-// the set does not serve that version of that kind.
+// get returns the compiled schema of a kind's version; nil and no error when the set does
+// not serve that version of that kind.
 func (s *schemaSet) get(version, kind string) (*crdSchema, error) {
+	if err := s.load(); err != nil {
+		return nil, err
+	}
 	e := s.index[version+"/"+kind]
 	if e == nil {
 		return nil, nil
@@ -172,7 +175,8 @@ func (s *schemaSet) compile(e *lazySchema) (*crdSchema, error) {
 	return nil, fmt.Errorf("no version %s", e.version)
 }
 
-// served lists the versions the set serves of a kind, for messages ("v1, v1beta1").
+// served lists the versions the set serves of a kind, for messages ("v1, v1beta1"); load
+// first.
 func (s *schemaSet) served(kind string) string {
 	var vs []string
 	for k := range s.index {
