@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"slices"
 	"strings"
@@ -36,12 +37,12 @@ const fullTableRows = 200
 type tablePrinter struct {
 	out   io.Writer
 	every string                   // how to see every row ("bridgehead status --config-dir DIR, ...")
-	last  map[translate.Key]string // each object's row and messages as last printed; nil before the first print
+	last  map[translate.Key]uint64 // a hash of each object's row and messages as last printed; nil before the first print
 }
 
 func (p *tablePrinter) print(statuses translate.Statuses, problems []string, origin map[translate.Key]string) {
 	rows, _ := statusRows(statuses, origin)
-	seen := make(map[translate.Key]string, len(rows))
+	seen := make(map[translate.Key]uint64, len(rows))
 	for _, r := range rows {
 		seen[r.key] = r.fingerprint()
 	}
@@ -83,8 +84,19 @@ type statusRow struct {
 	notReady bool
 }
 
-func (r statusRow) fingerprint() string {
-	return strings.Join(r.cells[:], "\t") + "\n" + strings.Join(r.details, "\n")
+// fingerprint tells a row that changed from one that did not; a hash, so that the
+// printer keeps 8 bytes per object rather than a copy of the table.
+func (r statusRow) fingerprint() uint64 {
+	h := fnv.New64a()
+	for _, c := range r.cells {
+		_, _ = io.WriteString(h, c)
+		_, _ = h.Write([]byte{0})
+	}
+	for _, d := range r.details {
+		_, _ = io.WriteString(h, d)
+		_, _ = h.Write([]byte{1})
+	}
+	return h.Sum64()
 }
 
 // statusRows makes the table's rows in the objects' order, and reports whether any object
