@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bridgehead/bridgehead/internal/memlimit"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/translate"
 	"github.com/bridgehead/bridgehead/proxy"
@@ -155,6 +156,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
+	}
+	if set, cgroup := memlimit.Apply(); set > 0 {
+		log.Info("the Go runtime's soft memory limit is set below the cgroup's (GOMEMLIMIT overrides it)",
+			"limitMiB", set>>20, "cgroupLimitMiB", cgroup>>20)
 	}
 	ctx, stop := signalContext()
 	defer stop()
