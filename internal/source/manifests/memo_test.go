@@ -151,30 +151,23 @@ func TestRememberingLoadReadsOnlyChangedFiles(t *testing.T) {
 		}
 		return res.Inputs.IngressRoutes[0].Spec.Routes[0].Match
 	}
-	write("aaa.test", old)
-	if got := served(); !strings.Contains(got, "aaa.test") {
-		t.Fatalf("first load: %s", got)
-	}
-	// The same size and modification time, an hour old: stat cannot tell, so neither the
-	// scan nor the load looks inside (the file is not read).
-	write("bbb.test", old)
-	if got := served(); !strings.Contains(got, "aaa.test") {
-		t.Errorf("a file whose stamp did not change was read again: %s", got)
-	}
-	// A new modification time: read.
-	write("bbb.test", old.Add(time.Second))
-	if got := served(); !strings.Contains(got, "bbb.test") {
-		t.Errorf("after its modification time changed: %s", got)
-	}
-	// Recently modified: the stamp holds the content's hash, so a rewrite of the same size
-	// within the same timestamp is read.
 	now := time.Now()
-	write("ccc.test", now)
-	if got := served(); !strings.Contains(got, "ccc.test") {
-		t.Errorf("a recent file: %s", got)
-	}
-	write("ddd.test", now)
-	if got := served(); !strings.Contains(got, "ddd.test") {
-		t.Errorf("a recent file rewritten with the same size and time: %s", got)
+	for _, step := range []struct {
+		write, want string
+		mod         time.Time
+		why         string
+	}{
+		{"aaa.test", "aaa.test", old, "the first load"},
+		// stat cannot tell these apart, so neither the scan nor the load looks inside.
+		{"bbb.test", "aaa.test", old, "the same size and an hour-old modification time: not read again"},
+		{"bbb.test", "bbb.test", old.Add(time.Second), "a new modification time: read"},
+		// A recent file's stamp holds its content's hash.
+		{"ccc.test", "ccc.test", now, "a recently modified file"},
+		{"ddd.test", "ddd.test", now, "a recent file rewritten with the same size and time: read"},
+	} {
+		write(step.write, step.mod)
+		if got := served(); !strings.Contains(got, step.want) {
+			t.Errorf("%s: serves %s, want %s", step.why, got, step.want)
+		}
 	}
 }
