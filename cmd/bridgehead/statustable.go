@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"slices"
 	"strings"
@@ -41,39 +40,80 @@ type tablePrinter struct {
 }
 
 func (p *tablePrinter) print(statuses translate.Statuses, problems []string, origin map[translate.Key]string) {
-	rows, _ := statusRows(statuses, origin)
-	seen := make(map[translate.Key]uint64, len(rows))
-	for _, r := range rows {
-		seen[r.key] = r.fingerprint()
+	// Each object's status is fingerprinted as it is, unformatted: formatting all 10,000
+	// rows to find the few that changed cost as much as printing them.
+	seen := make(map[translate.Key]uint64, len(statuses))
+	notReady := 0
+	for k, st := range statuses {
+		seen[k] = statusFingerprint(k, st, origin[k])
+		if ready := st.Condition(bhv1.ConditionReady); ready == nil || ready.Status != metav1.ConditionTrue {
+			notReady++
+		}
 	}
-	if p.last == nil || len(rows) <= fullTableRows {
+	if p.last == nil || len(statuses) <= fullTableRows {
+		rows, _ := statusRows(statuses, origin)
 		writeTable(p.out, rows, nil, problems, "")
 		p.last = seen
 		return
 	}
-	var changed []statusRow
-	notReady := 0
-	for _, r := range rows {
-		if r.notReady {
-			notReady++
-		}
-		if p.last[r.key] != seen[r.key] {
-			changed = append(changed, r)
+	var changed, removed []translate.Key
+	for k, fp := range seen {
+		if last, ok := p.last[k]; !ok || last != fp {
+			changed = append(changed, k)
 		}
 	}
-	var removed []translate.Key
 	for k := range p.last {
 		if _, ok := seen[k]; !ok {
 			removed = append(removed, k)
 		}
 	}
-	slices.SortFunc(removed, func(a, b translate.Key) int { return strings.Compare(a.String(), b.String()) })
-	summary := fmt.Sprintf("%d of %d objects unchanged and not shown (%d not ready in all)", len(rows)-len(changed), len(rows), notReady)
+	byName := func(a, b translate.Key) int { return strings.Compare(a.String(), b.String()) }
+	slices.SortFunc(changed, byName)
+	slices.SortFunc(removed, byName)
+	rows := make([]statusRow, 0, len(changed))
+	for _, k := range changed {
+		rows = append(rows, statusRowOf(k, statuses[k], origin[k]))
+	}
+	summary := fmt.Sprintf("%d of %d objects unchanged and not shown (%d not ready in all)", len(statuses)-len(changed), len(statuses), notReady)
 	if p.every != "" {
 		summary += "; every row: " + p.every
 	}
-	writeTable(p.out, changed, removed, problems, summary)
+	writeTable(p.out, rows, removed, problems, summary)
 	p.last = seen
+}
+
+// statusFingerprint hashes what an object's row and messages are made of: its key, its
+// origin, its conditions, and its Gateway API status (formatted: few objects have one).
+// A 64-bit hash: two different statuses that collide would hide one change from the
+// table, never from /status or `bridgehead status`.
+func statusFingerprint(k translate.Key, st *translate.ObjectStatus, origin string) uint64 {
+	h := fnv64(14695981039346656037)
+	h.add(k.Kind)
+	h.add(k.Namespace)
+	h.add(k.Name)
+	h.add(origin)
+	for _, c := range st.Conditions {
+		h.add(c.Type)
+		h.add(string(c.Status))
+		h.add(c.Reason)
+		h.add(c.Message)
+	}
+	for _, d := range gatewayAPIDetails(k, st.GatewayAPI) {
+		h.add(d)
+	}
+	return uint64(h)
+}
+
+// fnv64 is FNV-1a over strings, each ended by a zero byte (so "ab"+"c" and "a"+"bc"
+// differ), without hash/fnv's conversion of every string to a byte slice.
+type fnv64 uint64
+
+func (h *fnv64) add(s string) {
+	const prime = 1099511628211
+	for i := 0; i < len(s); i++ {
+		*h = (*h ^ fnv64(s[i])) * prime
+	}
+	*h *= prime // the zero byte: xor with 0 changes nothing
 }
 
 // statusRow is one object's line of the table and the messages printed under it.
@@ -84,21 +124,6 @@ type statusRow struct {
 	notReady bool
 }
 
-// fingerprint tells a row that changed from one that did not; a hash, so that the
-// printer keeps 8 bytes per object rather than a copy of the table.
-func (r statusRow) fingerprint() uint64 {
-	h := fnv.New64a()
-	for _, c := range r.cells {
-		_, _ = io.WriteString(h, c)
-		_, _ = h.Write([]byte{0})
-	}
-	for _, d := range r.details {
-		_, _ = io.WriteString(h, d)
-		_, _ = h.Write([]byte{1})
-	}
-	return h.Sum64()
-}
-
 // statusRows makes the table's rows in the objects' order, and reports whether any object
 // is not ready.
 func statusRows(statuses translate.Statuses, origin map[translate.Key]string) ([]statusRow, bool) {
@@ -106,30 +131,36 @@ func statusRows(statuses translate.Statuses, origin map[translate.Key]string) ([
 	keys := statuses.Keys()
 	rows := make([]statusRow, 0, len(keys))
 	for _, k := range keys {
-		st := statuses[k]
-		ready, warn := st.Condition(bhv1.ConditionReady), st.Condition(bhv1.ConditionWarnings)
-		r := statusRow{key: k}
-		warning := ""
-		if warn != nil && warn.Status == "True" {
-			warning = warn.Reason
-			r.details = append(r.details, fmt.Sprintf("%s: warning: %s", k, warn.Message))
-		}
-		if c := st.Condition(bhv1.ConditionBackendTLSReady); c != nil && c.Status == "False" && (ready == nil || ready.Status == "True") {
-			r.details = append(r.details, fmt.Sprintf("%s: backend TLS: %s", k, c.Message))
-		}
-		if ready == nil {
-			// Every served object gets Ready; one without is shown, not skipped.
-			ready = &metav1.Condition{Status: "Unknown", Reason: "NoCondition", Message: "translate wrote no Ready condition"}
-		}
-		r.cells = [5]string{k.String(), string(ready.Status), ready.Reason, warning, origin[k]}
-		if ready.Status != "True" {
-			broken, r.notReady = true, true
-			r.details = append(r.details, fmt.Sprintf("%s: %s", k, ready.Message))
-		}
-		r.details = append(r.details, gatewayAPIDetails(k, st.GatewayAPI)...)
+		r := statusRowOf(k, statuses[k], origin[k])
+		broken = broken || r.notReady
 		rows = append(rows, r)
 	}
 	return rows, broken
+}
+
+// statusRowOf is one object's row and the messages printed under it.
+func statusRowOf(k translate.Key, st *translate.ObjectStatus, origin string) statusRow {
+	ready, warn := st.Condition(bhv1.ConditionReady), st.Condition(bhv1.ConditionWarnings)
+	r := statusRow{key: k}
+	warning := ""
+	if warn != nil && warn.Status == "True" {
+		warning = warn.Reason
+		r.details = append(r.details, fmt.Sprintf("%s: warning: %s", k, warn.Message))
+	}
+	if c := st.Condition(bhv1.ConditionBackendTLSReady); c != nil && c.Status == "False" && (ready == nil || ready.Status == "True") {
+		r.details = append(r.details, fmt.Sprintf("%s: backend TLS: %s", k, c.Message))
+	}
+	if ready == nil {
+		// Every served object gets Ready; one without is shown, not skipped.
+		ready = &metav1.Condition{Status: "Unknown", Reason: "NoCondition", Message: "translate wrote no Ready condition"}
+	}
+	r.cells = [5]string{k.String(), string(ready.Status), ready.Reason, warning, origin}
+	if ready.Status != "True" {
+		r.notReady = true
+		r.details = append(r.details, fmt.Sprintf("%s: %s", k, ready.Message))
+	}
+	r.details = append(r.details, gatewayAPIDetails(k, st.GatewayAPI)...)
+	return r
 }
 
 // writeTable prints rows (and removed objects), their messages, the documents not used,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -80,5 +81,27 @@ func TestTablePrinterLargeFolderPrintsChanges(t *testing.T) {
 	p.print(st, nil, nil)
 	if strings.Count(out.String(), "IngressRoute/") != 0 || !strings.Contains(out.String(), "1000 of 1000 objects unchanged") {
 		t.Errorf("a print without changes:\n%s", out.String())
+	}
+	// Only a message changed: the row is printed again, with the new message.
+	out.Reset()
+	st[key("r00007")] = readyStatus("False", "ServiceNotFound", "spec.routes[0].services[0]: no Service scale/api")
+	p.print(st, nil, nil)
+	if !strings.Contains(out.String(), "  IngressRoute/scale/r00007: spec.routes[0].services[0]: no Service scale/api") || !strings.Contains(out.String(), "999 of 1000") {
+		t.Errorf("a changed message is not printed:\n%s", out.String())
+	}
+}
+
+// BenchmarkTablePrinter10k is serve's table after a change of one object in 10,000.
+func BenchmarkTablePrinter10k(b *testing.B) {
+	p := tablePrinter{out: io.Discard}
+	st := routeStatuses(10000)
+	p.print(st, nil, nil)
+	k := translate.Key{Kind: translate.KindIngressRoute, Namespace: "scale", Name: "r00007"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		st[k] = readyStatus("False", "ServiceNotFound", fmt.Sprint("change ", i))
+		p.print(st, nil, nil)
 	}
 }

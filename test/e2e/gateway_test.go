@@ -169,6 +169,10 @@ var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func(
 				}
 			}
 			Expect(gateway).To(HaveLen(1), "one bridgehead process in pod %s", p.Name)
+			// The Go runtime's soft memory limit is 90% of the pod's memory limit (the chart's
+			// 512Mi), read from the container's cgroup (v1 on this node).
+			logs, _ := kubectl("", "-n", gatewayNS, "logs", p.Name)
+			Expect(logs).To(ContainSubstring(`"limitMiB":460,"cgroupLimitMiB":512`), "pod %s logs the memory limit it took from its cgroup", p.Name)
 			for _, pid := range gateway {
 				st := procStatus(pid)
 				Expect(strings.Fields(st["Uid"])).To(HaveEach("65532"), "%s uid", comm(pid))
