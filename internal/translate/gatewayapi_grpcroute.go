@@ -75,18 +75,10 @@ func (t *translator) buildGRPCRoute(route *gwv1.GRPCRoute) {
 func (t *translator) grpcRouteBackends(r *gwRoute, field string, refs []gwv1.GRPCBackendRef) []*snapshot.Backend {
 	var out []*snapshot.Backend
 	for k, ref := range refs {
-		f := fmt.Sprintf("%s.backendRefs[%d]", field, k)
-		weight := int32(1)
-		if ref.Weight != nil {
-			weight = *ref.Weight
-		}
-		b := t.gwBackend(r, f, ref.BackendObjectReference, weight)
+		f, b := t.gwBackendRef(r, field, k, ref.BackendObjectReference, ref.Weight)
 		if len(ref.Filters) > 0 && b.Failure == nil {
 			// Served without its filters, this backend would fail open.
-			msg := f + ".filters: filters on one backend are not served by Bridgehead yet; move them to the rule's filters (this backend's share of the requests gets UNAVAILABLE meanwhile)"
-			r.rep.invalidf(bhv1.ReasonUnsupportedField, msg)
-			r.unsupported(msg)
-			b.Failure = &snapshot.Failure{Reason: string(gwv1.RouteReasonUnsupportedValue), Message: r.obj + " " + msg}
+			r.refuseBackend(b, f+".filters: filters on one backend are not served by Bridgehead yet; move them to the rule's filters (this backend's share of the requests gets UNAVAILABLE meanwhile)", http.StatusServiceUnavailable)
 		}
 		if b.Failure == nil || b.Failure.Reason == string(bhv1.ReasonNoEndpoints) {
 			t.grpcBackendProtocol(r, f, b) // a port that cannot carry gRPC is wrong with or without endpoints

@@ -125,23 +125,35 @@ func anyBackendWeighted(bs []*snapshot.Backend) bool {
 func (t *translator) httpRouteBackends(r *gwRoute, field string, refs []gwv1.HTTPBackendRef) []*snapshot.Backend {
 	var out []*snapshot.Backend
 	for k, ref := range refs {
-		f := fmt.Sprintf("%s.backendRefs[%d]", field, k)
-		weight := int32(1)
-		if ref.Weight != nil {
-			weight = *ref.Weight
-		}
-		b := t.gwBackend(r, f, ref.BackendObjectReference, weight)
+		f, b := t.gwBackendRef(r, field, k, ref.BackendObjectReference, ref.Weight)
 		if msg := backendFilters(b, f, ref.Filters); msg != "" {
 			// Served without its filters, this backend would fail open: it answers 500
 			// for its share of the requests instead, and the route says why.
-			msg += " (this backend's share of the requests gets 500 meanwhile)"
-			r.rep.invalidf(bhv1.ReasonUnsupportedField, msg)
-			r.unsupported(msg)
-			b.Failure = &snapshot.Failure{Reason: string(gwv1.RouteReasonUnsupportedValue), Status: http.StatusInternalServerError, Message: r.obj + " " + msg}
+			r.refuseBackend(b, msg+" (this backend's share of the requests gets 500 meanwhile)", http.StatusInternalServerError)
 		}
 		out = append(out, b)
 	}
 	return out
+}
+
+// gwBackendRef resolves the i-th backendRef of a rule (field) with its weight (1 when
+// unset), and returns the ref's field path with the backend.
+func (t *translator) gwBackendRef(r *gwRoute, field string, i int, ref gwv1.BackendObjectReference, weight *int32) (string, *snapshot.Backend) {
+	f := fmt.Sprintf("%s.backendRefs[%d]", field, i)
+	w := int32(1)
+	if weight != nil {
+		w = *weight
+	}
+	return f, t.gwBackend(r, f, ref, w)
+}
+
+// refuseBackend fails one backend of the route closed for a value Bridgehead does not
+// serve: the route is not Accepted and says why, and the backend's share of the requests
+// gets status.
+func (r *gwRoute) refuseBackend(b *snapshot.Backend, msg string, status int) {
+	r.rep.invalidf(bhv1.ReasonUnsupportedField, msg)
+	r.unsupported(msg)
+	b.Failure = &snapshot.Failure{Reason: string(gwv1.RouteReasonUnsupportedValue), Status: status, Message: r.obj + " " + msg}
 }
 
 // unsupported marks the route's parents not Accepted for a value Bridgehead does not serve.
