@@ -36,7 +36,7 @@ const fullTableRows = 200
 type tablePrinter struct {
 	out   io.Writer
 	every string                   // how to see every row ("bridgehead status --config-dir DIR, ...")
-	last  map[translate.Key]uint64 // a hash of each object's row and messages as last printed; nil before the first print
+	last  map[translate.Key]uint64 // each object's status fingerprint as last printed; nil before the first print
 }
 
 func (p *tablePrinter) print(statuses translate.Statuses, problems []string, origin map[translate.Key]string) {
