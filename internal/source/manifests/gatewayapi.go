@@ -46,10 +46,6 @@ func gatewayKinds() []string {
 
 // gatewayAPI admits one Gateway API document.
 func (l *loader) gatewayAPI(d *doc, obj map[string]any, gvk schema.GroupVersionKind) {
-	if err := gatewaySchemas.load(); err != nil {
-		l.problem(d, "", "embedded Gateway API CRDs: %v", err)
-		return
-	}
 	s, err := gatewaySchemas.get(gvk.Version, gvk.Kind)
 	if err != nil {
 		l.problem(d, "", "%v", err)

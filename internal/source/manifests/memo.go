@@ -26,8 +26,8 @@ import (
 // the read: a file whose stamp has not changed is not read and split again, as Watch
 // would not have seen it change either.
 type memo struct {
-	docs        generations[string, *converted] // by the document's YAML
-	files, next map[string]fileMemo             // by the file's path in the folder; next: this load's
+	docs  generations[string, *converted] // by the document's YAML
+	files generations[string, fileMemo]   // by the file's path in the folder
 }
 
 // fileMemo is what a load read from one file.
@@ -86,7 +86,7 @@ type admission struct {
 }
 
 func newMemo() *memo {
-	return &memo{docs: newGenerations[string, *converted](), next: map[string]fileMemo{}}
+	return &memo{docs: newGenerations[string, *converted](), files: newGenerations[string, fileMemo]()}
 }
 
 // loaded ends a load: what it did not use is forgotten.
@@ -95,7 +95,7 @@ func (m *memo) loaded() {
 		return
 	}
 	m.docs.next()
-	m.files, m.next = m.next, make(map[string]fileMemo, len(m.next))
+	m.files.next()
 }
 
 // unchangedFile returns the documents of the last load's read of the file, if st (this
@@ -104,7 +104,7 @@ func (m *memo) unchangedFile(rel string, st stamp) ([]*doc, bool) {
 	if m == nil || st.info == nil {
 		return nil, false
 	}
-	f, ok := m.files[rel]
+	f, ok := m.files.lookup(rel)
 	if !ok || !f.stamp.same(st) {
 		return nil, false
 	}
@@ -115,7 +115,7 @@ func (m *memo) unchangedFile(rel string, st stamp) ([]*doc, bool) {
 // (none when the scan did not see the file: it is then read again next time).
 func (m *memo) storeFile(rel string, st stamp, docs []*doc) {
 	if m != nil && st.info != nil {
-		m.next[rel] = fileMemo{stamp: st, docs: docs}
+		m.files.store(rel, fileMemo{stamp: st, docs: docs})
 	}
 }
 

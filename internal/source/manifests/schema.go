@@ -133,7 +133,7 @@ func (s *schemaSet) readIndex() (map[string]*lazySchema, error) {
 // not serve that version of that kind.
 func (s *schemaSet) get(version, kind string) (*crdSchema, error) {
 	if err := s.load(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("embedded CRDs of %s: %w", s.group, err)
 	}
 	e := s.index[version+"/"+kind]
 	if e == nil {
@@ -175,7 +175,7 @@ func (s *schemaSet) compile(e *lazySchema) (*crdSchema, error) {
 	return nil, fmt.Errorf("no version %s", e.version)
 }
 
-// served lists the versions the set serves of a kind, for messages ("v1, v1beta1"); load
+// served lists the versions the set serves of a kind, for messages ("v1, v1beta1"); get
 // first.
 func (s *schemaSet) served(kind string) string {
 	var vs []string
