@@ -31,11 +31,13 @@ const unlimited = 1 << 62
 // Apply sets the runtime's soft memory limit to Share of the cgroup's memory limit, unless
 // GOMEMLIMIT is set or no limit is found. It returns the limit set and the cgroup's (0, 0
 // when it set none).
-func Apply() (set, cgroup int64) {
-	if os.Getenv("GOMEMLIMIT") != "" {
+func Apply() (set, cgroup int64) { return apply(os.Getenv("GOMEMLIMIT"), os.DirFS("/")) }
+
+func apply(gomemlimit string, root fs.FS) (set, cgroup int64) {
+	if gomemlimit != "" {
 		return 0, 0
 	}
-	cgroup = Limit(os.DirFS("/"))
+	cgroup = Limit(root)
 	if cgroup == 0 {
 		return 0, 0
 	}

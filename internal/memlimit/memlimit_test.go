@@ -1,6 +1,7 @@
 package memlimit
 
 import (
+	"runtime/debug"
 	"testing"
 	"testing/fstest"
 )
@@ -54,10 +55,28 @@ func TestLimit(t *testing.T) {
 	}
 }
 
-// An operator's GOMEMLIMIT is left as it is.
-func TestApplyLeavesGOMEMLIMIT(t *testing.T) {
-	t.Setenv("GOMEMLIMIT", "300MiB")
-	if set, cgroup := Apply(); set != 0 || cgroup != 0 {
-		t.Errorf("with GOMEMLIMIT set, Apply set %d (cgroup %d)", set, cgroup)
+// Share of the cgroup's limit becomes the runtime's soft limit, unless the operator set
+// GOMEMLIMIT, which is left as it is.
+func TestApply(t *testing.T) {
+	previous := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(previous) })
+	pod := fstest.MapFS{
+		"proc/self/cgroup":         file("0::/\n"),
+		"sys/fs/cgroup/memory.max": file("536870912\n"),
+	}
+	if set, cgroup := apply("300MiB", pod); set != 0 || cgroup != 0 || debug.SetMemoryLimit(-1) != previous {
+		t.Errorf("with GOMEMLIMIT set, apply set %d (cgroup %d)", set, cgroup)
+	}
+	set, cgroup := apply("", pod)
+	limit := int64(512 << 20)
+	if want := int64(float64(limit) * Share); set != want || cgroup != 512<<20 {
+		t.Errorf("apply set %d from a cgroup limit of %d, want %d from %d", set, cgroup, want, 512<<20)
+	}
+	if got := debug.SetMemoryLimit(-1); got != set {
+		t.Errorf("the runtime's limit is %d, want %d", got, set)
+	}
+	debug.SetMemoryLimit(previous)
+	if set, _ := apply("", fstest.MapFS{}); set != 0 || debug.SetMemoryLimit(-1) != previous {
+		t.Errorf("without a cgroup limit, apply set %d", set)
 	}
 }
