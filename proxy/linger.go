@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -27,10 +28,35 @@ const (
 //
 // Connections that served HTTP close plainly (net/http already avoids resets there, and
 // lingering every close cost 3% more CPU per connection in the handshake benchmark).
+//
+// Being the connection beneath TLS, it also batches the writes to clients (Write).
 type lingerConn struct {
 	net.Conn
 	tcp    *net.TCPConn
 	served atomic.Bool // net/http reported the connection active: its handshake completed
+}
+
+// Write lets the other goroutines that are ready run before it writes to a client whose
+// connection served HTTP. Go's HTTP/2 server writes a connection's frames from its serve
+// loop and flushes them (one TLS record, one system call) whenever its queue is empty. A
+// stream's handler that ends hands its response to that loop, which the scheduler runs
+// next. So under load the server flushed about once per response. After the yield, the
+// handlers of the other streams whose origin answered in the same poll queue their frames
+// first, and the next flush carries them all, as HAProxy's one write for many streams
+// does. Over HTTP/1.1 each connection has one response at a time, but the writes of the
+// connections that are ready go out together, and the client is woken once for several.
+// With nothing else ready it returns at once. The yield changes no write's bytes, errors
+// or deadlines.
+//
+// make bench, alternating runs of the same build without and with it: HTTP/2 (50
+// connections x 10 streams) 71.7–80.5 -> 61.1–66.4 µs of proxy CPU per request, its
+// system time 24–27 -> 15–23 µs; keep-alive HTTP/1.1 (with the origin-side yield of
+// proxy/upstream in both) a median of 49.0 -> 46.3 µs over 5 pairs.
+func (c *lingerConn) Write(b []byte) (int, error) {
+	if c.served.Load() {
+		runtime.Gosched()
+	}
+	return c.Conn.Write(b)
 }
 
 // lingering wraps a client connection for TLS serving, when its TCP socket can be found.
