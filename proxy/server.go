@@ -418,6 +418,9 @@ const acmeChallengePrefix = "/.well-known/acme-challenge/"
 // ServeHTTP routes one request: load the state once, match, check that the connection's
 // TLS policy is the route's own (421 otherwise), then run the route's handler.
 func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 2 {
+		presizeStack()
+	}
 	s := ep.srv
 	st := s.state.Load()
 	if st == nil {
