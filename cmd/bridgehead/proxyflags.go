@@ -76,7 +76,7 @@ func (f *proxyFlags) Register(fs *flag.FlagSet) {
 	fs.IntVar(&f.MaxHeaderFields, "max-request-header-fields", proxy.DefaultMaxHeaderFields, "most request header fields accepted; more get 431")
 	fs.DurationVar(&f.BackendHeaderTimeout, "backend-response-header-timeout", upstream.DefaultResponseHeaderTimeout, "answer 504 when a backend sends no response header this long after getting the request, where its ServersTransport sets no forwardingTimeouts.responseHeaderTimeout (0: wait forever)")
 	fs.IntVar(&f.BackendMaxConns, "backend-max-conns-per-host", upstream.DefaultMaxConnsPerHost, "most connections to one backend endpoint per ServersTransport; requests beyond wait (0: no limit)")
-	fs.IntVar(&f.BackendHandshakeRate, "backend-tls-handshakes-per-second", upstream.DefaultHandshakesPerSecond, "most new TLS connections per second to one backend endpoint per ServersTransport, with a burst of as many (0: no limit)")
+	fs.IntVar(&f.BackendHandshakeRate, "backend-tls-handshakes-per-second", upstream.DefaultHandshakesPerSecond, "most new TLS connections per second to one backend endpoint per ServersTransport, with a burst of as many or of --backend-max-conns-per-host if that is more (0: no limit)")
 }
 
 // Check validates the values Register parsed.

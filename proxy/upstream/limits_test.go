@@ -102,7 +102,7 @@ func TestMaxConnsPerHostCapsConnections(t *testing.T) {
 // The handshake bucket grants a burst of one second's worth at once, then makes dials
 // wait; a dial whose context ends stops waiting and hands its reservation back.
 func TestHandshakeLimiter(t *testing.T) {
-	l := newHandshakeLimiter(10)
+	l := newHandshakeLimiter(10, 4)
 	now, cancel := context.WithCancel(t.Context())
 	cancel() // a wait that would have to sleep fails at once: tells "granted now" apart
 	for i := range 10 {
@@ -127,8 +127,24 @@ func TestHandshakeLimiter(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("a waiting handshake whose context ends: %v", err)
 	}
-	if newHandshakeLimiter(0) != nil || newHandshakeLimiter(-1).wait(now, "a:1") != nil {
+	if newHandshakeLimiter(0, 10) != nil || newHandshakeLimiter(-1, 0).wait(now, "a:1") != nil {
 		t.Error("a rate of 0 or less is no limit")
+	}
+}
+
+// A cold start gets as many connections at once as the pool may hold, when that is more
+// than one second's worth; the rate applies after that.
+func TestHandshakeLimiterBurstCoversTheConnectionCap(t *testing.T) {
+	l := newHandshakeLimiter(2, 50)
+	now, cancel := context.WithCancel(t.Context())
+	cancel() // a wait that would have to sleep fails at once
+	for i := range 50 {
+		if err := l.wait(now, "a:1"); err != nil {
+			t.Fatalf("handshake %d of a cold start of 50 (cap 50, 2 a second): %v", i+1, err)
+		}
+	}
+	if err := l.wait(now, "a:1"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the 51st handshake at once: %v, want to wait", err)
 	}
 }
 

@@ -133,7 +133,7 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) http.RoundTripp
 			// starve the other's.
 			rate /= 2
 		}
-		u.handshakes = newHandshakeLimiter(rate)
+		u.handshakes = newHandshakeLimiter(rate, tr.MaxConnsPerHost)
 		if protocols.HTTP2() {
 			u.gate = &dialGate{grace: p.opts.coalesceGrace}
 		}
@@ -151,7 +151,7 @@ func (p *Pool) build(t *snapshot.Transport, b *snapshot.Backend) http.RoundTripp
 	if useH1 {
 		u.h1 = newH1Pool(u, h1Cap, tr.MaxIdleConnsPerHost, tr.IdleConnTimeout)
 		if u.handshakes != nil {
-			u.h1.handshakes = newHandshakeLimiter(lim.HandshakesPerSecond - u.handshakes.rate)
+			u.h1.handshakes = newHandshakeLimiter(lim.HandshakesPerSecond-u.handshakes.rate, h1Cap)
 		}
 	}
 	return u
