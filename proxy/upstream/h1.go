@@ -57,6 +57,7 @@ type h1Pool struct {
 	h2, learned atomic.Bool
 
 	mu       sync.Mutex
+	learning chan struct{} // closed when the first handshake has taught learned or h2
 	hosts    map[string]*h1Host
 	sweeping bool // a sweep is due by sweepAt
 	sweepAt  time.Time
@@ -89,9 +90,18 @@ func newH1Pool(u *upstream, maxOpen, maxIdle int, idleTimeout time.Duration) *h1
 
 // takes reports whether the fast path may carry req.
 func (p *h1Pool) takes(req *http.Request) bool {
-	if p == nil || p.h2.Load() || !p.learned.Load() {
-		return false
-	}
+	return p != nil && !p.h2.Load() && p.learned.Load() && carries(req)
+}
+
+// undecided reports whether the fast path would carry req once a handshake has told it
+// that the backend speaks HTTP/1.1.
+func (p *h1Pool) undecided(req *http.Request) bool {
+	return p != nil && !p.h2.Load() && !p.learned.Load() && carries(req)
+}
+
+// carries reports whether req is a request of the kind the fast path carries: no body, a
+// safe method, no upgrade, an address with a port.
+func carries(req *http.Request) bool {
 	if (req.Body != nil && req.Body != http.NoBody) || req.ContentLength > 0 || len(req.TransferEncoding) > 0 {
 		return false
 	}
@@ -114,10 +124,43 @@ func (p *h1Pool) noteProtocol(proto string) {
 	}
 	if proto == "h2" {
 		p.h2.Store(true)
-		return
+	} else {
+		p.h2.Store(false)
+		p.learned.Store(true)
 	}
-	p.h2.Store(false)
-	p.learned.Store(true)
+	p.endLearning(nil)
+}
+
+// learn is for an undecided request. The first one becomes the learner: learn returns the
+// function to call when its round trip through the transport ends, whose first handshake
+// teaches the pool the protocol. The others wait until the handshake is done (or the
+// learner's round trip ended without one, or their context did) and get nil.
+func (p *h1Pool) learn(ctx context.Context) func() {
+	p.mu.Lock()
+	ch := p.learning
+	if ch == nil {
+		ch = make(chan struct{})
+		p.learning = ch
+		p.mu.Unlock()
+		return func() { p.endLearning(ch) }
+	}
+	p.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// endLearning releases the requests waiting on ch, or on whatever learning is under way
+// when ch is nil.
+func (p *h1Pool) endLearning(ch chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.learning != nil && (ch == nil || p.learning == ch) {
+		close(p.learning)
+		p.learning = nil
+	}
 }
 
 // roundTrip sends req over a pooled connection. taken is false when the fast path has

@@ -335,11 +335,26 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		err   error
 		taken bool
 	)
+	watched := false
 	if u.h1.takes(req) {
 		resp, taken, err = u.h1.roundTrip(req)
+	} else if u.h1.undecided(req) {
+		// A cold start: the first handshake's ALPN decides the path, and it is made by
+		// the transport for the first such request. The others wait for it rather than
+		// each dialling a transport connection that the fast path would dial again for
+		// the load that follows. Taken while still cold, the gate's waiter lets them share
+		// the new connection if it is HTTP/2.
+		if u.gate != nil {
+			req, watched = u.gate.watch(req), true
+		}
+		if learnt := u.h1.learn(req.Context()); learnt != nil {
+			defer learnt()
+		} else if u.h1.takes(req) {
+			resp, taken, err = u.h1.roundTrip(req)
+		}
 	}
 	if !taken {
-		if u.gate != nil {
+		if u.gate != nil && !watched {
 			req = u.gate.watch(req)
 		}
 		resp, err = u.tr.RoundTrip(req)
