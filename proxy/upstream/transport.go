@@ -331,22 +331,20 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 			Message: "request URL scheme " + req.URL.Scheme + " does not match the backend's transport (" + u.urlScheme + "); this is a bug in the proxy"}}
 	}
 	var (
-		resp  *http.Response
-		err   error
-		taken bool
+		resp        *http.Response
+		err         error
+		taken       bool
+		toTransport *http.Request // req as the transport gets it (see watched)
 	)
-	watched := false
 	if u.h1.takes(req) {
 		resp, taken, err = u.h1.roundTrip(req)
 	} else if u.h1.undecided(req) {
 		// A cold start: the first handshake's ALPN decides the path, and it is made by
 		// the transport for the first such request. The others wait for it rather than
 		// each dialling a transport connection that the fast path would dial again for
-		// the load that follows. Taken while still cold, the gate's waiter lets them share
-		// the new connection if it is HTTP/2.
-		if u.gate != nil {
-			req, watched = u.gate.watch(req), true
-		}
+		// the load that follows. Their gate waiter is taken before the wait, while the
+		// gate is still cold, so that they share the new connection if it is HTTP/2.
+		toTransport = u.watched(req)
 		if learnt := u.h1.learn(req.Context()); learnt != nil {
 			defer learnt()
 		} else if u.h1.takes(req) {
@@ -354,10 +352,10 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if !taken {
-		if u.gate != nil && !watched {
-			req = u.gate.watch(req)
+		if toTransport == nil {
+			toTransport = u.watched(req)
 		}
-		resp, err = u.tr.RoundTrip(req)
+		resp, err = u.tr.RoundTrip(toTransport)
 	}
 	if err != nil {
 		var de *Error
@@ -389,6 +387,14 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// watched is req with the dial gate's waiter where there is a gate (see dialGate.watch).
+func (u *upstream) watched(req *http.Request) *http.Request {
+	if u.gate == nil {
+		return req
+	}
+	return u.gate.watch(req)
 }
 
 // CloseIdleConnections closes the transport's idle connections (http.Client and
