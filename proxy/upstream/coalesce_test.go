@@ -3,7 +3,6 @@ package upstream
 import (
 	"io"
 	"net/http"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,9 +12,9 @@ import (
 
 // burst sends n requests at once through a cold transport and fails the test unless every
 // one gets the backend's 200. The backend answers none until all n have arrived, so the
-// n are in flight together: an HTTP/1 backend must get n connections at once. With rounds
-// above 1, the next burst of n starts when the last one has been answered.
-func burst(t *testing.T, p *Pool, n int, h2 bool, rounds ...int) *seen {
+// n are in flight together: an HTTP/1 backend must get n connections at once. It sends
+// rounds such bursts, each when the last one has been answered.
+func burst(t *testing.T, p *Pool, n, rounds int, h2 bool) *seen {
 	t.Helper()
 	ca := pki.MustCA("Backend CA")
 	srv, seen := startBackend(t, serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})), h2)
@@ -43,7 +42,7 @@ func burst(t *testing.T, p *Pool, n int, h2 bool, rounds ...int) *seen {
 	})
 	tr, b := trust(ca, "backend-ca"), backend("https", addrOf(srv), "backend.example", "backend.example")
 	rt := p.For(tr, b)
-	for range slices.Max(append(rounds, 1)) {
+	for range rounds {
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
@@ -83,7 +82,7 @@ func TestABurstToAColdHTTP2BackendSharesOneConnection(t *testing.T) {
 	// take longer than that, and then each waiter rightly dials.
 	p := NewPool(Options{coalesceGrace: 5 * time.Second})
 	t.Cleanup(p.Close)
-	seen := burst(t, p, 200, true)
+	seen := burst(t, p, 200, 1, true)
 	// Usually 1 to 3: until the server's SETTINGS arrive, Go's client allows 100 streams
 	// on a new connection, so part of the burst may need one more round. Without the
 	// gate it is one per request.
@@ -100,14 +99,14 @@ func TestABurstToAColdHTTP2BackendSharesOneConnection(t *testing.T) {
 func TestABurstToAnHTTP1BackendStillDials(t *testing.T) {
 	p := NewPool(Options{})
 	t.Cleanup(p.Close)
-	seen := burst(t, p, 30, false)
+	seen := burst(t, p, 30, 1, false)
 	if n := seen.newConns.Load(); n != 30 {
 		t.Fatalf("30 requests in flight together to an HTTP/1 backend used %d connections", n)
 	}
 
 	p = NewPool(Options{})
 	t.Cleanup(p.Close)
-	seen = burst(t, p, 30, false, 3)
+	seen = burst(t, p, 30, 3, false)
 	if n := seen.newConns.Load(); n > 31 {
 		t.Fatalf("3 bursts of 30 requests, one after the other, to an HTTP/1 backend used %d connections; want the first burst's (30, and 1 more at most)", n)
 	}
