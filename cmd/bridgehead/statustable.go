@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"slices"
 	"strings"
@@ -87,34 +88,32 @@ func (p *tablePrinter) print(statuses translate.Statuses, problems []string, ori
 // A 64-bit hash: two different statuses that collide would hide one change from the
 // table, never from /status or `bridgehead status`.
 func statusFingerprint(k translate.Key, st *translate.ObjectStatus, origin string) uint64 {
-	h := fnv64(14695981039346656037)
-	h.add(k.Kind)
-	h.add(k.Namespace)
-	h.add(k.Name)
-	h.add(origin)
+	var h maphash.Hash
+	h.SetSeed(fingerprintSeed)
+	add := func(s string) {
+		h.WriteString(s)
+		h.WriteByte(0) // so "ab"+"c" and "a"+"bc" differ
+	}
+	add(k.Kind)
+	add(k.Namespace)
+	add(k.Name)
+	add(origin)
 	for _, c := range st.Conditions {
-		h.add(c.Type)
-		h.add(string(c.Status))
-		h.add(c.Reason)
-		h.add(c.Message)
+		add(c.Type)
+		add(string(c.Status))
+		add(c.Reason)
+		add(c.Message)
 	}
 	for _, d := range gatewayAPIDetails(k, st.GatewayAPI) {
-		h.add(d)
+		add(d)
 	}
-	return uint64(h)
+	return h.Sum64()
 }
 
-// fnv64 is FNV-1a over strings, each ended by a zero byte (so "ab"+"c" and "a"+"bc"
-// differ), without hash/fnv's conversion of every string to a byte slice.
-type fnv64 uint64
-
-func (h *fnv64) add(s string) {
-	const prime = 1099511628211
-	for i := 0; i < len(s); i++ {
-		*h = (*h ^ fnv64(s[i])) * prime
-	}
-	*h *= prime // the zero byte: xor with 0 changes nothing
-}
+// fingerprintSeed is the process's seed of statusFingerprint: fingerprints are only
+// compared within one process. maphash hashes 16 bytes a step where FNV-1a took one, which
+// made fingerprinting 10,000 statuses a twentieth of a change's CPU.
+var fingerprintSeed = maphash.MakeSeed()
 
 // statusRow is one object's line of the table and the messages printed under it.
 type statusRow struct {

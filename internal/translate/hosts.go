@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -147,14 +148,13 @@ func (t *translator) buildHosts() {
 				break
 			}
 		}
-		policies := map[string][]string{}
-		seen := map[snapshot.Ref]bool{}
+		conflict := false // routes that ask for different TLSOptions
 		for _, c := range claims {
-			if !c.certOnly || c.policy == h.Policy {
-				policies[c.policy] = append(policies[c.policy], c.source.Kind+" "+c.source.Namespace+"/"+c.source.Name)
+			if !c.certOnly && c.policy != h.Policy {
+				conflict = true
 			}
-			if !seen[c.source] {
-				seen[c.source] = true
+			// A host has a handful of routes: a scan is cheaper than a set per host.
+			if !slices.Contains(h.Routes, c.source) {
 				h.Routes = append(h.Routes, c.source)
 			}
 			switch {
@@ -172,7 +172,13 @@ func (t *translator) buildHosts() {
 		if p := t.policies[h.Policy]; h.Failure == nil && p != nil && p.Failure != nil {
 			h.Failure = p.Failure
 		}
-		if len(policies) > 1 {
+		if conflict {
+			policies := map[string][]string{}
+			for _, c := range claims {
+				if !c.certOnly || c.policy == h.Policy {
+					policies[c.policy] = append(policies[c.policy], c.source.Kind+" "+c.source.Namespace+"/"+c.source.Name)
+				}
+			}
 			msg := fmt.Sprintf("host %s: %s; the host fails closed (TLS handshakes for it are refused) until every route for it names the same TLSOption", n, describePolicies(policies))
 			h.Failure = &snapshot.Failure{Reason: string(bhv1.ReasonTLSOptionConflict), Status: http.StatusMisdirectedRequest, Message: msg}
 			for _, c := range claims {

@@ -281,7 +281,7 @@ func (t *translator) addIngressPath(b *ingressBuild, slots map[ruleSlot][]ingres
 		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
 		slot := ruleSlot{match: s.match, entryPoints: ep, priority: s.priority}
 		slots[slot] = append(slots[slot], ingressSlot{created: b.ing.CreationTimestamp, id: hr.ID, b: b, field: s.field, what: s.what, path: path,
-			remove: t.removeHTTPRoute})
+			remove: t.removeHTTP})
 	}
 	if s.web {
 		add(entryPointWeb, false)

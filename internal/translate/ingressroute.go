@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,8 +44,8 @@ type slotEntry struct {
 }
 
 func (t *translator) buildIngressRoutes() {
-	slots := map[ruleSlot][]slotEntry{}
 	irs := sortedByName(t.in.IngressRoutes)
+	slots := make(map[ruleSlot][]slotEntry, len(irs))
 	tree := t.parentage(irs)
 	for _, ir := range irs {
 		t.buildIngressRoute(ir, slots, tree)
@@ -105,7 +106,7 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 		nested := false
 		for j, s := range r.Services {
 			nested = nested || s.Kind == bhv1.ServiceKindTraefikService
-			root.children = append(root.children, t.entryNode(rep, ro.obj, fmt.Sprintf("%s.services[%d]", field, j), ir.Namespace, s, nil))
+			root.children = append(root.children, t.entryNode(rep, ro.obj, field+".services["+strconv.Itoa(j)+"]", ir.Namespace, s, nil))
 			root.weights = append(root.weights, entryWeight(s))
 		}
 		if nested {
@@ -127,7 +128,7 @@ func (t *translator) buildIngressRoute(ir *bhv1.IngressRoute, slots map[ruleSlot
 		}
 		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
 		serves := reachable && hr.Failure == nil && (root.serves() || tree.parentRoutes[hr.ID])
-		ro.claim(parsed, head, field, serves, t.removeHTTPRoute)
+		ro.claim(parsed, head, field, serves, t.removeHTTP)
 	}
 	rep.hosts = sortedKeys(allHosts)
 	rep.certs = inv.result()

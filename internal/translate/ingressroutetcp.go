@@ -45,7 +45,7 @@ func (t *translator) buildIngressRouteTCP(ir *bhv1.IngressRouteTCP, slots map[ru
 			ro.edge(front, tr.ID, append(append([]string(nil), hosts...), front.domains...), &tr.Policy, &tr.Failure)
 		}
 		t.snap.TCPRoutes = append(t.snap.TCPRoutes, tr)
-		ro.claim(parsed, head, field, tr.Failure == nil && anyTCPBackendServes(tr.Backends), t.removeTCPRoute)
+		ro.claim(parsed, head, field, tr.Failure == nil && anyTCPBackendServes(tr.Backends), t.removeTCP)
 	}
 }
 

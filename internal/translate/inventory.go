@@ -13,19 +13,19 @@ import (
 // inventory lists the certificates a route depends on, for its status: the edge
 // certificate and, per ServersTransport it uses, the roots and client certificates.
 type inventory struct {
-	seen  map[string]bool
 	items []bhv1.CertificateInfo
 }
 
 func (inv *inventory) add(use bhv1.CertificateUse, source snapshot.Ref, subject, fp string, notAfter metav1.Time) {
-	if inv.seen == nil {
-		inv.seen = map[string]bool{}
-	}
-	k := string(use) + "|" + fp
-	if fp == "" || inv.seen[k] {
+	if fp == "" {
 		return
 	}
-	inv.seen[k] = true
+	// A route lists a handful of certificates: a scan is cheaper than a set per route.
+	for _, c := range inv.items {
+		if c.Use == use && c.SHA256 == fp {
+			return
+		}
+	}
 	inv.items = append(inv.items, bhv1.CertificateInfo{Use: use, Source: source.Kind + "/" + source.Namespace + "/" + source.Name,
 		Subject: subject, SHA256: fp, NotAfter: notAfter})
 }

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -46,14 +47,14 @@ func (t *translator) newRouteObject(kind string, meta *metav1.ObjectMeta, entryP
 // head parses route i's match in the route kind's language and returns the route's head;
 // ok is false (and the route reported) when the match does not parse.
 func (ro *routeObject) head(i int, match string, priority int, lang rule.Kind) (h snapshot.RouteHead, parsed *rule.Rule, field string, ok bool) {
-	field = fmt.Sprintf("spec.routes[%d]", i)
+	field = "spec.routes[" + strconv.Itoa(i) + "]"
 	ro.rep.total++
 	parsed, err := rule.Parse(match, lang)
 	if err != nil {
 		ro.rep.invalidf(bhv1.ReasonInvalid, fmt.Sprintf("%s.match: %v", field, err))
 		return h, nil, field, false
 	}
-	h = snapshot.RouteHead{ID: fmt.Sprintf("%s/%s/%d", ro.meta.Namespace, ro.meta.Name, i), Source: ro.src, RouteIndex: i,
+	h = snapshot.RouteHead{ID: ro.meta.Namespace + "/" + ro.meta.Name + "/" + strconv.Itoa(i), Source: ro.src, RouteIndex: i,
 		Match: match, Priority: priority, EntryPoints: ro.entryPoints}
 	if h.Priority == 0 {
 		h.Priority = parsed.Len()

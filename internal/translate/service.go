@@ -117,7 +117,7 @@ func (t *translator) readyEndpoints(ns, svc string, port *corev1.ServicePort) []
 	}
 	out := t.listEndpoints(ns, svc, port)
 	if t.endpoints == nil {
-		t.endpoints = map[endpointsKey][]snapshot.Endpoint{}
+		t.endpoints = make(map[endpointsKey][]snapshot.Endpoint, len(t.services))
 	}
 	t.endpoints[key] = out
 	return out
@@ -130,7 +130,6 @@ type endpointsKey struct {
 }
 
 func (t *translator) listEndpoints(ns, svc string, port *corev1.ServicePort) []snapshot.Endpoint {
-	seen := map[string]bool{}
 	var out []snapshot.Endpoint
 	for _, es := range t.slices[nsName{ns, svc}] {
 		if es.AddressType == discoveryv1.AddressTypeFQDN {
@@ -155,16 +154,14 @@ func (t *translator) listEndpoints(ns, svc string, port *corev1.ServicePort) []s
 				name = ep.TargetRef.Name
 			}
 			for _, addr := range ep.Addresses {
-				a := net.JoinHostPort(addr, strconv.Itoa(int(*target)))
-				if !seen[a] {
-					seen[a] = true
-					out = append(out, snapshot.Endpoint{Address: a, Name: name})
-				}
+				out = append(out, snapshot.Endpoint{Address: net.JoinHostPort(addr, strconv.Itoa(int(*target))), Name: name})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b snapshot.Endpoint) int { return strings.Compare(a.Address, b.Address) })
-	return out
+	// Sorted stably, then de-duplicated: an address in several slices keeps the name of its
+	// first appearance. (Sorting first spares a set per list, made for every Service port.)
+	slices.SortStableFunc(out, func(a, b snapshot.Endpoint) int { return strings.Compare(a.Address, b.Address) })
+	return slices.CompactFunc(out, func(a, b snapshot.Endpoint) bool { return a.Address == b.Address })
 }
 
 // protocolOf is a port's protocol; unset means TCP, as in Kubernetes.

@@ -144,9 +144,33 @@ func (r *report) warn(reason bhv1.ConditionReason, msg string) {
 	r.warnings = append(r.warnings, finding{reason: reason, message: msg})
 }
 
-func (r *report) status() *ObjectStatus {
-	st := &ObjectStatus{UID: r.uid, Generation: r.generation, Hosts: r.hosts, Certificates: r.certs, NotServed: r.notServed,
-		Conditions: make([]metav1.Condition, 0, 5)} // Accepted, ResolvedRefs, Ready, Warnings, BackendTLSReady
+// statusConditions is how many conditions a status holds at most: Accepted, ResolvedRefs,
+// Ready, Warnings and BackendTLSReady.
+const statusConditions = 5
+
+// statusSlab hands out the statuses of one Translate and their conditions, a chunk at a
+// time: at 10,000 routes, two allocations per object were a tenth of a rebuild's garbage.
+type statusSlab struct {
+	statuses   []ObjectStatus
+	conditions []metav1.Condition
+}
+
+// next returns a zero status whose Conditions has room for statusConditions, not shared
+// with any other status.
+func (s *statusSlab) next(remaining int) *ObjectStatus {
+	if len(s.statuses) == 0 {
+		n := min(max(remaining, 1), 1024)
+		s.statuses, s.conditions = make([]ObjectStatus, n), make([]metav1.Condition, n*statusConditions)
+	}
+	st := &s.statuses[0]
+	st.Conditions = s.conditions[:0:statusConditions]
+	s.statuses, s.conditions = s.statuses[1:], s.conditions[statusConditions:]
+	return st
+}
+
+func (r *report) status(slab *statusSlab, remaining int) *ObjectStatus {
+	st := slab.next(remaining)
+	st.UID, st.Generation, st.Hosts, st.Certificates, st.NotServed = r.uid, r.generation, r.hosts, r.certs, r.notServed
 	if own := r.ownFaults(); len(own) > 0 {
 		st.Refused = &Refusal{Generation: r.generation, Reason: own[0].reason, Message: joinFindings(own)}
 	}

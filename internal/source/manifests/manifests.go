@@ -128,7 +128,7 @@ func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 	}
 	l := &loader{
 		ctx:  context.Background(),
-		res:  newResult(),
+		res:  newResultFor(m.lastDocuments()),
 		memo: m,
 	}
 	l.res.Problems = append(l.res.Problems, problems...)
@@ -162,10 +162,13 @@ func LoadStream(name string, data []byte) (*Result, error) {
 	return l.res, nil
 }
 
-func newResult() *Result {
+func newResult() *Result { return newResultFor(0) }
+
+// newResultFor is a Result sized for about objects objects.
+func newResultFor(objects int) *Result {
 	return &Result{
 		Inputs: &translate.Inputs{Unsupported: map[translate.Key][]translate.UnsupportedField{}, APIGroups: map[translate.Key]string{}},
-		Origin: map[translate.Key]string{},
+		Origin: make(map[translate.Key]string, objects),
 	}
 }
 
@@ -184,14 +187,19 @@ type doc struct {
 	data  []byte
 	// item is the path of an object inside a kind List document ("items[3]"), or "".
 	item string
+	// originText is origin's result, made on first use: an unchanged file's documents are
+	// kept across loads (see memo), and every load records every object's origin.
+	originText string
 }
 
 func (d *doc) origin() string {
-	o := d.file + "#" + strconv.Itoa(d.index)
-	if d.item != "" {
-		o += " " + d.item
+	if d.originText == "" {
+		d.originText = d.file + "#" + strconv.Itoa(d.index)
+		if d.item != "" {
+			d.originText += " " + d.item
+		}
 	}
-	return o
+	return d.originText
 }
 
 func (l *loader) problem(d *doc, fieldPath, format string, args ...any) {
