@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
@@ -34,6 +35,9 @@ func childRoutes(hrs []*snapshot.HTTPRoute) map[string][]string {
 // linkChildren points every parent's childRouter at the compiled child routes. A child
 // that did not compile is left out, as it is at the root.
 func linkChildren(routes []*route) {
+	if !slices.ContainsFunc(routes, func(r *route) bool { return r.children != nil }) {
+		return // no parent routes: nothing to link (the usual case, and a map of every route spared)
+	}
 	byID := make(map[string]*route, len(routes))
 	for _, r := range routes {
 		byID[r.snap.ID] = r

@@ -54,6 +54,8 @@ func buildRouter(routes []*route) *router {
 			}
 		}
 	}
+	// The one-route lists of most hosts are cut from one array rather than made one by one.
+	singles := make([]*route, 0, len(routes))
 	merge := func(lists ...[]indexed) []*route {
 		total, first := 0, (*route)(nil)
 		for _, l := range lists {
@@ -62,8 +64,10 @@ func buildRouter(routes []*route) *router {
 				first = l[0].r
 			}
 		}
-		if total == 1 {
-			return []*route{first} // one route for the host: most hosts, and no set needed
+		if total == 1 && len(singles) < cap(singles) {
+			// One route for the host: most hosts, and no set needed.
+			singles = append(singles, first)
+			return singles[len(singles)-1 : len(singles) : len(singles)]
 		}
 		seen := map[*route]bool{}
 		var m []indexed

@@ -36,17 +36,31 @@ const fullTableRows = 200
 // messages, removed objects) and a line that says how many rows are not shown.
 type tablePrinter struct {
 	out   io.Writer
-	every string                   // how to see every row ("bridgehead status --config-dir DIR, ...")
-	last  map[translate.Key]uint64 // each object's status fingerprint as last printed; nil before the first print
+	every string                    // how to see every row ("bridgehead status --config-dir DIR, ...")
+	last  map[translate.Key]printed // each object's status as last printed; nil before the first print
+}
+
+// printed is an object's row as last printed: its status fingerprint, and the status and
+// origin it was made from. translate gives an unchanged route the same status object
+// from one build to the next, so most fingerprints are not computed again.
+type printed struct {
+	fp     uint64
+	status *translate.ObjectStatus
+	origin string
 }
 
 func (p *tablePrinter) print(statuses translate.Statuses, problems []string, origin map[translate.Key]string) {
 	// Each object's status is fingerprinted as it is, unformatted: formatting all 10,000
 	// rows to find the few that changed cost as much as printing them.
-	seen := make(map[translate.Key]uint64, len(statuses))
+	seen := make(map[translate.Key]printed, len(statuses))
 	notReady := 0
 	for k, st := range statuses {
-		seen[k] = statusFingerprint(k, st, origin[k])
+		o := origin[k]
+		if last, ok := p.last[k]; ok && last.status == st && last.origin == o {
+			seen[k] = last
+		} else {
+			seen[k] = printed{fp: statusFingerprint(k, st, o), status: st, origin: o}
+		}
 		if ready := st.Condition(bhv1.ConditionReady); ready == nil || ready.Status != metav1.ConditionTrue {
 			notReady++
 		}
@@ -58,8 +72,8 @@ func (p *tablePrinter) print(statuses translate.Statuses, problems []string, ori
 		return
 	}
 	var changed, removed []translate.Key
-	for k, fp := range seen {
-		if last, ok := p.last[k]; !ok || last != fp {
+	for k, now := range seen {
+		if last, ok := p.last[k]; !ok || last.fp != now.fp {
 			changed = append(changed, k)
 		}
 	}

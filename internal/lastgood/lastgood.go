@@ -33,6 +33,9 @@ import (
 // for concurrent use: one rebuild loop owns it.
 type Keeper struct {
 	good map[translate.Key]metav1.Object
+	// memo spares translating again the IngressRoutes that did not change (see
+	// translate.Memo); the Keeper owns it because it owns the rebuild loop's state.
+	memo translate.Memo
 }
 
 // Translate is translate.Translate with every refused newer version replaced by the
@@ -41,7 +44,10 @@ func (k *Keeper) Translate(in *translate.Inputs, opts translate.Options) (*snaps
 	if k.good == nil {
 		k.good = map[translate.Key]metav1.Object{}
 	}
-	current := map[translate.Key]metav1.Object{}
+	if opts.Memo == nil {
+		opts.Memo = &k.memo
+	}
+	current := make(map[translate.Key]metav1.Object, in.Count())
 	in.Visit(func(key translate.Key, o metav1.Object) metav1.Object {
 		current[key] = o
 		return nil

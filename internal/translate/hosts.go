@@ -17,6 +17,8 @@ type edge struct {
 	policy  string
 	cert    *snapshot.Certificate
 	domains []string
+	// secret is where cert comes from (set with cert).
+	secret nsName
 	// failure refuses the route's hosts: its TLSOption cannot be used, and serving them
 	// under another policy would silently drop what it asks for (e.g. client mTLS).
 	failure *snapshot.Failure
@@ -79,7 +81,7 @@ func (t *translator) edgeTLS(rep *report, obj, ns string, secretName bhv1.Secret
 		if r.problem != nil {
 			rep.refError(r.problem.reason, fmt.Sprintf("spec.tls.secretName: %s; the default certificate is served meanwhile, which clients will refuse", r.problem.message))
 		} else {
-			e.cert = r.cert
+			e.cert, e.secret = r.cert, nsName{ns, string(secretName)}
 			t.checkExpiry(rep, "spec.tls.secretName", r.cert)
 		}
 	}
@@ -102,7 +104,11 @@ func (t *translator) claimHosts(rep *report, src snapshot.Ref, routeID string, n
 	var uncovered []string
 	for _, n := range names {
 		n = normalizeHost(n)
-		t.hostClaims[n] = append(t.hostClaims[n], hostClaim{rep: rep, source: src, routeID: routeID, policy: e.policy, cert: e.cert, failure: e.failure})
+		c := hostClaim{rep: rep, source: src, routeID: routeID, policy: e.policy, cert: e.cert, failure: e.failure}
+		t.hostClaims[n] = append(t.hostClaims[n], c)
+		if t.rec != nil {
+			t.rec.claims = append(t.rec.claims, claimRecord{name: n, claim: c, secret: e.secret})
+		}
 		if e.cert != nil && !covers(e.cert, n) {
 			uncovered = append(uncovered, n)
 		}

@@ -48,7 +48,14 @@ func (t *translator) buildIngressRoutes() {
 	slots := make(map[ruleSlot][]slotEntry, len(irs))
 	tree := t.parentage(irs)
 	for _, ir := range irs {
-		t.buildIngressRoute(ir, slots, tree)
+		if !t.memoizable(ir, tree) {
+			t.buildIngressRoute(ir, slots, tree)
+			continue
+		}
+		if t.replay(ir, slots) {
+			continue
+		}
+		t.record(ir, func() { t.buildIngressRoute(ir, slots, tree) })
 	}
 	t.resolveConflicts(slots)
 	t.pruneRouteTree(slots, tree)

@@ -13,6 +13,15 @@ func (in *Inputs) Visit(fn func(Key, metav1.Object) metav1.Object) {
 	}
 }
 
+// Count is the number of input objects.
+func (in *Inputs) Count() int {
+	n := 0
+	for _, k := range Kinds {
+		n += k.count(in)
+	}
+	return n
+}
+
 // ShallowCopy copies the lists (not the objects), so that Visit may replace objects in
 // the copy without touching the caller's inputs.
 func (in *Inputs) ShallowCopy() *Inputs {

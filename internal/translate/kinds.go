@@ -59,6 +59,10 @@ type Kind interface {
 
 	visit(in *Inputs, fn func(Key, metav1.Object) metav1.Object)
 	copyList(in *Inputs)
+	// sameVersions reports whether a and b hold the same versions of the same objects of
+	// this kind, in the same order (see sameVersion).
+	sameVersions(a, b *Inputs) bool
+	count(in *Inputs) int
 }
 
 // Kinds are the input kinds, ours first.
@@ -227,6 +231,21 @@ func (k *typedKind[T, PT, L, PL]) visit(in *Inputs, fn func(Key, metav1.Object) 
 		}
 	}
 }
+
+func (k *typedKind[T, PT, L, PL]) sameVersions(a, b *Inputs) bool {
+	la, lb := *k.field(a), *k.field(b)
+	if len(la) != len(lb) {
+		return false
+	}
+	for i := range la {
+		if !sameVersion(la[i], lb[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (k *typedKind[T, PT, L, PL]) count(in *Inputs) int { return len(*k.field(in)) }
 
 func (k *typedKind[T, PT, L, PL]) copyList(in *Inputs) {
 	f := k.field(in)

@@ -26,12 +26,17 @@ type certResult struct {
 // certificate reads tls.crt and tls.key from a Secret for the object of rep.
 func (t *translator) certificate(rep *report, namespace, name string) certResult {
 	k := nsName{namespace, name}
+	t.noteRefusedData(rep, KindSecret, k)
+	return t.cachedCertificate(k)
+}
+
+// cachedCertificate reads a Secret's certificate once per build.
+func (t *translator) cachedCertificate(k nsName) certResult {
 	r, ok := t.certCache[k]
 	if !ok {
 		r = t.readCertificate(k)
 		t.certCache[k] = r
 	}
-	t.noteRefusedData(rep, KindSecret, k)
 	return r
 }
 

@@ -126,6 +126,11 @@ type report struct {
 	refused    *Refusal // the newest version was refused; an older one is translated
 	lastGood   bool     // what serves is the last good version (see refusedVersion)
 	notServed  bool     // the gateway does not take the object (ObjectStatus.NotServed)
+	// memo is the IngressRoute translation this report was recorded into or replayed
+	// from, and recorded the report's shape then: while the later steps leave it so,
+	// the status is the one the memo made last time (see rememberedStatus).
+	memo     *routeMemo
+	recorded reportShape
 }
 
 func (r *report) invalidf(reason bhv1.ConditionReason, msg string) {

@@ -101,6 +101,9 @@ func (t *translator) checkExpiry(rep *report, field string, c *snapshot.Certific
 	if t.opts.Now.IsZero() {
 		return
 	}
+	if t.rec != nil {
+		t.rec.dependsOn(c.NotAfter, t.opts)
+	}
 	switch left := c.NotAfter.Sub(t.opts.Now); {
 	case left <= 0:
 		rep.warn(bhv1.ReasonCertificateExpired, fmt.Sprintf("%s: certificate %q from %s expired at %s; clients will refuse it: renew the Secret",

@@ -161,6 +161,9 @@ type Options struct {
 	// gateway's own entry points ("Service NS/NAME": the ports the gateway's Service
 	// publishes), for the messages of listeners on other ports.
 	ListenerPortsFrom string
+	// Memo, when set, carries translations from one call to the next (see Memo): the
+	// result is the same as without it, only cheaper when few objects changed.
+	Memo *Memo
 }
 
 // ListenerEntryPoint is an entry point a Gateway listener can be served on.
@@ -250,7 +253,9 @@ type translator struct {
 	// removeHTTP and removeTCP are removeHTTPRoute and removeTCPRoute as values, made once:
 	// every route's rule slot entry holds one.
 	removeHTTP, removeTCP func(id string)
-	gw                    *gwState // the Gateway API part (gatewayapi.go)
+	memo                  *memoUse   // nil without Options.Memo (memo.go)
+	rec                   *routeMemo // the IngressRoute being recorded for the memo, or nil
+	gw                    *gwState   // the Gateway API part (gatewayapi.go)
 	snap                  *snapshot.Snapshot
 }
 
@@ -284,6 +289,10 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		snap: &snapshot.Snapshot{},
 	}
 	t.removeHTTP, t.removeTCP = t.removeHTTPRoute, t.removeTCPRoute
+	if opts.Memo != nil {
+		t.memo = opts.Memo.use(in, opts)
+		t.opts.Memo = nil
+	}
 	t.index()
 	t.buildPolicies()
 	t.buildTLSStore()
@@ -299,6 +308,9 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	t.buildHosts()
 	t.warnUnverifiedSubjects()
 	t.finish()
+	if t.memo != nil {
+		opts.Memo.keep(in, opts)
+	}
 	groups := map[Key]string{}
 	for k, g := range in.APIGroups {
 		groups[k] = g
@@ -313,9 +325,14 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	statuses := make(Statuses, len(t.reports))
 	var slab statusSlab
 	for k, r := range t.reports {
+		if st := r.rememberedStatus(groups[k], t.gw.status[k]); st != nil {
+			statuses[k] = st
+			continue
+		}
 		st := r.status(&slab, len(t.reports)-len(statuses))
 		st.APIGroup = groups[k]
 		st.GatewayAPI = t.gw.status[k]
+		r.rememberStatus(st)
 		statuses[k] = st
 	}
 	return t.snap, statuses

@@ -126,6 +126,9 @@ func (l *loader) admit(d *doc, obj map[string]any, kind, group string) *admissio
 	out.admitted, out.unsupported = true, unsupported
 	out.key = translate.Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
 	out.obj, out.decodeErr = decodeObject(data, kind)
+	if v := l.contentVersion(d); v != "" && out.decodeErr == nil {
+		out.obj.SetResourceVersion(v)
+	}
 	return out
 }
 
@@ -178,13 +181,17 @@ func decodeObject(data []byte, kind string) (translate.Object, error) {
 	return obj, nil
 }
 
-// decodeInto decodes one object of an input kind, created at created, and adds it to in.
-func decodeInto(data []byte, kind string, in *translate.Inputs, created metav1.Time) error {
+// decodeInto decodes one object of an input kind, created at created, of version version
+// (kept as decoded when empty), and adds it to in.
+func decodeInto(data []byte, kind string, in *translate.Inputs, created metav1.Time, version string) error {
 	obj, err := decodeObject(data, kind)
 	if err != nil {
 		return err
 	}
 	obj.SetCreationTimestamp(created)
+	if version != "" {
+		obj.SetResourceVersion(version)
+	}
 	k, _ := translate.KindNamed(kind)
 	k.Append(in, obj)
 	return nil

@@ -111,6 +111,9 @@ func (l *loader) core(d *doc, data []byte, raw map[string]any, gvk schema.GroupV
 		l.fieldErrors(d, errs)
 		return
 	}
+	if v := l.contentVersion(d); v != "" {
+		meta.ResourceVersion = v
+	}
 	if !l.claim(d, translate.Key{Kind: gvk.Kind, Namespace: meta.Namespace, Name: meta.Name}) {
 		return
 	}

@@ -111,7 +111,7 @@ func (l *loader) gatewayAPI(d *doc, obj map[string]any, gvk schema.GroupVersionK
 	if !l.claim(d, key) {
 		return
 	}
-	if err := decodeInto(data, gvk.Kind, l.res.Inputs, l.creationTime()); err != nil {
+	if err := decodeInto(data, gvk.Kind, l.res.Inputs, l.creationTime(), l.contentVersion(d)); err != nil {
 		delete(l.res.Origin, key)
 		l.problem(d, "", "cannot decode the admitted object: %v", err)
 	}

@@ -18,6 +18,8 @@ package manifests
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -127,9 +129,10 @@ func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 		return nil, err
 	}
 	l := &loader{
-		ctx:  context.Background(),
-		res:  newResultFor(m.lastDocuments()),
-		memo: m,
+		ctx:      context.Background(),
+		res:      newResultFor(m.lastDocuments()),
+		memo:     m,
+		versions: true,
 	}
 	l.res.Problems = append(l.res.Problems, problems...)
 	for _, f := range files {
@@ -157,7 +160,7 @@ func LoadStream(name string, data []byte) (*Result, error) {
 	if err := ourSchemas.load(); err != nil {
 		return nil, fmt.Errorf("embedded CRDs: %w", err)
 	}
-	l := &loader{ctx: context.Background(), res: newResult()}
+	l := &loader{ctx: context.Background(), res: newResult(), versions: true}
 	l.file(name, data)
 	return l.res, nil
 }
@@ -177,6 +180,23 @@ type loader struct {
 	res     *Result
 	ordinal int   // documents seen so far, across files
 	memo    *memo // nil: nothing is remembered across loads
+	// versions: every object's resourceVersion is its document's content hash (see
+	// contentVersion). Set for files; objects that come from the API server
+	// (LoadObjects) keep the server's.
+	versions bool
+}
+
+// contentVersion is the resourceVersion of an object read from a file: a hash of its
+// document. A folder has no API server to count versions, and whatever resourceVersion
+// the file holds (kubectl get -o yaml writes one) says nothing about its content; with
+// the hash, an unchanged document is the same version from one load to the next and any
+// edit is a new one, which is what translate's memo and lastgood go by.
+func (l *loader) contentVersion(d *doc) string {
+	if !l.versions {
+		return ""
+	}
+	sum := sha256.Sum256(d.data)
+	return "sha256:" + hex.EncodeToString(sum[:16])
 }
 
 // doc is one non-empty document of a file.

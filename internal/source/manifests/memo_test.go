@@ -171,3 +171,41 @@ func TestRememberingLoadReadsOnlyChangedFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestFolderObjectsAreVersionedByContent: an object read from a folder has its document's
+// content hash as its resourceVersion, whatever the file says: the same when the document
+// only moved, new when it was edited. (translate's memo replays a route's translation
+// while its version stays the same.)
+func TestFolderObjectsAreVersionedByContent(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	service := "apiVersion: v1\nkind: Service\nmetadata:\n  name: backend\n  namespace: demo\n  resourceVersion: \"123\"\nspec:\n  ports:\n  - {name: http, port: 80}\n"
+	versions := func() (route, svc string) {
+		t.Helper()
+		res, err := Load(dir)
+		if err != nil || len(res.Problems) > 0 || len(res.Inputs.IngressRoutes) != 1 || len(res.Inputs.Services) != 1 {
+			t.Fatalf("load: %v, problems %v", err, res.Problems)
+		}
+		return res.Inputs.IngressRoutes[0].ResourceVersion, res.Inputs.Services[0].ResourceVersion
+	}
+	write("b.yaml", memoRoute("web", "web.test")+"---\n"+service)
+	route, svc := versions()
+	if !strings.HasPrefix(route, "sha256:") || !strings.HasPrefix(svc, "sha256:") || route == svc {
+		t.Fatalf("want distinct content hashes as versions, got %q and %q (the file said 123)", route, svc)
+	}
+
+	write("a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n") // the documents move one place down
+	if r, s := versions(); r != route || s != svc {
+		t.Errorf("the documents only moved, but their versions changed: %q -> %q, %q -> %q", route, r, svc, s)
+	}
+
+	write("b.yaml", memoRoute("web", "web.example")+"---\n"+service)
+	if r, s := versions(); r == route || s != svc {
+		t.Errorf("only the route was edited: its version should change (%q -> %q) and the Service's not (%q -> %q)", route, r, svc, s)
+	}
+}

@@ -1,0 +1,261 @@
+package translate
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// Memo carries the translation of IngressRoutes from one Translate call to the next, so
+// that a change to one route of 10,000 does not translate the other 9,999 again (that was
+// most of a rebuild's CPU at that scale).
+//
+// What an IngressRoute's translation reads besides the route itself is the rest of the
+// inputs: Services and their EndpointSlices, Secrets, TLSOptions, ServersTransports,
+// Middlewares, the options. So a remembered translation is used only when the route is the
+// same version as when it was made and every other input is too, object for object (by
+// resourceVersion: the API server's, or the content hash a folder's loader gives). Any
+// other change (a Service, an endpoint, a Secret) translates every route again, as
+// without a memo. The certificate dates the translation compared with Options.Now bound
+// it in time as well (see routeMemo.from).
+//
+// Routes that take part in multi-layer routing (spec.parentRefs, as a parent or a child)
+// are always translated again: their translation reads the other routes of the tree.
+//
+// The result of Translate is the same with or without a Memo (TestMemoTranslatesAsWithout
+// checks that over random changes). A Memo is not safe for concurrent use: one rebuild loop
+// owns it, as it owns lastgood's Keeper.
+type Memo struct {
+	basis  *Inputs // the last call's inputs: their lists are copies
+	opts   Options
+	routes map[Key]*routeMemo
+	calls  uint64 // Translate calls made with the memo
+}
+
+// routeMemo is what translating one IngressRoute did, replayed instead of translating it.
+type routeMemo struct {
+	obj  *bhv1.IngressRoute
+	call uint64 // the last call that used it: the others are dropped when it ends
+	// report is the route's report as its translation left it, before the later steps
+	// (conflicts, hosts) added to it; its slices are clipped, so that appending to a
+	// replayed copy never writes into them.
+	report report
+	routes []*snapshot.HTTPRoute // appended to the snapshot; never written after translation
+	slots  []slotRecord
+	claims []claimRecord
+	// status is the last status made from this translation when nothing after it added
+	// to the report: a replay that stays so gives the same status, and gives it as the
+	// same object, which lets the consumers skip what did not change.
+	status *ObjectStatus
+	// from and until bound Options.Now for a replay: a certificate's expiry warning
+	// compared the two, and would say something else outside [from, until). Zero: no bound.
+	from, until time.Time
+}
+
+// slotRecord is a rule slot entry of the route (slotEntry without what a build supplies).
+type slotRecord struct {
+	slot      ruleSlot
+	id, field string
+	served    bool
+}
+
+// claimRecord is a host name claim of the route; its certificate is looked up again in
+// the replaying build (by secret), so that every claim on a host shares one certificate.
+type claimRecord struct {
+	name   string
+	claim  hostClaim
+	secret nsName
+}
+
+// memoUse is a Memo during one Translate call.
+type memoUse struct {
+	memo   *Memo
+	usable bool // everything but the IngressRoutes is as it was: remembered routes may replay
+}
+
+// use starts a Translate call with the memo.
+func (m *Memo) use(in *Inputs, opts Options) *memoUse {
+	m.calls++
+	if m.routes == nil {
+		m.routes = make(map[Key]*routeMemo, len(in.IngressRoutes))
+	}
+	return &memoUse{memo: m, usable: m.unchangedBasis(in, opts)}
+}
+
+// keep ends a Translate call: the memo holds what this call translated or replayed.
+func (m *Memo) keep(in *Inputs, opts Options) {
+	m.basis = in.ShallowCopy()
+	m.basis.Unsupported = maps.Clone(in.Unsupported)
+	m.basis.Replaced = maps.Clone(in.Replaced)
+	opts.Memo = nil
+	m.opts = opts
+	maps.DeleteFunc(m.routes, func(_ Key, r *routeMemo) bool { return r.call != m.calls })
+}
+
+// unchangedBasis reports whether everything an IngressRoute's translation reads besides
+// the route itself is as it was in the last call.
+func (m *Memo) unchangedBasis(in *Inputs, opts Options) bool {
+	if m.basis == nil || !sameOptions(m.opts, opts) {
+		return false
+	}
+	for _, k := range Kinds {
+		if k.Name() != KindIngressRoute && !k.sameVersions(m.basis, in) {
+			return false
+		}
+	}
+	return maps.EqualFunc(m.basis.Unsupported, in.Unsupported, slices.Equal) && maps.Equal(m.basis.Replaced, in.Replaced)
+}
+
+// sameOptions compares the options that translation reads, all but the clock: Now only
+// matters through certificate dates (routeMemo.from), and whether it is set at all.
+// TestMemoComparesEveryOption fails when a field is added without being compared here.
+func sameOptions(a, b Options) bool {
+	return a.GatewayNamespace == b.GatewayNamespace && a.AllowCrossNamespace == b.AllowCrossNamespace &&
+		a.AllowExternalNameServices == b.AllowExternalNameServices && a.ClusterDomain == b.ClusterDomain &&
+		a.Now.IsZero() == b.Now.IsZero() && a.ExpiryWarning == b.ExpiryWarning &&
+		a.IngressClass == b.IngressClass && a.IngressWithoutClass == b.IngressWithoutClass &&
+		a.RedirectPort == b.RedirectPort && a.TLSDefaultProfile == b.TLSDefaultProfile &&
+		maps.Equal(a.EntryPoints, b.EntryPoints) && maps.Equal(a.ListenerPorts, b.ListenerPorts) &&
+		a.ListenerPortsFrom == b.ListenerPortsFrom
+}
+
+// sameVersion reports whether two objects are the same version of one object. Only a
+// resourceVersion says so: an object without one (built in a test, say) is never taken
+// for another, even at the same address, since it may have been changed in place.
+func sameVersion(a, b metav1.Object) bool {
+	rv := a.GetResourceVersion()
+	return rv != "" && rv == b.GetResourceVersion() && a.GetUID() == b.GetUID() &&
+		a.GetName() == b.GetName() && a.GetNamespace() == b.GetNamespace()
+}
+
+// memoizable reports whether an IngressRoute's translation may be remembered and replayed:
+// it reads no other route. (What it writes is its report, its routes, its rule slots and
+// its host claims: record keeps all four.)
+func (t *translator) memoizable(ir *bhv1.IngressRoute, tree *parentage) bool {
+	return t.memo != nil && len(ir.Spec.ParentRefs) == 0 && tree.root(nsName{ir.Namespace, ir.Name})
+}
+
+// replay adds a remembered translation of ir to this build, if there is one it may use.
+func (t *translator) replay(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntry) bool {
+	if !t.memo.usable {
+		return false
+	}
+	key := Key{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}
+	m, ok := t.memo.memo.routes[key]
+	if !ok || !sameVersion(m.obj, ir) || !m.covers(t.opts.Now) {
+		return false
+	}
+	rep := t.reportFor(KindIngressRoute, &ir.ObjectMeta)
+	*rep = m.report
+	rep.memo, rep.recorded = m, rep.shape()
+	t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, m.routes...)
+	for _, s := range m.slots {
+		// The creation time is the new object's: a folder's loader derives it from the
+		// document's place, which may have moved while the document stayed the same.
+		slots[s.slot] = append(slots[s.slot], slotEntry{created: ir.CreationTimestamp, id: s.id, rep: rep, field: s.field, served: s.served, remove: t.removeHTTP})
+	}
+	for _, c := range m.claims {
+		hc := c.claim
+		hc.rep = rep
+		if hc.cert != nil {
+			hc.cert = t.cachedCertificate(c.secret).cert
+		}
+		t.hostClaims[c.name] = append(t.hostClaims[c.name], hc)
+	}
+	m.obj, m.call = ir, t.memo.memo.calls
+	return true
+}
+
+// record translates ir with build and remembers what that did.
+func (t *translator) record(ir *bhv1.IngressRoute, build func()) {
+	key := Key{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}
+	before := len(t.snap.HTTPRoutes)
+	t.rec = &routeMemo{obj: ir, call: t.memo.memo.calls}
+	build()
+	m := t.rec
+	t.rec = nil
+	m.routes = slices.Clone(t.snap.HTTPRoutes[before:])
+	if rep, ok := t.reports[key]; ok {
+		m.report = rep.clipped()
+		rep.memo, rep.recorded = m, rep.shape()
+	}
+	t.memo.memo.routes[key] = m
+}
+
+// reportShape is what the steps after an IngressRoute's translation can change in its
+// report: they add findings (a conflict lost, a host's TLSOptions at odds) and take back
+// routes counted as served.
+type reportShape struct {
+	invalid, refs, notReady, warnings, served int
+}
+
+func (r *report) shape() reportShape {
+	return reportShape{invalid: len(r.invalid), refs: len(r.refs), notReady: len(r.notReady), warnings: len(r.warnings), served: r.served}
+}
+
+// rememberedStatus is the status the memo made from this report last time, if the report
+// is as its translation left it, as it was then; nil otherwise.
+func (r *report) rememberedStatus(group string, gw *GatewayAPIStatus) *ObjectStatus {
+	if r.memo == nil || r.memo.status == nil || r.shape() != r.recorded {
+		return nil
+	}
+	if st := r.memo.status; st.APIGroup == group && st.GatewayAPI == gw {
+		return st
+	}
+	return nil
+}
+
+// rememberStatus keeps st for the next build, if the report is as its translation left it.
+func (r *report) rememberStatus(st *ObjectStatus) {
+	if r.memo != nil {
+		r.memo.status = nil
+		if r.shape() == r.recorded {
+			r.memo.status = st
+		}
+	}
+}
+
+// clipped is a copy of the report whose slices have no room to grow into.
+func (r *report) clipped() report {
+	c := *r
+	c.invalid, c.refs, c.notReady, c.warnings = slices.Clip(c.invalid), slices.Clip(c.refs), slices.Clip(c.notReady), slices.Clip(c.warnings)
+	c.hosts, c.certs = slices.Clip(c.hosts), slices.Clip(c.certs)
+	return c
+}
+
+// dependsOn narrows the time in which the recorded translation holds to the span in
+// which checkExpiry says the same of a certificate that expires at notAfter.
+func (m *routeMemo) dependsOn(notAfter time.Time, opts Options) {
+	// checkExpiry tells three spans apart: now < notAfter-warning (nothing), then expiring
+	// soon, then now >= notAfter (expired). Each edge is the first instant of a span.
+	now := opts.Now
+	edges := []time.Time{notAfter}
+	if opts.ExpiryWarning > 0 {
+		edges = append(edges, notAfter.Add(-opts.ExpiryWarning+time.Nanosecond))
+	}
+	for _, e := range edges {
+		switch {
+		case !e.After(now) && (m.from.IsZero() || e.After(m.from)):
+			m.from = e
+		case e.After(now) && (m.until.IsZero() || e.Before(m.until)):
+			m.until = e
+		}
+	}
+}
+
+// covers reports whether the recorded translation holds at now.
+func (m *routeMemo) covers(now time.Time) bool {
+	return (m.from.IsZero() || !now.Before(m.from)) && (m.until.IsZero() || now.Before(m.until))
+}
+
+// root reports whether k takes no part in multi-layer routing: no child names it as a
+// parent, and it is not a child.
+func (p *parentage) root(k nsName) bool {
+	_, refused := p.refused[k]
+	return !refused && len(p.of[k]) == 0 && !p.parents[k]
+}

@@ -1,0 +1,336 @@
+package translate
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// TestMemoTranslatesAsWithout runs every golden case through a series of random changes
+// (a route edited, moved, removed, or copied unchanged; a Service, EndpointSlice or Secret
+// changed; a field marked unsupported; an option; the clock across certificate dates), and
+// after each one translates with the memo of the previous steps and without any: the
+// snapshots and the statuses must be the same. It also checks that a build never changes
+// the snapshot of an earlier one, which shares the routes it replays.
+func TestMemoTranslatesAsWithout(t *testing.T) {
+	cases, err := filepath.Glob("testdata/*.in.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed := 0
+	for i, path := range cases {
+		name := strings.TrimSuffix(filepath.Base(path), ".in.yaml")
+		t.Run(name, func(t *testing.T) {
+			in, opts := loadCase(t, path)
+			versions := 0
+			version := func(o metav1.Object) {
+				versions++
+				o.SetResourceVersion(fmt.Sprintf("v%d", versions))
+			}
+			in.Visit(func(_ Key, o metav1.Object) metav1.Object { version(o); return nil })
+			memo := &Memo{}
+			r := rand.New(rand.NewPCG(uint64(i), 7))
+			var earlier [][]byte // the earlier builds' snapshots, as built
+			var earlierSnaps []any
+			for step := 0; step < 12; step++ {
+				what := "unchanged"
+				if step > 0 {
+					what = mutate(r, in, &opts, version)
+				}
+				want, wantStatuses := Translate(in, opts)
+				memoOpts := opts
+				memoOpts.Memo = memo
+				before := len(memo.routes)
+				got, gotStatuses := Translate(in, memoOpts)
+				if step > 0 && before > 0 {
+					replayed++
+				}
+				w, g := marshal(t, want), marshal(t, got)
+				if !bytes.Equal(w, g) {
+					t.Fatalf("step %d (%s): the snapshot differs with the memo:\n%s", step, what, diffLines(w, g))
+				}
+				if !equality.Semantic.DeepEqual(wantStatuses, gotStatuses) {
+					ws, gs := marshal(t, byName(wantStatuses)), marshal(t, byName(gotStatuses))
+					t.Fatalf("step %d (%s): the statuses differ with the memo:\n%s", step, what, diffLines(ws, gs))
+				}
+				for j, snap := range earlierSnaps {
+					if now := marshal(t, snap); !bytes.Equal(now, earlier[j]) {
+						t.Fatalf("step %d (%s): the snapshot of step %d changed after it was built:\n%s", step, what, j, diffLines(earlier[j], now))
+					}
+				}
+				earlier, earlierSnaps = append(earlier, g), append(earlierSnaps, got)
+			}
+		})
+	}
+	if replayed == 0 {
+		t.Error("no step had anything remembered: the test exercises nothing")
+	}
+}
+
+// TestMemoReplaysUnchangedRoutes checks that the memo is used at all: a second build of
+// the same IngressRoutes, each copied to a new address and moved in time, replays them.
+func TestMemoReplaysUnchangedRoutes(t *testing.T) {
+	in, opts := loadCase(t, "testdata/e2e-tls-traefik-example.in.yaml")
+	in.Visit(func(k Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
+	memo := &Memo{}
+	opts.Memo = memo
+	first, _ := Translate(in, opts)
+	if len(memo.routes) == 0 {
+		t.Fatal("nothing was remembered")
+	}
+	for i, ir := range in.IngressRoutes {
+		moved := ir.DeepCopy()
+		moved.CreationTimestamp = metav1.NewTime(moved.CreationTimestamp.Add(time.Hour))
+		in.IngressRoutes[i] = moved
+	}
+	remembered := map[Key]*routeMemo{}
+	for k, m := range memo.routes {
+		remembered[k] = m
+	}
+	second, _ := Translate(in, opts)
+	for k, m := range memo.routes {
+		if remembered[k] != m {
+			t.Errorf("%s was translated again; want its remembered translation replayed", k)
+		}
+	}
+	// The replayed host claims carry this build's certificates, not the last one's.
+	old := map[*snapshot.Certificate]bool{}
+	for _, h := range first.TLS.Hosts {
+		old[h.Certificate] = h.Certificate != nil
+	}
+	for _, h := range second.TLS.Hosts {
+		if old[h.Certificate] {
+			t.Errorf("host %s serves the certificate object of the previous build", h.Name)
+		}
+	}
+	if len(second.TLS.Hosts) == 0 {
+		t.Error("the case serves no TLS host: it checks nothing about certificates")
+	}
+	// A new version is translated again.
+	edited := in.IngressRoutes[0].DeepCopy()
+	edited.ResourceVersion = "2"
+	in.IngressRoutes[0] = edited
+	Translate(in, opts)
+	k := Key{Kind: KindIngressRoute, Namespace: edited.Namespace, Name: edited.Name}
+	if memo.routes[k] == remembered[k] {
+		t.Errorf("%s changed but its old translation was replayed", k)
+	}
+}
+
+// mutate makes one random change to the inputs and says what it was.
+func mutate(r *rand.Rand, in *Inputs, opts *Options, version func(metav1.Object)) string {
+	switch r.IntN(10) {
+	case 0, 1, 2:
+		if len(in.IngressRoutes) == 0 {
+			return "nothing (no IngressRoute to edit)"
+		}
+		i := r.IntN(len(in.IngressRoutes))
+		ir := in.IngressRoutes[i].DeepCopy()
+		switch {
+		case r.IntN(4) == 0:
+			// A child IngressRoute (spec.parentRefs) may not name entry points: it is
+			// refused, and its parents lose a child.
+			ir.Spec.EntryPoints = append(ir.Spec.EntryPoints, "web")
+		case len(ir.Spec.Routes) > 0 && r.IntN(2) == 0:
+			// The match of another route: the two may now conflict, and the other one,
+			// unchanged and replayed, gain or lose.
+			other := in.IngressRoutes[r.IntN(len(in.IngressRoutes))]
+			if len(other.Spec.Routes) > 0 {
+				ir.Spec.EntryPoints = other.Spec.EntryPoints
+				ir.Spec.Routes[0].Match, ir.Spec.Routes[0].Priority = other.Spec.Routes[0].Match, other.Spec.Routes[0].Priority
+			}
+		case len(ir.Spec.Routes) > 0 && r.IntN(2) == 0:
+			ir.Spec.Routes[0].Priority++
+		case len(ir.Spec.Routes) > 0 && r.IntN(2) == 0:
+			ir.Spec.Routes[0].Match = "Host(`memo-" + ir.Name + ".example`)"
+		default:
+			ir.Spec.TLS = nil
+		}
+		version(ir)
+		in.IngressRoutes[i] = ir
+		return "IngressRoute " + ir.Name + " edited"
+	case 3:
+		if len(in.IngressRoutes) == 0 {
+			return "nothing (no IngressRoute to move)"
+		}
+		// The same version, at a new address and created at another time, as a folder
+		// gives it when a file is added before it.
+		// Just before or after another route's, so that a conflict between them can turn.
+		i := r.IntN(len(in.IngressRoutes))
+		ir := in.IngressRoutes[i].DeepCopy()
+		other := in.IngressRoutes[r.IntN(len(in.IngressRoutes))].CreationTimestamp
+		ir.CreationTimestamp = metav1.NewTime(other.Add(time.Duration(r.IntN(3)-1) * time.Second))
+		in.IngressRoutes[i] = ir
+		return "IngressRoute " + ir.Name + " moved in time"
+	case 4:
+		if len(in.IngressRoutes) == 0 {
+			return "nothing (no IngressRoute to remove)"
+		}
+		i := r.IntN(len(in.IngressRoutes))
+		name := in.IngressRoutes[i].Name
+		in.IngressRoutes = slices.Delete(slices.Clone(in.IngressRoutes), i, i+1)
+		return "IngressRoute " + name + " removed"
+	case 5:
+		return mutateReferenced(r, in, version)
+	case 6:
+		if len(in.IngressRoutes) == 0 {
+			return "nothing (no IngressRoute to mark)"
+		}
+		ir := in.IngressRoutes[r.IntN(len(in.IngressRoutes))]
+		if r.IntN(2) == 0 {
+			// As lastgood does when the newest version of the route was refused.
+			rep := map[Key]Refusal{}
+			for k, v := range in.Replaced {
+				rep[k] = v
+			}
+			rep[Key{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}] = Refusal{Generation: 9, ServingGeneration: 8, Reason: bhv1.ReasonInvalid, Message: "refused by the memo test"}
+			in.Replaced = rep
+			return "IngressRoute " + ir.Name + " replaced by its last good version"
+		}
+		u := map[Key][]UnsupportedField{}
+		for k, v := range in.Unsupported {
+			u[k] = v
+		}
+		u[Key{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}] = []UnsupportedField{{Path: "spec.memo", Hint: "set by the memo test"}}
+		in.Unsupported = u
+		return "IngressRoute " + ir.Name + " marked unsupported"
+	case 7:
+		opts.AllowCrossNamespace = !opts.AllowCrossNamespace
+		return "allowCrossNamespace toggled"
+	default:
+		// Around expiring.crt's dates (it expires 2026-01-10, warned from 2025-12-27).
+		opts.Now = goldenNow.Add(time.Duration(r.IntN(40*24)-20*24) * time.Hour)
+		return "clock set to " + opts.Now.Format(time.RFC3339)
+	}
+}
+
+// mutateReferenced changes an object that routes read.
+func mutateReferenced(r *rand.Rand, in *Inputs, version func(metav1.Object)) string {
+	switch r.IntN(3) {
+	case 0:
+		if len(in.EndpointSlices) == 0 {
+			return "nothing (no EndpointSlice)"
+		}
+		i := r.IntN(len(in.EndpointSlices))
+		es := in.EndpointSlices[i].DeepCopy()
+		es.Endpoints = nil
+		version(es)
+		in.EndpointSlices = slices.Clone(in.EndpointSlices)
+		in.EndpointSlices[i] = es
+		return "EndpointSlice " + es.Name + " emptied"
+	case 1:
+		if len(in.Services) == 0 {
+			return "nothing (no Service)"
+		}
+		i := r.IntN(len(in.Services))
+		svc := in.Services[i].DeepCopy()
+		for j := range svc.Spec.Ports {
+			svc.Spec.Ports[j].Name += "-renamed"
+		}
+		version(svc)
+		in.Services = slices.Clone(in.Services)
+		in.Services[i] = svc
+		return "Service " + svc.Name + " ports renamed"
+	default:
+		if len(in.Secrets) == 0 {
+			return "nothing (no Secret)"
+		}
+		i := r.IntN(len(in.Secrets))
+		s := in.Secrets[i].DeepCopy()
+		delete(s.Data, "tls.crt")
+		version(s)
+		in.Secrets = slices.Clone(in.Secrets)
+		in.Secrets[i] = s
+		return "Secret " + s.Name + " lost tls.crt"
+	}
+}
+
+func byName(s Statuses) map[string]*ObjectStatus {
+	out := make(map[string]*ObjectStatus, len(s))
+	for k, st := range s {
+		out[k.String()] = st
+	}
+	return out
+}
+
+func marshal(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := yaml.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestMemoComparesEveryOption fails when Options gains a field that sameOptions does not
+// compare: a memo would then replay translations made under another value of it.
+func TestMemoComparesEveryOption(t *testing.T) {
+	compared := []string{"GatewayNamespace", "AllowCrossNamespace", "AllowExternalNameServices", "ClusterDomain",
+		"Now", "ExpiryWarning", "IngressClass", "IngressWithoutClass", "RedirectPort", "TLSDefaultProfile",
+		"EntryPoints", "ListenerPorts", "ListenerPortsFrom", "Memo"}
+	typ := reflect.TypeFor[Options]()
+	for i := range typ.NumField() {
+		if f := typ.Field(i); !slices.Contains(compared, f.Name) {
+			t.Errorf("Options.%s is not compared by sameOptions: compare it there (memo.go), then list it here", f.Name)
+		}
+	}
+}
+
+// TestMemoComparesEveryInput fails when Inputs gains a field that the memo's basis does
+// not cover: the object lists are compared through Kinds, the rest by name here.
+func TestMemoComparesEveryInput(t *testing.T) {
+	notRead := []string{"APIGroups", "Refused", "RemovedAPIVersions"} // statuses and Ingresses only, never an IngressRoute's translation
+	compared := []string{"Unsupported", "Replaced"}
+	typ := reflect.TypeFor[Inputs]()
+	lists := 0
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		switch {
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Pointer:
+			lists++
+		case !slices.Contains(notRead, f.Name) && !slices.Contains(compared, f.Name):
+			t.Errorf("Inputs.%s is not part of the memo's basis: compare it in unchangedBasis (memo.go), then list it here", f.Name)
+		}
+	}
+	if lists != len(Kinds) {
+		t.Errorf("Inputs has %d object lists and Kinds %d: the memo compares the lists of Kinds only", lists, len(Kinds))
+	}
+}
+
+// TestMemoKeepsConflictsByCreationTime: a folder gives an unchanged document a new
+// creation time when a file is added before it. A replayed route competes with its new
+// one: here the two routes of a conflict swap ages, and the other one wins.
+func TestMemoKeepsConflictsByCreationTime(t *testing.T) {
+	in, opts := loadCase(t, "testdata/conflict-same-match-older-wins.in.yaml")
+	in.Visit(func(k Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
+	opts.Memo = &Memo{}
+	winner := func() string {
+		snap, _ := Translate(in, opts)
+		if len(snap.HTTPRoutes) != 1 {
+			t.Fatalf("want one route served, got %d", len(snap.HTTPRoutes))
+		}
+		return snap.HTTPRoutes[0].Source.Name
+	}
+	if w := winner(); w != "zz-shop-v1" {
+		t.Fatalf("the older route should win, got %s", w)
+	}
+	a, b := in.IngressRoutes[0].DeepCopy(), in.IngressRoutes[1].DeepCopy()
+	a.CreationTimestamp, b.CreationTimestamp = b.CreationTimestamp, a.CreationTimestamp
+	in.IngressRoutes[0], in.IngressRoutes[1] = a, b
+	if w := winner(); w != "aa-shop-v2" {
+		t.Errorf("after the routes swapped ages, %s won; want aa-shop-v2, now the older", w)
+	}
+}
