@@ -66,7 +66,7 @@ func TestFromCluster(t *testing.T) {
 	for _, s := range in.Secrets {
 		got = append(got, s.Namespace+"/"+s.Name)
 	}
-	if len(in.IngressRoutes) != 1 || strings.Join(got, ",") != "web/a,bridgehead/e" {
+	if len(in.IngressRoutes) != 1 || strings.Join(got, ",") != "bridgehead/e,web/a" {
 		t.Fatalf("want the watched namespaces only, got %d routes and Secrets %v", len(in.IngressRoutes), got)
 	}
 }

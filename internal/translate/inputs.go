@@ -13,6 +13,15 @@ func (in *Inputs) Visit(fn func(Key, metav1.Object) metav1.Object) {
 	}
 }
 
+// SortByName puts every list in namespace/name order. A cluster's cache lists objects in
+// no particular order; sorted, two reads of an unchanged cluster give the same lists, which
+// Memo compares object by object.
+func (in *Inputs) SortByName() {
+	for _, k := range Kinds {
+		k.sortList(in)
+	}
+}
+
 // Count is the number of input objects.
 func (in *Inputs) Count() int {
 	n := 0

@@ -1,12 +1,15 @@
 package translate
 
 import (
+	"cmp"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"slices"
+	"strings"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/ingressannotations"
@@ -63,6 +66,7 @@ type Kind interface {
 	// this kind, in the same order (see sameVersion).
 	sameVersions(a, b *Inputs) bool
 	count(in *Inputs) int
+	sortList(in *Inputs)
 }
 
 // Kinds are the input kinds, ours first.
@@ -246,6 +250,12 @@ func (k *typedKind[T, PT, L, PL]) sameVersions(a, b *Inputs) bool {
 }
 
 func (k *typedKind[T, PT, L, PL]) count(in *Inputs) int { return len(*k.field(in)) }
+
+func (k *typedKind[T, PT, L, PL]) sortList(in *Inputs) {
+	slices.SortFunc(*k.field(in), func(a, b PT) int {
+		return cmp.Or(strings.Compare(a.GetNamespace(), b.GetNamespace()), strings.Compare(a.GetName(), b.GetName()))
+	})
+}
 
 func (k *typedKind[T, PT, L, PL]) copyList(in *Inputs) {
 	f := k.field(in)

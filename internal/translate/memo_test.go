@@ -3,6 +3,7 @@ package translate
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
@@ -332,5 +333,28 @@ func TestMemoKeepsConflictsByCreationTime(t *testing.T) {
 	in.IngressRoutes[0], in.IngressRoutes[1] = a, b
 	if w := winner(); w != "aa-shop-v2" {
 		t.Errorf("after the routes swapped ages, %s won; want aa-shop-v2, now the older", w)
+	}
+}
+
+// TestMemoSurvivesAnotherListOrder: a cluster's cache lists objects in any order; once
+// sorted (kube.Read does it), an unchanged cluster read twice replays every route.
+func TestMemoSurvivesAnotherListOrder(t *testing.T) {
+	in, opts := loadCase(t, "testdata/middleware-errors.in.yaml")
+	in.Visit(func(k Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
+	if len(in.Services) < 2 {
+		t.Fatal("the case needs two Services to reorder")
+	}
+	opts.Memo = &Memo{}
+	in.SortByName()
+	Translate(in, opts)
+	remembered := maps.Clone(opts.Memo.routes)
+	slices.Reverse(in.Services)
+	slices.Reverse(in.IngressRoutes)
+	in.SortByName()
+	Translate(in, opts)
+	for k, m := range opts.Memo.routes {
+		if remembered[k] != m {
+			t.Errorf("%s was translated again after the lists were read in another order", k)
+		}
 	}
 }

@@ -133,6 +133,7 @@ func Read(ctx context.Context, c client.Reader, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	in.SortByName()
 	return res, nil
 }
 
