@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,7 @@ func (t *translator) buildIngressRoutes() {
 	irs := sortedByName(t.in.IngressRoutes)
 	slots := make(map[ruleSlot][]slotEntry, len(irs))
 	tree := t.parentage(irs)
+	t.snap.HTTPRoutes = slices.Grow(t.snap.HTTPRoutes, len(irs))
 	for _, ir := range irs {
 		if !t.memoizable(ir, tree) {
 			t.buildIngressRoute(ir, slots, tree)

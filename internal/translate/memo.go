@@ -150,9 +150,11 @@ func (t *translator) replay(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntr
 	if !ok || !sameVersion(m.obj, ir) || !m.covers(t.opts.Now) {
 		return false
 	}
-	rep := t.reportFor(KindIngressRoute, &ir.ObjectMeta)
+	// The report is the remembered one (reportFor would only make an empty one first).
+	rep := t.newReport()
 	*rep = m.report
 	rep.memo, rep.recorded = m, rep.shape()
+	t.reports[key] = rep
 	t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, m.routes...)
 	for _, s := range m.slots {
 		// The creation time is the new object's: a folder's loader derives it from the
@@ -256,6 +258,9 @@ func (m *routeMemo) covers(now time.Time) bool {
 // root reports whether k takes no part in multi-layer routing: no child names it as a
 // parent, and it is not a child.
 func (p *parentage) root(k nsName) bool {
+	if len(p.refused) == 0 && len(p.of) == 0 && len(p.parents) == 0 {
+		return true // no route names a parent: the usual folder or cluster
+	}
 	_, refused := p.refused[k]
 	return !refused && len(p.of[k]) == 0 && !p.parents[k]
 }
