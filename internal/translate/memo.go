@@ -181,11 +181,13 @@ func (t *translator) record(ir *bhv1.IngressRoute, build func()) {
 	build()
 	m := t.rec
 	t.rec = nil
-	m.routes = slices.Clone(t.snap.HTTPRoutes[before:])
-	if rep, ok := t.reports[key]; ok {
-		m.report = rep.clipped()
-		rep.memo, rep.recorded = m, rep.shape()
+	rep, ok := t.reports[key]
+	if !ok {
+		return // nothing to replay a report from (every translated route has one)
 	}
+	m.routes = slices.Clone(t.snap.HTTPRoutes[before:])
+	m.report = rep.clipped()
+	rep.memo, rep.recorded = m, rep.shape()
 	t.memo.memo.routes[key] = m
 }
 

@@ -323,17 +323,23 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	}
 
 	statuses := make(Statuses, len(t.reports))
-	var slab statusSlab
+	var fresh []*report // those without a remembered status
 	for k, r := range t.reports {
 		if st := r.rememberedStatus(groups[k], t.gw.status[k]); st != nil {
 			statuses[k] = st
-			continue
+		} else {
+			fresh = append(fresh, r)
 		}
-		st := r.status(&slab, len(t.reports)-len(statuses))
-		st.APIGroup = groups[k]
-		st.GatewayAPI = t.gw.status[k]
+	}
+	// The slab is sized for exactly the new statuses: the memo keeps some of them for
+	// the next builds, and each keeps its whole chunk alive.
+	var slab statusSlab
+	for i, r := range fresh {
+		st := r.status(&slab, len(fresh)-i)
+		st.APIGroup = groups[r.key]
+		st.GatewayAPI = t.gw.status[r.key]
 		r.rememberStatus(st)
-		statuses[k] = st
+		statuses[r.key] = st
 	}
 	return t.snap, statuses
 }
