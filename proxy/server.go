@@ -163,6 +163,7 @@ type Server struct {
 	tcpConns     tcpTracker
 	connCounters connCounters  // inFlightConn counts, across snapshot swaps (tcpfilter.go)
 	mirrorSlots  chan struct{} // copies for mirrors in flight (mirror.go)
+	kept         keptRoutes    // the last compile's routes, for the next (kept.go)
 
 	// Logs.
 	log       *slog.Logger

@@ -31,6 +31,8 @@ type route struct {
 	stats   *metrics.Route
 	// children is set on a parent route: the router of its child routes.
 	children *childRouter
+	// holds is what the route holds in the server's registries (kept.go).
+	holds holds
 }
 
 // compile builds the serving state of a snapshot. It runs on every swap, off the hot
@@ -45,38 +47,27 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		transports[t.ID] = t
 	}
 	env := &middleware.Env{Upstreams: s.pool, Transports: transports, Fail: s.fail, Log: s.log}
-	var routes []*route
+	routes := make([]*route, 0, len(snap.HTTPRoutes))
 	children := childRoutes(snap.HTTPRoutes)
+
+	s.kept.mu.Lock()
+	defer s.kept.mu.Unlock()
+	previous := s.kept.keeps(transports)
+	keep := s.kept.next(len(snap.HTTPRoutes))
 	for _, hr := range snap.HTTPRoutes {
-		r := &route{snap: hr, policy: hr.Policy, stats: s.metrics.Route(hr.ID)}
-		parsed, err := rule.Parse(hr.Match, rule.HTTP)
-		if err != nil {
-			// translate parsed it already; this only guards against a version skew.
-			s.log.Error("route rule does not compile", "route", hr.ID, "error", err)
-			continue
-		}
-		r.rule = parsed
-		switch {
-		case hr.Failure != nil:
-			r.handler = failureHandler(s, r, hr.Failure.Header(), hr.Failure.Status)
-		case len(children[hr.ID]) > 0:
-			// A parent route: its middlewares, then the child routes decide (see children.go).
-			r.children = &childRouter{srv: s, ids: children[hr.ID]}
-			r.handler = s.middlewares.Chain(hr.Middlewares, r.children)
-		default:
-			// The Service of an errors page is forwarded to as the route's backends are,
-			// on the route's behalf (its failures show on the route).
-			routeEnv := *env
-			routeEnv.Backends = func(b *snapshot.Backend) http.Handler {
-				return s.forwarder(r, []*snapshot.Backend{b}, transports, used)
+		r, kept := previous[hr], true
+		if r == nil || len(children[hr.ID]) > 0 {
+			if r, kept = s.compileRoute(hr, children[hr.ID], env, transports), false; r == nil {
+				continue
 			}
-			r.handler = s.middlewares.Build(&routeEnv, hr.Middlewares, s.forwarder(r, hr.Backends, transports, used))
 		}
-		if t := hr.Timeouts; t != nil && t.Request > 0 && hr.Failure == nil {
-			r.handler = &requestTimeout{next: r.handler, d: t.Request}
+		s.hold(r, used, kept)
+		if keepable(r) {
+			keep[hr] = r
 		}
 		routes = append(routes, r)
 	}
+	s.kept.remember(transports, keep)
 	linkChildren(routes)
 	s.compileTCP(st, transports, used)
 	s.compileUDP(st)
@@ -100,9 +91,43 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	return st
 }
 
+// compileRoute builds one HTTP route, or returns nil when its rule does not parse.
+// children are the IDs of its child routes, if it is a parent.
+func (s *Server) compileRoute(hr *snapshot.HTTPRoute, children []string, env *middleware.Env, transports map[string]*snapshot.Transport) *route {
+	r := &route{snap: hr, policy: hr.Policy, stats: s.metrics.Route(hr.ID)}
+	parsed, err := rule.Parse(hr.Match, rule.HTTP)
+	if err != nil {
+		// translate parsed it already; this only guards against a version skew.
+		s.log.Error("route rule does not compile", "route", hr.ID, "error", err)
+		return nil
+	}
+	r.rule = parsed
+	switch {
+	case hr.Failure != nil:
+		r.handler = failureHandler(s, r, hr.Failure.Header(), hr.Failure.Status)
+	case len(children) > 0:
+		// A parent route: its middlewares, then the child routes decide (see children.go).
+		r.children = &childRouter{srv: s, ids: children}
+		r.handler, r.holds.memory = s.middlewares.BuildHolding(nil, hr.Middlewares, r.children)
+	default:
+		// The Service of an errors page is forwarded to as the route's backends are,
+		// on the route's behalf (its failures show on the route).
+		routeEnv := *env
+		routeEnv.Backends = func(b *snapshot.Backend) http.Handler {
+			return s.forwarder(r, []*snapshot.Backend{b}, transports)
+		}
+		r.handler, r.holds.memory = s.middlewares.BuildHolding(&routeEnv, hr.Middlewares, s.forwarder(r, hr.Backends, transports))
+	}
+	if t := hr.Timeouts; t != nil && t.Request > 0 && hr.Failure == nil {
+		r.handler = &requestTimeout{next: r.handler, d: t.Request}
+	}
+	return r
+}
+
 // forwarder builds the handler that balances a route's requests over backends (the
 // route's own, or the Service of an errors page).
-func (s *Server) forwarder(r *route, backends []*snapshot.Backend, transports map[string]*snapshot.Transport, used map[*health.Endpoint]bool) http.Handler {
+// What it holds in the server's registries goes to r.holds.
+func (s *Server) forwarder(r *route, backends []*snapshot.Backend, transports map[string]*snapshot.Transport) http.Handler {
 	f := &forwarder{srv: s, route: r}
 	if t := r.snap.Timeouts; t != nil {
 		f.backendTimeout = t.BackendRequest
@@ -112,7 +137,7 @@ func (s *Server) forwarder(r *route, backends []*snapshot.Backend, transports ma
 		cb := &backend{snap: b, failure: b.Failure}
 		for _, ep := range b.Endpoints {
 			es := s.health.Get(b.Service.String()+"/"+b.Port+"/"+b.Scheme, ep.Address)
-			used[es] = true
+			r.holds.endpoints = append(r.holds.endpoints, es)
 			cb.endpoints = append(cb.endpoints, es)
 		}
 		if b.Sticky != nil {
@@ -126,6 +151,7 @@ func (s *Server) forwarder(r *route, backends []*snapshot.Backend, transports ma
 		}
 		if b.HealthCheck != nil && cb.failure == nil && len(cb.endpoints) > 0 {
 			s.healthChecks.Ensure(b, cb.proxy.Transport, cb.endpoints)
+			r.holds.checks = append(r.holds.checks, heldCheck{backend: b, rt: cb.proxy.Transport, endpoints: cb.endpoints})
 		}
 		f.backends = append(f.backends, cb)
 		w := b.Weight

@@ -42,9 +42,36 @@ func (mem *Memory) Chain(mws []*snapshot.Middleware, next http.Handler) http.Han
 // passes its upstream pool and the snapshot's transports, so that the auth server is
 // reached through the same verified transport code as backends.
 func (mem *Memory) Build(env *Env, mws []*snapshot.Middleware, next http.Handler) http.Handler {
+	return mem.build(env, mws, next, nil)
+}
+
+// Held names the state a chain built with BuildHolding uses, for Hold.
+type Held []string
+
+// BuildHolding is Build, and also names the state the chain uses: a caller that keeps
+// the chain for a later snapshot passes it to Hold then, so that Sweep keeps that state.
+func (mem *Memory) BuildHolding(env *Env, mws []*snapshot.Middleware, next http.Handler) (http.Handler, Held) {
+	var held Held
+	h := mem.build(env, mws, next, &held)
+	return h, held
+}
+
+// Hold marks the state of a chain built before as used, as building it again would.
+func (mem *Memory) Hold(held Held) {
+	if mem == nil || len(held) == 0 {
+		return
+	}
+	mem.mu.Lock()
+	defer mem.mu.Unlock()
+	for _, k := range held {
+		mem.used[k] = true
+	}
+}
+
+func (mem *Memory) build(env *Env, mws []*snapshot.Middleware, next http.Handler, held *Held) http.Handler {
 	h := next
 	for i := len(mws) - 1; i >= 0; i-- {
-		if s := mem.stateful(env, mws[i], h); s != nil {
+		if s := mem.stateful(env, mws[i], h, held); s != nil {
 			h = s
 			continue
 		}
@@ -81,7 +108,7 @@ func (mem *Memory) Sweep() {
 
 // stateful builds the middlewares that count or call out (forwardAuth, errors pages), or
 // returns nil for the others. A nil Memory gives each build fresh state.
-func (mem *Memory) stateful(env *Env, m *snapshot.Middleware, next http.Handler) http.Handler {
+func (mem *Memory) stateful(env *Env, m *snapshot.Middleware, next http.Handler, held *Held) http.Handler {
 	switch {
 	case m == nil:
 		return nil
@@ -90,12 +117,12 @@ func (mem *Memory) stateful(env *Env, m *snapshot.Middleware, next http.Handler)
 		if mem == nil {
 			b = newBuckets(m.RateLimit, time.Now)
 		} else {
-			b = remember(mem, mem.buckets, m.Source, m.RateLimit, func() *buckets { return newBuckets(m.RateLimit, mem.now) })
+			b = remember(mem, held, mem.buckets, m.Source, m.RateLimit, func() *buckets { return newBuckets(m.RateLimit, mem.now) })
 		}
 		return newRateLimit(m.RateLimit, b, next)
 	case m.Chain != nil:
 		// Not stateful itself, but what it holds may be.
-		return mem.Build(env, m.Chain.Middlewares, next)
+		return mem.build(env, m.Chain.Middlewares, next, held)
 	case m.ForwardAuth != nil:
 		return newForwardAuth(env, m, next)
 	case m.CircuitBreaker != nil:
@@ -104,7 +131,7 @@ func (mem *Memory) stateful(env *Env, m *snapshot.Middleware, next http.Handler)
 		if mem == nil {
 			b = newBreaker(m.CircuitBreaker, time.Now)
 		} else {
-			b = remember(mem, mem.breakers, m.Source, m.CircuitBreaker, func() *breaker { return newBreaker(m.CircuitBreaker, mem.now) })
+			b = remember(mem, held, mem.breakers, m.Source, m.CircuitBreaker, func() *breaker { return newBreaker(m.CircuitBreaker, mem.now) })
 		}
 		return newCircuitBreaker(m.CircuitBreaker, b, next)
 	case m.Errors != nil:
@@ -117,7 +144,7 @@ func (mem *Memory) stateful(env *Env, m *snapshot.Middleware, next http.Handler)
 		if mem == nil {
 			f = newInFlight(m.InFlightReq)
 		} else {
-			f = remember(mem, mem.inFlight, m.Source, m.InFlightReq, func() *inFlight { return newInFlight(m.InFlightReq) })
+			f = remember(mem, held, mem.inFlight, m.Source, m.InFlightReq, func() *inFlight { return newInFlight(m.InFlightReq) })
 		}
 		return newInFlightReq(m.InFlightReq, f, next)
 	}
@@ -125,9 +152,12 @@ func (mem *Memory) stateful(env *Env, m *snapshot.Middleware, next http.Handler)
 }
 
 // remember returns the state kept for (source, config), making it with fresh if none is.
-func remember[T any, C any](mem *Memory, in map[string]T, source snapshot.Ref, config C, fresh func() T) T {
+func remember[T any, C any](mem *Memory, held *Held, in map[string]T, source snapshot.Ref, config C, fresh func() T) T {
 	cfg, _ := json.Marshal(config) // snapshot types always marshal
 	key := source.Kind + "/" + source.Namespace + "/" + source.Name + "\x00" + string(cfg)
+	if held != nil {
+		*held = append(*held, key)
+	}
 	mem.mu.Lock()
 	defer mem.mu.Unlock()
 	mem.used[key] = true

@@ -91,6 +91,16 @@ func startGateway(t testing.TB, objs []client.Object, opts ...gatewayOption) *ga
 // apply replaces the gateway's objects and swaps in the new snapshot.
 func (g *gateway) apply(objs ...client.Object) translate.Statuses {
 	g.t.Helper()
+	snap, statuses := g.translate(objs...)
+	if err := g.store.Swap(snap); err != nil {
+		g.t.Fatalf("swap: %v", err)
+	}
+	return statuses
+}
+
+// translate replaces the gateway's objects and translates them, as the gateway does.
+func (g *gateway) translate(objs ...client.Object) (*snapshot.Snapshot, translate.Statuses) {
+	g.t.Helper()
 	g.objects = objs
 	in := &translate.Inputs{}
 	for _, o := range objs {
@@ -126,11 +136,7 @@ func (g *gateway) apply(objs ...client.Object) translate.Statuses {
 		}
 	}
 	g.opts.Now = time.Now()
-	snap, statuses := g.keeper.Translate(in, g.opts)
-	if err := g.store.Swap(snap); err != nil {
-		g.t.Fatalf("swap: %v", err)
-	}
-	return statuses
+	return g.keeper.Translate(in, g.opts)
 }
 
 // --- objects ---

@@ -1,0 +1,91 @@
+package proxy
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+	"github.com/bridgehead/bridgehead/proxy/health"
+	"github.com/bridgehead/bridgehead/proxy/middleware"
+)
+
+// A snapshot's HTTPRoutes are immutable, and translate's memo hands the next snapshot
+// the very same HTTPRoute of a route that did not change. So a compile keeps the routes
+// the compile before built from the same HTTPRoute, instead of building every route of
+// every entry point again on each swap: at 10,000 routes that was most of a swap.
+//
+// A compiled route also holds state in registries that outlive a snapshot (endpoint
+// health, health-check loops, middleware memory), and each compile forgets there what it
+// did not use. A kept route therefore marks what it holds as used, exactly as building it
+// again would have.
+
+// keptRoutes are the routes of the last compile that a later compile may keep.
+type keptRoutes struct {
+	mu sync.Mutex // compiles are serialized by the Store, but New's first one is not
+	// transports are the transports of the last compile. A route's round trippers and
+	// forwardAuth's depend on them, so any change to them builds every route again.
+	transports map[string]*snapshot.Transport
+	routes     map[*snapshot.HTTPRoute]*route
+	spare      map[*snapshot.HTTPRoute]*route // the map before routes, for the next compile to fill
+}
+
+// next returns an empty map for this compile's routes: the one the compile before last
+// filled, emptied, so that two maps take turns instead of one being made per swap.
+func (k *keptRoutes) next(size int) map[*snapshot.HTTPRoute]*route {
+	if k.spare == nil {
+		return make(map[*snapshot.HTTPRoute]*route, size)
+	}
+	return k.spare
+}
+
+// remember makes this compile's routes the ones the next compile may keep.
+func (k *keptRoutes) remember(transports map[string]*snapshot.Transport, routes map[*snapshot.HTTPRoute]*route) {
+	k.transports, k.routes, k.spare = transports, routes, k.routes
+	clear(k.spare) // it must not hold the routes dropped since alive
+}
+
+// holds is what a compiled route holds in the server's registries.
+type holds struct {
+	endpoints []*health.Endpoint
+	checks    []heldCheck
+	memory    middleware.Held
+}
+
+// heldCheck is one Checker.Ensure call of a compiled route.
+type heldCheck struct {
+	backend   *snapshot.Backend
+	rt        http.RoundTripper
+	endpoints []*health.Endpoint
+}
+
+// keeps returns the previous compile's routes that this compile may keep, or nil when
+// the snapshot's transports differ from that compile's.
+func (k *keptRoutes) keeps(transports map[string]*snapshot.Transport) map[*snapshot.HTTPRoute]*route {
+	if len(k.transports) != len(transports) {
+		return nil
+	}
+	for id, t := range transports {
+		if old, ok := k.transports[id]; !ok || old.Hash != t.Hash {
+			return nil
+		}
+	}
+	return k.routes
+}
+
+// hold marks what r holds as used by this compile.
+func (s *Server) hold(r *route, used map[*health.Endpoint]bool, kept bool) {
+	for _, es := range r.holds.endpoints {
+		used[es] = true
+	}
+	if !kept {
+		return // building it did the rest
+	}
+	for _, c := range r.holds.checks {
+		s.healthChecks.Ensure(c.backend, c.rt, c.endpoints)
+	}
+	s.middlewares.Hold(r.holds.memory)
+}
+
+// keepable reports whether a later compile may keep r: a parent route's child router is
+// linked to the child routes of its own compile, so parents are always built again.
+func keepable(r *route) bool { return r.children == nil }
