@@ -35,12 +35,15 @@ func buildRouter(routes []*route) *router {
 	rt := &router{exact: make(map[string][]*route, len(routes)), wildcard: map[string][]*route{}}
 	all := make([]indexed, 0, len(routes))
 	for i, r := range routes {
-		hosts, anyHost := r.rule.Hosts()
+		hosts, anyHost := r.rule.SharedHosts() // only read
 		all = append(all, indexed{r: r, rule: r.rule, hosts: hosts, any: anyHost || len(hosts) == 0, order: i})
 	}
 	byExact := make(map[string][]indexed, len(routes))
 	byWild := map[string][]indexed{}
 	var anyList []indexed
+	// A host's first route is cut from one array (capped, so a second route copies it out):
+	// most hosts have one route, and one list per host was half of the index's allocations.
+	firsts := make([]indexed, 0, len(routes))
 	for _, ix := range all {
 		if ix.any {
 			anyList = append(anyList, ix)
@@ -49,8 +52,11 @@ func buildRouter(routes []*route) *router {
 		for _, h := range ix.hosts {
 			if suffix, ok := strings.CutPrefix(h, "*."); ok {
 				byWild[suffix] = append(byWild[suffix], ix)
+			} else if l := byExact[h]; l == nil && len(firsts) < cap(firsts) {
+				firsts = append(firsts, ix)
+				byExact[h] = firsts[len(firsts)-1 : len(firsts) : len(firsts)]
 			} else {
-				byExact[h] = append(byExact[h], ix)
+				byExact[h] = append(l, ix)
 			}
 		}
 	}

@@ -120,6 +120,13 @@ func (r *Rule) Hosts() (hosts []string, any bool) {
 	return slices.Clone(r.hosts), r.anyHost
 }
 
+// SharedHosts is Hosts without the copy: the slice is the rule's own, and a parsed rule
+// is shared by every build that parses the same expression, so it must not be modified.
+// The proxy's router index reads it for every route of every build.
+func (r *Rule) SharedHosts() (hosts []string, any bool) {
+	return r.hosts, r.anyHost
+}
+
 // MatchHTTP reports whether req satisfies an HTTP rule. The host is taken from req.Host,
 // or req.URL.Host when that is empty; clientIP is the peer address as the caller trusts
 // it (forwarding headers are not consulted). A TCP rule never matches a request.

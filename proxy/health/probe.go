@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,29 +27,39 @@ type Prober struct {
 	outcomes *upstream.Outcomes
 	log      *slog.Logger
 
-	mu   sync.Mutex
-	seen map[string]bool // probe keys of the previous snapshot
-	sem  chan struct{}
-	ctx  context.Context
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	mu    sync.Mutex
+	seen  map[probeKey]bool // probe keys of the previous snapshot
+	spare map[probeKey]bool // the map before that, to fill with the next snapshot's keys
+	sem   chan struct{}
+	ctx   context.Context
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
 }
 
 // NewProber makes a Prober that dials through pool's transports and records each
 // handshake's outcome in outcomes.
 func NewProber(pool *upstream.Pool, outcomes *upstream.Outcomes, log *slog.Logger) *Prober {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Prober{pool: pool, outcomes: outcomes, log: log, seen: map[string]bool{}, sem: make(chan struct{}, probeConcurrency), ctx: ctx, stop: cancel}
+	return &Prober{pool: pool, outcomes: outcomes, log: log, seen: map[probeKey]bool{}, sem: make(chan struct{}, probeConcurrency), ctx: ctx, stop: cancel}
 }
 
-// probeKey identifies what a handshake depends on.
-func probeKey(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr string) string {
-	k := routeID + "|" + b.Scheme + "|" + b.ServerName + "|" + addr
-	for _, n := range b.VerifyNames {
-		k += "|" + n
+// probeKey identifies what a handshake depends on. Its fields are the snapshot's own
+// strings, so a key costs no allocation: Changes makes one per endpoint of every route
+// of every snapshot.
+type probeKey struct {
+	route, scheme, serverName, address string
+	names                              string // VerifyNames, joined
+	transport, transportHash           string
+	hasTransport                       bool
+}
+
+func keyOf(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr string) probeKey {
+	k := probeKey{route: routeID, scheme: b.Scheme, serverName: b.ServerName, address: addr}
+	if len(b.VerifyNames) > 0 {
+		k.names = strings.Join(b.VerifyNames, "|")
 	}
 	if t != nil {
-		k += "|" + t.ID + "@" + t.Hash
+		k.transport, k.transportHash, k.hasTransport = t.ID, t.Hash, true
 	}
 	return k
 }
@@ -61,7 +72,11 @@ func (p *Prober) Changes(snap *snapshot.Snapshot) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	next := map[string]bool{}
+	// The two maps take turns, so each snapshot does not allocate one of every endpoint.
+	next := p.spare
+	if next == nil {
+		next = make(map[probeKey]bool, len(p.seen))
+	}
 	for _, r := range snap.HTTPRoutes {
 		if r.Failure != nil {
 			continue
@@ -72,7 +87,7 @@ func (p *Prober) Changes(snap *snapshot.Snapshot) {
 			}
 			t := transports[b.Transport]
 			for _, ep := range b.Endpoints {
-				k := probeKey(r.ID, t, b, ep.Address)
+				k := keyOf(r.ID, t, b, ep.Address)
 				next[k] = true
 				if !p.seen[k] {
 					p.probe(r.ID, t, b, ep.Address)
@@ -80,7 +95,8 @@ func (p *Prober) Changes(snap *snapshot.Snapshot) {
 			}
 		}
 	}
-	p.seen = next
+	p.seen, p.spare = next, p.seen
+	clear(p.spare)
 }
 
 func (p *Prober) probe(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr string) {

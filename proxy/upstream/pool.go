@@ -142,8 +142,13 @@ func (p *Pool) Retain(snap *snapshot.Snapshot) {
 		for _, r := range snap.HTTPRoutes {
 			// The Services of errors pages and forwardAuth's auth servers are reached
 			// through the pool too.
-			for _, b := range slices.Concat(r.Backends, snapshot.MiddlewareBackends(r.Middlewares)) {
+			for _, b := range r.Backends {
 				use(b)
+			}
+			if len(r.Middlewares) > 0 {
+				for _, b := range snapshot.MiddlewareBackends(r.Middlewares) {
+					use(b)
+				}
 			}
 		}
 	}
