@@ -36,8 +36,9 @@ const fullTableRows = 200
 // messages, removed objects) and a line that says how many rows are not shown.
 type tablePrinter struct {
 	out   io.Writer
-	every string                    // how to see every row ("bridgehead status --config-dir DIR, ...")
-	last  map[translate.Key]printed // each object's status as last printed; nil before the first print
+	every string                     // how to see every row ("bridgehead status --config-dir DIR, ...")
+	last  map[translate.Key]*printed // each object's status as last printed; nil before the first print
+	round uint64                     // counts the prints, to find the objects a print no longer has
 }
 
 // printed is an object's row as last printed: its status fingerprint, and the status and
@@ -47,40 +48,52 @@ type printed struct {
 	fp     uint64
 	status *translate.ObjectStatus
 	origin string
+	round  uint64 // the last print that had the object
 }
 
 func (p *tablePrinter) print(statuses translate.Statuses, problems []string, origin map[translate.Key]string) {
 	// Each object's status is fingerprinted as it is, unformatted: formatting all 10,000
-	// rows to find the few that changed cost as much as printing them.
-	seen := make(map[translate.Key]printed, len(statuses))
+	// rows to find the few that changed cost as much as printing them. The entries are
+	// updated in place: one map lookup per object and build.
+	first := p.last == nil
+	if first {
+		p.last = make(map[translate.Key]*printed, len(statuses))
+	}
+	p.round++
 	notReady := 0
+	var changed, removed []translate.Key
 	for k, st := range statuses {
 		o := origin[k]
-		if last, ok := p.last[k]; ok && last.status == st && last.origin == o {
-			seen[k] = last
-		} else {
-			seen[k] = printed{fp: statusFingerprint(k, st, o), status: st, origin: o}
+		e := p.last[k]
+		switch {
+		case e == nil:
+			e = &printed{fp: statusFingerprint(k, st, o), status: st, origin: o}
+			p.last[k] = e
+			changed = append(changed, k)
+		case e.status != st || e.origin != o:
+			fp := statusFingerprint(k, st, o)
+			if fp != e.fp {
+				changed = append(changed, k)
+			}
+			e.fp, e.status, e.origin = fp, st, o
 		}
+		e.round = p.round
 		if ready := st.Condition(bhv1.ConditionReady); ready == nil || ready.Status != metav1.ConditionTrue {
 			notReady++
 		}
 	}
-	if p.last == nil || len(statuses) <= fullTableRows {
+	if len(p.last) > len(statuses) { // some objects this print did not have
+		for k, e := range p.last {
+			if e.round != p.round {
+				removed = append(removed, k)
+				delete(p.last, k)
+			}
+		}
+	}
+	if first || len(statuses) <= fullTableRows {
 		rows, _ := statusRows(statuses, origin)
 		writeTable(p.out, rows, nil, problems, "")
-		p.last = seen
 		return
-	}
-	var changed, removed []translate.Key
-	for k, now := range seen {
-		if last, ok := p.last[k]; !ok || last.fp != now.fp {
-			changed = append(changed, k)
-		}
-	}
-	for k := range p.last {
-		if _, ok := seen[k]; !ok {
-			removed = append(removed, k)
-		}
 	}
 	byName := func(a, b translate.Key) int { return strings.Compare(a.String(), b.String()) }
 	slices.SortFunc(changed, byName)
@@ -94,7 +107,6 @@ func (p *tablePrinter) print(statuses translate.Statuses, problems []string, ori
 		summary += "; every row: " + p.every
 	}
 	writeTable(p.out, rows, removed, problems, summary)
-	p.last = seen
 }
 
 // statusFingerprint hashes what an object's row and messages are made of: its key, its
