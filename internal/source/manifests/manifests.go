@@ -135,6 +135,7 @@ func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 		versions: true,
 	}
 	l.res.Problems = append(l.res.Problems, problems...)
+	read := make([][]*doc, 0, len(files))
 	for _, f := range files {
 		st := stamps[f.rel]
 		docs, unchanged := m.unchangedFile(f.rel, st)
@@ -147,7 +148,11 @@ func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 			docs = splitDocuments(f.rel, data)
 		}
 		m.storeFile(f.rel, st, docs)
-		l.documents(f.rel, docs)
+		read = append(read, docs)
+	}
+	placeDocuments(read)
+	for _, docs := range read {
+		l.documents(docs)
 	}
 	m.loaded()
 	return l.res, nil
@@ -161,7 +166,7 @@ func LoadStream(name string, data []byte) (*Result, error) {
 		return nil, fmt.Errorf("embedded CRDs: %w", err)
 	}
 	l := &loader{ctx: context.Background(), res: newResult(), versions: true}
-	l.file(name, data)
+	l.files(map[string][]byte{name: data})
 	return l.res, nil
 }
 
@@ -178,8 +183,8 @@ func newResultFor(objects int) *Result {
 type loader struct {
 	ctx     context.Context
 	res     *Result
-	ordinal int   // documents seen so far, across files
-	memo    *memo // nil: nothing is remembered across loads
+	created time.Duration // the creation time (after epoch) of the document at hand
+	memo    *memo         // nil: nothing is remembered across loads
 	// versions: every object's resourceVersion is its document's content hash (see
 	// contentVersion). Set for files; objects that come from the API server
 	// (LoadObjects) keep the server's.
@@ -210,6 +215,10 @@ type doc struct {
 	// originText is origin's result, made on first use: an unchanged file's documents are
 	// kept across loads (see memo), and every load records every object's origin.
 	originText string
+	// created is the document's creation time after epoch, and placed whether it has one
+	// (placeDocuments): kept from load to load with the doc.
+	created time.Duration
+	placed  bool
 }
 
 func (d *doc) origin() string {
@@ -247,7 +256,7 @@ func (l *loader) list(d *doc, obj map[string]any) {
 			continue
 		}
 		sub.data = data
-		l.ordinal++
+		l.created = itemTime(d.created, i)
 		l.document(sub)
 	}
 }
@@ -265,16 +274,30 @@ func (l *loader) fieldErrors(d *doc, errs field.ErrorList) {
 	}
 }
 
-func (l *loader) file(rel string, data []byte) { l.documents(rel, splitDocuments(rel, data)) }
+// files reads files (name -> content) in name order.
+func (l *loader) files(byName map[string][]byte) {
+	names := make([]string, 0, len(byName))
+	for name := range byName {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	read := make([][]*doc, 0, len(names))
+	for _, name := range names {
+		read = append(read, splitDocuments(name, byName[name]))
+	}
+	placeDocuments(read)
+	for _, docs := range read {
+		l.documents(docs)
+	}
+}
 
-// documents reads one file's documents.
-func (l *loader) documents(rel string, docs []*doc) {
-	kustomization := isKustomization(rel)
+// documents reads one file's documents, placed (placeDocuments).
+func (l *loader) documents(docs []*doc) {
 	for _, d := range docs {
-		l.ordinal++
-		if kustomization {
-			continue
+		if isKustomization(d.file) {
+			return
 		}
+		l.created = d.created
 		l.document(d)
 	}
 }
@@ -454,13 +477,6 @@ func LoadObjects(objs map[string][]byte) (*Result, error) {
 		ctx: context.Background(),
 		res: newResult(),
 	}
-	names := make([]string, 0, len(objs))
-	for name := range objs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		l.file(name, objs[name])
-	}
+	l.files(objs)
 	return l.res, nil
 }

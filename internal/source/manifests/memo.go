@@ -1,10 +1,6 @@
 package manifests
 
 import (
-	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -152,9 +148,4 @@ func (m *memo) storeDoc(yamlData []byte, c *converted) {
 		c.yaml = string(yamlData)
 		m.docs.store(c.yaml, c)
 	}
-}
-
-// creationTime is the creation time of the document the loader is at (see epoch).
-func (l *loader) creationTime() metav1.Time {
-	return metav1.NewTime(epoch.Add(time.Duration(l.ordinal) * time.Second))
 }

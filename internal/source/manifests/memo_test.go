@@ -2,13 +2,18 @@ package manifests
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/conversion"
+
+	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
 func memoRoute(name, host string) string {
@@ -28,9 +33,10 @@ spec:
 }
 
 // TestRememberingLoadEqualsFreshLoad: after every kind of change to a folder, a load that
-// reuses what earlier loads admitted gives exactly what a fresh Load of the folder gives:
-// the same objects (creation times, which follow the documents' order, included), origins,
-// duplicates, problems and Traefik groups.
+// reuses what earlier loads admitted gives what a fresh Load of the folder gives: the same
+// objects, origins, duplicates, problems and Traefik groups, and creation times in the
+// same order (the documents' order). The times themselves may differ: a remembering load
+// keeps those of the documents it read before (see created.go).
 func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) {
@@ -58,7 +64,7 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !equality.Semantic.DeepEqual(fresh, got) {
+		if !sameLoad(fresh, got) {
 			t.Fatalf("%s: the remembering load differs from a fresh load:\nfresh:  %+v\nmemo:   %+v", step, fresh, got)
 		}
 		// Twice: the second load is served entirely from the memo.
@@ -66,7 +72,7 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !equality.Semantic.DeepEqual(fresh, again) {
+		if !sameLoad(fresh, again) {
 			t.Fatalf("%s: the second remembering load differs from a fresh load", step)
 		}
 	}
@@ -99,6 +105,98 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 	check("broken YAML")
 	if n := admissions(m); n != 2 {
 		t.Fatalf("the memo holds %d admissions after the middleware and the invalid route went, want 2", n)
+	}
+}
+
+// anyTime compares as equality.Semantic does, but takes every two times as equal.
+var anyTime = conversion.EqualitiesOrDie(func(a, b metav1.Time) bool { return true })
+
+// sameLoad: a and b hold the same, and their objects' creation times are in the same order.
+func sameLoad(a, b *Result) bool {
+	return anyTime.DeepEqual(a, b) && slices.Equal(creationOrder(a), creationOrder(b))
+}
+
+// creationOrder lists the objects of a load from the oldest to the youngest; it fails
+// (nil) when two objects have the same creation time.
+func creationOrder(r *Result) []translate.Key {
+	times := map[translate.Key]time.Time{}
+	r.Inputs.Visit(func(k translate.Key, o metav1.Object) metav1.Object {
+		times[k] = o.GetCreationTimestamp().Time
+		return nil
+	})
+	keys := slices.Collect(maps.Keys(times))
+	slices.SortFunc(keys, func(a, b translate.Key) int { return times[a].Compare(times[b]) })
+	for i := 1; i < len(keys); i++ {
+		if times[keys[i]].Equal(times[keys[i-1]]) {
+			return nil
+		}
+	}
+	return keys
+}
+
+// A file added before the others leaves their objects as they were, the same objects
+// with the same creation times, and the new objects are older than the ones after them,
+// as their place says. Added again and again at the same place, where the room between
+// two documents runs out, every document is placed afresh: the order holds throughout.
+func TestAnAddedFileLeavesTheOthersCreationTimes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("m.yaml", memoRoute("m1", "m1.test")+"---\n"+memoRoute("m2", "m2.test"))
+	write("n.yaml", memoRoute("n1", "n1.test"))
+	m := newMemo()
+	var stamps fingerprint
+	load := func() *Result {
+		t.Helper()
+		var err error
+		if stamps, err = scan(dir, stamps); err != nil {
+			t.Fatal(err)
+		}
+		res, err := loadRemembering(dir, m, stamps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := creationOrder(res), creationOrder(fresh); want == nil || !slices.Equal(got, want) {
+			t.Fatalf("creation order %v, want the folder's %v", got, want)
+		}
+		return res
+	}
+	objects := func(r *Result) map[translate.Key]metav1.Object {
+		out := map[translate.Key]metav1.Object{}
+		r.Inputs.Visit(func(k translate.Key, o metav1.Object) metav1.Object { out[k] = o; return nil })
+		return out
+	}
+	before := objects(load())
+
+	write("a.yaml", memoRoute("a1", "a1.test")) // sorts before m.yaml
+	after := objects(load())
+	for k, o := range before {
+		if after[k] != o {
+			t.Errorf("%s is another object after a file was added before it", k)
+		}
+	}
+
+	// Files between a.yaml and m.yaml, each added before the last (m-40, m-39, ...): each
+	// takes half the room left, until there is none and every document is placed again.
+	respaced := false
+	for i := 40; i > 0; i-- {
+		prev := objects(load())
+		write(fmt.Sprintf("m-%02d.yaml", i), memoRoute(fmt.Sprintf("x%02d", i), fmt.Sprintf("x%02d.test", i)))
+		now := objects(load())
+		if now[translate.Key{Kind: translate.KindIngressRoute, Namespace: "demo", Name: "n1"}] != prev[translate.Key{Kind: translate.KindIngressRoute, Namespace: "demo", Name: "n1"}] {
+			respaced = true
+		}
+	}
+	if !respaced {
+		t.Errorf("40 files added at one place never ran out of room (%s between documents, %s at least)", docSpacing, minGap)
 	}
 }
 
