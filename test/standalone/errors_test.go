@@ -1,10 +1,8 @@
 package standalone
 
 import (
-	"crypto/tls"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -17,7 +15,7 @@ import (
 // "backend NNN", with a header the error page must not carry); other paths answer 200.
 func statusBackend(t *testing.T, p *testPKI) *httptest.Server {
 	t.Helper()
-	b := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return handlerBackend(t, p, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-From-Backend", "yes")
 		if code, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/status/")); err == nil {
 			w.WriteHeader(code)
@@ -25,12 +23,7 @@ func statusBackend(t *testing.T, p *testPKI) *httptest.Server {
 			return
 		}
 		_, _ = io.WriteString(w, "backend ok")
-	}))
-	b.TLS = &tls.Config{Certificates: []tls.Certificate{p.backend.TLS}}
-	b.Config.ErrorLog = log.New(io.Discard, "", 0)
-	b.StartTLS()
-	t.Cleanup(b.Close)
-	return b
+	})
 }
 
 // TestErrorPagesFromAService: the errors Middleware (status 500-599 and 404, rewrite 418

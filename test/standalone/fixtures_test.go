@@ -127,6 +127,18 @@ func tlsBackend(t *testing.T, p *testPKI, name string, requireClient bool) *http
 	return b
 }
 
+// handlerBackend is an HTTPS backend, with the PKI's backend certificate, that answers
+// with h.
+func handlerBackend(t *testing.T, p *testPKI, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	b := httptest.NewUnstartedServer(h)
+	b.TLS = &tls.Config{Certificates: []tls.Certificate{p.backend.TLS}}
+	b.Config.ErrorLog = log.New(io.Discard, "", 0)
+	b.StartTLS()
+	t.Cleanup(b.Close)
+	return b
+}
+
 func addrOf(s *httptest.Server) string { return s.Listener.Addr().String() }
 
 // writeFolder writes files (name -> content) into a new folder and returns it.

@@ -1,11 +1,8 @@
 package standalone
 
 import (
-	"crypto/tls"
 	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -58,17 +55,13 @@ func TestRoutesKeptAcrossAChangeKeepTheirState(t *testing.T) {
 	p := newPKI(t)
 	var mainHealthy atomic.Bool
 	mainHealthy.Store(true)
-	main := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	main := handlerBackend(t, p, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/health" && !mainHealthy.Load() {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
 		_, _ = io.WriteString(w, "main")
-	}))
-	main.TLS = &tls.Config{Certificates: []tls.Certificate{p.backend.TLS}}
-	main.Config.ErrorLog = log.New(io.Discard, "", 0)
-	main.StartTLS()
-	t.Cleanup(main.Close)
+	})
 	standby, backend := tlsBackend(t, p, "standby", false), tlsBackend(t, p, "backend", false)
 
 	dir := writeFolder(t, map[string]string{

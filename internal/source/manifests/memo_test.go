@@ -39,12 +39,7 @@ spec:
 // keeps those of the documents it read before (see created.go).
 func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := writer(t, dir)
 	traefik := "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata:\n  name: strip\n  namespace: demo\nspec:\n  stripPrefix:\n    prefixes: [/api]\n"
 	invalid := "apiVersion: gateway.bridgehead.dev/v1alpha1\nkind: IngressRoute\nmetadata:\n  name: bad\n  namespace: demo\nspec:\n  routes:\n  - match: 7\n    bogus: true\n"
 	secret := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: tls\n  namespace: demo\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: a\n  tls.key: b\n"
@@ -140,12 +135,7 @@ func creationOrder(r *Result) []translate.Key {
 // two documents runs out, every document is placed afresh: the order holds throughout.
 func TestAnAddedFileLeavesTheOthersCreationTimes(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := writer(t, dir)
 	write("m.yaml", memoRoute("m1", "m1.test")+"---\n"+memoRoute("m2", "m2.test"))
 	write("n.yaml", memoRoute("n1", "n1.test"))
 	m := newMemo()
@@ -197,6 +187,16 @@ func TestAnAddedFileLeavesTheOthersCreationTimes(t *testing.T) {
 	}
 	if !respaced {
 		t.Errorf("40 files added at one place never ran out of room (%s between documents, %s at least)", docSpacing, minGap)
+	}
+}
+
+// writer returns a function that writes a file of dir.
+func writer(t *testing.T, dir string) func(name, content string) {
+	return func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -276,12 +276,7 @@ func TestRememberingLoadReadsOnlyChangedFiles(t *testing.T) {
 // while its version stays the same.)
 func TestFolderObjectsAreVersionedByContent(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := writer(t, dir)
 	service := "apiVersion: v1\nkind: Service\nmetadata:\n  name: backend\n  namespace: demo\n  resourceVersion: \"123\"\nspec:\n  ports:\n  - {name: http, port: 80}\n"
 	versions := func() (route, svc string) {
 		t.Helper()
