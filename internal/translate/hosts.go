@@ -107,7 +107,7 @@ func (t *translator) claimHosts(rep *report, src snapshot.Ref, routeID string, n
 		c := hostClaim{rep: rep, source: src, routeID: routeID, policy: e.policy, cert: e.cert, failure: e.failure}
 		t.hostClaims[n] = append(t.hostClaims[n], c)
 		if t.rec != nil {
-			t.rec.claims = append(t.rec.claims, claimRecord{name: n, claim: c, secret: e.secret})
+			t.rec.claims = append(t.rec.claims, recordClaim(n, c, e.secret))
 		}
 		if e.cert != nil && !covers(e.cert, n) {
 			uncovered = append(uncovered, n)

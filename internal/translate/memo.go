@@ -66,10 +66,19 @@ type slotRecord struct {
 
 // claimRecord is a host name claim of the route; its certificate is looked up again in
 // the replaying build (by secret), so that every claim on a host shares one certificate.
+// It holds nothing of the build that recorded it (its report, its certificate): a record
+// lives on across builds, and would keep those alive with it.
 type claimRecord struct {
-	name   string
-	claim  hostClaim
-	secret nsName
+	name    string
+	claim   hostClaim // without rep and cert
+	hasCert bool
+	secret  nsName
+}
+
+func recordClaim(name string, c hostClaim, secret nsName) claimRecord {
+	r := claimRecord{name: name, claim: c, hasCert: c.cert != nil, secret: secret}
+	r.claim.rep, r.claim.cert = nil, nil
+	return r
 }
 
 // memoUse is a Memo during one Translate call.
@@ -164,7 +173,7 @@ func (t *translator) replay(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntr
 	for _, c := range m.claims {
 		hc := c.claim
 		hc.rep = rep
-		if hc.cert != nil {
+		if c.hasCert {
 			hc.cert = t.cachedCertificate(c.secret).cert
 		}
 		t.hostClaims[c.name] = append(t.hostClaims[c.name], hc)

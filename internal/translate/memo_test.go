@@ -100,6 +100,13 @@ func TestMemoReplaysUnchangedRoutes(t *testing.T) {
 	remembered := map[Key]*routeMemo{}
 	for k, m := range memo.routes {
 		remembered[k] = m
+		// A record outlives its build: it must not keep the build's report (cut from a
+		// slab of many) or certificates alive.
+		for _, c := range m.claims {
+			if c.claim.rep != nil || c.claim.cert != nil {
+				t.Errorf("%s: the record of host %s holds its build's report or certificate", k, c.name)
+			}
+		}
 	}
 	second, _ := Translate(in, opts)
 	for k, m := range memo.routes {

@@ -323,23 +323,29 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	}
 
 	statuses := make(Statuses, len(t.reports))
-	var fresh []*report // those without a remembered status
+	// The statuses the memo may keep for later builds are cut from a slab of their own,
+	// sized for them: a kept status keeps its whole chunk alive, which must not hold the
+	// statuses of other objects, made afresh at every build.
+	var fresh, others []*report // without a remembered status: the memo's, the rest
 	for k, r := range t.reports {
-		if st := r.rememberedStatus(groups[k], t.gw.status[k]); st != nil {
+		switch st := r.rememberedStatus(groups[k], t.gw.status[k]); {
+		case st != nil:
 			statuses[k] = st
-		} else {
+		case r.memo != nil:
 			fresh = append(fresh, r)
+		default:
+			others = append(others, r)
 		}
 	}
-	// The slab is sized for exactly the new statuses: the memo keeps some of them for
-	// the next builds, and each keeps its whole chunk alive.
-	var slab statusSlab
-	for i, r := range fresh {
-		st := r.status(&slab, len(fresh)-i)
-		st.APIGroup = groups[r.key]
-		st.GatewayAPI = t.gw.status[r.key]
-		r.rememberStatus(st)
-		statuses[r.key] = st
+	for _, list := range [][]*report{fresh, others} {
+		var slab statusSlab
+		for i, r := range list {
+			st := r.status(&slab, len(list)-i)
+			st.APIGroup = groups[r.key]
+			st.GatewayAPI = t.gw.status[r.key]
+			r.rememberStatus(st)
+			statuses[r.key] = st
+		}
 	}
 	return t.snap, statuses
 }

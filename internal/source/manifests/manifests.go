@@ -103,8 +103,9 @@ const (
 // ourKinds are the CRD kinds, in gateway.bridgehead.dev and in Traefik's groups.
 var ourKinds = translate.OurKinds()
 
-// epoch is the creation time of the first object of a folder; each following document is
-// one second younger, so that translate's "oldest wins" is file order, stable across reloads.
+// epoch is the creation time of the first object of a folder read afresh; the following
+// documents are younger in folder order, so that translate's "oldest wins" is file order,
+// stable across reloads (created.go).
 var epoch = time.Date(2000, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // Load reads every *.yaml and *.yml file under dir (recursively, sorted, skipping hidden
