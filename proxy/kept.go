@@ -41,7 +41,7 @@ func (k *keptRoutes) next(size int) map[*snapshot.HTTPRoute]*route {
 // remember makes this compile's routes the ones the next compile may keep.
 func (k *keptRoutes) remember(transports map[string]*snapshot.Transport, routes map[*snapshot.HTTPRoute]*route) {
 	k.transports, k.routes, k.spare = transports, routes, k.routes
-	clear(k.spare) // it must not hold the routes dropped since alive
+	clear(k.spare) // so that it keeps no dropped route alive
 }
 
 // holds is what a compiled route holds in the server's registries.
