@@ -125,10 +125,15 @@ func (w *IngressWriter) Start(ctx context.Context) error {
 
 func (w *IngressWriter) report(ctx context.Context, r *IngressReport, runtime verdict.Conditions) {
 	served := map[types.NamespacedName]bool{}
-	for _, k := range r.Statuses.Keys() {
-		if k.Kind != translate.KindIngress || r.Statuses[k].NotServed {
-			continue // not ours to write to: an Ingress of no class may be another controller's
+	var ingresses []translate.Key // sorted, as every listing of statuses is
+	for k, st := range r.Statuses {
+		// An Ingress of no class may be another controller's: not ours to write to.
+		if k.Kind == translate.KindIngress && !st.NotServed {
+			ingresses = append(ingresses, k)
 		}
+	}
+	translate.SortKeys(ingresses)
+	for _, k := range ingresses {
 		if ctx.Err() != nil {
 			return
 		}

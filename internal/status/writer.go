@@ -59,12 +59,25 @@ func (w *Writer) Start(ctx context.Context) error {
 	}
 	w.box.run(ctx, func(pending translate.Statuses, runtime verdict.Conditions) {
 		s := verdict.Merge(pending, runtime)
-		for _, k := range s.Keys() {
+		// Only what differs from what was written is sorted and written: a build at 10,000
+		// routes hands most statuses over as the very objects of the build before.
+		var changed []translate.Key
+		for k, st := range s {
+			switch written := w.written[k]; {
+			case written == st:
+			case reflect.DeepEqual(written, st):
+				// Equal, but another object: the build translated the route afresh (writing
+				// its status gave it a new resourceVersion). Remember this one, so that the
+				// next rounds find it by its address instead of comparing it field by field.
+				w.written[k] = st
+			default:
+				changed = append(changed, k)
+			}
+		}
+		translate.SortKeys(changed)
+		for _, k := range changed {
 			if ctx.Err() != nil {
 				return // the lease was lost or the process stops
-			}
-			if reflect.DeepEqual(w.written[k], s[k]) {
-				continue
 			}
 			apply := w.apply
 			switch kind, _ := translate.KindNamed(k.Kind); {

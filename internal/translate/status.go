@@ -82,22 +82,30 @@ type Statuses map[Key]*ObjectStatus
 
 // Keys returns the keys sorted, for deterministic output.
 func (s Statuses) Keys() []Key {
+	keys := make([]Key, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	SortKeys(keys)
+	return keys
+}
+
+// SortKeys sorts keys by their String, the order of every listing of statuses.
+func SortKeys(keys []Key) {
 	// Sorted by String, made once per key: made in every comparison, it was most of the
 	// sort's cost at 10,000 objects.
 	type named struct {
 		name string
 		key  Key
 	}
-	all := make([]named, 0, len(s))
-	for k := range s {
-		all = append(all, named{k.String(), k})
+	all := make([]named, len(keys))
+	for i, k := range keys {
+		all[i] = named{k.String(), k}
 	}
 	slices.SortFunc(all, func(a, b named) int { return strings.Compare(a.name, b.name) })
-	keys := make([]Key, len(all))
 	for i, n := range all {
 		keys[i] = n.key
 	}
-	return keys
 }
 
 // finding is one problem (or warning) found about an object.
