@@ -108,7 +108,7 @@ func (s *Server) compileRoute(hr *snapshot.HTTPRoute, children []string, env *mi
 	case len(children) > 0:
 		// A parent route: its middlewares, then the child routes decide (see children.go).
 		r.children = &childRouter{srv: s, ids: children}
-		r.handler, r.holds.memory = s.middlewares.BuildHolding(nil, hr.Middlewares, r.children)
+		r.handler = s.middlewares.Chain(hr.Middlewares, r.children) // never kept (keepable)
 	default:
 		// The Service of an errors page is forwarded to as the route's backends are,
 		// on the route's behalf (its failures show on the route).

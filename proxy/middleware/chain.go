@@ -13,7 +13,7 @@ import (
 // Chain wraps next with the route's middlewares, first listed runs first. It returns next
 // itself when mws is empty, so a route without middlewares pays nothing.
 // Stateful middlewares (rateLimit) start with fresh state; the proxy keeps theirs across
-// snapshots with Memory.Chain.
+// snapshots in a Memory (Memory.Chain, Memory.BuildHolding).
 func Chain(mws []*snapshot.Middleware, next http.Handler) http.Handler {
 	// Wrapping from the last one outwards leaves the first listed outermost, so it sees
 	// the request first (and the response last), as in Traefik.
