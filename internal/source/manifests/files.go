@@ -22,6 +22,12 @@ type file struct {
 // listFiles walks dir in lexical order. Only an unreadable dir is an error; an unreadable
 // subdirectory is a Problem.
 func listFiles(dir string) ([]file, []Problem, error) {
+	return walkFolder(dir, nil)
+}
+
+// walkFolder is listFiles that also calls onDir with each (non-hidden) subfolder it enters,
+// relative to dir, so that a watcher can follow folders that hold no manifest yet.
+func walkFolder(dir string, onDir func(rel string)) ([]file, []Problem, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
 		return nil, nil, err
@@ -53,7 +59,13 @@ func listFiles(dir string) ([]file, []Problem, error) {
 			}
 			return nil
 		}
-		if d.IsDir() || !isManifestName(d.Name()) {
+		if d.IsDir() {
+			if onDir != nil {
+				onDir(rel)
+			}
+			return nil
+		}
+		if !isManifestName(d.Name()) {
 			return nil
 		}
 		if ok, problem := isRegular(p, d); problem != "" {

@@ -12,15 +12,17 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// Watch timing. Where the kernel reports changes (inotify), a change is looked at once the
-// folder's events have been quiet for eventSettle and delivered at once; the folder is
-// still polled every fallbackPollInterval for what inotify cannot see (network file
-// systems). Without inotify it is polled every pollInterval and a change is delivered once
-// the folder has been quiet for one poll, or at the latest maxDelay after the change was
-// seen. Either way a burst of writes becomes one or two reloads and no change waits over a
-// second.
+// Watch timing. Where the kernel reports every change (inotify, on a local file system), a
+// change is looked at once the folder's events have been quiet for eventSettle and
+// delivered at once, and the folder is polled only every trustedPollInterval, as a safety
+// net. Where it may not (a network file system, whose other clients' writes inotify never
+// sees, or a folder it could not watch) it is also polled every fallbackPollInterval.
+// Without inotify it is polled every pollInterval and a change is delivered once the folder
+// has been quiet for one poll, or at the latest maxDelay after the change was seen. Either
+// way a burst of writes becomes one or two reloads and no change waits over a second.
 const (
 	eventSettle          = 15 * time.Millisecond
+	trustedPollInterval  = 30 * time.Second
 	fallbackPollInterval = time.Second
 	pollInterval         = 150 * time.Millisecond
 	maxDelay             = 450 * time.Millisecond
@@ -52,10 +54,7 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 
 	notify := newNotifier(dir, prev)
 	defer notify.close()
-	interval := pollInterval
-	if notify != nil {
-		interval = fallbackPollInterval
-	}
+	interval := notify.pollInterval()
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	settle := time.NewTimer(time.Hour)
@@ -71,8 +70,9 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 			// More events of the same write or rename usually follow within microseconds.
 			settle.Reset(eventSettle)
 			continue
-		case err := <-notify.errors():
-			_ = err // an overflowed queue: the next poll or event catches up
+		case <-notify.errors():
+			// An overflowed queue lost events: look at the folder as if they had come.
+			settle.Reset(eventSettle)
 			continue
 		case <-settle.C:
 			settled = true
@@ -86,6 +86,10 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 		if changed {
 			prev = cur
 			notify.follow(dir, cur)
+			if i := notify.pollInterval(); i != interval {
+				interval = i
+				ticker.Reset(interval)
+			}
 			if pendingSince.IsZero() {
 				pendingSince = now
 			}
@@ -117,9 +121,13 @@ type stamp struct {
 
 type fingerprint map[string]stamp
 
-// unreadable prefixes the fingerprint key of an entry listFiles could not read; no file
-// name starts with a NUL byte.
-const unreadable = "\x00"
+// unreadable prefixes the fingerprint key of an entry listFiles could not read, and
+// folder that of a subfolder (so that a new one is watched before files arrive in it). No
+// file name starts with either byte.
+const (
+	unreadable = "\x00"
+	folder     = "\x01"
+)
 
 func (f fingerprint) equal(g fingerprint) bool {
 	if len(f) != len(g) {
@@ -141,11 +149,15 @@ func (a stamp) same(b stamp) bool {
 // scan stats the files Load would read. A file whose stat is unchanged since prev and not
 // recent keeps its previous stamp without being read.
 func scan(dir string, prev fingerprint) (fingerprint, error) {
-	files, problems, err := listFiles(dir)
+	var folders []string
+	files, problems, err := walkFolder(dir, func(rel string) { folders = append(folders, rel) })
 	if err != nil {
 		return nil, err
 	}
-	out := make(fingerprint, len(files)+len(problems))
+	out := make(fingerprint, len(files)+len(problems)+len(folders))
+	for _, rel := range folders {
+		out[folder+rel] = stamp{}
+	}
 	now := time.Now()
 	for _, f := range files {
 		info, err := os.Stat(f.path)
@@ -182,6 +194,9 @@ func sameFile(a, b fs.FileInfo) bool {
 type notifier struct {
 	w       *fsnotify.Watcher
 	watched map[string]bool
+	// trusted: every folder that holds or may hold a manifest, or the target of a
+	// symlinked one, is watched, on a file system whose changes all reach inotify.
+	trusted bool
 }
 
 func newNotifier(dir string, files fingerprint) *notifier {
@@ -197,22 +212,42 @@ func newNotifier(dir string, files fingerprint) *notifier {
 	return n
 }
 
-// follow watches dir and every folder that holds one of files (fsnotify does not recurse),
-// and stops watching folders that hold none any more. It reports whether dir is watched.
+// follow watches dir, each of its subfolders, and the folder of each symlinked file's
+// target (fsnotify does not recurse, and a write through a symlink is reported where the
+// target lives), and stops watching folders no longer among them. It reports whether dir
+// is watched.
 func (n *notifier) follow(dir string, files fingerprint) bool {
 	if n == nil {
 		return false
 	}
 	want := map[string]bool{dir: true}
-	for rel := range files {
-		// An unreadable entry's folder is watched too: it may become readable.
-		if d := filepath.Dir(filepath.FromSlash(strings.TrimPrefix(rel, unreadable))); d != "." {
-			want[filepath.Join(dir, d)] = true
+	for key := range files {
+		switch {
+		case strings.HasPrefix(key, folder):
+			want[filepath.Join(dir, filepath.FromSlash(key[len(folder):]))] = true
+		case strings.HasPrefix(key, unreadable):
+			// An unreadable entry may become readable: its folder reports that.
+			want[filepath.Join(dir, filepath.Dir(filepath.FromSlash(key[len(unreadable):])))] = true
+		default:
+			p := filepath.Join(dir, filepath.FromSlash(key))
+			if info, err := os.Lstat(p); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+				if target, err := filepath.EvalSymlinks(p); err == nil {
+					want[filepath.Dir(target)] = true
+				}
+			}
 		}
 	}
+	trusted := true
 	for d := range want {
-		if !n.watched[d] && n.w.Add(d) == nil {
+		if !n.watched[d] {
+			if n.w.Add(d) != nil {
+				trusted = false
+				continue
+			}
 			n.watched[d] = true
+		}
+		if !reportsAllChanges(d) {
+			trusted = false
 		}
 	}
 	for d := range n.watched {
@@ -221,7 +256,20 @@ func (n *notifier) follow(dir string, files fingerprint) bool {
 			delete(n.watched, d)
 		}
 	}
+	n.trusted = trusted
 	return n.watched[dir]
+}
+
+// pollInterval is how often Watch polls the folder besides what the notifier reports.
+func (n *notifier) pollInterval() time.Duration {
+	switch {
+	case n == nil:
+		return pollInterval
+	case n.trusted:
+		return trustedPollInterval
+	default:
+		return fallbackPollInterval
+	}
 }
 
 func (n *notifier) events() <-chan fsnotify.Event {

@@ -283,3 +283,70 @@ func TestNotifierReportsWritesInSubfolders(t *testing.T) {
 		t.Errorf("watched after the subfolder went: %v", n.watched)
 	}
 }
+
+// TestNotifierFollowsWhatPollingWouldCatch: with the kernel's reports trusted, the poll is
+// only a safety net, so the notifier must watch every folder a change can come from: an
+// empty subfolder (a file may be written into it next) and the folder of a symlinked
+// file's target outside the tree.
+func TestNotifierFollowsWhatPollingWouldCatch(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	empty := filepath.Join(dir, "team-b")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(elsewhere, "shared.yaml"), configMap("shared", "1"))
+	if err := os.Symlink(filepath.Join(elsewhere, "shared.yaml"), filepath.Join(dir, "shared.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	files, err := scan(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNotifier(dir, files)
+	if n == nil {
+		t.Skip("inotify is not available here: Watch polls")
+	}
+	defer n.close()
+	target, err := filepath.EvalSymlinks(elsewhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, empty, target} {
+		if !n.watched[d] {
+			t.Errorf("%s is not watched: %v", d, n.watched)
+		}
+	}
+	if !reportsAllChanges(dir) {
+		t.Skipf("%s is not on a local file system: polled every %v", dir, fallbackPollInterval)
+	}
+	if got := n.pollInterval(); got != trustedPollInterval {
+		t.Errorf("poll every %v on a local file system with every folder watched, want %v", got, trustedPollInterval)
+	}
+}
+
+// TestWatchSeesAWriteThroughASymlink: a manifest symlinked from outside the folder and
+// edited where it lives is reloaded within a second, without waiting for a poll.
+func TestWatchSeesAWriteThroughASymlink(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	target := filepath.Join(elsewhere, "shared.yaml")
+	writeFile(t, target, configMap("shared", "1"))
+	if err := os.Symlink(target, filepath.Join(dir, "shared.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatch(t, dir)
+	writeFile(t, target, configMap("shared", "2"))
+	eventually(t, time.Second, "the edited target", func() bool {
+		_, r := w.state()
+		return slices.Equal(configMaps(r), []string{"shared=2"})
+	})
+}
+
+func TestPollIntervalWithoutTrustedReports(t *testing.T) {
+	var none *notifier
+	if got := none.pollInterval(); got != pollInterval {
+		t.Errorf("without inotify: poll every %v, want %v", got, pollInterval)
+	}
+	if got := (&notifier{trusted: false}).pollInterval(); got != fallbackPollInterval {
+		t.Errorf("a network file system: poll every %v, want %v", got, fallbackPollInterval)
+	}
+}
