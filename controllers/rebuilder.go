@@ -82,11 +82,13 @@ type Config struct {
 // publish statuses. It runs on every replica (each serves from its own cache); only the
 // status writer needs the lease.
 type Rebuilder struct {
-	cfg      Config
-	client   client.Client
-	writers  client.Client // counts status writes
-	recorder events.EventRecorder
-	log      logr.Logger
+	cfg    Config
+	client client.Client
+	// informers is the cache behind client: the rebuild reads its stores in place.
+	informers kube.Informers
+	writers   client.Client // counts status writes
+	recorder  events.EventRecorder
+	log       logr.Logger
 
 	// keeper holds each object's last good version; Reconcile alone uses it
 	// (MaxConcurrentReconciles is 1).
@@ -167,7 +169,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, er
 	if err := mgr.Add(recorder); err != nil {
 		return nil, err
 	}
-	g := &Rebuilder{cfg: cfg, client: mgr.GetClient(), recorder: recorder, log: mgr.GetLogger().WithName("gateway"),
+	g := &Rebuilder{cfg: cfg, client: mgr.GetClient(), informers: mgr.GetCache(), recorder: recorder, log: mgr.GetLogger().WithName("gateway"),
 		pacer: pacer{interval: cfg.Debounce}}
 	g.writers = countingClient{Client: mgr.GetClient(), n: &g.statusWrites}
 	g.writer = runtimeSink{g: g}
@@ -357,7 +359,7 @@ func (g *Rebuilder) ReadyCheck(_ *http.Request) error {
 // never disagree. Traefik objects (--watch-traefik-crds) are read as ours; those that are
 // not served are logged once per change, and their statuses become Warning Events.
 func (g *Rebuilder) list(ctx context.Context) (*translate.Inputs, error) {
-	res, err := kube.Read(ctx, g.client, kube.Options{TraefikKinds: g.traefik, GatewayAPIKinds: g.gatewayAPI, FromCache: true})
+	res, err := kube.Read(ctx, g.client, kube.Options{TraefikKinds: g.traefik, GatewayAPIKinds: g.gatewayAPI, FromCache: true, Informers: g.informers})
 	if err != nil {
 		return nil, fmt.Errorf("reading from the cache: %w", err)
 	}
@@ -389,13 +391,24 @@ func (g *Rebuilder) mayServe() predicate.Predicate {
 // publish hands a build's results to the writers of the current term, if this replica
 // leads, and keeps them for the next term.
 func (g *Rebuilder) publish(statuses translate.Statuses, ingress *status.IngressReport) {
-	crd := translate.Statuses{}
+	ingresses := 0
 	for k, st := range statuses {
-		if k.Kind != translate.KindIngress {
-			crd[k] = st
+		if k.Kind == translate.KindIngress {
+			ingresses++
 		}
 		if gw := st.GatewayAPI; gw != nil && gw.Gateway != nil && ingress != nil {
 			setGatewayAddresses(gw.Gateway, ingress.Addresses)
+		}
+	}
+	// The CRD writer gets the statuses without the Ingresses (the Ingress writer's): the
+	// build's own map when there are none, as the writers only read it.
+	crd := statuses
+	if ingresses > 0 {
+		crd = make(translate.Statuses, len(statuses)-ingresses)
+		for k, st := range statuses {
+			if k.Kind != translate.KindIngress {
+				crd[k] = st
+			}
 		}
 	}
 	g.termMu.Lock()

@@ -5,6 +5,7 @@ package verdict
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -189,13 +190,19 @@ func expiring(ok []upstream.Observation, now time.Time, window time.Duration) st
 // Merge adds the runtime conditions to translate's statuses. A route whose backends fail
 // at runtime is not Ready, whatever its configuration says: the READY column of
 // `kubectl get` must make the broken one obvious.
+//
+// The result may be st itself (when no runtime condition concerns it): callers read it
+// and never modify it. Most builds at 10,000 routes have runtime verdicts for a few
+// objects at most, so only those are looked at: the rest of st is cloned wholesale.
 func Merge(st translate.Statuses, runtime Conditions) translate.Statuses {
-	out := make(translate.Statuses, len(st))
-	for k, s := range st {
-		rc, ok := runtime[k]
+	var out translate.Statuses
+	for k, rc := range runtime {
+		s, ok := st[k]
 		if !ok {
-			out[k] = s
 			continue
+		}
+		if out == nil {
+			out = maps.Clone(st)
 		}
 		// A copy keeps every field (the Gateway API status included); only conditions change.
 		cp := *s
@@ -212,6 +219,9 @@ func Merge(st translate.Statuses, runtime Conditions) translate.Statuses {
 			}
 		}
 		out[k] = merged
+	}
+	if out == nil {
+		return st
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -94,6 +97,16 @@ type Options struct {
 	// FromCache: c is an informer cache, whose objects are read in place (translate never
 	// modifies its inputs) rather than deep-copied on every rebuild.
 	FromCache bool
+	// Informers, when set, is c's informer cache: a kind is then read straight from its
+	// informer's store, as pointers, where the cache's List would copy every object into
+	// a typed list on every rebuild (a quarter of a rebuild's CPU at 10,000 routes). A
+	// cache limited to several namespaces has no single store per kind, and is listed.
+	Informers Informers
+}
+
+// Informers is the part of controller-runtime's cache.Cache that Read uses.
+type Informers interface {
+	GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error)
 }
 
 // Result is what Read found.
@@ -119,6 +132,14 @@ func Read(ctx context.Context, c client.Reader, opts Options) (*Result, error) {
 		if !k.Namespaced() {
 			scopes = [][]client.ListOption{opts.listOptions()}
 		}
+		if objs, ok, err := fromStore(ctx, opts, k); err != nil {
+			return nil, fmt.Errorf("reading %s from the cache: %w", plural(k.Name()), err)
+		} else if ok {
+			for _, o := range objs {
+				k.Append(in, o)
+			}
+			continue
+		}
 		for _, lo := range scopes {
 			list := k.NewList()
 			if err := c.List(ctx, list, lo...); err != nil {
@@ -135,6 +156,33 @@ func Read(ctx context.Context, c client.Reader, opts Options) (*Result, error) {
 	}
 	in.SortByName()
 	return res, nil
+}
+
+// fromStore reads the objects of kind k from its informer's store, in place, when opts
+// has an informer cache that keeps one store per kind; ok is false otherwise.
+func fromStore(ctx context.Context, opts Options, k translate.Kind) (objs []translate.Object, ok bool, err error) {
+	if opts.Informers == nil || len(opts.Namespaces) > 0 {
+		return nil, false, nil
+	}
+	inf, err := opts.Informers.GetInformer(ctx, k.NewObject())
+	if err != nil {
+		return nil, false, err
+	}
+	indexed, ok := inf.(interface{ GetIndexer() toolscache.Indexer })
+	if !ok {
+		return nil, false, nil // a multi-namespace informer: List merges its stores
+	}
+	items := indexed.GetIndexer().List()
+	objs = make([]translate.Object, 0, len(items))
+	want := reflect.TypeOf(k.NewObject())
+	for _, item := range items {
+		o, isObj := item.(translate.Object)
+		if !isObj || reflect.TypeOf(item) != want {
+			return nil, false, fmt.Errorf("the cache holds a %T, not a %v", item, want)
+		}
+		objs = append(objs, o)
+	}
+	return objs, true, nil
 }
 
 // scopes are the list options of one list per namespace read (one for all namespaces).
