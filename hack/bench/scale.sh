@@ -32,7 +32,8 @@ BRIDGEHEAD=${BRIDGEHEAD:-bin/bridgehead}
 IDLE=${BENCH_SCALE_IDLE:-30}
 # BENCH_SCALE_PPROF=DIR: a CPU profile of the gateway over each row's five changes,
 # DIR/MODE.ROUTES.pprof (the profiler's own cost is in that row's figures), and one over 30
-# idle seconds after the idle measurement, DIR/MODE.ROUTES.idle.pprof.
+# idle seconds after the idle measurement, DIR/MODE.ROUTES.idle.pprof, and the live heap
+# then, DIR/MODE.ROUTES.heap.pprof.
 PPROF_DIR=${BENCH_SCALE_PPROF:-}
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() {
@@ -205,6 +206,8 @@ measure() {
 		# After the idle measurement, not during it: what the gateway does while nothing changes.
 		curl -sS --max-time 60 -o "$PPROF_DIR/$mode.$n.idle.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=30" ||
 			say "the idle CPU profile did not arrive"
+		curl -sS --max-time 30 -o "$PPROF_DIR/$mode.$n.heap.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/heap?gc=1" ||
+			say "the heap profile did not arrive"
 	fi
 	read -r rss hwm < <(awk '/^VmRSS:/ {r = $2} /^VmHWM:/ {h = $2} END {printf "%d %d\n", r / 1024, h / 1024}' "/proc/$pid/status")
 	kill "$pid"
