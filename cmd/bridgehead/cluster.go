@@ -59,9 +59,9 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.redirectPort, "redirect-port", "",
 		"the port clients reach websecure on, for HTTPS redirects (--redirect-to-https, and Ingresses with bridgehead.dev/ssl-redirect); default 443, left out of the URL")
 	fs.StringVar(&c.leaseName, "leader-election-id", "bridgehead-status-writer", "name of the Lease (in --gateway-namespace) that elects the replica writing status")
-	fs.DurationVar(&c.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long other replicas wait before replacing a leader that stopped renewing")
-	fs.DurationVar(&c.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before it stops writing status")
-	fs.DurationVar(&c.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often replicas try to acquire or renew the Lease")
+	fs.DurationVar(&c.leaseDuration, "leader-elect-lease-duration", 30*time.Second, "how long other replicas wait before replacing a leader that stopped renewing")
+	fs.DurationVar(&c.renewDeadline, "leader-elect-renew-deadline", 15*time.Second, "how long the leader retries renewing before it stops writing status")
+	fs.DurationVar(&c.retryPeriod, "leader-elect-retry-period", 7500*time.Millisecond, "how often replicas try to acquire or renew the Lease")
 	// client-go's own default (5 per second) would take over half an hour to write the
 	// statuses of 10,000 routes after a start; the API server's priority and fairness
 	// still protects it from a gateway that writes faster.

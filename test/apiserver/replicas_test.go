@@ -27,7 +27,7 @@ var _ = Describe("replicas", Ordered, func() {
 		host      = "shop.replicas.test"
 		lease     = "replicas-test"
 		published = "192.0.2.10"
-		// Short lease timings keep the test quick; production defaults are 15s/10s/2s.
+		// Short lease timings keep the test quick; production defaults are 30s/15s/7.5s.
 		leaseDuration = 4 * time.Second
 		renewDeadline = 3 * time.Second
 		retryPeriod   = 500 * time.Millisecond
