@@ -52,6 +52,10 @@ type routeMemo struct {
 	// to the report: a replay that stays so gives the same status, and gives it as the
 	// same object, which lets the consumers skip what did not change.
 	status *ObjectStatus
+	// statusGroup and statusGW are status's APIGroup and GatewayAPI, copied into the
+	// replayed report with status (see report.remembered).
+	statusGroup string
+	statusGW    *GatewayAPIStatus
 	// from and until bound Options.Now for a replay: a certificate's expiry warning
 	// compared the two, and would say something else outside [from, until). Zero: no bound.
 	from, until time.Time
@@ -163,6 +167,7 @@ func (t *translator) replay(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntr
 	rep := t.newReport()
 	*rep = m.report
 	rep.memo, rep.recorded = m, rep.shape()
+	rep.remembered = memoStatus{m.status, m.statusGroup, m.statusGW}
 	t.reports[key] = rep
 	t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, m.routes...)
 	for _, s := range m.slots {
@@ -214,11 +219,8 @@ func (r *report) shape() reportShape {
 // rememberedStatus is the status the memo made from this report last time, if the report
 // is as its translation left it, as it was then; nil otherwise.
 func (r *report) rememberedStatus(group string, gw *GatewayAPIStatus) *ObjectStatus {
-	if r.memo == nil || r.memo.status == nil || r.shape() != r.recorded {
-		return nil
-	}
-	if st := r.memo.status; st.APIGroup == group && st.GatewayAPI == gw {
-		return st
+	if rs := &r.remembered; rs.status != nil && rs.group == group && rs.gw == gw && r.shape() == r.recorded {
+		return rs.status
 	}
 	return nil
 }
@@ -226,9 +228,9 @@ func (r *report) rememberedStatus(group string, gw *GatewayAPIStatus) *ObjectSta
 // rememberStatus keeps st for the next build, if the report is as its translation left it.
 func (r *report) rememberStatus(st *ObjectStatus) {
 	if r.memo != nil {
-		r.memo.status = nil
+		r.memo.status, r.memo.statusGroup, r.memo.statusGW = nil, "", nil
 		if r.shape() == r.recorded {
-			r.memo.status = st
+			r.memo.status, r.memo.statusGroup, r.memo.statusGW = st, st.APIGroup, st.GatewayAPI
 		}
 	}
 }
