@@ -45,10 +45,11 @@ type tablePrinter struct {
 // origin it was made from. translate gives an unchanged route the same status object
 // from one build to the next, so most fingerprints are not computed again.
 type printed struct {
-	fp     uint64
-	status *translate.ObjectStatus
-	origin string
-	round  uint64 // the last print that had the object
+	fp       uint64
+	status   *translate.ObjectStatus
+	origin   string
+	round    uint64 // the last print that had the object
+	notReady bool   // the status's Ready is missing or not True
 }
 
 func (p *tablePrinter) print(statuses translate.Statuses, problems []string, origin map[translate.Key]string) {
@@ -67,7 +68,7 @@ func (p *tablePrinter) print(statuses translate.Statuses, problems []string, ori
 		e := p.last[k]
 		switch {
 		case e == nil:
-			e = &printed{fp: statusFingerprint(k, st, o), status: st, origin: o}
+			e = &printed{fp: statusFingerprint(k, st, o), status: st, origin: o, notReady: isNotReady(st)}
 			p.last[k] = e
 			changed = append(changed, k)
 		case e.status != st || e.origin != o:
@@ -75,10 +76,10 @@ func (p *tablePrinter) print(statuses translate.Statuses, problems []string, ori
 			if fp != e.fp {
 				changed = append(changed, k)
 			}
-			e.fp, e.status, e.origin = fp, st, o
+			e.fp, e.status, e.origin, e.notReady = fp, st, o, isNotReady(st)
 		}
 		e.round = p.round
-		if ready := st.Condition(bhv1.ConditionReady); ready == nil || ready.Status != metav1.ConditionTrue {
+		if e.notReady {
 			notReady++
 		}
 	}
@@ -107,6 +108,11 @@ func (p *tablePrinter) print(statuses translate.Statuses, problems []string, ori
 		summary += "; every row: " + p.every
 	}
 	writeTable(p.out, rows, removed, problems, summary)
+}
+
+func isNotReady(st *translate.ObjectStatus) bool {
+	ready := st.Condition(bhv1.ConditionReady)
+	return ready == nil || ready.Status != metav1.ConditionTrue
 }
 
 // statusFingerprint hashes what an object's row and messages are made of: its key, its

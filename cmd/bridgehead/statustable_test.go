@@ -89,6 +89,13 @@ func TestTablePrinterLargeFolderPrintsChanges(t *testing.T) {
 	if !strings.Contains(out.String(), "  IngressRoute/scale/r00007: spec.routes[0].services[0]: no Service scale/api") || !strings.Contains(out.String(), "999 of 1000") {
 		t.Errorf("a changed message is not printed:\n%s", out.String())
 	}
+	// The broken route is fixed: the count of routes not ready follows.
+	out.Reset()
+	st[key("r00007")] = readyStatus("True", "Ready", "")
+	p.print(st, nil, nil)
+	if !strings.Contains(out.String(), "(0 not ready in all)") {
+		t.Errorf("a route that became ready is still counted as not ready:\n%s", out.String())
+	}
 }
 
 // BenchmarkTablePrinter10k is serve's table after a change of one object in 10,000.
