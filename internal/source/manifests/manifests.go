@@ -220,6 +220,9 @@ type doc struct {
 	// (placeDocuments): kept from load to load with the doc.
 	created time.Duration
 	placed  bool
+	// conv is what the memo made of data, once a load has looked it up: a document of an
+	// unchanged file then reaches it without hashing its bytes to find it again.
+	conv *converted
 }
 
 func (d *doc) origin() string {
@@ -304,7 +307,7 @@ func (l *loader) documents(docs []*doc) {
 }
 
 func (l *loader) document(d *doc) {
-	c, remembered := l.memo.lookupDoc(d.data)
+	c, remembered := l.memo.lookupDocOf(d)
 	// obj is the decoded document; nil until a path needs it (see converted).
 	var obj map[string]any
 	if !remembered {
@@ -320,7 +323,7 @@ func (l *loader) document(d *doc) {
 		c = &converted{json: jsonData, null: obj == nil}
 		c.apiVersion, _ = obj["apiVersion"].(string)
 		c.kind, _ = obj["kind"].(string)
-		l.memo.storeDoc(d.data, c)
+		l.memo.storeDocOf(d, c)
 	}
 	if c.null {
 		return

@@ -143,6 +143,31 @@ func (m *memo) lookupDoc(yamlData []byte) (*converted, bool) {
 	return c, ok
 }
 
+// lookupDocOf is lookupDoc for a document a load has looked up before (a document of a
+// file whose stamp did not change is the same doc, with the same bytes): it is found
+// through the doc and only kept for the next load, one map store where lookupDoc makes
+// three over its bytes.
+func (m *memo) lookupDocOf(d *doc) (*converted, bool) {
+	if m == nil {
+		return nil, false
+	}
+	if c := d.conv; c != nil {
+		m.docs.store(c.yaml, c)
+		return c, true
+	}
+	c, ok := m.lookupDoc(d.data)
+	d.conv = c
+	return c, ok
+}
+
+// storeDocOf is storeDoc, remembering c in the doc as well (see lookupDocOf).
+func (m *memo) storeDocOf(d *doc, c *converted) {
+	if m != nil {
+		m.storeDoc(d.data, c)
+		d.conv = c
+	}
+}
+
 func (m *memo) storeDoc(yamlData []byte, c *converted) {
 	if m != nil {
 		c.yaml = string(yamlData)
