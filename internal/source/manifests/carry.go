@@ -21,6 +21,11 @@ func (r *Result) KeepLastGood(prev *Result) []translate.Key {
 	for _, p := range r.Problems {
 		brokenFiles[p.File] = true
 	}
+	if len(brokenFiles) == 0 {
+		// Only a refused document's object is carried over: without one, the walk over
+		// every object (5 ms at 10,000 routes) would find nothing.
+		return nil
+	}
 	var kept []translate.Key
 	keep := func(kind string, o metav1.Object) bool {
 		k := translate.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
