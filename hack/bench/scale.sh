@@ -31,9 +31,9 @@ MODES=${BENCH_SCALE_MODES:-folder cluster}
 BRIDGEHEAD=${BRIDGEHEAD:-bin/bridgehead}
 IDLE=${BENCH_SCALE_IDLE:-30}
 # BENCH_SCALE_PPROF=DIR: a CPU profile of the gateway over each row's five changes,
-# DIR/MODE.ROUTES.pprof (the profiler's own cost is in that row's figures), and one over 30
-# idle seconds after the idle measurement, DIR/MODE.ROUTES.idle.pprof, and the live heap
-# then, DIR/MODE.ROUTES.heap.pprof.
+# DIR/MODE.ROUTES.pprof (the profiler's own cost is in that row's figures), one over the
+# idle measurement, DIR/MODE.ROUTES.idle.pprof, and the live heap after it,
+# DIR/MODE.ROUTES.heap.pprof.
 PPROF_DIR=${BENCH_SCALE_PPROF:-}
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() {
@@ -199,13 +199,16 @@ measure() {
 		quiet "$pid"
 	done
 	[ -z "$profiler" ] || wait "$profiler" || say "the CPU profile did not arrive"
+	if [ -n "$PPROF_DIR" ]; then
+		# Over the idle measurement itself (a profile costs nothing while nothing runs).
+		curl -sS --max-time $((IDLE + 30)) -o "$PPROF_DIR/$mode.$n.idle.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=$IDLE" &
+		profiler=$!
+	fi
 	c0=$(cpu_ms "$pid")
 	sleep "$IDLE"
 	idle_ms=$(($(cpu_ms "$pid") - c0))
 	if [ -n "$PPROF_DIR" ]; then
-		# After the idle measurement, not during it: what the gateway does while nothing changes.
-		curl -sS --max-time 60 -o "$PPROF_DIR/$mode.$n.idle.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=30" ||
-			say "the idle CPU profile did not arrive"
+		wait "$profiler" || say "the idle CPU profile did not arrive"
 		curl -sS --max-time 30 -o "$PPROF_DIR/$mode.$n.heap.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/heap?gc=1" ||
 			say "the heap profile did not arrive"
 	fi
