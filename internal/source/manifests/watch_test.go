@@ -242,15 +242,7 @@ func TestNotifierReportsWritesInSubfolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(sub, "a.yaml"), configMap("a", "1"))
-	files, err := scan(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := newNotifier(dir, files)
-	if n == nil {
-		t.Skip("inotify is not available here: Watch polls")
-	}
-	defer n.close()
+	n, files := startNotifier(t, dir)
 	for _, path := range []string{filepath.Join(dir, "b.yaml"), filepath.Join(sub, "a.yaml")} {
 		writeFile(t, path, configMap("x", "2"))
 		select {
@@ -274,7 +266,7 @@ func TestNotifierReportsWritesInSubfolders(t *testing.T) {
 	if err := os.RemoveAll(sub); err != nil {
 		t.Fatal(err)
 	}
-	files, err = scan(dir, files)
+	files, err := scan(dir, files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,15 +290,7 @@ func TestNotifierFollowsWhatPollingWouldCatch(t *testing.T) {
 	if err := os.Symlink(filepath.Join(elsewhere, "shared.yaml"), filepath.Join(dir, "shared.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	files, err := scan(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := newNotifier(dir, files)
-	if n == nil {
-		t.Skip("inotify is not available here: Watch polls")
-	}
-	defer n.close()
+	n, _ := startNotifier(t, dir)
 	target, err := filepath.EvalSymlinks(elsewhere)
 	if err != nil {
 		t.Fatal(err)
@@ -349,4 +333,20 @@ func TestPollIntervalWithoutTrustedReports(t *testing.T) {
 	if got := (&notifier{trusted: false}).pollInterval(); got != fallbackPollInterval {
 		t.Errorf("a network file system: poll every %v, want %v", got, fallbackPollInterval)
 	}
+}
+
+// startNotifier scans dir and watches it as Watch would, skipping the test where inotify
+// is not available; the notifier is closed when the test ends.
+func startNotifier(t *testing.T, dir string) (*notifier, fingerprint) {
+	t.Helper()
+	files, err := scan(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNotifier(dir, files)
+	if n == nil {
+		t.Skip("inotify is not available here: Watch polls")
+	}
+	t.Cleanup(n.close)
+	return n, files
 }
