@@ -70,8 +70,9 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 			// More events of the same write or rename usually follow within microseconds.
 			settle.Reset(eventSettle)
 			continue
-		case <-notify.errors():
+		case err := <-notify.errors():
 			// An overflowed queue lost events: look at the folder as if they had come.
+			_ = err
 			settle.Reset(eventSettle)
 			continue
 		case <-settle.C:
