@@ -25,7 +25,10 @@ export GOFLAGS="${GOFLAGS:-} -trimpath"
 CGO_ENABLED=1 go build -ldflags "-s -w -X main.version=$version" -o "$work/bridgehead" ./cmd/bridgehead
 CGO_ENABLED=0 go build -ldflags "-s -w" -o "$work/pause" ./hack/pause
 
-libcrypto="$(ldconfig -p | awk '/libcrypto\.so\.3 .*x86-64/ {print $NF; exit}')"
+# awk reads ldconfig's whole output: leaving at the first match would end ldconfig with
+# SIGPIPE, which pipefail turns into this script's failure (exit 141) when it is still
+# writing.
+libcrypto="$(ldconfig -p | awk '/libcrypto\.so\.3 .*x86-64/ && !found {print $NF; found = 1}')"
 [ -n "$libcrypto" ] || { echo "image: libcrypto.so.3 not found (apt-get install libssl3)" >&2; exit 1; }
 
 "$work/ociimage" -o "$OUT/bridgehead-image.tar" -name "$IMAGE" -epoch "$epoch" \
