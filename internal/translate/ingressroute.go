@@ -329,7 +329,7 @@ func (t *translator) resolveConflicts(slots map[ruleSlot][]slotEntry) {
 // with the winner: the oldest object, then the first by ID. Slots are visited in a
 // stable order, so the outcome does not depend on map iteration.
 func eachConflict[E any](slots map[ruleSlot][]E, order func(E) (metav1.Time, string), lose func(slot ruleSlot, winner, loser E)) {
-	keys := make([]ruleSlot, 0, len(slots))
+	var keys []ruleSlot // only the slots in conflict: few
 	firstID := func(k ruleSlot) string { _, id := order(slots[k][0]); return id }
 	for k, v := range slots {
 		if len(v) > 1 {

@@ -35,6 +35,15 @@ type Memo struct {
 	opts   Options
 	routes map[Key]*routeMemo
 	calls  uint64 // Translate calls made with the memo
+	hosts  int    // the TLS hosts the last call claimed: the next one sizes its map so
+}
+
+// tlsHosts is how many TLS hosts the last call claimed; 0 without a memo.
+func (m *Memo) tlsHosts() int {
+	if m == nil {
+		return 0
+	}
+	return m.hosts
 }
 
 // routeMemo is what translating one IngressRoute did, replayed instead of translating it.
@@ -173,7 +182,7 @@ func (t *translator) replay(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntr
 	for _, s := range m.slots {
 		// The creation time is the new object's: a folder's loader derives it from the
 		// document's place, which may have moved while the document stayed the same.
-		slots[s.slot] = append(slots[s.slot], slotEntry{created: ir.CreationTimestamp, id: s.id, rep: rep, field: s.field, served: s.served, remove: t.removeHTTP})
+		add(slots, s.slot, slotEntry{created: ir.CreationTimestamp, id: s.id, rep: rep, field: s.field, served: s.served, remove: t.removeHTTP}, &t.slotLists)
 	}
 	for _, c := range m.claims {
 		hc := c.claim
@@ -181,7 +190,7 @@ func (t *translator) replay(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntr
 		if c.hasCert {
 			hc.cert = t.cachedCertificate(c.secret).cert
 		}
-		t.hostClaims[c.name] = append(t.hostClaims[c.name], hc)
+		add(t.hostClaims, c.name, hc, &t.claimLists)
 	}
 	m.obj, m.call = ir, t.memo.memo.calls
 	return true

@@ -98,8 +98,8 @@ func (ro *routeObject) claim(parsed *rule.Rule, h snapshot.RouteHead, field stri
 		ro.rep.served++
 	}
 	slot := ruleSlot{match: parsed.String(), entryPoints: entryPointsKey(ro.entryPoints), priority: h.Priority, tcp: ro.tcp, parents: ro.parents}
-	ro.slots[slot] = append(ro.slots[slot], slotEntry{created: ro.meta.CreationTimestamp, id: h.ID, rep: ro.rep, field: field, served: serves,
-		remove: remove})
+	add(ro.slots, slot, slotEntry{created: ro.meta.CreationTimestamp, id: h.ID, rep: ro.rep, field: field, served: serves,
+		remove: remove}, &ro.t.slotLists)
 	if ro.t.rec != nil {
 		ro.t.rec.slots = append(ro.t.rec.slots, slotRecord{slot: slot, id: h.ID, field: field, served: serves})
 	}

@@ -250,6 +250,8 @@ type translator struct {
 	mwtProblems    map[nsName]finding                 // why a TCP middleware cannot be used
 	hostClaims     map[string][]hostClaim             // TLS host name -> routes claiming it
 	reportSlab     []report                           // reports are carved from it, a chunk at a time
+	slotLists      lists[slotEntry]                   // the rule slots' lists start here
+	claimLists     lists[hostClaim]                   // hostClaims' lists start here
 	// removeHTTP and removeTCP are removeHTTPRoute and removeTCPRoute as values, made once:
 	// every route's rule slot entry holds one.
 	removeHTTP, removeTCP func(id string)
@@ -283,7 +285,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		certCache: map[nsName]certResult{}, caCache: map[caSource]caResult{},
 		reports: make(map[Key]*report, in.reportHint()), policies: map[string]*snapshot.Policy{},
 		built: map[string]*snapshot.Transport{}, builtMW: map[nsName]*snapshot.Middleware{},
-		mwProblems: map[nsName]finding{}, hostClaims: map[string][]hostClaim{},
+		mwProblems: map[nsName]finding{}, hostClaims: make(map[string][]hostClaim, opts.Memo.tlsHosts()),
 		middlewaresTCP: map[nsName]*bhv1.MiddlewareTCP{}, builtMWT: map[nsName]*snapshot.TCPMiddleware{},
 		mwtProblems: map[nsName]finding{}, traefikSvcs: map[nsName]*bhv1.TraefikService{},
 		snap: &snapshot.Snapshot{},
@@ -310,6 +312,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	t.finish()
 	if t.memo != nil {
 		opts.Memo.keep(in, opts)
+		opts.Memo.hosts = len(t.hostClaims)
 	}
 	groups := map[Key]string{}
 	for k, g := range in.APIGroups {
