@@ -64,7 +64,7 @@ type Kind interface {
 	visit(in *Inputs, fn func(Key, metav1.Object) metav1.Object)
 	copyList(in *Inputs)
 	// sameVersions reports whether a and b hold the same versions of the same objects of
-	// this kind, in the same order (see sameVersion).
+	// this kind, in the same order (see sameVersion and sameGeneration).
 	sameVersions(a, b *Inputs) bool
 	count(in *Inputs) int
 	sortList(in *Inputs)
@@ -242,8 +242,12 @@ func (k *typedKind[T, PT, L, PL]) sameVersions(a, b *Inputs) bool {
 	if len(la) != len(lb) {
 		return false
 	}
+	same := sameVersion
+	if k.Ours() || k.GatewayAPI() {
+		same = sameGeneration
+	}
 	for i := range la {
-		if !sameVersion(la[i], lb[i]) {
+		if !same(la[i], lb[i]) {
 			return false
 		}
 	}

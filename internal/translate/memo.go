@@ -155,6 +155,25 @@ func sameVersion(a, b metav1.Object) bool {
 		a.GetName() == b.GetName() && a.GetNamespace() == b.GetNamespace()
 }
 
+// sameGeneration reports whether two versions of a custom resource (our kinds, Traefik's,
+// Gateway API's) translate alike: the same version, or two versions from the API server
+// (same UID) at the same generation with the same labels and annotations. A custom
+// resource's generation moves with every change outside its metadata, translation reads
+// nothing else of the metadata, and no object's status. Writing an object's status gives it
+// a new resourceVersion at the same generation: without this, the first rebuild after the
+// status writer had written 10,000 IngressRoutes' statuses translated every one again, and
+// a status written on a Middleware or a Gateway made the next rebuild translate every route.
+// Built-in kinds keep sameVersion: not all of them move their generation with their spec.
+func sameGeneration(a, b metav1.Object) bool {
+	if sameVersion(a, b) {
+		return true
+	}
+	uid, gen := a.GetUID(), a.GetGeneration()
+	return uid != "" && uid == b.GetUID() && gen > 0 && gen == b.GetGeneration() &&
+		a.GetName() == b.GetName() && a.GetNamespace() == b.GetNamespace() &&
+		maps.Equal(a.GetLabels(), b.GetLabels()) && maps.Equal(a.GetAnnotations(), b.GetAnnotations())
+}
+
 // memoizable reports whether an IngressRoute's translation may be remembered and replayed:
 // it reads no other route. (What it writes is its report, its routes, its rule slots and
 // its host claims: record keeps all four.)
@@ -169,7 +188,7 @@ func (t *translator) replay(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntr
 	}
 	key := Key{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}
 	m, ok := t.memo.memo.routes[key]
-	if !ok || !sameVersion(m.obj, ir) || !m.covers(t.opts.Now) {
+	if !ok || !sameGeneration(m.obj, ir) || !m.covers(t.opts.Now) {
 		return false
 	}
 	// The report is the remembered one (reportFor would only make an empty one first).

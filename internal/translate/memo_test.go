@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
@@ -285,6 +286,103 @@ func marshal(t *testing.T, v any) []byte {
 
 // TestMemoComparesEveryOption fails when Options gains a field that sameOptions does not
 // compare: a memo would then replay translations made under another value of it.
+// TestMemoReplaysARouteWhoseStatusWasWritten: writing a route's status gives it a new
+// resourceVersion at the same generation, which changes nothing its translation reads; a
+// new generation, a new label or annotation, or the same name for another object (UID)
+// does, and so does any new version without a UID (a folder's document).
+func TestMemoReplaysARouteWhoseStatusWasWritten(t *testing.T) {
+	in, opts := loadCase(t, "testdata/e2e-tls-traefik-example.in.yaml")
+	in.Visit(func(k Key, o metav1.Object) metav1.Object {
+		o.SetResourceVersion("1")
+		o.SetUID("uid-" + types.UID(k.Name))
+		o.SetGeneration(3)
+		return nil
+	})
+	memo := &Memo{}
+	opts.Memo = memo
+	Translate(in, opts)
+	ir := in.IngressRoutes[0]
+	k := Key{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}
+	for _, tc := range []struct {
+		name   string
+		change func(*bhv1.IngressRoute)
+		replay bool
+	}{
+		{"status written", func(*bhv1.IngressRoute) {}, true},
+		{"new generation", func(o *bhv1.IngressRoute) { o.Generation++ }, false},
+		{"label added", func(o *bhv1.IngressRoute) { o.Labels = map[string]string{"team": "a"} }, false},
+		{"annotation added", func(o *bhv1.IngressRoute) { o.Annotations = map[string]string{"note": "x"} }, false},
+		{"created again", func(o *bhv1.IngressRoute) { o.UID = "another" }, false},
+		{"no UID", func(o *bhv1.IngressRoute) { o.UID = "" }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next := in.IngressRoutes[0].DeepCopy()
+			next.ResourceVersion += "1"
+			next.Status.Hosts = []string{"written.example"}
+			tc.change(next)
+			before := memo.routes[k]
+			in.IngressRoutes[0] = next
+			Translate(in, opts)
+			if replayed := memo.routes[k] == before; replayed != tc.replay {
+				t.Errorf("replayed: %v, want %v", replayed, tc.replay)
+			}
+		})
+	}
+}
+
+// TestMemoOutlivesAStatusWrittenOnACustomResource: a Middleware whose status was written
+// (a new resourceVersion at its generation) leaves the memo usable; a new generation of it
+// does not, and neither does a new version of a Service, whose generation says nothing.
+func TestMemoOutlivesAStatusWrittenOnACustomResource(t *testing.T) {
+	in, opts := loadCase(t, "testdata/middleware-add-prefix.in.yaml")
+	in.Visit(func(k Key, o metav1.Object) metav1.Object {
+		o.SetResourceVersion("1")
+		o.SetUID("uid-" + types.UID(k.Kind+k.Name))
+		o.SetGeneration(1)
+		return nil
+	})
+	if len(in.Middlewares) == 0 || len(in.Services) == 0 || len(in.IngressRoutes) == 0 {
+		t.Fatal("the case has no Middleware, Service or IngressRoute: it checks nothing")
+	}
+	memo := &Memo{}
+	opts.Memo = memo
+	Translate(in, opts)
+	for _, tc := range []struct {
+		name   string
+		change func()
+		usable bool
+	}{
+		{"Middleware status written", func() {
+			mw := in.Middlewares[0].DeepCopy()
+			mw.ResourceVersion += "1"
+			in.Middlewares[0] = mw
+		}, true},
+		{"Middleware edited", func() {
+			mw := in.Middlewares[0].DeepCopy()
+			mw.ResourceVersion += "1"
+			mw.Generation++
+			in.Middlewares[0] = mw
+		}, false},
+		{"Service changed", func() {
+			svc := in.Services[0].DeepCopy()
+			svc.ResourceVersion += "1"
+			in.Services[0] = svc
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			Translate(in, opts) // the memo's basis is the inputs before the change
+			before := maps.Clone(memo.routes)
+			tc.change()
+			Translate(in, opts)
+			for k, m := range memo.routes {
+				if replayed := before[k] == m; replayed != tc.usable {
+					t.Errorf("%s replayed: %v, want %v", k, replayed, tc.usable)
+				}
+			}
+		})
+	}
+}
+
 func TestMemoComparesEveryOption(t *testing.T) {
 	compared := []string{"GatewayNamespace", "AllowCrossNamespace", "AllowExternalNameServices", "ClusterDomain",
 		"Now", "ExpiryWarning", "IngressClass", "IngressWithoutClass", "RedirectPort", "TLSDefaultProfile",
