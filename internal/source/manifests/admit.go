@@ -35,6 +35,12 @@ func (l *loader) custom(d *doc, c *converted, obj map[string]any, kind, group st
 			a.problems = append(a.problems, p)
 		}
 		c.admission, c.admittedItem = a, d.item
+		if c.yaml != "" {
+			// Remembered: later loads use the admission. The JSON would serve only a
+			// document admitted again as another List item, and decoded converts the
+			// text again for that (2.5 MB less at 10,000 documents).
+			c.json = nil
+		}
 	} else {
 		for _, p := range a.problems {
 			p.File, p.Doc = d.file, d.index

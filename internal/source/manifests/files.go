@@ -110,26 +110,28 @@ func isKustomization(rel string) bool {
 
 // splitDocuments splits a YAML stream at "---" lines, as kubectl does, and drops documents
 // that hold only comments and blank lines.
+//
+// A document's text is a substring of the file's, made once: the documents and the memo's
+// keys share it instead of holding a copy each (about 6 MB at 10,000 documents).
 func splitDocuments(rel string, data []byte) []*doc {
 	var docs []*doc
+	text := string(data)
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	var cur []byte
+	from, at := 0, 0 // the current document's first byte, and the current line's
 	start, empty := 1, true
 	flush := func() {
 		if !empty {
-			docs = append(docs, &doc{file: rel, index: len(docs) + 1, line: start, data: cur})
+			docs = append(docs, &doc{file: rel, index: len(docs) + 1, line: start, data: text[from:at]})
 		}
 	}
 	for i, line := range lines {
 		if isSeparator(line) {
 			flush()
-			cur, start, empty = nil, i+2, true
-			continue
-		}
-		cur = append(cur, line...)
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			from, start, empty = at+len(line), i+2, true
+		} else if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
 			empty = false
 		}
+		at += len(line)
 	}
 	flush()
 	return docs

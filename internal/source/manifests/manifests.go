@@ -201,16 +201,16 @@ func (l *loader) contentVersion(d *doc) string {
 	if !l.versions {
 		return ""
 	}
-	sum := sha256.Sum256(d.data)
+	sum := sha256.Sum256([]byte(d.data))
 	return "sha256:" + hex.EncodeToString(sum[:16])
 }
 
 // doc is one non-empty document of a file.
 type doc struct {
 	file  string
-	index int // 1-based
-	line  int // first line of the document in the file, 1-based
-	data  []byte
+	index int    // 1-based
+	line  int    // first line of the document in the file, 1-based
+	data  string // a substring of the file's text (see splitDocuments)
 	// item is the path of an object inside a kind List document ("items[3]"), or "".
 	item string
 	// originText is origin's result, made on first use: an unchanged file's documents are
@@ -259,7 +259,7 @@ func (l *loader) list(d *doc, obj map[string]any) {
 			l.problem(sub, "", "%v", err)
 			continue
 		}
-		sub.data = data
+		sub.data = string(data)
 		l.created = itemTime(d.created, i)
 		l.document(sub)
 	}
@@ -311,7 +311,7 @@ func (l *loader) document(d *doc) {
 	// obj is the decoded document; nil until a path needs it (see converted).
 	var obj map[string]any
 	if !remembered {
-		jsonData, err := yaml.YAMLToJSONStrict(d.data)
+		jsonData, err := yaml.YAMLToJSONStrict([]byte(d.data))
 		if err != nil {
 			l.problem(d, "", "invalid YAML: %s", yamlError(d, err))
 			return
@@ -323,6 +323,9 @@ func (l *loader) document(d *doc) {
 		c = &converted{json: jsonData, null: obj == nil}
 		c.apiVersion, _ = obj["apiVersion"].(string)
 		c.kind, _ = obj["kind"].(string)
+		if c.apiVersion != "" {
+			c.gv, c.gvErr = schema.ParseGroupVersion(c.apiVersion)
+		}
 		l.memo.storeDocOf(d, c)
 	}
 	if c.null {
@@ -338,8 +341,8 @@ func (l *loader) document(d *doc) {
 	if apiVersion == "" || kind == "" {
 		return
 	}
-	gv, err := schema.ParseGroupVersion(apiVersion)
-	if err != nil {
+	gv := c.gv
+	if err := c.gvErr; err != nil {
 		l.problem(d, "apiVersion", "%v", err)
 		return
 	}
@@ -407,11 +410,16 @@ func (l *loader) document(d *doc) {
 	}
 }
 
-// decoded returns obj, or decodes the remembered document when obj is nil. The JSON was
-// decoded without error when it was remembered, so it decodes again.
+// decoded returns obj, or decodes the remembered document when obj is nil. The document
+// converted and decoded without error when it was remembered, so it does again; an
+// admitted document's JSON was dropped (custom), and is converted again from its text.
 func decoded(c *converted, obj map[string]any) map[string]any {
 	if obj == nil {
-		_ = utiljson.Unmarshal(c.json, &obj)
+		data := c.json
+		if data == nil {
+			data, _ = yaml.YAMLToJSONStrict([]byte(c.yaml))
+		}
+		_ = utiljson.Unmarshal(data, &obj)
 	}
 	return obj
 }

@@ -1,6 +1,8 @@
 package manifests
 
 import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -37,9 +39,12 @@ type fileMemo struct {
 // is not decoded again (decoding every document was a third of a change at 10,000 routes).
 type converted struct {
 	yaml             string // the document's bytes: its key in the memo
-	json             []byte
+	json             []byte // nil once an admission of our kinds replaces it (custom)
 	null             bool   // the document is YAML null: nothing to read
 	apiVersion, kind string // "" when absent or not a string
+	// gv and gvErr are apiVersion parsed, once: a remembered document skips the parse.
+	gv    schema.GroupVersion
+	gvErr error
 	// admission is custom's outcome for the document as the List item admittedItem ("" at
 	// the top level: the item is in its problems' field paths); nil until admitted.
 	admission    *admission
@@ -129,14 +134,14 @@ func (m *memo) storeFile(rel string, st stamp, docs []*doc) {
 
 // lookupDoc indexes the maps with the bytes themselves, which Go does without copying
 // them into a string (generations.lookup would copy each document, every load).
-func (m *memo) lookupDoc(yamlData []byte) (*converted, bool) {
+func (m *memo) lookupDoc(yamlData string) (*converted, bool) {
 	if m == nil {
 		return nil, false
 	}
-	if c, ok := m.docs.cur[string(yamlData)]; ok {
+	if c, ok := m.docs.cur[yamlData]; ok {
 		return c, true
 	}
-	c, ok := m.docs.prev[string(yamlData)]
+	c, ok := m.docs.prev[yamlData]
 	if ok {
 		m.docs.store(c.yaml, c)
 	}
@@ -168,9 +173,9 @@ func (m *memo) storeDocOf(d *doc, c *converted) {
 	}
 }
 
-func (m *memo) storeDoc(yamlData []byte, c *converted) {
+func (m *memo) storeDoc(yamlData string, c *converted) {
 	if m != nil {
-		c.yaml = string(yamlData)
+		c.yaml = yamlData // shares the file's text
 		m.docs.store(c.yaml, c)
 	}
 }

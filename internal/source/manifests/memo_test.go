@@ -96,6 +96,22 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 	write("b.yaml", invalid+"---\n"+traefik) // reordered: creation times move
 	check("deleted and reordered")
 
+	// The same item bytes at another place in a List: admitted again for its new path,
+	// from the text (the memo dropped its JSON once it was admitted).
+	list := func(items ...string) string {
+		return "apiVersion: v1\nkind: List\nitems:\n" + strings.Join(items, "")
+	}
+	item := func(name string) string {
+		return "- apiVersion: gateway.bridgehead.dev/v1alpha1\n  kind: IngressRoute\n  metadata: {name: " + name + ", namespace: demo}\n  spec:\n    routes:\n    - match: Host(`" + name + ".test`)\n      bogus: 1\n      services: [{name: backend, port: 80}]\n"
+	}
+	write("l.yaml", list(item("listed")))
+	check("a List")
+	write("l.yaml", list(item("first"), item("listed")))
+	check("a List item moved")
+	if err := os.Remove(filepath.Join(dir, "l.yaml")); err != nil {
+		t.Fatal(err)
+	}
+
 	write("b.yaml", "{not yaml")
 	check("broken YAML")
 	if n := admissions(m); n != 2 {
