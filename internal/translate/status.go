@@ -168,9 +168,9 @@ func (r *report) warn(reason bhv1.ConditionReason, msg string) {
 	r.warnings = append(r.warnings, finding{reason: reason, message: msg})
 }
 
-// statusConditions is how many conditions a status holds at most: Accepted, ResolvedRefs,
-// Ready, Warnings and BackendTLSReady.
-const statusConditions = 5
+// statusConditions is how many conditions translate writes: Accepted, ResolvedRefs, Ready
+// and Warnings. BackendTLSReady comes later, from internal/verdict, on a copy.
+const statusConditions = 4
 
 // statusSlab hands out the statuses of one Translate and their conditions, a chunk at a
 // time: at 10,000 routes, two allocations per object were a tenth of a rebuild's garbage.

@@ -62,11 +62,12 @@ type Registry struct {
 // exists, and knows every series it created so that removing the route removes exactly
 // those (no scan over every series of every route).
 type Route struct {
-	m       *Registry
-	id      string                         // the label value: valid UTF-8
-	byCode  [24]atomic.Pointer[counterRef] // slot 0 unused, see codeSlot
-	classes [6]atomic.Pointer[counterRef]  // other codes by class (1xx..5xx)
-	latency atomic.Pointer[observerRef]
+	m  *Registry
+	id string // the label value: valid UTF-8
+	// counters is made on the route's first response: at 10,000 routes, most of which
+	// may never see a request, their slots would hold 2.4 MB.
+	counters atomic.Pointer[codeCounters]
+	latency  atomic.Pointer[observerRef]
 
 	mu      sync.Mutex
 	seen    map[string]bool         // series keys already in created
@@ -75,6 +76,12 @@ type Route struct {
 }
 
 type counterRef struct{ prometheus.Counter }
+
+// codeCounters are a route's request counters, looked up once per status code.
+type codeCounters struct {
+	byCode  [24]atomic.Pointer[counterRef] // slot 0 unused, see codeSlot
+	classes [6]atomic.Pointer[counterRef]  // other codes by class (1xx..5xx)
+}
 type observerRef struct{ prometheus.Observer }
 
 // New makes an empty Registry with the Go runtime and process collectors.
@@ -195,12 +202,18 @@ func (r *Route) Observe(code int, d time.Duration) {
 
 // Count counts one response of the route by status code.
 func (r *Route) Count(code int) {
+	cs := r.counters.Load()
+	if cs == nil {
+		// Two first responses at once: the swap keeps one set, which both then use.
+		r.counters.CompareAndSwap(nil, &codeCounters{})
+		cs = r.counters.Load()
+	}
 	var slot *atomic.Pointer[counterRef]
 	switch {
 	case code > 0 && code < len(codeSlot) && codeSlot[code] != 0:
-		slot = &r.byCode[codeSlot[code]]
+		slot = &cs.byCode[codeSlot[code]]
 	case code >= 100 && code < 600:
-		slot = &r.classes[code/100]
+		slot = &cs.classes[code/100]
 	default:
 		return
 	}
