@@ -46,7 +46,12 @@ type slotEntry struct {
 
 func (t *translator) buildIngressRoutes() {
 	irs := sortedByName(t.in.IngressRoutes)
-	slots := make(map[ruleSlot][]slotEntry, len(irs))
+	var slots map[ruleSlot][]slotEntry
+	if t.memo != nil {
+		slots = reuse(&t.memo.memo.slots, len(irs))
+	} else {
+		slots = make(map[ruleSlot][]slotEntry, len(irs))
+	}
 	tree := t.parentage(irs)
 	t.snap.HTTPRoutes = slices.Grow(t.snap.HTTPRoutes, len(irs))
 	for _, ir := range irs {

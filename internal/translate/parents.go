@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -51,9 +52,14 @@ type parentRef struct {
 func (t *translator) parentage(irs []*bhv1.IngressRoute) *parentage {
 	p := &parentage{of: map[nsName][]parentRef{}, refused: map[nsName]finding{}, own: map[nsName]bool{},
 		parents: map[nsName]bool{}, parentRoutes: map[string]bool{}}
-	byKey := make(map[nsName]*bhv1.IngressRoute, len(irs))
-	for _, ir := range irs {
-		byKey[nsName{ir.Namespace, ir.Name}] = ir
+	// The routes by name, for the children to find their parents: made only when there
+	// are children (most folders and clusters have none, and it was a map of every route).
+	var byKey map[nsName]*bhv1.IngressRoute
+	if slices.ContainsFunc(irs, func(ir *bhv1.IngressRoute) bool { return len(ir.Spec.ParentRefs) > 0 }) {
+		byKey = make(map[nsName]*bhv1.IngressRoute, len(irs))
+		for _, ir := range irs {
+			byKey[nsName{ir.Namespace, ir.Name}] = ir
+		}
 	}
 	refuse := func(k nsName, reason bhv1.ConditionReason, own bool, format string, args ...any) {
 		if _, done := p.refused[k]; !done {

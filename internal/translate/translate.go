@@ -283,17 +283,19 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		tlsOptions: map[nsName]*bhv1.TLSOption{}, transports: map[nsName]*bhv1.ServersTransport{},
 		transportsT: map[nsName]*bhv1.ServersTransportTCP{}, middlewares: map[nsName]*bhv1.Middleware{},
 		certCache: map[nsName]certResult{}, caCache: map[caSource]caResult{},
-		reports: make(map[Key]*report, in.reportHint()), policies: map[string]*snapshot.Policy{},
-		built: map[string]*snapshot.Transport{}, builtMW: map[nsName]*snapshot.Middleware{},
-		mwProblems: map[nsName]finding{}, hostClaims: make(map[string][]hostClaim, opts.Memo.tlsHosts()),
+		policies: map[string]*snapshot.Policy{}, built: map[string]*snapshot.Transport{},
+		builtMW: map[nsName]*snapshot.Middleware{}, mwProblems: map[nsName]finding{},
 		middlewaresTCP: map[nsName]*bhv1.MiddlewareTCP{}, builtMWT: map[nsName]*snapshot.TCPMiddleware{},
 		mwtProblems: map[nsName]finding{}, traefikSvcs: map[nsName]*bhv1.TraefikService{},
-		snap: &snapshot.Snapshot{},
+		snap: &snapshot.Snapshot{}, hostClaims: make(map[string][]hostClaim, opts.Memo.tlsHosts()),
 	}
 	t.removeHTTP, t.removeTCP = t.removeHTTPRoute, t.removeTCPRoute
 	if opts.Memo != nil {
 		t.memo = opts.Memo.use(in, opts)
 		t.opts.Memo = nil
+		t.reports = reuse(&opts.Memo.reports, in.reportHint())
+	} else {
+		t.reports = make(map[Key]*report, in.reportHint())
 	}
 	t.index()
 	t.buildPolicies()
