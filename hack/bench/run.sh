@@ -598,7 +598,8 @@ resumption_probe() {
 		return
 	fi
 	(sleep 0.3) | openssl s_client -connect "127.0.0.1:$PROXY_PORT" -servername "$HOSTNAME_EDGE" \
-		-sess_in "$sess" 2>/dev/null | awk '/^(New|Reused),/ {sub(/,.*/, ""); print; exit}'
+		-sess_in "$sess" 2>/dev/null | awk '/^(New|Reused),/ && !done {sub(/,.*/, ""); print; done = 1}'
+	# (awk reads to the end: leaving early would end openssl with SIGPIPE, a failure under pipefail)
 }
 
 # ---------------------------------------------------------------- measurements
