@@ -36,18 +36,20 @@ type Memo struct {
 	routes map[Key]*routeMemo
 	calls  uint64 // Translate calls made with the memo
 	hosts  int    // the TLS hosts the last call claimed: the next one sizes its map so
-	// reports and slots are the two largest maps of a call, emptied and used again by
-	// the next: made afresh, at 10,000 routes, initialising them was about 8 ms of a
-	// cluster rebuild. Nothing of a call holds on to them once it returns.
+	// reports and slots are the two largest maps of a call, emptied when it returns and
+	// used again by the next: made afresh, at 10,000 routes, initialising them was about
+	// 8 ms of a cluster rebuild.
 	reports map[Key]*report
 	slots   map[ruleSlot][]slotEntry
 }
 
-// reuse empties *m and returns it, or makes it with room for hint entries.
+// reuse returns *m emptied, or makes it with room for hint entries. The last call
+// emptied it as it returned; one that did not return (a panic the rebuild loop
+// recovered from) left it full.
 func reuse[K comparable, V any](m *map[K]V, hint int) map[K]V {
 	if *m == nil {
 		*m = make(map[K]V, hint)
-	} else {
+	} else if len(*m) > 0 {
 		clear(*m)
 	}
 	return *m

@@ -352,6 +352,12 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 			statuses[r.key] = st
 		}
 	}
+	if t.memo != nil {
+		// Emptied now, not by the next call: they point at this call's reports, which
+		// would otherwise stay alive until then.
+		clear(opts.Memo.reports)
+		clear(opts.Memo.slots)
+	}
 	return t.snap, statuses
 }
 

@@ -82,6 +82,7 @@ type codeCounters struct {
 	byCode  [24]atomic.Pointer[counterRef] // slot 0 unused, see codeSlot
 	classes [6]atomic.Pointer[counterRef]  // other codes by class (1xx..5xx)
 }
+
 type observerRef struct{ prometheus.Observer }
 
 // New makes an empty Registry with the Go runtime and process collectors.

@@ -132,20 +132,12 @@ func (m *memo) storeFile(rel string, st stamp, docs []*doc) {
 	}
 }
 
-// lookupDoc indexes the maps with the bytes themselves, which Go does without copying
-// them into a string (generations.lookup would copy each document, every load).
+// lookupDoc finds what an earlier load made of a document's text.
 func (m *memo) lookupDoc(yamlData string) (*converted, bool) {
 	if m == nil {
 		return nil, false
 	}
-	if c, ok := m.docs.cur[yamlData]; ok {
-		return c, true
-	}
-	c, ok := m.docs.prev[yamlData]
-	if ok {
-		m.docs.store(c.yaml, c)
-	}
-	return c, ok
+	return m.docs.lookup(yamlData)
 }
 
 // lookupDocOf is lookupDoc for a document a load has looked up before (a document of a
