@@ -34,20 +34,25 @@ func buildRouter(routes []*route) *router {
 	// Sized for a host per route, the usual shape: grown insert by insert, these maps'
 	// rehashing was a fifth of the compile at 10,000 routes.
 	rt := &router{exact: make(map[string][]*route, len(routes)), wildcard: map[string][]*route{}}
-	all := make([]indexed, 0, len(routes))
-	exactOnly := true
+	if all, exactOnly := indexedRoutes(routes); exactOnly {
+		rt.indexExact(all)
+	} else {
+		rt.indexAll(all)
+	}
+	return rt
+}
+
+// indexedRoutes is routes with their hosts, in snapshot order; exactOnly when every
+// route names exact hosts only.
+func indexedRoutes(routes []*route) (all []indexed, exactOnly bool) {
+	all, exactOnly = make([]indexed, 0, len(routes)), true
 	for i, r := range routes {
 		hosts, anyHost := r.rule.SharedHosts() // only read
 		ix := indexed{r: r, rule: r.rule, hosts: hosts, any: anyHost || len(hosts) == 0, order: i}
 		exactOnly = exactOnly && !ix.any && !slices.ContainsFunc(hosts, isWildcard)
 		all = append(all, ix)
 	}
-	if exactOnly {
-		rt.indexExact(all)
-	} else {
-		rt.indexAll(all)
-	}
-	return rt
+	return all, exactOnly
 }
 
 // indexAll indexes routes of any shape: a host's list also holds the wildcard and
