@@ -71,7 +71,10 @@ func Watch(ctx context.Context, dir string, fn func(*Result)) error {
 			settle.Reset(eventSettle)
 			continue
 		case err := <-notify.errors():
-			// An overflowed queue lost events: look at the folder as if they had come.
+			// Every error fsnotify sends (an overflowed queue, a failed read of inotify)
+			// means events may be missing, and the answer is the same: look at the folder
+			// as if they had come. The scan finds what they were about, so the error
+			// itself is not needed.
 			_ = err
 			settle.Reset(eventSettle)
 			continue
