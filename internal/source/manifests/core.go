@@ -40,12 +40,19 @@ var coreDecoder = func() runtime.Decoder {
 
 var strictFieldError = regexp.MustCompile(`^(?:unknown|duplicate) field "(.*)"$`)
 
-// core admits a Secret, ConfigMap, Service, Namespace, EndpointSlice, Ingress or IngressClass.
-func (l *loader) core(d *doc, data []byte, raw map[string]any, gvk schema.GroupVersionKind) {
+// core reads a Secret, ConfigMap, Service, Namespace, EndpointSlice, Ingress or
+// IngressClass document, admitting its text once (admitOnce).
+func (l *loader) core(d *doc, c *converted, obj map[string]any, gvk schema.GroupVersionKind) {
+	l.admitOnce(d, c, func() *admission { return l.admitCore(d, jsonOf(c), decoded(c, obj), gvk) })
+}
+
+// admitCore admits a document of a core kind: data is its JSON, raw the same decoded.
+func (l *loader) admitCore(d *doc, data []byte, raw map[string]any, gvk schema.GroupVersionKind) *admission {
+	out := &admission{}
 	if gvk.Kind == KindSecret {
 		if errs := checkBase64(raw); len(errs) > 0 {
 			l.fieldErrors(d, errs)
-			return
+			return out
 		}
 	}
 	obj, _, err := coreDecoder.Decode(data, nil, nil)
@@ -54,7 +61,7 @@ func (l *loader) core(d *doc, data []byte, raw map[string]any, gvk schema.GroupV
 		if !ok || obj == nil {
 			f, msg := decodeError(err)
 			l.problem(d, f, "%s", msg)
-			return
+			return out
 		}
 		for _, e := range strict.Errors() {
 			f := ""
@@ -63,26 +70,21 @@ func (l *loader) core(d *doc, data []byte, raw map[string]any, gvk schema.GroupV
 			}
 			l.problem(d, f, "%s", e.Error())
 		}
-		return
+		return out
 	}
 
 	var meta *metav1.ObjectMeta
 	var errs field.ErrorList
-	var add func()
-	in := l.res.Inputs
 	switch o := obj.(type) {
 	case *corev1.Secret:
 		meta = &o.ObjectMeta
 		errs = append(l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain), prepareSecret(o)...)
-		add = func() { in.Secrets = append(in.Secrets, o) }
 	case *corev1.ConfigMap:
 		meta = &o.ObjectMeta
 		errs = append(l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain), validateConfigMap(o)...)
-		add = func() { in.ConfigMaps = append(in.ConfigMaps, o) }
 	case *corev1.Service:
 		meta = &o.ObjectMeta
 		errs = append(l.prepareMeta(meta, apivalidation.NameIsDNS1035Label), prepareService(o)...)
-		add = func() { in.Services = append(in.Services, o) }
 	case *discoveryv1.EndpointSlice:
 		meta = &o.ObjectMeta
 		errs = append(l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain), prepareEndpointSlice(o)...)
@@ -90,34 +92,30 @@ func (l *loader) core(d *doc, data []byte, raw map[string]any, gvk schema.GroupV
 			errs = append(errs, field.Required(field.NewPath("metadata", "labels").Key(discoveryv1.LabelServiceName),
 				"name the Service this EndpointSlice belongs to; without it no Service uses the slice"))
 		}
-		add = func() { in.EndpointSlices = append(in.EndpointSlices, o) }
 	case *corev1.Namespace:
 		meta = &o.ObjectMeta
 		errs = l.prepareClusterMeta(meta, apivalidation.ValidateNamespaceName)
-		add = func() { in.Namespaces = append(in.Namespaces, o) }
 	case *networkingv1.Ingress:
 		meta = &o.ObjectMeta
 		errs = l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain)
-		add = func() { in.Ingresses = append(in.Ingresses, o) }
 	case *networkingv1.IngressClass:
 		meta = &o.ObjectMeta
 		errs = l.prepareMeta(meta, apivalidation.NameIsDNSSubdomain)
-		add = func() { in.IngressClasses = append(in.IngressClasses, o) }
 	default:
 		l.problem(d, "kind", "unexpected kind %s", gvk.Kind)
-		return
+		return out
 	}
 	if len(errs) > 0 {
 		l.fieldErrors(d, errs)
-		return
+		return out
 	}
 	if v := l.contentVersion(d); v != "" {
 		meta.ResourceVersion = v
 	}
-	if !l.claim(d, translate.Key{Kind: gvk.Kind, Namespace: meta.Namespace, Name: meta.Name}) {
-		return
-	}
-	add()
+	out.admitted = true
+	out.key = translate.Key{Kind: gvk.Kind, Namespace: meta.Namespace, Name: meta.Name}
+	out.obj = obj.(translate.Object)
+	return out
 }
 
 var jsonFieldError = regexp.MustCompile(`Go struct field [A-Za-z0-9_]+\.([^ ]+) of type`)

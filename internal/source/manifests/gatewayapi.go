@@ -45,11 +45,12 @@ func gatewayKinds() []string {
 }
 
 // gatewayAPI admits one Gateway API document.
-func (l *loader) gatewayAPI(d *doc, obj map[string]any, gvk schema.GroupVersionKind) {
+func (l *loader) gatewayAPI(d *doc, obj map[string]any, gvk schema.GroupVersionKind) *admission {
+	out := &admission{}
 	s, err := gatewaySchemas.get(gvk.Version, gvk.Kind)
 	if err != nil {
 		l.problem(d, "", "%v", err)
-		return
+		return out
 	}
 	if s == nil {
 		if served := gatewaySchemas.served(gvk.Kind); served != "" {
@@ -59,7 +60,7 @@ func (l *loader) gatewayAPI(d *doc, obj map[string]any, gvk schema.GroupVersionK
 			l.problem(d, "kind", "%s %s is not served: Bridgehead reads the Gateway API kinds %s (Standard channel v1.6)",
 				gvk.GroupVersion().String(), gvk.Kind, strings.Join(gatewayKinds(), ", "))
 		}
-		return
+		return out
 	}
 	k, _ := translate.KindNamed(gvk.Kind)
 	// Status is the controller's to write: creation drops it (status subresource).
@@ -67,7 +68,7 @@ func (l *loader) gatewayAPI(d *doc, obj map[string]any, gvk schema.GroupVersionK
 	meta, _, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
 	if err != nil {
 		l.problem(d, "metadata", "%v", err)
-		return
+		return out
 	}
 	if meta == nil {
 		meta = &metav1.ObjectMeta{}
@@ -90,7 +91,7 @@ func (l *loader) gatewayAPI(d *doc, obj map[string]any, gvk schema.GroupVersionK
 	}
 	if err := schemaobjectmeta.SetObjectMeta(obj, meta); err != nil {
 		l.problem(d, "metadata", "%v", err)
-		return
+		return out
 	}
 	errs = append(errs, s.validate(l.ctx, obj)...)
 	if len(errs) > 0 {
@@ -98,21 +99,20 @@ func (l *loader) gatewayAPI(d *doc, obj map[string]any, gvk schema.GroupVersionK
 		failed = true
 	}
 	if failed {
-		return
+		return out
 	}
 	// The served versions have v1's shape: the object is read as v1.
 	obj["apiVersion"] = GatewayAPIGroup + "/v1"
 	data, err := json.Marshal(obj)
 	if err != nil {
 		l.problem(d, "", "%v", err)
-		return
+		return out
 	}
-	key := translate.Key{Kind: gvk.Kind, Namespace: meta.Namespace, Name: meta.Name}
-	if !l.claim(d, key) {
-		return
+	out.admitted = true
+	out.key = translate.Key{Kind: gvk.Kind, Namespace: meta.Namespace, Name: meta.Name}
+	out.obj, out.decodeErr = decodeObject(data, gvk.Kind)
+	if v := l.contentVersion(d); v != "" && out.decodeErr == nil {
+		out.obj.SetResourceVersion(v)
 	}
-	if err := decodeInto(data, gvk.Kind, l.res.Inputs, l.creationTime(), l.contentVersion(d)); err != nil {
-		delete(l.res.Origin, key)
-		l.problem(d, "", "cannot decode the admitted object: %v", err)
-	}
+	return out
 }

@@ -39,7 +39,10 @@ func (l *loader) legacy(d *doc, obj map[string]any, gvk schema.GroupVersionKind)
 	v1 := networkingv1.SchemeGroupVersion.WithKind(gvk.Kind)
 	in := l.res.Inputs
 	before := len(in.Ingresses)
-	l.core(d, data, converted, v1)
+	// Not remembered (admitOnce): removed versions are rare, and converted on every load.
+	if a := l.admitCore(d, data, converted, v1); a.admitted {
+		l.accept(d, a)
+	}
 	if gvk.Kind != KindIngress || len(in.Ingresses) == before {
 		return
 	}

@@ -369,7 +369,7 @@ func (l *loader) document(d *doc) {
 	case "":
 		switch {
 		case gv.Version == "v1" && (kind == KindSecret || kind == KindConfigMap || kind == KindService || kind == KindNamespace):
-			l.core(d, c.json, decoded(c, obj), gvk)
+			l.core(d, c, obj, gvk)
 		case gv.Version == "v1" && kind == "List" && d.item == "":
 			l.list(d, decoded(c, obj))
 		default:
@@ -377,13 +377,13 @@ func (l *loader) document(d *doc) {
 		}
 	case discoveryv1.GroupName:
 		if gv.Version == "v1" && kind == KindEndpointSlice {
-			l.core(d, c.json, decoded(c, obj), gvk)
+			l.core(d, c, obj, gvk)
 			return
 		}
 		l.unknownKind(d, gvk)
 	case "networking.k8s.io":
 		if gv.Version == "v1" && (kind == "Ingress" || kind == "IngressClass") {
-			l.core(d, c.json, decoded(c, obj), gvk)
+			l.core(d, c, obj, gvk)
 			return
 		}
 		if gv.Version == "v1beta1" && (kind == "Ingress" || kind == "IngressClass") {
@@ -399,7 +399,7 @@ func (l *loader) document(d *doc) {
 		l.unknownKind(d, gvk)
 	case GatewayAPIGroup:
 		if k, ok := translate.KindNamed(kind); ok && k.GatewayAPI() {
-			l.gatewayAPI(d, decoded(c, obj), gvk)
+			l.admitOnce(d, c, func() *admission { return l.gatewayAPI(d, decoded(c, obj), gvk) })
 			return
 		}
 		l.unknownKind(d, gvk)
@@ -411,17 +411,22 @@ func (l *loader) document(d *doc) {
 }
 
 // decoded returns obj, or decodes the remembered document when obj is nil. The document
-// converted and decoded without error when it was remembered, so it does again; an
-// admitted document's JSON was dropped (custom), and is converted again from its text.
+// converted and decoded without error when it was remembered, so it does again.
 func decoded(c *converted, obj map[string]any) map[string]any {
 	if obj == nil {
-		data := c.json
-		if data == nil {
-			data, _ = yaml.YAMLToJSONStrict([]byte(c.yaml))
-		}
-		_ = utiljson.Unmarshal(data, &obj)
+		_ = utiljson.Unmarshal(jsonOf(c), &obj)
 	}
 	return obj
+}
+
+// jsonOf returns the document as JSON: an admitted document's JSON was dropped
+// (admitOnce), and is converted again from its text.
+func jsonOf(c *converted) []byte {
+	if c.json == nil {
+		data, _ := yaml.YAMLToJSONStrict([]byte(c.yaml))
+		return data
+	}
+	return c.json
 }
 
 func isOurKind(kind string) bool {

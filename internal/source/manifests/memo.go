@@ -8,7 +8,8 @@ import (
 
 // memo remembers, across the loads of one watched folder, what the costly steps made of a
 // document's bytes: the YAML-to-JSON conversion, the apiVersion and kind, and the
-// admission of our kinds (pruning, defaults, the OpenAPI schema and CEL rules). A change
+// admission of every kind it reads (for ours and Gateway API's: pruning, defaults, the
+// OpenAPI schema and CEL rules; for the core kinds: strict decoding). A change
 // to one file of a 10,000-route folder then re-admits only that file's documents, where it
 // re-admitted all of them (about 5 s of CPU per change at 10,000 routes).
 //
@@ -35,17 +36,17 @@ type fileMemo struct {
 }
 
 // converted is what a document's bytes made: its JSON, the apiVersion and kind read from
-// it, and its admission. A remembered document of our kinds whose admission is remembered
-// is not decoded again (decoding every document was a third of a change at 10,000 routes).
+// it, and its admission. A remembered document whose admission is remembered is not
+// decoded again (decoding every document was a third of a change at 10,000 routes).
 type converted struct {
 	yaml             string // the document's bytes: its key in the memo
-	json             []byte // nil once an admission of our kinds replaces it (custom)
+	json             []byte // nil once an admission replaces it (admitOnce); see jsonOf
 	null             bool   // the document is YAML null: nothing to read
 	apiVersion, kind string // "" when absent or not a string
 	// gv and gvErr are apiVersion parsed, once: a remembered document skips the parse.
 	gv    schema.GroupVersion
 	gvErr error
-	// admission is custom's outcome for the document as the List item admittedItem ("" at
+	// admission is admitOnce's outcome for the document as the List item admittedItem ("" at
 	// the top level: the item is in its problems' field paths); nil until admitted.
 	admission    *admission
 	admittedItem string
@@ -77,15 +78,16 @@ func (g *generations[K, V]) store(k K, v V) { g.cur[k] = v }
 // new one is sized for what this one held, which the next load most likely uses again.
 func (g *generations[K, V]) next() { g.prev, g.cur = g.cur, make(map[K]V, len(g.cur)) }
 
-// admission is the outcome of custom's admission of one document.
+// admission is the outcome of the admission of one document (admitOnce).
 type admission struct {
-	problems    []Problem        // File and Doc left empty: the document's place is set on replay
-	admitted    bool             // false: refused (see problems)
-	obj         translate.Object // decoded once; each load appends a copy
-	placed      translate.Object // the last load's copy, with the creation time of its place (see accept)
-	decodeErr   error            // the schema admitted what the Go type cannot hold
-	key         translate.Key
-	unsupported []translate.UnsupportedField
+	problems     []Problem        // File and Doc left empty: the document's place is set on replay
+	admitted     bool             // false: refused (see problems)
+	traefikGroup string           // the object was written in this Traefik group; "": ours, or another family
+	obj          translate.Object // decoded once; each load appends a copy
+	placed       translate.Object // the last load's copy, with the creation time of its place (see accept)
+	decodeErr    error            // the schema admitted what the Go type cannot hold
+	key          translate.Key
+	unsupported  []translate.UnsupportedField
 }
 
 func newMemo() *memo {

@@ -43,6 +43,9 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 	traefik := "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata:\n  name: strip\n  namespace: demo\nspec:\n  stripPrefix:\n    prefixes: [/api]\n"
 	invalid := "apiVersion: gateway.bridgehead.dev/v1alpha1\nkind: IngressRoute\nmetadata:\n  name: bad\n  namespace: demo\nspec:\n  routes:\n  - match: 7\n    bogus: true\n"
 	secret := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: tls\n  namespace: demo\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: a\n  tls.key: b\n"
+	list := func(items ...string) string {
+		return "apiVersion: v1\nkind: List\nitems:\n" + strings.Join(items, "")
+	}
 	m := newMemo()
 	var stamps fingerprint
 	check := func(step string) {
@@ -72,12 +75,33 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 		}
 	}
 
+	// The other two families: Gateway API kinds (their CRDs' schemas) and the core kinds
+	// (strict decoding), each admitted and refused.
+	httpRoute := func(host, extra string) string {
+		return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: web\n  namespace: demo\nspec:\n  parentRefs: [{name: gw}]\n" +
+			"  hostnames: [" + host + "]\n  rules:\n  - backendRefs: [{name: backend, port: 80}]\n" + extra
+	}
+	ingress := func(name, extra string) string {
+		return "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: " + name + "\n  namespace: demo\nspec:\n" + extra +
+			"  defaultBackend:\n    service: {name: backend, port: {number: 80}}\n"
+	}
+	others := func(host string) string {
+		return httpRoute(host, "") + "---\n" + strings.Replace(httpRoute("bad.test", "    bogus: 1\n"), "name: web", "name: bad", 1) +
+			"---\n" + ingress("site", "") + "---\n" + ingress("broken", "  bogus: 1\n")
+	}
+
 	write("a.yaml", memoRoute("one", "one.test")+"---\n"+memoRoute("two", "two.test"))
 	write("b.yaml", traefik+"---\n"+invalid+"---\n"+secret)
+	write("c.yaml", others("web.test"))
 	check("start")
-	if n := admissions(m); n != 4 {
-		t.Fatalf("the memo holds %d admissions, want 4 (three routes and one middleware)", n)
+	if n := admissions(m); n != 9 {
+		t.Fatalf("the memo holds %d admissions, want 9 (three routes, one middleware, one Secret, two HTTPRoutes, two Ingresses)", n)
 	}
+
+	write("c.yaml", others("www.test"))
+	check("an HTTPRoute edited")
+	write("c.yaml", list(strings.ReplaceAll("- "+strings.TrimSuffix(ingress("site", ""), "\n"), "\n", "\n  ")+"\n")+"---\n"+others("www.test"))
+	check("an Ingress's duplicate in a List before it")
 
 	write("a.yaml", memoRoute("one", "one.example")+"---\n"+memoRoute("two", "two.test"))
 	check("a document edited")
@@ -98,9 +122,6 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 
 	// The same item bytes at another place in a List: admitted again for its new path,
 	// from the text (the memo dropped its JSON once it was admitted).
-	list := func(items ...string) string {
-		return "apiVersion: v1\nkind: List\nitems:\n" + strings.Join(items, "")
-	}
 	item := func(name string) string {
 		return "- apiVersion: gateway.bridgehead.dev/v1alpha1\n  kind: IngressRoute\n  metadata: {name: " + name + ", namespace: demo}\n  spec:\n    routes:\n    - match: Host(`" + name + ".test`)\n      bogus: 1\n      services: [{name: backend, port: 80}]\n"
 	}
@@ -114,8 +135,8 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 
 	write("b.yaml", "{not yaml")
 	check("broken YAML")
-	if n := admissions(m); n != 2 {
-		t.Fatalf("the memo holds %d admissions after the middleware and the invalid route went, want 2", n)
+	if n := admissions(m); n != 7 {
+		t.Fatalf("the memo holds %d admissions after the middleware, the invalid route and the Secret went, want 7 (a.yaml's and c.yaml's)", n)
 	}
 }
 
