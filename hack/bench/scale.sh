@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The control plane at scale: `make bench-scale`.
 #
-# N IngressRoutes (1, 1,000, 10,000: BENCH_SCALE_ROUTES), each for its own host on the web
+# N IngressRoutes (1, 1,000, 10,000: BENCH_SCALE_ROUTES; Ingresses with BENCH_SCALE_KIND=Ingress), each for its own host on the web
 # entry point, all to one Service without endpoints: a served route answers 503 with
 # "Bridgehead-Error: NoEndpoints", an unknown host 404, so no backend is needed. Two modes
 # (BENCH_SCALE_MODES, both by default):
@@ -27,6 +27,8 @@ set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 COUNTS=${BENCH_SCALE_ROUTES:-1 1000 10000}
+# BENCH_SCALE_KIND: the routes' kind, IngressRoute (the default) or Ingress.
+KIND=${BENCH_SCALE_KIND:-IngressRoute}
 MODES=${BENCH_SCALE_MODES:-folder cluster}
 BRIDGEHEAD=${BRIDGEHEAD:-bin/bridgehead}
 IDLE=${BENCH_SCALE_IDLE:-30}
@@ -46,6 +48,7 @@ hack/apt-install.sh curl >/dev/null
 for mode in $MODES; do
 	case $mode in folder | cluster) ;; *) die "BENCH_SCALE_MODES: unknown mode $mode (folder, cluster)" ;; esac
 done
+case $KIND in IngressRoute | Ingress) ;; *) die "BENCH_SCALE_KIND: unknown kind $KIND (IngressRoute, Ingress)" ;; esac
 WORK=$(mktemp -d /tmp/bridgehead-scale.XXXXXX)
 PIDS=()
 cleanup() {
@@ -58,11 +61,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 read -r WEB_PORT ADMIN_PORT < <(go run ./hack/bench/benchtool freeports 2 | paste -sd' ')
 
-# route NAME: one IngressRoute for NAME.scale.test, as YAML.
+# route NAME: one route of KIND for NAME.scale.test, as YAML.
 route() {
-	printf -- '---\napiVersion: gateway.bridgehead.dev/v1alpha1\nkind: IngressRoute\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  entryPoints: [web]\n  routes:\n  - match: Host(`%s.scale.test`)\n    services:\n    - name: backend\n      port: http\n' "$1" "$1"
+	case $KIND in
+	IngressRoute) printf -- '---\napiVersion: gateway.bridgehead.dev/v1alpha1\nkind: IngressRoute\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  entryPoints: [web]\n  routes:\n  - match: Host(`%s.scale.test`)\n    services:\n    - name: backend\n      port: http\n' "$1" "$1" ;;
+	Ingress) printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  ingressClassName: bridgehead\n  rules:\n  - host: %s.scale.test\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: backend\n            port:\n              name: http\n' "$1" "$1" ;;
+	esac
 }
-# routes FROM TO: IngressRoutes rFROM..rTO-1.
+# routes FROM TO: routes rFROM..rTO-1.
 routes() {
 	local i
 	for ((i = $1; i < $2; i++)); do route "$(printf 'r%05d' "$i")"; done
@@ -118,7 +124,7 @@ start_cluster() {
 # grow MODE FROM TO: add routes FROM..TO-1 (folder: files of 100 routes).
 grow() {
 	local mode=$1 from=$2 to=$3 f
-	say "$mode: adding IngressRoutes $from..$((to - 1))"
+	say "$mode: adding ${KIND}s $from..$((to - 1))"
 	if [ "$mode" = cluster ]; then
 		routes "$from" "$to" | "$KUBECTL" create -f - >/dev/null
 		return
@@ -132,7 +138,7 @@ grow() {
 change() {
 	local mode=$1 op=$2 name=$3
 	if [ "$mode" = cluster ]; then
-		if [ "$op" = add ]; then route "$name" | "$KUBECTL" create -f - >/dev/null; else "$KUBECTL" delete ingressroute -n scale "$name" >/dev/null; fi
+		if [ "$op" = add ]; then route "$name" | "$KUBECTL" create -f - >/dev/null; else "$KUBECTL" delete "${KIND,,}" -n scale "$name" >/dev/null; fi
 		return
 	fi
 	if [ "$op" = add ]; then
@@ -243,7 +249,7 @@ for mode in $MODES; do
 done
 
 echo
-echo "$(nproc) cores, $(date -u '+%Y-%m-%d'), GOMAXPROCS=2, $("$BRIDGEHEAD" version)"
+echo "$(nproc) cores, $(date -u '+%Y-%m-%d'), GOMAXPROCS=2, ${KIND}s, $("$BRIDGEHEAD" version)"
 echo "| mode | routes | start -> serving | statuses written | new route -> served (median of 5) | CPU per change | RSS (peak) | CPU while idle |"
 echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${results[@]}"

@@ -6,8 +6,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 )
@@ -86,5 +88,87 @@ func BenchmarkTranslate10kOneChanged(b *testing.B) {
 		if len(snap.HTTPRoutes) != 10000 {
 			b.Fatalf("got %d routes", len(snap.HTTPRoutes))
 		}
+	}
+}
+
+// BenchmarkTranslate10kOthersOneChanged is BenchmarkTranslate10kOneChanged for the two
+// other route kinds a cluster of 10,000 routes is made of: Ingresses (ingress-nginx
+// users) and Gateway API HTTPRoutes, each for its own host and Service, TLS at the edge.
+func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
+	for _, kind := range []string{KindIngress, KindHTTPRoute} {
+		b.Run(kind, func(b *testing.B) {
+			in := scaleInputs(b, 10000)
+			routes := in.IngressRoutes
+			in.IngressRoutes = nil
+			for i, ir := range routes {
+				host := fmt.Sprintf("%s.example.com", ir.Name)
+				switch kind {
+				case KindIngress:
+					in.Ingresses = append(in.Ingresses, &networkingv1.Ingress{
+						ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: ir.Name, Generation: 1},
+						Spec: networkingv1.IngressSpec{
+							IngressClassName: ptr.To(DefaultIngressClass),
+							TLS:              []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: "wildcard"}},
+							Rules: []networkingv1.IngressRule{{Host: host, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+								Paths: []networkingv1.HTTPIngressPath{{Path: "/api", PathType: ptr.To(networkingv1.PathTypePrefix),
+									Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: ir.Name, Port: networkingv1.ServiceBackendPort{Name: "https"}}}}},
+							}}}},
+						},
+					})
+				case KindHTTPRoute:
+					in.HTTPRoutes = append(in.HTTPRoutes, &gwv1.HTTPRoute{
+						ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: ir.Name, Generation: 1},
+						Spec: gwv1.HTTPRouteSpec{
+							CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
+							Hostnames:       []gwv1.Hostname{gwv1.Hostname(host)},
+							Rules: []gwv1.HTTPRouteRule{{
+								Matches: []gwv1.HTTPRouteMatch{{Path: &gwv1.HTTPPathMatch{Type: ptr.To(gwv1.PathMatchPathPrefix), Value: ptr.To("/api")}}},
+								BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{
+									Name: gwv1.ObjectName(ir.Name), Port: ptr.To[gwv1.PortNumber](443)}}}},
+							}},
+						},
+					})
+					in.Services[i].Spec.Ports[0].Name = ""
+				}
+			}
+			if kind == KindHTTPRoute {
+				in.GatewayClasses = []*gwv1.GatewayClass{{ObjectMeta: metav1.ObjectMeta{Name: "bh", Generation: 1}, Spec: gwv1.GatewayClassSpec{ControllerName: GatewayController}}}
+				in.Gateways = []*gwv1.Gateway{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "gw", Generation: 1},
+					Spec: gwv1.GatewaySpec{GatewayClassName: "bh", Listeners: []gwv1.Listener{{Name: "https", Port: 443, Protocol: gwv1.HTTPSProtocolType,
+						Hostname:      ptr.To[gwv1.Hostname]("*.example.com"),
+						AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: ptr.To(gwv1.NamespacesFromSame)}},
+						TLS:           &gwv1.ListenerTLSConfig{CertificateRefs: []gwv1.SecretObjectReference{{Name: "wildcard"}}}}}}}}
+			}
+			in.Visit(func(_ Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
+			opts := DefaultOptions()
+			opts.Now = goldenNow
+			opts.Memo = &Memo{}
+			// An Ingress with TLS is served on both entry points: two routes each.
+			snap, _ := Translate(in, opts)
+			want := len(snap.HTTPRoutes)
+			if want < 10000 {
+				b.Fatalf("got %d routes", want)
+			}
+			b.ReportAllocs()
+			version := 1
+			for b.Loop() {
+				version++
+				i := version % 10000
+				switch kind {
+				case KindIngress:
+					changed := in.Ingresses[i].DeepCopy()
+					changed.ResourceVersion = fmt.Sprint(version)
+					in.Ingresses[i] = changed
+				case KindHTTPRoute:
+					changed := in.HTTPRoutes[i].DeepCopy()
+					changed.ResourceVersion, changed.Generation = fmt.Sprint(version), int64(version)
+					in.HTTPRoutes[i] = changed
+				}
+				snap, _ := Translate(in, opts)
+				if len(snap.HTTPRoutes) != want {
+					b.Fatalf("got %d routes, want %d", len(snap.HTTPRoutes), want)
+				}
+			}
+		})
 	}
 }

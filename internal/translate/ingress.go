@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -119,7 +120,8 @@ type ingressTLS struct {
 type ingressSlot struct {
 	created metav1.Time
 	id      string
-	b       *ingressBuild
+	rep     *report // the Ingress's
+	obj     string  // "Ingress NAMESPACE/NAME", for messages
 	field   string
 	what    string
 	path    *ingressPath
@@ -133,9 +135,16 @@ type ingressPath struct {
 
 func (t *translator) buildIngresses() {
 	cls := t.ingressClass()
-	slots := map[ruleSlot][]ingressSlot{}
+	ings := sortedByName(t.in.Ingresses)
+	var slots map[ruleSlot][]ingressSlot
+	if t.memo != nil {
+		slots = reuse(&t.memo.memo.ingressSlots, 2*len(ings)) // a path is served on web and websecure
+	} else {
+		slots = make(map[ruleSlot][]ingressSlot, 2*len(ings))
+	}
 	redirects := map[string]bool{}
-	for _, ing := range sortedByName(t.in.Ingresses) {
+	t.snap.HTTPRoutes = slices.Grow(t.snap.HTTPRoutes, 2*len(ings))
+	for _, ing := range ings {
 		if !cls.serves(ing) {
 			if hasNoClass(ing) && cls.classlessUnowned() {
 				// Nobody serves it: say so where the user looks (status, lint), without
@@ -148,7 +157,10 @@ func (t *translator) buildIngresses() {
 			}
 			continue
 		}
-		t.buildIngress(ing, cls, slots, redirects)
+		if t.replayIngress(ing, slots, redirects) {
+			continue
+		}
+		t.recordIngress(ing, func() { t.buildIngress(ing, cls, slots, redirects) })
 	}
 	t.resolveIngressConflicts(slots)
 }
@@ -222,6 +234,9 @@ func (t *translator) buildIngress(ing *networkingv1.Ingress, cls ingressClassSta
 		})
 	}
 	for _, host := range sortedKeys(redirectHosts) {
+		if t.irec != nil {
+			t.irec.redirects = append(t.irec.redirects, redirectRecord{host: host, taken: redirects[host]})
+		}
 		if redirects[host] {
 			continue // another Ingress already redirects this host, the same way
 		}
@@ -260,6 +275,11 @@ func (t *translator) addIngressPath(b *ingressBuild, slots map[ruleSlot][]ingres
 	if path.served {
 		b.rep.served++
 	}
+	pathRecord := 0
+	if t.irec != nil {
+		pathRecord = len(t.irec.paths)
+		t.irec.paths = append(t.irec.paths, path.served)
+	}
 	index := b.paths
 	b.paths++
 	add := func(ep string, tls bool) {
@@ -280,8 +300,11 @@ func (t *translator) addIngressPath(b *ingressBuild, slots map[ruleSlot][]ingres
 		}
 		t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, hr)
 		slot := ruleSlot{match: s.match, entryPoints: ep, priority: s.priority}
-		slots[slot] = append(slots[slot], ingressSlot{created: b.ing.CreationTimestamp, id: hr.ID, b: b, field: s.field, what: s.what, path: path,
+		slots[slot] = append(slots[slot], ingressSlot{created: b.ing.CreationTimestamp, id: hr.ID, rep: b.rep, obj: b.obj, field: s.field, what: s.what, path: path,
 			remove: t.removeHTTP})
+		if t.irec != nil {
+			t.irec.slots = append(t.irec.slots, ingressSlotRecord{slot: slot, id: hr.ID, field: s.field, what: s.what, path: pathRecord})
+		}
 	}
 	if s.web {
 		add(entryPointWeb, false)
@@ -409,14 +432,14 @@ func (t *translator) resolveIngressConflicts(slots map[ruleSlot][]ingressSlot) {
 		func(k ruleSlot, winner, e ingressSlot) {
 			e.remove(e.id)
 			if e.path.served && !e.path.lost {
-				e.b.rep.served--
+				e.rep.served--
 			}
 			e.path.lost = true
-			by := winner.b.obj
-			if winner.b == e.b {
+			by := winner.obj
+			if winner.rep == e.rep {
 				by = "this Ingress's " + winner.field
 			}
-			e.b.rep.invalidf(bhv1.ReasonConflicted, fmt.Sprintf(
+			e.rep.invalidf(bhv1.ReasonConflicted, fmt.Sprintf(
 				"%s: %s on entry point %s is already served by %s, which wins (older, or first by name); remove the duplicate or change its host or path",
 				e.field, e.what, k.entryPoints, by))
 		})

@@ -334,10 +334,14 @@ func (t *translator) ingressTLS(b *ingressBuild) {
 		}
 		var uncovered []string
 		for _, n := range names {
-			t.hostClaims[n] = append(t.hostClaims[n], hostClaim{
+			c := hostClaim{
 				rep: b.rep, source: b.src, routeID: fmt.Sprintf("%s/%s/ingress/tls[%d]", ns, b.ing.Name, k),
 				policy: b.policy, cert: e.cert, failure: b.policyFailure, certOnly: !routes(n),
-			})
+			}
+			t.hostClaims[n] = append(t.hostClaims[n], c)
+			if t.irec != nil {
+				t.irec.claims = append(t.irec.claims, recordClaim(n, c, nsName{ns, entry.SecretName}))
+			}
 			if e.cert != nil && !covers(e.cert, n) {
 				uncovered = append(uncovered, n)
 			}

@@ -11,9 +11,11 @@ import (
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
-// Memo carries the translation of IngressRoutes from one Translate call to the next, so
-// that a change to one route of 10,000 does not translate the other 9,999 again (that was
-// most of a rebuild's CPU at that scale).
+// Memo carries the translation of IngressRoutes and Ingresses (memo_ingress.go) from one
+// Translate call to the next, so that a change to one route of 10,000 does not translate
+// the other 9,999 again (that was most of a rebuild's CPU at that scale). Gateway API
+// routes are not remembered: their translation reads their Gateways' listeners and
+// writes the Gateways' statuses.
 //
 // What an IngressRoute's translation reads besides the route itself is the rest of the
 // inputs: Services and their EndpointSlices, Secrets, TLSOptions, ServersTransports,
@@ -31,16 +33,18 @@ import (
 // checks that over random changes). A Memo is not safe for concurrent use: one rebuild loop
 // owns it, as it owns lastgood's Keeper.
 type Memo struct {
-	basis  *Inputs // the last call's inputs: their lists are copies
-	opts   Options
-	routes map[Key]*routeMemo
-	calls  uint64 // Translate calls made with the memo
-	hosts  int    // the TLS hosts the last call claimed: the next one sizes its map so
+	basis     *Inputs // the last call's inputs: their lists are copies
+	opts      Options
+	routes    map[Key]*routeMemo
+	ingresses map[Key]*ingressMemo // memo_ingress.go
+	calls     uint64               // Translate calls made with the memo
+	hosts     int                  // the TLS hosts the last call claimed: the next one sizes its map so
 	// reports and slots are the two largest maps of a call, emptied when it returns and
 	// used again by the next: made afresh, at 10,000 routes, initialising them was about
 	// 8 ms of a cluster rebuild.
-	reports map[Key]*report
-	slots   map[ruleSlot][]slotEntry
+	reports      map[Key]*report
+	slots        map[ruleSlot][]slotEntry
+	ingressSlots map[ruleSlot][]ingressSlot
 }
 
 // reuse returns *m emptied, or makes it with room for hint entries. The last call
@@ -64,9 +68,10 @@ func (m *Memo) tlsHosts() int {
 }
 
 // routeMemo is what translating one IngressRoute did, replayed instead of translating it.
+// An ingressMemo holds one too.
 type routeMemo struct {
-	obj  *bhv1.IngressRoute
-	call uint64 // the last call that used it: the others are dropped when it ends
+	obj  metav1.Object // the route's version translated
+	call uint64        // the last call that used it: the others are dropped when it ends
 	// report is the route's report as its translation left it, before the later steps
 	// (conflicts, hosts) added to it; its slices are clipped, so that appending to a
 	// replayed copy never writes into them.
@@ -114,7 +119,7 @@ func recordClaim(name string, c hostClaim, secret nsName) claimRecord {
 // memoUse is a Memo during one Translate call.
 type memoUse struct {
 	memo   *Memo
-	usable bool // everything but the IngressRoutes is as it was: remembered routes may replay
+	usable bool // everything but the IngressRoutes and Ingresses is as it was: remembered routes may replay
 }
 
 // use starts a Translate call with the memo.
@@ -122,6 +127,9 @@ func (m *Memo) use(in *Inputs, opts Options) *memoUse {
 	m.calls++
 	if m.routes == nil {
 		m.routes = make(map[Key]*routeMemo, len(in.IngressRoutes))
+	}
+	if m.ingresses == nil {
+		m.ingresses = make(map[Key]*ingressMemo, len(in.Ingresses))
 	}
 	return &memoUse{memo: m, usable: m.unchangedBasis(in, opts)}
 }
@@ -131,23 +139,28 @@ func (m *Memo) keep(in *Inputs, opts Options) {
 	m.basis = in.ShallowCopy()
 	m.basis.Unsupported = maps.Clone(in.Unsupported)
 	m.basis.Replaced = maps.Clone(in.Replaced)
+	m.basis.RemovedAPIVersions = maps.Clone(in.RemovedAPIVersions)
 	opts.Memo = nil
 	m.opts = opts
 	maps.DeleteFunc(m.routes, func(_ Key, r *routeMemo) bool { return r.call != m.calls })
+	maps.DeleteFunc(m.ingresses, func(_ Key, r *ingressMemo) bool { return r.call != m.calls })
 }
 
-// unchangedBasis reports whether everything an IngressRoute's translation reads besides
-// the route itself is as it was in the last call.
+// unchangedBasis reports whether everything an IngressRoute's or an Ingress's translation
+// reads besides the route itself is as it was in the last call. Neither kind reads the
+// other (IngressRoutes are translated first); what an Ingress reads of the other Ingresses
+// is checked by replayIngress.
 func (m *Memo) unchangedBasis(in *Inputs, opts Options) bool {
 	if m.basis == nil || !sameOptions(m.opts, opts) {
 		return false
 	}
 	for _, k := range Kinds {
-		if k.Name() != KindIngressRoute && !k.sameVersions(m.basis, in) {
+		if n := k.Name(); n != KindIngressRoute && n != KindIngress && !k.sameVersions(m.basis, in) {
 			return false
 		}
 	}
-	return maps.EqualFunc(m.basis.Unsupported, in.Unsupported, slices.Equal) && maps.Equal(m.basis.Replaced, in.Replaced)
+	return maps.EqualFunc(m.basis.Unsupported, in.Unsupported, slices.Equal) && maps.Equal(m.basis.Replaced, in.Replaced) &&
+		maps.Equal(m.basis.RemovedAPIVersions, in.RemovedAPIVersions)
 }
 
 // sameOptions compares the options that translation reads, all but the clock: Now only
@@ -180,7 +193,10 @@ func sameVersion(a, b metav1.Object) bool {
 // a new resourceVersion at the same generation: without this, the first rebuild after the
 // status writer had written 10,000 IngressRoutes' statuses translated every one again, and
 // a status written on a Middleware or a Gateway made the next rebuild translate every route.
-// Built-in kinds keep sameVersion: not all of them move their generation with their spec.
+// An Ingress moves its generation with every change to its spec too (the API server's
+// Ingress strategy), and its status is what the Ingress status writer writes, so the
+// Ingress memo compares the same way. Other built-in kinds keep sameVersion: not all of
+// them move their generation with their spec.
 func sameGeneration(a, b metav1.Object) bool {
 	if sameVersion(a, b) {
 		return true

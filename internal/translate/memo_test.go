@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
@@ -32,7 +34,7 @@ func TestMemoTranslatesAsWithout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replayed := 0
+	replayed, replayedIngresses := 0, 0
 	for i, path := range cases {
 		name := strings.TrimSuffix(filepath.Base(path), ".in.yaml")
 		t.Run(name, func(t *testing.T) {
@@ -55,10 +57,13 @@ func TestMemoTranslatesAsWithout(t *testing.T) {
 				want, wantStatuses := Translate(in, opts)
 				memoOpts := opts
 				memoOpts.Memo = memo
-				before := len(memo.routes)
+				before, beforeIngresses := len(memo.routes), len(memo.ingresses)
 				got, gotStatuses := Translate(in, memoOpts)
 				if step > 0 && before > 0 {
 					replayed++
+				}
+				if step > 0 && beforeIngresses > 0 {
+					replayedIngresses++
 				}
 				w, g := marshal(t, want), marshal(t, got)
 				if !bytes.Equal(w, g) {
@@ -77,8 +82,8 @@ func TestMemoTranslatesAsWithout(t *testing.T) {
 			}
 		})
 	}
-	if replayed == 0 {
-		t.Error("no step had anything remembered: the test exercises nothing")
+	if replayed == 0 || replayedIngresses == 0 {
+		t.Errorf("steps with IngressRoutes remembered: %d, with Ingresses: %d; the test exercises nothing for a kind with none", replayed, replayedIngresses)
 	}
 }
 
@@ -141,7 +146,7 @@ func TestMemoReplaysUnchangedRoutes(t *testing.T) {
 
 // mutate makes one random change to the inputs and says what it was.
 func mutate(r *rand.Rand, in *Inputs, opts *Options, version func(metav1.Object)) string {
-	switch r.IntN(10) {
+	switch r.IntN(13) {
 	case 0, 1, 2:
 		if len(in.IngressRoutes) == 0 {
 			return "nothing (no IngressRoute to edit)"
@@ -219,11 +224,62 @@ func mutate(r *rand.Rand, in *Inputs, opts *Options, version func(metav1.Object)
 	case 7:
 		opts.AllowCrossNamespace = !opts.AllowCrossNamespace
 		return "allowCrossNamespace toggled"
+	case 10, 11, 12:
+		return mutateIngress(r, in, version)
 	default:
 		// Around expiring.crt's dates (it expires 2026-01-10, warned from 2025-12-27).
 		opts.Now = goldenNow.Add(time.Duration(r.IntN(40*24)-20*24) * time.Hour)
 		return "clock set to " + opts.Now.Format(time.RFC3339)
 	}
+}
+
+// mutateIngress edits, moves or removes an Ingress, in the ways that change what the
+// other Ingresses' translations would say: a conflict over a path, a host's redirect.
+func mutateIngress(r *rand.Rand, in *Inputs, version func(metav1.Object)) string {
+	if len(in.Ingresses) == 0 {
+		return "nothing (no Ingress)"
+	}
+	i := r.IntN(len(in.Ingresses))
+	ing := in.Ingresses[i].DeepCopy()
+	other := in.Ingresses[r.IntN(len(in.Ingresses))]
+	in.Ingresses = slices.Clone(in.Ingresses)
+	what := "Ingress " + ing.Name
+	switch r.IntN(6) {
+	case 0:
+		in.Ingresses = slices.Delete(in.Ingresses, i, i+1)
+		return what + " removed"
+	case 1:
+		// The same version, created at another time: a conflict between two can turn.
+		ing.CreationTimestamp = metav1.NewTime(other.CreationTimestamp.Add(time.Duration(r.IntN(3)-1) * time.Second))
+		in.Ingresses[i] = ing
+		return what + " moved in time"
+	case 2:
+		// Another Ingress's rules and TLS: their paths conflict, their hosts' redirect is
+		// made by the first of the two by name.
+		ing.Spec.Rules, ing.Spec.TLS = other.DeepCopy().Spec.Rules, other.DeepCopy().Spec.TLS
+		what += " given the rules of " + other.Name
+	case 3:
+		ing.Spec.TLS = nil
+		what += " without TLS"
+	case 4:
+		if ing.Annotations == nil {
+			ing.Annotations = map[string]string{}
+		}
+		if _, ok := ing.Annotations[AnnotationSSLRedirect]; ok {
+			delete(ing.Annotations, AnnotationSSLRedirect)
+		} else {
+			ing.Annotations[AnnotationSSLRedirect] = "true"
+		}
+		what += " with its redirect toggled"
+	default:
+		for j := range ing.Spec.Rules {
+			ing.Spec.Rules[j].Host = "memo-" + ing.Spec.Rules[j].Host
+		}
+		what += " moved to other hosts"
+	}
+	version(ing)
+	in.Ingresses[i] = ing
+	return what + " edited"
 }
 
 // mutateReferenced changes an object that routes read.
@@ -490,5 +546,45 @@ func BenchmarkSortByName10k(b *testing.B) {
 	for b.Loop() {
 		in.IngressRoutes = append(in.IngressRoutes[:0], shuffled...)
 		in.SortByName()
+	}
+}
+
+// The redirect of a host two Ingresses ask for is made by the first by name; when that
+// one goes, the next one makes it, even though its own version did not change.
+func TestMemoIngressTakesOverARedirect(t *testing.T) {
+	ing := func(name string) *networkingv1.Ingress {
+		return &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: name, ResourceVersion: "1", Annotations: map[string]string{AnnotationSSLRedirect: "true"}},
+			Spec: networkingv1.IngressSpec{
+				IngressClassName: ptr.To(DefaultIngressClass),
+				TLS:              []networkingv1.IngressTLS{{Hosts: []string{"app.example"}}},
+				Rules: []networkingv1.IngressRule{{Host: "app.example", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+					Paths: []networkingv1.HTTPIngressPath{{Path: "/" + name, PathType: ptr.To(networkingv1.PathTypePrefix),
+						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: 80}}}}},
+				}}}},
+			},
+		}
+	}
+	in := &Inputs{Ingresses: []*networkingv1.Ingress{ing("a"), ing("b")}}
+	opts := DefaultOptions()
+	opts.Now = goldenNow
+	memoOpts := opts
+	memoOpts.Memo = &Memo{}
+	Translate(in, memoOpts)
+	if len(memoOpts.Memo.ingresses) != 2 {
+		t.Fatalf("%d Ingresses remembered, want both", len(memoOpts.Memo.ingresses))
+	}
+	in.Ingresses = in.Ingresses[1:]
+	want, _ := Translate(in, opts)
+	got, _ := Translate(in, memoOpts)
+	if w, g := marshal(t, want), marshal(t, got); !bytes.Equal(w, g) {
+		t.Fatalf("the snapshot differs with the memo:\n%s", diffLines(w, g))
+	}
+	redirected := false
+	for _, r := range got.HTTPRoutes {
+		redirected = redirected || (strings.Contains(r.ID, "ssl-redirect/app.example") && r.Source.Name == "b")
+	}
+	if !redirected {
+		t.Error("Ingress b does not redirect app.example to HTTPS now that a is gone")
 	}
 }

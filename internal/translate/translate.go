@@ -255,9 +255,10 @@ type translator struct {
 	// removeHTTP and removeTCP are removeHTTPRoute and removeTCPRoute as values, made once:
 	// every route's rule slot entry holds one.
 	removeHTTP, removeTCP func(id string)
-	memo                  *memoUse   // nil without Options.Memo (memo.go)
-	rec                   *routeMemo // the IngressRoute being recorded for the memo, or nil
-	gw                    *gwState   // the Gateway API part (gatewayapi.go)
+	memo                  *memoUse     // nil without Options.Memo (memo.go)
+	rec                   *routeMemo   // the IngressRoute or Ingress being recorded for the memo, or nil
+	irec                  *ingressMemo // the Ingress being recorded, or nil
+	gw                    *gwState     // the Gateway API part (gatewayapi.go)
 	snap                  *snapshot.Snapshot
 }
 
@@ -357,6 +358,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		// would otherwise stay alive until then.
 		clear(opts.Memo.reports)
 		clear(opts.Memo.slots)
+		clear(opts.Memo.ingressSlots)
 	}
 	return t.snap, statuses
 }
