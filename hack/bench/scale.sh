@@ -29,6 +29,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 COUNTS=${BENCH_SCALE_ROUTES:-1 1000 10000}
 # BENCH_SCALE_KIND: the routes' kind, IngressRoute (the default) or Ingress.
 KIND=${BENCH_SCALE_KIND:-IngressRoute}
+KINDS=${KIND}s
+[ "$KIND" != Ingress ] || KINDS=Ingresses
 MODES=${BENCH_SCALE_MODES:-folder cluster}
 BRIDGEHEAD=${BRIDGEHEAD:-bin/bridgehead}
 IDLE=${BENCH_SCALE_IDLE:-30}
@@ -124,7 +126,7 @@ start_cluster() {
 # grow MODE FROM TO: add routes FROM..TO-1 (folder: files of 100 routes).
 grow() {
 	local mode=$1 from=$2 to=$3 f
-	say "$mode: adding ${KIND}s $from..$((to - 1))"
+	say "$mode: adding $KINDS $from..$((to - 1))"
 	if [ "$mode" = cluster ]; then
 		routes "$from" "$to" | "$KUBECTL" create -f - >/dev/null
 		return
@@ -249,7 +251,7 @@ for mode in $MODES; do
 done
 
 echo
-echo "$(nproc) cores, $(date -u '+%Y-%m-%d'), GOMAXPROCS=2, ${KIND}s, $("$BRIDGEHEAD" version)"
+echo "$(nproc) cores, $(date -u '+%Y-%m-%d'), GOMAXPROCS=2, $KINDS, $("$BRIDGEHEAD" version)"
 echo "| mode | routes | start -> serving | statuses written | new route -> served (median of 5) | CPU per change | RSS (peak) | CPU while idle |"
 echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${results[@]}"
