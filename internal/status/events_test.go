@@ -15,7 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
@@ -273,5 +275,73 @@ func TestAnIngressOfNoClassIsNotWrittenTo(t *testing.T) {
 	}
 	if len(cur.Status.LoadBalancer.Ingress) != 0 {
 		t.Errorf("the gateway's address was written to an Ingress of no class: %v", cur.Status.LoadBalancer.Ingress)
+	}
+}
+
+// A build that hands over an Ingress's status as the same object (translate's memo, for an
+// Ingress that did not change) costs the writer nothing: it neither reads the Ingress nor
+// writes it. A new status, a new runtime verdict or new addresses are handled as before.
+func TestAnUnchangedIngressIsNotReadAgain(t *testing.T) {
+	ing := shopIngress(nil)
+	gets := 0
+	rec := events.NewFakeRecorder(100)
+	w := &IngressWriter{Client: fake.NewClientBuilder().WithObjects(ing.DeepCopy()).WithStatusSubresource(&networkingv1.Ingress{}).
+		WithInterceptorFuncs(interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			gets++
+			return c.Get(ctx, key, obj, opts...)
+		}}).Build(), Recorder: rec, Log: logr.Discard()}
+	w.announced = map[translate.Key]announcement{}
+	w.published = map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{}
+	ctx := context.Background()
+	addresses := func(ip string) []networkingv1.IngressLoadBalancerIngress {
+		return []networkingv1.IngressLoadBalancerIngress{{IP: ip}}
+	}
+	written := func() string {
+		t.Helper()
+		cur := &networkingv1.Ingress{}
+		if err := w.Client.Get(ctx, types.NamespacedName{Namespace: "web", Name: "shop"}, cur); err != nil {
+			t.Fatal(err)
+		}
+		gets--
+		if len(cur.Status.LoadBalancer.Ingress) != 1 {
+			return ""
+		}
+		return cur.Status.LoadBalancer.Ingress[0].IP
+	}
+
+	r := translateIngress(ing)
+	r.Publish, r.Addresses = true, addresses("192.0.2.1")
+	w.report(ctx, r, nil)
+	if written() != "192.0.2.1" || gets == 0 {
+		t.Fatalf("the first report wrote %q with %d reads, want 192.0.2.1", written(), gets)
+	}
+
+	gets = 0
+	again := &IngressReport{Statuses: r.Statuses, Publish: true, Addresses: addresses("192.0.2.1")}
+	w.report(ctx, again, nil)
+	if gets != 0 {
+		t.Errorf("the same status and addresses again: %d reads of the Ingress, want none", gets)
+	}
+
+	moved := &IngressReport{Statuses: r.Statuses, Publish: true, Addresses: addresses("192.0.2.2")}
+	w.report(ctx, moved, nil)
+	if got := written(); got != "192.0.2.2" {
+		t.Errorf("new addresses were not written: %q", got)
+	}
+
+	gets = 0
+	key := translate.Key{Kind: translate.KindIngress, Namespace: "web", Name: "shop"}
+	failing := []metav1.Condition{{Type: "BackendTLSReady", Status: metav1.ConditionFalse, Reason: "HandshakeFailed", Message: "x509: unknown authority"}}
+	recorded(rec)
+	w.report(ctx, moved, map[translate.Key][]metav1.Condition{key: failing})
+	if got := recorded(rec); gets == 0 || len(got) != 1 || !strings.Contains(got[0], "TLS to the backend fails") {
+		t.Errorf("a new runtime verdict: %d reads and Events %v, want the Warning about TLS to the backend", gets, got)
+	}
+
+	gets = 0
+	w.report(ctx, &IngressReport{Statuses: translateIngress(ing).Statuses, Publish: true, Addresses: addresses("192.0.2.2")},
+		map[translate.Key][]metav1.Condition{key: failing})
+	if gets == 0 {
+		t.Error("a status made afresh (another object) was not looked at")
 	}
 }
