@@ -32,7 +32,7 @@ func (l *loader) custom(d *doc, c *converted, obj map[string]any, kind, group st
 // admitOnce adds the document's object to the load, admitting it (admit) only the first
 // time its text is read: a later load of the same text, as the same List item, replays the
 // admission's problems at the document's place and adds its object. Admission depends on
-// the text alone (TestRememberedLoadMatchesAFreshOne); what depends on the place (the
+// the text alone (TestRememberingLoadEqualsFreshLoad); what depends on the place (the
 // creation time, duplicates) is done at every load, by accept.
 //
 // Every family of kinds goes through here: ours and Traefik's (the CRD schemas and CEL
@@ -199,22 +199,6 @@ func decodeObject(data []byte, kind string) (translate.Object, error) {
 		return nil, err
 	}
 	return obj, nil
-}
-
-// decodeInto decodes one object of an input kind, created at created, of version version
-// (kept as decoded when empty), and adds it to in.
-func decodeInto(data []byte, kind string, in *translate.Inputs, created metav1.Time, version string) error {
-	obj, err := decodeObject(data, kind)
-	if err != nil {
-		return err
-	}
-	obj.SetCreationTimestamp(created)
-	if version != "" {
-		obj.SetResourceVersion(version)
-	}
-	k, _ := translate.KindNamed(kind)
-	k.Append(in, obj)
-	return nil
 }
 
 // traefikMiddleware handles the middleware types Bridgehead lacks (of a Middleware or a
