@@ -224,12 +224,7 @@ func (t *translator) replay(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntr
 	if !ok || !sameGeneration(m.obj, ir) || !m.covers(t.opts.Now) {
 		return false
 	}
-	// The report is the remembered one (reportFor would only make an empty one first).
-	rep := t.newReport()
-	*rep = m.report
-	rep.memo, rep.recorded = m, rep.shape()
-	rep.remembered = memoStatus{m.status, m.statusGroup, m.statusGW}
-	t.reports[key] = rep
+	rep := t.replayReport(key, m)
 	t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, m.routes...)
 	for _, s := range m.slots {
 		// The creation time is the new object's: a folder's loader derives it from the
@@ -261,9 +256,26 @@ func (t *translator) record(ir *bhv1.IngressRoute, build func()) {
 		return // nothing to replay a report from (every translated route has one)
 	}
 	m.routes = slices.Clone(t.snap.HTTPRoutes[before:])
+	m.keepReport(rep)
+	t.memo.memo.routes[key] = m
+}
+
+// keepReport remembers rep as its translation left it, and ties it to m (see
+// rememberStatus).
+func (m *routeMemo) keepReport(rep *report) {
 	m.report = rep.clipped()
 	rep.memo, rep.recorded = m, rep.shape()
-	t.memo.memo.routes[key] = m
+}
+
+// replayReport adds m's remembered report to this build as key's, with its remembered
+// status (reportFor would only make an empty one first).
+func (t *translator) replayReport(key Key, m *routeMemo) *report {
+	rep := t.newReport()
+	*rep = m.report
+	rep.memo, rep.recorded = m, rep.shape()
+	rep.remembered = memoStatus{m.status, m.statusGroup, m.statusGW}
+	t.reports[key] = rep
+	return rep
 }
 
 // reportShape is what the steps after an IngressRoute's translation can change in its

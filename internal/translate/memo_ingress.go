@@ -81,8 +81,7 @@ func (t *translator) recordIngress(ing *networkingv1.Ingress, build func()) {
 	}
 	m.routes = slices.Clone(t.snap.HTTPRoutes[before:])
 	m.name = "Ingress " + ing.Namespace + "/" + ing.Name
-	m.report = rep.clipped()
-	rep.memo, rep.recorded = &m.routeMemo, rep.shape()
+	m.keepReport(rep)
 	t.memo.memo.ingresses[key] = m
 }
 
@@ -102,11 +101,7 @@ func (t *translator) replayIngress(ing *networkingv1.Ingress, slots map[ruleSlot
 			return false
 		}
 	}
-	rep := t.newReport()
-	*rep = m.report
-	rep.memo, rep.recorded = &m.routeMemo, rep.shape()
-	rep.remembered = memoStatus{m.status, m.statusGroup, m.statusGW}
-	t.reports[key] = rep
+	rep := t.replayReport(key, &m.routeMemo)
 	t.snap.HTTPRoutes = append(t.snap.HTTPRoutes, m.routes...)
 	for _, r := range m.redirects {
 		redirects[r.host] = true
