@@ -484,7 +484,7 @@ func (a *asker) ask(p probe) answer {
 // classifyErr keeps the kind of a failed round trip, not its addresses.
 func classifyErr(err error) string {
 	msg := err.Error()
-	for _, kind := range []string{"certificate required", "bad certificate", "unknown certificate authority", "handshake failure", "EOF", "connection reset", "timeout"} {
+	for _, kind := range []string{"certificate required", "bad certificate", "unknown certificate authority", "handshake failure", "EOF", "connection reset", "broken pipe", "timeout"} {
 		if strings.Contains(msg, kind) {
 			return kind
 		}
@@ -620,6 +620,13 @@ func TestMigratedCorpusAnswersLikeTheAnnotatedIngresses(t *testing.T) {
 				strings.Contains(ingressSection(notes[f.path], ing), "gets 404 instead of the Ingress's 403")
 			for _, pr := range probesFor(ing) {
 				want, got := before[f.class].ask(pr), after[f.class].ask(pr)
+				// A client certificate refused under TLS 1.3 races the client's first write:
+				// the server's verdict comes after the client's handshake is done, so the
+				// client sees the alert, a reset or a broken pipe. A difference in how a
+				// failure was seen counts only when it shows again.
+				for retry := 0; retry < 2 && !sameAnswer(want, got) && (want.Err != "" || got.Err != ""); retry++ {
+					want, got = before[f.class].ask(pr), after[f.class].ask(pr)
+				}
 				compared++
 				outcomes[outcome(want)]++
 				if pr.scheme == "http" && plain404 && want.Status == http.StatusForbidden && got.Status == http.StatusNotFound {
