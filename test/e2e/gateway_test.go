@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -372,9 +373,16 @@ var _ = Describe("Bridgehead installed with Helm on a real node", Ordered, func(
 
 	It("deletes the leader pod under load: no request lost, status writes resume within the lease time", func(ctx SpecContext) {
 		leaseName := gatewayName + "-status-writer"
-		lease, err := cs.CoordinationV1().Leases(gatewayNS).Get(ctx, leaseName, metav1.GetOptions{})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(lease.Spec.HolderIdentity).NotTo(BeNil())
+		// After the rollout before this spec, the old leader released the lease (holder
+		// "") and a new one takes it at its next retry: wait for a holder.
+		var lease *coordinationv1.Lease
+		Eventually(func(g Gomega) {
+			var err error
+			lease, err = cs.CoordinationV1().Leases(gatewayNS).Get(ctx, leaseName, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(lease.Spec.HolderIdentity).NotTo(BeNil())
+			g.Expect(*lease.Spec.HolderIdentity).NotTo(BeEmpty())
+		}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
 		leader, _, _ := strings.Cut(*lease.Spec.HolderIdentity, "_")
 		leaseDuration := time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second
 
