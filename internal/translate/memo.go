@@ -38,10 +38,10 @@ type Memo struct {
 	routes    map[Key]*routeMemo
 	ingresses map[Key]*ingressMemo // memo_ingress.go
 	calls     uint64               // Translate calls made with the memo
-	hosts     int                  // the TLS hosts the last call claimed: the next one sizes its map so
-	// reports and slots are the two largest maps of a call, emptied when it returns and
-	// used again by the next: made afresh, at 10,000 routes, initialising them was about
-	// 8 ms of a cluster rebuild.
+	hosts     int                  // the TLS hosts the last call claimed: the next call's host claims map is sized for as many
+	// reports and the rule slots (of IngressRoutes, of Ingresses) are the largest maps of a
+	// call, emptied when it returns and used again by the next: made afresh, at 10,000
+	// routes, initialising them was about 8 ms of a cluster rebuild.
 	reports      map[Key]*report
 	slots        map[ruleSlot][]slotEntry
 	ingressSlots map[ruleSlot][]ingressSlot
