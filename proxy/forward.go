@@ -33,6 +33,7 @@ type backend struct {
 	snap      *snapshot.Backend
 	failure   *snapshot.Failure
 	proxy     *httputil.ReverseProxy
+	direct    *directProxy // nil: every request goes through proxy
 	endpoints []*health.Endpoint
 	next      schedule // round-robin over endpoints
 	sticky    map[string]*health.Endpoint
@@ -75,7 +76,9 @@ func (f *forwarder) send(b *backend, w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	start := time.Now()
-	b.proxy.ServeHTTP(w, r)
+	if !b.direct.takes(r) || !b.direct.serve(f.srv, f, b, w, r) {
+		b.proxy.ServeHTTP(w, r)
+	}
 	b.observe(f.route.stats, time.Since(start))
 }
 

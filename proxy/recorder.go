@@ -77,3 +77,8 @@ func newBufferPool() *bufferPool {
 
 func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
 func (b *bufferPool) Put(v []byte) { b.p.Put(&v) }
+
+// get and put lend a buffer by its pointer, which Put must allocate anew: the direct
+// way (direct.go) is not bound to httputil.BufferPool's signature.
+func (b *bufferPool) get() *[]byte  { return b.p.Get().(*[]byte) }
+func (b *bufferPool) put(v *[]byte) { b.p.Put(v) }

@@ -11,6 +11,7 @@ import (
 	"github.com/bridgehead/bridgehead/proxy/health"
 	"github.com/bridgehead/bridgehead/proxy/metrics"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
+	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
 // state is one snapshot compiled for serving. It is immutable once built.
@@ -147,7 +148,9 @@ func (s *Server) forwarder(r *route, backends []*snapshot.Backend, transports ma
 			}
 		}
 		if cb.failure == nil {
-			cb.proxy = s.reverseProxy(f, cb, s.pool.For(transports[b.Transport], b))
+			rt := s.pool.For(transports[b.Transport], b)
+			edits := middleware.CompileBackendRequestEdits(b.RequestHeaderModifier)
+			cb.proxy, cb.direct = s.reverseProxy(f, cb, rt, edits), directFor(cb, rt, edits)
 		}
 		if b.HealthCheck != nil && cb.failure == nil && len(cb.endpoints) > 0 {
 			s.healthChecks.Ensure(b, cb.proxy.Transport, cb.endpoints)
@@ -169,14 +172,13 @@ func (s *Server) forwarder(r *route, backends []*snapshot.Backend, transports ma
 
 // reverseProxy builds the proxy for one backend. Rewrite picks the endpoint, so no
 // per-request context is needed to carry it.
-func (s *Server) reverseProxy(f *forwarder, b *backend, rt http.RoundTripper) *httputil.ReverseProxy {
+func (s *Server) reverseProxy(f *forwarder, b *backend, rt http.RoundTripper, edits *middleware.BackendRequestEdits) *httputil.ReverseProxy {
 	scheme := "http"
 	if b.snap.Scheme == "https" {
 		scheme = "https"
 	}
 	passHost := b.snap.PassHostHeader
 	hostOverride := b.snap.ServerName
-	edits := middleware.CompileBackendRequestEdits(b.snap.RequestHeaderModifier)
 	return &httputil.ReverseProxy{
 		Transport:  rt,
 		BufferPool: s.buffers,
@@ -193,22 +195,42 @@ func (s *Server) reverseProxy(f *forwarder, b *backend, rt http.RoundTripper) *h
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			if scheme == "http" {
-				if err := s.checkResponse(resp); err != nil {
-					return err
-				}
-			}
-			if b.sticky != nil {
-				b.setStickyCookie(resp)
-			}
-			s.observeSuccess(f.route, b, resp.Request.URL.Host)
-			return nil
+			return s.answered(f, b, scheme, resp)
 		},
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
 			s.upstreamError(w, req, f.route, b, err)
 		},
 		ErrorLog: s.errorLog,
 	}
+}
+
+// answered looks at a backend's answer before it goes to the client: a plain-HTTP
+// answer that shows a protocol mismatch becomes an error; otherwise the sticky cookie is
+// set and the success observed.
+func (s *Server) answered(f *forwarder, b *backend, scheme string, resp *http.Response) error {
+	if scheme == "http" {
+		if err := s.checkResponse(resp); err != nil {
+			return err
+		}
+	}
+	if b.sticky != nil {
+		b.setStickyCookie(resp)
+	}
+	s.observeSuccess(f.route, b, resp.Request.URL.Host)
+	return nil
+}
+
+// directFor is the direct way to b (proxy/direct.go) when its round tripper has one.
+func directFor(b *backend, rt http.RoundTripper, edits *middleware.BackendRequestEdits) *directProxy {
+	d, ok := rt.(upstream.Direct)
+	if !ok {
+		return nil
+	}
+	out := &directProxy{rt: d, scheme: "http", passHost: b.snap.PassHostHeader, host: b.snap.ServerName, edits: edits}
+	if b.snap.Scheme == "https" {
+		out.scheme = "https"
+	}
+	return out
 }
 
 // failureHandler answers a route or backend that fails closed.

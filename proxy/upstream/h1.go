@@ -99,22 +99,34 @@ func (p *h1Pool) undecided(req *http.Request) bool {
 	return p != nil && !p.h2.Load() && !p.learned.Load() && carries(req)
 }
 
+// takesKind reports whether the fast path would carry a request with req's method and
+// header now (see carries; the body and the address are the caller's to check).
+func (p *h1Pool) takesKind(req *http.Request) bool {
+	return p != nil && !p.h2.Load() && p.learned.Load() && safeWithoutUpgrade(req)
+}
+
 // carries reports whether req is a request of the kind the fast path carries: no body, a
 // safe method, no upgrade, an address with a port.
 func carries(req *http.Request) bool {
 	if (req.Body != nil && req.Body != http.NoBody) || req.ContentLength > 0 || len(req.TransferEncoding) > 0 {
 		return false
 	}
+	if !safeWithoutUpgrade(req) {
+		return false
+	}
+	_, port, err := net.SplitHostPort(req.URL.Host)
+	return err == nil && port != ""
+}
+
+// safeWithoutUpgrade reports whether req has a safe method and asks for no upgrade.
+func safeWithoutUpgrade(req *http.Request) bool {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 	default:
 		return false
 	}
-	if _, upgrade := req.Header["Upgrade"]; upgrade {
-		return false
-	}
-	_, port, err := net.SplitHostPort(req.URL.Host)
-	return err == nil && port != ""
+	_, upgrade := req.Header["Upgrade"]
+	return !upgrade
 }
 
 // noteProtocol learns from a handshake's ALPN which path the backend's requests take.
@@ -165,8 +177,9 @@ func (p *h1Pool) endLearning(ch chan struct{}) {
 
 // roundTrip sends req over a pooled connection. taken is false when the fast path has
 // no connection to give (the endpoint is at its share of the cap, or the backend turned
-// out to speak HTTP/2): the caller then sends req through the transport.
-func (p *h1Pool) roundTrip(req *http.Request) (resp *http.Response, taken bool, err error) {
+// out to speak HTTP/2): the caller then sends req through the transport. 1xx responses
+// go to informational when it is set, and to the request's client trace.
+func (p *h1Pool) roundTrip(req *http.Request, informational Informational) (resp *http.Response, taken bool, err error) {
 	ctx := req.Context()
 	if err := validHeader(req.Header); err != nil {
 		return nil, true, err
@@ -177,7 +190,7 @@ func (p *h1Pool) roundTrip(req *http.Request) (resp *http.Response, taken bool, 
 		if c == nil || err != nil {
 			return nil, err != nil, err
 		}
-		resp, err := c.send(req)
+		resp, err := c.send(req, informational)
 		if err == nil {
 			return resp, true, nil
 		}
@@ -480,14 +493,17 @@ func (c *h1Conn) close() {
 func yieldBeforeWrite() { runtime.Gosched() }
 
 // send writes req and reads the response head; the body is read by the caller.
-func (c *h1Conn) send(req *http.Request) (*http.Response, error) {
+func (c *h1Conn) send(req *http.Request, informational Informational) (*http.Response, error) {
 	ctx := req.Context()
 	trace := httptrace.ContextClientTrace(ctx)
 	stop := context.AfterFunc(ctx, c.abort)
 	c.nread = 0
-	if err := req.Write(c.bw); err != nil {
-		stop()
-		return nil, c.failure(ctx, err)
+	// A client trace is told of every field written; req.Write does that.
+	if trace != nil || !writeHead(c.bw, req) {
+		if err := req.Write(c.bw); err != nil {
+			stop()
+			return nil, c.failure(ctx, err)
+		}
 	}
 	if req.ProtoMajor == 1 {
 		yieldBeforeWrite()
@@ -529,6 +545,12 @@ func (c *h1Conn) send(req *http.Request) (*http.Response, error) {
 		if n == max1xx {
 			stop()
 			return nil, errors.New("the backend sent more than 10 informational (1xx) responses before its answer")
+		}
+		if informational != nil {
+			if err := informational(code, resp.Header); err != nil {
+				stop()
+				return nil, err
+			}
 		}
 		if trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {

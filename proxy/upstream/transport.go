@@ -337,7 +337,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		toTransport *http.Request // req as the transport gets it (see watched)
 	)
 	if u.h1.takes(req) {
-		resp, taken, err = u.h1.roundTrip(req)
+		resp, taken, err = u.h1.roundTrip(req, nil)
 	} else if u.h1.undecided(req) {
 		// A cold start: the first handshake's ALPN decides the path, and it is made by
 		// the transport for the first such request. The others wait for it rather than
@@ -348,7 +348,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		if learnt := u.h1.learn(req.Context()); learnt != nil {
 			defer learnt()
 		} else if u.h1.takes(req) {
-			resp, taken, err = u.h1.roundTrip(req)
+			resp, taken, err = u.h1.roundTrip(req, nil)
 		}
 	}
 	if !taken {
@@ -357,6 +357,48 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err = u.tr.RoundTrip(toTransport)
 	}
+	return u.finish(req, resp, err)
+}
+
+// Informational receives a 1xx response that arrives before the answer (103 Early
+// Hints): the proxy forwards it to the client.
+type Informational func(code int, header http.Header) error
+
+// Direct is implemented by the round trippers that can carry a request on their
+// HTTP/1.1 fast path without http.Transport (upstream's).
+type Direct interface {
+	// TakesDirect reports whether RoundTripDirect would carry a request like req now: the
+	// inbound request, which goes out without a body when its ContentLength is 0 (as
+	// ReverseProxy sends it; an HTTP/2 request's Body is never nil).
+	TakesDirect(req *http.Request) bool
+	// RoundTripDirect carries req on the fast path, handing 1xx responses to
+	// informational in the calling goroutine. taken is false when the fast path had no
+	// connection to give: nothing was sent, and req may go through RoundTrip instead.
+	// Errors are named as RoundTrip's are.
+	RoundTripDirect(req *http.Request, informational Informational) (resp *http.Response, taken bool, err error)
+}
+
+// TakesDirect implements Direct.
+func (u *upstream) TakesDirect(req *http.Request) bool {
+	return req.ContentLength == 0 && len(req.TransferEncoding) == 0 && u.h1.takesKind(req)
+}
+
+// RoundTripDirect implements Direct.
+func (u *upstream) RoundTripDirect(req *http.Request, informational Informational) (*http.Response, bool, error) {
+	if req.URL.Scheme != u.urlScheme || !u.h1.takes(req) {
+		return nil, false, nil
+	}
+	resp, taken, err := u.h1.roundTrip(req, informational)
+	if !taken {
+		return nil, false, nil
+	}
+	resp, err = u.finish(req, resp, err)
+	return resp, true, err
+}
+
+// finish names a round trip's failure (the returned error is always an *Error), and
+// turns a 400 answer that is really a protocol mismatch into one.
+func (u *upstream) finish(req *http.Request, resp *http.Response, err error) (*http.Response, error) {
 	if err != nil {
 		var de *Error
 		if errors.As(err, &de) {

@@ -1,0 +1,331 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/bridgehead/bridgehead/proxy/middleware"
+	"github.com/bridgehead/bridgehead/proxy/upstream"
+)
+
+// directProxy forwards the requests that the backend's HTTP/1.1 fast path carries
+// (proxy/upstream/h1.go: a safe method, no body, no upgrade) without
+// httputil.ReverseProxy, with the same effect on the wire and on the client's answer.
+//
+// ReverseProxy is general: per request it clones the request and its header, deletes
+// the hop-by-hop fields one map operation at a time, copies the request again to attach
+// a client trace (and a context and closure) for 1xx responses, and copies the response
+// header value by value. For a bodyless GET most of that is work on fields that are not
+// there. Here the outbound header is built in one pass that leaves those fields out, 1xx
+// responses come back through a function rather than a trace, and the response header's
+// values move to the client's header without copying.
+//
+// Every other request, and one the fast path turns down when it gets to it (no
+// connection to give), goes through the backend's ReverseProxy, unchanged.
+type directProxy struct {
+	rt       upstream.Direct
+	scheme   string
+	passHost bool
+	host     string // the Host header when passHost is false
+	edits    *middleware.BackendRequestEdits
+}
+
+// takes reports whether r goes the direct way. A query that ReverseProxy would rewrite
+// (cleanQueryParams: a semicolon, a malformed escape, very many parameters) and a
+// request without a cancellable context (ReverseProxy then watches CloseNotify) go
+// through ReverseProxy, so that their handling stays exactly its.
+func (d *directProxy) takes(r *http.Request) bool {
+	return d != nil && directEnabled && !queryAlwaysReencoded && r.Context().Done() != nil && plainQuery(r.URL.RawQuery) && d.rt.TakesDirect(r)
+}
+
+// directEnabled is turned off by the tests that compare the direct way with
+// ReverseProxy's; onDirect, when set by a test, is called for each request taken.
+var (
+	directEnabled = true
+	onDirect      func()
+)
+
+// queryAlwaysReencoded: with GODEBUG urlmaxqueryparams set, ReverseProxy re-encodes every
+// query, so every request goes through it.
+var queryAlwaysReencoded = strings.Contains(os.Getenv("GODEBUG"), "urlmaxqueryparams")
+
+// plainQuery reports whether ReverseProxy's cleanQueryParams leaves q as it is: no ';',
+// every '%' followed by two hex digits, and far fewer parameters than its limit.
+func plainQuery(q string) bool {
+	if strings.Count(q, "&") >= 1000 {
+		return false
+	}
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case ';':
+			return false
+		case '%':
+			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// hopByHop reports whether k is one of the fields that ReverseProxy removes from both
+// directions (RFC 9110 section 7.6.1, and the older ones it keeps removing).
+func hopByHop(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// hopByHopFields are hopByHop's fields, to delete from a response.
+var hopByHopFields = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// forwardedField reports whether k is a forwarding field that ReverseProxy drops from
+// the outbound request before setForwarded sets it from the inbound one.
+func forwardedField(k string) bool {
+	switch k {
+	case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+		return true
+	}
+	return false
+}
+
+// Shared header values (read-only, len == cap).
+var (
+	teTrailers = []string{"trailers"}
+	emptyValue = []string{""}
+)
+
+// serve forwards r to b and writes the answer to w. It returns false, having sent
+// nothing, when the fast path had no connection for r: the caller then uses b's
+// ReverseProxy, which picks an endpoint again (the round-robin turn of the first pick is
+// lost; this happens only while the fast path is at its connection cap).
+func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.ResponseWriter, r *http.Request) bool {
+	out := d.outbound(b, r)
+	var informational upstream.Informational = func(code int, h http.Header) error {
+		dst := w.Header()
+		moveHeader(dst, h)
+		w.WriteHeader(code)
+		clear(dst) // WriteHeader does not reset the header after a 1xx
+		return nil
+	}
+	res, taken, err := d.rt.RoundTripDirect(out, informational)
+	if !taken {
+		return false
+	}
+	if onDirect != nil {
+		onDirect()
+	}
+	if err != nil {
+		s.upstreamError(w, out, f.route, b, err)
+		return true
+	}
+	dropHopByHop(res.Header)
+	if err := s.answered(f, b, d.scheme, res); err != nil {
+		_ = res.Body.Close()
+		s.upstreamError(w, out, f.route, b, err)
+		return true
+	}
+	moveHeader(w.Header(), res.Header)
+	announced := len(res.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, announced)
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		w.Header().Add("Trailer", strings.Join(keys, ", "))
+	}
+	w.WriteHeader(res.StatusCode)
+	if err := s.copyBody(w, res, streaming(res)); err != nil {
+		_ = res.Body.Close()
+		// The answer is cut off after its head: all that is left is to abort the
+		// client's response, as ReverseProxy does.
+		panic(http.ErrAbortHandler)
+	}
+	_ = res.Body.Close() // now, so that res.Trailer is filled in
+	if len(res.Trailer) > 0 {
+		// Chunked from here, so net/http does not compute a Content-Length for a short
+		// body and drop the trailers.
+		_ = http.NewResponseController(w).Flush()
+	}
+	if len(res.Trailer) == announced {
+		moveHeader(w.Header(), res.Trailer)
+		return true
+	}
+	for k, vv := range res.Trailer {
+		for _, v := range vv {
+			w.Header().Add(http.TrailerPrefix+k, v)
+		}
+	}
+	return true
+}
+
+// outbound is r as it goes to the backend: the same request line (scheme and address of
+// the picked endpoint), the header without hop-by-hop fields, the forwarding fields set,
+// and the backend's header edits applied: what ReverseProxy's Rewrite step makes.
+func (d *directProxy) outbound(b *backend, r *http.Request) *http.Request {
+	out := new(http.Request)
+	*out = *r // same context, method, URL (replaced below), protocol
+	out.Body, out.ContentLength, out.Close, out.GetBody = nil, 0, false, nil
+
+	// The fields the client's Connection header names are hop-by-hop too.
+	var named []string
+	for _, v := range r.Header["Connection"] {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				named = append(named, http.CanonicalHeaderKey(f))
+			}
+		}
+	}
+	values := 0
+	for _, vv := range r.Header {
+		values += len(vv)
+	}
+	// One backing array for every value, each field's slice capped at its length so that
+	// an Add on one never writes into the next (as Header.Clone does).
+	backing := make([]string, values)
+	h := make(http.Header, len(r.Header)+6)
+	for k, vv := range r.Header {
+		if hopByHop(k) || forwardedField(k) || contains(named, k) {
+			continue
+		}
+		if vv == nil {
+			h[k] = nil
+			continue
+		}
+		n := copy(backing, vv)
+		h[k], backing = backing[:n:n], backing[n:]
+	}
+	if httpguts.HeaderValuesContainsToken(r.Header["Te"], "trailers") {
+		h["Te"] = teTrailers // the backend may send trailers: the proxy passes them on
+	}
+	out.Header = h
+
+	u := *r.URL
+	u.Scheme, u.Host = d.scheme, b.pick(r).Address
+	out.URL = &u
+	if !d.passHost {
+		out.Host = d.host
+	}
+	setForwarded(&httputil.ProxyRequest{In: r, Out: out})
+	if d.edits != nil {
+		d.edits.Apply(out) // last: it may edit the forwarded headers too
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = emptyValue // none, rather than Go's own
+	}
+	return out
+}
+
+func contains(names []string, k string) bool {
+	for _, n := range names {
+		if n == k {
+			return true
+		}
+	}
+	return false
+}
+
+// dropHopByHop removes the hop-by-hop fields of a response, as ReverseProxy does.
+func dropHopByHop(h http.Header) {
+	for _, v := range h["Connection"] {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				h.Del(f)
+			}
+		}
+	}
+	for _, k := range hopByHopFields {
+		delete(h, k)
+	}
+}
+
+// moveHeader adds src's fields to dst, as Header.Add would one value at a time. A field
+// dst has no value for takes src's slice as it is, so src must not be used afterwards.
+func moveHeader(dst, src http.Header) {
+	for k, vv := range src {
+		if prior := dst[k]; len(prior) > 0 {
+			dst[k] = append(prior, vv...)
+		} else {
+			dst[k] = vv
+		}
+	}
+}
+
+// streaming reports whether every write of the body must reach the client at once, as
+// ReverseProxy decides: server-sent events, and a body of unknown length.
+func streaming(res *http.Response) bool {
+	if res.ContentLength == -1 {
+		return true
+	}
+	ct := res.Header.Get("Content-Type")
+	if !containsFold(ct, "event-stream") {
+		return false // no need to parse (and allocate) to know
+	}
+	base, _, _ := mime.ParseMediaType(ct)
+	return base == "text/event-stream"
+}
+
+// containsFold reports whether s contains sub, ASCII case-insensitively.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// copyBody writes the response body to w with a pooled buffer, flushing after each
+// write when flush is set (and once at the start, so the head goes out before the first
+// byte of a slow stream).
+func (s *Server) copyBody(w http.ResponseWriter, res *http.Response, flush bool) error {
+	var rc *http.ResponseController
+	if flush {
+		rc = http.NewResponseController(w)
+		_ = rc.Flush()
+	}
+	bp := s.buffers.get()
+	defer s.buffers.put(bp)
+	buf := *bp
+	for {
+		n, rerr := res.Body.Read(buf)
+		if n > 0 {
+			written, werr := w.Write(buf[:n])
+			if werr != nil {
+				return werr
+			}
+			if written != n {
+				return io.ErrShortWrite
+			}
+			if rc != nil {
+				_ = rc.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			if !errors.Is(rerr, context.Canceled) {
+				s.errorLog.Printf("httputil: ReverseProxy read error during body copy: %v", rerr)
+			}
+			return rerr
+		}
+	}
+}

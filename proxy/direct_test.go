@@ -1,0 +1,258 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
+)
+
+// rawBackend is an HTTP/1.1 backend on loopback that answers each path with a fixed
+// response, byte for byte, and keeps the head of the last request it read.
+type rawBackend struct {
+	addr    string
+	answers map[string]string // path -> the raw response; "/cut" closes after it
+
+	mu   sync.Mutex
+	last string
+}
+
+func startRawBackend(t *testing.T, answers map[string]string) *rawBackend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &rawBackend{addr: ln.Addr().String(), answers: answers}
+	var conns sync.WaitGroup
+	t.Cleanup(func() { _ = ln.Close(); conns.Wait() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				b.serve(c)
+			}()
+		}
+	}()
+	return b
+}
+
+func (b *rawBackend) serve(c net.Conn) {
+	defer func() { _ = c.Close() }()
+	br := bufio.NewReader(c)
+	for {
+		var head strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			head.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
+		}
+		b.mu.Lock()
+		b.last = head.String()
+		b.mu.Unlock()
+		target := strings.Fields(head.String())[1]
+		path, _, _ := strings.Cut(target, "?")
+		answer, ok := b.answers[path]
+		if !ok {
+			answer = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+		}
+		if _, err := io.WriteString(c, answer); err != nil || path == "/cut" {
+			return
+		}
+	}
+}
+
+func (b *rawBackend) lastHead() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
+}
+
+// streamID is the part of an HTTP/2 stream error that differs between two requests.
+var streamID = regexp.MustCompile(`stream ID [0-9]+`)
+
+// exchange is everything a client and the backend saw of one request.
+type exchange struct {
+	backendHead string
+	informed    []string // the 1xx responses: code and header
+	status      int
+	header      http.Header
+	body        string
+	trailer     http.Header
+	err         string // reading the body
+}
+
+func (e exchange) String() string {
+	return fmt.Sprintf("backend got:\n%s1xx: %q\nclient got: %d %v\nbody %q, trailer %v, error %q",
+		e.backendHead, e.informed, e.status, e.header, e.body, e.trailer, e.err)
+}
+
+// The direct way (proxy/direct.go) and httputil.ReverseProxy put the same bytes on the
+// wire to the backend and give the client the same answer: hop-by-hop fields and the
+// fields the Connection header names dropped both ways, forwarding fields replaced, no
+// Go User-Agent, TE: trailers passed on, 103 Early Hints forwarded, trailers, a streamed
+// answer, HEAD, 204, and an answer cut off mid-body (the client's response is aborted).
+// Over HTTP/1.1 and HTTP/2 clients.
+func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
+	be := startRawBackend(t, map[string]string{
+		"/plain": "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n" +
+			"Keep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\nX-End: yes\r\nX-Multi: a\r\nX-Multi: b\r\n\r\nhello",
+		"/early":    "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"/trailers": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 3\r\n\r\n",
+		"/sse":      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n7\r\ndata: 1\r\n0\r\n\r\n",
+		"/head":     "HTTP/1.1 200 OK\r\nContent-Length: 42\r\nContent-Type: text/plain\r\n\r\n",
+		"/empty":    "HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n",
+		"/cut":      "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
+	})
+	plain := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: "web/app/plain", Match: "Host(`app.test`)"}}
+	secure := tlsRoute("secure", "Host(`app.test`)", 0)
+	g := startFilterGateway(t, be.addr, plain, secure)
+	h1 := &http.Transport{DisableCompression: true,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, g.web)
+		}}
+	h2 := g.client.Transport.(*http.Transport).Clone()
+	h2.DisableCompression = true
+
+	var taken atomic.Int64
+	onDirect = func() { taken.Add(1) }
+	t.Cleanup(func() { onDirect, directEnabled = nil, true })
+
+	do := func(t *testing.T, rt http.RoundTripper, url, method string) exchange {
+		t.Helper()
+		var e exchange
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			e.informed = append(e.informed, fmt.Sprint(code, h))
+			return nil
+		}}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), method, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header["User-Agent"] = nil   // no User-Agent at all
+		if rt == http.RoundTripper(h1) { // HTTP/2 has no Connection header
+			req.Header.Set("Connection", "X-Drop")
+			req.Header.Set("X-Drop", "gone")
+		}
+		req.Header.Set("X-Keep", "kept")
+		req.Header.Set("TE", "trailers")
+		req.Header.Set("X-Forwarded-For", "203.0.113.9") // an untrusted client's: replaced
+		req.Header.Set("Forwarded", "for=203.0.113.9")
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			// An answer cut off before its head was sent: the client sees its
+			// connection close.
+			e.err, e.backendHead = streamID.ReplaceAllString(err.Error(), "stream ID N"), be.lastHead()
+			return e
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		e.status, e.header, e.body, e.trailer = resp.StatusCode, resp.Header, string(body), resp.Trailer
+		e.header.Del("Date")
+		if err != nil {
+			e.err = streamID.ReplaceAllString(err.Error(), "stream ID N")
+		}
+		e.backendHead = be.lastHead()
+		return e
+	}
+	// What each answer must look like, both ways, beyond being the same.
+	expected := map[string]func(exchange) bool{
+		"/plain": func(e exchange) bool {
+			return e.body == "hello" && e.header.Get("X-Hop") == "" && e.header.Get("Keep-Alive") == "" &&
+				e.header.Get("Proxy-Authenticate") == "" && len(e.header["X-Multi"]) == 2 && e.err == ""
+		},
+		"/early": func(e exchange) bool {
+			return len(e.informed) == 1 && strings.HasPrefix(e.informed[0], "103 ") && e.body == "ok"
+		},
+		"/trailers": func(e exchange) bool { return e.body == "abc" && e.trailer.Get("X-Sum") == "3" },
+		"/sse":      func(e exchange) bool { return e.body == "data: 1" },
+		"/head":     func(e exchange) bool { return e.status == 200 && e.body == "" && e.err == "" },
+		"/empty":    func(e exchange) bool { return e.status == 204 && e.header.Get("X-Empty") == "yes" },
+		"/cut":      func(e exchange) bool { return e.err != "" && e.body != "hello" },
+	}
+	for _, c := range []struct {
+		name, url string
+		rt        http.RoundTripper
+	}{{"HTTP/1.1", "http://app.test", h1}, {"HTTP/2", "https://app.test", h2}} {
+		for _, req := range []struct{ method, path string }{
+			{http.MethodGet, "/plain?a=1&b=%41"}, {http.MethodGet, "/early"}, {http.MethodGet, "/trailers"},
+			{http.MethodGet, "/sse"}, {http.MethodHead, "/head"}, {http.MethodOptions, "/empty"}, {http.MethodGet, "/cut"},
+		} {
+			t.Run(c.name+" "+req.method+" "+req.path, func(t *testing.T) {
+				directEnabled = true
+				before := taken.Load()
+				direct := do(t, c.rt, c.url+req.path, req.method)
+				if taken.Load() == before { // more than once: a client retries a GET cut off before its head
+					t.Fatalf("the request did not take the direct way: %v", direct)
+				}
+				directEnabled = false
+				viaReverseProxy := do(t, c.rt, c.url+req.path, req.method)
+				if direct.String() != viaReverseProxy.String() {
+					t.Errorf("direct:\n%v\n\nReverseProxy:\n%v", direct, viaReverseProxy)
+				}
+				switch want := expected[req.path]; {
+				case want != nil && !want(direct):
+					t.Errorf("not as a client expects:\n%v", direct)
+				}
+				if strings.Contains(direct.backendHead, "X-Drop") || strings.Contains(direct.backendHead, "203.0.113.9") ||
+					!strings.Contains(direct.backendHead, "X-Keep: kept") {
+					t.Errorf("the backend got:\n%s", direct.backendHead)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkForwardKeepAlive is one GET through the gateway over a kept-alive HTTP/1.1
+// connection to a plain-HTTP backend, the direct way and through ReverseProxy. The
+// client and the backend are in the process too: compare the two, not the absolute
+// figures (make bench measures the gateway alone).
+func BenchmarkForwardKeepAlive(b *testing.B) {
+	t := &testing.T{}
+	be := startRawBackend(t, map[string]string{"/": "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 28\r\n\r\n0123456789012345678901234567"})
+	g := startFilterGateway(t, be.addr, &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: "web/app/plain", Match: "Host(`app.test`)"}})
+	client := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, g.web)
+	}}
+	defer client.CloseIdleConnections()
+	for _, direct := range []bool{true, false} {
+		b.Run(map[bool]string{true: "direct", false: "ReverseProxy"}[direct], func(b *testing.B) {
+			directEnabled = direct
+			defer func() { directEnabled = true }()
+			req, err := http.NewRequest(http.MethodGet, "http://app.test/", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := client.RoundTrip(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+		})
+	}
+}
