@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"os"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -202,7 +203,7 @@ func (d *directProxy) outbound(b *backend, r *http.Request) *http.Request {
 	backing := make([]string, values)
 	h := make(http.Header, len(r.Header)+6)
 	for k, vv := range r.Header {
-		if hopByHop(k) || forwardedField(k) || contains(named, k) {
+		if hopByHop(k) || forwardedField(k) || slices.Contains(named, k) {
 			continue
 		}
 		if vv == nil {
@@ -231,15 +232,6 @@ func (d *directProxy) outbound(b *backend, r *http.Request) *http.Request {
 		h["User-Agent"] = emptyValue // none, rather than Go's own
 	}
 	return out
-}
-
-func contains(names []string, k string) bool {
-	for _, n := range names {
-		if n == k {
-			return true
-		}
-	}
-	return false
 }
 
 // dropHopByHop removes the hop-by-hop fields of a response, as ReverseProxy does.
