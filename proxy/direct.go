@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -44,14 +45,15 @@ type directProxy struct {
 // request without a cancellable context (ReverseProxy then watches CloseNotify) go
 // through ReverseProxy, so that their handling stays exactly its.
 func (d *directProxy) takes(r *http.Request) bool {
-	return d != nil && directEnabled && !queryAlwaysReencoded && r.Context().Done() != nil && plainQuery(r.URL.RawQuery) && d.rt.TakesDirect(r)
+	return d != nil && !directOff.Load() && !queryAlwaysReencoded && r.Context().Done() != nil && plainQuery(r.URL.RawQuery) && d.rt.TakesDirect(r)
 }
 
-// directEnabled is turned off by the tests that compare the direct way with
-// ReverseProxy's; onDirect, when set by a test, is called for each request taken.
+// directOff is set by the tests that compare the direct way with ReverseProxy's;
+// onDirect, when a test sets it, is called for each request the direct way takes. Both
+// are atomic: the tests change them while the server's goroutines read them.
 var (
-	directEnabled = true
-	onDirect      func()
+	directOff atomic.Bool
+	onDirect  atomic.Pointer[func()]
 )
 
 // queryAlwaysReencoded: with GODEBUG urlmaxqueryparams set, ReverseProxy re-encodes every
@@ -130,8 +132,8 @@ func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.Response
 	if !taken {
 		return false
 	}
-	if onDirect != nil {
-		onDirect()
+	if f := onDirect.Load(); f != nil {
+		(*f)()
 	}
 	if err != nil {
 		s.upstreamError(w, out, f.route, b, err)

@@ -136,8 +136,9 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 	h2.DisableCompression = true
 
 	var taken atomic.Int64
-	onDirect = func() { taken.Add(1) }
-	t.Cleanup(func() { onDirect, directEnabled = nil, true })
+	count := func() { taken.Add(1) }
+	onDirect.Store(&count)
+	t.Cleanup(func() { onDirect.Store(nil); directOff.Store(false) })
 
 	do := func(t *testing.T, rt http.RoundTripper, url, method string) exchange {
 		t.Helper()
@@ -200,13 +201,13 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 			{http.MethodGet, "/sse"}, {http.MethodHead, "/head"}, {http.MethodOptions, "/empty"}, {http.MethodGet, "/cut"},
 		} {
 			t.Run(c.name+" "+req.method+" "+req.path, func(t *testing.T) {
-				directEnabled = true
+				directOff.Store(false)
 				before := taken.Load()
 				direct := do(t, c.rt, c.url+req.path, req.method)
 				if taken.Load() == before { // more than once: a client retries a GET cut off before its head
 					t.Fatalf("the request did not take the direct way: %v", direct)
 				}
-				directEnabled = false
+				directOff.Store(true)
 				viaReverseProxy := do(t, c.rt, c.url+req.path, req.method)
 				if direct.String() != viaReverseProxy.String() {
 					t.Errorf("direct:\n%v\n\nReverseProxy:\n%v", direct, viaReverseProxy)
@@ -238,8 +239,8 @@ func BenchmarkForwardKeepAlive(b *testing.B) {
 	defer client.CloseIdleConnections()
 	for _, direct := range []bool{true, false} {
 		b.Run(map[bool]string{true: "direct", false: "ReverseProxy"}[direct], func(b *testing.B) {
-			directEnabled = direct
-			defer func() { directEnabled = true }()
+			directOff.Store(!direct)
+			defer directOff.Store(false)
 			req, err := http.NewRequest(http.MethodGet, "http://app.test/", nil)
 			if err != nil {
 				b.Fatal(err)
