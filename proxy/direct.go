@@ -84,18 +84,8 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// hopByHop reports whether k is one of the fields that ReverseProxy removes from both
-// directions (RFC 9110 section 7.6.1, and the older ones it keeps removing).
-func hopByHop(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
-		return true
-	}
-	return false
-}
-
-// hopByHopFields are hopByHop's fields, to delete from a response.
+// hopByHopFields are the fields that ReverseProxy removes from both directions (RFC 9110
+// section 7.6.1, and the older ones it keeps removing).
 var hopByHopFields = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
@@ -155,7 +145,7 @@ func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.Response
 		w.Header().Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(res.StatusCode)
-	if err := s.copyBody(w, res, streaming(res)); err != nil {
+	if err := s.copyBody(w, res, streaming(res), f.route.snap.ID); err != nil {
 		_ = res.Body.Close()
 		// The answer is cut off after its head: all that is left is to abort the
 		// client's response, as ReverseProxy does.
@@ -205,7 +195,7 @@ func (d *directProxy) outbound(b *backend, r *http.Request) *http.Request {
 	backing := make([]string, values)
 	h := make(http.Header, len(r.Header)+6)
 	for k, vv := range r.Header {
-		if hopByHop(k) || forwardedField(k) || slices.Contains(named, k) {
+		if slices.Contains(hopByHopFields, k) || forwardedField(k) || slices.Contains(named, k) {
 			continue
 		}
 		if vv == nil {
@@ -289,7 +279,7 @@ func containsFold(s, sub string) bool {
 // copyBody writes the response body to w with a pooled buffer, flushing after each
 // write when flush is set (and once at the start, so the head goes out before the first
 // byte of a slow stream).
-func (s *Server) copyBody(w http.ResponseWriter, res *http.Response, flush bool) error {
+func (s *Server) copyBody(w http.ResponseWriter, res *http.Response, flush bool, route string) error {
 	var rc *http.ResponseController
 	if flush {
 		rc = http.NewResponseController(w)
@@ -317,7 +307,7 @@ func (s *Server) copyBody(w http.ResponseWriter, res *http.Response, flush bool)
 		}
 		if rerr != nil {
 			if !errors.Is(rerr, context.Canceled) {
-				s.errorLog.Printf("httputil: ReverseProxy read error during body copy: %v", rerr)
+				s.errorLog.Printf("route %s: the backend's answer broke off while it was being copied to the client (the client's response is cut off too): %v", route, rerr)
 			}
 			return rerr
 		}

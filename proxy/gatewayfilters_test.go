@@ -70,7 +70,7 @@ type filterGateway struct {
 	client      *http.Client
 }
 
-func startFilterGateway(t *testing.T, backend string, routes ...*snapshot.HTTPRoute) *filterGateway {
+func startFilterGateway(t testing.TB, backend string, routes ...*snapshot.HTTPRoute) *filterGateway {
 	t.Helper()
 	ca := pki.MustCA("Filters Test CA")
 	leaf := ca.MustIssue("app.test", pki.Options{DNSNames: []string{"app.test"}})
