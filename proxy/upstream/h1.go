@@ -31,7 +31,9 @@ import (
 // overlap), upgrades, Expect: 100-continue, methods that must not be sent twice, HTTP/2
 // (a backend that negotiates h2 by ALPN is left to the transport from then on) and h2c.
 // The framing of both directions is the standard library's (Request.Write,
-// http.ReadResponse), so the fast path parses nothing itself.
+// http.ReadResponse) or equal to it byte for byte where the fast path writes or reads
+// the plain cases itself (head.go, response.go, each fuzzed against the standard
+// library's).
 //
 // The connection cap is split between the two: the fast path holds at most half of
 // MaxConnsPerHost to an endpoint and hands requests beyond that to the transport, which
@@ -528,7 +530,7 @@ func (c *h1Conn) send(req *http.Request, informational Informational) (*http.Res
 	var resp *http.Response
 	for n := 0; ; n++ {
 		var err error
-		resp, err = http.ReadResponse(c.br, req)
+		resp, err = readResponse(c.br, req)
 		if err != nil {
 			stop()
 			return nil, c.failure(ctx, err)
