@@ -121,12 +121,16 @@ var _ = Describe("replicas", Ordered, func() {
 	It("stop writing status when they lose the Lease, and keep serving", func() {
 		// Someone else holds the Lease now (as when the API server could not be reached
 		// for longer than the renew deadline): both replicas must give up writing.
+		// The leader renews the Lease meanwhile: an update that loses to a renewal (409
+		// Conflict) reads the Lease again and retries.
 		l := &coordinationv1.Lease{}
-		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: "bridgehead", Name: lease}, l)).To(Succeed())
-		l.Spec.HolderIdentity = ptr.To("intruder")
-		l.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
-		l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
-		Expect(k8s.Update(bg(), l)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(bg(), client.ObjectKey{Namespace: "bridgehead", Name: lease}, l)).To(Succeed())
+			l.Spec.HolderIdentity = ptr.To("intruder")
+			l.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
+			l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+			g.Expect(k8s.Update(bg(), l)).To(Succeed())
+		}).Should(Succeed(), "the Lease is taken over")
 		Eventually(func(g Gomega) {
 			g.Expect(a.leader(g).Leader).To(BeFalse())
 			g.Expect(b.leader(g).Leader).To(BeFalse())
