@@ -211,7 +211,7 @@ func serversTransport(name, serverName string, roots []string, clientCerts []str
 // --- backends ---
 
 // tlsBackend starts an HTTPS backend that answers "backend:<SNI it saw>" and requires TLS.
-func tlsBackend(t *testing.T, leaf *pki.Leaf, mutate ...func(*tls.Config)) *httptest.Server {
+func tlsBackend(t testing.TB, leaf *pki.Leaf, mutate ...func(*tls.Config)) *httptest.Server {
 	t.Helper()
 	b := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Backend-Proto", r.Proto)
