@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"strconv"
+	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -63,7 +65,7 @@ func parseSimpleResponse(b []byte, req *http.Request) (*http.Response, int) {
 	n := end + len(crlfcrlf)
 	// One string for the whole head: keys and values are slices of it.
 	head := string(b[:end+2]) // every line with its CRLF
-	line, rest := cutLine(head)
+	line, rest, _ := strings.Cut(head, "\r\n")
 	const proto = "HTTP/1.1 "
 	if len(line) < len(proto)+3 || line[:len(proto)] != proto {
 		return nil, 0
@@ -78,22 +80,17 @@ func parseSimpleResponse(b []byte, req *http.Request) (*http.Response, int) {
 		code = code*10 + int(c-'0')
 	}
 	if code < 200 || code > 599 || code == http.StatusNoContent || code == http.StatusNotModified ||
-		(len(status) > 3 && status[3] != ' ') || !validValue(status) {
+		(len(status) > 3 && status[3] != ' ') || !httpguts.ValidHeaderFieldValue(status) {
 		return nil, 0
 	}
 
-	lines := 0
-	for i := 0; i+1 < len(rest); i++ {
-		if rest[i] == '\r' && rest[i+1] == '\n' {
-			lines++
-		}
-	}
+	lines := strings.Count(rest, "\r\n")
 	// As textproto does: one backing array of values, each field's first value capped at
 	// one element so that a second value is appended elsewhere.
 	values := make([]string, lines)
 	h := make(http.Header, lines)
 	for rest != "" {
-		line, rest = cutLine(rest)
+		line, rest, _ = strings.Cut(rest, "\r\n")
 		if line == "" || line[0] == ' ' || line[0] == '\t' {
 			return nil, 0 // an obsolete line folding, or a stray CRLF
 		}
@@ -104,11 +101,11 @@ func parseSimpleResponse(b []byte, req *http.Request) (*http.Response, int) {
 			}
 			colon++
 		}
-		if colon == 0 || colon == len(line) || !validValue(line[colon+1:]) {
+		if colon == 0 || colon == len(line) || !httpguts.ValidHeaderFieldValue(line[colon+1:]) {
 			return nil, 0
 		}
 		key := textproto.CanonicalMIMEHeaderKey(line[:colon])
-		value := trimOWS(line[colon+1:])
+		value := textproto.TrimString(line[colon+1:]) // no CR or LF left to trim: checked above
 		if vv := h[key]; vv != nil {
 			h[key] = append(vv, value)
 		} else {
@@ -117,16 +114,12 @@ func parseSimpleResponse(b []byte, req *http.Request) (*http.Response, int) {
 		}
 	}
 	cl := h["Content-Length"]
-	if len(cl) != 1 || len(cl[0]) == 0 || len(cl[0]) > 18 {
+	if len(cl) != 1 {
 		return nil, 0
 	}
-	var length int64
-	for i := 0; i < len(cl[0]); i++ {
-		c := cl[0][i]
-		if c < '0' || c > '9' {
-			return nil, 0
-		}
-		length = length*10 + int64(c-'0')
+	length, err := strconv.ParseUint(cl[0], 10, 63) // as http.ReadResponse parses it
+	if err != nil {
+		return nil, 0
 	}
 	for _, k := range [...]string{"Transfer-Encoding", "Trailer", "Pragma"} {
 		if _, ok := h[k]; ok {
@@ -144,44 +137,12 @@ func parseSimpleResponse(b []byte, req *http.Request) (*http.Response, int) {
 		ProtoMinor:    1,
 		Header:        h,
 		Body:          http.NoBody,
-		ContentLength: length,
+		ContentLength: int64(length),
 		Request:       req,
 	}, n
 }
 
 var crlfcrlf = []byte("\r\n\r\n")
-
-// cutLine splits s, whose lines all end in CRLF, after its first line.
-func cutLine(s string) (line, rest string) {
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] == '\r' && s[i+1] == '\n' {
-			return s[:i], s[i+2:]
-		}
-	}
-	return s, ""
-}
-
-// validValue reports whether every byte of s is one textproto accepts in a field value:
-// visible ASCII, space, tab and obs-text. CR and LF are not: a line holds none.
-func validValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// trimOWS removes the spaces and tabs around a field value, as textproto does.
-func trimOWS(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
 
 // lengthBody is a body of a known length read from the connection's buffer, as
 // ReadResponse's body over an io.LimitedReader reads it: io.EOF with the last byte,
