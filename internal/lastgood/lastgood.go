@@ -83,6 +83,12 @@ func (k *Keeper) Translate(in *translate.Inputs, opts translate.Options) (*snaps
 
 	in.Visit(func(key translate.Key, o metav1.Object) metav1.Object {
 		e := k.good[key]
+		if e != nil && e.obj == o {
+			// Already this object's last good version, whatever this build concluded:
+			// most objects of a rebuild at scale, spared the look-up of their status.
+			e.seen = k.builds
+			return nil
+		}
 		if st := statuses[key]; st != nil && st.Refused == nil && b.replaced[key] == nil {
 			if e == nil {
 				e = &kept{}

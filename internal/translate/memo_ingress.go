@@ -93,7 +93,7 @@ func (t *translator) replayIngress(ing *networkingv1.Ingress, slots map[ruleSlot
 	}
 	key := Key{Kind: KindIngress, Namespace: ing.Namespace, Name: ing.Name}
 	m, ok := t.memo.memo.ingresses[key]
-	if !ok || !sameGeneration(m.obj, ing) || !m.covers(t.opts.Now) {
+	if !ok || m.call == t.memo.memo.calls || !sameGeneration(m.obj, ing) || !m.covers(t.opts.Now) {
 		return false
 	}
 	for _, r := range m.redirects {

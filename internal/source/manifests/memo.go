@@ -1,6 +1,8 @@
 package manifests
 
 import (
+	"maps"
+
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/bridgehead/bridgehead/internal/translate"
@@ -25,8 +27,13 @@ import (
 // the read: a file whose stamp has not changed is not read and split again, as Watch
 // would not have seen it change either.
 type memo struct {
-	docs  generations[string, *converted] // by the document's YAML
-	files generations[string, fileMemo]   // by the file's path in the folder
+	// docs holds the documents a load used, by their YAML, until the end of the first load
+	// that does not use them. Each remembers the last load that used it: a document found
+	// through its doc (lookupDocOf: every document of an unchanged file) is only stamped,
+	// where a map made afresh for each load took 10,000 stores of 10,000 texts per change.
+	docs  map[string]*converted
+	load  uint64                        // counts the loads; converted.used is the last that used it
+	files generations[string, fileMemo] // by the file's path in the folder
 }
 
 // fileMemo is what a load read from one file.
@@ -50,6 +57,7 @@ type converted struct {
 	// the top level: the item is in its problems' field paths); nil until admitted.
 	admission    *admission
 	admittedItem string
+	used         uint64 // the last load that used the document (memo.load)
 }
 
 // generations is a map that forgets what one load did not use: lookups and stores go to
@@ -91,7 +99,7 @@ type admission struct {
 }
 
 func newMemo() *memo {
-	return &memo{docs: newGenerations[string, *converted](), files: newGenerations[string, fileMemo]()}
+	return &memo{docs: map[string]*converted{}, files: newGenerations[string, fileMemo]()}
 }
 
 // loaded ends a load: what it did not use is forgotten.
@@ -99,7 +107,8 @@ func (m *memo) loaded() {
 	if m == nil {
 		return
 	}
-	m.docs.next()
+	maps.DeleteFunc(m.docs, func(_ string, c *converted) bool { return c.used != m.load })
+	m.load++
 	m.files.next()
 }
 
@@ -110,7 +119,7 @@ func (m *memo) lastDocuments() int {
 	if m == nil {
 		return 0
 	}
-	return len(m.docs.prev)
+	return len(m.docs)
 }
 
 // unchangedFile returns the documents of the last load's read of the file, if st (this
@@ -139,19 +148,25 @@ func (m *memo) lookupDoc(yamlData string) (*converted, bool) {
 	if m == nil {
 		return nil, false
 	}
-	return m.docs.lookup(yamlData)
+	c, ok := m.docs[yamlData]
+	if ok {
+		c.used = m.load
+	}
+	return c, ok
 }
 
 // lookupDocOf is lookupDoc for a document a load has looked up before (a document of a
 // file whose stamp did not change is the same doc, with the same bytes): it is found
-// through the doc and only kept for the next load, one map store where lookupDoc makes
-// three over its bytes.
+// through the doc and only stamped as used, where lookupDoc hashes its bytes.
 func (m *memo) lookupDocOf(d *doc) (*converted, bool) {
 	if m == nil {
 		return nil, false
 	}
 	if c := d.conv; c != nil {
-		m.docs.store(c.yaml, c)
+		// c is in docs: its file was read or found unchanged by the last load, which
+		// used c. (Were it not, the doc would still hold it; only a lookup of the same
+		// text from another file would miss it and admit the text again.)
+		c.used = m.load
 		return c, true
 	}
 	c, ok := m.lookupDoc(d.data)
@@ -170,6 +185,7 @@ func (m *memo) storeDocOf(d *doc, c *converted) {
 func (m *memo) storeDoc(yamlData string, c *converted) {
 	if m != nil {
 		c.yaml = yamlData // shares the file's text
-		m.docs.store(c.yaml, c)
+		c.used = m.load
+		m.docs[c.yaml] = c
 	}
 }

@@ -240,7 +240,7 @@ func writer(t *testing.T, dir string) func(name, content string) {
 // admissions counts the admissions the memo holds after a load.
 func admissions(m *memo) int {
 	n := 0
-	for _, c := range m.docs.prev {
+	for _, c := range m.docs {
 		if c.admission != nil {
 			n++
 		}
