@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The memo of Ingresses: what the memo does for IngressRoutes (memo.go), for the other
@@ -82,7 +83,11 @@ func (t *translator) recordIngress(ing *networkingv1.Ingress, build func()) {
 	m.routes = slices.Clone(t.snap.HTTPRoutes[before:])
 	m.name = "Ingress " + ing.Namespace + "/" + ing.Name
 	m.keepReport(rep)
+	if prev, ok := t.memo.memo.ingresses[key]; !ok || prev.call != t.memo.memo.calls {
+		t.memo.memo.usedIngresses++
+	}
 	t.memo.memo.ingresses[key] = m
+	t.memo.memo.ingressOf[ing] = m
 }
 
 // replayIngress adds a remembered translation of ing to this build, if there is one it
@@ -92,7 +97,7 @@ func (t *translator) replayIngress(ing *networkingv1.Ingress, slots map[ruleSlot
 		return false
 	}
 	key := Key{Kind: KindIngress, Namespace: ing.Namespace, Name: ing.Name}
-	m, ok := t.memo.memo.ingresses[key]
+	m, ok := lookupRecord(t.memo.memo.ingressOf, t.memo.memo.ingresses, ing, key)
 	if !ok || m.call == t.memo.memo.calls || !sameGeneration(m.obj, ing) || !m.covers(t.opts.Now) {
 		return false
 	}
@@ -123,6 +128,10 @@ func (t *translator) replayIngress(ing *networkingv1.Ingress, slots map[ruleSlot
 		}
 		t.hostClaims[c.name] = append(t.hostClaims[c.name], hc)
 	}
+	if m.obj != metav1.Object(ing) {
+		t.memo.memo.ingressOf[ing] = m
+	}
 	m.obj, m.call = ing, t.memo.memo.calls
+	t.memo.memo.usedIngresses++
 	return true
 }

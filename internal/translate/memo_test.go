@@ -69,6 +69,7 @@ func TestMemoTranslatesAsWithout(t *testing.T) {
 				if !bytes.Equal(w, g) {
 					t.Fatalf("step %d (%s): the snapshot differs with the memo:\n%s", step, what, diffLines(w, g))
 				}
+				checkMemoHoldsOnlyThisBuild(t, memo)
 				if !equality.Semantic.DeepEqual(wantStatuses, gotStatuses) {
 					ws, gs := marshal(t, byName(wantStatuses)), marshal(t, byName(gotStatuses))
 					t.Fatalf("step %d (%s): the statuses differ with the memo:\n%s", step, what, diffLines(ws, gs))
@@ -84,6 +85,26 @@ func TestMemoTranslatesAsWithout(t *testing.T) {
 	}
 	if replayed == 0 || replayedIngresses == 0 {
 		t.Errorf("steps with IngressRoutes remembered: %d, with Ingresses: %d; the test exercises nothing for a kind with none", replayed, replayedIngresses)
+	}
+}
+
+// checkMemoHoldsOnlyThisBuild fails unless every record of the memo is one the last call
+// used, found under its key and under the object it translated: what keep leaves when it
+// skips its sweep must be what a sweep would have left.
+func checkMemoHoldsOnlyThisBuild(t *testing.T, memo *Memo) {
+	t.Helper()
+	for k, r := range memo.routes {
+		if r.call != memo.calls || memo.routeOf[r.obj.(*bhv1.IngressRoute)] != r {
+			t.Fatalf("the memo holds a record of %v from call %d (now %d), or not under its object", k, r.call, memo.calls)
+		}
+	}
+	for k, r := range memo.ingresses {
+		if r.call != memo.calls || memo.ingressOf[r.obj.(*networkingv1.Ingress)] != r {
+			t.Fatalf("the memo holds a record of %v from call %d (now %d), or not under its object", k, r.call, memo.calls)
+		}
+	}
+	if len(memo.routeOf) != len(memo.routes) || len(memo.ingressOf) != len(memo.ingresses) {
+		t.Fatalf("records by object: %d and %d, by key: %d and %d", len(memo.routeOf), len(memo.ingressOf), len(memo.routes), len(memo.ingresses))
 	}
 }
 
