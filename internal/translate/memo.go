@@ -48,8 +48,8 @@ type Memo struct {
 	// made: when they are all, keep has nothing to sweep (a sweep over 10,000 records was
 	// 2 ms of a rebuild).
 	usedRoutes, usedIngresses int
-	calls     uint64               // Translate calls made with the memo
-	hosts     int                  // the TLS hosts the last call claimed: the next call's host claims map is sized for as many
+	calls                     uint64 // Translate calls made with the memo
+	hosts                     int    // the TLS hosts the last call claimed: the next call's host claims map is sized for as many
 	// reports and the rule slots (of IngressRoutes, of Ingresses) are the largest maps of a
 	// call, emptied when it returns and used again by the next: made afresh, at 10,000
 	// routes, initialising them was about 8 ms of a cluster rebuild.
@@ -93,8 +93,8 @@ type routeMemo struct {
 	// quarter of a rebuild's garbage.
 	replayed report
 	routes   []*snapshot.HTTPRoute // appended to the snapshot; never written after translation
-	slots  []slotRecord
-	claims []claimRecord
+	slots    []slotRecord
+	claims   []claimRecord
 	// status is the last status made from this translation when nothing after it added
 	// to the report: a replay that stays so gives the same status, and gives it as the
 	// same object, which lets the consumers skip what did not change.
