@@ -76,17 +76,21 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 	s.healthChecks.Sweep()
 	s.middlewares.Sweep()
 
-	for _, ep := range s.entryPoints {
-		var mine []*route
-		for _, r := range routes {
-			if len(r.snap.Parents) > 0 {
-				continue // reached only through its parents
-			}
+	// One pass over the routes for all entry points: at 10,000 routes, a pass per entry
+	// point fetched every route's snapshot from memory once per entry point.
+	mine := make([][]*route, len(s.entryPoints))
+	for _, r := range routes {
+		if len(r.snap.Parents) > 0 {
+			continue // reached only through its parents
+		}
+		for i, ep := range s.entryPoints {
 			if r.snap.TLS == ep.TLS && (len(r.snap.EntryPoints) == 0 || slices.Contains(r.snap.EntryPoints, ep.Name)) {
-				mine = append(mine, r)
+				mine[i] = append(mine[i], r)
 			}
 		}
-		st.routers[ep.Name] = buildRouter(mine)
+	}
+	for i, ep := range s.entryPoints {
+		st.routers[ep.Name] = buildRouter(mine[i])
 	}
 	s.metrics.RecordCertificates(snap)
 	return st

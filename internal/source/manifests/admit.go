@@ -178,8 +178,10 @@ func (l *loader) accept(d *doc, a *admission) {
 		obj.SetCreationTimestamp(created)
 		a.placed = obj
 	}
-	k, _ := translate.KindNamed(a.key.Kind)
-	k.Append(in, obj)
+	if a.kind == nil {
+		a.kind, _ = translate.KindNamed(a.key.Kind) // a scan of every kind by name: once per admission
+	}
+	a.kind.Append(in, obj)
 	if group := a.traefikGroup; group != "" {
 		in.APIGroups[a.key] = group
 		if len(a.unsupported) > 0 {

@@ -308,6 +308,12 @@ func (l *loader) documents(docs []*doc) {
 
 func (l *loader) document(d *doc) {
 	c, remembered := l.memo.lookupDocOf(d)
+	if remembered && c.admission != nil && c.admittedItem == d.item {
+		// Admitted before, as the same List item: the checks below passed then and
+		// chose the admission's family, and would again for the same text.
+		l.admitOnce(d, c, nil)
+		return
+	}
 	// obj is the decoded document; nil until a path needs it (see converted).
 	var obj map[string]any
 	if !remembered {

@@ -95,6 +95,7 @@ type admission struct {
 	placed       translate.Object // the last load's copy, with the creation time of its place (see accept)
 	decodeErr    error            // the schema admitted what the Go type cannot hold
 	key          translate.Key
+	kind         translate.Kind // key.Kind's; nil until the first accept
 	unsupported  []translate.UnsupportedField
 }
 
