@@ -336,3 +336,40 @@ func setGeneration(w *world, k translate.Key, gen int64) {
 	fresh := meta(m.Name, gen)
 	m.Generation, m.ResourceVersion = fresh.Generation, fresh.ResourceVersion
 }
+
+// TestKeeperForgetsWhatABuildDidNotHave: the Keeper holds objects of the latest build
+// only, under their keys and under the objects themselves, whether a build adds, replaces
+// (a new version at a new address) or deletes objects, or changes nothing.
+func TestKeeperForgetsWhatABuildDidNotHave(t *testing.T) {
+	w := newWorld()
+	k := &Keeper{}
+	in := w.inputs()
+	routeKey := key(translate.KindIngressRoute, "app")
+	check := func(step string, in *translate.Inputs, route *bhv1.IngressRoute) {
+		t.Helper()
+		k.Translate(in, options())
+		objects := map[translate.Key]metav1.Object{}
+		in.Visit(func(key translate.Key, o metav1.Object) metav1.Object { objects[key] = o; return nil })
+		for key, e := range k.good {
+			if objects[key] != e.obj || k.of[e.obj] != e {
+				t.Errorf("%s: %s is held as an object this build did not have", step, key)
+			}
+		}
+		if len(k.of) != len(k.good) {
+			t.Errorf("%s: the Keeper holds %d objects by key and %d by object", step, len(k.good), len(k.of))
+		}
+		if e := k.good[routeKey]; (route == nil) != (e == nil) || (e != nil && e.obj != metav1.Object(route)) {
+			t.Errorf("%s: the route held is %v, want %v", step, e, route)
+		}
+	}
+	check("first build", in, w.route)
+	check("the same objects again", in, w.route)
+	newer := w.route.DeepCopy()
+	newer.Generation, newer.ResourceVersion = 2, "app-2"
+	in.IngressRoutes = []*bhv1.IngressRoute{newer}
+	check("a new version of the route", in, newer)
+	in.IngressRoutes, in.Middlewares = nil, nil
+	check("the route and the middleware deleted", in, nil)
+	in.IngressRoutes = []*bhv1.IngressRoute{w.route}
+	check("the first version back", in, w.route)
+}
