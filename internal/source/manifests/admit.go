@@ -187,13 +187,19 @@ func (l *loader) accept(d *doc, a *admission) {
 	// the rest of the object; a deep copy of every object was a tenth of a change's CPU
 	// at 10,000 routes.
 	// The last load's copy serves again when the document is where it was: the objects
-	// of an unchanged folder are then the same from one load to the next.
+	// of an unchanged folder are then the same from one load to the next. Once placed,
+	// the copy is what the next copy is made from, and the decoded object is let go: the
+	// two differed only in the creation time, and at 10,000 routes the second was 4 MB.
 	created := l.creationTime()
 	obj := a.placed
 	if obj == nil || !obj.GetCreationTimestamp().Time.Equal(created.Time) {
-		obj = shallowCopy(a.obj)
+		template := a.obj
+		if obj != nil {
+			template = obj
+		}
+		obj = shallowCopy(template)
 		obj.SetCreationTimestamp(created)
-		a.placed = obj
+		a.placed, a.obj = obj, nil
 	}
 	a.kind.Append(in, obj)
 	if group := a.traefikGroup; group != "" {

@@ -91,7 +91,7 @@ type admission struct {
 	problems     []Problem        // File and Doc left empty: the document's place is set on replay
 	admitted     bool             // false: refused (see problems)
 	traefikGroup string           // the object was written in this Traefik group; "": ours, or another family
-	obj          translate.Object // decoded once; each load appends a copy
+	obj          translate.Object // decoded once; nil once placed (accept copies placed from then on)
 	placed       translate.Object // the last load's copy, with the creation time of its place (see accept)
 	decodeErr    error            // the schema admitted what the Go type cannot hold
 	key          translate.Key
