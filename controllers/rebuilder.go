@@ -93,6 +93,9 @@ type Rebuilder struct {
 	// keeper holds each object's last good version; Reconcile alone uses it
 	// (MaxConcurrentReconciles is 1).
 	keeper lastgood.Keeper
+	// lastRead is the inputs of the last read of the cache; Reconcile alone uses it. The
+	// next read keeps the order of the objects still there instead of sorting all of them.
+	lastRead *translate.Inputs
 	// unserved are the Ingresses already logged as served by nobody (no class); Reconcile
 	// alone uses it, so each is logged once, not on every rebuild.
 	unserved map[translate.Key]bool
@@ -359,10 +362,12 @@ func (g *Rebuilder) ReadyCheck(_ *http.Request) error {
 // never disagree. Traefik objects (--watch-traefik-crds) are read as ours; those that are
 // not served are logged once per change, and their statuses become Warning Events.
 func (g *Rebuilder) list(ctx context.Context) (*translate.Inputs, error) {
-	res, err := kube.Read(ctx, g.client, kube.Options{TraefikKinds: g.traefik, GatewayAPIKinds: g.gatewayAPI, FromCache: true, Informers: g.informers})
+	res, err := kube.Read(ctx, g.client, kube.Options{TraefikKinds: g.traefik, GatewayAPIKinds: g.gatewayAPI, FromCache: true, Informers: g.informers,
+		Previous: g.lastRead})
 	if err != nil {
 		return nil, fmt.Errorf("reading from the cache: %w", err)
 	}
+	g.lastRead = res.Inputs
 	for _, k := range res.Shadowed {
 		g.log.Info("a Traefik object has the same kind and name as one of ours, which wins", "object", k.String())
 	}

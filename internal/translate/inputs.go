@@ -15,10 +15,12 @@ func (in *Inputs) Visit(fn func(Key, metav1.Object) metav1.Object) {
 
 // SortByName puts every list in namespace/name order. A cluster's cache lists objects in
 // no particular order; sorted, two reads of an unchanged cluster give the same lists, which
-// Memo compares object by object.
-func (in *Inputs) SortByName() {
+// Memo compares object by object. prev, when not nil, is an earlier read sorted so: the
+// objects it holds as well (the same addresses) are put in its order without sorting them
+// again.
+func (in *Inputs) SortByName(prev *Inputs) {
 	for _, k := range Kinds {
-		k.sortList(in)
+		k.sortList(in, prev)
 	}
 }
 

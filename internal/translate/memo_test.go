@@ -527,12 +527,12 @@ func TestMemoSurvivesAnotherListOrder(t *testing.T) {
 		t.Fatal("the case needs two Services to reorder")
 	}
 	opts.Memo = &Memo{}
-	in.SortByName()
+	in.SortByName(nil)
 	Translate(in, opts)
 	remembered := maps.Clone(opts.Memo.routes)
 	slices.Reverse(in.Services)
 	slices.Reverse(in.IngressRoutes)
-	in.SortByName()
+	in.SortByName(nil)
 	Translate(in, opts)
 	for k, m := range opts.Memo.routes {
 		if remembered[k] != m {
@@ -547,13 +547,54 @@ func TestSortByNameOrdersByNamespaceThenName(t *testing.T) {
 	for _, nn := range [][2]string{{"b", "a"}, {"a", "z"}, {"a", "b"}, {"b", "0"}, {"", "x"}} {
 		in.IngressRoutes = append(in.IngressRoutes, &bhv1.IngressRoute{ObjectMeta: metav1.ObjectMeta{Namespace: nn[0], Name: nn[1]}})
 	}
-	in.SortByName()
+	in.SortByName(nil)
 	var got []string
 	for _, ir := range in.IngressRoutes {
 		got = append(got, ir.Namespace+"/"+ir.Name)
 	}
 	if want := []string{"/x", "a/b", "a/z", "b/0", "b/a"}; !slices.Equal(got, want) {
 		t.Errorf("sorted: %v, want %v", got, want)
+	}
+}
+
+// TestSortByNameLikeAnEarlierRead: sorted with an earlier read's order, a read that added,
+// removed, replaced (a new version at a new address) and reordered objects comes out as
+// sorting it afresh does.
+func TestSortByNameLikeAnEarlierRead(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	route := func(ns string, i int) *bhv1.IngressRoute {
+		return &bhv1.IngressRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("r%04d", i)}}
+	}
+	var objs []*bhv1.IngressRoute
+	for i := range 300 {
+		objs = append(objs, route([]string{"a", "b", "c"}[r.IntN(3)], i))
+	}
+	prev := &Inputs{IngressRoutes: slices.Clone(objs)}
+	prev.SortByName(nil)
+	for step := range 20 {
+		cur := slices.Clone(prev.IngressRoutes)
+		for range r.IntN(5) { // removed
+			i := r.IntN(len(cur))
+			cur = slices.Delete(cur, i, i+1)
+		}
+		for range r.IntN(5) { // a new version of an object
+			i := r.IntN(len(cur))
+			cp := *cur[i]
+			cur[i] = &cp
+		}
+		for range r.IntN(5) { // added
+			cur = append(cur, route([]string{"a", "b", "c", "d", ""}[r.IntN(5)], 1000+100*step+r.IntN(100)))
+		}
+		cur = slices.CompactFunc(cur, func(a, b *bhv1.IngressRoute) bool { return a.Namespace == b.Namespace && a.Name == b.Name })
+		r.Shuffle(len(cur), func(i, j int) { cur[i], cur[j] = cur[j], cur[i] })
+		want := &Inputs{IngressRoutes: slices.Clone(cur)}
+		want.SortByName(nil)
+		got := &Inputs{IngressRoutes: cur}
+		got.SortByName(prev)
+		if !slices.Equal(got.IngressRoutes, want.IngressRoutes) {
+			t.Fatalf("step %d: sorted like the earlier read, the list differs from sorting it afresh", step)
+		}
+		prev = got
 	}
 }
 
@@ -566,7 +607,24 @@ func BenchmarkSortByName10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		in.IngressRoutes = append(in.IngressRoutes[:0], shuffled...)
-		in.SortByName()
+		in.SortByName(nil)
+	}
+}
+
+// BenchmarkSortByName10kLikeLastRead is BenchmarkSortByName10k with the last read's
+// sorted lists to go by, one route of them replaced by a new version.
+func BenchmarkSortByName10kLikeLastRead(b *testing.B) {
+	in := scaleInputs(b, 10000)
+	in.SortByName(nil)
+	prev := in.ShallowCopy()
+	shuffled := slices.Clone(in.IngressRoutes)
+	cp := *shuffled[5000]
+	shuffled[5000] = &cp
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	b.ReportAllocs()
+	for b.Loop() {
+		in.IngressRoutes = append(in.IngressRoutes[:0], shuffled...)
+		in.SortByName(prev)
 	}
 }
 

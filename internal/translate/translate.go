@@ -7,8 +7,11 @@
 package translate
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -472,14 +475,17 @@ func (t *translator) finish() {
 }
 
 // sortedByName returns objects sorted by namespace/name, for deterministic processing.
+// The result is only read: when objs is in that order already (a cluster's lists are
+// sorted by kube.Read, a folder's usually are), it is objs itself, not a sorted copy.
 func sortedByName[T metav1.Object](objs []T) []T {
-	out := append([]T(nil), objs...)
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].GetNamespace() != out[j].GetNamespace() {
-			return out[i].GetNamespace() < out[j].GetNamespace()
-		}
-		return out[i].GetName() < out[j].GetName()
-	})
+	byName := func(a, b T) int {
+		return cmp.Or(strings.Compare(a.GetNamespace(), b.GetNamespace()), strings.Compare(a.GetName(), b.GetName()))
+	}
+	if slices.IsSortedFunc(objs, byName) {
+		return slices.Clip(objs)
+	}
+	out := slices.Clone(objs)
+	slices.SortFunc(out, byName)
 	return out
 }
 
