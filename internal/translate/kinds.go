@@ -256,10 +256,14 @@ func (k *typedKind[T, PT, L, PL]) sameVersions(a, b *Inputs) bool {
 
 func (k *typedKind[T, PT, L, PL]) count(in *Inputs) int { return len(*k.field(in)) }
 
+// compareByName orders objects by namespace, then name: the order of Inputs' lists (see
+// SortByName) and of translation (sortedByName).
+func compareByName[T metav1.Object](a, b T) int {
+	return cmp.Or(strings.Compare(a.GetNamespace(), b.GetNamespace()), strings.Compare(a.GetName(), b.GetName()))
+}
+
 func (k *typedKind[T, PT, L, PL]) sortList(in, prev *Inputs) {
-	byName := func(a, b PT) int {
-		return cmp.Or(strings.Compare(a.GetNamespace(), b.GetNamespace()), strings.Compare(a.GetName(), b.GetName()))
-	}
+	byName := compareByName[PT]
 	list := *k.field(in)
 	var before []PT
 	if prev != nil {

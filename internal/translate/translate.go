@@ -7,11 +7,9 @@
 package translate
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -478,14 +476,11 @@ func (t *translator) finish() {
 // The result is only read: when objs is in that order already (a cluster's lists are
 // sorted by kube.Read, a folder's usually are), it is objs itself, not a sorted copy.
 func sortedByName[T metav1.Object](objs []T) []T {
-	byName := func(a, b T) int {
-		return cmp.Or(strings.Compare(a.GetNamespace(), b.GetNamespace()), strings.Compare(a.GetName(), b.GetName()))
-	}
-	if slices.IsSortedFunc(objs, byName) {
+	if slices.IsSortedFunc(objs, compareByName[T]) {
 		return slices.Clip(objs)
 	}
 	out := slices.Clone(objs)
-	slices.SortFunc(out, byName)
+	slices.SortFunc(out, compareByName[T])
 	return out
 }
 
