@@ -55,11 +55,20 @@ func (l *loader) admitOnce(d *doc, c *converted, admit func() *admission) {
 			// text again for that (2.5 MB less at 10,000 documents).
 			c.json = nil
 		}
-	} else {
-		for _, p := range a.problems {
-			p.File, p.Doc = d.file, d.index
-			l.res.Problems = append(l.res.Problems, p)
+		if a.admitted {
+			l.accept(d, a)
 		}
+		return
+	}
+	l.replayAdmission(d, a)
+}
+
+// replayAdmission adds the document's object as its remembered admission a decided:
+// a's problems at the document's place, and the object if it was admitted.
+func (l *loader) replayAdmission(d *doc, a *admission) {
+	for _, p := range a.problems {
+		p.File, p.Doc = d.file, d.index
+		l.res.Problems = append(l.res.Problems, p)
 	}
 	if a.admitted {
 		l.accept(d, a)

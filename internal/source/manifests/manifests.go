@@ -311,7 +311,7 @@ func (l *loader) document(d *doc) {
 	if remembered && c.admission != nil && c.admittedItem == d.item {
 		// Admitted before, as the same List item: the checks below passed then and
 		// chose the admission's family, and would again for the same text.
-		l.admitOnce(d, c, nil)
+		l.replayAdmission(d, c.admission)
 		return
 	}
 	// obj is the decoded document; nil until a path needs it (see converted).
