@@ -27,6 +27,19 @@ type keptRoutes struct {
 	transports map[string]*snapshot.Transport
 	routes     map[*snapshot.HTTPRoute]*route
 	spare      map[*snapshot.HTTPRoute]*route // the map before routes, for the next compile to fill
+	// mine and indexed are a compile's working lists, empty between compiles: each entry
+	// point's routes, and the routes being indexed (buildRouterWith). Made once rather than
+	// per compile: at 10,000 routes they were 0.7 MB of every rebuild's garbage.
+	mine    [][]*route
+	indexed []indexed
+}
+
+// entryPointRoutes returns the empty lists of the routes of n entry points.
+func (k *keptRoutes) entryPointRoutes(n int) [][]*route {
+	if len(k.mine) != n {
+		k.mine = make([][]*route, n)
+	}
+	return k.mine
 }
 
 // next returns an empty map for this compile's routes: the one the compile before last

@@ -31,21 +31,33 @@ type indexed struct {
 }
 
 func buildRouter(routes []*route) *router {
+	var scratch []indexed
+	return buildRouterWith(routes, &scratch)
+}
+
+// buildRouterWith is buildRouter with the array the routes are indexed in before the
+// index is built: the caller's, used again by every compile (at 10,000 routes, one made
+// per compile was 0.5 MB of every rebuild's garbage). It is emptied before returning, so
+// that it keeps no route alive.
+func buildRouterWith(routes []*route, scratch *[]indexed) *router {
 	// Sized for a host per route, the usual shape: grown insert by insert, these maps'
 	// rehashing was a fifth of the compile at 10,000 routes.
 	rt := &router{exact: make(map[string][]*route, len(routes)), wildcard: map[string][]*route{}}
-	if all, exactOnly := indexedRoutes(routes); exactOnly {
+	all, exactOnly := indexedRoutes(routes, (*scratch)[:0])
+	if exactOnly {
 		rt.indexExact(all)
 	} else {
 		rt.indexAll(all)
 	}
+	clear(all)
+	*scratch = all[:0]
 	return rt
 }
 
-// indexedRoutes is routes with their hosts, in snapshot order; exactOnly when every
-// route names exact hosts only.
-func indexedRoutes(routes []*route) (all []indexed, exactOnly bool) {
-	all, exactOnly = make([]indexed, 0, len(routes)), true
+// indexedRoutes appends routes with their hosts to all, in snapshot order; exactOnly
+// when every route names exact hosts only.
+func indexedRoutes(routes []*route, all []indexed) (_ []indexed, exactOnly bool) {
+	all, exactOnly = slices.Grow(all, len(routes)), true
 	for i, r := range routes {
 		hosts, anyHost := r.rule.SharedHosts() // only read
 		ix := indexed{r: r, rule: r.rule, hosts: hosts, any: anyHost || len(hosts) == 0, order: i}

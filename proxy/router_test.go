@@ -139,7 +139,7 @@ func TestExactOnlyIndexMatchesTheGeneralOne(t *testing.T) {
 		routes = append(routes, mustRoute(t, fmt.Sprint(i), match))
 	}
 	fast := buildRouter(routes)
-	all, exactOnly := indexedRoutes(routes)
+	all, exactOnly := indexedRoutes(routes, nil)
 	if !exactOnly {
 		t.Fatal("the routes do not take the shortcut: the test compares nothing")
 	}
@@ -161,5 +161,45 @@ func TestExactOnlyIndexMatchesTheGeneralOne(t *testing.T) {
 	}
 	if len(fast.wildcard) != 0 || len(fast.anyHost) != 0 {
 		t.Errorf("shortcut has wildcard %v or host-less %v routes", fast.wildcard, fast.anyHost)
+	}
+}
+
+// A compile indexes its routes in the array the compile before it used: a router built so
+// must route as one built afresh, whichever shapes the two compiles had, and the array
+// must not keep the earlier compile's routes alive.
+func TestRouterBuiltInAUsedArrayRoutesAsAFreshOne(t *testing.T) {
+	general := []*route{
+		mustRoute(t, "wild", "Host(`*.example.com`)"),
+		mustRoute(t, "health", "PathPrefix(`/healthz`)"),
+		mustRoute(t, "x", "Host(`x.example.com`)"),
+	}
+	var exact []*route
+	for i := range 50 {
+		exact = append(exact, mustRoute(t, fmt.Sprint(i), fmt.Sprintf("Host(`h%d.example.com`)", i%20)))
+	}
+	var scratch []indexed
+	for _, routes := range [][]*route{exact, general, exact[:7], general} {
+		used := buildRouterWith(routes, &scratch)
+		fresh := buildRouter(routes)
+		for _, host := range []string{"x.example.com", "h3.example.com", "h19.example.com", "y.example.com", "other.test"} {
+			for _, path := range []string{"/", "/healthz"} {
+				req := httptest.NewRequest("GET", "http://"+host+path, nil)
+				got, want := used.match(req, netip.Addr{}), fresh.match(req, netip.Addr{})
+				if got != want {
+					t.Errorf("%d routes, %s%s: the router built in a used array routes to %v, a fresh one to %v", len(routes), host, path, got, want)
+				}
+			}
+		}
+		if len(scratch) != 0 {
+			t.Fatalf("the array holds %d routes after the build", len(scratch))
+		}
+		for _, ix := range scratch[:cap(scratch)] {
+			if ix.r != nil || ix.hosts != nil {
+				t.Fatalf("the array keeps a route alive after the build: %v", ix.r.snap.ID)
+			}
+		}
+	}
+	if cap(scratch) < len(exact) {
+		t.Errorf("the array was not kept for the next build (capacity %d)", cap(scratch))
 	}
 }

@@ -78,7 +78,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 
 	// One pass over the routes for all entry points: at 10,000 routes, a pass per entry
 	// point fetched every route's snapshot from memory once per entry point.
-	mine := make([][]*route, len(s.entryPoints))
+	mine := s.kept.entryPointRoutes(len(s.entryPoints))
 	for _, r := range routes {
 		if len(r.snap.Parents) > 0 {
 			continue // reached only through its parents
@@ -90,7 +90,9 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		}
 	}
 	for i, ep := range s.entryPoints {
-		st.routers[ep.Name] = buildRouter(mine[i])
+		st.routers[ep.Name] = buildRouterWith(mine[i], &s.kept.indexed)
+		clear(mine[i]) // the lists are used again by the next compile: keep no route alive
+		mine[i] = mine[i][:0]
 	}
 	s.metrics.RecordCertificates(snap)
 	return st

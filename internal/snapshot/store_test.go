@@ -46,6 +46,16 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	}
 }
 
+// Validate's set of route IDs is used again by the next validation: what one snapshot
+// had must not make the next one's routes look like duplicates.
+func TestValidateForgetsTheRoutesOfTheSnapshotBefore(t *testing.T) {
+	for i := range 3 {
+		if err := validSnapshot(10).Validate(); err != nil {
+			t.Fatalf("validation %d: the same valid snapshot is refused: %v", i+1, err)
+		}
+	}
+}
+
 func TestLoadDuringSwapsSeesWholeSnapshots(t *testing.T) {
 	var s Store
 	if err := s.Swap(validSnapshot(0)); err != nil {

@@ -6,7 +6,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
+
+// routeIDSets are Validate's sets of HTTP route IDs, emptied after use: every swap
+// validates, and at 10,000 routes a set made per swap was 0.4 MB of every rebuild's garbage.
+var routeIDSets = sync.Pool{New: func() any { return map[string]bool{} }}
 
 // Validate checks the invariants the proxy relies on. A snapshot that fails is a bug in
 // the translator, not in user input (user mistakes become Failures and conditions), so
@@ -65,7 +70,11 @@ func (s *Snapshot) Validate() error {
 		}
 	}
 
-	ids := make(map[string]bool, len(s.HTTPRoutes))
+	ids := routeIDSets.Get().(map[string]bool)
+	defer func() {
+		clear(ids)
+		routeIDSets.Put(ids)
+	}()
 	hasChildren := map[string]bool{}
 	for _, r := range s.HTTPRoutes {
 		for _, p := range r.Parents {
@@ -77,10 +86,11 @@ func (s *Snapshot) Validate() error {
 	badFailure := func(f *Failure) bool { return f != nil && (f.Status < 400 || f.Status > 599 || f.Reason == "") }
 	const failureNeeds = "%s: failure needs a 4xx/5xx status and a reason"
 	for i, r := range s.HTTPRoutes {
-		if ids[r.ID] {
+		n := len(ids)
+		ids[r.ID] = true // one hash per route: a route seen before leaves the set's size as it was
+		if len(ids) == n {
 			add("route %q appears twice", r.ID)
 		}
-		ids[r.ID] = true
 		if r.Match == "" {
 			add("route %q has no match rule", r.ID)
 		}

@@ -24,6 +24,26 @@ func (in *Inputs) SortByName(prev *Inputs) {
 	}
 }
 
+// Sizes is the number of objects of each kind, in the order of Kinds (see Reserve).
+func (in *Inputs) Sizes() []int {
+	sizes := make([]int, len(Kinds))
+	for i, k := range Kinds {
+		sizes[i] = k.count(in)
+	}
+	return sizes
+}
+
+// Reserve makes room in each kind's list for as many objects as sizes (from Sizes) says:
+// a loader that reads about what it read last time then appends 10,000 IngressRoutes
+// without growing their list step by step (a third of a megabyte of garbage per load).
+func (in *Inputs) Reserve(sizes []int) {
+	for i, k := range Kinds {
+		if i < len(sizes) {
+			k.reserve(in, sizes[i])
+		}
+	}
+}
+
 // Count is the number of input objects.
 func (in *Inputs) Count() int {
 	n := 0

@@ -67,6 +67,7 @@ type Kind interface {
 	// this kind, in the same order (see sameVersion and sameGeneration).
 	sameVersions(a, b *Inputs) bool
 	count(in *Inputs) int
+	reserve(in *Inputs, n int)
 	sortList(in, prev *Inputs)
 }
 
@@ -255,6 +256,10 @@ func (k *typedKind[T, PT, L, PL]) sameVersions(a, b *Inputs) bool {
 }
 
 func (k *typedKind[T, PT, L, PL]) count(in *Inputs) int { return len(*k.field(in)) }
+func (k *typedKind[T, PT, L, PL]) reserve(in *Inputs, n int) {
+	f := k.field(in)
+	*f = slices.Grow(*f, n)
+}
 
 // compareByName orders objects by namespace, then name: the order of Inputs' lists (see
 // SortByName) and of translation (sortedByName).

@@ -296,6 +296,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		t.memo = opts.Memo.use(in, opts)
 		t.opts.Memo = nil
 		t.reports = reuse(&opts.Memo.reports, in.reportHint())
+		t.slotLists = opts.Memo.slotLists
 	} else {
 		t.reports = make(map[Key]*report, in.reportHint())
 	}
@@ -360,6 +361,8 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		clear(opts.Memo.reports)
 		clear(opts.Memo.slots)
 		clear(opts.Memo.ingressSlots)
+		opts.Memo.slotLists = t.slotLists
+		opts.Memo.slotLists.recycle() // the slots' lists were used only through the maps just emptied
 	}
 	return t.snap, statuses
 }

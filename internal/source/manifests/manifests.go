@@ -135,6 +135,7 @@ func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 		memo:     m,
 		versions: true,
 	}
+	l.res.Inputs.Reserve(m.lastSizes())
 	l.res.Problems = append(l.res.Problems, problems...)
 	read := make([][]*doc, 0, len(files))
 	for _, f := range files {
@@ -155,7 +156,7 @@ func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 	for _, docs := range read {
 		l.documents(docs)
 	}
-	m.loaded()
+	m.loaded(l.res.Inputs)
 	return l.res, nil
 }
 

@@ -34,6 +34,7 @@ type memo struct {
 	docs  map[string]*converted
 	load  uint64                        // counts the loads; converted.used is the last that used it
 	files generations[string, fileMemo] // by the file's path in the folder
+	sizes []int                         // the last load's number of objects of each kind (Inputs.Sizes)
 }
 
 // fileMemo is what a load read from one file.
@@ -103,14 +104,24 @@ func newMemo() *memo {
 	return &memo{docs: map[string]*converted{}, files: newGenerations[string, fileMemo]()}
 }
 
-// loaded ends a load: what it did not use is forgotten.
-func (m *memo) loaded() {
+// loaded ends a load that read in: what it did not use is forgotten.
+func (m *memo) loaded(in *translate.Inputs) {
 	if m == nil {
 		return
 	}
+	m.sizes = in.Sizes()
 	maps.DeleteFunc(m.docs, func(_ string, c *converted) bool { return c.used != m.load })
 	m.load++
 	m.files.next()
+}
+
+// lastSizes is how many objects of each kind the last load had (Inputs.Sizes); nil
+// without a memo.
+func (m *memo) lastSizes() []int {
+	if m == nil {
+		return nil
+	}
+	return m.sizes
 }
 
 // lastDocuments is how many distinct documents the last load used: about as many
