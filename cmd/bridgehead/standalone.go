@@ -30,7 +30,7 @@ type standalone struct {
 	statuses translate.Statuses // from translate
 	runtime  verdict.Conditions // from real handshakes
 	problems []manifests.Problem
-	origin   map[translate.Key]string
+	origin   origins
 	table    tablePrinter
 	dir      string // the folder served, absolute: `bridgehead status` checks it asks the right gateway
 	// listenerPorts and addrs give the Gateways their addresses (gatewayAddresses).
@@ -104,7 +104,7 @@ func (s *standalone) set(statuses translate.Statuses, res *manifests.Result) {
 	if s.addrs != nil {
 		gatewayAddresses(statuses, res.Inputs.Gateways, s.listenerPorts, s.addrs())
 	}
-	s.statuses, s.problems, s.origin = statuses, res.Problems, res.Origin
+	s.statuses, s.problems, s.origin = statuses, res.Problems, originsOf(res)
 	s.table.print(verdict.Merge(s.statuses, s.runtime), problemStrings(s.problems), s.origin)
 }
 
@@ -143,7 +143,7 @@ func (s *standalone) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	}{ConfigDir: s.dir, Objects: []object{}, Problems: []string{}}
 	merged := verdict.Merge(s.statuses, s.runtime)
 	for _, k := range merged.Keys() {
-		out.Objects = append(out.Objects, object{Object: k.String(), Origin: s.origin[k], ObjectStatus: merged[k]})
+		out.Objects = append(out.Objects, object{Object: k.String(), Origin: s.origin.of[k], ObjectStatus: merged[k]})
 	}
 	for _, p := range s.problems {
 		out.Problems = append(out.Problems, p.String())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 
@@ -30,10 +31,10 @@ func TestTablePrinterSmallFolderPrintsEveryRow(t *testing.T) {
 	var out bytes.Buffer
 	p := tablePrinter{out: &out}
 	st := routeStatuses(fullTableRows)
-	p.print(st, nil, nil)
+	p.print(st, nil, origins{})
 	out.Reset()
 	st[translate.Key{Kind: translate.KindIngressRoute, Namespace: "scale", Name: "r00007"}] = readyStatus("False", "ServiceNotFound", "spec.routes[0].services[0]: no Service scale/backend")
-	p.print(st, nil, nil)
+	p.print(st, nil, origins{})
 	if rows := strings.Count(out.String(), "IngressRoute/scale/r"); rows != fullTableRows+1 { // every row, and the message
 		t.Errorf("the second table has %d mentions of the routes, want %d (every row and one message):\n%s", rows, fullTableRows+1, out.String())
 	}
@@ -45,7 +46,7 @@ func TestTablePrinterLargeFolderPrintsChanges(t *testing.T) {
 	var out bytes.Buffer
 	p := tablePrinter{out: &out}
 	st := routeStatuses(1000)
-	p.print(st, []string{"bad.yaml: invalid YAML"}, nil)
+	p.print(st, []string{"bad.yaml: invalid YAML"}, origins{})
 	if rows := strings.Count(out.String(), "IngressRoute/scale/r"); rows != 1000 {
 		t.Fatalf("the first table has %d rows, want all 1000", rows)
 	}
@@ -56,7 +57,7 @@ func TestTablePrinterLargeFolderPrintsChanges(t *testing.T) {
 	st[key("r00007")] = readyStatus("False", "ServiceNotFound", "spec.routes[0].services[0]: no Service scale/backend")
 	st[key("new")] = readyStatus("True", "Ready", "")
 	delete(st, key("r00009"))
-	p.print(st, []string{"bad.yaml: invalid YAML"}, nil)
+	p.print(st, []string{"bad.yaml: invalid YAML"}, origins{})
 	printed := out.String()
 	for _, want := range []string{
 		"IngressRoute/scale/r00007  False  ServiceNotFound",
@@ -78,21 +79,21 @@ func TestTablePrinterLargeFolderPrintsChanges(t *testing.T) {
 	}
 	// Nothing changed: no rows, the count.
 	out.Reset()
-	p.print(st, nil, nil)
+	p.print(st, nil, origins{})
 	if strings.Count(out.String(), "IngressRoute/") != 0 || !strings.Contains(out.String(), "1000 of 1000 objects unchanged") {
 		t.Errorf("a print without changes:\n%s", out.String())
 	}
 	// Only a message changed: the row is printed again, with the new message.
 	out.Reset()
 	st[key("r00007")] = readyStatus("False", "ServiceNotFound", "spec.routes[0].services[0]: no Service scale/api")
-	p.print(st, nil, nil)
+	p.print(st, nil, origins{})
 	if !strings.Contains(out.String(), "  IngressRoute/scale/r00007: spec.routes[0].services[0]: no Service scale/api") || !strings.Contains(out.String(), "999 of 1000") {
 		t.Errorf("a changed message is not printed:\n%s", out.String())
 	}
 	// The broken route is fixed: the count of routes not ready follows.
 	out.Reset()
 	st[key("r00007")] = readyStatus("True", "Ready", "")
-	p.print(st, nil, nil)
+	p.print(st, nil, origins{})
 	if !strings.Contains(out.String(), "(0 not ready in all)") {
 		t.Errorf("a route that became ready is still counted as not ready:\n%s", out.String())
 	}
@@ -102,13 +103,50 @@ func TestTablePrinterLargeFolderPrintsChanges(t *testing.T) {
 func BenchmarkTablePrinter10k(b *testing.B) {
 	p := tablePrinter{out: io.Discard}
 	st := routeStatuses(10000)
-	p.print(st, nil, nil)
+	p.print(st, nil, origins{})
 	k := translate.Key{Kind: translate.KindIngressRoute, Namespace: "scale", Name: "r00007"}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		i++
 		st[k] = readyStatus("False", "ServiceNotFound", fmt.Sprint("change ", i))
-		p.print(st, nil, nil)
+		p.print(st, nil, origins{})
+	}
+}
+
+// When the loader says which origins changed since the load last printed, the table looks
+// up only those: a route moved to another file with its status unchanged gets its row
+// printed with the new origin. Without that word (a load skipped, or none given) every
+// origin is compared.
+func TestTablePrinterFollowsTheOriginsTheLoaderSaysChanged(t *testing.T) {
+	var out bytes.Buffer
+	p := tablePrinter{out: &out}
+	st := routeStatuses(1000)
+	key := translate.Key{Kind: translate.KindIngressRoute, Namespace: "scale", Name: "r00007"}
+	of := map[translate.Key]string{}
+	for k := range st {
+		of[k] = "routes.yaml#" + k.Name
+	}
+	p.print(st, nil, origins{of: of, load: 1})
+	moved := maps.Clone(of)
+	moved[key] = "moved.yaml#1"
+	out.Reset()
+	p.print(st, nil, origins{of: moved, load: 2, changed: []translate.Key{key}})
+	if !strings.Contains(out.String(), "moved.yaml#1") || !strings.Contains(out.String(), "999 of 1000") {
+		t.Fatalf("the moved route's row is not printed with its new origin:\n%s", out.String())
+	}
+	// The same load printed again (new runtime verdicts): nothing moved.
+	out.Reset()
+	p.print(st, nil, origins{of: moved, load: 2, changed: []translate.Key{key}})
+	if strings.Contains(out.String(), "IngressRoute/") {
+		t.Errorf("a print of the same load again shows rows:\n%s", out.String())
+	}
+	// Load 3 was not printed: load 4's list says nothing about what load 3 moved.
+	back := maps.Clone(moved)
+	back[key] = "back.yaml#1"
+	out.Reset()
+	p.print(st, nil, origins{of: back, load: 4})
+	if !strings.Contains(out.String(), "back.yaml#1") {
+		t.Errorf("an origin changed in a load the table did not print is not shown:\n%s", out.String())
 	}
 }

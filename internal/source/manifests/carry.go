@@ -38,6 +38,7 @@ func (r *Result) KeepLastGood(prev *Result) []translate.Key {
 			return false
 		}
 		r.Origin[k] = origin + " (last good version: the edit was refused)"
+		r.OriginChanged = append(r.OriginChanged, k) // a string of its own at every load
 		kept = append(kept, k)
 		return true
 	}

@@ -48,6 +48,13 @@ type Result struct {
 	Problems []Problem
 	// Origin says where each object came from, for messages: "quickstart/route.yaml#2".
 	Origin map[translate.Key]string
+	// Load numbers the loads of one watched folder from 1; 0 for a load that remembers
+	// nothing. When Load is above 1, OriginChanged holds every key of Origin whose entry
+	// is new or may differ from the one in load Load-1's Origin: the other keys have the
+	// entry they had then. A reader that showed the last load's origins (serve's table)
+	// then looks up only these instead of every object's.
+	Load          uint64
+	OriginChanged []translate.Key
 }
 
 // Problem is a document, or a part of one, that could not be used.
@@ -136,6 +143,9 @@ func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 		versions: true,
 	}
 	l.res.Inputs.Reserve(m.lastSizes())
+	if m != nil {
+		l.res.Load = m.load + 1
+	}
 	l.res.Problems = append(l.res.Problems, problems...)
 	read := make([][]*doc, 0, len(files))
 	for _, f := range files {
@@ -224,6 +234,11 @@ type doc struct {
 	// conv is what the memo made of data, once a load has looked it up: a document of an
 	// unchanged file then reaches it without hashing its bytes to find it again.
 	conv *converted
+	// claimedIn is the last load (Result.Load) in which the document's object was not a
+	// duplicate, claiming claimedKey: a document of an unchanged file that claims the
+	// same key again leaves its origin as it was (Result.OriginChanged).
+	claimedIn  uint64
+	claimedKey translate.Key
 }
 
 func (d *doc) origin() string {
@@ -486,6 +501,14 @@ func (l *loader) claim(d *doc, key translate.Key) bool {
 		return false
 	}
 	l.res.Origin[key] = d.origin()
+	if m := l.memo; m != nil {
+		// An unchanged file's documents are the same docs from load to load: a document
+		// that claimed this key in the last load as well gave it the same origin then.
+		if d.claimedIn != l.res.Load-1 || d.claimedKey != key {
+			l.res.OriginChanged = append(l.res.OriginChanged, key)
+		}
+		d.claimedIn, d.claimedKey = l.res.Load, key
+	}
 	return true
 }
 

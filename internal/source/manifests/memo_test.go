@@ -48,6 +48,7 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 	}
 	m := newMemo()
 	var stamps fingerprint
+	var last *Result
 	check := func(step string) {
 		t.Helper()
 		fresh, err := Load(dir)
@@ -73,6 +74,9 @@ func TestRememberingLoadEqualsFreshLoad(t *testing.T) {
 		if !sameLoad(fresh, again) {
 			t.Fatalf("%s: the second remembering load differs from a fresh load", step)
 		}
+		checkOriginChanges(t, step, last, got)
+		checkOriginChanges(t, step+", loaded again", got, again)
+		last = again
 	}
 
 	// The other two families: Gateway API kinds (their CRDs' schemas) and the core kinds
@@ -145,7 +149,10 @@ var anyTime = conversion.EqualitiesOrDie(func(a, b metav1.Time) bool { return tr
 
 // sameLoad: a and b hold the same, and their objects' creation times are in the same order.
 func sameLoad(a, b *Result) bool {
-	return anyTime.DeepEqual(a, b) && slices.Equal(creationOrder(a), creationOrder(b))
+	// What a load says about the one before it is checked by checkOriginChanges.
+	ca, cb := *a, *b
+	ca.Load, ca.OriginChanged, cb.Load, cb.OriginChanged = 0, nil, 0, nil
+	return anyTime.DeepEqual(&ca, &cb) && slices.Equal(creationOrder(a), creationOrder(b))
 }
 
 // creationOrder lists the objects of a load from the oldest to the youngest; it fails
@@ -338,4 +345,65 @@ func TestFolderObjectsAreVersionedByContent(t *testing.T) {
 	if r, s := versions(); r == route || s != svc {
 		t.Errorf("only the route was edited: its version should change (%q -> %q) and the Service's not (%q -> %q)", route, r, svc, s)
 	}
+}
+
+// checkOriginChanges checks that got, the load after prev, lists in OriginChanged every
+// object whose origin is not the one prev gave it: serve's table looks up no other.
+func checkOriginChanges(t *testing.T, step string, prev, got *Result) {
+	t.Helper()
+	if prev == nil {
+		return
+	}
+	if got.Load != prev.Load+1 {
+		t.Fatalf("%s: load %d follows load %d", step, got.Load, prev.Load)
+	}
+	listed := map[translate.Key]bool{}
+	for _, k := range got.OriginChanged {
+		listed[k] = true
+	}
+	for k, o := range got.Origin {
+		if was, ok := prev.Origin[k]; (!ok || was != o) && !listed[k] {
+			t.Errorf("%s: %s came from %q and now from %q, but the load does not list it as changed", step, k, was, o)
+		}
+	}
+}
+
+// A reload of an unchanged folder changes no origin, and a document moved to another
+// file changes its object's origin alone.
+func TestRememberingLoadListsTheOriginsItChanged(t *testing.T) {
+	dir := t.TempDir()
+	write := writer(t, dir)
+	write("a.yaml", memoRoute("one", "one.test")+"---\n"+memoRoute("two", "two.test"))
+	write("b.yaml", memoRoute("three", "three.test"))
+	m := newMemo()
+	var stamps fingerprint
+	load := func() *Result {
+		t.Helper()
+		var err error
+		if stamps, err = scan(dir, stamps); err != nil {
+			t.Fatal(err)
+		}
+		res, err := loadRemembering(dir, m, stamps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := load()
+	again := load()
+	if again.Load != first.Load+1 || len(again.OriginChanged) != 0 {
+		t.Fatalf("an unchanged folder's reload (load %d after %d) lists %v as changed", again.Load, first.Load, again.OriginChanged)
+	}
+	write("a.yaml", memoRoute("one", "one.test"))
+	write("c.yaml", memoRoute("two", "two.test"))
+	moved := load()
+	two := translate.Key{Kind: translate.KindIngressRoute, Namespace: "demo", Name: "two"}
+	if moved.Origin[two] != "c.yaml#1" || !slices.Contains(moved.OriginChanged, two) {
+		t.Fatalf("the moved route comes from %q; changed: %v", moved.Origin[two], moved.OriginChanged)
+	}
+	three := translate.Key{Kind: translate.KindIngressRoute, Namespace: "demo", Name: "three"}
+	if slices.Contains(moved.OriginChanged, three) {
+		t.Errorf("a route in a file that did not change is listed as changed: %v", moved.OriginChanged)
+	}
+	checkOriginChanges(t, "moved", again, moved)
 }
