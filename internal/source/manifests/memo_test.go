@@ -182,18 +182,10 @@ func TestAnAddedFileLeavesTheOthersCreationTimes(t *testing.T) {
 	write := writer(t, dir)
 	write("m.yaml", memoRoute("m1", "m1.test")+"---\n"+memoRoute("m2", "m2.test"))
 	write("n.yaml", memoRoute("n1", "n1.test"))
-	m := newMemo()
-	var stamps fingerprint
+	watched := watchLoads(t, dir)
 	load := func() *Result {
 		t.Helper()
-		var err error
-		if stamps, err = scan(dir, stamps); err != nil {
-			t.Fatal(err)
-		}
-		res, err := loadRemembering(dir, m, stamps)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := watched()
 		fresh, err := Load(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -231,6 +223,25 @@ func TestAnAddedFileLeavesTheOthersCreationTimes(t *testing.T) {
 	}
 	if !respaced {
 		t.Errorf("40 files added at one place never ran out of room (%s between documents, %s at least)", docSpacing, minGap)
+	}
+}
+
+// watchLoads returns a function that loads dir as Watch does after each change: with the
+// stamps of a scan of the folder, and one memo for all its loads.
+func watchLoads(t *testing.T, dir string) func() *Result {
+	m := newMemo()
+	var stamps fingerprint
+	return func() *Result {
+		t.Helper()
+		var err error
+		if stamps, err = scan(dir, stamps); err != nil {
+			t.Fatal(err)
+		}
+		res, err := loadRemembering(dir, m, stamps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
 	}
 }
 
@@ -375,20 +386,7 @@ func TestRememberingLoadListsTheOriginsItChanged(t *testing.T) {
 	write := writer(t, dir)
 	write("a.yaml", memoRoute("one", "one.test")+"---\n"+memoRoute("two", "two.test"))
 	write("b.yaml", memoRoute("three", "three.test"))
-	m := newMemo()
-	var stamps fingerprint
-	load := func() *Result {
-		t.Helper()
-		var err error
-		if stamps, err = scan(dir, stamps); err != nil {
-			t.Fatal(err)
-		}
-		res, err := loadRemembering(dir, m, stamps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
+	load := watchLoads(t, dir)
 	first := load()
 	again := load()
 	if again.Load != first.Load+1 || len(again.OriginChanged) != 0 {
