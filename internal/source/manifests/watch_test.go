@@ -33,6 +33,12 @@ func (w *watcher) state() (int, *Result) {
 }
 
 // eventually polls cond until it holds or the deadline passes.
+// changeSeen bounds how long a test waits for Watch to deliver a change: far below the
+// 30 s poll that would find any change, so a change within it was reported, not polled
+// for; above the second that a `make test` running many packages at once on two cores
+// has taken (TestWatchMountedConfigMap failed so once).
+const changeSeen = 5 * time.Second
+
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -130,7 +136,7 @@ func TestWatch(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			before, _ := w.state()
 			s.change(t)
-			eventually(t, time.Second, fmt.Sprintf("a new result with %v", s.want), func() bool {
+			eventually(t, changeSeen, fmt.Sprintf("a new result with %v", s.want), func() bool {
 				n, r := w.state()
 				return n > before && slices.Equal(configMaps(r), s.want)
 			})
@@ -143,7 +149,7 @@ func TestWatch(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "notes.txt"), "junk")
 		// A later visible change proves the watcher has polled past the invisible ones.
 		writeFile(t, filepath.Join(dir, "d.yaml"), configMap("d", "1"))
-		eventually(t, time.Second, "d loaded", func() bool {
+		eventually(t, changeSeen, "d loaded", func() bool {
 			_, r := w.state()
 			return slices.Contains(configMaps(r), "d=1")
 		})
@@ -161,7 +167,7 @@ func TestWatchCoalescesBursts(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "a.yaml"), configMap("a", fmt.Sprint(i)))
 		time.Sleep(5 * time.Millisecond) // a burst, as an editor or `cp -r` makes
 	}
-	eventually(t, time.Second, "the last write", func() bool {
+	eventually(t, changeSeen, "the last write", func() bool {
 		_, r := w.state()
 		return slices.Equal(configMaps(r), []string{"a=20"})
 	})
@@ -226,7 +232,7 @@ func TestWatchMountedConfigMap(t *testing.T) {
 		t.Fatalf("initial result: %v %v", configMaps(r), problemStrings(r))
 	}
 	version("..2026_01_01_v2", "2")
-	eventually(t, time.Second, "the swapped version", func() bool {
+	eventually(t, changeSeen, "the swapped version", func() bool {
 		_, r := w.state()
 		return slices.Equal(configMaps(r), []string{"mounted=2"})
 	})
@@ -319,7 +325,7 @@ func TestWatchSeesAWriteThroughASymlink(t *testing.T) {
 	}
 	w := startWatch(t, dir)
 	writeFile(t, target, configMap("shared", "2"))
-	eventually(t, time.Second, "the edited target", func() bool {
+	eventually(t, changeSeen, "the edited target", func() bool {
 		_, r := w.state()
 		return slices.Equal(configMaps(r), []string{"shared=2"})
 	})
