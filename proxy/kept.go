@@ -34,10 +34,15 @@ type keptRoutes struct {
 	indexed []indexed
 }
 
-// entryPointRoutes returns the empty lists of the routes of n entry points.
+// entryPointRoutes returns the empty lists of the routes of n entry points. They are
+// emptied here as well as after use: a compile that panicked halfway must not leave its
+// routes in the next compile's lists.
 func (k *keptRoutes) entryPointRoutes(n int) [][]*route {
 	if len(k.mine) != n {
 		k.mine = make([][]*route, n)
+	}
+	for i, l := range k.mine {
+		k.mine[i] = l[:0]
 	}
 	return k.mine
 }
