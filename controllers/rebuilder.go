@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -155,6 +156,22 @@ type term struct {
 	ingress *status.IngressWriter
 }
 
+// quietQueue makes the controller's work queue: controller-runtime's priority queue, as
+// by default, but without its metrics. Their registry is never served (the manager's
+// metrics server is off; the gateway's metrics are its own), and keeping them up to date
+// woke the process every 500 ms for ever. With 10,000 routes in a cluster, an idle gateway
+// used 0.13–0.20 s of CPU per 30 s, nearly all of it the scheduler waking for that tick
+// and going back to sleep (perf: findRunnable, futex and epoll_wait).
+func quietQueue(log logr.Logger) func(string, workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+	return func(name string, limiter workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+		// An unnamed queue keeps no metrics, so it starts no loop to update them.
+		return priorityqueue.New("", func(o *priorityqueue.Opts[reconcile.Request]) {
+			o.RateLimiter = limiter
+			o.Log = log.WithValues("controller", name)
+		})
+	}
+}
+
 // Setup registers the gateway controller, its indexes and the leader-only status writer.
 func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, error) {
 	if cfg.Store == nil {
@@ -216,7 +233,8 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, er
 	classes := builder.WithPredicates(specOrAnnotations)
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("bridgehead-gateway").
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: ptr.To(true), NeedLeaderElection: ptr.To(false)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1, SkipNameValidation: ptr.To(true), NeedLeaderElection: ptr.To(false),
+			NewQueue: quietQueue(mgr.GetLogger())}).
 		WatchesRawSource(source.Channel(kick, enqueue))
 	for _, k := range translate.Kinds {
 		switch name := k.Name(); {
