@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
@@ -18,17 +19,16 @@ import (
 // only the queue's constructor).
 func metricLoops(t *testing.T) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var dump []byte
+	NewWithT(t).Eventually(func() []byte {
 		var b bytes.Buffer
 		if err := pprof.Lookup("goroutine").WriteTo(&b, 2); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Contains(b.Bytes(), []byte("priorityqueue.New[...].gowrap")) || time.Now().After(deadline) {
-			return bytes.Count(b.Bytes(), []byte("updateUnfinishedWorkLoop("))
-		}
-		time.Sleep(time.Millisecond)
-	}
+		dump = b.Bytes()
+		return dump
+	}, 10*time.Second, time.Millisecond).ShouldNot(ContainSubstring("priorityqueue.New[...].gowrap"))
+	return bytes.Count(dump, []byte("updateUnfinishedWorkLoop("))
 }
 
 // An idle gateway should not wake up: the controller's queue hands out work like the
