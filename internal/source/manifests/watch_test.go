@@ -32,13 +32,13 @@ func (w *watcher) state() (int, *Result) {
 	return w.calls, w.last
 }
 
-// eventually polls cond until it holds or the deadline passes.
 // changeSeen bounds how long a test waits for Watch to deliver a change: far below the
 // 30 s poll that would find any change, so a change within it was reported, not polled
 // for; above the second that a `make test` running many packages at once on two cores
 // has taken (TestWatchMountedConfigMap failed so once).
 const changeSeen = 5 * time.Second
 
+// eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
