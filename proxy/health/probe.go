@@ -27,25 +27,31 @@ type Prober struct {
 	outcomes *upstream.Outcomes
 	log      *slog.Logger
 
-	mu    sync.Mutex
-	seen  map[probeKey]bool // probe keys of the previous snapshot
-	spare map[probeKey]bool // the map before that, to fill with the next snapshot's keys
-	sem   chan struct{}
-	ctx   context.Context
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
+	mu sync.Mutex
+	// routes are the HTTP routes of the previous snapshot, with its transports. A
+	// snapshot's routes are immutable and translate hands the next snapshot the very same
+	// route when it did not change, so such a route's endpoints are the ones already
+	// probed: only the other routes' probe keys are made and compared. Keying every
+	// endpoint of every route by its seven strings on each swap was 40% of a swap's CPU at
+	// 10,000 routes with one endpoint each.
+	routes     map[*snapshot.HTTPRoute]struct{}
+	spare      map[*snapshot.HTTPRoute]struct{} // the map before routes, to fill with the next snapshot's
+	transports map[string]*snapshot.Transport
+	sem        chan struct{}
+	ctx        context.Context
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // NewProber makes a Prober that dials through pool's transports and records each
 // handshake's outcome in outcomes.
 func NewProber(pool *upstream.Pool, outcomes *upstream.Outcomes, log *slog.Logger) *Prober {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Prober{pool: pool, outcomes: outcomes, log: log, seen: map[probeKey]bool{}, sem: make(chan struct{}, probeConcurrency), ctx: ctx, stop: cancel}
+	return &Prober{pool: pool, outcomes: outcomes, log: log, sem: make(chan struct{}, probeConcurrency), ctx: ctx, stop: cancel}
 }
 
 // probeKey identifies what a handshake depends on. Its fields are the snapshot's own
-// strings, so a key costs no allocation: Changes makes one per endpoint of every route
-// of every snapshot.
+// strings, so a key costs no allocation.
 type probeKey struct {
 	route, scheme, serverName, address string
 	names                              string // VerifyNames, joined
@@ -64,39 +70,87 @@ func keyOf(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr stri
 	return k
 }
 
-// Changes probes every endpoint whose TLS path the snapshot changed.
+// eachKey calls fn with the probe key of every endpoint of r that a handshake checks,
+// with its backend and address.
+func eachKey(r *snapshot.HTTPRoute, transports map[string]*snapshot.Transport, fn func(probeKey, *snapshot.Transport, *snapshot.Backend, string)) {
+	if r.Failure != nil {
+		return
+	}
+	for _, b := range r.Backends {
+		if b.Failure != nil || b.Scheme != "https" {
+			continue
+		}
+		t := transports[b.Transport]
+		for _, ep := range b.Endpoints {
+			fn(keyOf(r.ID, t, b, ep.Address), t, b, ep.Address)
+		}
+	}
+}
+
+// Changes probes every endpoint whose TLS path the snapshot changed: an endpoint whose
+// probe key (route, address, names, transport and its hash) the route of the same ID
+// did not have in the previous snapshot.
 func (p *Prober) Changes(snap *snapshot.Snapshot) {
-	transports := map[string]*snapshot.Transport{}
+	transports := make(map[string]*snapshot.Transport, len(snap.Transports))
 	for _, t := range snap.Transports {
 		transports[t.ID] = t
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	// The two maps take turns, so each snapshot does not allocate one of every endpoint.
+	// A route kept from the previous snapshot has the keys it had, unless a transport
+	// changed: every key holds its transport's hash, so then every route is compared.
+	kept := p.routes
+	if !sameTransports(p.transports, transports) {
+		kept = nil
+	}
 	next := p.spare
 	if next == nil {
-		next = make(map[probeKey]bool, len(p.seen))
+		next = make(map[*snapshot.HTTPRoute]struct{}, len(snap.HTTPRoutes))
 	}
+	var changed []*snapshot.HTTPRoute
 	for _, r := range snap.HTTPRoutes {
-		if r.Failure != nil {
-			continue
-		}
-		for _, b := range r.Backends {
-			if b.Failure != nil || b.Scheme != "https" {
-				continue
-			}
-			t := transports[b.Transport]
-			for _, ep := range b.Endpoints {
-				k := keyOf(r.ID, t, b, ep.Address)
-				next[k] = true
-				if !p.seen[k] {
-					p.probe(r.ID, t, b, ep.Address)
-				}
-			}
+		next[r] = struct{}{}
+		if _, ok := kept[r]; !ok {
+			changed = append(changed, r)
 		}
 	}
-	p.seen, p.spare = next, p.seen
-	clear(p.spare)
+	if len(changed) > 0 {
+		// The keys the changed routes' IDs had: from the previous snapshot's routes of
+		// those IDs, with its transports.
+		ids := make(map[string]bool, len(changed))
+		for _, r := range changed {
+			ids[r.ID] = true
+		}
+		known := map[probeKey]bool{}
+		for r := range p.routes {
+			if ids[r.ID] {
+				eachKey(r, p.transports, func(k probeKey, _ *snapshot.Transport, _ *snapshot.Backend, _ string) { known[k] = true })
+			}
+		}
+		for _, r := range changed {
+			eachKey(r, transports, func(k probeKey, t *snapshot.Transport, b *snapshot.Backend, addr string) {
+				if !known[k] {
+					known[k] = true
+					p.probe(r.ID, t, b, addr)
+				}
+			})
+		}
+	}
+	p.routes, p.spare, p.transports = next, p.routes, transports
+	clear(p.spare) // so that it keeps no dropped route alive
+}
+
+// sameTransports reports whether two snapshots' transports have the same IDs and hashes.
+func sameTransports(a, b map[string]*snapshot.Transport) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for id, t := range b {
+		if old, ok := a[id]; !ok || old.Hash != t.Hash {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *Prober) probe(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr string) {

@@ -73,3 +73,71 @@ func TestProberProbesWhatASnapshotChanged(t *testing.T) {
 		HaveField("RouteID", "web/app"), HaveField("Endpoint", addr), HaveField("OK", true))), "no success recorded once the backend's CA is trusted")
 	g.Expect(seen()).To(Equal([]string{"app.internal", "app.internal"}), "an unchanged TLS path was probed again")
 }
+
+// A swap probes only the endpoints new to their route: a route the snapshot kept (the same
+// object, as translate hands over an unchanged route) or remade with the same endpoints is
+// not probed again, an endpoint added to a route is, a route dropped and brought back is,
+// and a transport that changes re-probes the routes that use it, not the others.
+func TestProberProbesOnlyWhatIsNewToARoute(t *testing.T) {
+	ca := pki.MustCA("probe test CA")
+	leaf := ca.MustIssue("app.internal", pki.Options{DNSNames: []string{"app.internal"}})
+	var mu sync.Mutex
+	hellos := map[string]int{} // the handshakes each backend saw, by its address
+	backend := func() string {
+		var addr string
+		srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+		srv.TLS = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			mu.Lock()
+			hellos[addr]++
+			mu.Unlock()
+			return nil, nil
+		}, Certificates: []tls.Certificate{leaf.TLS}}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		addr = strings.TrimPrefix(srv.URL, "https://")
+		return addr
+	}
+	a, b := backend(), backend()
+	route := func(id, transport string, addrs ...string) *snapshot.HTTPRoute {
+		be := &snapshot.Backend{Service: snapshot.Ref{Kind: "Service", Namespace: "ns", Name: id}, Port: "443", Scheme: "https",
+			ServerName: "app.internal", Transport: transport}
+		for _, addr := range addrs {
+			be.Endpoints = append(be.Endpoints, snapshot.Endpoint{Address: addr})
+		}
+		return &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: id}, Backends: []*snapshot.Backend{be}}
+	}
+	pool := upstream.NewPool(upstream.Options{})
+	defer pool.Close()
+	p := NewProber(pool, &upstream.Outcomes{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer p.Close()
+	// swap hands the prober a snapshot and waits for the probes it started.
+	swap := func(transports []*snapshot.Transport, routes ...*snapshot.HTTPRoute) map[string]int {
+		p.Changes(&snapshot.Snapshot{HTTPRoutes: routes, Transports: transports})
+		p.wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return map[string]int{"a": hellos[a], "b": hellos[b]}
+	}
+	one, two := route("one", "", a), route("two", "", a)
+	if got := swap(nil, one, two); got["a"] != 2 || got["b"] != 0 {
+		t.Fatalf("first snapshot: handshakes %v, want one per route to a", got)
+	}
+	if got := swap(nil, one, route("two", "", a, b)); got["a"] != 2 || got["b"] != 1 {
+		t.Errorf("an endpoint added to a route: handshakes %v, want only the new endpoint probed", got)
+	}
+	if got := swap(nil, one); got["a"] != 2 || got["b"] != 1 {
+		t.Errorf("a route dropped: handshakes %v, want none", got)
+	}
+	if got := swap(nil, one, route("two", "", a)); got["a"] != 3 || got["b"] != 1 {
+		t.Errorf("a dropped route brought back: handshakes %v, want its endpoint probed again", got)
+	}
+	trust := []*snapshot.Transport{{ID: "ServersTransport/ns/one", Hash: "1", RootCAs: &snapshot.CertPool{Pool: ca.Pool()}}}
+	oneTrusting := route("one", trust[0].ID, a)
+	if got := swap(trust, oneTrusting, route("two", "", a)); got["a"] != 4 || got["b"] != 1 {
+		t.Errorf("a transport given to one route: handshakes %v, want that route probed, not the other", got)
+	}
+	trust[0] = &snapshot.Transport{ID: trust[0].ID, Hash: "2", RootCAs: trust[0].RootCAs}
+	if got := swap(trust, oneTrusting, route("two", "", a)); got["a"] != 5 || got["b"] != 1 {
+		t.Errorf("the route's transport changed, the route kept: handshakes %v, want it probed again", got)
+	}
+}
