@@ -25,8 +25,13 @@ type keptRoutes struct {
 	// transports are the transports of the last compile. A route's round trippers and
 	// forwardAuth's depend on them, so any change to them builds every route again.
 	transports map[string]*snapshot.Transport
-	routes     map[*snapshot.HTTPRoute]*route
-	spare      map[*snapshot.HTTPRoute]*route // the map before routes, for the next compile to fill
+	// before is the last compile's snapshot routes, and routes what it built of each, at
+	// the same index (nil for a route no compile may keep). The next compile finds its
+	// routes there by snapshot.MatchRoutes, a walk over both lists, where a map of the
+	// routes cost every swap 10,000 look-ups and as many stores.
+	before []*snapshot.HTTPRoute
+	routes []*route
+	spare  []*route // the list before routes, for the next compile to fill
 	// mine and indexed are a compile's working lists, empty between compiles: each entry
 	// point's routes, and the routes being indexed (buildRouterWith). Made once rather than
 	// per compile: at 10,000 routes they were 0.7 MB of every rebuild's garbage.
@@ -47,19 +52,30 @@ func (k *keptRoutes) entryPointRoutes(n int) [][]*route {
 	return k.mine
 }
 
-// next returns an empty map for this compile's routes: the one the compile before last
-// filled, emptied, so that two maps take turns instead of one being made per swap.
-func (k *keptRoutes) next(size int) map[*snapshot.HTTPRoute]*route {
-	if k.spare == nil {
-		return make(map[*snapshot.HTTPRoute]*route, size)
+// next returns the list for this compile's routes, one per snapshot route: the one the
+// compile before last filled, emptied, so that two lists take turns instead of one being
+// made per swap.
+func (k *keptRoutes) next(size int) []*route {
+	if cap(k.spare) < size {
+		return make([]*route, size)
 	}
-	return k.spare
+	return k.spare[:size]
 }
 
 // remember makes this compile's routes the ones the next compile may keep.
-func (k *keptRoutes) remember(transports map[string]*snapshot.Transport, routes map[*snapshot.HTTPRoute]*route) {
-	k.transports, k.routes, k.spare = transports, routes, k.routes
-	clear(k.spare) // so that it keeps no dropped route alive
+func (k *keptRoutes) remember(transports map[string]*snapshot.Transport, before []*snapshot.HTTPRoute, routes []*route) {
+	k.transports, k.before, k.routes, k.spare = transports, before, routes, k.routes
+	clear(k.spare[:cap(k.spare)]) // so that it keeps no dropped route alive
+}
+
+// kept returns the previous compile's route built from the route whose index in the
+// previous snapshot is i (-1: none), or nil when there is none or the snapshot's
+// transports differ from that compile's.
+func (k *keptRoutes) kept(i int, sameTransports bool) *route {
+	if i < 0 || !sameTransports {
+		return nil
+	}
+	return k.routes[i]
 }
 
 // holds is what a compiled route holds in the server's registries.
@@ -76,18 +92,17 @@ type heldCheck struct {
 	endpoints []*health.Endpoint
 }
 
-// keeps returns the previous compile's routes that this compile may keep, or nil when
-// the snapshot's transports differ from that compile's.
-func (k *keptRoutes) keeps(transports map[string]*snapshot.Transport) map[*snapshot.HTTPRoute]*route {
+// sameTransports reports whether the snapshot's transports are the last compile's.
+func (k *keptRoutes) sameTransports(transports map[string]*snapshot.Transport) bool {
 	if len(k.transports) != len(transports) {
-		return nil
+		return false
 	}
 	for id, t := range transports {
 		if old, ok := k.transports[id]; !ok || old.Hash != t.Hash {
-			return nil
+			return false
 		}
 	}
-	return k.routes
+	return true
 }
 
 // hold marks what r holds as used by this compile.

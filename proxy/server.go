@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -164,6 +165,7 @@ type Server struct {
 	connCounters connCounters  // inFlightConn counts, across snapshot swaps (tcpfilter.go)
 	mirrorSlots  chan struct{} // copies for mirrors in flight (mirror.go)
 	kept         keptRoutes    // the last compile's routes, for the next (kept.go)
+	swapMu       sync.Mutex
 
 	// Logs.
 	log       *slog.Logger
@@ -227,11 +229,16 @@ func New(cfg Config, store *snapshot.Store) (*Server, error) {
 }
 
 func (s *Server) swap(snap *snapshot.Snapshot) {
-	s.state.Store(s.compile(snap))
-	s.metrics.Retain(snap)
+	// One swap at a time, whole: each part learns what changed from the compile, relative
+	// to the snapshot swapped last. The Store serializes its swaps; New's first is not.
+	s.swapMu.Lock()
+	defer s.swapMu.Unlock()
+	st, changes := s.compile(snap)
+	s.state.Store(st)
+	s.metrics.Retain(snap, &changes)
 	s.pool.Retain(snap)
 	s.tcpConns.retire(snap, s.cfg.TCPRouteGrace)
-	s.prober.Changes(snap)
+	s.prober.Changes(snap, &changes)
 }
 
 // HandleAdmin adds a handler to the admin port (status pages, snapshot hash). Call it

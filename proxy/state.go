@@ -36,9 +36,10 @@ type route struct {
 	holds holds
 }
 
-// compile builds the serving state of a snapshot. It runs on every swap, off the hot
-// path; a route whose rule does not compile fails closed with 502 rather than vanishing.
-func (s *Server) compile(snap *snapshot.Snapshot) *state {
+// compile builds the serving state of a snapshot, and says which of its HTTP routes the
+// last compiled snapshot had. It runs on every swap, off the hot path; a route whose rule
+// does not compile fails closed with 502 rather than vanishing.
+func (s *Server) compile(snap *snapshot.Snapshot) (*state, snapshot.RouteChanges) {
 	st := &state{snap: snap, routers: map[string]*router{}}
 	st.edge = s.edge.Compile(snap)
 
@@ -53,10 +54,11 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 
 	s.kept.mu.Lock()
 	defer s.kept.mu.Unlock()
-	previous := s.kept.keeps(transports)
+	changes := snapshot.MatchRoutes(s.kept.before, snap.HTTPRoutes)
+	same := s.kept.sameTransports(transports)
 	keep := s.kept.next(len(snap.HTTPRoutes))
-	for _, hr := range snap.HTTPRoutes {
-		r, kept := previous[hr], true
+	for j, hr := range snap.HTTPRoutes {
+		r, kept := s.kept.kept(changes.From[j], same), true
 		if r == nil || len(children[hr.ID]) > 0 {
 			if r, kept = s.compileRoute(hr, children[hr.ID], env, transports), false; r == nil {
 				continue
@@ -64,11 +66,11 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		}
 		s.hold(r, used, kept)
 		if keepable(r) {
-			keep[hr] = r
+			keep[j] = r
 		}
 		routes = append(routes, r)
 	}
-	s.kept.remember(transports, keep)
+	s.kept.remember(transports, snap.HTTPRoutes, keep)
 	linkChildren(routes)
 	s.compileTCP(st, transports, used)
 	s.compileUDP(st)
@@ -95,7 +97,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) *state {
 		mine[i] = mine[i][:0]
 	}
 	s.metrics.RecordCertificates(snap)
-	return st
+	return st, changes
 }
 
 // compileRoute builds one HTTP route, or returns nil when its rule does not parse.

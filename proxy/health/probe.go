@@ -28,14 +28,8 @@ type Prober struct {
 	log      *slog.Logger
 
 	mu sync.Mutex
-	// routes are the HTTP routes of the previous snapshot, with its transports. A
-	// snapshot's routes are immutable and translate hands the next snapshot the very same
-	// route when it did not change, so such a route's endpoints are the ones already
-	// probed: only the other routes' probe keys are made and compared. Keying every
-	// endpoint of every route by its seven strings on each swap was 40% of a swap's CPU at
-	// 10,000 routes with one endpoint each.
-	routes     map[*snapshot.HTTPRoute]struct{}
-	spare      map[*snapshot.HTTPRoute]struct{} // the map before routes, to fill with the next snapshot's
+	// before and transports are the last snapshot's HTTP routes and transports.
+	before     []*snapshot.HTTPRoute
 	transports map[string]*snapshot.Transport
 	sem        chan struct{}
 	ctx        context.Context
@@ -88,56 +82,50 @@ func eachKey(r *snapshot.HTTPRoute, transports map[string]*snapshot.Transport, f
 }
 
 // Changes probes every endpoint whose TLS path the snapshot changed: an endpoint whose
-// probe key (route, address, names, transport and its hash) the route of the same ID
-// did not have in the previous snapshot.
-func (p *Prober) Changes(snap *snapshot.Snapshot) {
+// probe key (route, address, names, transport and its hash) the route of the same ID did
+// not have in the previous snapshot. changes (snapshot.MatchRoutes against the previous
+// snapshot) says which routes are the very objects that snapshot had: those have the keys
+// they had, unless a transport changed, so only the others' keys are made and compared.
+// Keying every endpoint of every route by its seven strings on each swap was 40% of a
+// swap's CPU at 10,000 routes with one endpoint each.
+func (p *Prober) Changes(snap *snapshot.Snapshot, changes *snapshot.RouteChanges) {
 	transports := make(map[string]*snapshot.Transport, len(snap.Transports))
 	for _, t := range snap.Transports {
 		transports[t.ID] = t
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	// A route kept from the previous snapshot has the keys it had, unless a transport
-	// changed: every key holds its transport's hash, so then every route is compared.
-	kept := p.routes
-	if !sameTransports(p.transports, transports) {
-		kept = nil
-	}
-	next := p.spare
-	if next == nil {
-		next = make(map[*snapshot.HTTPRoute]struct{}, len(snap.HTTPRoutes))
-	}
-	var changed []*snapshot.HTTPRoute
-	for _, r := range snap.HTTPRoutes {
-		next[r] = struct{}{}
-		if _, ok := kept[r]; !ok {
-			changed = append(changed, r)
+	// Every key holds its transport's hash: when a transport changed, or changes is not
+	// relative to the snapshot seen last, every route is compared.
+	all := !sameTransports(p.transports, transports) || !sameList(changes.Before, p.before)
+	known := map[probeKey]bool{}
+	addKnown := func(k probeKey, _ *snapshot.Transport, _ *snapshot.Backend, _ string) { known[k] = true }
+	if all {
+		for _, r := range p.before {
+			eachKey(r, p.transports, addKnown)
+		}
+	} else {
+		for _, i := range changes.Gone {
+			eachKey(p.before[i], p.transports, addKnown)
 		}
 	}
-	if len(changed) > 0 {
-		// The keys the changed routes' IDs had: from the previous snapshot's routes of
-		// those IDs, with its transports.
-		ids := make(map[string]bool, len(changed))
-		for _, r := range changed {
-			ids[r.ID] = true
+	for j, r := range snap.HTTPRoutes {
+		if !all && changes.From[j] >= 0 {
+			continue
 		}
-		known := map[probeKey]bool{}
-		for r := range p.routes {
-			if ids[r.ID] {
-				eachKey(r, p.transports, func(k probeKey, _ *snapshot.Transport, _ *snapshot.Backend, _ string) { known[k] = true })
+		eachKey(r, transports, func(k probeKey, t *snapshot.Transport, b *snapshot.Backend, addr string) {
+			if !known[k] {
+				known[k] = true
+				p.probe(r.ID, t, b, addr)
 			}
-		}
-		for _, r := range changed {
-			eachKey(r, transports, func(k probeKey, t *snapshot.Transport, b *snapshot.Backend, addr string) {
-				if !known[k] {
-					known[k] = true
-					p.probe(r.ID, t, b, addr)
-				}
-			})
-		}
+		})
 	}
-	p.routes, p.spare, p.transports = next, p.routes, transports
-	clear(p.spare) // so that it keeps no dropped route alive
+	p.before, p.transports = snap.HTTPRoutes, transports
+}
+
+// sameList reports whether a and b are the same list (not only equal ones).
+func sameList(a, b []*snapshot.HTTPRoute) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // sameTransports reports whether two snapshots' transports have the same IDs and hashes.

@@ -19,6 +19,12 @@ import (
 	"github.com/bridgehead/bridgehead/proxy/upstream"
 )
 
+// changes hands p a snapshot as a swap does: with what changed since the one before.
+func changes(p *Prober, snap *snapshot.Snapshot) {
+	c := snapshot.MatchRoutes(p.before, snap.HTTPRoutes)
+	p.Changes(snap, &c)
+}
+
 // A snapshot that changes a route's TLS path gets a real handshake to the endpoint right
 // away, and its outcome is recorded for the route: untrusted without the backend's CA,
 // verified with it. A snapshot that changes nothing on that path probes nothing.
@@ -61,14 +67,14 @@ func TestProberProbesWhatASnapshotChanged(t *testing.T) {
 	p := NewProber(pool, recorded, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer p.Close()
 
-	p.Changes(snap(nil))
+	changes(p, snap(nil))
 	g.Eventually(latest).Should(ContainElement(And(
 		HaveField("RouteID", "web/app"), HaveField("Endpoint", addr), HaveField("OK", false),
 		HaveField("Reason", upstream.UnknownAuthority))), "no UnknownAuthority recorded for a backend whose CA is not trusted")
 	g.Expect(seen()).To(HaveLen(1))
 
-	p.Changes(snap(nil)) // the same path again: nothing to probe
-	p.Changes(snap(trusted))
+	changes(p, snap(nil)) // the same path again: nothing to probe
+	changes(p, snap(trusted))
 	g.Eventually(latest).Should(ContainElement(And(
 		HaveField("RouteID", "web/app"), HaveField("Endpoint", addr), HaveField("OK", true))), "no success recorded once the backend's CA is trusted")
 	g.Expect(seen()).To(Equal([]string{"app.internal", "app.internal"}), "an unchanged TLS path was probed again")
@@ -112,7 +118,7 @@ func TestProberProbesOnlyWhatIsNewToARoute(t *testing.T) {
 	defer p.Close()
 	// swap hands the prober a snapshot and waits for the probes it started.
 	swap := func(transports []*snapshot.Transport, routes ...*snapshot.HTTPRoute) map[string]int {
-		p.Changes(&snapshot.Snapshot{HTTPRoutes: routes, Transports: transports})
+		changes(p, &snapshot.Snapshot{HTTPRoutes: routes, Transports: transports})
 		p.wg.Wait()
 		mu.Lock()
 		defer mu.Unlock()
@@ -137,7 +143,16 @@ func TestProberProbesOnlyWhatIsNewToARoute(t *testing.T) {
 		t.Errorf("a transport given to one route: handshakes %v, want that route probed, not the other", got)
 	}
 	trust[0] = &snapshot.Transport{ID: trust[0].ID, Hash: "2", RootCAs: trust[0].RootCAs}
-	if got := swap(trust, oneTrusting, route("two", "", a)); got["a"] != 5 || got["b"] != 1 {
+	two = route("two", "", a)
+	if got := swap(trust, oneTrusting, two); got["a"] != 5 || got["b"] != 1 {
 		t.Errorf("the route's transport changed, the route kept: handshakes %v, want it probed again", got)
+	}
+	// Changes told relative to another snapshot than the last one it saw compares every
+	// route: the same snapshot again probes nothing, a new endpoint is probed.
+	routes := []*snapshot.HTTPRoute{oneTrusting, two, route("three", "", b)}
+	unrelated := snapshot.MatchRoutes(nil, routes)
+	p.Changes(&snapshot.Snapshot{HTTPRoutes: routes, Transports: trust}, &unrelated)
+	if got := swap(trust, routes...); got["a"] != 5 || got["b"] != 2 {
+		t.Errorf("changes relative to another snapshot: handshakes %v, want only the new route probed", got)
 	}
 }

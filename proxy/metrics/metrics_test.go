@@ -29,7 +29,7 @@ func TestMetricsDropRemovedRoutes(t *testing.T) {
 	m.Retain(&snapshot.Snapshot{
 		HTTPRoutes: []*snapshot.HTTPRoute{{RouteHead: snapshot.RouteHead{ID: "web/kept"}}},
 		TCPRoutes:  []*snapshot.TCPRoute{{RouteHead: snapshot.RouteHead{ID: "tcp/kept"}}},
-	})
+	}, nil)
 	m.Route("web/kept").Count(200)
 
 	var out strings.Builder
@@ -122,4 +122,50 @@ func BenchmarkRequestMetrics(b *testing.B) {
 	for b.Loop() {
 		r.Observe(200, 1500*time.Microsecond)
 	}
+}
+
+// Told what changed since the last snapshot, Retain drops the series of the routes gone
+// and keeps the others, a route changed into another object under its ID included; a
+// series made for a route no snapshot has (an observation after its route was dropped)
+// is dropped as well.
+func TestMetricsRetainDropsWhatTheChangesRemoved(t *testing.T) {
+	m := New()
+	route := func(id string) *snapshot.HTTPRoute {
+		m.Route(id).Count(200) // as the compile and a first response do
+		return &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: id}}
+	}
+	page := func() string {
+		var out strings.Builder
+		if err := m.write(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	check := func(step string, present, absent []string) {
+		t.Helper()
+		text := page()
+		for _, id := range present {
+			if !strings.Contains(text, `route="`+id+`"`) {
+				t.Errorf("%s: %s's series are gone:\n%s", step, id, text)
+			}
+		}
+		for _, id := range absent {
+			if strings.Contains(text, `route="`+id+`"`) {
+				t.Errorf("%s: %s's series are still in /metrics:\n%s", step, id, text)
+			}
+		}
+	}
+	a := route("web/a")
+	before := []*snapshot.HTTPRoute{a, route("web/b"), route("web/c")}
+	m.Retain(&snapshot.Snapshot{HTTPRoutes: before}, nil)
+
+	after := []*snapshot.HTTPRoute{a, {RouteHead: snapshot.RouteHead{ID: "web/c"}}, route("web/d")}
+	changes := snapshot.MatchRoutes(before, after)
+	m.Retain(&snapshot.Snapshot{HTTPRoutes: after}, &changes)
+	check("b removed, c changed, d added", []string{"web/a", "web/c", "web/d"}, []string{"web/b"})
+
+	m.UpstreamFailure("web/b", "Timeout") // a request to b that was still in flight
+	again := snapshot.MatchRoutes(after, after)
+	m.Retain(&snapshot.Snapshot{HTTPRoutes: after}, &again)
+	check("nothing changed after a late observation", []string{"web/a", "web/c", "web/d"}, []string{"web/b"})
 }
