@@ -68,11 +68,10 @@ func (k *keptRoutes) remember(transports map[string]*snapshot.Transport, before 
 	clear(k.spare[:cap(k.spare)]) // so that it keeps no dropped route alive
 }
 
-// kept returns the previous compile's route built from the route whose index in the
-// previous snapshot is i (-1: none), or nil when there is none or the snapshot's
-// transports differ from that compile's.
-func (k *keptRoutes) kept(i int, sameTransports bool) *route {
-	if i < 0 || !sameTransports {
+// previous returns the last compile's route built from the route whose index in the
+// last snapshot is i (-1: none), or nil when there is none.
+func (k *keptRoutes) previous(i int) *route {
+	if i < 0 {
 		return nil
 	}
 	return k.routes[i]

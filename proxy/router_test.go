@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http/httptest"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bridgehead/bridgehead/internal/rule"
@@ -201,5 +203,77 @@ func TestRouterBuiltInAUsedArrayRoutesAsAFreshOne(t *testing.T) {
 	}
 	if cap(scratch) < len(exact) {
 		t.Errorf("the array was not kept for the next build (capacity %d)", cap(scratch))
+	}
+}
+
+// A router patched for the routes a compile added and dropped lists, for every host,
+// what a router built afresh from the compile's routes lists; when it cannot (a host
+// shared with another route, a wildcard or host-less rule), patched says so.
+func TestPatchedRouterListsWhatAFreshOneLists(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	n := 0
+	newRoute := func() *route {
+		n++
+		match := fmt.Sprintf("Host(`h%d.example.com`)", n)
+		switch rng.IntN(12) {
+		case 0:
+			match = fmt.Sprintf("Host(`h%d.example.com`)", rng.IntN(n)) // maybe another route's host
+		case 1:
+			match = fmt.Sprintf("Host(`h%d.example.com`) || Host(`x%d.example.com`)", n, n)
+		case 2:
+			match = "Host(`*.example.com`)"
+		case 3:
+			match = "PathPrefix(`/`)"
+		}
+		return mustRoute(t, fmt.Sprint(n), match)
+	}
+	patchedOnce, refused := 0, 0
+	for range 300 {
+		var routes []*route
+		for range rng.IntN(40) {
+			if r := newRoute(); strings.HasPrefix(r.snap.Match, "Host(`h") {
+				routes = append(routes, r)
+			}
+		}
+		last := buildRouter(routes)
+		next := slices.Clone(routes)
+		var added, gone []*route
+		for range 1 + rng.IntN(3) {
+			at := rng.IntN(len(next) + 1)
+			if rng.IntN(2) == 0 || len(next) == 0 {
+				r := newRoute()
+				next = slices.Insert(next, at, r)
+				added = append(added, r)
+			} else {
+				at = min(at, len(next)-1)
+				if i := slices.Index(added, next[at]); i >= 0 {
+					added = slices.Delete(added, i, i+1) // added and dropped by the same compile
+				} else {
+					gone = append(gone, next[at])
+				}
+				next = slices.Delete(next, at, at+1)
+			}
+		}
+		got := last.patched(gone, added)
+		if got == nil {
+			refused++
+			continue
+		}
+		patchedOnce++
+		want := buildRouter(next)
+		if len(got.exact) != len(want.exact) || !want.patchable {
+			t.Fatalf("patched: %d hosts, fresh: %d hosts (patchable %v)", len(got.exact), len(want.exact), want.patchable)
+		}
+		for h, l := range want.exact {
+			if !slices.Equal(got.exact[h], l) {
+				t.Fatalf("host %s: patched lists %v, fresh %v", h, got.exact[h], l)
+			}
+		}
+		if len(last.exact) != len(buildRouter(routes).exact) {
+			t.Fatal("patching changed the router it copied")
+		}
+	}
+	if patchedOnce < 100 || refused < 20 {
+		t.Fatalf("%d patched, %d refused: the test does not exercise both", patchedOnce, refused)
 	}
 }

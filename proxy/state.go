@@ -57,10 +57,18 @@ func (s *Server) compile(snap *snapshot.Snapshot) (*state, snapshot.RouteChanges
 	changes := snapshot.MatchRoutes(s.kept.before, snap.HTTPRoutes)
 	same := s.kept.sameTransports(transports)
 	keep := s.kept.next(len(snap.HTTPRoutes))
+	var edits routerEdits // what the routers gain and lose, to patch them
 	for j, hr := range snap.HTTPRoutes {
-		r, kept := s.kept.kept(changes.From[j], same), true
-		if r == nil || len(children[hr.ID]) > 0 {
-			if r, kept = s.compileRoute(hr, children[hr.ID], env, transports), false; r == nil {
+		old := s.kept.previous(changes.From[j])
+		r, kept := old, true
+		if !same || r == nil || len(children[hr.ID]) > 0 {
+			if r, kept = s.compileRoute(hr, children[hr.ID], env, transports), false; r != nil {
+				edits.add(r)
+			}
+			if old != nil {
+				edits.remove(old)
+			}
+			if r == nil {
 				continue
 			}
 		}
@@ -70,6 +78,11 @@ func (s *Server) compile(snap *snapshot.Snapshot) (*state, snapshot.RouteChanges
 		}
 		routes = append(routes, r)
 	}
+	for _, i := range changes.Gone {
+		if old := s.kept.previous(i); old != nil {
+			edits.remove(old)
+		}
+	}
 	s.kept.remember(transports, snap.HTTPRoutes, keep)
 	linkChildren(routes)
 	s.compileTCP(st, transports, used)
@@ -78,26 +91,79 @@ func (s *Server) compile(snap *snapshot.Snapshot) (*state, snapshot.RouteChanges
 	s.healthChecks.Sweep()
 	s.middlewares.Sweep()
 
-	// One pass over the routes for all entry points: at 10,000 routes, a pass per entry
-	// point fetched every route's snapshot from memory once per entry point.
-	mine := s.kept.entryPointRoutes(len(s.entryPoints))
-	for _, r := range routes {
-		if len(r.snap.Parents) > 0 {
-			continue // reached only through its parents
-		}
-		for i, ep := range s.entryPoints {
-			if r.snap.TLS == ep.TLS && (len(r.snap.EntryPoints) == 0 || slices.Contains(r.snap.EntryPoints, ep.Name)) {
-				mine[i] = append(mine[i], r)
-			}
+	// A router the last compile built is patched for the routes that changed; otherwise
+	// one is built for every route of its entry point.
+	var last map[string]*router
+	if prev := s.state.Load(); prev != nil {
+		last = prev.routers
+	}
+	var unpatched []int
+	for i, ep := range s.entryPoints {
+		if rt := edits.patch(last[ep.Name], ep); rt != nil {
+			st.routers[ep.Name] = rt
+		} else {
+			unpatched = append(unpatched, i)
 		}
 	}
-	for i, ep := range s.entryPoints {
-		st.routers[ep.Name] = buildRouterWith(mine[i], &s.kept.indexed)
-		clear(mine[i]) // the lists are used again by the next compile: keep no route alive
-		mine[i] = mine[i][:0]
+	if len(unpatched) > 0 {
+		// One pass over the routes for all entry points: at 10,000 routes, a pass per
+		// entry point fetched every route's snapshot from memory once per entry point.
+		mine := s.kept.entryPointRoutes(len(s.entryPoints))
+		for _, r := range routes {
+			for _, i := range unpatched {
+				if onEntryPoint(r, s.entryPoints[i]) {
+					mine[i] = append(mine[i], r)
+				}
+			}
+		}
+		for _, i := range unpatched {
+			st.routers[s.entryPoints[i].Name] = buildRouterWith(mine[i], &s.kept.indexed)
+			clear(mine[i]) // the lists are used again by the next compile: keep no route alive
+			mine[i] = mine[i][:0]
+		}
 	}
 	s.metrics.RecordCertificates(snap)
 	return st, changes
+}
+
+// onEntryPoint reports whether a router of ep indexes r: a child route is reached only
+// through its parents.
+func onEntryPoint(r *route, ep *entryPoint) bool {
+	return len(r.snap.Parents) == 0 && r.snap.TLS == ep.TLS && (len(r.snap.EntryPoints) == 0 || slices.Contains(r.snap.EntryPoints, ep.Name))
+}
+
+// routerEdits are the compiled routes a compile added and the ones it dropped, up to
+// patchedRouteLimit of them.
+type routerEdits struct {
+	added, gone []*route
+	tooMany     bool
+}
+
+func (e *routerEdits) add(r *route)    { e.note(&e.added, r) }
+func (e *routerEdits) remove(r *route) { e.note(&e.gone, r) }
+
+func (e *routerEdits) note(list *[]*route, r *route) {
+	if e.tooMany = e.tooMany || len(e.added)+len(e.gone) >= patchedRouteLimit; !e.tooMany {
+		*list = append(*list, r)
+	}
+}
+
+// patch returns last (ep's router of the last compile) patched with the edits, or nil
+// when it must be built afresh.
+func (e *routerEdits) patch(last *router, ep *entryPoint) *router {
+	if last == nil || e.tooMany {
+		return nil
+	}
+	mine := func(l []*route) []*route {
+		var out []*route
+		for _, r := range l {
+			if onEntryPoint(r, ep) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	return last.patched(mine(e.gone), mine(e.added))
 }
 
 // compileRoute builds one HTTP route, or returns nil when its rule does not parse.
