@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"maps"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,6 +28,7 @@ func (r *Result) KeepLastGood(prev *Result) []translate.Key {
 		return nil
 	}
 	var kept []translate.Key
+	copied := false
 	keep := func(kind string, o metav1.Object) bool {
 		k := translate.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
 		if _, present := r.Origin[k]; present {
@@ -36,6 +38,11 @@ func (r *Result) KeepLastGood(prev *Result) []translate.Key {
 		file, _, _ := strings.Cut(origin, "#")
 		if !brokenFiles[file] {
 			return false
+		}
+		if !copied {
+			// The load's own Origin is where the next load starts from (loadRemembering):
+			// what is carried over is this result's alone.
+			r.Origin, copied = maps.Clone(r.Origin), true
 		}
 		r.Origin[k] = origin + " (last good version: the edit was refused)"
 		r.OriginChanged = append(r.OriginChanged, k) // a string of its own at every load

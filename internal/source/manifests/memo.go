@@ -35,6 +35,9 @@ type memo struct {
 	load  uint64                        // counts the loads; converted.used is the last that used it
 	files generations[string, fileMemo] // by the file's path in the folder
 	sizes []int                         // the last load's number of objects of each kind (Inputs.Sizes)
+	// origin is the last load's Result.Origin when no object of that load was a duplicate
+	// (nil otherwise): the next load starts from a copy of it (see loader.reclaim).
+	origin map[translate.Key]string
 }
 
 // fileMemo is what a load read from one file.
@@ -146,6 +149,22 @@ func (m *memo) unchangedFile(rel string, st stamp) ([]*doc, bool) {
 	}
 	return f.docs, true
 }
+
+// releasedDocs returns the documents of the last load's files that this load did not
+// keep: those of files changed, or gone, since. Call it after every file of this load was
+// looked up and stored.
+func (m *memo) releasedDocs() []*doc {
+	var out []*doc
+	for rel, last := range m.files.prev {
+		if now, ok := m.files.cur[rel]; !ok || !sameDocs(now.docs, last.docs) {
+			out = append(out, last.docs...)
+		}
+	}
+	return out
+}
+
+// sameDocs reports whether a and b are the same list (not only equal ones).
+func sameDocs(a, b []*doc) bool { return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0]) }
 
 // storeFile remembers the documents read from a file whose stamp was st before the read
 // (none when the scan did not see the file: it is then read again next time).
