@@ -91,19 +91,6 @@ type heldCheck struct {
 	endpoints []*health.Endpoint
 }
 
-// sameTransports reports whether the snapshot's transports are the last compile's.
-func (k *keptRoutes) sameTransports(transports map[string]*snapshot.Transport) bool {
-	if len(k.transports) != len(transports) {
-		return false
-	}
-	for id, t := range transports {
-		if old, ok := k.transports[id]; !ok || old.Hash != t.Hash {
-			return false
-		}
-	}
-	return true
-}
-
 // hold marks what r holds as used by this compile.
 func (s *Server) hold(r *route, used map[*health.Endpoint]bool, kept bool) {
 	for _, es := range r.holds.endpoints {

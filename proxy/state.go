@@ -55,7 +55,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) (*state, snapshot.RouteChanges
 	s.kept.mu.Lock()
 	defer s.kept.mu.Unlock()
 	changes := snapshot.MatchRoutes(s.kept.before, snap.HTTPRoutes)
-	same := s.kept.sameTransports(transports)
+	same := snapshot.SameTransports(s.kept.transports, transports)
 	keep := s.kept.next(len(snap.HTTPRoutes))
 	var edits routerEdits // what the routers gain and lose, to patch them
 	for j, hr := range snap.HTTPRoutes {

@@ -58,3 +58,17 @@ type Transport struct {
 	// identity reference that cannot be read never falls back to weaker verification.
 	Failure *Failure `json:"failure,omitempty"`
 }
+
+// SameTransports reports whether two snapshots' transports, by ID, have the same IDs and
+// hashes: a route compiled or probed through the one is then as through the other.
+func SameTransports(a, b map[string]*Transport) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for id, t := range b {
+		if old, ok := a[id]; !ok || old.Hash != t.Hash {
+			return false
+		}
+	}
+	return true
+}

@@ -97,7 +97,7 @@ func (p *Prober) Changes(snap *snapshot.Snapshot, changes *snapshot.RouteChanges
 	defer p.mu.Unlock()
 	// Every key holds its transport's hash: when a transport changed, or changes is not
 	// relative to the snapshot seen last, every route is compared.
-	all := !sameTransports(p.transports, transports) || !sameList(changes.Before, p.before)
+	all := !snapshot.SameTransports(p.transports, transports) || !sameList(changes.Before, p.before)
 	known := map[probeKey]bool{}
 	addKnown := func(k probeKey, _ *snapshot.Transport, _ *snapshot.Backend, _ string) { known[k] = true }
 	if all {
@@ -126,19 +126,6 @@ func (p *Prober) Changes(snap *snapshot.Snapshot, changes *snapshot.RouteChanges
 // sameList reports whether a and b are the same list (not only equal ones).
 func sameList(a, b []*snapshot.HTTPRoute) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
-}
-
-// sameTransports reports whether two snapshots' transports have the same IDs and hashes.
-func sameTransports(a, b map[string]*snapshot.Transport) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for id, t := range b {
-		if old, ok := a[id]; !ok || old.Hash != t.Hash {
-			return false
-		}
-	}
-	return true
 }
 
 func (p *Prober) probe(routeID string, t *snapshot.Transport, b *snapshot.Backend, addr string) {
