@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/proxy/health"
@@ -19,9 +18,9 @@ import (
 // did not use. A kept route therefore marks what it holds as used, exactly as building it
 // again would have.
 
-// keptRoutes are the routes of the last compile that a later compile may keep.
+// keptRoutes are the routes of the last compile that a later compile may keep. Only the
+// compile uses them, under Server.swapMu.
 type keptRoutes struct {
-	mu sync.Mutex // compiles are serialized by the Store, but New's first one is not
 	// transports are the transports of the last compile. A route's round trippers and
 	// forwardAuth's depend on them, so any change to them builds every route again.
 	transports map[string]*snapshot.Transport

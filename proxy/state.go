@@ -38,7 +38,7 @@ type route struct {
 
 // compile builds the serving state of a snapshot, and says which of its HTTP routes the
 // last compiled snapshot had. It runs on every swap, off the hot path; a route whose rule
-// does not compile fails closed with 502 rather than vanishing.
+// does not compile fails closed with 502 rather than vanishing. The caller holds swapMu.
 func (s *Server) compile(snap *snapshot.Snapshot) (*state, snapshot.RouteChanges) {
 	st := &state{snap: snap, routers: map[string]*router{}}
 	st.edge = s.edge.Compile(snap)
@@ -52,8 +52,6 @@ func (s *Server) compile(snap *snapshot.Snapshot) (*state, snapshot.RouteChanges
 	routes := make([]*route, 0, len(snap.HTTPRoutes))
 	children := childRoutes(snap.HTTPRoutes)
 
-	s.kept.mu.Lock()
-	defer s.kept.mu.Unlock()
 	changes := snapshot.MatchRoutes(s.kept.before, snap.HTTPRoutes)
 	same := snapshot.SameTransports(s.kept.transports, transports)
 	keep := s.kept.next(len(snap.HTTPRoutes))
