@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http/httptest"
 	"net/netip"
@@ -261,19 +262,107 @@ func TestPatchedRouterListsWhatAFreshOneLists(t *testing.T) {
 		}
 		patchedOnce++
 		want := buildRouter(next)
-		if len(got.exact) != len(want.exact) || !want.patchable {
-			t.Fatalf("patched: %d hosts, fresh: %d hosts (patchable %v)", len(got.exact), len(want.exact), want.patchable)
+		if g, w := got.exactHosts(), want.exactHosts(); len(g) != len(w) || !want.patchable {
+			t.Fatalf("patched: %d hosts, fresh: %d hosts (patchable %v)", len(g), len(w), want.patchable)
 		}
 		for h, l := range want.exact {
-			if !slices.Equal(got.exact[h], l) {
-				t.Fatalf("host %s: patched lists %v, fresh %v", h, got.exact[h], l)
+			if g, _ := got.exactRoutes(h); !slices.Equal(g, l) {
+				t.Fatalf("host %s: patched lists %v, fresh %v", h, g, l)
 			}
 		}
-		if len(last.exact) != len(buildRouter(routes).exact) {
+		if len(last.exactHosts()) != len(buildRouter(routes).exact) {
 			t.Fatal("patching changed the router it copied")
 		}
 	}
 	if patchedOnce < 100 || refused < 20 {
 		t.Fatalf("%d patched, %d refused: the test does not exercise both", patchedOnce, refused)
+	}
+}
+
+// A router patched from a patched router, swap after swap, keeps listing what a router
+// built afresh lists, through the folds of its changed hosts into a new host map; and
+// the routers it was patched from keep routing as they did (requests may still use them).
+func TestARouterPatchedAgainAndAgainListsWhatAFreshOneLists(t *testing.T) {
+	defer func(limit int) { changedHostLimit = limit }(changedHostLimit)
+	changedHostLimit = 24 // folds every few dozen patches
+	rng := rand.New(rand.NewPCG(7, 8))
+	n := 0
+	newRoute := func() *route {
+		n++
+		host := n
+		if rng.IntN(20) == 0 {
+			host = rng.IntN(n) // maybe another route's host: not patchable
+		}
+		return mustRoute(t, fmt.Sprint(n), fmt.Sprintf("Host(`h%d.example.com`)", host))
+	}
+	var routes []*route
+	for range 50 {
+		routes = append(routes, mustRoute(t, fmt.Sprint(n), fmt.Sprintf("Host(`h%d.example.com`)", n)))
+		n++
+	}
+	rt := buildRouter(routes)
+	type earlier struct {
+		rt    *router
+		hosts map[string][]*route
+	}
+	var olds []earlier
+	patched, folds := 0, 0
+	for step := range 1500 {
+		next := slices.Clone(routes)
+		var added, gone []*route
+		for range 1 + rng.IntN(3) {
+			if rng.IntN(2) == 0 || len(next) < 10 {
+				r := newRoute()
+				next = slices.Insert(next, rng.IntN(len(next)+1), r)
+				added = append(added, r)
+				continue
+			}
+			at := rng.IntN(len(next))
+			if i := slices.Index(added, next[at]); i >= 0 {
+				added = slices.Delete(added, i, i+1)
+			} else {
+				gone = append(gone, next[at])
+			}
+			next = slices.Delete(next, at, at+1)
+		}
+		want := buildRouter(next)
+		got := rt.patched(gone, added)
+		if got == nil {
+			got = want
+		} else {
+			patched++
+			if got.changed == nil {
+				folds++
+			}
+		}
+		for h, l := range want.exactHosts() {
+			if g, _ := got.exactRoutes(h); !slices.Equal(g, l) {
+				t.Fatalf("step %d, host %s: patched lists %v, fresh %v", step, h, g, l)
+			}
+		}
+		if g, w := len(got.exactHosts()), len(want.exactHosts()); g != w {
+			t.Fatalf("step %d: patched %d hosts, fresh %d", step, g, w)
+		}
+		// A host dropped since the shared map was built must not route there any more.
+		for _, m := range []map[string][]*route{got.exact, got.changed} {
+			for h := range m {
+				if g, ok := got.exactRoutes(h); ok != (want.exact[h] != nil) || !slices.Equal(g, want.exact[h]) {
+					t.Fatalf("step %d, host %s: patched lists %v (%v), fresh %v", step, h, g, ok, want.exact[h])
+				}
+			}
+		}
+		if step%100 == 0 {
+			olds = append(olds, earlier{rt, maps.Clone(rt.exactHosts())})
+		}
+		routes, rt = next, got
+	}
+	for _, o := range olds {
+		if !maps.EqualFunc(o.rt.exactHosts(), o.hosts, slices.Equal) {
+			t.Fatal("patching changed a router it was patched from")
+		}
+	}
+	t.Logf("%d patched, %d folded", patched, folds)
+	if patched < 1000 || folds < 20 {
+		t.Fatalf("%d patched, %d folded: the test does not exercise chains of patches and their folds", patched, folds)
 	}
 }

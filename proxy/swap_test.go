@@ -19,7 +19,7 @@ func routerIDs(rt *router) map[string][]string {
 		return out
 	}
 	out := map[string][]string{"<any>": ids(rt.anyHost)}
-	for h, l := range rt.exact {
+	for h, l := range rt.exactHosts() {
 		out[h] = ids(l)
 	}
 	for suffix, l := range rt.wildcard {
@@ -118,8 +118,8 @@ func TestSwappedRoutersIndexWhatAFreshCompileIndexes(t *testing.T) {
 
 // sharesAList reports whether two routers list some host with the very same slice.
 func sharesAList(a, b *router) bool {
-	for h, l := range a.exact {
-		if m := b.exact[h]; len(l) > 0 && len(m) > 0 && &l[0] == &m[0] {
+	for h, l := range a.exactHosts() {
+		if m, _ := b.exactRoutes(h); len(l) > 0 && len(m) > 0 && &l[0] == &m[0] {
 			return true
 		}
 	}
