@@ -13,10 +13,11 @@
 #   start -> serving   from the process start to the last route being served
 #   statuses written   cluster mode: from the start until the status writer has been quiet
 #                      for 5 s
-#   new route -> served   median of 5: one new IngressRoute (folder: a new file renamed into
+#   new route -> served   median of 5 (BENCH_SCALE_CHANGES): one new IngressRoute (folder: a
+#                      new file renamed into
 #                      the folder; cluster: `kubectl create` returns) -> the gateway serves
 #                      its host (polled every 5 ms)
-#   CPU per change     median of 5: the gateway's CPU from the change to 1 s after served
+#   CPU per change     median of 5 (BENCH_SCALE_CHANGES): the gateway's CPU from the change to 1 s after served
 #                      (the rebuild, and in a cluster the status write and the Event)
 #   CPU idle           over 30 s once everything is written and the gateway is quiet
 # Between changes the bench waits until the gateway is quiet (under 5% of a core), so the
@@ -34,7 +35,10 @@ KINDS=${KIND}s
 MODES=${BENCH_SCALE_MODES:-folder cluster}
 BRIDGEHEAD=${BRIDGEHEAD:-bin/bridgehead}
 IDLE=${BENCH_SCALE_IDLE:-30}
-# BENCH_SCALE_PPROF=DIR: a CPU profile of the gateway over each row's five changes,
+# BENCH_SCALE_CHANGES: how many routes each row adds (and removes) one by one; more give a
+# profile (below) more samples.
+CHANGES=${BENCH_SCALE_CHANGES:-5}
+# BENCH_SCALE_PPROF=DIR: a CPU profile of the gateway over each row's changes,
 # DIR/MODE.ROUTES.pprof (the profiler's own cost is in that row's figures), one over the
 # idle measurement, DIR/MODE.ROUTES.idle.pprof, and the live heap after it,
 # DIR/MODE.ROUTES.heap.pprof.
@@ -51,6 +55,7 @@ for mode in $MODES; do
 	case $mode in folder | cluster) ;; *) die "BENCH_SCALE_MODES: unknown mode $mode (folder, cluster)" ;; esac
 done
 case $KIND in IngressRoute | Ingress) ;; *) die "BENCH_SCALE_KIND: unknown kind $KIND (IngressRoute, Ingress)" ;; esac
+[[ $CHANGES =~ ^[1-9][0-9]*$ ]] || die "BENCH_SCALE_CHANGES: $CHANGES is not a positive count of changes"
 WORK=$(mktemp -d /tmp/bridgehead-scale.XXXXXX)
 PIDS=()
 cleanup() {
@@ -205,10 +210,10 @@ measure() {
 	local profiler=
 	if [ -n "$PPROF_DIR" ]; then
 		mkdir -p "$PPROF_DIR"
-		curl -sS --max-time 30 -o "$PPROF_DIR/$mode.$n.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=10" &
+		curl -sS --max-time $((2 * CHANGES + 30)) -o "$PPROF_DIR/$mode.$n.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=$((2 * CHANGES))" &
 		profiler=$!
 	fi
-	for k in 0 1 2 3 4; do
+	for ((k = 0; k < CHANGES; k++)); do
 		name=$(printf 'n%d-%05d' "$k" "$n")
 		c0=$(cpu_ms "$pid")
 		change "$mode" add "$name"
@@ -271,6 +276,6 @@ done
 
 echo
 echo "$(nproc) cores, $(date -u '+%Y-%m-%d'), GOMAXPROCS=2, $KINDS, $("$BRIDGEHEAD" version)"
-echo "| mode | routes | start -> serving | statuses written | new route -> served (median of 5) | CPU per change | RSS (peak) | CPU while idle |"
+echo "| mode | routes | start -> serving | statuses written | new route -> served (median of $CHANGES) | CPU per change | RSS (peak) | CPU while idle |"
 echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${results[@]}"
