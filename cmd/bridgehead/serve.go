@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bridgehead/bridgehead/internal/gcpace"
 	"github.com/bridgehead/bridgehead/internal/memlimit"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 	"github.com/bridgehead/bridgehead/internal/translate"
@@ -165,6 +166,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	store := &snapshot.Store{}
+	// The control plane's heap grows with the routes: GOGC follows it after every swap.
+	pacer := gcpace.New()
+	store.OnSwap(func(*snapshot.Snapshot) { pacer.Adjust() })
 	if f.configDir != "" {
 		err = runStandalone(ctx, f, store, log, stdout, stderr)
 	} else {
