@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -281,15 +282,17 @@ func (k *typedKind[T, PT, L, PL]) sortList(in, prev *Inputs) {
 	// The objects the last read had are in its order already (an object never changes
 	// its name): found by address, they keep it, and only the others are sorted, then
 	// merged in. Sorting 10,000 IngressRoutes by name was 7 ms of every cluster rebuild;
-	// this is a map of their addresses and two passes.
-	rank := make(map[PT]int, len(before))
+	// this is a map of their addresses and two passes. The map is the last read's, used
+	// again (see Inputs.ranks).
+	rank := in.ranks
+	clear(rank)
 	for i, o := range before {
-		rank[o] = i
+		rank[unsafe.Pointer(o)] = i
 	}
 	kept := make([]PT, len(before))
 	var fresh []PT
 	for _, o := range list {
-		if i, ok := rank[o]; ok {
+		if i, ok := rank[unsafe.Pointer(o)]; ok {
 			kept[i] = o
 		} else {
 			fresh = append(fresh, o)

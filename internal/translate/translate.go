@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"time"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -79,6 +80,10 @@ type Inputs struct {
 	// removed (extensions/v1beta1, networking.k8s.io/v1beta1), converted to
 	// networking.k8s.io/v1: each gets the message as a RemovedAPIVersion warning.
 	RemovedAPIVersions map[Key]string
+
+	// ranks is SortByName's map of object addresses, empty between sorts; each sort
+	// takes it over from the Inputs it sorts after.
+	ranks map[unsafe.Pointer]int
 }
 
 // RefusedObject is an object a source could not admit, and why.
