@@ -3,10 +3,10 @@
 // With GOGC=100 the heap grows to twice what is live before the collector runs. For the
 // data plane's small heap (a few MiB with one route) that is the right trade: collections
 // are rare and cheap. For the control plane at 10,000 routes, with about 70 MiB live, it
-// means 70 MiB more resident memory than the routes need, and on the machine issue 20 is
-// measured on, the pages the heap grows into cost more CPU to fault in than the extra
-// collections a smaller headroom costs (measured in docs/measurements/control-plane-cost.md,
-// tenth round). So the headroom above the live heap is kept at Headroom, or half the live
+// means 70 MiB more resident memory than the routes need; and on the machine issue 20 is
+// measured on, faulting in the pages the heap grows into costs about as much CPU as the
+// extra collections of a smaller headroom (docs/measurements/control-plane-cost.md, tenth
+// round). So the headroom above the live heap is kept at Headroom, or half the live
 // heap if that is more: GOGC goes from 100 down to MinPercent as the live heap grows past
 // Headroom. An operator's GOGC always stands; the soft memory limit (internal/memlimit) is
 // applied on top, as before.
