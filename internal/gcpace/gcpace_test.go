@@ -50,7 +50,7 @@ func TestAdjustFollowsTheLiveHeap(t *testing.T) {
 		t.Fatalf("100 MiB live: GOGC %d, want %d", got, MinPercent)
 	}
 	runtime.KeepAlive(held)
-	held = nil
+	clear(held) // the 100 MiB are garbage now
 	runtime.GC()
 	p.Adjust()
 	if got := gogc(t); got != MaxPercent {
