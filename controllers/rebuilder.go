@@ -88,6 +88,7 @@ type Rebuilder struct {
 	// informers is the cache behind client: the rebuild reads its stores in place.
 	informers kube.Informers
 	writers   client.Client // counts status writes
+	apiReader client.Reader // reads what the cache keeps only a digest of (status.CacheTransform)
 	recorder  events.EventRecorder
 	log       logr.Logger
 
@@ -192,6 +193,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) (*Rebuilder, er
 	g := &Rebuilder{cfg: cfg, client: mgr.GetClient(), informers: mgr.GetCache(), recorder: recorder, log: mgr.GetLogger().WithName("gateway"),
 		pacer: pacer{interval: cfg.Debounce}}
 	g.writers = countingClient{Client: mgr.GetClient(), n: &g.statusWrites}
+	g.apiReader = mgr.GetAPIReader()
 	g.writer = runtimeSink{g: g}
 	if le := cfg.LeaderElection; le != nil {
 		if err := le.defaults(); err != nil {
@@ -447,7 +449,7 @@ func (g *Rebuilder) publish(statuses translate.Statuses, ingress *status.Ingress
 func (g *Rebuilder) lead(ctx context.Context) {
 	log := g.log.WithName("status")
 	t := &term{
-		crd:     &status.Writer{Client: g.writers, Recorder: g.recorder, Clock: g.cfg.Clock, Log: log},
+		crd:     &status.Writer{Client: g.writers, Reader: g.apiReader, Recorder: g.recorder, Clock: g.cfg.Clock, Log: log},
 		ingress: &status.IngressWriter{Client: g.writers, Recorder: g.recorder, Log: log.WithName("ingress")},
 	}
 	g.termMu.Lock()

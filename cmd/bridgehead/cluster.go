@@ -159,10 +159,9 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 		// the lease is lost; controllers.LeaderElection stops only the status writers.
 		LeaderElection: false,
 	}
-	// The cache keeps every watched object; their managedFields (often larger than the
-	// spec, and read by nothing here) would be most of its memory at 10,000 routes. A
-	// status update sends none, which leaves the server's copy as it was.
-	opts.Cache.DefaultTransform = cache.TransformStripManagedFields()
+	// The cache keeps every watched object: without managedFields, and with our kinds'
+	// statuses as digests (see controllers.CacheTransform).
+	opts.Cache.DefaultTransform = controllers.CacheTransform()
 	if f.watchNamespaces != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range strings.Split(f.watchNamespaces, ",") {

@@ -44,3 +44,10 @@ func statusOf(obj client.Object) statusView {
 	}
 	return statusView{status: *w.CommonStatus(), set: func(s bhv1.Status, _ []string, _ []bhv1.CertificateInfo) { *w.CommonStatus() = s }}
 }
+
+// empty reports whether the status says nothing: no observed generation, no conditions,
+// and for an IngressRoute no hosts and no certificates.
+func (v statusView) empty() bool {
+	return v.status.ObservedGeneration == 0 && len(v.status.Conditions) == 0 &&
+		(v.hosts == nil || len(*v.hosts) == 0) && (v.certs == nil || len(*v.certs) == 0)
+}

@@ -26,7 +26,12 @@ import (
 // Writer applies statuses to the API server. It runs only on the elected leader: Publish
 // is cheap and may be called by every replica; only a started Writer writes.
 type Writer struct {
-	Client   client.Client
+	// Client reads objects (from the informer cache) and writes their statuses.
+	Client client.Client
+	// Reader reads an object from the API server when the cache keeps only a digest of
+	// its status and the digest says the status differs (see CacheTransform). It may be
+	// nil when the cache keeps statuses whole.
+	Reader   client.Reader
 	Recorder events.EventRecorder
 	Clock    func() time.Time
 	Log      logr.Logger
@@ -133,9 +138,30 @@ func (w *Writer) apply(ctx context.Context, k translate.Key, st *translate.Objec
 		return err
 	}
 	var readyBefore, readyAfter *metav1.Condition
+	name := types.NamespacedName{Namespace: k.Namespace, Name: k.Name}
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := w.Client.Get(ctx, types.NamespacedName{Namespace: k.Namespace, Name: k.Name}, obj); err != nil {
+		if err := w.Client.Get(ctx, name, obj); err != nil {
 			return err
+		}
+		if cur := statusOf(obj); isDigest(cur.status) {
+			// The cache keeps a digest of the status (CacheTransform): enough to tell that
+			// there is nothing to write, not to merge into. (A digest that matches is of a
+			// status computed for this very generation; the checks below, on the status read
+			// from the server, see to the rest.)
+			if obj.GetGeneration() != st.Generation || !writes(cur.status.Conditions[0].Message, st, k.Kind == translate.KindIngressRoute) {
+				return nil
+			}
+			if w.Reader == nil {
+				return fmt.Errorf("the cache keeps only a digest of %s's status, and the status writer has no Reader to read the status from the API server", k)
+			}
+			fresh, err := newObject(k.Kind)
+			if err != nil {
+				return err
+			}
+			if err := w.Reader.Get(ctx, name, fresh); err != nil {
+				return err
+			}
+			obj = fresh
 		}
 		cur := statusOf(obj)
 		// Never overwrite what was computed for a newer generation of the object.
