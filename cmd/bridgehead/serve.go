@@ -166,9 +166,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	store := &snapshot.Store{}
-	// The control plane's heap grows with the routes: GOGC follows it after every swap.
-	pacer := gcpace.New()
-	store.OnSwap(func(*snapshot.Snapshot) { pacer.Adjust() })
+	// The control plane's heap grows with the routes: GOGC follows it, collection by
+	// collection.
+	defer gcpace.New().Follow()()
 	if f.configDir != "" {
 		err = runStandalone(ctx, f, store, log, stdout, stderr)
 	} else {

@@ -5,6 +5,9 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
 )
 
 func TestPercentKeepsTheHeadroomAtLeastHeadroomOrHalfTheLiveHeap(t *testing.T) {
@@ -69,5 +72,38 @@ func TestAdjustFollowsTheLiveHeap(t *testing.T) {
 	if got := gogc(t); got != 400 {
 		t.Fatalf("GOGC=400 in the environment: GOGC %d after Adjust", got)
 	}
+	runtime.KeepAlive(held)
+}
+
+// Following, the pacer adjusts GOGC after collections alone: nothing calls Adjust.
+func TestFollowAdjustsAfterEveryCollection(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	g := NewWithT(t)
+	stop := New().Follow()
+	defer stop()
+
+	held := make([][]byte, 100)
+	for i := range held {
+		held[i] = make([]byte, 1<<20)
+	}
+	// Each poll collects: the pacer's cleanup runs after a collection, on its own goroutine.
+	g.Eventually(func() int { runtime.GC(); return gogc(t) }, 5*time.Second, 10*time.Millisecond).Should(Equal(MinPercent),
+		"100 MiB live, GOGC not lowered")
+	runtime.KeepAlive(held)
+	clear(held)
+	g.Eventually(func() int { runtime.GC(); return gogc(t) }, 5*time.Second, 10*time.Millisecond).Should(Equal(MaxPercent),
+		"the heap dropped, GOGC not raised again")
+
+	// Stopped, it leaves GOGC alone.
+	stop()
+	runtime.GC() // the tick armed before the stop goes, and arms no other
+	debug.SetGCPercent(400)
+	held = make([][]byte, 100)
+	for i := range held {
+		held[i] = make([]byte, 1<<20)
+	}
+	g.Consistently(func() int { runtime.GC(); return gogc(t) }, 300*time.Millisecond, 10*time.Millisecond).Should(Equal(400),
+		"a stopped pacer changed GOGC")
 	runtime.KeepAlive(held)
 }
