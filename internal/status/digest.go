@@ -17,9 +17,10 @@ import (
 // The informer cache's copy of an object of ours keeps a digest of its status instead of
 // the status itself (CacheTransform). The status writer is the only reader of those
 // statuses, and what it wants to know of one, almost always, is whether it already says
-// what the build computed: the digest answers that. At 10,000 IngressRoutes the statuses
-// we had written were 10 MB of a 75 MB live heap, a copy of what the writer had just
-// written, kept for the life of the process.
+// what the build computed: the digest answers that. Kept whole, the statuses the writer
+// had just written stayed in the cache for the life of the process: at 10,000
+// IngressRoutes the live heap after the status writes was 72–75 MB with them, 66–69 MB
+// with digests.
 //
 // When the digest says the status differs, the writer reads the object from the API
 // server (Writer.Reader), since merging conditions keeps each one's transition time. An
