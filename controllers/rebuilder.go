@@ -280,10 +280,12 @@ const behindLimit = 1000
 // annotations). An update it lets go by (a status written, by the gateway's own status
 // writer or another controller) changes nothing a build reads, but the last build still
 // holds the object's old version, which stays in memory beside the cache's new one until a
-// build reads the cache again. After 10,000 statuses written at start, that was 10 MB of
-// the heap (the cluster's peak RSS at 10,000 routes in make bench-scale). So one in
-// behindLimit such updates passes too: the rebuild it makes replays every unchanged route
-// from the memo (translate.Memo compares generations), and adopts the cache's versions.
+// build reads the cache again. The 10,000 statuses written at the start of make
+// bench-scale's cluster row held 10 MB of the heap that way, at the row's peak RSS. So
+// once behindLimit such updates have come in since the last rebuild, they pass too: the
+// rebuild replays every unchanged route from the memo (translate.Memo compares
+// generations) and adopts the cache's versions. Each passing update counts, so however
+// a build's statuses turn out, status writes alone rebuild at most once per behindLimit.
 func (g *Rebuilder) orBehind(changed predicate.Predicate) predicate.Predicate {
 	return predicate.Funcs{
 		CreateFunc:  changed.Create,
