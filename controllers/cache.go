@@ -37,7 +37,7 @@ func CacheTransform() toolscache.TransformFunc {
 			if _, ingress := obj.(*networkingv1.Ingress); !ingress {
 				if a := o.GetAnnotations(); a[lastApplied] != "" {
 					delete(a, lastApplied)
-					o.SetAnnotations(a)
+					o.SetAnnotations(a) // an unstructured object (Traefik's kinds) hands out a copy
 				}
 			}
 		}

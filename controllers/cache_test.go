@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
@@ -18,9 +19,15 @@ import (
 var _ = Describe("the cache transform", func() {
 	It("drops kubectl's last applied configuration, except from Ingresses, whose status updates send their metadata", func() {
 		applied := map[string]string{lastApplied: `{"big":"copy"}`, "team": "shop"}
+		traefik := &unstructured.Unstructured{} // as Traefik's kinds are read
+		traefik.SetAPIVersion("traefik.io/v1alpha1")
+		traefik.SetKind("IngressRoute")
+		traefik.SetName("t")
+		traefik.SetAnnotations(maps.Clone(applied))
 		for _, obj := range []client.Object{
 			&bhv1.IngressRoute{ObjectMeta: metav1.ObjectMeta{Name: "r", Annotations: maps.Clone(applied)}},
 			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Annotations: maps.Clone(applied)}},
+			traefik,
 		} {
 			out, err := CacheTransform()(obj)
 			Expect(err).NotTo(HaveOccurred())
