@@ -135,11 +135,10 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 	if err != nil {
 		return err
 	}
-	restCfg, err := restConfig(f.kubeconfig)
+	restCfg, err := f.apiConfig()
 	if err != nil {
 		return err
 	}
-	restCfg.QPS, restCfg.Burst = float32(f.cluster.apiQPS), f.cluster.apiBurst
 	scheme, err := kube.NewScheme()
 	if err != nil {
 		return err
@@ -207,6 +206,21 @@ func runCluster(ctx context.Context, f *serveFlags, store *snapshot.Store, log *
 		err = <-errs
 	}
 	return err
+}
+
+// apiConfig is how the gateway talks to the API server: where (--kubeconfig, or in
+// cluster), at what rate, and uncompressed.
+func (f *serveFlags) apiConfig() (*rest.Config, error) {
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = float32(f.cluster.apiQPS), f.cluster.apiBurst
+	// Uncompressed answers, as kube-controller-manager and kube-scheduler ask for: the
+	// gateway runs next to the API server, where gzip costs both sides CPU and buys no
+	// time, and every watch held a gzip reader with its 32 KiB window (one per kind).
+	cfg.DisableCompression = true
+	return cfg, nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
