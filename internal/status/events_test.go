@@ -345,3 +345,68 @@ func TestAnUnchangedIngressIsNotReadAgain(t *testing.T) {
 		t.Error("a status made afresh (another object) was not looked at")
 	}
 }
+
+// The passes that look for Ingresses gone from a build run when one is: an Ingress
+// deleted, or moved to a class the gateway does not serve, loses the gateway's address,
+// and one that comes back is announced and given the address again, even with the very
+// status it had.
+func TestAnIngressGoneLosesItsAddressAndIsAnnouncedWhenBack(t *testing.T) {
+	ctx := context.Background()
+	shop, cart := shopIngress(nil), shopIngress(nil)
+	cart.Name = "cart"
+	rec := events.NewFakeRecorder(100)
+	w := &IngressWriter{Client: fake.NewClientBuilder().WithObjects(shop.DeepCopy(), cart.DeepCopy()).
+		WithStatusSubresource(&networkingv1.Ingress{}).Build(), Recorder: rec, Log: logr.Discard()}
+	w.announced = map[translate.Key]announcement{}
+	w.published = map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{}
+	address := func(name string) string {
+		t.Helper()
+		cur := &networkingv1.Ingress{}
+		if err := w.Client.Get(ctx, types.NamespacedName{Namespace: "web", Name: name}, cur); err != nil {
+			t.Fatal(err)
+		}
+		if len(cur.Status.LoadBalancer.Ingress) != 1 {
+			return ""
+		}
+		return cur.Status.LoadBalancer.Ingress[0].IP
+	}
+	addrs := []networkingv1.IngressLoadBalancerIngress{{IP: "192.0.2.1"}}
+	shopKey := translate.Key{Kind: translate.KindIngress, Namespace: "web", Name: "shop"}
+	cartKey := translate.Key{Kind: translate.KindIngress, Namespace: "web", Name: "cart"}
+	shopStatus := translateIngress(shop).Statuses[shopKey]
+	cartStatus := translateIngress(cart).Statuses[cartKey]
+	report := func(statuses translate.Statuses) {
+		w.report(ctx, &IngressReport{Statuses: statuses, Publish: true, Addresses: addrs}, nil)
+	}
+
+	report(translate.Statuses{})
+	report(translate.Statuses{shopKey: shopStatus, cartKey: cartStatus})
+	if address("shop") != "192.0.2.1" || address("cart") != "192.0.2.1" {
+		t.Fatalf("addresses %q and %q, want the gateway's on both", address("shop"), address("cart"))
+	}
+	if got := recorded(rec); len(got) != 2 {
+		t.Fatalf("Events %v, want one Normal Ready for each Ingress", got)
+	}
+
+	report(translate.Statuses{shopKey: shopStatus}) // cart deleted
+	if address("shop") != "192.0.2.1" || address("cart") != "" {
+		t.Errorf("cart gone from the build: addresses %q and %q, want only shop's", address("shop"), address("cart"))
+	}
+	report(translate.Statuses{shopKey: shopStatus, cartKey: cartStatus}) // back, as it was
+	if address("cart") != "192.0.2.1" {
+		t.Errorf("cart back: address %q, want the gateway's again", address("cart"))
+	}
+	if got := recorded(rec); len(got) != 1 || !strings.Contains(got[0], "Normal Ready") {
+		t.Errorf("cart back: Events %v, want it announced as served again", got)
+	}
+
+	notServed := *shopStatus
+	notServed.NotServed = true
+	report(translate.Statuses{shopKey: &notServed, cartKey: cartStatus}) // shop moved to another class
+	if address("shop") != "" || address("cart") != "192.0.2.1" {
+		t.Errorf("shop not served: addresses %q and %q, want only cart's", address("shop"), address("cart"))
+	}
+	if got := recorded(rec); len(got) != 0 {
+		t.Errorf("shop not served: Events %v, want none", got)
+	}
+}
