@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -343,6 +344,16 @@ func TestAnUnchangedIngressIsNotReadAgain(t *testing.T) {
 		map[translate.Key][]metav1.Condition{key: failing})
 	if gets == 0 {
 		t.Error("a status made afresh (another object) was not looked at")
+	}
+
+	// The handshakes work again: said once, and not again for the same verdict.
+	working := []metav1.Condition{{Type: "BackendTLSReady", Status: metav1.ConditionTrue, Reason: "HandshakeSucceeded", Message: "verified as app.web.svc"}}
+	recorded(rec)
+	for range 2 {
+		w.report(ctx, moved, map[translate.Key][]metav1.Condition{key: slices.Clone(working)})
+	}
+	if got := recorded(rec); len(got) != 1 || !strings.Contains(got[0], "Normal HandshakeSucceeded TLS to the backend works again: verified as app.web.svc") {
+		t.Errorf("the backend's handshakes work again: Events %v, want one Normal Event saying so", got)
 	}
 }
 
