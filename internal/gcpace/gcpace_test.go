@@ -10,7 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 )
 
-func TestPercentKeepsTheHeadroomAtLeastHeadroomOrHalfTheLiveHeap(t *testing.T) {
+func TestPercentKeepsTheHeadroomAtLeastHeadroomOrMinPercentOfTheLiveHeap(t *testing.T) {
 	for _, live := range []uint64{0, 1 << 20, 8 << 20, Headroom, Headroom + 1, 40 << 20, 48 << 20, 60 << 20, 2 * Headroom, 70 << 20, 300 << 20, 4 << 30} {
 		p := Percent(live)
 		if p < MinPercent || p > MaxPercent || p%5 != 0 {
@@ -20,9 +20,9 @@ func TestPercentKeepsTheHeadroomAtLeastHeadroomOrHalfTheLiveHeap(t *testing.T) {
 		if live <= Headroom && p != MaxPercent {
 			t.Errorf("live %d MiB: GOGC %d; a small heap keeps Go's default", live>>20, p)
 		}
-		// At least the larger of Headroom and half the heap, and not 5 points more than
-		// needed for it.
-		want := max(uint64(Headroom), live/2)
+		// At least the larger of Headroom and MinPercent of the heap, and not 5 points
+		// more than needed for it.
+		want := max(uint64(Headroom), live*MinPercent/100)
 		if live > Headroom && (headroom+live/20 < want || (p > MinPercent && headroom > want+live/20)) {
 			t.Errorf("live %d MiB: GOGC %d gives a headroom of %d MiB, want about %d", live>>20, p, headroom>>20, want>>20)
 		}
