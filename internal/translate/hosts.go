@@ -146,7 +146,9 @@ func (t *translator) buildHosts() {
 	sort.Strings(names)
 	for _, n := range names {
 		claims := t.hostClaims[n]
-		sort.SliceStable(claims, func(i, j int) bool { return claims[i].routeID < claims[j].routeID })
+		if len(claims) > 1 { // (sort.SliceStable's closure and swapper were 10,000 allocations a build)
+			slices.SortStableFunc(claims, func(a, b hostClaim) int { return strings.Compare(a.routeID, b.routeID) })
+		}
 		h := &snapshot.HostTLS{Name: n, Policy: claims[0].policy}
 		for _, c := range claims {
 			if !c.certOnly {

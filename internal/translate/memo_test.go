@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -668,5 +669,25 @@ func TestMemoIngressTakesOverARedirect(t *testing.T) {
 	}
 	if !redirected {
 		t.Error("Ingress b does not redirect app.example to HTTPS now that a is gone")
+	}
+}
+
+// The memo's index of Services, Secrets and the rest is used again only while it is the
+// index of the memo's basis: a call that did not return (a panic the rebuild loop
+// recovered from) may have left it made of other inputs, and the next call, whose inputs
+// are the basis's, must not read those.
+func TestMemoIndexIsUsedAgainOnlyForItsBasis(t *testing.T) {
+	service := func(name string) *Inputs {
+		return &Inputs{Services: []*corev1.Service{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: name, ResourceVersion: "1"}}}}
+	}
+	m := &Memo{}
+	m.index(service("a"), false)
+	m.indexed = true // as keep leaves it: the basis holds Service a
+	if x := m.index(service("b"), true); x.services[nsName{"web", "a"}] == nil {
+		t.Fatal("the index of the basis was not used again")
+	}
+	m.index(service("b"), false) // a call with Service b, which did not return
+	if x := m.index(service("a"), true); x.services[nsName{"web", "a"}] == nil || x.services[nsName{"web", "b"}] != nil {
+		t.Errorf("after a call that did not return, the index holds %v, want Service a alone", slices.Collect(maps.Keys(x.services)))
 	}
 }

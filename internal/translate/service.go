@@ -117,7 +117,11 @@ func (t *translator) readyEndpoints(ns, svc string, port *corev1.ServicePort) []
 	}
 	out := t.listEndpoints(ns, svc, port)
 	if t.endpoints == nil {
-		t.endpoints = make(map[endpointsKey][]snapshot.Endpoint, len(t.services))
+		hint := len(t.services)
+		if t.memo != nil && t.memo.usable {
+			hint = 0 // the routes of unchanged Services replay: few lists are made
+		}
+		t.endpoints = make(map[endpointsKey][]snapshot.Endpoint, hint)
 	}
 	t.endpoints[key] = out
 	return out

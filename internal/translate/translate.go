@@ -234,30 +234,21 @@ type translator struct {
 	in   *Inputs
 	opts Options
 
-	secrets        map[nsName]*corev1.Secret
-	configMaps     map[nsName]*corev1.ConfigMap
-	services       map[nsName]*corev1.Service
-	slices         map[nsName][]*discoveryv1.EndpointSlice // by namespace + service name
-	endpoints      map[endpointsKey][]snapshot.Endpoint    // readyEndpoints' lists, made once per build
-	tlsOptions     map[nsName]*bhv1.TLSOption
-	transports     map[nsName]*bhv1.ServersTransport
-	transportsT    map[nsName]*bhv1.ServersTransportTCP
-	middlewares    map[nsName]*bhv1.Middleware
-	middlewaresTCP map[nsName]*bhv1.MiddlewareTCP
-	traefikSvcs    map[nsName]*bhv1.TraefikService
-	certCache      map[nsName]certResult
-	caCache        map[caSource]caResult
-	reports        map[Key]*report
-	policies       map[string]*snapshot.Policy        // by ID
-	built          map[string]*snapshot.Transport     // transports by ID
-	builtMW        map[nsName]*snapshot.Middleware    // compiled middlewares
-	mwProblems     map[nsName]finding                 // why a middleware cannot be used
-	builtMWT       map[nsName]*snapshot.TCPMiddleware // compiled TCP middlewares
-	mwtProblems    map[nsName]finding                 // why a TCP middleware cannot be used
-	hostClaims     map[string][]hostClaim             // TLS host name -> routes claiming it
-	reportSlab     []report                           // reports are carved from it, a chunk at a time
-	slotLists      lists[slotEntry]                   // the rule slots' lists start here
-	claimLists     lists[hostClaim]                   // hostClaims' lists start here
+	inputIndex
+	endpoints   map[endpointsKey][]snapshot.Endpoint // readyEndpoints' lists, made once per build
+	certCache   map[nsName]certResult
+	caCache     map[caSource]caResult
+	reports     map[Key]*report
+	policies    map[string]*snapshot.Policy        // by ID
+	built       map[string]*snapshot.Transport     // transports by ID
+	builtMW     map[nsName]*snapshot.Middleware    // compiled middlewares
+	mwProblems  map[nsName]finding                 // why a middleware cannot be used
+	builtMWT    map[nsName]*snapshot.TCPMiddleware // compiled TCP middlewares
+	mwtProblems map[nsName]finding                 // why a TCP middleware cannot be used
+	hostClaims  map[string][]hostClaim             // TLS host name -> routes claiming it
+	reportSlab  []report                           // reports are carved from it, a chunk at a time
+	slotLists   lists[slotEntry]                   // the rule slots' lists start here
+	claimLists  lists[hostClaim]                   // hostClaims' lists start here
 	// removeHTTP and removeTCP are removeHTTPRoute and removeTCPRoute as values, made once:
 	// every route's rule slot entry holds one.
 	removeHTTP, removeTCP func(id string)
@@ -285,27 +276,27 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	// work of the tables left behind).
 	t := &translator{
 		in: in, opts: opts,
-		secrets: make(map[nsName]*corev1.Secret, len(in.Secrets)), configMaps: make(map[nsName]*corev1.ConfigMap, len(in.ConfigMaps)),
-		services: make(map[nsName]*corev1.Service, len(in.Services)), slices: make(map[nsName][]*discoveryv1.EndpointSlice, len(in.Services)),
-		tlsOptions: map[nsName]*bhv1.TLSOption{}, transports: map[nsName]*bhv1.ServersTransport{},
-		transportsT: map[nsName]*bhv1.ServersTransportTCP{}, middlewares: map[nsName]*bhv1.Middleware{},
 		certCache: map[nsName]certResult{}, caCache: map[caSource]caResult{},
 		policies: map[string]*snapshot.Policy{}, built: map[string]*snapshot.Transport{},
 		builtMW: map[nsName]*snapshot.Middleware{}, mwProblems: map[nsName]finding{},
-		middlewaresTCP: map[nsName]*bhv1.MiddlewareTCP{}, builtMWT: map[nsName]*snapshot.TCPMiddleware{},
-		mwtProblems: map[nsName]finding{}, traefikSvcs: map[nsName]*bhv1.TraefikService{},
-		snap: &snapshot.Snapshot{}, hostClaims: make(map[string][]hostClaim, opts.Memo.tlsHosts()),
+		builtMWT: map[nsName]*snapshot.TCPMiddleware{}, mwtProblems: map[nsName]finding{},
+		snap: &snapshot.Snapshot{},
 	}
 	t.removeHTTP, t.removeTCP = t.removeHTTPRoute, t.removeTCPRoute
 	if opts.Memo != nil {
 		t.memo = opts.Memo.use(in, opts)
 		t.opts.Memo = nil
 		t.reports = reuse(&opts.Memo.reports, in.reportHint())
-		t.slotLists = opts.Memo.slotLists
+		t.hostClaims = reuse(&opts.Memo.hostClaims, opts.Memo.hosts)
+		t.slotLists, t.claimLists = opts.Memo.slotLists, opts.Memo.claimLists
+		t.inputIndex = opts.Memo.index(in, t.memo.usable)
 	} else {
 		t.reports = make(map[Key]*report, in.reportHint())
+		t.hostClaims = map[string][]hostClaim{}
+		var x inputIndex
+		x.index(in)
+		t.inputIndex = x
 	}
-	t.index()
 	t.buildPolicies()
 	t.buildTLSStore()
 	t.buildTransports()
@@ -323,6 +314,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	if t.memo != nil {
 		opts.Memo.keep(in, opts)
 		opts.Memo.hosts = len(t.hostClaims)
+		opts.Memo.indexed = true // the index is of the inputs keep made the basis
 	}
 	groups := map[Key]string{}
 	for k, g := range in.APIGroups {
@@ -366,8 +358,11 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		clear(opts.Memo.reports)
 		clear(opts.Memo.slots)
 		clear(opts.Memo.ingressSlots)
-		opts.Memo.slotLists = t.slotLists
-		opts.Memo.slotLists.recycle() // the slots' lists were used only through the maps just emptied
+		clear(opts.Memo.hostClaims)
+		opts.Memo.slotLists, opts.Memo.claimLists = t.slotLists, t.claimLists
+		// The lists were used only through the maps just emptied.
+		opts.Memo.slotLists.recycle()
+		opts.Memo.claimLists.recycle()
 	}
 	return t.snap, statuses
 }
@@ -380,41 +375,65 @@ func (in *Inputs) reportHint() int {
 		len(in.Middlewares) + len(in.ServersTransports) + len(in.TLSOptions) + len(in.TraefikServices)
 }
 
-func (t *translator) index() {
-	for _, s := range t.in.Secrets {
-		t.secrets[nsName{s.Namespace, s.Name}] = s
+// inputIndex is the inputs that routes reference by name, by namespace and name.
+type inputIndex struct {
+	secrets        map[nsName]*corev1.Secret
+	configMaps     map[nsName]*corev1.ConfigMap
+	services       map[nsName]*corev1.Service
+	slices         map[nsName][]*discoveryv1.EndpointSlice // by namespace + service name
+	tlsOptions     map[nsName]*bhv1.TLSOption
+	transports     map[nsName]*bhv1.ServersTransport
+	transportsT    map[nsName]*bhv1.ServersTransportTCP
+	middlewares    map[nsName]*bhv1.Middleware
+	middlewaresTCP map[nsName]*bhv1.MiddlewareTCP
+	traefikSvcs    map[nsName]*bhv1.TraefikService
+	sliceLists     lists[*discoveryv1.EndpointSlice] // slices' lists start here
+}
+
+// index fills x with in's objects; x's maps are emptied first, or made.
+func (x *inputIndex) index(in *Inputs) {
+	reuse(&x.secrets, len(in.Secrets))
+	reuse(&x.configMaps, len(in.ConfigMaps))
+	reuse(&x.services, len(in.Services))
+	reuse(&x.slices, len(in.Services))
+	reuse(&x.tlsOptions, len(in.TLSOptions))
+	reuse(&x.transports, len(in.ServersTransports))
+	reuse(&x.transportsT, len(in.ServersTransportTCPs))
+	reuse(&x.middlewares, len(in.Middlewares))
+	reuse(&x.middlewaresTCP, len(in.MiddlewareTCPs))
+	reuse(&x.traefikSvcs, len(in.TraefikServices))
+	x.sliceLists.recycle() // slices' lists, emptied just above, were their only users
+	for _, s := range in.Secrets {
+		x.secrets[nsName{s.Namespace, s.Name}] = s
 	}
-	for _, c := range t.in.ConfigMaps {
-		t.configMaps[nsName{c.Namespace, c.Name}] = c
+	for _, c := range in.ConfigMaps {
+		x.configMaps[nsName{c.Namespace, c.Name}] = c
 	}
-	for _, s := range t.in.Services {
-		t.services[nsName{s.Namespace, s.Name}] = s
+	for _, s := range in.Services {
+		x.services[nsName{s.Namespace, s.Name}] = s
 	}
-	for _, es := range t.in.EndpointSlices {
-		svc := es.Labels[discoveryv1.LabelServiceName]
-		if svc == "" {
-			continue
+	for _, es := range in.EndpointSlices {
+		if svc := es.Labels[discoveryv1.LabelServiceName]; svc != "" {
+			add(x.slices, nsName{es.Namespace, svc}, es, &x.sliceLists)
 		}
-		k := nsName{es.Namespace, svc}
-		t.slices[k] = append(t.slices[k], es)
 	}
-	for _, o := range t.in.TLSOptions {
-		t.tlsOptions[nsName{o.Namespace, o.Name}] = o
+	for _, o := range in.TLSOptions {
+		x.tlsOptions[nsName{o.Namespace, o.Name}] = o
 	}
-	for _, o := range t.in.ServersTransports {
-		t.transports[nsName{o.Namespace, o.Name}] = o
+	for _, o := range in.ServersTransports {
+		x.transports[nsName{o.Namespace, o.Name}] = o
 	}
-	for _, o := range t.in.ServersTransportTCPs {
-		t.transportsT[nsName{o.Namespace, o.Name}] = o
+	for _, o := range in.ServersTransportTCPs {
+		x.transportsT[nsName{o.Namespace, o.Name}] = o
 	}
-	for _, o := range t.in.Middlewares {
-		t.middlewares[nsName{o.Namespace, o.Name}] = o
+	for _, o := range in.Middlewares {
+		x.middlewares[nsName{o.Namespace, o.Name}] = o
 	}
-	for _, o := range t.in.MiddlewareTCPs {
-		t.middlewaresTCP[nsName{o.Namespace, o.Name}] = o
+	for _, o := range in.MiddlewareTCPs {
+		x.middlewaresTCP[nsName{o.Namespace, o.Name}] = o
 	}
-	for _, o := range t.in.TraefikServices {
-		t.traefikSvcs[nsName{o.Namespace, o.Name}] = o
+	for _, o := range in.TraefikServices {
+		x.traefikSvcs[nsName{o.Namespace, o.Name}] = o
 	}
 }
 
