@@ -67,8 +67,8 @@ type announcement struct {
 
 // said reports whether two announced conditions say the same: the same status, reason and
 // message, or both nothing. Holding the conditions themselves rather than their words
-// joined into one string, and findings in a slice rather than a set, took 3.5 MB off the
-// writer's 7.4 at 10,000 Ingresses.
+// joined into one string, and findings in a slice rather than a set: 10,000 Ingresses of
+// one finding each kept 9.8 MB of announcements that way, 2.6 MB this way.
 func said(a, b *metav1.Condition) bool {
 	if a == nil || b == nil {
 		return a == b
