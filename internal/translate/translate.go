@@ -392,48 +392,29 @@ type inputIndex struct {
 
 // index fills x with in's objects; x's maps are emptied first, or made.
 func (x *inputIndex) index(in *Inputs) {
-	reuse(&x.secrets, len(in.Secrets))
-	reuse(&x.configMaps, len(in.ConfigMaps))
-	reuse(&x.services, len(in.Services))
+	indexByName(&x.secrets, in.Secrets)
+	indexByName(&x.configMaps, in.ConfigMaps)
+	indexByName(&x.services, in.Services)
+	indexByName(&x.tlsOptions, in.TLSOptions)
+	indexByName(&x.transports, in.ServersTransports)
+	indexByName(&x.transportsT, in.ServersTransportTCPs)
+	indexByName(&x.middlewares, in.Middlewares)
+	indexByName(&x.middlewaresTCP, in.MiddlewareTCPs)
+	indexByName(&x.traefikSvcs, in.TraefikServices)
 	reuse(&x.slices, len(in.Services))
-	reuse(&x.tlsOptions, len(in.TLSOptions))
-	reuse(&x.transports, len(in.ServersTransports))
-	reuse(&x.transportsT, len(in.ServersTransportTCPs))
-	reuse(&x.middlewares, len(in.Middlewares))
-	reuse(&x.middlewaresTCP, len(in.MiddlewareTCPs))
-	reuse(&x.traefikSvcs, len(in.TraefikServices))
 	x.sliceLists.recycle() // slices' lists, emptied just above, were their only users
-	for _, s := range in.Secrets {
-		x.secrets[nsName{s.Namespace, s.Name}] = s
-	}
-	for _, c := range in.ConfigMaps {
-		x.configMaps[nsName{c.Namespace, c.Name}] = c
-	}
-	for _, s := range in.Services {
-		x.services[nsName{s.Namespace, s.Name}] = s
-	}
 	for _, es := range in.EndpointSlices {
 		if svc := es.Labels[discoveryv1.LabelServiceName]; svc != "" {
 			add(x.slices, nsName{es.Namespace, svc}, es, &x.sliceLists)
 		}
 	}
-	for _, o := range in.TLSOptions {
-		x.tlsOptions[nsName{o.Namespace, o.Name}] = o
-	}
-	for _, o := range in.ServersTransports {
-		x.transports[nsName{o.Namespace, o.Name}] = o
-	}
-	for _, o := range in.ServersTransportTCPs {
-		x.transportsT[nsName{o.Namespace, o.Name}] = o
-	}
-	for _, o := range in.Middlewares {
-		x.middlewares[nsName{o.Namespace, o.Name}] = o
-	}
-	for _, o := range in.MiddlewareTCPs {
-		x.middlewaresTCP[nsName{o.Namespace, o.Name}] = o
-	}
-	for _, o := range in.TraefikServices {
-		x.traefikSvcs[nsName{o.Namespace, o.Name}] = o
+}
+
+// indexByName fills *m with objs by namespace and name, emptied first (or made).
+func indexByName[T metav1.Object](m *map[nsName]T, objs []T) {
+	reuse(m, len(objs))
+	for _, o := range objs {
+		(*m)[nsName{o.GetNamespace(), o.GetName()}] = o
 	}
 }
 
