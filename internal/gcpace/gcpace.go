@@ -27,7 +27,7 @@ const (
 	// MinPercent is the lowest GOGC set: past Headroom*100/MinPercent live (60 MiB), the
 	// heap grows by 40% of what is live between collections. The cluster at 10,000 routes
 	// (55-63 MB live) gets 40-45: with 50 it held 151-154 MiB, with 35 139-144 MiB for
-	// 5-9 ms more CPU per change (docs/measurements/control-plane-cost.md, thirteenth
+	// 3-9 ms more CPU per change (docs/measurements/control-plane-cost.md, thirteenth
 	// round).
 	MinPercent = 40
 	// Headroom is the growth a live heap is allowed before a collection while GOGC is
