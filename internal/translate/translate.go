@@ -293,9 +293,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	} else {
 		t.reports = make(map[Key]*report, in.reportHint())
 		t.hostClaims = map[string][]hostClaim{}
-		var x inputIndex
-		x.index(in)
-		t.inputIndex = x
+		t.index(in)
 	}
 	t.buildPolicies()
 	t.buildTLSStore()
