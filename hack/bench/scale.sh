@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The control plane at scale: `make bench-scale`.
 #
-# N IngressRoutes (1, 1,000, 10,000: BENCH_SCALE_ROUTES; Ingresses with BENCH_SCALE_KIND=Ingress), each for its own host on the web
+# N IngressRoutes (1, 1,000, 10,000: BENCH_SCALE_ROUTES; Ingresses with BENCH_SCALE_KIND=Ingress,
+# Gateway API HTTPRoutes of one Gateway with BENCH_SCALE_KIND=HTTPRoute), each for its own host on the web
 # entry point, all to one Service without endpoints: a served route answers 503 with
 # "Bridgehead-Error: NoEndpoints", an unknown host 404, so no backend is needed. Two modes
 # (BENCH_SCALE_MODES, both by default):
@@ -28,7 +29,7 @@ set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 COUNTS=${BENCH_SCALE_ROUTES:-1 1000 10000}
-# BENCH_SCALE_KIND: the routes' kind, IngressRoute (the default) or Ingress.
+# BENCH_SCALE_KIND: the routes' kind, IngressRoute (the default), Ingress or HTTPRoute.
 KIND=${BENCH_SCALE_KIND:-IngressRoute}
 KINDS=${KIND}s
 [ "$KIND" != Ingress ] || KINDS=Ingresses
@@ -54,7 +55,7 @@ hack/apt-install.sh curl >/dev/null
 for mode in $MODES; do
 	case $mode in folder | cluster) ;; *) die "BENCH_SCALE_MODES: unknown mode $mode (folder, cluster)" ;; esac
 done
-case $KIND in IngressRoute | Ingress) ;; *) die "BENCH_SCALE_KIND: unknown kind $KIND (IngressRoute, Ingress)" ;; esac
+case $KIND in IngressRoute | Ingress | HTTPRoute) ;; *) die "BENCH_SCALE_KIND: unknown kind $KIND (IngressRoute, Ingress, HTTPRoute)" ;; esac
 [[ $CHANGES =~ ^[1-9][0-9]*$ ]] || die "BENCH_SCALE_CHANGES: $CHANGES is not a positive count of changes"
 WORK=$(mktemp -d /tmp/bridgehead-scale.XXXXXX)
 PIDS=()
@@ -79,6 +80,7 @@ route() {
 	case $KIND in
 	IngressRoute) printf -- '---\napiVersion: gateway.bridgehead.dev/v1alpha1\nkind: IngressRoute\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  entryPoints: [web]\n  routes:\n  - match: Host(`%s.scale.test`)\n    services:\n    - name: backend\n      port: http\n' "$1" "$1" ;;
 	Ingress) printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  ingressClassName: bridgehead\n  rules:\n  - host: %s.scale.test\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: backend\n            port:\n              name: http\n' "$1" "$1" ;;
+	HTTPRoute) printf -- '---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  parentRefs:\n  - name: gw\n  hostnames: [%s.scale.test]\n  rules:\n  - backendRefs:\n    - name: backend\n      port: 80\n' "$1" "$1" ;;
 	esac
 }
 # routes FROM TO: routes rFROM..rTO-1.
@@ -105,6 +107,28 @@ metadata:
   name: bridgehead
 spec:
   controller: bridgehead.dev/ingress-controller'
+# The GatewayClass of Bridgehead and the Gateway the HTTPRoutes attach to: its listener's
+# port 80 is the web entry point, whatever port web listens on.
+[ "$KIND" != HTTPRoute ] || SERVICE+='
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: bridgehead
+spec:
+  controllerName: gateway.bridgehead.dev/gateway-controller
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: gw
+  namespace: scale
+spec:
+  gatewayClassName: bridgehead
+  listeners:
+  - name: http
+    port: 80
+    protocol: HTTP'
 
 served() { curl -s -D - -o /dev/null --max-time 2 -H "Host: $1" "http://127.0.0.1:$WEB_PORT/" | grep -q '^Bridgehead-Error: NoEndpoints'; }
 # cpu_ms PID: the CPU time of the process's threads, in ms. schedstat counts nanoseconds;

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -101,6 +102,10 @@ type gwListener struct {
 	certs                       []*snapshot.Certificate
 	policy                      string
 	attached                    int32
+	// seq is the listener's place in the order listeners are built (gwState.all): the
+	// same listener at every build of the same Gateways, which the memo of HTTPRoutes
+	// records attachments by (memo_httproute.go).
+	seq int
 }
 
 // hostname is the listener's hostname, lower case, "" for any.
@@ -125,6 +130,8 @@ type gwState struct {
 	status       map[Key]*GatewayAPIStatus
 	grants       []*gwv1.ReferenceGrant
 	nsLabels     map[string]labels.Set
+	// all are the listeners in the order they were built (see gwListener.seq).
+	all []*gwListener
 	// routes are the snapshot routes built from Gateway API routes, ranked once all are
 	// known (gatewayapi_httproute.go).
 	ranked []rankedRoute
@@ -144,6 +151,10 @@ func (t *translator) buildGatewayAPI() {
 	for _, ns := range t.in.Namespaces {
 		t.gw.nsLabels[ns.Name] = labels.Set(ns.Labels)
 	}
+	if t.memo != nil {
+		t.gw.ranked = t.memo.memo.ranked // emptied by the last call
+	}
+	t.gw.ranked = slices.Grow(t.gw.ranked, len(t.in.HTTPRoutes)+len(t.in.GRPCRoutes))
 	t.gw.grants = t.in.ReferenceGrants
 	t.buildGatewayClasses()
 	for _, gw := range sortedByAge(t.in.Gateways) {
@@ -268,7 +279,8 @@ func (t *translator) buildGateway(gw *gwv1.Gateway) {
 
 // listener checks one listener: protocol, port, allowed kinds, TLS references.
 func (t *translator) listener(rep *report, gw *gwv1.Gateway, owner snapshot.Ref, l gwv1.Listener, field string) *gwListener {
-	out := &gwListener{gw: gw, owner: owner, l: l, field: field, accepted: true, resolved: true}
+	out := &gwListener{gw: gw, owner: owner, l: l, field: field, accepted: true, resolved: true, seq: len(t.gw.all)}
+	t.gw.all = append(t.gw.all, out)
 	fail := func(reason gwv1.ListenerConditionReason, msg string) {
 		out.accepted, out.acceptedReason, out.acceptedMsg = false, string(reason), msg
 		rep.notReadyf(bhv1.ReasonInvalid, field+": "+msg)

@@ -220,6 +220,7 @@ func (t *translator) applyBackendTLS(r *gwRoute, b *snapshot.Backend, sp *corev1
 	if st == nil || len(st.winners) == 0 {
 		return
 	}
+	t.btlsUses++
 	gateways := routeGateways(r)
 	svc := nsName{b.Service.Namespace, b.Service.Name}
 	for _, g := range gateways {

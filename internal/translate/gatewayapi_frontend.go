@@ -192,9 +192,14 @@ func (t *translator) claimGatewayRouteHosts(r *gwRoute, atts []gwAttachment) {
 			continue
 		}
 		for _, h := range a.hosts {
-			t.hostClaims[h] = append(t.hostClaims[h], hostClaim{rep: r.rep, source: src,
+			c := hostClaim{rep: r.rep, source: src,
 				routeID: r.meta.Namespace + "/" + r.meta.Name + "@" + a.l.owner.Namespace + "/" + a.l.owner.Name + "/" + string(a.l.l.Name),
-				policy:  a.l.policy, cert: listenerCertFor(a.l, h)})
+				policy:  a.l.policy, cert: listenerCertFor(a.l, h)}
+			add(t.hostClaims, h, c, &t.claimLists)
+			if t.hrec != nil {
+				c.rep, c.cert = nil, nil // a build's: the replay sets them again
+				t.hrec.claims = append(t.hrec.claims, gwClaimRecord{name: h, claim: c, listener: a.l.seq})
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -34,11 +35,21 @@ type rankedRoute struct {
 	src      string
 	ruleIdx  int
 	matchIdx int
+	// memo is the record an HTTPRoute's replay took hr from (memo_httproute.go), nil for a
+	// route translated in this build: hr is then also in the snapshots of earlier builds,
+	// and a new priority goes to a copy of it, at routes[idx] of the record and at
+	// snapIdx of this build's snapshot routes.
+	memo         *httpRouteMemo
+	idx, snapIdx int
 }
 
 func (t *translator) buildHTTPRoutes() {
+	t.snap.HTTPRoutes = slices.Grow(t.snap.HTTPRoutes, len(t.in.HTTPRoutes))
 	for _, hr := range sortedByAge(t.in.HTTPRoutes) {
-		t.buildHTTPRoute(hr)
+		if t.replayHTTPRoute(hr) {
+			continue
+		}
+		t.recordHTTPRoute(hr, func() { t.buildHTTPRoute(hr) })
 	}
 }
 
@@ -289,7 +300,16 @@ func (t *translator) rankGatewayRoutes() {
 		}
 		return a.matchIdx < b.matchIdx
 	})
-	for i, r := range rs {
-		r.hr.Priority = gatewayPriorityBase + len(rs) - i
+	for i := range rs {
+		r := &rs[i]
+		p := gatewayPriorityBase + len(rs) - i
+		switch {
+		case r.memo == nil:
+			r.hr.Priority = p
+		case r.hr.Priority != p:
+			moved := *r.hr
+			moved.Priority = p
+			r.hr, r.memo.routes[r.idx], t.snap.HTTPRoutes[r.snapIdx] = &moved, &moved, &moved
+		}
 	}
 }

@@ -72,7 +72,7 @@ func (t *translator) attachRoute(kind string, meta *metav1.ObjectMeta, refs []gw
 			var names []string
 			for _, l := range unserved {
 				names = append(names, string(l.l.Name))
-				l.attached++
+				t.attach(l)
 			}
 			note := fmt.Sprintf("not served on listener %s of %s: its references do not resolve (see its ResolvedRefs condition)", strings.Join(names, ", "), parent)
 			if len(atts) == 0 {
@@ -83,13 +83,21 @@ func (t *translator) attachRoute(kind string, meta *metav1.ObjectMeta, refs []gw
 			r.rep.notReadyf(bhv1.ReasonInvalidRef, field+": "+note)
 		}
 		for _, a := range atts {
-			a.l.attached++
+			t.attach(a.l)
 		}
 		ps.Conditions = []metav1.Condition{cond}
 		r.parents = append(r.parents, ps)
 		r.attached = append(r.attached, atts)
 	}
 	return r
+}
+
+// attach counts a route on a listener (its status's attachedRoutes).
+func (t *translator) attach(l *gwListener) {
+	l.attached++
+	if t.hrec != nil {
+		t.hrec.attached = append(t.hrec.attached, l.seq)
+	}
 }
 
 // listeners are the listeners the route is attached to through any parentRef, each once

@@ -8,15 +8,17 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
-// Memo carries the translation of IngressRoutes and Ingresses (memo_ingress.go) from one
-// Translate call to the next, so that a change to one route of 10,000 does not translate
-// the other 9,999 again (that was most of a rebuild's CPU at that scale). Gateway API
-// routes are not remembered: their translation reads their Gateways' listeners and
-// writes the Gateways' statuses.
+// Memo carries the translation of IngressRoutes, Ingresses (memo_ingress.go) and
+// HTTPRoutes (memo_httproute.go) from one Translate call to the next, so that a change to
+// one route of 10,000 does not translate the other 9,999 again (that was most of a
+// rebuild's CPU at that scale). The other Gateway API routes (GRPCRoutes, TLSRoutes,
+// TCPRoutes) are translated at every call.
 //
 // What an IngressRoute's translation reads besides the route itself is the rest of the
 // inputs: Services and their EndpointSlices, Secrets, TLSOptions, ServersTransports,
@@ -44,12 +46,15 @@ type Memo struct {
 	// three strings (the Key look-ups were a fifth of replaying 10,000 routes).
 	routeOf   map[*bhv1.IngressRoute]*routeMemo
 	ingressOf map[*networkingv1.Ingress]*ingressMemo
-	// usedRoutes and usedIngresses count the keys whose record this call replayed or
-	// made: when they are all, keep has nothing to sweep (a sweep over 10,000 records was
-	// 2 ms of a rebuild).
-	usedRoutes, usedIngresses int
-	calls                     uint64 // Translate calls made with the memo
-	hosts                     int    // the TLS hosts the last call claimed: the next call's host claims map is sized for as many
+	// httpRoutes and httpRouteOf are the same for HTTPRoutes (memo_httproute.go).
+	httpRoutes  map[Key]*httpRouteMemo
+	httpRouteOf map[*gwv1.HTTPRoute]*httpRouteMemo
+	// usedRoutes, usedIngresses and usedHTTPRoutes count the keys whose record this call
+	// replayed or made: when they are all, keep has nothing to sweep (a sweep over 10,000
+	// records was 2 ms of a rebuild).
+	usedRoutes, usedIngresses, usedHTTPRoutes int
+	calls                                     uint64 // Translate calls made with the memo
+	hosts                                     int    // the TLS hosts the last call claimed: the next call's host claims map is sized for as many
 	// reports and the rule slots (of IngressRoutes, of Ingresses) are the largest maps of a
 	// call, emptied when it returns and used again by the next: made afresh, at 10,000
 	// routes, initialising them was about 8 ms of a cluster rebuild.
@@ -60,6 +65,9 @@ type Memo struct {
 	// next call: made afresh, they were 0.5 MB of every call's garbage at 10,000 routes.
 	// hostClaims and claimLists are the same for the TLS hosts' claims (1.8 MB a call at
 	// 10,000 TLS routes).
+	// ranked is the Gateway API routes' ranking list (gwState.ranked), emptied, for the
+	// next call: made afresh it was 3 MB of garbage a call at 10,000 HTTPRoutes.
+	ranked     []rankedRoute
 	slotLists  lists[slotEntry]
 	hostClaims map[string][]hostClaim
 	claimLists lists[hostClaim]
@@ -154,7 +162,7 @@ type memoUse struct {
 // use starts a Translate call with the memo.
 func (m *Memo) use(in *Inputs, opts Options) *memoUse {
 	m.calls++
-	m.usedRoutes, m.usedIngresses = 0, 0
+	m.usedRoutes, m.usedIngresses, m.usedHTTPRoutes = 0, 0, 0
 	if m.routes == nil {
 		m.routes = make(map[Key]*routeMemo, len(in.IngressRoutes))
 	}
@@ -166,6 +174,12 @@ func (m *Memo) use(in *Inputs, opts Options) *memoUse {
 	}
 	if m.ingressOf == nil {
 		m.ingressOf = make(map[*networkingv1.Ingress]*ingressMemo, len(in.Ingresses))
+	}
+	if m.httpRoutes == nil {
+		m.httpRoutes = make(map[Key]*httpRouteMemo, len(in.HTTPRoutes))
+	}
+	if m.httpRouteOf == nil {
+		m.httpRouteOf = make(map[*gwv1.HTTPRoute]*httpRouteMemo, len(in.HTTPRoutes))
 	}
 	return &memoUse{memo: m, usable: m.unchangedBasis(in, opts)}
 }
@@ -194,18 +208,27 @@ func (m *Memo) keep(in *Inputs, opts Options) {
 			return r.call != m.calls || r.obj != metav1.Object(o)
 		})
 	}
+	if len(m.httpRoutes) != m.usedHTTPRoutes {
+		maps.DeleteFunc(m.httpRoutes, func(_ Key, r *httpRouteMemo) bool { return r.call != m.calls })
+	}
+	if len(m.httpRouteOf) != m.usedHTTPRoutes {
+		maps.DeleteFunc(m.httpRouteOf, func(o *gwv1.HTTPRoute, r *httpRouteMemo) bool {
+			return r.call != m.calls || r.obj != metav1.Object(o)
+		})
+	}
 }
 
-// unchangedBasis reports whether everything an IngressRoute's or an Ingress's translation
-// reads besides the route itself is as it was in the last call. Neither kind reads the
-// other (IngressRoutes are translated first); what an Ingress reads of the other Ingresses
-// is checked by replayIngress.
+// unchangedBasis reports whether everything an IngressRoute's, an Ingress's or an
+// HTTPRoute's translation reads besides the route itself is as it was in the last call.
+// None of the three reads the others (IngressRoutes are translated first, HTTPRoutes
+// last, and an HTTPRoute reads only the Gateways' listeners); what an Ingress reads of the
+// other Ingresses is checked by replayIngress.
 func (m *Memo) unchangedBasis(in *Inputs, opts Options) bool {
 	if m.basis == nil || !sameOptions(m.opts, opts) {
 		return false
 	}
 	for _, k := range Kinds {
-		if n := k.Name(); n != KindIngressRoute && n != KindIngress && !k.sameVersions(m.basis, in) {
+		if n := k.Name(); n != KindIngressRoute && n != KindIngress && n != KindHTTPRoute && !k.sameVersions(m.basis, in) {
 			return false
 		}
 	}

@@ -51,13 +51,14 @@ type redirectRecord struct {
 
 // sideEffects counts what a translation may add besides what an ingressMemo records.
 type sideEffects struct {
-	policies, transports, tcpRoutes, udpRoutes, middlewares, middlewaresTCP, reports int
+	policies, transports, tcpRoutes, udpRoutes, middlewares, middlewaresTCP, reports, btlsUses int
 }
 
 func (t *translator) sideEffects() sideEffects {
 	return sideEffects{
 		policies: len(t.policies), transports: len(t.built), tcpRoutes: len(t.snap.TCPRoutes), udpRoutes: len(t.snap.UDPRoutes),
 		middlewares: len(t.builtMW) + len(t.mwProblems), middlewaresTCP: len(t.builtMWT) + len(t.mwtProblems), reports: len(t.reports),
+		btlsUses: t.btlsUses,
 	}
 }
 

@@ -252,11 +252,15 @@ type translator struct {
 	// removeHTTP and removeTCP are removeHTTPRoute and removeTCPRoute as values, made once:
 	// every route's rule slot entry holds one.
 	removeHTTP, removeTCP func(id string)
-	memo                  *memoUse     // nil without Options.Memo (memo.go)
-	rec                   *routeMemo   // the IngressRoute or Ingress being recorded for the memo, or nil
-	irec                  *ingressMemo // the Ingress being recorded, or nil
-	gw                    *gwState     // the Gateway API part (gatewayapi.go)
-	snap                  *snapshot.Snapshot
+	memo                  *memoUse       // nil without Options.Memo (memo.go)
+	rec                   *routeMemo     // the route being recorded for the memo, or nil
+	irec                  *ingressMemo   // the Ingress being recorded, or nil
+	hrec                  *httpRouteMemo // the HTTPRoute being recorded, or nil (memo_httproute.go)
+	// btlsUses counts the backends a BackendTLSPolicy's state was consulted and written
+	// for: a translation that did so is not recorded (memo_httproute.go).
+	btlsUses int
+	gw       *gwState // the Gateway API part (gatewayapi.go)
+	snap     *snapshot.Snapshot
 }
 
 type nsName struct{ namespace, name string }
@@ -357,6 +361,8 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		clear(opts.Memo.slots)
 		clear(opts.Memo.ingressSlots)
 		clear(opts.Memo.hostClaims)
+		clear(t.gw.ranked[:cap(t.gw.ranked)]) // beyond its length too: a conflict's removal shortened it
+		opts.Memo.ranked = t.gw.ranked[:0]
 		opts.Memo.slotLists, opts.Memo.claimLists = t.slotLists, t.claimLists
 		// The lists were used only through the maps just emptied.
 		opts.Memo.slotLists.recycle()
