@@ -1,10 +1,10 @@
 package translate
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -272,33 +272,38 @@ func (t *translator) rankGatewayRoutes() {
 		}
 		return 2, len(h)
 	}
-	sort.SliceStable(rs, func(i, j int) bool {
-		a, b := rs[i], rs[j]
+	slices.SortStableFunc(rs, func(a, b rankedRoute) int {
 		ah, al := hostRank(a.host)
 		bh, bl := hostRank(b.host)
 		switch {
 		case ah != bh:
-			return ah > bh
+			return cmp.Compare(bh, ah)
 		case al != bl:
-			return al > bl
+			return cmp.Compare(bl, al)
 		case a.pathRank != b.pathRank:
-			return a.pathRank > b.pathRank
+			return cmp.Compare(b.pathRank, a.pathRank)
 		case a.pathLen != b.pathLen:
-			return a.pathLen > b.pathLen
+			return cmp.Compare(b.pathLen, a.pathLen)
 		case a.method != b.method:
-			return a.method
+			if a.method {
+				return -1
+			}
+			return 1
 		case a.headers != b.headers:
-			return a.headers > b.headers
+			return cmp.Compare(b.headers, a.headers)
 		case a.queries != b.queries:
-			return a.queries > b.queries
+			return cmp.Compare(b.queries, a.queries)
 		case !a.created.Equal(&b.created):
-			return a.created.Before(&b.created)
+			if a.created.Before(&b.created) {
+				return -1
+			}
+			return 1
 		case a.src != b.src:
-			return a.src < b.src
+			return strings.Compare(a.src, b.src)
 		case a.ruleIdx != b.ruleIdx:
-			return a.ruleIdx < b.ruleIdx
+			return cmp.Compare(a.ruleIdx, b.ruleIdx)
 		}
-		return a.matchIdx < b.matchIdx
+		return cmp.Compare(a.matchIdx, b.matchIdx)
 	})
 	for i := range rs {
 		r := &rs[i]

@@ -67,7 +67,10 @@ type Memo struct {
 	// 10,000 TLS routes).
 	// ranked is the Gateway API routes' ranking list (gwState.ranked), emptied, for the
 	// next call: made afresh it was 3 MB of garbage a call at 10,000 HTTPRoutes.
-	ranked     []rankedRoute
+	ranked []rankedRoute
+	// gwStatus is the Gateway API statuses' map (gwState.status), emptied, for the next
+	// call.
+	gwStatus   map[Key]*GatewayAPIStatus
 	slotLists  lists[slotEntry]
 	hostClaims map[string][]hostClaim
 	claimLists lists[hostClaim]
