@@ -36,9 +36,9 @@ type rankedRoute struct {
 	ruleIdx  int
 	matchIdx int
 	// memo is the record an HTTPRoute's replay took hr from (memo_httproute.go), nil for a
-	// route translated in this build: hr is then also in the snapshots of earlier builds,
-	// and a new priority goes to a copy of it, at routes[idx] of the record and at
-	// snapIdx of this build's snapshot routes.
+	// route translated in this build. A replayed hr is also in the snapshots of earlier
+	// builds: a new priority goes to a copy of it, put at routes[idx] of the record and
+	// at snapIdx of this build's snapshot routes.
 	memo         *httpRouteMemo
 	idx, snapIdx int
 }
