@@ -172,3 +172,48 @@ func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTranslateMixedOneChanged is a cluster halfway through a migration to the Gateway
+// API: n IngressRoutes (scaleInputs) beside n HTTPRoutes of their own hosts, one Gateway
+// for those, and one HTTPRoute changed per build, with the memo.
+func BenchmarkTranslateMixedOneChanged(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			in := scaleInputs(b, n)
+			for i := range n {
+				host := fmt.Sprintf("gw-%05d.example.com", i)
+				in.HTTPRoutes = append(in.HTTPRoutes, &gwv1.HTTPRoute{
+					ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: fmt.Sprintf("gw-%05d", i), Generation: 1},
+					Spec: gwv1.HTTPRouteSpec{
+						CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
+						Hostnames:       []gwv1.Hostname{gwv1.Hostname(host)},
+						Rules: []gwv1.HTTPRouteRule{{BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{
+							Name: gwv1.ObjectName(in.Services[i].Name), Port: ptr.To[gwv1.PortNumber](443)}}}}}},
+					},
+				})
+			}
+			in.GatewayClasses = []*gwv1.GatewayClass{{ObjectMeta: metav1.ObjectMeta{Name: "bh", Generation: 1}, Spec: gwv1.GatewayClassSpec{ControllerName: GatewayController}}}
+			in.Gateways = []*gwv1.Gateway{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "gw", Generation: 1},
+				Spec: gwv1.GatewaySpec{GatewayClassName: "bh", Listeners: []gwv1.Listener{{Name: "https", Port: 443, Protocol: gwv1.HTTPSProtocolType,
+					Hostname: ptr.To[gwv1.Hostname]("*.example.com"),
+					TLS:      &gwv1.ListenerTLSConfig{CertificateRefs: []gwv1.SecretObjectReference{{Name: "wildcard"}}}}}}}}
+			in.Visit(func(_ Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
+			opts := DefaultOptions()
+			opts.Now = goldenNow
+			opts.Memo = &Memo{}
+			Translate(in, opts)
+			b.ReportAllocs()
+			version := 1
+			for b.Loop() {
+				version++
+				i := version % n
+				changed := in.HTTPRoutes[i].DeepCopy()
+				changed.ResourceVersion, changed.Generation = fmt.Sprint(version), int64(version)
+				in.HTTPRoutes[i] = changed
+				if snap, _ := Translate(in, opts); len(snap.HTTPRoutes) != 2*n {
+					b.Fatalf("got %d routes, want %d", len(snap.HTTPRoutes), 2*n)
+				}
+			}
+		})
+	}
+}

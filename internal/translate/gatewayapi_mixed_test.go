@@ -1,12 +1,17 @@
 package translate
 
 import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
@@ -77,4 +82,100 @@ func TestMixedWorldsOtherEntryPointIsNotReported(t *testing.T) {
 	if w := st[Key{Kind: KindIngressRoute, Namespace: "web", Name: "secure"}].Warnings; len(w) != 0 {
 		t.Errorf("warnings = %+v, want none: the HTTPRoute is on web only", w)
 	}
+}
+
+// reportMixedWorlds probes each legacy host against the HTTPRoutes that can serve it (its
+// own name, a wildcard of a parent domain, any host). Over random mixes of both worlds it
+// warns exactly as probing every HTTPRoute in priority order does.
+func TestMixedWorldsFindsWhatProbingEveryPairFinds(t *testing.T) {
+	gwHosts := [][]gwv1.Hostname{nil, {"a.example.com"}, {"*.example.com"}, {"b.x.example.com"}, {"*.x.example.com", "c.other.org"}}
+	legacyHosts := []string{"a.example.com", "b.x.example.com", "c.other.org", "A.Example.com", "d.example.com"}
+	paths := []string{"/", "/api", "/api/v1", "/static"}
+	warned := 0
+	for seed := range 40 {
+		r := rand.New(rand.NewPCG(uint64(seed), 3))
+		var routes []*gwv1.HTTPRoute
+		for i := range 1 + r.IntN(6) {
+			routes = append(routes, testHTTPRoute(fmt.Sprintf("gw%d", i), time.Duration(r.IntN(5))*time.Hour,
+				gwHosts[r.IntN(len(gwHosts))], prefix(paths[r.IntN(len(paths))])))
+		}
+		in := gwTestInputs("", routes...)
+		if r.IntN(2) == 0 {
+			in.Gateways[0].Spec.Listeners = append(in.Gateways[0].Spec.Listeners,
+				gwv1.Listener{Name: "wild", Port: 80, Protocol: gwv1.HTTPProtocolType, Hostname: ptr.To[gwv1.Hostname]("*.example.com")})
+			in.Gateways[0].Spec.Listeners[0].Hostname = ptr.To[gwv1.Hostname]("c.other.org")
+		}
+		var legacy []bhv1.Route
+		for range 1 + r.IntN(6) {
+			m := fmt.Sprintf("Host(`%s`)", legacyHosts[r.IntN(len(legacyHosts))])
+			if p := paths[r.IntN(len(paths))]; p != "/" {
+				m += fmt.Sprintf(" && PathPrefix(`%s`)", p)
+			}
+			legacy = append(legacy, bhv1.Route{Match: m, Services: []bhv1.Service{{Name: "app", Port: "80"}}})
+		}
+		in.IngressRoutes = []*bhv1.IngressRoute{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "legacy", Generation: 1},
+			Spec: bhv1.IngressRouteSpec{EntryPoints: []string{"web"}, Routes: legacy}}}
+		ing := testIngress("old", "bridgehead", path(paths[r.IntN(len(paths))], networkingv1.PathTypePrefix))
+		ing.Spec.Rules[0].Host = []string{"*.example.com", "a.example.com", "e.x.example.com"}[r.IntN(3)]
+		in.Ingresses = []*networkingv1.Ingress{ing}
+		in.IngressClasses = []*networkingv1.IngressClass{ingressClass("bridgehead", IngressController)}
+		snap, st := Translate(in, DefaultOptions())
+
+		// Every pair, the HTTPRoutes' snapshot routes in priority order.
+		var gws []*compiledRoute
+		for _, hr := range snap.HTTPRoutes {
+			if c := compileRoute(hr); c != nil && hr.Source.Kind == KindHTTPRoute {
+				gws = append(gws, c)
+			}
+		}
+		slices.SortStableFunc(gws, func(a, b *compiledRoute) int { return cmp.Compare(b.r.Priority, a.r.Priority) })
+		want := map[Key][]string{}
+		for _, hr := range snap.HTTPRoutes {
+			if !isLegacyRoot(hr) {
+				continue
+			}
+			l := compileRoute(hr)
+			hosts, _ := l.rule.Hosts()
+			key := Key{Kind: hr.Source.Kind, Namespace: hr.Source.Namespace, Name: hr.Source.Name}
+			for _, h := range hosts {
+				probe := h
+				if strings.HasPrefix(h, "*.") {
+					probe = "any" + h[1:]
+				}
+				reported := map[string]bool{}
+				for _, g := range gws {
+					name := g.r.Source.Namespace + "/" + g.r.Source.Name
+					if !sameEntryPoint(hr, g.r) || reported[name] {
+						continue
+					}
+					if p, ok := overlap(l, g, probe); ok {
+						reported[name] = true
+						want[key] = append(want[key], fmt.Sprintf("%s: requests for %s%s on entry point %s are served by HTTPRoute %s ",
+							legacyField(hr), h, p, g.r.EntryPoints[0], name))
+					}
+				}
+			}
+		}
+		for _, key := range []Key{{Kind: KindIngressRoute, Namespace: "web", Name: "legacy"}, {Kind: KindIngress, Namespace: "web", Name: "old"}} {
+			var got []string
+			for _, w := range st[key].Warnings {
+				for _, line := range strings.Split(w.Message, "; ") {
+					if head, _, ok := strings.Cut(line, "(Gateway API routes rank above"); ok {
+						got = append(got, head)
+					}
+				}
+			}
+			// The status lists its warnings in an order of its own.
+			slices.Sort(got)
+			slices.Sort(want[key])
+			if !slices.Equal(got, want[key]) {
+				t.Fatalf("seed %d, %v: the warnings of an HTTPRoute taking requests differ from probing every pair:\ngot  %q\nwant %q", seed, key, got, want[key])
+			}
+			warned += len(got)
+		}
+	}
+	if warned < 20 {
+		t.Errorf("only %d warnings over every seed: the test hardly exercises the probes", warned)
+	}
+	t.Logf("warnings compared: %d", warned)
 }
