@@ -93,10 +93,17 @@ func BenchmarkTranslate10kOneChanged(b *testing.B) {
 
 // BenchmarkTranslate10kOthersOneChanged is BenchmarkTranslate10kOneChanged for the two
 // other route kinds a cluster of 10,000 routes is made of: Ingresses (ingress-nginx
-// users) and Gateway API HTTPRoutes, each for its own host and Service, TLS at the edge.
+// users) and Gateway API HTTPRoutes, each for its own host and Service, TLS at the edge;
+// and the HTTPRoutes beside one GRPCRoute on their listener (the two kinds' conflicts are
+// checked at every build, and no HTTPRoute is remembered, memo_httproute.go).
 func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
-	for _, kind := range []string{KindIngress, KindHTTPRoute} {
-		b.Run(kind, func(b *testing.B) {
+	const besideGRPC = "HTTPRouteBesideAGRPCRoute"
+	for _, name := range []string{KindIngress, KindHTTPRoute, besideGRPC} {
+		b.Run(name, func(b *testing.B) {
+			kind := name
+			if name == besideGRPC {
+				kind = KindHTTPRoute
+			}
 			in := scaleInputs(b, 10000)
 			routes := in.IngressRoutes
 			in.IngressRoutes = nil
@@ -138,6 +145,13 @@ func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
 						Hostname:      ptr.To[gwv1.Hostname]("*.example.com"),
 						AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: ptr.To(gwv1.NamespacesFromSame)}},
 						TLS:           &gwv1.ListenerTLSConfig{CertificateRefs: []gwv1.SecretObjectReference{{Name: "wildcard"}}}}}}}}
+			}
+			if name == besideGRPC {
+				in.GRPCRoutes = []*gwv1.GRPCRoute{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "grpc", Generation: 1},
+					Spec: gwv1.GRPCRouteSpec{CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
+						Hostnames: []gwv1.Hostname{"grpc.example.com"},
+						Rules: []gwv1.GRPCRouteRule{{BackendRefs: []gwv1.GRPCBackendRef{{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{
+							Name: gwv1.ObjectName(in.Services[0].Name), Port: ptr.To[gwv1.PortNumber](443)}}}}}}}}}
 			}
 			in.Visit(func(_ Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
 			opts := DefaultOptions()

@@ -75,16 +75,28 @@ func (t *translator) resolveHTTPGRPCConflicts() {
 		kind, obj string
 		hosts     []string
 	}
-	claims := map[*gwListener][]claim{}
+	// The claims on each listener, by kind: a route is checked against the other kind's
+	// only (10,000 HTTPRoutes beside one GRPCRoute on a listener walked 50 million claims
+	// of their own kind at every build).
+	type onListener struct {
+		l    *gwListener
+		kind string
+	}
+	claims := map[onListener][]claim{}
 	for _, r := range routes {
 		obj := r.kind + " " + r.meta.Namespace + "/" + r.meta.Name
+		other := KindGRPCRoute
+		if r.kind == KindGRPCRoute {
+			other = KindHTTPRoute
+		}
 		for p, atts := range r.parents {
 			var winner *claim
 			var on *gwListener
 			for _, a := range atts {
-				for i, c := range claims[a.l] {
-					if c.kind != r.kind && hostsIntersect(c.hosts, a.hosts) {
-						winner, on = &claims[a.l][i], a.l
+				theirs := claims[onListener{a.l, other}]
+				for i, c := range theirs {
+					if hostsIntersect(c.hosts, a.hosts) {
+						winner, on = &theirs[i], a.l
 						break
 					}
 				}
@@ -94,7 +106,8 @@ func (t *translator) resolveHTTPGRPCConflicts() {
 			}
 			if winner == nil {
 				for _, a := range atts {
-					claims[a.l] = append(claims[a.l], claim{kind: r.kind, obj: obj, hosts: a.hosts})
+					k := onListener{a.l, r.kind}
+					claims[k] = append(claims[k], claim{kind: r.kind, obj: obj, hosts: a.hosts})
 				}
 				continue
 			}
