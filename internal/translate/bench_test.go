@@ -12,6 +12,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
 // scaleInputs builds n IngressRoutes, each with its own https Service and EndpointSlice,
@@ -67,16 +68,23 @@ func benchmarkTranslate(b *testing.B, n int) {
 func BenchmarkTranslate1k(b *testing.B)  { benchmarkTranslate(b, 1000) }
 func BenchmarkTranslate10k(b *testing.B) { benchmarkTranslate(b, 10000) }
 
+// warmMemo gives every input a resourceVersion and translates them once with a new memo,
+// as the rebuild before a benchmark's does; the options it returns carry that memo.
+func warmMemo(in *Inputs) (Options, *snapshot.Snapshot) {
+	in.Visit(func(_ Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
+	opts := DefaultOptions()
+	opts.Now = goldenNow
+	opts.Memo = &Memo{}
+	snap, _ := Translate(in, opts)
+	return opts, snap
+}
+
 // BenchmarkTranslate10kOneChanged is a rebuild after one IngressRoute of 10,000 changed,
 // with the memo of the rebuild before (as lastgood's Keeper passes it): the other 9,999
 // are replayed.
 func BenchmarkTranslate10kOneChanged(b *testing.B) {
 	in := scaleInputs(b, 10000)
-	in.Visit(func(_ Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
-	opts := DefaultOptions()
-	opts.Now = goldenNow
-	opts.Memo = &Memo{}
-	Translate(in, opts)
+	opts, _ := warmMemo(in)
 	b.ReportAllocs()
 	version := 1
 	for b.Loop() {
@@ -153,12 +161,8 @@ func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
 						Rules: []gwv1.GRPCRouteRule{{BackendRefs: []gwv1.GRPCBackendRef{{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{
 							Name: gwv1.ObjectName(in.Services[0].Name), Port: ptr.To[gwv1.PortNumber](443)}}}}}}}}}
 			}
-			in.Visit(func(_ Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
-			opts := DefaultOptions()
-			opts.Now = goldenNow
-			opts.Memo = &Memo{}
 			// An Ingress with TLS is served on both entry points: two routes each.
-			snap, _ := Translate(in, opts)
+			opts, snap := warmMemo(in)
 			want := len(snap.HTTPRoutes)
 			if want < 10000 {
 				b.Fatalf("got %d routes", want)
@@ -211,11 +215,7 @@ func BenchmarkTranslateMixedOneChanged(b *testing.B) {
 				Spec: gwv1.GatewaySpec{GatewayClassName: "bh", Listeners: []gwv1.Listener{{Name: "https", Port: 443, Protocol: gwv1.HTTPSProtocolType,
 					Hostname: ptr.To[gwv1.Hostname]("*.example.com"),
 					TLS:      &gwv1.ListenerTLSConfig{CertificateRefs: []gwv1.SecretObjectReference{{Name: "wildcard"}}}}}}}}
-			in.Visit(func(_ Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
-			opts := DefaultOptions()
-			opts.Now = goldenNow
-			opts.Memo = &Memo{}
-			Translate(in, opts)
+			opts, _ := warmMemo(in)
 			b.ReportAllocs()
 			version := 1
 			for b.Loop() {
