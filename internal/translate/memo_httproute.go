@@ -26,7 +26,8 @@ import (
 //
 // A replayed route is the very snapshot route of the build before, also in that build's
 // snapshot: the proxy keeps what it compiled of it. When the ranking gives it another
-// priority (routes were added or removed above it), the new priority goes to a copy.
+// priority (the numbers count up from the lowest-ranked route, so routes were added or
+// removed below it), the new priority goes to a copy.
 
 // httpRouteMemo is what translating one HTTPRoute did. Its routeMemo holds the report, the
 // routes, the status and the certificate dates; its own slots and claims stay empty.
@@ -64,11 +65,7 @@ func (t *translator) httpRoutesMemoizable(key Key) bool {
 // httpRouteMemo holds, remembers it.
 func (t *translator) recordHTTPRoute(route *gwv1.HTTPRoute, build func()) {
 	key := Key{Kind: KindHTTPRoute, Namespace: route.Namespace, Name: route.Name}
-	if t.memo == nil {
-		build()
-		return
-	}
-	if !t.httpRoutesMemoizable(key) {
+	if t.memo == nil || !t.httpRoutesMemoizable(key) {
 		build()
 		return
 	}

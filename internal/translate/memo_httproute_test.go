@@ -113,15 +113,15 @@ func memoGatewayInputs(t *testing.T) *Inputs {
 	return in
 }
 
+// memoBackendCA is the BackendTLSPolicy's CA, made once: a key per build of the inputs
+// was most of the test's time.
+var memoBackendCA = sync.OnceValue(func() string { return string(pki.MustCA("backend CA").PEM) })
+
 // mutateGatewayAPI changes in the way a cluster changes between two builds: mostly one
 // HTTPRoute (edited, moved in time, copied to a new address, removed, added, replaced by
 // its last good version), sometimes what HTTPRoutes read (a Service's endpoints, a
 // Gateway's listener, a ReferenceGrant, a namespace's labels), or a GRPCRoute or an
 // IngressRoute next to them.
-// memoBackendCA is the BackendTLSPolicy's CA, made once: a key per build of the inputs
-// was most of the test's time.
-var memoBackendCA = sync.OnceValue(func() string { return string(pki.MustCA("backend CA").PEM) })
-
 func mutateGatewayAPI(r *rand.Rand, in *Inputs, version func(metav1.Object)) string {
 	if len(in.HTTPRoutes) == 0 {
 		return "nothing (no HTTPRoute)"
