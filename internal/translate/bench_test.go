@@ -105,11 +105,11 @@ func BenchmarkTranslate10kOneChanged(b *testing.B) {
 // and the HTTPRoutes beside one GRPCRoute on their listener (the two kinds' conflicts are
 // checked at every build, and no HTTPRoute is remembered, memo_httproute.go).
 func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
-	const besideGRPC = "HTTPRouteBesideAGRPCRoute"
-	for _, name := range []string{KindIngress, KindHTTPRoute, besideGRPC} {
+	const besideGRPC, verified = "HTTPRouteBesideAGRPCRoute", "HTTPRouteToBackendTLS"
+	for _, name := range []string{KindIngress, KindHTTPRoute, besideGRPC, verified} {
 		b.Run(name, func(b *testing.B) {
 			kind := name
-			if name == besideGRPC {
+			if name == besideGRPC || name == verified {
 				kind = KindHTTPRoute
 			}
 			in := scaleInputs(b, 10000)
@@ -154,6 +154,21 @@ func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
 						AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: ptr.To(gwv1.NamespacesFromSame)}},
 						TLS:           &gwv1.ListenerTLSConfig{CertificateRefs: []gwv1.SecretObjectReference{{Name: "wildcard"}}}}}}}}
 			}
+			if name == verified {
+				// End-to-end TLS on the Gateway API: a BackendTLSPolicy per Service, and the
+				// Gateway's client certificate for the backends that ask for one.
+				for _, svc := range in.Services {
+					in.BackendTLSPolicies = append(in.BackendTLSPolicies, &gwv1.BackendTLSPolicy{
+						ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: svc.Name, Generation: 1},
+						Spec: gwv1.BackendTLSPolicySpec{
+							TargetRefs: []gwv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{Kind: "Service", Name: gwv1.ObjectName(svc.Name)}}},
+							Validation: gwv1.BackendTLSPolicyValidation{Hostname: gwv1.PreciseHostname(svc.Name + ".web.svc"),
+								CACertificateRefs: []gwv1.LocalObjectReference{{Kind: KindSecret, Name: "backend-ca"}}},
+						},
+					})
+				}
+				in.Gateways[0].Spec.TLS = &gwv1.GatewayTLSConfig{Backend: &gwv1.GatewayBackendTLS{ClientCertificateRef: &gwv1.SecretObjectReference{Name: "wildcard"}}}
+			}
 			if name == besideGRPC {
 				in.GRPCRoutes = []*gwv1.GRPCRoute{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "grpc", Generation: 1},
 					Spec: gwv1.GRPCRouteSpec{CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
@@ -166,6 +181,9 @@ func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
 			want := len(snap.HTTPRoutes)
 			if want < 10000 {
 				b.Fatalf("got %d routes", want)
+			}
+			if be := snap.HTTPRoutes[0].Backends[0]; name == verified && (be.Scheme != "https" || be.Transport != "BackendTLSPolicy/web/"+be.Service.Name+"@web/gw") {
+				b.Fatalf("the backend is not verified with the policy and the client certificate: %s %s", be.Scheme, be.Transport)
 			}
 			b.ReportAllocs()
 			version := 1

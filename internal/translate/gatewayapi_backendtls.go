@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,6 +36,7 @@ type btlsPolicy struct {
 	tr                          *snapshot.Transport // sealed; nil when conflicted
 	// gateways the policy is used through (its ancestors), in order of first use.
 	gateways []nsName
+	memo     *btlsPolicyMemo // its record when there is a memo (memo_btls.go)
 }
 
 func (bp *btlsPolicy) obj() string {
@@ -47,9 +49,18 @@ type btlsState struct {
 	winners  map[btlsTarget]*btlsPolicy
 	// clientCerts are the Gateways' backend client certificates, resolved once.
 	clientCerts map[nsName]*gwClientCert
-	// serviceGateways are the Gateways each targeted Service is used through, whatever
-	// policy applies: the ancestors a Conflicted policy reports through.
+	// serviceGateways are the Gateways each Service a Conflicted policy targets is used
+	// through, whatever policy applies: the ancestors a Conflicted policy reports through.
+	// contested are those Services.
 	serviceGateways map[nsName][]nsName
+	contested       map[nsName]bool
+}
+
+// contest notes the Services a Conflicted policy targets (serviceGateways).
+func (st *btlsState) contest(p *gwv1.BackendTLSPolicy) {
+	for _, ref := range p.Spec.TargetRefs {
+		st.contested[nsName{p.Namespace, string(ref.Name)}] = true
+	}
 }
 
 // gwClientCert is a Gateway's spec.tls.backend.clientCertificateRef, resolved.
@@ -61,9 +72,23 @@ type gwClientCert struct {
 // buildBackendTLSPolicies validates every policy and decides which one applies to each
 // target: the oldest, then by namespace/name; the others are Conflicted.
 func (t *translator) buildBackendTLSPolicies() {
-	st := &btlsState{winners: map[btlsTarget]*btlsPolicy{}, clientCerts: map[nsName]*gwClientCert{}, serviceGateways: map[nsName][]nsName{}}
+	st := &btlsState{winners: make(map[btlsTarget]*btlsPolicy, len(t.in.BackendTLSPolicies)), clientCerts: map[nsName]*gwClientCert{},
+		serviceGateways: map[nsName][]nsName{}, contested: map[nsName]bool{}}
 	t.gw.btls = st
-	for _, p := range sortedByAge(t.in.BackendTLSPolicies) {
+	policies := sortedByAge(t.in.BackendTLSPolicies)
+	if t.replayBackendTLSPolicies(st, policies) {
+		return
+	}
+	if t.memo != nil {
+		clear(t.memo.memo.btlsPolicies)
+		t.memo.memo.btlsPolicies = t.memo.memo.btlsPolicies[:0]
+	}
+	for _, p := range policies {
+		var m *btlsPolicyMemo
+		if t.memo != nil {
+			m = &btlsPolicyMemo{routeMemo: routeMemo{obj: p, call: t.memo.memo.calls}}
+			t.rec = &m.routeMemo // the certificate dates checkExpiry compares
+		}
 		bp := &btlsPolicy{p: p, rep: t.reportFor(KindBackendTLSPolicy, &p.ObjectMeta)}
 		bp.rep.total = 1
 		st.policies = append(st.policies, bp)
@@ -85,12 +110,19 @@ func (t *translator) buildBackendTLSPolicies() {
 			targets = append(targets, tg)
 		}
 		if bp.acceptedReason == string(gwv1.PolicyReasonConflicted) {
-			continue // not applied anywhere: the winner's settings are used
+			// Not applied anywhere: the winner's settings are used.
+			targets = nil
+			st.contest(p)
+		} else {
+			for _, tg := range targets {
+				st.winners[tg] = bp
+			}
+			t.compileBackendTLSPolicy(bp)
 		}
-		for _, tg := range targets {
-			st.winners[tg] = bp
+		if m != nil {
+			t.rec = nil
+			t.recordBackendTLSPolicy(m, bp, targets)
 		}
-		t.compileBackendTLSPolicy(bp)
 	}
 }
 
@@ -165,7 +197,7 @@ func (t *translator) compileBackendTLSPolicy(bp *btlsPolicy) {
 	}
 	// With subjectAltNames, the hostname is the SNI only: the SANs replace it in the check.
 	tr.PinsReplaceNames = len(tr.PeerCertDNSNames)+len(tr.PeerCertURIs) > 0
-	t.sealTransport(bp.rep, tr)
+	tr = t.sealTransport(bp.rep, tr) // the last build's, when the memo holds it
 	if bp.acceptedReason != "" {
 		bp.rep.served = 0
 	}
@@ -220,40 +252,82 @@ func (t *translator) applyBackendTLS(r *gwRoute, b *snapshot.Backend, sp *corev1
 	if st == nil || len(st.winners) == 0 {
 		return
 	}
-	t.btlsUses++
-	gateways := routeGateways(r)
-	svc := nsName{b.Service.Namespace, b.Service.Name}
-	for _, g := range gateways {
-		if !containsNsName(st.serviceGateways[svc], g) {
-			st.serviceGateways[svc] = append(st.serviceGateways[svc], g)
-		}
+	use := btlsUse{svc: nsName{b.Service.Namespace, b.Service.Name}, gateways: routeGateways(r)}
+	if sp != nil {
+		use.section = sp.Name
 	}
-	var bp *btlsPolicy
-	if sp != nil && sp.Name != "" {
-		bp = st.winners[btlsTarget{b.Service.Namespace, b.Service.Name, sp.Name}]
+	if t.hrec != nil {
+		t.hrec.btls = append(t.hrec.btls, use) // replayed by useBackendTLS
+	} else {
+		t.btlsUses++
 	}
-	if bp == nil {
-		bp = st.winners[btlsTarget{b.Service.Namespace, b.Service.Name, ""}]
-	}
+	bp, tr := t.useBackendTLS(use, func(from, g nsName) {
+		r.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("%s is attached to Gateways %s and %s, which present different backend client certificates; its TLS backends get the one of %s", r.obj, from, g, from))
+	})
 	if bp == nil {
 		return
-	}
-	for _, g := range gateways {
-		bp.usedThrough(g)
 	}
 	hostname := normalizeHost(string(bp.p.Spec.Validation.Hostname))
 	b.Scheme, b.ServerName, b.VerifyNames = "https", hostname, []string{hostname}
 	if bp.tr.PinsReplaceNames {
 		b.VerifyNames = nil
 	}
-	if bp.tr.Failure != nil {
+	if tr == nil {
 		// Fail closed: never plain HTTP nor weaker verification to a backend the policy
 		// says must be verified.
 		b.Failure = &snapshot.Failure{Reason: bp.tr.Failure.Reason, Status: http.StatusBadGateway,
 			Message: fmt.Sprintf("%s: %s applies to Service %s/%s and cannot be used: %s", r.obj, bp.obj(), b.Service.Namespace, b.Service.Name, bp.tr.Failure.Message)}
 		return
 	}
-	b.Transport = t.withClientCertificate(r, bp.tr, gateways).ID
+	b.Transport = tr.ID
+}
+
+// btlsUse is a backend of a route handed to applyBackendTLS: what its use of the policies'
+// state depends on. An HTTPRoute's record keeps its uses, and its replay makes them again.
+type btlsUse struct {
+	svc      nsName
+	section  string   // the Service port's name; "" when unknown
+	gateways []nsName // routeGateways
+}
+
+// useBackendTLS writes what a backend's use changes of the policies' state: the Gateways
+// its Service is used through, those of the policy that applies to it (returned, nil when
+// none does), and the transport of the policy with the Gateways' client certificate
+// (returned; nil when the policy's transport failed). warn, when not nil, hears of
+// Gateways with different client certificates (withClientCertificate).
+func (t *translator) useBackendTLS(u btlsUse, warn func(from, g nsName)) (*btlsPolicy, *snapshot.Transport) {
+	st := t.gw.btls
+	if len(st.contested) > 0 && st.contested[u.svc] {
+		for _, g := range u.gateways {
+			if !containsNsName(st.serviceGateways[u.svc], g) {
+				st.serviceGateways[u.svc] = append(st.serviceGateways[u.svc], g)
+			}
+		}
+	}
+	var bp *btlsPolicy
+	if u.section != "" {
+		bp = st.winners[btlsTarget{u.svc.namespace, u.svc.name, u.section}]
+	}
+	if bp == nil {
+		bp = st.winners[btlsTarget{u.svc.namespace, u.svc.name, ""}]
+	}
+	if bp == nil {
+		return nil, nil
+	}
+	for _, g := range u.gateways {
+		bp.usedThrough(g)
+	}
+	if bp.tr.Failure != nil {
+		return bp, nil
+	}
+	transports := len(t.built)
+	tr := t.withClientCertificate(bp, u.gateways, warn)
+	if t.hrec != nil {
+		// The first use of a policy through a Gateway with a client certificate makes its
+		// transport; a replay in the same place makes it again.
+		t.hrec.transports += len(t.built) - transports
+	}
+	return bp, tr
 }
 
 // routeGateways are the Gateways a route is attached to, in order.
@@ -290,8 +364,8 @@ func containsNsName(list []nsName, k nsName) bool {
 // withClientCertificate is the policy's transport with the client certificate of the
 // route's Gateway added (a transport per policy and Gateway). Backends are shared by
 // every listener a rule serves on, so a route attached to Gateways with different
-// certificates gets the first one's, and a warning says so.
-func (t *translator) withClientCertificate(r *gwRoute, tr *snapshot.Transport, gateways []nsName) *snapshot.Transport {
+// certificates gets the first one's, and warn (when not nil) is told of each other one.
+func (t *translator) withClientCertificate(bp *btlsPolicy, gateways []nsName, warn func(from, g nsName)) *snapshot.Transport {
 	var cert *snapshot.Certificate
 	var from nsName
 	for _, g := range gateways {
@@ -301,22 +375,39 @@ func (t *translator) withClientCertificate(r *gwRoute, tr *snapshot.Transport, g
 		}
 		if cert == nil {
 			cert, from = c.cert, g
-		} else if c.cert != cert {
-			r.rep.warn(bhv1.ReasonIneffectiveSetting, fmt.Sprintf("%s is attached to Gateways %s and %s, which present different backend client certificates; its TLS backends get the one of %s", r.obj, from, g, from))
+		} else if c.cert != cert && warn != nil {
+			warn(from, g)
 		}
 	}
 	if cert == nil {
-		return tr
+		return bp.tr
 	}
-	id := tr.ID + "@" + from.String()
-	if have, ok := t.built[id]; ok {
-		return have
+	if bp.memo != nil {
+		// The policy's record holds the transports made of it, under the basis it is
+		// replayed with (memo_btls.go).
+		for _, w := range bp.memo.withCert {
+			if w.from == from {
+				t.built[w.tr.ID] = w.tr
+				return w.tr
+			}
+		}
 	}
-	c := *tr
-	c.ID = id
-	c.ClientCertificates = []*snapshot.Certificate{cert}
-	t.addTransport(&c)
-	return &c
+	id := bp.tr.ID + "@" + from.String()
+	tr, ok := t.built[id]
+	if !ok {
+		if tr = t.memo.keptTransport(id); tr != nil {
+			t.built[id] = tr
+		} else {
+			c := *bp.tr
+			c.ID = id
+			c.ClientCertificates = []*snapshot.Certificate{cert}
+			tr = t.addTransport(&c)
+		}
+	}
+	if bp.memo != nil {
+		bp.memo.withCert = append(bp.memo.withCert, gatewayTransport{from, tr})
+	}
+	return tr
 }
 
 // gatewayClientCert resolves a Gateway's spec.tls.backend.clientCertificateRef; nil
@@ -406,6 +497,12 @@ func (t *translator) finishBackendTLSPolicies() {
 		if len(bp.gateways) == 0 {
 			continue
 		}
+		if m := bp.memo; m != nil && m.gwStatus != nil && slices.Equal(m.ancestors, bp.gateways) {
+			// As the build before made it: the same object lets the status's consumers
+			// skip it.
+			t.gw.status[Key{Kind: KindBackendTLSPolicy, Namespace: bp.p.Namespace, Name: bp.p.Name}] = m.gwStatus
+			continue
+		}
 		gen := bp.p.Generation
 		accepted := metav1.Condition{Type: string(gwv1.PolicyConditionAccepted), Status: metav1.ConditionTrue,
 			Reason: string(gwv1.PolicyReasonAccepted), Message: "the gateway verifies the Services it targets with it", ObservedGeneration: gen}
@@ -426,6 +523,9 @@ func (t *translator) finishBackendTLSPolicies() {
 			})
 		}
 		t.gw.status[Key{Kind: KindBackendTLSPolicy, Namespace: bp.p.Namespace, Name: bp.p.Name}] = st
+		if m := bp.memo; m != nil {
+			m.gwStatus, m.ancestors = st, slices.Clone(bp.gateways)
+		}
 	}
 }
 

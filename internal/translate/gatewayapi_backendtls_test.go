@@ -215,3 +215,30 @@ func TestBackendTLSPolicyOnAServiceWithoutEndpoints(t *testing.T) {
 		t.Errorf("backend scheme %q failure %+v, want https and 503 NoEndpoints", b.Scheme, b.Failure)
 	}
 }
+
+// A route's backends are shared by every Gateway it is attached to, so a route on two
+// Gateways with different backend client certificates gets the first one's, and says so.
+func TestRouteOnGatewaysWithDifferentClientCertificates(t *testing.T) {
+	in := btlsInputs(testBackendTLSPolicy("app-tls", 0, ""))
+	ca := pki.MustCA("id CA")
+	for _, name := range []string{"id-a", "id-b"} {
+		leaf := ca.MustIssue(name, pki.Options{})
+		in.Secrets = append(in.Secrets, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: name}, Type: corev1.SecretTypeTLS,
+			Data: map[string][]byte{"tls.crt": leaf.CertPEM, "tls.key": leaf.KeyPEM}})
+	}
+	second := in.Gateways[0].DeepCopy()
+	second.Name = "gw-b"
+	in.Gateways = append(in.Gateways, second)
+	for i, secret := range []string{"id-a", "id-b"} {
+		in.Gateways[i].Spec.TLS = &gwv1.GatewayTLSConfig{Backend: &gwv1.GatewayBackendTLS{ClientCertificateRef: &gwv1.SecretObjectReference{Name: gwv1.ObjectName(secret)}}}
+	}
+	in.HTTPRoutes[0].Spec.ParentRefs = append(in.HTTPRoutes[0].Spec.ParentRefs, gwv1.ParentReference{Name: "gw-b"})
+	snap, st := Translate(in, DefaultOptions())
+	if b := btlsBackend(t, snap); b.Transport != "BackendTLSPolicy/web/app-tls@web/gw" {
+		t.Errorf("backend transport %q, want the policy's with Gateway web/gw's certificate", b.Transport)
+	}
+	w := st[Key{Kind: KindHTTPRoute, Namespace: "web", Name: "app"}].Warnings
+	if len(w) != 1 || !strings.Contains(w[0].Message, "attached to Gateways web/gw and web/gw-b, which present different backend client certificates; its TLS backends get the one of web/gw") {
+		t.Errorf("route warnings %+v, want one naming both Gateways", w)
+	}
+}

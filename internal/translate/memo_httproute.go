@@ -13,15 +13,17 @@ import (
 //
 // An HTTPRoute's translation reads its Gateways' listeners and writes, besides its report
 // and its routes: the listeners' counts of attached routes, the TLS host claims of its
-// names on HTTPS listeners, its Gateway API status, and one ranked entry per route, which
-// rankGatewayRoutes orders with every other Gateway API route and numbers. Those are
-// recorded and replayed. The listeners are built again at every build; with the same
+// names on HTTPS listeners, its Gateway API status, one ranked entry per route, which
+// rankGatewayRoutes orders with every other Gateway API route and numbers, and, for each
+// backend while there are BackendTLSPolicies, the policies' state: the Gateways a policy
+// and a Service are used through, and the policy's transport with a Gateway's client
+// certificate, made by the first backend that needs it. Those are recorded and replayed
+// (the last by making the backend's use again, in the same order: useBackendTLS). The listeners are built again at every build; with the same
 // Gateways and ListenerSets (which the memo's basis requires) they are built in the same
 // order, and a record names them by their place in it (gwListener.seq).
 //
-// An HTTPRoute is not recorded when its translation writes anything else (a backend
-// through a BackendTLSPolicy: the policy's state and transports; a TLS policy; a
-// Middleware), nor in the cases httpRoutesMemoizable names. Those are translated at
+// An HTTPRoute is not recorded when its translation writes anything else (a TLS policy,
+// a Middleware, another transport), nor in the cases httpRoutesMemoizable names. Those are translated at
 // every build.
 //
 // A replayed route is the very snapshot route of the build before, also in that build's
@@ -41,6 +43,10 @@ type httpRouteMemo struct {
 	attached []int
 	claims   []gwClaimRecord
 	gwStatus *GatewayAPIStatus
+	// btls are the route's backends' uses of the BackendTLSPolicies' state, in order, and
+	// transports the number of transports they made.
+	btls       []btlsUse
+	transports int
 }
 
 // gwClaimRecord is a TLS host claim of the route on an HTTPS listener; its certificate is
@@ -85,6 +91,7 @@ func (t *translator) recordHTTPRoute(route *gwv1.HTTPRoute, build func()) {
 		want.reports++
 		gwStatuses++
 	}
+	want.transports += m.transports
 	if t.sideEffects() != want || len(t.gw.status) != gwStatuses || len(t.snap.HTTPRoutes)-routes != len(t.gw.ranked)-ranked {
 		return
 	}
@@ -99,7 +106,7 @@ func (t *translator) recordHTTPRoute(route *gwv1.HTTPRoute, build func()) {
 		}
 		m.keepReport(rep)
 	} else {
-		if len(t.snap.HTTPRoutes) != routes || len(m.attached) > 0 || len(m.claims) > 0 {
+		if len(t.snap.HTTPRoutes) != routes || len(m.attached) > 0 || len(m.claims) > 0 || len(m.btls) > 0 {
 			return
 		}
 		m.notOurs = true
@@ -141,6 +148,9 @@ func (t *translator) replayHTTPRoute(route *gwv1.HTTPRoute) bool {
 			add(t.hostClaims, c.name, hc, &t.claimLists)
 		}
 		t.gw.status[key] = m.gwStatus
+		for _, u := range m.btls {
+			t.useBackendTLS(u, nil) // the warning it may give is in the replayed report
+		}
 	}
 	if m.obj != metav1.Object(route) {
 		t.memo.memo.httpRouteOf[route] = m

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,9 +27,12 @@ import (
 
 // memoGatewayInputs is a Gateway API cluster for TestMemoTranslatesHTTPRoutesAsWithout:
 // a Gateway of ours with plain and HTTPS listeners (one takes routes from every
-// namespace), another controller's Gateway, Services with and without endpoints and one
-// behind a BackendTLSPolicy, a Service in another namespace, and HTTPRoutes that attach,
-// overlap, refer across namespaces, filter, and belong to the other controller.
+// namespace), another controller's Gateway, Services with and without endpoints, a
+// Service in another namespace, and HTTPRoutes that attach, overlap, refer across
+// namespaces, filter, and belong to the other controller. Two Services are behind
+// BackendTLSPolicies: one behind two (the newer Conflicted; the older trusts a CA that
+// expires), one behind a policy whose CA is missing; both Gateways of ours present a backend client certificate, each its own,
+// and a route to the verified Service is attached to both.
 func memoGatewayInputs(t *testing.T) *Inputs {
 	t.Helper()
 	svc, slice := appService()
@@ -41,7 +45,9 @@ func memoGatewayInputs(t *testing.T) *Inputs {
 			{ObjectMeta: metav1.ObjectMeta{Name: "other", Labels: map[string]string{"team": "b"}}},
 			{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"team": "a"}}},
 		},
-		Secrets:        []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "wildcard"}, Data: wildcard}},
+		Secrets: []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "wildcard"}, Data: wildcard},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "id"}, Type: corev1.SecretTypeTLS, Data: map[string][]byte{"tls.crt": memoClientCert().CertPEM, "tls.key": memoClientCert().KeyPEM}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "expiring-ca"}, Data: resolveFixtures(t, nil, map[string]string{"ca.crt": "@expiring.crt"})}},
 		ConfigMaps:     []*corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "ca"}, Data: map[string]string{"ca.crt": memoBackendCA()}}},
 		Services:       []*corev1.Service{service("other", "remote"), svc, service("web", "noeps"), service("web", "secure")},
 		EndpointSlices: []*discoveryv1.EndpointSlice{slice},
@@ -59,14 +65,27 @@ func memoGatewayInputs(t *testing.T) *Inputs {
 			}}},
 			{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "theirs", Generation: 1}, Spec: gwv1.GatewaySpec{GatewayClassName: "theirs", Listeners: []gwv1.Listener{
 				{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "gw2", Generation: 1}, Spec: gwv1.GatewaySpec{GatewayClassName: "bh",
+				Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType, Hostname: ptr.To[gwv1.Hostname]("g.example.com")}},
+				TLS:       &gwv1.GatewayTLSConfig{Backend: &gwv1.GatewayBackendTLS{ClientCertificateRef: &gwv1.SecretObjectReference{Name: "id"}}}}},
 		},
 		ReferenceGrants: []*gwv1.ReferenceGrant{{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "from-web", Generation: 1},
 			Spec: gwv1.ReferenceGrantSpec{From: []gwv1.ReferenceGrantFrom{{Group: gatewayGroup, Kind: KindHTTPRoute, Namespace: "web"}},
 				To: []gwv1.ReferenceGrantTo{{Kind: "Service"}}}}},
-		BackendTLSPolicies: []*gwv1.BackendTLSPolicy{testBackendTLSPolicy("secure", time.Hour, "", func(p *gwv1.BackendTLSPolicy) {
-			p.Spec.TargetRefs[0].Name = "secure"
-		})},
+		BackendTLSPolicies: []*gwv1.BackendTLSPolicy{
+			testBackendTLSPolicy("secure", time.Hour, "", func(p *gwv1.BackendTLSPolicy) {
+				p.Spec.TargetRefs[0].Name = "secure"
+				// A second CA, which expires: the policy's warnings follow the clock.
+				p.Spec.Validation.CACertificateRefs = append(p.Spec.Validation.CACertificateRefs, gwv1.LocalObjectReference{Kind: KindSecret, Name: "expiring-ca"})
+			}),
+			testBackendTLSPolicy("secure-late", time.Minute, "", func(p *gwv1.BackendTLSPolicy) { p.Spec.TargetRefs[0].Name = "secure" }),
+			testBackendTLSPolicy("no-ca", time.Hour, "", func(p *gwv1.BackendTLSPolicy) {
+				p.Spec.TargetRefs[0].Name = "noeps"
+				p.Spec.Validation.CACertificateRefs[0].Name = "missing"
+			}),
+		},
 	}
+	in.Gateways[0].Spec.TLS = &gwv1.GatewayTLSConfig{Backend: &gwv1.GatewayBackendTLS{ClientCertificateRef: &gwv1.SecretObjectReference{Name: "wildcard"}}}
 	backend := func(ns, name string) gwv1.HTTPBackendRef {
 		ref := gwv1.HTTPBackendRef{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{Name: gwv1.ObjectName(name), Port: ptr.To[gwv1.PortNumber](80)}}}
 		if ns != "" {
@@ -98,6 +117,7 @@ func memoGatewayInputs(t *testing.T) *Inputs {
 		route("web", "e", 5*time.Hour, "gw", "", []gwv1.Hostname{"e.example.com"}, rule("/e", backend("other", "remote"))),
 		route("web", "f", 4*time.Hour, "gw", "", []gwv1.Hostname{"f.example.com"}, rule("/f", backend("", "noeps"))),
 		route("web", "g", 3*time.Hour, "gw", "", []gwv1.Hostname{"g.example.com"}, rule("/g", backend("", "secure"))),
+		route("web", "g2", 3*time.Hour, "gw2", "", []gwv1.Hostname{"g.example.com"}, rule("/g2", backend("", "secure"), backend("", "app"))),
 		route("web", "h", 2*time.Hour, "gw", "https", []gwv1.Hostname{"h.other.org"}, rule("/h", backend("", "app"))),
 		route("web", "i", time.Hour, "gw", "", []gwv1.Hostname{"a.example.com"}, gwv1.HTTPRouteRule{
 			Matches:     []gwv1.HTTPRouteMatch{prefix("/a")},
@@ -110,19 +130,27 @@ func memoGatewayInputs(t *testing.T) *Inputs {
 			Filters: []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gwv1.HTTPRequestRedirectFilter{Scheme: ptr.To("https"), StatusCode: ptr.To(301)}}},
 		}),
 	}
+	g := in.HTTPRoutes[6]
+	g.Spec.ParentRefs = append(g.Spec.ParentRefs, gwv1.ParentReference{Name: "gw2"})
 	return in
 }
+
+// memoClientCert is the second Gateway's backend client certificate.
+var memoClientCert = sync.OnceValue(func() *pki.Leaf { return pki.MustCA("id CA").MustIssue("gateway", pki.Options{}) })
 
 // memoBackendCA is the BackendTLSPolicy's CA, made once: a key per build of the inputs
 // was most of the test's time.
 var memoBackendCA = sync.OnceValue(func() string { return string(pki.MustCA("backend CA").PEM) })
 
+// memoOtherCA is the CA a mutation puts in its place.
+var memoOtherCA = sync.OnceValue(func() string { return string(pki.MustCA("other backend CA").PEM) })
+
 // mutateGatewayAPI changes in the way a cluster changes between two builds: mostly one
 // HTTPRoute (edited, moved in time, copied to a new address, removed, added, replaced by
 // its last good version), sometimes what HTTPRoutes read (a Service's endpoints, a
-// Gateway's listener, a ReferenceGrant, a namespace's labels), or a GRPCRoute or an
-// IngressRoute next to them.
-func mutateGatewayAPI(r *rand.Rand, in *Inputs, version func(metav1.Object)) string {
+// Gateway's listener, a ReferenceGrant, a namespace's labels, a BackendTLSPolicy, the
+// clock), or a GRPCRoute or an IngressRoute next to them.
+func mutateGatewayAPI(r *rand.Rand, in *Inputs, opts *Options, version func(metav1.Object)) string {
 	if len(in.HTTPRoutes) == 0 {
 		return "nothing (no HTTPRoute)"
 	}
@@ -136,7 +164,7 @@ func mutateGatewayAPI(r *rand.Rand, in *Inputs, version func(metav1.Object)) str
 		version(hr)
 		in.HTTPRoutes[i] = hr
 	}
-	switch r.IntN(16) {
+	switch r.IntN(17) {
 	case 0, 1:
 		// Another route's host names and rules: the two now rank by age on the same names.
 		hr.Spec.Hostnames, hr.Spec.Rules = other.DeepCopy().Spec.Hostnames, other.DeepCopy().Spec.Rules
@@ -241,6 +269,41 @@ func mutateGatewayAPI(r *rand.Rand, in *Inputs, version func(metav1.Object)) str
 		version(ir)
 		in.IngressRoutes = []*bhv1.IngressRoute{ir}
 		return "an IngressRoute on a.example.com/a"
+	case 15:
+		switch r.IntN(3) {
+		case 0:
+			// The CA the policies trust, in the ConfigMap they name: their transports change.
+			cm := in.ConfigMaps[0].DeepCopy()
+			ca := memoBackendCA()
+			if cm.Data["ca.crt"] == ca {
+				ca = memoOtherCA()
+			}
+			cm.Data["ca.crt"] = ca
+			version(cm)
+			in.ConfigMaps = []*corev1.ConfigMap{cm}
+			return "ConfigMap ca given another CA"
+		case 1:
+			p := in.BackendTLSPolicies[0].DeepCopy()
+			// What its transport checks of the backend's certificate.
+			san := gwv1.SubjectAltName{Type: gwv1.HostnameSubjectAltNameType, Hostname: gwv1.Hostname(fmt.Sprintf("s%d.internal", len(p.Spec.Validation.SubjectAltNames)))}
+			p.Spec.Validation.SubjectAltNames = append(p.Spec.Validation.SubjectAltNames, san)
+			p.Generation++
+			version(p)
+			in.BackendTLSPolicies = append([]*gwv1.BackendTLSPolicy{p}, in.BackendTLSPolicies[1:]...)
+			return "BackendTLSPolicy secure given subject name " + string(san.Hostname)
+		}
+		if len(in.BackendTLSPolicies) == 3 {
+			in.BackendTLSPolicies = in.BackendTLSPolicies[:2]
+			return "the BackendTLSPolicy without a CA removed"
+		}
+		p := memoGatewayInputs(&testing.T{}).BackendTLSPolicies[2]
+		version(p)
+		in.BackendTLSPolicies = append(slices.Clone(in.BackendTLSPolicies), p)
+		return "the BackendTLSPolicy without a CA back"
+	case 16:
+		// Around expiring.crt's dates (it expires 2026-01-10, warned from 2025-12-27).
+		opts.Now = goldenNow.Add(time.Duration(r.IntN(40*24)-20*24) * time.Hour)
+		return "clock set to " + opts.Now.Format(time.RFC3339)
 	}
 	return "nothing"
 }
@@ -268,9 +331,14 @@ func TestMemoTranslatesHTTPRoutesAsWithout(t *testing.T) {
 		for step := range 16 {
 			what := "unchanged"
 			if step > 0 {
-				what = mutateGatewayAPI(r, in, version)
+				what = mutateGatewayAPI(r, in, &opts, version)
 			}
 			want, wantStatuses := Translate(in, opts)
+			if step == 0 && !slices.ContainsFunc(wantStatuses[Key{Kind: KindHTTPRoute, Namespace: "web", Name: "g"}].Warnings, func(f Finding) bool {
+				return strings.Contains(f.Message, "different backend client certificates")
+			}) {
+				t.Fatal("HTTPRoute web/g is not warned of its Gateways' two client certificates: the test does not replay that warning")
+			}
 			memoOpts := opts
 			memoOpts.Memo = memo
 			before := maps.Clone(memo.httpRoutes)
