@@ -4,7 +4,11 @@
 # N IngressRoutes (1, 1,000, 10,000: BENCH_SCALE_ROUTES; Ingresses with BENCH_SCALE_KIND=Ingress,
 # Gateway API HTTPRoutes of one Gateway with BENCH_SCALE_KIND=HTTPRoute), each for its own host on the web
 # entry point, all to one Service without endpoints: a served route answers 503 with
-# "Bridgehead-Error: NoEndpoints", an unknown host 404, so no backend is needed. Two modes
+# "Bridgehead-Error: NoEndpoints", an unknown host 404, so no backend is needed.
+# BENCH_SCALE_KIND=HTTPRouteTLS is end-to-end TLS on the Gateway API: each HTTPRoute to its
+# own Service (without endpoints) behind its own BackendTLSPolicy (a CA in a ConfigMap, the
+# Service's host name), and the Gateway presents a client certificate to the backends; a
+# route is the three objects. Two modes
 # (BENCH_SCALE_MODES, both by default):
 #   folder   the routes in a folder, 100 per file (`serve --config-dir`)
 #   cluster  the routes in a real kube-apiserver and etcd (hack/devcluster, the envtest
@@ -29,10 +33,12 @@ set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 COUNTS=${BENCH_SCALE_ROUTES:-1 1000 10000}
-# BENCH_SCALE_KIND: the routes' kind, IngressRoute (the default), Ingress or HTTPRoute.
+# BENCH_SCALE_KIND: the routes' kind, IngressRoute (the default), Ingress, HTTPRoute or
+# HTTPRouteTLS.
 KIND=${BENCH_SCALE_KIND:-IngressRoute}
 KINDS=${KIND}s
 [ "$KIND" != Ingress ] || KINDS=Ingresses
+[ "$KIND" != HTTPRouteTLS ] || KINDS="HTTPRoutes to verified backends (a Service and a BackendTLSPolicy each)"
 MODES=${BENCH_SCALE_MODES:-folder cluster}
 BRIDGEHEAD=${BRIDGEHEAD:-bin/bridgehead}
 IDLE=${BENCH_SCALE_IDLE:-30}
@@ -55,7 +61,7 @@ hack/apt-install.sh curl >/dev/null
 for mode in $MODES; do
 	case $mode in folder | cluster) ;; *) die "BENCH_SCALE_MODES: unknown mode $mode (folder, cluster)" ;; esac
 done
-case $KIND in IngressRoute | Ingress | HTTPRoute) ;; *) die "BENCH_SCALE_KIND: unknown kind $KIND (IngressRoute, Ingress, HTTPRoute)" ;; esac
+case $KIND in IngressRoute | Ingress | HTTPRoute | HTTPRouteTLS) ;; *) die "BENCH_SCALE_KIND: unknown kind $KIND (IngressRoute, Ingress, HTTPRoute, HTTPRouteTLS)" ;; esac
 [[ $CHANGES =~ ^[1-9][0-9]*$ ]] || die "BENCH_SCALE_CHANGES: $CHANGES is not a positive count of changes"
 WORK=$(mktemp -d /tmp/bridgehead-scale.XXXXXX)
 PIDS=()
@@ -81,6 +87,13 @@ route() {
 	IngressRoute) printf -- '---\napiVersion: gateway.bridgehead.dev/v1alpha1\nkind: IngressRoute\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  entryPoints: [web]\n  routes:\n  - match: Host(`%s.scale.test`)\n    services:\n    - name: backend\n      port: http\n' "$1" "$1" ;;
 	Ingress) printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  ingressClassName: bridgehead\n  rules:\n  - host: %s.scale.test\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: backend\n            port:\n              name: http\n' "$1" "$1" ;;
 	HTTPRoute) printf -- '---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  parentRefs:\n  - name: gw\n  hostnames: [%s.scale.test]\n  rules:\n  - backendRefs:\n    - name: backend\n      port: 80\n' "$1" "$1" ;;
+	HTTPRouteTLS)
+		# Headless: the API server the bench starts has 256 cluster IPs (envtest's range), and
+		# the gateway reads a Service's EndpointSlices either way.
+		printf -- '---\napiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  clusterIP: None\n  ports:\n  - name: https\n    port: 443\n' "$1"
+		printf -- '---\napiVersion: gateway.networking.k8s.io/v1\nkind: BackendTLSPolicy\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  targetRefs:\n  - group: ""\n    kind: Service\n    name: %s\n  validation:\n    hostname: %s.scale.svc\n    caCertificateRefs:\n    - group: ""\n      kind: ConfigMap\n      name: backend-ca\n' "$1" "$1" "$1"
+		printf -- '---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: %s\n  namespace: scale\nspec:\n  parentRefs:\n  - name: gw\n  hostnames: [%s.scale.test]\n  rules:\n  - backendRefs:\n    - name: %s\n      port: 443\n' "$1" "$1" "$1"
+		;;
 	esac
 }
 # routes FROM TO: routes rFROM..rTO-1.
@@ -109,7 +122,7 @@ spec:
   controller: bridgehead.dev/ingress-controller'
 # The GatewayClass of Bridgehead and the Gateway the HTTPRoutes attach to: its listener's
 # port 80 is the web entry point, whatever port web listens on.
-[ "$KIND" != HTTPRoute ] || SERVICE+='
+[[ $KIND != HTTPRoute* ]] || SERVICE+='
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
@@ -129,6 +142,40 @@ spec:
   - name: http
     port: 80
     protocol: HTTP'
+
+# End-to-end TLS: the backends' CA, which every policy names, and the Gateway's client
+# certificate, made here (a day long).
+if [ "$KIND" = HTTPRouteTLS ]; then
+	hack/apt-install.sh openssl >/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=scale-backend-ca \
+		-keyout "$WORK/ca.key" -out "$WORK/ca.crt" 2>/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=scale-gateway \
+		-keyout "$WORK/client.key" -out "$WORK/client.crt" 2>/dev/null
+	SERVICE+="
+  tls:
+    backend:
+      clientCertificateRef:
+        name: gateway-client
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: backend-ca
+  namespace: scale
+data:
+  ca.crt: |
+$(sed 's/^/    /' "$WORK/ca.crt")
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: gateway-client
+  namespace: scale
+type: kubernetes.io/tls
+data:
+  tls.crt: $(base64 -w0 "$WORK/client.crt")
+  tls.key: $(base64 -w0 "$WORK/client.key")"
+fi
 
 served() { curl -s -D - -o /dev/null --max-time 2 -H "Host: $1" "http://127.0.0.1:$WEB_PORT/" | grep -q '^Bridgehead-Error: NoEndpoints'; }
 # cpu_ms PID: the CPU time of the process's threads, in ms. schedstat counts nanoseconds;
@@ -188,7 +235,7 @@ grow() {
 change() {
 	local mode=$1 op=$2 name=$3
 	if [ "$mode" = cluster ]; then
-		if [ "$op" = add ]; then route "$name" | "$KUBECTL" create -f - >/dev/null; else "$KUBECTL" delete "${KIND,,}" -n scale "$name" >/dev/null; fi
+		if [ "$op" = add ]; then route "$name" | "$KUBECTL" create -f - >/dev/null; else route "$name" | "$KUBECTL" delete -f - >/dev/null; fi
 		return
 	fi
 	if [ "$op" = add ]; then
