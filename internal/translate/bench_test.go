@@ -105,11 +105,13 @@ func BenchmarkTranslate10kOneChanged(b *testing.B) {
 // and the HTTPRoutes beside one GRPCRoute on their listener (the two kinds' conflicts are
 // checked at every build, and no HTTPRoute is remembered, memo_httproute.go).
 func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
-	const besideGRPC, verified = "HTTPRouteBesideAGRPCRoute", "HTTPRouteToBackendTLS"
-	for _, name := range []string{KindIngress, KindHTTPRoute, besideGRPC, verified} {
+	// endpoints: the change is not to a route but to the endpoints of one route's Service
+	// (a pod of 10,000 Services rolled).
+	const besideGRPC, verified, endpoints = "HTTPRouteBesideAGRPCRoute", "HTTPRouteToBackendTLS", "HTTPRouteToBackendTLSEndpointsChanged"
+	for _, name := range []string{KindIngress, KindHTTPRoute, besideGRPC, verified, endpoints} {
 		b.Run(name, func(b *testing.B) {
 			kind := name
-			if name == besideGRPC || name == verified {
+			if name == besideGRPC || name == verified || name == endpoints {
 				kind = KindHTTPRoute
 			}
 			in := scaleInputs(b, 10000)
@@ -154,7 +156,7 @@ func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
 						AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: ptr.To(gwv1.NamespacesFromSame)}},
 						TLS:           &gwv1.ListenerTLSConfig{CertificateRefs: []gwv1.SecretObjectReference{{Name: "wildcard"}}}}}}}}
 			}
-			if name == verified {
+			if name == verified || name == endpoints {
 				// End-to-end TLS on the Gateway API: a BackendTLSPolicy per Service, and the
 				// Gateway's client certificate for the backends that ask for one.
 				for _, svc := range in.Services {
@@ -182,7 +184,7 @@ func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
 			if want < 10000 {
 				b.Fatalf("got %d routes", want)
 			}
-			if be := snap.HTTPRoutes[0].Backends[0]; name == verified && (be.Scheme != "https" || be.Transport != "BackendTLSPolicy/web/"+be.Service.Name+"@web/gw") {
+			if be := snap.HTTPRoutes[0].Backends[0]; (name == verified || name == endpoints) && (be.Scheme != "https" || be.Transport != "BackendTLSPolicy/web/"+be.Service.Name+"@web/gw") {
 				b.Fatalf("the backend is not verified with the policy and the client certificate: %s %s", be.Scheme, be.Transport)
 			}
 			b.ReportAllocs()
@@ -196,6 +198,13 @@ func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
 					changed.ResourceVersion = fmt.Sprint(version)
 					in.Ingresses[i] = changed
 				case KindHTTPRoute:
+					if name == endpoints {
+						es := in.EndpointSlices[i].DeepCopy()
+						es.ResourceVersion = fmt.Sprint(version)
+						es.Endpoints[0].Addresses[0] = fmt.Sprintf("10.3.%d.%d", version/250%250, version%250+1)
+						in.EndpointSlices[i] = es
+						break
+					}
 					changed := in.HTTPRoutes[i].DeepCopy()
 					changed.ResourceVersion, changed.Generation = fmt.Sprint(version), int64(version)
 					in.HTTPRoutes[i] = changed

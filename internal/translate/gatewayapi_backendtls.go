@@ -75,15 +75,10 @@ func (t *translator) buildBackendTLSPolicies() {
 	st := &btlsState{winners: make(map[btlsTarget]*btlsPolicy, len(t.in.BackendTLSPolicies)), clientCerts: map[nsName]*gwClientCert{},
 		serviceGateways: map[nsName][]nsName{}, contested: map[nsName]bool{}}
 	t.gw.btls = st
-	policies := sortedByAge(t.in.BackendTLSPolicies)
-	if t.replayBackendTLSPolicies(st, policies) {
-		return
-	}
-	if t.memo != nil {
-		clear(t.memo.memo.btlsPolicies)
-		t.memo.memo.btlsPolicies = t.memo.memo.btlsPolicies[:0]
-	}
-	for _, p := range policies {
+	for _, p := range sortedByAge(t.in.BackendTLSPolicies) {
+		if t.replayBackendTLSPolicy(st, p) {
+			continue
+		}
 		var m *btlsPolicyMemo
 		if t.memo != nil {
 			m = &btlsPolicyMemo{routeMemo: routeMemo{obj: p, call: t.memo.memo.calls}}

@@ -81,8 +81,12 @@ type Memo struct {
 	// basis: a call that did not return may have left it half made of other inputs.
 	inputs  inputIndex
 	indexed bool
-	// btlsPolicies are the last call's BackendTLSPolicies, in their order (memo_btls.go).
-	btlsPolicies []*btlsPolicyMemo
+	// btlsPolicies are the records of BackendTLSPolicies (memo_btls.go); usedPolicies
+	// counts those this call replayed or made.
+	btlsPolicies map[Key]*btlsPolicyMemo
+	usedPolicies int
+	// changed is memoUse.changed, kept for the next call's.
+	changed map[nsName]bool
 	// transports are the last call's BackendTLSPolicy transports, by ID (keptTransport).
 	transports map[string]*snapshot.Transport
 }
@@ -135,6 +139,8 @@ type routeMemo struct {
 	// from and until bound Options.Now for a replay: a certificate's expiry warning
 	// compared the two, and would say something else outside [from, until). Zero: no bound.
 	from, until time.Time
+	// services are the Services the translation resolved (memo_services.go).
+	services []nsName
 }
 
 // slotRecord is a rule slot entry of the route (slotEntry without what a build supplies).
@@ -165,12 +171,18 @@ func recordClaim(name string, c hostClaim, secret nsName) claimRecord {
 type memoUse struct {
 	memo   *Memo
 	usable bool // everything but the IngressRoutes and Ingresses is as it was: remembered routes may replay
+	// partial: everything but the routes and changed is as it was (memo_services.go).
+	partial bool
+	changed map[nsName]bool
 }
 
 // use starts a Translate call with the memo.
 func (m *Memo) use(in *Inputs, opts Options) *memoUse {
 	m.calls++
-	m.usedRoutes, m.usedIngresses, m.usedHTTPRoutes = 0, 0, 0
+	m.usedRoutes, m.usedIngresses, m.usedHTTPRoutes, m.usedPolicies = 0, 0, 0, 0
+	if m.btlsPolicies == nil {
+		m.btlsPolicies = make(map[Key]*btlsPolicyMemo, len(in.BackendTLSPolicies))
+	}
 	if m.routes == nil {
 		m.routes = make(map[Key]*routeMemo, len(in.IngressRoutes))
 	}
@@ -189,7 +201,12 @@ func (m *Memo) use(in *Inputs, opts Options) *memoUse {
 	if m.httpRouteOf == nil {
 		m.httpRouteOf = make(map[*gwv1.HTTPRoute]*httpRouteMemo, len(in.HTTPRoutes))
 	}
-	return &memoUse{memo: m, usable: m.unchangedBasis(in, opts)}
+	u := &memoUse{memo: m, usable: m.unchangedBasis(in, opts, nil)}
+	if !u.usable && m.unchangedBasis(in, opts, serviceKinds) {
+		u.partial, u.changed = true, reuse(&m.changed, 8)
+		m.changedServices(in, u.changed)
+	}
+	return u
 }
 
 // keep ends a Translate call: the memo holds what this call translated or replayed.
@@ -218,6 +235,9 @@ func (m *Memo) keep(in *Inputs, opts Options) {
 	}
 	if len(m.httpRoutes) != m.usedHTTPRoutes {
 		maps.DeleteFunc(m.httpRoutes, func(_ Key, r *httpRouteMemo) bool { return r.call != m.calls })
+	}
+	if len(m.btlsPolicies) != m.usedPolicies {
+		maps.DeleteFunc(m.btlsPolicies, func(_ Key, r *btlsPolicyMemo) bool { return r.call != m.calls })
 	}
 	if len(m.httpRouteOf) != m.usedHTTPRoutes {
 		maps.DeleteFunc(m.httpRouteOf, func(o *gwv1.HTTPRoute, r *httpRouteMemo) bool {
@@ -260,12 +280,14 @@ func (m *Memo) keepTransports(built map[string]*snapshot.Transport) {
 // None of the three reads the others (IngressRoutes are translated first, HTTPRoutes
 // last, and of what the other translations made an HTTPRoute's reads only the Gateways'
 // listeners); what an Ingress reads of the other Ingresses is checked by replayIngress.
-func (m *Memo) unchangedBasis(in *Inputs, opts Options) bool {
+//
+// Kinds in except are not compared (memo_services.go).
+func (m *Memo) unchangedBasis(in *Inputs, opts Options, except map[string]bool) bool {
 	if m.basis == nil || !sameOptions(m.opts, opts) {
 		return false
 	}
 	for _, k := range Kinds {
-		if n := k.Name(); n != KindIngressRoute && n != KindIngress && n != KindHTTPRoute && !k.sameVersions(m.basis, in) {
+		if n := k.Name(); n != KindIngressRoute && n != KindIngress && n != KindHTTPRoute && !except[n] && !k.sameVersions(m.basis, in) {
 			return false
 		}
 	}
@@ -326,12 +348,12 @@ func (t *translator) memoizable(ir *bhv1.IngressRoute, tree *parentage) bool {
 
 // replay adds a remembered translation of ir to this build, if there is one it may use.
 func (t *translator) replay(ir *bhv1.IngressRoute, slots map[ruleSlot][]slotEntry) bool {
-	if !t.memo.usable {
+	if !t.memo.usable && !t.memo.partial {
 		return false
 	}
 	key := Key{Kind: KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}
 	m, ok := lookupRecord(t.memo.memo.routeOf, t.memo.memo.routes, ir, key)
-	if !ok || m.call == t.memo.memo.calls || !sameGeneration(m.obj, ir) || !m.covers(t.opts.Now) {
+	if !ok || m.call == t.memo.memo.calls || !sameGeneration(m.obj, ir) || !m.covers(t.opts.Now) || !t.memo.replayable(m) {
 		return false // (a record this call already used holds this call's report)
 	}
 	rep := t.replayReport(key, m)

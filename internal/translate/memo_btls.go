@@ -15,11 +15,13 @@ import (
 // has as many policies, and compiling them all at every build was 30 ms of it, after the
 // memo had made their transports' hashes free (keptTransport).
 //
-// What the policies compile to depends only on the policies, their CAs' ConfigMaps and
-// Secrets, and the refusals of lastgood: all in the memo's basis. So while the basis
-// holds, the build before's policies are this build's, but for their reports (no report
-// outlives its build: each is replayed, as a route's is) and what the routes write of
-// them (the Gateways they are used through), which starts empty at every build.
+// What a policy compiles to depends only on the policy, its CAs' ConfigMaps and Secrets,
+// the refusals of lastgood, and the other policies of its targets: all in the memo's
+// basis, or followed by Service when only Services, their EndpointSlices and policies
+// changed (memo_services.go). So while those hold, a policy is the build before's, but
+// for its report (no report outlives its build: each is replayed, as a route's is) and
+// what the routes write of it (the Gateways it is used through), which starts empty at
+// every build.
 
 // btlsPolicyMemo is what buildBackendTLSPolicies did for one policy.
 type btlsPolicyMemo struct {
@@ -43,32 +45,33 @@ type gatewayTransport struct {
 	tr   *snapshot.Transport
 }
 
-// replayBackendTLSPolicies fills st with the policies of the build before, if it may.
-func (t *translator) replayBackendTLSPolicies(st *btlsState, policies []*gwv1.BackendTLSPolicy) bool {
-	if t.memo == nil || !t.memo.usable || len(t.memo.memo.btlsPolicies) != len(policies) {
+// replayBackendTLSPolicy adds the record of p to st, if there is one it may use: the
+// policy is the same, and so are the Services it targets and what it reads (the basis
+// holds, or holds but for Services it does not target). A policy's outcome depends on the
+// other policies only through its targets (the oldest policy of a target wins it), and a
+// policy that changed, came or went marks its targets changed (changedServices).
+func (t *translator) replayBackendTLSPolicy(st *btlsState, p *gwv1.BackendTLSPolicy) bool {
+	if t.memo == nil || !t.memo.usable && !t.memo.partial {
 		return false
 	}
-	recs := t.memo.memo.btlsPolicies
-	for i, m := range recs {
-		if m.obj != metav1.Object(policies[i]) && !sameGeneration(m.obj, policies[i]) || !m.covers(t.opts.Now) {
-			return false
-		}
+	key := Key{Kind: KindBackendTLSPolicy, Namespace: p.Namespace, Name: p.Name}
+	m, ok := t.memo.memo.btlsPolicies[key]
+	if !ok || m.call == t.memo.memo.calls || m.obj != metav1.Object(p) && !sameGeneration(m.obj, p) || !m.covers(t.opts.Now) || !t.memo.replayable(&m.routeMemo) {
+		return false
 	}
-	for i, m := range recs {
-		p := policies[i]
-		bp := &btlsPolicy{p: p, rep: t.replayReport(Key{Kind: KindBackendTLSPolicy, Namespace: p.Namespace, Name: p.Name}, &m.routeMemo),
-			acceptedReason: m.acceptedReason, acceptedMsg: m.acceptedMsg, resolvedReason: m.resolvedReason, resolvedMsg: m.resolvedMsg, tr: m.tr, memo: m}
-		m.obj, m.call = p, t.memo.memo.calls
-		st.policies = append(st.policies, bp)
-		for _, tg := range m.won {
-			st.winners[tg] = bp
-		}
-		if m.acceptedReason == string(gwv1.PolicyReasonConflicted) {
-			st.contest(p)
-		}
-		if m.tr != nil {
-			t.built[m.tr.ID] = m.tr
-		}
+	bp := &btlsPolicy{p: p, rep: t.replayReport(key, &m.routeMemo),
+		acceptedReason: m.acceptedReason, acceptedMsg: m.acceptedMsg, resolvedReason: m.resolvedReason, resolvedMsg: m.resolvedMsg, tr: m.tr, memo: m}
+	m.obj, m.call = p, t.memo.memo.calls
+	t.memo.memo.usedPolicies++
+	st.policies = append(st.policies, bp)
+	for _, tg := range m.won {
+		st.winners[tg] = bp
+	}
+	if m.acceptedReason == string(gwv1.PolicyReasonConflicted) {
+		st.contest(p)
+	}
+	if m.tr != nil {
+		t.built[m.tr.ID] = m.tr
 	}
 	return true
 }
@@ -80,5 +83,14 @@ func (t *translator) recordBackendTLSPolicy(m *btlsPolicyMemo, bp *btlsPolicy, w
 	m.keepReport(bp.rep)
 	m.won, m.tr = slices.Clip(won), bp.tr
 	m.acceptedReason, m.acceptedMsg, m.resolvedReason, m.resolvedMsg = bp.acceptedReason, bp.acceptedMsg, bp.resolvedReason, bp.resolvedMsg
-	t.memo.memo.btlsPolicies = append(t.memo.memo.btlsPolicies, m)
+	for _, ref := range bp.p.Spec.TargetRefs {
+		if k := (nsName{bp.p.Namespace, string(ref.Name)}); !slices.Contains(m.services, k) {
+			m.services = append(m.services, k)
+		}
+	}
+	key := Key{Kind: KindBackendTLSPolicy, Namespace: bp.p.Namespace, Name: bp.p.Name}
+	if prev, ok := t.memo.memo.btlsPolicies[key]; !ok || prev.call != t.memo.memo.calls {
+		t.memo.memo.usedPolicies++
+	}
+	t.memo.memo.btlsPolicies[key] = m
 }

@@ -121,12 +121,12 @@ func (t *translator) recordHTTPRoute(route *gwv1.HTTPRoute, build func()) {
 // replayHTTPRoute adds a remembered translation of route to this build, if there is one
 // it may use.
 func (t *translator) replayHTTPRoute(route *gwv1.HTTPRoute) bool {
-	if t.memo == nil || !t.memo.usable {
+	if t.memo == nil || !t.memo.usable && !t.memo.partial {
 		return false
 	}
 	key := Key{Kind: KindHTTPRoute, Namespace: route.Namespace, Name: route.Name}
 	m, ok := lookupRecord(t.memo.memo.httpRouteOf, t.memo.memo.httpRoutes, route, key)
-	if !ok || m.call == t.memo.memo.calls || !sameGeneration(m.obj, route) || !m.covers(t.opts.Now) || !t.httpRoutesMemoizable(key) {
+	if !ok || m.call == t.memo.memo.calls || !sameGeneration(m.obj, route) || !m.covers(t.opts.Now) || !t.httpRoutesMemoizable(key) || !t.memo.replayable(&m.routeMemo) {
 		return false
 	}
 	if !m.notOurs {

@@ -270,7 +270,7 @@ func mutateGatewayAPI(r *rand.Rand, in *Inputs, opts *Options, version func(meta
 		in.IngressRoutes = []*bhv1.IngressRoute{ir}
 		return "an IngressRoute on a.example.com/a"
 	case 15:
-		switch r.IntN(3) {
+		switch r.IntN(5) {
 		case 0:
 			// The CA the policies trust, in the ConfigMap they name: their transports change.
 			cm := in.ConfigMaps[0].DeepCopy()
@@ -291,9 +291,38 @@ func mutateGatewayAPI(r *rand.Rand, in *Inputs, opts *Options, version func(meta
 			version(p)
 			in.BackendTLSPolicies = append([]*gwv1.BackendTLSPolicy{p}, in.BackendTLSPolicies[1:]...)
 			return "BackendTLSPolicy secure given subject name " + string(san.Hostname)
+		case 2:
+			// The older of the two policies of Service secure goes, or comes back: the
+			// newer one, unchanged, wins the Service, or is Conflicted again.
+			if in.BackendTLSPolicies[0].Name == "secure" {
+				in.BackendTLSPolicies = slices.Clone(in.BackendTLSPolicies[1:])
+				return "BackendTLSPolicy secure removed"
+			}
+			p := memoGatewayInputs(&testing.T{}).BackendTLSPolicies[0]
+			version(p)
+			in.BackendTLSPolicies = append([]*gwv1.BackendTLSPolicy{p}, in.BackendTLSPolicies...)
+			return "BackendTLSPolicy secure back"
+		case 3:
+			// The older policy moves between Services: the Service it leaves counts as
+			// changed too (its newer policy wins it).
+			i := slices.IndexFunc(in.BackendTLSPolicies, func(p *gwv1.BackendTLSPolicy) bool { return p.Name == "secure" })
+			if i < 0 {
+				return "nothing (BackendTLSPolicy secure is away)"
+			}
+			p := in.BackendTLSPolicies[i].DeepCopy()
+			to := gwv1.ObjectName("app")
+			if p.Spec.TargetRefs[0].Name == to {
+				to = "secure"
+			}
+			p.Spec.TargetRefs[0].Name = to
+			p.Generation++
+			version(p)
+			in.BackendTLSPolicies = slices.Clone(in.BackendTLSPolicies)
+			in.BackendTLSPolicies[i] = p
+			return "BackendTLSPolicy secure now targets Service " + string(to)
 		}
-		if len(in.BackendTLSPolicies) == 3 {
-			in.BackendTLSPolicies = in.BackendTLSPolicies[:2]
+		if i := slices.IndexFunc(in.BackendTLSPolicies, func(p *gwv1.BackendTLSPolicy) bool { return p.Name == "no-ca" }); i >= 0 {
+			in.BackendTLSPolicies = slices.Delete(slices.Clone(in.BackendTLSPolicies), i, i+1)
 			return "the BackendTLSPolicy without a CA removed"
 		}
 		p := memoGatewayInputs(&testing.T{}).BackendTLSPolicies[2]

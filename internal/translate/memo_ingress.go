@@ -94,12 +94,12 @@ func (t *translator) recordIngress(ing *networkingv1.Ingress, build func()) {
 // replayIngress adds a remembered translation of ing to this build, if there is one it
 // may use.
 func (t *translator) replayIngress(ing *networkingv1.Ingress, slots map[ruleSlot][]ingressSlot, redirects map[string]bool) bool {
-	if t.memo == nil || !t.memo.usable {
+	if t.memo == nil || !t.memo.usable && !t.memo.partial {
 		return false
 	}
 	key := Key{Kind: KindIngress, Namespace: ing.Namespace, Name: ing.Name}
 	m, ok := lookupRecord(t.memo.memo.ingressOf, t.memo.memo.ingresses, ing, key)
-	if !ok || m.call == t.memo.memo.calls || !sameGeneration(m.obj, ing) || !m.covers(t.opts.Now) {
+	if !ok || m.call == t.memo.memo.calls || !sameGeneration(m.obj, ing) || !m.covers(t.opts.Now) || !t.memo.replayable(&m.routeMemo) {
 		return false
 	}
 	for _, r := range m.redirects {

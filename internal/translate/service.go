@@ -33,6 +33,7 @@ func (t *translator) resolveService(fromNS, ns, name string, port bhv1.Port) (*r
 				"Service %s/%s is in another namespace; cross-namespace references are off (start the gateway with --allow-cross-namespace, or route to a Service in namespace %s)", ns, name, fromNS)},
 			http.StatusServiceUnavailable
 	}
+	t.noteService(nsName{ns, name})
 	svc, ok := t.services[nsName{ns, name}]
 	if !ok {
 		return nil, &finding{reason: bhv1.ReasonNotFound, message: fmt.Sprintf("Service %q not found in namespace %s", name, ns)}, http.StatusServiceUnavailable
@@ -118,7 +119,7 @@ func (t *translator) readyEndpoints(ns, svc string, port *corev1.ServicePort) []
 	out := t.listEndpoints(ns, svc, port)
 	if t.endpoints == nil {
 		hint := len(t.services)
-		if t.memo != nil && t.memo.usable {
+		if t.memo != nil && (t.memo.usable || t.memo.partial) {
 			hint = 0 // the routes of unchanged Services replay: few lists are made
 		}
 		t.endpoints = make(map[endpointsKey][]snapshot.Endpoint, hint)
