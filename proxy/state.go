@@ -53,13 +53,16 @@ func (s *Server) compile(snap *snapshot.Snapshot) (*state, snapshot.RouteChanges
 	children := childRoutes(snap.HTTPRoutes)
 
 	changes := snapshot.MatchRoutes(s.kept.before, snap.HTTPRoutes)
-	same := snapshot.SameTransports(s.kept.transports, transports)
+	// A route is kept unless a transport it calls a backend through changed: with a
+	// BackendTLSPolicy per Service, a new application adds transports at every change,
+	// and compiling every route again for them was most of such a change at 10,000 routes.
+	changedTransports := snapshot.ChangedTransports(s.kept.transports, transports)
 	keep := s.kept.next(len(snap.HTTPRoutes))
 	var edits routerEdits // what the routers gain and lose, to patch them
 	for j, hr := range snap.HTTPRoutes {
 		old := s.kept.previous(changes.From[j])
 		r, kept := old, true
-		if !same || r == nil || len(children[hr.ID]) > 0 {
+		if r == nil || len(children[hr.ID]) > 0 || hr.UsesTransport(changedTransports) {
 			if r, kept = s.compileRoute(hr, children[hr.ID], env, transports), false; r != nil {
 				edits.add(r)
 			}

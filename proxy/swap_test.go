@@ -137,3 +137,64 @@ func sameIndex(a, b map[string][]string) bool {
 	}
 	return true
 }
+
+// A swap compiles again only the routes that call a backend through a transport that
+// changed: adding a BackendTLSPolicy's transports for a new application keeps the others.
+func TestSwapKeepsRoutesWhoseTransportsDidNotChange(t *testing.T) {
+	srv, err := New(Config{EntryPoints: []EntryPoint{{Name: "web", Address: "127.0.0.1:0"}}}, &snapshot.Store{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.prober.Close)
+	newRoute := func(id, transport string, auth *snapshot.Backend) *snapshot.HTTPRoute {
+		hr := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: id, Match: "Host(`" + id + ".example.com`)"},
+			Backends: []*snapshot.Backend{{Service: snapshot.Ref{Kind: "Service", Namespace: "ns", Name: id}, Port: "443", Scheme: "https", Weight: 1, Transport: transport}}}
+		if auth != nil {
+			hr.Middlewares = []*snapshot.Middleware{{ForwardAuth: &snapshot.ForwardAuth{Server: auth}}}
+		}
+		return hr
+	}
+	a := newRoute("a", "BackendTLSPolicy/ns/a", nil)
+	b := newRoute("b", "BackendTLSPolicy/ns/b", nil)
+	plain := newRoute("plain", "", nil)
+	// A route whose forwardAuth server is reached through policy a's transport.
+	authed := newRoute("authed", "", &snapshot.Backend{Service: snapshot.Ref{Kind: "Service", Namespace: "ns", Name: "auth"}, Port: "443", Scheme: "https", Transport: "BackendTLSPolicy/ns/a"})
+	routes := []*snapshot.HTTPRoute{a, b, plain, authed}
+	compiled := func(transports ...*snapshot.Transport) map[string]*route {
+		snap := &snapshot.Snapshot{HTTPRoutes: routes, Transports: transports}
+		snap.TLS.Policies, snap.TLS.DefaultPolicy = []*snapshot.Policy{{ID: "default"}}, "default"
+		srv.swap(snap)
+		out := map[string]*route{}
+		for _, l := range srv.state.Load().routers["web"].exactHosts() {
+			for _, r := range l {
+				out[r.snap.ID] = r
+			}
+		}
+		return out
+	}
+	ta := &snapshot.Transport{ID: "BackendTLSPolicy/ns/a", Hash: "1"}
+	tb := &snapshot.Transport{ID: "BackendTLSPolicy/ns/b", Hash: "1"}
+	first := compiled(ta, tb)
+	// A new application's transport: every route is kept.
+	second := compiled(ta, tb, &snapshot.Transport{ID: "BackendTLSPolicy/ns/c", Hash: "1"})
+	for id, r := range second {
+		if first[id] != r {
+			t.Errorf("route %s compiled again when only an unrelated transport was added", id)
+		}
+	}
+	// Policy a's transport changes: its route and the one whose forwardAuth uses it are
+	// compiled again, the others kept.
+	third := compiled(&snapshot.Transport{ID: ta.ID, Hash: "2"}, tb, &snapshot.Transport{ID: "BackendTLSPolicy/ns/c", Hash: "1"})
+	for id, r := range third {
+		if again, want := second[id] != r, id == "a" || id == "authed"; again != want {
+			t.Errorf("route %s compiled again: %v, want %v", id, again, want)
+		}
+	}
+	// Policy b's transport goes: its route is compiled again.
+	fourth := compiled(&snapshot.Transport{ID: ta.ID, Hash: "2"})
+	for id, r := range fourth {
+		if again, want := third[id] != r, id == "b"; again != want {
+			t.Errorf("after a transport went, route %s compiled again: %v, want %v", id, again, want)
+		}
+	}
+}

@@ -59,16 +59,54 @@ type Transport struct {
 	Failure *Failure `json:"failure,omitempty"`
 }
 
-// SameTransports reports whether two snapshots' transports, by ID, have the same IDs and
-// hashes: a route compiled or probed through the one is then as through the other.
-func SameTransports(a, b map[string]*Transport) bool {
-	if len(a) != len(b) {
-		return false
+// ChangedTransports returns the IDs of the transports that differ between two snapshots'
+// transports, by ID (one has it and the other not, or another hash); nil when none do. A
+// route that calls no backend through one of them (UsesTransport) is compiled or probed
+// through the ones as through the others.
+func ChangedTransports(a, b map[string]*Transport) map[string]bool {
+	var changed map[string]bool
+	note := func(id string) {
+		if changed == nil {
+			changed = map[string]bool{}
+		}
+		changed[id] = true
 	}
+	inBoth := 0
 	for id, t := range b {
-		if old, ok := a[id]; !ok || old.Hash != t.Hash {
-			return false
+		old, ok := a[id]
+		if ok {
+			inBoth++
+		}
+		if !ok || old.Hash != t.Hash {
+			note(id)
 		}
 	}
-	return true
+	if inBoth < len(a) { // some of a's are gone
+		for id := range a {
+			if _, ok := b[id]; !ok {
+				note(id)
+			}
+		}
+	}
+	return changed
 }
+
+// UsesTransport reports whether r calls a backend through one of the transports of ids:
+// one of its backends, or one its middlewares call (MiddlewareBackends).
+func (r *HTTPRoute) UsesTransport(ids map[string]bool) bool {
+	if len(ids) == 0 {
+		return false
+	}
+	for _, b := range r.Backends {
+		if ids[b.Transport] {
+			return true
+		}
+	}
+	for _, b := range MiddlewareBackends(r.Middlewares) {
+		if ids[b.Transport] {
+			return true
+		}
+	}
+	return false
+}
+

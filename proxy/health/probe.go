@@ -95,9 +95,11 @@ func (p *Prober) Changes(snap *snapshot.Snapshot, changes *snapshot.RouteChanges
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	// Every key holds its transport's hash: when a transport changed, or changes is not
-	// relative to the snapshot seen last, every route is compared.
-	all := !snapshot.SameTransports(p.transports, transports) || !sameList(changes.Before, p.before)
+	// Every key holds its transport's hash: the routes through a transport that changed
+	// have new keys, and when changes is not relative to the snapshot seen last every
+	// route is compared.
+	all := !sameList(changes.Before, p.before)
+	changedTransports := snapshot.ChangedTransports(p.transports, transports)
 	known := map[probeKey]bool{}
 	addKnown := func(k probeKey, _ *snapshot.Transport, _ *snapshot.Backend, _ string) { known[k] = true }
 	if all {
@@ -110,7 +112,7 @@ func (p *Prober) Changes(snap *snapshot.Snapshot, changes *snapshot.RouteChanges
 		}
 	}
 	for j, r := range snap.HTTPRoutes {
-		if !all && changes.From[j] >= 0 {
+		if !all && changes.From[j] >= 0 && !r.UsesTransport(changedTransports) {
 			continue
 		}
 		eachKey(r, transports, func(k probeKey, t *snapshot.Transport, b *snapshot.Backend, addr string) {
