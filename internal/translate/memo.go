@@ -89,6 +89,8 @@ type Memo struct {
 	changed map[nsName]bool
 	// transports are the last call's BackendTLSPolicy transports, by ID (keptTransport).
 	transports map[string]*snapshot.Transport
+	// inCall: a call began and has not returned.
+	inCall bool
 }
 
 // index returns the index of in: the last call's when in's objects other than routes
@@ -178,6 +180,12 @@ type memoUse struct {
 
 // use starts a Translate call with the memo.
 func (m *Memo) use(in *Inputs, opts Options) *memoUse {
+	if m.inCall {
+		// The last call did not return (a panic the rebuild loop recovered from): its
+		// records, made of inputs the basis does not hold, must not replay.
+		*m = Memo{calls: m.calls}
+	}
+	m.inCall = true
 	m.calls++
 	m.usedRoutes, m.usedIngresses, m.usedHTTPRoutes, m.usedPolicies = 0, 0, 0, 0
 	if m.btlsPolicies == nil {

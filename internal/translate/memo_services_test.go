@@ -139,3 +139,36 @@ func FuzzDiffObjects(f *testing.F) {
 		}
 	})
 }
+
+// A call that did not return (a panic the rebuild loop recovered from) may have left
+// records made of inputs the memo's basis does not hold: the next call replays none.
+func TestMemoReplaysNothingAfterACallThatDidNotReturn(t *testing.T) {
+	in := memoGatewayInputs(t)
+	in.Visit(func(_ Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
+	opts := DefaultOptions()
+	opts.Now = goldenNow
+	opts.Memo = &Memo{}
+	Translate(in, opts)
+	before := maps.Clone(opts.Memo.httpRoutes)
+	if len(before) == 0 {
+		t.Fatal("nothing was remembered")
+	}
+	opts.Memo.use(in, opts) // a call that begins and never returns
+	Translate(in, opts)
+	for k, m := range opts.Memo.httpRoutes {
+		if before[k] == m {
+			t.Errorf("HTTPRoute %s replayed after a call that did not return", k)
+		}
+	}
+	second := maps.Clone(opts.Memo.httpRoutes)
+	Translate(in, opts)
+	replayed := 0
+	for k, m := range opts.Memo.httpRoutes {
+		if second[k] == m {
+			replayed++
+		}
+	}
+	if replayed == 0 {
+		t.Error("the memo replays nothing once calls return again")
+	}
+}

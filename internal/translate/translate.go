@@ -322,6 +322,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		opts.Memo.keepTransports(t.built)
 		opts.Memo.hosts = len(t.hostClaims)
 		opts.Memo.indexed = true // the index is of the inputs keep made the basis
+		opts.Memo.inCall = false
 	}
 	groups := map[Key]string{}
 	for k, g := range in.APIGroups {
