@@ -22,7 +22,8 @@ import (
 // compile uses them, under Server.swapMu.
 type keptRoutes struct {
 	// transports are the transports of the last compile. A route's round trippers and
-	// forwardAuth's depend on them, so any change to them builds every route again.
+	// its middlewares' (forwardAuth, errors pages) depend on those it names, so a route
+	// through one that changed is built again (snapshot.ChangedTransports).
 	transports map[string]*snapshot.Transport
 	// before is the last compile's snapshot routes, and routes what it built of each, at
 	// the same index (nil for a route no compile may keep). The next compile finds its
