@@ -109,4 +109,3 @@ func (r *HTTPRoute) UsesTransport(ids map[string]bool) bool {
 	}
 	return false
 }
-

@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/bridgehead/bridgehead/internal/snapshot"
@@ -25,7 +24,7 @@ import (
 
 // btlsPolicyMemo is what buildBackendTLSPolicies did for one policy.
 type btlsPolicyMemo struct {
-	routeMemo                                       // obj, its report and the certificate dates it compared (from, until)
+	routeMemo                                       // obj, its report, the certificate dates it compared (from, until), its targets (services)
 	won                         []btlsTarget        // the targets the policy applies to; nil when Conflicted
 	tr                          *snapshot.Transport // nil when Conflicted
 	acceptedReason, acceptedMsg string

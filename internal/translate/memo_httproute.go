@@ -18,13 +18,14 @@ import (
 // backend while there are BackendTLSPolicies, the policies' state: the Gateways a policy
 // and a Service are used through, and the policy's transport with a Gateway's client
 // certificate, made by the first backend that needs it. Those are recorded and replayed
-// (the last by making the backend's use again, in the same order: useBackendTLS). The listeners are built again at every build; with the same
-// Gateways and ListenerSets (which the memo's basis requires) they are built in the same
-// order, and a record names them by their place in it (gwListener.seq).
+// (the last by making the backend's use again, in the same order: useBackendTLS). The
+// listeners are built again at every build; with the same Gateways and ListenerSets
+// (which the memo's basis requires) they are built in the same order, and a record names
+// them by their place in it (gwListener.seq).
 //
 // An HTTPRoute is not recorded when its translation writes anything else (a TLS policy,
-// a Middleware, another transport), nor in the cases httpRoutesMemoizable names. Those are translated at
-// every build.
+// a Middleware, another transport), nor in the cases httpRoutesMemoizable names. Those
+// are translated at every build.
 //
 // A replayed route is the very snapshot route of the build before, also in that build's
 // snapshot: the proxy keeps what it compiled of it. When the ranking gives it another

@@ -130,7 +130,9 @@ func memoGatewayInputs(t *testing.T) *Inputs {
 			Filters: []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gwv1.HTTPRequestRedirectFilter{Scheme: ptr.To("https"), StatusCode: ptr.To(301)}}},
 		}),
 	}
-	g := in.HTTPRoutes[6]
+	// Route g, to the verified Service, is on both Gateways (their client certificates
+	// differ: the route is warned).
+	g := in.HTTPRoutes[slices.IndexFunc(in.HTTPRoutes, func(r *gwv1.HTTPRoute) bool { return r.Name == "g" })]
 	g.Spec.ParentRefs = append(g.Spec.ParentRefs, gwv1.ParentReference{Name: "gw2"})
 	return in
 }
