@@ -9,6 +9,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
 // When pods come and go behind one Service, only the routes that resolved it are
@@ -52,9 +54,15 @@ func TestMemoReplaysRoutesOfUnchangedServices(t *testing.T) {
 			t.Errorf("HTTPRoute %s replayed: %v; want only the route to app2 translated again", k, replayed)
 		}
 	}
-	noMemo := opts
-	noMemo.Memo = nil
-	want, _ := Translate(in, noMemo)
+	asWithoutMemo(t, in, opts, got)
+}
+
+// asWithoutMemo fails t unless got, built with opts.Memo, is the snapshot a build of in
+// without a memo gives.
+func asWithoutMemo(t *testing.T, in *Inputs, opts Options, got *snapshot.Snapshot) {
+	t.Helper()
+	opts.Memo = nil
+	want, _ := Translate(in, opts)
 	if w, g := marshal(t, want), marshal(t, got); !bytes.Equal(w, g) {
 		t.Fatalf("the snapshot differs with the memo:\n%s", diffLines(w, g))
 	}
@@ -83,12 +91,7 @@ func TestMemoTranslatesRoutesAgainWhenAMiddlewaresServiceChanges(t *testing.T) {
 		t.Fatal("the case has no EndpointSlice of Service auth")
 	}
 	got, _ := Translate(in, opts)
-	noMemo := opts
-	noMemo.Memo = nil
-	want, _ := Translate(in, noMemo)
-	if w, g := marshal(t, want), marshal(t, got); !bytes.Equal(w, g) {
-		t.Fatalf("the snapshot differs with the memo:\n%s", diffLines(w, g))
-	}
+	asWithoutMemo(t, in, opts, got)
 }
 
 // diffObjects names every object whose version differs, whatever the lists' order and
