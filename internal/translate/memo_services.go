@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"slices"
+
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -87,12 +89,9 @@ func diffObjects[PT metav1.Object](before, now []PT, same func(a, b metav1.Objec
 func (t *translator) noteService(k nsName) {
 	switch {
 	case t.rec != nil:
-		for _, have := range t.rec.services {
-			if have == k {
-				return
-			}
+		if !slices.Contains(t.rec.services, k) {
+			t.rec.services = append(t.rec.services, k)
 		}
-		t.rec.services = append(t.rec.services, k)
 	case t.memo != nil && t.memo.partial && t.memo.changed[k]:
 		t.memo.partial = false
 	}
