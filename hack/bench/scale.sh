@@ -8,8 +8,8 @@
 # BENCH_SCALE_KIND=HTTPRouteTLS is end-to-end TLS on the Gateway API: each HTTPRoute to its
 # own Service (without endpoints) behind its own BackendTLSPolicy (a CA in a ConfigMap, the
 # Service's host name), and the Gateway presents a client certificate to the backends; a
-# route is the three objects. Two modes
-# (BENCH_SCALE_MODES, both by default):
+# route is the three objects.
+# Two modes (BENCH_SCALE_MODES, both by default):
 #   folder   the routes in a folder, 100 per file (`serve --config-dir`)
 #   cluster  the routes in a real kube-apiserver and etcd (hack/devcluster, the envtest
 #            binaries), created with kubectl

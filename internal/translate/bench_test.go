@@ -103,7 +103,9 @@ func BenchmarkTranslate10kOneChanged(b *testing.B) {
 // other route kinds a cluster of 10,000 routes is made of: Ingresses (ingress-nginx
 // users) and Gateway API HTTPRoutes, each for its own host and Service, TLS at the edge;
 // and the HTTPRoutes beside one GRPCRoute on their listener (the two kinds' conflicts are
-// checked at every build, and no HTTPRoute is remembered, memo_httproute.go).
+// checked at every build, and no HTTPRoute is remembered, memo_httproute.go); and the
+// HTTPRoutes to verified backends, a BackendTLSPolicy per Service and the Gateway's client
+// certificate, with one route changed or one Service's endpoints.
 func BenchmarkTranslate10kOthersOneChanged(b *testing.B) {
 	// endpoints: the change is not to a route but to the endpoints of one route's Service
 	// (a pod of 10,000 Services rolled).

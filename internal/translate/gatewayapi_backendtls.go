@@ -192,7 +192,7 @@ func (t *translator) compileBackendTLSPolicy(bp *btlsPolicy) {
 	}
 	// With subjectAltNames, the hostname is the SNI only: the SANs replace it in the check.
 	tr.PinsReplaceNames = len(tr.PeerCertDNSNames)+len(tr.PeerCertURIs) > 0
-	tr = t.sealTransport(bp.rep, tr) // the last build's, when the memo holds it
+	t.sealTransport(bp.rep, tr)
 	if bp.acceptedReason != "" {
 		bp.rep.served = 0
 	}
@@ -390,14 +390,11 @@ func (t *translator) withClientCertificate(bp *btlsPolicy, gateways []nsName, wa
 	id := bp.tr.ID + "@" + from.String()
 	tr, ok := t.built[id]
 	if !ok {
-		if tr = t.memo.keptTransport(id); tr != nil {
-			t.built[id] = tr
-		} else {
-			c := *bp.tr
-			c.ID = id
-			c.ClientCertificates = []*snapshot.Certificate{cert}
-			tr = t.addTransport(&c)
-		}
+		c := *bp.tr
+		c.ID = id
+		c.ClientCertificates = []*snapshot.Certificate{cert}
+		t.addTransport(&c)
+		tr = &c
 	}
 	if bp.memo != nil {
 		bp.memo.withCert = append(bp.memo.withCert, gatewayTransport{from, tr})

@@ -87,8 +87,6 @@ type Memo struct {
 	usedPolicies int
 	// changed is memoUse.changed, kept for the next call's.
 	changed map[nsName]bool
-	// transports are the last call's BackendTLSPolicy transports, by ID (keptTransport).
-	transports map[string]*snapshot.Transport
 	// inCall: a call began and has not returned.
 	inCall bool
 }
@@ -251,35 +249,6 @@ func (m *Memo) keep(in *Inputs, opts Options) {
 		maps.DeleteFunc(m.httpRouteOf, func(o *gwv1.HTTPRoute, r *httpRouteMemo) bool {
 			return r.call != m.calls || r.obj != metav1.Object(o)
 		})
-	}
-}
-
-// keptTransport is the last call's BackendTLSPolicy transport of that ID, when this call
-// builds the same one: the caller uses it instead of building it again. A snapshot's
-// transports are never written after translation, so the snapshots of both calls may
-// share it. With a BackendTLSPolicy per Service, the policies' transports and their
-// copies with a Gateway's client certificate were, at 10,000 Services, 20,000 transports
-// made, marshalled and hashed at every build.
-//
-// A BackendTLSPolicy's transport is made of the policy, its CA's ConfigMap or Secret, and
-// for a copy, the Gateway's client certificate: all in the memo's basis, and its ID names
-// the policy and the Gateway. So while the basis holds, a transport of the same ID is the
-// same transport.
-func (u *memoUse) keptTransport(id string) *snapshot.Transport {
-	if u == nil || !u.usable {
-		return nil
-	}
-	return u.memo.transports[id]
-}
-
-// keepTransports keeps built's BackendTLSPolicy transports for the next call
-// (keptTransport).
-func (m *Memo) keepTransports(built map[string]*snapshot.Transport) {
-	kept := reuse(&m.transports, len(built))
-	for id, tr := range built {
-		if tr.Source.Kind == KindBackendTLSPolicy {
-			kept[id] = tr
-		}
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 
 // The memo of BackendTLSPolicies. End-to-end TLS on the Gateway API is typically a policy
 // per Service (each names the Service's own host name), so a cluster of 10,000 HTTPRoutes
-// has as many policies, and compiling them all at every build was 30 ms of it, after the
-// memo had made their transports' hashes free (keptTransport).
+// has as many policies, and compiling them all (each transport and its copy with a
+// Gateway's client certificate made, marshalled and hashed) was most of a build.
 //
 // What a policy compiles to depends only on the policy, its CAs' ConfigMaps and Secrets,
 // the refusals of lastgood, and the other policies of its targets: all in the memo's

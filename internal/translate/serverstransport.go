@@ -165,8 +165,8 @@ func (t *translator) addRoots(rep *report, obj, field string, src caSource, bund
 }
 
 // sealTransport fails the transport closed when a reference is broken, hashes it and adds
-// it to the snapshot. It returns the transport added (addTransport).
-func (t *translator) sealTransport(rep *report, tr *snapshot.Transport) *snapshot.Transport {
+// it to the snapshot.
+func (t *translator) sealTransport(rep *report, tr *snapshot.Transport) {
 	rep.total = 1
 	if len(rep.refs) > 0 || len(rep.invalid) > 0 {
 		first := append(append([]finding(nil), rep.invalid...), rep.refs...)[0]
@@ -177,16 +177,11 @@ func (t *translator) sealTransport(rep *report, tr *snapshot.Transport) *snapsho
 	} else {
 		rep.served = 1
 	}
-	return t.addTransport(tr)
+	t.addTransport(tr)
 }
 
-// addTransport hashes a compiled transport and adds it to the snapshot. It returns the
-// transport added: tr, or the last build's when the memo holds the same (keptTransport).
-func (t *translator) addTransport(tr *snapshot.Transport) *snapshot.Transport {
-	if kept := t.memo.keptTransport(tr.ID); kept != nil {
-		t.built[tr.ID] = kept
-		return kept
-	}
+// addTransport hashes a compiled transport and adds it to the snapshot.
+func (t *translator) addTransport(tr *snapshot.Transport) {
 	data, err := json.Marshal(tr)
 	if err != nil {
 		panic("translate: transport does not marshal: " + err.Error())
@@ -194,7 +189,6 @@ func (t *translator) addTransport(tr *snapshot.Transport) *snapshot.Transport {
 	sum := sha256.Sum256(data)
 	tr.Hash = hex.EncodeToString(sum[:8])
 	t.built[tr.ID] = tr
-	return tr
 }
 
 // duration parses an optional duration field into dst, reporting a bad value.

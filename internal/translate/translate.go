@@ -282,7 +282,11 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	t := &translator{
 		in: in, opts: opts,
 		certCache: map[nsName]certResult{}, caCache: map[caSource]caResult{},
-		policies: map[string]*snapshot.Policy{}, built: map[string]*snapshot.Transport{},
+		policies: map[string]*snapshot.Policy{},
+		// A transport per ServersTransport, and per BackendTLSPolicy its own and its copy
+		// with a Gateway's client certificate: grown step by step to the 20,000 of 10,000
+		// policies, the map's growth was a tenth of a build.
+		built:   make(map[string]*snapshot.Transport, len(in.ServersTransports)+len(in.ServersTransportTCPs)+2*len(in.BackendTLSPolicies)),
 		builtMW: map[nsName]*snapshot.Middleware{}, mwProblems: map[nsName]finding{},
 		builtMWT: map[nsName]*snapshot.TCPMiddleware{}, mwtProblems: map[nsName]finding{},
 		snap: &snapshot.Snapshot{},
@@ -294,9 +298,6 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		t.reports = reuse(&opts.Memo.reports, in.reportHint())
 		t.hostClaims = reuse(&opts.Memo.hostClaims, opts.Memo.hosts)
 		t.slotLists, t.claimLists = opts.Memo.slotLists, opts.Memo.claimLists
-		// Grown step by step to the 20,000 transports of 10,000 BackendTLSPolicies with a
-		// client certificate, the map's growth was a tenth of such a build.
-		t.built = make(map[string]*snapshot.Transport, len(opts.Memo.transports))
 		t.inputIndex = opts.Memo.index(in, t.memo.usable)
 	} else {
 		t.reports = make(map[Key]*report, in.reportHint())
@@ -319,7 +320,6 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	t.finish()
 	if t.memo != nil {
 		opts.Memo.keep(in, opts)
-		opts.Memo.keepTransports(t.built)
 		opts.Memo.hosts = len(t.hostClaims)
 		opts.Memo.indexed = true // the index is of the inputs keep made the basis
 		opts.Memo.inCall = false
