@@ -52,9 +52,10 @@ type Config struct {
 	Options translate.Options
 	// Store receives each new snapshot.
 	Store *snapshot.Store
-	// Debounce is the least time between the starts of two rebuilds (default 100ms): a
-	// change after a quiet period is rebuilt at once, and a burst of changes costs at most
-	// one rebuild per Debounce (see pacer).
+	// Debounce is the most time between the starts of two rebuilds in a burst of changes
+	// (default 100ms): a change after a quiet period is rebuilt at once, and the next
+	// waits four times what the last rebuild took, at least 10ms and at most Debounce
+	// (see pacer).
 	Debounce time.Duration
 	// Clock is injected for tests; defaults to time.Now.
 	Clock func() time.Time
@@ -303,7 +304,7 @@ func (g *Rebuilder) orBehind(changed predicate.Predicate) predicate.Predicate {
 }
 
 // debounced enqueues the rebuild key when the pacer allows: at once after a quiet period,
-// otherwise when Debounce has passed since the last rebuild started. The delaying queue
+// otherwise when the pacer's spacing has passed since the last rebuild started. The delaying queue
 // keeps the earliest deadline for a key, so later events of a burst do not postpone it.
 func (g *Rebuilder) debounced() handler.TypedEventHandler[client.Object, reconcile.Request] {
 	add := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -370,6 +371,7 @@ func (g *Rebuilder) ifReferenced(kind string, next handler.TypedEventHandler[cli
 // not stored: the last good one keeps serving.
 func (g *Rebuilder) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	g.pacer.started(time.Now())
+	defer func() { g.pacer.finished(time.Now()) }()
 	g.behind.Store(0)
 	in, err := g.list(ctx)
 	if err != nil {
