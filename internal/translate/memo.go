@@ -73,8 +73,9 @@ type Memo struct {
 	// HTTPRoutes.
 	ranked []rankedRoute
 	// gwStatus is the Gateway API statuses' map (gwState.status), emptied, for the next
-	// call.
-	gwStatus map[Key]*GatewayAPIStatus
+	// call; btlsWinners is the same for the BackendTLSPolicies' winners (btlsState).
+	gwStatus    map[Key]*GatewayAPIStatus
+	btlsWinners map[btlsTarget]*btlsPolicy
 	// inputs is the index of the last call's inputs other than routes, used again while
 	// they are as they were (at 10,000 Services, indexing them and their EndpointSlices
 	// was 1.8 MB and 10,000 allocations of every call). indexed says it is the index of

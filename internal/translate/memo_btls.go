@@ -36,6 +36,10 @@ type btlsPolicyMemo struct {
 	// withCert are the policy's transports with a Gateway's client certificate made so
 	// far (withClientCertificate).
 	withCert []gatewayTransport
+	// policy is the policy of the build that replays the record, used again by every
+	// replay (with its list of Gateways) since none outlives its build: 10,000 made
+	// afresh were 1.6 MB of every build's garbage.
+	policy btlsPolicy
 }
 
 // gatewayTransport is a policy's transport with the client certificate of Gateway from.
@@ -58,8 +62,10 @@ func (t *translator) replayBackendTLSPolicy(st *btlsState, p *gwv1.BackendTLSPol
 	if !ok || m.call == t.memo.memo.calls || m.obj != metav1.Object(p) && !sameGeneration(m.obj, p) || !m.covers(t.opts.Now) || !t.memo.replayable(&m.routeMemo) {
 		return false
 	}
-	bp := &btlsPolicy{p: p, rep: t.replayReport(key, &m.routeMemo),
-		acceptedReason: m.acceptedReason, acceptedMsg: m.acceptedMsg, resolvedReason: m.resolvedReason, resolvedMsg: m.resolvedMsg, tr: m.tr, memo: m}
+	bp := &m.policy
+	*bp = btlsPolicy{p: p, rep: t.replayReport(key, &m.routeMemo),
+		acceptedReason: m.acceptedReason, acceptedMsg: m.acceptedMsg, resolvedReason: m.resolvedReason, resolvedMsg: m.resolvedMsg, tr: m.tr,
+		gateways: bp.gateways[:0], memo: m}
 	m.obj, m.call = p, t.memo.memo.calls
 	t.memo.memo.usedPolicies++
 	st.policies = append(st.policies, bp)

@@ -368,6 +368,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 		clear(opts.Memo.ingressSlots)
 		clear(opts.Memo.hostClaims)
 		clear(opts.Memo.gwStatus)
+		clear(opts.Memo.btlsWinners)
 		clear(t.gw.ranked[:cap(t.gw.ranked)]) // beyond its length too: a conflict's removal shortened it
 		opts.Memo.ranked = t.gw.ranked[:0]
 		opts.Memo.slotLists, opts.Memo.claimLists = t.slotLists, t.claimLists
