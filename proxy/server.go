@@ -236,7 +236,7 @@ func (s *Server) swap(snap *snapshot.Snapshot) {
 	st, changes := s.compile(snap)
 	s.state.Store(st)
 	s.metrics.Retain(snap, &changes)
-	s.pool.Retain(snap)
+	s.pool.Retain(snap, changes.Transports)
 	s.tcpConns.retire(snap, s.cfg.TCPRouteGrace)
 	s.prober.Changes(snap, &changes)
 }

@@ -44,10 +44,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) (*state, snapshot.RouteChanges
 	st.edge = s.edge.Compile(snap)
 
 	used := map[*health.Endpoint]bool{}
-	transports := make(map[string]*snapshot.Transport, len(snap.Transports))
-	for _, t := range snap.Transports {
-		transports[t.ID] = t
-	}
+	transports := snap.TransportsByID()
 	env := &middleware.Env{Upstreams: s.pool, Transports: transports, Fail: s.fail, Log: s.log}
 	routes := make([]*route, 0, len(snap.HTTPRoutes))
 	children := childRoutes(snap.HTTPRoutes)
@@ -57,6 +54,7 @@ func (s *Server) compile(snap *snapshot.Snapshot) (*state, snapshot.RouteChanges
 	// BackendTLSPolicy per Service, a new application adds transports at every change,
 	// and compiling every route again for them was most of such a change at 10,000 routes.
 	changedTransports := snapshot.ChangedTransports(s.kept.transports, transports)
+	changes.Transports, changes.ChangedTransports = transports, changedTransports
 	keep := s.kept.next(len(snap.HTTPRoutes))
 	var edits routerEdits // what the routers gain and lose, to patch them
 	for j, hr := range snap.HTTPRoutes {

@@ -24,6 +24,12 @@ type RouteChanges struct {
 	// Gone lists the indexes in Before of the routes the snapshot no longer has (removed,
 	// or changed into another object), in order.
 	Gone []int
+	// Transports indexes the snapshot's transports by ID (TransportsByID), and
+	// ChangedTransports holds the IDs of those added, removed or changed since Before's
+	// snapshot (the package's ChangedTransports). The proxy's compile fills both, so that
+	// the parts of a swap index 20,000 transports once; MatchRoutes leaves them nil.
+	Transports        map[string]*Transport
+	ChangedTransports map[string]bool
 }
 
 // MatchRoutes compares a snapshot's HTTP routes with the previous snapshot's. It is exact

@@ -35,14 +35,50 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	snap := validSnapshot(1)
 	snap.HTTPRoutes = append(snap.HTTPRoutes, &HTTPRoute{RouteHead: RouteHead{ID: "web/app/0", Priority: 5}})
 	snap.TLS.Hosts = []*HostTLS{{Name: "b.example", Policy: BuiltinPolicyID}, {Name: "a.example", Policy: BuiltinPolicyID}, {Name: "C.example", Policy: BuiltinPolicyID}}
+	snap.Transports = []*Transport{{ID: "ServersTransport/ns/a", Hash: "1"}, {ID: "ServersTransport/ns/c", Hash: "1"}, {ID: "ServersTransport/ns/c", Hash: "1"},
+		{ID: "ServersTransport/ns/b", Hash: "1"}, {ID: "ServersTransport/ns/d"}}
 	err := snap.Validate()
 	if err == nil {
 		t.Fatal("inconsistent snapshot accepted")
 	}
-	for _, want := range []string{`route "web/app/0" appears twice`, "not in priority order", "TLS hosts are not sorted", `"C.example" is not normalised`, "has no match rule"} {
+	for _, want := range []string{`route "web/app/0" appears twice`, "not in priority order", "TLS hosts are not sorted", `"C.example" is not normalised`, "has no match rule",
+		`transport "ServersTransport/ns/c" appears twice`, `transports are not sorted by ID ("ServersTransport/ns/c" before "ServersTransport/ns/b")`, `transport "ServersTransport/ns/d" has no hash`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
+	}
+}
+
+// A backend or forwardAuth server names a transport the snapshot has, found in the
+// transports' order of ID; one it does not have refuses the snapshot.
+func TestValidateFindsTheTransportsRoutesName(t *testing.T) {
+	snap := validSnapshot(1)
+	for _, id := range []string{"BackendTLSPolicy/web/a", "BackendTLSPolicy/web/b", "BackendTLSPolicy/web/c", "ServersTransport/web/d"} {
+		snap.Transports = append(snap.Transports, &Transport{ID: id, Hash: "1"})
+	}
+	backend := snap.HTTPRoutes[0].Backends[0]
+	for _, tr := range snap.Transports {
+		backend.Transport = tr.ID
+		if err := snap.Validate(); err != nil {
+			t.Errorf("a backend through %s: %v", tr.ID, err)
+		}
+	}
+	for _, id := range []string{"BackendTLSPolicy/web/0", "BackendTLSPolicy/web/bb", "ServersTransport/web/e"} {
+		backend.Transport = id
+		if err := snap.Validate(); err == nil || !strings.Contains(err.Error(), "uses unknown transport \""+id+"\"") {
+			t.Errorf("a backend through %s, which the snapshot does not have: %v", id, err)
+		}
+	}
+	backend.Transport = ""
+	auth := &Middleware{Source: Ref{Kind: "Middleware", Namespace: "web", Name: "auth"},
+		ForwardAuth: &ForwardAuth{Server: &Backend{Service: Ref{Kind: "Service", Namespace: "web", Name: "auth"}, Transport: "ServersTransport/web/e"}}}
+	snap.HTTPRoutes[0].Middlewares = []*Middleware{auth}
+	if err := snap.Validate(); err == nil || !strings.Contains(err.Error(), `forwardAuth Middleware/web/auth uses unknown transport "ServersTransport/web/e"`) {
+		t.Errorf("a forwardAuth server through a transport the snapshot does not have: %v", err)
+	}
+	auth.ForwardAuth.Server.Transport = "ServersTransport/web/d"
+	if err := snap.Validate(); err != nil {
+		t.Errorf("a forwardAuth server through a transport the snapshot has: %v", err)
 	}
 }
 

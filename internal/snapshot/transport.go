@@ -59,6 +59,15 @@ type Transport struct {
 	Failure *Failure `json:"failure,omitempty"`
 }
 
+// TransportsByID indexes the snapshot's transports by ID.
+func (s *Snapshot) TransportsByID() map[string]*Transport {
+	m := make(map[string]*Transport, len(s.Transports))
+	for _, t := range s.Transports {
+		m[t.ID] = t
+	}
+	return m
+}
+
 // ChangedTransports returns the IDs of the transports that differ between two snapshots'
 // transports, by ID (one has it and the other not, or another hash); nil when none do. A
 // route that calls no backend through one of them (UsesTransport) is compiled or probed

@@ -89,9 +89,9 @@ func eachKey(r *snapshot.HTTPRoute, transports map[string]*snapshot.Transport, f
 // Keying every endpoint of every route by its seven strings on each swap was 40% of a
 // swap's CPU at 10,000 routes with one endpoint each.
 func (p *Prober) Changes(snap *snapshot.Snapshot, changes *snapshot.RouteChanges) {
-	transports := make(map[string]*snapshot.Transport, len(snap.Transports))
-	for _, t := range snap.Transports {
-		transports[t.ID] = t
+	transports := changes.Transports
+	if transports == nil {
+		transports = snap.TransportsByID()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -99,7 +99,10 @@ func (p *Prober) Changes(snap *snapshot.Snapshot, changes *snapshot.RouteChanges
 	// have new keys, and when changes is not relative to the snapshot seen last every
 	// route is compared.
 	all := !sameList(changes.Before, p.before)
-	changedTransports := snapshot.ChangedTransports(p.transports, transports)
+	changedTransports := changes.ChangedTransports
+	if changes.Transports == nil {
+		changedTransports = snapshot.ChangedTransports(p.transports, transports)
+	}
 	known := map[probeKey]bool{}
 	addKnown := func(k probeKey, _ *snapshot.Transport, _ *snapshot.Backend, _ string) { known[k] = true }
 	if all {

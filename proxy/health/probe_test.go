@@ -25,6 +25,15 @@ func changes(p *Prober, snap *snapshot.Snapshot) {
 	p.Changes(snap, &c)
 }
 
+// changesIndexed is changes as the proxy's compile tells them: with the snapshot's
+// transports indexed and those changed since the last snapshot named.
+func changesIndexed(p *Prober, snap *snapshot.Snapshot) {
+	c := snapshot.MatchRoutes(p.before, snap.HTTPRoutes)
+	c.Transports = snap.TransportsByID()
+	c.ChangedTransports = snapshot.ChangedTransports(p.transports, c.Transports)
+	p.Changes(snap, &c)
+}
+
 // A snapshot that changes a route's TLS path gets a real handshake to the endpoint right
 // away, and its outcome is recorded for the route: untrusted without the backend's CA,
 // verified with it. A snapshot that changes nothing on that path probes nothing.
@@ -85,6 +94,11 @@ func TestProberProbesWhatASnapshotChanged(t *testing.T) {
 // not probed again, an endpoint added to a route is, a route dropped and brought back is,
 // and a transport that changes re-probes the routes that use it, not the others.
 func TestProberProbesOnlyWhatIsNewToARoute(t *testing.T) {
+	t.Run("changes matched", func(t *testing.T) { testProberProbesOnlyWhatIsNewToARoute(t, changes) })
+	t.Run("transports indexed", func(t *testing.T) { testProberProbesOnlyWhatIsNewToARoute(t, changesIndexed) })
+}
+
+func testProberProbesOnlyWhatIsNewToARoute(t *testing.T, tell func(*Prober, *snapshot.Snapshot)) {
 	ca := pki.MustCA("probe test CA")
 	leaf := ca.MustIssue("app.internal", pki.Options{DNSNames: []string{"app.internal"}})
 	var mu sync.Mutex
@@ -118,7 +132,7 @@ func TestProberProbesOnlyWhatIsNewToARoute(t *testing.T) {
 	defer p.Close()
 	// swap hands the prober a snapshot and waits for the probes it started.
 	swap := func(transports []*snapshot.Transport, routes ...*snapshot.HTTPRoute) map[string]int {
-		changes(p, &snapshot.Snapshot{HTTPRoutes: routes, Transports: transports})
+		tell(p, &snapshot.Snapshot{HTTPRoutes: routes, Transports: transports})
 		p.wg.Wait()
 		mu.Lock()
 		defer mu.Unlock()

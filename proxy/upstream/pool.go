@@ -114,8 +114,9 @@ func (p *Pool) miss(h uint64, t *snapshot.Transport, b *snapshot.Backend) http.R
 
 // Retain closes the idle connections of, and forgets, every cached transport that snap
 // does not use. Call it after each swap. Requests in flight on a retired transport
-// finish normally; their connections then close after the idle timeout.
-func (p *Pool) Retain(snap *snapshot.Snapshot) {
+// finish normally; their connections then close after the idle timeout. transports is
+// snap's transports by ID (Snapshot.TransportsByID), or nil to have them indexed here.
+func (p *Pool) Retain(snap *snapshot.Snapshot, transports map[string]*snapshot.Transport) {
 	// TCP client setups are cheap to rebuild; drop them all so none outlives its transport.
 	p.tcp.mu.Lock()
 	p.tcp.m = nil
@@ -126,9 +127,8 @@ func (p *Pool) Retain(snap *snapshot.Snapshot) {
 	old := *p.cache.Load()
 	keep := map[*entry]bool{}
 	if snap != nil {
-		transports := make(map[string]*snapshot.Transport, len(snap.Transports))
-		for _, t := range snap.Transports {
-			transports[t.ID] = t
+		if transports == nil {
+			transports = snap.TransportsByID()
 		}
 		use := func(b *snapshot.Backend) {
 			var t *snapshot.Transport

@@ -21,11 +21,11 @@ func TestRetainKeepsForwardAuthServers(t *testing.T) {
 		return s
 	}
 	first := p.For(tr, server)
-	p.Retain(withAuth())
+	p.Retain(withAuth(), nil)
 	if p.For(copyOf(tr), copyOf(server)) != first {
 		t.Fatal("a swap that keeps the forwardAuth rebuilt its round tripper")
 	}
-	p.Retain(snap(nil))
+	p.Retain(snap(nil), nil)
 	if p.For(tr, server) == first {
 		t.Fatal("a swap without the forwardAuth kept its round tripper")
 	}

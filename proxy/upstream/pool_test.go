@@ -42,7 +42,7 @@ func TestUnchangedTransportKeepsItsConnectionsAcrossSnapshots(t *testing.T) {
 	// Next generation: same ID and hash, new pointers and a new names slice.
 	tr2, b2 := copyOf(tr1), copyOf(b1)
 	b2.VerifyNames = append([]string(nil), b1.VerifyNames...)
-	p.Retain(snap(tr2, b2))
+	p.Retain(snap(tr2, b2), nil)
 	if p.For(tr2, b2) != rt1 {
 		t.Fatal("an unchanged transport got a new round tripper")
 	}
@@ -63,7 +63,7 @@ func TestUnchangedTransportKeepsItsConnectionsAcrossSnapshots(t *testing.T) {
 	if n := seen.newConns.Load(); n != 2 {
 		t.Fatalf("%d connections; want a new one for the new transport", n)
 	}
-	p.Retain(snap(tr3, b2))
+	p.Retain(snap(tr3, b2), nil)
 	waitFor(t, "the retired transport's idle connection to close", func() bool { return seen.closed.Load() == 1 })
 	if p.For(tr2, b2) == rt1 {
 		t.Fatal("Retain did not forget the retired transport")
@@ -150,7 +150,7 @@ func TestForIsSafeDuringRetain(t *testing.T) {
 		})
 	}
 	for i := range 200 {
-		p.Retain(snap(trs[i%8], bs[i%8]))
+		p.Retain(snap(trs[i%8], bs[i%8]), nil)
 	}
 	p.Close()
 	stop.Store(true)
