@@ -47,8 +47,8 @@ IDLE=${BENCH_SCALE_IDLE:-30}
 CHANGES=${BENCH_SCALE_CHANGES:-5}
 # BENCH_SCALE_PPROF=DIR: a CPU profile of the gateway over each row's changes,
 # DIR/MODE.ROUTES.pprof (the profiler's own cost is in that row's figures), one over the
-# idle measurement, DIR/MODE.ROUTES.idle.pprof, and the live heap after it,
-# DIR/MODE.ROUTES.heap.pprof.
+# idle measurement, DIR/MODE.ROUTES.idle.pprof, and the live heap before the changes and
+# after the idle seconds, DIR/MODE.ROUTES.heap0.pprof and DIR/MODE.ROUTES.heap.pprof.
 PPROF_DIR=${BENCH_SCALE_PPROF:-}
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() {
@@ -281,6 +281,11 @@ measure() {
 	local profiler=
 	if [ -n "$PPROF_DIR" ]; then
 		mkdir -p "$PPROF_DIR"
+		# The heap before the changes: `go tool pprof -sample_index=alloc_space -base
+		# MODE.N.heap0.pprof MODE.N.heap.pprof` shows what the changes (and the idle
+		# seconds) allocated.
+		curl -sS --max-time 30 -o "$PPROF_DIR/$mode.$n.heap0.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/heap" ||
+			say "the heap profile before the changes did not arrive"
 		curl -sS --max-time $((2 * CHANGES + 30)) -o "$PPROF_DIR/$mode.$n.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=$((2 * CHANGES))" &
 		profiler=$!
 	fi
