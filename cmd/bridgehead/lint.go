@@ -137,10 +137,12 @@ func renameOrigins(res *manifests.Result, names map[string]string) {
 			res.Problems[i].File = n
 		}
 	}
-	for k, o := range res.Origin {
+	renamed := res.Origin.Map()
+	for k, o := range renamed {
 		file, doc, _ := strings.Cut(o, "#")
 		if n, ok := names[file]; ok {
-			res.Origin[k] = n + "#" + doc
+			renamed[k] = n + "#" + doc
 		}
 	}
+	res.Origin = manifests.OriginsOf(renamed)
 }

@@ -143,7 +143,7 @@ func (s *standalone) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	}{ConfigDir: s.dir, Objects: []object{}, Problems: []string{}}
 	merged := verdict.Merge(s.statuses, s.runtime)
 	for _, k := range merged.Keys() {
-		out.Objects = append(out.Objects, object{Object: k.String(), Origin: s.origin.of[k], ObjectStatus: merged[k]})
+		out.Objects = append(out.Objects, object{Object: k.String(), Origin: s.origin.of.Of(k), ObjectStatus: merged[k]})
 	}
 	for _, p := range s.problems {
 		out.Problems = append(out.Problems, p.String())

@@ -100,7 +100,7 @@ func statusCommand(args []string, stdout, stderr io.Writer) int {
 // liveStatus is a running gateway's /status, as the table prints it.
 type liveStatus struct {
 	statuses translate.Statuses
-	origin   map[translate.Key]string
+	origin   *manifests.Origins
 	problems []string
 }
 
@@ -136,7 +136,7 @@ func fetchLiveStatus(admin, dir string) (*liveStatus, error) {
 	if doc.ConfigDir != dir {
 		return nil, fmt.Errorf("the gateway at %s serves %q, not this folder", admin, doc.ConfigDir)
 	}
-	live := &liveStatus{statuses: translate.Statuses{}, origin: map[translate.Key]string{}, problems: doc.Problems}
+	live := &liveStatus{statuses: translate.Statuses{}, origin: manifests.NewOrigins(len(doc.Objects)), problems: doc.Problems}
 	for i := range doc.Objects {
 		o := &doc.Objects[i]
 		k, err := parseKey(o.Object)
@@ -144,7 +144,7 @@ func fetchLiveStatus(admin, dir string) (*liveStatus, error) {
 			return nil, fmt.Errorf("the gateway at %s: /status: %w", admin, err)
 		}
 		live.statuses[k] = &o.ObjectStatus
-		live.origin[k] = o.Origin
+		live.origin.Set(k, o.Origin)
 	}
 	return live, nil
 }

@@ -20,7 +20,7 @@ import (
 // printStatus prints the conditions as a table, then the message of everything that is
 // not ready or warns, then the documents that could not be read. It reports whether
 // anything is broken.
-func printStatus(out io.Writer, statuses translate.Statuses, problems []string, origin map[translate.Key]string) bool {
+func printStatus(out io.Writer, statuses translate.Statuses, problems []string, origin *manifests.Origins) bool {
 	rows, broken := statusRows(statuses, origin)
 	writeTable(out, rows, nil, problems, "")
 	return broken || len(problems) > 0
@@ -45,7 +45,7 @@ type tablePrinter struct {
 // origins is where the objects of a load came from (manifests.Result's Origin), with what
 // the loader says changed since the load before (Load, OriginChanged).
 type origins struct {
-	of      map[translate.Key]string
+	of      *manifests.Origins
 	load    uint64
 	changed []translate.Key
 }
@@ -98,12 +98,12 @@ func (p *tablePrinter) print(statuses translate.Statuses, problems []string, fro
 		e := p.last[k]
 		switch {
 		case e == nil:
-			o := origin[k]
+			o := origin.Of(k)
 			e = &printed{fp: statusFingerprint(k, st, o), status: st, origin: o, notReady: isNotReady(st)}
 			p.last[k] = e
 			changed = append(changed, k)
 		case e.status != st || !known:
-			if o := origin[k]; e.status != st || e.origin != o {
+			if o := origin.Of(k); e.status != st || e.origin != o {
 				update(k, e, st, o)
 			}
 		}
@@ -114,7 +114,7 @@ func (p *tablePrinter) print(statuses translate.Statuses, problems []string, fro
 	}
 	for _, k := range moved {
 		if e := p.last[k]; e != nil && e.round == p.round {
-			if o := origin[k]; e.origin != o {
+			if o := origin.Of(k); e.origin != o {
 				update(k, e, e.status, o)
 			}
 		}
@@ -137,7 +137,7 @@ func (p *tablePrinter) print(statuses translate.Statuses, problems []string, fro
 	slices.SortFunc(removed, byName)
 	rows := make([]statusRow, 0, len(changed))
 	for _, k := range changed {
-		rows = append(rows, statusRowOf(k, statuses[k], origin[k]))
+		rows = append(rows, statusRowOf(k, statuses[k], origin.Of(k)))
 	}
 	summary := fmt.Sprintf("%d of %d objects unchanged and not shown (%d not ready in all)", len(statuses)-len(changed), len(statuses), notReady)
 	if p.every != "" {
@@ -193,12 +193,12 @@ type statusRow struct {
 
 // statusRows makes the table's rows in the objects' order, and reports whether any object
 // is not ready.
-func statusRows(statuses translate.Statuses, origin map[translate.Key]string) ([]statusRow, bool) {
+func statusRows(statuses translate.Statuses, origin *manifests.Origins) ([]statusRow, bool) {
 	broken := false
 	keys := statuses.Keys()
 	rows := make([]statusRow, 0, len(keys))
 	for _, k := range keys {
-		r := statusRowOf(k, statuses[k], origin[k])
+		r := statusRowOf(k, statuses[k], origin.Of(k))
 		broken = broken || r.notReady
 		rows = append(rows, r)
 	}

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bhv1 "github.com/bridgehead/bridgehead/api/v1alpha1"
+	"github.com/bridgehead/bridgehead/internal/source/manifests"
 	"github.com/bridgehead/bridgehead/internal/translate"
 )
 
@@ -127,17 +128,17 @@ func TestTablePrinterFollowsTheOriginsTheLoaderSaysChanged(t *testing.T) {
 	for k := range st {
 		of[k] = "routes.yaml#" + k.Name
 	}
-	p.print(st, nil, origins{of: of, load: 1})
+	p.print(st, nil, origins{of: manifests.OriginsOf(of), load: 1})
 	moved := maps.Clone(of)
 	moved[key] = "moved.yaml#1"
 	out.Reset()
-	p.print(st, nil, origins{of: moved, load: 2, changed: []translate.Key{key}})
+	p.print(st, nil, origins{of: manifests.OriginsOf(moved), load: 2, changed: []translate.Key{key}})
 	if !strings.Contains(out.String(), "moved.yaml#1") || !strings.Contains(out.String(), "999 of 1000") {
 		t.Fatalf("the moved route's row is not printed with its new origin:\n%s", out.String())
 	}
 	// The same load printed again (new runtime verdicts): nothing moved.
 	out.Reset()
-	p.print(st, nil, origins{of: moved, load: 2, changed: []translate.Key{key}})
+	p.print(st, nil, origins{of: manifests.OriginsOf(moved), load: 2, changed: []translate.Key{key}})
 	if strings.Contains(out.String(), "IngressRoute/") {
 		t.Errorf("a print of the same load again shows rows:\n%s", out.String())
 	}
@@ -145,7 +146,7 @@ func TestTablePrinterFollowsTheOriginsTheLoaderSaysChanged(t *testing.T) {
 	back := maps.Clone(moved)
 	back[key] = "back.yaml#1"
 	out.Reset()
-	p.print(st, nil, origins{of: back, load: 4})
+	p.print(st, nil, origins{of: manifests.OriginsOf(back), load: 4})
 	if !strings.Contains(out.String(), "back.yaml#1") {
 		t.Errorf("an origin changed in a load the table did not print is not shown:\n%s", out.String())
 	}

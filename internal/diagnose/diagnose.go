@@ -29,7 +29,7 @@ type Options struct {
 	// Timeout bounds each endpoint check; zero means 5s.
 	Timeout time.Duration
 	// Origin says where each object was read from (standalone mode), for titles.
-	Origin map[translate.Key]string
+	Origin *manifests.Origins
 	// Problems are the documents of a manifests folder that could not be used.
 	Problems []manifests.Problem
 	// Notes are printed first, as warnings (e.g. namespaces that could not be read).
@@ -325,7 +325,7 @@ func (e *env) ingressRoute(ir *bhv1.IngressRoute) Section {
 	key := translate.Key{Kind: translate.KindIngressRoute, Namespace: ir.Namespace, Name: ir.Name}
 	ref := snapshot.Ref{Kind: key.Kind, Namespace: key.Namespace, Name: key.Name}
 	obj := "IngressRoute " + ir.Namespace + "/" + ir.Name
-	sec := Section{Title: obj, Origin: e.opts.Origin[key]}
+	sec := Section{Title: obj, Origin: e.opts.Origin.Of(key)}
 	var hostsFact []string
 	if st := e.statuses[key]; st != nil && len(st.Hosts) > 0 {
 		hostsFact = []string{"hosts: " + strings.Join(st.Hosts, ", ")}

@@ -115,7 +115,7 @@ func (e *env) gatewayHop(sec *Section, key translate.Key, ref gwv1.ParentReferen
 func (e *env) httpRoute(hr *gwv1.HTTPRoute) Section {
 	key := translate.Key{Kind: translate.KindHTTPRoute, Namespace: hr.Namespace, Name: hr.Name}
 	obj := "HTTPRoute " + hr.Namespace + "/" + hr.Name
-	sec := Section{Title: obj, Origin: e.opts.Origin[key]}
+	sec := Section{Title: obj, Origin: e.opts.Origin.Of(key)}
 	if !e.gatewayHops(&sec, key, translate.KindHTTPRoute) {
 		return sec
 	}

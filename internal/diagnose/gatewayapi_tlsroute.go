@@ -36,7 +36,7 @@ func (e *env) tcpRoute(r *gwv1.TCPRoute) Section {
 func (e *env) gatewayTCPRoute(kind string, meta *metav1.ObjectMeta, refs []gwv1.BackendRef) Section {
 	key := translate.Key{Kind: kind, Namespace: meta.Namespace, Name: meta.Name}
 	obj := kind + " " + meta.Namespace + "/" + meta.Name
-	sec := Section{Title: obj, Origin: e.opts.Origin[key]}
+	sec := Section{Title: obj, Origin: e.opts.Origin.Of(key)}
 	if !e.gatewayHops(&sec, key, kind) {
 		return sec
 	}

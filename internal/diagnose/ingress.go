@@ -23,7 +23,7 @@ func (e *env) ingress(ing *networkingv1.Ingress) Section {
 	ref := snapshot.Ref{Kind: key.Kind, Namespace: key.Namespace, Name: key.Name}
 	objName := ing.Namespace + "/" + ing.Name
 	obj := "Ingress " + objName
-	sec := Section{Title: obj, Origin: e.opts.Origin[key]}
+	sec := Section{Title: obj, Origin: e.opts.Origin.Of(key)}
 	if served, why, fix := translate.IngressClassVerdict(e.in, e.opts.Translate, ing); !served {
 		sec.add(Hop{Kind: translate.KindIngress, Object: objName, Verdict: Fail, Reason: string(bhv1.ReasonIngressClassNotServed), Message: why, Fix: fix})
 		return sec

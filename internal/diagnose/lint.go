@@ -117,7 +117,7 @@ func Lint(res *manifests.Result, opts LintOptions) *LintResult {
 		out.Notes = append(out.Notes, assumeCluster(&in)...)
 	}
 	snap, statuses := translate.Translate(&in, opts.Translate)
-	origin := func(k translate.Key) string { return res.Origin[k] }
+	origin := res.Origin.Of
 	for _, k := range statuses.Keys() {
 		st := statuses[k]
 		obj := k.Kind + " " + k.Namespace + "/" + k.Name

@@ -13,7 +13,7 @@ func (e *env) ingressRouteTCP(ir *bhv1.IngressRouteTCP) Section {
 	key := translate.Key{Kind: translate.KindIngressRouteTCP, Namespace: ir.Namespace, Name: ir.Name}
 	ref := snapshot.Ref{Kind: key.Kind, Namespace: key.Namespace, Name: key.Name}
 	obj := "IngressRouteTCP " + ir.Namespace + "/" + ir.Name
-	sec := Section{Title: obj, Origin: e.opts.Origin[key]}
+	sec := Section{Title: obj, Origin: e.opts.Origin.Of(key)}
 	e.conditionHops(&sec, key, "accepted, every reference resolves, serving")
 
 	routes := map[int]*snapshot.TCPRoute{}

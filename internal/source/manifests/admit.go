@@ -185,7 +185,7 @@ func (l *loader) accept(d *doc, a *admission) {
 	}
 	if a.decodeErr != nil {
 		// The schema admitted something the Go type cannot hold: a bug in the CRD.
-		delete(l.res.Origin, a.key)
+		l.res.Origin.Delete(a.key)
 		l.claims--
 		l.problem(d, "", "cannot decode the admitted object: %v", a.decodeErr)
 		return

@@ -1,7 +1,6 @@
 package manifests
 
 import (
-	"maps"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,23 +27,23 @@ func (r *Result) KeepLastGood(prev *Result) []translate.Key {
 		return nil
 	}
 	var kept []translate.Key
-	copied := false
+	derived := false
 	keep := func(kind string, o metav1.Object) bool {
 		k := translate.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
-		if _, present := r.Origin[k]; present {
+		if _, present := r.Origin.Get(k); present {
 			return false
 		}
-		origin := prev.Origin[k]
+		origin := prev.Origin.Of(k)
 		file, _, _ := strings.Cut(origin, "#")
 		if !brokenFiles[file] {
 			return false
 		}
-		if !copied {
+		if !derived {
 			// The load's own Origin is where the next load starts from (loadRemembering):
 			// what is carried over is this result's alone.
-			r.Origin, copied = maps.Clone(r.Origin), true
+			r.Origin, derived = r.Origin.derive(), true
 		}
-		r.Origin[k] = origin + " (last good version: the edit was refused)"
+		r.Origin.Set(k, origin+" (last good version: the edit was refused)")
 		r.OriginChanged = append(r.OriginChanged, k) // a string of its own at every load
 		kept = append(kept, k)
 		return true

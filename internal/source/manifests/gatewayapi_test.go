@@ -88,7 +88,7 @@ func TestGatewayAPIDocumentsAreRead(t *testing.T) {
 	if p := r.Spec.ParentRefs[0]; p.Kind == nil || *p.Kind != "Gateway" {
 		t.Errorf("parentRef kind not defaulted: %+v", p)
 	}
-	if got := res.Origin[translate.Key{Kind: translate.KindGatewayClass, Name: "bridgehead"}]; got != "gw.yaml#1" {
+	if got := res.Origin.Of(translate.Key{Kind: translate.KindGatewayClass, Name: "bridgehead"}); got != "gw.yaml#1" {
 		t.Errorf("GatewayClass origin = %q", got)
 	}
 
@@ -149,7 +149,7 @@ func TestGatewayAPIDocumentsAreAdmittedAsTheAPIServerWould(t *testing.T) {
 					t.Errorf("problems:\n%s\nwant one containing %q", got, w)
 				}
 			}
-			if len(res.Origin) != 0 {
+			if res.Origin.Len() != 0 {
 				t.Errorf("a refused document must not be read: %v", keys(res))
 			}
 		})
@@ -188,7 +188,7 @@ func FuzzGatewayAPIDocument(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for k := range res.Origin {
+		for k := range res.Origin.All() {
 			kind, ok := translate.KindNamed(k.Kind)
 			if !ok {
 				t.Fatalf("admitted %v, not a registered kind", k)

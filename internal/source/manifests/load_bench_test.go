@@ -54,6 +54,42 @@ func BenchmarkReloadRemembered(b *testing.B) {
 	}
 }
 
+// BenchmarkReloadWithAFileAddedOrRemoved is what Watch does at bench-scale's changes in
+// a 10,000-route folder: one file of one route appears (one iteration), then goes (the
+// next); each time the scan and a load that remembers the last one.
+func BenchmarkReloadWithAFileAddedOrRemoved(b *testing.B) {
+	dir := routesFolder(b, "HTTPRoute", 10000)
+	m := newMemo()
+	stamps, err := scan(dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := loadRemembering(dir, m, stamps); err != nil {
+		b.Fatal(err)
+	}
+	extra := filepath.Join(dir, "new.yaml")
+	b.ReportAllocs()
+	added := false
+	for b.Loop() {
+		if added {
+			err = os.Remove(extra)
+		} else {
+			err = os.WriteFile(extra, fmt.Appendf(nil, routeDocs["HTTPRoute"], 10000, 10000), 0o600)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		added = !added
+		if stamps, err = scan(dir, stamps); err != nil {
+			b.Fatal(err)
+		}
+		res, err := loadRemembering(dir, m, stamps)
+		if want := 10000 + map[bool]int{true: 1}[added]; err != nil || len(res.Problems) != 0 || len(res.Inputs.HTTPRoutes) != want || res.Origin.Len() != want {
+			b.Fatalf("err %v, %d routes (%d origins), want %d, problems %v", err, len(res.Inputs.HTTPRoutes), res.Origin.Len(), want, res.Problems)
+		}
+	}
+}
+
 // routeDocs are one route of each kind, for host and name number %05d (twice).
 var routeDocs = map[string]string{
 	"IngressRoute": "---\napiVersion: gateway.bridgehead.dev/v1alpha1\nkind: IngressRoute\nmetadata:\n  name: r%05d\n  namespace: scale\n" +

@@ -22,7 +22,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -49,7 +48,7 @@ type Result struct {
 	// field path. An invalid document never stops the valid ones.
 	Problems []Problem
 	// Origin says where each object came from, for messages: "quickstart/route.yaml#2".
-	Origin map[translate.Key]string
+	Origin *Origins
 	// Load numbers the loads of one watched folder from 1; 0 for a load that remembers
 	// nothing. When Load is above 1, OriginChanged holds every key of Origin whose entry
 	// is new or may differ from the one in load Load-1's Origin: the other keys have the
@@ -138,7 +137,7 @@ func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := m.lastDocuments() // sizes the maps; Origin is the last load's, copied, when there is one
+	size := m.lastDocuments() // sizes the maps; Origin is derived from the last load's when there is one
 	if m != nil && m.origin != nil {
 		size = 0
 	}
@@ -173,12 +172,12 @@ func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 	// The last load's Origin, less the keys of the documents it no longer has, is this
 	// load's as far as the documents kept (an unchanged file's) go: they claim their keys
 	// again without a look-up (see claim). At 10,000 objects, making the map afresh was a
-	// tenth of a change's CPU.
+	// tenth of a change's CPU; it is shared, not copied (see Origins).
 	if m != nil && m.origin != nil {
-		l.res.Origin = maps.Clone(m.origin)
+		l.res.Origin = m.origin.derive()
 		for _, d := range m.releasedDocs() {
 			if d.claimedIn == l.res.Load-1 {
-				delete(l.res.Origin, d.claimedKey)
+				l.res.Origin.Delete(d.claimedKey)
 			}
 		}
 		l.reclaim = true
@@ -186,10 +185,10 @@ func loadRemembering(dir string, m *memo, stamps fingerprint) (*Result, error) {
 	for _, docs := range read {
 		l.documents(docs)
 	}
-	if l.reclaim && (l.collided || len(l.res.Origin) != l.claims) {
-		// A new document claimed a key the copy had (which came first is not known
-		// there), or the copy holds a key no document claimed: load again without it.
-		l.res = newResultFor(len(l.res.Origin))
+	if l.reclaim && (l.collided || l.res.Origin.Len() != l.claims) {
+		// A new document claimed a key the derived origins had (which came first is not
+		// known there), or they hold a key no document claimed: load again without them.
+		l.res = newResultFor(l.res.Origin.Len())
 		l.res.Inputs.Reserve(m.lastSizes())
 		l.res.Load, l.res.Problems = m.load+1, before
 		l.reclaim, l.collided, l.claims, l.duplicates = false, false, 0, false
@@ -225,7 +224,7 @@ func newResult() *Result { return newResultFor(0) }
 func newResultFor(objects int) *Result {
 	return &Result{
 		Inputs: &translate.Inputs{Unsupported: map[translate.Key][]translate.UnsupportedField{}, APIGroups: map[translate.Key]string{}},
-		Origin: make(map[translate.Key]string, objects),
+		Origin: NewOrigins(objects),
 	}
 }
 
@@ -541,19 +540,19 @@ func (l *loader) prepareClusterMeta(meta *metav1.ObjectMeta, nameFn apivalidatio
 func (l *loader) claim(d *doc, key translate.Key) bool {
 	if l.reclaim && d.claimedIn == l.res.Load-1 && d.claimedKey == key {
 		// An unchanged file's document claims what it claimed in the last load, which had
-		// no duplicate: the copy of that load's Origin has the key, with this origin.
+		// no duplicate: the origins derived from that load's have the key, with this origin.
 		d.claimedIn = l.res.Load
 		l.claims++
 		return true
 	}
-	if first, ok := l.res.Origin[key]; ok {
+	if first, ok := l.res.Origin.Get(key); ok {
 		l.collided = l.collided || l.reclaim
 		l.duplicates = true
 		l.problem(d, "metadata.name", "%s %s/%s is already defined in %s; this duplicate is ignored", key.Kind, key.Namespace, key.Name, first)
 		return false
 	}
 	l.claims++
-	l.res.Origin[key] = d.origin()
+	l.res.Origin.Set(key, d.origin())
 	if m := l.memo; m != nil {
 		// An unchanged file's documents are the same docs from load to load: a document
 		// that claimed this key in the last load as well gave it the same origin then.

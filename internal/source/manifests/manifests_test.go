@@ -50,7 +50,7 @@ func problemStrings(res *Result) []string {
 
 func keys(res *Result) []string {
 	var out []string
-	for k := range res.Origin {
+	for k := range res.Origin.All() {
 		out = append(out, k.String())
 	}
 	slices.Sort(out)
@@ -279,12 +279,12 @@ func TestLoadQuickstart(t *testing.T) {
 			{Kind: translate.KindTLSOption, Namespace: "bridgehead", Name: "default"}: "quickstart/all.yaml#4",
 		}
 		for k, v := range wantOrigin {
-			if res.Origin[k] != v {
-				t.Errorf("Origin[%s] = %q, want %q", k, res.Origin[k], v)
+			if res.Origin.Of(k) != v {
+				t.Errorf("Origin[%s] = %q, want %q", k, res.Origin.Of(k), v)
 			}
 		}
-		if len(res.Origin) != 12 {
-			t.Errorf("Origin has %d objects, want 12: %v", len(res.Origin), keys(res))
+		if res.Origin.Len() != 12 {
+			t.Errorf("Origin has %d objects, want 12: %v", res.Origin.Len(), keys(res))
 		}
 	})
 }
@@ -445,8 +445,8 @@ spec:
 			if len(res.Inputs.IngressRoutes) != 1 || res.Inputs.IngressRoutes[0].Name != "good" {
 				t.Errorf("the valid document before the broken one did not load")
 			}
-			if len(res.Inputs.Services) != 1 || res.Origin[translate.Key{Kind: "Service", Namespace: "default", Name: "after"}] != "f.yaml#3" {
-				t.Errorf("the valid document after the broken one did not load: %v", res.Origin)
+			if len(res.Inputs.Services) != 1 || res.Origin.Of(translate.Key{Kind: "Service", Namespace: "default", Name: "after"}) != "f.yaml#3" {
+				t.Errorf("the valid document after the broken one did not load: %v", res.Origin.Map())
 			}
 		})
 	}
@@ -501,7 +501,7 @@ func TestInvalidExamples(t *testing.T) {
 					t.Errorf("want a problem containing %q; got:\n%s", e, strings.Join(got, "\n"))
 				}
 			}
-			if len(res.Origin) != 0 {
+			if res.Origin.Len() != 0 {
 				t.Errorf("an invalid object was loaded: %v", keys(res))
 			}
 		})
@@ -526,7 +526,7 @@ func TestSamples(t *testing.T) {
 			if len(res.Problems) > 0 {
 				t.Errorf("problems:\n%s", strings.Join(problemStrings(res), "\n"))
 			}
-			if filepath.Base(f) != "kustomization.yaml" && len(res.Origin) == 0 {
+			if filepath.Base(f) != "kustomization.yaml" && res.Origin.Len() == 0 {
 				t.Errorf("no object loaded")
 			}
 		})
@@ -666,7 +666,7 @@ func TestTraefik(t *testing.T) {
 			t.Errorf("Unsupported[%s] = %q, want %q", k, got, want)
 		}
 	}
-	for k := range res.Origin {
+	for k := range res.Origin.All() {
 		if g := in.APIGroups[k]; g != "traefik.io" && g != "traefik.containo.us" {
 			t.Errorf("APIGroups[%s] = %q", k, g)
 		}
@@ -726,7 +726,7 @@ func TestTraefik(t *testing.T) {
 		res := load(t, map[string]string{"t.yaml": doc})
 		// Refused, with the lacking type named too, so that fixing one does not meet the other.
 		if len(res.Problems) != 2 || !strings.Contains(res.Problems[0].String(), "t.yaml#1 spec: sets 2 middleware types") ||
-			!strings.Contains(res.Problems[1].String(), "t.yaml#1 spec.plugin: not implemented by Bridgehead: Traefik plugins are not supported") || len(res.Origin) != 0 {
+			!strings.Contains(res.Problems[1].String(), "t.yaml#1 spec.plugin: not implemented by Bridgehead: Traefik plugins are not supported") || res.Origin.Len() != 0 {
 			t.Errorf("problems: %q, objects: %v", problemStrings(res), keys(res))
 		}
 	})

@@ -36,8 +36,9 @@ type memo struct {
 	files generations[string, fileMemo] // by the file's path in the folder
 	sizes []int                         // the last load's number of objects of each kind (Inputs.Sizes)
 	// origin is the last load's Result.Origin when no object of that load was a duplicate
-	// (nil otherwise): the next load starts from a copy of it (see loader.reclaim).
-	origin map[translate.Key]string
+	// (nil otherwise): the next load starts from origins derived from it (see
+	// loader.reclaim and Origins).
+	origin *Origins
 }
 
 // fileMemo is what a load read from one file.

@@ -193,7 +193,7 @@ func checkUnreadKind(t *testing.T, group, kind string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Origin) != 0 || len(res.Problems) != 1 || res.Problems[0].Field != "kind" ||
+	if res.Origin.Len() != 0 || len(res.Problems) != 1 || res.Problems[0].Field != "kind" ||
 		!strings.Contains(res.Problems[0].Message, group+"/v1alpha1 "+kind+" is not served") {
 		t.Errorf("%s %s: problems %q, want it refused with a message naming the kind", group, kind, problemStrings(res))
 	}
