@@ -304,8 +304,9 @@ func (g *Rebuilder) orBehind(changed predicate.Predicate) predicate.Predicate {
 }
 
 // debounced enqueues the rebuild key when the pacer allows: at once after a quiet period,
-// otherwise when the pacer's spacing has passed since the last rebuild started. The delaying queue
-// keeps the earliest deadline for a key, so later events of a burst do not postpone it.
+// otherwise when the pacer's spacing has passed since the last rebuild started. The
+// delaying queue keeps the earliest deadline for a key, so later events of a burst do not
+// postpone it.
 func (g *Rebuilder) debounced() handler.TypedEventHandler[client.Object, reconcile.Request] {
 	add := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		if d := g.pacer.delay(time.Now()); d > 0 {

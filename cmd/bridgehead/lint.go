@@ -137,12 +137,13 @@ func renameOrigins(res *manifests.Result, names map[string]string) {
 			res.Problems[i].File = n
 		}
 	}
-	renamed := res.Origin.Map()
-	for k, o := range renamed {
+	renamed := manifests.NewOrigins(res.Origin.Len())
+	for k, o := range res.Origin.All() {
 		file, doc, _ := strings.Cut(o, "#")
 		if n, ok := names[file]; ok {
-			renamed[k] = n + "#" + doc
+			o = n + "#" + doc
 		}
+		renamed.Set(k, o)
 	}
-	res.Origin = manifests.OriginsOf(renamed)
+	res.Origin = renamed
 }
