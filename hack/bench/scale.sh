@@ -283,8 +283,10 @@ measure() {
 		mkdir -p "$PPROF_DIR"
 		# The heap before the changes: `go tool pprof -sample_index=alloc_space -base
 		# MODE.N.heap0.pprof MODE.N.heap.pprof` shows what the changes (and the idle
-		# seconds) allocated.
-		curl -sS --max-time 30 -o "$PPROF_DIR/$mode.$n.heap0.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/heap" ||
+		# seconds) allocated. gc=1: a heap profile counts what was allocated up to the last
+		# collection, so without one the start's last allocations would count as the
+		# changes'.
+		curl -sS --max-time 30 -o "$PPROF_DIR/$mode.$n.heap0.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/heap?gc=1" ||
 			say "the heap profile before the changes did not arrive"
 		curl -sS --max-time $((2 * CHANGES + 30)) -o "$PPROF_DIR/$mode.$n.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=$((2 * CHANGES))" &
 		profiler=$!
