@@ -29,15 +29,8 @@ func BenchmarkLoadRoutes(b *testing.B) {
 func BenchmarkReloadRemembered(b *testing.B) {
 	for _, kind := range []string{"IngressRoute", "Ingress", "HTTPRoute"} {
 		b.Run(kind, func(b *testing.B) {
-			dir := routesFolder(b, kind, 10000)
-			m := newMemo()
-			stamps, err := scan(dir, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := loadRemembering(dir, m, stamps); err != nil {
-				b.Fatal(err)
-			}
+			dir, m, stamps := loadedFolder(b, kind, 10000)
+			var err error
 			b.ReportAllocs()
 			for b.Loop() {
 				// The scan that sees a change, then the load.
@@ -58,15 +51,8 @@ func BenchmarkReloadRemembered(b *testing.B) {
 // a 10,000-route folder: one file of one route appears (one iteration), then goes (the
 // next); each time the scan and a load that remembers the last one.
 func BenchmarkReloadWithAFileAddedOrRemoved(b *testing.B) {
-	dir := routesFolder(b, "HTTPRoute", 10000)
-	m := newMemo()
-	stamps, err := scan(dir, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := loadRemembering(dir, m, stamps); err != nil {
-		b.Fatal(err)
-	}
+	dir, m, stamps := loadedFolder(b, "HTTPRoute", 10000)
+	var err error
 	extra := filepath.Join(dir, "new.yaml")
 	b.ReportAllocs()
 	added := false
@@ -99,6 +85,21 @@ var routeDocs = map[string]string{
 		"        backend:\n          service:\n            name: backend\n            port:\n              name: http\n",
 	"HTTPRoute": "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r%05d\n  namespace: scale\n" +
 		"spec:\n  parentRefs:\n  - name: gw\n  hostnames: [r%05d.scale.test]\n  rules:\n  - backendRefs:\n    - name: backend\n      port: 80\n",
+}
+
+// loadedFolder writes n routes of kind (routesFolder) and loads them once with a memo,
+// as Watch's first load does.
+func loadedFolder(b *testing.B, kind string, n int) (string, *memo, fingerprint) {
+	dir := routesFolder(b, kind, n)
+	m := newMemo()
+	stamps, err := scan(dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := loadRemembering(dir, m, stamps); err != nil {
+		b.Fatal(err)
+	}
+	return dir, m, stamps
 }
 
 // routesFolder writes n routes of kind, 100 to a file.
