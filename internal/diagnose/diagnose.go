@@ -118,7 +118,7 @@ func newEnv(ctx context.Context, in *translate.Inputs, opts Options) *env {
 		ctx: ctx, opts: opts, in: in, snap: snap, statuses: statuses,
 		pool:     upstream.NewPool(upstream.Options{DialContext: opts.DialContext}),
 		services: map[nsName]*corev1.Service{}, slices: map[nsName][]*discoveryv1.EndpointSlice{},
-		secrets: map[nsName]*corev1.Secret{}, transports: map[string]*snapshot.Transport{},
+		secrets: map[nsName]*corev1.Secret{}, transports: snap.TransportsByID(),
 		policies: map[string]*snapshot.Policy{},
 	}
 	for _, s := range in.Services {
@@ -132,9 +132,6 @@ func newEnv(ctx context.Context, in *translate.Inputs, opts Options) *env {
 	}
 	for _, s := range in.Secrets {
 		e.secrets[nsName{s.Namespace, s.Name}] = s
-	}
-	for _, t := range snap.Transports {
-		e.transports[t.ID] = t
 	}
 	for _, p := range snap.TLS.Policies {
 		e.policies[p.ID] = p
