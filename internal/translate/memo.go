@@ -86,6 +86,9 @@ type Memo struct {
 	// counts those this call replayed or made.
 	btlsPolicies map[Key]*btlsPolicyMemo
 	usedPolicies int
+	// transports is the last call's snapshot's list of transports, in order of ID (finish
+	// merges the next call's into it).
+	transports []*snapshot.Transport
 	// changed is memoUse.changed, kept for the next call's.
 	changed map[nsName]bool
 	// inCall: a call began and has not returned.

@@ -418,3 +418,72 @@ func snapshotJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestMemoListsTransportsInOrder adds an application between two builds with the memo (a
+// Service, its BackendTLSPolicy and an HTTPRoute to it, as kubectl apply does) whose
+// transports sort between the replayed ones, then deletes it. Each build merges what it
+// made into the last build's list (translate.go, sortedTransports); the list must be the
+// one a build without the memo sorts.
+func TestMemoListsTransportsInOrder(t *testing.T) {
+	in := memoGatewayInputs(t)
+	// The memo tells objects apart by resource version, as the API server's.
+	in.Visit(func(_ Key, o metav1.Object) metav1.Object { o.SetResourceVersion("1"); return nil })
+	opts := DefaultOptions()
+	opts.Now = goldenNow
+	memoOpts := opts
+	memoOpts.Memo = &Memo{}
+	first, _ := Translate(in, memoOpts)
+
+	withApp := in.ShallowCopy()
+	withApp.Services = append(slices.Clone(in.Services), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "mid", ResourceVersion: "2"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}})
+	// "o-mid" sorts between the kept policies "no-ca" and "secure".
+	withApp.BackendTLSPolicies = append(slices.Clone(in.BackendTLSPolicies), testBackendTLSPolicy("o-mid", time.Hour, "", func(p *gwv1.BackendTLSPolicy) {
+		p.Spec.TargetRefs[0].Name = "mid"
+		p.ResourceVersion = "2"
+	}))
+	withApp.HTTPRoutes = append(slices.Clone(in.HTTPRoutes), &gwv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "mid", ResourceVersion: "2", Generation: 1, CreationTimestamp: metav1.NewTime(gwTestT0)},
+		Spec: gwv1.HTTPRouteSpec{CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
+			Hostnames: []gwv1.Hostname{"mid.example.com"},
+			Rules: []gwv1.HTTPRouteRule{{BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{
+				Name: "mid", Port: ptr.To[gwv1.PortNumber](80)}}}}}}},
+	})
+	// Without its route the policy's copy with the Gateway's client certificate is not
+	// built, yet its record keeps it: the route back replays a transport the last list
+	// does not have.
+	withoutRoute := withApp.ShallowCopy()
+	withoutRoute.HTTPRoutes = in.HTTPRoutes
+	for _, step := range []struct {
+		name string
+		in   *Inputs
+		last *snapshot.Snapshot
+	}{{"application added", withApp, first}, {"its route deleted", withoutRoute, nil}, {"its route back", withApp, nil}, {"application deleted", in, nil}} {
+		want, _ := Translate(step.in, opts)
+		got, _ := Translate(step.in, memoOpts)
+		wantIDs, gotIDs := transportIDs(want), transportIDs(got)
+		if !slices.Equal(gotIDs, wantIDs) {
+			t.Fatalf("%s: with the memo the transports are\n%v\nwithout it\n%v", step.name, gotIDs, wantIDs)
+		}
+		if err := got.Validate(); err != nil {
+			t.Fatalf("%s: the snapshot built with the memo is refused: %v", step.name, err)
+		}
+		if step.last == nil {
+			continue
+		}
+		if !slices.Contains(wantIDs, "BackendTLSPolicy/web/o-mid") || slices.Index(wantIDs, "BackendTLSPolicy/web/o-mid") == len(wantIDs)-1 {
+			t.Fatalf("%s: the transports are %v: the new one is not between others", step.name, wantIDs)
+		}
+		if replayed := got.Transports[len(got.Transports)-1]; replayed != step.last.Transports[len(step.last.Transports)-1] {
+			t.Fatalf("%s: %s was made again: the test merges nothing into the last list", step.name, replayed.ID)
+		}
+	}
+}
+
+func transportIDs(s *snapshot.Snapshot) []string {
+	var ids []string
+	for _, tr := range s.Transports {
+		ids = append(ids, tr.ID)
+	}
+	return ids
+}

@@ -189,6 +189,7 @@ func (t *translator) addTransport(tr *snapshot.Transport) {
 	sum := sha256.Sum256(data)
 	tr.Hash = hex.EncodeToString(sum[:8])
 	t.built[tr.ID] = tr
+	t.madeTransports = append(t.madeTransports, tr.ID)
 }
 
 // duration parses an optional duration field into dst, reporting a bad value.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -235,20 +236,23 @@ type translator struct {
 	opts Options
 
 	inputIndex
-	endpoints   map[endpointsKey][]snapshot.Endpoint // readyEndpoints' lists, made once per build
-	certCache   map[nsName]certResult
-	caCache     map[caSource]caResult
-	reports     map[Key]*report
-	policies    map[string]*snapshot.Policy        // by ID
-	built       map[string]*snapshot.Transport     // transports by ID
-	builtMW     map[nsName]*snapshot.Middleware    // compiled middlewares
-	mwProblems  map[nsName]finding                 // why a middleware cannot be used
-	builtMWT    map[nsName]*snapshot.TCPMiddleware // compiled TCP middlewares
-	mwtProblems map[nsName]finding                 // why a TCP middleware cannot be used
-	hostClaims  map[string][]hostClaim             // TLS host name -> routes claiming it
-	reportSlab  []report                           // reports are carved from it, a chunk at a time
-	slotLists   lists[slotEntry]                   // the rule slots' lists start here
-	claimLists  lists[hostClaim]                   // hostClaims' lists start here
+	endpoints map[endpointsKey][]snapshot.Endpoint // readyEndpoints' lists, made once per build
+	certCache map[nsName]certResult
+	caCache   map[caSource]caResult
+	reports   map[Key]*report
+	policies  map[string]*snapshot.Policy    // by ID
+	built     map[string]*snapshot.Transport // transports by ID
+	// madeTransports are the IDs of the transports made by this build (addTransport), not
+	// replayed from a record: finish merges them into the last build's list.
+	madeTransports []string
+	builtMW        map[nsName]*snapshot.Middleware    // compiled middlewares
+	mwProblems     map[nsName]finding                 // why a middleware cannot be used
+	builtMWT       map[nsName]*snapshot.TCPMiddleware // compiled TCP middlewares
+	mwtProblems    map[nsName]finding                 // why a TCP middleware cannot be used
+	hostClaims     map[string][]hostClaim             // TLS host name -> routes claiming it
+	reportSlab     []report                           // reports are carved from it, a chunk at a time
+	slotLists      lists[slotEntry]                   // the rule slots' lists start here
+	claimLists     lists[hostClaim]                   // hostClaims' lists start here
 	// removeHTTP and removeTCP are removeHTTPRoute and removeTCPRoute as values, made once:
 	// every route's rule slot entry holds one.
 	removeHTTP, removeTCP func(id string)
@@ -320,6 +324,7 @@ func Translate(in *Inputs, opts Options) (*snapshot.Snapshot, Statuses) {
 	t.finish()
 	if t.memo != nil {
 		opts.Memo.keep(in, opts)
+		opts.Memo.transports = t.snap.Transports
 		opts.Memo.hosts = len(t.hostClaims)
 		opts.Memo.indexed = true // the index is of the inputs keep made the basis
 		opts.Memo.inCall = false
@@ -483,14 +488,48 @@ func (t *translator) finish() {
 	for _, id := range ids {
 		s.TLS.Policies = append(s.TLS.Policies, t.policies[id])
 	}
-	tids := make([]string, 0, len(t.built))
-	for id := range t.built {
-		tids = append(tids, id)
+	s.Transports = t.sortedTransports()
+}
+
+// sortedTransports lists the built transports in order of ID. With the memo, nearly all
+// of them are the last build's, replayed: its list (kept by Translate), less those not
+// built now, merged with the few this build made, takes a look-up each instead of a sort
+// of all the IDs (at 10,000 verified backends, 20,000 IDs of a long common prefix: 15 ms of
+// a rebuild). A transport neither list has (one replayed from a record older than the
+// last build) shows in the count, and then they are all sorted, as without a memo.
+func (t *translator) sortedTransports() []*snapshot.Transport {
+	out := make([]*snapshot.Transport, 0, len(t.built))
+	if t.memo != nil && t.memo.memo.transports != nil {
+		made := t.madeTransports
+		slices.Sort(made)
+		made = slices.Compact(made)
+		for _, last := range t.memo.memo.transports {
+			for len(made) > 0 && made[0] < last.ID {
+				out = append(out, t.built[made[0]])
+				made = made[1:]
+			}
+			if len(made) > 0 && made[0] == last.ID {
+				made = made[1:] // made again: t.built holds the new one
+			}
+			if tr, ok := t.built[last.ID]; ok {
+				out = append(out, tr)
+			}
+		}
+		for _, id := range made {
+			out = append(out, t.built[id])
+		}
+		// The last list is strictly in order of ID (this function made it) and made is
+		// too, so out holds distinct IDs of built: as many means all of them.
+		if len(out) == len(t.built) {
+			return out
+		}
+		out = out[:0]
 	}
-	sort.Strings(tids)
-	for _, id := range tids {
-		s.Transports = append(s.Transports, t.built[id])
+	for _, tr := range t.built {
+		out = append(out, tr)
 	}
+	slices.SortFunc(out, func(a, b *snapshot.Transport) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // sortedByName returns objects sorted by namespace/name, for deterministic processing.
