@@ -221,3 +221,66 @@ var _ = Describe("Gateway API objects", func() {
 
 	})
 })
+
+var _ = Describe("BackendTLSPolicies", func() {
+	It("rebuild only when a route sends to a Service they target, and serve once one does", func() {
+		ns := "gwapi-btls-sent"
+		create(namespace(ns))
+		create(httpService(ns, "used", "10.9.0.7")...)
+		create(httpService(ns, "spare", "10.9.0.8")...)
+		create(&gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "bridgehead-btls-sent"},
+			Spec: gwv1.GatewayClassSpec{ControllerName: translate.GatewayController}})
+		create(&gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"},
+			Spec: gwv1.GatewaySpec{GatewayClassName: "bridgehead-btls-sent", Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}}})
+		create(&gwv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+			Spec: gwv1.HTTPRouteSpec{
+				CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
+				Hostnames:       []gwv1.Hostname{"btls-sent.example.com"},
+				Rules: []gwv1.HTTPRouteRule{{BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{
+					Name: "used", Port: ptr.To[gwv1.PortNumber](8080)}}}}}},
+			}})
+		policy := func(name, target string) *gwv1.BackendTLSPolicy {
+			return &gwv1.BackendTLSPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: gwv1.BackendTLSPolicySpec{
+					TargetRefs: []gwv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{Kind: "Service", Name: gwv1.ObjectName(target)}}},
+					Validation: gwv1.BackendTLSPolicyValidation{WellKnownCACertificates: ptr.To(gwv1.WellKnownCACertificatesSystem), Hostname: "app.internal"},
+				}}
+		}
+		// backendTransport is the transport the route's backend is reached through ("" in
+		// plain HTTP).
+		backendTransport := func(g Gomega) string {
+			routes := gatewayHTTPRoutes(ns, "web")
+			g.Expect(routes).To(HaveLen(1))
+			g.Expect(routes[0].Backends).To(HaveLen(1))
+			return routes[0].Backends[0].Transport
+		}
+		Eventually(func(g Gomega) {
+			g.Expect(parentCondition(g, ns, "web", string(gwv1.RouteConditionAccepted)).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(backendTransport(g)).To(BeEmpty())
+		}).Should(Succeed())
+
+		By("a policy of a Service no route sends to does not rebuild")
+		before := rebuildCount()
+		create(policy("spare-tls", "spare"))
+		Consistently(rebuildCount).WithTimeout(time.Second).Should(Equal(before))
+
+		By("a policy of the route's Service does, and the route's backend is verified with it")
+		create(policy("used-tls", "used"))
+		Eventually(backendTransport).Should(Equal("BackendTLSPolicy/" + ns + "/used-tls"))
+
+		By("retargeted to the spare Service, the policy no longer applies to the route")
+		p := &gwv1.BackendTLSPolicy{}
+		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "used-tls"}, p)).To(Succeed())
+		p.Spec.TargetRefs[0].Name = "spare"
+		Expect(k8s.Update(bg(), p)).To(Succeed())
+		Eventually(backendTransport).Should(BeEmpty())
+
+		By("the route sent to the spare Service: the policy first created without a rebuild verifies it")
+		hr := &gwv1.HTTPRoute{}
+		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "web"}, hr)).To(Succeed())
+		hr.Spec.Rules[0].BackendRefs[0].Name = "spare"
+		Expect(k8s.Update(bg(), hr)).To(Succeed())
+		// The older of the two policies of the Service wins (GEP-1897).
+		Eventually(backendTransport).Should(Equal("BackendTLSPolicy/" + ns + "/spare-tls"))
+	})
+})

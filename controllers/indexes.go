@@ -41,8 +41,13 @@ func addIndexes(ctx context.Context, idx client.FieldIndexer, installed map[stri
 
 // isReferenced reports whether any input references key ("Kind/ns/name").
 func isReferenced(ctx context.Context, c client.Reader, key string, installed map[string]bool) bool {
+	return isReferencedBesides(ctx, c, key, installed, "")
+}
+
+// isReferencedBesides is isReferenced by inputs of any kind but besides.
+func isReferencedBesides(ctx context.Context, c client.Reader, key string, installed map[string]bool, besides string) bool {
 	for _, k := range referencing() {
-		if k.GatewayAPI() && !installed[k.Name()] {
+		if k.GatewayAPI() && !installed[k.Name()] || k.Name() == besides {
 			continue
 		}
 		list := k.NewList()
