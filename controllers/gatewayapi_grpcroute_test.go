@@ -17,10 +17,7 @@ var _ = Describe("GRPCRoute", func() {
 		ns := "gwapi-grpc"
 		create(namespace(ns))
 		create(httpService(ns, "echo", "10.9.0.2")...)
-		create(&gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "bridgehead-grpc"},
-			Spec: gwv1.GatewayClassSpec{ControllerName: translate.GatewayController}})
-		create(&gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"},
-			Spec: gwv1.GatewaySpec{GatewayClassName: "bridgehead-grpc", Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}}})
+		httpGateway(ns, "bridgehead-grpc")
 		create(&gwv1.GRPCRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "echo"},
 			Spec: gwv1.GRPCRouteSpec{
 				CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},

@@ -31,6 +31,16 @@ func httpService(ns, name, ip string) []client.Object {
 	}
 }
 
+// httpGateway creates the GatewayClass class of ours and, in ns, the Gateway "gw" of that
+// class with one HTTP listener, "http" on port 80.
+func httpGateway(ns, class string) {
+	GinkgoHelper()
+	create(&gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class},
+		Spec: gwv1.GatewayClassSpec{ControllerName: translate.GatewayController}})
+	create(&gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"},
+		Spec: gwv1.GatewaySpec{GatewayClassName: gwv1.ObjectName(class), Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}}})
+}
+
 func gatewayHTTPRoutes(ns, name string) []*snapshot.HTTPRoute {
 	var out []*snapshot.HTTPRoute
 	if s := store.Load(); s != nil {
@@ -164,10 +174,7 @@ var _ = Describe("Gateway API objects", func() {
 		ns := "gwapi-lastgood"
 		create(namespace(ns))
 		create(httpService(ns, "echo", "10.9.0.3")...)
-		create(&gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "bridgehead-lastgood"},
-			Spec: gwv1.GatewayClassSpec{ControllerName: translate.GatewayController}})
-		create(&gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"},
-			Spec: gwv1.GatewaySpec{GatewayClassName: "bridgehead-lastgood", Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}}})
+		httpGateway(ns, "bridgehead-lastgood")
 		create(&gwv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
 			Spec: gwv1.HTTPRouteSpec{
 				CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
@@ -228,10 +235,7 @@ var _ = Describe("BackendTLSPolicies", func() {
 		create(namespace(ns))
 		create(httpService(ns, "used", "10.9.0.7")...)
 		create(httpService(ns, "spare", "10.9.0.8")...)
-		create(&gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "bridgehead-btls-sent"},
-			Spec: gwv1.GatewayClassSpec{ControllerName: translate.GatewayController}})
-		create(&gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"},
-			Spec: gwv1.GatewaySpec{GatewayClassName: "bridgehead-btls-sent", Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}}})
+		httpGateway(ns, "bridgehead-btls-sent")
 		create(&gwv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
 			Spec: gwv1.HTTPRouteSpec{
 				CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
