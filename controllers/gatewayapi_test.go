@@ -41,6 +41,18 @@ func httpGateway(ns, class string) {
 		Spec: gwv1.GatewaySpec{GatewayClassName: gwv1.ObjectName(class), Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}}})
 }
 
+// httpRouteTo is the HTTPRoute name in ns, on the Gateway "gw", for host, with one rule
+// to port 8080 of service.
+func httpRouteTo(ns, name, host, service string) *gwv1.HTTPRoute {
+	return &gwv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: gwv1.HTTPRouteSpec{
+			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
+			Hostnames:       []gwv1.Hostname{gwv1.Hostname(host)},
+			Rules: []gwv1.HTTPRouteRule{{BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{
+				BackendObjectReference: gwv1.BackendObjectReference{Name: gwv1.ObjectName(service), Port: ptr.To[gwv1.PortNumber](8080)}}}}}},
+		}}
+}
+
 func gatewayHTTPRoutes(ns, name string) []*snapshot.HTTPRoute {
 	var out []*snapshot.HTTPRoute
 	if s := store.Load(); s != nil {
@@ -175,13 +187,7 @@ var _ = Describe("Gateway API objects", func() {
 		create(namespace(ns))
 		create(httpService(ns, "echo", "10.9.0.3")...)
 		httpGateway(ns, "bridgehead-lastgood")
-		create(&gwv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
-			Spec: gwv1.HTTPRouteSpec{
-				CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
-				Hostnames:       []gwv1.Hostname{"lastgood.example.com"},
-				Rules: []gwv1.HTTPRouteRule{{BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{
-					BackendObjectReference: gwv1.BackendObjectReference{Name: "echo", Port: ptr.To[gwv1.PortNumber](8080)}}}}}},
-			}})
+		create(httpRouteTo(ns, "web", "lastgood.example.com", "echo"))
 		Eventually(func(g Gomega) {
 			g.Expect(parentCondition(g, ns, "web", string(gwv1.RouteConditionAccepted)).Status).To(Equal(metav1.ConditionTrue))
 		}).Should(Succeed())
@@ -236,13 +242,7 @@ var _ = Describe("BackendTLSPolicies", func() {
 		create(httpService(ns, "used", "10.9.0.7")...)
 		create(httpService(ns, "spare", "10.9.0.8")...)
 		httpGateway(ns, "bridgehead-btls-sent")
-		create(&gwv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
-			Spec: gwv1.HTTPRouteSpec{
-				CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "gw"}}},
-				Hostnames:       []gwv1.Hostname{"btls-sent.example.com"},
-				Rules: []gwv1.HTTPRouteRule{{BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{
-					Name: "used", Port: ptr.To[gwv1.PortNumber](8080)}}}}}},
-			}})
+		create(httpRouteTo(ns, "web", "btls-sent.example.com", "used"))
 		policy := func(name, target string) *gwv1.BackendTLSPolicy {
 			return &gwv1.BackendTLSPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 				Spec: gwv1.BackendTLSPolicySpec{
