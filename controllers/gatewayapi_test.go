@@ -273,17 +273,22 @@ var _ = Describe("BackendTLSPolicies", func() {
 		Eventually(backendTransport).Should(Equal("BackendTLSPolicy/" + ns + "/used-tls"))
 
 		By("retargeted to the spare Service, the policy no longer applies to the route")
-		p := &gwv1.BackendTLSPolicy{}
-		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "used-tls"}, p)).To(Succeed())
-		p.Spec.TargetRefs[0].Name = "spare"
-		Expect(k8s.Update(bg(), p)).To(Succeed())
+		// (Read and written again until no status write comes in between.)
+		Eventually(func(g Gomega) {
+			p := &gwv1.BackendTLSPolicy{}
+			g.Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "used-tls"}, p)).To(Succeed())
+			p.Spec.TargetRefs[0].Name = "spare"
+			g.Expect(k8s.Update(bg(), p)).To(Succeed())
+		}).Should(Succeed())
 		Eventually(backendTransport).Should(BeEmpty())
 
 		By("the route sent to the spare Service: the policy first created without a rebuild verifies it")
-		hr := &gwv1.HTTPRoute{}
-		Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "web"}, hr)).To(Succeed())
-		hr.Spec.Rules[0].BackendRefs[0].Name = "spare"
-		Expect(k8s.Update(bg(), hr)).To(Succeed())
+		Eventually(func(g Gomega) {
+			hr := &gwv1.HTTPRoute{}
+			g.Expect(k8s.Get(bg(), client.ObjectKey{Namespace: ns, Name: "web"}, hr)).To(Succeed())
+			hr.Spec.Rules[0].BackendRefs[0].Name = "spare"
+			g.Expect(k8s.Update(bg(), hr)).To(Succeed())
+		}).Should(Succeed())
 		// The older of the two policies of the Service wins (GEP-1897).
 		Eventually(backendTransport).Should(Equal("BackendTLSPolicy/" + ns + "/spare-tls"))
 	})
