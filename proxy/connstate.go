@@ -1,6 +1,10 @@
 package proxy
 
-import "context"
+import (
+	"context"
+	"crypto/tls"
+	"net"
+)
 
 // connPolicyKey carries, in a connection's context, which policy its handshake used.
 type connPolicyKey struct{}
@@ -14,6 +18,13 @@ type connState struct {
 	// trustForwarded: the client is in the entry point's ForwardedTrustedIPs, so its
 	// X-Forwarded-* headers are kept.
 	trustForwarded bool
+	// tls is the connection's TLS state once its handshake is done by the entry point
+	// (serveTLS), for requests net/http serves over h1server.Replay, which is no *tls.Conn.
+	tls *tls.ConnectionState
+}
+
+func (ep *entryPoint) newConnState(c net.Conn) *connState {
+	return &connState{port: ep.port, trustForwarded: ep.trustsForwarded(c)}
 }
 
 func connStateFrom(ctx context.Context) *connState {

@@ -260,3 +260,37 @@ func BenchmarkForwardKeepAlive(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkServeHTTP1 is BenchmarkForwardKeepAlive's direct way over TLS and HTTP/1.1,
+// served by proxy/h1server and by net/http's server alone (Config.NetHTTP1).
+func BenchmarkServeHTTP1(b *testing.B) {
+	be := startRawBackend(b, map[string]string{"/": "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 28\r\n\r\n0123456789012345678901234567"})
+	for _, netHTTP := range []bool{false, true} {
+		b.Run(map[bool]string{false: "h1server", true: "net/http"}[netHTTP], func(b *testing.B) {
+			g := startFilterGatewayWith(b, func(c *Config) { c.NetHTTP1 = netHTTP }, be.addr,
+				&snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: "web/app/tls", Match: "Host(`app.test`)"}, TLS: true})
+			cfg := g.client.Transport.(*http.Transport).TLSClientConfig.Clone()
+			cfg.NextProtos = []string{"http/1.1"}
+			client := &http.Transport{TLSClientConfig: cfg, DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, g.secure)
+			}}
+			defer client.CloseIdleConnections()
+			req, err := http.NewRequest(http.MethodGet, "https://app.test/", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := client.RoundTrip(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if resp.TLS == nil || resp.ProtoMajor != 1 || resp.StatusCode != http.StatusOK {
+					b.Fatalf("%s %s over TLS %v", resp.Proto, resp.Status, resp.TLS != nil)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+		})
+	}
+}

@@ -72,6 +72,13 @@ type filterGateway struct {
 
 func startFilterGateway(t testing.TB, backend string, routes ...*snapshot.HTTPRoute) *filterGateway {
 	t.Helper()
+	return startFilterGatewayWith(t, func(*Config) {}, backend, routes...)
+}
+
+// startFilterGatewayWith is startFilterGateway with configure applied to the data
+// plane's configuration first.
+func startFilterGatewayWith(t testing.TB, configure func(*Config), backend string, routes ...*snapshot.HTTPRoute) *filterGateway {
+	t.Helper()
 	ca := pki.MustCA("Filters Test CA")
 	leaf := ca.MustIssue("app.test", pki.Options{DNSNames: []string{"app.test"}})
 	cert := &snapshot.Certificate{Source: snapshot.Ref{Kind: "Secret", Namespace: "web", Name: "app"},
@@ -93,11 +100,13 @@ func startFilterGateway(t testing.TB, backend string, routes ...*snapshot.HTTPRo
 		snap.HTTPRoutes = append(snap.HTTPRoutes, r)
 	}
 	store := &snapshot.Store{}
-	srv, err := New(Config{
+	cfg := Config{
 		EntryPoints: []EntryPoint{{Name: "web", Address: "127.0.0.1:0"}, {Name: "websecure", Address: "127.0.0.1:0", TLS: true}},
 		ErrorHeader: true, Grace: 5 * time.Second,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, store)
+	}
+	configure(&cfg)
+	srv, err := New(cfg, store)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,10 @@ const (
 // Being the connection beneath TLS, it also batches the writes to clients (Write).
 type lingerConn struct {
 	net.Conn
-	tcp    *net.TCPConn
-	served atomic.Bool // net/http reported the connection active: its handshake completed
+	tcp    *net.TCPConn // nil when the listener's wrappers hide it: no lingering then
+	served atomic.Bool  // the handshake completed and HTTP was served
+	// state is the connection's, when the entry point made the handshake (serveTLS).
+	state *connState
 }
 
 // Write lets the other goroutines that are ready run before it writes to a client whose
@@ -59,12 +61,9 @@ func (c *lingerConn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
-// lingering wraps a client connection for TLS serving, when its TCP socket can be found.
+// lingering wraps a client connection for TLS serving.
 func lingering(c net.Conn) net.Conn {
-	if tcp := tcpOf(c); tcp != nil {
-		return &lingerConn{Conn: c, tcp: tcp}
-	}
-	return c
+	return &lingerConn{Conn: c, tcp: tcpOf(c)}
 }
 
 // tcpOf finds the TCP socket beneath the wrappers the listener adds.
@@ -95,7 +94,7 @@ func markServed(c net.Conn) {
 }
 
 func (c *lingerConn) Close() error {
-	if c.served.Load() || c.tcp.CloseWrite() != nil {
+	if c.served.Load() || c.tcp == nil || c.tcp.CloseWrite() != nil {
 		return c.Conn.Close()
 	}
 	go func() {

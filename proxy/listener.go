@@ -53,6 +53,10 @@ func (l *routedListener) acceptLoop() {
 		}
 		if st == nil || len(st.tcp[l.ep.Name]) == 0 {
 			// No TCP route on this entry point: no need to look before handing over.
+			if l.ep.h1 != nil {
+				go l.serveTLS(tls.Server(lingering(c), l.srv.base))
+				continue
+			}
 			l.handOver(l.wrap(c))
 			continue
 		}
@@ -80,7 +84,7 @@ func (l *routedListener) route(c net.Conn, st *state) {
 		}
 	}
 	if st == nil || len(st.tcp[l.ep.Name]) == 0 {
-		l.handOver(l.wrap(c))
+		l.serve(c)
 		return
 	}
 	if !l.ep.TLS {
@@ -103,7 +107,17 @@ func (l *routedListener) route(c net.Conn, st *state) {
 		l.srv.serveTCP(l.ep, st, r, pc, start)
 		return
 	}
-	l.handOver(tls.Server(lingering(pc), l.srv.base))
+	l.serve(pc)
+}
+
+// serve serves a connection no TCP route takes, in the calling goroutine when it is
+// h1server's.
+func (l *routedListener) serve(c net.Conn) {
+	if l.ep.h1 != nil {
+		l.serveTLS(tls.Server(lingering(c), l.srv.base))
+		return
+	}
+	l.handOver(l.wrap(c))
 }
 
 func (l *routedListener) trusted(a netip.Addr) bool {

@@ -21,6 +21,7 @@ import (
 	"github.com/bridgehead/bridgehead/proxy/accesslog"
 	"github.com/bridgehead/bridgehead/proxy/admin"
 	"github.com/bridgehead/bridgehead/proxy/edge"
+	"github.com/bridgehead/bridgehead/proxy/h1server"
 	"github.com/bridgehead/bridgehead/proxy/health"
 	"github.com/bridgehead/bridgehead/proxy/metrics"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
@@ -77,6 +78,9 @@ type Config struct {
 	// goroutines each instead of the event-loop relay (proxy/relay), which costs less CPU;
 	// it is what other platforms than Linux always do.
 	GoroutineTCPCopy bool
+	// NetHTTP1 serves HTTP/1.1 on TLS entry points with net/http's server alone, instead of
+	// serving GETs and HEADs without a body with proxy/h1server first.
+	NetHTTP1 bool
 	// UDPTimeout ends a UDP session after this long without a datagram either way (zero:
 	// udpsession.DefaultTimeout, 3s as Traefik's udp.timeout); UDPMaxSessions bounds the
 	// sessions of each UDP entry point (zero: udpsession.DefaultMaxSessions).
@@ -156,6 +160,7 @@ type Server struct {
 	draining       atomic.Bool
 	listeners      []net.Listener
 	servers        []*http.Server
+	h1servers      []*h1server.Server
 
 	// Forwarding and TCP routes.
 	pool         *upstream.Pool
@@ -187,6 +192,10 @@ type entryPoint struct {
 	EntryPoint
 	srv  *Server
 	port []string
+	// h1 serves the HTTP/1.1 connections of a TLS entry point (nil: net/http does, see
+	// Config.NetHTTP1); handedOver is the net/http server of the connections it gives up.
+	h1         *h1server.Server
+	handedOver *chanListener
 }
 
 // New builds the data plane on a Store: every successful Swap is compiled for serving.
@@ -320,6 +329,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	errs := make(chan error, len(s.listeners)+len(s.udpEntryPoints))
 	for i, ep := range s.entryPoints {
+		if ep.TLS && !s.cfg.NetHTTP1 {
+			s.serveHandedOver(ep, s.listeners[i].Addr(), errs)
+		}
 		hs := s.httpServer(ep)
 		ln := net.Listener(newRoutedListener(s.listeners[i], s, ep))
 		s.servers = append(s.servers, hs)
@@ -373,6 +385,11 @@ func (s *Server) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Grace)
 	defer cancel()
 	var first error
+	for _, hs := range s.h1servers {
+		if err := hs.Shutdown(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
 	for _, hs := range s.servers {
 		if err := hs.Shutdown(ctx); err != nil && first == nil {
 			first = err
@@ -399,7 +416,10 @@ func (s *Server) httpServer(ep *entryPoint) *http.Server {
 		ErrorLog:          s.errorLog,
 		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: s.cfg.MaxConcurrentStreams},
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connPolicyKey{}, &connState{port: ep.port, trustForwarded: ep.trustsForwarded(c)})
+			if cs := handshakenState(c); cs != nil {
+				return context.WithValue(ctx, connPolicyKey{}, cs)
+			}
+			return context.WithValue(ctx, connPolicyKey{}, ep.newConnState(c))
 		},
 		// Active (HTTP/1 and HTTP/2 alike) means the TLS handshake completed: such a
 		// connection closes without lingering (see lingerConn).
@@ -436,6 +456,9 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cs := connStateFrom(r.Context())
+	if r.TLS == nil && cs != nil && cs.tls != nil {
+		r.TLS = cs.tls // a connection h1server handed over: net/http saw no *tls.Conn
+	}
 	if fields := scrubHeader(r.Header, cs != nil && cs.trustForwarded); fields > s.cfg.MaxHeaderFields {
 		s.fail(w, http.StatusRequestHeaderFieldsTooLarge, reasonTooManyHeaderFields)
 		return

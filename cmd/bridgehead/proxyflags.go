@@ -33,6 +33,7 @@ type proxyFlags struct {
 	TCPIdleTimeout       time.Duration
 	RSASigner            string
 	TCPCopy              string
+	HTTP1Server          string
 	// What request paths may hold that some backends read as structure (proxy/pathnorm).
 	AllowEncodedSlash, AllowBackslash, AllowPathParameters bool
 
@@ -64,6 +65,7 @@ func (f *proxyFlags) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.Grace, "grace", 30*time.Second, "on SIGTERM, how long in-flight requests may finish")
 	fs.DurationVar(&f.TCPIdleTimeout, "tcp-idle-timeout", 0, "close a TCP route's connection when neither side sent anything for this long (0: never)")
 	fs.StringVar(&f.TCPCopy, "tcp-copy", "event-loop", "how passthrough and plain TCP routes copy bytes: event-loop (epoll loops shared by all connections; Linux only, elsewhere goroutines) or goroutines (two per connection)")
+	fs.StringVar(&f.HTTP1Server, "http1-server", "bridgehead", "who serves HTTP/1.1 on TLS entry points: bridgehead (GETs and HEADs without a body in the connection's goroutine, about 10% cheaper; anything else goes to net/http, from that request on) or net/http (everything)")
 	fs.StringVar(&f.RSASigner, "rsa-signer", "openssl", "who signs TLS handshakes for RSA certificates: openssl (about 3.5x cheaper; used when the binary was built with cgo and libcrypto, else go) or go")
 	fs.BoolVar(&f.Pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on the admin port (and turn heap profiling on, which is off otherwise)")
 	fs.BoolVar(&f.AllowEncodedSlash, "allow-encoded-slash", false, "forward request paths holding %2F (kept encoded, so not a separator) instead of answering 400 EncodedSlashInPath; only for backends that do not decode %2F into /")
@@ -83,6 +85,9 @@ func (f *proxyFlags) Register(fs *flag.FlagSet) {
 func (f *proxyFlags) Check() error {
 	if f.TCPCopy != "event-loop" && f.TCPCopy != "goroutines" {
 		return fmt.Errorf("--tcp-copy: %q is neither event-loop nor goroutines", f.TCPCopy)
+	}
+	if f.HTTP1Server != "bridgehead" && f.HTTP1Server != "net/http" {
+		return fmt.Errorf("--http1-server: %q is neither bridgehead nor net/http", f.HTTP1Server)
 	}
 	if f.RSASigner != "openssl" && f.RSASigner != "go" {
 		return fmt.Errorf("--rsa-signer: %q is neither openssl nor go", f.RSASigner)
@@ -168,6 +173,7 @@ func (f *proxyFlags) Config(log *slog.Logger, stdout io.Writer, advertisedPort s
 		Grace:            f.Grace,
 		GoRSA:            f.RSASigner == "go",
 		GoroutineTCPCopy: f.TCPCopy == "goroutines",
+		NetHTTP1:         f.HTTP1Server == "net/http",
 		Path:             pathnorm.Options{AllowEncodedSlash: f.AllowEncodedSlash, AllowBackslash: f.AllowBackslash, AllowParameters: f.AllowPathParameters},
 
 		RequestBodyIdleTimeout: offIfZero(f.RequestBodyIdleTimeout),

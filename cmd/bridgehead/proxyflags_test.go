@@ -28,6 +28,7 @@ func parseProxyFlags(t *testing.T, args []string) *proxyFlags {
 func TestCheckNamesTheFlag(t *testing.T) {
 	for arg, want := range map[string]string{
 		"--tcp-copy=threads":                      "--tcp-copy",
+		"--http1-server=nginx":                    "--http1-server",
 		"--rsa-signer=boring":                     "--rsa-signer",
 		"--log-level=loud":                        "--log-level",
 		"--trusted-proxies=10.0.0.":               "--trusted-proxies",

@@ -1,0 +1,143 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bridgehead/bridgehead/proxy/h1server"
+)
+
+// serveHandedOver sets up a TLS entry point's HTTP/1.1 serving: h1server first, and a
+// net/http server (HTTP/1 only: the client chose HTTP/1.1 in its handshake) for the
+// connections it gives up.
+func (s *Server) serveHandedOver(ep *entryPoint, addr net.Addr, errs chan<- error) {
+	ep.handedOver = newChanListener(addr)
+	hs := s.httpServer(ep)
+	hs.Protocols = new(http.Protocols)
+	hs.Protocols.SetHTTP1(true)
+	ep.h1 = &h1server.Server{
+		Handler:           ep,
+		ReadHeaderTimeout: minPositive(s.cfg.ReadHeaderTimeout, s.cfg.ReadTimeout),
+		IdleTimeout:       s.cfg.IdleTimeout,
+		HandOver:          ep.handedOver.put,
+		ErrorLog:          s.errorLog,
+	}
+	s.servers = append(s.servers, hs)
+	s.h1servers = append(s.h1servers, ep.h1)
+	go func() { errs <- serveErr(hs.Serve(ep.handedOver)) }()
+}
+
+// serveTLS makes the handshake of a connection to a TLS entry point, then serves it:
+// HTTP/2 through net/http (handed to it already shaken hands), HTTP/1.1 through
+// h1server. It does what net/http's server does before its first request: the same
+// handshake deadline, the same answer to plain HTTP sent to a TLS port, the same log line.
+func (l *routedListener) serveTLS(tc *tls.Conn) {
+	s, ep := l.srv, l.ep
+	lc, _ := tc.NetConn().(*lingerConn)
+	cs := ep.newConnState(tc)
+	if lc != nil {
+		lc.state = cs
+	}
+	ctx := context.WithValue(context.WithValue(context.Background(), http.LocalAddrContextKey, tc.LocalAddr()), connPolicyKey{}, cs)
+	if d := minPositive(s.cfg.ReadHeaderTimeout, s.cfg.ReadTimeout); d > 0 {
+		dl := time.Now().Add(d)
+		_ = tc.SetReadDeadline(dl)
+		_ = tc.SetWriteDeadline(dl)
+	}
+	if err := tc.HandshakeContext(ctx); err != nil {
+		reason := err.Error()
+		var re tls.RecordHeaderError
+		if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
+			_, _ = io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+			reason = "client sent an HTTP request to an HTTPS server"
+		}
+		s.errorLog.Printf("http: TLS handshake error from %s: %v", tc.RemoteAddr(), reason)
+		_ = tc.Close()
+		return
+	}
+	_ = tc.SetReadDeadline(time.Time{})
+	_ = tc.SetWriteDeadline(time.Time{})
+	state := tc.ConnectionState()
+	if state.NegotiatedProtocol == "h2" {
+		l.handOver(tc)
+		return
+	}
+	markServed(tc)
+	cs.tls = &state
+	ep.h1.Serve(ctx, tc, &state)
+}
+
+// looksLikeHTTP is net/http's test of a TLS record header that is a plain request.
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
+		return true
+	}
+	return false
+}
+
+// handshakenState returns the state of a connection whose handshake the entry point made
+// (serveTLS) when net/http is given it: an HTTP/2 one, or one h1server handed over.
+func handshakenState(c net.Conn) *connState {
+	switch v := c.(type) {
+	case *h1server.Replay:
+		return connStateFrom(v.Context)
+	case *tls.Conn:
+		if lc, ok := v.NetConn().(*lingerConn); ok {
+			return lc.state
+		}
+	}
+	return nil
+}
+
+func minPositive(a, b time.Duration) time.Duration {
+	switch {
+	case a <= 0:
+		return b
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
+}
+
+// chanListener is the listener of a net/http server fed connections one by one.
+type chanListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newChanListener(addr net.Addr) *chanListener {
+	return &chanListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *chanListener) put(c net.Conn) {
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		_ = c.Close()
+	}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *chanListener) Addr() net.Addr { return l.addr }

@@ -1,0 +1,108 @@
+package dataplane
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// exchangeTLS is exchange over TLS with HTTP/1.1 (ALPN), to the TLS entry point.
+func exchangeTLS(t testing.TB, addr string, p *testPKI, payload string, want int) (resps []rawResponse, closed bool) {
+	t.Helper()
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
+		&tls.Config{RootCAs: p.edgeCA.Pool(), ServerName: "app.example.com", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, payload); err != nil {
+		t.Fatal(err)
+	}
+	return readResponses(t, conn, want)
+}
+
+// TestHTTP1OverTLSAnswersAsThePlainEntryPoint sends the same bytes to the plain entry
+// point, which net/http's server reads, and over TLS to the TLS entry point, where
+// proxy/h1server reads GETs and HEADs and hands the connection to net/http at the first
+// request it does not take: the answers, whether the connection closes after them, and
+// what the backend saw must be the same (the forwarded scheme and port aside).
+func TestHTTP1OverTLSAnswersAsThePlainEntryPoint(t *testing.T) {
+	p := newPKI()
+	b := startEchoBackend(t)
+	g := startGateway(t, plainRoute(p, b.srv.Listener.Addr().String()))
+	const host = "Host: app.example.com\r\n"
+	get := func(path string, fields ...string) string {
+		return "GET " + path + " HTTP/1.1\r\n" + host + strings.Join(fields, "") + "\r\n"
+	}
+	for name, tt := range map[string]struct {
+		payload string
+		want    int
+	}{
+		"GETs":                    {get("/a") + get("/b?x=1", "Accept: */*\r\n", "X-Many: 1\r\n", "x-many: 2\r\n"), 2},
+		"GET, POST, GET":          {get("/1") + "POST /2 HTTP/1.1\r\n" + host + "Content-Length: 3\r\n\r\nabc" + get("/3"), 3},
+		"chunked upload":          {"POST /up HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + get("/after"), 2},
+		"CL and TE":               {"POST /up HTTP/1.1\r\n" + host + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled, 2},
+		"TE and CL":               {"POST /up HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\nContent-Length: 48\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + smuggled, 2},
+		"HTTP/1.0 keep-alive":     {"GET /old HTTP/1.0\r\n" + host + "Connection: keep-alive\r\n\r\n" + get("/new"), 2},
+		"bad chunk":               {"POST /up HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\nzz\r\n", 1},
+		"GET with a body":         {"GET /body HTTP/1.1\r\n" + host + "Content-Length: 2\r\n\r\nhi" + get("/next"), 2},
+		"large head":              {get("/big", "Cookie: "+strings.Repeat("c", 6000)+"\r\n") + get("/next"), 2},
+		"bare LF":                 {"GET /lf HTTP/1.1\n" + host[:len(host)-2] + "\n\n", 1},
+		"folded field":            {get("/fold", "X-A: 1\r\n folded\r\n"), 1},
+		"two Hosts":               {get("/two", "Host: other.example.com\r\n"), 1},
+		"no Host":                 {"GET /none HTTP/1.1\r\n\r\n", 1},
+		"absolute form":           {"GET http://app.example.com/abs HTTP/1.1\r\n" + host + "\r\n", 1},
+		"client closes":           {get("/bye", "Connection: close\r\n") + get("/never"), 2},
+		"Connection names fields": {get("/conn", "Connection: keep-alive, X-Secret\r\n", "X-Secret: s\r\n"), 1},
+		"spoofed forwarding":      {get("/spoof", "X-Forwarded-For: 6.6.6.6\r\n", "X_Forwarded_Host: evil\r\n", "X-Forwarded-Tls-Client-Cert: x\r\n", "Forwarded: for=6.6.6.6\r\n"), 1},
+		"dot segments":            {get("//admin/../x/%2e%2e/y"), 1},
+		"encoded slash":           {get("/a%2Fb"), 1},
+		"too many fields":         {get("/many", strings.Repeat("X-F: 1\r\n", 120)), 1},
+		"upgrade":                 {get("/ws", "Connection: Upgrade\r\n", "Upgrade: websocket\r\n"), 1},
+		"expect":                  {"POST /exp HTTP/1.1\r\n" + host + "Expect: 100-continue\r\nContent-Length: 2\r\n\r\nok", 1},
+		"unknown method":          {"BREW /pot HTTP/1.1\r\n" + host + "\r\n", 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			plain, plainClosed := exchange(t, g.web, tt.payload, tt.want)
+			overTLS, tlsClosed := exchangeTLS(t, g.secure, p, tt.payload, tt.want)
+			if len(plain) != len(overTLS) || plainClosed != tlsClosed {
+				t.Fatalf("over TLS %d answers (closed: %v), plain %d (closed: %v)", len(overTLS), tlsClosed, len(plain), plainClosed)
+			}
+			for i := range plain {
+				a, b := plain[i], overTLS[i]
+				if a.status != b.status || a.header.Get("Bridgehead-Error") != b.header.Get("Bridgehead-Error") || a.header.Get("Connection") != b.header.Get("Connection") {
+					t.Fatalf("answer %d: over TLS %d %q %q, plain %d %q %q", i+1, b.status, b.header.Get("Bridgehead-Error"), b.header.Get("Connection"),
+						a.status, a.header.Get("Bridgehead-Error"), a.header.Get("Connection"))
+				}
+				if sa, sb, ok := seenBoth(a.body, b.body); ok {
+					if proto := sb.Header.Get("X-Forwarded-Proto"); proto != "https" {
+						t.Errorf("answer %d: the backend saw X-Forwarded-Proto %q over TLS", i+1, proto)
+					}
+					for _, s := range []*seenRequest{&sa, &sb} {
+						s.Header.Del("X-Forwarded-Proto")
+						s.Header.Del("X-Forwarded-Port")
+					}
+					if !reflect.DeepEqual(sa, sb) {
+						t.Fatalf("answer %d: the backend saw over TLS\n%+v\nplain\n%+v", i+1, sb, sa)
+					}
+				} else if a.body != b.body {
+					t.Fatalf("answer %d: body over TLS %q, plain %q", i+1, b.body, a.body)
+				}
+			}
+		})
+	}
+}
+
+// seenBoth decodes two echo answers.
+func seenBoth(a, b string) (sa, sb seenRequest, ok bool) {
+	if json.Unmarshal([]byte(a), &sa) != nil || json.Unmarshal([]byte(b), &sb) != nil {
+		return sa, sb, false
+	}
+	return sa, sb, true
+}
