@@ -244,20 +244,29 @@ func BenchmarkForwardKeepAlive(b *testing.B) {
 		b.Run(map[bool]string{true: "direct", false: "ReverseProxy"}[direct], func(b *testing.B) {
 			directOff.Store(!direct)
 			defer directOff.Store(false)
-			req, err := http.NewRequest(http.MethodGet, "http://app.test/", nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				resp, err := client.RoundTrip(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-			}
+			roundTrips(b, client, "http://app.test/")
 		})
+	}
+}
+
+// roundTrips is the benchmark loop: one GET of url a time through client, its answer read
+// whole. A TLS URL must be answered over TLS and HTTP/1.1.
+func roundTrips(b *testing.B, client *http.Transport, url string) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := client.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK || (req.URL.Scheme == "https" && (resp.TLS == nil || resp.ProtoMajor != 1)) {
+			b.Fatalf("%s %s, over TLS: %v", resp.Proto, resp.Status, resp.TLS != nil)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
 	}
 }
 
@@ -275,22 +284,7 @@ func BenchmarkServeHTTP1(b *testing.B) {
 				return (&net.Dialer{}).DialContext(ctx, network, g.secure)
 			}}
 			defer client.CloseIdleConnections()
-			req, err := http.NewRequest(http.MethodGet, "https://app.test/", nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				resp, err := client.RoundTrip(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if resp.TLS == nil || resp.ProtoMajor != 1 || resp.StatusCode != http.StatusOK {
-					b.Fatalf("%s %s over TLS %v", resp.Proto, resp.Status, resp.TLS != nil)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-			}
+			roundTrips(b, client, "https://app.test/")
 		})
 	}
 }

@@ -192,7 +192,7 @@ func (sc *conn) headString(end int) string {
 
 // serveRequest runs the handler on the parsed head and finishes the response; it reports
 // whether the connection carries another request.
-func (sc *conn) serveRequest() bool {
+func (sc *conn) serveRequest() (reuse bool) {
 	h := &sc.h
 	ctx, cancel := context.WithCancel(sc.ctx)
 	req := (&http.Request{
@@ -216,13 +216,15 @@ func (sc *conn) serveRequest() bool {
 		d = watchDelay
 	}
 	watching := sc.watchAfter(d, cancel)
+	defer func() {
+		// Deferred, so that no watch outlives a handler that panics either.
+		if watching && sc.watch.stop() {
+			reuse = false
+		}
+		cancel()
+	}()
 	sc.srv.Handler.ServeHTTP(w, req)
-	reuse := w.finish()
-	if watching && sc.watch.stop() {
-		reuse = false
-	}
-	cancel()
-	return reuse
+	return w.finish()
 }
 
 // handOver gives the connection, with the bytes read so far, to net/http.

@@ -3,7 +3,6 @@ package dataplane
 import (
 	"crypto/tls"
 	"encoding/json"
-	"io"
 	"net"
 	"reflect"
 	"strings"
@@ -19,12 +18,7 @@ func exchangeTLS(t testing.TB, addr string, p *testPKI, payload string, want int
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = conn.Close() }()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, payload); err != nil {
-		t.Fatal(err)
-	}
-	return readResponses(t, conn, want)
+	return exchangeOn(t, conn, payload, want)
 }
 
 // TestHTTP1OverTLSAnswersAsThePlainEntryPoint sends the same bytes to the plain entry

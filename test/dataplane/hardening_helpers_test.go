@@ -98,6 +98,12 @@ func exchange(t testing.TB, addr, payload string, want int) (resps []rawResponse
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exchangeOn(t, conn, payload, want)
+}
+
+// exchangeOn is exchange on a connection already made; it closes it.
+func exchangeOn(t testing.TB, conn net.Conn, payload string, want int) (resps []rawResponse, closed bool) {
+	t.Helper()
 	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(conn, payload); err != nil {
