@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,8 +22,10 @@ import (
 	"github.com/bridgehead/bridgehead/proxy"
 )
 
-// FuzzHTTPFraming sends raw bytes to the gateway's plain entry point, routed for any host
-// to a backend that reads bodies whole, and checks what must hold for any input:
+// FuzzHTTPFraming sends raw bytes to the gateway's plain entry point and, over TLS with
+// HTTP/1.1, to its TLS entry point (where proxy/h1server reads them first), routed for any
+// host to a backend that reads bodies whole, and checks what must hold for any input on
+// both:
 //   - the gateway never panics (net/http would log and recover);
 //   - every response it sends parses;
 //   - it serves no more requests than the bytes hold (net/http's own parser, reading the
@@ -38,11 +41,26 @@ import (
 func FuzzHTTPFraming(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: app.example.com\r\n\r\n"))
 	fz := startFramingTarget(f)
+	// Both entry points route the seed's GET to the backend, so the checks below are made
+	// on requests the gateway serves, not on 404s.
+	get := "GET /both HTTP/1.1\r\nHost: app.example.com\r\n\r\n"
+	plain, _ := exchange(f, fz.g.web, get, 1)
+	conn, err := tls.Dial("tcp", fz.g.secure, fz.tls)
+	if err != nil {
+		f.Fatal(err)
+	}
+	overTLS, _ := exchangeOn(f, conn, get, 1)
+	for _, r := range append(plain, overTLS...) {
+		if r.status != http.StatusOK || r.body != "GET /both 0" {
+			f.Fatalf("the seed's GET: %d %q, want the backend's 200", r.status, r.body)
+		}
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) { fz.check(t, raw) })
 }
 
 type framingTarget struct {
 	g      *gateway
+	tls    *tls.Config // the TLS entry point's client side
 	panics atomic.Int64
 	src    atomic.Uint32
 	mu     sync.Mutex
@@ -58,8 +76,11 @@ func startFramingTarget(tb testing.TB) *framingTarget {
 		n, _ := io.Copy(io.Discard, r.Body)
 		_, _ = fmt.Fprintf(w, "%s %s %d", r.Method, r.URL.Path, n)
 	}))
-	objs := append([]client.Object{
+	p := newPKI()
+	fz.tls = &tls.Config{RootCAs: p.edgeCA.Pool(), ServerName: "app.example.com", NextProtos: []string{"http/1.1"}}
+	objs := append([]client.Object{tlsSecret("app-tls", p.edge),
 		ingressRoute(routeSpec{name: "any", match: "PathPrefix(`/`)", svc: "plain", scheme: "http", entryPoints: []string{"web"}}),
+		ingressRoute(routeSpec{name: "any-tls", match: "Host(`app.example.com`) || PathPrefix(`/`)", svc: "plain", scheme: "http", secret: "app-tls", entryPoints: []string{"websecure"}}),
 	}, service("plain", "http", be.Listener.Addr().String())...)
 	fz.g = startGateway(tb, objs, withBodyIdleTimeout(300*time.Millisecond), func(c *proxy.Config) {
 		c.Log = slog.New(&panicCatcher{n: &fz.panics})
@@ -89,10 +110,16 @@ func (fz *framingTarget) nextSource() net.IP {
 }
 
 func (fz *framingTarget) check(t *testing.T, raw []byte) {
+	fz.checkOn(t, raw, func(d *net.Dialer) (net.Conn, error) { return d.Dial("tcp", fz.g.web) })
+	fz.checkOn(t, raw, func(d *net.Dialer) (net.Conn, error) { return tls.DialWithDialer(d, "tcp", fz.g.secure, fz.tls) })
+}
+
+// checkOn checks raw on a connection dial makes.
+func (fz *framingTarget) checkOn(t *testing.T, raw []byte, dial func(*net.Dialer) (net.Conn, error)) {
 	methods, bothLengths := oracle(raw)
 	src := fz.nextSource()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 5 * time.Second}
-	conn, err := d.Dial("tcp", fz.g.web)
+	conn, err := dial(&d)
 	if err != nil {
 		t.Skipf("dial from %s: %v", src, err)
 	}
