@@ -384,14 +384,22 @@ func serveErr(err error) error {
 func (s *Server) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Grace)
 	defer cancel()
-	var first error
-	for _, hs := range s.h1servers {
-		if err := hs.Shutdown(ctx); err != nil && first == nil {
-			first = err
-		}
-	}
+	// All at once: net/http's servers close the listeners first thing, which must not
+	// wait for h1server's requests in flight (nor the other way round).
+	shutdowns := make([]func(context.Context) error, 0, len(s.servers)+len(s.h1servers))
 	for _, hs := range s.servers {
-		if err := hs.Shutdown(ctx); err != nil && first == nil {
+		shutdowns = append(shutdowns, hs.Shutdown)
+	}
+	for _, hs := range s.h1servers {
+		shutdowns = append(shutdowns, hs.Shutdown)
+	}
+	errs := make(chan error, len(shutdowns))
+	for _, shutdown := range shutdowns {
+		go func() { errs <- shutdown(ctx) }()
+	}
+	var first error
+	for range shutdowns {
+		if err := <-errs; err != nil && first == nil {
 			first = err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +43,9 @@ type gateway struct {
 	// keeper translates as the gateway does: a broken version of an object is replaced
 	// by its last good version.
 	keeper lastgood.Keeper
+	// shutdown stops the gateway as SIGTERM does and returns Serve's error (once; the
+	// test's cleanup calls it too).
+	shutdown func() error
 }
 
 type gatewayOption func(*proxy.Config)
@@ -79,9 +83,12 @@ func startGateway(t testing.TB, objs []client.Object, opts ...gatewayOption) *ga
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
+	g.shutdown = sync.OnceValue(func() error {
 		cancel()
-		if err := <-done; err != nil {
+		return <-done
+	})
+	t.Cleanup(func() {
+		if err := g.shutdown(); err != nil {
 			t.Errorf("gateway shutdown: %v", err)
 		}
 	})

@@ -1,9 +1,12 @@
 package dataplane
 
 import (
+	"bufio"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -99,4 +102,76 @@ func seenBoth(a, b string) (sa, sb seenRequest, ok bool) {
 		return sa, sb, false
 	}
 	return sa, sb, true
+}
+
+// TestShutdownStopsAcceptingAndFinishesRequestsInFlight: on shutdown the TLS entry point
+// stops taking connections at once, closes its idle HTTP/1.1 connections, and lets a
+// request in flight finish, its answer saying that the connection closes.
+func TestShutdownStopsAcceptingAndFinishesRequestsInFlight(t *testing.T) {
+	p := newPKI()
+	started, release := make(chan struct{}), make(chan struct{})
+	be := startHandlerTB(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(started)
+			<-release
+		}
+		_, _ = io.WriteString(w, r.URL.Path)
+	}))
+	g := startGateway(t, plainRoute(p, be.Listener.Addr().String()))
+	cfg := &tls.Config{RootCAs: p.edgeCA.Pool(), ServerName: "app.example.com", NextProtos: []string{"http/1.1"}}
+	dial := func() (*tls.Conn, *bufio.Reader) {
+		c, err := tls.Dial("tcp", g.secure, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	idle, idleBR := dial()
+	if resps, _ := exchangeKept(t, idle, idleBR, "GET /first HTTP/1.1\r\nHost: app.example.com\r\n\r\n"); resps.status != http.StatusOK {
+		t.Fatalf("first request: %d", resps.status)
+	}
+	active, activeBR := dial()
+	_, _ = io.WriteString(active, "GET /slow HTTP/1.1\r\nHost: app.example.com\r\n\r\n")
+	<-started
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- g.shutdown() }()
+	eventually(t, "the TLS entry point refusing connections while a request runs", func() bool {
+		c, err := net.DialTimeout("tcp", g.secure, time.Second)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err != nil
+	})
+	if _, err := idleBR.ReadByte(); err == nil {
+		t.Fatal("the idle connection got bytes, want it closed")
+	}
+	close(release)
+	res, closed := exchangeKept(t, active, activeBR, "")
+	if res.status != http.StatusOK || res.body != "/slow" || !closed {
+		t.Fatalf("the request in flight: %d %q (closes: %v), want its answer and a close", res.status, res.body, closed)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exchangeKept writes payload (if any) on c and reads one answer; closes says whether it
+// announced that the connection closes.
+func exchangeKept(t *testing.T, c net.Conn, br *bufio.Reader, payload string) (res rawResponse, closes bool) {
+	t.Helper()
+	if payload != "" {
+		if _, err := io.WriteString(c, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Body.Close() }()
+	body, _ := io.ReadAll(r.Body)
+	return rawResponse{r.StatusCode, r.Header, string(body)}, r.Close
 }
