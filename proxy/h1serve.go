@@ -13,14 +13,16 @@ import (
 	"github.com/bridgehead/bridgehead/proxy/h1server"
 )
 
-// serveHandedOver sets up a TLS entry point's HTTP/1.1 serving: h1server first, and a
-// net/http server (HTTP/1 only: the client chose HTTP/1.1 in its handshake) for the
-// connections it gives up.
+// serveHandedOver sets up an entry point's HTTP/1.1 serving: h1server first, and a
+// net/http server for the connections it gives up. On a TLS entry point that server
+// speaks HTTP/1 only (the client chose HTTP/1.1 in its handshake); on a plain one it
+// also takes HTTP/2 with prior knowledge, whose preface h1server leaves to it.
 func (s *Server) serveHandedOver(ep *entryPoint, addr net.Addr, errs chan<- error) {
 	ep.handedOver = newChanListener(addr)
 	hs := s.httpServer(ep)
 	hs.Protocols = new(http.Protocols)
 	hs.Protocols.SetHTTP1(true)
+	hs.Protocols.SetUnencryptedHTTP2(!ep.TLS)
 	ep.h1 = &h1server.Server{
 		Handler:           ep,
 		ReadHeaderTimeout: minPositive(s.cfg.ReadHeaderTimeout, s.cfg.ReadTimeout),
@@ -73,6 +75,13 @@ func (l *routedListener) serveTLS(tc *tls.Conn) {
 	ep.h1.Serve(ctx, tc, &state)
 }
 
+// servePlain serves a connection to a plain entry point with h1server.
+func (l *routedListener) servePlain(c net.Conn) {
+	cs := l.ep.newConnState(c)
+	ctx := context.WithValue(context.WithValue(context.Background(), http.LocalAddrContextKey, c.LocalAddr()), connPolicyKey{}, cs)
+	l.ep.h1.Serve(ctx, c, nil)
+}
+
 // looksLikeHTTP is net/http's test of a TLS record header that is a plain request.
 func looksLikeHTTP(hdr [5]byte) bool {
 	switch string(hdr[:]) {
@@ -82,8 +91,9 @@ func looksLikeHTTP(hdr [5]byte) bool {
 	return false
 }
 
-// handshakenState returns the state of a connection whose handshake the entry point made
-// (serveTLS) when net/http is given it: an HTTP/2 one, or one h1server handed over.
+// handshakenState returns the state of a connection the entry point started serving
+// when net/http is given it: an HTTP/2 one whose handshake it made (serveTLS), or one
+// h1server handed over.
 func handshakenState(c net.Conn) *connState {
 	switch v := c.(type) {
 	case *h1server.Replay:

@@ -54,7 +54,7 @@ func (l *routedListener) acceptLoop() {
 		if st == nil || len(st.tcp[l.ep.Name]) == 0 {
 			// No TCP route on this entry point: no need to look before handing over.
 			if l.ep.h1 != nil {
-				go l.serveTLS(tls.Server(lingering(c), l.srv.base))
+				go l.serve(c)
 				continue
 			}
 			l.handOver(l.wrap(c))
@@ -92,7 +92,7 @@ func (l *routedListener) route(c net.Conn, st *state) {
 			l.srv.serveTCP(l.ep, st, r, c, start)
 			return
 		}
-		l.handOver(c)
+		l.serve(c)
 		return
 	}
 	hello, peeked, err := sniff.Peek(c, l.srv.cfg.PeekTimeout, sniff.DefaultMaxBytes)
@@ -113,11 +113,14 @@ func (l *routedListener) route(c net.Conn, st *state) {
 // serve serves a connection no TCP route takes, in the calling goroutine when it is
 // h1server's.
 func (l *routedListener) serve(c net.Conn) {
-	if l.ep.h1 != nil {
+	switch {
+	case l.ep.h1 == nil:
+		l.handOver(l.wrap(c))
+	case l.ep.TLS:
 		l.serveTLS(tls.Server(lingering(c), l.srv.base))
-		return
+	default:
+		l.servePlain(c)
 	}
-	l.handOver(l.wrap(c))
 }
 
 func (l *routedListener) trusted(a netip.Addr) bool {

@@ -78,8 +78,8 @@ type Config struct {
 	// goroutines each instead of the event-loop relay (proxy/relay), which costs less CPU;
 	// it is what other platforms than Linux always do.
 	GoroutineTCPCopy bool
-	// NetHTTP1 serves HTTP/1.1 on TLS entry points with net/http's server alone, instead of
-	// serving GETs and HEADs without a body with proxy/h1server first.
+	// NetHTTP1 serves HTTP/1.1 with net/http's server alone, instead of serving GETs and
+	// HEADs without a body with proxy/h1server first.
 	NetHTTP1 bool
 	// UDPTimeout ends a UDP session after this long without a datagram either way (zero:
 	// udpsession.DefaultTimeout, 3s as Traefik's udp.timeout); UDPMaxSessions bounds the
@@ -192,7 +192,7 @@ type entryPoint struct {
 	EntryPoint
 	srv  *Server
 	port []string
-	// h1 serves the HTTP/1.1 connections of a TLS entry point (nil: net/http does, see
+	// h1 serves the entry point's HTTP/1.1 connections (nil: net/http does, see
 	// Config.NetHTTP1); handedOver is the net/http server of the connections it gives up.
 	h1         *h1server.Server
 	handedOver *chanListener
@@ -329,7 +329,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	errs := make(chan error, len(s.listeners)+len(s.udpEntryPoints))
 	for i, ep := range s.entryPoints {
-		if ep.TLS && !s.cfg.NetHTTP1 {
+		if !s.cfg.NetHTTP1 {
 			s.serveHandedOver(ep, s.listeners[i].Addr(), errs)
 		}
 		hs := s.httpServer(ep)
@@ -465,7 +465,7 @@ func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	cs := connStateFrom(r.Context())
 	if r.TLS == nil && cs != nil && cs.tls != nil {
-		r.TLS = cs.tls // a connection h1server handed over: net/http saw no *tls.Conn
+		r.TLS = cs.tls // a TLS connection h1server handed over: net/http saw no *tls.Conn
 	}
 	if fields := scrubHeader(r.Header, cs != nil && cs.trustForwarded); fields > s.cfg.MaxHeaderFields {
 		s.fail(w, http.StatusRequestHeaderFieldsTooLarge, reasonTooManyHeaderFields)

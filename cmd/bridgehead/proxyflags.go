@@ -65,7 +65,7 @@ func (f *proxyFlags) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.Grace, "grace", 30*time.Second, "on SIGTERM, how long in-flight requests may finish")
 	fs.DurationVar(&f.TCPIdleTimeout, "tcp-idle-timeout", 0, "close a TCP route's connection when neither side sent anything for this long (0: never)")
 	fs.StringVar(&f.TCPCopy, "tcp-copy", "event-loop", "how passthrough and plain TCP routes copy bytes: event-loop (epoll loops shared by all connections; Linux only, elsewhere goroutines) or goroutines (two per connection)")
-	fs.StringVar(&f.HTTP1Server, "http1-server", "bridgehead", "who serves HTTP/1.1 on TLS entry points: bridgehead (GETs and HEADs without a body in the connection's goroutine, about 10% cheaper; anything else goes to net/http, from that request on) or net/http (everything)")
+	fs.StringVar(&f.HTTP1Server, "http1-server", "bridgehead", "who serves HTTP/1.1: bridgehead (GETs and HEADs without a body in the connection's goroutine, about 10% cheaper; at any other request the connection goes to net/http) or net/http (everything)")
 	fs.StringVar(&f.RSASigner, "rsa-signer", "openssl", "who signs TLS handshakes for RSA certificates: openssl (about 3.5x cheaper; used when the binary was built with cgo and libcrypto, else go) or go")
 	fs.BoolVar(&f.Pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on the admin port (and turn heap profiling on, which is off otherwise)")
 	fs.BoolVar(&f.AllowEncodedSlash, "allow-encoded-slash", false, "forward request paths holding %2F (kept encoded, so not a separator) instead of answering 400 EncodedSlashInPath; only for backends that do not decode %2F into /")

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bridgehead/bridgehead/proxy"
 )
 
 // exchangeTLS is exchange over TLS with HTTP/1.1 (ALPN), to the TLS entry point.
@@ -24,14 +26,15 @@ func exchangeTLS(t testing.TB, addr string, p *testPKI, payload string, want int
 	return exchangeOn(t, conn, payload, want)
 }
 
-// TestHTTP1OverTLSAnswersAsThePlainEntryPoint sends the same bytes to the plain entry
-// point, which net/http's server reads, and over TLS to the TLS entry point, where
-// proxy/h1server reads GETs and HEADs and hands the connection to net/http at the first
-// request it does not take: the answers, whether the connection closes after them, and
-// what the backend saw must be the same (the forwarded scheme and port aside).
-func TestHTTP1OverTLSAnswersAsThePlainEntryPoint(t *testing.T) {
+// TestHTTP1AnswersAsNetHTTP sends the same bytes to a gateway whose HTTP/1.1 net/http's
+// server reads (--http1-server=net/http), and to one where proxy/h1server reads GETs and
+// HEADs and hands the connection to net/http at the first request it does not take, on
+// its plain entry point and over TLS: the answers, whether the connection closes after
+// them, and what the backend saw must be the same (the forwarded scheme and port aside).
+func TestHTTP1AnswersAsNetHTTP(t *testing.T) {
 	p := newPKI()
 	b := startEchoBackend(t)
+	ref := startGateway(t, plainRoute(p, b.srv.Listener.Addr().String()), func(c *proxy.Config) { c.NetHTTP1 = true })
 	g := startGateway(t, plainRoute(p, b.srv.Listener.Addr().String()))
 	const host = "Host: app.example.com\r\n"
 	get := func(path string, fields ...string) string {
@@ -66,33 +69,47 @@ func TestHTTP1OverTLSAnswersAsThePlainEntryPoint(t *testing.T) {
 		"unknown method":          {"BREW /pot HTTP/1.1\r\n" + host + "\r\n", 1},
 	} {
 		t.Run(name, func(t *testing.T) {
+			want, wantClosed := exchange(t, ref.web, tt.payload, tt.want)
 			plain, plainClosed := exchange(t, g.web, tt.payload, tt.want)
 			overTLS, tlsClosed := exchangeTLS(t, g.secure, p, tt.payload, tt.want)
-			if len(plain) != len(overTLS) || plainClosed != tlsClosed {
-				t.Fatalf("over TLS %d answers (closed: %v), plain %d (closed: %v)", len(overTLS), tlsClosed, len(plain), plainClosed)
-			}
-			for i := range plain {
-				a, b := plain[i], overTLS[i]
-				if a.status != b.status || a.header.Get("Bridgehead-Error") != b.header.Get("Bridgehead-Error") || a.header.Get("Connection") != b.header.Get("Connection") {
-					t.Fatalf("answer %d: over TLS %d %q %q, plain %d %q %q", i+1, b.status, b.header.Get("Bridgehead-Error"), b.header.Get("Connection"),
-						a.status, a.header.Get("Bridgehead-Error"), a.header.Get("Connection"))
-				}
-				if sa, sb, ok := seenBoth(a.body, b.body); ok {
-					if proto := sb.Header.Get("X-Forwarded-Proto"); proto != "https" {
-						t.Errorf("answer %d: the backend saw X-Forwarded-Proto %q over TLS", i+1, proto)
-					}
-					for _, s := range []*seenRequest{&sa, &sb} {
-						s.Header.Del("X-Forwarded-Proto")
-						s.Header.Del("X-Forwarded-Port")
-					}
-					if !reflect.DeepEqual(sa, sb) {
-						t.Fatalf("answer %d: the backend saw over TLS\n%+v\nplain\n%+v", i+1, sb, sa)
-					}
-				} else if a.body != b.body {
-					t.Fatalf("answer %d: body over TLS %q, plain %q", i+1, b.body, a.body)
-				}
-			}
+			sameAnswers(t, "plain", want, wantClosed, plain, plainClosed, "http", g.web)
+			sameAnswers(t, "over TLS", want, wantClosed, overTLS, tlsClosed, "https", g.secure)
 		})
+	}
+}
+
+// sameAnswers compares what h1server's gateway answered (got, over how) with the
+// reference's answers to the same bytes; scheme and the port of addr are the
+// X-Forwarded-Proto and -Port the backend must have seen.
+func sameAnswers(t *testing.T, how string, want []rawResponse, wantClosed bool, got []rawResponse, closed bool, scheme, addr string) {
+	t.Helper()
+	if len(want) != len(got) || wantClosed != closed {
+		t.Fatalf("%s: %d answers (closed: %v), net/http %d (closed: %v)", how, len(got), closed, len(want), wantClosed)
+	}
+	for i := range want {
+		a, b := want[i], got[i]
+		if a.status != b.status || a.header.Get("Bridgehead-Error") != b.header.Get("Bridgehead-Error") || a.header.Get("Connection") != b.header.Get("Connection") {
+			t.Fatalf("%s, answer %d: %d %q %q, net/http %d %q %q", how, i+1, b.status, b.header.Get("Bridgehead-Error"), b.header.Get("Connection"),
+				a.status, a.header.Get("Bridgehead-Error"), a.header.Get("Connection"))
+		}
+		sa, sb, ok := seenBoth(a.body, b.body)
+		if !ok {
+			if a.body != b.body {
+				t.Fatalf("%s, answer %d: body %q, net/http %q", how, i+1, b.body, a.body)
+			}
+			continue
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		if proto, p := sb.Header.Get("X-Forwarded-Proto"), sb.Header.Get("X-Forwarded-Port"); proto != scheme || p != port {
+			t.Errorf("%s, answer %d: the backend saw X-Forwarded-Proto %q and -Port %q, want %q and %q", how, i+1, proto, p, scheme, port)
+		}
+		for _, s := range []*seenRequest{&sa, &sb} {
+			s.Header.Del("X-Forwarded-Proto")
+			s.Header.Del("X-Forwarded-Port")
+		}
+		if !reflect.DeepEqual(sa, sb) {
+			t.Fatalf("%s, answer %d: the backend saw\n%+v\nnet/http's gateway sent\n%+v", how, i+1, sb, sa)
+		}
 	}
 }
 
