@@ -231,16 +231,16 @@ func (sc *conn) serveRequest() (reuse bool) {
 func (sc *conn) handOver() {
 	sc.srv.untrack(sc)
 	_ = sc.rwc.SetReadDeadline(time.Time{})
-	sc.srv.HandOver(&Replay{Conn: sc.rwc, r: sc.br, State: sc.tls, Context: sc.ctx})
+	sc.srv.HandOver(&Replay{Conn: sc.rwc, r: sc.br, Context: sc.ctx})
 }
 
 // Replay is a connection handed over: its reads return the bytes this server read first.
-// State and Context are the connection's TLS state and context, which net/http cannot
-// see through it (http.Server.ConnContext and the handler restore them).
+// Context is the connection's context as Serve was given it, for http.Server.ConnContext
+// (net/http cannot see a TLS connection's state through Replay: the caller keeps it
+// there).
 type Replay struct {
 	net.Conn
 	r       *bufio.Reader
-	State   *tls.ConnectionState
 	Context context.Context
 }
 
@@ -250,6 +250,7 @@ func (c *Replay) Read(p []byte) (int, error) {
 	}
 	if c.r.Buffered() == 0 {
 		// Everything read before the hand-over is consumed: read the connection itself.
+		c.r.Reset(nil)
 		readers.Put(c.r)
 		c.r = nil
 		return c.Conn.Read(p)
