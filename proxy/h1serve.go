@@ -116,18 +116,21 @@ func minPositive(a, b time.Duration) time.Duration {
 	return min(a, b)
 }
 
-// chanListener is the listener of a net/http server fed connections one by one.
+// chanListener is the listener of a net/http server fed connections one by one: the
+// entry point's (routedListener) and the hand-over server's.
 type chanListener struct {
 	addr  net.Addr
 	conns chan net.Conn
+	errs  chan error
 	done  chan struct{}
 	once  sync.Once
 }
 
 func newChanListener(addr net.Addr) *chanListener {
-	return &chanListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+	return &chanListener{addr: addr, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{})}
 }
 
+// put gives net/http c, or closes it once the listener is closed.
 func (l *chanListener) put(c net.Conn) {
 	select {
 	case l.conns <- c:
@@ -136,10 +139,20 @@ func (l *chanListener) put(c net.Conn) {
 	}
 }
 
+// fail makes Accept return err (the accept loop behind it ended).
+func (l *chanListener) fail(err error) {
+	select {
+	case l.errs <- err:
+	case <-l.done:
+	}
+}
+
 func (l *chanListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.conns:
 		return c, nil
+	case err := <-l.errs:
+		return nil, err
 	case <-l.done:
 		return nil, net.ErrClosed
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/bridgehead/bridgehead/proxy/proxyproto"
@@ -13,21 +12,19 @@ import (
 )
 
 // routedListener accepts connections for one entry point and decides, per connection,
-// whether a TCP route takes it (passthrough, or TLS then TCP) or net/http serves it.
-// Peeking happens on the connection's own goroutine, so a slow client never blocks the
-// accept loop; net/http receives the connections it should serve from Accept.
+// whether a TCP route takes it (passthrough, or TLS then TCP) or HTTP is served on it
+// (h1server, or net/http). Peeking and handshakes happen on the connection's own
+// goroutine, so a slow client never blocks the accept loop; net/http receives the
+// connections it should serve from Accept.
 type routedListener struct {
 	net.Listener
-	srv   *Server
-	ep    *entryPoint
-	conns chan net.Conn
-	errs  chan error
-	done  chan struct{}
-	once  sync.Once
+	srv *Server
+	ep  *entryPoint
+	out *chanListener // what net/http accepts
 }
 
 func newRoutedListener(ln net.Listener, s *Server, ep *entryPoint) *routedListener {
-	l := &routedListener{Listener: ln, srv: s, ep: ep, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{})}
+	l := &routedListener{Listener: ln, srv: s, ep: ep, out: newChanListener(ln.Addr())}
 	go l.acceptLoop()
 	return l
 }
@@ -40,10 +37,7 @@ func (l *routedListener) acceptLoop() {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			select {
-			case l.errs <- err:
-			case <-l.done:
-			}
+			l.out.fail(err)
 			return
 		}
 		st := l.srv.state.Load()
@@ -151,28 +145,13 @@ func (l *routedListener) wrap(c net.Conn) net.Conn {
 	return c
 }
 
-func (l *routedListener) handOver(c net.Conn) {
-	select {
-	case l.conns <- c:
-	case <-l.done:
-		_ = c.Close()
-	}
-}
+func (l *routedListener) handOver(c net.Conn) { l.out.put(c) }
 
 // Accept returns the next connection net/http should serve.
-func (l *routedListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case err := <-l.errs:
-		return nil, err
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
+func (l *routedListener) Accept() (net.Conn, error) { return l.out.Accept() }
 
 func (l *routedListener) Close() error {
-	l.once.Do(func() { close(l.done) })
+	_ = l.out.Close()
 	return l.Listener.Close()
 }
 
