@@ -192,3 +192,37 @@ func exchangeKept(t *testing.T, c net.Conn, br *bufio.Reader, payload string) (r
 	body, _ := io.ReadAll(r.Body)
 	return rawResponse{r.StatusCode, r.Header, string(body)}, r.Close
 }
+
+// TestAClientThatLeavesASlowRequestFreesTheBackend: a client that closes its connection
+// while the backend takes its time gets the backend's request canceled (h1server watches
+// a request once it has run for a second), and the abort is not held against the backend.
+func TestAClientThatLeavesASlowRequestFreesTheBackend(t *testing.T) {
+	p := newPKI()
+	received, canceled := make(chan struct{}), make(chan struct{})
+	be := startHandlerTB(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(received)
+		select {
+		case <-r.Context().Done(): // the gateway closed its connection to us
+			close(canceled)
+		case <-time.After(30 * time.Second):
+		}
+	}))
+	g := startGateway(t, plainRoute(p, be.Listener.Addr().String()))
+	c, err := tls.Dial("tcp", g.secure, &tls.Config{RootCAs: p.edgeCA.Pool(), ServerName: "app.example.com", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: app.example.com\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-received
+	_ = c.Close()
+	select {
+	case <-canceled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backend's request was not canceled after the client left")
+	}
+	if f := g.upstreamFailures(t); len(f) > 0 {
+		t.Fatalf("the client's leaving was held against the backend: %v", f)
+	}
+}
