@@ -25,7 +25,7 @@ func (s *Server) serveHandedOver(ep *entryPoint, addr net.Addr, errs chan<- erro
 	hs.Protocols.SetUnencryptedHTTP2(!ep.TLS)
 	ep.h1 = &h1server.Server{
 		Handler:           ep,
-		ReadHeaderTimeout: minPositive(s.cfg.ReadHeaderTimeout, s.cfg.ReadTimeout),
+		ReadHeaderTimeout: s.headTimeout(),
 		IdleTimeout:       s.cfg.IdleTimeout,
 		HandOver:          ep.handedOver.put,
 		ErrorLog:          s.errorLog,
@@ -47,7 +47,7 @@ func (l *routedListener) serveTLS(tc *tls.Conn) {
 		lc.state = cs
 	}
 	ctx := context.WithValue(context.WithValue(context.Background(), http.LocalAddrContextKey, tc.LocalAddr()), connPolicyKey{}, cs)
-	if d := minPositive(s.cfg.ReadHeaderTimeout, s.cfg.ReadTimeout); d > 0 {
+	if d := s.headTimeout(); d > 0 {
 		dl := time.Now().Add(d)
 		_ = tc.SetReadDeadline(dl)
 		_ = tc.SetWriteDeadline(dl)
@@ -104,6 +104,12 @@ func handshakenState(c net.Conn) *connState {
 		}
 	}
 	return nil
+}
+
+// headTimeout bounds a handshake and a request head, as net/http bounds both: the shorter
+// of ReadHeaderTimeout and ReadTimeout that is set.
+func (s *Server) headTimeout() time.Duration {
+	return minPositive(s.cfg.ReadHeaderTimeout, s.cfg.ReadTimeout)
 }
 
 func minPositive(a, b time.Duration) time.Duration {

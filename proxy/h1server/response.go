@@ -89,37 +89,36 @@ func (w *response) WriteHeader(code int) {
 }
 
 func (w *response) Write(p []byte) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if !bodyAllowed(w.status) {
-		return 0, http.ErrBodyNotAllowed
-	}
-	w.written += int64(len(p))
-	if w.contentLength != -1 && w.written > w.contentLength {
-		return 0, http.ErrContentLength
+	if err := w.admit(len(p)); err != nil || len(p) == 0 {
+		return 0, err
 	}
 	return w.body.Write(p)
 }
 
 func (w *response) WriteString(s string) (int, error) {
+	if err := w.admit(len(s)); err != nil || len(s) == 0 {
+		return 0, err
+	}
+	return w.body.WriteString(s)
+}
+
+// admit sets the status if the handler has not, and counts n more bytes of body: an
+// error when the status allows no body or n goes past the declared Content-Length.
+func (w *response) admit(n int) error {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if len(s) == 0 {
-		return 0, nil
+	if n == 0 {
+		return nil
 	}
 	if !bodyAllowed(w.status) {
-		return 0, http.ErrBodyNotAllowed
+		return http.ErrBodyNotAllowed
 	}
-	w.written += int64(len(s))
+	w.written += int64(n)
 	if w.contentLength != -1 && w.written > w.contentLength {
-		return 0, http.ErrContentLength
+		return http.ErrContentLength
 	}
-	return w.body.WriteString(s)
+	return nil
 }
 
 func (w *response) Flush() { _ = w.FlushError() }

@@ -142,8 +142,8 @@ var writerCases = []struct {
 		panic(http.ErrAbortHandler)
 	}},
 	{name: "request seen", extra: "X-A: 1\r\nx-a: 2\r\n", request: "GET /p?q=1", handler: func(w http.ResponseWriter, r *http.Request, _ *[]string) {
-		_, tls := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-		fmt.Fprintf(w, "%s %s %s %q %v %q %v %v %d", r.Method, r.URL, r.Host, r.Header, r.Close, r.Proto, r.Body == http.NoBody, tls, r.ContentLength)
+		_, local := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+		fmt.Fprintf(w, "%s %s %s %q %v %q %v %v %d", r.Method, r.URL, r.Host, r.Header, r.Close, r.Proto, r.Body == http.NoBody, local, r.ContentLength)
 	}},
 }
 
