@@ -23,6 +23,7 @@ func (s *Server) serveHandedOver(ep *entryPoint, addr net.Addr, errs chan<- erro
 	hs.Protocols = new(http.Protocols)
 	hs.Protocols.SetHTTP1(true)
 	hs.Protocols.SetUnencryptedHTTP2(!ep.TLS)
+	ep.handOverServer = hs
 	ep.h1 = &h1server.Server{
 		Handler:           ep,
 		ReadHeaderTimeout: s.headTimeout(),
@@ -46,7 +47,7 @@ func (l *routedListener) serveTLS(tc *tls.Conn) {
 	if lc != nil {
 		lc.state = cs
 	}
-	ctx := context.WithValue(context.WithValue(context.Background(), http.LocalAddrContextKey, tc.LocalAddr()), connPolicyKey{}, cs)
+	ctx := ep.connContext(tc, cs)
 	if d := s.headTimeout(); d > 0 {
 		dl := time.Now().Add(d)
 		_ = tc.SetReadDeadline(dl)
@@ -77,9 +78,19 @@ func (l *routedListener) serveTLS(tc *tls.Conn) {
 
 // servePlain serves a connection to a plain entry point with h1server.
 func (l *routedListener) servePlain(c net.Conn) {
-	cs := l.ep.newConnState(c)
-	ctx := context.WithValue(context.WithValue(context.Background(), http.LocalAddrContextKey, c.LocalAddr()), connPolicyKey{}, cs)
-	l.ep.h1.Serve(ctx, c, nil)
+	l.ep.h1.Serve(l.ep.connContext(c, l.ep.newConnState(c)), c, nil)
+}
+
+// connContext is the context of a connection h1server serves: the values net/http's
+// server gives its connections (the server, the local address) and the entry point's
+// state of the connection. The server is the one that takes the connections h1server
+// hands over. Handlers look there: httputil.ReverseProxy aborts a response whose body
+// breaks off (panic(http.ErrAbortHandler)) only under a server, and otherwise sends the
+// head and the part it has, as if whole.
+func (ep *entryPoint) connContext(c net.Conn, cs *connState) context.Context {
+	ctx := context.WithValue(context.Background(), http.ServerContextKey, ep.handOverServer)
+	ctx = context.WithValue(ctx, http.LocalAddrContextKey, c.LocalAddr())
+	return context.WithValue(ctx, connPolicyKey{}, cs)
 }
 
 // looksLikeHTTP is net/http's test of a TLS record header that is a plain request.

@@ -193,9 +193,11 @@ type entryPoint struct {
 	srv  *Server
 	port []string
 	// h1 serves the entry point's HTTP/1.1 connections (nil: net/http does, see
-	// Config.NetHTTP1); handedOver is the net/http server of the connections it gives up.
-	h1         *h1server.Server
-	handedOver *chanListener
+	// Config.NetHTTP1); handedOver is the listener of the net/http server that serves the
+	// connections it gives up, handOverServer.
+	h1             *h1server.Server
+	handedOver     *chanListener
+	handOverServer *http.Server
 }
 
 // New builds the data plane on a Store: every successful Swap is compiled for serving.
