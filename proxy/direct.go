@@ -45,7 +45,17 @@ type directProxy struct {
 // request without a cancellable context (ReverseProxy then watches CloseNotify) go
 // through ReverseProxy, so that their handling stays exactly its.
 func (d *directProxy) takes(r *http.Request) bool {
-	return d != nil && !directOff.Load() && !queryAlwaysReencoded && r.Context().Done() != nil && plainQuery(r.URL.RawQuery) && d.rt.TakesDirect(r)
+	return d != nil && !directOff.Load() && !queryAlwaysReencoded && cancellable(r.Context()) && plainQuery(r.URL.RawQuery) && d.rt.TakesDirect(r)
+}
+
+// cancellable reports whether ctx can be canceled, as ctx.Done() != nil does, without
+// making the Done channel of a context that has an AfterFunc method (the client side's
+// request context, proxy/h1server), which is cancellable.
+func cancellable(ctx context.Context) bool {
+	if _, ok := ctx.(interface{ AfterFunc(func()) func() bool }); ok {
+		return true
+	}
+	return ctx.Done() != nil
 }
 
 // directOff is set by the tests that compare the direct way with ReverseProxy's;

@@ -194,7 +194,7 @@ func (sc *conn) headString(end int) string {
 // whether the connection carries another request.
 func (sc *conn) serveRequest() (reuse bool) {
 	h := &sc.h
-	ctx, cancel := context.WithCancel(sc.ctx)
+	ctx := newRequestContext(sc.ctx)
 	req := (&http.Request{
 		Method:     h.method,
 		URL:        h.url,
@@ -215,13 +215,13 @@ func (sc *conn) serveRequest() (reuse bool) {
 	if d == 0 {
 		d = watchDelay
 	}
-	watching := sc.watchAfter(d, cancel)
+	watching := sc.watchAfter(d, ctx)
 	defer func() {
 		// Deferred, so that no watch outlives a handler that panics either.
 		if watching && sc.watch.stop() {
 			reuse = false
 		}
-		cancel()
+		ctx.cancel()
 	}()
 	sc.srv.Handler.ServeHTTP(w, req)
 	return w.finish()
@@ -278,9 +278,9 @@ func (cr *connReader) Read(p []byte) (int, error) {
 // watch notices a client that goes away while a long request runs. One per connection,
 // its timer reset for each request.
 type watch struct {
-	sc     *conn
-	timer  *time.Timer
-	cancel context.CancelFunc
+	sc    *conn
+	timer *time.Timer
+	ctx   *requestContext // the watched request's
 	// mu orders run's start against stop: a read that starts after stop would wait
 	// for the client forever.
 	mu      sync.Mutex
@@ -293,13 +293,13 @@ type watch struct {
 // watchAfter starts watching the connection after d unless stop comes first; it reports
 // whether it will. Nothing is watched when the next request is already buffered
 // (pipelining): reading more would only read that request.
-func (sc *conn) watchAfter(d time.Duration, cancel context.CancelFunc) bool {
+func (sc *conn) watchAfter(d time.Duration, ctx *requestContext) bool {
 	if sc.br.Buffered() > 0 {
 		return false
 	}
 	w := &sc.watch
 	w.mu.Lock()
-	w.sc, w.cancel, w.aborted, w.reading, w.gone = sc, cancel, false, false, false
+	w.sc, w.ctx, w.aborted, w.reading, w.gone = sc, ctx, false, false, false
 	w.mu.Unlock()
 	if w.timer == nil {
 		w.exited = make(chan struct{}, 1)
@@ -328,7 +328,7 @@ func (w *watch) run() {
 	}
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		w.gone = true
-		w.cancel()
+		w.ctx.cancel()
 	}
 }
 

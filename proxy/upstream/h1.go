@@ -279,6 +279,7 @@ func (p *h1Pool) dial(ctx context.Context, addr string) (*h1Conn, error) {
 	}
 	c.br = bufio.NewReaderSize(c, 4<<10)
 	c.bw = bufio.NewWriterSize(c.conn, 4<<10)
+	c.abortFunc = c.abort
 	return c, nil
 }
 
@@ -438,6 +439,8 @@ type h1Conn struct {
 
 	mu      sync.Mutex // orders abort against the header timeout's deadline changes
 	aborted bool
+	// abortFunc is abort, made a func value once rather than for every request.
+	abortFunc func()
 }
 
 var errResponseHeadTooLarge = errors.New("net/http: server response headers exceeded 10485760 bytes; aborted")
@@ -499,7 +502,7 @@ func yieldBeforeWrite() { runtime.Gosched() }
 func (c *h1Conn) send(req *http.Request, informational Informational) (*http.Response, error) {
 	ctx := req.Context()
 	trace := httptrace.ContextClientTrace(ctx)
-	stop := context.AfterFunc(ctx, c.abort)
+	stop := afterFunc(ctx, c.abortFunc)
 	c.nread = 0
 	// A client trace is told of every field written; req.Write does that.
 	if trace != nil || !writeHead(c.bw, req) {
@@ -573,6 +576,16 @@ func (c *h1Conn) send(req *http.Request, informational Informational) (*http.Res
 	}
 	resp.Body = &h1Body{c: c, body: resp.Body, stop: stop, reusable: reusable, ctx: ctx}
 	return resp, nil
+}
+
+// afterFunc is context.AfterFunc, through ctx's own AfterFunc method when it has one
+// (the client side's request context, proxy/h1server: it keeps the function in a slot of
+// its own, where context.AfterFunc would add it to a map of children made for the request).
+func afterFunc(ctx context.Context, f func()) (stop func() bool) {
+	if a, ok := ctx.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(ctx, f)
 }
 
 // done ends an exchange: the connection goes back to the pool when the answer was read
