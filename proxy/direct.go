@@ -121,14 +121,35 @@ var (
 // lost; this happens only while the fast path is at its connection cap).
 func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.ResponseWriter, r *http.Request) bool {
 	out := d.outbound(b, r)
+	informed := false
 	var informational upstream.Informational = func(code int, h http.Header) error {
 		dst := w.Header()
 		moveHeader(dst, h)
 		w.WriteHeader(code)
 		clear(dst) // WriteHeader does not reset the header after a 1xx
+		informed = true
 		return nil
 	}
-	res, taken, err := d.rt.RoundTripDirect(out, informational)
+	// The answer's fields are parsed straight into the client's header when it holds
+	// nothing yet (no middleware set a field) but the nil Content-Type that turns off
+	// detection (NoContentTypeDetection): they need not be moved there afterwards. The
+	// nil Content-Type is put back unless the answer has one, or a 1xx cleared the
+	// header, which is what moving the fields would have left.
+	var into http.Header
+	noDetection := false
+	if dst := w.Header(); len(dst) == 0 || (len(dst) == 1 && onlyNoDetection(dst)) {
+		_, noDetection = dst["Content-Type"]
+		delete(dst, "Content-Type")
+		into = dst
+	}
+	res, taken, err := d.rt.RoundTripDirect(out, informational, into)
+	parsedInto := len(into) > 0 // RoundTripDirect leaves into empty when it does not use it
+	detectionOff := func(h http.Header) {
+		if _, ok := h["Content-Type"]; noDetection && !informed && !ok {
+			h["Content-Type"] = nil
+		}
+	}
+	detectionOff(into)
 	if !taken {
 		return false
 	}
@@ -142,10 +163,16 @@ func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.Response
 	dropHopByHop(res.Header)
 	if err := s.answered(f, b, d.scheme, res); err != nil {
 		_ = res.Body.Close()
+		if parsedInto {
+			clear(res.Header) // the client's answer is the error's, without the backend's fields
+			detectionOff(res.Header)
+		}
 		s.upstreamError(w, out, f.route, b, err)
 		return true
 	}
-	moveHeader(w.Header(), res.Header)
+	if !parsedInto {
+		moveHeader(w.Header(), res.Header)
+	}
 	announced := len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)
@@ -234,6 +261,12 @@ func (d *directProxy) outbound(b *backend, r *http.Request) *http.Request {
 		h["User-Agent"] = emptyValue // none, rather than Go's own
 	}
 	return out
+}
+
+// onlyNoDetection reports whether h holds the nil Content-Type of NoContentTypeDetection.
+func onlyNoDetection(h http.Header) bool {
+	v, ok := h["Content-Type"]
+	return ok && v == nil
 }
 
 // dropHopByHop removes the hop-by-hop fields of a response, as ReverseProxy does.

@@ -112,9 +112,11 @@ func (e exchange) String() string {
 // wire to the backend and give the client the same answer: hop-by-hop fields and the
 // fields the Connection header names dropped both ways, forwarding fields replaced, no
 // Go User-Agent, TE: trailers passed on, 103 Early Hints forwarded, trailers, a streamed
-// answer, HEAD, 204, and an answer cut off mid-body (the client's response is aborted).
+// answer, HEAD, 204, an answer cut off mid-body (the client's response is aborted), and
+// an answer the gateway replaces with its own error (none of its fields reach the client).
 // Over HTTP/1.1 and HTTP/2 clients.
 func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
+	const tlsPage = "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title></head></html>"
 	be := startRawBackend(t, map[string]string{
 		"/plain": "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n" +
 			"Keep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\nX-End: yes\r\nX-Multi: a\r\nX-Multi: b\r\n\r\nhello",
@@ -124,6 +126,8 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 		"/head":     "HTTP/1.1 200 OK\r\nContent-Length: 42\r\nContent-Type: text/plain\r\n\r\n",
 		"/empty":    "HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n",
 		"/cut":      "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
+		// nginx's answer when it expects TLS: the client gets the gateway's error, not it.
+		"/tls": fmt.Sprintf("HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(tlsPage), tlsPage),
 	})
 	plain := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: "web/app/plain", Match: "Host(`app.test`)"}}
 	secure := tlsRoute("secure", "Host(`app.test`)", 0)
@@ -194,6 +198,9 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 		"/head":     func(e exchange) bool { return e.status == 200 && e.body == "" && e.err == "" },
 		"/empty":    func(e exchange) bool { return e.status == 204 && e.header.Get("X-Empty") == "yes" },
 		"/cut":      func(e exchange) bool { return e.err != "" && e.body != "hello" },
+		"/tls": func(e exchange) bool {
+			return e.status == http.StatusBadGateway && e.header.Get("Server") == "" && !strings.Contains(e.body, "<html>")
+		},
 	}
 	for _, c := range []struct {
 		name, url string
@@ -202,6 +209,7 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 		for _, req := range []struct{ method, path string }{
 			{http.MethodGet, "/plain?a=1&b=%41"}, {http.MethodGet, "/early"}, {http.MethodGet, "/trailers"},
 			{http.MethodGet, "/sse"}, {http.MethodHead, "/head"}, {http.MethodOptions, "/empty"}, {http.MethodGet, "/cut"},
+			{http.MethodGet, "/tls"},
 		} {
 			t.Run(c.name+" "+req.method+" "+req.path, func(t *testing.T) {
 				directOff.Store(false)

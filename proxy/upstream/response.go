@@ -13,15 +13,17 @@ import (
 )
 
 // readResponse reads a response head from br as http.ReadResponse does. A plain answer
-// whose whole head is already in br's buffer is parsed here; everything else is left to
-// http.ReadResponse, from the first byte.
+// whose whole head is already in br's buffer is parsed here, its fields into into when
+// that is not nil (an empty map: the client's response header, see RoundTripDirect);
+// everything else is left to http.ReadResponse, from the first byte, and into stays
+// empty.
 //
 // Parsing the head into its header map was the largest piece of the fast path's CPU
 // outside system calls (http.ReadResponse, a tenth of the samples with its reads): a
 // textproto reader, a string per value and per uncommon key, a transfer reader, a body
 // and a limited reader, about 15 allocations for nginx's eight fields. Here the whole
 // head becomes one string that the values and keys point into.
-func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+func readResponse(br *bufio.Reader, req *http.Request, into http.Header) (*http.Response, error) {
 	if br.Buffered() == 0 {
 		if _, err := br.Peek(1); err != nil {
 			// What http.ReadResponse returns when the status line cannot be read.
@@ -32,7 +34,7 @@ func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 		}
 	}
 	buffered, _ := br.Peek(br.Buffered())
-	if resp, n := parseSimpleResponse(buffered, req); resp != nil {
+	if resp, n := parseSimpleResponse(buffered, req, into); resp != nil {
 		_, _ = br.Discard(n)
 		if resp.ContentLength > 0 {
 			resp.Body = &lengthBody{r: br, n: resp.ContentLength}
@@ -45,8 +47,9 @@ func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 // parseSimpleResponse parses the response head at the start of b when http.ReadResponse
 // would read it to the same Response, and its framing is a plain Content-Length. It
 // returns the response (its Body http.NoBody, for the caller to replace when
-// ContentLength > 0) and the head's length, or nil for what it leaves to
-// http.ReadResponse (TestSimpleResponseEqualsReadResponse, FuzzSimpleResponse):
+// ContentLength > 0; its Header into when that is not nil, else a new map) and the head's
+// length, or nil for what it leaves to http.ReadResponse, with into emptied again
+// (TestSimpleResponseEqualsReadResponse, FuzzSimpleResponse):
 //   - a head not wholly in b, or with a line that does not end in CRLF;
 //   - any version but HTTP/1.1, a status outside 200–599, 204, 304, a reply to HEAD;
 //   - a status line or field with a byte http.ReadResponse refuses or treats specially:
@@ -54,7 +57,7 @@ func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 //   - Transfer-Encoding, Trailer, Pragma (ReadResponse may add Cache-Control for it),
 //     Connection: close, and a Content-Length that is missing, repeated or not plain
 //     digits.
-func parseSimpleResponse(b []byte, req *http.Request) (*http.Response, int) {
+func parseSimpleResponse(b []byte, req *http.Request, into http.Header) (resp *http.Response, n int) {
 	if req != nil && req.Method == http.MethodHead {
 		return nil, 0
 	}
@@ -62,7 +65,7 @@ func parseSimpleResponse(b []byte, req *http.Request) (*http.Response, int) {
 	if end < 0 {
 		return nil, 0
 	}
-	n := end + len(crlfcrlf)
+	n = end + len(crlfcrlf)
 	// One string for the whole head: keys and values are slices of it.
 	head := string(b[:end+2]) // every line with its CRLF
 	line, rest, _ := strings.Cut(head, "\r\n")
@@ -88,7 +91,16 @@ func parseSimpleResponse(b []byte, req *http.Request) (*http.Response, int) {
 	// As textproto does: one backing array of values, each field's first value capped at
 	// one element so that a second value is appended elsewhere.
 	values := make([]string, lines)
-	h := make(http.Header, lines)
+	h := into
+	if h == nil {
+		h = make(http.Header, lines)
+	} else {
+		defer func() {
+			if resp == nil {
+				clear(h) // what was parsed before the head turned out not to be simple
+			}
+		}()
+	}
 	for rest != "" {
 		line, rest, _ = strings.Cut(rest, "\r\n")
 		if line == "" || line[0] == ' ' || line[0] == '\t' {

@@ -21,12 +21,27 @@ func checkResponse(t *testing.T, method string, data []byte) (simple bool) {
 	theirs := bufio.NewReaderSize(bytes.NewReader(data), 4<<10)
 	if _, err := ours.Peek(1); err == nil {
 		peeked, _ := ours.Peek(ours.Buffered())
-		if resp, _ := parseSimpleResponse(peeked, req); resp != nil {
+		probe := http.Header{}
+		if resp, _ := parseSimpleResponse(peeked, req, probe); resp != nil {
 			simple = true
 			_ = resp.Body.Close()
+		} else if len(probe) > 0 {
+			t.Fatalf("%q: not read as simple, yet the header given to parse into holds %v", data, probe)
 		}
 	}
-	got, gotErr := readResponse(ours, req)
+	// The client's header, as the direct way gives it: the fields must land there when
+	// the head is simple, and nothing otherwise.
+	into := http.Header{}
+	got, gotErr := readResponse(ours, req, into)
+	if gotErr == nil && simple {
+		into["X-Probe"] = []string{"1"}
+		if got.Header.Get("X-Probe") != "1" {
+			t.Fatalf("%q: a simple head's fields were not parsed into the header given", data)
+		}
+		delete(into, "X-Probe")
+	} else if len(into) > 0 {
+		t.Fatalf("%q: left to http.ReadResponse, yet the header given to parse into holds %v", data, into)
+	}
 	if gotErr == nil {
 		defer func() { _ = got.Body.Close() }()
 	}
@@ -132,7 +147,7 @@ func TestSimpleResponseEqualsReadResponse(t *testing.T) {
 // A field's second value must not overwrite the first value of the next field, which
 // shares its backing array.
 func TestSimpleResponseSecondValueKeepsTheNextField(t *testing.T) {
-	resp, _ := parseSimpleResponse([]byte("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nA: 3\r\nContent-Length: 0\r\n\r\n"), &http.Request{Method: "GET"})
+	resp, _ := parseSimpleResponse([]byte("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nA: 3\r\nContent-Length: 0\r\n\r\n"), &http.Request{Method: "GET"}, nil)
 	if resp == nil {
 		t.Fatal("left to http.ReadResponse")
 	}

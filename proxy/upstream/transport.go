@@ -337,7 +337,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		toTransport *http.Request // req as the transport gets it (see watched)
 	)
 	if u.h1.takes(req) {
-		resp, taken, err = u.h1.roundTrip(req, nil)
+		resp, taken, err = u.h1.roundTrip(req, nil, nil)
 	} else if u.h1.undecided(req) {
 		// A cold start: the first handshake's ALPN decides the path, and it is made by
 		// the transport for the first such request. The others wait for it rather than
@@ -348,7 +348,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		if learnt := u.h1.learn(req.Context()); learnt != nil {
 			defer learnt()
 		} else if u.h1.takes(req) {
-			resp, taken, err = u.h1.roundTrip(req, nil)
+			resp, taken, err = u.h1.roundTrip(req, nil, nil)
 		}
 	}
 	if !taken {
@@ -375,7 +375,11 @@ type Direct interface {
 	// informational in the calling goroutine. taken is false when the fast path had no
 	// connection to give: nothing was sent, and req may go through RoundTrip instead.
 	// Errors are named as RoundTrip's are.
-	RoundTripDirect(req *http.Request, informational Informational) (resp *http.Response, taken bool, err error)
+	//
+	// into, when not nil, is an empty header map that the final response's fields may
+	// be parsed into (resp.Header is then into; else into stays empty): the client's
+	// response header, so that the fields need not be copied there one by one.
+	RoundTripDirect(req *http.Request, informational Informational, into http.Header) (resp *http.Response, taken bool, err error)
 }
 
 // TakesDirect implements Direct.
@@ -384,15 +388,18 @@ func (u *upstream) TakesDirect(req *http.Request) bool {
 }
 
 // RoundTripDirect implements Direct.
-func (u *upstream) RoundTripDirect(req *http.Request, informational Informational) (*http.Response, bool, error) {
+func (u *upstream) RoundTripDirect(req *http.Request, informational Informational, into http.Header) (*http.Response, bool, error) {
 	if req.URL.Scheme != u.urlScheme || !u.h1.takes(req) {
 		return nil, false, nil
 	}
-	resp, taken, err := u.h1.roundTrip(req, informational)
+	resp, taken, err := u.h1.roundTrip(req, informational, into)
 	if !taken {
 		return nil, false, nil
 	}
 	resp, err = u.finish(req, resp, err)
+	if err != nil {
+		clear(into) // an answer parsed into it that finish turned into an error
+	}
 	return resp, true, err
 }
 
