@@ -273,7 +273,9 @@ func onlyNoDetection(h http.Header) bool {
 func dropHopByHop(h http.Header) {
 	for _, v := range h["Connection"] {
 		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
+			// A field that is hop-by-hop anyway goes below: most backends name
+			// keep-alive, whose canonical form would cost an allocation.
+			if f = strings.TrimSpace(f); f != "" && !slices.ContainsFunc(hopByHopFields, func(k string) bool { return strings.EqualFold(k, f) }) {
 				h.Del(f)
 			}
 		}
