@@ -37,7 +37,11 @@ type response struct {
 	chunking, closeAfter                  bool
 	body                                  *bufio.Writer // the first 2 KiB, on chunkWriter
 	trailers                              []string
-	scratch                               [64]byte
+	// scratch formats numbers as they are written (the status code, a chunk's size);
+	// dateBuf holds the Date value from when the head is assembled until it is written,
+	// after the status line.
+	scratch [64]byte
+	dateBuf [len(http.TimeFormat)]byte
 }
 
 func (w *response) reset(c *conn, req *http.Request) {
@@ -244,7 +248,7 @@ func (w *response) writeHead(p []byte) {
 	}
 	var date []byte
 	if _, ok := h["Date"]; !ok {
-		date = time.Now().UTC().AppendFormat(w.scratch[:0], http.TimeFormat)
+		date = time.Now().UTC().AppendFormat(w.dateBuf[:0], http.TimeFormat)
 	}
 	if hasCL && hasTE && te != "identity" {
 		w.c.srv.logf("http: WriteHeader called with both Transfer-Encoding of %q and a Content-Length of %d", te, w.contentLength)
