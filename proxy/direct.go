@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -133,8 +134,8 @@ func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.Response
 	// The answer's fields are parsed straight into the client's header when it holds
 	// nothing yet (no middleware set a field) but the nil Content-Type that turns off
 	// detection (NoContentTypeDetection): they need not be moved there afterwards. The
-	// nil Content-Type is put back unless the answer has one, or a 1xx cleared the
-	// header, which is what moving the fields would have left.
+	// nil Content-Type is put back, once the hop-by-hop fields are gone, unless the
+	// answer has one or a 1xx cleared the header: what moving the fields would have left.
 	var into http.Header
 	noDetection := false
 	if dst := w.Header(); len(dst) == 0 || (len(dst) == 1 && onlyNoDetection(dst)) {
@@ -143,13 +144,18 @@ func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.Response
 		into = dst
 	}
 	res, taken, err := d.rt.RoundTripDirect(out, informational, into)
-	parsedInto := len(into) > 0 // RoundTripDirect leaves into empty when it does not use it
+	// RoundTripDirect leaves into empty when it does not parse the answer there. After a
+	// 1xx the client's header may be another map: the retry middleware's writer gives
+	// its own until something is written, the real one after. The fields then move.
+	parsedInto := len(into) > 0 && (!informed || sameHeader(w.Header(), into))
 	detectionOff := func(h http.Header) {
 		if _, ok := h["Content-Type"]; noDetection && !informed && !ok {
 			h["Content-Type"] = nil
 		}
 	}
-	detectionOff(into)
+	if !parsedInto {
+		detectionOff(into) // the header as it was
+	}
 	if !taken {
 		return false
 	}
@@ -161,6 +167,9 @@ func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.Response
 		return true
 	}
 	dropHopByHop(res.Header)
+	if parsedInto {
+		detectionOff(res.Header) // after the hop-by-hop fields: Connection may name Content-Type
+	}
 	if err := s.answered(f, b, d.scheme, res); err != nil {
 		_ = res.Body.Close()
 		if parsedInto {
@@ -261,6 +270,11 @@ func (d *directProxy) outbound(b *backend, r *http.Request) *http.Request {
 		h["User-Agent"] = emptyValue // none, rather than Go's own
 	}
 	return out
+}
+
+// sameHeader reports whether a and b are the same map.
+func sameHeader(a, b http.Header) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // onlyNoDetection reports whether h holds the nil Content-Type of NoContentTypeDetection.

@@ -126,6 +126,8 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 		"/head":     "HTTP/1.1 200 OK\r\nContent-Length: 42\r\nContent-Type: text/plain\r\n\r\n",
 		"/empty":    "HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n",
 		"/cut":      "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
+		// A Connection header that names Content-Type: none goes out, and none is sniffed.
+		"/conn-type": "HTTP/1.1 200 OK\r\nConnection: Content-Type\r\nContent-Type: text/x\r\nContent-Length: 13\r\n\r\n<html></html>",
 		// nginx's answer when it expects TLS: the client gets the gateway's error, not it.
 		"/tls": fmt.Sprintf("HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(tlsPage), tlsPage),
 	})
@@ -193,11 +195,12 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 		"/early": func(e exchange) bool {
 			return len(e.informed) == 1 && strings.HasPrefix(e.informed[0], "103 ") && e.body == "ok"
 		},
-		"/trailers": func(e exchange) bool { return e.body == "abc" && e.trailer.Get("X-Sum") == "3" },
-		"/sse":      func(e exchange) bool { return e.body == "data: 1" },
-		"/head":     func(e exchange) bool { return e.status == 200 && e.body == "" && e.err == "" },
-		"/empty":    func(e exchange) bool { return e.status == 204 && e.header.Get("X-Empty") == "yes" },
-		"/cut":      func(e exchange) bool { return e.err != "" && e.body != "hello" },
+		"/trailers":  func(e exchange) bool { return e.body == "abc" && e.trailer.Get("X-Sum") == "3" },
+		"/sse":       func(e exchange) bool { return e.body == "data: 1" },
+		"/head":      func(e exchange) bool { return e.status == 200 && e.body == "" && e.err == "" },
+		"/empty":     func(e exchange) bool { return e.status == 204 && e.header.Get("X-Empty") == "yes" },
+		"/cut":       func(e exchange) bool { return e.err != "" && e.body != "hello" },
+		"/conn-type": func(e exchange) bool { return e.body == "<html></html>" && e.header.Get("Content-Type") == "" },
 		"/tls": func(e exchange) bool {
 			return e.status == http.StatusBadGateway && e.header.Get("Server") == "" && !strings.Contains(e.body, "<html>")
 		},
@@ -209,7 +212,7 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 		for _, req := range []struct{ method, path string }{
 			{http.MethodGet, "/plain?a=1&b=%41"}, {http.MethodGet, "/early"}, {http.MethodGet, "/trailers"},
 			{http.MethodGet, "/sse"}, {http.MethodHead, "/head"}, {http.MethodOptions, "/empty"}, {http.MethodGet, "/cut"},
-			{http.MethodGet, "/tls"},
+			{http.MethodGet, "/tls"}, {http.MethodGet, "/conn-type"},
 		} {
 			t.Run(c.name+" "+req.method+" "+req.path, func(t *testing.T) {
 				directOff.Store(false)
@@ -297,5 +300,38 @@ func BenchmarkServeHTTP1(b *testing.B) {
 			defer client.CloseIdleConnections()
 			roundTrips(b, client, "https://app.test/")
 		})
+	}
+}
+
+// Under the retry middleware, whose writer gives the handler a header of its own until
+// something is written, a 103 before the answer must not cost the answer its fields
+// (the direct way parses them into the header it saw before the 103).
+func TestDirectForwardingUnderRetryKeepsTheAnswersFieldsAfterA1xx(t *testing.T) {
+	be := startRawBackend(t, map[string]string{
+		"/early": "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" +
+			"HTTP/1.1 200 OK\r\nContent-Type: text/x\r\nX-App: 1\r\nContent-Length: 2\r\n\r\nok",
+	})
+	retry := &snapshot.Middleware{Retry: &snapshot.Retry{Attempts: 3}}
+	plain := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: "web/app/retry", Match: "Host(`app.test`)"},
+		Middlewares: []*snapshot.Middleware{retry}}
+	g := startFilterGateway(t, be.addr, plain, tlsRoute("retry-tls", "Host(`app.test`)", 0, retry))
+	var taken atomic.Int64
+	count := func() { taken.Add(1) }
+	onDirect.Store(&count)
+	t.Cleanup(func() { onDirect.Store(nil) })
+	for _, url := range []string{"http://app.test/early", "https://app.test/early"} { // h1server, HTTP/2
+		before := taken.Load()
+		resp, err := g.client.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if taken.Load() == before {
+			t.Fatalf("%s did not take the direct way", url)
+		}
+		if string(body) != "ok" || resp.Header.Get("X-App") != "1" || resp.Header.Get("Content-Type") != "text/x" {
+			t.Errorf("%s: %d %v %q, want the backend's X-App and Content-Type", url, resp.StatusCode, resp.Header, body)
+		}
 	}
 }
