@@ -24,6 +24,9 @@ import (
 type requestContext struct {
 	context.Context // a cancelCtx under the connection's context
 	cancelInner     context.CancelFunc
+	// noSlot: the connection's context can be canceled too, which only the cancelCtx
+	// hears of; every function is then registered with it.
+	noSlot bool
 
 	mu       sync.Mutex
 	canceled bool
@@ -35,12 +38,15 @@ type requestContext struct {
 
 func newRequestContext(parent context.Context) *requestContext {
 	inner, cancel := context.WithCancel(parent)
-	return &requestContext{Context: inner, cancelInner: cancel}
+	return &requestContext{Context: inner, cancelInner: cancel, noSlot: parent.Done() != nil}
 }
 
 // AfterFunc arranges for f to run in its own goroutine once the context is canceled, as
 // context.AfterFunc does; stop reports whether it kept f from running.
 func (c *requestContext) AfterFunc(f func()) (stop func() bool) {
+	if c.noSlot {
+		return context.AfterFunc(c.Context, f)
+	}
 	c.mu.Lock()
 	if c.canceled || c.slot != nil {
 		c.mu.Unlock()

@@ -134,4 +134,16 @@ func TestRequestContextAfterFunc(t *testing.T) {
 		waitRan(t, ch3, "a function registered after the cancel")
 		ctx.cancel() // again: nothing happens
 	})
+	t.Run("under a connection context that is canceled", func(t *testing.T) {
+		conn, cancelConn := context.WithCancel(context.Background())
+		ctx := newRequestContext(conn)
+		f, ch := ran()
+		ctx.AfterFunc(f)
+		cancelConn()
+		waitRan(t, ch, "the function of a request whose connection's context was canceled")
+		f2, ch2 := ran()
+		ctx.AfterFunc(f2)
+		waitRan(t, ch2, "a function registered once the connection's context was canceled")
+		ctx.cancel()
+	})
 }
