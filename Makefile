@@ -12,6 +12,10 @@ export BRIDGEHEAD_CACHE := $(CACHE_DIR)
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION ?= v3.22.0
+# The HTTP/2 conformance tool test/dataplane runs against the TLS entry point (TestH2spec).
+# It has no go.mod: go install takes its dependencies (golang.org/x/net, cobra, color) at
+# their latest versions when it builds (x/net v0.63.0 for the baseline); the cache keeps that build.
+H2SPEC_VERSION ?= v2.2.1+incompatible
 # kube-apiserver and etcd for envtest, built from source by hack/envtest.sh. The minor
 # matches the k8s.io libraries that controller-runtime v0.25 pins (v0.37).
 K8S_VERSION ?= 1.37.1
@@ -21,6 +25,7 @@ export K8S_VERSION ETCD_VERSION
 CONTROLLER_GEN := bin/controller-gen
 GOLANGCI_LINT := bin/golangci-lint
 HELM := bin/helm
+H2SPEC := bin/h2spec
 
 GO_TEST_FLAGS ?= -race -count=1
 # Debian packages the tests drive as real clients (chromium: the admin status page).
@@ -90,7 +95,7 @@ test-deps: ## Install the Debian packages the tests use as real clients, when mi
 # test/e2e runs on its own after the rest: it drives a real node and measures timings, so
 # it does not share the two cores with the envtest suites.
 .PHONY: test
-test: verify-generated verify-chart-crds verify-chart-gateway-api-crds vet lint envtest test-deps helm ## Run every check and test, the end-to-end suite on a real node last.
+test: verify-generated verify-chart-crds verify-chart-gateway-api-crds vet lint envtest test-deps helm $(H2SPEC) ## Run every check and test, the end-to-end suite on a real node last.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/e2e$$')
 	@# test/conformance is a module of its own: its unit tests (the manifests patch, the
 	@# reports README's tables and skip list) run here; the suite itself is `make conformance`.
@@ -101,7 +106,7 @@ test: verify-generated verify-chart-crds verify-chart-gateway-api-crds vet lint 
 INTEGRATION_PKGS := ./controllers/... ./test/apiserver/... ./test/diagnose/... ./test/crdvalidation/... ./test/tlsmatrix/... ./test/traefikcrds/...
 
 .PHONY: test-unit
-test-unit: test-deps ## Run the tests that need no API server (no generation check, no lint).
+test-unit: test-deps $(H2SPEC) ## Run the tests that need no API server (no generation check, no lint).
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -vE '/(controllers|test/(apiserver|crdvalidation|tlsmatrix|traefikcrds))$$')
 
 .PHONY: test-integration
@@ -171,7 +176,7 @@ cluster-down: bin/cluster ## Stop the node and remove everything it made (proces
 ##@ Tools
 
 # Always asked: cheap when the pinned version is cached, and it relinks on a version bump.
-.PHONY: $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(HELM)
+.PHONY: $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(HELM) $(H2SPEC)
 $(CONTROLLER_GEN):
 	@hack/tool.sh controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen $(CONTROLLER_TOOLS_VERSION)
 
@@ -183,6 +188,12 @@ helm: $(HELM) ## Install helm (pinned, built from the Go module proxy) into bin/
 
 $(HELM):
 	@hack/tool.sh helm helm.sh/helm/v3/cmd/helm $(HELM_VERSION)
+
+.PHONY: h2spec
+h2spec: $(H2SPEC) ## Install h2spec (pinned, built from the Go module proxy) into bin/; test/dataplane's TestH2spec runs it.
+
+$(H2SPEC):
+	@hack/tool.sh h2spec github.com/summerwind/h2spec/cmd/h2spec $(H2SPEC_VERSION)
 
 ##@ Gateway API conformance
 
