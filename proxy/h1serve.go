@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bridgehead/bridgehead/proxy/h1server"
+	"github.com/bridgehead/bridgehead/proxy/h2server"
 )
 
 // serveHandedOver sets up an entry point's HTTP/1.1 serving: h1server first, and a
@@ -30,6 +31,16 @@ func (s *Server) serveHandedOver(ep *entryPoint, addr net.Addr, errs chan<- erro
 		IdleTimeout:       s.cfg.IdleTimeout,
 		HandOver:          ep.handedOver.put,
 		ErrorLog:          s.errorLog,
+	}
+	if ep.TLS && !s.cfg.NetHTTP2 {
+		ep.h2 = &h2server.Server{
+			Handler:              ep,
+			MaxConcurrentStreams: uint32(s.cfg.MaxConcurrentStreams), //nolint:gosec // a configured count
+			MaxHeaderBytes:       s.cfg.MaxHeaderBytes,
+			IdleTimeout:          s.cfg.IdleTimeout,
+			ErrorLog:             s.errorLog,
+		}
+		s.h2servers = append(s.h2servers, ep.h2)
 	}
 	s.servers = append(s.servers, hs)
 	s.h1servers = append(s.h1servers, ep.h1)
@@ -67,12 +78,16 @@ func (l *routedListener) serveTLS(tc *tls.Conn) {
 	_ = tc.SetReadDeadline(time.Time{})
 	_ = tc.SetWriteDeadline(time.Time{})
 	state := tc.ConnectionState()
-	if state.NegotiatedProtocol == "h2" {
+	if state.NegotiatedProtocol == "h2" && ep.h2 == nil {
 		l.handOver(tc)
 		return
 	}
 	markServed(tc)
 	cs.tls = &state
+	if state.NegotiatedProtocol == "h2" {
+		ep.h2.ServeConn(ctx, tc, &state)
+		return
+	}
 	ep.h1.Serve(ctx, tc, &state)
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/bridgehead/bridgehead/proxy/admin"
 	"github.com/bridgehead/bridgehead/proxy/edge"
 	"github.com/bridgehead/bridgehead/proxy/h1server"
+	"github.com/bridgehead/bridgehead/proxy/h2server"
 	"github.com/bridgehead/bridgehead/proxy/health"
 	"github.com/bridgehead/bridgehead/proxy/metrics"
 	"github.com/bridgehead/bridgehead/proxy/middleware"
@@ -81,6 +82,9 @@ type Config struct {
 	// NetHTTP1 serves HTTP/1.1 with net/http's server alone, instead of serving GETs and
 	// HEADs without a body with proxy/h1server first.
 	NetHTTP1 bool
+	// NetHTTP2 serves HTTP/2 on TLS entry points with net/http's server instead of
+	// proxy/h2server.
+	NetHTTP2 bool
 	// UDPTimeout ends a UDP session after this long without a datagram either way (zero:
 	// udpsession.DefaultTimeout, 3s as Traefik's udp.timeout); UDPMaxSessions bounds the
 	// sessions of each UDP entry point (zero: udpsession.DefaultMaxSessions).
@@ -161,6 +165,7 @@ type Server struct {
 	listeners      []net.Listener
 	servers        []*http.Server
 	h1servers      []*h1server.Server
+	h2servers      []*h2server.Server
 
 	// Forwarding and TCP routes.
 	pool         *upstream.Pool
@@ -195,7 +200,10 @@ type entryPoint struct {
 	// h1 serves the entry point's HTTP/1.1 connections (nil: net/http does, see
 	// Config.NetHTTP1); handedOver is the listener of the net/http server that serves the
 	// connections it gives up, handOverServer.
-	h1             *h1server.Server
+	h1 *h1server.Server
+	// h2 serves the HTTP/2 connections of a TLS entry point (nil: net/http does, see
+	// Config.NetHTTP2).
+	h2             *h2server.Server
 	handedOver     *chanListener
 	handOverServer *http.Server
 }
@@ -388,11 +396,14 @@ func (s *Server) shutdown() error {
 	defer cancel()
 	// All at once: net/http's servers close the listeners first thing, which must not
 	// wait for h1server's requests in flight (nor the other way round).
-	shutdowns := make([]func(context.Context) error, 0, len(s.servers)+len(s.h1servers))
+	shutdowns := make([]func(context.Context) error, 0, len(s.servers)+len(s.h1servers)+len(s.h2servers))
 	for _, hs := range s.servers {
 		shutdowns = append(shutdowns, hs.Shutdown)
 	}
 	for _, hs := range s.h1servers {
+		shutdowns = append(shutdowns, hs.Shutdown)
+	}
+	for _, hs := range s.h2servers {
 		shutdowns = append(shutdowns, hs.Shutdown)
 	}
 	errs := make(chan error, len(shutdowns))
