@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,6 +206,10 @@ func (rw *responseWriter) finish() {
 		putChunk(rw.buf)
 		rw.buf = nil
 	}
+	// The goroutines ready to run go first: under load they are other streams' handlers
+	// with answers to write, and the first flush after them sends all in one write (the
+	// others find nothing left). With nothing else ready, Gosched returns at once.
+	runtime.Gosched()
 	_ = rw.st.sc.flush()
 }
 
