@@ -29,6 +29,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bridgehead/bridgehead/proxy/reqctx"
 )
 
 // watchDelay is how long a request runs before the connection is watched for the client
@@ -194,7 +196,7 @@ func (sc *conn) headString(end int) string {
 // whether the connection carries another request.
 func (sc *conn) serveRequest() (reuse bool) {
 	h := &sc.h
-	ctx := newRequestContext(sc.ctx)
+	ctx := reqctx.New(sc.ctx)
 	req := (&http.Request{
 		Method:     h.method,
 		URL:        h.url,
@@ -221,7 +223,7 @@ func (sc *conn) serveRequest() (reuse bool) {
 		if watching && sc.watch.stop() {
 			reuse = false
 		}
-		ctx.cancel()
+		ctx.Cancel()
 	}()
 	sc.srv.Handler.ServeHTTP(w, req)
 	return w.finish()
@@ -280,7 +282,7 @@ func (cr *connReader) Read(p []byte) (int, error) {
 type watch struct {
 	sc    *conn
 	timer *time.Timer
-	ctx   *requestContext // the watched request's
+	ctx   *reqctx.Context // the watched request's
 	// mu orders run's start against stop: a read that starts after stop would wait
 	// for the client forever.
 	mu      sync.Mutex
@@ -293,7 +295,7 @@ type watch struct {
 // watchAfter starts watching the connection after d unless stop comes first; it reports
 // whether it will. Nothing is watched when the next request is already buffered
 // (pipelining): reading more would only read that request.
-func (sc *conn) watchAfter(d time.Duration, ctx *requestContext) bool {
+func (sc *conn) watchAfter(d time.Duration, ctx *reqctx.Context) bool {
 	if sc.br.Buffered() > 0 {
 		return false
 	}
@@ -328,7 +330,7 @@ func (w *watch) run() {
 	}
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		w.gone = true
-		w.ctx.cancel()
+		w.ctx.Cancel()
 	}
 }
 

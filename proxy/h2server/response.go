@@ -47,7 +47,13 @@ func (rw *responseWriter) Header() http.Header {
 		rw.header = make(http.Header)
 	}
 	if rw.wroteHeader && rw.head == nil && !rw.sentHeader {
-		rw.head = rw.header.Clone()
+		// The head is the fields as they were at WriteHeader: from here on the handler
+		// may change the map (trailers). A shallow copy, as net/http's HTTP/1 server
+		// makes, into a map used again once the head is out.
+		rw.head = heads.Get().(http.Header)
+		for k, vv := range rw.header {
+			rw.head[k] = vv
+		}
 	}
 	return rw.header
 }
@@ -255,6 +261,11 @@ func (rw *responseWriter) send(p []byte, final bool) error {
 		sc.writeHeadLocked(st, rw.status, h, nil, endStream, clen, ctype, date)
 		err := sc.writeErr
 		sc.wmu.Unlock()
+		if rw.head != nil {
+			clear(rw.head)
+			heads.Put(rw.head)
+			rw.head = nil
+		}
 		if err != nil {
 			return err
 		}
@@ -553,6 +564,8 @@ type dated struct {
 }
 
 var lastDate atomic.Pointer[dated]
+
+var heads = sync.Pool{New: func() any { return make(http.Header, 16) }}
 
 var chunks = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
 

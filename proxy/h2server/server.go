@@ -372,8 +372,8 @@ func (sc *conn) closeStreamLocked(st *stream, cause error) {
 	st.closed = true
 	st.done.Store(true)
 	delete(sc.streams, st.id)
-	if st.cancel != nil {
-		st.cancel()
+	if st.ctx != nil {
+		st.ctx.Cancel()
 	}
 	if st.body != nil {
 		sc.recvCredit += int64(st.body.closeLocked(cause))

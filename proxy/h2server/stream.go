@@ -1,7 +1,7 @@
 package h2server
 
 import (
-	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,16 +17,18 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
+
+	"github.com/bridgehead/bridgehead/proxy/reqctx"
 )
 
 // stream is one request and its answer. Its protocol state is guarded by the
 // connection's mu; done is set with it, for writers that hold only wmu.
 type stream struct {
-	sc     *conn
-	id     uint32
-	cancel context.CancelFunc
-	req    *http.Request
-	rw     responseWriter
+	sc  *conn
+	id  uint32
+	ctx *reqctx.Context
+	req *http.Request
+	rw  responseWriter
 	// remoteClosed: the client sent END_STREAM; localClosed: the server did; closed: the
 	// stream left the connection's map (both ended, or one side reset it).
 	remoteClosed, localClosed, closed bool
@@ -274,30 +276,35 @@ func (sc *conn) newRequest(st *stream, f *http2.MetaHeadersFrame) (http.HandlerF
 			return nil, protoErr
 		}
 	}
-	ctx, cancel := context.WithCancel(sc.ctx)
-	st.cancel = cancel
-	req := &http.Request{
-		Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2,
-		Header: header, Host: authority, RequestURI: requestURI,
-		RemoteAddr: sc.remote, Trailer: trailer, Body: http.NoBody,
-	}
+	var tlsState *tls.ConnectionState
 	if scheme == "https" {
-		req.TLS = sc.tls
+		tlsState = sc.tls
 	}
+	var reqBody io.ReadCloser = http.NoBody
+	contentLength := int64(0)
 	if !f.StreamEnded() {
-		req.ContentLength = -1
+		contentLength = -1
 		if vv, ok := header["Content-Length"]; ok {
-			req.ContentLength = 0
+			contentLength = 0
 			if cl, err := strconv.ParseUint(vv[0], 10, 63); err == nil {
-				req.ContentLength = int64(cl)
+				contentLength = int64(cl)
 			}
 		}
-		st.declared = req.ContentLength
+		st.declared = contentLength
 		st.body = &body{st: st, needsContinue: needsContinue}
 		st.body.cond.L = &sc.mu
-		req.Body = st.body
+		reqBody = st.body
 	}
-	st.req = req.WithContext(ctx)
+	// The request context's AfterFunc slot spares the backend exchange an AfterFunc
+	// context and a map of children per request (see reqctx).
+	ctx := reqctx.New(sc.ctx)
+	st.ctx = ctx
+	// One expression, so that the Request WithContext copies stays on the stack.
+	st.req = (&http.Request{
+		Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2,
+		Header: header, Host: authority, RequestURI: requestURI, ContentLength: contentLength,
+		RemoteAddr: sc.remote, Trailer: trailer, Body: reqBody, TLS: tlsState,
+	}).WithContext(ctx)
 	st.rw.init(st)
 
 	if f.Truncated {
@@ -357,7 +364,7 @@ func (st *stream) serve(handler http.HandlerFunc) {
 func (sc *conn) handlerDone(st *stream) (*stream, http.HandlerFunc) {
 	sc.mu.Lock()
 	st.handlerDone = true
-	st.cancel()
+	st.ctx.Cancel()
 	reset, code := false, http2.ErrCodeNo
 	if !st.closed {
 		// An answer that ended before the request did frees the stream with NO_ERROR, as

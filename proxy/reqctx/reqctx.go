@@ -1,12 +1,14 @@
-package h1server
+// Package reqctx is the context of a request that the proxy's own servers (proxy/h1server,
+// proxy/h2server) give their handlers.
+package reqctx
 
 import (
 	"context"
 	"sync"
 )
 
-// requestContext is a request's context: canceled when its handler returns, or when the
-// watch finds that the client went away.
+// Context is a request's context: canceled when its handler returns, or when the server
+// learns that the client went away (the stream was reset, the connection closed).
 //
 // Why not only context.WithCancel: the proxy's backend exchange registers a function to
 // abort its connection when the request is canceled, and removes it when the exchange
@@ -21,7 +23,7 @@ import (
 // Err, context.AfterFunc and contexts derived from it (they find the cancelCtx through
 // Value and register with it as with any other), and the functions the method registers
 // after the first.
-type requestContext struct {
+type Context struct {
 	context.Context // a cancelCtx under the connection's context
 	cancelInner     context.CancelFunc
 	// noSlot: the connection's context can be canceled too, which only the cancelCtx
@@ -36,21 +38,22 @@ type requestContext struct {
 	gen uint64
 }
 
-func newRequestContext(parent context.Context) *requestContext {
+// New returns a request context under the connection's context parent.
+func New(parent context.Context) *Context {
 	inner, cancel := context.WithCancel(parent)
-	return &requestContext{Context: inner, cancelInner: cancel, noSlot: parent.Done() != nil}
+	return &Context{Context: inner, cancelInner: cancel, noSlot: parent.Done() != nil}
 }
 
 // AfterFunc arranges for f to run in its own goroutine once the context is canceled, as
 // context.AfterFunc does; stop reports whether it kept f from running.
-func (c *requestContext) AfterFunc(f func()) (stop func() bool) {
+func (c *Context) AfterFunc(f func()) (stop func() bool) {
 	if c.noSlot {
 		return context.AfterFunc(c.Context, f)
 	}
 	c.mu.Lock()
 	if c.canceled || c.slot != nil {
 		c.mu.Unlock()
-		// The inner context is canceled too (or about to be: cancel cancels it right
+		// The inner context is canceled too (or about to be: Cancel cancels it right
 		// after it empties the slot), so f runs at once or with the others.
 		return context.AfterFunc(c.Context, f)
 	}
@@ -69,9 +72,9 @@ func (c *requestContext) AfterFunc(f func()) (stop func() bool) {
 	}
 }
 
-// cancel cancels the context: the inner context first, so that a function registered in
+// Cancel cancels the context: the inner context first, so that a function registered in
 // the slot sees Err set when it runs, as with context.AfterFunc.
-func (c *requestContext) cancel() {
+func (c *Context) Cancel() {
 	c.mu.Lock()
 	if c.canceled {
 		c.mu.Unlock()
