@@ -467,8 +467,8 @@ const acmeChallengePrefix = "/.well-known/acme-challenge/"
 // ServeHTTP routes one request: load the state once, match, check that the connection's
 // TLS policy is the route's own (421 otherwise), then run the route's handler.
 func (ep *entryPoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.ProtoMajor == 2 {
-		presizeStack()
+	if r.ProtoMajor == 2 && ep.h2 == nil {
+		presizeStack() // net/http's stream goroutine (h2server's workers grow theirs once)
 	}
 	s := ep.srv
 	st := s.state.Load()

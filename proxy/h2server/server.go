@@ -69,6 +69,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
+	work     chan task     // to an idle worker (worker.go)
+	quit     chan struct{} // closed by Shutdown: idle workers end
 	closing  atomic.Bool
 	finished chan struct{} // closed when the last connection ends after Shutdown
 }
@@ -505,6 +507,8 @@ func (s *Server) track(sc *conn) bool {
 	}
 	if s.conns == nil {
 		s.conns = make(map[*conn]struct{})
+		s.work = make(chan task)
+		s.quit = make(chan struct{})
 	}
 	s.conns[sc] = struct{}{}
 	return true
@@ -524,7 +528,9 @@ func (s *Server) untrack(sc *conn) {
 // returns when all are closed, or closes the rest when ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	s.closing.Store(true)
+	if !s.closing.Swap(true) && s.quit != nil {
+		close(s.quit)
+	}
 	conns := make([]*conn, 0, len(s.conns))
 	for sc := range s.conns {
 		conns = append(conns, sc)

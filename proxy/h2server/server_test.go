@@ -501,3 +501,38 @@ func TestAnIdleConnectionIsClosed(t *testing.T) {
 		t.Errorf("the idle connection ended without GOAWAY(NO_ERROR): %v", goAway)
 	}
 }
+
+// BenchmarkServeHTTP2 serves small GETs, ten streams at a time on one connection, with
+// h2server and with net/http's server. The client's costs are in both figures.
+func BenchmarkServeHTTP2(b *testing.B) {
+	body := bytes.Repeat([]byte("x"), 100)
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write(body)
+	})
+	for _, ours := range []bool{true, false} {
+		name := "h2server"
+		if !ours {
+			name = "net-http"
+		}
+		b.Run(name, func(b *testing.B) {
+			ts := startServer(b, h, ours, nil)
+			if a := fetch(b, ts, "GET", "/", nil); a.status != 200 {
+				b.Fatal(a)
+			}
+			b.ReportAllocs()
+			b.SetParallelism(10)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := ts.client.Get(ts.url("/"))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					_ = resp.Body.Close()
+				}
+			})
+		})
+	}
+}

@@ -91,7 +91,7 @@ func (sc *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	}
 	if sc.handlers < sc.srv.maxStreams() {
 		sc.handlers++
-		go st.run(handler)
+		sc.srv.start(st, handler)
 		return nil
 	}
 	// Streams whose handlers still run after the client reset them hold their slots
