@@ -38,6 +38,8 @@ func (s *Server) serveHandedOver(ep *entryPoint, addr net.Addr, errs chan<- erro
 			MaxConcurrentStreams: uint32(s.cfg.MaxConcurrentStreams), //nolint:gosec // a configured count
 			MaxHeaderBytes:       s.cfg.MaxHeaderBytes,
 			IdleTimeout:          s.cfg.IdleTimeout,
+			PrefaceTimeout:       s.headTimeout(),
+			ReadTimeout:          s.cfg.ReadTimeout,
 			ErrorLog:             s.errorLog,
 		}
 		s.h2servers = append(s.h2servers, ep.h2)

@@ -13,21 +13,6 @@ type afterFuncer interface {
 	AfterFunc(func()) func() bool
 }
 
-// ran returns a function that closes the channel it returns when it runs.
-func ran() (func(), chan struct{}) {
-	ch := make(chan struct{})
-	return func() { close(ch) }, ch
-}
-
-func waitRan(t *testing.T, ch chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s did not run", what)
-	}
-}
-
 // TestAClientThatGoesAwayRunsTheRequestsAfterFunc: the function a backend exchange
 // registers through the request context's AfterFunc (to abort its connection) runs when
 // the client leaves during the request, and sees the context's error set.

@@ -464,7 +464,9 @@ func statusString(code int) string {
 func (sc *conn) endLocal(st *stream) {
 	sc.mu.Lock()
 	st.localClosed = true
-	if st.remoteClosed && !st.closed && st.handlerDone {
+	// After the handler, the stream ends here, before the client can read its end (the
+	// flush comes later): a frame the client then sends on it finds it closed.
+	if st.remoteClosed && !st.closed && st.rw.handlerDone {
 		sc.closeStreamLocked(st, errHandlerDone)
 	}
 	sc.mu.Unlock()
@@ -482,16 +484,25 @@ func (sc *conn) writeData(st *stream, p []byte, endStream bool) error {
 		}
 		last := n == len(p)
 		sc.wmu.Lock()
-		if sc.writeErr == nil && !st.done.Load() {
+		written := sc.writeErr == nil && !st.done.Load()
+		if written {
 			sc.writeErr = sc.fr.WriteData(st.id, endStream && last, p[:n])
 		}
 		err = sc.writeErr
 		sc.wmu.Unlock()
+		if !written {
+			// The stream was reset (or the connection failed) after the window was
+			// taken: the connection's part goes back to the other streams.
+			sc.mu.Lock()
+			sc.sendWindow += int64(n)
+			sc.sendCond.Broadcast()
+			sc.mu.Unlock()
+			if err == nil {
+				err = errStreamClosed
+			}
+		}
 		if err != nil {
 			return err
-		}
-		if st.done.Load() {
-			return errStreamClosed
 		}
 		p = p[n:]
 		if last {

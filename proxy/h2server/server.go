@@ -63,9 +63,12 @@ type Server struct {
 	MaxConcurrentStreams uint32
 	// MaxHeaderBytes bounds a request's header list (zero: http.DefaultMaxHeaderBytes).
 	MaxHeaderBytes int
-	// IdleTimeout closes a connection without streams for that long (zero: never).
-	IdleTimeout time.Duration
-	ErrorLog    *log.Logger
+	// IdleTimeout closes a connection without streams for that long (zero: never);
+	// PrefaceTimeout, one whose preface and first SETTINGS did not come in that long
+	// (zero: 10s); ReadTimeout fails a request body's reads that long after its head
+	// came, as net/http's ReadTimeout does (zero: never).
+	IdleTimeout, PrefaceTimeout, ReadTimeout time.Duration
+	ErrorLog                                 *log.Logger
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -125,6 +128,7 @@ type conn struct {
 	hbuf      bytes.Buffer
 	needFlush bool
 	writeErr  error
+	started   bool // the server's SETTINGS went out: GOAWAY may follow
 
 	// mu guards the streams and both directions' flow control.
 	mu          sync.Mutex
@@ -182,16 +186,22 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn, state *tls.Connectio
 
 // serve reads the preface and then every frame until the connection ends.
 func (sc *conn) serve() error {
+	s := sc.srv
+	// The preface and the client's first SETTINGS come within the head timeout, as a
+	// request head must over HTTP/1.1; a client that sends nothing is closed.
+	if d := s.prefaceTimeout(); d > 0 {
+		_ = sc.rwc.SetReadDeadline(time.Now().Add(d))
+	}
 	var preface [len(http2.ClientPreface)]byte
 	if _, err := io.ReadFull(sc.br, preface[:]); err != nil {
 		return err
 	}
 	if string(preface[:]) != http2.ClientPreface {
-		sc.goAway(http2.ErrCodeProtocol)
+		// No GOAWAY: it may not come before the server's SETTINGS. net/http closes too.
 		return errors.New("h2server: bogus client preface")
 	}
-	s := sc.srv
 	sc.wmu.Lock()
+	sc.started = true
 	_ = sc.fr.WriteSettings(
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: s.maxStreams()},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: streamWindow},
@@ -215,6 +225,10 @@ func (sc *conn) serve() error {
 				err = http2.ConnectionError(http2.ErrCodeProtocol)
 			}
 			first = false
+			_ = sc.rwc.SetReadDeadline(time.Time{})
+		}
+		if err == nil && sc.ignored(f) {
+			continue
 		}
 		if err == nil {
 			err = sc.process(f)
@@ -229,14 +243,43 @@ func (sc *conn) serve() error {
 			sc.goAway(http2.ErrCode(ce))
 			return err
 		case sc.finishedGoingAway():
-			return nil // woken (wakeReader) or closed after the last stream
+			sc.linger() // woken (wakeReader) after the last stream
+			return nil
 		default:
 			return err
 		}
 		if sc.finishedGoingAway() {
+			sc.linger()
 			return nil
 		}
 	}
+}
+
+// ignored reports a frame of a stream the client opened after the server's GOAWAY: such
+// streams are not served, and their frames are dropped (DATA giving its window back),
+// as RFC 9113 section 6.8 asks, instead of read as frames of idle streams.
+func (sc *conn) ignored(f http2.Frame) bool {
+	id := f.Header().StreamID
+	if id == 0 {
+		return false
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if !sc.goingAway || id <= sc.maxClientID {
+		return false
+	}
+	if d, ok := f.(*http2.DataFrame); ok {
+		sc.recvCredit += int64(d.Length)
+		sc.recvWindow -= int64(d.Length)
+	}
+	return true
+}
+
+func (s *Server) prefaceTimeout() time.Duration {
+	if s.PrefaceTimeout > 0 {
+		return s.PrefaceTimeout
+	}
+	return 10 * time.Second
 }
 
 // process handles one frame the client sent.
@@ -424,7 +467,8 @@ func (sc *conn) takeConnCreditLocked() uint32 {
 }
 
 // goAway sends GOAWAY with the last stream the server took; new streams are ignored
-// from here on. An error code also makes the connection end: the reader stops.
+// from here on. An error code also makes the connection end: the reader stops. Only the
+// reader sends an error code (it lingers, reading).
 func (sc *conn) goAway(code http2.ErrCode) {
 	sc.mu.Lock()
 	already := sc.goingAway
@@ -434,8 +478,17 @@ func (sc *conn) goAway(code http2.ErrCode) {
 	if already && code == http2.ErrCodeNo {
 		return
 	}
+	sc.writeGoAway(last, code)
+}
+
+func (sc *conn) writeGoAway(last uint32, code http2.ErrCode) {
+	if code != http2.ErrCodeNo {
+		// A handler blocked writing to a client that does not read holds wmu: the
+		// deadline ends its write, and this one's, instead of waiting for the client.
+		_ = sc.rwc.SetWriteDeadline(time.Now().Add(goAwayLinger))
+	}
 	sc.wmu.Lock()
-	if sc.writeErr == nil {
+	if sc.writeErr == nil && sc.started {
 		sc.writeErr = sc.fr.WriteGoAway(last, code, nil)
 		if sc.writeErr == nil {
 			sc.writeErr = sc.bw.Flush()
@@ -462,12 +515,19 @@ func (sc *conn) finishedGoingAway() bool {
 	return sc.goingAway && len(sc.streams) == 0 && sc.handlers == 0
 }
 
+// idleTimeout ends a connection that had no stream for IdleTimeout. The check and the
+// GOAWAY's last stream are one decision: a stream that opens after it is ignored (the
+// client retries it on a new connection), never cut off.
 func (sc *conn) idleTimeout() {
 	sc.mu.Lock()
-	idle := len(sc.streams) == 0 && sc.handlers == 0
+	idle := len(sc.streams) == 0 && sc.handlers == 0 && !sc.goingAway && !sc.closed
+	if idle {
+		sc.goingAway = true
+	}
+	last := sc.maxClientID
 	sc.mu.Unlock()
 	if idle {
-		sc.goAway(http2.ErrCodeNo)
+		sc.writeGoAway(last, http2.ErrCodeNo)
 		sc.wakeReader()
 	}
 }
@@ -488,11 +548,13 @@ func (sc *conn) close(err error) {
 		sc.idle.Stop()
 	}
 	sc.mu.Unlock()
+	// Closed before taking wmu: a handler blocked writing to a client that does not read
+	// holds it, and the close is what ends its write.
+	_ = sc.rwc.Close()
 	sc.wmu.Lock()
 	if sc.writeErr == nil {
 		sc.writeErr = errConnClosed
 	}
-	_ = sc.rwc.Close()
 	sc.bw.Reset(nil)
 	writers.Put(sc.bw)
 	sc.bw = bufio.NewWriterSize(io.Discard, 16) // late writers find writeErr first
@@ -535,17 +597,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for sc := range s.conns {
 		conns = append(conns, sc)
 	}
-	var finished chan struct{}
-	if len(s.conns) > 0 {
+	finished := s.finished
+	if finished == nil && len(s.conns) > 0 {
 		finished = make(chan struct{})
 		s.finished = finished
 	}
 	s.mu.Unlock()
 	for _, sc := range conns {
-		sc.goAway(http2.ErrCodeNo)
-		if sc.finishedGoingAway() {
-			sc.wakeReader()
-		}
+		// In a goroutine: the GOAWAY waits for wmu, which a write to a client that does
+		// not read may hold until ctx ends and the connection is closed.
+		go func() {
+			sc.goAway(http2.ErrCodeNo)
+			if sc.finishedGoingAway() {
+				sc.wakeReader()
+			}
+		}()
 	}
 	if finished == nil {
 		return nil

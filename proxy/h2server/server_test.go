@@ -63,8 +63,10 @@ func startServer(t testing.TB, h http.Handler, ours bool, configure func(*Server
 	cert, pool := testCert()
 	ts := &testServer{}
 	tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}
-	t.Cleanup(tr.CloseIdleConnections)
 	ts.client = &http.Client{Transport: tr}
+	// Cleanups run last first: the client lets its connections go before the server
+	// shuts down, so that Shutdown does not wait out their lingering.
+	defer t.Cleanup(tr.CloseIdleConnections)
 	if !ours {
 		hs := httptest.NewUnstartedServer(h)
 		hs.EnableHTTP2 = true

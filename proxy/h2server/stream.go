@@ -65,12 +65,13 @@ func (sc *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		sc.mu.Unlock()
 		return nil // a stream after our GOAWAY's last one: ignored
 	}
-	sc.maxClientID = id
 	if uint32(len(sc.streams)) >= sc.srv.maxStreams() { //nolint:gosec // a map of at most maxStreams
+		sc.maxClientID = id
 		sc.mu.Unlock()
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeRefusedStream}
 	}
 	if f.HasPriority() && f.Priority.StreamDep == id {
+		sc.maxClientID = id
 		sc.mu.Unlock()
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
@@ -78,11 +79,22 @@ func (sc *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 
 	st := &stream{sc: sc, id: id, declared: -1, recvWindow: streamWindow}
 	handler, err := sc.newRequest(st, f)
-	if err != nil {
-		return err
+	if testHookRequestMade != nil {
+		testHookRequestMade(sc)
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	if sc.goingAway {
+		// A GOAWAY went out (the idle timer's) while the request was made: its last
+		// stream is below this one, so the client will send it again elsewhere.
+		return nil
+	}
+	// The stream takes its id only now, with the GOAWAY check: a GOAWAY's last stream is
+	// never one that is not served.
+	sc.maxClientID = id
+	if err != nil {
+		return err
+	}
 	st.sendWindow = sc.peerWindow
 	st.remoteClosed = f.StreamEnded()
 	sc.streams[id] = st
@@ -103,6 +115,10 @@ func (sc *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	sc.queued = append(sc.queued, st)
 	return nil
 }
+
+// testHookRequestMade, when set by a test, runs between the making of a stream's request
+// and its registration, where the idle timer may fire.
+var testHookRequestMade func(*conn)
 
 // processTrailersLocked takes the trailers that end a request body.
 func (sc *conn) processTrailersLocked(st *stream, f *http2.MetaHeadersFrame) error {
@@ -147,55 +163,63 @@ func (sc *conn) endRemoteLocked(st *stream) error {
 
 // processData takes a DATA frame's payload into its stream's body.
 func (sc *conn) processData(f *http2.DataFrame) error {
+	sc.mu.Lock()
+	credit, err := sc.processDataLocked(f)
+	sc.mu.Unlock()
+	if credit > 0 {
+		// The stream's window of what nobody will read (padding, a closed body) is given
+		// back at once, as net/http does; the body's reads give back the rest.
+		id := f.StreamID
+		sc.writeControl(func() error { return sc.fr.WriteWindowUpdate(id, credit) })
+	}
+	return err
+}
+
+// processDataLocked returns the stream window to give back now.
+func (sc *conn) processDataLocked(f *http2.DataFrame) (uint32, error) {
 	id := f.StreamID
 	size := int64(f.Length) // padding counts against the windows too
 	data := f.Data()
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
 	if size > sc.recvWindow {
-		return http2.ConnectionError(http2.ErrCodeFlowControl)
+		return 0, http2.ConnectionError(http2.ErrCodeFlowControl)
 	}
 	sc.recvWindow -= size
 	st := sc.streams[id]
 	if st == nil || st.remoteClosed {
 		sc.recvCredit += size // nobody reads it
 		if id > sc.maxClientID {
-			return http2.ConnectionError(http2.ErrCodeProtocol) // an idle stream
+			return 0, http2.ConnectionError(http2.ErrCodeProtocol) // an idle stream
 		}
-		if st == nil && sc.goingAway {
-			return nil
-		}
-		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+		return 0, http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
 	}
 	if size > st.recvWindow {
 		sc.recvCredit += size
-		return http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
+		return 0, http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
 	}
 	st.recvWindow -= size
-	// Padding is given back at once, as the body's reads give back the rest.
-	pad := size - int64(len(data))
-	sc.recvCredit += pad
-	st.recvWindow += pad
 	st.received += int64(len(data))
 	if st.declared != -1 && st.received > st.declared {
 		err := fmt.Errorf("h2server: request body longer than its Content-Length %d", st.declared)
 		if st.body != nil {
 			st.body.failLocked(err)
 		}
-		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol, Cause: err}
+		sc.recvCredit += size
+		return 0, http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol, Cause: err}
 	}
+	unread := size - int64(len(data)) // the padding
 	if len(data) > 0 {
 		if st.body == nil || st.body.discarding() {
-			sc.recvCredit += int64(len(data))
-			st.recvWindow += int64(len(data))
+			unread += int64(len(data))
 		} else {
 			st.body.appendLocked(data)
 		}
 	}
+	sc.recvCredit += unread
 	if f.StreamEnded() {
-		return sc.endRemoteLocked(st)
+		return 0, sc.endRemoteLocked(st)
 	}
-	return nil
+	st.recvWindow += unread
+	return uint32(unread), nil //nolint:gosec // at most one frame's length
 }
 
 // connHeaders are the connection-specific fields RFC 9113 section 8.2.2 forbids.
@@ -306,6 +330,9 @@ func (sc *conn) newRequest(st *stream, f *http2.MetaHeadersFrame) (http.HandlerF
 		RemoteAddr: sc.remote, Trailer: trailer, Body: reqBody, TLS: tlsState,
 	}).WithContext(ctx)
 	st.rw.init(st)
+	if d := sc.srv.ReadTimeout; d > 0 && st.body != nil {
+		_ = st.rw.SetReadDeadline(time.Now().Add(d))
+	}
 
 	if f.Truncated {
 		return headerListTooLong, nil // net/http's 431
@@ -387,7 +414,7 @@ func (sc *conn) handlerDone(st *stream) (*stream, http.HandlerFunc) {
 		sc.handlers--
 	}
 	ending := sc.goingAway && len(sc.streams) == 0 && sc.handlers == 0
-	if !ending && len(sc.streams) == 0 && sc.handlers == 0 && sc.idle != nil {
+	if !ending && !sc.closed && len(sc.streams) == 0 && sc.handlers == 0 && sc.idle != nil {
 		sc.idle.Reset(sc.srv.IdleTimeout)
 	}
 	sc.mu.Unlock()
@@ -427,8 +454,14 @@ type body struct {
 func (b *body) discarding() bool { return b.closed }
 
 func (b *body) appendLocked(p []byte) {
-	if b.off == len(b.buf) {
+	switch {
+	case b.off == len(b.buf):
 		b.buf, b.off = b.buf[:0], 0
+	case b.off > 0 && cap(b.buf)-len(b.buf) < len(p):
+		// What was read leaves the buffer before it grows: the buffer holds at most
+		// what the windows let the client send ahead of the handler.
+		n := copy(b.buf, b.buf[b.off:])
+		b.buf, b.off = b.buf[:n], 0
 	}
 	b.buf = append(b.buf, p...)
 	b.cond.Broadcast()

@@ -1,0 +1,347 @@
+package h2server
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// rawClient is an HTTP/2 client driven frame by frame, for what client libraries do not
+// send. Its reader keeps the send windows the server grants and passes the other frames
+// on.
+type rawClient struct {
+	t      testing.TB
+	conn   *tls.Conn
+	fr     *http2.Framer
+	wmu    sync.Mutex
+	henc   *hpack.Encoder
+	hbuf   bytes.Buffer
+	frames chan http2.Frame
+	// windows the server granted: the connection's and stream 1's.
+	connWindow, streamWindow atomic.Int64
+}
+
+func dialRaw(t testing.TB, ts *testServer, settings ...http2.Setting) *rawClient {
+	t.Helper()
+	_, pool := testCert()
+	conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	c := &rawClient{t: t, conn: conn, fr: http2.NewFramer(conn, conn), frames: make(chan http2.Frame, 1024)}
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.henc = hpack.NewEncoder(&c.hbuf)
+	c.connWindow.Store(65535)
+	c.streamWindow.Store(65535)
+	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.fr.WriteSettings(settings...); err != nil {
+		t.Fatal(err)
+	}
+	go c.read()
+	return c
+}
+
+func (c *rawClient) read() {
+	defer close(c.frames)
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				if v, ok := f.Value(http2.SettingInitialWindowSize); ok {
+					c.streamWindow.Add(int64(v) - 65535)
+				}
+				c.wmu.Lock()
+				_ = c.fr.WriteSettingsAck()
+				c.wmu.Unlock()
+			}
+			continue
+		case *http2.WindowUpdateFrame:
+			switch f.StreamID {
+			case 0:
+				c.connWindow.Add(int64(f.Increment))
+			case 1:
+				c.streamWindow.Add(int64(f.Increment))
+			}
+			continue
+		}
+		c.frames <- f
+	}
+}
+
+// headers sends a request's HEADERS.
+func (c *rawClient) headers(id uint32, method string, endStream bool, extra ...string) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.hbuf.Reset()
+	fields := []string{":method", method, ":scheme", "https", ":authority", "localhost", ":path", "/"}
+	fields = append(fields, extra...)
+	for i := 0; i < len(fields); i += 2 {
+		_ = c.henc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.hbuf.Bytes(), EndStream: endStream, EndHeaders: true}); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *rawClient) write(f func(*http2.Framer) error) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return f(c.fr)
+}
+
+// next returns the next frame that satisfies want, failing the test at the deadline.
+func (c *rawClient) next(what string, want func(http2.Frame) bool) http2.Frame {
+	c.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case f, ok := <-c.frames:
+			if !ok {
+				c.t.Fatalf("the connection ended before %s", what)
+			}
+			if want(f) {
+				return f
+			}
+		case <-timeout:
+			c.t.Fatalf("no %s", what)
+		}
+	}
+}
+
+func isEndOf(id uint32) func(http2.Frame) bool {
+	return func(f http2.Frame) bool {
+		switch f := f.(type) {
+		case *http2.DataFrame:
+			return f.StreamID == id && f.StreamEnded()
+		case *http2.MetaHeadersFrame:
+			return f.StreamID == id && f.StreamEnded()
+		}
+		return false
+	}
+}
+
+// TestAPaddedUploadDoesNotStall: the padding of DATA frames is given back to the stream's
+// window at once; otherwise an upload of mostly padding stops when the window is used up.
+func TestAPaddedUploadDoesNotStall(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, strings.Repeat("x", int(n%7)))
+	}), true, nil)
+	c := dialRaw(t, ts)
+	c.headers(1, "POST", false)
+	pad := make([]byte, 254)
+	const frames = 6000 // 1.5 MB of windows: beyond the stream's 1 MiB
+	for i := range frames {
+		deadline := time.Now().Add(10 * time.Second)
+		for c.connWindow.Load() < 255 || c.streamWindow.Load() < 255 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the upload stalled after %d padded frames: stream window %d, connection window %d", i, c.streamWindow.Load(), c.connWindow.Load())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		c.connWindow.Add(-255)
+		c.streamWindow.Add(-255)
+		if err := c.write(func(fr *http2.Framer) error { return fr.WriteDataPadded(1, false, []byte{'a'}, pad) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.write(func(fr *http2.Framer) error { return fr.WriteData(1, true, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	c.next("answer to the padded upload", isEndOf(1))
+}
+
+// TestABodyBufferHoldsWhatTheWindowsAllow: a handler slower than its client keeps at most
+// about the stream's window buffered, however long the upload.
+func TestABodyBufferHoldsWhatTheWindowsAllow(t *testing.T) {
+	var largest atomic.Int64
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := r.Body.(*body)
+		buf := make([]byte, 32<<10)
+		for {
+			_, err := r.Body.Read(buf)
+			b.st.sc.mu.Lock()
+			if c := int64(cap(b.buf)); c > largest.Load() {
+				largest.Store(c)
+			}
+			b.st.sc.mu.Unlock()
+			if err != nil {
+				break
+			}
+			time.Sleep(200 * time.Microsecond) // a slow backend
+		}
+	}), true, nil)
+	resp, err := ts.client.Post(ts.url("/"), "application/octet-stream", bytes.NewReader(make([]byte, 8<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if got := largest.Load(); got > 2<<20 {
+		t.Errorf("the body buffer grew to %d bytes for a 1 MiB window", got)
+	}
+}
+
+// TestShutdownEndsAtItsContextWhenAClientDoesNotRead: a handler blocked writing to a
+// client that stopped reading does not keep Shutdown past its context.
+func TestShutdownEndsAtItsContextWhenAClientDoesNotRead(t *testing.T) {
+	writing := make(chan struct{})
+	var once sync.Once
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 16<<10)
+		for i := 0; r.Context().Err() == nil; i++ {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			if i == 64 {
+				once.Do(func() { close(writing) })
+			}
+		}
+	}), true, nil)
+	c := dialRaw(t, ts, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
+	_ = c.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, 1<<31-1-65535) })
+	c.headers(1, "GET", true)
+	<-writing
+	// From here the test reads nothing: the client's reader blocks on its full channel
+	// (once 1024 frames are in), the socket buffers fill, and the handler's write blocks.
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ts.srv.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Shutdown: %v, want the context's deadline", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return at its context's deadline")
+	}
+}
+
+// TestFramesOfStreamsAfterAGoAwayAreDropped: after a graceful GOAWAY, a request that
+// crossed it is ignored, its DATA included, and the stream the GOAWAY kept finishes.
+func TestFramesOfStreamsAfterAGoAwayAreDropped(t *testing.T) {
+	release := make(chan struct{})
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Connection", "close") // net/http's way to ask for a GOAWAY
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = io.WriteString(w, "done")
+	}), true, nil)
+	c := dialRaw(t, ts)
+	c.headers(1, "GET", true)
+	c.next("GOAWAY", func(f http2.Frame) bool {
+		g, ok := f.(*http2.GoAwayFrame)
+		return ok && g.ErrCode == http2.ErrCodeNo
+	})
+	c.headers(3, "POST", false)
+	_ = c.write(func(fr *http2.Framer) error { return fr.WriteData(3, true, []byte("crossed")) })
+	_ = c.write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{1}) })
+	c.next("PING ack", func(f http2.Frame) bool {
+		if g, ok := f.(*http2.GoAwayFrame); ok {
+			t.Fatalf("a second GOAWAY (%v) for the frames of an ignored stream", g.ErrCode)
+		}
+		p, ok := f.(*http2.PingFrame)
+		return ok && p.IsAck()
+	})
+	close(release)
+	c.next("the end of stream 1", isEndOf(1))
+}
+
+// TestAClientThatSendsNoPrefaceIsClosed: a connection whose preface does not come within
+// PrefaceTimeout is closed.
+func TestAClientThatSendsNoPrefaceIsClosed(t *testing.T) {
+	ts := startServer(t, http.NotFoundHandler(), true, func(s *Server) { s.PrefaceTimeout = 100 * time.Millisecond })
+	_, pool := testCert()
+	conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_, _ = conn.Write([]byte(http2.ClientPreface[:10]))
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		t.Errorf("the connection was not closed: %v", err)
+	}
+}
+
+// TestIdleClosesDoNotFailRequests: with an idle timeout about as long as the pause
+// between requests, the idle close and the next request meet all the time. The GOAWAY
+// names the last stream served, a request it leaves out is retried by the client, and no
+// request fails.
+func TestIdleClosesDoNotFailRequests(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }),
+		true, func(s *Server) { s.IdleTimeout = 5 * time.Millisecond })
+	var wg sync.WaitGroup
+	var failed, ok atomic.Int64
+	end := time.Now().Add(time.Second)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pause := 4*time.Millisecond + time.Duration(i)*250*time.Microsecond // 4 to 5.75 ms
+			for time.Now().Before(end) {
+				resp, err := ts.client.Get(ts.url("/"))
+				if err != nil {
+					failed.Add(1)
+					t.Log(err)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				ok.Add(1)
+				time.Sleep(pause)
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Errorf("%d of %d requests failed as idle connections closed", failed.Load(), failed.Load()+ok.Load())
+	}
+}
+
+// TestAStreamOpenedAsTheIdleTimerFiresIsLeftForTheClientToRetry: when the idle timer
+// fires while the reader makes a new stream's request, the GOAWAY's last stream is below
+// the new one and the stream is not served, so the client's retry elsewhere is the only
+// time it runs.
+func TestAStreamOpenedAsTheIdleTimerFiresIsLeftForTheClientToRetry(t *testing.T) {
+	var served atomic.Int32
+	ts := startServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served.Add(1) }), true,
+		func(s *Server) { s.IdleTimeout = time.Hour })
+	testHookRequestMade = func(sc *conn) { sc.idleTimeout() }
+	defer func() { testHookRequestMade = nil }()
+	c := dialRaw(t, ts)
+	c.headers(1, "GET", true)
+	g := c.next("GOAWAY", func(f http2.Frame) bool { _, ok := f.(*http2.GoAwayFrame); return ok }).(*http2.GoAwayFrame)
+	if g.LastStreamID != 0 || g.ErrCode != http2.ErrCodeNo {
+		t.Fatalf("GOAWAY last stream %d, %v; want 0, NO_ERROR", g.LastStreamID, g.ErrCode)
+	}
+	for f := range c.frames {
+		if h, ok := f.(*http2.MetaHeadersFrame); ok {
+			t.Errorf("stream %d was answered after a GOAWAY that left it out", h.StreamID)
+		}
+	}
+	if served.Load() != 0 {
+		t.Error("the handler ran for a stream the GOAWAY left out")
+	}
+}
