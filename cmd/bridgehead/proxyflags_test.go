@@ -29,6 +29,7 @@ func TestCheckNamesTheFlag(t *testing.T) {
 	for arg, want := range map[string]string{
 		"--tcp-copy=threads":                      "--tcp-copy",
 		"--http1-server=nginx":                    "--http1-server",
+		"--http2-server=nghttp2":                  "--http2-server",
 		"--rsa-signer=boring":                     "--rsa-signer",
 		"--log-level=loud":                        "--log-level",
 		"--trusted-proxies=10.0.0.":               "--trusted-proxies",
