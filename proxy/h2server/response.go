@@ -44,7 +44,7 @@ func (rw *responseWriter) init(st *stream) {
 
 func (rw *responseWriter) Header() http.Header {
 	if rw.header == nil {
-		rw.header = make(http.Header)
+		rw.header = heads.Get().(http.Header)
 	}
 	if rw.wroteHeader && rw.head == nil && !rw.sentHeader {
 		// The head is the fields as they were at WriteHeader: from here on the handler
@@ -79,7 +79,7 @@ func (rw *responseWriter) WriteHeader(code int) {
 	rw.wroteHeader = true
 	rw.status = code
 	if rw.header == nil {
-		rw.header = make(http.Header)
+		rw.header = heads.Get().(http.Header)
 	}
 }
 
@@ -217,6 +217,14 @@ func (rw *responseWriter) finish() {
 	// others find nothing left). With nothing else ready, Gosched returns at once.
 	runtime.Gosched()
 	_ = rw.st.sc.flush()
+	// The handler returned and its answer is out: its header map serves another
+	// stream, as h1server's serves the connection's next request. (After a panic it is
+	// left to the collector.)
+	if rw.header != nil {
+		clear(rw.header)
+		heads.Put(rw.header)
+		rw.header = nil
+	}
 }
 
 // send writes p, the head first if it has not gone out; final ends the stream.
@@ -576,6 +584,8 @@ type dated struct {
 
 var lastDate atomic.Pointer[dated]
 
+// heads holds header maps with room for a typical answer's fields: the handlers' and the
+// heads' copies.
 var heads = sync.Pool{New: func() any { return make(http.Header, 16) }}
 
 var chunks = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
