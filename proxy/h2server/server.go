@@ -119,7 +119,8 @@ type conn struct {
 	br     *bufio.Reader
 	fr     *http2.Framer
 	// canon caches the canonical forms of the field names the client sent.
-	canon map[string]string
+	canon   map[string]string
+	headers headerBlock
 
 	// wmu guards the writing half: bw, the framer's writes, henc and hbuf.
 	wmu       sync.Mutex
@@ -168,8 +169,7 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn, state *tls.Connectio
 	sc.bw = writers.Get().(*bufio.Writer)
 	sc.bw.Reset(c)
 	sc.fr = http2.NewFramer(sc.bw, sc.br)
-	sc.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	sc.fr.MaxHeaderListSize = s.maxHeaderListSize()
+	sc.headers.init(s.maxHeaderListSize())
 	sc.fr.SetReuseFrames()
 	sc.fr.SetMaxReadFrameSize(16384) // the default: SETTINGS_MAX_FRAME_SIZE is not announced
 	sc.henc = hpack.NewEncoder(&sc.hbuf)
@@ -260,6 +260,12 @@ func (sc *conn) serve() error {
 // as RFC 9113 section 6.8 asks, instead of read as frames of idle streams.
 func (sc *conn) ignored(f http2.Frame) bool {
 	id := f.Header().StreamID
+	switch f.(type) {
+	case *http2.HeadersFrame, *http2.ContinuationFrame:
+		// Decoded all the same (processHeaders ignores the stream): HPACK's table is
+		// the connection's.
+		return false
+	}
 	if id == 0 {
 		return false
 	}
@@ -285,8 +291,21 @@ func (s *Server) prefaceTimeout() time.Duration {
 // process handles one frame the client sent.
 func (sc *conn) process(f http2.Frame) error {
 	switch f := f.(type) {
-	case *http2.MetaHeadersFrame:
-		return sc.processHeaders(f)
+	case *http2.HeadersFrame:
+		sc.headers.start(f)
+		mh, err := sc.headers.add(f.HeaderBlockFragment(), f.HeadersEnded())
+		if mh == nil {
+			return err
+		}
+		return sc.processHeaders(mh)
+	case *http2.ContinuationFrame:
+		// The Framer lets a CONTINUATION through only right after the HEADERS or
+		// CONTINUATION of the same stream that did not end the block.
+		mh, err := sc.headers.add(f.HeaderBlockFragment(), f.HeadersEnded())
+		if mh == nil {
+			return err
+		}
+		return sc.processHeaders(mh)
 	case *http2.DataFrame:
 		return sc.processData(f)
 	case *http2.SettingsFrame:

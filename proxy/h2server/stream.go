@@ -244,9 +244,17 @@ func (sc *conn) newRequest(st *stream, f *http2.MetaHeadersFrame) (http.HandlerF
 	}
 	fields := f.RegularFields()
 	header := make(http.Header, len(fields))
-	for _, hf := range fields {
+	// The values share one array, as net/textproto's reader does (a capacity of one
+	// each, so that an append copies instead of writing into the next field's value).
+	values := make([]string, len(fields))
+	for i, hf := range fields {
 		key := sc.canonicalKey(hf.Name)
-		header[key] = append(header[key], hf.Value)
+		if vv, ok := header[key]; ok {
+			header[key] = append(vv, hf.Value)
+			continue
+		}
+		values[i] = hf.Value
+		header[key] = values[i : i+1 : i+1]
 	}
 	// RFC 9113 section 8.2.2: a request with a connection-specific field, or a TE other
 	// than "trailers", is malformed. (net/http answers 400 instead; h2spec and HAProxy
