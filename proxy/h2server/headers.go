@@ -25,6 +25,11 @@ type headerBlock struct {
 	remain  uint32
 	sawReg  bool
 	invalid error
+	// open: a HEADERS started the block and its END_HEADERS has not come. A CONTINUATION
+	// the Framer lets through without one (after a HEADERS it refused itself, such as one
+	// with a bad pad length) is a connection error: HPACK's state is lost with the
+	// fragment it skipped.
+	open bool
 }
 
 func (hb *headerBlock) init(maxSize uint32) {
@@ -66,13 +71,30 @@ func (hb *headerBlock) emit(hf hpack.HeaderField) {
 func (hb *headerBlock) start(f *http2.HeadersFrame) {
 	clear(hb.meta.Fields) // no strings kept alive from the last block
 	hb.meta = http2.MetaHeadersFrame{HeadersFrame: f, Fields: hb.meta.Fields[:0]}
-	hb.remain, hb.sawReg, hb.invalid = hb.maxSize, false, nil
+	hb.remain, hb.sawReg, hb.invalid, hb.open = hb.maxSize, false, nil, true
 	hb.dec.SetEmitEnabled(true)
+}
+
+// continues decodes a CONTINUATION's fragment into the open block of its stream.
+func (hb *headerBlock) continues(f *http2.ContinuationFrame) (*http2.MetaHeadersFrame, error) {
+	if !hb.open || f.StreamID != hb.meta.StreamID {
+		hb.open = false
+		return nil, http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	return hb.add(f.HeaderBlockFragment(), f.HeadersEnded())
 }
 
 // add decodes a fragment; at the block's end (end) it returns the block, unless the
 // block is malformed.
 func (hb *headerBlock) add(frag []byte, end bool) (*http2.MetaHeadersFrame, error) {
+	mh, err := hb.decode(frag, end)
+	if end || err != nil {
+		hb.open = false
+	}
+	return mh, err
+}
+
+func (hb *headerBlock) decode(frag []byte, end bool) (*http2.MetaHeadersFrame, error) {
 	// As x/net: a fragment far beyond what the list may still hold, or one after an
 	// invalid field (whose size was not counted), closes the connection.
 	if int64(len(frag)) > int64(2*hb.remain) || hb.invalid != nil {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"strings"
 	"sync"
@@ -343,5 +345,141 @@ func TestAStreamOpenedAsTheIdleTimerFiresIsLeftForTheClientToRetry(t *testing.T)
 	}
 	if served.Load() != 0 {
 		t.Error("the handler ran for a stream the GOAWAY left out")
+	}
+}
+
+// lockedLog collects a server's log lines.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestAStrayContinuationIsAConnectionError: a CONTINUATION the Framer lets through after
+// a HEADERS it refused itself (a pad length beyond the payload), or one of another stream,
+// ends the connection with PROTOCOL_ERROR; it is never decoded as part of another block
+// (which once dereferenced a block that was never started and took the process down).
+func TestAStrayContinuationIsAConnectionError(t *testing.T) {
+	for _, openFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("a stream open before: %v", openFirst), func(t *testing.T) {
+			logs := &lockedLog{}
+			ts := startServer(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }),
+				true, func(s *Server) { s.ErrorLog = log.New(logs, "", 0) })
+			c := dialRaw(t, ts)
+			id := uint32(1)
+			if openFirst {
+				c.headers(1, "POST", false)
+				id = 3
+			}
+			_ = c.write(func(fr *http2.Framer) error {
+				return fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersPadded, id, []byte{10, 0x82})
+			})
+			_ = c.write(func(fr *http2.Framer) error { return fr.WriteContinuation(id, true, []byte{0x82}) })
+			g := c.next("GOAWAY", func(f http2.Frame) bool { _, ok := f.(*http2.GoAwayFrame); return ok }).(*http2.GoAwayFrame)
+			if g.ErrCode != http2.ErrCodeProtocol {
+				t.Errorf("GOAWAY %v, want PROTOCOL_ERROR", g.ErrCode)
+			}
+			if strings.Contains(logs.String(), "panic") {
+				t.Errorf("the reader panicked:\n%s", logs)
+			}
+		})
+	}
+}
+
+// TestShutdownBeforeThePrefaceStillSendsAGoAway: a connection that had not sent its
+// preface when Shutdown began gets the SETTINGS and then a GOAWAY that takes no stream,
+// so its client sends its requests elsewhere instead of losing them.
+func TestShutdownBeforeThePrefaceStillSendsAGoAway(t *testing.T) {
+	var served atomic.Int32
+	ts := startServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served.Add(1) }), true, nil)
+	_, pool := testCert()
+	conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	// Shutdown while the server waits for the preface: its tracking of the connection is
+	// what Shutdown waits on.
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shut <- ts.srv.Shutdown(ctx)
+	}()
+	for !ts.srv.closing.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	fr := http2.NewFramer(conn, conn)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	_, _ = conn.Write([]byte(http2.ClientPreface))
+	_ = fr.WriteSettings()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "localhost"}, {":path", "/"}} {
+		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	var goAway *http2.GoAwayFrame
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			break
+		}
+		switch f := f.(type) {
+		case *http2.GoAwayFrame:
+			goAway = f
+		case *http2.MetaHeadersFrame:
+			t.Errorf("stream %d was answered during the shutdown", f.StreamID)
+		}
+	}
+	if goAway == nil || goAway.LastStreamID != 0 || goAway.ErrCode != http2.ErrCodeNo {
+		t.Errorf("GOAWAY %+v, want one that takes no stream, NO_ERROR", goAway)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if served.Load() != 0 {
+		t.Error("the handler ran during the shutdown")
+	}
+}
+
+// TestTheReadTimeoutTimerEndsWithItsStream: the timer that bounds a request body's reads
+// (ReadTimeout) is stopped when its stream ends, instead of holding it until it fires.
+func TestTheReadTimeoutTimerEndsWithItsStream(t *testing.T) {
+	bodies := make(chan *body, 1)
+	ts := startServer(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		bodies <- r.Body.(*body)
+	}), true, func(s *Server) { s.ReadTimeout = time.Hour })
+	resp, err := ts.client.Post(ts.url("/"), "text/plain", io.MultiReader(strings.NewReader("a"), strings.NewReader("b")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	b := <-bodies
+	sc := b.st.sc
+	for end := time.Now().Add(5 * time.Second); ; {
+		sc.mu.Lock()
+		pending, closed := b.deadline != nil, b.st.closed
+		sc.mu.Unlock()
+		if closed && !pending {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("stream closed %v, its ReadTimeout timer pending %v", closed, pending)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

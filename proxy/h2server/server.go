@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,7 +130,7 @@ type conn struct {
 	hbuf      bytes.Buffer
 	needFlush bool
 	writeErr  error
-	started   bool // the server's SETTINGS went out: GOAWAY may follow
+	started   atomic.Bool // the server's SETTINGS went out: GOAWAY may follow (set under wmu)
 
 	// mu guards the streams and both directions' flow control.
 	mu          sync.Mutex
@@ -177,6 +178,19 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn, state *tls.Connectio
 		_ = c.Close()
 		return
 	}
+	defer func() {
+		// A bug of the reader's must cost its connection, not the process (net/http's
+		// server recovers its connections' goroutines too).
+		if v := recover(); v != nil {
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			s.logf("http2: panic serving %v: %v\n%s", sc.remote, v, buf)
+			_ = c.Close()
+			// In a goroutine: a lock the reader held without a defer stays held.
+			go sc.close(errConnClosed)
+			s.untrack(sc)
+		}
+	}()
 	err := sc.serve()
 	sc.close(err)
 	s.untrack(sc)
@@ -201,13 +215,22 @@ func (sc *conn) serve() error {
 		return errors.New("h2server: bogus client preface")
 	}
 	sc.wmu.Lock()
-	sc.started = true
+	sc.started.Store(true)
 	_ = sc.fr.WriteSettings(
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: s.maxStreams()},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: streamWindow},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: s.maxHeaderListSize()},
 	)
 	_ = sc.fr.WriteWindowUpdate(0, connWindow-65535)
+	// A Shutdown (or the idle timer) that came while the preface was awaited could not
+	// send its GOAWAY before the SETTINGS: it goes now, so that the client knows its
+	// requests were not taken and sends them elsewhere.
+	sc.mu.Lock()
+	goingAway, last := sc.goingAway, sc.maxClientID
+	sc.mu.Unlock()
+	if goingAway {
+		_ = sc.fr.WriteGoAway(last, http2.ErrCodeNo, nil)
+	}
 	sc.writeErr = sc.bw.Flush()
 	sc.wmu.Unlock()
 	if s.IdleTimeout > 0 {
@@ -293,19 +316,9 @@ func (sc *conn) process(f http2.Frame) error {
 	switch f := f.(type) {
 	case *http2.HeadersFrame:
 		sc.headers.start(f)
-		mh, err := sc.headers.add(f.HeaderBlockFragment(), f.HeadersEnded())
-		if mh == nil {
-			return err
-		}
-		return sc.processHeaders(mh)
+		return sc.headerBlockDone(sc.headers.add(f.HeaderBlockFragment(), f.HeadersEnded()))
 	case *http2.ContinuationFrame:
-		// The Framer lets a CONTINUATION through only right after the HEADERS or
-		// CONTINUATION of the same stream that did not end the block.
-		mh, err := sc.headers.add(f.HeaderBlockFragment(), f.HeadersEnded())
-		if mh == nil {
-			return err
-		}
-		return sc.processHeaders(mh)
+		return sc.headerBlockDone(sc.headers.continues(f))
 	case *http2.DataFrame:
 		return sc.processData(f)
 	case *http2.SettingsFrame:
@@ -330,6 +343,25 @@ func (sc *conn) process(f http2.Frame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol) // clients cannot push
 	}
 	return nil // unknown frame types are ignored (RFC 9113 section 5.5)
+}
+
+// headerBlockDone opens the stream of a header block that ended, or takes its trailers.
+// A block malformed as a stream's (a bad field, bad pseudo-fields) uses up its stream's
+// id all the same, so that the frames the client sends on it before it reads the reset
+// are read as a closed stream's, not an idle one's.
+func (sc *conn) headerBlockDone(mh *http2.MetaHeadersFrame, err error) error {
+	if mh != nil {
+		return sc.processHeaders(mh)
+	}
+	var se http2.StreamError
+	if errors.As(err, &se) {
+		sc.mu.Lock()
+		if !sc.goingAway && se.StreamID > sc.maxClientID && se.StreamID%2 == 1 {
+			sc.maxClientID = se.StreamID
+		}
+		sc.mu.Unlock()
+	}
+	return err
 }
 
 func (sc *conn) processSettings(f *http2.SettingsFrame) error {
@@ -441,6 +473,10 @@ func (sc *conn) closeStreamLocked(st *stream, cause error) {
 	}
 	if st.body != nil {
 		sc.recvCredit += int64(st.body.closeLocked(cause))
+		if st.body.deadline != nil {
+			st.body.deadline.Stop() // its function holds the stream
+			st.body.deadline = nil
+		}
 	}
 	sc.sendCond.Broadcast()
 }
@@ -507,7 +543,7 @@ func (sc *conn) writeGoAway(last uint32, code http2.ErrCode) {
 		_ = sc.rwc.SetWriteDeadline(time.Now().Add(goAwayLinger))
 	}
 	sc.wmu.Lock()
-	if sc.writeErr == nil && sc.started {
+	if sc.writeErr == nil && sc.started.Load() {
 		sc.writeErr = sc.fr.WriteGoAway(last, code, nil)
 		if sc.writeErr == nil {
 			sc.writeErr = sc.bw.Flush()
@@ -574,9 +610,10 @@ func (sc *conn) close(err error) {
 	if sc.writeErr == nil {
 		sc.writeErr = errConnClosed
 	}
+	// Every write checks writeErr under wmu first, so no late writer touches the
+	// buffer once it serves another connection.
 	sc.bw.Reset(nil)
 	writers.Put(sc.bw)
-	sc.bw = bufio.NewWriterSize(io.Discard, 16) // late writers find writeErr first
 	sc.wmu.Unlock()
 }
 

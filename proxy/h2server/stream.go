@@ -567,8 +567,12 @@ func (b *body) Close() error {
 }
 
 // wakeReader makes the reader look at the connection's state now: it waits for frames.
+// Not before the server's SETTINGS: the reader then waits for the preface, and ends the
+// connection gracefully after the first frame (serve sends the GOAWAY it still owes).
 func (sc *conn) wakeReader() {
-	_ = sc.rwc.SetReadDeadline(aLongTimeAgo)
+	if sc.started.Load() {
+		_ = sc.rwc.SetReadDeadline(aLongTimeAgo)
+	}
 }
 
 // aLongTimeAgo is a deadline that has passed: it makes a waiting read return.
