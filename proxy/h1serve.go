@@ -15,9 +15,10 @@ import (
 )
 
 // serveHandedOver sets up an entry point's HTTP/1.1 serving: h1server first, and a
-// net/http server for the connections it gives up. On a TLS entry point that server
-// speaks HTTP/1 only (the client chose HTTP/1.1 in its handshake); on a plain one it
-// also takes HTTP/2 with prior knowledge, whose preface h1server leaves to it.
+// net/http server for the connections it gives up; and, on a TLS entry point, h2server
+// for its HTTP/2 connections (unless Config.NetHTTP2). On a TLS entry point the net/http
+// server speaks HTTP/1 only (the client chose HTTP/1.1 in its handshake); on a plain one
+// it also takes HTTP/2 with prior knowledge, whose preface h1server leaves to it.
 func (s *Server) serveHandedOver(ep *entryPoint, addr net.Addr, errs chan<- error) {
 	ep.handedOver = newChanListener(addr)
 	hs := s.httpServer(ep)
@@ -50,8 +51,8 @@ func (s *Server) serveHandedOver(ep *entryPoint, addr net.Addr, errs chan<- erro
 }
 
 // serveTLS makes the handshake of a connection to a TLS entry point, then serves it:
-// HTTP/2 through net/http (handed to it already shaken hands), HTTP/1.1 through
-// h1server. It does what net/http's server does before its first request: the same
+// HTTP/2 through h2server (or net/http, handed to it already shaken hands), HTTP/1.1
+// through h1server. It does what net/http's server does before its first request: the same
 // handshake deadline, the same answer to plain HTTP sent to a TLS port, the same log line.
 func (l *routedListener) serveTLS(tc *tls.Conn) {
 	s, ep := l.srv, l.ep
