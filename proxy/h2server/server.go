@@ -559,8 +559,17 @@ func (sc *conn) writeGoAway(last uint32, code http2.ErrCode) {
 // linger reads what the client still sends, for goAwayLinger at most, so that closing a
 // connection with unread data does not reset it before the client read the GOAWAY.
 func (sc *conn) linger() {
-	_ = sc.rwc.SetReadDeadline(time.Now().Add(goAwayLinger))
-	_, _ = io.Copy(io.Discard, sc.br)
+	end := time.Now().Add(goAwayLinger)
+	for {
+		_ = sc.rwc.SetReadDeadline(end)
+		_, err := io.Copy(io.Discard, sc.br)
+		// A wake (wakeReader's deadline in the past, set by a goroutine that decided to
+		// end the connection while the reader got there first) ends a read early: read
+		// on until the linger's own end.
+		if !errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(end) {
+			return
+		}
+	}
 }
 
 // finishedGoingAway reports that a connection sent GOAWAY has no stream left.
