@@ -22,8 +22,7 @@ import (
 // Content-Length of a body the handler wrote whole before it returned, a sniffed
 // Content-Type, a Date; then DATA; then the trailers.
 type responseWriter struct {
-	st  *stream
-	req *http.Request
+	st *stream
 	// header is the map Header returns; head, a copy of it made when the handler asks
 	// for it after WriteHeader, since the head is what the map held at WriteHeader.
 	header, head            http.Header
@@ -36,10 +35,6 @@ type responseWriter struct {
 	trailers                []string
 	// queued is the handler of a stream that waits for a slot.
 	queued http.HandlerFunc
-}
-
-func (rw *responseWriter) init(st *stream) {
-	rw.st, rw.req = st, st.req
 }
 
 func (rw *responseWriter) Header() http.Header {
@@ -231,7 +226,7 @@ func (rw *responseWriter) finish() {
 func (rw *responseWriter) send(p []byte, final bool) error {
 	st := rw.st
 	sc := st.sc
-	isHead := rw.req.Method == http.MethodHead
+	isHead := st.req.Method == http.MethodHead
 	if !rw.sentHeader {
 		rw.sentHeader = true
 		h := rw.headFields()
@@ -561,7 +556,6 @@ func (sc *conn) flush() error {
 	defer sc.wmu.Unlock()
 	if sc.writeErr == nil {
 		sc.writeErr = sc.bw.Flush()
-		sc.needFlush = false
 	}
 	return sc.writeErr
 }

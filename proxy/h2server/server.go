@@ -124,13 +124,12 @@ type conn struct {
 	headers headerBlock
 
 	// wmu guards the writing half: bw, the framer's writes, henc and hbuf.
-	wmu       sync.Mutex
-	bw        *bufio.Writer
-	henc      *hpack.Encoder
-	hbuf      bytes.Buffer
-	needFlush bool
-	writeErr  error
-	started   atomic.Bool // the server's SETTINGS went out: GOAWAY may follow (set under wmu)
+	wmu      sync.Mutex
+	bw       *bufio.Writer
+	henc     *hpack.Encoder
+	hbuf     bytes.Buffer
+	writeErr error
+	started  atomic.Bool // the server's SETTINGS went out: GOAWAY may follow (set under wmu)
 
 	// mu guards the streams and both directions' flow control.
 	mu          sync.Mutex
@@ -487,7 +486,6 @@ func (sc *conn) writeControl(write func() error) {
 	sc.wmu.Lock()
 	if sc.writeErr == nil {
 		sc.writeErr = write()
-		sc.needFlush = true
 	}
 	sc.wmu.Unlock()
 }
@@ -499,12 +497,10 @@ func (sc *conn) flushControl() {
 	sc.wmu.Lock()
 	if credit > 0 && sc.writeErr == nil {
 		sc.writeErr = sc.fr.WriteWindowUpdate(0, credit)
-		sc.needFlush = true
 	}
-	if sc.needFlush && sc.writeErr == nil {
+	if sc.writeErr == nil && sc.bw.Buffered() > 0 { // writeErr first: after close, bw serves another connection
 		sc.writeErr = sc.bw.Flush()
 	}
-	sc.needFlush = false
 	sc.wmu.Unlock()
 }
 
@@ -549,7 +545,6 @@ func (sc *conn) writeGoAway(last uint32, code http2.ErrCode) {
 			sc.writeErr = sc.bw.Flush()
 		}
 	}
-	sc.needFlush = false
 	sc.wmu.Unlock()
 	if code != http2.ErrCodeNo {
 		sc.linger()

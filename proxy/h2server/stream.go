@@ -33,7 +33,6 @@ type stream struct {
 	// stream left the connection's map (both ended, or one side reset it).
 	remoteClosed, localClosed, closed bool
 	done                              atomic.Bool
-	handlerDone                       bool
 	// headSent: the final head went out (guarded by the connection's wmu).
 	headSent   bool
 	sendWindow int64
@@ -97,10 +96,10 @@ func (sc *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	}
 	st.sendWindow = sc.peerWindow
 	st.remoteClosed = f.StreamEnded()
-	sc.streams[id] = st
-	if sc.idle != nil {
-		sc.idle.Stop()
+	if sc.idle != nil && len(sc.streams) == 0 && sc.handlers == 0 {
+		sc.idle.Stop() // armed only while the connection has neither (handlerDone)
 	}
+	sc.streams[id] = st
 	if sc.handlers < sc.srv.maxStreams() {
 		sc.handlers++
 		sc.srv.start(st, handler)
@@ -208,7 +207,7 @@ func (sc *conn) processDataLocked(f *http2.DataFrame) (uint32, error) {
 	}
 	unread := size - int64(len(data)) // the padding
 	if len(data) > 0 {
-		if st.body == nil || st.body.discarding() {
+		if st.body == nil || st.body.closed {
 			unread += int64(len(data))
 		} else {
 			st.body.appendLocked(data)
@@ -337,7 +336,7 @@ func (sc *conn) newRequest(st *stream, f *http2.MetaHeadersFrame) (http.HandlerF
 		Header: header, Host: authority, RequestURI: requestURI, ContentLength: contentLength,
 		RemoteAddr: sc.remote, Trailer: trailer, Body: reqBody, TLS: tlsState,
 	}).WithContext(ctx)
-	st.rw.init(st)
+	st.rw.st = st
 	if d := sc.srv.ReadTimeout; d > 0 && st.body != nil {
 		_ = st.rw.SetReadDeadline(time.Now().Add(d))
 	}
@@ -398,7 +397,6 @@ func (st *stream) serve(handler http.HandlerFunc) {
 // reset (NO_ERROR, as net/http does), and the next waiting stream gets the slot.
 func (sc *conn) handlerDone(st *stream) (*stream, http.HandlerFunc) {
 	sc.mu.Lock()
-	st.handlerDone = true
 	st.ctx.Cancel()
 	reset, code := false, http2.ErrCodeNo
 	if !st.closed {
@@ -458,8 +456,6 @@ type body struct {
 	trailer       http.Header // the request's trailers, until the read that ends the body
 	deadline      *time.Timer
 }
-
-func (b *body) discarding() bool { return b.closed }
 
 func (b *body) appendLocked(p []byte) {
 	switch {
