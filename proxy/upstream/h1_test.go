@@ -184,6 +184,58 @@ func TestH1ResponseHeaderTimeout(t *testing.T) {
 	}
 }
 
+// The header timeout's deadline stays on a connection after an answer whose body was
+// buffered (armHeaderTimeout). It must not fail the next request when it passed while
+// the connection sat idle, must not cut off a body slower than the timeout, and must
+// still cut off a later answer that does not come.
+func TestH1HeaderTimeoutAcrossAnswers(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	var conns, requests atomic.Int32
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	addr := rawHTTP(t, &conns, func(w *bufio.Writer, _ []string) bool {
+		switch requests.Add(1) {
+		case 3: // half the body, the rest after longer than the timeout
+			_, _ = w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nok")
+			_ = w.Flush()
+			time.Sleep(timeout + timeout/2)
+			_, _ = w.WriteString("ok")
+		case 4:
+			<-hang
+			return false
+		default:
+			_, _ = w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+		return true
+	})
+	p := NewPool(Options{Limits: Limits{ResponseHeaderTimeout: timeout}})
+	b := plainBackend(addr)
+	get := func(want string) {
+		t.Helper()
+		resp, err := roundTrip(t.Context(), p.For(nil, b), b)
+		if err != nil {
+			t.Fatalf("request %d: %v", requests.Load(), err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil || string(body) != want {
+			t.Fatalf("request %d: body %q, %v; want %q", requests.Load(), body, err, want)
+		}
+	}
+	get("ok")
+	time.Sleep(timeout + timeout/2) // idle past the deadline the first answer left
+	get("ok")
+	get("okok")
+	start := time.Now()
+	mustFail(t, p, nil, b, Timeout, http.StatusGatewayTimeout)
+	if took := time.Since(start); took < timeout || took > 10*timeout {
+		t.Errorf("the silent answer was cut off after %v, want about %v", took, timeout)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 4 requests, want 1", n)
+	}
+}
+
 // A client that goes away ends the backend request at once and frees its connection.
 func TestH1ClientCancelAbortsTheExchange(t *testing.T) {
 	var conns atomic.Int32
