@@ -335,3 +335,44 @@ func TestDirectForwardingUnderRetryKeepsTheAnswersFieldsAfterA1xx(t *testing.T) 
 		}
 	}
 }
+
+// The direct way reuses an outbound request's storage for the next one (outboundRequest):
+// nothing of one request's header may reach the backend with the next.
+func TestDirectForwardingSendsNothingOfTheRequestBefore(t *testing.T) {
+	be := startRawBackend(t, map[string]string{"/": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"})
+	plain := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: "web/app/plain", Match: "Host(`app.test`)"}}
+	g := startFilterGateway(t, be.addr, plain)
+	var taken atomic.Int64
+	count := func() { taken.Add(1) }
+	onDirect.Store(&count)
+	t.Cleanup(func() { onDirect.Store(nil) })
+	get := func(header map[string]string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://app.test/", nil)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := g.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return be.lastHead()
+	}
+	for range 5 {
+		full := get(map[string]string{"X-One": "1", "X-Two": "2", "Te": "trailers", "User-Agent": "agent/1"})
+		if !strings.Contains(full, "X-One: 1\r\n") || !strings.Contains(full, "Te: trailers\r\n") {
+			t.Fatalf("the backend did not get the first request's fields:\n%s", full)
+		}
+		bare := get(nil)
+		for _, field := range []string{"X-One", "X-Two", "Te:", "agent/1"} {
+			if strings.Contains(bare, field) {
+				t.Fatalf("the backend got %s of the request before:\n%s", field, bare)
+			}
+		}
+	}
+	if taken.Load() != 10 {
+		t.Fatalf("%d of 10 requests took the direct way", taken.Load())
+	}
+}
