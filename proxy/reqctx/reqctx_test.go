@@ -102,3 +102,59 @@ func TestAfterFunc(t *testing.T) {
 		ctx.Cancel()
 	})
 }
+
+// A stop function removes its own registration only, whichever of the slot and the map
+// holds it and whatever was registered after it.
+func TestStopRemovesItsOwnFunction(t *testing.T) {
+	ctx := New(context.Background())
+	var ranSlot, ranStopped atomic.Int32
+	stopSlot := ctx.AfterFunc(func() { ranSlot.Add(1) })
+	stopMore := ctx.AfterFunc(func() { ranStopped.Add(1) })
+	kept, ch := ran()
+	ctx.AfterFunc(kept)
+	if !stopSlot() || !stopMore() {
+		t.Fatal("a stop before the cancel reported that its function had run")
+	}
+	if stopSlot() || stopMore() {
+		t.Fatal("a second stop reported that it kept its function from running")
+	}
+	ctx.Cancel()
+	waitRan(t, ch, "the function that was not stopped")
+	if ranSlot.Load() != 0 || ranStopped.Load() != 0 {
+		t.Fatal("a stopped function ran")
+	}
+}
+
+// Done, Err, Cause, Value and Deadline answer as a context.WithCancel's would.
+func TestContextMethods(t *testing.T) {
+	type key struct{}
+	cancellable, cancelConn := context.WithCancel(context.WithValue(context.Background(), key{}, "conn"))
+	defer cancelConn()
+	for _, parent := range []context.Context{context.WithValue(context.Background(), key{}, "conn"), cancellable} {
+		ctx := New(parent)
+		if ctx.Value(key{}) != "conn" {
+			t.Errorf("Value: %v, want the connection context's", ctx.Value(key{}))
+		}
+		if _, ok := ctx.Deadline(); ok {
+			t.Error("a deadline under a connection context without one")
+		}
+		if ctx.Err() != nil {
+			t.Errorf("Err before the cancel: %v", ctx.Err())
+		}
+		done := ctx.Done()
+		select {
+		case <-done:
+			t.Fatal("done before the cancel")
+		default:
+		}
+		ctx.Cancel()
+		<-done
+		<-ctx.Done()
+		if !errors.Is(ctx.Err(), context.Canceled) || !errors.Is(context.Cause(ctx), context.Canceled) {
+			t.Errorf("Err %v, Cause %v; want context.Canceled", ctx.Err(), context.Cause(ctx))
+		}
+		late := New(parent)
+		late.Cancel()
+		<-late.Done() // made after the cancel: closed already
+	}
+}
