@@ -73,8 +73,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
-	work     chan task     // to an idle worker (worker.go)
-	quit     chan struct{} // closed by Shutdown: idle workers end
+	workers  workerPool // the handlers' goroutines (worker.go)
 	closing  atomic.Bool
 	finished chan struct{} // closed when the last connection ends after Shutdown
 }
@@ -629,8 +628,6 @@ func (s *Server) track(sc *conn) bool {
 	}
 	if s.conns == nil {
 		s.conns = make(map[*conn]struct{})
-		s.work = make(chan task)
-		s.quit = make(chan struct{})
 	}
 	s.conns[sc] = struct{}{}
 	return true
@@ -650,8 +647,8 @@ func (s *Server) untrack(sc *conn) {
 // returns when all are closed, or closes the rest when ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	if !s.closing.Swap(true) && s.quit != nil {
-		close(s.quit)
+	if !s.closing.Swap(true) {
+		s.workers.close()
 	}
 	conns := make([]*conn, 0, len(s.conns))
 	for sc := range s.conns {
