@@ -528,6 +528,17 @@ func (c *h1Conn) close() {
 // too: 8 alternating pairs, 5 better, medians 67.0 -> 62.6 µs.
 func yieldBeforeWrite() { runtime.Gosched() }
 
+// yieldBeforeRead lets the other goroutines that are ready run between writing a request
+// and reading its answer. The answer cannot be there yet right after the write; after the
+// others ran, under load, it often is. A read that comes too early costs a system call
+// that fails (EAGAIN), and a park and a wake-up in the network poller before the read
+// that succeeds. With nothing else ready it returns at once.
+//
+// make bench, HTTP/2, 8 alternating pairs (17:29-17:38 UTC): Bridgehead 25.4 -> 23.5 us
+// per request, 1.19x -> 1.11x HAProxy (7 of 8 pairs better); strace over 3 s of the load:
+// failed reads 0.65 -> 0.09 per upstream write.
+func yieldBeforeRead() { runtime.Gosched() }
+
 // send writes req and reads the response head (its fields into into, see readResponse);
 // the body is read by the caller.
 func (c *h1Conn) send(req *http.Request, informational Informational, into http.Header) (*http.Response, error) {
@@ -561,6 +572,7 @@ func (c *h1Conn) send(req *http.Request, informational Informational, into http.
 		c.armHeaderTimeout(timeout)
 	}
 	c.limit = maxResponseHead
+	yieldBeforeRead()
 	var resp *http.Response
 	for n := 0; ; n++ {
 		var err error
