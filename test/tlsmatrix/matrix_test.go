@@ -69,7 +69,14 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) (int, error) {
-	te, err := testenv.Start(os.TempDir())
+	// A folder of the run's own for the kubeconfig: os.TempDir() itself left /tmp/kubeconfig
+	// behind, shared by every run on the machine.
+	dir, err := os.MkdirTemp("", "tlsmatrix-")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	te, err := testenv.Start(dir)
 	if err != nil {
 		return 0, err
 	}
