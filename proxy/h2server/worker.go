@@ -126,13 +126,6 @@ func (p *workerPool) close() {
 	p.idle = p.idle[:0]
 }
 
-// idleWorkers is how many workers wait for a stream.
-func (p *workerPool) idleWorkers() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.idle)
-}
-
 // growStack grows the worker's stack once, to what forwarding a request reaches
 // (httputil.ReverseProxy's frames alone are 2.5 KB), while it is still shallow: one
 // growth with almost nothing to copy.

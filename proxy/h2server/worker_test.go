@@ -57,3 +57,10 @@ func TestWorkersStayThenEnd(t *testing.T) {
 	_ = ts.srv.Shutdown(ctx)
 	g.Expect(workers.idleWorkers()).To(BeZero(), "Shutdown left an idle worker")
 }
+
+// idleWorkers is how many workers wait for a stream.
+func (p *workerPool) idleWorkers() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
