@@ -480,3 +480,209 @@ func TestH1IdleCapAppliesAfterAGrace(t *testing.T) {
 		t.Errorf("the pool holds %d connections after the grace, want the cap of 2", n)
 	}
 }
+
+// waitingFor is how many requests wait for a fast-path connection to addr.
+func waitingFor(rt http.RoundTripper, addr string) int {
+	p := rt.(*upstream).h1
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if h := p.hosts[addr]; h != nil {
+		return len(h.waiting)
+	}
+	return 0
+}
+
+// holdingBackend is a TLS backend that answers "ok", holding each request that arrives
+// while hold is set until release is closed.
+type holdingBackend struct {
+	b       *snapshot.Backend
+	tr      *snapshot.Transport
+	seen    *seen
+	hold    atomic.Bool
+	arrived atomic.Int32 // requests that arrived while hold was set
+	release chan struct{}
+}
+
+func startHoldingBackend(t *testing.T) *holdingBackend {
+	t.Helper()
+	ca := pki.MustCA("backend-ca")
+	hb := &holdingBackend{seen: &seen{}, release: make(chan struct{})}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hb.hold.Load() {
+			hb.arrived.Add(1)
+			<-hb.release
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = hb.seen.connState
+	srv.Config.ErrorLog = discardLog()
+	srv.TLS = serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"}}))
+	srv.StartTLS()
+	t.Cleanup(func() {
+		if hb.hold.Load() {
+			close(hb.release)
+		}
+		srv.Close()
+	})
+	hb.b, hb.tr = backend("https", addrOf(srv), "backend.web.svc"), trust(ca, "ca")
+	return hb
+}
+
+// A burst that finds the fast path's connections busy and no handshake token at hand
+// waits for those connections to come back, rather than going to the transport, which
+// opened connections of its own that then sat idle; a request whose client goes away
+// stops waiting at once, and the others are served.
+func TestH1BurstWaitsForConnectionsToComeBack(t *testing.T) {
+	hb := startHoldingBackend(t)
+	p := NewPool(Options{})
+	mustServe(t, p, hb.tr, hb.b) // learns HTTP/1.1 through the transport: one connection
+	rt := p.For(hb.tr, hb.b)
+	// Two fast-path handshakes now, the next one in 100 s; requests wait as long as it
+	// takes.
+	rt.(*upstream).h1.handshakes = newHandshakeLimiter(0.01, 2)
+	rt.(*upstream).h1.handWait = time.Minute
+	hb.hold.Store(true)
+
+	const burst = 10
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	errs := make(chan error, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		reqCtx := t.Context()
+		if i == burst-1 {
+			reqCtx = ctx
+		}
+		wg.Go(func() {
+			resp, err := roundTrip(reqCtx, rt, hb.b)
+			if err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if string(body) != "ok" {
+					err = errors.New("answer " + string(body))
+				}
+			}
+			errs <- err
+		})
+		if i == 1 {
+			waitFor(t, "two requests at the backend", func() bool { return hb.arrived.Load() == 2 })
+		}
+	}
+	waitFor(t, "8 requests waiting for a connection", func() bool { return waitingFor(rt, hb.b.Endpoints[0].Address) == burst-2 })
+	cancel()
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the request whose context ended: %v, want context.Canceled", err)
+	}
+	if n := hb.arrived.Load(); n != 2 {
+		t.Errorf("%d requests reached the backend while its 2 connections were busy, want 2", n)
+	}
+	close(hb.release)
+	hb.hold.Store(false)
+	served := make(chan struct{})
+	go func() { wg.Wait(); close(served) }()
+	select {
+	case <-served:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the burst was not served within 10 s of the backend's answers")
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a request of the burst failed: %v", err)
+		}
+	}
+	if n := hb.seen.newConns.Load(); n != 3 {
+		t.Errorf("the backend saw %d connections, want 3 (the transport's first, the fast path's 2)", n)
+	}
+	if n := waitingFor(rt, hb.b.Endpoints[0].Address); n != 0 {
+		t.Errorf("%d requests still wait", n)
+	}
+}
+
+// A request that waits for a connection dials its own once its handshake token is due,
+// if none came back by then.
+func TestH1WaitingRequestDialsWhenItsTokenIsDue(t *testing.T) {
+	hb := startHoldingBackend(t)
+	p := NewPool(Options{})
+	mustServe(t, p, hb.tr, hb.b)
+	rt := p.For(hb.tr, hb.b)
+	rt.(*upstream).h1.handshakes = &handshakeLimiter{rate: 20, burst: 1} // one now, the next in 50 ms
+	rt.(*upstream).h1.handWait = time.Minute
+	hb.hold.Store(true)
+	held := make(chan error, 1)
+	go func() {
+		resp, err := roundTrip(t.Context(), rt, hb.b)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		held <- err
+	}()
+	waitFor(t, "the first request at the backend", func() bool { return hb.arrived.Load() == 1 })
+	hb.hold.Store(false)
+	// The only connection stays busy: the second request gets a connection of its own.
+	mustServe(t, p, hb.tr, hb.b)
+	if n := hb.seen.newConns.Load(); n != 3 {
+		t.Errorf("the backend saw %d connections, want 3 (the transport's, the held one, the waiting request's)", n)
+	}
+	close(hb.release)
+	if err := <-held; err != nil {
+		t.Errorf("the held request: %v", err)
+	}
+}
+
+// A request whose handshake token is far off waits for a connection to come back only
+// so long: then the transport takes it (a slow backend keeps its connections busy).
+func TestH1WaitForAConnectionIsBounded(t *testing.T) {
+	hb := startHoldingBackend(t)
+	p := NewPool(Options{})
+	mustServe(t, p, hb.tr, hb.b) // the transport's connection, idle now
+	rt := p.For(hb.tr, hb.b)
+	rt.(*upstream).h1.handshakes = &handshakeLimiter{rate: 0.01, burst: 1} // one now, the next in 100 s
+	rt.(*upstream).h1.handWait = 20 * time.Millisecond
+	hb.hold.Store(true)
+	held := make(chan error, 1)
+	go func() {
+		resp, err := roundTrip(t.Context(), rt, hb.b)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		held <- err
+	}()
+	waitFor(t, "the first request at the backend", func() bool { return hb.arrived.Load() == 1 })
+	hb.hold.Store(false)
+	mustServe(t, p, hb.tr, hb.b) // on the transport's connection
+	if n := fastConns(rt, hb.b.Endpoints[0].Address); n != 1 {
+		t.Errorf("the fast path holds %d connections, want the held one", n)
+	}
+	if n := hb.seen.newConns.Load(); n != 2 {
+		t.Errorf("the backend saw %d connections, want 2 (the transport's, reused, and the held one)", n)
+	}
+	close(hb.release)
+	if err := <-held; err != nil {
+		t.Errorf("the held request: %v", err)
+	}
+}
+
+// A connection handed to a request just as its client went away is not lost: it goes to
+// the pool for the next request.
+func TestH1ConnectionHandedToARequestThatGaveUpIsKept(t *testing.T) {
+	const addr = "backend:443"
+	p := &h1Pool{maxIdle: 2, idleTimeout: time.Minute, hosts: map[string]*h1Host{}}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	// await chooses at random between the connection and the ended context, both ready.
+	for range 20 {
+		handed := make(chan *h1Conn, 1)
+		p.hosts[addr] = &h1Host{open: 1, waiting: []chan *h1Conn{handed}}
+		client, server := net.Pipe()
+		t.Cleanup(func() { _, _ = client.Close(), server.Close() })
+		c := &h1Conn{pool: p, addr: addr, conn: client}
+		p.put(c) // hands c to the waiting request
+		if got, err := p.await(ctx, addr, handed, time.Minute); got != nil || !errors.Is(err, context.Canceled) {
+			t.Fatalf("await after the context ended: %v, %v; want no connection and context.Canceled", got, err)
+		}
+		if h := p.hosts[addr]; len(h.idle) != 1 || h.idle[0] != c {
+			t.Fatalf("the connection handed over was not kept for the next request (idle: %d)", len(h.idle))
+		}
+	}
+}

@@ -98,43 +98,47 @@ func newHandshakeLimiter(perSecond float64, maxConns int) *handshakeLimiter {
 // requests can use the connection), so a request whose client went away stops waiting
 // for its connection at once, while this reservation stands for the next request.
 func (l *handshakeLimiter) wait(ctx context.Context, endpoint string) error {
-	if l == nil {
+	due := l.reserve(endpoint)
+	if due <= 0 {
 		return nil
 	}
-	l.mu.Lock()
-	b := l.refillLocked(endpoint, time.Now())
-	b.tokens--
-	debt := -b.tokens
-	l.mu.Unlock()
-	if debt <= 0 {
-		return nil
-	}
-	t := time.NewTimer(time.Duration(debt / l.rate * float64(time.Second)))
+	t := time.NewTimer(due)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		l.mu.Lock()
-		b.tokens++ // hand the reservation back
-		l.mu.Unlock()
+		l.unreserve(endpoint)
 		return ctx.Err()
 	}
 }
 
-// take takes a token for endpoint if one is there now, and never waits.
-func (l *handshakeLimiter) take(endpoint string) bool {
+// reserve takes the next token for endpoint without waiting for it: it returns how long
+// until that token is due (0: now). A caller that stops waiting before then hands it
+// back with unreserve.
+func (l *handshakeLimiter) reserve(endpoint string) time.Duration {
 	if l == nil {
-		return true
+		return 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.refillLocked(endpoint, time.Now())
-	if b.tokens < 1 {
-		return false
-	}
 	b.tokens--
-	return true
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens / l.rate * float64(time.Second))
+}
+
+// unreserve hands back a token reserve took and that was not used.
+func (l *handshakeLimiter) unreserve(endpoint string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.refillLocked(endpoint, time.Now())
+	b.tokens = min(l.burst, b.tokens+1)
 }
 
 // refillLocked returns endpoint's bucket with the tokens due by now (l.mu held).
