@@ -233,11 +233,7 @@ func (p *h1Pool) get(ctx context.Context, addr string, fresh bool) (*h1Conn, err
 	now := time.Now()
 	var stale []*h1Conn
 	p.mu.Lock()
-	h := p.hosts[addr]
-	if h == nil {
-		h = &h1Host{}
-		p.hosts[addr] = h
-	}
+	h := p.hostLocked(addr)
 	for !fresh && len(h.idle) > 0 {
 		c := h.idle[len(h.idle)-1]
 		h.idle[len(h.idle)-1] = nil
@@ -285,8 +281,10 @@ func (p *h1Pool) get(ctx context.Context, addr string, fresh bool) (*h1Conn, err
 			p.handshakes.unreserve(addr)
 			return nil, nil
 		}
-		// The token is due, and no connection came back: dial, within the cap.
+		// The token is due, and no connection came back: dial, within the cap. (The
+		// endpoint's entry went when the last waiter left it with no connection.)
 		p.mu.Lock()
+		h = p.hostLocked(addr)
 		if p.maxOpen > 0 && h.open >= p.maxOpen {
 			p.mu.Unlock()
 			p.handshakes.unreserve(addr)
@@ -300,6 +298,16 @@ func (p *h1Pool) get(ctx context.Context, addr string, fresh bool) (*h1Conn, err
 		p.forget(addr)
 	}
 	return c, err
+}
+
+// hostLocked returns addr's entry, made if there is none (p.mu held).
+func (p *h1Pool) hostLocked(addr string) *h1Host {
+	h := p.hosts[addr]
+	if h == nil {
+		h = &h1Host{}
+		p.hosts[addr] = h
+	}
+	return h
 }
 
 // defaultHandWait bounds how long a request waits for a connection to come back before it

@@ -630,6 +630,28 @@ func TestH1WaitingRequestDialsWhenItsTokenIsDue(t *testing.T) {
 	}
 }
 
+// A request that waited for its token while the endpoint had no connection at all keeps
+// the connection it then dials, for the next request.
+func TestH1ConnectionDialledAfterAWaitIsKept(t *testing.T) {
+	hb := startHoldingBackend(t)
+	p := NewPool(Options{})
+	mustServe(t, p, hb.tr, hb.b)
+	rt := p.For(hb.tr, hb.b)
+	rt.(*upstream).CloseIdleConnections() // the transport's connection goes: none left
+	limiter := &handshakeLimiter{rate: 20, burst: 1}
+	limiter.reserve(hb.b.Endpoints[0].Address) // the next token in 50 ms
+	rt.(*upstream).h1.handshakes = limiter
+	rt.(*upstream).h1.handWait = time.Minute
+	mustServe(t, p, hb.tr, hb.b)
+	mustServe(t, p, hb.tr, hb.b)
+	if n := fastConns(rt, hb.b.Endpoints[0].Address); n != 1 {
+		t.Errorf("the fast path holds %d connections, want 1", n)
+	}
+	if n := hb.seen.newConns.Load(); n != 2 {
+		t.Errorf("the backend saw %d connections, want 2 (the transport's, closed, then the fast path's)", n)
+	}
+}
+
 // A request whose handshake token is far off waits for a connection to come back only
 // so long: then the transport takes it (a slow backend keeps its connections busy).
 func TestH1WaitForAConnectionIsBounded(t *testing.T) {
