@@ -501,6 +501,34 @@ type holdingBackend struct {
 	hold    atomic.Bool
 	arrived atomic.Int32 // requests that arrived while hold was set
 	release chan struct{}
+	freed   sync.Once
+}
+
+// free answers the requests held, and from then on every request at once.
+func (hb *holdingBackend) free() { hb.freed.Do(func() { close(hb.release) }) }
+
+// holdOne sends a request through rt that the backend holds, and returns once it has
+// arrived; the requests after it are answered at once. finish frees it and checks its
+// answer.
+func (hb *holdingBackend) holdOne(t *testing.T, rt http.RoundTripper) (finish func()) {
+	t.Helper()
+	hb.hold.Store(true)
+	held := make(chan error, 1)
+	go func() {
+		resp, err := roundTrip(t.Context(), rt, hb.b)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		held <- err
+	}()
+	waitFor(t, "the held request at the backend", func() bool { return hb.arrived.Load() == 1 })
+	hb.hold.Store(false)
+	return func() {
+		hb.free()
+		if err := <-held; err != nil {
+			t.Errorf("the held request: %v", err)
+		}
+	}
 }
 
 func startHoldingBackend(t *testing.T) *holdingBackend {
@@ -519,9 +547,7 @@ func startHoldingBackend(t *testing.T) *holdingBackend {
 	srv.TLS = serving(ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.web.svc"}}))
 	srv.StartTLS()
 	t.Cleanup(func() {
-		if hb.hold.Load() {
-			close(hb.release)
-		}
+		hb.free() // Close waits for the requests in flight
 		srv.Close()
 	})
 	hb.b, hb.tr = backend("https", addrOf(srv), "backend.web.svc"), trust(ca, "ca")
@@ -576,8 +602,7 @@ func TestH1BurstWaitsForConnectionsToComeBack(t *testing.T) {
 	if n := hb.arrived.Load(); n != 2 {
 		t.Errorf("%d requests reached the backend while its 2 connections were busy, want 2", n)
 	}
-	close(hb.release)
-	hb.hold.Store(false)
+	hb.free()
 	served := make(chan struct{})
 	go func() { wg.Wait(); close(served) }()
 	select {
@@ -608,26 +633,13 @@ func TestH1WaitingRequestDialsWhenItsTokenIsDue(t *testing.T) {
 	rt := p.For(hb.tr, hb.b)
 	rt.(*upstream).h1.handshakes = &handshakeLimiter{rate: 20, burst: 1} // one now, the next in 50 ms
 	rt.(*upstream).h1.handWait = time.Minute
-	hb.hold.Store(true)
-	held := make(chan error, 1)
-	go func() {
-		resp, err := roundTrip(t.Context(), rt, hb.b)
-		if err == nil {
-			_ = resp.Body.Close()
-		}
-		held <- err
-	}()
-	waitFor(t, "the first request at the backend", func() bool { return hb.arrived.Load() == 1 })
-	hb.hold.Store(false)
+	finish := hb.holdOne(t, rt)
 	// The only connection stays busy: the second request gets a connection of its own.
 	mustServe(t, p, hb.tr, hb.b)
 	if n := hb.seen.newConns.Load(); n != 3 {
 		t.Errorf("the backend saw %d connections, want 3 (the transport's, the held one, the waiting request's)", n)
 	}
-	close(hb.release)
-	if err := <-held; err != nil {
-		t.Errorf("the held request: %v", err)
-	}
+	finish()
 }
 
 // A request that waited for its token while the endpoint had no connection at all keeps
@@ -661,17 +673,7 @@ func TestH1WaitForAConnectionIsBounded(t *testing.T) {
 	rt := p.For(hb.tr, hb.b)
 	rt.(*upstream).h1.handshakes = &handshakeLimiter{rate: 0.01, burst: 1} // one now, the next in 100 s
 	rt.(*upstream).h1.handWait = 20 * time.Millisecond
-	hb.hold.Store(true)
-	held := make(chan error, 1)
-	go func() {
-		resp, err := roundTrip(t.Context(), rt, hb.b)
-		if err == nil {
-			_ = resp.Body.Close()
-		}
-		held <- err
-	}()
-	waitFor(t, "the first request at the backend", func() bool { return hb.arrived.Load() == 1 })
-	hb.hold.Store(false)
+	finish := hb.holdOne(t, rt)
 	mustServe(t, p, hb.tr, hb.b) // on the transport's connection
 	if n := fastConns(rt, hb.b.Endpoints[0].Address); n != 1 {
 		t.Errorf("the fast path holds %d connections, want the held one", n)
@@ -679,10 +681,7 @@ func TestH1WaitForAConnectionIsBounded(t *testing.T) {
 	if n := hb.seen.newConns.Load(); n != 2 {
 		t.Errorf("the backend saw %d connections, want 2 (the transport's, reused, and the held one)", n)
 	}
-	close(hb.release)
-	if err := <-held; err != nil {
-		t.Errorf("the held request: %v", err)
-	}
+	finish()
 }
 
 // A connection handed to a request just as its client went away is not lost: it goes to
