@@ -622,6 +622,15 @@ func TestH1BurstWaitsForConnectionsToComeBack(t *testing.T) {
 	if n := waitingFor(rt, hb.b.Endpoints[0].Address); n != 0 {
 		t.Errorf("%d requests still wait", n)
 	}
+	// The waiters reserved handshake tokens they did not use: each went back, so the
+	// next handshake is not pushed back by them.
+	l := rt.(*upstream).h1.handshakes
+	l.mu.Lock()
+	tokens := l.m[hb.b.Endpoints[0].Address].tokens
+	l.mu.Unlock()
+	if tokens < -0.5 {
+		t.Errorf("the limiter holds %.1f tokens after the burst, want 0: waiters kept their reservations", tokens)
+	}
 }
 
 // A request that waits for a connection dials its own once its handshake token is due,

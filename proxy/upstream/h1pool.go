@@ -137,20 +137,18 @@ func (p *h1Pool) await(ctx context.Context, addr string, handed chan *h1Conn, wa
 	if c == nil && !p.stopWaiting(addr, handed) {
 		c = <-handed // put took the request off the queue, and its connection is on the way
 	}
-	switch {
-	case c != nil && ctx.Err() != nil:
-		p.handshakes.unreserve(addr)
-		p.put(c) // to the next request waiting, or idle
-		return nil, ctx.Err()
-	case c != nil:
-		p.handshakes.unreserve(addr)
-		c.reused = true
-		return c, nil
-	case ctx.Err() != nil:
-		p.handshakes.unreserve(addr)
+	if c == nil && ctx.Err() == nil {
+		return nil, nil // wait passed: the token is the caller's
+	}
+	p.handshakes.unreserve(addr)
+	if ctx.Err() != nil {
+		if c != nil {
+			p.put(c) // to the next request waiting, or idle
+		}
 		return nil, ctx.Err()
 	}
-	return nil, nil
+	c.reused = true
+	return c, nil
 }
 
 // stopWaiting takes handed off addr's queue; false when put already had.
