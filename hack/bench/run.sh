@@ -33,6 +33,11 @@
 #                the proxies that can speak it upstream do (Bridgehead, HAProxy; nginx
 #                cannot proxy HTTP/2 upstream and stays on HTTP/1.1)
 #
+# Peers (BENCH_PROXIES): ceiling, bridgehead, haproxy, nginx by default; gostdlib on request
+# (hack/bench/gostdlib: net/http's server and httputil.ReverseProxy, GOMAXPROCS=1, no
+# passthrough), the Go standard library alone: what its HTTP stack costs per request, and the
+# floor under any Go gateway's peak RSS.
+#
 # Rounds: BENCH_ROUNDS (2) interleaved rounds (every scenario and proxy once per round);
 # the table shows the median of the rounds (peak RSS: the highest).
 #
@@ -47,7 +52,7 @@
 #
 # Environment: BENCH_DURATION (10), BENCH_WARMUP (2), BENCH_CONNS (50), BENCH_STREAMS (10),
 # BENCH_ROUNDS (2), BENCH_SCENARIOS ("keepalive h2 handshake passthrough"), BENCH_PROXIES
-# ("ceiling bridgehead haproxy nginx"), BENCH_MIN_PROXY_CPU (90), BRIDGEHEAD (bin/bridgehead),
+# ("ceiling bridgehead haproxy nginx"; gostdlib can be added), BENCH_MIN_PROXY_CPU (90), BRIDGEHEAD (bin/bridgehead),
 # BENCH_QUIET_WAIT (20), BENCH_RETRIES (1), BENCH_NICE (-10), BENCH_PPROF=DIR (a CPU profile
 # of Bridgehead during each measured run, DIR/SCENARIO.ROUND.pprof; the profiler costs a few
 # % of CPU, so those runs are not for the table), BENCH_KEEP=1 keeps the work folder
@@ -162,7 +167,7 @@ for c in "$PROXY_CORE" "$LOAD_CORE"; do
 	taskset -c "$c" true 2>/dev/null || die "core $c is not available to this process: the bench pins the proxy to core $PROXY_CORE and the load to core $LOAD_CORE"
 done
 for p in "${PROXIES[@]}"; do
-	case $p in ceiling | bridgehead | haproxy | nginx) ;; *) die "BENCH_PROXIES: unknown proxy $p (ceiling, bridgehead, haproxy, nginx)" ;; esac
+	case $p in ceiling | bridgehead | haproxy | nginx | gostdlib) ;; *) die "BENCH_PROXIES: unknown proxy $p (ceiling, bridgehead, haproxy, nginx, gostdlib)" ;; esac
 done
 for scenario in $SCENARIOS; do
 	case $scenario in keepalive | h2 | handshake | passthrough | h2origin) ;; *) die "BENCH_SCENARIOS: unknown scenario $scenario" ;; esac
@@ -199,6 +204,9 @@ fi
 
 say "benchtool (certificates, ports) and RSA-2048 PKI in $WORK"
 go build -o "$WORK/benchtool" ./hack/bench/benchtool
+if [[ " ${PROXIES[*]} " == *" gostdlib "* ]]; then
+	go build -o "$WORK/gostdlib" ./hack/bench/gostdlib
+fi
 "$WORK/benchtool" certs "$WORK/pki"
 PKI=$WORK/pki
 
@@ -292,6 +300,10 @@ origin_port() {
 # the proxy's (the ceiling row shows the load core drives ~1,200 handshakes a second), so
 # the load core is full first; their CPU per request compares the proxies.
 throughput() { [ "$1" != passthrough ] && [ "$1" != handshake ]; }
+
+# supports PROXY SCENARIO: fails for the one pair the bench does not run: Go's standard
+# library has no SNI router, so the gostdlib peer sits out passthrough.
+supports() { [ "$1" != gostdlib ] || [ "$2" != passthrough ]; }
 
 # ---------------------------------------------------------------- proxy configurations
 
@@ -546,6 +558,16 @@ start_proxy() {
 		start "$base.log" "${PIN_PROXY[@]}" haproxy -db -f "$base.cfg"
 		PROXY_PID=$LAST_PID
 		wait_until 30 "$PROXY_PID" "haproxy listening" probe_tcp "$PROXY_PORT"
+		;;
+	gostdlib)
+		local h2=()
+		[ "$scenario" != h2origin ] || h2=(-origin-h2)
+		start "$base.log" env GOMAXPROCS=1 "${PIN_PROXY[@]}" "$WORK/gostdlib" \
+			-listen "127.0.0.1:$PROXY_PORT" -cert "$PKI/edge.crt" -key "$PKI/edge.key" \
+			-origin "127.0.0.1:$(origin_port "$scenario")" -origin-ca "$PKI/backend-ca.crt" \
+			-origin-name "$HOSTNAME_BACKEND" -ready "127.0.0.1:$ADMIN_PORT" "${h2[@]+"${h2[@]}"}"
+		PROXY_PID=$LAST_PID
+		wait_until 30 "$PROXY_PID" "gostdlib listening" curl -sf --max-time 2 "http://127.0.0.1:$ADMIN_PORT/"
 		;;
 	nginx | ceiling)
 		"${proxy}_config" "$scenario" "$base" >"$base.conf"
@@ -939,12 +961,14 @@ say "versions"
 for ((round = 1; round <= ROUNDS; round++)); do
 	for scenario in $SCENARIOS; do
 		for proxy in "${PROXIES[@]}"; do
+			supports "$proxy" "$scenario" || continue
 			run_one "$proxy" "$scenario" "$round"
 		done
 	done
 done
 for scenario in $SCENARIOS; do
 	for proxy in "${PROXIES[@]}"; do
+		supports "$proxy" "$scenario" || continue
 		summarize "$scenario" "$proxy"
 	done
 done
@@ -964,6 +988,7 @@ usable() { [[ "${STATUS[$1]:-}" =~ ^(ok|ERRORS)$ ]]; }
 	row scenario proxy req/s p99_ms us/req sys_us proxy core0 core1 be_us/req be_conn conn/req peak_MiB anon/file errors status
 	for scenario in $SCENARIOS; do
 		for proxy in "${PROXIES[@]}"; do
+			supports "$proxy" "$scenario" || continue
 			k="$scenario/$proxy"
 			if [ -n "${RPS[$k]:-}" ] && [ "${RPS[$k]}" != - ]; then
 				row "$scenario" "$proxy" "$(v "${RPS[$k]:-}")" "$(v "${P99[$k]:-}")" "$(v "${CPUREQ[$k]:-}")" "$(v "${SYSREQ[$k]:-}")" \
@@ -990,7 +1015,8 @@ usable() { [[ "${STATUS[$1]:-}" =~ ^(ok|ERRORS)$ ]]; }
   conn/req   new TCP connections on the machine per request (1 = a new connection each request)
   peak_MiB   the proxy's VmHWM (peak resident memory) over the rounds, fresh process per scenario:
              every proxy is one process (bridgehead serve: proxy, folder watch, validation, status;
-             nginx without a master process)
+             nginx without a master process; gostdlib: the standard library alone, the floor
+             under any Go gateway)
   anon/file  resident MiB at the end of the run: anonymous (heap, stacks) / file-backed (the
              mapped binary and shared libraries, clean pages shared with the page cache)
   noisy      more than 20% of core $PROXY_CORE went to something other than the proxy (normally a few %
@@ -1001,9 +1027,9 @@ EOF
 	printf '%-12s %-8s %10s %8s %12s %8s\n' scenario peer cpu/req req/s peak_MiB proxy%
 	for scenario in $SCENARIOS; do
 		b="$scenario/bridgehead"
-		for peer in haproxy nginx ceiling; do
+		for peer in haproxy nginx gostdlib ceiling; do
 			p="$scenario/$peer"
-			[[ " ${PROXIES[*]} " == *" $peer "* ]] || continue
+			[[ " ${PROXIES[*]} " == *" $peer "* ]] && supports "$peer" "$scenario" || continue
 			if usable "$b" && usable "$p"; then
 				printf '%-12s %-8s %10s %8s %12s %8s\n' "$scenario" "$peer" \
 					"$(ratio "${CPUREQ[$b]}" "${CPUREQ[$p]}")" "$(ratio "${RPS[$b]}" "${RPS[$p]}")" \
@@ -1026,6 +1052,7 @@ EOF
 FAILED=0
 for scenario in $SCENARIOS; do
 	for proxy in "${PROXIES[@]}"; do
+		supports "$proxy" "$scenario" || continue
 		k="$scenario/$proxy"
 		case ${STATUS[$k]:-not run} in
 		ok) ;;
