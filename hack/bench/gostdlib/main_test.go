@@ -2,16 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bridgehead/bridgehead/internal/pki"
 )
 
 const edgeName = "edge.test"
@@ -27,26 +23,60 @@ const edgeName = "edge.test"
 // The peer is a yardstick only if it does the bench's work: it must re-encrypt to the
 // origin and verify it by name, as the other proxies do.
 func TestForwardsToAVerifiedOrigin(t *testing.T) {
-	origin := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "origin saw "+r.Host+" over TLS "+tls.VersionName(r.TLS.Version))
-	}))
-	t.Cleanup(origin.Close)
+	ca := pki.MustCA("gostdlib test CA")
 	dir := t.TempDir()
-	originCA := writePEM(t, dir, "origin-ca.crt", "CERTIFICATE", origin.Certificate().Raw)
-	edgeCert, edgeKey, edgePool := edgeCertificate(t, dir)
+	originCA := writeFile(t, dir, "origin-ca.crt", ca.PEM)
+	edge := ca.MustIssue(edgeName, pki.Options{DNSNames: []string{edgeName}})
+	edgeCert := writeFile(t, dir, "edge.crt", edge.CertPEM)
+	edgeKey := writeFile(t, dir, "edge.key", edge.KeyPEM)
 
-	// httptest's certificate names example.com.
-	client := serve(t, config{certFile: edgeCert, keyFile: edgeKey,
-		origin: origin.Listener.Addr().String(), originCA: originCA, originName: "example.com"}, edgePool)
-	status, body := get(t, client)
-	if status != http.StatusOK || body != "origin saw "+edgeName+" over TLS TLS 1.3" {
+	origin := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "origin saw "+r.Host+" over "+tls.VersionName(r.TLS.Version))
+	}))
+	origin.TLS = &tls.Config{Certificates: []tls.Certificate{
+		ca.MustIssue("origin.test", pki.Options{DNSNames: []string{"origin.test"}}).TLS,
+	}}
+	origin.StartTLS()
+	t.Cleanup(origin.Close)
+	peer := config{certFile: edgeCert, keyFile: edgeKey, origin: origin.Listener.Addr().String(), originCA: originCA}
+
+	peer.originName = "origin.test"
+	status, body := get(t, serve(t, peer, ca.Pool()))
+	if status != http.StatusOK || body != "origin saw "+edgeName+" over TLS 1.3" {
 		t.Fatalf("through the peer: %d %q, want 200 and the origin's answer for %s", status, body, edgeName)
 	}
 
-	client = serve(t, config{certFile: edgeCert, keyFile: edgeKey,
-		origin: origin.Listener.Addr().String(), originCA: originCA, originName: "other.example"}, edgePool)
-	if status, body := get(t, client); status != http.StatusBadGateway {
+	peer.originName = "other.test"
+	if status, body := get(t, serve(t, peer, ca.Pool())); status != http.StatusBadGateway {
 		t.Fatalf("an origin whose certificate does not carry the name: %d %q, want 502", status, body)
+	}
+}
+
+// The bench's handshake scenario counts full handshakes: the peer must not resume.
+func TestEveryConnectionIsAFullHandshake(t *testing.T) {
+	ca := pki.MustCA("gostdlib test CA")
+	dir := t.TempDir()
+	edge := ca.MustIssue(edgeName, pki.Options{DNSNames: []string{edgeName}})
+	// Only the edge's handshakes matter here: the peer answers 502 for this origin, whose
+	// certificate the CA did not sign.
+	origin := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(origin.Close)
+	client := serve(t, config{certFile: writeFile(t, dir, "edge.crt", edge.CertPEM),
+		keyFile: writeFile(t, dir, "edge.key", edge.KeyPEM), origin: origin.Listener.Addr().String(),
+		originCA: writeFile(t, dir, "ca.crt", ca.PEM), originName: "example.com"}, ca.Pool())
+	transport := client.Transport.(*http.Transport)
+	transport.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	for i := range 2 {
+		resp, err := client.Get("https://" + edgeName + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.TLS.DidResume {
+			t.Fatalf("connection %d resumed a TLS session: the bench's handshakes would not all be full", i+1)
+		}
+		transport.CloseIdleConnections()
 	}
 }
 
@@ -57,9 +87,9 @@ func TestRefusesAnIncompleteCommandLine(t *testing.T) {
 	}
 }
 
-// serve starts the peer on a loopback port and returns a client that trusts its edge
-// certificate and connects to it whatever the URL's host.
-func serve(t *testing.T, c config, edgePool *x509.CertPool) *http.Client {
+// serve starts the peer on a loopback port and returns a client that trusts roots and
+// connects to the peer whatever the URL's host.
+func serve(t *testing.T, c config, roots *x509.CertPool) *http.Client {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,7 +110,7 @@ func serve(t *testing.T, c config, edgePool *x509.CertPool) *http.Client {
 	})
 	dial := &net.Dialer{Timeout: 5 * time.Second}
 	transport := &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: edgePool},
+		TLSClientConfig: &tls.Config{RootCAs: roots},
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return dial.DialContext(ctx, network, c.listen)
 		},
@@ -103,45 +133,10 @@ func get(t *testing.T, client *http.Client) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// edgeCertificate writes a self-signed certificate and key for edgeName.
-func edgeCertificate(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: edgeName},
-		DNSNames:              []string{edgeName},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return writePEM(t, dir, "edge.crt", "CERTIFICATE", der), writePEM(t, dir, "edge.key", "PRIVATE KEY", keyDER), pool
-}
-
-func writePEM(t *testing.T, dir, name, kind string, der []byte) string {
+func writeFile(t *testing.T, dir, name string, data []byte) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
