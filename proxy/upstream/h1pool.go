@@ -171,7 +171,7 @@ func (p *h1Pool) stopWaiting(addr string, handed chan *h1Conn) bool {
 func (p *h1Pool) dial(ctx context.Context, addr string) (*h1Conn, error) {
 	c := &h1Conn{pool: p, addr: addr, limit: -1}
 	if p.u.scheme == "https" {
-		tc, err := p.u.handshakeTLS(ctx, "tcp", addr)
+		tc, err := p.u.handshakeTLS(ctx, "tcp", addr, false)
 		if err != nil {
 			return nil, err
 		}

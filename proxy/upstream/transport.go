@@ -249,14 +249,21 @@ func (u *upstream) dialTLSNow(ctx context.Context, network, addr string) (*tls.C
 	if err := u.handshakes.wait(ctx, addr); err != nil {
 		return nil, u.wrap(addr, err)
 	}
-	return u.handshakeTLS(ctx, network, addr)
+	return u.handshakeTLS(ctx, network, addr, true)
 }
 
 // handshakeTLS dials addr and makes the TLS handshake, once a handshake token is had.
-func (u *upstream) handshakeTLS(ctx context.Context, network, addr string) (*tls.Conn, error) {
+// With batchH2, a connection that negotiates HTTP/2 has its writes batched (batchedConn):
+// the transport's connections, not the fast path's, which write one request at a time.
+func (u *upstream) handshakeTLS(ctx context.Context, network, addr string, batchH2 bool) (*tls.Conn, error) {
 	raw, err := u.dial(ctx, network, addr)
 	if err != nil {
 		return nil, err
+	}
+	var batched *batchedConn
+	if batchH2 {
+		batched = newBatchedConn(raw)
+		raw = batched
 	}
 	cfg := u.tlsConfig
 	if cfg.ServerName == "" {
@@ -281,6 +288,9 @@ func (u *upstream) handshakeTLS(ctx context.Context, network, addr string) (*tls
 	cs := conn.ConnectionState()
 	u.noteHandshake(addr, cs.Version, hs.certRequested)
 	u.h1.noteProtocol(cs.NegotiatedProtocol)
+	if batched != nil && cs.NegotiatedProtocol == "h2" {
+		batched.batch()
+	}
 	return conn, nil
 }
 
