@@ -119,7 +119,7 @@ func (b *batchedConn) SetWriteDeadline(t time.Time) error {
 // SetDeadline is SetReadDeadline once batching, for the reason given at SetWriteDeadline.
 func (b *batchedConn) SetDeadline(t time.Time) error {
 	if b.isBatched() {
-		return b.Conn.SetReadDeadline(t)
+		return b.SetReadDeadline(t)
 	}
 	return b.Conn.SetDeadline(t)
 }
