@@ -22,7 +22,8 @@ import (
 )
 
 // directProxy forwards the requests that the backend's HTTP/1.1 fast path carries
-// (proxy/upstream/h1.go: a safe method, no body, no upgrade) without
+// (proxy/upstream/h1.go: a safe method, no body, no upgrade), and the same kind of
+// request to a backend that speaks HTTP/2 (through the transport), without
 // httputil.ReverseProxy, with the same effect on the wire and on the client's answer.
 //
 // ReverseProxy is general: per request it clones the request and its header, deletes
@@ -168,8 +169,17 @@ func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.Response
 	}
 	if err != nil {
 		s.upstreamError(w, out, f.route, b, err)
-		o.release()
+		// Not handed back: an HTTP/2 exchange that failed may still be read by its
+		// stream's goroutine. Failures are rare; the collector takes it.
 		return true
+	}
+	// After an HTTP/2 answer the request is handed back only once the stream has ended:
+	// its body closed, and the client still there (then Close waited for the stream).
+	h2 := res.ProtoMajor == 2
+	releaseAfterBody := func() {
+		if !h2 || r.Context().Err() == nil {
+			o.release()
+		}
 	}
 	dropHopByHop(res.Header)
 	if parsedInto {
@@ -182,11 +192,13 @@ func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.Response
 			detectionOff(res.Header)
 		}
 		s.upstreamError(w, out, f.route, b, err)
-		o.release()
+		releaseAfterBody()
 		return true
 	}
 	res.Request = nil // the answer no longer needs the request, whose storage is reused
-	o.release()
+	if !h2 {
+		o.release()
+	}
 	if !parsedInto {
 		moveHeader(w.Header(), res.Header)
 	}
@@ -206,6 +218,9 @@ func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.Response
 		panic(http.ErrAbortHandler)
 	}
 	_ = res.Body.Close() // now, so that res.Trailer is filled in
+	if h2 {
+		releaseAfterBody()
+	}
 	if len(res.Trailer) > 0 {
 		// Chunked from here, so net/http does not compute a Content-Length for a short
 		// body and drop the trailers.
@@ -228,7 +243,8 @@ func (d *directProxy) serve(s *Server, f *forwarder, b *backend, w http.Response
 // head is in (the connection and the answer's body hold the context, not the request), so
 // serve hands it back for the next request then: under load this is a third of the bytes
 // the forwarding path would allocate per request (a Request, a URL, a header map and its
-// values), and so a share of the collector's work.
+// values), and so a share of the collector's work. An HTTP/2 stream keeps the request
+// until it ends: serve hands it back after the answer's body.
 type outboundRequest struct {
 	req     http.Request
 	url     url.URL

@@ -3,18 +3,23 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/bridgehead/bridgehead/internal/pki"
 	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
@@ -116,7 +121,6 @@ func (e exchange) String() string {
 // an answer the gateway replaces with its own error (none of its fields reach the client).
 // Over HTTP/1.1 and HTTP/2 clients.
 func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
-	const tlsPage = "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title></head></html>"
 	be := startRawBackend(t, map[string]string{
 		"/plain": "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n" +
 			"Keep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\nX-End: yes\r\nX-Multi: a\r\nX-Multi: b\r\n\r\nhello",
@@ -129,11 +133,53 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 		// A Connection header that names Content-Type: none goes out, and none is sniffed.
 		"/conn-type": "HTTP/1.1 200 OK\r\nConnection: Content-Type\r\nContent-Type: text/x\r\nContent-Length: 13\r\n\r\n<html></html>",
 		// nginx's answer when it expects TLS: the client gets the gateway's error, not it.
-		"/tls": fmt.Sprintf("HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(tlsPage), tlsPage),
+		"/tls": fmt.Sprintf("HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(nginxTLSPage), nginxTLSPage),
 	})
 	plain := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: "web/app/plain", Match: "Host(`app.test`)"}}
 	secure := tlsRoute("secure", "Host(`app.test`)", 0)
 	g := startFilterGateway(t, be.addr, plain, secure)
+	compareWithReverseProxy(t, g, be.lastHead, append(commonDirectCases(),
+		directCase{http.MethodGet, "/conn-type", func(e exchange) bool { return e.body == "<html></html>" && e.header.Get("Content-Type") == "" }}))
+}
+
+// nginxTLSPage is the body of nginx's answer to plain HTTP on its HTTPS port.
+const nginxTLSPage = "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title></head></html>"
+
+// directCase is a request that compareWithReverseProxy sends, and what its answer must
+// look like both ways, beyond being the same.
+type directCase struct {
+	method, path string
+	want         func(exchange) bool
+}
+
+// commonDirectCases are the requests both backends of the comparison answer alike.
+func commonDirectCases() []directCase {
+	return []directCase{
+		{http.MethodGet, "/plain?a=1&b=%41", func(e exchange) bool {
+			return e.body == "hello" && e.header.Get("X-Hop") == "" && e.header.Get("Keep-Alive") == "" &&
+				e.header.Get("Proxy-Authenticate") == "" && len(e.header["X-Multi"]) == 2 && e.err == ""
+		}},
+		{http.MethodGet, "/early", func(e exchange) bool {
+			return len(e.informed) == 1 && strings.HasPrefix(e.informed[0], "103 ") && e.body == "ok"
+		}},
+		{http.MethodGet, "/trailers", func(e exchange) bool { return e.body == "abc" && e.trailer.Get("X-Sum") == "3" }},
+		{http.MethodGet, "/sse", func(e exchange) bool { return e.body == "data: 1" }},
+		{http.MethodHead, "/head", func(e exchange) bool { return e.status == 200 && e.body == "" && e.err == "" }},
+		{http.MethodOptions, "/empty", func(e exchange) bool { return e.status == 204 && e.header.Get("X-Empty") == "yes" }},
+		{http.MethodGet, "/cut", func(e exchange) bool { return e.err != "" && e.body != "hello" }},
+		{http.MethodGet, "/tls", func(e exchange) bool {
+			return e.status == http.StatusBadGateway && e.header.Get("Server") == "" && !strings.Contains(e.body, "<html>")
+		}},
+	}
+}
+
+// compareWithReverseProxy sends each case to g's app.test routes over HTTP/1.1 (to
+// net/http's server and to proxy/h1server) and HTTP/2, once the direct way and once
+// through ReverseProxy, and checks that the client and the backend saw the same both
+// ways, and what the case wants. lastHead is the head of the last request the backend
+// got, as HTTP/1.1 writes it.
+func compareWithReverseProxy(t *testing.T, g *filterGateway, lastHead func() string, cases []directCase) {
+	t.Helper()
 	h1 := &http.Transport{DisableCompression: true,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, g.web)
@@ -173,7 +219,7 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 		if err != nil {
 			// An answer cut off before its head was sent: the client sees its
 			// connection close.
-			e.err, e.backendHead = streamID.ReplaceAllString(err.Error(), "stream ID N"), be.lastHead()
+			e.err, e.backendHead = streamID.ReplaceAllString(err.Error(), "stream ID N"), lastHead()
 			return e
 		}
 		body, err := io.ReadAll(resp.Body)
@@ -183,37 +229,14 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 		if err != nil {
 			e.err = streamID.ReplaceAllString(err.Error(), "stream ID N")
 		}
-		e.backendHead = be.lastHead()
+		e.backendHead = lastHead()
 		return e
-	}
-	// What each answer must look like, both ways, beyond being the same.
-	expected := map[string]func(exchange) bool{
-		"/plain": func(e exchange) bool {
-			return e.body == "hello" && e.header.Get("X-Hop") == "" && e.header.Get("Keep-Alive") == "" &&
-				e.header.Get("Proxy-Authenticate") == "" && len(e.header["X-Multi"]) == 2 && e.err == ""
-		},
-		"/early": func(e exchange) bool {
-			return len(e.informed) == 1 && strings.HasPrefix(e.informed[0], "103 ") && e.body == "ok"
-		},
-		"/trailers":  func(e exchange) bool { return e.body == "abc" && e.trailer.Get("X-Sum") == "3" },
-		"/sse":       func(e exchange) bool { return e.body == "data: 1" },
-		"/head":      func(e exchange) bool { return e.status == 200 && e.body == "" && e.err == "" },
-		"/empty":     func(e exchange) bool { return e.status == 204 && e.header.Get("X-Empty") == "yes" },
-		"/cut":       func(e exchange) bool { return e.err != "" && e.body != "hello" },
-		"/conn-type": func(e exchange) bool { return e.body == "<html></html>" && e.header.Get("Content-Type") == "" },
-		"/tls": func(e exchange) bool {
-			return e.status == http.StatusBadGateway && e.header.Get("Server") == "" && !strings.Contains(e.body, "<html>")
-		},
 	}
 	for _, c := range []struct {
 		name, url string
 		rt        http.RoundTripper
 	}{{"HTTP/1.1", "http://app.test", h1}, {"HTTP/1.1 h1server", "http://app.test", h1Plain}, {"HTTP/2", "https://app.test", h2}} {
-		for _, req := range []struct{ method, path string }{
-			{http.MethodGet, "/plain?a=1&b=%41"}, {http.MethodGet, "/early"}, {http.MethodGet, "/trailers"},
-			{http.MethodGet, "/sse"}, {http.MethodHead, "/head"}, {http.MethodOptions, "/empty"}, {http.MethodGet, "/cut"},
-			{http.MethodGet, "/tls"}, {http.MethodGet, "/conn-type"},
-		} {
+		for _, req := range cases {
 			t.Run(c.name+" "+req.method+" "+req.path, func(t *testing.T) {
 				directOff.Store(false)
 				before := taken.Load()
@@ -226,12 +249,7 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 				if direct.String() != viaReverseProxy.String() {
 					t.Errorf("direct:\n%v\n\nReverseProxy:\n%v", direct, viaReverseProxy)
 				}
-				path, _, _ := strings.Cut(req.path, "?")
-				want, ok := expected[path]
-				if !ok {
-					t.Fatalf("no expectation for %s", path)
-				}
-				if !want(direct) {
+				if !req.want(direct) {
 					t.Errorf("not as a client expects:\n%v", direct)
 				}
 				if strings.Contains(direct.backendHead, "X-Drop") || strings.Contains(direct.backendHead, "203.0.113.9") ||
@@ -243,6 +261,193 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 	}
 }
 
+// h2Backend is an HTTPS backend on loopback that speaks HTTP/2 only (by ALPN), with a
+// certificate for echo.web.svc, and keeps what it got of the last request.
+type h2Backend struct {
+	addr string
+	mu   sync.Mutex
+	last string
+}
+
+func startH2Backend(t testing.TB, ca *pki.CA, handler http.Handler) *h2Backend {
+	t.Helper()
+	b := &h2Backend{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 {
+			http.Error(w, "HTTP/2 only", http.StatusHTTPVersionNotSupported)
+			return
+		}
+		b.mu.Lock()
+		b.last = head(r)
+		b.mu.Unlock()
+		handler.ServeHTTP(w, r)
+	}))
+	leaf := ca.MustIssue("echo.web.svc", pki.Options{DNSNames: []string{"echo.web.svc"}})
+	srv.EnableHTTP2 = true
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	b.addr = srv.Listener.Addr().String()
+	return b
+}
+
+func (b *h2Backend) lastHead() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
+}
+
+// head is r's request line and fields as an HTTP/1.1 head shows them, fields sorted.
+func head(r *http.Request) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s %s %s\r\nHost: %s\r\n", r.Method, r.RequestURI, r.Proto, r.Host)
+	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+		for _, v := range r.Header[k] {
+			fmt.Fprintf(&sb, "%s: %s\r\n", k, v)
+		}
+	}
+	return sb.String()
+}
+
+// h2Answers answers commonDirectCases as the raw HTTP/1.1 backend does, as far as
+// HTTP/2 can: net/http's HTTP/2 server sends no connection-specific field.
+var h2Answers = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	switch r.URL.Path {
+	case "/plain":
+		h["Proxy-Authenticate"] = []string{"Basic"}
+		h["X-End"] = []string{"yes"}
+		h["X-Multi"] = []string{"a", "b"}
+		_, _ = io.WriteString(w, "hello")
+	case "/early":
+		h.Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		h.Del("Link")
+		_, _ = io.WriteString(w, "ok")
+	case "/trailers":
+		h.Set("Trailer", "X-Sum")
+		_, _ = io.WriteString(w, "abc")
+		w.(http.Flusher).Flush() // no Content-Length, as the chunked HTTP/1.1 answer
+		h.Set("X-Sum", "3")
+	case "/sse":
+		h.Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: 1")
+		w.(http.Flusher).Flush()
+	case "/head":
+		h.Set("Content-Length", "42")
+		h.Set("Content-Type", "text/plain")
+	case "/empty":
+		h.Set("X-Empty", "yes")
+		w.WriteHeader(http.StatusNoContent)
+	case "/cut":
+		h.Set("Content-Length", "100")
+		_, _ = io.WriteString(w, "short")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // the stream is reset mid-body
+	case "/tls":
+		h.Set("Server", "nginx")
+		h.Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, nginxTLSPage)
+	case "/id":
+		_, _ = io.WriteString(w, r.Header.Get("X-Id"))
+	default:
+		http.NotFound(w, r)
+	}
+})
+
+// h2Gateway is a gateway whose app.test routes (plain and TLS) forward to be over
+// verified TLS, by the name echo.web.svc.
+func h2Gateway(t testing.TB, ca *pki.CA, be *h2Backend) *filterGateway {
+	t.Helper()
+	transport := &snapshot.Transport{ID: "ServersTransport/web/h2", Source: snapshot.Ref{Kind: "ServersTransport", Namespace: "web", Name: "h2"},
+		Hash: "1", RootCAs: &snapshot.CertPool{Pool: ca.Pool()}}
+	backends := func() []*snapshot.Backend {
+		return []*snapshot.Backend{{Service: snapshot.Ref{Kind: "Service", Namespace: "web", Name: "echo"}, Port: "443", Scheme: "https",
+			Weight: 1, PassHostHeader: true, Transport: transport.ID, ServerName: "echo.web.svc", Endpoints: []snapshot.Endpoint{{Address: be.addr}}}}
+	}
+	plain := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: "web/app/plain", Match: "Host(`app.test`)"}, Backends: backends()}
+	secure := tlsRoute("secure", "Host(`app.test`)", 0)
+	secure.Backends = backends()
+	return startFilterGatewayWithTransports(t, func(*Config) {}, []*snapshot.Transport{transport}, "", plain, secure)
+}
+
+// learnH2 sends g's backend a first request, whose handshake teaches the upstream that
+// the backend speaks HTTP/2 (until then requests go through the transport).
+func learnH2(t *testing.T, g *filterGateway) {
+	t.Helper()
+	a, body := g.get(t, "http://app.test/id", map[string]string{"X-Id": "first"})
+	if a.StatusCode != http.StatusOK || string(body) != "first" {
+		t.Fatalf("first request: %d %q", a.StatusCode, body)
+	}
+}
+
+// The same comparison with a backend that speaks HTTP/2: the direct way hands such
+// requests to the transport itself, without ReverseProxy.
+func TestDirectForwardingToAnHTTP2BackendEqualsReverseProxy(t *testing.T) {
+	ca := pki.MustCA("Backend Test CA")
+	be := startH2Backend(t, ca, h2Answers)
+	g := h2Gateway(t, ca, be)
+	learnH2(t, g)
+	cases := slices.DeleteFunc(commonDirectCases(), func(c directCase) bool { return c.path == "/tls" })
+	// nginx's page for plain HTTP on its HTTPS port cannot come over TLS: a 400 from an
+	// HTTP/2 backend is its own answer, and reaches the client.
+	cases = append(cases, directCase{http.MethodGet, "/tls", func(e exchange) bool {
+		return e.status == http.StatusBadRequest && e.header.Get("Server") == "nginx" && e.body == nginxTLSPage
+	}})
+	compareWithReverseProxy(t, g, be.lastHead, cases)
+}
+
+// An HTTP/2 stream reads its request until it ends, so the direct way hands the request's
+// storage back only then: under concurrent requests to an HTTP/2 backend each answer is
+// its own request's (the backend echoes X-Id), and nothing of one request reaches the
+// backend with another.
+func TestDirectForwardingToAnHTTP2BackendKeepsRequestsApart(t *testing.T) {
+	ca := pki.MustCA("Backend Test CA")
+	be := startH2Backend(t, ca, h2Answers)
+	g := h2Gateway(t, ca, be)
+	learnH2(t, g)
+	var taken atomic.Int64
+	count := func() { taken.Add(1) }
+	onDirect.Store(&count)
+	t.Cleanup(func() { onDirect.Store(nil) })
+	const clients, each = 20, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*each)
+	for c := range clients {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("%d-%d", c, i)
+				for _, url := range []string{"https://app.test/id", "http://app.test/id"} {
+					req, _ := http.NewRequest(http.MethodGet, url, nil)
+					req.Header.Set("X-Id", id)
+					if i%2 == 0 {
+						req.Header.Set("X-Only-Even", id)
+					}
+					resp, err := g.client.Do(req)
+					if err != nil {
+						errs <- err
+						return
+					}
+					body, _ := io.ReadAll(resp.Body)
+					_ = resp.Body.Close()
+					if string(body) != id {
+						errs <- fmt.Errorf("%s with X-Id %s: answered %d %q", url, id, resp.StatusCode, body)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if want := int64(clients * each * 2); taken.Load() != want {
+		t.Errorf("%d of %d requests took the direct way", taken.Load(), want)
+	}
+}
+
 // BenchmarkForwardKeepAlive is one GET through the gateway over a kept-alive HTTP/1.1
 // connection to a plain-HTTP backend, the direct way and through ReverseProxy. The
 // client and the backend are in the process too: compare the two, not the absolute
@@ -250,6 +455,28 @@ func TestDirectForwardingEqualsReverseProxy(t *testing.T) {
 func BenchmarkForwardKeepAlive(b *testing.B) {
 	be := startRawBackend(b, map[string]string{"/": "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 28\r\n\r\n0123456789012345678901234567"})
 	g := startFilterGateway(b, be.addr, &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: "web/app/plain", Match: "Host(`app.test`)"}})
+	client := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, g.web)
+	}}
+	defer client.CloseIdleConnections()
+	for _, direct := range []bool{true, false} {
+		b.Run(map[bool]string{true: "direct", false: "ReverseProxy"}[direct], func(b *testing.B) {
+			directOff.Store(!direct)
+			defer directOff.Store(false)
+			roundTrips(b, client, "http://app.test/")
+		})
+	}
+}
+
+// BenchmarkForwardToAnHTTP2Backend is BenchmarkForwardKeepAlive with a backend that
+// speaks HTTP/2 over TLS: the direct way hands the request to the transport itself.
+func BenchmarkForwardToAnHTTP2Backend(b *testing.B) {
+	ca := pki.MustCA("Backend Bench CA")
+	be := startH2Backend(b, ca, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "0123456789012345678901234567")
+	}))
+	g := h2Gateway(b, ca, be)
 	client := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, g.web)
 	}}

@@ -79,6 +79,13 @@ func startFilterGateway(t testing.TB, backend string, routes ...*snapshot.HTTPRo
 // plane's configuration first.
 func startFilterGatewayWith(t testing.TB, configure func(*Config), backend string, routes ...*snapshot.HTTPRoute) *filterGateway {
 	t.Helper()
+	return startFilterGatewayWithTransports(t, configure, nil, backend, routes...)
+}
+
+// startFilterGatewayWithTransports is startFilterGatewayWith with upstream transports in
+// the snapshot, for routes whose backends name them.
+func startFilterGatewayWithTransports(t testing.TB, configure func(*Config), transports []*snapshot.Transport, backend string, routes ...*snapshot.HTTPRoute) *filterGateway {
+	t.Helper()
 	ca := pki.MustCA("Filters Test CA")
 	leaf := ca.MustIssue("app.test", pki.Options{DNSNames: []string{"app.test"}})
 	cert := &snapshot.Certificate{Source: snapshot.Ref{Kind: "Secret", Namespace: "web", Name: "app"},
@@ -87,7 +94,7 @@ func startFilterGatewayWith(t testing.TB, configure func(*Config), backend strin
 	snap := &snapshot.Snapshot{TLS: snapshot.TLS{
 		Policies: []*snapshot.Policy{policy}, DefaultPolicy: policy.ID,
 		Hosts: []*snapshot.HostTLS{{Name: "app.test", Certificate: cert, Policy: policy.ID}},
-	}}
+	}, Transports: transports}
 	for _, r := range routes {
 		r.Source = snapshot.Ref{Kind: "HTTPRoute", Namespace: "web", Name: "app"}
 		if r.TLS {

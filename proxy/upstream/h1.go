@@ -90,6 +90,12 @@ func (p *h1Pool) takes(req *http.Request) bool {
 	return p != nil && !p.h2.Load() && p.learned.Load() && carries(req)
 }
 
+// speaksH2 reports whether the backend's connections negotiate HTTP/2 by ALPN: the
+// transport, which multiplexes, carries its requests.
+func (p *h1Pool) speaksH2() bool {
+	return p != nil && p.h2.Load()
+}
+
 // undecided reports whether the fast path would carry req once a handshake has told it
 // that the backend speaks HTTP/1.1.
 func (p *h1Pool) undecided(req *http.Request) bool {

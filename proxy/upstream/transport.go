@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -374,32 +376,49 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 // Hints): the proxy forwards it to the client.
 type Informational func(code int, header http.Header) error
 
-// Direct is implemented by the round trippers that can carry a request on their
-// HTTP/1.1 fast path without http.Transport (upstream's).
+// Direct is implemented by the round trippers that can carry a request without
+// httputil.ReverseProxy (upstream's): a bodyless request with a safe method, on the
+// HTTP/1.1 fast path or, to a backend that speaks HTTP/2, through the transport.
 type Direct interface {
 	// TakesDirect reports whether RoundTripDirect would carry a request like req now: the
 	// inbound request, which goes out without a body when its ContentLength is 0 (as
 	// ReverseProxy sends it; an HTTP/2 request's Body is never nil).
 	TakesDirect(req *http.Request) bool
-	// RoundTripDirect carries req on the fast path, handing 1xx responses to
-	// informational in the calling goroutine. taken is false when the fast path had no
-	// connection to give: nothing was sent, and req may go through RoundTrip instead.
-	// Errors are named as RoundTrip's are.
+	// RoundTripDirect carries req, handing 1xx responses to informational: in the calling
+	// goroutine on the fast path; over HTTP/2 in the connection's read loop while
+	// RoundTripDirect waits for the answer (as ReverseProxy's client trace is called).
+	// taken is false when there was no connection to give: nothing was sent, and req may
+	// go through RoundTrip instead. Errors are named as RoundTrip's are.
 	//
 	// into, when not nil, is an empty header map that the final response's fields may
 	// be parsed into (resp.Header is then into; else into stays empty): the client's
 	// response header, so that the fields need not be copied there one by one.
+	//
+	// The answer's ProtoMajor says how long req is read: after an HTTP/1.1 answer, not
+	// once its head is in; after an HTTP/2 one, until its body is closed (the stream's
+	// own goroutine holds req until the stream ends), and after an error, for as long
+	// as that goroutine runs.
 	RoundTripDirect(req *http.Request, informational Informational, into http.Header) (resp *http.Response, taken bool, err error)
 }
 
 // TakesDirect implements Direct.
 func (u *upstream) TakesDirect(req *http.Request) bool {
-	return req.ContentLength == 0 && len(req.TransferEncoding) == 0 && u.h1.takesKind(req)
+	if req.ContentLength != 0 || len(req.TransferEncoding) != 0 {
+		return false
+	}
+	return u.h1.takesKind(req) || (u.h1.speaksH2() && safeWithoutUpgrade(req))
 }
 
 // RoundTripDirect implements Direct.
 func (u *upstream) RoundTripDirect(req *http.Request, informational Informational, into http.Header) (*http.Response, bool, error) {
-	if req.URL.Scheme != u.urlScheme || !u.h1.takes(req) {
+	if req.URL.Scheme != u.urlScheme {
+		return nil, false, nil
+	}
+	if u.h1.speaksH2() && carries(req) {
+		resp, err := u.roundTripH2(req, informational)
+		return resp, true, err
+	}
+	if !u.h1.takes(req) {
 		return nil, false, nil
 	}
 	resp, taken, err := u.h1.roundTrip(req, informational, into)
@@ -411,6 +430,20 @@ func (u *upstream) RoundTripDirect(req *http.Request, informational Informationa
 		clear(into) // an answer parsed into it that finish turned into an error
 	}
 	return resp, true, err
+}
+
+// roundTripH2 sends a bodyless request to a backend that speaks HTTP/2 through the
+// transport, which multiplexes it on a shared connection, and hands the 1xx responses
+// to informational through a client trace, as ReverseProxy does.
+func (u *upstream) roundTripH2(req *http.Request, informational Informational) (*http.Response, error) {
+	if informational != nil {
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			return informational(code, http.Header(h))
+		}}
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	}
+	resp, err := u.tr.RoundTrip(u.watched(req))
+	return u.finish(req, resp, err)
 }
 
 // finish names a round trip's failure (the returned error is always an *Error), and
