@@ -261,8 +261,9 @@ func compareWithReverseProxy(t *testing.T, g *filterGateway, lastHead func() str
 	}
 }
 
-// h2Backend is an HTTPS backend on loopback that speaks HTTP/2 only (by ALPN), with a
-// certificate for echo.web.svc, and keeps what it got of the last request.
+// h2Backend is a backend on loopback that speaks HTTP/2 only: over TLS (by ALPN, with a
+// certificate for echo.web.svc) or, without a CA, in clear text with prior knowledge
+// (h2c). It keeps what it got of the last request.
 type h2Backend struct {
 	addr string
 	mu   sync.Mutex
@@ -282,10 +283,16 @@ func startH2Backend(t testing.TB, ca *pki.CA, handler http.Handler) *h2Backend {
 		b.mu.Unlock()
 		handler.ServeHTTP(w, r)
 	}))
-	leaf := ca.MustIssue("echo.web.svc", pki.Options{DNSNames: []string{"echo.web.svc"}})
-	srv.EnableHTTP2 = true
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
-	srv.StartTLS()
+	if ca == nil {
+		srv.Config.Protocols = new(http.Protocols)
+		srv.Config.Protocols.SetUnencryptedHTTP2(true)
+		srv.Start()
+	} else {
+		leaf := ca.MustIssue("echo.web.svc", pki.Options{DNSNames: []string{"echo.web.svc"}})
+		srv.EnableHTTP2 = true
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+		srv.StartTLS()
+	}
 	t.Cleanup(srv.Close)
 	b.addr = srv.Listener.Addr().String()
 	return b
@@ -350,26 +357,31 @@ var h2Answers = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = io.WriteString(w, nginxTLSPage)
 	case "/id":
-		_, _ = io.WriteString(w, r.Header.Get("X-Id"))
+		_, _ = io.WriteString(w, r.Header.Get("X-Id")+"|"+r.Header.Get("X-Only-Even"))
 	default:
 		http.NotFound(w, r)
 	}
 })
 
-// h2Gateway is a gateway whose app.test routes (plain and TLS) forward to be over
-// verified TLS, by the name echo.web.svc.
+// h2Gateway is a gateway whose app.test routes (plain and TLS) forward to be: over TLS
+// verified by the name echo.web.svc against ca, or over h2c without a ca.
 func h2Gateway(t testing.TB, ca *pki.CA, be *h2Backend) *filterGateway {
 	t.Helper()
-	transport := &snapshot.Transport{ID: "ServersTransport/web/h2", Source: snapshot.Ref{Kind: "ServersTransport", Namespace: "web", Name: "h2"},
-		Hash: "1", RootCAs: &snapshot.CertPool{Pool: ca.Pool()}}
+	var transports []*snapshot.Transport
+	scheme, transport := "h2c", ""
+	if ca != nil {
+		scheme, transport = "https", "ServersTransport/web/h2"
+		transports = append(transports, &snapshot.Transport{ID: transport, Source: snapshot.Ref{Kind: "ServersTransport", Namespace: "web", Name: "h2"},
+			Hash: "1", RootCAs: &snapshot.CertPool{Pool: ca.Pool()}})
+	}
 	backends := func() []*snapshot.Backend {
-		return []*snapshot.Backend{{Service: snapshot.Ref{Kind: "Service", Namespace: "web", Name: "echo"}, Port: "443", Scheme: "https",
-			Weight: 1, PassHostHeader: true, Transport: transport.ID, ServerName: "echo.web.svc", Endpoints: []snapshot.Endpoint{{Address: be.addr}}}}
+		return []*snapshot.Backend{{Service: snapshot.Ref{Kind: "Service", Namespace: "web", Name: "echo"}, Port: "443", Scheme: scheme,
+			Weight: 1, PassHostHeader: true, Transport: transport, ServerName: "echo.web.svc", Endpoints: []snapshot.Endpoint{{Address: be.addr}}}}
 	}
 	plain := &snapshot.HTTPRoute{RouteHead: snapshot.RouteHead{ID: "web/app/plain", Match: "Host(`app.test`)"}, Backends: backends()}
 	secure := tlsRoute("secure", "Host(`app.test`)", 0)
 	secure.Backends = backends()
-	return startFilterGatewayWithTransports(t, func(*Config) {}, []*snapshot.Transport{transport}, "", plain, secure)
+	return startFilterGatewayWithTransports(t, func(*Config) {}, transports, "", plain, secure)
 }
 
 // learnH2 sends g's backend a first request, whose handshake teaches the upstream that
@@ -377,25 +389,31 @@ func h2Gateway(t testing.TB, ca *pki.CA, be *h2Backend) *filterGateway {
 func learnH2(t *testing.T, g *filterGateway) {
 	t.Helper()
 	a, body := g.get(t, "http://app.test/id", map[string]string{"X-Id": "first"})
-	if a.StatusCode != http.StatusOK || string(body) != "first" {
+	if a.StatusCode != http.StatusOK || string(body) != "first|" {
 		t.Fatalf("first request: %d %q", a.StatusCode, body)
 	}
 }
 
-// The same comparison with a backend that speaks HTTP/2: the direct way hands such
-// requests to the transport itself, without ReverseProxy.
+// The same comparison with a backend that speaks HTTP/2, over TLS and h2c: the direct
+// way hands such requests to the transport itself, without ReverseProxy.
 func TestDirectForwardingToAnHTTP2BackendEqualsReverseProxy(t *testing.T) {
-	ca := pki.MustCA("Backend Test CA")
-	be := startH2Backend(t, ca, h2Answers)
-	g := h2Gateway(t, ca, be)
-	learnH2(t, g)
-	cases := slices.DeleteFunc(commonDirectCases(), func(c directCase) bool { return c.path == "/tls" })
-	// nginx's page for plain HTTP on its HTTPS port cannot come over TLS: a 400 from an
-	// HTTP/2 backend is its own answer, and reaches the client.
-	cases = append(cases, directCase{http.MethodGet, "/tls", func(e exchange) bool {
-		return e.status == http.StatusBadRequest && e.header.Get("Server") == "nginx" && e.body == nginxTLSPage
-	}})
-	compareWithReverseProxy(t, g, be.lastHead, cases)
+	for _, ca := range []*pki.CA{pki.MustCA("Backend Test CA"), nil} {
+		t.Run(map[bool]string{true: "TLS", false: "h2c"}[ca != nil], func(t *testing.T) {
+			be := startH2Backend(t, ca, h2Answers)
+			g := h2Gateway(t, ca, be)
+			learnH2(t, g)
+			cases := commonDirectCases()
+			if ca != nil {
+				// nginx's page for plain HTTP on its HTTPS port cannot come over TLS: a
+				// 400 from a TLS backend is its own answer, and reaches the client.
+				cases = slices.DeleteFunc(cases, func(c directCase) bool { return c.path == "/tls" })
+				cases = append(cases, directCase{http.MethodGet, "/tls", func(e exchange) bool {
+					return e.status == http.StatusBadRequest && e.header.Get("Server") == "nginx" && e.body == nginxTLSPage
+				}})
+			}
+			compareWithReverseProxy(t, g, be.lastHead, cases)
+		})
+	}
 }
 
 // An HTTP/2 stream reads its request until it ends, so the direct way hands the request's
@@ -403,48 +421,52 @@ func TestDirectForwardingToAnHTTP2BackendEqualsReverseProxy(t *testing.T) {
 // its own request's (the backend echoes X-Id), and nothing of one request reaches the
 // backend with another.
 func TestDirectForwardingToAnHTTP2BackendKeepsRequestsApart(t *testing.T) {
-	ca := pki.MustCA("Backend Test CA")
-	be := startH2Backend(t, ca, h2Answers)
-	g := h2Gateway(t, ca, be)
-	learnH2(t, g)
-	var taken atomic.Int64
-	count := func() { taken.Add(1) }
-	onDirect.Store(&count)
-	t.Cleanup(func() { onDirect.Store(nil) })
-	const clients, each = 20, 25
-	var wg sync.WaitGroup
-	errs := make(chan error, clients*each)
-	for c := range clients {
-		wg.Go(func() {
-			for i := range each {
-				id := fmt.Sprintf("%d-%d", c, i)
-				for _, url := range []string{"https://app.test/id", "http://app.test/id"} {
-					req, _ := http.NewRequest(http.MethodGet, url, nil)
-					req.Header.Set("X-Id", id)
-					if i%2 == 0 {
-						req.Header.Set("X-Only-Even", id)
+	for _, ca := range []*pki.CA{pki.MustCA("Backend Test CA"), nil} {
+		t.Run(map[bool]string{true: "TLS", false: "h2c"}[ca != nil], func(t *testing.T) {
+			be := startH2Backend(t, ca, h2Answers)
+			g := h2Gateway(t, ca, be)
+			learnH2(t, g)
+			var taken atomic.Int64
+			count := func() { taken.Add(1) }
+			onDirect.Store(&count)
+			t.Cleanup(func() { onDirect.Store(nil) })
+			const clients, each = 20, 25
+			var wg sync.WaitGroup
+			errs := make(chan error, clients*each*2)
+			for c := range clients {
+				wg.Go(func() {
+					for i := range each {
+						id, even := fmt.Sprintf("%d-%d", c, i), ""
+						for _, url := range []string{"https://app.test/id", "http://app.test/id"} {
+							req, _ := http.NewRequest(http.MethodGet, url, nil)
+							req.Header.Set("X-Id", id)
+							if i%2 == 0 {
+								even = id
+								req.Header.Set("X-Only-Even", id)
+							}
+							resp, err := g.client.Do(req)
+							if err != nil {
+								errs <- err
+								return
+							}
+							body, _ := io.ReadAll(resp.Body)
+							_ = resp.Body.Close()
+							if want := id + "|" + even; string(body) != want {
+								errs <- fmt.Errorf("%s: answered %d %q, want %q", url, resp.StatusCode, body, want)
+							}
+						}
 					}
-					resp, err := g.client.Do(req)
-					if err != nil {
-						errs <- err
-						return
-					}
-					body, _ := io.ReadAll(resp.Body)
-					_ = resp.Body.Close()
-					if string(body) != id {
-						errs <- fmt.Errorf("%s with X-Id %s: answered %d %q", url, id, resp.StatusCode, body)
-					}
-				}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if want := int64(clients * each * 2); taken.Load() != want {
+				t.Errorf("%d of %d requests took the direct way", taken.Load(), want)
 			}
 		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if want := int64(clients * each * 2); taken.Load() != want {
-		t.Errorf("%d of %d requests took the direct way", taken.Load(), want)
 	}
 }
 

@@ -10,7 +10,7 @@
 # each scenario, so its peak RSS (VmHWM) is that scenario's.
 #
 # A throughput figure measures a proxy only when that proxy is the bottleneck: in the
-# throughput scenarios (keepalive, h2, h2origin) a Bridgehead run that used less
+# throughput scenarios (keepalive, h2, h2origin, h2corigin) a Bridgehead run that used less
 # than BENCH_MIN_PROXY_CPU % (90) of its core is measured again and then marked "not
 # proxy-bound", which fails the run. A peer below that mark is flagged "load-bound" (the
 # load core was full before the peer's was: its CPU per request still compares, its req/s
@@ -32,6 +32,10 @@
 #   h2origin     (not in the default list) as h2, but the origin offers HTTP/2 (ALPN) and
 #                the proxies that can speak it upstream do (Bridgehead, HAProxy; nginx
 #                cannot proxy HTTP/2 upstream and stays on HTTP/1.1)
+#   h2corigin    (not in the default list) as h2, but the origin speaks HTTP/2 in clear
+#                text (h2c, prior knowledge): Bridgehead (service scheme h2c) and HAProxy
+#                (proto h2) only; nginx cannot speak it upstream, and the ceiling and
+#                gostdlib sit out too
 #
 # Peers (BENCH_PROXIES): ceiling, bridgehead, haproxy, nginx by default; gostdlib on request
 # (hack/bench/gostdlib: net/http's server and httputil.ReverseProxy, GOMAXPROCS=1, no
@@ -170,7 +174,7 @@ for p in "${PROXIES[@]}"; do
 	case $p in ceiling | bridgehead | haproxy | nginx | gostdlib) ;; *) die "BENCH_PROXIES: unknown proxy $p (ceiling, bridgehead, haproxy, nginx, gostdlib)" ;; esac
 done
 for scenario in $SCENARIOS; do
-	case $scenario in keepalive | h2 | handshake | passthrough | h2origin) ;; *) die "BENCH_SCENARIOS: unknown scenario $scenario" ;; esac
+	case $scenario in keepalive | h2 | handshake | passthrough | h2origin | h2corigin) ;; *) die "BENCH_SCENARIOS: unknown scenario $scenario" ;; esac
 done
 
 say "Debian packages (wrk, haproxy, nginx, h2load, taskset, openssl, curl)"
@@ -210,7 +214,7 @@ fi
 "$WORK/benchtool" certs "$WORK/pki"
 PKI=$WORK/pki
 
-read -r BACKEND_PORT BACKEND_H2_PORT PROXY_PORT WEB_PORT ADMIN_PORT < <("$WORK/benchtool" freeports 5 | paste -sd' ')
+read -r BACKEND_PORT BACKEND_H2_PORT BACKEND_H2C_PORT PROXY_PORT WEB_PORT ADMIN_PORT < <("$WORK/benchtool" freeports 6 | paste -sd' ')
 
 # nginx_common DIR: the lines every nginx of the bench starts with. One process (no master,
 # one worker's work), logs and temporary files in DIR.
@@ -264,8 +268,21 @@ ${5:-}
 EOF
 }
 
+# origin_h2c LISTEN: the same server block in clear text, HTTP/2 with prior knowledge only.
+origin_h2c() {
+	cat <<EOF
+    server {
+        listen $1 http2;
+        location / {
+            default_type text/plain;
+            return 200 "hello from the bench origin\n";
+        }
+    }
+EOF
+}
+
 # The origin: HTTP/1.1 only on BACKEND_PORT (the default scenarios), HTTP/2 offered on
-# BACKEND_H2_PORT (h2origin).
+# BACKEND_H2_PORT (h2origin), h2c on BACKEND_H2C_PORT (h2corigin).
 ORIGIN_DIR=$WORK/origin
 {
 	nginx_common "$ORIGIN_DIR"
@@ -273,10 +290,11 @@ ORIGIN_DIR=$WORK/origin
 	nginx_http_common "$ORIGIN_DIR"
 	origin_server "127.0.0.1:$BACKEND_PORT" "$PKI/backend.crt" "$PKI/backend.key"
 	origin_server "127.0.0.1:$BACKEND_H2_PORT" "$PKI/backend.crt" "$PKI/backend.key" " http2"
+	origin_h2c "127.0.0.1:$BACKEND_H2C_PORT"
 	echo "}"
 } >"$ORIGIN_DIR.conf"
 
-say "nginx origin on core $LOAD_CORE, 127.0.0.1:$BACKEND_PORT (HTTP/1.1) and :$BACKEND_H2_PORT (HTTP/2)"
+say "nginx origin on core $LOAD_CORE, 127.0.0.1:$BACKEND_PORT (HTTP/1.1), :$BACKEND_H2_PORT (HTTP/2) and :$BACKEND_H2C_PORT (h2c)"
 start "$WORK/origin.log" "${PIN_LOAD[@]}" nginx -e "$ORIGIN_DIR/error.log" -c "$ORIGIN_DIR.conf"
 BACKEND_PID=$LAST_PID
 backend_ok() {
@@ -291,7 +309,11 @@ backend_ok >"$WORK/expected.body"
 
 # origin_port SCENARIO: the origin port the scenario's proxies forward to.
 origin_port() {
-	if [ "$1" = h2origin ]; then echo "$BACKEND_H2_PORT"; else echo "$BACKEND_PORT"; fi
+	case $1 in
+	h2origin) echo "$BACKEND_H2_PORT" ;;
+	h2corigin) echo "$BACKEND_H2C_PORT" ;;
+	*) echo "$BACKEND_PORT" ;;
+	esac
 }
 
 # throughput SCENARIO: succeeds when the scenario's req/s should be limited by the proxy.
@@ -301,9 +323,17 @@ origin_port() {
 # the load core is full first; their CPU per request compares the proxies.
 throughput() { [ "$1" != passthrough ] && [ "$1" != handshake ]; }
 
-# supports PROXY SCENARIO: fails for the one pair the bench does not run: Go's standard
-# library has no SNI router, so the gostdlib peer sits out passthrough.
-supports() { [ "$1" != gostdlib ] || [ "$2" != passthrough ]; }
+# supports PROXY SCENARIO: fails for the pairs the bench does not run: Go's standard
+# library has no SNI router, so the gostdlib peer sits out passthrough; h2corigin is for
+# the proxies that speak h2c to an origin (nginx does not; the ceiling has no origin).
+supports() {
+	case $1:$2 in
+	gostdlib:passthrough | nginx:h2corigin | ceiling:h2corigin | gostdlib:h2corigin) return 1 ;;
+	esac
+}
+
+# h2client SCENARIO: succeeds when the scenario's clients speak HTTP/2 (h2load).
+h2client() { [ "$1" = h2 ] || [ "$1" = h2origin ] || [ "$1" = h2corigin ]; }
 
 # ---------------------------------------------------------------- proxy configurations
 
@@ -372,6 +402,9 @@ spec:
   disableSessionTickets: true
 EOF
 	fi
+	# Verified TLS to the origin, or HTTP/2 in clear text for h2corigin.
+	local upstream="serversTransport: backend"
+	[ "$scenario" != h2corigin ] || upstream="scheme: h2c"
 	cat >"$dir/route.yaml" <<EOF
 apiVersion: gateway.bridgehead.dev/v1alpha1
 kind: IngressRoute
@@ -385,7 +418,7 @@ spec:
     services:
     - name: backend
       port: https
-      serversTransport: backend
+      $upstream
   tls:
     secretName: bench-edge-tls$options
 ---
@@ -422,6 +455,11 @@ defaults
     timeout server 30s
     timeout http-keep-alive 30s
 EOF
+	# Verified re-encryption, as Bridgehead's ServersTransport (rootCAs + serverName); h2
+	# first, as Bridgehead offers (the default origin port answers only HTTP/1.1). For
+	# h2corigin, HTTP/2 in clear text (prior knowledge), as Bridgehead's scheme h2c.
+	local upstream="ssl verify required ca-file $PKI/backend-ca.crt verifyhost $HOSTNAME_BACKEND sni str($HOSTNAME_BACKEND) alpn h2,http/1.1"
+	[ "$scenario" != h2corigin ] || upstream="proto h2"
 	if [ "$scenario" = passthrough ]; then
 		cat >>"$file" <<EOF
 
@@ -454,9 +492,7 @@ frontend https_in
 backend backend_https
     mode http
     http-reuse always
-    # Verified re-encryption, as Bridgehead's ServersTransport (rootCAs + serverName); h2
-    # first, as Bridgehead offers (the default origin port answers only HTTP/1.1).
-    server backend 127.0.0.1:$port ssl verify required ca-file $PKI/backend-ca.crt verifyhost $HOSTNAME_BACKEND sni str($HOSTNAME_BACKEND) alpn h2,http/1.1
+    server backend 127.0.0.1:$port $upstream
 EOF
 }
 
@@ -593,7 +629,7 @@ stop_proxy() {
 request_ok() {
 	local scenario=$1 ca="$PKI/edge-ca.crt" proto=(--http1.1) got want="200 HTTP/1.1"
 	[ "$scenario" = passthrough ] && ca="$PKI/backend-ca.crt"
-	if [ "$scenario" = h2 ] || [ "$scenario" = h2origin ]; then
+	if h2client "$scenario"; then
 		proto=(--http2)
 		want="200 HTTP/2"
 	fi
@@ -676,7 +712,7 @@ load() {
 		"${guard[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --latency -H "Connection: close" \
 			-s hack/bench/connect.lua "$url" >"$out" 2>&1
 		;;
-	h2 | h2origin)
+	h2 | h2origin | h2corigin)
 		"${guard[@]}" h2load -t1 -c"$CONNS" -m"$STREAMS" -D "$secs" \
 			--connect-to="127.0.0.1:$PROXY_PORT" --log-file="$out.requests" "$url" >"$out" 2>&1
 		;;
@@ -686,7 +722,7 @@ load() {
 # parse SCENARIO OUT: prints "requests rps p99_ms errors error_detail".
 parse() {
 	local scenario=$1 out=$2
-	if [ "$scenario" = h2 ] || [ "$scenario" = h2origin ]; then
+	if h2client "$scenario"; then
 		local p99="-"
 		if [ -s "$out.requests" ]; then
 			p99=$(awk -F'\t' '$2 > 0 {print $3}' "$out.requests" | sort -n |

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bridgehead/bridgehead/internal/pki"
+	"github.com/bridgehead/bridgehead/internal/snapshot"
 )
 
 // socket is the connection under a batchedConn: it records each write, and can hold the
@@ -202,50 +204,66 @@ func TestBatchedConnCloseSendsWhatIsQueued(t *testing.T) {
 	}
 }
 
-// Through the pool: concurrent requests on one HTTP/2 connection share system calls.
+// Concurrent requests to an HTTP/2 backend share the write system calls to its socket:
+// over TLS once the handshake negotiated h2, and over h2c from the first write.
 func TestHTTP2RequestsToABackendShareWrites(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // as the gateway in make bench
 	ca := pki.MustCA("Backend CA")
 	leaf := ca.MustIssue("backend", pki.Options{DNSNames: []string{"backend.example"}})
-	srv, _ := startBackend(t, serving(leaf), true)
-	b := backend("https", addrOf(srv), "backend.example")
-	var writes atomic.Int64
-	p := NewPool(Options{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &countingConn{Conn: c, writes: &writes}, nil
-	}})
-	rt := p.For(trust(ca, "backend-ca"), b)
-	if proto := mustServe(t, p, trust(ca, "backend-ca"), b); proto != 2 {
-		t.Fatalf("HTTP/%d, want HTTP/2", proto)
-	}
-	before := writes.Load()
-	const requests = 50
-	var wg sync.WaitGroup
-	errs := make(chan error, requests)
-	for range requests {
-		wg.Go(func() {
-			resp, err := roundTrip(context.Background(), rt, b)
-			if err != nil {
-				errs <- err
-				return
+	overTLS, _ := startBackend(t, serving(leaf), true)
+	h2c := httptest.NewUnstartedServer(http.HandlerFunc((&seen{}).handler))
+	h2c.Config.Protocols = new(http.Protocols)
+	h2c.Config.Protocols.SetUnencryptedHTTP2(true)
+	h2c.Start()
+	t.Cleanup(h2c.Close)
+	for _, c := range []struct {
+		name string
+		tr   *snapshot.Transport
+		b    *snapshot.Backend
+	}{
+		{"TLS", trust(ca, "backend-ca"), backend("https", addrOf(overTLS), "backend.example")},
+		{"h2c", nil, backend("h2c", addrOf(h2c), "")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var writes atomic.Int64
+			p := NewPool(Options{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return &countingConn{Conn: c, writes: &writes}, nil
+			}})
+			rt := p.For(c.tr, c.b)
+			if proto := mustServe(t, p, c.tr, c.b); proto != 2 {
+				t.Fatalf("HTTP/%d, want HTTP/2", proto)
 			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
-				errs <- errors.New(resp.Proto + " " + resp.Status)
+			before := writes.Load()
+			const requests = 50
+			var wg sync.WaitGroup
+			errs := make(chan error, requests)
+			for range requests {
+				wg.Go(func() {
+					resp, err := roundTrip(context.Background(), rt, c.b)
+					if err != nil {
+						errs <- err
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					_ = resp.Body.Close()
+					if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+						errs <- errors.New(resp.Proto + " " + resp.Status)
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if n := writes.Load() - before; n >= requests/2 {
+				t.Fatalf("%d concurrent requests took %d writes to the backend's socket, want them to share writes", requests, n)
 			}
 		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	if n := writes.Load() - before; n >= requests/2 {
-		t.Fatalf("%d concurrent requests took %d writes to the backend's socket, want them to share writes", requests, n)
 	}
 }
 

@@ -296,12 +296,17 @@ func (u *upstream) handshakeTLS(ctx context.Context, network, addr string, batch
 	return conn, nil
 }
 
+// dialH2C dials a backend spoken to in HTTP/2 without TLS (prior knowledge). Its writes
+// are batched from the first (batchedConn), as those of a TLS connection that negotiated
+// h2: the connection carries concurrent streams from the start.
 func (u *upstream) dialH2C(ctx context.Context, network, addr string) (net.Conn, error) {
 	c, err := u.dial(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
-	return &sniffConn{Conn: c, onTLS: func() {
+	batched := newBatchedConn(c)
+	batched.batch()
+	return &sniffConn{Conn: batched, onTLS: func() {
 		u.hints.set(addr, hint{reason: BackendExpectsTLS, at: time.Now(),
 			message: "the backend at " + addr + " answered our HTTP/2 cleartext (h2c) preface in TLS; set scheme https for this service port"})
 	}}, nil
@@ -406,7 +411,13 @@ func (u *upstream) TakesDirect(req *http.Request) bool {
 	if req.ContentLength != 0 || len(req.TransferEncoding) != 0 {
 		return false
 	}
-	return u.h1.takesKind(req) || (u.h1.speaksH2() && safeWithoutUpgrade(req))
+	return u.h1.takesKind(req) || (u.speaksH2() && safeWithoutUpgrade(req))
+}
+
+// speaksH2 reports whether the backend's requests go out in HTTP/2: h2c, or https once
+// a handshake negotiated h2.
+func (u *upstream) speaksH2() bool {
+	return u.scheme == "h2c" || u.h1.speaksH2()
 }
 
 // RoundTripDirect implements Direct.
@@ -414,7 +425,7 @@ func (u *upstream) RoundTripDirect(req *http.Request, informational Informationa
 	if req.URL.Scheme != u.urlScheme {
 		return nil, false, nil
 	}
-	if u.h1.speaksH2() && carries(req) {
+	if u.speaksH2() && carries(req) {
 		resp, err := u.roundTripH2(req, informational)
 		return resp, true, err
 	}
