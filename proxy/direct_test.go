@@ -152,7 +152,8 @@ type directCase struct {
 	want         func(exchange) bool
 }
 
-// commonDirectCases are the requests both backends of the comparison answer alike.
+// commonDirectCases are the requests that the raw HTTP/1.1 backend and h2Answers answer
+// alike.
 func commonDirectCases() []directCase {
 	return []directCase{
 		{http.MethodGet, "/plain?a=1&b=%41", func(e exchange) bool {
@@ -417,9 +418,9 @@ func TestDirectForwardingToAnHTTP2BackendEqualsReverseProxy(t *testing.T) {
 }
 
 // An HTTP/2 stream reads its request until it ends, so the direct way hands the request's
-// storage back only then: under concurrent requests to an HTTP/2 backend each answer is
-// its own request's (the backend echoes X-Id), and nothing of one request reaches the
-// backend with another.
+// storage back only then: under concurrent requests to an HTTP/2 backend (TLS and h2c)
+// each answer is its own request's, and no field of one request reaches the backend with
+// another (the backend echoes X-Id and X-Only-Even, which every other request leaves out).
 func TestDirectForwardingToAnHTTP2BackendKeepsRequestsApart(t *testing.T) {
 	for _, ca := range []*pki.CA{pki.MustCA("Backend Test CA"), nil} {
 		t.Run(map[bool]string{true: "TLS", false: "h2c"}[ca != nil], func(t *testing.T) {
