@@ -395,26 +395,35 @@ func learnH2(t *testing.T, g *filterGateway) {
 	}
 }
 
-// The same comparison with a backend that speaks HTTP/2, over TLS and h2c: the direct
-// way hands such requests to the transport itself, without ReverseProxy.
-func TestDirectForwardingToAnHTTP2BackendEqualsReverseProxy(t *testing.T) {
+// forEachH2Backend runs test as a subtest against a gateway whose routes forward to an
+// HTTP/2 backend answering h2Answers, over TLS (ca set) and over h2c (ca nil), once the
+// gateway has learnt that the backend speaks HTTP/2.
+func forEachH2Backend(t *testing.T, test func(t *testing.T, ca *pki.CA, g *filterGateway, be *h2Backend)) {
 	for _, ca := range []*pki.CA{pki.MustCA("Backend Test CA"), nil} {
 		t.Run(map[bool]string{true: "TLS", false: "h2c"}[ca != nil], func(t *testing.T) {
 			be := startH2Backend(t, ca, h2Answers)
 			g := h2Gateway(t, ca, be)
 			learnH2(t, g)
-			cases := commonDirectCases()
-			if ca != nil {
-				// nginx's page for plain HTTP on its HTTPS port cannot come over TLS: a
-				// 400 from a TLS backend is its own answer, and reaches the client.
-				cases = slices.DeleteFunc(cases, func(c directCase) bool { return c.path == "/tls" })
-				cases = append(cases, directCase{http.MethodGet, "/tls", func(e exchange) bool {
-					return e.status == http.StatusBadRequest && e.header.Get("Server") == "nginx" && e.body == nginxTLSPage
-				}})
-			}
-			compareWithReverseProxy(t, g, be.lastHead, cases)
+			test(t, ca, g, be)
 		})
 	}
+}
+
+// The same comparison with a backend that speaks HTTP/2, over TLS and h2c: the direct
+// way hands such requests to the transport itself, without ReverseProxy.
+func TestDirectForwardingToAnHTTP2BackendEqualsReverseProxy(t *testing.T) {
+	forEachH2Backend(t, func(t *testing.T, ca *pki.CA, g *filterGateway, be *h2Backend) {
+		cases := commonDirectCases()
+		if ca != nil {
+			// nginx's page for plain HTTP on its HTTPS port cannot come over TLS: a 400
+			// from a TLS backend is its own answer, and reaches the client.
+			cases = slices.DeleteFunc(cases, func(c directCase) bool { return c.path == "/tls" })
+			cases = append(cases, directCase{http.MethodGet, "/tls", func(e exchange) bool {
+				return e.status == http.StatusBadRequest && e.header.Get("Server") == "nginx" && e.body == nginxTLSPage
+			}})
+		}
+		compareWithReverseProxy(t, g, be.lastHead, cases)
+	})
 }
 
 // An HTTP/2 stream reads its request until it ends, so the direct way hands the request's
@@ -422,53 +431,48 @@ func TestDirectForwardingToAnHTTP2BackendEqualsReverseProxy(t *testing.T) {
 // each answer is its own request's, and no field of one request reaches the backend with
 // another (the backend echoes X-Id and X-Only-Even, which every other request leaves out).
 func TestDirectForwardingToAnHTTP2BackendKeepsRequestsApart(t *testing.T) {
-	for _, ca := range []*pki.CA{pki.MustCA("Backend Test CA"), nil} {
-		t.Run(map[bool]string{true: "TLS", false: "h2c"}[ca != nil], func(t *testing.T) {
-			be := startH2Backend(t, ca, h2Answers)
-			g := h2Gateway(t, ca, be)
-			learnH2(t, g)
-			var taken atomic.Int64
-			count := func() { taken.Add(1) }
-			onDirect.Store(&count)
-			t.Cleanup(func() { onDirect.Store(nil) })
-			const clients, each = 20, 25
-			var wg sync.WaitGroup
-			errs := make(chan error, clients*each*2)
-			for c := range clients {
-				wg.Go(func() {
-					for i := range each {
-						id, even := fmt.Sprintf("%d-%d", c, i), ""
-						for _, url := range []string{"https://app.test/id", "http://app.test/id"} {
-							req, _ := http.NewRequest(http.MethodGet, url, nil)
-							req.Header.Set("X-Id", id)
-							if i%2 == 0 {
-								even = id
-								req.Header.Set("X-Only-Even", id)
-							}
-							resp, err := g.client.Do(req)
-							if err != nil {
-								errs <- err
-								return
-							}
-							body, _ := io.ReadAll(resp.Body)
-							_ = resp.Body.Close()
-							if want := id + "|" + even; string(body) != want {
-								errs <- fmt.Errorf("%s: answered %d %q, want %q", url, resp.StatusCode, body, want)
-							}
+	forEachH2Backend(t, func(t *testing.T, _ *pki.CA, g *filterGateway, _ *h2Backend) {
+		var taken atomic.Int64
+		count := func() { taken.Add(1) }
+		onDirect.Store(&count)
+		t.Cleanup(func() { onDirect.Store(nil) })
+		const clients, each = 20, 25
+		var wg sync.WaitGroup
+		errs := make(chan error, clients*each*2)
+		for c := range clients {
+			wg.Go(func() {
+				for i := range each {
+					id, even := fmt.Sprintf("%d-%d", c, i), ""
+					for _, url := range []string{"https://app.test/id", "http://app.test/id"} {
+						req, _ := http.NewRequest(http.MethodGet, url, nil)
+						req.Header.Set("X-Id", id)
+						if i%2 == 0 {
+							even = id
+							req.Header.Set("X-Only-Even", id)
+						}
+						resp, err := g.client.Do(req)
+						if err != nil {
+							errs <- err
+							return
+						}
+						body, _ := io.ReadAll(resp.Body)
+						_ = resp.Body.Close()
+						if want := id + "|" + even; string(body) != want {
+							errs <- fmt.Errorf("%s: answered %d %q, want %q", url, resp.StatusCode, body, want)
 						}
 					}
-				})
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Error(err)
-			}
-			if want := int64(clients * each * 2); taken.Load() != want {
-				t.Errorf("%d of %d requests took the direct way", taken.Load(), want)
-			}
-		})
-	}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if want := int64(clients * each * 2); taken.Load() != want {
+			t.Errorf("%d of %d requests took the direct way", taken.Load(), want)
+		}
+	})
 }
 
 // BenchmarkForwardKeepAlive is one GET through the gateway over a kept-alive HTTP/1.1
