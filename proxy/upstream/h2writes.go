@@ -7,10 +7,11 @@ import (
 	"time"
 )
 
-// batchedConn sits under the TLS layer of a connection to a backend. Once batch is called
-// (after a handshake that chose HTTP/2), a Write queues its bytes and returns, and a
-// goroutine of the connection writes whatever has queued, after the goroutines that are
-// ready at that moment have run. Before, every Write goes straight to the socket.
+// batchedConn sits under the TLS layer of a connection to a backend, or is the whole
+// connection of an h2c one. Once batch is called (after a handshake that chose HTTP/2; at
+// once for h2c), a Write queues its bytes and returns, and a goroutine of the connection
+// writes whatever has queued, after the goroutines that are ready at that moment have
+// run. Before, every Write goes straight to the socket.
 //
 // Why: net/http's HTTP/2 client writes each request's HEADERS under the connection's
 // write lock and flushes them at once: one TLS record and one write system call per
@@ -49,7 +50,8 @@ func newBatchedConn(c net.Conn) *batchedConn {
 	return b
 }
 
-// batch turns queueing on, once the handshake is over.
+// batch turns queueing on: once the handshake is over, or before the first write of an
+// h2c connection.
 func (b *batchedConn) batch() {
 	b.mu.Lock()
 	b.batched = true
