@@ -21,9 +21,10 @@ import (
 // is waiting to go out share its system call (the TLS records stay one a request).
 //
 // A Write that returns nil has only queued its bytes, as a write into a socket's buffer
-// has only reached the kernel. A failed write ends the connection (its Close), so that
-// the HTTP/2 client's read loop fails the streams at once instead of leaving them to wait
-// for answers to requests that never left.
+// has only reached the kernel. A failed write ends the connection, so that the HTTP/2
+// client's read loop fails the streams instead of leaving them to wait for answers to
+// requests that never left; but not at once (failedWriteGrace): the reader first gets
+// what the peer sent before it closed, such as the TLS alert that says why.
 type batchedConn struct {
 	net.Conn
 
@@ -39,6 +40,15 @@ type batchedConn struct {
 // maxQueued is how much a connection's queue holds before a Write waits for the writer:
 // a request body must not pile up in memory faster than the backend takes it.
 const maxQueued = 64 << 10
+
+// failedWriteGrace is how long a connection whose write failed stays open for its reader.
+// A write fails because the peer reset or closed the connection, and the reader then ends
+// by itself once it has read what came before (a TLS 1.3 backend that wants a client
+// certificate says so in an alert right after the handshake, then closes). Closing at
+// once made the reader's error "use of closed network connection" instead of the alert,
+// for 6 of 800 first requests to such a backend; the grace only bounds the wait for a
+// peer that stays silent.
+const failedWriteGrace = time.Second
 
 // maxKeptBuffer is the largest write buffer a connection keeps for its next batch: room
 // for the HEADERS of many requests, while a body's batches are let go once sent.
@@ -98,7 +108,9 @@ func (b *batchedConn) write() {
 		}
 		if err != nil {
 			b.err = err
-			_ = b.Conn.Close()
+			// Closing twice is harmless: the user's Close may come first.
+			conn := b.Conn
+			time.AfterFunc(failedWriteGrace, func() { _ = conn.Close() })
 		}
 	}
 	b.writing = false

@@ -28,6 +28,21 @@ type socket struct {
 	holding chan struct{} // closed when a write starts waiting on hold
 	fail    error
 	closed  bool
+	unread  string // what the peer sent: Read returns it, then io.EOF, unless closed
+}
+
+func (s *socket) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, net.ErrClosed
+	}
+	if s.unread == "" {
+		return 0, io.EOF
+	}
+	n := copy(p, s.unread)
+	s.unread = s.unread[n:]
+	return n, nil
 }
 
 func (s *socket) Write(p []byte) (int, error) {
@@ -120,6 +135,29 @@ func TestBatchedConnFailedWriteEndsTheConnection(t *testing.T) {
 	})
 	if _, err := b.Write([]byte("y")); err == nil || err.Error() != "connection reset by peer" {
 		t.Fatalf("a Write after the writer failed: %v, want its error", err)
+	}
+}
+
+// A write fails because the peer closed or reset the connection; what it sent before (a
+// TLS alert that says why) must still reach the reader rather than "use of closed network
+// connection".
+func TestBatchedConnFailedWriteLetsTheReaderReadWhatThePeerSent(t *testing.T) {
+	s := &socket{fail: errors.New("broken pipe"), unread: "alert"}
+	b := newBatchedConn(s)
+	b.batch()
+	waitFor(t, "the writer's failure", func() bool {
+		_, err := b.Write([]byte("x"))
+		return err != nil
+	})
+	buf := make([]byte, 16)
+	if n, err := b.Read(buf); string(buf[:n]) != "alert" || err != nil {
+		t.Fatalf("Read after the failed write: %q, %v; want the peer's alert", buf[:n], err)
+	}
+	if _, err := b.Read(buf); !errors.Is(err, io.EOF) {
+		t.Fatalf("then: %v, want the peer's EOF", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -101,6 +101,19 @@ func TestClientCertificates(t *testing.T) {
 					t.Errorf("message %q should say to set certificatesSecrets", d.Message)
 				}
 			})
+			// In TLS 1.3 the alert that says so comes after the handshake, then the backend
+			// closes: the HTTP/2 connection's failed write must not hide it.
+			t.Run("none configured, on 300 new connections", func(t *testing.T) {
+				for range 300 {
+					resp, err := roundTrip(t.Context(), NewPool(Options{}).For(trust(serverCA, "backend-ca"), b), b)
+					if err == nil {
+						_ = resp.Body.Close()
+					}
+					if r, _, d := Classify(err); r != ClientCertificateRequired {
+						t.Fatalf("want %s, got %s: %s (%v)", ClientCertificateRequired, r, d.Message, err)
+					}
+				}
+			})
 			t.Run("one the backend does not trust", func(t *testing.T) {
 				tr := trust(serverCA, "backend-ca")
 				tr.ClientCertificates = []*snapshot.Certificate{clientCert(strangerCA.MustIssue("gateway", pki.Options{}))}
